@@ -1,0 +1,78 @@
+import type { Permission } from './permissions';
+
+export interface SystemRoleDefinition {
+  key: string;
+  name: string;
+  description: string;
+  permissions: Permission[];
+}
+
+const caseRead: Permission[] = ['children:read', 'lookups:read', 'users:read'];
+
+/**
+ * The roles of a fostering service, copied into every tenant at creation. They grow as the domain
+ * modules land (placements, carers, finance); tenants add roles of their own beside them.
+ */
+export const SERVICE_ROLES: SystemRoleDefinition[] = [
+  {
+    key: 'tenant_admin',
+    name: 'Tenant administrator',
+    description: 'Runs the service on Hearth: settings, users, roles, keys, option lists, audit.',
+    permissions: [
+      'tenant:read', 'tenant:update', 'users:read', 'users:manage', 'roles:read', 'roles:manage',
+      'api_keys:manage', 'lookups:read', 'lookups:manage', 'audit:read',
+      'children:read', 'children:create', 'children:update', 'children:delete', 'children:restrict',
+    ],
+  },
+  {
+    key: 'supervisor',
+    name: 'Supervisor / team manager',
+    description: "Oversees caseworkers' cases; may restrict records.",
+    permissions: [...caseRead, 'tenant:read', 'children:create', 'children:update', 'children:delete', 'children:restrict', 'audit:read'],
+  },
+  {
+    key: 'caseworker',
+    name: 'Caseworker / social worker',
+    description: "Holds children's cases.",
+    permissions: [...caseRead, 'tenant:read', 'children:create', 'children:update'],
+  },
+  {
+    key: 'placement_officer',
+    name: 'Placement officer',
+    description: 'Finds and makes placements.',
+    permissions: [...caseRead, 'tenant:read'],
+  },
+  {
+    key: 'finance_officer',
+    name: 'Finance officer',
+    description: 'Rates, payment runs and exports.',
+    permissions: ['tenant:read', 'lookups:read', 'users:read'],
+  },
+  {
+    key: 'panel_member',
+    name: 'Fostering panel member',
+    description: 'Reads what comes to panel and records recommendations.',
+    permissions: ['tenant:read', 'lookups:read'],
+  },
+  {
+    key: 'carer',
+    name: 'Foster carer / resource parent',
+    description: "The carer portal: only their own household's data.",
+    permissions: ['lookups:read'],
+  },
+  {
+    key: 'carer_household_member',
+    name: 'Carer household member',
+    description: 'A member of a carer household with portal access.',
+    permissions: [],
+  },
+];
+
+export const PLATFORM_ROLES: SystemRoleDefinition[] = [
+  {
+    key: 'platform_admin',
+    name: 'Platform administrator',
+    description: 'Creates and suspends tenants; sees no tenant case data.',
+    permissions: ['tenants:manage'],
+  },
+];

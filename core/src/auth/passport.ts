@@ -1,0 +1,59 @@
+import type { Request } from 'express';
+import passport from 'passport';
+import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
+import { Strategy as CustomStrategy } from 'passport-custom';
+import type { HearthConfig } from '../config';
+import { JWT_AUDIENCE, JWT_ISSUER, parseOpaqueToken, type AccessClaims } from './tokens';
+
+/**
+ * What a credential claims, before the database confirms it: passport checks signatures and
+ * shapes here; `loadPrincipal` then checks, inside the request's tenant-scoped transaction, that
+ * the user or key still exists, is active and holds the permissions.
+ */
+export type Credential =
+  | { kind: 'user'; userId: string; tenantId: string; scope: AccessClaims['scp']; issuedAt: number }
+  | { kind: 'api_key'; tenantId: string; token: string };
+
+export function createAuthenticator(config: HearthConfig): passport.Authenticator {
+  const authenticator = new passport.Passport();
+  authenticator.use(
+    'jwt',
+    new JwtStrategy(
+      {
+        jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+        secretOrKey: config.jwtSecret,
+        algorithms: ['HS256'],
+        issuer: JWT_ISSUER,
+        audience: JWT_AUDIENCE,
+      },
+      (claims: AccessClaims, done: (error: unknown, user?: Credential | false) => void) => {
+        if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string' || (claims.scp !== 'full' && claims.scp !== 'mfa_enrolment')) {
+          return done(null, false);
+        }
+        done(null, { kind: 'user', userId: claims.sub, tenantId: claims.tid, scope: claims.scp, issuedAt: claims.iat });
+      },
+    ),
+  );
+  authenticator.use(
+    'api-key',
+    new CustomStrategy((req: Request, done: (error: unknown, user?: Credential | false) => void) => {
+      const header = req.headers['x-api-key'];
+      if (typeof header !== 'string') return done(null, false);
+      const parsed = parseOpaqueToken('hk', header);
+      if (!parsed) return done(null, false);
+      done(null, { kind: 'api_key', tenantId: parsed.tenantId, token: header });
+    }),
+  );
+  return authenticator;
+}
+
+/** Runs the strategies in turn; resolves to the credential, or null when none holds. */
+export function authenticate(authenticator: passport.Authenticator, req: Request): Promise<Credential | null> {
+  const strategies = req.headers['x-api-key'] !== undefined ? ['api-key'] : ['jwt'];
+  return new Promise((resolve, reject) => {
+    authenticator.authenticate(strategies, { session: false }, (error: unknown, credential: Credential | false) => {
+      if (error) reject(error);
+      else resolve(credential || null);
+    })(req, {} as never, (error: unknown) => (error ? reject(error) : resolve(null)));
+  });
+}

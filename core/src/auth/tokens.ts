@@ -1,0 +1,57 @@
+import crypto from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { HearthConfig } from '../config';
+
+export const JWT_ISSUER = 'hearth';
+export const JWT_AUDIENCE = 'hearth-api';
+
+export interface AccessClaims {
+  sub: string;
+  tid: string;
+  scp: 'full' | 'mfa_enrolment';
+  iat: number;
+  exp: number;
+}
+
+export function signAccessToken(config: HearthConfig, userId: string, tenantId: string, scope: AccessClaims['scp']): string {
+  return jwt.sign({ tid: tenantId, scp: scope }, config.jwtSecret, {
+    algorithm: 'HS256',
+    subject: userId,
+    issuer: JWT_ISSUER,
+    audience: JWT_AUDIENCE,
+    expiresIn: config.accessTokenTtlSeconds,
+    jwtid: crypto.randomUUID(),
+  });
+}
+
+/**
+ * Opaque secrets (refresh tokens, password tokens, API keys) carry their tenant in clear, so the
+ * request can be scoped to that tenant before the secret's hash is looked up under RLS. A forged
+ * tenant part only makes the lookup miss.
+ */
+export type OpaqueKind = 'rt' | 'pw' | 'hk';
+
+export interface OpaqueToken {
+  token: string;
+  hash: string;
+  /** Enough of the token to recognise it in a list, not enough to use it. */
+  prefix: string;
+}
+
+export function newOpaqueToken(kind: OpaqueKind, tenantId: string): OpaqueToken {
+  const secret = crypto.randomBytes(32).toString('base64url');
+  const token = `${kind}_${tenantId.replace(/-/g, '')}_${secret}`;
+  return { token, hash: hashToken(token), prefix: `${kind}_${secret.slice(0, 8)}` };
+}
+
+export function parseOpaqueToken(kind: OpaqueKind, token: string): { tenantId: string } | null {
+  const match = new RegExp(`^${kind}_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$`).exec(token);
+  if (!match) return null;
+  const hex = match[1]!;
+  return { tenantId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` };
+}
+
+/** The secrets are 256 random bits, so a fast hash is enough; passwords get argon2id instead. */
+export function hashToken(token: string): string {
+  return crypto.createHash('sha256').update(token).digest('hex');
+}

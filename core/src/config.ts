@@ -1,0 +1,89 @@
+import path from 'node:path';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+
+/** Where the repository's data folders (openapi/, packs/) live, whether run from source or dist/. */
+export const repoRoot = (() => {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'openapi', 'hearth.yaml'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('Cannot find openapi/hearth.yaml above ' + __dirname);
+    dir = parent;
+  }
+  return dir;
+})();
+
+export interface HearthConfig {
+  /** A PostgreSQL URL, or undefined for the embedded PGlite database. */
+  databaseUrl: string | undefined;
+  /** Folder for PGlite's data; null keeps it in memory (tests). */
+  embeddedDataDir: string | null;
+  port: number;
+  host: string;
+  jwtSecret: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  /** 32-byte key that encrypts secrets at rest (TOTP secrets, identifiers). */
+  dataKey: Buffer;
+  bodyLimitBytes: number;
+  logLevel: string;
+  seedDemoTenants: boolean;
+  corsOrigins: string[];
+  production: boolean;
+}
+
+export class ConfigError extends Error {}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Reads and checks configuration before anything starts, so a bad setting stops start-up with its
+ * name rather than surfacing as a runtime failure (Fastify's start-up validation, in spirit).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<HearthConfig> = {}): HearthConfig {
+  const production = env.NODE_ENV === 'production';
+  const embeddedDir = env.HEARTH_DATA_DIR ?? path.join(repoRoot, '.hearth', 'pgdata');
+
+  let jwtSecret = env.HEARTH_JWT_SECRET;
+  if (!jwtSecret) {
+    if (production) throw new ConfigError('HEARTH_JWT_SECRET is required in production');
+    jwtSecret = crypto.randomBytes(32).toString('base64url');
+  } else if (jwtSecret.length < 32) {
+    throw new ConfigError('HEARTH_JWT_SECRET must be at least 32 characters');
+  }
+
+  let dataKey: Buffer;
+  if (env.HEARTH_DATA_KEY) {
+    dataKey = Buffer.from(env.HEARTH_DATA_KEY, 'base64');
+    if (dataKey.length !== 32) throw new ConfigError('HEARTH_DATA_KEY must be 32 bytes, base64-encoded');
+  } else {
+    if (production) throw new ConfigError('HEARTH_DATA_KEY is required in production');
+    // A fixed development key, so an embedded database survives restarts; never used in production.
+    dataKey = crypto.createHash('sha256').update('hearth-development-data-key').digest();
+  }
+
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    embeddedDataDir: embeddedDir,
+    port: intFromEnv(env, 'PORT', 3000, 0, 65535),
+    host: env.HOST ?? '127.0.0.1',
+    jwtSecret,
+    accessTokenTtlSeconds: intFromEnv(env, 'HEARTH_ACCESS_TOKEN_TTL', 900, 30, 86400),
+    refreshTokenTtlSeconds: intFromEnv(env, 'HEARTH_REFRESH_TOKEN_TTL', 14 * 86400, 60, 90 * 86400),
+    dataKey,
+    bodyLimitBytes: intFromEnv(env, 'HEARTH_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
+    logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
+    seedDemoTenants: env.HEARTH_DEMO !== undefined ? env.HEARTH_DEMO === '1' : !env.DATABASE_URL,
+    corsOrigins: (env.HEARTH_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    production,
+    ...overrides,
+  };
+}

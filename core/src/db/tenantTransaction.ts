@@ -1,0 +1,39 @@
+import type { Knex } from 'knex';
+
+/** The role every request runs as: it owns nothing and bypasses nothing, so RLS always applies. */
+export const APP_ROLE = 'hearth_app';
+
+export interface TransactionScope {
+  /** The tenant whose rows are visible; null sees no tenant-scoped row at all. */
+  tenantId: string | null;
+  /** Platform administration: may see and create tenants (never other tenants' data). */
+  platform?: boolean;
+}
+
+/**
+ * Sets the request's database identity for this transaction only (SET LOCAL / set_config(…, true)),
+ * so a pooled connection never carries one tenant into the next request.
+ */
+export async function applyScope(trx: Knex.Transaction, scope: TransactionScope): Promise<void> {
+  await trx.raw(`SET LOCAL ROLE ${APP_ROLE}`);
+  await trx.raw(`SELECT set_config('app.tenant_id', ?, true), set_config('app.platform', ?, true)`, [
+    scope.tenantId ?? '',
+    scope.platform ? 'on' : 'off',
+  ]);
+}
+
+/** Moves an open transaction to another tenant (tenant creation writes the new tenant's first rows). */
+export async function switchTenant(trx: Knex.Transaction, tenantId: string): Promise<void> {
+  await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);
+}
+
+export async function inTenantTransaction<T>(
+  db: Knex,
+  scope: TransactionScope,
+  work: (trx: Knex.Transaction) => Promise<T>,
+): Promise<T> {
+  return db.transaction(async (trx) => {
+    await applyScope(trx, scope);
+    return work(trx);
+  });
+}

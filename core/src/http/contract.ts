@@ -1,0 +1,171 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { repoRoot } from '../config';
+import type { FieldError } from './problem';
+
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+export type Tenancy = 'tenant' | 'platform' | 'public' | 'system';
+
+interface ParameterObject {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema?: Record<string, unknown>;
+}
+
+export interface ContractOperation {
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI path, e.g. /v1/children/{childId}. */
+  path: string;
+  /** express path, e.g. /v1/children/:childId. */
+  expressPath: string;
+  tenancy: Tenancy;
+  parameters: ParameterObject[];
+  hasBody: boolean;
+  bodyRequired: boolean;
+  requiresIfMatch: boolean;
+  acceptsIdempotencyKey: boolean;
+  validateParams: (input: { path: Record<string, unknown>; query: Record<string, unknown>; header: Record<string, unknown> }) => FieldError[];
+  validateBody: ((body: unknown) => FieldError[]) | null;
+}
+
+export interface Contract {
+  document: Record<string, unknown>;
+  operations: ContractOperation[];
+  byId: Map<string, ContractOperation>;
+}
+
+const METHODS: HttpMethod[] = ['get', 'post', 'put', 'patch', 'delete'];
+
+export function contractPath(): string {
+  return path.join(repoRoot, 'openapi', 'hearth.yaml');
+}
+
+export function readContractDocument(file = contractPath()): Record<string, unknown> {
+  return YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+function resolveRef<T>(document: Record<string, unknown>, value: T): T {
+  const ref = (value as { $ref?: string } | undefined)?.$ref;
+  if (!ref) return value;
+  const target = ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], document);
+  return resolveRef(document, target as T);
+}
+
+function toFieldErrors(location: string, errors: ErrorObject[] | null | undefined): FieldError[] {
+  return (errors ?? []).map((error) => {
+    let pointer = `/${location}${error.instancePath}`;
+    let message = error.message ?? 'is invalid';
+    if (error.keyword === 'required') {
+      pointer += `/${(error.params as { missingProperty: string }).missingProperty}`;
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      pointer += `/${(error.params as { additionalProperty: string }).additionalProperty}`;
+      message = 'is not a known field';
+    }
+    return { pointer, message, code: error.keyword };
+  });
+}
+
+/** Drops the errors of oneOf branches that failed only because another branch was meant. */
+function dedupe(errors: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.pointer}|${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Loads the OpenAPI document and compiles, once, an ajv validator for every operation's
+ * parameters and body. The document is the source of truth: the router mounts exactly its operations.
+ */
+export function loadContract(file = contractPath()): Contract {
+  const document = readContractDocument(file);
+  const ajv = new Ajv2020({ allErrors: true, strict: false, coerceTypes: false, useDefaults: true });
+  addFormats(ajv);
+  ajv.addSchema({ $id: 'hearth', components: (document as { components: unknown }).components } as object);
+
+  const rewriteRefs = (schema: unknown): unknown => {
+    if (Array.isArray(schema)) return schema.map(rewriteRefs);
+    if (schema && typeof schema === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(schema)) {
+        out[key] = key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `hearth${value}` : rewriteRefs(value);
+      }
+      return out;
+    }
+    return schema;
+  };
+
+  // Query and header values arrive as strings; a separate coercing instance turns "10" into 10 for them.
+  const coercing = new Ajv2020({ allErrors: true, strict: false, coerceTypes: true, useDefaults: true });
+  addFormats(coercing);
+  coercing.addSchema({ $id: 'hearth', components: (document as { components: unknown }).components } as object);
+
+  const operations: ContractOperation[] = [];
+  const paths = (document.paths ?? {}) as Record<string, Record<string, unknown>>;
+  for (const [apiPath, pathItem] of Object.entries(paths)) {
+    const shared = ((pathItem.parameters as ParameterObject[] | undefined) ?? []).map((p) => resolveRef(document, p));
+    for (const method of METHODS) {
+      const op = pathItem[method] as Record<string, unknown> | undefined;
+      if (!op) continue;
+      const own = ((op.parameters as ParameterObject[] | undefined) ?? []).map((p) => resolveRef(document, p));
+      const parameters = [...shared.filter((s) => !own.some((o) => o.name === s.name && o.in === s.in)), ...own];
+
+      const paramSchema: Record<string, unknown> = { type: 'object', properties: {}, required: [] };
+      for (const location of ['path', 'query', 'header'] as const) {
+        const props: Record<string, unknown> = {};
+        const required: string[] = [];
+        for (const p of parameters.filter((x) => x.in === location)) {
+          const name = location === 'header' ? p.name.toLowerCase() : p.name;
+          props[name] = rewriteRefs(p.schema ?? {});
+          if (p.required) required.push(name);
+        }
+        (paramSchema.properties as Record<string, unknown>)[location] = {
+          type: 'object',
+          properties: props,
+          required,
+          // Unknown query parameters are refused so a typo in a filter cannot silently widen a list.
+          ...(location === 'query' ? { additionalProperties: false } : {}),
+        };
+      }
+      const validateParamsFn: ValidateFunction = coercing.compile(paramSchema);
+
+      const requestBody = resolveRef(document, op.requestBody as Record<string, unknown> | undefined);
+      const bodySchema = (requestBody?.content as Record<string, { schema?: unknown }> | undefined)?.['application/json']?.schema;
+      const validateBodyFn = bodySchema ? ajv.compile(rewriteRefs(bodySchema) as object) : null;
+
+      operations.push({
+        operationId: op.operationId as string,
+        method,
+        path: apiPath,
+        expressPath: apiPath.replace(/\{([^}]+)\}/g, ':$1'),
+        tenancy: (op['x-hearth-tenancy'] as Tenancy | undefined) ?? 'tenant',
+        parameters,
+        hasBody: Boolean(bodySchema),
+        bodyRequired: Boolean(requestBody?.required),
+        requiresIfMatch: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'if-match' && p.required),
+        acceptsIdempotencyKey: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
+        validateParams: (input) => {
+          if (validateParamsFn(input)) return [];
+          // A missing required If-Match is its own problem (428), reported by the router.
+          return dedupe(toFieldErrors('', validateParamsFn.errors).map((e) => ({ ...e, pointer: e.pointer.replace(/^\/\//, '/') })));
+        },
+        validateBody: validateBodyFn
+          ? (body) => (validateBodyFn(body) ? [] : dedupe(toFieldErrors('body', validateBodyFn.errors)))
+          : null,
+      });
+    }
+  }
+  return { document, operations, byId: new Map(operations.map((o) => [o.operationId, o])) };
+}

@@ -1,0 +1,91 @@
+import type { Knex } from 'knex';
+import type { Permission } from '../access/permissions';
+import type { HearthConfig } from '../config';
+import type { PackRegistry } from '../packs/registry';
+import type { AuditEventInput } from '../modules/audit/service';
+import type { ProblemBody } from './problem';
+
+export interface RequestMeta {
+  requestId: string;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface UserPrincipal {
+  kind: 'user';
+  id: string;
+  tenantId: string;
+  tenantSlug: string;
+  platform: boolean;
+  email: string;
+  displayName: string;
+  roles: string[];
+  permissions: ReadonlySet<Permission>;
+  /** `mfa_enrolment` tokens only reach the MFA enrolment operations. */
+  scope: 'full' | 'mfa_enrolment';
+  mfaEnabled: boolean;
+}
+
+export interface ApiKeyPrincipal {
+  kind: 'api_key';
+  id: string;
+  tenantId: string;
+  tenantSlug: string;
+  platform: false;
+  permissions: ReadonlySet<Permission>;
+}
+
+export type Principal = UserPrincipal | ApiKeyPrincipal;
+
+export interface AppServices {
+  config: HearthConfig;
+  packs: PackRegistry;
+}
+
+export interface OperationContext {
+  trx: Knex.Transaction;
+  services: AppServices;
+  principal: Principal | null;
+  /** The tenant the transaction is scoped to; for tenant operations, always the principal's. */
+  tenantId: string | null;
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+  ifMatch: string | undefined;
+  meta: RequestMeta;
+  /** Appends one audit event in this transaction, to the current tenant's chain. */
+  audit(event: AuditEventInput): Promise<void>;
+}
+
+export interface CsvResult {
+  filename: string;
+  columns: string[];
+  rows: AsyncIterable<unknown[]>;
+}
+
+export interface OperationResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  contentType?: string;
+  csv?: CsvResult;
+  /**
+   * A failure that must still commit (a failed log-in records the failure and its audit event);
+   * thrown Problems roll back instead.
+   */
+  problem?: ProblemBody;
+}
+
+/** What a route declares beside its handler: the permission it needs, or who may call it otherwise. */
+export type Access =
+  | { permission: Permission }
+  /** Any authenticated principal of the tenant (e.g. reading who you are). */
+  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean }
+  | { public: true };
+
+export interface OperationDefinition {
+  access: Access;
+  handle(ctx: OperationContext): Promise<OperationResult>;
+}
+
+export type OperationMap = Record<string, OperationDefinition>;

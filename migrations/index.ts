@@ -1,0 +1,21 @@
+import type { Migration } from './support';
+import * as appRole from './20261121_0001_app_role';
+import * as tenants from './20261121_0002_tenants';
+import * as usersAndRoles from './20261121_0003_users_and_roles';
+import * as credentials from './20261121_0004_credentials';
+import * as audit from './20261121_0005_audit';
+import * as idempotency from './20261121_0006_idempotency';
+import * as lookups from './20261121_0007_lookups';
+import * as children from './20261121_0008_children';
+
+/** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
+export const migrations: Migration[] = [
+  { name: '20261121_0001_app_role', up: appRole.up },
+  { name: '20261121_0002_tenants', up: tenants.up },
+  { name: '20261121_0003_users_and_roles', up: usersAndRoles.up },
+  { name: '20261121_0004_credentials', up: credentials.up },
+  { name: '20261121_0005_audit', up: audit.up },
+  { name: '20261121_0006_idempotency', up: idempotency.up },
+  { name: '20261121_0007_lookups', up: lookups.up },
+  { name: '20261121_0008_children', up: children.up },
+];

@@ -1,0 +1,26 @@
+import type { Knex } from 'knex';
+
+export interface Migration {
+  name: string;
+  up: (knex: Knex) => Promise<void>;
+}
+
+/** PGlite takes one statement per query, so migrations are lists of single statements. */
+export async function runStatements(knex: Knex, statements: string[]): Promise<void> {
+  for (const statement of statements) await knex.raw(statement);
+}
+
+type Grant = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+
+/**
+ * The fence every tenant-scoped table gets: RLS enabled and forced (so even the owner is filtered)
+ * and a policy that sees and writes only rows of the tenant in `app.tenant_id`.
+ */
+export function tenantIsolation(table: string, grants: Grant[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE']): string[] {
+  return [
+    `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
+    `ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`,
+    `CREATE POLICY ${table}_tenant_isolation ON ${table} USING (tenant_id = hearth_current_tenant()) WITH CHECK (tenant_id = hearth_current_tenant())`,
+    `GRANT ${grants.join(', ')} ON ${table} TO hearth_app`,
+  ];
+}
