@@ -1,10 +1,12 @@
-import argon2 from 'argon2';
+import crypto from 'node:crypto';
+import { argon2id, argon2Verify } from 'hash-wasm';
 
-// OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane.
-const OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+// OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane. WebAssembly rather than a native addon,
+// so a newcomer's `npm install` never needs a compiler or a matching prebuilt binary.
+const PARAMS = { parallelism: 1, iterations: 2, memorySize: 19456, hashLength: 32 } as const;
 
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, OPTIONS);
+  return argon2id({ ...PARAMS, password, salt: crypto.randomBytes(16), outputType: 'encoded' });
 }
 
 let dummyHash: Promise<string> | null = null;
@@ -13,8 +15,8 @@ let dummyHash: Promise<string> | null = null;
 export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
   if (!hash) {
     dummyHash ??= hashPassword('not-a-real-password-for-timing');
-    await argon2.verify(await dummyHash, password).catch(() => false);
+    await argon2Verify({ password, hash: await dummyHash }).catch(() => false);
     return false;
   }
-  return argon2.verify(hash, password).catch(() => false);
+  return argon2Verify({ password, hash }).catch(() => false);
 }
