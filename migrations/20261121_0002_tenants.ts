@@ -7,7 +7,7 @@ export async function up(knex: Knex): Promise<void> {
     `CREATE TABLE tenants (
        id uuid PRIMARY KEY,
        kind text NOT NULL DEFAULT 'service' CHECK (kind IN ('service', 'platform')),
-       slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$'),
+       slug text NOT NULL UNIQUE CHECK (slug ~ '^[a-z0-9]([a-z0-9-]{0,48}[a-z0-9]){0,1}$'),
        name text NOT NULL,
        pack_id text NOT NULL,
        currency text NOT NULL CHECK (currency IN ('GBP', 'USD')),

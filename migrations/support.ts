@@ -6,6 +6,7 @@ export interface Migration {
 }
 
 /** PGlite takes one statement per query, so migrations are lists of single statements. */
+/** knex reads `?` as a binding placeholder, so statements must not contain one (write `{0,1}` in regexes). */
 export async function runStatements(knex: Knex, statements: string[]): Promise<void> {
   for (const statement of statements) await knex.raw(statement);
 }

@@ -1456,13 +1456,7 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
-                 *     response instead of acting twice; reusing it with a different body answers 422.
-                 */
-                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };

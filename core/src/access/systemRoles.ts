@@ -72,7 +72,7 @@ export const PLATFORM_ROLES: SystemRoleDefinition[] = [
   {
     key: 'platform_admin',
     name: 'Platform administrator',
-    description: 'Creates and suspends tenants; sees no tenant case data.',
-    permissions: ['tenants:manage'],
+    description: "Creates and suspends tenants and runs the platform tenant itself; sees no tenant's case data.",
+    permissions: ['tenants:manage', 'tenant:read', 'tenant:update', 'users:read', 'users:manage', 'roles:read', 'roles:manage', 'api_keys:manage', 'lookups:read', 'audit:read'],
   },
 ];

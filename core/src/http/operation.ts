@@ -55,6 +55,11 @@ export interface OperationContext {
   meta: RequestMeta;
   /** Appends one audit event in this transaction, to the current tenant's chain. */
   audit(event: AuditEventInput): Promise<void>;
+  /**
+   * Scopes the transaction to a tenant that the credential did not name: public operations
+   * (log-in, password reset) find theirs from the request, tenant creation writes the new one.
+   */
+  enterTenant(tenantId: string): Promise<void>;
 }
 
 export interface CsvResult {
@@ -74,6 +79,10 @@ export interface OperationResult {
    * thrown Problems roll back instead.
    */
   problem?: ProblemBody;
+  /** What a replay of this response shows, where the first response held a secret shown only once. */
+  replayBody?: unknown;
+  /** A write operation that, this time, changed nothing (so it has no audit event to append). */
+  noWrite?: boolean;
 }
 
 /** What a route declares beside its handler: the permission it needs, or who may call it otherwise. */

@@ -8,6 +8,8 @@ export interface AuditEventInput {
   entityId?: string | null;
   before?: unknown;
   after?: unknown;
+  /** Who acted, where the request carried no credential but proved one (a successful log-in). */
+  actor?: { type: 'user'; id: string };
 }
 
 export interface AuditActor {

@@ -1,0 +1,43 @@
+import type { Knex } from 'knex';
+import { applyScope } from '../db/tenantTransaction';
+import { newId } from '../ids';
+import type { PackRegistry } from '../packs/registry';
+import { appendAuditEvent } from '../modules/audit/service';
+import { provisionTenant, type NewTenant } from '../modules/tenants/provision';
+
+/**
+ * The demo logins a newcomer gets on an empty embedded database. Written in the README too; they
+ * exist only where seeding is on (the default without DATABASE_URL), never in production.
+ */
+export const DEMO_PASSWORD = 'hearth-demo-password';
+
+export const DEMO_TENANTS: NewTenant[] = [
+  { kind: 'platform', name: 'Hearth platform', slug: 'platform', packId: 'platform', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@platform.example', displayName: 'Platform Admin', password: DEMO_PASSWORD } },
+  { kind: 'service', name: 'Demo Fostering (England)', slug: 'demo-uk', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@demo-uk.example', displayName: 'UK Demo Admin', password: DEMO_PASSWORD } },
+  { kind: 'service', name: 'Demo Resource Families (USA)', slug: 'demo-usa', packId: 'usa', currency: 'USD', timeZone: 'America/Los_Angeles', firstAdmin: { email: 'admin@demo-usa.example', displayName: 'USA Demo Admin', password: DEMO_PASSWORD } },
+];
+
+export interface SeededLogin {
+  tenant: string;
+  email: string;
+  password: string;
+}
+
+/** Creates the platform tenant and the demo tenants, once: an existing platform tenant means it ran before. */
+export async function seedDemoTenants(db: Knex, packs: PackRegistry): Promise<SeededLogin[] | null> {
+  const existing = (await db.raw(`SELECT id FROM hearth_tenant_by_slug('platform')`)) as { rows: unknown[] };
+  if (existing.rows.length) return null;
+  for (const tenant of DEMO_TENANTS) {
+    await db.transaction(async (trx) => {
+      await applyScope(trx, { tenantId: null, platform: true });
+      const { tenant: row, adminUserId } = await provisionTenant(trx, packs, tenant);
+      await appendAuditEvent(trx, row.id, { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: `seed-${newId()}` }, {
+        action: 'tenant.created',
+        entityType: 'tenant',
+        entityId: row.id,
+        after: { slug: row.slug, packId: row.pack_id, firstAdminUserId: adminUserId, source: 'demo seed' },
+      });
+    });
+  }
+  return DEMO_TENANTS.map((t) => ({ tenant: t.slug, email: t.firstAdmin.email, password: DEMO_PASSWORD }));
+}

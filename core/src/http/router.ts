@@ -1,0 +1,207 @@
+import express, { type Request, type Response } from 'express';
+import type passport from 'passport';
+import type { Logger } from 'pino';
+import type { Database } from '../db/database';
+import { applyScope, switchTenant } from '../db/tenantTransaction';
+import { authenticate, type Credential } from '../auth/passport';
+import { loadPrincipal } from '../auth/principal';
+import { appendAuditEvent, type AuditActor } from '../modules/audit/service';
+import type { Contract, ContractOperation } from './contract';
+import { streamCsv } from './csv';
+import { claimIdempotencyKey, requestFingerprint, storeIdempotentResponse } from './idempotency';
+import type { AppServices, OperationContext, OperationDefinition, OperationMap, OperationResult, Principal, RequestMeta } from './operation';
+import { Problem, type FieldError } from './problem';
+import { problemFromError } from './errors';
+
+export interface ApiRouterDeps {
+  db: Database;
+  contract: Contract;
+  operations: OperationMap;
+  services: AppServices;
+  authenticator: passport.Authenticator;
+  logger: Logger;
+}
+
+const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
+
+/** The contract and the handlers must match exactly: a route without a handler, or a handler without a route, stops start-up. */
+export function checkOperationsMatchContract(contract: Contract, operations: OperationMap): void {
+  const routed = contract.operations.filter((o) => o.tenancy !== 'system').map((o) => o.operationId);
+  const missing = routed.filter((id) => !operations[id]);
+  const extra = Object.keys(operations).filter((id) => !routed.includes(id));
+  if (missing.length || extra.length) {
+    throw new Error(
+      `The handlers do not match openapi/hearth.yaml.` +
+        (missing.length ? ` No handler for: ${missing.join(', ')}.` : '') +
+        (extra.length ? ` Handlers for operations the contract lacks: ${extra.join(', ')}.` : ''),
+    );
+  }
+}
+
+function requestMeta(req: Request): RequestMeta {
+  const userAgent = req.headers['user-agent'];
+  return { requestId: String(req.id), ip: req.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 500) : null };
+}
+
+function hasBody(req: Request): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
+}
+
+/** Steps that need no database: media type, If-Match presence, and the contract's schemas. */
+function validateRequest(op: ContractOperation, req: Request): { path: Record<string, string>; query: Record<string, unknown>; body: unknown } {
+  if (op.hasBody) {
+    if (hasBody(req) && !req.is('application/json')) throw new Problem('unsupportedMediaType', 'Send the body as application/json');
+  } else if (hasBody(req)) {
+    throw Problem.validation([{ pointer: '/body', message: 'this operation takes no body' }]);
+  }
+  if (op.requiresIfMatch && req.headers['if-match'] === undefined) {
+    throw new Problem('preconditionRequired', 'Send If-Match with the ETag you read');
+  }
+  const header: Record<string, unknown> = {};
+  for (const p of op.parameters) if (p.in === 'header') {
+    const value = req.headers[p.name.toLowerCase()];
+    if (value !== undefined) header[p.name.toLowerCase()] = value;
+  }
+  const input = { path: { ...req.params } as Record<string, unknown>, query: { ...(req.query as Record<string, unknown>) }, header };
+  const errors: FieldError[] = op.validateParams(input);
+  let body: unknown = undefined;
+  if (op.validateBody) {
+    body = hasBody(req) ? req.body : undefined;
+    if (body !== undefined || op.bodyRequired) errors.push(...op.validateBody(body === undefined ? undefined : body));
+  }
+  if (errors.length) throw Problem.validation(errors);
+  return { path: input.path as Record<string, string>, query: input.query, body };
+}
+
+function actorOf(principal: Principal | null, meta: RequestMeta): AuditActor {
+  return {
+    actorType: principal ? principal.kind : 'anonymous',
+    actorId: principal?.id ?? null,
+    ip: meta.ip,
+    userAgent: meta.userAgent,
+    requestId: meta.requestId,
+  };
+}
+
+function checkAccess(definition: OperationDefinition, principal: Principal | null): void {
+  const access = definition.access;
+  if ('public' in access) return;
+  if (!principal) throw new Problem('unauthorized', 'Send a bearer token or an API key');
+  const enrolmentOnly = principal.kind === 'user' && principal.scope === 'mfa_enrolment';
+  if ('authenticated' in access) {
+    if (access.usersOnly && principal.kind !== 'user') throw new Problem('forbidden', 'Only a person can do this, not an API key');
+    if (enrolmentOnly && !access.allowMfaEnrolmentScope) throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
+    return;
+  }
+  if (enrolmentOnly) throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
+  if (!principal.permissions.has(access.permission)) throw new Problem('forbidden', `This needs the permission ${access.permission}`);
+}
+
+function sendResult(res: Response, result: OperationResult, replayed: boolean): void {
+  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
+  if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+  if (result.problem) {
+    res.status(result.problem.status).type('application/problem+json').json({ ...result.problem, instance: res.req.originalUrl, requestId: String(res.req.id) });
+  } else if (result.body === undefined) {
+    res.status(result.status).end();
+  } else {
+    res.status(result.status).type(result.contentType ?? 'application/json').json(result.body);
+  }
+}
+
+/**
+ * Mounts every contract operation. Per request: check the request against the contract, then
+ * authenticate, then one transaction scoped to the credential's tenant (SET LOCAL ROLE and
+ * app.tenant_id) in which the principal is confirmed, the permission checked, the Idempotency-Key
+ * claimed, the handler run and its audit event appended. A thrown Problem rolls everything back.
+ */
+export function buildApiRouter(deps: ApiRouterDeps): express.Router {
+  checkOperationsMatchContract(deps.contract, deps.operations);
+  const router = express.Router();
+
+  for (const op of deps.contract.operations) {
+    if (op.tenancy === 'system') continue;
+    const definition = deps.operations[op.operationId]!;
+    router[op.method](op.expressPath, async (req: Request, res: Response) => {
+      const meta = requestMeta(req);
+      try {
+        const input = validateRequest(op, req);
+        let credential: Credential | null = null;
+        if (!('public' in definition.access)) {
+          const presented = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
+          credential = await authenticate(deps.authenticator, req);
+          if (!credential) throw presented ? new Problem('invalidToken', 'The credential is invalid or expired') : new Problem('unauthorized', 'Send a bearer token or an API key');
+        }
+
+        let principal: Principal | null = null;
+        let replayed = false;
+        const result = await deps.db.transaction(async (trx) => {
+          await applyScope(trx, { tenantId: credential?.tenantId ?? null, platform: false });
+          if (credential) principal = await loadPrincipal(trx, credential);
+          if (op.tenancy === 'platform') {
+            if (!principal?.platform) throw new Problem('forbidden', 'Platform administration is not open to this tenant');
+            await applyScope(trx, { tenantId: principal.tenantId, platform: true });
+          }
+          checkAccess(definition, principal);
+
+          let auditCount = 0;
+          const ctx: OperationContext = {
+            trx,
+            services: deps.services,
+            principal,
+            tenantId: principal?.tenantId ?? null,
+            params: input.path,
+            query: input.query,
+            body: input.body,
+            ifMatch: typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined,
+            meta,
+            audit: async (event) => {
+              if (!ctx.tenantId) throw new Error('audit: no tenant in scope');
+              auditCount++;
+              const actor = actorOf(principal, meta);
+              if (event.actor) Object.assign(actor, { actorType: event.actor.type, actorId: event.actor.id });
+              await appendAuditEvent(trx, ctx.tenantId, actor, event);
+            },
+            enterTenant: async (tenantId) => {
+              await switchTenant(trx, tenantId);
+              ctx.tenantId = tenantId;
+            },
+          };
+
+          const idempotencyKey = op.acceptsIdempotencyKey && principal ? (req.headers['idempotency-key'] as string | undefined) : undefined;
+          const idemScope = idempotencyKey && principal ? { tenantId: (principal as Principal).tenantId, principalId: (principal as Principal).id, key: idempotencyKey } : null;
+          if (idemScope) {
+            const stored = await claimIdempotencyKey(trx, { ...idemScope, operationId: op.operationId, fingerprint: requestFingerprint(op.operationId, input.path, input.body) });
+            if (stored) {
+              replayed = true;
+              return { status: stored.status, headers: stored.headers, body: stored.body ?? undefined } satisfies OperationResult;
+            }
+          }
+
+          const outcome = await definition.handle(ctx);
+          if (outcome.problem) return outcome;
+          if (WRITE_METHODS.has(op.method) && outcome.status < 300 && auditCount === 0 && !outcome.noWrite) {
+            // The safety net behind "no write without its audit": roll back rather than write unaudited.
+            throw new Error(`${op.operationId} succeeded without appending an audit event`);
+          }
+          if (idemScope) {
+            await storeIdempotentResponse(trx, idemScope, { status: outcome.status, headers: outcome.headers ?? {}, body: outcome.replayBody ?? outcome.body });
+          }
+          if (outcome.csv) await streamCsv(res, outcome.csv);
+          return outcome;
+        });
+        if (!result.csv) sendResult(res, result, replayed);
+      } catch (error) {
+        const problem = problemFromError(error, op);
+        if (problem.status >= 500) req.log.error({ err: error, operationId: op.operationId }, 'request failed');
+        if (res.headersSent) {
+          res.destroy(error instanceof Error ? error : undefined);
+          return;
+        }
+        res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl, requestId: meta.requestId });
+      }
+    });
+  }
+  return router;
+}

@@ -1,0 +1,30 @@
+import { ConfigError, loadConfig } from './config';
+import { PackLoadError } from './packs/registry';
+import { startServer } from './server';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = await startServer(config);
+  const where = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `the embedded database in ${config.embeddedDataDir}`;
+  process.stdout.write(`\nHearth is running at ${server.url} on ${where}\n  API docs: ${server.url}/docs\n`);
+  if (config.seedDemoTenants) {
+    process.stdout.write(`  Demo logins (POST ${server.url}/v1/auth/login with tenant, email, password):\n`);
+    const { DEMO_TENANTS, DEMO_PASSWORD } = await import('./demo/seed');
+    for (const t of DEMO_TENANTS) process.stdout.write(`    tenant ${t.slug.padEnd(9)} email ${t.firstAdmin.email.padEnd(24)} password ${DEMO_PASSWORD}\n`);
+  }
+  const stop = async () => {
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof PackLoadError) {
+    process.stderr.write(`Hearth cannot start: ${error.message}\n`);
+  } else {
+    process.stderr.write(`Hearth cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,48 @@
+import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { decodeCursor, toPage } from '../../http/pagination';
+import { applyAuditFilters, auditRowToApi, verifyAuditChain, type AuditFilters, type AuditRow } from './service';
+
+const EXPORT_BATCH = 1000;
+const EXPORT_COLUMNS = ['seq', 'id', 'occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'ip', 'userAgent', 'requestId', 'before', 'after', 'hash'];
+
+function filtersOf(ctx: OperationContext): AuditFilters {
+  const q = ctx.query as Record<string, string | undefined>;
+  return { entityType: q.entityType, entityId: q.entityId, actorId: q.actorId, action: q.action, from: q.from, to: q.to };
+}
+
+async function listAuditEvents(ctx: OperationContext): Promise<OperationResult> {
+  const limit = ctx.query.limit as number;
+  const after = decodeCursor(ctx.query.cursor as string | undefined, 1);
+  const query = applyAuditFilters(ctx.trx('audit_events'), ctx.tenantId!, filtersOf(ctx)).orderBy('seq', 'desc').limit(limit + 1);
+  if (after) query.where('seq', '<', after[0] as number);
+  const rows = (await query) as AuditRow[];
+  return { status: 200, body: toPage(rows, limit, (r) => [Number(r.seq)], auditRowToApi) };
+}
+
+/** Keyset batches rather than a cursor, so the same code streams on PostgreSQL and on PGlite. */
+async function* exportRows(ctx: OperationContext): AsyncGenerator<unknown[]> {
+  let afterSeq = 0;
+  for (;;) {
+    const rows = (await applyAuditFilters(ctx.trx('audit_events'), ctx.tenantId!, filtersOf(ctx)).where('seq', '>', afterSeq).orderBy('seq').limit(EXPORT_BATCH)) as AuditRow[];
+    for (const row of rows) {
+      const e = auditRowToApi(row);
+      yield [e.seq, e.id, e.occurredAt, e.actorType, e.actorId, e.action, e.entityType, e.entityId, e.ip, e.userAgent, e.requestId, e.before ? JSON.stringify(e.before) : '', e.after ? JSON.stringify(e.after) : '', e.hash];
+    }
+    if (rows.length < EXPORT_BATCH) return;
+    afterSeq = Number(rows[rows.length - 1]!.seq);
+  }
+}
+
+async function exportAuditEvents(ctx: OperationContext): Promise<OperationResult> {
+  return { status: 200, csv: { filename: `audit-${ctx.principal!.tenantSlug}.csv`, columns: EXPORT_COLUMNS, rows: exportRows(ctx) } };
+}
+
+async function verifyChain(ctx: OperationContext): Promise<OperationResult> {
+  return { status: 200, body: await verifyAuditChain(ctx.trx, ctx.tenantId!) };
+}
+
+export const auditOperations: OperationMap = {
+  listAuditEvents: { access: { permission: 'audit:read' }, handle: listAuditEvents },
+  exportAuditEvents: { access: { permission: 'audit:read' }, handle: exportAuditEvents },
+  verifyAuditChain: { access: { permission: 'audit:read' }, handle: verifyChain },
+};

@@ -1,0 +1,23 @@
+import type { OperationMap } from '../http/operation';
+import { apiKeyOperations } from './apiKeys/routes';
+import { auditOperations } from './audit/routes';
+import { authOperations } from './auth/routes';
+import { childOperations } from './children/routes';
+import { lookupOperations } from './lookups/routes';
+import { roleOperations } from './roles/routes';
+import { tenantOperations } from './tenants/routes';
+import { userOperations } from './users/routes';
+
+const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations];
+
+/** Every operation handler, by operationId; a name declared twice is a start-up error. */
+export function allOperations(): OperationMap {
+  const merged: OperationMap = {};
+  for (const map of modules) {
+    for (const [id, definition] of Object.entries(map)) {
+      if (merged[id]) throw new Error(`Operation ${id} has two handlers`);
+      merged[id] = definition;
+    }
+  }
+  return merged;
+}

@@ -1,0 +1,60 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { HearthConfig } from './config';
+import { openDatabase, type Database } from './db/database';
+import { runMigrations } from './db/migrate';
+import { createAuthenticator } from './auth/passport';
+import { loadContract } from './http/contract';
+import { createApp } from './http/app';
+import { loadPacks, type PackRegistry } from './packs/registry';
+import { allOperations } from './modules';
+import { seedDemoTenants, type SeededLogin } from './demo/seed';
+
+export interface RunningServer {
+  url: string;
+  db: Database;
+  packs: PackRegistry;
+  demoLogins: SeededLogin[] | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Everything that can be wrong is checked before the server listens: configuration, packs, the
+ * contract against the handlers, the database and its migrations.
+ */
+export async function startServer(config: HearthConfig, options: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const packs = loadPacks();
+  const contract = loadContract();
+  const operations = allOperations();
+  const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir });
+  try {
+    const applied = await runMigrations(db);
+    if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
+    const demoLogins = config.seedDemoTenants ? await seedDemoTenants(db, packs) : null;
+    const app = createApp({ db, contract, operations, services: { config, packs }, authenticator: createAuthenticator(config), logger });
+    const server = http.createServer(app);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host}:${port}`;
+    logger.info({ url, database: config.databaseUrl ? 'postgresql' : 'embedded' }, 'Hearth is listening');
+    return {
+      url,
+      db,
+      packs,
+      demoLogins,
+      close: async () => {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        if (!options.db) await db.destroy();
+      },
+    };
+  } catch (error) {
+    if (!options.db) await db.destroy();
+    throw error;
+  }
+}
