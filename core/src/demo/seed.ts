@@ -3,7 +3,7 @@ import { applyScope } from '../db/tenantTransaction';
 import { newId } from '../ids';
 import type { PackRegistry } from '../packs/registry';
 import { appendAuditEvent } from '../modules/audit/service';
-import { provisionTenant, type NewTenant } from '../modules/tenants/provision';
+import { provisionTenant, type NewTenant, type TenantRow } from '../modules/tenants/provision';
 
 /**
  * The demo logins a newcomer gets on an empty embedded database. Written in the README too; they
@@ -23,21 +23,25 @@ export interface SeededLogin {
   password: string;
 }
 
+/** Creates a tenant outside any request (seeding, tests), with its creation audited as the system's act. */
+export async function bootstrapTenant(db: Knex, packs: PackRegistry, input: NewTenant): Promise<{ tenant: TenantRow; adminUserId: string }> {
+  return db.transaction(async (trx) => {
+    await applyScope(trx, { tenantId: null, platform: true });
+    const created = await provisionTenant(trx, packs, input);
+    await appendAuditEvent(trx, created.tenant.id, { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: `bootstrap-${newId()}` }, {
+      action: 'tenant.created',
+      entityType: 'tenant',
+      entityId: created.tenant.id,
+      after: { slug: created.tenant.slug, packId: created.tenant.pack_id, firstAdminUserId: created.adminUserId },
+    });
+    return created;
+  });
+}
+
 /** Creates the platform tenant and the demo tenants, once: an existing platform tenant means it ran before. */
 export async function seedDemoTenants(db: Knex, packs: PackRegistry): Promise<SeededLogin[] | null> {
   const existing = (await db.raw(`SELECT id FROM hearth_tenant_by_slug('platform')`)) as { rows: unknown[] };
   if (existing.rows.length) return null;
-  for (const tenant of DEMO_TENANTS) {
-    await db.transaction(async (trx) => {
-      await applyScope(trx, { tenantId: null, platform: true });
-      const { tenant: row, adminUserId } = await provisionTenant(trx, packs, tenant);
-      await appendAuditEvent(trx, row.id, { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: `seed-${newId()}` }, {
-        action: 'tenant.created',
-        entityType: 'tenant',
-        entityId: row.id,
-        after: { slug: row.slug, packId: row.pack_id, firstAdminUserId: adminUserId, source: 'demo seed' },
-      });
-    });
-  }
+  for (const tenant of DEMO_TENANTS) await bootstrapTenant(db, packs, tenant);
   return DEMO_TENANTS.map((t) => ({ tenant: t.slug, email: t.firstAdmin.email, password: DEMO_PASSWORD }));
 }

@@ -1,0 +1,105 @@
+import { loadConfig, type HearthConfig } from '../../core/src/config';
+import type { Database } from '../../core/src/db/database';
+import { bootstrapTenant } from '../../core/src/demo/seed';
+import { loadPacks } from '../../core/src/packs/registry';
+import { startServer, type RunningServer } from '../../core/src/server';
+import { call, http, type CallOptions, type HttpResponse, type RequestOptions } from './contractClient';
+import { freshDatabase, type TestDatabase } from './databases';
+
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+export interface TenantFixture {
+  id: string;
+  slug: string;
+  adminId: string;
+  adminEmail: string;
+  /** A full-scope access token of the tenant's first administrator. */
+  adminToken: string;
+}
+
+export interface World {
+  url: string;
+  /** The owner's connection: set-up and checks behind the API's back (never used by the server's requests). */
+  db: Database;
+  config: HearthConfig;
+  server: RunningServer;
+  platform: TenantFixture;
+  /** Two service tenants: A on the UK pack, B on the USA pack. */
+  a: TenantFixture;
+  b: TenantFixture;
+  call(operationId: string, options?: CallOptions): Promise<HttpResponse>;
+  http(method: string, path: string, options?: RequestOptions): Promise<HttpResponse>;
+  login(tenant: string, email: string, password?: string, totpCode?: string): Promise<HttpResponse>;
+  /** Logs in and returns the access token, failing the test if the log-in fails. */
+  token(tenant: string, email: string, password?: string): Promise<string>;
+  /** Adds a user with the given system roles through the API, and returns its id and token. */
+  addUser(tenant: TenantFixture, roles: string[], email?: string): Promise<{ id: string; email: string; token: string }>;
+  close(): Promise<void>;
+}
+
+let userCounter = 0;
+
+export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise<World> {
+  const database: TestDatabase = await freshDatabase();
+  const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: database.url, embeddedDataDir: null, port: 0, host: '127.0.0.1', seedDemoTenants: false, logLevel: 'silent', ...overrides });
+  const packs = loadPacks();
+  const make = async (kind: 'platform' | 'service', slug: string, packId: string, currency: 'GBP' | 'USD') => {
+    const email = `admin@${slug}.test`;
+    const { tenant, adminUserId } = await bootstrapTenant(database.db, packs, {
+      kind,
+      name: `Tenant ${slug}`,
+      slug,
+      packId,
+      currency,
+      timeZone: currency === 'GBP' ? 'Europe/London' : 'America/Los_Angeles',
+      firstAdmin: { email, displayName: `Admin of ${slug}`, password: TEST_PASSWORD },
+    });
+    return { id: tenant.id, slug, adminId: adminUserId, adminEmail: email, adminToken: '' };
+  };
+  const platform = await make('platform', 'platform', 'platform', 'GBP');
+  const a = await make('service', 'tenant-a', 'uk', 'GBP');
+  const b = await make('service', 'tenant-b', 'usa', 'USD');
+
+  // On PGlite the server shares the test's in-memory database; on a server it gets its own pool.
+  const server = await startServer(config, database.url ? {} : { db: database.db });
+  const url = server.url;
+
+  const world: World = {
+    url,
+    db: database.db,
+    config,
+    server,
+    platform,
+    a,
+    b,
+    call: (operationId, options) => call(url, operationId, options),
+    http: (method, path, options) => http(url, method, path, options),
+    login: (tenant, email, password = TEST_PASSWORD, totpCode) =>
+      call(url, 'login', { body: { tenant, email, password, ...(totpCode ? { totpCode } : {}) } }),
+    token: async (tenant, email, password = TEST_PASSWORD) => {
+      const response = await world.login(tenant, email, password);
+      if (response.status !== 200) throw new Error(`log-in of ${email} at ${tenant} failed: ${response.status} ${response.text}`);
+      return response.body.accessToken as string;
+    },
+    addUser: async (tenant, roles, email = `user${++userCounter}@${tenant.slug}.test`) => {
+      const created = await call(url, 'createUser', { token: tenant.adminToken, body: { email, displayName: email, roles, password: TEST_PASSWORD } });
+      if (created.status !== 201) throw new Error(`createUser failed: ${created.status} ${created.text}`);
+      return { id: created.body.id as string, email, token: await world.token(tenant.slug, email) };
+    },
+    close: async () => {
+      await server.close();
+      await database.drop();
+    },
+  };
+  for (const t of [platform, a, b]) t.adminToken = await world.token(t.slug, t.adminEmail);
+  return world;
+}
+
+/** Rows of a table as the owner sees them (RLS forced, so the owner gives itself the tenant explicitly). */
+export async function ownerRows<T = Record<string, unknown>>(db: Database, tenantId: string, sql: string, bindings: unknown[] = []): Promise<T[]> {
+  return db.transaction(async (trx) => {
+    await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);
+    const result = (await trx.raw(sql, bindings as never[])) as { rows: T[] };
+    return result.rows;
+  });
+}
