@@ -35,7 +35,8 @@ export function openDatabase(options: DatabaseOptions): Database {
     const pgliteModule = require('knex-pglite') as { default?: unknown };
     const ClientPgLite = (pgliteModule.default ?? pgliteModule) as Knex.Config['client'];
     if (options.embeddedDataDir) fs.mkdirSync(options.embeddedDataDir, { recursive: true });
-    const pglite = new PGlite(options.embeddedDataDir ?? undefined, {
+    // PGlite ignores its options when the data dir is undefined; memory:// is its in-memory store.
+    const pglite = new PGlite(options.embeddedDataDir ?? 'memory://', {
       parsers: { 1082: (value: string) => value, 20: (value: string) => Number(value) },
     });
     db = knexFactory({ client: ClientPgLite, dialect: 'postgres', connection: { pglite } } as Knex.Config);
