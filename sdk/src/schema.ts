@@ -1070,8 +1070,24 @@ export interface components {
             /** Format: date-time */
             lastUsedAt: string | null;
         };
-        ApiKeyCreated: components["schemas"]["ApiKey"] & {
-            /** @description The whole key; send it as `X-API-Key`. Shown once. */
+        /** @description An API key as created; the only response that carries `secret`. */
+        ApiKeyCreated: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            prefix: string;
+            permissions: components["schemas"]["PermissionKey"][];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            createdBy: string;
+            /** Format: date-time */
+            expiresAt: string | null;
+            /** Format: date-time */
+            revokedAt: string | null;
+            /** Format: date-time */
+            lastUsedAt: string | null;
+            /** @description The whole key; send it as `X-API-Key`. Shown once: a replay of the request shows only its prefix. */
             secret: string;
         };
         ApiKeyPage: {

@@ -1,0 +1,191 @@
+import { currentTotp } from '../../core/src/auth/totp';
+import { ownerRows, TEST_PASSWORD, type TenantFixture, type World } from './harness';
+import type { CallOptions, HttpResponse } from './contractClient';
+
+/**
+ * For every operation in the contract, how to make one request that succeeds: the fixture creates
+ * what the request needs in the given tenant (through the API, as that tenant's admin unless it says
+ * otherwise) and returns the request. The cross-cutting suites (isolation, audit, bad input) read the
+ * contract's operation list and fail when an operation has no fixture here, so a new route cannot
+ * escape them.
+ */
+export interface OperationRequest extends CallOptions {
+  /** The status the request answers when sent as intended. */
+  expect: number;
+  /** Which credential the fixture's request carries: the tenant admin's token by default. */
+  as?: 'admin' | 'none' | 'custom';
+}
+
+export interface FixtureContext {
+  world: World;
+  tenant: TenantFixture;
+}
+
+export type Fixture = (ctx: FixtureContext) => Promise<OperationRequest>;
+
+let serial = 0;
+const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(++serial).toString(36)}`;
+
+async function ok(response: HttpResponse, status: number, what: string): Promise<HttpResponse> {
+  if (response.status !== status) throw new Error(`fixture set-up (${what}) answered ${response.status}: ${response.text}`);
+  return response;
+}
+
+export const validChild = { givenName: 'Fixture', familyName: 'Child', dateOfBirth: '2016-05-01', sex: 'female' };
+
+export async function makeChild({ world, tenant }: FixtureContext): Promise<{ id: string; version: number }> {
+  const r = await ok(await world.call('createChild', { token: tenant.adminToken, body: validChild }), 201, 'createChild');
+  return { id: r.body.id, version: r.body.version };
+}
+
+export async function makeUser({ world, tenant }: FixtureContext): Promise<{ id: string; email: string }> {
+  const email = `${unique('fx')}@${tenant.slug}.test`;
+  const r = await ok(await world.call('createUser', { token: tenant.adminToken, body: { email, displayName: 'Fixture User', roles: ['caseworker'], password: TEST_PASSWORD } }), 201, 'createUser');
+  return { id: r.body.id, email };
+}
+
+export async function makeRole({ world, tenant }: FixtureContext): Promise<{ id: string }> {
+  const r = await ok(await world.call('createRole', { token: tenant.adminToken, body: { key: unique('fx_role_'), name: 'Fixture role', permissions: ['children:read'] } }), 201, 'createRole');
+  return { id: r.body.id };
+}
+
+export async function makeApiKey({ world, tenant }: FixtureContext): Promise<{ id: string; secret: string }> {
+  const r = await ok(await world.call('createApiKey', { token: tenant.adminToken, body: { name: unique('fixture key '), permissions: ['children:read'] } }), 201, 'createApiKey');
+  return { id: r.body.id, secret: r.body.secret };
+}
+
+export async function makeLookupValue({ world, tenant }: FixtureContext): Promise<{ code: string; version: number }> {
+  const code = unique('FX');
+  const r = await ok(await world.call('addLookupValue', { token: tenant.adminToken, params: { listKey: 'ethnicity' }, body: { code, label: 'Fixture value' } }), 201, 'addLookupValue');
+  return { code, version: r.body.version };
+}
+
+/** A fresh user of the tenant, logged in: for operations that change the caller's own account. */
+export async function makeSession(ctx: FixtureContext): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
+  const user = await makeUser(ctx);
+  const r = await ok(await ctx.world.login(ctx.tenant.slug, user.email), 200, 'login');
+  return { ...user, accessToken: r.body.accessToken, refreshToken: r.body.refreshToken };
+}
+
+async function latestOutboundToken(world: World, tenantId: string, email: string): Promise<string> {
+  const rows = await ownerRows<{ payload: { token: string } }>(world.db, tenantId, `SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT 1`, [email]);
+  if (!rows[0]) throw new Error(`no outbound message for ${email}`);
+  return rows[0].payload.token;
+}
+
+async function tenantVersion(world: World, tenantId: string): Promise<number> {
+  const rows = await ownerRows<{ version: number }>(world.db, tenantId, 'SELECT version FROM tenants WHERE id = ?', [tenantId]);
+  return rows[0]!.version;
+}
+
+async function userVersion(world: World, tenantId: string, userId: string): Promise<number> {
+  const rows = await ownerRows<{ version: number }>(world.db, tenantId, 'SELECT version FROM users WHERE tenant_id = ? AND id = ?', [tenantId, userId]);
+  return rows[0]!.version;
+}
+
+export const fixtures: Record<string, Fixture> = {
+  // Auth (public)
+  login: async ({ tenant }) => ({ as: 'none', body: { tenant: tenant.slug, email: tenant.adminEmail, password: TEST_PASSWORD }, expect: 200 }),
+  refreshToken: async (ctx) => ({ as: 'none', body: { refreshToken: (await makeSession(ctx)).refreshToken }, expect: 200 }),
+  logout: async (ctx) => ({ as: 'none', body: { refreshToken: (await makeSession(ctx)).refreshToken }, expect: 204 }),
+  requestPasswordReset: async (ctx) => ({ as: 'none', body: { tenant: ctx.tenant.slug, email: (await makeUser(ctx)).email }, expect: 202 }),
+  confirmPasswordReset: async (ctx) => {
+    const user = await makeUser(ctx);
+    await ok(await ctx.world.call('requestPasswordReset', { body: { tenant: ctx.tenant.slug, email: user.email } }), 202, 'requestPasswordReset');
+    return { as: 'none', body: { token: await latestOutboundToken(ctx.world, ctx.tenant.id, user.email), newPassword: 'a brand new password 1' }, expect: 204 };
+  },
+  // Auth (the caller's own account)
+  getCurrentPrincipal: async () => ({ expect: 200 }),
+  changePassword: async (ctx) => {
+    const session = await makeSession(ctx);
+    return { as: 'custom', token: session.accessToken, body: { currentPassword: TEST_PASSWORD, newPassword: 'another long password 2' }, expect: 204 };
+  },
+  startTotpEnrolment: async (ctx) => ({ as: 'custom', token: (await makeSession(ctx)).accessToken, expect: 201 }),
+  confirmTotpEnrolment: async (ctx) => {
+    const session = await makeSession(ctx);
+    const setup = await ok(await ctx.world.call('startTotpEnrolment', { token: session.accessToken }), 201, 'startTotpEnrolment');
+    return { as: 'custom', token: session.accessToken, body: { code: currentTotp(setup.body.secret) }, expect: 204 };
+  },
+  // Platform administration: the platform admin acting on this (service) tenant
+  listTenants: async ({ world }) => ({ as: 'custom', token: world.platform.adminToken, expect: 200 }),
+  createTenant: async ({ world }) => {
+    const slug = unique('t-').toLowerCase();
+    return { as: 'custom', token: world.platform.adminToken, body: { name: 'Fixture tenant', slug, packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: `admin@${slug}.test`, displayName: 'Admin' } }, expect: 201 };
+  },
+  getTenant: async ({ world, tenant }) => ({ as: 'custom', token: world.platform.adminToken, params: { tenantId: tenant.id }, expect: 200 }),
+  updateTenantStatus: async ({ world, tenant }) => ({
+    as: 'custom',
+    token: world.platform.adminToken,
+    params: { tenantId: tenant.id },
+    // Reactivating an active tenant is a real write (the version moves) that leaves the tenant usable.
+    body: { status: 'active' },
+    headers: { 'if-match': `"${await tenantVersion(world, tenant.id)}"` },
+    expect: 200,
+  }),
+  // Tenant settings
+  getTenantSettings: async () => ({ expect: 200 }),
+  updateTenantSettings: async ({ world, tenant }) => ({ body: { name: `Tenant ${tenant.slug}` }, headers: { 'if-match': `"${await tenantVersion(world, tenant.id)}"` }, expect: 200 }),
+  // Users
+  listUsers: async () => ({ expect: 200 }),
+  createUser: async ({ tenant }) => ({ body: { email: `${unique('new')}@${tenant.slug}.test`, displayName: 'New User', roles: ['caseworker'] }, expect: 201 }),
+  getUser: async (ctx) => ({ params: { userId: (await makeUser(ctx)).id }, expect: 200 }),
+  updateUser: async (ctx) => {
+    const user = await makeUser(ctx);
+    return { params: { userId: user.id }, body: { displayName: 'Renamed' }, headers: { 'if-match': `"${await userVersion(ctx.world, ctx.tenant.id, user.id)}"` }, expect: 200 };
+  },
+  unlockUser: async (ctx) => ({ params: { userId: (await makeUser(ctx)).id }, expect: 200 }),
+  // Roles
+  listPermissions: async () => ({ expect: 200 }),
+  listRoles: async () => ({ expect: 200 }),
+  createRole: async () => ({ body: { key: unique('role_'), name: 'A role', permissions: ['children:read'] }, expect: 201 }),
+  getRole: async (ctx) => ({ params: { roleId: (await makeRole(ctx)).id }, expect: 200 }),
+  updateRole: async (ctx) => ({ params: { roleId: (await makeRole(ctx)).id }, body: { name: 'Renamed role' }, headers: { 'if-match': '"1"' }, expect: 200 }),
+  // API keys
+  listApiKeys: async () => ({ expect: 200 }),
+  createApiKey: async () => ({ body: { name: unique('key '), permissions: ['children:read'] }, expect: 201 }),
+  getApiKey: async (ctx) => ({ params: { apiKeyId: (await makeApiKey(ctx)).id }, expect: 200 }),
+  revokeApiKey: async (ctx) => ({ params: { apiKeyId: (await makeApiKey(ctx)).id }, expect: 200 }),
+  // Lookups
+  listLookupLists: async () => ({ expect: 200 }),
+  getLookupList: async () => ({ params: { listKey: 'ethnicity' }, expect: 200 }),
+  addLookupValue: async () => ({ params: { listKey: 'ethnicity' }, body: { code: unique('NEW'), label: 'New value' }, expect: 201 }),
+  updateLookupValue: async (ctx) => {
+    const value = await makeLookupValue(ctx);
+    return { params: { listKey: 'ethnicity', code: value.code }, body: { label: 'Relabelled' }, headers: { 'if-match': `"${value.version}"` }, expect: 200 };
+  },
+  // Audit
+  listAuditEvents: async () => ({ expect: 200 }),
+  exportAuditEvents: async () => ({ expect: 200 }),
+  verifyAuditChain: async () => ({ expect: 200 }),
+  // Children
+  listChildren: async () => ({ expect: 200 }),
+  createChild: async () => ({ body: validChild, expect: 201 }),
+  getChild: async (ctx) => ({ params: { childId: (await makeChild(ctx)).id }, expect: 200 }),
+  updateChild: async (ctx) => {
+    const child = await makeChild(ctx);
+    return { params: { childId: child.id }, body: { preferredName: 'Fixy' }, headers: { 'if-match': `"${child.version}"` }, expect: 200 };
+  },
+  deleteChild: async (ctx) => {
+    const child = await makeChild(ctx);
+    return { params: { childId: child.id }, headers: { 'if-match': `"${child.version}"` }, expect: 200 };
+  },
+  restoreChild: async (ctx) => {
+    const child = await makeChild(ctx);
+    await ok(await ctx.world.call('deleteChild', { token: ctx.tenant.adminToken, params: { childId: child.id }, headers: { 'if-match': `"${child.version}"` } }), 200, 'deleteChild');
+    return { params: { childId: child.id }, expect: 200 };
+  },
+  getChildRestriction: async (ctx) => ({ params: { childId: (await makeChild(ctx)).id }, expect: 200 }),
+  setChildRestriction: async (ctx) => {
+    const child = await makeChild(ctx);
+    return { params: { childId: child.id }, body: { restricted: true, allowedUserIds: [ctx.tenant.adminId] }, headers: { 'if-match': `"${child.version}"` }, expect: 200 };
+  },
+};
+
+/** Builds an operation's request for a tenant and fills in the tenant admin's token where the fixture did not choose. */
+export async function requestFor(operationId: string, ctx: FixtureContext): Promise<OperationRequest> {
+  const fixture = fixtures[operationId];
+  if (!fixture) throw new Error(`No fixture for ${operationId}: add one to test/support/fixtures.ts`);
+  const request = await fixture(ctx);
+  if ((request.as ?? 'admin') === 'admin') request.token = ctx.tenant.adminToken;
+  return request;
+}
