@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from '../core/src/config';
+import { checkOperationsMatchContract } from '../core/src/http/router';
+import { allOperations } from '../core/src/modules';
+import { testContract } from './support/contractClient';
+
+const contract = testContract();
+const document = contract.document as { paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>> };
+const routed = contract.operations.filter((o) => o.tenancy !== 'system');
+const responsesOf = (op: (typeof routed)[number]) => document.paths[op.path]![op.method]!.responses;
+
+describe('the contract', () => {
+  it('passes redocly lint with no errors', () => {
+    const result = spawnSync(process.execPath, [require.resolve('@redocly/cli/bin/cli.js'), 'lint', 'openapi/hearth.yaml', '--format=stylish'], { cwd: repoRoot, encoding: 'utf8' });
+    expect({ status: result.status, output: result.status === 0 ? '' : result.stdout + result.stderr }).toEqual({ status: 0, output: '' });
+  });
+
+  it('has exactly one handler per routed operation', () => {
+    expect(() => checkOperationsMatchContract(contract, allOperations())).not.toThrow();
+  });
+
+  it('declares for every operation how it is scoped, and the errors the router can give', () => {
+    const faults: string[] = [];
+    for (const op of routed) {
+      const responses = responsesOf(op);
+      if (!['tenant', 'platform', 'public'].includes(op.tenancy)) faults.push(`${op.operationId}: x-hearth-tenancy`);
+      if (!responses['400']) faults.push(`${op.operationId}: 400`);
+      if (op.tenancy !== 'public' && !responses['401']) faults.push(`${op.operationId}: 401`);
+      if (op.tenancy !== 'public' && !responses['403']) faults.push(`${op.operationId}: 403`);
+      if (op.parameters.some((p) => p.in === 'path') && !responses['404']) faults.push(`${op.operationId}: 404`);
+      if (op.hasBody && !(responses['413'] && responses['415'])) faults.push(`${op.operationId}: 413/415`);
+      if (['patch', 'put', 'delete'].includes(op.method) && !(op.requiresIfMatch && responses['412'] && responses['428'])) faults.push(`${op.operationId}: If-Match, 412, 428`);
+    }
+    expect(faults).toEqual([]);
+  });
+});
+
+describe('the SDK', () => {
+  it('is generated from the current contract (npm run generate leaves it unchanged)', () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-sdk-')), 'schema.ts');
+    const result = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'openapi-typescript', 'bin', 'cli.js'), 'openapi/hearth.yaml', '-o', out], { cwd: repoRoot, encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    const committed = fs.readFileSync(path.join(repoRoot, 'sdk', 'src', 'schema.ts'), 'utf8');
+    expect(fs.readFileSync(out, 'utf8') === committed).toBe(true);
+  });
+});
