@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import cors from 'cors';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
 import pinoHttp from 'pino-http';
@@ -73,6 +74,17 @@ export function createApp(deps: AppDeps): express.Express {
     next();
   });
   app.use(helmet());
+  // Browser front ends on other origins: only the origins the operator lists, never a wildcard.
+  if (deps.services.config.corsOrigins.length) {
+    app.use(
+      cors({
+        origin: deps.services.config.corsOrigins,
+        allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key', 'X-API-Key', 'X-Request-Id'],
+        exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed'],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use(express.json({ limit: deps.services.config.bodyLimitBytes, strict: false, type: ['application/json', 'application/*+json'] }));
 
   // System routes: no tenant, no credential, no transaction.
