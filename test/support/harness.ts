@@ -41,7 +41,7 @@ let userCounter = 0;
 
 export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise<World> {
   const database: TestDatabase = await freshDatabase();
-  const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: database.url, embeddedDataDir: null, port: 0, host: '127.0.0.1', seedDemoTenants: false, logLevel: 'silent', ...overrides });
+  const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: database.url, embeddedDataDir: null, port: 0, host: '127.0.0.1', seedDemoTenants: false, logLevel: process.env.HEARTH_TEST_LOG_LEVEL ?? 'silent', ...overrides });
   const packs = loadPacks();
   const make = async (kind: 'platform' | 'service', slug: string, packId: string, currency: 'GBP' | 'USD') => {
     const email = `admin@${slug}.test`;

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { PartialModelObject, QueryBuilder } from 'objection';
 import type { OperationContext, OperationMap, OperationResult, Principal } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
@@ -6,70 +6,37 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
+import { Child, ChildAccessGrant } from './models';
 
-interface ChildRow {
-  id: string;
-  given_name: string;
-  family_name: string;
-  preferred_name: string | null;
-  date_of_birth: string;
-  sex: string;
-  ethnicity: string | null;
-  status: 'referred' | 'in_care' | 'left_care';
-  allocated_worker_id: string | null;
-  restricted: boolean;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-  deleted_at: Date | null;
-  deleted_by: string | null;
-}
+type ChildInput = Partial<Pick<Child, 'givenName' | 'familyName' | 'preferredName' | 'dateOfBirth' | 'sex' | 'ethnicity' | 'status' | 'allocatedWorkerId'>>;
 
-interface ChildInput {
-  givenName?: string;
-  familyName?: string;
-  preferredName?: string | null;
-  dateOfBirth?: string;
-  sex?: string;
-  ethnicity?: string | null;
-  status?: ChildRow['status'];
-  allocatedWorkerId?: string | null;
-}
+const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId'] as const;
 
-function childToApi(row: ChildRow) {
+function childToApi(row: Child) {
   return {
     id: row.id,
-    givenName: row.given_name,
-    familyName: row.family_name,
-    preferredName: row.preferred_name,
-    dateOfBirth: row.date_of_birth,
+    givenName: row.givenName,
+    familyName: row.familyName,
+    preferredName: row.preferredName,
+    dateOfBirth: row.dateOfBirth,
     sex: row.sex,
     ethnicity: row.ethnicity,
     status: row.status,
-    allocatedWorkerId: row.allocated_worker_id,
+    allocatedWorkerId: row.allocatedWorkerId,
     restricted: row.restricted,
     version: row.version,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
-    deletedAt: iso(row.deleted_at),
-    deletedBy: row.deleted_by,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+    deletedAt: iso(row.deletedAt),
+    deletedBy: row.deletedBy,
   };
 }
 
-function columnsOf(input: ChildInput): Record<string, unknown> {
-  const map: Array<[keyof ChildInput, string]> = [
-    ['givenName', 'given_name'],
-    ['familyName', 'family_name'],
-    ['preferredName', 'preferred_name'],
-    ['dateOfBirth', 'date_of_birth'],
-    ['sex', 'sex'],
-    ['ethnicity', 'ethnicity'],
-    ['status', 'status'],
-    ['allocatedWorkerId', 'allocated_worker_id'],
-  ];
+/** Only the fields a caller may set; the contract has already refused any other. */
+function fieldsOf(input: ChildInput): ChildInput {
   const out: Record<string, unknown> = {};
-  for (const [field, column] of map) if (input[field] !== undefined) out[column] = input[field];
-  return out;
+  for (const field of INPUT_FIELDS) if (input[field] !== undefined) out[field] = input[field];
+  return out as ChildInput;
 }
 
 /** Today's date where the tenant is: a child born "today" in London may still be "tomorrow" in UTC. */
@@ -93,24 +60,28 @@ async function checkChildInput(ctx: OperationContext, input: ChildInput): Promis
 }
 
 /** Restricted records are visible only to the users named on them; to anyone else they do not exist. */
-function visibleTo(query: Knex.QueryBuilder, trx: Knex.Transaction, principal: Principal): Knex.QueryBuilder {
-  return query.where((w) => {
-    w.where('c.restricted', false);
-    if (principal.kind === 'user') {
-      w.orWhereExists(trx('child_access_grants as g').whereRaw('g.tenant_id = c.tenant_id AND g.child_id = c.id').where('g.user_id', principal.id));
-    }
-  });
+function visibleChildren(ctx: OperationContext): QueryBuilder<Child> {
+  const principal: Principal = ctx.principal!;
+  return Child.query(ctx.trx)
+    .alias('c')
+    .where('c.tenant_id', ctx.tenantId!)
+    .where((w) => {
+      w.where('c.restricted', false);
+      if (principal.kind === 'user') {
+        w.orWhereExists(ChildAccessGrant.query(ctx.trx).alias('g').whereColumn('g.tenant_id', 'c.tenant_id').whereColumn('g.child_id', 'c.id').where('g.user_id', principal.id));
+      }
+    });
 }
 
-async function findChild(ctx: OperationContext, options: { lock?: boolean; allowDeleted?: boolean } = {}): Promise<ChildRow> {
-  const query = visibleTo(ctx.trx('children as c').where({ 'c.tenant_id': ctx.tenantId, 'c.id': ctx.params.childId }), ctx.trx, ctx.principal!).first('c.*');
+async function findChild(ctx: OperationContext, options: { lock?: boolean; allowDeleted?: boolean } = {}): Promise<Child> {
+  const query = visibleChildren(ctx).where('c.id', ctx.params.childId!).select('c.*').first();
   if (options.lock) query.forUpdate();
-  const row = (await query) as ChildRow | undefined;
-  if (!row || (row.deleted_at && !options.allowDeleted)) throw Problem.notFound('The child');
+  const row = await query;
+  if (!row || (row.deletedAt && !options.allowDeleted)) throw Problem.notFound('The child');
   return row;
 }
 
-async function logRestrictedRead(ctx: OperationContext, rows: ChildRow[]): Promise<void> {
+async function logRestrictedRead(ctx: OperationContext, rows: Child[]): Promise<void> {
   for (const row of rows) if (row.restricted) await ctx.audit({ action: 'child.restricted_read', entityType: 'child', entityId: row.id });
 }
 
@@ -120,7 +91,7 @@ async function listChildren(ctx: OperationContext): Promise<OperationResult> {
     throw new Problem('forbidden', 'Listing deleted records needs the permission children:delete');
   }
   const after = decodeCursor(q.cursor, 1);
-  const query = visibleTo(ctx.trx('children as c').where('c.tenant_id', ctx.tenantId), ctx.trx, ctx.principal!).select('c.*').orderBy('c.id').limit(q.limit + 1);
+  const query = visibleChildren(ctx).select('c.*').orderBy('c.id').limit(q.limit + 1);
   if (after) query.where('c.id', '>', after[0] as string);
   if (!q.includeDeleted) query.whereNull('c.deleted_at');
   if (q.status) query.where('c.status', q.status);
@@ -129,9 +100,9 @@ async function listChildren(ctx: OperationContext): Promise<OperationResult> {
   if (q.bornTo) query.where('c.date_of_birth', '<=', q.bornTo);
   if (q.q) {
     const like = `%${q.q.replace(/[\\%_]/g, '\\$&')}%`;
-    query.where((w) => w.whereILike('c.given_name', like).orWhereILike('c.family_name', like).orWhereILike('c.preferred_name', like));
+    query.where((w) => w.where('c.given_name', 'ilike', like).orWhere('c.family_name', 'ilike', like).orWhere('c.preferred_name', 'ilike', like));
   }
-  const rows = (await query) as ChildRow[];
+  const rows = await query;
   const page = toPage(rows, q.limit, (r) => [r.id], childToApi);
   await logRestrictedRead(ctx, rows.slice(0, q.limit));
   return { status: 200, body: page };
@@ -140,12 +111,12 @@ async function listChildren(ctx: OperationContext): Promise<OperationResult> {
 async function createChild(ctx: OperationContext): Promise<OperationResult> {
   const input = ctx.body as ChildInput;
   await checkChildInput(ctx, input);
-  const [row] = (await ctx.trx('children')
-    .insert({ tenant_id: ctx.tenantId, id: newId(), status: 'referred', ...columnsOf(input), created_by: ctx.principal!.id })
-    .returning('*')) as ChildRow[];
-  const child = childToApi(row!);
+  const row = await Child.query(ctx.trx)
+    .insert({ tenantId: ctx.tenantId!, id: newId(), status: 'referred', ...fieldsOf(input), createdBy: ctx.principal!.id })
+    .returning('*');
+  const child = childToApi(row);
   await ctx.audit({ action: 'child.created', entityType: 'child', entityId: child.id, after: child });
-  return { status: 201, body: child, headers: { ETag: etagOf(row!.version), Location: `/v1/children/${child.id}` } };
+  return { status: 201, body: child, headers: { ETag: etagOf(row.version), Location: `/v1/children/${child.id}` } };
 }
 
 async function getChild(ctx: OperationContext): Promise<OperationResult> {
@@ -154,11 +125,11 @@ async function getChild(ctx: OperationContext): Promise<OperationResult> {
   return { status: 200, body: childToApi(row), headers: { ETag: etagOf(row.version) } };
 }
 
-async function writeChild(ctx: OperationContext, before: ChildRow, changes: Record<string, unknown>, action: string): Promise<OperationResult> {
-  const [after] = (await ctx.trx('children')
-    .where({ tenant_id: ctx.tenantId, id: before.id })
-    .update({ ...changes, version: before.version + 1, updated_at: ctx.trx.fn.now() })
-    .returning('*')) as ChildRow[];
+async function writeChild(ctx: OperationContext, before: Child, changes: PartialModelObject<Child>, action: string): Promise<OperationResult> {
+  const [after] = await Child.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId!, id: before.id })
+    .patch({ ...changes, version: before.version + 1, updatedAt: ctx.trx.fn.now() })
+    .returning('*');
   await ctx.audit({ action, entityType: 'child', entityId: before.id, before: childToApi(before), after: childToApi(after!) });
   return { status: 200, body: childToApi(after!), headers: { ETag: etagOf(after!.version) } };
 }
@@ -168,25 +139,25 @@ async function updateChild(ctx: OperationContext): Promise<OperationResult> {
   const before = await findChild(ctx, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   await checkChildInput(ctx, input);
-  return writeChild(ctx, before, columnsOf(input), 'child.updated');
+  return writeChild(ctx, before, fieldsOf(input), 'child.updated');
 }
 
 async function deleteChild(ctx: OperationContext): Promise<OperationResult> {
   const before = await findChild(ctx, { lock: true, allowDeleted: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  if (before.deleted_at) throw new Problem('conflict', 'The record is already deleted');
-  return writeChild(ctx, before, { deleted_at: ctx.trx.fn.now(), deleted_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null }, 'child.deleted');
+  if (before.deletedAt) throw new Problem('conflict', 'The record is already deleted');
+  return writeChild(ctx, before, { deletedAt: ctx.trx.fn.now(), deletedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null }, 'child.deleted');
 }
 
 async function restoreChild(ctx: OperationContext): Promise<OperationResult> {
   const before = await findChild(ctx, { lock: true, allowDeleted: true });
-  if (!before.deleted_at) throw new Problem('conflict', 'The record is not deleted');
-  return writeChild(ctx, before, { deleted_at: null, deleted_by: null }, 'child.restored');
+  if (!before.deletedAt) throw new Problem('conflict', 'The record is not deleted');
+  return writeChild(ctx, before, { deletedAt: null, deletedBy: null }, 'child.restored');
 }
 
 async function grantedUserIds(ctx: OperationContext, childId: string): Promise<string[]> {
-  const rows = (await ctx.trx('child_access_grants').where({ tenant_id: ctx.tenantId, child_id: childId }).orderBy('user_id').select('user_id')) as Array<{ user_id: string }>;
-  return rows.map((r) => r.user_id);
+  const rows = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: childId }).orderBy('user_id').select('user_id');
+  return rows.map((r) => r.userId);
 }
 
 async function getChildRestriction(ctx: OperationContext): Promise<OperationResult> {
@@ -212,12 +183,12 @@ async function setChildRestriction(ctx: OperationContext): Promise<OperationResu
   if (errors.length) throw Problem.unprocessable(errors);
 
   const beforeIds = before.restricted ? await grantedUserIds(ctx, before.id) : [];
-  await ctx.trx('child_access_grants').where({ tenant_id: ctx.tenantId, child_id: before.id }).delete();
-  if (allowed.length) await ctx.trx('child_access_grants').insert(allowed.map((userId) => ({ tenant_id: ctx.tenantId, child_id: before.id, user_id: userId })));
-  const [after] = (await ctx.trx('children')
-    .where({ tenant_id: ctx.tenantId, id: before.id })
-    .update({ restricted: body.restricted, version: before.version + 1, updated_at: ctx.trx.fn.now() })
-    .returning('version')) as Array<{ version: number }>;
+  await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: before.id }).delete();
+  if (allowed.length) await ChildAccessGrant.query(ctx.trx).insert(allowed.map((userId) => ({ tenantId: ctx.tenantId!, childId: before.id, userId })));
+  const [after] = await Child.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId!, id: before.id })
+    .patch({ restricted: body.restricted, version: before.version + 1, updatedAt: ctx.trx.fn.now() })
+    .returning('version');
   const result = { restricted: body.restricted, allowedUserIds: [...allowed].sort() };
   await ctx.audit({ action: 'child.restriction_changed', entityType: 'child', entityId: before.id, before: { restricted: before.restricted, allowedUserIds: beforeIds }, after: result });
   return { status: 200, body: result, headers: { ETag: etagOf(after!.version) } };
