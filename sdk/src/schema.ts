@@ -1157,10 +1157,18 @@ export interface components {
             eventsChecked: number;
             firstBrokenLink: {
                 seq: number;
-                /** Format: uuid */
-                eventId: string;
-                /** @enum {string} */
-                reason: "hash_mismatch" | "previous_hash_mismatch" | "sequence_gap";
+                /**
+                 * Format: uuid
+                 * @description The event at `seq`; null when the chain is `truncated` (the event is gone).
+                 */
+                eventId: string | null;
+                /**
+                 * @description `hash_mismatch`: the event was altered. `previous_hash_mismatch`: the event before it
+                 *     was replaced. `sequence_gap`: events before it are missing. `truncated`: the newest
+                 *     events are missing (the chain ends before the head the database recorded).
+                 * @enum {string}
+                 */
+                reason: "hash_mismatch" | "previous_hash_mismatch" | "sequence_gap" | "truncated";
             } | null;
         };
         /**

@@ -59,6 +59,17 @@ export function pathFor(op: ContractOperation, params: Record<string, string> = 
   });
 }
 
+let ajvInstance: Ajv2020 | null = null;
+/** One ajv for every response schema: compiling the components once is most of the cost. */
+function sharedAjv(components: unknown): Ajv2020 {
+  if (!ajvInstance) {
+    ajvInstance = new Ajv2020({ strict: false, allErrors: true });
+    addFormats(ajvInstance);
+    ajvInstance.addSchema({ $id: 'hearth', components } as object);
+  }
+  return ajvInstance;
+}
+
 /** Validators for every declared response, so a test fails when the server answers outside the contract. */
 const responseValidators = new Map<string, ValidateFunction | null>();
 function responseValidator(op: ContractOperation, status: number, contentType: string): ValidateFunction | null | 'undeclared' {
@@ -75,9 +86,7 @@ function responseValidator(op: ContractOperation, status: number, contentType: s
     if (!schema) {
       responseValidators.set(key, null);
     } else {
-      const ajv = new Ajv2020({ strict: false, allErrors: true });
-      addFormats(ajv);
-      ajv.addSchema({ $id: 'hearth', components: document.components } as object);
+      const ajv = sharedAjv(document.components);
       const rewrite = (node: unknown): unknown => {
         if (Array.isArray(node)) return node.map(rewrite);
         if (node && typeof node === 'object') {

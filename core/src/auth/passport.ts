@@ -11,7 +11,7 @@ import { JWT_AUDIENCE, JWT_ISSUER, parseOpaqueToken, type AccessClaims } from '.
  * the user or key still exists, is active and holds the permissions.
  */
 export type Credential =
-  | { kind: 'user'; userId: string; tenantId: string; scope: AccessClaims['scp']; issuedAt: number }
+  | { kind: 'user'; userId: string; tenantId: string; scope: AccessClaims['scp']; generation: number }
   | { kind: 'api_key'; tenantId: string; token: string };
 
 export function createAuthenticator(config: HearthConfig): passport.Authenticator {
@@ -27,10 +27,10 @@ export function createAuthenticator(config: HearthConfig): passport.Authenticato
         audience: JWT_AUDIENCE,
       },
       (claims: AccessClaims, done: (error: unknown, user?: Credential | false) => void) => {
-        if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string' || (claims.scp !== 'full' && claims.scp !== 'mfa_enrolment')) {
+        if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string' || !Number.isInteger(claims.gen) || (claims.scp !== 'full' && claims.scp !== 'mfa_enrolment')) {
           return done(null, false);
         }
-        done(null, { kind: 'user', userId: claims.sub, tenantId: claims.tid, scope: claims.scp, issuedAt: claims.iat });
+        done(null, { kind: 'user', userId: claims.sub, tenantId: claims.tid, scope: claims.scp, generation: claims.gen });
       },
     ),
   );

@@ -21,15 +21,13 @@ export async function loadPrincipal(trx: Knex.Transaction, credential: Credentia
   if (credential.kind === 'user') {
     const user = (await trx('users')
       .where({ tenant_id: credential.tenantId, id: credential.userId })
-      .first('id', 'email', 'display_name', 'status', 'mfa_enabled', 'tokens_valid_after')) as
-      | { id: string; email: string; display_name: string; status: string; mfa_enabled: boolean; tokens_valid_after: Date | string }
+      .first('id', 'email', 'display_name', 'status', 'mfa_enabled', 'session_generation')) as
+      | { id: string; email: string; display_name: string; status: string; mfa_enabled: boolean; session_generation: number }
       | undefined;
     if (!user || user.status !== 'active') throw new Problem('invalidToken', 'The credential is not valid');
-    // Tokens issued before a password change, MFA change or disablement no longer count.
-    const validAfter = new Date(user.tokens_valid_after).getTime();
-    if (Number.isFinite(validAfter) && credential.issuedAt * 1000 < Math.floor(validAfter / 1000) * 1000) {
-      throw new Problem('invalidToken', 'The token was revoked');
-    }
+    // Ending a user's sessions (password or MFA change, new roles) moves the generation on; tokens
+    // carry the generation they were issued in, so the old ones stop here, to the request.
+    if (credential.generation !== user.session_generation) throw new Problem('invalidToken', 'The token was revoked');
     const roles = (await trx('user_roles as ur')
       .join('roles as r', function joinRoles() {
         this.on('r.tenant_id', 'ur.tenant_id').andOn('r.id', 'ur.role_id');

@@ -9,12 +9,14 @@ export interface AccessClaims {
   sub: string;
   tid: string;
   scp: 'full' | 'mfa_enrolment';
+  /** The user's session generation when issued: ending a user's sessions moves it on. */
+  gen: number;
   iat: number;
   exp: number;
 }
 
-export function signAccessToken(config: HearthConfig, userId: string, tenantId: string, scope: AccessClaims['scp']): string {
-  return jwt.sign({ tid: tenantId, scp: scope }, config.jwtSecret, {
+export function signAccessToken(config: HearthConfig, userId: string, tenantId: string, scope: AccessClaims['scp'], generation: number): string {
+  return jwt.sign({ tid: tenantId, scp: scope, gen: generation }, config.jwtSecret, {
     algorithm: 'HS256',
     subject: userId,
     issuer: JWT_ISSUER,

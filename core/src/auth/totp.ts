@@ -11,15 +11,20 @@ export function totpUri(secret: string, accountName: string, issuer: string): st
   return totp.keyuri(accountName, issuer, secret);
 }
 
-export function verifyTotp(secret: string, code: string): boolean {
+/**
+ * The 30-second step a code belongs to, or null when it matches none in the window. Callers keep
+ * the last step accepted and refuse any code at or before it, so a code works once (RFC 6238 §5.2).
+ */
+export function totpStep(secret: string, code: string, now = Date.now()): number | null {
   try {
-    return totp.verify({ token: code, secret });
+    const delta = totp.checkDelta(code, secret);
+    return delta === null ? null : Math.floor(now / 1000 / 30) + delta;
   } catch {
-    return false;
+    return null;
   }
 }
 
-/** The current code, for tests and for scripts that drive an enrolled account. */
-export function currentTotp(secret: string): string {
-  return totp.generate(secret);
+/** The current code (or one `steps` ahead), for tests and for scripts that drive an enrolled account. */
+export function currentTotp(secret: string, steps = 0): string {
+  return steps === 0 ? totp.generate(secret) : totp.clone({ epoch: Date.now() + steps * 30_000 }).generate(secret);
 }

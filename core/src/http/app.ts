@@ -38,6 +38,8 @@ export function createApp(deps: AppDeps): express.Express {
   const logger = deps.logger ?? pino({ level: deps.services.config.logLevel });
   const app = express();
   app.disable('x-powered-by');
+  // ETags are record versions set by handlers; express's body hashes would look like them and fail If-Match.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback');
   // Query strings stay flat: a repeated parameter becomes an array, which the contract refuses.
   app.set('query parser', 'simple');

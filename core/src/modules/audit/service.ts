@@ -171,15 +171,18 @@ export function auditRowToApi(row: AuditRow) {
   };
 }
 
-export type BrokenLinkReason = 'hash_mismatch' | 'previous_hash_mismatch' | 'sequence_gap';
+export type BrokenLinkReason = 'hash_mismatch' | 'previous_hash_mismatch' | 'sequence_gap' | 'truncated';
 
 export interface ChainVerdict {
   valid: boolean;
   eventsChecked: number;
-  firstBrokenLink: { seq: number; eventId: string; reason: BrokenLinkReason } | null;
+  firstBrokenLink: { seq: number; eventId: string | null; reason: BrokenLinkReason } | null;
 }
 
-/** Walks the tenant's chain in order, in batches, recomputing each hash. */
+/**
+ * Walks the tenant's chain in order, in batches, recomputing each hash, then checks that the chain
+ * ends where the head (written with every append) says it does, so deleting the newest events shows too.
+ */
 export async function verifyAuditChain(trx: Knex.Transaction, tenantId: string, batchSize = 1000): Promise<ChainVerdict> {
   let prevHash = GENESIS_HASH;
   let expectedSeq = 1;
@@ -200,6 +203,10 @@ export async function verifyAuditChain(trx: Knex.Transaction, tenantId: string, 
       expectedSeq = seq + 1;
       checked++;
     }
+  }
+  const head = (await trx('audit_chain_heads').where({ tenant_id: tenantId }).first('last_seq', 'last_hash')) as { last_seq: number; last_hash: string } | undefined;
+  if (head && (Number(head.last_seq) !== expectedSeq - 1 || head.last_hash !== prevHash)) {
+    return { valid: false, eventsChecked: checked, firstBrokenLink: { seq: expectedSeq, eventId: null, reason: 'truncated' } };
   }
   return { valid: true, eventsChecked: checked, firstBrokenLink: null };
 }

@@ -3,12 +3,13 @@ import type { HearthConfig } from '../../config';
 import { newId } from '../../ids';
 import { hashPassword, verifyPassword } from '../../auth/passwords';
 import { hashToken, newOpaqueToken, parseOpaqueToken, signAccessToken } from '../../auth/tokens';
-import { newTotpSecret, totpUri, verifyTotp } from '../../auth/totp';
+import { newTotpSecret, totpStep, totpUri } from '../../auth/totp';
 import { open, seal } from '../../crypto/secretBox';
 import type { OperationContext, OperationMap, OperationResult, UserPrincipal } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import type { SecurityPolicy } from '../tenants/provision';
 import { issuePasswordToken } from './passwordTokens';
+import { revokeSessions } from './sessions';
 
 interface UserAuthRow {
   id: string;
@@ -20,6 +21,8 @@ interface UserAuthRow {
   mfa_enabled: boolean;
   mfa_secret: string | null;
   mfa_pending_secret: string | null;
+  mfa_last_step: number | null;
+  session_generation: number;
 }
 
 type Scope = 'full' | 'mfa_enrolment';
@@ -53,7 +56,7 @@ async function issueTokens(
   trx: Knex.Transaction,
   config: HearthConfig,
   tenantId: string,
-  userId: string,
+  user: { id: string; session_generation: number },
   scope: Scope,
   familyId: string = newId(),
 ) {
@@ -61,25 +64,19 @@ async function issueTokens(
   await trx('refresh_tokens').insert({
     tenant_id: tenantId,
     id: newId(),
-    user_id: userId,
+    user_id: user.id,
     family_id: familyId,
     token_hash: refresh.hash,
     scope,
     expires_at: new Date(Date.now() + config.refreshTokenTtlSeconds * 1000),
   });
   return {
-    accessToken: signAccessToken(config, userId, tenantId, scope),
+    accessToken: signAccessToken(config, user.id, tenantId, scope, user.session_generation),
     refreshToken: refresh.token,
     tokenType: 'Bearer' as const,
     expiresIn: config.accessTokenTtlSeconds,
     scope,
   };
-}
-
-/** Ends every session of a user: outstanding access tokens stop at the next request, refresh tokens at once. */
-async function revokeSessions(trx: Knex.Transaction, tenantId: string, userId: string): Promise<void> {
-  await trx('users').where({ tenant_id: tenantId, id: userId }).update({ tokens_valid_after: trx.fn.now() });
-  await trx('refresh_tokens').where({ tenant_id: tenantId, user_id: userId }).whereNull('revoked_at').update({ revoked_at: trx.fn.now() });
 }
 
 function userPrincipal(ctx: OperationContext): UserPrincipal {
@@ -112,17 +109,20 @@ async function login(ctx: OperationContext): Promise<OperationResult> {
     await verifyPassword(null, body.password);
     throw invalidCredentials();
   }
+  const passwordOk = await verifyPassword(user.password_hash, body.password);
   if (user.locked_until && new Date(user.locked_until).getTime() > Date.now()) {
+    // Only someone who knows the password learns the account is locked; to anyone else a locked
+    // account looks like a wrong password, so locking cannot be used to find who has an account.
+    if (!passwordOk) throw invalidCredentials();
     throw new Problem('accountLocked', 'Too many failed log-ins; try again later or ask an administrator to unlock the account', {
       lockedUntil: new Date(user.locked_until).toISOString(),
     });
   }
-
-  const passwordOk = await verifyPassword(user.password_hash, body.password);
   if (passwordOk && user.mfa_enabled && body.totpCode === undefined) {
     throw new Problem('mfaRequired', 'Send totpCode from your authenticator app');
   }
-  const secondFactorOk = !user.mfa_enabled || (body.totpCode !== undefined && user.mfa_secret !== null && verifyTotp(open(ctx.services.config.dataKey, user.mfa_secret), body.totpCode));
+  const step = user.mfa_enabled && body.totpCode !== undefined && user.mfa_secret !== null ? totpStep(open(ctx.services.config.dataKey, user.mfa_secret), body.totpCode) : null;
+  const secondFactorOk = !user.mfa_enabled || (step !== null && (user.mfa_last_step === null || step > Number(user.mfa_last_step)));
 
   if (!passwordOk || !secondFactorOk) {
     // The failure is recorded and committed, so the count survives; the response is still a 401 (or 423).
@@ -138,17 +138,14 @@ async function login(ctx: OperationContext): Promise<OperationResult> {
       entityId: user.id,
       after: { failedLogins: failures, lockedUntil: lockedUntil?.toISOString() ?? null, reason: passwordOk ? 'totp' : 'password' },
     });
-    const problem = lockedUntil
-      ? new Problem('accountLocked', `Locked after ${failures} failed log-ins`, { lockedUntil: lockedUntil.toISOString() })
-      : passwordOk
-        ? new Problem('invalidCredentials', 'The TOTP code is not valid')
-        : invalidCredentials();
+    // The failure that locks answers like any other; the lock shows only to the right password.
+    const problem = passwordOk ? new Problem('invalidCredentials', 'The TOTP code is not valid, or was already used') : invalidCredentials();
     return { status: problem.status, problem: problem.body };
   }
 
-  await ctx.trx('users').where({ tenant_id: tenant.id, id: user.id }).update({ failed_login_count: 0, locked_until: null });
+  await ctx.trx('users').where({ tenant_id: tenant.id, id: user.id }).update({ failed_login_count: 0, locked_until: null, ...(step !== null ? { mfa_last_step: step } : {}) });
   const scope = await scopeFor(ctx.trx, tenant.id, user);
-  const tokens = await issueTokens(ctx.trx, ctx.services.config, tenant.id, user.id, scope);
+  const tokens = await issueTokens(ctx.trx, ctx.services.config, tenant.id, user, scope);
   await ctx.audit({ action: 'auth.login', entityType: 'user', entityId: user.id, after: { scope }, actor: { type: 'user', id: user.id } });
   return { status: 200, body: tokens };
 }
@@ -183,14 +180,14 @@ async function refreshToken(ctx: OperationContext): Promise<OperationResult> {
     return { status: problem.status, problem: problem.body };
   }
   if (new Date(row.expires_at).getTime() <= Date.now()) throw new Problem('invalidToken', 'The refresh token has expired');
-  const user = (await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: row.user_id }).first('id', 'status', 'mfa_enabled')) as
-    | { id: string; status: string; mfa_enabled: boolean }
+  const user = (await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: row.user_id }).first('id', 'status', 'mfa_enabled', 'session_generation')) as
+    | { id: string; status: string; mfa_enabled: boolean; session_generation: number }
     | undefined;
   if (!user || user.status !== 'active') throw new Problem('invalidToken', 'The refresh token is not valid');
 
   await ctx.trx('refresh_tokens').where({ tenant_id: ctx.tenantId, id: row.id }).update({ used_at: ctx.trx.fn.now() });
   const scope = await scopeFor(ctx.trx, ctx.tenantId!, user);
-  const tokens = await issueTokens(ctx.trx, ctx.services.config, ctx.tenantId!, user.id, scope, row.family_id);
+  const tokens = await issueTokens(ctx.trx, ctx.services.config, ctx.tenantId!, user, scope, row.family_id);
   await ctx.audit({ action: 'auth.token_refreshed', entityType: 'user', entityId: user.id, after: { familyId: row.family_id, scope }, actor: { type: 'user', id: user.id } });
   return { status: 200, body: tokens };
 }
@@ -284,12 +281,15 @@ async function confirmTotpEnrolment(ctx: OperationContext): Promise<OperationRes
   const user = await lockedUserRow(ctx, principal.id);
   if (user.mfa_enabled) throw new Problem('conflict', 'TOTP is already enabled for this account');
   if (!user.mfa_pending_secret) throw new Problem('conflict', 'Start TOTP enrolment first');
-  if (!verifyTotp(open(ctx.services.config.dataKey, user.mfa_pending_secret), code)) {
+  const step = totpStep(open(ctx.services.config.dataKey, user.mfa_pending_secret), code);
+  if (step === null) {
     throw Problem.unprocessable([{ pointer: '/body/code', message: 'does not match the authenticator; check the device clock' }]);
   }
   await ctx.trx('users')
     .where({ tenant_id: ctx.tenantId, id: principal.id })
-    .update({ mfa_enabled: true, mfa_secret: user.mfa_pending_secret, mfa_pending_secret: null, updated_at: ctx.trx.fn.now() });
+    .update({ mfa_enabled: true, mfa_secret: user.mfa_pending_secret, mfa_pending_secret: null, mfa_last_step: step, updated_at: ctx.trx.fn.now() });
+  // Sessions opened with the password alone end: from now on a session needs the second factor.
+  await revokeSessions(ctx.trx, ctx.tenantId!, principal.id);
   await ctx.audit({ action: 'auth.mfa_enabled', entityType: 'user', entityId: principal.id, after: { mfaEnabled: true } });
   return { status: 204 };
 }

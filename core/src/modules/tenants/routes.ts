@@ -19,17 +19,10 @@ function tenantToApi(row: TenantRow) {
   };
 }
 
+/** A tenant's own view of itself: what the platform sees, less lifecycle fields, plus its security policy. */
 function settingsToApi(row: TenantRow) {
-  return {
-    id: row.id,
-    name: row.name,
-    slug: row.slug,
-    packId: row.pack_id,
-    currency: row.currency,
-    timeZone: row.time_zone,
-    securityPolicy: row.security_policy,
-    updatedAt: iso(row.updated_at),
-  };
+  const { status: _status, createdAt: _createdAt, ...settings } = tenantToApi(row);
+  return { ...settings, securityPolicy: row.security_policy };
 }
 
 /** Platform operations read service tenants only: the platform tenant administers itself through /v1/tenant. */

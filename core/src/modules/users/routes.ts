@@ -7,6 +7,7 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
 import { issuePasswordToken } from '../auth/passwordTokens';
+import { revokeSessions } from '../auth/sessions';
 import { grantErrors, rolesByKey } from '../roles/service';
 
 interface UserRow {
@@ -142,12 +143,10 @@ async function updateUser(ctx: OperationContext): Promise<OperationResult> {
   const changes: Record<string, unknown> = { version: before.version + 1, updated_at: ctx.trx.fn.now() };
   if (body.displayName !== undefined) changes.display_name = body.displayName;
   if (body.status !== undefined) changes.status = body.status;
-  // Disabling or changing roles ends the user's sessions, so the change holds from the next request.
-  if (body.status === 'disabled' || body.roles) changes.tokens_valid_after = ctx.trx.fn.now();
   await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: before.id }).update(changes);
-  if (body.status === 'disabled') {
-    await ctx.trx('refresh_tokens').where({ tenant_id: ctx.tenantId, user_id: before.id }).whereNull('revoked_at').update({ revoked_at: ctx.trx.fn.now() });
-  }
+  // Roles are read afresh on every request; a disabled user is also refused there, and losing the
+  // sessions too means no refresh token outlives the decision.
+  if (body.status === 'disabled') await revokeSessions(ctx.trx, ctx.tenantId!, before.id);
   const after = (await usersWithRoles(ctx.trx, ctx.tenantId!).where('u.id', before.id).first()) as UserRow;
   await ctx.audit({ action: 'user.updated', entityType: 'user', entityId: before.id, before: userToApi(before), after: userToApi(after) });
   return { status: 200, body: userToApi(after), headers: { ETag: etagOf(after.version) } };

@@ -1,0 +1,266 @@
+import nodeHttp from 'node:http';
+import type { ContractOperation } from '../core/src/http/contract';
+import { assertMatchesContract, operation, pathFor, testContract, type CallOptions, type HttpResponse } from './support/contractClient';
+import { makeChild, requestFor, type OperationRequest } from './support/fixtures';
+import { startWorld, type World } from './support/harness';
+
+/**
+ * Bad input never gets past the contract: for every operation, starting from the fixture's valid
+ * request and breaking one thing at a time, the answer is the right 4xx problem document (declared
+ * for that operation, naming the offending field) and the database is exactly as it was.
+ */
+
+const PROBLEM = 'https://hearth.dev/problems/';
+const contract = testContract();
+const routed = contract.operations.filter((o) => o.tenancy !== 'system');
+
+type Schema = Record<string, unknown>;
+const document = contract.document as { paths: Record<string, Record<string, { requestBody?: unknown }>> };
+
+function resolve<T>(node: T): T {
+  let current: unknown = node;
+  while (current && typeof current === 'object' && typeof (current as { $ref?: unknown }).$ref === 'string') {
+    current = ((current as { $ref: string }).$ref.replace(/^#\//, '').split('/') as string[]).reduce<unknown>((n, k) => (n as Record<string, unknown>)[k], contract.document);
+  }
+  return current as T;
+}
+
+function bodySchemaOf(op: ContractOperation): Schema | null {
+  const requestBody = resolve(document.paths[op.path]![op.method]!.requestBody) as { content?: Record<string, { schema?: Schema }> } | undefined;
+  const schema = requestBody?.content?.['application/json']?.schema;
+  return schema ? resolve(schema) : null;
+}
+
+/** The JSON types a schema accepts (the union over its branches). */
+function typesAccepted(schema: unknown): Set<string> {
+  const s = resolve(schema) as Schema;
+  const out = new Set<string>();
+  if (s.type) (Array.isArray(s.type) ? (s.type as string[]) : [s.type as string]).forEach((t) => out.add(t));
+  for (const key of ['oneOf', 'anyOf', 'allOf']) for (const sub of (s[key] as unknown[] | undefined) ?? []) typesAccepted(sub).forEach((t) => out.add(t));
+  for (const value of (s.enum as unknown[] | undefined) ?? []) out.add(value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+  return out;
+}
+
+/** A value of a JSON type the field does not accept: a number for text, text for anything else. */
+function wrongValueFor(schema: unknown): unknown {
+  const types = typesAccepted(schema);
+  // A field that declares no type accepts anything; the test then fails, which is the point.
+  if (types.size === 0) return 12345;
+  if (!types.has('number') && !types.has('integer')) return 12345;
+  if (!types.has('string')) return 'not the right type';
+  if (!types.has('boolean')) return true;
+  return [['nested']];
+}
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A fingerprint of the whole database as the owner (a superuser: it sees every tenant): each
+ * table's row count and a hash of every row's content, plus the newest audit sequence number.
+ * Row counts alone would miss an UPDATE that a bad request slipped through.
+ */
+let fingerprintSql: string | null = null;
+async function databaseFingerprint(): Promise<Record<string, string>> {
+  if (!fingerprintSql) {
+    const tables = ((await world.db.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)) as { rows: Array<{ table_name: string }> }).rows.map((t) => t.table_name);
+    if (!tables.includes('audit_events') || !tables.includes('children')) throw new Error(`unexpected table list: ${tables.join(', ')}`);
+    const parts = tables.map((t) => `SELECT '${t}' AS name, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS print FROM "${t}" x`);
+    parts.push(`SELECT 'audit_events.max_seq' AS name, coalesce(max(seq)::text, '') AS print FROM audit_events`);
+    fingerprintSql = parts.join(' UNION ALL ');
+  }
+  const rows = ((await world.db.raw(fingerprintSql)) as { rows: Array<{ name: string; print: string }> }).rows;
+  return Object.fromEntries(rows.map((r) => [r.name, r.print]));
+}
+
+/**
+ * The fingerprint after the last check, while nothing else has written since: then it is also the
+ * "before" of the next check, which halves the cost. Anything in this file that writes (fixtures,
+ * the sanity test) clears it.
+ */
+let lastFingerprint: Record<string, string> | null = null;
+
+/** Sends a bad request and requires that no row anywhere changed. */
+async function withoutWrites(send: () => Promise<HttpResponse>): Promise<HttpResponse> {
+  const before = lastFingerprint ?? (await databaseFingerprint());
+  lastFingerprint = null;
+  const response = await send();
+  const after = await databaseFingerprint();
+  lastFingerprint = after;
+  expect(after).toEqual(before);
+  return response;
+}
+
+/**
+ * The answer is a declared problem document of the given kind; where a pointer is given, `errors`
+ * names it, and names nothing outside it (one thing was broken, so one thing is reported).
+ */
+function expectProblem(response: HttpResponse, status: number, kind: string, pointer?: string): void {
+  const errors = (response.body?.errors ?? []) as Array<{ pointer: string }>;
+  const within = (p: string) => p === pointer || p.startsWith(`${pointer}/`);
+  expect({
+    status: response.status,
+    contentType: (response.headers.get('content-type') ?? '').split(';')[0],
+    type: response.body?.type,
+    ...(pointer ? { names: errors.some((e) => e.pointer === pointer), stray: errors.map((e) => e.pointer).filter((p) => !within(p)) } : {}),
+    text: response.status === status && response.body?.type === PROBLEM + kind ? undefined : response.text.slice(0, 400),
+  }).toEqual({
+    status,
+    contentType: 'application/problem+json',
+    type: PROBLEM + kind,
+    ...(pointer ? { names: true, stray: [] } : {}),
+    text: undefined,
+  });
+}
+
+/**
+ * A request through node:http, for bodies fetch will not send (it refuses a body on GET). The
+ * answer still goes through the same contract check as world.call.
+ */
+function rawCall(op: ContractOperation, options: { params?: Record<string, string>; token?: string; headers?: Record<string, string>; body: string }): Promise<HttpResponse> {
+  return new Promise((resolvePromise, reject) => {
+    const url = new URL(pathFor(op, options.params), world.url);
+    const headers: Record<string, string | number> = { ...(options.headers ?? {}), 'content-length': Buffer.byteLength(options.body) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const req = nodeHttp.request(url, { method: op.method.toUpperCase(), headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const responseHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+        const type = responseHeaders.get('content-type') ?? '';
+        const response: HttpResponse = { status: res.statusCode ?? 0, headers: responseHeaders, text, body: type.includes('json') && text ? JSON.parse(text) : text };
+        try {
+          assertMatchesContract(op, response);
+          resolvePromise(response);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+it('checks every routed operation, and the fingerprint notices a write', async () => {
+  expect(routed.length).toBeGreaterThanOrEqual(40);
+  // Without this, "nothing written" could pass because the fingerprint sees nothing.
+  lastFingerprint = null;
+  const before = await databaseFingerprint();
+  await makeChild({ world, tenant: world.a });
+  expect(await databaseFingerprint()).not.toEqual(before);
+});
+
+describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
+  const op = operation(operationId);
+  const bodySchema = bodySchemaOf(op);
+  const fields = Object.keys((bodySchema?.properties as Schema | undefined) ?? {});
+  const pathParams = op.parameters.filter((p) => p.in === 'path').map((p) => p.name);
+  const hasLimit = op.parameters.some((p) => p.in === 'query' && p.name === 'limit');
+
+  // One valid request per operation; each case breaks one thing in it. Bad requests change
+  // nothing, so the same fixture serves every case.
+  let base: OperationRequest;
+  beforeAll(async () => {
+    lastFingerprint = null;
+    base = await requestFor(operationId, { world, tenant: world.a });
+  });
+
+  /** The valid request, with a different body sent as-is under the given media type. */
+  const withRawBody = (rawBody: string, contentType = 'application/json'): CallOptions => ({
+    token: base.token,
+    params: base.params,
+    query: base.query,
+    headers: { ...(base.headers ?? {}), 'content-type': contentType },
+    rawBody,
+  });
+  const withBody = (body: unknown): CallOptions => ({ token: base.token, params: base.params, query: base.query, headers: base.headers, body });
+
+  if (op.hasBody) {
+    it('refuses malformed JSON: 400 malformed-json', async () => {
+      expectProblem(await withoutWrites(() => world.call(operationId, withRawBody('{"a":'))), 400, 'malformed-json');
+    });
+
+    it('knows the body’s fields (so the wrong-type cases below run)', () => {
+      expect(fields.length).toBeGreaterThan(0);
+      // Every field the fixture sends is one the wrong-type cases cover.
+      expect(Object.keys((base.body ?? {}) as object).filter((f) => !fields.includes(f))).toEqual([]);
+    });
+
+    if (fields.length) {
+      it.each(fields.map((f) => [f, f]))('refuses a wrong type for %s: 400 naming /body/%s', async (field) => {
+        const body = { ...((base.body ?? {}) as object), [field]: wrongValueFor((bodySchema!.properties as Schema)[field]) };
+        expectProblem(await withoutWrites(() => world.call(operationId, withBody(body))), 400, 'validation', `/body/${field}`);
+      });
+    }
+
+    it('refuses an unknown field: 400 naming it', async () => {
+      const body = { ...((base.body ?? {}) as object), unexpectedField: 'x' };
+      expectProblem(await withoutWrites(() => world.call(operationId, withBody(body))), 400, 'validation', '/body/unexpectedField');
+    });
+
+    it('refuses a body over the size limit: 413 payload-too-large', async () => {
+      const body = { ...((base.body ?? {}) as object), padding: 'x'.repeat(world.config.bodyLimitBytes + 1024) };
+      expectProblem(await withoutWrites(() => world.call(operationId, withBody(body))), 413, 'payload-too-large');
+    });
+
+    it('refuses a body that is not JSON by media type (text/plain): 415', async () => {
+      expectProblem(await withoutWrites(() => world.call(operationId, withRawBody(JSON.stringify(base.body ?? {}), 'text/plain'))), 415, 'unsupported-media-type');
+    });
+
+    it.each([
+      ['a JSON array', () => JSON.stringify([base.body ?? {}])],
+      ['JSON null', () => 'null'],
+      ['a JSON string', () => '"text"'],
+    ])('refuses %s as the body: 400 naming /body', async (_what, raw) => {
+      expectProblem(await withoutWrites(() => world.call(operationId, withRawBody(raw()))), 400, 'validation', '/body');
+    });
+  } else {
+    it('refuses a body on an operation that takes none: 400 naming /body', async () => {
+      const response = await withoutWrites(() =>
+        rawCall(op, { params: base.params, token: base.token, headers: { ...(base.headers ?? {}), 'content-type': 'application/json' }, body: '{"unexpected":true}' }),
+      );
+      expectProblem(response, 400, 'validation', '/body');
+    });
+  }
+
+  if (pathParams.length) {
+    it.each(pathParams.map((p) => [p, p]))('refuses a malformed path parameter %s: 400 naming /path/%s', async (name) => {
+      const schema = resolve(op.parameters.find((p) => p.in === 'path' && p.name === name)!.schema ?? {}) as Schema;
+      // 'not-a-uuid' would be a valid lookup code, so keys and codes get a value no pattern allows.
+      const bad = schema.format === 'uuid' ? 'not-a-uuid' : 'not a valid key!';
+      const params = { ...(base.params ?? {}), [name]: bad };
+      expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), params })), 400, 'validation', `/path/${name}`);
+    });
+  }
+
+  it('refuses an unknown query parameter: 400 naming /query/unexpectedParam', async () => {
+    // Every operation refuses unknown query parameters, not only the lists: a typo must not be ignored.
+    const query = { ...(base.query ?? {}), unexpectedParam: '1' };
+    expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), query })), 400, 'validation', '/query/unexpectedParam');
+  });
+
+  if (hasLimit) {
+    it.each([['abc'], ['0'], ['100000'], ['1.5']])('refuses limit=%s: 400 naming /query/limit', async (limit) => {
+      const query = { ...(base.query ?? {}), limit };
+      expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), query })), 400, 'validation', '/query/limit');
+    });
+  }
+
+  if (op.acceptsIdempotencyKey) {
+    it('refuses a malformed Idempotency-Key: 400 naming /header/idempotency-key', async () => {
+      const headers = { ...(base.headers ?? {}), 'idempotency-key': 'short' };
+      expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), headers })), 400, 'validation', '/header/idempotency-key');
+    });
+  }
+});
