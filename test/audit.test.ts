@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { eventHash, type ChainedFields } from '../core/src/modules/audit/hashChain';
+import type { AuditRow } from '../core/src/modules/audit/service';
 import { operation, testContract, type HttpResponse } from './support/contractClient';
 import { makeChild, requestFor, validChild, type OperationRequest } from './support/fixtures';
 import { startWorld, type TenantFixture, type World } from './support/harness';
@@ -10,25 +11,6 @@ import { startWorld, type TenantFixture, type World } from './support/harness';
  * remove an event, the hash chain names the first link that was tampered with, and the trail
  * can be searched, paged and exported by those allowed to read it, and by no one else.
  */
-
-interface AuditRow {
-  tenant_id: string;
-  id: string;
-  seq: number;
-  occurred_at: Date | string;
-  actor_type: string;
-  actor_id: string | null;
-  action: string;
-  entity_type: string;
-  entity_id: string | null;
-  before: unknown;
-  after: unknown;
-  ip: string | null;
-  user_agent: string | null;
-  request_id: string | null;
-  prev_hash: string;
-  hash: string;
-}
 
 const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
 const writes = testContract().operations.filter((o) => o.tenancy !== 'system' && WRITE_METHODS.has(o.method));

@@ -3,7 +3,7 @@ import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { Strategy as CustomStrategy } from 'passport-custom';
 import type { HearthConfig } from '../config';
-import { JWT_AUDIENCE, JWT_ISSUER, parseOpaqueToken, type AccessClaims } from './tokens';
+import { JWT_AUDIENCE, JWT_ISSUER, jwtKey, parseOpaqueToken, type AccessClaims } from './tokens';
 
 /**
  * What a credential claims, before the database confirms it: passport checks signatures and
@@ -21,7 +21,7 @@ export function createAuthenticator(config: HearthConfig): passport.Authenticato
     new JwtStrategy(
       {
         jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-        secretOrKey: config.jwtSecret,
+        secretOrKey: jwtKey(config.jwtSecret) as unknown as string,
         algorithms: ['HS256'],
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,

@@ -15,8 +15,22 @@ export interface AccessClaims {
   exp: number;
 }
 
+const signingKeys = new Map<string, crypto.KeyObject>();
+/**
+ * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries to read it as a
+ * public key on every call, which cost more than the rest of a request's authentication together.
+ */
+export function jwtKey(secret: string): crypto.KeyObject {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = crypto.createSecretKey(Buffer.from(secret, 'utf8'));
+    signingKeys.set(secret, key);
+  }
+  return key;
+}
+
 export function signAccessToken(config: HearthConfig, userId: string, tenantId: string, scope: AccessClaims['scp'], generation: number): string {
-  return jwt.sign({ tid: tenantId, scp: scope, gen: generation }, config.jwtSecret, {
+  return jwt.sign({ tid: tenantId, scp: scope, gen: generation }, jwtKey(config.jwtSecret), {
     algorithm: 'HS256',
     subject: userId,
     issuer: JWT_ISSUER,

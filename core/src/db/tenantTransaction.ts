@@ -15,8 +15,10 @@ export interface TransactionScope {
  * so a pooled connection never carries one tenant into the next request.
  */
 export async function applyScope(trx: Knex.Transaction, scope: TransactionScope): Promise<void> {
-  await trx.raw(`SET LOCAL ROLE ${APP_ROLE}`);
-  await trx.raw(`SELECT set_config('app.tenant_id', ?, true), set_config('app.platform', ?, true)`, [
+  // set_config('role', …, true) is SET LOCAL ROLE, with the same membership check; one statement
+  // instead of two saves a round trip on every request.
+  await trx.raw(`SELECT set_config('role', ?, true), set_config('app.tenant_id', ?, true), set_config('app.platform', ?, true)`, [
+    APP_ROLE,
     scope.tenantId ?? '',
     scope.platform ? 'on' : 'off',
   ]);

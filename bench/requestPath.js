@@ -1,0 +1,128 @@
+/*
+ * The request path under load: what authentication, the per-request transaction (SET LOCAL ROLE,
+ * set_config, RLS), the principal re-read and the audit append cost, measured against /healthz,
+ * which does none of them. Prints requests/s and latency per scenario and the ratio to /healthz.
+ *
+ * Runs on DATABASE_URL, else the PostgreSQL server on 127.0.0.1:5432 (in a database it creates and
+ * drops), else PGlite. Needs a build: `npm run bench` builds first.
+ */
+const autocannon = require('autocannon');
+const knexFactory = require('knex');
+const { Client } = require('pg');
+const dist = (p) => require(`../dist/core/src/${p}`);
+
+const { loadConfig } = dist('config');
+const { openDatabase } = dist('db/database');
+const { runMigrations } = dist('db/migrate');
+const { bootstrapTenant } = dist('demo/seed');
+const { loadPacks } = dist('packs/registry');
+const { startServer } = dist('server');
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const CHILDREN = Number(process.env.BENCH_CHILDREN ?? 20000);
+
+async function reachable(url) {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function database() {
+  const admin = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  if (!(await reachable(admin))) return { url: undefined, drop: async () => {} };
+  const name = `hearth_bench_${Date.now().toString(36)}`;
+  const adminDb = knexFactory({ client: 'pg', connection: admin });
+  await adminDb.raw(`CREATE DATABASE ${name}`);
+  await adminDb.destroy();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const again = knexFactory({ client: 'pg', connection: admin });
+      await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.destroy();
+    },
+  };
+}
+
+function run(name, options) {
+  return new Promise((resolve, reject) => {
+    autocannon({ duration: SECONDS, connections: CONNECTIONS, ...options }, (error, result) => {
+      if (error) return reject(error);
+      const failures = result.non2xx + result.errors + result.timeouts;
+      resolve({ name, rps: result.requests.average, p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, failures, total: result.requests.total });
+    });
+  });
+}
+
+async function main() {
+  const store = await database();
+  const config = loadConfig({ NODE_ENV: 'production', HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret', HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64') }, {
+    databaseUrl: store.url,
+    embeddedDataDir: null,
+    port: 0,
+    seedDemoTenants: false,
+    logLevel: 'silent',
+  });
+  const db = openDatabase({ url: store.url, embeddedDataDir: null, poolMax: 20 });
+  await runMigrations(db);
+  const password = 'bench password 12345';
+  const { tenant } = await bootstrapTenant(db, loadPacks(), { kind: 'service', name: 'Bench', slug: 'bench', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@bench.example', displayName: 'Bench', password } });
+  // A service of realistic size, inserted in SQL (the owner bypasses RLS; tenant_id is explicit).
+  await db.raw(
+    `INSERT INTO children (tenant_id, id, given_name, family_name, date_of_birth, sex, status)
+     SELECT ?, gen_random_uuid(), 'Child' || g, 'Family' || (g % 500), date '2008-01-01' + (g % 6000), CASE WHEN g % 2 = 0 THEN 'male' ELSE 'female' END, 'in_care'
+     FROM generate_series(1, ?) g`,
+    [tenant.id, CHILDREN],
+  );
+  const server = await startServer(config, store.url ? {} : { db });
+  try {
+    const login = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'bench', email: 'admin@bench.example', password }) });
+    const { accessToken } = await login.json();
+    const auth = { authorization: `Bearer ${accessToken}` };
+    const list = await (await fetch(`${server.url}/v1/children?limit=1`, { headers: auth })).json();
+    const childId = list.data[0].id;
+
+    const results = [];
+    results.push(await run('GET /healthz (no auth, no database)', { url: `${server.url}/healthz` }));
+    results.push(await run('GET /v1/auth/me (JWT, transaction, principal)', { url: `${server.url}/v1/auth/me`, headers: auth }));
+    results.push(await run('GET /v1/children/{id}', { url: `${server.url}/v1/children/${childId}`, headers: auth }));
+    results.push(await run('GET /v1/children?limit=50', { url: `${server.url}/v1/children?limit=50`, headers: auth }));
+    results.push(await run('GET /v1/children?q=Family7&limit=50', { url: `${server.url}/v1/children?q=Family7&limit=50`, headers: auth }));
+    results.push(
+      await run('POST /v1/children (write + audit append)', {
+        url: `${server.url}/v1/children`,
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ givenName: 'Bench', familyName: 'Write', dateOfBirth: '2015-01-01', sex: 'female' }),
+      }),
+    );
+
+    const base = results[0].rps;
+    process.stdout.write(`\nHearth request path on ${store.url ? 'PostgreSQL' : 'PGlite'}: ${CHILDREN} children in the tenant, ${CONNECTIONS} connections, ${SECONDS} s per scenario\n\n`);
+    process.stdout.write(`${'scenario'.padEnd(46)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p97.5'.padStart(7)} ${'p99'.padStart(6)} ${'vs healthz'.padStart(10)} failures\n`);
+    for (const r of results) {
+      process.stdout.write(`${r.name.padEnd(46)} ${r.rps.toFixed(0).padStart(8)} ${String(r.p50).padStart(7)} ${String(r.p97_5).padStart(7)} ${String(r.p99).padStart(6)} ${(r.rps / base).toFixed(3).padStart(10)} ${r.failures}/${r.total}\n`);
+    }
+    const { rows } = await db.raw(`SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ? AND action = 'child.created'`, [tenant.id]);
+    const writes = results[results.length - 1];
+    process.stdout.write(`\naudit events for the POST scenario: ${rows[0].n} (requests answered 2xx: ${writes.total - writes.failures})\n`);
+  } finally {
+    await server.close();
+    await db.destroy();
+    await store.drop();
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
