@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { eventHash, type ChainedFields } from '../core/src/modules/audit/hashChain';
-import type { AuditRow } from '../core/src/modules/audit/service';
+import { rowToFields, type AuditRow } from '../core/src/modules/audit/service';
 import { operation, testContract, type HttpResponse } from './support/contractClient';
 import { makeChild, requestFor, validChild, type OperationRequest } from './support/fixtures';
 import { startWorld, type TenantFixture, type World } from './support/harness';
@@ -288,23 +288,7 @@ describe('the hash chain names the first broken link', () => {
   it('names the next event when the altered one was re-hashed to match (previous_hash_mismatch)', async () => {
     // A tamperer who recomputes the altered event's own hash is still caught by the next link.
     const row = (await rows<AuditRow>('SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]))[0]!;
-    const fields: ChainedFields = {
-      tenantId: row.tenant_id,
-      id: row.id,
-      seq: Number(row.seq),
-      occurredAt: new Date(row.occurred_at).toISOString(),
-      actorType: row.actor_type,
-      actorId: row.actor_id,
-      action: 'child.nothing_to_see',
-      entityType: row.entity_type,
-      entityId: row.entity_id,
-      before: row.before,
-      after: row.after,
-      ip: row.ip,
-      userAgent: row.user_agent,
-      requestId: row.request_id,
-      prevHash: row.prev_hash,
-    };
+    const fields: ChainedFields = { ...rowToFields(row), action: 'child.nothing_to_see' };
     await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [fields.action, eventHash(fields), world.a.id, middle.seq]));
     try {
       expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'previous_hash_mismatch' } });

@@ -58,7 +58,8 @@ function redact(value: unknown): unknown {
   return walk(plain);
 }
 
-function rowToFields(row: AuditRow): ChainedFields {
+/** The fields of a stored event that its hash covers, as they were when it was appended. */
+export function rowToFields(row: AuditRow): ChainedFields {
   return {
     tenantId: row.tenant_id,
     id: row.id,
