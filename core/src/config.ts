@@ -29,6 +29,8 @@ export interface HearthConfig {
   logLevel: string;
   seedDemoTenants: boolean;
   corsOrigins: string[];
+  /** Folders of packs beyond the repository's packs/ (a tenant's own, or a test's). */
+  extraPackRoots: string[];
   production: boolean;
 }
 
@@ -83,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     seedDemoTenants: env.HEARTH_DEMO !== undefined ? env.HEARTH_DEMO === '1' : !env.DATABASE_URL,
     corsOrigins: (env.HEARTH_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    extraPackRoots: (env.HEARTH_PACK_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     production,
     ...overrides,
   };

@@ -7,7 +7,7 @@ import { runMigrations } from './db/migrate';
 import { createAuthenticator } from './auth/passport';
 import { loadContract } from './http/contract';
 import { createApp } from './http/app';
-import { loadPacks, type PackRegistry } from './packs/registry';
+import { DEFAULT_PACK_ROOTS, loadPacks, type PackRegistry } from './packs/registry';
 import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
 
@@ -25,7 +25,7 @@ export interface RunningServer {
  */
 export async function startServer(config: HearthConfig, options: { logger?: Logger; db?: Database } = {}): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const packs = loadPacks();
+  const packs = loadPacks([...DEFAULT_PACK_ROOTS, ...config.extraPackRoots]);
   const contract = loadContract();
   const operations = allOperations();
   const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir });

@@ -1,39 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
+import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import Handlebars from 'handlebars';
 import { repoRoot } from '../config';
+import { EXTENSION_POINTS, type Contribution, type ExtensionPointName } from './extensionPoints';
+import type {
+  AccountsDefinition,
+  CalendarDefinition,
+  CycleDefinition,
+  FormDefinition,
+  LookupListDefinition,
+  PackManifest,
+  RateDefinition,
+  RateTable,
+  TemplateDefinition,
+  WorkflowDefinition,
+} from './types';
 
-export interface LookupValueDefinition {
-  code: string;
-  label: string;
-  sortOrder?: number;
-  /** Codes this value carries in statutory returns (ssda903, afcars…). */
-  statutory?: Record<string, string>;
-}
-
-export interface LookupListDefinition {
-  key: string;
-  name: string;
-  source: string;
-  values: LookupValueDefinition[];
-}
-
-export interface PackManifest {
-  id: string;
-  version: string;
-  name: string;
-  jurisdiction: string;
-  currency: 'GBP' | 'USD';
-  defaultTimeZone: string;
-  extends?: string;
-  lookups?: string[];
-}
-
-export interface LoadedPack {
-  manifest: PackManifest;
-  folder: string;
-  lookups: LookupListDefinition[];
-}
+export type { LookupListDefinition, LookupValueDefinition, PackManifest } from './types';
 
 /** A pack that cannot load stops start-up; the message names the file, the path inside it and the fault. */
 export class PackLoadError extends Error {
@@ -42,55 +27,52 @@ export class PackLoadError extends Error {
     readonly pointer: string,
     readonly reason: string,
   ) {
-    super(`${path.relative(repoRoot, file)}${pointer ? ` at ${pointer}` : ''}: ${reason}`);
+    super(`${path.relative(repoRoot, file) || file}${pointer ? ` at ${pointer}` : ''}: ${reason}`);
   }
 }
 
-const manifestSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'version', 'name', 'jurisdiction', 'currency', 'defaultTimeZone'],
-  properties: {
-    id: { type: 'string', pattern: '^[a-z][a-z0-9-]*(/[a-z][a-z0-9-]*)*$' },
-    version: { type: 'string', pattern: '^[0-9]+\\.[0-9]+\\.[0-9]+$' },
-    name: { type: 'string', minLength: 1 },
-    jurisdiction: { type: 'string', minLength: 2 },
-    currency: { enum: ['GBP', 'USD'] },
-    defaultTimeZone: { type: 'string', minLength: 1 },
-    extends: { type: 'string' },
-    lookups: { type: 'array', items: { type: 'string', pattern: '\\.json$' } },
-  },
-} as const;
+/** One item as a pack contributed it: the layer it came from is what explanations name. */
+export interface Layered<T = unknown> {
+  value: T;
+  /** The id of the pack whose file holds it. */
+  layer: string;
+  /** The contributing pack's folder, which paths inside its files are relative to. */
+  folder: string;
+  file: string;
+  pointer: string;
+}
 
-const lookupSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['key', 'name', 'source', 'values'],
-  properties: {
-    key: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
-    name: { type: 'string', minLength: 1 },
-    source: { type: 'string', minLength: 1 },
-    values: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['code', 'label'],
-        properties: {
-          code: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$' },
-          label: { type: 'string', minLength: 1 },
-          sortOrder: { type: 'integer', minimum: 0 },
-          statutory: { type: 'object', additionalProperties: { type: 'string' } },
-        },
-      },
-    },
-  },
-} as const;
+export interface LoadedPack {
+  manifest: PackManifest;
+  folder: string;
+  /** This pack's own contributions (without what it inherits), by extension point and key. */
+  own: Record<ExtensionPointName, Map<string, Layered>>;
+}
 
-const ajv = new Ajv2020({ allErrors: true, strict: true });
-const validateManifest = ajv.compile<PackManifest>(manifestSchema);
-const validateLookup = ajv.compile<LookupListDefinition>(lookupSchema);
+/** A pack with everything it inherits: `pack ⊕ sub-pack`, each item remembering its layer. */
+export interface ResolvedPack {
+  manifest: PackManifest;
+  /** From the baseline to this pack, e.g. ['usa', 'usa/ca']. */
+  chain: string[];
+  points: Record<ExtensionPointName, Map<string, Layered>>;
+  calendar: CalendarDefinition | null;
+}
+
+const SCHEMA_DIR = path.join(repoRoot, 'packs', 'schemas');
+
+function schemaValidators(): { manifest: ValidateFunction<PackManifest>; point: (file: string) => ValidateFunction } {
+  const ajv = new Ajv2020({ allErrors: false, strict: false });
+  addFormats(ajv);
+  for (const file of fs.readdirSync(SCHEMA_DIR).filter((f) => f.endsWith('.schema.json'))) {
+    ajv.addSchema(JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, file), 'utf8')) as object);
+  }
+  const get = (file: string) => {
+    const validate = ajv.getSchema(`https://hearth.dev/schemas/${file}`);
+    if (!validate) throw new Error(`No schema ${file} in ${SCHEMA_DIR}`);
+    return validate;
+  };
+  return { manifest: get('manifest.schema.json') as ValidateFunction<PackManifest>, point: get };
+}
 
 function readJson(file: string): unknown {
   let text: string;
@@ -106,20 +88,63 @@ function readJson(file: string): unknown {
   }
 }
 
-function firstError(file: string, errors: ErrorObject[] | null | undefined): PackLoadError {
-  const error = errors?.[0];
-  const pointer = error?.keyword === 'required' ? `${error.instancePath}/${(error.params as { missingProperty: string }).missingProperty}` : (error?.instancePath ?? '');
-  const reason = error?.keyword === 'additionalProperties' ? `unknown field "${(error.params as { additionalProperty: string }).additionalProperty}"` : (error?.message ?? 'is invalid');
-  return new PackLoadError(file, pointer || '/', reason);
+/** The most specific schema error: a failed oneOf reports its branches, which say less than their innermost fault. */
+function schemaError(file: string, errors: ErrorObject[] | null | undefined): PackLoadError {
+  const error = [...(errors ?? [])].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
+  if (!error) return new PackLoadError(file, '/', 'is invalid');
+  let pointer = error.instancePath || '/';
+  let reason = error.message ?? 'is invalid';
+  if (error.keyword === 'required') {
+    pointer = `${error.instancePath}/${(error.params as { missingProperty: string }).missingProperty}`;
+    reason = 'is required';
+  } else if (error.keyword === 'additionalProperties') {
+    pointer = `${error.instancePath}/${(error.params as { additionalProperty: string }).additionalProperty}`;
+    reason = 'is not a known field';
+  } else if (error.keyword === 'enum') {
+    reason = `must be one of ${JSON.stringify((error.params as { allowedValues: unknown[] }).allowedValues)}`;
+  }
+  return new PackLoadError(file, pointer, reason);
 }
 
-/** The packs found on disk, by id. The full plugin host (extension points, overlays) builds on this. */
+function emptyPoints(): Record<ExtensionPointName, Map<string, Layered>> {
+  return Object.fromEntries(Object.keys(EXTENSION_POINTS).map((name) => [name, new Map()])) as Record<ExtensionPointName, Map<string, Layered>>;
+}
+
+function loadPack(folder: string, validators: ReturnType<typeof schemaValidators>): LoadedPack {
+  const manifestFile = path.join(folder, 'pack.json');
+  const manifest = readJson(manifestFile);
+  if (!validators.manifest(manifest)) throw schemaError(manifestFile, validators.manifest.errors);
+  const own = emptyPoints();
+  for (const point of Object.values(EXTENSION_POINTS)) {
+    const named = manifest[point.name as keyof PackManifest] as string | string[] | undefined;
+    const files = named === undefined ? [] : point.multiple ? (named as string[]) : [named as string];
+    const validate = validators.point(point.schema);
+    files.forEach((relative, index) => {
+      const file = path.join(folder, relative);
+      if (!fs.existsSync(file)) throw new PackLoadError(manifestFile, point.multiple ? `/${point.name}/${index}` : `/${point.name}`, `no file ${relative}`);
+      const data = readJson(file);
+      if (!validate(data)) throw schemaError(file, validate.errors);
+      for (const item of point.contributions(data) as Contribution[]) {
+        const clash = own[point.name].get(item.key);
+        if (clash) throw new PackLoadError(file, item.pointer || '/key', `${point.name} "${item.key}" is also contributed by ${path.relative(repoRoot, clash.file)}`);
+        own[point.name].set(item.key, { value: item.value, layer: manifest.id, folder, file, pointer: item.pointer });
+      }
+    });
+  }
+  return { manifest, folder, own };
+}
+
+/**
+ * The packs found on disk, registered by id, and resolved with what they inherit. Everything is
+ * read and checked once, before the server listens; a fault anywhere is a start-up error.
+ */
 export class PackRegistry {
   private readonly packs = new Map<string, LoadedPack>();
+  private readonly resolved = new Map<string, ResolvedPack>();
 
-  register(pack: LoadedPack, file: string): void {
+  register(pack: LoadedPack): void {
     const clash = this.packs.get(pack.manifest.id);
-    if (clash) throw new PackLoadError(file, '/id', `pack "${pack.manifest.id}" is already registered from ${path.relative(repoRoot, clash.folder)}`);
+    if (clash) throw new PackLoadError(path.join(pack.folder, 'pack.json'), '/id', `pack "${pack.manifest.id}" is already registered from ${path.relative(repoRoot, clash.folder)}`);
     this.packs.set(pack.manifest.id, pack);
   }
 
@@ -135,60 +160,172 @@ export class PackRegistry {
     return [...this.packs.values()].sort((a, b) => a.manifest.id.localeCompare(b.manifest.id));
   }
 
-  /** A pack's option lists, with what it inherits: a list of the same key in the child pack replaces the parent's. */
-  lookupDefaults(id: string): LookupListDefinition[] {
+  /** The pack with its parents merged under it; throws for an unknown id. */
+  resolve(id: string): ResolvedPack {
+    const cached = this.resolved.get(id);
+    if (cached) return cached;
     const chain: LoadedPack[] = [];
     for (let pack = this.packs.get(id); pack; pack = pack.manifest.extends ? this.packs.get(pack.manifest.extends) : undefined) {
+      if (chain.includes(pack)) throw new PackLoadError(path.join(pack.folder, 'pack.json'), '/extends', `"${id}" extends itself through ${chain.map((p) => p.manifest.id).join(' -> ')}`);
       chain.unshift(pack);
     }
-    const merged = new Map<string, LookupListDefinition>();
-    for (const pack of chain) for (const list of pack.lookups) merged.set(list.key, list);
-    return [...merged.values()];
+    if (!chain.length) throw new Error(`No pack "${id}"`);
+    const points = emptyPoints();
+    for (const pack of chain) {
+      for (const name of Object.keys(points) as ExtensionPointName[]) for (const [key, item] of pack.own[name]) points[name].set(key, item);
+    }
+    const calendarKey = [...chain].reverse().find((p) => p.manifest.calendar)?.manifest.calendar;
+    const calendar = calendarKey ? ((points.calendars.get(calendarKey)?.value as CalendarDefinition | undefined) ?? null) : null;
+    const resolved: ResolvedPack = { manifest: chain[chain.length - 1]!.manifest, chain: chain.map((p) => p.manifest.id), points, calendar };
+    this.resolved.set(id, resolved);
+    return resolved;
+  }
+
+  /** A pack's option lists, with what it inherits: a list of the same key in the child pack replaces the parent's. */
+  lookupDefaults(id: string): LookupListDefinition[] {
+    return [...this.resolve(id).points.lookups.values()].map((l) => l.value as LookupListDefinition);
+  }
+
+  /** Cross-references no single file's schema can check, made once every pack is registered. */
+  checkReferences(): void {
+    for (const pack of this.list()) {
+      const manifestFile = path.join(pack.folder, 'pack.json');
+      if (pack.manifest.extends && !this.has(pack.manifest.extends)) {
+        throw new PackLoadError(manifestFile, '/extends', `extends "${pack.manifest.extends}", which is not a known pack`);
+      }
+      const resolved = this.resolve(pack.manifest.id);
+      if (pack.manifest.calendar && !resolved.calendar) throw new PackLoadError(manifestFile, '/calendar', `no calendar "${pack.manifest.calendar}" in this pack or those it extends`);
+      checkWorkflows(resolved);
+      checkRates(resolved);
+      checkForms(resolved);
+      checkTemplates(resolved);
+      checkAccounts(resolved);
+      checkCycles(resolved);
+    }
   }
 }
 
-function loadPack(folder: string): { pack: LoadedPack; file: string } {
-  const file = path.join(folder, 'pack.json');
-  const manifest = readJson(file);
-  if (!validateManifest(manifest)) throw firstError(file, validateManifest.errors);
-  const lookups = (manifest.lookups ?? []).map((relative, index) => {
-    const lookupFile = path.join(folder, relative);
-    if (!fs.existsSync(lookupFile)) throw new PackLoadError(file, `/lookups/${index}`, `no file ${relative}`);
-    const list = readJson(lookupFile);
-    if (!validateLookup(list)) throw firstError(lookupFile, validateLookup.errors);
-    const codes = new Set<string>();
-    list.values.forEach((value, i) => {
-      if (codes.has(value.code)) throw new PackLoadError(lookupFile, `/values/${i}/code`, `code "${value.code}" appears twice`);
-      codes.add(value.code);
+function checkWorkflows(pack: ResolvedPack): void {
+  for (const item of pack.points.workflows.values()) {
+    const workflow = item.value as WorkflowDefinition;
+    const states = new Set(workflow.states.map((s) => s.key));
+    if (!states.has(workflow.initial)) throw new PackLoadError(item.file, '/initial', `"${workflow.initial}" is not one of the workflow's states`);
+    workflow.transitions.forEach((t, i) => {
+      t.from.forEach((from, j) => {
+        if (!states.has(from)) throw new PackLoadError(item.file, `/transitions/${i}/from/${j}`, `"${from}" is not one of the workflow's states`);
+      });
+      if (!states.has(t.to)) throw new PackLoadError(item.file, `/transitions/${i}/to`, `"${t.to}" is not one of the workflow's states`);
     });
-    return list;
-  });
-  return { pack: { manifest, folder, lookups }, file };
+  }
 }
 
-/** Finds every `pack.json` under the pack roots (a pack folder, and its `states/*` sub-packs). */
-export function loadPacks(roots: string[] = [path.join(repoRoot, 'packs')]): PackRegistry {
-  const registry = new PackRegistry();
+function checkRates(pack: ResolvedPack): void {
+  for (const item of pack.points.rates.values()) {
+    const rate = item.value as RateDefinition;
+    if (rate.kind === 'rules') {
+      rate.rules.forEach((rule, i) => {
+        const table = pack.points.rates.get(rule.event.params.table)?.value as RateDefinition | undefined;
+        if (!table || table.kind !== 'table') throw new PackLoadError(item.file, `/rules/${i}/event/params/table`, `no rate table "${rule.event.params.table}" in the pack or those it extends`);
+      });
+    }
+    if (rate.kind === 'table') checkTable(item.file, rate);
+    if (rate.kind === 'table' || rate.kind === 'mileage') {
+      rate.values.forEach((value, i) => {
+        const previous = rate.values[i - 1];
+        if (previous && previous.effectiveFrom >= value.effectiveFrom) throw new PackLoadError(item.file, `/values/${i}/effectiveFrom`, 'values must be in order of the date they take effect');
+      });
+    }
+  }
+}
+
+/** Every value's amounts must nest exactly along the table's dimensions, with integer leaves. */
+function checkTable(file: string, table: RateTable): void {
+  if (table.dimensions.includes('ageBand') && !table.ageBands?.length) throw new PackLoadError(file, '/ageBands', 'is required when ageBand is a dimension');
+  table.values.forEach((value, i) => {
+    const walk = (node: unknown, depth: number, pointer: string): void => {
+      if (depth === table.dimensions.length) {
+        if (!Number.isInteger(node)) throw new PackLoadError(file, pointer, `must be an amount in minor units (nesting follows dimensions ${JSON.stringify(table.dimensions)})`);
+        return;
+      }
+      if (!node || typeof node !== 'object') throw new PackLoadError(file, pointer, `must be an object keyed by ${table.dimensions[depth]}`);
+      if (table.dimensions[depth] === 'ageBand') {
+        for (const band of table.ageBands!) if (!(band.key in node)) throw new PackLoadError(file, pointer, `has no amount for age band "${band.key}"`);
+      }
+      for (const [key, child] of Object.entries(node)) walk(child, depth + 1, `${pointer}/${key}`);
+    };
+    walk(value.amounts, 0, `/values/${i}/amounts`);
+  });
+}
+
+function checkForms(pack: ResolvedPack): void {
+  const ajv = new Ajv2020({ strict: false });
+  addFormats(ajv);
+  for (const item of pack.points.forms.values()) {
+    try {
+      ajv.compile((item.value as FormDefinition).schema);
+    } catch (error) {
+      throw new PackLoadError(item.file, '/schema', `is not a valid JSON Schema: ${(error as Error).message}`);
+    }
+  }
+}
+
+function checkTemplates(pack: ResolvedPack): void {
+  for (const item of pack.points.templates.values()) {
+    const template = item.value as TemplateDefinition;
+    const found = path.join(item.folder, template.file);
+    if (!fs.existsSync(found)) throw new PackLoadError(item.file, '/file', `no file ${template.file}`);
+    try {
+      Handlebars.precompile(fs.readFileSync(found, 'utf8'), { strict: false });
+    } catch (error) {
+      throw new PackLoadError(found, '', `does not compile: ${(error as Error).message}`);
+    }
+  }
+}
+
+function checkAccounts(pack: ResolvedPack): void {
+  for (const [key, item] of pack.points.accounts) {
+    if (!key.startsWith('posting:')) continue;
+    const posting = item.value as AccountsDefinition['postings'][string];
+    for (const side of ['debit', 'credit'] as const) {
+      if (!pack.points.accounts.has(`account:${posting[side]}`)) throw new PackLoadError(item.file, `${item.pointer}/${side}`, `no account "${posting[side]}"`);
+    }
+  }
+}
+
+function checkCycles(pack: ResolvedPack): void {
+  for (const item of pack.points.cycles.values()) {
+    const cycle = item.value as CycleDefinition;
+    cycle.steps.forEach((step, i) => {
+      if (step.due.workingDays !== undefined && !pack.calendar) throw new PackLoadError(item.file, `/steps/${i}/due`, 'counts working days, but the pack names no calendar');
+      if (step.due.schoolTerms !== undefined && !pack.calendar?.schoolTerms?.length) throw new PackLoadError(item.file, `/steps/${i}/due`, "counts school terms, but the pack's calendar has none");
+    });
+  }
+}
+
+/** The folders that hold a pack.json: each root's children, and their `states/*` sub-packs. */
+function packFolders(root: string): string[] {
   const folders: string[] = [];
-  for (const root of roots) {
-    for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
-      if (!entry.isDirectory()) continue;
-      const folder = path.join(root, entry.name);
-      if (fs.existsSync(path.join(folder, 'pack.json'))) folders.push(folder);
-      const states = path.join(folder, 'states');
-      if (fs.existsSync(states)) {
-        for (const state of fs.readdirSync(states, { withFileTypes: true })) {
-          if (state.isDirectory() && fs.existsSync(path.join(states, state.name, 'pack.json'))) folders.push(path.join(states, state.name));
-        }
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const folder = path.join(root, entry.name);
+    if (fs.existsSync(path.join(folder, 'pack.json'))) folders.push(folder);
+    const states = path.join(folder, 'states');
+    if (fs.existsSync(states)) {
+      for (const state of fs.readdirSync(states, { withFileTypes: true })) {
+        if (state.isDirectory() && fs.existsSync(path.join(states, state.name, 'pack.json'))) folders.push(path.join(states, state.name));
       }
     }
   }
-  const loaded = folders.map(loadPack);
-  for (const { pack, file } of loaded) registry.register(pack, file);
-  for (const { pack, file } of loaded) {
-    if (pack.manifest.extends && !registry.has(pack.manifest.extends)) {
-      throw new PackLoadError(file, '/extends', `extends "${pack.manifest.extends}", which is not a known pack`);
-    }
-  }
+  return folders;
+}
+
+export const DEFAULT_PACK_ROOTS = [path.join(repoRoot, 'packs')];
+
+/** Finds, validates and registers every pack under the roots (the repository's packs/, plus any the configuration adds). */
+export function loadPacks(roots: string[] = DEFAULT_PACK_ROOTS): PackRegistry {
+  const validators = schemaValidators();
+  const registry = new PackRegistry();
+  for (const root of roots) for (const folder of packFolders(root)) registry.register(loadPack(folder, validators));
+  registry.checkReferences();
   return registry;
 }

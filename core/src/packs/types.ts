@@ -1,0 +1,188 @@
+/**
+ * What packs contribute, as TypeScript sees it. The JSON Schemas in packs/schemas/ are the
+ * published definitions; these types follow them, and the loader only hands out data that has
+ * passed those schemas.
+ */
+
+export type JsonCondition = Record<string, unknown>;
+
+export interface Duration {
+  days?: number;
+  workingDays?: number;
+  weeks?: number;
+  months?: number;
+  years?: number;
+  schoolTerms?: number;
+}
+
+export interface PackManifest {
+  id: string;
+  version: string;
+  name: string;
+  jurisdiction: string;
+  currency: 'GBP' | 'USD';
+  defaultTimeZone: string;
+  extends?: string;
+  calendar?: string;
+  terminology?: string;
+  accounts?: string;
+  lookups?: string[];
+  calendars?: string[];
+  forms?: string[];
+  workflows?: string[];
+  cycles?: string[];
+  rates?: string[];
+  templates?: string[];
+  extracts?: string[];
+}
+
+export interface Terminology {
+  source: string;
+  terms: Record<string, string>;
+}
+
+export interface LookupValueDefinition {
+  code: string;
+  label: string;
+  sortOrder?: number;
+  normalised?: string;
+  statutory?: Record<string, string>;
+}
+
+export interface LookupListDefinition {
+  key: string;
+  name: string;
+  source: string;
+  values: LookupValueDefinition[];
+}
+
+export interface CalendarDefinition {
+  key: string;
+  name: string;
+  source: string;
+  weekend: number[];
+  holidays: Array<{ date: string; name: string }>;
+  schoolTerms?: Array<{ start: string; end: string; name: string }>;
+}
+
+export interface FormDefinition {
+  key: string;
+  version: number;
+  title: string;
+  description?: string;
+  source?: string;
+  schema: Record<string, unknown>;
+}
+
+export interface WorkflowDefinition {
+  key: string;
+  name: string;
+  source?: string;
+  subject: 'carer_household' | 'placement' | 'payment_run' | 'child';
+  initial: string;
+  states: Array<{ key: string; name: string; terminal?: boolean }>;
+  transitions: Array<{
+    key: string;
+    name?: string;
+    from: string[];
+    to: string;
+    permission: string;
+    evidence?: Array<{ kind: 'form' | 'check' | 'document' | 'decision'; key: string; description?: string }>;
+    conditions?: JsonCondition;
+  }>;
+}
+
+export interface CycleStep {
+  key: string;
+  name?: string;
+  due: Duration;
+  from: 'trigger' | 'previous';
+  repeat?: boolean;
+  until?: Duration;
+  when?: JsonCondition;
+}
+
+export interface CycleDefinition {
+  key: string;
+  name: string;
+  source: string;
+  subject: 'child' | 'placement' | 'carer_household' | 'check';
+  trigger: string;
+  completedBy?: string;
+  stoppedBy?: string[];
+  steps: CycleStep[];
+}
+
+export type Amounts = number | { [dimensionValue: string]: Amounts };
+
+export interface RateTable {
+  kind: 'table';
+  key: string;
+  name: string;
+  description?: string;
+  component: 'allowance' | 'fee' | 'extra' | 'supplement' | 'level_of_care';
+  period: 'day' | 'week' | 'month' | 'year' | 'once';
+  floor?: boolean;
+  dimensions: Array<'ageBand' | 'region' | 'carerLevel' | 'levelOfCare' | 'placementType'>;
+  ageBands?: Array<{ key: string; minAge: number; maxAge: number }>;
+  values: Array<{ effectiveFrom: string; source: string; amounts: Amounts }>;
+}
+
+export interface MileageTable {
+  kind: 'mileage';
+  key: string;
+  name: string;
+  thresholdResets: 'uk_tax_year' | 'calendar_year' | 'never';
+  values: Array<{ effectiveFrom: string; source: string; bands: Array<{ upToMiles?: number; amountPerMile: number }> }>;
+}
+
+export interface RuleDefinition {
+  name: string;
+  description?: string;
+  priority?: number;
+  conditions: JsonCondition;
+  event: { type: 'component'; params: { component: string; table: string; weeks?: number } };
+}
+
+export interface RateRules {
+  kind: 'rules';
+  key: string;
+  name: string;
+  description?: string;
+  rules: RuleDefinition[];
+}
+
+export interface PaymentPolicy {
+  kind: 'policy';
+  key: string;
+  name: string;
+  source?: string;
+  paymentUnit: 'night' | 'day';
+  departureDayPaid: boolean;
+  conversion: 'weekly_div_7' | 'monthly_div_days_in_month' | 'daily';
+  rounding: 'half_up_per_line' | 'half_even_per_line';
+  schedule: { frequency: 'weekly' | 'fortnightly' | 'four_weekly' | 'monthly'; timing: 'advance' | 'arrears' };
+}
+
+export type RateDefinition = RateTable | MileageTable | RateRules | PaymentPolicy;
+
+export interface TemplateDefinition {
+  key: string;
+  name: string;
+  kind: 'letter' | 'agreement' | 'statement' | 'remittance' | 'invoice';
+  file: string;
+  sampleData: Record<string, unknown>;
+}
+
+export interface ExtractDefinition {
+  key: string;
+  name: string;
+  source: string;
+  files: Array<{ name: string; description?: string; columns: Array<{ name: string; from: string; lookup?: string; format?: string }> }>;
+}
+
+export interface AccountsDefinition {
+  source?: string;
+  accounts: Array<{ key: string; code: string; name: string; type: 'asset' | 'liability' | 'expense' | 'income' | 'equity' }>;
+  postings: Record<string, { debit: string; credit: string }>;
+}
