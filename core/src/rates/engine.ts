@@ -1,0 +1,225 @@
+import { addDays, yearsBetween } from '../packs/calendar';
+import type { Layered, ResolvedPack } from '../packs/registry';
+import type { Amounts, PaymentPolicy, RateRules, RateTable } from '../packs/types';
+import { CompiledRuleSet, type FiredRule } from '../rules/ruleSet';
+
+/** What is true of a placement on a night, as the pack's rules see it. Dates never enter the facts, so decisions repeat across nights. */
+export interface RateFacts {
+  inCare: boolean;
+  ageYears: number;
+  ageBand: string | null;
+  region: string | null;
+  carerLevel: string | null;
+  placementType: string | null;
+  levelOfCare: string | null;
+  respite: boolean;
+  birthdayInPeriod?: boolean;
+}
+
+export interface PlacementForRates {
+  /** The first night in care (the day of arrival). */
+  startDate: string;
+  /** The day of departure; null while the placement continues. */
+  endDate: string | null;
+  childDateOfBirth: string;
+  region?: string | null;
+  carerLevel?: string | null;
+  placementType?: string | null;
+  levelOfCare?: string | null;
+  respite?: boolean;
+}
+
+export interface RateSegment {
+  component: string;
+  /** First and last night of the segment, inclusive. */
+  from: string;
+  to: string;
+  nights: number;
+  amount: number;
+  explanation: {
+    rule: string;
+    table: string;
+    layer: string;
+    effectiveFrom: string;
+    source: string;
+    period: RateTable['period'];
+    periodAmount: number;
+    conversion: PaymentPolicy['conversion'];
+    facts: RateFacts;
+    conditions: unknown;
+  };
+}
+
+const RULES_KEY = 'placement-rules';
+
+/** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
+export class RateBook {
+  private readonly rules: CompiledRuleSet<RateFacts, { component: string; table: string; weeks?: number }>;
+  private readonly tables = new Map<string, Layered<RateTable>>();
+  readonly policy: PaymentPolicy;
+
+  constructor(readonly pack: ResolvedPack) {
+    const rules = pack.points.rates.get(RULES_KEY)?.value as RateRules | undefined;
+    if (!rules || rules.kind !== 'rules') throw new Error(`pack "${pack.manifest.id}" has no "${RULES_KEY}" rules`);
+    this.rules = new CompiledRuleSet(`${pack.manifest.id}:${RULES_KEY}`, rules.rules);
+    for (const [key, item] of pack.points.rates) if ((item.value as RateTable).kind === 'table') this.tables.set(key, item as Layered<RateTable>);
+    const policy = pack.points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
+    if (!policy || policy.kind !== 'policy') throw new Error(`pack "${pack.manifest.id}" has no "payment-policy"`);
+    this.policy = policy;
+  }
+
+  table(key: string): Layered<RateTable> {
+    const table = this.tables.get(key);
+    if (!table) throw new Error(`no rate table "${key}"`);
+    return table;
+  }
+
+  /** The table's value in effect on a date (the last one whose effectiveFrom is on or before it). */
+  valueOn(table: RateTable, date: string): RateTable['values'][number] | null {
+    let found: RateTable['values'][number] | null = null;
+    for (const value of table.values) if (value.effectiveFrom <= date) found = value;
+    return found;
+  }
+
+  ageBand(table: RateTable, ageYears: number): string | null {
+    return table.ageBands?.find((b) => ageYears >= b.minAge && ageYears <= b.maxAge)?.key ?? null;
+  }
+
+  decide(facts: RateFacts): Promise<{ fired: Array<FiredRule<{ component: string; table: string; weeks?: number }>> }> {
+    return this.rules.decide(facts);
+  }
+}
+
+function amountFor(table: RateTable, amounts: Amounts, facts: RateFacts): number | null {
+  let node: Amounts | undefined = amounts;
+  for (const dimension of table.dimensions) {
+    const key = facts[dimension as keyof RateFacts];
+    if (typeof node !== 'object' || key === null || key === undefined) return null;
+    node = node[String(key)];
+  }
+  return typeof node === 'number' ? node : null;
+}
+
+function daysInMonth(iso: string): number {
+  const [y, m] = iso.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+/** amount = periodAmount × nights ÷ divisor, rounded to the minor unit, half up (or half even), in integers. */
+function prorate(periodAmount: number, nights: number, divisor: number, rounding: PaymentPolicy['rounding']): number {
+  const numerator = periodAmount * nights;
+  const whole = Math.floor(numerator / divisor);
+  const twiceRemainder = 2 * (numerator - whole * divisor);
+  if (twiceRemainder > divisor) return whole + 1;
+  if (twiceRemainder < divisor) return whole;
+  return rounding === 'half_up_per_line' || whole % 2 === 1 ? whole + 1 : whole;
+}
+
+function divisorFor(table: RateTable, policy: PaymentPolicy, night: string): number {
+  if (table.period === 'week') return 7;
+  if (table.period === 'day') return 1;
+  if (table.period === 'month') return daysInMonth(night);
+  if (table.period === 'year') return 365;
+  throw new Error(`a "${table.period}" table cannot be paid per night`);
+}
+
+interface NightLine {
+  night: string;
+  component: string;
+  tableKey: string;
+  periodAmount: number;
+  divisor: number;
+  groupKey: string;
+  explanation: RateSegment['explanation'];
+}
+
+/**
+ * What a placement earns over a period: for each night in care (the day of arrival counts; the day
+ * of departure counts only where the pack's policy says so), the facts true that night choose rate
+ * components through the pack's rules; consecutive nights with the same facts, components and table
+ * values form a segment, rounded once. Every segment carries its explanation.
+ */
+export async function placementSegments(book: RateBook, placement: PlacementForRates, period: { from: string; to: string }): Promise<RateSegment[]> {
+  const policy = book.policy;
+  const first = placement.startDate > period.from ? placement.startDate : period.from;
+  const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : addDays(placement.endDate, -1);
+  const last = lastPaid < period.to ? lastPaid : period.to;
+  // Rules see the age band of the first table that has bands; each table still applies its own.
+  const bandTable = [...book.pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length);
+  const lines: NightLine[] = [];
+  for (let night = first; night <= last; night = addDays(night, 1)) {
+    const ageYears = yearsBetween(placement.childDateOfBirth, night);
+    const baseFacts: Omit<RateFacts, 'ageBand'> = {
+      inCare: true,
+      ageYears,
+      region: placement.region ?? null,
+      carerLevel: placement.carerLevel ?? null,
+      placementType: placement.placementType ?? null,
+      levelOfCare: placement.levelOfCare ?? null,
+      respite: placement.respite ?? false,
+    };
+    const facts: RateFacts = { ...baseFacts, ageBand: bandTable ? book.ageBand(bandTable, ageYears) : null };
+    const decision = await book.decide(facts);
+    for (const fired of decision.fired) {
+      const { component, table: tableKey } = fired.event.params;
+      if (fired.event.params.weeks !== undefined) continue; // extras are paid once, not per night
+      const layered = book.table(tableKey);
+      const table = layered.value;
+      const value = book.valueOn(table, night);
+      if (!value) continue;
+      const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand };
+      const periodAmount = amountFor(table, value.amounts, tableFacts);
+      if (periodAmount === null) throw new Error(`table "${tableKey}" has no amount for ${JSON.stringify(table.dimensions.map((d) => tableFacts[d as keyof RateFacts]))} on ${night}`);
+      const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
+      const monthKey = table.period === 'month' ? night.slice(0, 7) : '';
+      lines.push({
+        night,
+        component,
+        tableKey,
+        periodAmount,
+        divisor,
+        groupKey: JSON.stringify([component, tableKey, value.effectiveFrom, layered.layer, periodAmount, divisor, monthKey, tableFacts]),
+        explanation: {
+          rule: fired.rule,
+          table: tableKey,
+          layer: layered.layer,
+          effectiveFrom: value.effectiveFrom,
+          source: value.source,
+          period: table.period,
+          periodAmount,
+          conversion: policy.conversion,
+          facts: tableFacts,
+          conditions: fired.conditions,
+        },
+      });
+    }
+  }
+
+  const segments: RateSegment[] = [];
+  const open = new Map<string, { line: NightLine; from: string; to: string; nights: number }>();
+  const close = (component: string) => {
+    const run = open.get(component);
+    if (!run) return;
+    open.delete(component);
+    segments.push({
+      component,
+      from: run.from,
+      to: run.to,
+      nights: run.nights,
+      amount: prorate(run.line.periodAmount, run.nights, run.line.divisor, policy.rounding),
+      explanation: run.line.explanation,
+    });
+  };
+  for (const line of lines) {
+    const run = open.get(line.component);
+    if (run && run.line.groupKey === line.groupKey && addDays(run.to, 1) === line.night) {
+      run.to = line.night;
+      run.nights++;
+    } else {
+      close(line.component);
+      open.set(line.component, { line, from: line.night, to: line.night, nights: 1 });
+    }
+  }
+  for (const component of [...open.keys()]) close(component);
+  return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
+}
