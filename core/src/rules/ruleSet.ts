@@ -1,6 +1,5 @@
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import { Engine, type RuleProperties } from 'json-rules-engine';
-import { canonicalJson } from '../modules/audit/hashChain';
 import type { JsonCondition } from '../packs/types';
 
 export interface RuleInput<Params> {
@@ -23,6 +22,43 @@ export interface Decision<Params> {
 
 export class RuleSetError extends Error {}
 
+/** Tells values apart by type too, so the string "null" and null never share a key. */
+function keyPart(value: unknown): string {
+  if (typeof value === 'string') return `s${value}`;
+  if (value === null || value === undefined) return 'n';
+  if (typeof value === 'object') return `o${JSON.stringify(value)}`;
+  return `${typeof value}${String(value)}`;
+}
+
+/** Primitive values key the tree as themselves; objects by their JSON (identity would never match). */
+function treeKey(value: unknown): unknown {
+  return value !== null && typeof value === 'object' ? keyPart(value) : (value ?? null);
+}
+
+/** A key over the named facts, built without intermediate arrays: it runs once per segment of a run. */
+function keyFunction(names: string[]): (facts: Record<string, unknown>) => string {
+  if (names.length === 0) return () => '';
+  return (facts) => {
+    let key = keyPart(facts[names[0]!]);
+    for (let i = 1; i < names.length; i++) key += `\u0001${keyPart(facts[names[i]!])}`;
+    return key;
+  };
+}
+
+/** Every fact a condition tree names, including facts used as comparison values ({ value: { fact } }). */
+export function referencedFacts(conditions: unknown[]): Set<string> {
+  const names = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const record = node as Record<string, unknown>;
+    if (typeof record.fact === 'string') names.add(record.fact);
+    for (const value of Object.values(record)) walk(value);
+  };
+  conditions.forEach(walk);
+  return names;
+}
+
 const DEFAULT_CACHE = 10_000;
 
 /**
@@ -37,11 +73,20 @@ export class CompiledRuleSet<Facts extends object, Params> {
   private readonly validateFacts: ValidateFunction | null;
   private readonly decisions = new Map<string, Promise<Decision<Params>>>();
 
+  private readonly factsKey: (facts: Facts) => string;
+  /** The facts the conditions name: the only ones a decision can depend on. */
+  readonly referenced: string[];
+
   constructor(
     readonly key: string,
     rules: Array<RuleInput<Params>>,
-    options: { factsSchema?: object; cacheSize?: number } = {},
+    options: { factsSchema?: object; cacheSize?: number; factsKey?: (facts: Facts) => string } = {},
   ) {
+    // A decision can only depend on the facts the conditions name, so decisions are kept by those
+    // alone: a payment run's thousands of fact sets (ages, dates, regions) collapse to the handful of
+    // combinations the rules can tell apart.
+    this.referenced = [...referencedFacts(rules.map((r) => r.conditions))].sort();
+    this.factsKey = options.factsKey ?? (keyFunction(this.referenced) as (facts: Facts) => string);
     try {
       this.engine = new Engine(
         rules.map((rule) => ({ name: rule.name, priority: rule.priority, conditions: rule.conditions, event: rule.event }) as RuleProperties),
@@ -57,7 +102,10 @@ export class CompiledRuleSet<Facts extends object, Params> {
   private readonly cacheSize: number;
 
   decide(facts: Facts): Promise<Decision<Params>> {
-    const key = canonicalJson(facts);
+    return this.decideKeyed(this.factsKey(facts), facts);
+  }
+
+  private decideKeyed(key: string, facts: Facts): Promise<Decision<Params>> {
     let decision = this.decisions.get(key);
     if (!decision) {
       if (this.validateFacts && !this.validateFacts(facts)) {
@@ -69,6 +117,43 @@ export class CompiledRuleSet<Facts extends object, Params> {
       this.decisions.set(key, decision);
     }
     return decision;
+  }
+
+  /**
+   * Decides a batch (a payment run's segments): each distinct combination of the facts the rules
+   * name goes through the engine once, and the answers come back in the batch's order. Segments are
+   * sorted into a tree keyed by those fact values (Map lookups on the values themselves), which costs
+   * far less per segment than building a string key for each.
+   */
+  async decideAll(batch: Facts[]): Promise<Array<Decision<Params>>> {
+    const names = this.referenced;
+    type Leaf = { facts: Facts; decision: Decision<Params> | null };
+    const root = new Map<unknown, unknown>();
+    const leaves: Leaf[] = [];
+    const slots = new Array<Leaf>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const facts = batch[i]!;
+      let node = root;
+      for (let n = 0; n < names.length - 1; n++) {
+        const value = treeKey((facts as Record<string, unknown>)[names[n]!]);
+        let next = node.get(value) as Map<unknown, unknown> | undefined;
+        if (!next) {
+          next = new Map();
+          node.set(value, next);
+        }
+        node = next;
+      }
+      const last = names.length ? treeKey((facts as Record<string, unknown>)[names[names.length - 1]!]) : '';
+      let leaf = node.get(last) as Leaf | undefined;
+      if (!leaf) {
+        leaf = { facts, decision: null };
+        node.set(last, leaf);
+        leaves.push(leaf);
+      }
+      slots[i] = leaf;
+    }
+    await Promise.all(leaves.map(async (leaf) => (leaf.decision = await this.decide(leaf.facts))));
+    return slots.map((leaf) => leaf.decision!);
   }
 
   private async run(facts: Facts): Promise<Decision<Params>> {
