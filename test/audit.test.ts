@@ -12,8 +12,10 @@ import { startWorld, type TenantFixture, type World } from './support/harness';
  * can be searched, paged and exported by those allowed to read it, and by no one else.
  */
 
-const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
-const writes = testContract().operations.filter((o) => o.tenancy !== 'system' && WRITE_METHODS.has(o.method));
+// Every non-GET operation, except those the contract marks `x-hearth-writes: false` (computations
+// such as a rate evaluation); those are held to writing nothing at all, below.
+const writes = testContract().operations.filter((o) => o.tenancy !== 'system' && o.writes);
+const computations = testContract().operations.filter((o) => o.tenancy !== 'system' && o.method !== 'get' && !o.writes);
 
 /**
  * Public operations have no credential, so who the event names is a decision per operation
@@ -165,6 +167,16 @@ describe('every write route appends exactly one audit event', () => {
     expect(event.seq).toBe((heads[chainTenant] ?? 0) + 1);
     const previous = await rows<{ hash: string }>('SELECT hash FROM audit_events WHERE tenant_id = ? AND seq = ?', [chainTenant, event.seq - 1]);
     expect(event.prev_hash).toBe(previous[0]?.hash ?? '0'.repeat(64));
+  });
+});
+
+describe('operations that only compute', () => {
+  it.each(computations.map((o) => [o.operationId]))('%s appends no audit event and changes nothing', async (operationId) => {
+    const request: OperationRequest = await requestFor(operationId, { world, tenant: world.a });
+    const before = await auditCount();
+    const response = await world.call(operationId, request);
+    expectStatus(response, request.expect);
+    expect((await auditCount()) - before).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { hashToken, parseOpaqueToken } from '../core/src/auth/tokens';
 import type { ContractOperation } from '../core/src/http/contract';
 import { testContract, type HttpResponse } from './support/contractClient';
-import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, requestFor, validChild, type OperationRequest } from './support/fixtures';
+import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, requestFor, validAnnualReview, validChild, type OperationRequest } from './support/fixtures';
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from './support/harness';
 
 /**
@@ -39,6 +39,11 @@ const SHARED_PATH_PARAMS = new Set(['listKey']);
  */
 const EXPECTED_FOR_B: Record<string, { status: number }> = {
   confirmTotpEnrolment: { status: 409 },
+  // A's request names a UK form and A's user as its subject: B's pack (the USA baseline) has no such
+  // form, and the subject is not B's, so nothing may be stored; the form is looked up first.
+  submitForm: { status: 404 },
+  // The USA baseline sets no rates (each state does): B's evaluation is refused, not computed from A's pack.
+  evaluateRate: { status: 422 },
 };
 
 /** Opaque tokens that carry their tenant in clear: `rt_<tenant id, 32 hex>_<secret>` (core/src/auth/tokens.ts). */
@@ -89,6 +94,18 @@ async function seed(tenant: TenantFixture): Promise<void> {
   );
   // An invited user leaves a password token and an outbound message.
   await must(await world.call('createUser', { token: tenant.adminToken, body: { email: `invitee@${tenant.slug}.test`, displayName: 'Invitee', roles: ['caseworker'] } }), 201, 'createUser');
+  // A configuration overlay, and a form submission on a form of the tenant's own pack.
+  await must(await world.call('createOverlay', { token: tenant.adminToken, body: { effectiveFrom: '2031-01-01', description: `seed ${tenant.slug}`, changes: { terminology: { child: `child of ${tenant.slug}` } } } }), 201, 'createOverlay');
+  if (tenant === world.a) {
+    await must(await world.call('submitForm', { token: tenant.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: tenant.adminId, data: validAnnualReview } }), 201, 'submitForm');
+  } else {
+    // B's pack (the USA baseline) has only long forms; the fence check needs a row, not a form journey,
+    // so the owner writes one directly.
+    await world.db.raw(
+      `INSERT INTO form_submissions (tenant_id, id, form_key, form_version, layer, subject_type, subject_id, data) VALUES (?, gen_random_uuid(), 'home-study', 1, 'pack:usa', 'user', ?, '{}')`,
+      [tenant.id, tenant.adminId],
+    );
+  }
 }
 
 /** Every table of schema public with a tenant_id column, found rather than listed, so a new table is covered. */

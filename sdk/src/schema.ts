@@ -820,6 +820,195 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/packs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the jurisdiction packs and their versions
+         * @description Every pack the platform has loaded, with the chain of packs it extends.
+         */
+        get: operations["listPacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/configuration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's effective configuration on a date, with the layer of every value
+         * @description `pack ⊕ sub-pack ⊕ tenant overlays` as of `asOf` (default: today in the tenant's time zone).
+         *     Each value names its layer: `pack:<id>` or `overlay:<version>`.
+         */
+        get: operations["getEffectiveConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/configuration/forms/{formKey}/versions/{formVersion}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                formKey: components["parameters"]["FormKey"];
+                formVersion: components["parameters"]["FormVersion"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A form's JSON Schema, for a front end to render
+         * @description The schema of the named version as this tenant sees it (with any extra fields its overlays add).
+         */
+        get: operations["getFormSchema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/configuration/overlays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's overlays, newest version first */
+        get: operations["listOverlays"];
+        put?: never;
+        /**
+         * Add an overlay, effective from a date
+         * @description Overlays are versioned and never edited: a change is a new overlay. Each is validated against
+         *     the pack's schemas and may not break a pack floor (for England, an allowance below the national
+         *     minimum for that date, age band and region); a refusal is a 422 whose `floor` names the floor.
+         */
+        post: operations["createOverlay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/configuration/overlays/{overlayId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                overlayId: components["parameters"]["OverlayId"];
+            };
+            cookie?: never;
+        };
+        /** Read an overlay */
+        get: operations["getOverlay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/form-submissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Validate and store a form submission against a named form version
+         * @description The data is validated against that version's schema; errors point into `/body/data`.
+         */
+        post: operations["submitForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/form-submissions/{submissionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submissionId: components["parameters"]["SubmissionId"];
+            };
+            cookie?: never;
+        };
+        /** Read a form submission */
+        get: operations["getFormSubmission"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rates/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a placement would be paid over a period, and why
+         * @description Runs the tenant's rate configuration (pack and overlays) for the given facts: each line is a
+         *     segment of nights with the same facts and rate value, with the rule that chose it, the table,
+         *     its layer and effective date, and the facts. Computes only; writes nothing.
+         */
+        post: operations["evaluateRate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cycles/{cycleKey}/due-dates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cycleKey: components["parameters"]["CycleKey"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The due dates a cycle produces for given events
+         * @description Counts on the pack's working-day calendar. Computes only; writes nothing.
+         */
+        post: operations["computeCycleDueDates"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1232,6 +1421,258 @@ export interface components {
             restricted: boolean;
             allowedUserIds: string[];
         };
+        PackSummary: {
+            id: string;
+            version: string;
+            name: string;
+            jurisdiction: string;
+            currency: components["schemas"]["Currency"];
+            extends?: string;
+            /** @description From the baseline to this pack. */
+            chain: string[];
+        };
+        /** @description Where a value comes from: `pack:<id>` or `overlay:<version>`. */
+        Layer: string;
+        LayeredItem: {
+            key: string;
+            layer: components["schemas"]["Layer"];
+            /** @description The item as the pack schema defines it (packs/schemas/), with overlays applied. */
+            value: Record<string, never>;
+        };
+        EffectiveConfiguration: {
+            packId: string;
+            chain: string[];
+            /** Format: date */
+            asOf: string;
+            overlaysApplied: {
+                /** Format: uuid */
+                id: string;
+                version: number;
+                /** Format: date */
+                effectiveFrom: string;
+            }[];
+            calendar: string | null;
+            terminology: {
+                [key: string]: {
+                    value: string;
+                    layer: components["schemas"]["Layer"];
+                };
+            };
+            lookups: components["schemas"]["LayeredItem"][];
+            forms: components["schemas"]["LayeredItem"][];
+            workflows: components["schemas"]["LayeredItem"][];
+            cycles: components["schemas"]["LayeredItem"][];
+            /** @description Rate tables show only the value in effect on `asOf` (with the layer it came from); rules and policies whole. */
+            rates: components["schemas"]["LayeredItem"][];
+            templates: components["schemas"]["LayeredItem"][];
+            extracts: components["schemas"]["LayeredItem"][];
+            accounts: components["schemas"]["LayeredItem"][];
+        };
+        FormDocument: {
+            key: string;
+            version: number;
+            title: string;
+            description?: string;
+            layer: components["schemas"]["Layer"];
+            /** @description A JSON Schema 2020-12 document. */
+            schema: Record<string, never>;
+        };
+        /** @description Minor units, nested by the table's dimensions (e.g. ageBand then region). */
+        RateAmounts: number | {
+            [key: string]: components["schemas"]["RateAmounts"];
+        };
+        OverlayChanges: {
+            terminology?: {
+                [key: string]: string;
+            };
+            /** @description Rate tables by key; each gives new amounts from the overlay's date. */
+            rates?: {
+                [key: string]: {
+                    amounts: components["schemas"]["RateAmounts"];
+                };
+            };
+            /** @description Rule sets by key (e.g. placement-rules); rules added (a rule with an existing name replaces it) or removed by name. */
+            rules?: {
+                [key: string]: {
+                    add?: Record<string, never>[];
+                    remove?: string[];
+                };
+            };
+            /** @description Extra codes for option lists, by list key. */
+            lookups?: {
+                [key: string]: {
+                    add: {
+                        code: components["schemas"]["LookupCode"];
+                        label: string;
+                    }[];
+                };
+            };
+            /** @description Extra fields for a form (every version), by form key. */
+            forms?: {
+                [key: string]: {
+                    extraFields: {
+                        [key: string]: Record<string, never>;
+                    };
+                    required?: string[];
+                };
+            };
+            /** @description Approval steps removed or added, by workflow key. */
+            workflows?: {
+                [key: string]: {
+                    removeTransitions?: string[];
+                    addTransitions?: Record<string, never>[];
+                };
+            };
+            /** @description Replacement handlebars source, by template key. */
+            templates?: {
+                [key: string]: {
+                    source: string;
+                };
+            };
+        };
+        OverlayCreate: {
+            /** Format: date */
+            effectiveFrom: string;
+            description: string;
+            changes: components["schemas"]["OverlayChanges"];
+        };
+        Overlay: {
+            /** Format: uuid */
+            id: string;
+            version: number;
+            /** Format: date */
+            effectiveFrom: string;
+            description: string;
+            changes: components["schemas"]["OverlayChanges"];
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        OverlayPage: {
+            data: components["schemas"]["Overlay"][];
+            nextCursor: string | null;
+        };
+        FormSubmissionCreate: {
+            formKey: string;
+            formVersion: number;
+            /**
+             * @description What the form is about; carer households and placements join when their modules do.
+             * @enum {string}
+             */
+            subjectType: "child" | "user";
+            /** Format: uuid */
+            subjectId: string;
+            data: Record<string, never>;
+        };
+        FormSubmission: {
+            /** Format: uuid */
+            id: string;
+            formKey: string;
+            formVersion: number;
+            layer: components["schemas"]["Layer"];
+            subjectType: string;
+            /** Format: uuid */
+            subjectId: string;
+            data: Record<string, never>;
+            submittedBy: string | null;
+            /** Format: date-time */
+            submittedAt: string;
+        };
+        RateEvaluationRequest: {
+            /** Format: date */
+            childDateOfBirth: string;
+            /**
+             * Format: date
+             * @description The first night in care.
+             */
+            placementStart: string;
+            /**
+             * Format: date
+             * @description The day of departure; null while the placement continues.
+             */
+            placementEnd?: string | null;
+            /** Format: date */
+            periodStart: string;
+            /**
+             * Format: date
+             * @description The last night of the period, inclusive.
+             */
+            periodEnd: string;
+            region?: string | null;
+            carerLevel?: string | null;
+            placementType?: string | null;
+            levelOfCare?: string | null;
+            respite?: boolean;
+        };
+        RateLine: {
+            component: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            nights: number;
+            /** @description Minor units. */
+            amount: number;
+            explanation: {
+                rule: string;
+                table: string;
+                layer: components["schemas"]["Layer"];
+                /** Format: date */
+                effectiveFrom: string;
+                source: string;
+                period: string;
+                periodAmount: number;
+                conversion: string;
+                facts: Record<string, never>;
+                conditions: unknown;
+                /** @description Present when the pack floor lifted an overlay amount: the pack value and its layer. */
+                floor?: Record<string, never>;
+            };
+        };
+        RateEvaluation: {
+            currency: components["schemas"]["Currency"];
+            policy: Record<string, never>;
+            lines: components["schemas"]["RateLine"][];
+            total: number;
+        };
+        CycleDueDatesRequest: {
+            /** Format: date */
+            triggerDate: string;
+            /**
+             * Format: date
+             * @description Due dates on or before this date.
+             */
+            until: string;
+            /** @description Dates the occurrences were done, in order. */
+            completed?: string[];
+            /** Format: date */
+            dateOfBirth?: string;
+            facts?: Record<string, never>;
+        };
+        CycleDueDates: {
+            cycle: {
+                key: string;
+                name: string;
+                source: string;
+                layer: components["schemas"]["Layer"];
+            };
+            calendar: string | null;
+            occurrences: {
+                occurrence: number;
+                step: string;
+                /** Format: date */
+                dueDate: string;
+                countedFrom: {
+                    /** @enum {string} */
+                    basis: "trigger" | "previous_done" | "previous_due";
+                    /** Format: date */
+                    date: string;
+                };
+                interval: Record<string, never>;
+                /** Format: date */
+                completedOn: string | null;
+            }[];
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` names every bad field. */
@@ -1372,6 +1813,11 @@ export interface components {
         AuditFrom: string;
         /** @description Events before this instant. */
         AuditTo: string;
+        FormKey: string;
+        FormVersion: number;
+        OverlayId: string;
+        SubmissionId: string;
+        CycleKey: string;
     };
     requestBodies: never;
     headers: {
@@ -2866,6 +3312,299 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listPacks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The packs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PackSummary"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getEffectiveConfiguration: {
+        parameters: {
+            query?: {
+                asOf?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The effective configuration. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EffectiveConfiguration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getFormSchema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                formKey: components["parameters"]["FormKey"];
+                formVersion: components["parameters"]["FormVersion"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The form. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listOverlays: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of overlays. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OverlayPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createOverlay: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OverlayCreate"];
+            };
+        };
+        responses: {
+            /** @description The overlay. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overlay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getOverlay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                overlayId: components["parameters"]["OverlayId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The overlay. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Overlay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    submitForm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FormSubmissionCreate"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSubmission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getFormSubmission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                submissionId: components["parameters"]["SubmissionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The submission. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSubmission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    evaluateRate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RateEvaluationRequest"];
+            };
+        };
+        responses: {
+            /** @description The evaluation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RateEvaluation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    computeCycleDueDates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                cycleKey: components["parameters"]["CycleKey"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CycleDueDatesRequest"];
+            };
+        };
+        responses: {
+            /** @description The due dates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CycleDueDates"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
         };
     };
 }

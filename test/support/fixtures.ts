@@ -179,6 +179,35 @@ export const fixtures: Record<string, Fixture> = {
     const child = await makeChild(ctx);
     return { params: { childId: child.id }, body: { restricted: true, allowedUserIds: [ctx.tenant.adminId] }, headers: { 'if-match': `"${child.version}"` }, expect: 200 };
   },
+  // Configuration (tenant A is on the UK pack; tenant B on the USA baseline)
+  listPacks: async () => ({ expect: 200 }),
+  getEffectiveConfiguration: async () => ({ query: { asOf: '2025-06-01' }, expect: 200 }),
+  getFormSchema: async () => ({ params: { formKey: 'carer-annual-review', formVersion: '1' }, expect: 200 }),
+  listOverlays: async () => ({ expect: 200 }),
+  createOverlay: async () => ({ body: { effectiveFrom: '2030-04-06', description: 'Fixture: renames the carer', changes: { terminology: { carer: 'foster parent' } } }, expect: 201 }),
+  getOverlay: async (ctx) => {
+    const r = await ok(await ctx.world.call('createOverlay', { token: ctx.tenant.adminToken, body: { effectiveFrom: '2030-04-06', description: 'Fixture overlay', changes: { terminology: { carer: 'foster parent' } } } }), 201, 'createOverlay');
+    return { params: { overlayId: r.body.id }, expect: 200 };
+  },
+  submitForm: async (ctx) => ({ body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: (await makeUser(ctx)).id, data: validAnnualReview }, expect: 201 }),
+  getFormSubmission: async (ctx) => {
+    const r = await ok(await ctx.world.call('submitForm', { token: ctx.tenant.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: ctx.tenant.adminId, data: validAnnualReview } }), 201, 'submitForm');
+    return { params: { submissionId: r.body.id }, expect: 200 };
+  },
+  evaluateRate: async () => ({ body: { childDateOfBirth: '2015-03-01', placementStart: '2025-06-01', placementEnd: null, periodStart: '2025-06-01', periodEnd: '2025-06-07', region: 'london' }, expect: 200 }),
+  computeCycleDueDates: async () => ({ params: { cycleKey: 'child-review' }, body: { triggerDate: '2026-03-23', until: '2027-06-30' }, expect: 200 }),
+};
+
+/** A carer annual review that the UK pack's form accepts (packs/uk/forms/carer-annual-review.v1.json). */
+export const validAnnualReview = {
+  reviewDate: '2026-05-01',
+  periodFrom: '2025-05-01',
+  periodTo: '2026-04-30',
+  reviewNumber: 2,
+  reviewer: { name: 'Sam Reviewer' },
+  carerViews: 'We have enjoyed the year.',
+  supervisingWorkerReport: 'Placements were stable; training is up to date.',
+  recommendation: { continueApproval: true, termsChanged: false, referToPanel: false, reasons: 'Meets the standards.' },
 };
 
 /** Builds an operation's request for a tenant and fills in the tenant admin's token where the fixture did not choose. */

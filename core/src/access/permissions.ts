@@ -19,6 +19,11 @@ export const PERMISSIONS = {
   'children:update': 'Change child records',
   'children:delete': 'Soft-delete and restore child records',
   'children:restrict': 'Restrict child records to named users, or lift a restriction',
+  'configuration:read': "Read the packs, the tenant's effective configuration, its forms and cycles",
+  'configuration:manage': "Add overlays to the tenant's configuration",
+  'forms:read': 'Read form submissions',
+  'forms:submit': 'Submit forms (Form F, home study, agreements)',
+  'rates:evaluate': 'Work out what a placement would be paid, and why',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

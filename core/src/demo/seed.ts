@@ -14,7 +14,7 @@ export const DEMO_PASSWORD = 'hearth-demo-password';
 export const DEMO_TENANTS: NewTenant[] = [
   { kind: 'platform', name: 'Hearth platform', slug: 'platform', packId: 'platform', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@platform.example', displayName: 'Platform Admin', password: DEMO_PASSWORD } },
   { kind: 'service', name: 'Demo Fostering (England)', slug: 'demo-uk', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@demo-uk.example', displayName: 'UK Demo Admin', password: DEMO_PASSWORD } },
-  { kind: 'service', name: 'Demo Resource Families (USA)', slug: 'demo-usa', packId: 'usa', currency: 'USD', timeZone: 'America/Los_Angeles', firstAdmin: { email: 'admin@demo-usa.example', displayName: 'USA Demo Admin', password: DEMO_PASSWORD } },
+  { kind: 'service', name: 'Demo Resource Families (California)', slug: 'demo-usa', packId: 'usa/ca', currency: 'USD', timeZone: 'America/Los_Angeles', firstAdmin: { email: 'admin@demo-usa.example', displayName: 'USA Demo Admin', password: DEMO_PASSWORD } },
 ];
 
 export interface SeededLogin {

@@ -29,6 +29,8 @@ export interface ContractOperation {
   bodyRequired: boolean;
   requiresIfMatch: boolean;
   acceptsIdempotencyKey: boolean;
+  /** Whether success changes data (and so must be audited): every non-GET unless `x-hearth-writes: false`. */
+  writes: boolean;
   validateParams: (input: { path: Record<string, unknown>; query: Record<string, unknown>; header: Record<string, unknown> }) => FieldError[];
   validateBody: ((body: unknown) => FieldError[]) | null;
 }
@@ -156,6 +158,7 @@ export function loadContract(file = contractPath()): Contract {
         bodyRequired: Boolean(requestBody?.required),
         requiresIfMatch: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'if-match' && p.required),
         acceptsIdempotencyKey: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
+        writes: method !== 'get' && op['x-hearth-writes'] !== false,
         validateParams: (input) => {
           if (validateParamsFn(input)) return [];
           // A missing required If-Match is its own problem (428), reported by the router.

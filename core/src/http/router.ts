@@ -22,8 +22,6 @@ export interface ApiRouterDeps {
   logger: Logger;
 }
 
-const WRITE_METHODS = new Set(['post', 'put', 'patch', 'delete']);
-
 /** The contract and the handlers must match exactly: a route without a handler, or a handler without a route, stops start-up. */
 export function checkOperationsMatchContract(contract: Contract, operations: OperationMap): void {
   const routed = contract.operations.filter((o) => o.tenancy !== 'system').map((o) => o.operationId);
@@ -181,7 +179,7 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
 
           const outcome = await definition.handle(ctx);
           if (outcome.problem) return outcome;
-          if (WRITE_METHODS.has(op.method) && outcome.status < 300 && auditCount === 0 && !outcome.noWrite) {
+          if (op.writes && outcome.status < 300 && auditCount === 0 && !outcome.noWrite) {
             // The safety net behind "no write without its audit": roll back rather than write unaudited.
             throw new Error(`${op.operationId} succeeded without appending an audit event`);
           }

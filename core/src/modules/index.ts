@@ -3,12 +3,13 @@ import { apiKeyOperations } from './apiKeys/routes';
 import { auditOperations } from './audit/routes';
 import { authOperations } from './auth/routes';
 import { childOperations } from './children/routes';
+import { configurationOperations } from './configuration/routes';
 import { lookupOperations } from './lookups/routes';
 import { roleOperations } from './roles/routes';
 import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
 
-const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations];
+const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
 export function allOperations(): OperationMap {

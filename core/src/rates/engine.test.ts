@@ -75,7 +75,7 @@ describe('England: the national minimum allowance per night', () => {
     const segments = await placementSegments(uk, { startDate: '2025-06-01', endDate: '2025-06-08', childDateOfBirth: dob, region }, { from: '2025-06-01', to: '2025-06-30' });
     const weekly = (NMA_2025.values[0]!.amounts as Record<string, Record<string, number>>)[band]![region]!;
     expect(segments).toEqual([expect.objectContaining({ component: 'allowance', from: '2025-06-01', to: '2025-06-07', nights: 7, amount: weekly })]);
-    expect(segments[0]!.explanation).toMatchObject({ rule: 'allowance-every-night', table: 'nma-allowance', effectiveFrom: '2025-04-06', facts: { ageBand: band, region } });
+    expect(segments[0]!.explanation).toMatchObject({ rule: 'allowance-every-night', table: 'nma-allowance', layer: 'pack:uk', effectiveFrom: '2025-04-06', facts: { ageBand: band, region } });
   });
 
   it('splits nights across a birthday that moves the child into the next band', async () => {

@@ -1,6 +1,6 @@
 import { addDays, yearsBetween } from '../packs/calendar';
 import type { Layered, ResolvedPack } from '../packs/registry';
-import type { Amounts, PaymentPolicy, RateRules, RateTable } from '../packs/types';
+import type { Amounts, PaymentPolicy, RateRules, RateTable, RuleDefinition } from '../packs/types';
 import { CompiledRuleSet, type FiredRule } from '../rules/ruleSet';
 
 /** What is true of a placement on a night, as the pack's rules see it. Dates never enter the facts, so decisions repeat across nights. */
@@ -47,25 +47,92 @@ export interface RateSegment {
     conversion: PaymentPolicy['conversion'];
     facts: RateFacts;
     conditions: unknown;
+    /** Present when the pack's floor lifted a tenant overlay's lower amount. */
+    floor?: { amount: number; layer: string; effectiveFrom: string };
   };
+}
+
+/** A tenant overlay's amounts for one table, from a date: more dated entries on top of the pack's. */
+export interface OverlayRateValue {
+  table: string;
+  effectiveFrom: string;
+  amounts: Amounts;
+  layer: string;
+  source: string;
+}
+
+/** Rule changes a tenant overlay makes from a date. */
+export interface OverlayRuleChange {
+  effectiveFrom: string;
+  add: RuleDefinition[];
+  remove: string[];
+}
+
+interface ResolvedAmount {
+  amount: number;
+  layer: string;
+  effectiveFrom: string;
+  source: string;
+  floor?: { amount: number; layer: string; effectiveFrom: string };
 }
 
 const RULES_KEY = 'placement-rules';
 
 /** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
+export class RateConfigurationError extends Error {}
+
+type RuleParams = { component: string; table: string; weeks?: number };
+
 export class RateBook {
-  private readonly rules: CompiledRuleSet<RateFacts, { component: string; table: string; weeks?: number }>;
+  /** Rule sets by the date they take effect: the pack's from the start, then one per overlay that changes rules. */
+  private readonly ruleEpochs: Array<{ from: string; rules: CompiledRuleSet<RateFacts, RuleParams> }> = [];
   private readonly tables = new Map<string, Layered<RateTable>>();
+  private readonly overlayValues = new Map<string, OverlayRateValue[]>();
   readonly policy: PaymentPolicy;
 
-  constructor(readonly pack: ResolvedPack) {
+  constructor(
+    readonly pack: ResolvedPack,
+    overlays: { rates?: OverlayRateValue[]; rules?: OverlayRuleChange[] } = {},
+  ) {
     const rules = pack.points.rates.get(RULES_KEY)?.value as RateRules | undefined;
-    if (!rules || rules.kind !== 'rules') throw new Error(`pack "${pack.manifest.id}" has no "${RULES_KEY}" rules`);
-    this.rules = new CompiledRuleSet(`${pack.manifest.id}:${RULES_KEY}`, rules.rules);
+    if (!rules || rules.kind !== 'rules') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "${RULES_KEY}" rules: choose a pack that sets rates (a state pack, for the USA)`);
+    let current = rules.rules;
+    this.ruleEpochs.push({ from: '0000-01-01', rules: new CompiledRuleSet(`${pack.manifest.id}:${RULES_KEY}`, current) });
+    for (const change of [...(overlays.rules ?? [])].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
+      const replaced = new Set([...change.remove, ...change.add.map((r) => r.name)]);
+      current = [...current.filter((r) => !replaced.has(r.name)), ...change.add];
+      this.ruleEpochs.push({ from: change.effectiveFrom, rules: new CompiledRuleSet(`${pack.manifest.id}:${RULES_KEY}@${change.effectiveFrom}`, current) });
+    }
     for (const [key, item] of pack.points.rates) if ((item.value as RateTable).kind === 'table') this.tables.set(key, item as Layered<RateTable>);
+    for (const value of overlays.rates ?? []) this.overlayValues.set(value.table, [...(this.overlayValues.get(value.table) ?? []), value].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom)));
     const policy = pack.points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
-    if (!policy || policy.kind !== 'policy') throw new Error(`pack "${pack.manifest.id}" has no "payment-policy"`);
+    if (!policy || policy.kind !== 'policy') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "payment-policy"`);
     this.policy = policy;
+  }
+
+  /**
+   * The amount for a table, facts and night: the pack's value in effect that night, unless a tenant
+   * overlay in effect gives one for these dimensions; a floor table never pays below the pack.
+   */
+  resolveAmount(tableKey: string, facts: RateFacts, night: string): ResolvedAmount | null {
+    const layered = this.table(tableKey);
+    const table = layered.value;
+    const packValue = this.valueOn(table, night);
+    const packAmount = packValue ? amountFor(table, packValue.amounts, facts) : null;
+    let overlay: { value: OverlayRateValue; amount: number } | null = null;
+    for (const value of this.overlayValues.get(tableKey) ?? []) {
+      if (value.effectiveFrom > night) break;
+      const amount = amountFor(table, value.amounts, facts);
+      if (amount !== null) overlay = { value, amount };
+    }
+    if (overlay) {
+      if (table.floor && packValue && packAmount !== null && packAmount > overlay.amount) {
+        return { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom, source: packValue.source, floor: { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom } };
+      }
+      return { amount: overlay.amount, layer: overlay.value.layer, effectiveFrom: overlay.value.effectiveFrom, source: overlay.value.source };
+    }
+    if (!packValue || packAmount === null) return null;
+    return { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom, source: packValue.source };
   }
 
   table(key: string): Layered<RateTable> {
@@ -85,12 +152,14 @@ export class RateBook {
     return table.ageBands?.find((b) => ageYears >= b.minAge && ageYears <= b.maxAge)?.key ?? null;
   }
 
-  decide(facts: RateFacts): Promise<{ fired: Array<FiredRule<{ component: string; table: string; weeks?: number }>> }> {
-    return this.rules.decide(facts);
+  decide(facts: RateFacts, night: string): Promise<{ fired: Array<FiredRule<RuleParams>> }> {
+    let epoch = this.ruleEpochs[0]!;
+    for (const candidate of this.ruleEpochs) if (candidate.from <= night) epoch = candidate;
+    return epoch.rules.decide(facts);
   }
 }
 
-function amountFor(table: RateTable, amounts: Amounts, facts: RateFacts): number | null {
+export function amountFor(table: RateTable, amounts: Amounts, facts: RateFacts): number | null {
   let node: Amounts | undefined = amounts;
   for (const dimension of table.dimensions) {
     const key = facts[dimension as keyof RateFacts];
@@ -159,17 +228,18 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       respite: placement.respite ?? false,
     };
     const facts: RateFacts = { ...baseFacts, ageBand: bandTable ? book.ageBand(bandTable, ageYears) : null };
-    const decision = await book.decide(facts);
+    const decision = await book.decide(facts, night);
     for (const fired of decision.fired) {
       const { component, table: tableKey } = fired.event.params;
       if (fired.event.params.weeks !== undefined) continue; // extras are paid once, not per night
-      const layered = book.table(tableKey);
-      const table = layered.value;
-      const value = book.valueOn(table, night);
-      if (!value) continue;
+      const table = book.table(tableKey).value;
       const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand };
-      const periodAmount = amountFor(table, value.amounts, tableFacts);
-      if (periodAmount === null) throw new Error(`table "${tableKey}" has no amount for ${JSON.stringify(table.dimensions.map((d) => tableFacts[d as keyof RateFacts]))} on ${night}`);
+      if (!book.valueOn(table, night)) continue; // the table has no value yet on this night
+      const resolved = book.resolveAmount(tableKey, tableFacts, night);
+      if (resolved === null) {
+        throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
+      }
+      const periodAmount = resolved.amount;
       const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
       const monthKey = table.period === 'month' ? night.slice(0, 7) : '';
       lines.push({
@@ -178,18 +248,19 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
         tableKey,
         periodAmount,
         divisor,
-        groupKey: JSON.stringify([component, tableKey, value.effectiveFrom, layered.layer, periodAmount, divisor, monthKey, tableFacts]),
+        groupKey: JSON.stringify([component, tableKey, resolved.effectiveFrom, resolved.layer, periodAmount, divisor, monthKey, tableFacts, fired.rule]),
         explanation: {
           rule: fired.rule,
           table: tableKey,
-          layer: layered.layer,
-          effectiveFrom: value.effectiveFrom,
-          source: value.source,
+          layer: resolved.layer,
+          effectiveFrom: resolved.effectiveFrom,
+          source: resolved.source,
           period: table.period,
           periodAmount,
           conversion: policy.conversion,
           facts: tableFacts,
           conditions: fired.conditions,
+          ...(resolved.floor ? { floor: resolved.floor } : {}),
         },
       });
     }

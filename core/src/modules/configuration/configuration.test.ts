@@ -1,0 +1,170 @@
+import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
+import { validAnnualReview } from '../../../../test/support/fixtures';
+
+/**
+ * The configuration API on the real packs: England's 2025-26 national minimum allowance
+ * (../shared/reference/england.md), England and Wales bank holidays, and California's basic rate
+ * (../shared/reference/usa.md), with tenant overlays on top. Expected figures are worked by hand.
+ */
+let world: World;
+let california: TenantFixture;
+
+beforeAll(async () => {
+  world = await startWorld();
+  const created = await world.call('createTenant', {
+    token: world.platform.adminToken,
+    body: { name: 'Golden State Families', slug: 'tenant-ca', packId: 'usa/ca', currency: 'USD', timeZone: 'America/Los_Angeles', firstAdmin: { email: 'admin@tenant-ca.test', displayName: 'CA Admin', password: 'correct horse battery staple' } },
+  });
+  expect(created.status).toBe(201);
+  california = { id: created.body.id, slug: 'tenant-ca', adminId: '', adminEmail: 'admin@tenant-ca.test', adminToken: await world.token('tenant-ca', 'admin@tenant-ca.test') };
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+const fosterNight = { placementType: 'foster_unrelated' };
+
+async function evaluate(tenant: TenantFixture, body: Record<string, unknown>) {
+  const response = await world.call('evaluateRate', { token: tenant.adminToken, body });
+  expect(response.status).toBe(200);
+  return response.body as { currency: string; total: number; lines: Array<{ component: string; from: string; to: string; nights: number; amount: number; explanation: Record<string, any> }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+describe('packs', () => {
+  it('lists every pack with its version and the chain it extends', async () => {
+    const response = await world.call('listPacks', { token: world.a.adminToken });
+    const byId = Object.fromEntries((response.body.data as Array<{ id: string; chain: string[] }>).map((p) => [p.id, p]));
+    expect(byId.uk).toMatchObject({ chain: ['uk'], currency: 'GBP' });
+    expect(byId['usa/ca']).toMatchObject({ chain: ['usa', 'usa/ca'], extends: 'usa', currency: 'USD' });
+  });
+});
+
+describe('rates through the API, from the published tables', () => {
+  it('pays a London foster carer the 2025-26 weekly allowance for a 13-year-old, and explains it', async () => {
+    const result = await evaluate(world.a, { ...fosterNight, childDateOfBirth: '2012-01-15', placementStart: '2025-06-01', placementEnd: '2025-06-08', periodStart: '2025-06-01', periodEnd: '2025-06-30', region: 'london' });
+    expect(result.currency).toBe('GBP');
+    expect(result.lines).toEqual([expect.objectContaining({ component: 'allowance', from: '2025-06-01', to: '2025-06-07', nights: 7, amount: 25700 })]);
+    expect(result.lines[0]!.explanation).toMatchObject({ rule: 'allowance_foster_night', table: 'nma-allowance', layer: 'pack:uk', effectiveFrom: '2025-04-06', facts: { ageBand: '11-15', region: 'london' } });
+    expect(result.total).toBe(25700);
+  });
+
+  it('pays a California placement that starts mid-month for the nights in the home', async () => {
+    // $1,129 a month (from 1 July 2022); arrival 16 September 2022: 15 of September's 30 nights = $564.50.
+    const result = await evaluate(california, { childDateOfBirth: '2012-01-01', placementStart: '2022-09-16', placementEnd: null, periodStart: '2022-09-01', periodEnd: '2022-09-30', placementType: 'foster_family_non_relative' });
+    expect(result.currency).toBe('USD');
+    expect(result.lines.map((l) => [l.component, l.nights, l.amount])).toEqual([[expect.any(String), 15, 56450]]);
+    expect(result.lines[0]!.explanation.layer).toBe('pack:usa/ca');
+  });
+
+  it('refuses a rate evaluation on the USA baseline, which leaves rates to the states', async () => {
+    const response = await world.call('evaluateRate', { token: world.b.adminToken, body: { childDateOfBirth: '2012-01-01', placementStart: '2025-01-01', periodStart: '2025-01-01', periodEnd: '2025-01-31' } });
+    expect(response.status).toBe(422);
+  });
+});
+
+describe('tenant overlays', () => {
+  it('raise an allowance from a future date: the effective configuration differs exactly there, and so does pay', async () => {
+    const before = await world.call('getEffectiveConfiguration', { token: world.a.adminToken, query: { asOf: '2025-08-31' } });
+    const created = await world.call('createOverlay', {
+      token: world.a.adminToken,
+      body: { effectiveFrom: '2025-09-01', description: 'Our London rate for 11-15s', changes: { rates: { 'nma-allowance': { amounts: { '11-15': { london: 27000 } } } } } },
+    });
+    expect(created.status).toBe(201);
+    const version = created.body.version as number;
+
+    const dayBefore = await world.call('getEffectiveConfiguration', { token: world.a.adminToken, query: { asOf: '2025-08-31' } });
+    const onTheDay = await world.call('getEffectiveConfiguration', { token: world.a.adminToken, query: { asOf: '2025-09-01' } });
+    expect(dayBefore.body).toEqual(before.body);
+    const table = (config: { rates: Array<{ key: string; layer: string; value: { effective: { amounts: Record<string, Record<string, number>>; effectiveFrom: string } } }> }) => config.rates.find((r) => r.key === 'nma-allowance')!;
+    expect(table(dayBefore.body)).toMatchObject({ layer: 'pack:uk', value: { effective: { effectiveFrom: '2025-04-06' } } });
+    expect(table(onTheDay.body)).toMatchObject({ layer: `overlay:${version}`, value: { effective: { effectiveFrom: '2025-09-01' } } });
+    // Exactly the overlaid amount moved; every other band and region is the pack's.
+    const a = table(dayBefore.body).value.effective.amounts;
+    const b = table(onTheDay.body).value.effective.amounts;
+    const moved = Object.keys(a).flatMap((band) => Object.keys(a[band]!).filter((region) => a[band]![region] !== b[band]![region]).map((region) => `${band}/${region}: ${a[band]![region]} -> ${b[band]![region]}`));
+    expect(moved).toEqual(['11-15/london: 25700 -> 27000']);
+    expect(onTheDay.body.overlaysApplied.map((o: { version: number }) => o.version)).toContain(version);
+
+    // A week straddling the date: 3 nights at £257/7 (pack), 4 at £270/7 (overlay).
+    const pay = await evaluate(world.a, { ...fosterNight, childDateOfBirth: '2012-01-15', placementStart: '2025-08-29', placementEnd: '2025-09-05', periodStart: '2025-08-29', periodEnd: '2025-09-04', region: 'london' });
+    expect(pay.lines.map((l) => [l.from, l.to, l.nights, l.amount, l.explanation.layer])).toEqual([
+      ['2025-08-29', '2025-08-31', 3, 11014, 'pack:uk'], // 25700 × 3 / 7 = 11014.29
+      ['2025-09-01', '2025-09-04', 4, 15429, `overlay:${version}`], // 27000 × 4 / 7 = 15428.57
+    ]);
+  });
+
+  it('refuse an allowance below the national minimum, naming the floor, and store nothing', async () => {
+    const count = async () => (await ownerRows<{ n: number }>(world.db, world.a.id, 'SELECT count(*)::int AS n FROM tenant_config_overlays WHERE tenant_id = ?', [world.a.id]))[0]!.n;
+    const before = await count();
+    const response = await world.call('createOverlay', {
+      token: world.a.adminToken,
+      body: { effectiveFrom: '2025-10-01', description: 'Too low', changes: { rates: { 'nma-allowance': { amounts: { '0-2': { rest_of_england: 16000 } } } } } },
+    });
+    expect(response.status).toBe(422);
+    expect(response.body.floor).toMatchObject({ table: 'nma-allowance', dimensions: { ageBand: '0-2', region: 'rest_of_england' }, floorAmount: 17000, offered: 16000, floorEffectiveFrom: '2025-04-06', floorLayer: 'pack:uk' });
+    expect(response.body.errors[0].pointer).toBe('/body/changes/rates/nma-allowance/amounts/0-2/rest_of_england');
+    expect(await count()).toBe(before);
+  });
+
+  it('refuse changes to things the pack does not have, naming each', async () => {
+    const response = await world.call('createOverlay', {
+      token: world.a.adminToken,
+      body: { effectiveFrom: '2025-10-01', description: 'Typos', changes: { rates: { 'nma-allowence': { amounts: 1 } }, terminology: { chlid: 'x' }, workflows: { 'carer-approval': { removeTransitions: ['no-such-step'] } } } },
+    });
+    expect(response.status).toBe(422);
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual([
+      '/body/changes/rates/nma-allowence',
+      '/body/changes/terminology/chlid',
+      '/body/changes/workflows/carer-approval/removeTransitions/0',
+    ]);
+  });
+
+  it('add extra fields to a form, which submissions must then satisfy', async () => {
+    const created = await world.call('createOverlay', {
+      token: world.a.adminToken,
+      body: { effectiveFrom: '2020-01-01', description: 'We ask about pets', changes: { forms: { 'carer-annual-review': { extraFields: { petsInHome: { type: 'boolean' } }, required: ['petsInHome'] } } } },
+    });
+    expect(created.status).toBe(201);
+    const schema = await world.call('getFormSchema', { token: world.a.adminToken, params: { formKey: 'carer-annual-review', formVersion: '1' } });
+    expect(schema.body.layer).toBe(`overlay:${created.body.version}`);
+    expect(schema.body.schema.required).toContain('petsInHome');
+    const missing = await world.call('submitForm', { token: world.a.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: world.a.adminId, data: validAnnualReview } });
+    expect(missing.status).toBe(422);
+    expect(missing.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/data/petsInHome']);
+    const ok = await world.call('submitForm', { token: world.a.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: world.a.adminId, data: { ...validAnnualReview, petsInHome: true } } });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ formKey: 'carer-annual-review', formVersion: 1, layer: `overlay:${created.body.version}` });
+  });
+});
+
+describe('form submissions', () => {
+  it('are validated against the named version, with errors pointing into the data, and refused for another tenant’s subject', async () => {
+    const bad = await world.call('submitForm', { token: world.b.adminToken, body: { formKey: 'home-study', formVersion: 1, subjectType: 'user', subjectId: world.a.adminId, data: { applicants: [] } } });
+    expect(bad.status).toBe(422);
+    const pointers = bad.body.errors.map((e: { pointer: string }) => e.pointer);
+    expect(pointers).toContain('/body/subjectId');
+    expect(pointers).toContain('/body/data/applicants');
+    const unknown = await world.call('submitForm', { token: world.a.adminToken, body: { formKey: 'carer-annual-review', formVersion: 9, subjectType: 'user', subjectId: world.a.adminId, data: {} } });
+    expect(unknown.status).toBe(404);
+  });
+});
+
+describe('cycles through the API, on the pack calendar', () => {
+  it('put the first child review 20 working days after becoming looked after, skipping the Easter bank holidays', async () => {
+    const response = await world.call('computeCycleDueDates', { token: world.a.adminToken, params: { cycleKey: 'child-review' }, body: { triggerDate: '2026-03-23', until: '2026-12-31' } });
+    expect(response.status).toBe(200);
+    expect(response.body.calendar).toBe('england-and-wales');
+    // 23 March 2026 + 20 working days, skipping Good Friday (3 April) and Easter Monday (6 April).
+    expect(response.body.occurrences[0]).toMatchObject({ dueDate: '2026-04-22', countedFrom: { basis: 'trigger', date: '2026-03-23' } });
+    expect(response.body.occurrences[1]).toMatchObject({ dueDate: '2026-07-22' });
+  });
+
+  it('schedule social worker visits a week after the placement starts, then every six weeks', async () => {
+    const response = await world.call('computeCycleDueDates', { token: world.a.adminToken, params: { cycleKey: 'social-worker-visit' }, body: { triggerDate: '2026-01-05', until: '2026-06-30', facts: { longTerm: false } } });
+    expect(response.body.occurrences.map((o: { dueDate: string }) => o.dueDate)).toEqual(['2026-01-12', '2026-02-23', '2026-04-06', '2026-05-18', '2026-06-29']);
+  });
+
+  it('answers 404 for a cycle the pack does not have', async () => {
+    expect((await world.call('computeCycleDueDates', { token: world.a.adminToken, params: { cycleKey: 'no-such-cycle' }, body: { triggerDate: '2026-01-05', until: '2026-06-30' } })).status).toBe(404);
+  });
+});

@@ -1,0 +1,272 @@
+import Handlebars from 'handlebars';
+import type { FieldError } from '../../http/problem';
+import type { Layered, ResolvedPack } from '../../packs/registry';
+import type { Amounts, FormDefinition, LookupListDefinition, RateRules, RateTable, RuleDefinition, WorkflowDefinition } from '../../packs/types';
+import { amountFor, type OverlayRateValue, type OverlayRuleChange, type RateFacts } from '../../rates/engine';
+import { CompiledRuleSet } from '../../rules/ruleSet';
+
+export interface OverlayChanges {
+  terminology?: Record<string, string>;
+  rates?: Record<string, { amounts: Amounts }>;
+  rules?: Record<string, { add?: RuleDefinition[]; remove?: string[] }>;
+  lookups?: Record<string, { add: Array<{ code: string; label: string }> }>;
+  forms?: Record<string, { extraFields: Record<string, object>; required?: string[] }>;
+  workflows?: Record<string, { removeTransitions?: string[]; addTransitions?: WorkflowDefinition['transitions'] }>;
+  templates?: Record<string, { source: string }>;
+}
+
+export interface Overlay {
+  id: string;
+  version: number;
+  effectiveFrom: string;
+  description: string;
+  changes: OverlayChanges;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+export interface LayeredItem {
+  key: string;
+  layer: string;
+  value: Record<string, unknown>;
+}
+
+const packLayer = (item: Layered) => `pack:${item.layer}`;
+const overlayLayer = (overlay: Overlay) => `overlay:${overlay.version}`;
+
+/** The overlays in effect on a date, oldest version first (a later version wins where two touch the same thing). */
+export function overlaysInEffect(overlays: Overlay[], asOf: string): Overlay[] {
+  return overlays.filter((o) => o.effectiveFrom <= asOf).sort((a, b) => a.version - b.version);
+}
+
+/** The tenant's rate overlays in the engine's terms: dated amounts per table, and rule changes. */
+export function rateOverlays(overlays: Overlay[]): { rates: OverlayRateValue[]; rules: OverlayRuleChange[] } {
+  const rates: OverlayRateValue[] = [];
+  const rules: OverlayRuleChange[] = [];
+  for (const overlay of [...overlays].sort((a, b) => a.version - b.version)) {
+    for (const [table, change] of Object.entries(overlay.changes.rates ?? {})) {
+      rates.push({ table, effectiveFrom: overlay.effectiveFrom, amounts: change.amounts, layer: overlayLayer(overlay), source: `tenant overlay ${overlay.version}: ${overlay.description}` });
+    }
+    const placementRules = overlay.changes.rules?.['placement-rules'];
+    if (placementRules) rules.push({ effectiveFrom: overlay.effectiveFrom, add: placementRules.add ?? [], remove: placementRules.remove ?? [] });
+  }
+  return { rates, rules };
+}
+
+/** Deep-merges partial overlay amounts over the pack's, leaf by leaf. */
+function mergeAmounts(base: Amounts, over: Amounts): Amounts {
+  if (typeof base === 'number' || typeof over === 'number') return over;
+  const out: Record<string, Amounts> = { ...base };
+  for (const [key, value] of Object.entries(over)) out[key] = key in base ? mergeAmounts(base[key]!, value) : value;
+  return out;
+}
+
+/**
+ * `pack ⊕ sub-pack ⊕ tenant overlays` on a date, each value naming its layer. Rate tables show the
+ * value in effect on the date (a floor table never below the pack).
+ */
+export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], asOf: string) {
+  const active = overlaysInEffect(overlays, asOf);
+  const terminology: Record<string, { value: string; layer: string }> = {};
+  for (const [key, item] of pack.points.terminology) terminology[key] = { value: item.value as string, layer: packLayer(item) };
+  const section = (name: keyof ResolvedPack['points']): Map<string, LayeredItem> =>
+    new Map([...pack.points[name]].map(([key, item]) => [key, { key, layer: packLayer(item), value: structuredClone(item.value) as Record<string, unknown> }]));
+  const lookups = section('lookups');
+  const forms = section('forms');
+  const workflows = section('workflows');
+  const templates = section('templates');
+  const rates = section('rates');
+
+  for (const overlay of active) {
+    const layer = overlayLayer(overlay);
+    const changes = overlay.changes;
+    for (const [term, value] of Object.entries(changes.terminology ?? {})) terminology[term] = { value, layer };
+    for (const [key, change] of Object.entries(changes.lookups ?? {})) {
+      const list = lookups.get(key);
+      if (!list) continue;
+      const value = list.value as unknown as LookupListDefinition;
+      value.values.push(...change.add.map((v) => ({ ...v, layer })));
+      list.layer = layer;
+    }
+    for (const [key, change] of Object.entries(changes.forms ?? {})) {
+      for (const form of forms.values()) {
+        const value = form.value as unknown as FormDefinition;
+        if (value.key !== key) continue;
+        const schema = value.schema as { properties?: Record<string, unknown>; required?: string[] };
+        schema.properties = { ...(schema.properties ?? {}), ...change.extraFields };
+        schema.required = [...new Set([...(schema.required ?? []), ...(change.required ?? [])])];
+        form.layer = layer;
+      }
+    }
+    for (const [key, change] of Object.entries(changes.workflows ?? {})) {
+      const workflow = workflows.get(key);
+      if (!workflow) continue;
+      const value = workflow.value as unknown as WorkflowDefinition;
+      value.transitions = [...value.transitions.filter((t) => !(change.removeTransitions ?? []).includes(t.key)), ...(change.addTransitions ?? [])];
+      workflow.layer = layer;
+    }
+    for (const [key, change] of Object.entries(changes.templates ?? {})) {
+      const template = templates.get(key);
+      if (!template) continue;
+      template.value = { ...template.value, source: change.source };
+      template.layer = layer;
+    }
+    for (const [key, change] of Object.entries(changes.rules ?? {})) {
+      const rules = rates.get(key);
+      if (!rules) continue;
+      const value = rules.value as unknown as RateRules;
+      const replaced = new Set([...(change.remove ?? []), ...(change.add ?? []).map((r) => r.name)]);
+      value.rules = [...value.rules.filter((r) => !replaced.has(r.name)), ...(change.add ?? [])];
+      rules.layer = layer;
+    }
+  }
+
+  // Rate tables: the value in effect on the date, with overlays merged over the pack's and floors kept.
+  for (const [key, item] of rates) {
+    const table = item.value as unknown as RateTable;
+    if (table.kind !== 'table') continue;
+    const packValue = [...table.values].reverse().find((v) => v.effectiveFrom <= asOf) ?? null;
+    let effective = packValue ? { effectiveFrom: packValue.effectiveFrom, source: packValue.source, amounts: packValue.amounts, layer: item.layer } : null;
+    for (const overlay of active) {
+      const change = overlay.changes.rates?.[key];
+      if (!change) continue;
+      const merged = mergeAmounts(effective?.amounts ?? {}, change.amounts);
+      effective = { effectiveFrom: overlay.effectiveFrom, source: `tenant overlay ${overlay.version}: ${overlay.description}`, amounts: table.floor && packValue ? liftToFloor(merged, packValue.amounts) : merged, layer: overlayLayer(overlay) };
+    }
+    const { values: _values, ...rest } = table;
+    item.value = { ...rest, effective } as unknown as Record<string, unknown>;
+    if (effective) item.layer = effective.layer;
+  }
+
+  const list = (map: Map<string, LayeredItem>) => [...map.values()].sort((a, b) => a.key.localeCompare(b.key));
+  return {
+    packId: pack.manifest.id,
+    chain: pack.chain,
+    asOf,
+    overlaysApplied: active.map((o) => ({ id: o.id, version: o.version, effectiveFrom: o.effectiveFrom })),
+    calendar: pack.calendar?.key ?? null,
+    terminology,
+    lookups: list(lookups),
+    forms: list(forms),
+    workflows: list(workflows),
+    cycles: list(section('cycles')),
+    rates: list(rates),
+    templates: list(templates),
+    extracts: list(section('extracts')),
+    accounts: list(section('accounts')),
+  };
+}
+
+function liftToFloor(amounts: Amounts, floor: Amounts): Amounts {
+  if (typeof amounts === 'number') return typeof floor === 'number' ? Math.max(amounts, floor) : amounts;
+  if (typeof floor === 'number') return amounts;
+  return Object.fromEntries(Object.entries(amounts).map(([k, v]) => [k, k in floor ? liftToFloor(v, floor[k]!) : v]));
+}
+
+export interface FloorBreach {
+  table: string;
+  dimensions: Record<string, string>;
+  floorAmount: number;
+  offered: number;
+  floorEffectiveFrom: string;
+  floorLayer: string;
+  floorSource: string;
+}
+
+/**
+ * Checks an overlay against the pack before it is stored: every key it names exists, amounts nest
+ * along the table's dimensions, rules compile and name real tables, templates compile, added workflow
+ * steps join real states, and no amount goes below a floor in effect on the overlay's date.
+ */
+export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effectiveFrom: string): { errors: FieldError[]; floor: FloorBreach | null } {
+  const errors: FieldError[] = [];
+  let floor: FloorBreach | null = null;
+  const at = (...parts: string[]) => `/body/changes/${parts.join('/')}`;
+
+  for (const term of Object.keys(changes.terminology ?? {})) {
+    if (!pack.points.terminology.has(term)) errors.push({ pointer: at('terminology', term), message: 'is not a term of the pack' });
+  }
+  for (const [key, change] of Object.entries(changes.rates ?? {})) {
+    const item = pack.points.rates.get(key);
+    const table = item?.value as RateTable | undefined;
+    if (!table || table.kind !== 'table') {
+      errors.push({ pointer: at('rates', key), message: 'is not a rate table of the pack' });
+      continue;
+    }
+    const packValue = [...table.values].reverse().find((v) => v.effectiveFrom <= effectiveFrom) ?? null;
+    const walk = (node: Amounts, depth: number, path: string[]): void => {
+      const pointer = at('rates', key, 'amounts', ...path);
+      if (depth === table.dimensions.length) {
+        if (typeof node !== 'number') return void errors.push({ pointer, message: `must be an amount in minor units (the table nests by ${table.dimensions.join(', ') || 'nothing'})` });
+        const dims = Object.fromEntries(table.dimensions.map((d, i) => [d, path[i]!]));
+        const floorAmount = table.floor && packValue ? amountFor(table, packValue.amounts, dims as unknown as RateFacts) : null;
+        if (floorAmount !== null && node < floorAmount && !floor) {
+          floor = { table: key, dimensions: dims, floorAmount, offered: node, floorEffectiveFrom: packValue!.effectiveFrom, floorLayer: `pack:${item!.layer}`, floorSource: packValue!.source };
+        }
+        return;
+      }
+      if (typeof node !== 'object') return void errors.push({ pointer, message: `must be an object keyed by ${table.dimensions[depth]}` });
+      const known = table.dimensions[depth] === 'ageBand' ? new Set(table.ageBands?.map((b) => b.key)) : packValue && depth === 0 ? new Set(Object.keys(packValue.amounts as object)) : null;
+      for (const [k, child] of Object.entries(node)) {
+        if (known && !known.has(k)) errors.push({ pointer: `${pointer}/${k}`, message: `is not a ${table.dimensions[depth]} of the table` });
+        else walk(child, depth + 1, [...path, k]);
+      }
+    };
+    walk(change.amounts, 0, []);
+  }
+  for (const [key, change] of Object.entries(changes.rules ?? {})) {
+    const rules = pack.points.rates.get(key)?.value as RateRules | undefined;
+    if (!rules || rules.kind !== 'rules') {
+      errors.push({ pointer: at('rules', key), message: 'is not a rule set of the pack' });
+      continue;
+    }
+    (change.add ?? []).forEach((rule, i) => {
+      const table = pack.points.rates.get(rule?.event?.params?.table ?? '')?.value as RateTable | undefined;
+      if (!rule || typeof rule.name !== 'string' || !rule.conditions || rule.event?.type !== 'component') errors.push({ pointer: at('rules', key, 'add', String(i)), message: 'must be a rule: { name, conditions, event: { type: "component", params: { component, table } } }' });
+      else if (!table || table.kind !== 'table') errors.push({ pointer: at('rules', key, 'add', String(i), 'event', 'params', 'table'), message: 'is not a rate table of the pack' });
+      else {
+        try {
+          new CompiledRuleSet('overlay', [rule]);
+        } catch (error) {
+          errors.push({ pointer: at('rules', key, 'add', String(i)), message: (error as Error).message });
+        }
+      }
+    });
+    (change.remove ?? []).forEach((name, i) => {
+      if (!rules.rules.some((r) => r.name === name)) errors.push({ pointer: at('rules', key, 'remove', String(i)), message: 'is not a rule of the set' });
+    });
+  }
+  for (const key of Object.keys(changes.lookups ?? {})) {
+    if (!pack.points.lookups.has(key)) errors.push({ pointer: at('lookups', key), message: 'is not an option list of the pack' });
+  }
+  for (const key of Object.keys(changes.forms ?? {})) {
+    if (![...pack.points.forms.values()].some((f) => (f.value as FormDefinition).key === key)) errors.push({ pointer: at('forms', key), message: 'is not a form of the pack' });
+  }
+  for (const [key, change] of Object.entries(changes.workflows ?? {})) {
+    const workflow = pack.points.workflows.get(key)?.value as WorkflowDefinition | undefined;
+    if (!workflow) {
+      errors.push({ pointer: at('workflows', key), message: 'is not a workflow of the pack' });
+      continue;
+    }
+    const states = new Set(workflow.states.map((s) => s.key));
+    (change.removeTransitions ?? []).forEach((t, i) => {
+      if (!workflow.transitions.some((x) => x.key === t)) errors.push({ pointer: at('workflows', key, 'removeTransitions', String(i)), message: 'is not a step of the workflow' });
+    });
+    (change.addTransitions ?? []).forEach((t, i) => {
+      const ok = t && typeof t.key === 'string' && Array.isArray(t.from) && t.from.every((f) => states.has(f)) && states.has(t.to) && /^[a-z][a-z_]*:[a-z][a-z_]*$/.test(String(t.permission));
+      if (!ok) errors.push({ pointer: at('workflows', key, 'addTransitions', String(i)), message: 'must be a step { key, from: [states], to: state, permission } between states of the workflow' });
+    });
+  }
+  for (const [key, change] of Object.entries(changes.templates ?? {})) {
+    if (!pack.points.templates.has(key)) {
+      errors.push({ pointer: at('templates', key), message: 'is not a template of the pack' });
+      continue;
+    }
+    try {
+      Handlebars.precompile(change.source);
+    } catch (error) {
+      errors.push({ pointer: at('templates', key, 'source'), message: `does not compile: ${(error as Error).message.split('\n')[0]}` });
+    }
+  }
+  return { errors, floor };
+}

@@ -1,0 +1,250 @@
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
+import { dueDates } from '../../packs/cycles';
+import type { ResolvedPack } from '../../packs/registry';
+import type { CycleDefinition, FormDefinition } from '../../packs/types';
+import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { decodeCursor, toPage } from '../../http/pagination';
+import { Problem, type FieldError } from '../../http/problem';
+import { newId } from '../../ids';
+import { placementSegments, RateBook, RateConfigurationError } from '../../rates/engine';
+import { iso } from '../../time';
+import { checkOverlay, effectiveConfiguration, overlaysInEffect, rateOverlays, type Overlay, type OverlayChanges } from './effective';
+
+interface OverlayRow {
+  id: string;
+  version: number;
+  effective_from: string;
+  description: string;
+  changes: OverlayChanges;
+  created_by: string | null;
+  created_at: Date;
+}
+
+function overlayToApi(row: OverlayRow): Overlay {
+  return { id: row.id, version: row.version, effectiveFrom: row.effective_from, description: row.description, changes: row.changes, createdBy: row.created_by, createdAt: iso(row.created_at) };
+}
+
+async function tenantContext(ctx: OperationContext): Promise<{ pack: ResolvedPack; timeZone: string; currency: 'GBP' | 'USD'; overlays: Overlay[] }> {
+  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id', 'time_zone', 'currency')) as { pack_id: string; time_zone: string; currency: 'GBP' | 'USD' };
+  if (!ctx.services.packs.has(tenant.pack_id)) throw new Problem('unprocessable', `The tenant's pack "${tenant.pack_id}" is not loaded on this platform`);
+  const rows = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).orderBy('version')) as OverlayRow[];
+  return { pack: ctx.services.packs.resolve(tenant.pack_id), timeZone: tenant.time_zone, currency: tenant.currency, overlays: rows.map(overlayToApi) };
+}
+
+function todayIn(timeZone: string): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+}
+
+async function listPacks(ctx: OperationContext): Promise<OperationResult> {
+  const data = ctx.services.packs.list().map((p) => ({
+    id: p.manifest.id,
+    version: p.manifest.version,
+    name: p.manifest.name,
+    jurisdiction: p.manifest.jurisdiction,
+    currency: p.manifest.currency,
+    ...(p.manifest.extends ? { extends: p.manifest.extends } : {}),
+    chain: ctx.services.packs.resolve(p.manifest.id).chain,
+  }));
+  return { status: 200, body: { data } };
+}
+
+async function getEffectiveConfiguration(ctx: OperationContext): Promise<OperationResult> {
+  const { pack, timeZone, overlays } = await tenantContext(ctx);
+  const asOf = (ctx.query.asOf as string | undefined) ?? todayIn(timeZone);
+  return { status: 200, body: effectiveConfiguration(pack, overlays, asOf) };
+}
+
+async function effectiveForm(ctx: OperationContext, key: string, version: number): Promise<{ form: FormDefinition; layer: string }> {
+  const { pack, timeZone, overlays } = await tenantContext(ctx);
+  const config = effectiveConfiguration(pack, overlays, todayIn(timeZone));
+  const item = config.forms.find((f) => f.key === `${key}@${version}`);
+  if (!item) throw Problem.notFound(`Version ${version} of the form "${key}"`);
+  return { form: item.value as unknown as FormDefinition, layer: item.layer };
+}
+
+async function getFormSchema(ctx: OperationContext): Promise<OperationResult> {
+  const { form, layer } = await effectiveForm(ctx, ctx.params.formKey!, Number(ctx.params.formVersion));
+  return { status: 200, body: { key: form.key, version: form.version, title: form.title, ...(form.description ? { description: form.description } : {}), layer, schema: form.schema } };
+}
+
+async function listOverlays(ctx: OperationContext): Promise<OperationResult> {
+  const limit = ctx.query.limit as number;
+  const after = decodeCursor(ctx.query.cursor as string | undefined, 1);
+  const query = ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).orderBy('version', 'desc').limit(limit + 1);
+  if (after) query.where('version', '<', after[0] as number);
+  const rows = (await query) as OverlayRow[];
+  return { status: 200, body: toPage(rows, limit, (r) => [r.version], overlayToApi) };
+}
+
+async function getOverlay(ctx: OperationContext): Promise<OperationResult> {
+  const row = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId, id: ctx.params.overlayId }).first()) as OverlayRow | undefined;
+  if (!row) throw Problem.notFound('The overlay');
+  return { status: 200, body: overlayToApi(row) };
+}
+
+async function createOverlay(ctx: OperationContext): Promise<OperationResult> {
+  const body = ctx.body as { effectiveFrom: string; description: string; changes: OverlayChanges };
+  // The tenant row is locked so versions are handed out one at a time.
+  await ctx.trx('tenants').where({ id: ctx.tenantId }).forUpdate().first('id');
+  const { pack } = await tenantContext(ctx);
+  const { errors, floor } = checkOverlay(pack, body.changes, body.effectiveFrom);
+  if (errors.length) throw Problem.unprocessable(errors);
+  if (floor) {
+    const where = Object.entries(floor.dimensions).map(([d, v]) => `${d} ${v}`).join(', ');
+    throw new Problem('unprocessable', `${floor.table}: ${floor.offered} is below the floor of ${floor.floorAmount} (${where}) in effect on ${body.effectiveFrom}, from ${floor.floorLayer}`, {
+      errors: [{ pointer: `/body/changes/rates/${floor.table}/amounts/${Object.values(floor.dimensions).join('/')}`, message: `is below the floor of ${floor.floorAmount}` }],
+      floor,
+    });
+  }
+  const last = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).max('version as version').first()) as { version: number | null };
+  const [row] = (await ctx.trx('tenant_config_overlays')
+    .insert({
+      tenant_id: ctx.tenantId,
+      id: newId(),
+      version: (last.version ?? 0) + 1,
+      effective_from: body.effectiveFrom,
+      description: body.description,
+      changes: JSON.stringify(body.changes),
+      created_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
+    })
+    .returning('*')) as OverlayRow[];
+  const overlay = overlayToApi(row!);
+  await ctx.audit({ action: 'configuration.overlay_added', entityType: 'configuration_overlay', entityId: overlay.id, after: overlay });
+  return { status: 201, body: overlay, headers: { Location: `/v1/configuration/overlays/${overlay.id}` } };
+}
+
+const formAjv = new Ajv2020({ allErrors: true, strict: false });
+addFormats(formAjv);
+
+async function submitForm(ctx: OperationContext): Promise<OperationResult> {
+  const body = ctx.body as { formKey: string; formVersion: number; subjectType: 'child' | 'user'; subjectId: string; data: Record<string, unknown> };
+  const { form, layer } = await effectiveForm(ctx, body.formKey, body.formVersion);
+  const subject = body.subjectType === 'child'
+    ? await ctx.trx('children').where({ tenant_id: ctx.tenantId, id: body.subjectId }).whereNull('deleted_at').first('id')
+    : await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: body.subjectId }).first('id');
+  const errors: FieldError[] = [];
+  if (!subject) errors.push({ pointer: '/body/subjectId', message: `is not a ${body.subjectType} of this tenant` });
+  const validate = formAjv.compile(form.schema);
+  if (!validate(body.data)) {
+    for (const e of validate.errors ?? []) {
+      const extra = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty: string }).additionalProperty}` : '';
+      errors.push({ pointer: `/body/data${e.instancePath}${extra}`, message: e.keyword === 'additionalProperties' ? 'is not a field of the form' : (e.message ?? 'is invalid'), code: e.keyword });
+    }
+  }
+  if (errors.length) throw Problem.unprocessable(errors);
+  const [row] = (await ctx.trx('form_submissions')
+    .insert({
+      tenant_id: ctx.tenantId,
+      id: newId(),
+      form_key: form.key,
+      form_version: form.version,
+      layer,
+      subject_type: body.subjectType,
+      subject_id: body.subjectId,
+      data: JSON.stringify(body.data),
+      submitted_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
+    })
+    .returning('*')) as SubmissionRow[];
+  const submission = submissionToApi(row!);
+  await ctx.audit({ action: 'form.submitted', entityType: 'form_submission', entityId: submission.id, after: { formKey: submission.formKey, formVersion: submission.formVersion, subjectType: submission.subjectType, subjectId: submission.subjectId } });
+  return { status: 201, body: submission, headers: { Location: `/v1/form-submissions/${submission.id}` } };
+}
+
+interface SubmissionRow {
+  id: string;
+  form_key: string;
+  form_version: number;
+  layer: string;
+  subject_type: string;
+  subject_id: string;
+  data: Record<string, unknown>;
+  submitted_by: string | null;
+  submitted_at: Date;
+}
+
+function submissionToApi(row: SubmissionRow) {
+  return { id: row.id, formKey: row.form_key, formVersion: row.form_version, layer: row.layer, subjectType: row.subject_type, subjectId: row.subject_id, data: row.data, submittedBy: row.submitted_by, submittedAt: iso(row.submitted_at) };
+}
+
+async function getFormSubmission(ctx: OperationContext): Promise<OperationResult> {
+  const row = (await ctx.trx('form_submissions').where({ tenant_id: ctx.tenantId, id: ctx.params.submissionId }).first()) as SubmissionRow | undefined;
+  if (!row) throw Problem.notFound('The form submission');
+  return { status: 200, body: submissionToApi(row) };
+}
+
+async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
+  const body = ctx.body as {
+    childDateOfBirth: string;
+    placementStart: string;
+    placementEnd?: string | null;
+    periodStart: string;
+    periodEnd: string;
+    region?: string | null;
+    carerLevel?: string | null;
+    placementType?: string | null;
+    levelOfCare?: string | null;
+    respite?: boolean;
+  };
+  const errors: FieldError[] = [];
+  if (body.periodEnd < body.periodStart) errors.push({ pointer: '/body/periodEnd', message: 'is before periodStart' });
+  if (body.placementEnd && body.placementEnd < body.placementStart) errors.push({ pointer: '/body/placementEnd', message: 'is before placementStart' });
+  if (body.childDateOfBirth > body.periodEnd) errors.push({ pointer: '/body/childDateOfBirth', message: 'is after the period' });
+  if ((Date.parse(body.periodEnd) - Date.parse(body.periodStart)) / 86_400_000 > 366) errors.push({ pointer: '/body/periodEnd', message: 'the period may be at most a year' });
+  if (errors.length) throw Problem.unprocessable(errors);
+  const { pack, currency, overlays } = await tenantContext(ctx);
+  try {
+    const book = new RateBook(pack, rateOverlays(overlays));
+    const lines = await placementSegments(
+      book,
+      {
+        startDate: body.placementStart,
+        endDate: body.placementEnd ?? null,
+        childDateOfBirth: body.childDateOfBirth,
+        region: body.region ?? null,
+        carerLevel: body.carerLevel ?? null,
+        placementType: body.placementType ?? null,
+        levelOfCare: body.levelOfCare ?? null,
+        respite: body.respite ?? false,
+      },
+      { from: body.periodStart, to: body.periodEnd },
+    );
+    const { paymentUnit, departureDayPaid, conversion, rounding, schedule } = book.policy;
+    return { status: 200, body: { currency, policy: { paymentUnit, departureDayPaid, conversion, rounding, schedule }, lines, total: lines.reduce((sum, l) => sum + l.amount, 0) }, noWrite: true };
+  } catch (error) {
+    if (error instanceof RateConfigurationError) throw new Problem('unprocessable', error.message);
+    throw error;
+  }
+}
+
+async function computeCycleDueDates(ctx: OperationContext): Promise<OperationResult> {
+  const body = ctx.body as { triggerDate: string; until: string; completed?: string[]; dateOfBirth?: string; facts?: Record<string, unknown> };
+  const { pack, overlays, timeZone } = await tenantContext(ctx);
+  const config = effectiveConfiguration(pack, overlaysInEffect(overlays, todayIn(timeZone)), todayIn(timeZone));
+  const item = config.cycles.find((c) => c.key === ctx.params.cycleKey);
+  if (!item) throw Problem.notFound(`The cycle "${ctx.params.cycleKey}"`);
+  const cycle = item.value as unknown as CycleDefinition;
+  if (body.until < body.triggerDate) throw Problem.unprocessable([{ pointer: '/body/until', message: 'is before triggerDate' }]);
+  const calendar = new WorkingCalendar(pack.calendar ?? { key: 'none', name: 'no calendar', source: 'none', weekend: [0, 6], holidays: [] });
+  try {
+    const occurrences = await dueDates(cycle, calendar, { triggerDate: body.triggerDate, until: body.until, completed: body.completed, dateOfBirth: body.dateOfBirth, facts: body.facts });
+    return { status: 200, body: { cycle: { key: cycle.key, name: cycle.name, source: cycle.source, layer: item.layer }, calendar: pack.calendar?.key ?? null, occurrences }, noWrite: true };
+  } catch (error) {
+    if (error instanceof CalendarRangeError) throw Problem.unprocessable([{ pointer: '/body/until', message: error.message }]);
+    throw error;
+  }
+}
+
+export const configurationOperations: OperationMap = {
+  listPacks: { access: { permission: 'configuration:read' }, handle: listPacks },
+  getEffectiveConfiguration: { access: { permission: 'configuration:read' }, handle: getEffectiveConfiguration },
+  getFormSchema: { access: { permission: 'configuration:read' }, handle: getFormSchema },
+  listOverlays: { access: { permission: 'configuration:read' }, handle: listOverlays },
+  getOverlay: { access: { permission: 'configuration:read' }, handle: getOverlay },
+  createOverlay: { access: { permission: 'configuration:manage' }, handle: createOverlay },
+  submitForm: { access: { permission: 'forms:submit' }, handle: submitForm },
+  getFormSubmission: { access: { permission: 'forms:read' }, handle: getFormSubmission },
+  evaluateRate: { access: { permission: 'rates:evaluate' }, handle: evaluateRate },
+  computeCycleDueDates: { access: { permission: 'configuration:read' }, handle: computeCycleDueDates },
+};
