@@ -44,6 +44,8 @@ const EXPECTED_FOR_B: Record<string, { status: number }> = {
   submitForm: { status: 404 },
   // The USA baseline sets no rates (each state does): B's evaluation is refused, not computed from A's pack.
   evaluateRate: { status: 422 },
+  // A's configuration document names A's pack (uk); B is on another, so the import is refused whole.
+  importConfiguration: { status: 422 },
 };
 
 /** Opaque tokens that carry their tenant in clear: `rt_<tenant id, 32 hex>_<secret>` (core/src/auth/tokens.ts). */

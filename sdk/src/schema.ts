@@ -926,6 +926,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/configuration/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's whole configuration as one JSON document
+         * @description Its pack and every overlay, in version order; importing it into a tenant on the same pack reproduces the configuration.
+         */
+        get: operations["exportConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/configuration/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a configuration document, all or nothing
+         * @description Every overlay in the document is checked as if it were added alone (schemas, references,
+         *     floors); if any fails, nothing is stored and the errors point into `/body/overlays/<n>`.
+         *     Otherwise each is added as a new overlay version, in the document's order.
+         */
+        post: operations["importConfiguration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/form-submissions": {
         parameters: {
             query?: never;
@@ -1672,6 +1714,16 @@ export interface components {
                 /** Format: date */
                 completedOn: string | null;
             }[];
+        };
+        ConfigurationDocument: {
+            /** @constant */
+            format: "hearth.configuration";
+            /** @constant */
+            formatVersion: 1;
+            packId: string;
+            /** Format: date-time */
+            exportedAt?: string;
+            overlays: components["schemas"]["OverlayCreate"][];
         };
     };
     responses: {
@@ -3479,6 +3531,68 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    exportConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigurationDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    importConfiguration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfigurationDocument"];
+            };
+        };
+        responses: {
+            /** @description Imported. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        imported: number;
+                        versions: number[];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
         };
     };
     submitForm: {

@@ -195,6 +195,11 @@ export const fixtures: Record<string, Fixture> = {
     return { params: { submissionId: r.body.id }, expect: 200 };
   },
   evaluateRate: async () => ({ body: { childDateOfBirth: '2015-03-01', placementStart: '2025-06-01', placementEnd: null, periodStart: '2025-06-01', periodEnd: '2025-06-07', region: 'london' }, expect: 200 }),
+  exportConfiguration: async () => ({ expect: 200 }),
+  importConfiguration: async () => ({
+    body: { format: 'hearth.configuration', formatVersion: 1, packId: 'uk', overlays: [{ effectiveFrom: '2032-01-01', description: 'Imported', changes: { terminology: { carer: 'foster carer (imported)' } } }] },
+    expect: 201,
+  }),
   computeCycleDueDates: async () => ({ params: { cycleKey: 'child-review' }, body: { triggerDate: '2026-03-23', until: '2027-06-30' }, expect: 200 }),
 };
 

@@ -137,6 +137,49 @@ describe('tenant overlays', () => {
   });
 });
 
+describe('configuration export and import', () => {
+  it('reproduce a tenant’s effective configuration in another tenant on the same pack', async () => {
+    const exported = await world.call('exportConfiguration', { token: world.a.adminToken });
+    expect(exported.status).toBe(200);
+    expect(exported.body.overlays.length).toBeGreaterThan(0);
+    const created = await world.call('createTenant', {
+      token: world.platform.adminToken,
+      body: { name: 'Copy', slug: 'tenant-copy', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@copy.test', displayName: 'Copy', password: 'correct horse battery staple' } },
+    });
+    const token = await world.token('tenant-copy', 'admin@copy.test');
+    const imported = await world.call('importConfiguration', { token, body: exported.body });
+    expect(imported.status).toBe(201);
+    expect(imported.body.imported).toBe(exported.body.overlays.length);
+    for (const asOf of ['2025-06-01', '2025-09-15', '2031-01-01']) {
+      const original = await world.call('getEffectiveConfiguration', { token: world.a.adminToken, query: { asOf } });
+      const copy = await world.call('getEffectiveConfiguration', { token, query: { asOf } });
+      const strip = (c: Record<string, unknown>) => ({ ...c, overlaysApplied: (c.overlaysApplied as Array<{ version: number; effectiveFrom: string }>).map((o) => [o.version, o.effectiveFrom]) });
+      expect(strip(copy.body)).toEqual(strip(original.body));
+    }
+    expect(created.status).toBe(201);
+  });
+
+  it('import all or nothing: one bad overlay stores none, and the error points into the document', async () => {
+    const count = async () => (await ownerRows<{ n: number }>(world.db, world.a.id, 'SELECT count(*)::int AS n FROM tenant_config_overlays WHERE tenant_id = ?', [world.a.id]))[0]!.n;
+    const before = await count();
+    const response = await world.call('importConfiguration', {
+      token: world.a.adminToken,
+      body: {
+        format: 'hearth.configuration',
+        formatVersion: 1,
+        packId: 'uk',
+        overlays: [
+          { effectiveFrom: '2033-01-01', description: 'fine', changes: { terminology: { carer: 'carer' } } },
+          { effectiveFrom: '2033-02-01', description: 'below the floor', changes: { rates: { 'nma-allowance': { amounts: { '16-17': { london: 100 } } } } } },
+        ],
+      },
+    });
+    expect(response.status).toBe(422);
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/overlays/1/changes/rates/nma-allowance/amounts/16-17/london']);
+    expect(await count()).toBe(before);
+  });
+});
+
 describe('form submissions', () => {
   it('are validated against the named version, with errors pointing into the data, and refused for another tenant’s subject', async () => {
     const bad = await world.call('submitForm', { token: world.b.adminToken, body: { formKey: 'home-study', formVersion: 1, subjectType: 'user', subjectId: world.a.adminId, data: { applicants: [] } } });

@@ -10,7 +10,7 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { placementSegments, RateBook, RateConfigurationError } from '../../rates/engine';
 import { iso } from '../../time';
-import { checkOverlay, effectiveConfiguration, overlaysInEffect, rateOverlays, type Overlay, type OverlayChanges } from './effective';
+import { checkOverlay, effectiveConfiguration, rateOverlays, type Overlay, type OverlayChanges } from './effective';
 
 interface OverlayRow {
   id: string;
@@ -113,6 +113,54 @@ async function createOverlay(ctx: OperationContext): Promise<OperationResult> {
   const overlay = overlayToApi(row!);
   await ctx.audit({ action: 'configuration.overlay_added', entityType: 'configuration_overlay', entityId: overlay.id, after: overlay });
   return { status: 201, body: overlay, headers: { Location: `/v1/configuration/overlays/${overlay.id}` } };
+}
+
+async function exportConfiguration(ctx: OperationContext): Promise<OperationResult> {
+  const { pack, overlays } = await tenantContext(ctx);
+  return {
+    status: 200,
+    body: {
+      format: 'hearth.configuration',
+      formatVersion: 1,
+      packId: pack.manifest.id,
+      exportedAt: new Date().toISOString(),
+      overlays: overlays.map((o) => ({ effectiveFrom: o.effectiveFrom, description: o.description, changes: o.changes })),
+    },
+  };
+}
+
+async function importConfiguration(ctx: OperationContext): Promise<OperationResult> {
+  const body = ctx.body as { packId: string; overlays: Array<{ effectiveFrom: string; description: string; changes: OverlayChanges }> };
+  await ctx.trx('tenants').where({ id: ctx.tenantId }).forUpdate().first('id');
+  const { pack } = await tenantContext(ctx);
+  if (body.packId !== pack.manifest.id) throw Problem.unprocessable([{ pointer: '/body/packId', message: `the tenant is on the pack "${pack.manifest.id}"` }]);
+  // Every overlay is checked before any is stored: all or nothing.
+  const errors: FieldError[] = [];
+  body.overlays.forEach((overlay, i) => {
+    const checked = checkOverlay(pack, overlay.changes, overlay.effectiveFrom);
+    errors.push(...checked.errors.map((e) => ({ ...e, pointer: e.pointer.replace('/body/', `/body/overlays/${i}/`) })));
+    if (checked.floor) {
+      errors.push({ pointer: `/body/overlays/${i}/changes/rates/${checked.floor.table}/amounts/${Object.values(checked.floor.dimensions).join('/')}`, message: `is below the floor of ${checked.floor.floorAmount} from ${checked.floor.floorLayer}` });
+    }
+  });
+  if (errors.length) throw Problem.unprocessable(errors);
+  const last = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).max('version as version').first()) as { version: number | null };
+  const versions = body.overlays.map((_, i) => (last.version ?? 0) + i + 1);
+  if (body.overlays.length) {
+    await ctx.trx('tenant_config_overlays').insert(
+      body.overlays.map((overlay, i) => ({
+        tenant_id: ctx.tenantId,
+        id: newId(),
+        version: versions[i],
+        effective_from: overlay.effectiveFrom,
+        description: overlay.description,
+        changes: JSON.stringify(overlay.changes),
+        created_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
+      })),
+    );
+  }
+  await ctx.audit({ action: 'configuration.imported', entityType: 'configuration', entityId: ctx.tenantId, after: { packId: body.packId, versions } });
+  return { status: 201, body: { imported: versions.length, versions } };
 }
 
 const formAjv = new Ajv2020({ allErrors: true, strict: false });
@@ -221,7 +269,7 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
 async function computeCycleDueDates(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as { triggerDate: string; until: string; completed?: string[]; dateOfBirth?: string; facts?: Record<string, unknown> };
   const { pack, overlays, timeZone } = await tenantContext(ctx);
-  const config = effectiveConfiguration(pack, overlaysInEffect(overlays, todayIn(timeZone)), todayIn(timeZone));
+  const config = effectiveConfiguration(pack, overlays, todayIn(timeZone));
   const item = config.cycles.find((c) => c.key === ctx.params.cycleKey);
   if (!item) throw Problem.notFound(`The cycle "${ctx.params.cycleKey}"`);
   const cycle = item.value as unknown as CycleDefinition;
@@ -247,4 +295,6 @@ export const configurationOperations: OperationMap = {
   getFormSubmission: { access: { permission: 'forms:read' }, handle: getFormSubmission },
   evaluateRate: { access: { permission: 'rates:evaluate' }, handle: evaluateRate },
   computeCycleDueDates: { access: { permission: 'configuration:read' }, handle: computeCycleDueDates },
+  exportConfiguration: { access: { permission: 'configuration:read' }, handle: exportConfiguration },
+  importConfiguration: { access: { permission: 'configuration:manage' }, handle: importConfiguration },
 };
