@@ -1645,6 +1645,10 @@ export interface components {
             placementType?: string | null;
             levelOfCare?: string | null;
             respite?: boolean;
+            /** @description A religious or cultural festival the pack's extras pay for falls in the period. */
+            festivalInPeriod?: boolean;
+            /** @description A holiday week the pack's extras pay for falls in the period. */
+            holidayWeekInPeriod?: boolean;
         };
         RateLine: {
             component: string;

@@ -27,6 +27,9 @@ export interface PlacementForRates {
   placementType?: string | null;
   levelOfCare?: string | null;
   respite?: boolean;
+  /** Occasions in the period that the pack's extras may pay for; a birthday is found from the date of birth. */
+  festivalInPeriod?: boolean;
+  holidayWeekInPeriod?: boolean;
 }
 
 export interface RateSegment {
@@ -77,6 +80,8 @@ interface ResolvedAmount {
 }
 
 const RULES_KEY = 'placement-rules';
+/** Rules for payments made once in a period (birthday, festival, holiday weeks), when a pack has them. */
+const EXTRAS_KEY = 'extras';
 
 /** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
 export class RateConfigurationError extends Error {}
@@ -108,7 +113,11 @@ export class RateBook {
     const policy = pack.points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
     if (!policy || policy.kind !== 'policy') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "payment-policy"`);
     this.policy = policy;
+    const extras = pack.points.rates.get(EXTRAS_KEY)?.value as RateRules | undefined;
+    this.extras = extras?.kind === 'rules' ? new CompiledRuleSet(`${pack.manifest.id}:${EXTRAS_KEY}`, extras.rules) : null;
   }
+
+  readonly extras: CompiledRuleSet<RateFacts, RuleParams> | null;
 
   /**
    * The amount for a table, facts and night: the pack's value in effect that night, unless a tenant
@@ -292,5 +301,57 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
     }
   }
   for (const component of [...open.keys()]) close(component);
+  segments.push(...(await extrasFor(book, placement, lines)));
   return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
+}
+
+/** The child's birthday on a paid night of the period, if there is one. */
+function birthdayIn(dateOfBirth: string, nights: string[]): string | null {
+  const monthDay = dateOfBirth.slice(5);
+  return nights.find((n) => n.slice(5) === monthDay && n > dateOfBirth) ?? null;
+}
+
+/**
+ * Once-a-period payments: the pack's extras rules see whether a birthday, festival or holiday week
+ * falls in the period, and each that fires pays N weeks of its table for the facts of that day.
+ */
+async function extrasFor(book: RateBook, placement: PlacementForRates, lines: NightLine[]): Promise<RateSegment[]> {
+  if (!book.extras || !lines.length) return [];
+  const nights = [...new Set(lines.map((l) => l.night))];
+  const birthday = birthdayIn(placement.childDateOfBirth, nights);
+  const lastNight = nights[nights.length - 1]!;
+  const baseLine = lines.find((l) => l.night === (birthday ?? lastNight)) ?? lines[lines.length - 1]!;
+  const facts: RateFacts = { ...baseLine.explanation.facts, birthdayInPeriod: birthday !== null, festivalInPeriod: placement.festivalInPeriod ?? false, holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false } as RateFacts;
+  const decision = await book.extras.decide(facts);
+  const out: RateSegment[] = [];
+  for (const fired of decision.fired) {
+    const { component, table: tableKey, weeks } = fired.event.params;
+    const day = component === 'birthday_extra' && birthday ? birthday : lastNight;
+    const table = book.table(tableKey).value;
+    const resolved = book.resolveAmount(tableKey, { ...facts, ageBand: table.ageBands ? book.ageBand(table, facts.ageYears) : facts.ageBand }, day);
+    if (!resolved) throw new RateConfigurationError(`rate table "${tableKey}" has no amount for the ${component} on ${day}`);
+    const perWeek = table.period === 'week' ? resolved.amount : table.period === 'day' ? resolved.amount * 7 : null;
+    if (perWeek === null) throw new RateConfigurationError(`the ${component} is paid in weeks of "${tableKey}", which is not a weekly or daily table`);
+    out.push({
+      component,
+      from: day,
+      to: day,
+      nights: 0,
+      amount: perWeek * (weeks ?? 1),
+      explanation: {
+        rule: fired.rule,
+        table: tableKey,
+        layer: resolved.layer,
+        effectiveFrom: resolved.effectiveFrom,
+        source: resolved.source,
+        period: table.period,
+        periodAmount: resolved.amount,
+        conversion: book.policy.conversion,
+        facts,
+        conditions: fired.conditions,
+        ...(resolved.floor ? { floor: resolved.floor } : {}),
+      },
+    });
+  }
+  return out;
 }

@@ -48,6 +48,42 @@ describe('rates through the API, from the published tables', () => {
     expect(result.total).toBe(25700);
   });
 
+  it('holds in the UK pack exactly the 2025-26 national minimum allowance of the published table', async () => {
+    // ../shared/reference/england.md, weekly, London / South East / Rest of England.
+    const published: Record<string, [number, number, number]> = { '0-2': [198, 189, 170], '3-4': [201, 196, 176], '5-10': [225, 216, 194], '11-15': [257, 247, 220], '16-17': [299, 288, 258] };
+    const config = await world.call('getEffectiveConfiguration', { token: world.a.adminToken, query: { asOf: '2025-06-01' } });
+    const nma = config.body.rates.find((r: { key: string }) => r.key === 'nma-allowance').value.effective;
+    expect(nma.effectiveFrom).toBe('2025-04-06');
+    for (const [band, [london, southEast, rest]] of Object.entries(published)) {
+      expect(nma.amounts[band]).toEqual({ london: london * 100, south_east: southEast * 100, rest_of_england: rest * 100 });
+    }
+  });
+
+  it('splits a period that straddles 6 April at the new year’s rate', async () => {
+    // Rest of England, a 7-year-old: 2024-25 £187 a week, 2025-26 £194. Nights 1-5 April at the old
+    // rate (18700 × 5 / 7 = 13357.14), 6-10 April at the new (19400 × 5 / 7 = 13857.14).
+    const result = await evaluate(world.a, { ...fosterNight, childDateOfBirth: '2018-01-20', placementStart: '2025-03-01', periodStart: '2025-04-01', periodEnd: '2025-04-10', region: 'rest_of_england' });
+    expect(result.lines.map((l) => [l.from, l.to, l.nights, l.amount, l.explanation.effectiveFrom])).toEqual([
+      ['2025-04-01', '2025-04-05', 5, 13357, '2024-04-06'],
+      ['2025-04-06', '2025-04-10', 5, 13857, '2025-04-06'],
+    ]);
+  });
+
+  it('pays allowance and fee as separate lines across a birthday that changes band, with the birthday week as an extra', async () => {
+    // London, carer level 2 (the pack's illustrative £100 a week fee), the child turns 5 on 10 June
+    // 2025; arrives 6 June, leaves 13 June (not paid): 7 nights.
+    const result = await evaluate(world.a, { ...fosterNight, childDateOfBirth: '2020-06-10', placementStart: '2025-06-06', placementEnd: '2025-06-13', periodStart: '2025-06-01', periodEnd: '2025-06-30', region: 'london', carerLevel: 'level_2' });
+    expect(result.lines.map((l) => [l.component, l.from, l.to, l.nights, l.amount])).toEqual([
+      ['allowance', '2025-06-06', '2025-06-09', 4, 11486], // 3-4 band: 20100 × 4 / 7 = 11485.71
+      ['fee', '2025-06-06', '2025-06-09', 4, 5714], // 10000 × 4 / 7 = 5714.29
+      ['allowance', '2025-06-10', '2025-06-12', 3, 9643], // 5-10 band: 22500 × 3 / 7 = 9642.86
+      ['birthday_extra', '2025-06-10', '2025-06-10', 0, 22500], // one week of the allowance on the birthday
+      ['fee', '2025-06-10', '2025-06-12', 3, 4286], // 10000 × 3 / 7 = 4285.71
+    ]);
+    expect(result.total).toBe(11486 + 5714 + 9643 + 22500 + 4286);
+    expect(result.lines.find((l) => l.component === 'birthday_extra')!.explanation).toMatchObject({ rule: 'birthday_extra', facts: { birthdayInPeriod: true, ageBand: '5-10' } });
+  });
+
   it('pays a California placement that starts mid-month for the nights in the home', async () => {
     // $1,129 a month (from 1 July 2022); arrival 16 September 2022: 15 of September's 30 nights = $564.50.
     const result = await evaluate(california, { childDateOfBirth: '2012-01-01', placementStart: '2022-09-16', placementEnd: null, periodStart: '2022-09-01', periodEnd: '2022-09-30', placementType: 'foster_family_non_relative' });

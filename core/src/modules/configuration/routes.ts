@@ -234,6 +234,8 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
     placementType?: string | null;
     levelOfCare?: string | null;
     respite?: boolean;
+    festivalInPeriod?: boolean;
+    holidayWeekInPeriod?: boolean;
   };
   const errors: FieldError[] = [];
   if (body.periodEnd < body.periodStart) errors.push({ pointer: '/body/periodEnd', message: 'is before periodStart' });
@@ -255,6 +257,8 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
         placementType: body.placementType ?? null,
         levelOfCare: body.levelOfCare ?? null,
         respite: body.respite ?? false,
+        festivalInPeriod: body.festivalInPeriod ?? false,
+        holidayWeekInPeriod: body.holidayWeekInPeriod ?? false,
       },
       { from: body.periodStart, to: body.periodEnd },
     );
