@@ -162,6 +162,22 @@ describe('the SDK against a running Hearth', () => {
   });
 });
 
+describe('the configuration API through the SDK', () => {
+  it('evaluates a rate and reads the effective configuration, typed from the contract', async () => {
+    const client = await adminOfA();
+    const evaluation = await unwrap(
+      client.POST('/v1/rates/evaluate', {
+        body: { childDateOfBirth: '2012-01-15', placementStart: '2025-06-01', placementEnd: '2025-06-08', periodStart: '2025-06-01', periodEnd: '2025-06-30', region: 'london', placementType: 'foster_unrelated' },
+      }),
+    );
+    const lines = typed<Schema<'RateEvaluation'>>(evaluation).lines;
+    // Seven nights of the 2025-26 London allowance for an 11-15 year old: £257.
+    expect(lines.map((l) => [l.component, l.nights, l.amount, l.explanation.layer])).toEqual([['allowance', 7, 25700, 'pack:uk']]);
+    const config = await unwrap(client.GET('/v1/configuration', { params: { query: { asOf: '2025-06-01' } } }));
+    expect(typed<Schema<'EffectiveConfiguration'>>(config).chain).toEqual(['uk']);
+  });
+});
+
 describe('automatic refresh (access tokens living one second)', () => {
   let short: World;
   beforeAll(async () => {
