@@ -258,19 +258,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
         periodAmount,
         divisor,
         groupKey: JSON.stringify([component, tableKey, resolved.effectiveFrom, resolved.layer, periodAmount, divisor, monthKey, tableFacts, fired.rule]),
-        explanation: {
-          rule: fired.rule,
-          table: tableKey,
-          layer: resolved.layer,
-          effectiveFrom: resolved.effectiveFrom,
-          source: resolved.source,
-          period: table.period,
-          periodAmount,
-          conversion: policy.conversion,
-          facts: tableFacts,
-          conditions: fired.conditions,
-          ...(resolved.floor ? { floor: resolved.floor } : {}),
-        },
+        explanation: explain(fired, table, resolved, policy, tableFacts),
       });
     }
   }
@@ -303,6 +291,23 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
   for (const component of [...open.keys()]) close(component);
   segments.push(...(await extrasFor(book, placement, lines)));
   return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
+}
+
+/** What a line says of itself: the rule that chose it, the table value and its layer, the facts. */
+function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: ResolvedAmount, policy: PaymentPolicy, facts: RateFacts): RateSegment['explanation'] {
+  return {
+    rule: fired.rule,
+    table: table.key,
+    layer: resolved.layer,
+    effectiveFrom: resolved.effectiveFrom,
+    source: resolved.source,
+    period: table.period,
+    periodAmount: resolved.amount,
+    conversion: policy.conversion,
+    facts,
+    conditions: fired.conditions,
+    ...(resolved.floor ? { floor: resolved.floor } : {}),
+  };
 }
 
 /** The child's birthday on a paid night of the period, if there is one. */
@@ -338,19 +343,7 @@ async function extrasFor(book: RateBook, placement: PlacementForRates, lines: Ni
       to: day,
       nights: 0,
       amount: perWeek * (weeks ?? 1),
-      explanation: {
-        rule: fired.rule,
-        table: tableKey,
-        layer: resolved.layer,
-        effectiveFrom: resolved.effectiveFrom,
-        source: resolved.source,
-        period: table.period,
-        periodAmount: resolved.amount,
-        conversion: book.policy.conversion,
-        facts,
-        conditions: fired.conditions,
-        ...(resolved.floor ? { floor: resolved.floor } : {}),
-      },
+      explanation: explain(fired, table, resolved, book.policy, facts),
     });
   }
   return out;

@@ -4,6 +4,7 @@ import { CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
 import { dueDates } from '../../packs/cycles';
 import type { ResolvedPack } from '../../packs/registry';
 import type { CycleDefinition, FormDefinition } from '../../packs/types';
+import type { components } from '../../../../sdk/src/schema';
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
@@ -24,6 +25,25 @@ interface OverlayRow {
 
 function overlayToApi(row: OverlayRow): Overlay {
   return { id: row.id, version: row.version, effectiveFrom: row.effective_from, description: row.description, changes: row.changes, createdBy: row.created_by, createdAt: iso(row.created_at) };
+}
+
+/** Stores overlays as the next versions, in order; the caller holds the tenant row lock. */
+async function insertOverlays(ctx: OperationContext, overlays: Array<{ effectiveFrom: string; description: string; changes: OverlayChanges }>): Promise<OverlayRow[]> {
+  if (!overlays.length) return [];
+  const last = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).max('version as version').first()) as { version: number | null };
+  return (await ctx.trx('tenant_config_overlays')
+    .insert(
+      overlays.map((overlay, i) => ({
+        tenant_id: ctx.tenantId,
+        id: newId(),
+        version: (last.version ?? 0) + i + 1,
+        effective_from: overlay.effectiveFrom,
+        description: overlay.description,
+        changes: JSON.stringify(overlay.changes),
+        created_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
+      })),
+    )
+    .returning('*')) as OverlayRow[];
 }
 
 async function tenantContext(ctx: OperationContext): Promise<{ pack: ResolvedPack; timeZone: string; currency: 'GBP' | 'USD'; overlays: Overlay[] }> {
@@ -98,18 +118,7 @@ async function createOverlay(ctx: OperationContext): Promise<OperationResult> {
       floor,
     });
   }
-  const last = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).max('version as version').first()) as { version: number | null };
-  const [row] = (await ctx.trx('tenant_config_overlays')
-    .insert({
-      tenant_id: ctx.tenantId,
-      id: newId(),
-      version: (last.version ?? 0) + 1,
-      effective_from: body.effectiveFrom,
-      description: body.description,
-      changes: JSON.stringify(body.changes),
-      created_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
-    })
-    .returning('*')) as OverlayRow[];
+  const [row] = await insertOverlays(ctx, [body]);
   const overlay = overlayToApi(row!);
   await ctx.audit({ action: 'configuration.overlay_added', entityType: 'configuration_overlay', entityId: overlay.id, after: overlay });
   return { status: 201, body: overlay, headers: { Location: `/v1/configuration/overlays/${overlay.id}` } };
@@ -144,21 +153,7 @@ async function importConfiguration(ctx: OperationContext): Promise<OperationResu
     }
   });
   if (errors.length) throw Problem.unprocessable(errors);
-  const last = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).max('version as version').first()) as { version: number | null };
-  const versions = body.overlays.map((_, i) => (last.version ?? 0) + i + 1);
-  if (body.overlays.length) {
-    await ctx.trx('tenant_config_overlays').insert(
-      body.overlays.map((overlay, i) => ({
-        tenant_id: ctx.tenantId,
-        id: newId(),
-        version: versions[i],
-        effective_from: overlay.effectiveFrom,
-        description: overlay.description,
-        changes: JSON.stringify(overlay.changes),
-        created_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
-      })),
-    );
-  }
+  const versions = (await insertOverlays(ctx, body.overlays)).map((row) => row.version);
   await ctx.audit({ action: 'configuration.imported', entityType: 'configuration', entityId: ctx.tenantId, after: { packId: body.packId, versions } });
   return { status: 201, body: { imported: versions.length, versions } };
 }
@@ -223,20 +218,7 @@ async function getFormSubmission(ctx: OperationContext): Promise<OperationResult
 }
 
 async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as {
-    childDateOfBirth: string;
-    placementStart: string;
-    placementEnd?: string | null;
-    periodStart: string;
-    periodEnd: string;
-    region?: string | null;
-    carerLevel?: string | null;
-    placementType?: string | null;
-    levelOfCare?: string | null;
-    respite?: boolean;
-    festivalInPeriod?: boolean;
-    holidayWeekInPeriod?: boolean;
-  };
+  const body = ctx.body as components['schemas']['RateEvaluationRequest'];
   const errors: FieldError[] = [];
   if (body.periodEnd < body.periodStart) errors.push({ pointer: '/body/periodEnd', message: 'is before periodStart' });
   if (body.placementEnd && body.placementEnd < body.placementStart) errors.push({ pointer: '/body/placementEnd', message: 'is before placementStart' });
