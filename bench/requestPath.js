@@ -8,7 +8,7 @@
  */
 const autocannon = require('autocannon');
 const knexFactory = require('knex');
-const { Client } = require('pg');
+const { reachable } = require('../test/support/reachable');
 const dist = (p) => require(`../dist/core/src/${p}`);
 
 const { loadConfig } = dist('config');
@@ -21,18 +21,6 @@ const { startServer } = dist('server');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const CHILDREN = Number(process.env.BENCH_CHILDREN ?? 20000);
-
-async function reachable(url) {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 async function database() {
   const admin = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';

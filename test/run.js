@@ -4,20 +4,7 @@
  * 127.0.0.1:5432 if one answers, else the embedded PGlite, so `npm test` passes on a fresh machine.
  */
 const { spawnSync } = require('node:child_process');
-const { Client } = require('pg');
-
-async function reachable(url) {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+const { reachable } = require('./support/reachable');
 
 async function main() {
   const env = { ...process.env, NODE_ENV: 'test' };
