@@ -204,7 +204,6 @@ function divisorFor(table: RateTable, policy: PaymentPolicy, night: string): num
 interface NightLine {
   night: string;
   component: string;
-  tableKey: string;
   periodAmount: number;
   divisor: number;
   groupKey: string;
@@ -254,7 +253,6 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       lines.push({
         night,
         component,
-        tableKey,
         periodAmount,
         divisor,
         groupKey: JSON.stringify([component, tableKey, resolved.effectiveFrom, resolved.layer, periodAmount, divisor, monthKey, tableFacts, fired.rule]),
