@@ -8,6 +8,7 @@ import * as idempotency from './20261121_0006_idempotency';
 import * as lookups from './20261121_0007_lookups';
 import * as children from './20261121_0008_children';
 import * as configuration from './20261122_0009_configuration';
+import * as childDetails from './20261122_0010_child_details';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   { name: '20261121_0007_lookups', up: lookups.up },
   { name: '20261121_0008_children', up: children.up },
   { name: '20261122_0009_configuration', up: configuration.up },
+  { name: '20261122_0010_child_details', up: childDetails.up },
 ];

@@ -96,6 +96,15 @@ async function seed(tenant: TenantFixture): Promise<void> {
   );
   // An invited user leaves a password token and an outbound message.
   await must(await world.call('createUser', { token: tenant.adminToken, body: { email: `invitee@${tenant.slug}.test`, displayName: 'Invitee', roles: ['caseworker'] } }), 201, 'createUser');
+  // A child with an identifier (kept sealed, with a keyed digest).
+  await must(
+    await world.call('createChild', {
+      token: tenant.adminToken,
+      body: { ...validChild, givenName: `Identified ${tenant.slug}`, identifiers: [tenant === world.a ? { kind: 'nhs_number', value: '943 476 5919' } : { kind: 'state_id', value: 'CA-12345' }] },
+    }),
+    201,
+    'createChild',
+  );
   // A configuration overlay, and a form submission on a form of the tenant's own pack.
   await must(await world.call('createOverlay', { token: tenant.adminToken, body: { effectiveFrom: '2031-01-01', description: `seed ${tenant.slug}`, changes: { terminology: { child: `child of ${tenant.slug}` } } } }), 201, 'createOverlay');
   if (tenant === world.a) {

@@ -792,6 +792,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/{childId}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge a duplicate record into another
+         * @description The record in the path is merged into `intoChildId`: identifiers and named-user access the
+         *     survivor lacks move to it, and the duplicate is soft-deleted with `mergedInto` set. Both
+         *     records keep their audit trails; the merge event names both.
+         */
+        post: operations["mergeChild"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/children/{childId}/restriction": {
         parameters: {
             query?: never;
@@ -1073,6 +1098,13 @@ export interface components {
             }[];
             /** Format: date-time */
             lockedUntil?: string;
+            /** @description Likely duplicates of a record being created. */
+            duplicates?: {
+                /** Format: uuid */
+                id: string;
+                /** @enum {string} */
+                reason: "same_name_and_date_of_birth" | "same_identifier";
+            }[];
             floor?: Record<string, never>;
         };
         Health: {
@@ -1418,6 +1450,17 @@ export interface components {
             status?: components["schemas"]["ChildStatus"];
             /** Format: uuid */
             allocatedWorkerId?: string | null;
+            /** @description How the child describes their gender, in their own words. */
+            gender?: string | null;
+            /** @description First language. */
+            language?: string | null;
+            interpreterNeeded?: boolean;
+            religion?: string | null;
+            disabilities?: string[];
+            /** @description Stored encrypted; reads show only the last four characters. On update, each kind given replaces the one held. */
+            identifiers?: components["schemas"]["ChildIdentifierInput"][];
+            /** @description Create even when likely duplicates exist; otherwise a 409 lists them in `duplicates`. */
+            allowDuplicate?: boolean;
         };
         ChildUpdate: {
             givenName?: string;
@@ -1430,6 +1473,24 @@ export interface components {
             status?: components["schemas"]["ChildStatus"];
             /** Format: uuid */
             allocatedWorkerId?: string | null;
+            /** @description How the child describes their gender, in their own words. */
+            gender?: string | null;
+            /** @description First language. */
+            language?: string | null;
+            interpreterNeeded?: boolean;
+            religion?: string | null;
+            disabilities?: string[];
+            /** @description Stored encrypted; reads show only the last four characters. On update, each kind given replaces the one held. */
+            identifiers?: components["schemas"]["ChildIdentifierInput"][];
+        };
+        ChildIdentifierInput: {
+            /** @enum {string} */
+            kind: "nhs_number" | "upn" | "state_id" | "medicaid_id";
+            value: string;
+        };
+        ChildIdentifier: {
+            kind: string;
+            lastFour: string;
         };
         Child: {
             /** Format: uuid */
@@ -1444,6 +1505,17 @@ export interface components {
             status: components["schemas"]["ChildStatus"];
             /** Format: uuid */
             allocatedWorkerId: string | null;
+            gender: string | null;
+            language: string | null;
+            interpreterNeeded: boolean;
+            religion: string | null;
+            disabilities: string[];
+            identifiers: components["schemas"]["ChildIdentifier"][];
+            /**
+             * Format: uuid
+             * @description The record this one was merged into.
+             */
+            mergedInto: string | null;
             restricted: boolean;
             version: number;
             /** Format: date-time */
@@ -3167,6 +3239,15 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            /** @description Likely duplicates exist (same name and date of birth, or the same identifier); `duplicates` lists them. Send `allowDuplicate` to create anyway. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
@@ -3301,6 +3382,45 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    mergeChild: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    intoChildId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The surviving record. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Child"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
         };
     };
     getChildRestriction: {

@@ -33,8 +33,13 @@ async function ok(response: HttpResponse, status: number, what: string): Promise
 
 export const validChild = { givenName: 'Fixture', familyName: 'Child', dateOfBirth: '2016-05-01', sex: 'female' };
 
+/** A child no other fixture has made: the same names and date of birth would be refused as a duplicate. */
+export function uniqueChild(): typeof validChild {
+  return { ...validChild, givenName: unique('Fixture') };
+}
+
 export async function makeChild({ world, tenant }: FixtureContext): Promise<{ id: string; version: number }> {
-  const r = await ok(await world.call('createChild', { token: tenant.adminToken, body: validChild }), 201, 'createChild');
+  const r = await ok(await world.call('createChild', { token: tenant.adminToken, body: uniqueChild() }), 201, 'createChild');
   return { id: r.body.id, version: r.body.version };
 }
 
@@ -159,7 +164,7 @@ export const fixtures: Record<string, Fixture> = {
   verifyAuditChain: async () => ({ expect: 200 }),
   // Children
   listChildren: async () => ({ expect: 200 }),
-  createChild: async () => ({ body: validChild, expect: 201 }),
+  createChild: async () => ({ body: uniqueChild(), expect: 201 }),
   getChild: async (ctx) => ({ params: { childId: (await makeChild(ctx)).id }, expect: 200 }),
   updateChild: async (ctx) => {
     const child = await makeChild(ctx);
@@ -174,6 +179,7 @@ export const fixtures: Record<string, Fixture> = {
     await ok(await ctx.world.call('deleteChild', { token: ctx.tenant.adminToken, params: { childId: child.id }, headers: { 'if-match': `"${child.version}"` } }), 200, 'deleteChild');
     return { params: { childId: child.id }, expect: 200 };
   },
+  mergeChild: async (ctx) => ({ params: { childId: (await makeChild(ctx)).id }, body: { intoChildId: (await makeChild(ctx)).id }, expect: 200 }),
   getChildRestriction: async (ctx) => ({ params: { childId: (await makeChild(ctx)).id }, expect: 200 }),
   setChildRestriction: async (ctx) => {
     const child = await makeChild(ctx);

@@ -142,3 +142,55 @@ describe('children, end to end', () => {
     expect(reused.body.type).toBe('https://hearth.dev/problems/idempotency-key-reused');
   });
 });
+
+describe('the fuller child record, duplicates and merging', () => {
+  const nhs = '943 476 5919'; // a valid NHS number (modulus 11 check digit 9)
+
+  it('keeps identifiers sealed, shows only their last four characters, and refuses an NHS number whose check digit is wrong', async () => {
+    const created = await createChild(world.a.adminToken, { ...amy, givenName: 'Nia', gender: 'girl', language: 'Welsh', interpreterNeeded: true, religion: 'none', disabilities: ['hearing impairment'], identifiers: [{ kind: 'nhs_number', value: nhs }] });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ gender: 'girl', language: 'Welsh', interpreterNeeded: true, disabilities: ['hearing impairment'], identifiers: [{ kind: 'nhs_number', lastFour: '5919' }], mergedInto: null });
+    const [stored] = await ownerRows<{ value_sealed: string; value_digest: string }>(world.db, world.a.id, 'SELECT value_sealed, value_digest FROM child_identifiers WHERE child_id = ?', [created.body.id]);
+    expect(stored!.value_sealed).not.toContain('9434765919');
+    expect(stored!.value_digest).not.toContain('9434765919');
+    const wrong = await createChild(world.a.adminToken, { ...amy, givenName: 'Wren', identifiers: [{ kind: 'nhs_number', value: '943 476 5918' }] });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/identifiers/0/value']);
+  });
+
+  it('detects a duplicate by name and date of birth, or by identifier, and creates it only when told to', async () => {
+    const first = await createChild(world.a.adminToken, { ...amy, givenName: 'Dup', familyName: 'Licate', identifiers: [{ kind: 'upn', value: 'A123456789012' }] });
+    expect(first.status).toBe(201);
+    const byName = await createChild(world.a.adminToken, { ...amy, givenName: 'dup', familyName: 'LICATE' });
+    expect(byName.status).toBe(409);
+    expect(byName.body.duplicates).toEqual([{ id: first.body.id, reason: 'same_name_and_date_of_birth' }]);
+    const byIdentifier = await createChild(world.a.adminToken, { ...amy, givenName: 'Other', familyName: 'Name', dateOfBirth: '2014-01-01', identifiers: [{ kind: 'upn', value: 'a123456789012' }] });
+    expect(byIdentifier.status).toBe(409);
+    expect(byIdentifier.body.duplicates).toEqual([{ id: first.body.id, reason: 'same_identifier' }]);
+    const allowed = await createChild(world.a.adminToken, { ...amy, givenName: 'Dup', familyName: 'Licate', allowDuplicate: true });
+    expect(allowed.status).toBe(201);
+    // Another tenant's records are never duplicates.
+    expect((await createChild(world.b.adminToken, { ...amy, givenName: 'Dup', familyName: 'Licate', ethnicity: 'hispanic' })).status).toBe(201);
+  });
+
+  it('merges a duplicate into the surviving record, moving what it lacks and keeping both audit trails', async () => {
+    const survivor = await createChild(world.a.adminToken, { ...amy, givenName: 'Mae', familyName: 'Merge' });
+    const duplicate = await createChild(world.a.adminToken, { ...amy, givenName: 'Mae', familyName: 'Merge', allowDuplicate: true, identifiers: [{ kind: 'nhs_number', value: '401 023 2137' }] });
+    expect(duplicate.status).toBe(201);
+    const merged = await world.call('mergeChild', { token: world.a.adminToken, params: { childId: duplicate.body.id }, body: { intoChildId: survivor.body.id } });
+    expect(merged.status).toBe(200);
+    expect(merged.body).toMatchObject({ id: survivor.body.id, identifiers: [{ kind: 'nhs_number', lastFour: '2137' }] });
+    const gone = await world.call('getChild', { token: world.a.adminToken, params: { childId: duplicate.body.id } });
+    expect(gone.body).toMatchObject({ mergedInto: survivor.body.id });
+    expect(gone.body.deletedAt).not.toBeNull();
+    expect((await world.call('restoreChild', { token: world.a.adminToken, params: { childId: duplicate.body.id } })).status).toBe(409);
+    const trail = await ownerRows<{ entity_id: string; action: string }>(world.db, world.a.id, `SELECT entity_id, action FROM audit_events WHERE entity_id IN (?, ?) ORDER BY seq`, [duplicate.body.id, survivor.body.id]);
+    expect(trail.map((e) => [e.entity_id === survivor.body.id ? 'survivor' : 'duplicate', e.action])).toEqual([
+      ['survivor', 'child.created'],
+      ['duplicate', 'child.created'],
+      ['duplicate', 'child.merged'],
+    ]);
+    const self = await world.call('mergeChild', { token: world.a.adminToken, params: { childId: survivor.body.id }, body: { intoChildId: survivor.body.id } });
+    expect(self.status).toBe(422);
+  });
+});

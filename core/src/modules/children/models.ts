@@ -15,6 +15,12 @@ export class Child extends TenantModel {
   ethnicity!: string | null;
   status!: ChildStatus;
   allocatedWorkerId!: string | null;
+  gender!: string | null;
+  language!: string | null;
+  interpreterNeeded!: boolean;
+  religion!: string | null;
+  disabilities!: string[];
+  mergedInto!: string | null;
   restricted!: boolean;
   version!: number;
   createdBy!: string | null;
@@ -31,4 +37,15 @@ export class ChildAccessGrant extends TenantModel {
   childId!: string;
   userId!: string;
   grantedAt!: Date;
+}
+
+export class ChildIdentifier extends TenantModel {
+  static override tableName = 'child_identifiers';
+  static override idColumn = ['tenant_id', 'child_id', 'kind'];
+
+  childId!: string;
+  kind!: string;
+  valueSealed!: string;
+  valueDigest!: string;
+  lastFour!: string;
 }

@@ -6,13 +6,16 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
-import { Child, ChildAccessGrant } from './models';
+import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
+import { Child, ChildAccessGrant, ChildIdentifier } from './models';
 
-type ChildInput = Partial<Pick<Child, 'givenName' | 'familyName' | 'preferredName' | 'dateOfBirth' | 'sex' | 'ethnicity' | 'status' | 'allocatedWorkerId'>>;
+const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
 
-const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId'] as const;
+type ChildInput = Partial<Pick<Child, (typeof INPUT_FIELDS)[number]>> & { identifiers?: IdentifierInput[]; allowDuplicate?: boolean };
 
-function childToApi(row: Child) {
+type MaskedIdentifier = { kind: string; lastFour: string };
+
+function childToApi(row: Child, identifiers: MaskedIdentifier[]) {
   return {
     id: row.id,
     givenName: row.givenName,
@@ -23,6 +26,13 @@ function childToApi(row: Child) {
     ethnicity: row.ethnicity,
     status: row.status,
     allocatedWorkerId: row.allocatedWorkerId,
+    gender: row.gender,
+    language: row.language,
+    interpreterNeeded: row.interpreterNeeded,
+    religion: row.religion,
+    disabilities: row.disabilities,
+    identifiers,
+    mergedInto: row.mergedInto,
     restricted: row.restricted,
     version: row.version,
     createdAt: iso(row.createdAt),
@@ -33,10 +43,15 @@ function childToApi(row: Child) {
 }
 
 /** Only the fields a caller may set; the contract has already refused any other. */
-function fieldsOf(input: ChildInput): ChildInput {
+/** A child as the API shows it, with its identifiers masked. */
+async function present(ctx: OperationContext, row: Child) {
+  return childToApi(row, (await maskedIdentifiers(ctx.trx, ctx.tenantId!, [row.id])).get(row.id) ?? []);
+}
+
+function fieldsOf(input: ChildInput): PartialModelObject<Child> {
   const out: Record<string, unknown> = {};
   for (const field of INPUT_FIELDS) if (input[field] !== undefined) out[field] = input[field];
-  return out as ChildInput;
+  return out as PartialModelObject<Child>;
 }
 
 /** Today's date where the tenant is: a child born "today" in London may still be "tomorrow" in UTC. */
@@ -52,6 +67,7 @@ async function checkChildInput(ctx: OperationContext, input: ChildInput): Promis
     { list: 'ethnicity', code: input.ethnicity, pointer: '/body/ethnicity' },
   ]);
   if (input.dateOfBirth !== undefined && input.dateOfBirth > (await todayInTenant(ctx))) errors.push({ pointer: '/body/dateOfBirth', message: 'is in the future' });
+  errors.push(...identifierErrors(input.identifiers, '/body/identifiers'));
   if (input.allocatedWorkerId) {
     const worker = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: input.allocatedWorkerId, status: 'active' }).first('id');
     if (!worker) errors.push({ pointer: '/body/allocatedWorkerId', message: 'is not an active user of this tenant' });
@@ -103,18 +119,47 @@ async function listChildren(ctx: OperationContext): Promise<OperationResult> {
     query.where((w) => w.where('c.given_name', 'ilike', like).orWhere('c.family_name', 'ilike', like).orWhere('c.preferred_name', 'ilike', like));
   }
   const rows = await query;
-  const page = toPage(rows, q.limit, (r) => [r.id], childToApi);
+  const identifiers = await maskedIdentifiers(ctx.trx, ctx.tenantId!, rows.map((r) => r.id));
+  const page = toPage(rows, q.limit, (r) => [r.id], (r) => childToApi(r, identifiers.get(r.id) ?? []));
   await logRestrictedRead(ctx, rows.slice(0, q.limit));
   return { status: 200, body: page };
+}
+
+/**
+ * Records that are probably this child already: the same names and date of birth, or the same
+ * identifier (found by its keyed digest). Every match the caller can see is listed; restricted records
+ * they cannot see are counted in, without their ids.
+ */
+async function likelyDuplicates(ctx: OperationContext, input: ChildInput): Promise<Array<{ id: string; reason: string }>> {
+  const found = new Map<string, string>();
+  const sameName = await Child.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId! })
+    .whereNull('deleted_at')
+    .whereRaw('lower(family_name) = lower(?) AND lower(given_name) = lower(?) AND date_of_birth = ?', [input.familyName!, input.givenName!, input.dateOfBirth!])
+    .select('id');
+  for (const row of sameName) found.set(row.id, 'same_name_and_date_of_birth');
+  for (const identifier of input.identifiers ?? []) {
+    const digest = identifierDigest(ctx.services.config.dataKey, identifier.kind, normaliseIdentifier(identifier.value));
+    const rows = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, kind: identifier.kind, value_digest: digest }).select('child_id');
+    for (const row of rows) if (!found.has(row.childId)) found.set(row.childId, 'same_identifier');
+  }
+  return [...found].map(([id, reason]) => ({ id, reason }));
 }
 
 async function createChild(ctx: OperationContext): Promise<OperationResult> {
   const input = ctx.body as ChildInput;
   await checkChildInput(ctx, input);
+  if (!input.allowDuplicate) {
+    const duplicates = await likelyDuplicates(ctx, input);
+    if (duplicates.length) {
+      throw new Problem('conflict', `${duplicates.length} record(s) look like this child already; merge them, or send allowDuplicate to create anyway`, { duplicates });
+    }
+  }
   const row = await Child.query(ctx.trx)
     .insert({ tenantId: ctx.tenantId!, id: newId(), status: 'referred', ...fieldsOf(input), createdBy: ctx.principal!.id })
     .returning('*');
-  const child = childToApi(row);
+  await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId!, row.id, input.identifiers ?? []);
+  const child = await present(ctx, row);
   await ctx.audit({ action: 'child.created', entityType: 'child', entityId: child.id, after: child });
   return { status: 201, body: child, headers: { ETag: etagOf(row.version), Location: `/v1/children/${child.id}` } };
 }
@@ -122,16 +167,19 @@ async function createChild(ctx: OperationContext): Promise<OperationResult> {
 async function getChild(ctx: OperationContext): Promise<OperationResult> {
   const row = await findChild(ctx, { allowDeleted: ctx.principal!.permissions.has('children:delete') });
   await logRestrictedRead(ctx, [row]);
-  return { status: 200, body: childToApi(row), headers: { ETag: etagOf(row.version) } };
+  return { status: 200, body: await present(ctx, row), headers: { ETag: etagOf(row.version) } };
 }
 
-async function writeChild(ctx: OperationContext, before: Child, changes: PartialModelObject<Child>, action: string): Promise<OperationResult> {
+async function writeChild(ctx: OperationContext, before: Child, changes: PartialModelObject<Child>, action: string, identifiers: IdentifierInput[] = []): Promise<OperationResult> {
+  const beforeApi = await present(ctx, before);
+  await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId!, before.id, identifiers);
   const [after] = await Child.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId!, id: before.id })
     .patch({ ...changes, version: before.version + 1, updatedAt: ctx.trx.fn.now() })
     .returning('*');
-  await ctx.audit({ action, entityType: 'child', entityId: before.id, before: childToApi(before), after: childToApi(after!) });
-  return { status: 200, body: childToApi(after!), headers: { ETag: etagOf(after!.version) } };
+  const afterApi = await present(ctx, after!);
+  await ctx.audit({ action, entityType: 'child', entityId: before.id, before: beforeApi, after: afterApi });
+  return { status: 200, body: afterApi, headers: { ETag: etagOf(after!.version) } };
 }
 
 async function updateChild(ctx: OperationContext): Promise<OperationResult> {
@@ -139,7 +187,7 @@ async function updateChild(ctx: OperationContext): Promise<OperationResult> {
   const before = await findChild(ctx, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   await checkChildInput(ctx, input);
-  return writeChild(ctx, before, fieldsOf(input), 'child.updated');
+  return writeChild(ctx, before, fieldsOf(input), 'child.updated', input.identifiers);
 }
 
 async function deleteChild(ctx: OperationContext): Promise<OperationResult> {
@@ -152,7 +200,46 @@ async function deleteChild(ctx: OperationContext): Promise<OperationResult> {
 async function restoreChild(ctx: OperationContext): Promise<OperationResult> {
   const before = await findChild(ctx, { lock: true, allowDeleted: true });
   if (!before.deletedAt) throw new Problem('conflict', 'The record is not deleted');
+  if (before.mergedInto) throw new Problem('conflict', `The record was merged into ${before.mergedInto}; it is kept for its history, not restored`);
   return writeChild(ctx, before, { deletedAt: null, deletedBy: null }, 'child.restored');
+}
+
+async function mergeChild(ctx: OperationContext): Promise<OperationResult> {
+  const { intoChildId } = ctx.body as { intoChildId: string };
+  if (intoChildId === ctx.params.childId) throw Problem.unprocessable([{ pointer: '/body/intoChildId', message: 'is the record being merged' }]);
+  const duplicate = await findChild(ctx, { lock: true });
+  const survivorRow = await visibleChildren(ctx).where('c.id', intoChildId).whereNull('c.deleted_at').select('c.*').first().forUpdate();
+  if (!survivorRow) throw Problem.unprocessable([{ pointer: '/body/intoChildId', message: 'is not a record you can see in this tenant' }]);
+  const before = { duplicate: await present(ctx, duplicate), survivor: await present(ctx, survivorRow) };
+
+  // What the survivor lacks moves to it: identifiers of kinds it has not, and named-user access.
+  const held = new Set((await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: intoChildId }).select('kind')).map((r) => r.kind));
+  const moving = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: duplicate.id });
+  for (const identifier of moving) {
+    if (held.has(identifier.kind)) continue;
+    await ChildIdentifier.query(ctx.trx).insert({ tenantId: ctx.tenantId!, childId: intoChildId, kind: identifier.kind, valueSealed: identifier.valueSealed, valueDigest: identifier.valueDigest, lastFour: identifier.lastFour });
+  }
+  await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: duplicate.id }).delete();
+  if (duplicate.restricted || survivorRow.restricted) {
+    const grants = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: duplicate.id }).select('user_id');
+    const existing = new Set((await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: intoChildId }).select('user_id')).map((g) => g.userId));
+    for (const grant of grants) if (!existing.has(grant.userId)) await ChildAccessGrant.query(ctx.trx).insert({ tenantId: ctx.tenantId!, childId: intoChildId, userId: grant.userId });
+    // A restricted duplicate keeps the survivor restricted, so merging never widens who can read.
+    if (duplicate.restricted && !survivorRow.restricted) {
+      await Child.query(ctx.trx).where({ tenant_id: ctx.tenantId!, id: intoChildId }).patch({ restricted: true });
+    }
+  }
+  await Child.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId!, id: duplicate.id })
+    .patch({ mergedInto: intoChildId, deletedAt: ctx.trx.fn.now(), deletedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null, version: duplicate.version + 1, updatedAt: ctx.trx.fn.now() });
+  const [survivor] = await Child.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId!, id: intoChildId })
+    .patch({ version: survivorRow.version + 1, updatedAt: ctx.trx.fn.now() })
+    .returning('*');
+  const after = await present(ctx, survivor!);
+  // One event naming both records: each record's trail (by entity) keeps its own history and this.
+  await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after } });
+  return { status: 200, body: after, headers: { ETag: etagOf(survivor!.version) } };
 }
 
 async function grantedUserIds(ctx: OperationContext, childId: string): Promise<string[]> {
@@ -201,6 +288,7 @@ export const childOperations: OperationMap = {
   updateChild: { access: { permission: 'children:update' }, handle: updateChild },
   deleteChild: { access: { permission: 'children:delete' }, handle: deleteChild },
   restoreChild: { access: { permission: 'children:delete' }, handle: restoreChild },
+  mergeChild: { access: { permission: 'children:delete' }, handle: mergeChild },
   getChildRestriction: { access: { permission: 'children:restrict' }, handle: getChildRestriction },
   setChildRestriction: { access: { permission: 'children:restrict' }, handle: setChildRestriction },
 };
