@@ -1,4 +1,4 @@
-import { CompiledRuleSet } from '../rules/ruleSet';
+import { conditionHolds } from '../rules/ruleSet';
 import { addPlainDuration, yearsBetween, type WorkingCalendar } from './calendar';
 import type { CycleDefinition, CycleStep, Duration } from './types';
 
@@ -26,16 +26,8 @@ export interface DueOccurrence {
 
 const MAX_OCCURRENCES = 500;
 
-const conditionSets = new WeakMap<object, CompiledRuleSet<Record<string, unknown>, Record<string, never>>>();
-
 async function holds(step: CycleStep, facts: Record<string, unknown>): Promise<boolean> {
-  if (!step.when) return true;
-  let ruleSet = conditionSets.get(step.when);
-  if (!ruleSet) {
-    ruleSet = new CompiledRuleSet(`cycle step ${step.key}`, [{ name: step.key, conditions: step.when, event: { type: 'applies', params: {} } }]);
-    conditionSets.set(step.when, ruleSet);
-  }
-  return (await ruleSet.decide(facts)).fired.length > 0;
+  return !step.when || (await conditionHolds(`cycle step ${step.key}`, step.when, facts)).holds;
 }
 
 function monthsBetween(from: string, to: string): number {

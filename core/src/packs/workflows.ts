@@ -1,4 +1,4 @@
-import { CompiledRuleSet } from '../rules/ruleSet';
+import { conditionHolds } from '../rules/ruleSet';
 import type { WorkflowDefinition } from './types';
 
 export type Transition = WorkflowDefinition['transitions'][number];
@@ -21,19 +21,6 @@ export interface TransitionVerdict {
   conditions: unknown;
 }
 
-const conditionSets = new WeakMap<object, CompiledRuleSet<Record<string, unknown>, Record<string, never>>>();
-
-async function conditionsHold(transition: Transition, facts: Record<string, unknown>): Promise<{ holds: boolean; conditions: unknown }> {
-  if (!transition.conditions) return { holds: true, conditions: null };
-  let ruleSet = conditionSets.get(transition.conditions);
-  if (!ruleSet) {
-    ruleSet = new CompiledRuleSet(`workflow step ${transition.key}`, [{ name: transition.key, conditions: transition.conditions, event: { type: 'allowed', params: {} } }]);
-    conditionSets.set(transition.conditions, ruleSet);
-  }
-  const decision = await ruleSet.decide(facts);
-  return { holds: decision.fired.length > 0, conditions: decision.fired[0]?.conditions ?? transition.conditions };
-}
-
 /**
  * The steps a pack workflow offers from a subject's state, each judged: the actor's permission, the
  * evidence the step names (forms, checks, documents, decisions), and its json-rules-engine conditions.
@@ -49,7 +36,7 @@ export async function availableTransitions(workflow: WorkflowDefinition, subject
     for (const evidence of transition.evidence ?? []) {
       if (!have.has(`${evidence.kind}:${evidence.key}`)) blockers.push({ kind: 'evidence', detail: `missing ${evidence.kind} "${evidence.key}"${evidence.description ? `: ${evidence.description}` : ''}`, evidence });
     }
-    const { holds, conditions } = await conditionsHold(transition, subject.facts ?? {});
+    const { holds, conditions } = transition.conditions ? await conditionHolds(`workflow step ${transition.key}`, transition.conditions, subject.facts ?? {}) : { holds: true, conditions: null };
     if (!holds) blockers.push({ kind: 'condition', detail: `the step's conditions do not hold: ${JSON.stringify(transition.conditions)}` });
     verdicts.push({ transition: transition.key, to: transition.to, allowed: blockers.length === 0, blockers, conditions });
   }

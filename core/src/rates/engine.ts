@@ -2,6 +2,7 @@ import { addDays, yearsBetween } from '../packs/calendar';
 import type { Layered, ResolvedPack } from '../packs/registry';
 import type { Amounts, PaymentPolicy, RateRules, RateTable, RuleDefinition } from '../packs/types';
 import { CompiledRuleSet, type FiredRule } from '../rules/ruleSet';
+import { inEffectOn } from '../time';
 
 /** What is true of a placement on a night, as the pack's rules see it. Dates never enter the facts, so decisions repeat across nights. */
 export interface RateFacts {
@@ -152,9 +153,7 @@ export class RateBook {
 
   /** The table's value in effect on a date (the last one whose effectiveFrom is on or before it). */
   valueOn(table: RateTable, date: string): RateTable['values'][number] | null {
-    let found: RateTable['values'][number] | null = null;
-    for (const value of table.values) if (value.effectiveFrom <= date) found = value;
-    return found;
+    return inEffectOn(table.values, date);
   }
 
   ageBand(table: RateTable, ageYears: number): string | null {

@@ -1,4 +1,5 @@
 import type { MileageTable } from '../packs/types';
+import { inEffectOn } from '../time';
 
 export interface MileagePayment {
   amount: number;
@@ -22,7 +23,7 @@ export function thresholdPeriodStart(resets: MileageTable['thresholdResets'], da
  * so a journey that crosses the threshold is split between the bands. Rounded once, half up.
  */
 export function mileagePayment(table: MileageTable, date: string, miles: number, milesAlreadyInPeriod: number): MileagePayment {
-  const value = [...table.values].reverse().find((v) => v.effectiveFrom <= date);
+  const value = inEffectOn(table.values, date);
   if (!value) throw new Error(`mileage table "${table.key}" has no rate on ${date}`);
   const bands: MileagePayment['bands'] = [];
   let position = milesAlreadyInPeriod;

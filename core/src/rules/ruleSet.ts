@@ -167,3 +167,19 @@ export class CompiledRuleSet<Facts extends object, Params> {
     };
   }
 }
+
+const conditionSets = new WeakMap<object, CompiledRuleSet<Record<string, unknown>, Record<string, never>>>();
+
+/**
+ * Whether one pack condition (a workflow step's, a cycle step's) holds for the facts, compiled once
+ * per condition object and kept with it; returns what each part of the condition saw when it held.
+ */
+export async function conditionHolds(name: string, conditions: JsonCondition, facts: Record<string, unknown>): Promise<{ holds: boolean; conditions: unknown }> {
+  let ruleSet = conditionSets.get(conditions);
+  if (!ruleSet) {
+    ruleSet = new CompiledRuleSet(name, [{ name, conditions, event: { type: 'holds', params: {} } }]);
+    conditionSets.set(conditions, ruleSet);
+  }
+  const fired = (await ruleSet.decide(facts)).fired[0];
+  return { holds: fired !== undefined, conditions: fired?.conditions ?? conditions };
+}

@@ -4,7 +4,7 @@ import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
-import { iso } from '../../time';
+import { iso, todayIn } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
 import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
@@ -57,7 +57,7 @@ function fieldsOf(input: ChildInput): PartialModelObject<Child> {
 /** Today's date where the tenant is: a child born "today" in London may still be "tomorrow" in UTC. */
 async function todayInTenant(ctx: OperationContext): Promise<string> {
   const row = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return new Intl.DateTimeFormat('en-CA', { timeZone: row.time_zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  return todayIn(row.time_zone);
 }
 
 /** Rules the schema cannot say: codes from the tenant's lists, a worker who exists, no birth in the future. */

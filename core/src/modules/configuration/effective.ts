@@ -4,6 +4,7 @@ import type { Layered, ResolvedPack } from '../../packs/registry';
 import type { Amounts, FormDefinition, LookupListDefinition, RateRules, RateTable, RuleDefinition, WorkflowDefinition } from '../../packs/types';
 import { amountFor, type OverlayRateValue, type OverlayRuleChange, type RateFacts } from '../../rates/engine';
 import { CompiledRuleSet } from '../../rules/ruleSet';
+import { inEffectOn } from '../../time';
 
 export interface OverlayChanges {
   terminology?: Record<string, string>;
@@ -125,7 +126,7 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
   for (const [key, item] of rates) {
     const table = item.value as unknown as RateTable;
     if (table.kind !== 'table') continue;
-    const packValue = [...table.values].reverse().find((v) => v.effectiveFrom <= asOf) ?? null;
+    const packValue = inEffectOn(table.values, asOf);
     let effective = packValue ? { effectiveFrom: packValue.effectiveFrom, source: packValue.source, amounts: packValue.amounts, layer: item.layer } : null;
     for (const overlay of active) {
       const change = overlay.changes.rates?.[key];
@@ -193,7 +194,7 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
       errors.push({ pointer: at('rates', key), message: 'is not a rate table of the pack' });
       continue;
     }
-    const packValue = [...table.values].reverse().find((v) => v.effectiveFrom <= effectiveFrom) ?? null;
+    const packValue = inEffectOn(table.values, effectiveFrom);
     const walk = (node: Amounts, depth: number, path: string[]): void => {
       const pointer = at('rates', key, 'amounts', ...path);
       if (depth === table.dimensions.length) {

@@ -10,7 +10,7 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { placementSegments, RateBook, RateConfigurationError } from '../../rates/engine';
-import { iso } from '../../time';
+import { iso, todayIn } from '../../time';
 import { checkOverlay, effectiveConfiguration, rateOverlays, type Overlay, type OverlayChanges } from './effective';
 
 interface OverlayRow {
@@ -51,10 +51,6 @@ async function tenantContext(ctx: OperationContext): Promise<{ pack: ResolvedPac
   if (!ctx.services.packs.has(tenant.pack_id)) throw new Problem('unprocessable', `The tenant's pack "${tenant.pack_id}" is not loaded on this platform`);
   const rows = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).orderBy('version')) as OverlayRow[];
   return { pack: ctx.services.packs.resolve(tenant.pack_id), timeZone: tenant.time_zone, currency: tenant.currency, overlays: rows.map(overlayToApi) };
-}
-
-function todayIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
 }
 
 async function listPacks(ctx: OperationContext): Promise<OperationResult> {
