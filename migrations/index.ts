@@ -9,6 +9,11 @@ import * as lookups from './20261121_0007_lookups';
 import * as children from './20261121_0008_children';
 import * as configuration from './20261122_0009_configuration';
 import * as childDetails from './20261122_0010_child_details';
+import * as caseEvents from './20261201_0011_case_events';
+import * as caseRecords from './20261201_0012_case_records';
+import * as carers from './20261201_0013_carers';
+import * as placements from './20261201_0014_placements';
+import * as tasks from './20261201_0015_tasks';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -22,4 +27,9 @@ export const migrations: Migration[] = [
   { name: '20261121_0008_children', up: children.up },
   { name: '20261122_0009_configuration', up: configuration.up },
   { name: '20261122_0010_child_details', up: childDetails.up },
+  { name: '20261201_0011_case_events', up: caseEvents.up },
+  { name: '20261201_0012_case_records', up: caseRecords.up },
+  { name: '20261201_0013_carers', up: carers.up },
+  { name: '20261201_0014_placements', up: placements.up },
+  { name: '20261201_0015_tasks', up: tasks.up },
 ];

@@ -25,3 +25,23 @@ export function tenantIsolation(table: string, grants: Grant[] = ['SELECT', 'INS
     `GRANT ${grants.join(', ')} ON ${table} TO hearth_app`,
   ];
 }
+
+/**
+ * Adds permissions to the system roles of tenants that already exist (new tenants get them from
+ * `core/src/access/systemRoles.ts`). Row-level security is forced even for the owner, so each
+ * tenant's roles are changed inside that tenant's scope.
+ */
+export async function grantToSystemRoles(knex: Knex, grants: Record<string, readonly string[]>): Promise<void> {
+  const tenants = (await knex.raw('SELECT id FROM tenants')) as { rows: Array<{ id: string }> };
+  for (const { id } of tenants.rows) {
+    await knex.transaction(async (trx) => {
+      await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [id]);
+      for (const [role, permissions] of Object.entries(grants)) {
+        await trx.raw(
+          `UPDATE roles SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ?::text[]) ORDER BY 1) WHERE tenant_id = ? AND key = ? AND system`,
+          [[...permissions], id, role],
+        );
+      }
+    });
+  }
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
+import { readContractDocument } from '../core/src/http/contract';
 import { loadConfig, repoRoot } from '../core/src/config';
 import { DEMO_PASSWORD, DEMO_TENANTS } from '../core/src/demo/seed';
 import { startServer, type RunningServer } from '../core/src/server';
@@ -85,7 +85,7 @@ describe('a newcomer on the embedded database', () => {
 
     const openapi = await fetch(`${server.url}/openapi.json`);
     expect(openapi.status).toBe(200);
-    expect(await openapi.json()).toEqual(YAML.parse(fs.readFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), 'utf8')));
+    expect(await openapi.json()).toEqual(readContractDocument());
 
     const docs = await fetch(`${server.url}/docs`);
     expect(docs.status).toBe(200);

@@ -1,77 +1,20 @@
 import { currentTotp } from '../../core/src/auth/totp';
-import { ownerRows, TEST_PASSWORD, type TenantFixture, type World } from './harness';
-import type { CallOptions, HttpResponse } from './contractClient';
+import { ownerRows, TEST_PASSWORD, type World } from './harness';
+import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, makeUser, ok, unique, uniqueChild, type Fixture, type FixtureContext, type OperationRequest } from './fixtureKit';
+import { caseRecordFixtures } from './fixtures/caseRecords';
+import { carerFixtures } from './fixtures/carers';
+import { placementFixtures } from './fixtures/placements';
+import { taskFixtures } from './fixtures/tasks';
+
+export * from './fixtureKit';
 
 /**
  * For every operation in the contract, how to make one request that succeeds: the fixture creates
  * what the request needs in the given tenant (through the API, as that tenant's admin unless it says
  * otherwise) and returns the request. The cross-cutting suites (isolation, audit, bad input) read the
- * contract's operation list and fail when an operation has no fixture here, so a new route cannot
- * escape them.
+ * contract's operation list and fail when an operation has no fixture, so a new route cannot
+ * escape them. Each domain module keeps its fixtures in `fixtures/<module>.ts`.
  */
-export interface OperationRequest extends CallOptions {
-  /** The status the request answers when sent as intended. */
-  expect: number;
-  /** Which credential the fixture's request carries: the tenant admin's token by default. */
-  as?: 'admin' | 'none' | 'custom';
-}
-
-export interface FixtureContext {
-  world: World;
-  tenant: TenantFixture;
-}
-
-export type Fixture = (ctx: FixtureContext) => Promise<OperationRequest>;
-
-let serial = 0;
-const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(++serial).toString(36)}`;
-
-async function ok(response: HttpResponse, status: number, what: string): Promise<HttpResponse> {
-  if (response.status !== status) throw new Error(`fixture set-up (${what}) answered ${response.status}: ${response.text}`);
-  return response;
-}
-
-export const validChild = { givenName: 'Fixture', familyName: 'Child', dateOfBirth: '2016-05-01', sex: 'female' };
-
-/** A child no other fixture has made: the same names and date of birth would be refused as a duplicate. */
-export function uniqueChild(): typeof validChild {
-  return { ...validChild, givenName: unique('Fixture') };
-}
-
-export async function makeChild({ world, tenant }: FixtureContext): Promise<{ id: string; version: number }> {
-  const r = await ok(await world.call('createChild', { token: tenant.adminToken, body: uniqueChild() }), 201, 'createChild');
-  return { id: r.body.id, version: r.body.version };
-}
-
-export async function makeUser({ world, tenant }: FixtureContext): Promise<{ id: string; email: string }> {
-  const email = `${unique('fx')}@${tenant.slug}.test`;
-  const r = await ok(await world.call('createUser', { token: tenant.adminToken, body: { email, displayName: 'Fixture User', roles: ['caseworker'], password: TEST_PASSWORD } }), 201, 'createUser');
-  return { id: r.body.id, email };
-}
-
-export async function makeRole({ world, tenant }: FixtureContext): Promise<{ id: string }> {
-  const r = await ok(await world.call('createRole', { token: tenant.adminToken, body: { key: unique('fx_role_'), name: 'Fixture role', permissions: ['children:read'] } }), 201, 'createRole');
-  return { id: r.body.id };
-}
-
-export async function makeApiKey({ world, tenant }: FixtureContext): Promise<{ id: string; secret: string }> {
-  const r = await ok(await world.call('createApiKey', { token: tenant.adminToken, body: { name: unique('fixture key '), permissions: ['children:read'] } }), 201, 'createApiKey');
-  return { id: r.body.id, secret: r.body.secret };
-}
-
-export async function makeLookupValue({ world, tenant }: FixtureContext): Promise<{ code: string; version: number }> {
-  const code = unique('FX');
-  const r = await ok(await world.call('addLookupValue', { token: tenant.adminToken, params: { listKey: 'ethnicity' }, body: { code, label: 'Fixture value' } }), 201, 'addLookupValue');
-  return { code, version: r.body.version };
-}
-
-/** A fresh user of the tenant, logged in: for operations that change the caller's own account. */
-export async function makeSession(ctx: FixtureContext): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
-  const user = await makeUser(ctx);
-  const r = await ok(await ctx.world.login(ctx.tenant.slug, user.email), 200, 'login');
-  return { ...user, accessToken: r.body.accessToken, refreshToken: r.body.refreshToken };
-}
-
 async function latestOutboundToken(world: World, tenantId: string, email: string): Promise<string> {
   const rows = await ownerRows<{ payload: { token: string } }>(world.db, tenantId, `SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT 1`, [email]);
   if (!rows[0]) throw new Error(`no outbound message for ${email}`);
@@ -88,7 +31,7 @@ async function userVersion(world: World, tenantId: string, userId: string): Prom
   return rows[0]!.version;
 }
 
-export const fixtures: Record<string, Fixture> = {
+const foundationFixtures: Record<string, Fixture> = {
   // Auth (public)
   login: async ({ tenant }) => ({ as: 'none', body: { tenant: tenant.slug, email: tenant.adminEmail, password: TEST_PASSWORD }, expect: 200 }),
   refreshToken: async (ctx) => ({ as: 'none', body: { refreshToken: (await makeSession(ctx)).refreshToken }, expect: 200 }),
@@ -209,6 +152,15 @@ export const fixtures: Record<string, Fixture> = {
   computeCycleDueDates: async () => ({ params: { cycleKey: 'child-review' }, body: { triggerDate: '2026-03-23', until: '2027-06-30' }, expect: 200 }),
 };
 
+/** Every module's fixtures; an operation with two is a mistake the merge refuses. */
+export const fixtures: Record<string, Fixture> = {};
+for (const part of [foundationFixtures, caseRecordFixtures, carerFixtures, placementFixtures, taskFixtures]) {
+  for (const [operationId, fixture] of Object.entries(part)) {
+    if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);
+    fixtures[operationId] = fixture;
+  }
+}
+
 /** A carer annual review that the UK pack's form accepts (packs/uk/forms/carer-annual-review.v1.json). */
 export const validAnnualReview = {
   reviewDate: '2026-05-01',
@@ -224,7 +176,7 @@ export const validAnnualReview = {
 /** Builds an operation's request for a tenant and fills in the tenant admin's token where the fixture did not choose. */
 export async function requestFor(operationId: string, ctx: FixtureContext): Promise<OperationRequest> {
   const fixture = fixtures[operationId];
-  if (!fixture) throw new Error(`No fixture for ${operationId}: add one to test/support/fixtures.ts`);
+  if (!fixture) throw new Error(`No fixture for ${operationId}: add one to test/support/fixtures.ts or fixtures/<module>.ts`);
   const request = await fixture(ctx);
   if ((request.as ?? 'admin') === 'admin') request.token = ctx.tenant.adminToken;
   return request;

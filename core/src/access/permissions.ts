@@ -24,6 +24,23 @@ export const PERMISSIONS = {
   'forms:read': 'Read form submissions',
   'forms:submit': 'Submit forms (Form F, home study, agreements)',
   'rates:evaluate': 'Work out what a placement would be paid, and why',
+  'carers:read': 'List and read carer households, their members, checks and approval',
+  'carers:create': 'Record an enquiry from prospective carers (a new household)',
+  'carers:update': 'Change carer households, members and checks',
+  'carers:assess': 'Take the assessment steps of the approval workflow (visits, stages, referral to panel)',
+  'carers:approve': 'Decide on approval and terms (the agency decision maker)',
+  'carers:review': 'Hold and record carer reviews',
+  'carers:deregister': 'End an approval (resignation or termination)',
+  'panel:manage': 'Schedule fostering panels and put cases on their agendas',
+  'panel:recommend': "Record a panel's recommendation",
+  'placements:read': 'List and read matching requests, placements and their visits',
+  'placements:match': 'Make matching requests and read shortlists',
+  'placements:manage': 'Create and change placements, agreements, respite and visits',
+  'placements:approve': 'Approve a placement where the tenant requires it',
+  'placements:start': 'Start a placement (the child moves in)',
+  'placements:end': 'End a placement, with its reason and outcome',
+  'tasks:read': 'Read tasks and reminders (own, team and service-wide)',
+  'tasks:manage': 'Assign, complete and reopen tasks',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -10,6 +10,24 @@ export interface SystemRoleDefinition {
 const caseRead: Permission[] = ['children:read', 'lookups:read', 'users:read'];
 
 /**
+ * The carers, placements and tasks permissions each role holds; migration 0011 grants the same to
+ * the system roles of tenants created before them.
+ */
+export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
+  tenant_admin: [
+    'carers:read', 'carers:create', 'carers:update', 'carers:assess', 'carers:approve', 'carers:review', 'carers:deregister',
+    'panel:manage', 'panel:recommend',
+    'placements:read', 'placements:match', 'placements:manage', 'placements:approve', 'placements:start', 'placements:end',
+    'tasks:read', 'tasks:manage',
+  ],
+  supervisor: ['carers:read', 'carers:approve', 'carers:deregister', 'panel:manage', 'placements:read', 'placements:match', 'placements:approve', 'tasks:read', 'tasks:manage'],
+  caseworker: ['carers:read', 'carers:create', 'carers:update', 'carers:assess', 'carers:review', 'placements:read', 'placements:match', 'tasks:read', 'tasks:manage'],
+  placement_officer: ['carers:read', 'placements:read', 'placements:match', 'placements:manage', 'placements:start', 'placements:end', 'tasks:read', 'tasks:manage'],
+  finance_officer: ['carers:read', 'placements:read'],
+  panel_member: ['carers:read', 'panel:recommend'],
+};
+
+/**
  * The roles of a fostering service, copied into every tenant at creation. They grow as the domain
  * modules land (placements, carers, finance); tenants add roles of their own beside them.
  */
@@ -23,37 +41,38 @@ export const SERVICE_ROLES: SystemRoleDefinition[] = [
       'api_keys:manage', 'lookups:read', 'lookups:manage', 'audit:read',
       'children:read', 'children:create', 'children:update', 'children:delete', 'children:restrict',
       'configuration:read', 'configuration:manage', 'forms:read', 'forms:submit', 'rates:evaluate',
+      ...DOMAIN_PERMISSIONS.tenant_admin!,
     ],
   },
   {
     key: 'supervisor',
     name: 'Supervisor / team manager',
     description: "Oversees caseworkers' cases; may restrict records.",
-    permissions: [...caseRead, 'tenant:read', 'children:create', 'children:update', 'children:delete', 'children:restrict', 'audit:read', 'configuration:read', 'forms:read', 'forms:submit', 'rates:evaluate'],
+    permissions: [...caseRead, 'tenant:read', 'children:create', 'children:update', 'children:delete', 'children:restrict', 'audit:read', 'configuration:read', 'forms:read', 'forms:submit', 'rates:evaluate', ...DOMAIN_PERMISSIONS.supervisor!],
   },
   {
     key: 'caseworker',
     name: 'Caseworker / social worker',
     description: "Holds children's cases.",
-    permissions: [...caseRead, 'tenant:read', 'children:create', 'children:update', 'configuration:read', 'forms:read', 'forms:submit'],
+    permissions: [...caseRead, 'tenant:read', 'children:create', 'children:update', 'configuration:read', 'forms:read', 'forms:submit', ...DOMAIN_PERMISSIONS.caseworker!],
   },
   {
     key: 'placement_officer',
     name: 'Placement officer',
     description: 'Finds and makes placements.',
-    permissions: [...caseRead, 'tenant:read', 'configuration:read', 'forms:read', 'rates:evaluate'],
+    permissions: [...caseRead, 'tenant:read', 'configuration:read', 'forms:read', 'rates:evaluate', ...DOMAIN_PERMISSIONS.placement_officer!],
   },
   {
     key: 'finance_officer',
     name: 'Finance officer',
     description: 'Rates, payment runs and exports.',
-    permissions: ['tenant:read', 'lookups:read', 'users:read', 'configuration:read', 'rates:evaluate'],
+    permissions: ['tenant:read', 'lookups:read', 'users:read', 'configuration:read', 'rates:evaluate', ...DOMAIN_PERMISSIONS.finance_officer!],
   },
   {
     key: 'panel_member',
     name: 'Fostering panel member',
     description: 'Reads what comes to panel and records recommendations.',
-    permissions: ['tenant:read', 'lookups:read', 'configuration:read', 'forms:read'],
+    permissions: ['tenant:read', 'lookups:read', 'configuration:read', 'forms:read', ...DOMAIN_PERMISSIONS.panel_member!],
   },
   {
     key: 'carer',

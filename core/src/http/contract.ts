@@ -47,8 +47,19 @@ export function contractPath(): string {
   return path.join(repoRoot, 'openapi', 'hearth.yaml');
 }
 
+type Bundler = { bundleContract(dir?: string): Record<string, unknown> };
+
+/**
+ * The whole contract: `openapi/hearth.yaml` joined with each module's `openapi/modules/*.yaml`, by
+ * the same script that `npm run generate` and the linter use (so all three read one document).
+ * A single-file contract (a test's own) is read as it is.
+ */
 export function readContractDocument(file = contractPath()): Record<string, unknown> {
-  return YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  if (file !== contractPath()) return YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  // Resolved from the repository root at run time: the script is plain JS outside the compiled tree.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const bundler = require(path.join(repoRoot, 'openapi', 'bundle.js')) as Bundler;
+  return bundler.bundleContract(path.dirname(file));
 }
 
 function resolveRef<T>(document: Record<string, unknown>, value: T): T {

@@ -2,14 +2,19 @@ import type { OperationMap } from '../http/operation';
 import { apiKeyOperations } from './apiKeys/routes';
 import { auditOperations } from './audit/routes';
 import { authOperations } from './auth/routes';
+import { carerOperations } from './carers/routes';
+import { caseRecordOperations } from './caseRecords/routes';
 import { childOperations } from './children/routes';
 import { configurationOperations } from './configuration/routes';
 import { lookupOperations } from './lookups/routes';
+import { placementOperations } from './placements/routes';
 import { roleOperations } from './roles/routes';
+import { taskOperations } from './tasks/routes';
 import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
 
-const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations];
+const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations,
+  caseRecordOperations, carerOperations, placementOperations, taskOperations];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
 export function allOperations(): OperationMap {

@@ -1,0 +1,7 @@
+import type { Knex } from 'knex';
+import { runStatements } from './support';
+
+/** The placements module's tables (being written). */
+export async function up(knex: Knex): Promise<void> {
+  await runStatements(knex, []);
+}
