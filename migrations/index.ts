@@ -14,6 +14,7 @@ import * as caseRecords from './20261201_0012_case_records';
 import * as carers from './20261201_0013_carers';
 import * as placements from './20261201_0014_placements';
 import * as tasks from './20261201_0015_tasks';
+import * as childNameSearch from './20261201_0016_child_name_search';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -32,4 +33,5 @@ export const migrations: Migration[] = [
   { name: '20261201_0013_carers', up: carers.up },
   { name: '20261201_0014_placements', up: placements.up },
   { name: '20261201_0015_tasks', up: tasks.up },
+  { name: '20261201_0016_child_name_search', up: childNameSearch.up },
 ];

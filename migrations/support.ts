@@ -27,21 +27,30 @@ export function tenantIsolation(table: string, grants: Grant[] = ['SELECT', 'INS
 }
 
 /**
- * Adds permissions to the system roles of tenants that already exist (new tenants get them from
- * `core/src/access/systemRoles.ts`). Row-level security is forced even for the owner, so each
- * tenant's roles are changed inside that tenant's scope.
+ * Runs `work` once for each tenant that exists, inside that tenant's scope: row-level security is
+ * forced even for the owner, so a migration that changes tenants' rows must enter each tenant.
  */
-export async function grantToSystemRoles(knex: Knex, grants: Record<string, readonly string[]>): Promise<void> {
+export async function forEachTenant(knex: Knex, work: (trx: Knex.Transaction, tenantId: string) => Promise<void>): Promise<void> {
   const tenants = (await knex.raw('SELECT id FROM tenants')) as { rows: Array<{ id: string }> };
   for (const { id } of tenants.rows) {
     await knex.transaction(async (trx) => {
       await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [id]);
-      for (const [role, permissions] of Object.entries(grants)) {
-        await trx.raw(
-          `UPDATE roles SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ?::text[]) ORDER BY 1) WHERE tenant_id = ? AND key = ? AND system`,
-          [[...permissions], id, role],
-        );
-      }
+      await work(trx, id);
     });
   }
+}
+
+/**
+ * Adds permissions to the system roles of tenants that already exist (new tenants get them from
+ * `core/src/access/systemRoles.ts`).
+ */
+export async function grantToSystemRoles(knex: Knex, grants: Record<string, readonly string[]>): Promise<void> {
+  await forEachTenant(knex, async (trx, tenantId) => {
+    for (const [role, permissions] of Object.entries(grants)) {
+      await trx.raw(
+        `UPDATE roles SET permissions = ARRAY(SELECT DISTINCT unnest(permissions || ?::text[]) ORDER BY 1) WHERE tenant_id = ? AND key = ? AND system`,
+        [[...permissions], tenantId, role],
+      );
+    }
+  });
 }

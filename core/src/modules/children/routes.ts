@@ -8,6 +8,7 @@ import { iso, todayIn } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
 import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
+import { whereNameStartsWith } from './nameSearch';
 
 const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
 
@@ -114,10 +115,7 @@ async function listChildren(ctx: OperationContext): Promise<OperationResult> {
   if (q.allocatedWorkerId) query.where('c.allocated_worker_id', q.allocatedWorkerId);
   if (q.bornFrom) query.where('c.date_of_birth', '>=', q.bornFrom);
   if (q.bornTo) query.where('c.date_of_birth', '<=', q.bornTo);
-  if (q.q) {
-    const like = `%${q.q.replace(/[\\%_]/g, '\\$&')}%`;
-    query.where((w) => w.where('c.given_name', 'ilike', like).orWhere('c.family_name', 'ilike', like).orWhere('c.preferred_name', 'ilike', like));
-  }
+  if (q.q) await whereNameStartsWith(ctx.trx, ctx.tenantId!, query, q.q);
   const rows = await query;
   const identifiers = await maskedIdentifiers(ctx.trx, ctx.tenantId!, rows.map((r) => r.id));
   const page = toPage(rows, q.limit, (r) => [r.id], (r) => childToApi(r, identifiers.get(r.id) ?? []));
