@@ -7,8 +7,7 @@
  * drops), else PGlite. Needs a build: `npm run bench` builds first.
  */
 const autocannon = require('autocannon');
-const knexFactory = require('knex');
-const { reachable } = require('../test/support/reachable');
+const { benchDatabase } = require('./support');
 const dist = (p) => require(`../dist/core/src/${p}`);
 
 const { loadConfig } = dist('config');
@@ -22,25 +21,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const CHILDREN = Number(process.env.BENCH_CHILDREN ?? 20000);
 
-async function database() {
-  const admin = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
-  if (!(await reachable(admin))) return { url: undefined, drop: async () => {} };
-  const name = `hearth_bench_${Date.now().toString(36)}`;
-  const adminDb = knexFactory({ client: 'pg', connection: admin });
-  await adminDb.raw(`CREATE DATABASE ${name}`);
-  await adminDb.destroy();
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const again = knexFactory({ client: 'pg', connection: admin });
-      await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await again.destroy();
-    },
-  };
-}
-
 function run(name, options) {
   return new Promise((resolve, reject) => {
     autocannon({ duration: SECONDS, connections: CONNECTIONS, ...options }, (error, result) => {
@@ -52,7 +32,7 @@ function run(name, options) {
 }
 
 async function main() {
-  const store = await database();
+  const store = await benchDatabase();
   const config = loadConfig({ NODE_ENV: 'production', HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret', HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64') }, {
     databaseUrl: store.url,
     embeddedDataDir: null,

@@ -1,7 +1,208 @@
 import type { Knex } from 'knex';
-import { runStatements } from './support';
+import { runStatements, tenantIsolation } from './support';
 
-/** The carers module's tables (being written). */
+/**
+ * Carer households and their approval: the household, its members, each member's checks, evidence
+ * documents, recorded decisions, the approval journey (one row per workflow step taken), the
+ * effective-dated terms of approval, and fostering panels with their agendas. The workflow itself
+ * is pack data; these tables hold where each household is on it and why.
+ */
 export async function up(knex: Knex): Promise<void> {
-  await runStatements(knex, []);
+  await runStatements(knex, [
+    `CREATE TABLE carer_households (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       name text NOT NULL,
+       address text,
+       postcode text,
+       region text,
+       latitude double precision,
+       longitude double precision,
+       languages text[] NOT NULL DEFAULT '{}',
+       skills text[] NOT NULL DEFAULT '{}',
+       carer_level text,
+       supervising_worker_id uuid,
+       status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'on_hold', 'closed')),
+       workflow_key text NOT NULL,
+       approval_state text NOT NULL,
+       approved_state text,
+       approved_on date,
+       approval_ended_on date,
+       version integer NOT NULL DEFAULT 1,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, supervising_worker_id) REFERENCES users (tenant_id, id),
+       CHECK ((latitude IS NULL) = (longitude IS NULL))
+     )`,
+    `CREATE INDEX carer_households_status ON carer_households (tenant_id, status, id)`,
+    `CREATE INDEX carer_households_approval_state ON carer_households (tenant_id, approval_state, id)`,
+    `CREATE INDEX carer_households_worker ON carer_households (tenant_id, supervising_worker_id, id)`,
+    `CREATE INDEX carer_households_region ON carer_households (tenant_id, region, id)`,
+    `CREATE INDEX carer_households_approved ON carer_households (tenant_id, approved_on, id) WHERE approved_on IS NOT NULL`,
+    ...tenantIsolation('carer_households', ['SELECT', 'INSERT', 'UPDATE']),
+
+    `CREATE TABLE carer_household_members (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       name text NOT NULL,
+       date_of_birth date NOT NULL,
+       role text NOT NULL CHECK (role IN ('applicant', 'household_member')),
+       relationship text,
+       left_on date,
+       version integer NOT NULL DEFAULT 1,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id)
+     )`,
+    `CREATE INDEX carer_household_members_household ON carer_household_members (tenant_id, household_id, id)`,
+    ...tenantIsolation('carer_household_members', ['SELECT', 'INSERT', 'UPDATE']),
+
+    `CREATE TABLE carer_checks (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       member_id uuid,
+       check_type text NOT NULL,
+       status text NOT NULL CHECK (status IN ('requested', 'received', 'satisfactory', 'unsatisfactory')),
+       requested_on date,
+       completed_on date,
+       expires_on date,
+       reference text,
+       hours numeric(7, 2),
+       facts jsonb NOT NULL DEFAULT '{}',
+       notes text,
+       version integer NOT NULL DEFAULT 1,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id),
+       FOREIGN KEY (tenant_id, member_id) REFERENCES carer_household_members (tenant_id, id),
+       CHECK (completed_on IS NULL OR requested_on IS NULL OR completed_on >= requested_on)
+     )`,
+    `CREATE INDEX carer_checks_household ON carer_checks (tenant_id, household_id, check_type)`,
+    `CREATE INDEX carer_checks_expiry ON carer_checks (tenant_id, expires_on, id) WHERE expires_on IS NOT NULL`,
+    ...tenantIsolation('carer_checks', ['SELECT', 'INSERT', 'UPDATE']),
+
+    `CREATE TABLE carer_evidence_documents (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       key text NOT NULL,
+       title text NOT NULL,
+       received_on date NOT NULL,
+       notes text,
+       recorded_by uuid,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id)
+     )`,
+    `CREATE INDEX carer_evidence_documents_household ON carer_evidence_documents (tenant_id, household_id, key)`,
+    ...tenantIsolation('carer_evidence_documents', ['SELECT', 'INSERT']),
+
+    `CREATE TABLE carer_panels (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       panel_date date NOT NULL,
+       name text,
+       chair_id uuid NOT NULL,
+       member_ids uuid[] NOT NULL DEFAULT '{}',
+       status text NOT NULL DEFAULT 'scheduled' CHECK (status IN ('scheduled', 'held', 'cancelled')),
+       version integer NOT NULL DEFAULT 1,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, chair_id) REFERENCES users (tenant_id, id)
+     )`,
+    `CREATE INDEX carer_panels_date ON carer_panels (tenant_id, panel_date, id)`,
+    ...tenantIsolation('carer_panels', ['SELECT', 'INSERT', 'UPDATE']),
+
+    `CREATE TABLE carer_decisions (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       key text NOT NULL,
+       outcome text,
+       decided_on date NOT NULL,
+       reasons text,
+       facts jsonb NOT NULL DEFAULT '{}',
+       details jsonb NOT NULL DEFAULT '{}',
+       panel_id uuid,
+       recorded_by uuid,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id),
+       FOREIGN KEY (tenant_id, panel_id) REFERENCES carer_panels (tenant_id, id)
+     )`,
+    `CREATE INDEX carer_decisions_household ON carer_decisions (tenant_id, household_id, key)`,
+    ...tenantIsolation('carer_decisions', ['SELECT', 'INSERT']),
+
+    `CREATE TABLE carer_panel_agenda_items (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       panel_id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       purpose text,
+       status text NOT NULL DEFAULT 'listed' CHECK (status IN ('listed', 'recommended')),
+       decision_id uuid,
+       version integer NOT NULL DEFAULT 1,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       UNIQUE (tenant_id, panel_id, household_id),
+       FOREIGN KEY (tenant_id, panel_id) REFERENCES carer_panels (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id),
+       FOREIGN KEY (tenant_id, decision_id) REFERENCES carer_decisions (tenant_id, id)
+     )`,
+    `CREATE INDEX carer_panel_agenda_household ON carer_panel_agenda_items (tenant_id, household_id)`,
+    ...tenantIsolation('carer_panel_agenda_items', ['SELECT', 'INSERT', 'UPDATE']),
+
+    `CREATE TABLE carer_approval_steps (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       workflow_key text NOT NULL,
+       transition text NOT NULL,
+       from_state text NOT NULL,
+       to_state text NOT NULL,
+       occurred_on date NOT NULL,
+       note text,
+       decision_id uuid,
+       evidence jsonb NOT NULL DEFAULT '[]',
+       facts jsonb NOT NULL DEFAULT '{}',
+       conditions jsonb,
+       actor_id uuid,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id),
+       FOREIGN KEY (tenant_id, decision_id) REFERENCES carer_decisions (tenant_id, id)
+     )`,
+    `CREATE INDEX carer_approval_steps_household ON carer_approval_steps (tenant_id, household_id, created_at, id)`,
+    ...tenantIsolation('carer_approval_steps', ['SELECT', 'INSERT']),
+
+    `CREATE TABLE carer_approval_terms (
+       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       id uuid NOT NULL,
+       household_id uuid NOT NULL,
+       effective_from date NOT NULL,
+       max_children integer NOT NULL CHECK (max_children >= 1),
+       age_min integer NOT NULL CHECK (age_min >= 0),
+       age_max integer NOT NULL,
+       placement_kinds text[] NOT NULL,
+       carer_level text,
+       notes text,
+       decision_id uuid,
+       step_id uuid,
+       created_at timestamptz NOT NULL DEFAULT now(),
+       PRIMARY KEY (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id),
+       FOREIGN KEY (tenant_id, decision_id) REFERENCES carer_decisions (tenant_id, id),
+       FOREIGN KEY (tenant_id, step_id) REFERENCES carer_approval_steps (tenant_id, id),
+       CHECK (age_max >= age_min)
+     )`,
+    `CREATE INDEX carer_approval_terms_household ON carer_approval_terms (tenant_id, household_id, effective_from, created_at)`,
+    ...tenantIsolation('carer_approval_terms', ['SELECT', 'INSERT']),
+  ]);
 }

@@ -6,6 +6,7 @@ import { openDatabase, type Database } from './db/database';
 import { runMigrations } from './db/migrate';
 import { createAuthenticator } from './auth/passport';
 import { loadContract } from './http/contract';
+import { startJobsRunner } from './jobs/runner';
 import { createApp } from './http/app';
 import { DEFAULT_PACK_ROOTS, loadPacks, type PackRegistry } from './packs/registry';
 import { allOperations } from './modules';
@@ -42,6 +43,8 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host}:${port}`;
     logger.info({ url, database: config.databaseUrl ? 'postgresql' : 'embedded' }, 'Hearth is listening');
+    // The jobs worker and daily scheduler (off under tests unless HEARTH_JOBS=1).
+    const jobs = startJobsRunner({ db, services: { config, packs }, logger });
     return {
       url,
       db,
@@ -50,6 +53,8 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
       close: async () => {
         await new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        // The worker stops before the pool it uses is closed.
+        await jobs.stop();
         if (!options.db) await db.destroy();
       },
     };

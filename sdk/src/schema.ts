@@ -1076,6 +1076,1456 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/carer-households": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List carer households
+         * @description Households of the caller's tenant, by id. Filters combine.
+         */
+        get: operations["listCarerHouseholds"];
+        put?: never;
+        /**
+         * Create a carer household
+         * @description Starts it at the initial state of the tenant's carer approval workflow.
+         */
+        post: operations["createCarerHousehold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /** Read a carer household */
+        get: operations["getCarerHousehold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a carer household
+         * @description Send only the fields that change; `null` clears an optional field. The approval state changes only through approval transitions.
+         */
+        patch: operations["updateCarerHousehold"];
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /** List the members of a household */
+        get: operations["listCarerHouseholdMembers"];
+        put?: never;
+        /** Add an applicant or household member */
+        post: operations["addCarerHouseholdMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/members/{memberId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+                memberId: components["parameters"]["CarerMemberId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a household member
+         * @description `leftOn` records that the member left the household (their checks stop being required).
+         */
+        patch: operations["updateCarerHouseholdMember"];
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /** List a household's checks */
+        get: operations["listCarerChecks"];
+        put?: never;
+        /** Record a check on a member or the household */
+        post: operations["recordCarerCheck"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/checks/{checkId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+                checkId: components["parameters"]["CarerCheckId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a check (its status, dates, expiry) */
+        patch: operations["updateCarerCheck"];
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A household's compliance: required checks missing, expired or unsatisfactory
+         * @description The required check types are those the tenant's carer approval workflow names as evidence (the packs do not say which check applies to which member role), each required of every adult member (18 or over) still in the household. A check recorded for the household as a whole counts for every member. A check is expired from its `expiresOn` day.
+         */
+        get: operations["getCarerHouseholdCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record an evidence document received
+         * @description A record that the document was received (no file is stored); counts as `document` evidence of its key.
+         */
+        post: operations["recordCarerEvidenceDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record a decision about the household
+         * @description Counts as `decision` evidence of its key. Panel recommendations are recorded through the panel; a step's own decision may come with the step.
+         */
+        post: operations["recordCarerDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a form about the household (Form F, home study, review)
+         * @description Validated against the tenant's effective form; stored as a form submission whose subject is the household, readable with getFormSubmission. Counts as `form` evidence of its key.
+         */
+        post: operations["submitCarerHouseholdForm"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The household's approval: state, history, terms and the steps open to the caller
+         * @description Each step the workflow offers from the current state is judged for the caller: the step's permission, its evidence (forms submitted for the household, checks satisfactory and unexpired for every adult member, documents received, decisions recorded) and its conditions on the facts shown.
+         */
+        get: operations["getCarerApproval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/approval/transitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a step of the approval workflow
+         * @description Taken only when the judge allows it: 403 when the caller lacks the step's permission, 409 with `blockers` when evidence or conditions are missing, 422 for a step the workflow does not offer from the current state. A decision sent with the step is recorded first and counts as its evidence.
+         */
+        post: operations["takeCarerApprovalTransition"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-checks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Checks expiring or expired before a date, across the tenant
+         * @description Checks with an `expiresOn` before the date, soonest first.
+         */
+        get: operations["listExpiringCarerChecks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-panels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List fostering panels
+         * @description By date, then id.
+         */
+        get: operations["listCarerPanels"];
+        put?: never;
+        /** Schedule a panel */
+        post: operations["scheduleCarerPanel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-panels/{panelId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                panelId: components["parameters"]["CarerPanelId"];
+            };
+            cookie?: never;
+        };
+        /** Read a panel with its agenda */
+        get: operations["getCarerPanel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-panels/{panelId}/agenda": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                panelId: components["parameters"]["CarerPanelId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Put a household on a panel's agenda */
+        post: operations["addCarerPanelAgendaItem"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-panels/{panelId}/agenda/{itemId}/recommendation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                panelId: components["parameters"]["CarerPanelId"];
+                itemId: components["parameters"]["CarerAgendaItemId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the panel's recommendation on a household
+         * @description Only the panel's chair or members record it. Records the household's `panel_recommendation` decision, and marks the panel held.
+         */
+        post: operations["recordCarerPanelRecommendation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/legal-statuses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's legal statuses
+         * @description A legal status the child held, dated. `code` is a value of the option list the tenant's pack declares for legal status (in the UK pack, `legal_status`); a pack without one accepts any code. Statuses of one child never overlap: `endDate` is the day the next one may start (a status ending on the 10th and the next starting on the 10th do not overlap); an open status (no `endDate`) runs on.
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildLegalStatuses"];
+        put?: never;
+        /**
+         * Record a legal status
+         * @description A legal status the child held, dated. `code` is a value of the option list the tenant's pack declares for legal status (in the UK pack, `legal_status`); a pack without one accepts any code. Statuses of one child never overlap: `endDate` is the day the next one may start (a status ending on the 10th and the next starting on the 10th do not overlap); an open status (no `endDate`) runs on.
+         */
+        post: operations["createChildLegalStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/legal-statuses/{legalStatusId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The legal status's id. */
+                legalStatusId: components["parameters"]["ChildLegalStatusId"];
+            };
+            cookie?: never;
+        };
+        /** Read a legal status */
+        get: operations["getChildLegalStatus"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a legal status
+         * @description Hidden, not erased (entered in error); `restore` brings it back.
+         */
+        delete: operations["deleteChildLegalStatus"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a legal status
+         * @description Send only the fields that change; `null` clears an optional field.
+         */
+        patch: operations["updateChildLegalStatus"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/legal-statuses/{legalStatusId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The legal status's id. */
+                legalStatusId: components["parameters"]["ChildLegalStatusId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted legal status
+         * @description Answers 409 when it is not deleted, or when it would now overlap another.
+         */
+        post: operations["restoreChildLegalStatus"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/care-episodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's care episodes
+         * @description A period of care. `startReason` and `endReason` are values of the option lists the tenant's pack declares for why an episode starts and ends (the UK pack's `reason_for_new_episode` and `episode_end_reason`; the USA pack's `removal_reason` and `discharge_reason`); where a pack declares none, any code is accepted. Episodes of one child never overlap (`endDate` is exclusive, so a new episode may start the day the last ended, which continues the period of care). Opening an episode when the child is not in care records the case event `child.entered_care` on `startDate` and sets the child's status to `in_care`; ending it records `child.left_care` and sets `left_care`. Correcting a date corrects its event.
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildCareEpisodes"];
+        put?: never;
+        /**
+         * Record a care episode
+         * @description A period of care. `startReason` and `endReason` are values of the option lists the tenant's pack declares for why an episode starts and ends (the UK pack's `reason_for_new_episode` and `episode_end_reason`; the USA pack's `removal_reason` and `discharge_reason`); where a pack declares none, any code is accepted. Episodes of one child never overlap (`endDate` is exclusive, so a new episode may start the day the last ended, which continues the period of care). Opening an episode when the child is not in care records the case event `child.entered_care` on `startDate` and sets the child's status to `in_care`; ending it records `child.left_care` and sets `left_care`. Correcting a date corrects its event.
+         */
+        post: operations["createChildCareEpisode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/care-episodes/{careEpisodeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The care episode's id. */
+                careEpisodeId: components["parameters"]["ChildCareEpisodeId"];
+            };
+            cookie?: never;
+        };
+        /** Read a care episode */
+        get: operations["getChildCareEpisode"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a care episode
+         * @description Hidden, not erased (entered in error); `restore` brings it back.
+         */
+        delete: operations["deleteChildCareEpisode"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a care episode
+         * @description Send only the fields that change; `null` clears an optional field.
+         */
+        patch: operations["updateChildCareEpisode"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/care-episodes/{careEpisodeId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The care episode's id. */
+                careEpisodeId: components["parameters"]["ChildCareEpisodeId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted care episode
+         * @description Answers 409 when it is not deleted, or when it would now overlap another.
+         */
+        post: operations["restoreChildCareEpisode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's alerts
+         * @description Something everyone working with the child must know (a risk, a medical condition, an allergy…), active from `activeFrom` to `activeTo` (inclusive; open-ended without it).
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildAlerts"];
+        put?: never;
+        /**
+         * Record a alert
+         * @description Something everyone working with the child must know (a risk, a medical condition, an allergy…), active from `activeFrom` to `activeTo` (inclusive; open-ended without it).
+         */
+        post: operations["createChildAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/alerts/{alertId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The alert's id. */
+                alertId: components["parameters"]["ChildAlertId"];
+            };
+            cookie?: never;
+        };
+        /** Read a alert */
+        get: operations["getChildAlert"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a alert
+         * @description Hidden, not erased (entered in error); `restore` brings it back.
+         */
+        delete: operations["deleteChildAlert"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a alert
+         * @description Send only the fields that change; `null` clears an optional field.
+         */
+        patch: operations["updateChildAlert"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/alerts/{alertId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The alert's id. */
+                alertId: components["parameters"]["ChildAlertId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted alert
+         * @description Answers 409 when it is not deleted.
+         */
+        post: operations["restoreChildAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/family-members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's family members
+         * @description A person in the child's family or network, how they are related, whether they hold parental responsibility, and whether contact is allowed and supervised.
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildFamilyMembers"];
+        put?: never;
+        /**
+         * Record a family member
+         * @description A person in the child's family or network, how they are related, whether they hold parental responsibility, and whether contact is allowed and supervised.
+         */
+        post: operations["createChildFamilyMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/family-members/{familyMemberId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The family member's id. */
+                familyMemberId: components["parameters"]["ChildFamilyMemberId"];
+            };
+            cookie?: never;
+        };
+        /** Read a family member */
+        get: operations["getChildFamilyMember"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a family member
+         * @description Hidden, not erased (entered in error); `restore` brings it back.
+         */
+        delete: operations["deleteChildFamilyMember"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a family member
+         * @description Send only the fields that change; `null` clears an optional field.
+         */
+        patch: operations["updateChildFamilyMember"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/family-members/{familyMemberId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The family member's id. */
+                familyMemberId: components["parameters"]["ChildFamilyMemberId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted family member
+         * @description Answers 409 when it is not deleted.
+         */
+        post: operations["restoreChildFamilyMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/key-contacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's key contacts
+         * @description A professional in the child's life: GP, school, reviewing officer, guardian or guardian ad litem, CASA, health visitor… (`role`, in the tenant's own words).
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildKeyContacts"];
+        put?: never;
+        /**
+         * Record a key contact
+         * @description A professional in the child's life: GP, school, reviewing officer, guardian or guardian ad litem, CASA, health visitor… (`role`, in the tenant's own words).
+         */
+        post: operations["createChildKeyContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/key-contacts/{keyContactId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The key contact's id. */
+                keyContactId: components["parameters"]["ChildKeyContactId"];
+            };
+            cookie?: never;
+        };
+        /** Read a key contact */
+        get: operations["getChildKeyContact"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a key contact
+         * @description Hidden, not erased (entered in error); `restore` brings it back.
+         */
+        delete: operations["deleteChildKeyContact"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a key contact
+         * @description Send only the fields that change; `null` clears an optional field.
+         */
+        patch: operations["updateChildKeyContact"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/key-contacts/{keyContactId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The key contact's id. */
+                keyContactId: components["parameters"]["ChildKeyContactId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted key contact
+         * @description Answers 409 when it is not deleted.
+         */
+        post: operations["restoreChildKeyContact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/records": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's case records
+         * @description Dated case records of every kind (notes, family time, assessments, plans, reviews, safeguarding incidents, missing episodes, health assessments, immunisations, education, PEP reviews) in one list; `kind` chooses the shape of `details`. A review, a health assessment and a PEP review record their case event on `occurredOn`; correcting the date corrects the event, deleting the record voids it.
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildCaseRecords"];
+        put?: never;
+        /**
+         * Record a case record
+         * @description Dated case records of every kind (notes, family time, assessments, plans, reviews, safeguarding incidents, missing episodes, health assessments, immunisations, education, PEP reviews) in one list; `kind` chooses the shape of `details`. A review, a health assessment and a PEP review record their case event on `occurredOn`; correcting the date corrects the event, deleting the record voids it.
+         */
+        post: operations["createChildCaseRecord"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/records/{recordId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The case record's id. */
+                recordId: components["parameters"]["ChildCaseRecordId"];
+            };
+            cookie?: never;
+        };
+        /** Read a case record */
+        get: operations["getChildCaseRecord"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete a case record
+         * @description Hidden, not erased (entered in error); `restore` brings it back. Case events it recorded are voided.
+         */
+        delete: operations["deleteChildCaseRecord"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a case record
+         * @description Send `kind` and the fields that change; `details`, when sent, replaces the details held. A corrected `occurredOn` corrects the case event the record recorded.
+         */
+        patch: operations["updateChildCaseRecord"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/records/{recordId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The case record's id. */
+                recordId: components["parameters"]["ChildCaseRecordId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted case record
+         * @description Answers 409 when it is not deleted.
+         */
+        post: operations["restoreChildCaseRecord"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placement-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the tenant's placement settings
+         * @description Defaults (approval not required) until the tenant changes them; the ETag is then "0".
+         */
+        get: operations["getPlacementSettings"];
+        /**
+         * Change the tenant's placement settings
+         * @description Whether placements need approval through the pack workflow, and which lookup lists hold end reasons.
+         */
+        put: operations["updatePlacementSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/matching-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for carers for a child
+         * @description The child's needs: the kind of placement, from when, how many children together, skills, language, where.
+         */
+        post: operations["createMatchingRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/matching-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List matching requests */
+        get: operations["listMatchingRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/matching-requests/{matchingRequestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Matching request id. */
+                matchingRequestId: components["parameters"]["MatchingRequestId"];
+            };
+            cookie?: never;
+        };
+        /** Read a matching request */
+        get: operations["getMatchingRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a matching request
+         * @description Send only the fields that change; `status` closes or reopens it.
+         */
+        patch: operations["updateMatchingRequest"];
+        trace?: never;
+    };
+    "/v1/matching-requests/{matchingRequestId}/shortlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Matching request id. */
+                matchingRequestId: components["parameters"]["MatchingRequestId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Rank the approved households that fit the request
+         * @description Hard constraints: approved, compliant, the age range covers the child on the wanted date, the kind is in the terms, enough vacancies for all the children from the wanted date. The rest score (distance, skills, language, region); every candidate says why it ranks where it does.
+         */
+        get: operations["getMatchingShortlist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/vacancies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Approved households with free places on a date */
+        get: operations["listVacancies"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/placements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place a child with a household
+         * @description Refused (409) when the household has no place on any night of it, or the child has another main placement then. Where the tenant requires placement approval it starts as proposed in the pack's workflow; otherwise it starts at once (placement.started).
+         */
+        post: operations["createPlacement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List placements */
+        get: operations["listPlacements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        /** Read a placement */
+        get: operations["getPlacement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a placement
+         * @description Planned end, long-term flag, placement type, or a corrected start date (which corrects the placement.started event).
+         */
+        patch: operations["updatePlacement"];
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/transitions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        /** The placement's workflow: the steps open now, judged, and the steps taken */
+        get: operations["getPlacementWorkflow"];
+        put?: never;
+        /**
+         * Take a step of the placement workflow
+         * @description Each step is judged by the pack's workflow (permission, evidence, conditions); the step that starts the placement records placement.started. Ending goes through `/end`.
+         */
+        post: operations["transitionPlacement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End a placement with its reason and outcome
+         * @description Records placement.ended. Respite stays of the placement that run past the end date end with it.
+         */
+        post: operations["endPlacement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move the child: end this placement and start the next, in one step */
+        post: operations["movePlacement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/respite": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A respite stay at another household, within this placement
+         * @description The main placement stays open; the respite household holds a place on the respite nights.
+         */
+        post: operations["createRespitePlacement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/agreement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Link the signed placement agreement
+         * @description A submission of the pack's placement agreement form about this placement (or its child).
+         */
+        put: operations["setPlacementAgreement"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        /** Visits to the placement */
+        get: operations["listPlacementVisits"];
+        put?: never;
+        /**
+         * Record a visit
+         * @description A child_visit records placement.visit_held; an unannounced_visit records carer.unannounced_visit_held for the household.
+         */
+        post: operations["createPlacementVisit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/contact-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        /** Supervised contact sessions of the placement */
+        get: operations["listPlacementContactSessions"];
+        put?: never;
+        /** Schedule a supervised contact session */
+        post: operations["createPlacementContactSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/contact-sessions/{contactSessionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+                /** @description Contact session id. */
+                contactSessionId: components["parameters"]["PlacementContactSessionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a contact session, or record it held or cancelled */
+        patch: operations["updatePlacementContactSession"];
+        trace?: never;
+    };
+    "/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tasks
+         * @description Tasks of the caller's tenant, ordered by due date (then id). `overdue=true` keeps open tasks
+         *     due before today in the tenant's time zone. `teamId` keeps tasks owned by the team's members.
+         */
+        get: operations["listTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tasks/reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List task reminders
+         * @description Reminders the daily `task-reminders` job wrote (`due_soon` a few days before a task's due
+         *     date, `overdue` after it), newest first. Each went to the task's owner as an outbound message.
+         */
+        get: operations["listTaskReminders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tasks/{taskId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        /** Read a task */
+        get: operations["getTask"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Reassign a task
+         * @description Gives the task to another active user (or to no one, with `null`). A task reassigned by hand
+         *     keeps its owner when its cycle is recalculated; otherwise it follows the subject's worker.
+         */
+        patch: operations["reassignTask"];
+        trace?: never;
+    };
+    "/v1/tasks/{taskId}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark an open task done by hand
+         * @description For an occurrence whose event will not be recorded here. It counts as done on `completedOn`,
+         *     and the cycle's next occurrence is counted from that day. Answers 409 unless the task is open.
+         */
+        post: operations["completeTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tasks/{taskId}/reopen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reopen a task marked done by hand
+         * @description Undoes a manual completion; the cycle's later occurrences are recalculated. A task done by an
+         *     event answers 409: correct or void the event's record instead.
+         */
+        post: operations["reopenTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/teams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List teams */
+        get: operations["listTeams"];
+        put?: never;
+        /**
+         * Create a team
+         * @description Team names are unique in the tenant (ignoring case).
+         */
+        post: operations["createTeam"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/teams/{teamId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        /** Read a team */
+        get: operations["getTeam"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a team
+         * @description The team and its memberships go; the members' tasks stay theirs.
+         */
+        delete: operations["deleteTeam"];
+        options?: never;
+        head?: never;
+        /** Rename or describe a team */
+        patch: operations["updateTeam"];
+        trace?: never;
+    };
+    "/v1/teams/{teamId}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        /** List a team's members */
+        get: operations["listTeamMembers"];
+        put?: never;
+        /**
+         * Add a user to a team
+         * @description Answers 409 when the user is already a member. The team's version moves.
+         */
+        post: operations["addTeamMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/teams/{teamId}/members/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+                /** @description The member's user id. */
+                userId: components["parameters"]["TeamMemberUserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a user from a team
+         * @description `If-Match` carries the team's ETag: membership changes move the team's version.
+         */
+        delete: operations["removeTeamMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1801,6 +3251,1586 @@ export interface components {
             exportedAt?: string;
             overlays: components["schemas"]["OverlayCreate"][];
         };
+        /**
+         * @description Whether the household is in use (independent of where it is on the approval workflow).
+         * @enum {string}
+         */
+        CarerHouseholdStatus: "active" | "on_hold" | "closed";
+        CarerHousehold: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            address: string | null;
+            postcode: string | null;
+            region: string | null;
+            location: {
+                lat: number;
+                lon: number;
+            } | null;
+            languages: string[];
+            skills: string[];
+            carerLevel: string | null;
+            /** Format: uuid */
+            supervisingWorkerId: string | null;
+            /**
+             * @description Whether the household is in use (independent of where it is on the approval workflow).
+             * @enum {string}
+             */
+            status: "active" | "on_hold" | "closed";
+            workflowKey: string;
+            /** @description The household's state on the tenant's approval workflow. */
+            approvalState: string;
+            /** Format: date */
+            approvedOn: string | null;
+            /** Format: date */
+            approvalEndedOn: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CarerHouseholdCreate: {
+            name: string;
+            address?: string;
+            postcode?: string;
+            /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. */
+            region?: string;
+            location?: {
+                lat: number;
+                lon: number;
+            };
+            languages?: string[];
+            skills?: string[];
+            /** @description A code of the tenant's `carer_level` list, where it has one. */
+            carerLevel?: string;
+            /**
+             * Format: uuid
+             * @description An active user of the tenant.
+             */
+            supervisingWorkerId?: string;
+            /**
+             * @description Whether the household is in use (independent of where it is on the approval workflow).
+             * @enum {string}
+             */
+            status?: "active" | "on_hold" | "closed";
+        };
+        CarerHouseholdUpdate: {
+            name?: string;
+            address?: string | null;
+            postcode?: string | null;
+            /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. */
+            region?: string | null;
+            location?: {
+                lat: number;
+                lon: number;
+            } | null;
+            languages?: string[] | null;
+            skills?: string[] | null;
+            /** @description A code of the tenant's `carer_level` list, where it has one. */
+            carerLevel?: string | null;
+            /**
+             * Format: uuid
+             * @description An active user of the tenant.
+             */
+            supervisingWorkerId?: string | null;
+            /**
+             * @description Whether the household is in use (independent of where it is on the approval workflow).
+             * @enum {string}
+             */
+            status?: "active" | "on_hold" | "closed";
+        };
+        CarerHouseholdPage: {
+            data: components["schemas"]["CarerHousehold"][];
+            nextCursor: string | null;
+        };
+        CarerHouseholdMember: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            name: string;
+            /** Format: date */
+            dateOfBirth: string;
+            /**
+             * @description An applicant (a carer once approved) or another member of the household, adult or child.
+             * @enum {string}
+             */
+            role: "applicant" | "household_member";
+            relationship: string | null;
+            /** Format: date */
+            leftOn: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CarerHouseholdMemberCreate: {
+            name: string;
+            /** Format: date */
+            dateOfBirth: string;
+            /**
+             * @description An applicant (a carer once approved) or another member of the household, adult or child.
+             * @enum {string}
+             */
+            role: "applicant" | "household_member";
+            relationship?: string;
+        };
+        CarerHouseholdMemberUpdate: {
+            name?: string;
+            /** Format: date */
+            dateOfBirth?: string;
+            /**
+             * @description An applicant (a carer once approved) or another member of the household, adult or child.
+             * @enum {string}
+             */
+            role?: "applicant" | "household_member";
+            relationship?: string | null;
+            /** Format: date */
+            leftOn?: string | null;
+        };
+        CarerHouseholdMemberPage: {
+            data: components["schemas"]["CarerHouseholdMember"][];
+            nextCursor: string | null;
+        };
+        CarerCheck: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            /**
+             * Format: uuid
+             * @description Null for a check of the household as a whole (it counts for every member).
+             */
+            memberId: string | null;
+            checkType: string;
+            /** @enum {string} */
+            status: "requested" | "received" | "satisfactory" | "unsatisfactory";
+            /** Format: date */
+            requestedOn: string | null;
+            /** Format: date */
+            completedOn: string | null;
+            /**
+             * Format: date
+             * @description The day the check stops counting.
+             */
+            expiresOn: string | null;
+            reference: string | null;
+            hours: number | null;
+            facts: Record<string, never>;
+            notes: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CarerCheckCreate: {
+            /** Format: uuid */
+            memberId?: string;
+            /** @description A code of the tenant's `check_type` list. */
+            checkType: string;
+            /** @enum {string} */
+            status: "requested" | "received" | "satisfactory" | "unsatisfactory";
+            /** Format: date */
+            requestedOn?: string;
+            /** Format: date */
+            completedOn?: string;
+            /** Format: date */
+            expiresOn?: string;
+            reference?: string;
+            /** @description Hours the check records (training), counted into the workflow facts trainingHours and annualTrainingHours. */
+            hours?: number;
+            /** @description Facts the check establishes for the workflow's conditions (e.g. an inspection result), by fact name. */
+            facts?: {
+                [key: string]: string | number | boolean | null;
+            };
+            notes?: string;
+        };
+        CarerCheckUpdate: {
+            /** @enum {string} */
+            status?: "requested" | "received" | "satisfactory" | "unsatisfactory";
+            /** Format: date */
+            requestedOn?: string | null;
+            /** Format: date */
+            completedOn?: string | null;
+            /** Format: date */
+            expiresOn?: string | null;
+            reference?: string | null;
+            hours?: number | null;
+            facts?: {
+                [key: string]: string | number | boolean | null;
+            };
+            notes?: string | null;
+        };
+        CarerCheckPage: {
+            data: components["schemas"]["CarerCheck"][];
+            nextCursor: string | null;
+        };
+        CarerComplianceIssue: {
+            /** @enum {string} */
+            kind: "missing" | "expired" | "unsatisfactory";
+            checkType: string;
+            /** Format: uuid */
+            memberId: string;
+            detail: string;
+        };
+        CarerHouseholdCompliance: {
+            /** Format: uuid */
+            householdId: string;
+            /** Format: date */
+            asOf: string;
+            compliant: boolean;
+            /** @description Which checks are required of whom, in words. */
+            rule: string;
+            requiredCheckTypes: string[];
+            members: {
+                /** Format: uuid */
+                memberId: string;
+                name: string;
+                /**
+                 * @description An applicant (a carer once approved) or another member of the household, adult or child.
+                 * @enum {string}
+                 */
+                role: "applicant" | "household_member";
+                adult: boolean;
+                issues: components["schemas"]["CarerComplianceIssue"][];
+            }[];
+            issues: components["schemas"]["CarerComplianceIssue"][];
+        };
+        CarerEvidenceDocument: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            key: string;
+            title: string;
+            /** Format: date */
+            receivedOn: string;
+            notes: string | null;
+            recordedBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CarerEvidenceDocumentCreate: {
+            /** @description The evidence key a workflow step names (e.g. application_form). */
+            key: string;
+            title: string;
+            /** Format: date */
+            receivedOn: string;
+            notes?: string;
+        };
+        CarerDecision: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            key: string;
+            outcome: string | null;
+            /** Format: date */
+            decidedOn: string;
+            reasons: string | null;
+            facts: Record<string, never>;
+            details: Record<string, never>;
+            panelId: string | null;
+            recordedBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CarerDecisionCreate: {
+            /** @description The decision key a workflow step names (e.g. termination_decision). */
+            key: string;
+            outcome?: string;
+            /** Format: date */
+            decidedOn: string;
+            reasons?: string;
+            facts?: {
+                [key: string]: string | number | boolean | null;
+            };
+        };
+        CarerHouseholdFormCreate: {
+            formKey: string;
+            /** @description Defaults to the latest version in the tenant's configuration. */
+            formVersion?: number;
+            data: Record<string, never>;
+        };
+        CarerApprovalTerms: {
+            maxChildren: number;
+            ageMin: number;
+            ageMax: number;
+            placementKinds: ("emergency" | "short_term" | "long_term" | "respite" | "parent_and_child" | "remand" | "short_breaks")[];
+            notes?: string;
+        };
+        CarerApprovalTermsRecord: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date */
+            effectiveFrom: string;
+            maxChildren: number;
+            ageMin: number;
+            ageMax: number;
+            placementKinds: string[];
+            carerLevel: string | null;
+            notes: string | null;
+            decisionId: string | null;
+        };
+        CarerApprovalBlocker: {
+            /** @enum {string} */
+            kind: "permission" | "evidence" | "condition";
+            detail: string;
+            evidence?: Record<string, never>;
+        };
+        CarerApprovalVerdict: {
+            transition: string;
+            name: string | null;
+            to: string;
+            allowed: boolean;
+            blockers: components["schemas"]["CarerApprovalBlocker"][];
+        };
+        CarerApprovalStep: {
+            /** Format: uuid */
+            id: string;
+            transition: string;
+            from: string;
+            to: string;
+            /** Format: date */
+            occurredOn: string;
+            note: string | null;
+            decisionId: string | null;
+            actorId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CarerApproval: {
+            /** Format: uuid */
+            householdId: string;
+            workflowKey: string;
+            workflowName: string;
+            state: string;
+            stateName: string;
+            terminal: boolean;
+            approved: boolean;
+            /** Format: date */
+            approvedOn: string | null;
+            /** Format: date */
+            approvalEndedOn: string | null;
+            terms: components["schemas"]["CarerApprovalTermsRecord"] | null;
+            termsHistory: components["schemas"]["CarerApprovalTermsRecord"][];
+            history: components["schemas"]["CarerApprovalStep"][];
+            available: components["schemas"]["CarerApprovalVerdict"][];
+            /** @description The evidence the household holds, as the workflow judge sees it. */
+            evidence: {
+                /** @enum {string} */
+                kind: "form" | "check" | "document" | "decision";
+                key: string;
+            }[];
+            /** @description The facts the workflow's conditions were judged on. */
+            facts: Record<string, never>;
+        };
+        CarerApprovalTransitionCreate: {
+            transition: string;
+            note?: string;
+            /**
+             * Format: date
+             * @description The day the step happened; today in the tenant's zone by default.
+             */
+            occurredOn?: string;
+            /** @description A decision recorded with the step, counted as its evidence. The step that first approves the household must carry terms. */
+            decision?: {
+                /** @description The decision key the step names as evidence (e.g. adm_decision). */
+                key: string;
+                outcome?: string;
+                /** Format: date */
+                decidedOn?: string;
+                reasons?: string;
+                facts?: {
+                    [key: string]: string | number | boolean | null;
+                };
+                terms?: components["schemas"]["CarerApprovalTerms"];
+                carerLevel?: string;
+            };
+        };
+        /** @enum {string} */
+        CarerPanelStatus: "scheduled" | "held" | "cancelled";
+        CarerPanelVote: {
+            inFavour: number;
+            against: number;
+            abstained: number;
+        };
+        CarerPanelRecommendation: {
+            recommendApproval: boolean;
+            termsRecommended: components["schemas"]["CarerApprovalTerms"] | null;
+            reasons: string;
+            vote: components["schemas"]["CarerPanelVote"] | null;
+            /** Format: uuid */
+            decisionId: string;
+            recordedBy: string | null;
+        };
+        CarerPanelAgendaItem: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            panelId: string;
+            /** Format: uuid */
+            householdId: string;
+            purpose: string | null;
+            /** @enum {string} */
+            status: "listed" | "recommended";
+            recommendation: components["schemas"]["CarerPanelRecommendation"] | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CarerPanel: {
+            /** Format: uuid */
+            id: string;
+            /** Format: date */
+            panelDate: string;
+            name: string | null;
+            /** Format: uuid */
+            chairId: string;
+            memberIds: string[];
+            status: components["schemas"]["CarerPanelStatus"];
+            agenda: components["schemas"]["CarerPanelAgendaItem"][];
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CarerPanelCreate: {
+            /** Format: date */
+            panelDate: string;
+            name?: string;
+            /**
+             * Format: uuid
+             * @description An active user; the caller by default.
+             */
+            chairId?: string;
+            memberIds?: string[];
+        };
+        CarerPanelPage: {
+            data: components["schemas"]["CarerPanel"][];
+            nextCursor: string | null;
+        };
+        CarerPanelAgendaItemCreate: {
+            /** Format: uuid */
+            householdId: string;
+            purpose?: string;
+        };
+        CarerPanelRecommendationCreate: {
+            recommendApproval: boolean;
+            termsRecommended?: components["schemas"]["CarerApprovalTerms"];
+            reasons: string;
+            vote?: components["schemas"]["CarerPanelVote"];
+            /**
+             * Format: date
+             * @description Defaults to the panel's date.
+             */
+            decidedOn?: string;
+        };
+        /** @enum {string} */
+        ChildAlertCategory: "risk" | "medical" | "allergy" | "behaviour" | "communication" | "legal" | "other";
+        /** @enum {string} */
+        ChildSeverity: "low" | "medium" | "high" | "critical";
+        ChildLegalStatus: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            code: string;
+            /** Format: date */
+            startDate: string;
+            /** Format: date */
+            endDate: string | null;
+            notes: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildLegalStatusPage: {
+            data: components["schemas"]["ChildLegalStatus"][];
+            nextCursor: string | null;
+        };
+        ChildLegalStatusCreate: {
+            code: components["schemas"]["LookupCode"];
+            /** Format: date */
+            startDate: string;
+            /** Format: date */
+            endDate?: string | null;
+            notes?: string | null;
+        };
+        /** @description Send only the fields that change; `null` clears an optional field. */
+        ChildLegalStatusUpdate: {
+            code?: components["schemas"]["LookupCode"];
+            /** Format: date */
+            startDate?: string;
+            /** Format: date */
+            endDate?: string | null;
+            notes?: string | null;
+        };
+        ChildCareEpisode: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            /** Format: date */
+            startDate: string;
+            /** Format: date */
+            endDate: string | null;
+            startReason: string | null;
+            endReason: string | null;
+            notes: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildCareEpisodePage: {
+            data: components["schemas"]["ChildCareEpisode"][];
+            nextCursor: string | null;
+        };
+        ChildCareEpisodeCreate: {
+            /** Format: date */
+            startDate: string;
+            /** Format: date */
+            endDate?: string | null;
+            startReason?: components["schemas"]["LookupCode"] | null;
+            endReason?: components["schemas"]["LookupCode"] | null;
+            notes?: string | null;
+        };
+        /** @description Send only the fields that change; `null` clears an optional field. */
+        ChildCareEpisodeUpdate: {
+            /** Format: date */
+            startDate?: string;
+            /** Format: date */
+            endDate?: string | null;
+            startReason?: components["schemas"]["LookupCode"] | null;
+            endReason?: components["schemas"]["LookupCode"] | null;
+            notes?: string | null;
+        };
+        ChildAlert: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            category: components["schemas"]["ChildAlertCategory"];
+            severity: components["schemas"]["ChildSeverity"];
+            title: string;
+            description: string | null;
+            /** Format: date */
+            activeFrom: string;
+            /** Format: date */
+            activeTo: string | null;
+            /** @description Active today, in the tenant's time zone. */
+            active: boolean;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildAlertPage: {
+            data: components["schemas"]["ChildAlert"][];
+            nextCursor: string | null;
+        };
+        ChildAlertCreate: {
+            category: components["schemas"]["ChildAlertCategory"];
+            severity: components["schemas"]["ChildSeverity"];
+            title: string;
+            description?: string | null;
+            /** Format: date */
+            activeFrom: string;
+            /** Format: date */
+            activeTo?: string | null;
+        };
+        /** @description Send only the fields that change; `null` clears an optional field. */
+        ChildAlertUpdate: {
+            category?: components["schemas"]["ChildAlertCategory"];
+            severity?: components["schemas"]["ChildSeverity"];
+            title?: string;
+            description?: string | null;
+            /** Format: date */
+            activeFrom?: string;
+            /** Format: date */
+            activeTo?: string | null;
+        };
+        ChildFamilyMember: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            givenName: string;
+            familyName: string;
+            /** Format: date */
+            dateOfBirth: string | null;
+            relationship: string;
+            parentalResponsibility: boolean;
+            contactAllowed: boolean;
+            contactSupervised: boolean;
+            phone: string | null;
+            email: string | null;
+            address: string | null;
+            notes: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildFamilyMemberPage: {
+            data: components["schemas"]["ChildFamilyMember"][];
+            nextCursor: string | null;
+        };
+        ChildFamilyMemberCreate: {
+            givenName: string;
+            familyName: string;
+            /** Format: date */
+            dateOfBirth?: string | null;
+            /** @description How they are related to the child (mother, father, sibling, grandparent, family friend…). */
+            relationship: string;
+            parentalResponsibility?: boolean;
+            contactAllowed?: boolean;
+            contactSupervised?: boolean;
+            phone?: string | null;
+            /** Format: email */
+            email?: string | null;
+            address?: string | null;
+            notes?: string | null;
+        };
+        /** @description Send only the fields that change; `null` clears an optional field. */
+        ChildFamilyMemberUpdate: {
+            givenName?: string;
+            familyName?: string;
+            /** Format: date */
+            dateOfBirth?: string | null;
+            /** @description How they are related to the child (mother, father, sibling, grandparent, family friend…). */
+            relationship?: string;
+            parentalResponsibility?: boolean;
+            contactAllowed?: boolean;
+            contactSupervised?: boolean;
+            phone?: string | null;
+            /** Format: email */
+            email?: string | null;
+            address?: string | null;
+            notes?: string | null;
+        };
+        ChildKeyContact: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            role: string;
+            name: string;
+            organisation: string | null;
+            phone: string | null;
+            email: string | null;
+            notes: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildKeyContactPage: {
+            data: components["schemas"]["ChildKeyContact"][];
+            nextCursor: string | null;
+        };
+        ChildKeyContactCreate: {
+            /** @description gp, school, iro, guardian_ad_litem, cafcass, casa, dentist… */
+            role: string;
+            name: string;
+            organisation?: string | null;
+            phone?: string | null;
+            /** Format: email */
+            email?: string | null;
+            notes?: string | null;
+        };
+        /** @description Send only the fields that change; `null` clears an optional field. */
+        ChildKeyContactUpdate: {
+            /** @description gp, school, iro, guardian_ad_litem, cafcass, casa, dentist… */
+            role?: string;
+            name?: string;
+            organisation?: string | null;
+            phone?: string | null;
+            /** Format: email */
+            email?: string | null;
+            notes?: string | null;
+        };
+        /** @enum {string} */
+        ChildCaseRecordKind: "note" | "contact_event" | "assessment" | "plan" | "review" | "safeguarding_incident" | "missing_episode" | "health_assessment" | "immunisation" | "education" | "pep_review";
+        /** @description A case note. */
+        ChildCaseRecordNoteDetails: {
+            text: string;
+            category?: string | null;
+        };
+        ChildCaseRecordNoteInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "note";
+            details?: components["schemas"]["ChildCaseRecordNoteDetails"];
+        };
+        /** @description Family time that happened. */
+        ChildCaseRecordContactEventDetails: {
+            /** @description Family members of this child who took part. */
+            familyMemberIds?: string[];
+            /** @description Who else took part, in words. */
+            withWhom?: string | null;
+            supervised: boolean;
+            supervisedBy?: string | null;
+            location?: string | null;
+            durationMinutes?: number | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordContactEventInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "contact_event";
+            details?: components["schemas"]["ChildCaseRecordContactEventDetails"];
+        };
+        /** @description An assessment. */
+        ChildCaseRecordAssessmentDetails: {
+            assessmentType: string;
+            outcome?: string | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordAssessmentInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "assessment";
+            details?: components["schemas"]["ChildCaseRecordAssessmentDetails"];
+        };
+        /** @description A plan (care plan, placement plan…); `dueOn` is required: when it is next reviewed. */
+        ChildCaseRecordPlanDetails: {
+            planType?: string | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordPlanInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "plan";
+            details?: components["schemas"]["ChildCaseRecordPlanDetails"];
+        };
+        /** @description A review of the case was held (records `child.review_held`). */
+        ChildCaseRecordReviewDetails: {
+            reviewType?: string | null;
+            chairedBy?: string | null;
+            /** @description A value of the list the tenant's pack declares for review participation (the UK pack's `review_participation`). */
+            participationCode?: components["schemas"]["LookupCode"] | null;
+            outcome?: string | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordReviewInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "review";
+            details?: components["schemas"]["ChildCaseRecordReviewDetails"];
+        };
+        /** @description A safeguarding incident. */
+        ChildCaseRecordSafeguardingIncidentDetails: {
+            category: string;
+            severity: components["schemas"]["ChildSeverity"];
+            reportedTo?: string[];
+            actionTaken?: string | null;
+            description?: string | null;
+        };
+        ChildCaseRecordSafeguardingIncidentInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "safeguarding_incident";
+            details?: components["schemas"]["ChildCaseRecordSafeguardingIncidentDetails"];
+        };
+        /** @description The child was missing from placement. */
+        ChildCaseRecordMissingEpisodeDetails: {
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            endedAt?: string | null;
+            reportedToPolice: boolean;
+            policeReference?: string | null;
+            /** @description A value of the list the tenant's pack declares for the kind of absence (the UK pack's `missing_type`). */
+            missingType?: components["schemas"]["LookupCode"] | null;
+            returnInterviewOffered?: boolean;
+            /** Format: date */
+            returnInterviewHeldOn?: string | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordMissingEpisodeInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "missing_episode";
+            details?: components["schemas"]["ChildCaseRecordMissingEpisodeDetails"];
+        };
+        /** @description A health assessment was done (records `child.initial_health_assessment_held` or `child.review_health_assessment_held`). */
+        ChildCaseRecordHealthAssessmentDetails: {
+            /** @enum {string} */
+            type: "initial" | "review";
+            completedBy?: string | null;
+            outcome?: string | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordHealthAssessmentInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "health_assessment";
+            details?: components["schemas"]["ChildCaseRecordHealthAssessmentDetails"];
+        };
+        /** @description An immunisation was given. */
+        ChildCaseRecordImmunisationDetails: {
+            vaccine: string;
+            dose?: string | null;
+            givenBy?: string | null;
+            notes?: string | null;
+        };
+        ChildCaseRecordImmunisationInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "immunisation";
+            details?: components["schemas"]["ChildCaseRecordImmunisationDetails"];
+        };
+        /** @description Education: school, year group, special educational needs. */
+        ChildCaseRecordEducationDetails: {
+            school?: string | null;
+            yearGroup?: string | null;
+            senSupport?: boolean;
+            /** @description Has an education, health and care plan (or an IEP). */
+            ehcp?: boolean;
+            notes?: string | null;
+        };
+        ChildCaseRecordEducationInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "education";
+            details?: components["schemas"]["ChildCaseRecordEducationDetails"];
+        };
+        /** @description The personal education plan was reviewed (records `child.pep_reviewed`). */
+        ChildCaseRecordPepReviewDetails: {
+            attendees?: string[];
+            notes?: string | null;
+        };
+        ChildCaseRecordPepReviewInput: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "pep_review";
+            details?: components["schemas"]["ChildCaseRecordPepReviewDetails"];
+        };
+        ChildCaseRecordCreate: {
+            kind: components["schemas"]["ChildCaseRecordKind"];
+            /**
+             * Format: date
+             * @description The day it happened (or was written).
+             */
+            occurredOn: string;
+            /**
+             * Format: date
+             * @description When it is next due (a plan: its review).
+             */
+            dueOn?: string | null;
+            summary?: string | null;
+            /** @description Who wrote or led it, when not the person recording it. */
+            author?: string | null;
+            /**
+             * Format: uuid
+             * @description The user who recorded it; the caller when not given.
+             */
+            recordedBy?: string | null;
+            /** @description The fields of the kind: see the `ChildCaseRecord<Kind>Details` schemas. */
+            details: Record<string, never>;
+        } & (components["schemas"]["ChildCaseRecordNoteInput"] | components["schemas"]["ChildCaseRecordContactEventInput"] | components["schemas"]["ChildCaseRecordAssessmentInput"] | components["schemas"]["ChildCaseRecordPlanInput"] | components["schemas"]["ChildCaseRecordReviewInput"] | components["schemas"]["ChildCaseRecordSafeguardingIncidentInput"] | components["schemas"]["ChildCaseRecordMissingEpisodeInput"] | components["schemas"]["ChildCaseRecordHealthAssessmentInput"] | components["schemas"]["ChildCaseRecordImmunisationInput"] | components["schemas"]["ChildCaseRecordEducationInput"] | components["schemas"]["ChildCaseRecordPepReviewInput"]);
+        /** @description Send `kind` (a record keeps its kind) and the fields that change; `details` replaces the details held. */
+        ChildCaseRecordUpdate: {
+            kind: components["schemas"]["ChildCaseRecordKind"];
+            /**
+             * Format: date
+             * @description The day it happened (or was written).
+             */
+            occurredOn?: string;
+            /**
+             * Format: date
+             * @description When it is next due (a plan: its review).
+             */
+            dueOn?: string | null;
+            summary?: string | null;
+            /** @description Who wrote or led it, when not the person recording it. */
+            author?: string | null;
+            /**
+             * Format: uuid
+             * @description The user who recorded it; the caller when not given.
+             */
+            recordedBy?: string | null;
+            /** @description The fields of the kind: see the `ChildCaseRecord<Kind>Details` schemas. */
+            details?: Record<string, never>;
+        } & (components["schemas"]["ChildCaseRecordNoteInput"] | components["schemas"]["ChildCaseRecordContactEventInput"] | components["schemas"]["ChildCaseRecordAssessmentInput"] | components["schemas"]["ChildCaseRecordPlanInput"] | components["schemas"]["ChildCaseRecordReviewInput"] | components["schemas"]["ChildCaseRecordSafeguardingIncidentInput"] | components["schemas"]["ChildCaseRecordMissingEpisodeInput"] | components["schemas"]["ChildCaseRecordHealthAssessmentInput"] | components["schemas"]["ChildCaseRecordImmunisationInput"] | components["schemas"]["ChildCaseRecordEducationInput"] | components["schemas"]["ChildCaseRecordPepReviewInput"]);
+        ChildCaseRecord: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            kind: components["schemas"]["ChildCaseRecordKind"];
+            /** Format: date */
+            occurredOn: string;
+            /** Format: date */
+            dueOn: string | null;
+            summary: string | null;
+            author: string | null;
+            /** Format: uuid */
+            recordedBy: string | null;
+            details: Record<string, never>;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildCaseRecordPage: {
+            data: components["schemas"]["ChildCaseRecord"][];
+            nextCursor: string | null;
+        };
+        /**
+         * @description The core list of placement kinds; carers are approved for some of them (their terms).
+         * @enum {string}
+         */
+        PlacementKind: "emergency" | "short_term" | "long_term" | "respite" | "parent_and_child" | "remand" | "short_breaks";
+        /**
+         * @description Normalised status; `workflowState` holds the state of the pack workflow when the tenant requires approval.
+         * @enum {string}
+         */
+        PlacementStatus: "proposed" | "approved" | "active" | "ended" | "cancelled";
+        PlacementLocation: {
+            lat: number;
+            lon: number;
+        };
+        PlacementSettings: {
+            /** @description When true, placements start as proposed and move through the pack's placement workflow before they can start. */
+            approvalRequired: boolean;
+            /** @description The tenant's lookup lists an end reason may come from. */
+            endReasonLists: string[];
+            /** @description 0 while the tenant runs on the defaults. */
+            version: number;
+            /** Format: date-time */
+            updatedAt: string | null;
+        };
+        PlacementSettingsUpdate: {
+            approvalRequired?: boolean;
+            /** @description Each must be one of the tenant's lookup lists. */
+            endReasonLists?: string[];
+        };
+        /** @enum {string} */
+        MatchingRequestStatus: "open" | "matched" | "closed";
+        MatchingRequestCreate: {
+            placementKind: components["schemas"]["PlacementKind"];
+            /** Format: date */
+            wantedFrom: string;
+            /** Format: date */
+            plannedEnd?: string | null;
+            /** @description Children to place together (this child and siblings); defaults to 1 plus the siblings named. */
+            childCount?: number;
+            siblingIds?: string[];
+            requiredSkills?: string[];
+            language?: string | null;
+            location?: components["schemas"]["PlacementLocation"] | null;
+            maxDistanceKm?: number | null;
+            preferredRegion?: string | null;
+            excludeHouseholdIds?: string[];
+            notes?: string | null;
+        };
+        MatchingRequestUpdate: {
+            placementKind?: components["schemas"]["PlacementKind"];
+            /** Format: date */
+            wantedFrom?: string;
+            /** Format: date */
+            plannedEnd?: string | null;
+            childCount?: number;
+            siblingIds?: string[];
+            requiredSkills?: string[];
+            language?: string | null;
+            location?: components["schemas"]["PlacementLocation"] | null;
+            maxDistanceKm?: number | null;
+            preferredRegion?: string | null;
+            excludeHouseholdIds?: string[];
+            notes?: string | null;
+            status?: components["schemas"]["MatchingRequestStatus"];
+        };
+        MatchingRequest: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            placementKind: components["schemas"]["PlacementKind"];
+            /** Format: date */
+            wantedFrom: string;
+            /** Format: date */
+            plannedEnd: string | null;
+            childCount: number;
+            siblingIds: string[];
+            requiredSkills: string[];
+            language: string | null;
+            location: components["schemas"]["PlacementLocation"] | null;
+            maxDistanceKm: number | null;
+            preferredRegion: string | null;
+            excludeHouseholdIds: string[];
+            notes: string | null;
+            status: components["schemas"]["MatchingRequestStatus"];
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        MatchingRequestPage: {
+            data: components["schemas"]["MatchingRequest"][];
+            nextCursor: string | null;
+        };
+        MatchingReason: {
+            /** @description approved, compliant, age_range, placement_kind, vacancies, distance, skills, language, region, excluded */
+            code: string;
+            met: boolean;
+            detail: string;
+            /** @description What the reason added to the score (soft reasons only). */
+            points?: number;
+        };
+        MatchingCandidate: {
+            /** Format: uuid */
+            householdId: string;
+            name: string;
+            rank: number;
+            score: number;
+            vacancies: number;
+            distanceKm: number | null;
+            skillsMatched: string[];
+            skillsMissing: string[];
+            reasons: components["schemas"]["MatchingReason"][];
+        };
+        MatchingExclusion: {
+            /** Format: uuid */
+            householdId: string;
+            name: string;
+            reasons: components["schemas"]["MatchingReason"][];
+        };
+        MatchingShortlist: {
+            /** Format: uuid */
+            matchingRequestId: string;
+            /** Format: date */
+            asOf: string;
+            /** @description The child's age in whole years on the wanted date. */
+            childAge: number;
+            childrenToPlace: number;
+            /** @description Households looked at. */
+            considered: number;
+            /** @description Households that meet every hard constraint, best first. */
+            candidates: components["schemas"]["MatchingCandidate"][];
+            excludedCount: number;
+            /** @description Excluded households counted by each hard constraint they fail. */
+            excludedByReason: {
+                [key: string]: number;
+            };
+            /** @description Each excluded household with why (only with `includeExcluded`). */
+            excluded: components["schemas"]["MatchingExclusion"][];
+        };
+        Vacancy: {
+            /** Format: uuid */
+            householdId: string;
+            name: string;
+            region: string | null;
+            maxChildren: number;
+            /** @description Children placed there on the date (respite included). */
+            placed: number;
+            vacancies: number;
+            placementKinds: string[];
+            ageMin: number;
+            ageMax: number;
+        };
+        VacancyList: {
+            /** Format: date */
+            asOf: string;
+            data: components["schemas"]["Vacancy"][];
+            nextCursor: string | null;
+        };
+        PlacementEndReason: {
+            list: string;
+            code: string;
+        };
+        PlacementCreate: {
+            /** Format: uuid */
+            householdId: string;
+            kind: components["schemas"]["PlacementKind"];
+            /** @description A code of the tenant's placement_type list (statutory returns). */
+            placementType?: components["schemas"]["LookupCode"] | null;
+            /** Format: date */
+            startDate: string;
+            /** Format: date */
+            plannedEndDate?: string | null;
+            longTerm?: boolean;
+            /** Format: uuid */
+            matchingRequestId?: string | null;
+        };
+        PlacementUpdate: {
+            /**
+             * Format: date
+             * @description Correcting the start date corrects the placement.started event.
+             */
+            startDate?: string;
+            /** Format: date */
+            plannedEndDate?: string | null;
+            longTerm?: boolean;
+            placementType?: components["schemas"]["LookupCode"] | null;
+        };
+        Placement: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            /** Format: uuid */
+            householdId: string;
+            kind: components["schemas"]["PlacementKind"];
+            placementType: string | null;
+            status: components["schemas"]["PlacementStatus"];
+            workflowKey: string | null;
+            workflowState: string | null;
+            /** Format: date */
+            startDate: string;
+            /** Format: date */
+            plannedEndDate: string | null;
+            /** Format: date */
+            endDate: string | null;
+            longTerm: boolean;
+            /**
+             * Format: uuid
+             * @description The main placement this respite stay belongs to.
+             */
+            respiteOf: string | null;
+            /** Format: uuid */
+            matchingRequestId: string | null;
+            /** Format: uuid */
+            agreementSubmissionId: string | null;
+            endReasons: components["schemas"]["PlacementEndReason"][];
+            endOutcome: string | null;
+            endNotes: string | null;
+            /**
+             * Format: uuid
+             * @description The placement the child moved to.
+             */
+            movedTo: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            startedAt: string | null;
+            /** Format: date-time */
+            endedAt: string | null;
+        };
+        PlacementPage: {
+            data: components["schemas"]["Placement"][];
+            nextCursor: string | null;
+        };
+        PlacementEnd: {
+            /** Format: date */
+            endDate: string;
+            /** @description Codes of the tenant's end-reason lists (settings `endReasonLists`), one per list. */
+            reasons: components["schemas"]["PlacementEndReason"][];
+            /** @enum {string} */
+            outcome: "planned" | "unplanned" | "disruption";
+            notes?: string | null;
+        };
+        PlacementMove: {
+            /**
+             * Format: date
+             * @description The last night at the current household is the night before.
+             */
+            moveDate: string;
+            reasons: components["schemas"]["PlacementEndReason"][];
+            /** @enum {string} */
+            outcome?: "planned" | "unplanned" | "disruption";
+            notes?: string | null;
+            /**
+             * Format: uuid
+             * @description An approved proposal for the same child to start (where the tenant requires placement approval).
+             */
+            toPlacementId?: string;
+            /** Format: uuid */
+            householdId?: string;
+            kind?: components["schemas"]["PlacementKind"];
+            placementType?: components["schemas"]["LookupCode"] | null;
+            /** Format: date */
+            plannedEndDate?: string | null;
+            longTerm?: boolean;
+        };
+        PlacementMoveResult: {
+            ended: components["schemas"]["Placement"];
+            started: components["schemas"]["Placement"];
+        };
+        PlacementRespiteCreate: {
+            /** Format: uuid */
+            householdId: string;
+            /** Format: date */
+            startDate: string;
+            /**
+             * Format: date
+             * @description The day the child returns (the last respite night is the night before).
+             */
+            endDate: string;
+            placementType?: components["schemas"]["LookupCode"] | null;
+        };
+        PlacementAgreementLink: {
+            /**
+             * Format: uuid
+             * @description A submission of the pack's placement agreement form (POST /v1/form-submissions).
+             */
+            submissionId: string;
+        };
+        PlacementEvidence: {
+            /** @enum {string} */
+            kind: "decision" | "document" | "check";
+            key: string;
+            note?: string | null;
+            reference?: string | null;
+        };
+        PlacementTransitionRequest: {
+            transition: string;
+            evidence?: components["schemas"]["PlacementEvidence"][];
+            notes?: string | null;
+        };
+        PlacementTransitionVerdict: {
+            transition: string;
+            to: string;
+            allowed: boolean;
+            blockers: {
+                kind: string;
+                detail: string;
+                evidence?: Record<string, never>;
+            }[];
+        };
+        PlacementWorkflowStep: {
+            /** Format: uuid */
+            id: string;
+            transition: string;
+            fromState: string;
+            toState: string;
+            evidence: components["schemas"]["PlacementEvidence"][];
+            notes: string | null;
+            /** Format: uuid */
+            takenBy: string | null;
+            /** Format: date-time */
+            takenAt: string;
+        };
+        PlacementWorkflow: {
+            /** Format: uuid */
+            placementId: string;
+            workflowKey: string | null;
+            state: string | null;
+            available: components["schemas"]["PlacementTransitionVerdict"][];
+            history: components["schemas"]["PlacementWorkflowStep"][];
+        };
+        /** @enum {string} */
+        PlacementVisitKind: "child_visit" | "supervising_visit" | "unannounced_visit";
+        PlacementVisitCreate: {
+            kind: components["schemas"]["PlacementVisitKind"];
+            /** Format: date */
+            visitDate: string;
+            /**
+             * Format: uuid
+             * @description The worker who visited; defaults to the caller.
+             */
+            visitedBy?: string | null;
+            childSeen?: boolean | null;
+            childSeenAlone?: boolean | null;
+            notes?: string | null;
+        };
+        PlacementVisit: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            placementId: string;
+            kind: components["schemas"]["PlacementVisitKind"];
+            /** Format: date */
+            visitDate: string;
+            /** Format: uuid */
+            visitedBy: string | null;
+            childSeen: boolean | null;
+            childSeenAlone: boolean | null;
+            notes: string | null;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        PlacementVisitPage: {
+            data: components["schemas"]["PlacementVisit"][];
+            nextCursor: string | null;
+        };
+        /** @enum {string} */
+        PlacementContactStatus: "scheduled" | "held" | "cancelled";
+        /** @enum {string|null} */
+        PlacementContactAttendance: "all_attended" | "child_did_not_attend" | "family_did_not_attend" | "ended_early" | null;
+        PlacementContactSessionCreate: {
+            withWhom: string;
+            relationship?: string | null;
+            /** Format: uuid */
+            supervisorId?: string | null;
+            venue?: string | null;
+            /** Format: date-time */
+            scheduledStart: string;
+            /** Format: date-time */
+            scheduledEnd?: string | null;
+            notes?: string | null;
+        };
+        PlacementContactSessionUpdate: {
+            withWhom?: string;
+            relationship?: string | null;
+            /** Format: uuid */
+            supervisorId?: string | null;
+            venue?: string | null;
+            /** Format: date-time */
+            scheduledStart?: string;
+            /** Format: date-time */
+            scheduledEnd?: string | null;
+            status?: components["schemas"]["PlacementContactStatus"];
+            attendance?: components["schemas"]["PlacementContactAttendance"];
+            cancellationReason?: string | null;
+            notes?: string | null;
+        };
+        PlacementContactSession: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            placementId: string;
+            withWhom: string;
+            relationship: string | null;
+            /** Format: uuid */
+            supervisorId: string | null;
+            venue: string | null;
+            /** Format: date-time */
+            scheduledStart: string;
+            /** Format: date-time */
+            scheduledEnd: string | null;
+            status: components["schemas"]["PlacementContactStatus"];
+            attendance: components["schemas"]["PlacementContactAttendance"];
+            cancellationReason: string | null;
+            notes: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        PlacementContactSessionPage: {
+            data: components["schemas"]["PlacementContactSession"][];
+            nextCursor: string | null;
+        };
+        /** @enum {string} */
+        TaskStatus: "open" | "done" | "cancelled";
+        /** @enum {string} */
+        TaskSubjectType: "child" | "placement" | "carer_household";
+        /** @enum {string} */
+        TaskReminderKind: "due_soon" | "overdue";
+        Task: {
+            /** Format: uuid */
+            id: string;
+            /** @description The pack cycle the task comes from (e.g. `child-review`). */
+            cycleKey: string;
+            /** @description The cycle's step (e.g. `first`, `second`, `subsequent`). */
+            step: string;
+            stepName: string | null;
+            /** @description Which occurrence of the cycle (1 for the first review). */
+            occurrence: number;
+            subjectType: components["schemas"]["TaskSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /** Format: date */
+            dueDate: string;
+            /** Format: uuid */
+            ownerId: string | null;
+            /**
+             * @description `subject`: the subject's worker (and follows them); `manual`: reassigned by hand.
+             * @enum {string}
+             */
+            ownerSource: "subject" | "manual";
+            /** @description The teams the owner is a member of (a task belongs to its owner's teams). */
+            teamIds: string[];
+            status: components["schemas"]["TaskStatus"];
+            /** @description Open and due before today in the tenant's time zone. */
+            overdue: boolean;
+            /** Format: date */
+            completedOn: string | null;
+            /**
+             * Format: uuid
+             * @description The case event that completed it.
+             */
+            completedByEventId: string | null;
+            /**
+             * Format: uuid
+             * @description Who marked it done by hand.
+             */
+            completedManuallyBy: string | null;
+            /** @description What the due date was counted from. */
+            countedFrom: {
+                /** @enum {string} */
+                basis: "trigger" | "previous_done" | "previous_due";
+                /** Format: date */
+                date: string;
+            };
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        TaskPage: {
+            data: components["schemas"]["Task"][];
+            nextCursor: string | null;
+        };
+        TaskReassign: {
+            /** Format: uuid */
+            ownerId: string | null;
+        };
+        TaskCompletion: {
+            /**
+             * Format: date
+             * @description The day it was done: not in the future.
+             */
+            completedOn: string;
+        };
+        TaskReminder: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            taskId: string;
+            kind: components["schemas"]["TaskReminderKind"];
+            /**
+             * Format: date
+             * @description The task's due date the reminder was about.
+             */
+            dueDate: string;
+            /**
+             * Format: date
+             * @description The day the job ran for.
+             */
+            reminderDate: string;
+            /**
+             * Format: uuid
+             * @description Who was reminded (the owner then).
+             */
+            userId: string;
+            /** Format: uuid */
+            outboundMessageId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        TaskReminderPage: {
+            data: components["schemas"]["TaskReminder"][];
+            nextCursor: string | null;
+        };
+        Team: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            description: string | null;
+            memberCount: number;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        TeamCreate: {
+            name: string;
+            description?: string | null;
+        };
+        TeamUpdate: {
+            name?: string;
+            description?: string | null;
+        };
+        TeamPage: {
+            data: components["schemas"]["Team"][];
+            nextCursor: string | null;
+        };
+        TeamMember: {
+            /** Format: uuid */
+            teamId: string;
+            /** Format: uuid */
+            userId: string;
+            displayName: string;
+            email: string;
+            /** Format: date-time */
+            addedAt: string;
+        };
+        TeamMemberAdd: {
+            /** Format: uuid */
+            userId: string;
+        };
+        TeamMemberPage: {
+            data: components["schemas"]["TeamMember"][];
+            nextCursor: string | null;
+        };
     };
     responses: {
         /** @description The request does not match the contract; `errors` names every bad field. */
@@ -1946,6 +4976,35 @@ export interface components {
         OverlayId: string;
         SubmissionId: string;
         CycleKey: string;
+        CarerHouseholdId: string;
+        CarerMemberId: string;
+        CarerCheckId: string;
+        CarerPanelId: string;
+        CarerAgendaItemId: string;
+        /** @description The legal status's id. */
+        ChildLegalStatusId: string;
+        /** @description The care episode's id. */
+        ChildCareEpisodeId: string;
+        /** @description The alert's id. */
+        ChildAlertId: string;
+        /** @description The family member's id. */
+        ChildFamilyMemberId: string;
+        /** @description The key contact's id. */
+        ChildKeyContactId: string;
+        /** @description The case record's id. */
+        ChildCaseRecordId: string;
+        /** @description Placement id. */
+        PlacementId: string;
+        /** @description Matching request id. */
+        MatchingRequestId: string;
+        /** @description Contact session id. */
+        PlacementContactSessionId: string;
+        /** @description Task id. */
+        TaskId: string;
+        /** @description Team id. */
+        TeamId: string;
+        /** @description The member's user id. */
+        TeamMemberUserId: string;
     };
     requestBodies: never;
     headers: {
@@ -3843,6 +6902,3432 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listCarerHouseholds: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only households with this status. */
+                status?: components["schemas"]["CarerHouseholdStatus"];
+                /** @description Only households in this state of the approval workflow. */
+                approvalState?: string;
+                /** @description Only households supervised by this user. */
+                supervisingWorkerId?: string;
+                /** @description Only households in this region. */
+                region?: string;
+                /** @description Text in the household name (case-insensitive). */
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of households. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createCarerHousehold: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerHouseholdCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHousehold"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getCarerHousehold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The household. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHousehold"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateCarerHousehold: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerHouseholdUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHousehold"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listCarerHouseholdMembers: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of members. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdMemberPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    addCarerHouseholdMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerHouseholdMemberCreate"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    updateCarerHouseholdMember: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+                memberId: components["parameters"]["CarerMemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerHouseholdMemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listCarerChecks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerCheckPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    recordCarerCheck: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerCheckCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    updateCarerCheck: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+                checkId: components["parameters"]["CarerCheckId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerCheckUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerCheck"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    getCarerHouseholdCompliance: {
+        parameters: {
+            query?: {
+                /** @description The date to judge on; today in the tenant's zone by default. */
+                asOf?: string;
+            };
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The compliance status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdCompliance"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    recordCarerEvidenceDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerEvidenceDocumentCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerEvidenceDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    recordCarerDecision: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerDecisionCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerDecision"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    submitCarerHouseholdForm: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerHouseholdFormCreate"];
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FormSubmission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getCarerApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The approval. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerApproval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    takeCarerApprovalTransition: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerApprovalTransitionCreate"];
+            };
+        };
+        responses: {
+            /** @description Taken; the approval as it now stands. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerApproval"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listExpiringCarerChecks: {
+        parameters: {
+            query: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Checks whose expiresOn is before this date. */
+                expiringBefore: string;
+                /** @description Only checks of this type. */
+                checkType?: string;
+                /** @description Only checks with this status. */
+                status?: "requested" | "received" | "satisfactory" | "unsatisfactory";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of checks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerCheckPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listCarerPanels: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Panels on or after this date. */
+                from?: string;
+                /** @description Only panels with this status. */
+                status?: components["schemas"]["CarerPanelStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of panels. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerPanelPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    scheduleCarerPanel: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerPanelCreate"];
+            };
+        };
+        responses: {
+            /** @description Scheduled. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerPanel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getCarerPanel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                panelId: components["parameters"]["CarerPanelId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The panel. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerPanel"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    addCarerPanelAgendaItem: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                panelId: components["parameters"]["CarerPanelId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerPanelAgendaItemCreate"];
+            };
+        };
+        responses: {
+            /** @description Listed. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerPanelAgendaItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    recordCarerPanelRecommendation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                panelId: components["parameters"]["CarerPanelId"];
+                itemId: components["parameters"]["CarerAgendaItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerPanelRecommendationCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerPanelAgendaItem"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listChildLegalStatuses: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only legal statuses whose start date is on or after this date. */
+                from?: string;
+                /** @description Only legal statuses whose start date is on or before this date. */
+                to?: string;
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of legal statuses, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildLegalStatusPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createChildLegalStatus: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildLegalStatusCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildLegalStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getChildLegalStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The legal status's id. */
+                legalStatusId: components["parameters"]["ChildLegalStatusId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The legal status. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildLegalStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteChildLegalStatus: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The legal status's id. */
+                legalStatusId: components["parameters"]["ChildLegalStatusId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildLegalStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateChildLegalStatus: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The legal status's id. */
+                legalStatusId: components["parameters"]["ChildLegalStatusId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildLegalStatusUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildLegalStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    restoreChildLegalStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The legal status's id. */
+                legalStatusId: components["parameters"]["ChildLegalStatusId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildLegalStatus"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listChildCareEpisodes: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only care episodes whose start date is on or after this date. */
+                from?: string;
+                /** @description Only care episodes whose start date is on or before this date. */
+                to?: string;
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of care episodes, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCareEpisodePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createChildCareEpisode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildCareEpisodeCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCareEpisode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getChildCareEpisode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The care episode's id. */
+                careEpisodeId: components["parameters"]["ChildCareEpisodeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The care episode. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCareEpisode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteChildCareEpisode: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The care episode's id. */
+                careEpisodeId: components["parameters"]["ChildCareEpisodeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCareEpisode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateChildCareEpisode: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The care episode's id. */
+                careEpisodeId: components["parameters"]["ChildCareEpisodeId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildCareEpisodeUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCareEpisode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    restoreChildCareEpisode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The care episode's id. */
+                careEpisodeId: components["parameters"]["ChildCareEpisodeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCareEpisode"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listChildAlerts: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only alerts whose active-from date is on or after this date. */
+                from?: string;
+                /** @description Only alerts whose active-from date is on or before this date. */
+                to?: string;
+                /** @description Only alerts active on this date. */
+                activeOn?: string;
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of alerts, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildAlertPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createChildAlert: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildAlertCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildAlert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getChildAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The alert's id. */
+                alertId: components["parameters"]["ChildAlertId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alert. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildAlert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteChildAlert: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The alert's id. */
+                alertId: components["parameters"]["ChildAlertId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildAlert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateChildAlert: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The alert's id. */
+                alertId: components["parameters"]["ChildAlertId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildAlertUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildAlert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    restoreChildAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The alert's id. */
+                alertId: components["parameters"]["ChildAlertId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildAlert"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listChildFamilyMembers: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of family members, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildFamilyMemberPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createChildFamilyMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildFamilyMemberCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildFamilyMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getChildFamilyMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The family member's id. */
+                familyMemberId: components["parameters"]["ChildFamilyMemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The family member. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildFamilyMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteChildFamilyMember: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The family member's id. */
+                familyMemberId: components["parameters"]["ChildFamilyMemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildFamilyMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateChildFamilyMember: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The family member's id. */
+                familyMemberId: components["parameters"]["ChildFamilyMemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildFamilyMemberUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildFamilyMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    restoreChildFamilyMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The family member's id. */
+                familyMemberId: components["parameters"]["ChildFamilyMemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildFamilyMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listChildKeyContacts: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of key contacts, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildKeyContactPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createChildKeyContact: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildKeyContactCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildKeyContact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getChildKeyContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The key contact's id. */
+                keyContactId: components["parameters"]["ChildKeyContactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key contact. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildKeyContact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteChildKeyContact: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The key contact's id. */
+                keyContactId: components["parameters"]["ChildKeyContactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildKeyContact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateChildKeyContact: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The key contact's id. */
+                keyContactId: components["parameters"]["ChildKeyContactId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildKeyContactUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildKeyContact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    restoreChildKeyContact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The key contact's id. */
+                keyContactId: components["parameters"]["ChildKeyContactId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildKeyContact"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listChildCaseRecords: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only case records whose occurredOn is on or after this date. */
+                from?: string;
+                /** @description Only case records whose occurredOn is on or before this date. */
+                to?: string;
+                /** @description Only records of this kind. */
+                kind?: components["schemas"]["ChildCaseRecordKind"];
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of case records, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCaseRecordPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createChildCaseRecord: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildCaseRecordCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCaseRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getChildCaseRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The case record's id. */
+                recordId: components["parameters"]["ChildCaseRecordId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The case record. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCaseRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteChildCaseRecord: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The case record's id. */
+                recordId: components["parameters"]["ChildCaseRecordId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCaseRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateChildCaseRecord: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The case record's id. */
+                recordId: components["parameters"]["ChildCaseRecordId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildCaseRecordUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCaseRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    restoreChildCaseRecord: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The case record's id. */
+                recordId: components["parameters"]["ChildCaseRecordId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildCaseRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getPlacementSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    updatePlacementSettings: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    createMatchingRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MatchingRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listMatchingRequests: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only requests for this child. */
+                childId?: string;
+                /** @description Only requests with this status. */
+                status?: components["schemas"]["MatchingRequestStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingRequestPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getMatchingRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Matching request id. */
+                matchingRequestId: components["parameters"]["MatchingRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateMatchingRequest: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Matching request id. */
+                matchingRequestId: components["parameters"]["MatchingRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MatchingRequestUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    getMatchingShortlist: {
+        parameters: {
+            query?: {
+                /** @description How many candidates to return. */
+                limit?: number;
+                /** @description List each excluded household with its reasons (the counts by reason are always given). */
+                includeExcluded?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Matching request id. */
+                matchingRequestId: components["parameters"]["MatchingRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MatchingShortlist"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listVacancies: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The date (default today in the tenant). */
+                asOf?: string;
+                /** @description Only households in this region. */
+                region?: string;
+                /** @description Only households approved for this kind. */
+                placementKind?: components["schemas"]["PlacementKind"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VacancyList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createPlacement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description The household is full on a night of the placement, or the child is placed elsewhere then. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listPlacements: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only placements of this child. */
+                childId?: string;
+                /** @description Only placements with this household. */
+                householdId?: string;
+                /** @description Only placements with this status. */
+                status?: components["schemas"]["PlacementStatus"];
+                /** @description Only placements of children allocated to this worker. */
+                workerId?: string;
+                /** @description Only placements of this kind. */
+                kind?: components["schemas"]["PlacementKind"];
+                /** @description Only placements still running on or after this date. */
+                from?: string;
+                /** @description Only placements that started on or before this date. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getPlacement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updatePlacement: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    getPlacementWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementWorkflow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    transitionPlacement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementTransitionRequest"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    endPlacement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementEnd"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    movePlacement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementMove"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementMoveResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    createRespitePlacement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementRespiteCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    setPlacementAgreement: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementAgreementLink"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Placement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listPlacementVisits: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only visits of this kind. */
+                kind?: components["schemas"]["PlacementVisitKind"];
+            };
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementVisitPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createPlacementVisit: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementVisitCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementVisit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listPlacementContactSessions: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only sessions with this status. */
+                status?: components["schemas"]["PlacementContactStatus"];
+            };
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementContactSessionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    createPlacementContactSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementContactSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementContactSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    updatePlacementContactSession: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+                /** @description Contact session id. */
+                contactSessionId: components["parameters"]["PlacementContactSessionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementContactSessionUpdate"];
+            };
+        };
+        responses: {
+            /** @description OK. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementContactSession"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only tasks owned by this user. */
+                ownerId?: string;
+                /** @description Only tasks owned by a member of this team. */
+                teamId?: string;
+                /** @description Only tasks with this status. */
+                status?: components["schemas"]["TaskStatus"];
+                /** @description Only tasks due before this date. */
+                dueBefore?: string;
+                /** @description Only tasks due after this date. */
+                dueAfter?: string;
+                /** @description Only open tasks due before today (true), or only those that are not (false). */
+                overdue?: boolean;
+                /** @description Only tasks about this kind of subject. */
+                subjectType?: components["schemas"]["TaskSubjectType"];
+                /** @description Only tasks about this subject (a child, placement or carer household id). */
+                subjectId?: string;
+                /** @description Only tasks of this cycle (e.g. `child-review`). */
+                cycleKey?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listTaskReminders: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only reminders sent to this user. */
+                userId?: string;
+                /** @description Only reminders of this kind. */
+                kind?: components["schemas"]["TaskReminderKind"];
+                /** @description Only reminders written for this day. */
+                reminderDate?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of reminders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskReminderPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    reassignTask: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskReassign"];
+            };
+        };
+        responses: {
+            /** @description Reassigned. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    completeTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskCompletion"];
+            };
+        };
+        responses: {
+            /** @description Done. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    reopenTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Task id. */
+                taskId: components["parameters"]["TaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reopened. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listTeams: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only teams this user is a member of. */
+                memberId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of teams. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createTeam: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getTeam: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The team. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteTeam: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    updateTeam: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Team"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listTeamMembers: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of members. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMemberPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    addTeamMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TeamMemberAdd"];
+            };
+        };
+        responses: {
+            /** @description Added. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamMember"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    removeTeamMember: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Team id. */
+                teamId: components["parameters"]["TeamId"];
+                /** @description The member's user id. */
+                userId: components["parameters"]["TeamMemberUserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
         };
     };
 }

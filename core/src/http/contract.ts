@@ -125,6 +125,31 @@ export function loadContract(file = contractPath()): Contract {
   addFormats(coercing);
   coercing.addSchema({ $id: 'hearth', components: (document as { components: unknown }).components } as object);
 
+  /**
+   * A body that is a `oneOf` chosen by a `discriminator` reports the faults of the shared part and
+   * of the one branch its discriminator names, not of every branch: a case note with a bad field is
+   * not also told that it lacks an immunisation's vaccine, and no "must match exactly one" points
+   * at the whole body.
+   */
+  const bodyValidator = (schema: unknown): ((body: unknown) => FieldError[]) => {
+    const whole = ajv.compile(rewriteRefs(schema) as object);
+    const all = (): FieldError[] => dedupe(toFieldErrors('body', whole.errors));
+    const resolved = resolveRef(document, schema) as { oneOf?: unknown[]; discriminator?: { propertyName: string; mapping?: Record<string, string> } } | undefined;
+    const mapping = resolved?.discriminator?.mapping;
+    if (!resolved?.oneOf || !mapping) return (body) => (whole(body) ? [] : all());
+    const { oneOf: _branches, discriminator, ...shared } = resolved;
+    const base = ajv.compile(rewriteRefs(shared) as object);
+    const branches = new Map(Object.entries(mapping).map(([tag, ref]) => [tag, ajv.compile(rewriteRefs({ $ref: ref }) as object)]));
+    return (body) => {
+      if (whole(body)) return [];
+      const tag = body && typeof body === 'object' ? (body as Record<string, unknown>)[discriminator!.propertyName] : undefined;
+      const branch = typeof tag === 'string' ? branches.get(tag) : undefined;
+      const errors = base(body) ? [] : toFieldErrors('body', base.errors);
+      if (branch && !branch(body)) errors.push(...toFieldErrors('body', branch.errors));
+      return errors.length ? dedupe(errors) : all();
+    };
+  };
+
   const operations: ContractOperation[] = [];
   const paths = (document.paths ?? {}) as Record<string, Record<string, unknown>>;
   for (const [apiPath, pathItem] of Object.entries(paths)) {
@@ -156,7 +181,7 @@ export function loadContract(file = contractPath()): Contract {
 
       const requestBody = resolveRef(document, op.requestBody as Record<string, unknown> | undefined);
       const bodySchema = (requestBody?.content as Record<string, { schema?: unknown }> | undefined)?.['application/json']?.schema;
-      const validateBodyFn = bodySchema ? ajv.compile(rewriteRefs(bodySchema) as object) : null;
+      const validateBodyFn = bodySchema ? bodyValidator(bodySchema) : null;
 
       operations.push({
         operationId: op.operationId as string,
@@ -175,9 +200,7 @@ export function loadContract(file = contractPath()): Contract {
           // A missing required If-Match is its own problem (428), reported by the router.
           return dedupe(toFieldErrors('', validateParamsFn.errors).map((e) => ({ ...e, pointer: e.pointer.replace(/^\/\//, '/') })));
         },
-        validateBody: validateBodyFn
-          ? (body) => (validateBodyFn(body) ? [] : dedupe(toFieldErrors('body', validateBodyFn.errors)))
-          : null,
+        validateBody: validateBodyFn,
       });
     }
   }

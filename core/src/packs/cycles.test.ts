@@ -31,7 +31,7 @@ const childReview: CycleDefinition = {
   name: 'Looked-after child review',
   source: 'Care Planning, Placement and Case Review (England) Regulations 2010, reg 33',
   subject: 'child',
-  trigger: 'child.became_looked_after',
+  trigger: 'child.entered_care',
   completedBy: 'child.review_held',
   steps: [
     { key: 'first', due: { workingDays: 20 }, from: 'trigger' },
@@ -92,6 +92,14 @@ describe('the looked-after child review cycle', () => {
       ['first', '2026-04-22', 'trigger'],
       ['second', '2026-07-15', 'previous_done'],
       ['subsequent', '2026-12-30', 'previous_done'],
+    ]);
+  });
+
+  it('stops after maxOccurrences, whatever until says (the done ones and the next)', async () => {
+    const due = await dueDates(childReview, calendar, { triggerDate: '2026-03-23', completed: ['2026-04-15'], until: '9999-12-31', maxOccurrences: 2 });
+    expect(due.map((d) => [d.occurrence, d.step, d.dueDate, d.completedOn])).toEqual([
+      [1, 'first', '2026-04-22', '2026-04-15'],
+      [2, 'second', '2026-07-15', null],
     ]);
   });
 });

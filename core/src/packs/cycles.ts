@@ -12,6 +12,8 @@ export interface CycleInput {
   dateOfBirth?: string;
   /** Compute occurrences due on or before this date. */
   until: string;
+  /** Stop after this many occurrences (the tasks module wants the ones done and the next one only). */
+  maxOccurrences?: number;
 }
 
 export interface DueOccurrence {
@@ -48,7 +50,8 @@ export async function dueDates(cycle: CycleDefinition, calendar: WorkingCalendar
   const out: DueOccurrence[] = [];
   let stepIndex = 0;
   let usedNonRepeating = false;
-  while (out.length < MAX_OCCURRENCES) {
+  const max = Math.min(input.maxOccurrences ?? MAX_OCCURRENCES, MAX_OCCURRENCES);
+  while (out.length < max) {
     const previous = out[out.length - 1];
     const base = previous ? (previous.completedOn ?? previous.dueDate) : input.triggerDate;
     const facts = {

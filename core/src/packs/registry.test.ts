@@ -70,6 +70,9 @@ describe('a broken pack stops start-up, naming the file and the field', () => {
     ['a rule naming a table that does not exist', 'rates/rules.json', (j: Record<string, any>) => (j.rules[0].event.params.table = 'missing'), { file: 'testland/rates/rules.json', pointer: '/rules/0/event/params/table' }], // eslint-disable-line @typescript-eslint/no-explicit-any
     ['a calendar the pack does not have', 'pack.json', (j: Record<string, unknown>) => (j.calendar = 'elsewhere'), { file: 'testland/pack.json', pointer: '/calendar' }],
     ['extending an unknown pack', 'pack.json', (j: Record<string, unknown>) => (j.extends = 'atlantis'), { file: 'testland/pack.json', pointer: '/extends' }],
+    ['a cycle triggered by an event the core does not record', 'cycles/check-in.json', (j: Record<string, unknown>) => (j.trigger = 'child.became_looked_after'), { file: 'testland/cycles/check-in.json', pointer: '/trigger', reason: expect.stringContaining('"child.became_looked_after" is not an event the core records') }],
+    ['a cycle stopped by an unknown event', 'cycles/check-in.json', (j: Record<string, unknown>) => (j.stoppedBy = ['child.left_care', 'child.ceased_looked_after']), { file: 'testland/cycles/check-in.json', pointer: '/stoppedBy/1' }],
+    ["a cycle completed by another subject's event", 'cycles/check-in.json', (j: Record<string, unknown>) => (j.completedBy = 'placement.visit_held'), { file: 'testland/cycles/check-in.json', pointer: '/completedBy', reason: '"placement.visit_held" is an event about a placement, but the cycle\'s subject is child' }],
   ])('%s', (_what, file, change, expected) => {
     edit(file, change as (json: Record<string, unknown>) => void);
     expect(failure()).toMatchObject(expected);

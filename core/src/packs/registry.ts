@@ -4,6 +4,7 @@ import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020'
 import addFormats from 'ajv-formats';
 import Handlebars from 'handlebars';
 import { repoRoot } from '../config';
+import { CASE_EVENTS, isCaseEventName } from '../modules/tasks/catalogue';
 import { EXTENSION_POINTS, type Contribution, type ExtensionPointName } from './extensionPoints';
 import type {
   AccountsDefinition,
@@ -292,9 +293,27 @@ function checkAccounts(pack: ResolvedPack): void {
   }
 }
 
+/**
+ * A cycle listens for events in the core's words (CASE_EVENTS in core/src/modules/tasks/catalogue.ts):
+ * a name the core never records would leave its tasks never created, never done or never stopped,
+ * and an event about another kind of subject (a placement's event on a child's cycle) could not
+ * find the cycle's tasks.
+ */
+function checkCycleEvents(item: Layered, cycle: CycleDefinition): void {
+  const named: Array<[string, string]> = [['/trigger', cycle.trigger]];
+  if (cycle.completedBy !== undefined) named.push(['/completedBy', cycle.completedBy]);
+  (cycle.stoppedBy ?? []).forEach((name, i) => named.push([`/stoppedBy/${i}`, name]));
+  for (const [pointer, name] of named) {
+    if (!isCaseEventName(name)) throw new PackLoadError(item.file, pointer, `"${name}" is not an event the core records (one of ${Object.keys(CASE_EVENTS).join(', ')})`);
+    const subject = CASE_EVENTS[name].subject;
+    if (subject !== cycle.subject) throw new PackLoadError(item.file, pointer, `"${name}" is an event about a ${subject}, but the cycle's subject is ${cycle.subject}`);
+  }
+}
+
 function checkCycles(pack: ResolvedPack): void {
   for (const item of pack.points.cycles.values()) {
     const cycle = item.value as CycleDefinition;
+    checkCycleEvents(item, cycle);
     cycle.steps.forEach((step, i) => {
       if (step.due.workingDays !== undefined && !pack.calendar) throw new PackLoadError(item.file, `/steps/${i}/due`, 'counts working days, but the pack names no calendar');
       if (step.due.schoolTerms !== undefined && !pack.calendar?.schoolTerms?.length) throw new PackLoadError(item.file, `/steps/${i}/due`, "counts school terms, but the pack's calendar has none");

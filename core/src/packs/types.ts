@@ -106,7 +106,7 @@ export interface CycleDefinition {
   key: string;
   name: string;
   source: string;
-  subject: 'child' | 'placement' | 'carer_household' | 'check';
+  subject: 'child' | 'placement' | 'carer_household';
   trigger: string;
   completedBy?: string;
   stoppedBy?: string[];

@@ -1,5 +1,5 @@
-import type { PartialModelObject, QueryBuilder } from 'objection';
-import type { OperationContext, OperationMap, OperationResult, Principal } from '../../http/operation';
+import type { PartialModelObject } from 'objection';
+import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
@@ -8,6 +8,8 @@ import { iso, todayIn } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
 import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
+import { findChild, logRestrictedRead, visibleChildren } from './visibility';
+import { moveCaseRecords } from '../caseRecords/merge';
 import { whereNameStartsWith } from './nameSearch';
 
 const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
@@ -74,32 +76,6 @@ async function checkChildInput(ctx: OperationContext, input: ChildInput): Promis
     if (!worker) errors.push({ pointer: '/body/allocatedWorkerId', message: 'is not an active user of this tenant' });
   }
   if (errors.length) throw Problem.unprocessable(errors);
-}
-
-/** Restricted records are visible only to the users named on them; to anyone else they do not exist. */
-function visibleChildren(ctx: OperationContext): QueryBuilder<Child> {
-  const principal: Principal = ctx.principal!;
-  return Child.query(ctx.trx)
-    .alias('c')
-    .where('c.tenant_id', ctx.tenantId!)
-    .where((w) => {
-      w.where('c.restricted', false);
-      if (principal.kind === 'user') {
-        w.orWhereExists(ChildAccessGrant.query(ctx.trx).alias('g').whereColumn('g.tenant_id', 'c.tenant_id').whereColumn('g.child_id', 'c.id').where('g.user_id', principal.id));
-      }
-    });
-}
-
-async function findChild(ctx: OperationContext, options: { lock?: boolean; allowDeleted?: boolean } = {}): Promise<Child> {
-  const query = visibleChildren(ctx).where('c.id', ctx.params.childId!).select('c.*').first();
-  if (options.lock) query.forUpdate();
-  const row = await query;
-  if (!row || (row.deletedAt && !options.allowDeleted)) throw Problem.notFound('The child');
-  return row;
-}
-
-async function logRestrictedRead(ctx: OperationContext, rows: Child[]): Promise<void> {
-  for (const row of rows) if (row.restricted) await ctx.audit({ action: 'child.restricted_read', entityType: 'child', entityId: row.id });
 }
 
 async function listChildren(ctx: OperationContext): Promise<OperationResult> {
@@ -227,6 +203,8 @@ async function mergeChild(ctx: OperationContext): Promise<OperationResult> {
       await Child.query(ctx.trx).where({ tenant_id: ctx.tenantId!, id: intoChildId }).patch({ restricted: true });
     }
   }
+  // Everything kept on the duplicate's case record (legal statuses, episodes, notes…) moves with it.
+  const caseRecordsMoved = await moveCaseRecords(ctx, duplicate.id, intoChildId);
   await Child.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId!, id: duplicate.id })
     .patch({ mergedInto: intoChildId, deletedAt: ctx.trx.fn.now(), deletedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null, version: duplicate.version + 1, updatedAt: ctx.trx.fn.now() });
@@ -236,7 +214,7 @@ async function mergeChild(ctx: OperationContext): Promise<OperationResult> {
     .returning('*');
   const after = await present(ctx, survivor!);
   // One event naming both records: each record's trail (by entity) keeps its own history and this.
-  await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after } });
+  await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after, caseRecordsMoved } });
   return { status: 200, body: after, headers: { ETag: etagOf(survivor!.version) } };
 }
 

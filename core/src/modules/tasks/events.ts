@@ -1,36 +1,10 @@
 import type { OperationContext } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
+import { recalculateTasks, type TouchedSubject } from './recalculate';
 
-export type CaseEventSubject = 'child' | 'placement' | 'carer_household';
-
-/**
- * The events the core records, in its own words. Packs' cycles name these as their trigger,
- * completion and stop events (the pack loader refuses a name that is not here), so a UK review
- * cycle and a US one listen for the same `child.entered_care`.
- */
-export const CASE_EVENTS = {
-  'child.entered_care': { subject: 'child', description: 'The child became looked after (entered foster care): the first day of a care episode' },
-  'child.left_care': { subject: 'child', description: 'The child ceased to be looked after (left care)' },
-  'child.review_held': { subject: 'child', description: "A review of the child's case (LAC review, periodic review) was held" },
-  'child.initial_health_assessment_held': { subject: 'child', description: 'The initial health assessment was done' },
-  'child.review_health_assessment_held': { subject: 'child', description: 'A review health assessment was done' },
-  'child.pep_reviewed': { subject: 'child', description: 'The personal education plan was reviewed' },
-  'child.permanency_hearing_held': { subject: 'child', description: 'A permanency hearing was held' },
-  'placement.started': { subject: 'placement', description: 'The child moved in' },
-  'placement.ended': { subject: 'placement', description: 'The placement ended (the child moved out)' },
-  'placement.visit_held': { subject: 'placement', description: "The child's worker visited the child in the placement" },
-  'carer.approved': { subject: 'carer_household', description: 'The household was approved' },
-  'carer.review_held': { subject: 'carer_household', description: 'The carer review (annual review or update) was held' },
-  'carer.unannounced_visit_held': { subject: 'carer_household', description: 'An unannounced visit to the home was made' },
-  'carer.approval_ended': { subject: 'carer_household', description: 'The approval ended (resignation, termination or closure)' },
-} as const satisfies Record<string, { subject: CaseEventSubject; description: string }>;
-
-export type CaseEventName = keyof typeof CASE_EVENTS;
-
-export function isCaseEventName(value: string): value is CaseEventName {
-  return Object.prototype.hasOwnProperty.call(CASE_EVENTS, value);
-}
+export { CASE_EVENTS, isCaseEventName, type CaseEventName, type CaseEventSubject } from './catalogue';
+import { CASE_EVENTS, isCaseEventName, type CaseEventName, type CaseEventSubject } from './catalogue';
 
 export interface CaseEventInput {
   name: CaseEventName;
@@ -43,11 +17,12 @@ export interface CaseEventInput {
   source: { type: string; id: string };
 }
 
-/**
- * Records an event in the request's transaction. The module that wrote the record calls this, so
- * the event stands or falls with the record (and with its audit event).
- */
-export async function recordCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
+/** The tasks of the subjects whose events changed, recalculated in the same transaction. */
+async function recalculate(ctx: OperationContext, touched: TouchedSubject[]): Promise<void> {
+  await recalculateTasks({ trx: ctx.trx, tenantId: ctx.tenantId!, packs: ctx.services.packs }, touched);
+}
+
+async function insertCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
   const definition = CASE_EVENTS[input.name];
   if (!definition) throw new Error(`Unknown case event ${String(input.name)}`);
   const id = newId();
@@ -67,21 +42,47 @@ export async function recordCaseEvent(ctx: OperationContext, input: CaseEventInp
 }
 
 /**
+ * Records an event in the request's transaction. The module that wrote the record calls this, so
+ * the event stands or falls with the record (and with its audit event); the subject's tasks are
+ * recalculated from the pack's cycles in the same transaction.
+ */
+export async function recordCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
+  const id = await insertCaseEvent(ctx, input);
+  await recalculate(ctx, [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }]);
+  return id;
+}
+
+/**
  * A record's date (or facts) was corrected: its current event for that name is superseded by a new
  * one, so what the cycles derive is counted from the corrected day.
  */
 export async function correctCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
-  const current = await ctx.trx('case_events')
+  const current = (await ctx.trx('case_events')
     .where({ tenant_id: ctx.tenantId!, name: input.name, source_type: input.source.type, source_id: input.source.id, status: 'current' })
-    .first('id');
-  const id = await recordCaseEvent(ctx, input);
+    .first('id', 'subject_type', 'subject_id')) as { id: string; subject_type: CaseEventSubject; subject_id: string } | undefined;
+  const id = await insertCaseEvent(ctx, input);
   if (current) await ctx.trx('case_events').where({ tenant_id: ctx.tenantId!, id: current.id }).update({ status: 'superseded', superseded_by: id });
+  const touched: TouchedSubject[] = [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }];
+  if (current && current.subject_id !== input.subjectId) touched.push({ subjectType: current.subject_type, subjectId: current.subject_id, names: [input.name] });
+  await recalculate(ctx, touched);
   return id;
 }
 
 /** The record was withdrawn (entered in error): its events no longer count. */
 export async function voidCaseEvents(ctx: OperationContext, source: { type: string; id: string }): Promise<number> {
-  return ctx.trx('case_events').where({ tenant_id: ctx.tenantId!, source_type: source.type, source_id: source.id, status: 'current' }).update({ status: 'voided' });
+  const voided = (await ctx.trx('case_events')
+    .where({ tenant_id: ctx.tenantId!, source_type: source.type, source_id: source.id, status: 'current' })
+    .update({ status: 'voided' })
+    .returning(['name', 'subject_type', 'subject_id'])) as Array<{ name: string; subject_type: CaseEventSubject; subject_id: string }>;
+  const bySubject = new Map<string, TouchedSubject>();
+  for (const row of voided) {
+    const key = `${row.subject_type}:${row.subject_id}`;
+    const entry = bySubject.get(key) ?? { subjectType: row.subject_type, subjectId: row.subject_id, names: [] };
+    entry.names.push(row.name);
+    bySubject.set(key, entry);
+  }
+  await recalculate(ctx, [...bySubject.values()]);
+  return voided.length;
 }
 
 /** Kept for callers that must refuse an event name from input (e.g. an API that records one). */

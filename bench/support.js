@@ -1,0 +1,47 @@
+/* What the benchmarks share: a database of their own, and latency figures from timed requests. */
+const knexFactory = require('knex');
+const { reachable } = require('../test/support/reachable');
+
+/** DATABASE_URL, else a database made on the server at 127.0.0.1:5432 and dropped afterwards, else PGlite (url undefined). */
+async function benchDatabase(prefix = 'hearth_bench') {
+  const admin = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+  if (!(await reachable(admin))) return { url: undefined, drop: async () => {} };
+  const name = `${prefix}_${Date.now().toString(36)}`;
+  const adminDb = knexFactory({ client: 'pg', connection: admin });
+  await adminDb.raw(`CREATE DATABASE ${name}`);
+  await adminDb.destroy();
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const again = knexFactory({ client: 'pg', connection: admin });
+      await again.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await again.destroy();
+    },
+  };
+}
+
+/** The value below which `q` of the sorted samples fall (nearest rank). */
+function percentile(sorted, q) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+/**
+ * Latency of one request, sent `count` times one after another (after `warmup` unmeasured ones), so
+ * each figure is the server's time for that request alone, not time spent queued behind others.
+ */
+async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
+  const samples = [];
+  for (let i = 0; i < warmup + count; i++) {
+    const started = process.hrtime.bigint();
+    const response = await fetch(url, { headers });
+    await response.arrayBuffer();
+    if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+    if (i >= warmup) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  samples.sort((a, b) => a - b);
+  return { p50: percentile(samples, 0.5), p95: percentile(samples, 0.95), p99: percentile(samples, 0.99), max: samples[samples.length - 1] };
+}
+
+module.exports = { benchDatabase, percentile, timeRequests };

@@ -1,0 +1,9 @@
+import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
+import type { JobHandlers } from './worker';
+
+/** Every kind of job the platform runs, by kind. A module with long work adds its handler here. */
+export function jobHandlers(): JobHandlers {
+  return {
+    [TASK_REMINDERS_JOB]: taskRemindersJob,
+  };
+}

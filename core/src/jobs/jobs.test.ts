@@ -1,0 +1,137 @@
+import { ownerRows, startWorld, type World } from '../../../test/support/harness';
+import { claimNext, enqueue, getJob } from './queue';
+import { scheduleDailyJobs, jobsEnabled } from './runner';
+import { runDueJobs, type JobHandler, type JobHandlers } from './worker';
+import { todayIn } from '../time';
+
+let world: World;
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => {
+  await world?.close();
+});
+
+const services = () => ({ config: world.config, packs: world.server.packs });
+let serial = 0;
+const kind = (name: string) => `test-${name}-${++serial}`;
+
+async function run(handlers: JobHandlers, options: { lockMs?: number; backoffMs?: (n: number) => number } = {}) {
+  return runDueJobs(world.db, { handlers, services: services(), backoffMs: options.backoffMs ?? (() => 0), lockMs: options.lockMs });
+}
+
+describe('the jobs queue', () => {
+  it('stores a job enqueued twice under one key once, and runs it once', async () => {
+    const k = kind('once');
+    const runs: string[] = [];
+    const first = await enqueue(world.db, { tenantId: world.a.id, kind: k, uniqueKey: 'k-1', payload: { n: 1 } });
+    const second = await enqueue(world.db, { tenantId: world.a.id, kind: k, uniqueKey: 'k-1', payload: { n: 2 } });
+    expect(second).toEqual({ id: first.id, created: false });
+    expect(first.created).toBe(true);
+    // The same key in another tenant is another job.
+    const other = await enqueue(world.db, { tenantId: world.b.id, kind: k, uniqueKey: 'k-1' });
+    expect(other.created).toBe(true);
+
+    const handler: JobHandler = async ({ job, tenantId }) => {
+      runs.push(`${tenantId}:${String(job.payload.n ?? '-')}`);
+      return { ok: true };
+    };
+    expect(await run({ [k]: handler })).toBe(2);
+    expect(await run({ [k]: handler })).toBe(0);
+    await enqueue(world.db, { tenantId: world.a.id, kind: k, uniqueKey: 'k-1' });
+    expect(await run({ [k]: handler })).toBe(0);
+    expect(runs.sort()).toEqual([`${world.a.id}:1`, `${world.b.id}:-`].sort());
+    expect(await getJob(world.db, world.a.id, first.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { ok: true }, lockedUntil: null });
+  });
+
+  it('retries a failing job with backoff, keeping its error, and fails it for good after max attempts', async () => {
+    const k = kind('retry');
+    let calls = 0;
+    const flaky: JobHandler = async () => {
+      calls++;
+      if (calls < 3) throw new Error(`boom ${calls}`);
+      return { calls };
+    };
+    const job = await enqueue(world.db, { tenantId: world.a.id, kind: k, maxAttempts: 5 });
+    // With a real backoff the retry waits: queued again, not run again at once.
+    expect(await run({ [k]: flaky }, { backoffMs: () => 60_000 })).toBe(1);
+    const waiting = await getJob(world.db, world.a.id, job.id);
+    expect(waiting).toMatchObject({ status: 'queued', attempts: 1, error: 'boom 1' });
+    expect(waiting!.runAfter.getTime()).toBeGreaterThan(Date.now() + 30_000);
+    expect(await run({ [k]: flaky })).toBe(0);
+    // Its time comes: it runs again, fails once more, then succeeds.
+    await world.db('jobs').where({ tenant_id: world.a.id, id: job.id }).update({ run_after: world.db.fn.now() });
+    expect(await run({ [k]: flaky })).toBe(2);
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 3, result: { calls: 3 }, error: null });
+
+    const hopeless = await enqueue(world.db, { tenantId: world.a.id, kind: k, maxAttempts: 2 });
+    const always: JobHandler = async () => {
+      throw new Error('never works');
+    };
+    expect(await run({ [k]: always })).toBe(2);
+    expect(await getJob(world.db, world.a.id, hopeless.id)).toMatchObject({ status: 'failed', attempts: 2, error: 'never works' });
+  });
+
+  it('claims again a job whose worker died once its lock runs out, and only then', async () => {
+    const k = kind('lock');
+    const job = await enqueue(world.db, { tenantId: world.a.id, kind: k });
+    // A worker claims it and dies without finishing.
+    const claimed = await claimNext(world.db, { kinds: [k], lockMs: 300 });
+    expect(claimed).toMatchObject({ id: job.id, status: 'running', attempts: 1 });
+    let ran = 0;
+    const handler: JobHandler = async () => {
+      ran++;
+      return null;
+    };
+    expect(await run({ [k]: handler })).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await run({ [k]: handler })).toBe(1);
+    expect(ran).toBe(1);
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    // The dead worker's late completion cannot overwrite it: its claim token is no longer the job's.
+    const { markSucceeded } = await import('./queue');
+    expect(await markSucceeded(world.db, claimed!, { late: true })).toBe(false);
+  });
+
+  it("runs each job in its own tenant's scope, as the application role", async () => {
+    const k = kind('scope');
+    await enqueue(world.db, { tenantId: world.b.id, kind: k });
+    let seen: unknown = null;
+    await run({
+      [k]: async (ctx) => {
+        seen = await ctx.inTenant(async (trx) => {
+          const role = ((await trx.raw('SELECT current_user AS role')) as { rows: Array<{ role: string }> }).rows[0]!.role;
+          const tenants = ((await trx.raw('SELECT id FROM tenants')) as { rows: Array<{ id: string }> }).rows.map((r) => r.id);
+          const childrenOfA = ((await trx.raw('SELECT count(*)::int AS n FROM children WHERE tenant_id = ?', [world.a.id])) as { rows: Array<{ n: number }> }).rows[0]!.n;
+          return { role, tenants, childrenOfA };
+        });
+        await ctx.progress(1, 1);
+        return null;
+      },
+    });
+    expect(seen).toEqual({ role: 'hearth_app', tenants: [world.b.id], childrenOfA: 0 });
+  });
+
+  it('is refused to a tenant enqueuing for another (RLS on jobs)', async () => {
+    const refused = await world.db
+      .transaction(async (trx) => {
+        await trx.raw(`SELECT set_config('role', 'hearth_app', true), set_config('app.tenant_id', ?, true)`, [world.b.id]);
+        await enqueue(trx, { tenantId: world.a.id, kind: kind('forged') });
+      })
+      .then(
+        () => null,
+        (error: { code?: string }) => error.code,
+      );
+    expect(refused).toBe('42501');
+  });
+
+  it('schedules the daily reminders once per tenant per day', async () => {
+    await scheduleDailyJobs(world.db);
+    expect(await scheduleDailyJobs(world.db)).toBe(0);
+    const rows = await ownerRows<{ n: number }>(world.db, world.a.id, `SELECT count(*)::int AS n FROM jobs WHERE tenant_id = ? AND kind = 'task-reminders' AND unique_key = ?`, [world.a.id, `task-reminders:${todayIn('Europe/London')}`]);
+    expect(rows[0]!.n).toBe(1);
+    expect(jobsEnabled({ NODE_ENV: 'test' })).toBe(false);
+    expect(jobsEnabled({ NODE_ENV: 'test', HEARTH_JOBS: '1' })).toBe(true);
+    expect(jobsEnabled({ NODE_ENV: 'production' })).toBe(true);
+  });
+});

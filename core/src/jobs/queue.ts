@@ -1,0 +1,166 @@
+import type { Knex } from 'knex';
+import { newId } from '../ids';
+
+/**
+ * A small durable queue on PostgreSQL (and PGlite: the same SQL). A job belongs to one tenant and
+ * has a kind, a JSON payload and, optionally, a unique key: enqueued twice with the same key, it is
+ * stored (and run) once. Workers claim jobs with FOR UPDATE SKIP LOCKED, holding a lock until a
+ * time; a job whose worker died is claimed again once its lock has run out. A failure is retried
+ * with backoff until max_attempts, then the job is failed with its error kept.
+ */
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobProgress {
+  done: number;
+  total: number | null;
+}
+
+export interface Job {
+  tenantId: string;
+  id: string;
+  kind: string;
+  uniqueKey: string | null;
+  payload: Record<string, unknown>;
+  status: JobStatus;
+  attempts: number;
+  maxAttempts: number;
+  runAfter: Date;
+  lockedUntil: Date | null;
+  lockedBy: string | null;
+  progress: JobProgress;
+  result: unknown;
+  error: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+interface JobRow {
+  tenant_id: string;
+  id: string;
+  kind: string;
+  unique_key: string | null;
+  payload: Record<string, unknown>;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  run_after: Date;
+  locked_until: Date | null;
+  locked_by: string | null;
+  progress: JobProgress;
+  result: unknown;
+  error: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export function jobFromRow(row: JobRow): Job {
+  return {
+    tenantId: row.tenant_id,
+    id: row.id,
+    kind: row.kind,
+    uniqueKey: row.unique_key,
+    payload: row.payload ?? {},
+    status: row.status,
+    attempts: row.attempts,
+    maxAttempts: row.max_attempts,
+    runAfter: new Date(row.run_after),
+    lockedUntil: row.locked_until ? new Date(row.locked_until) : null,
+    lockedBy: row.locked_by,
+    progress: row.progress,
+    result: row.result ?? null,
+    error: row.error,
+    createdAt: new Date(row.created_at),
+    startedAt: row.started_at ? new Date(row.started_at) : null,
+    finishedAt: row.finished_at ? new Date(row.finished_at) : null,
+  };
+}
+
+export interface EnqueueInput {
+  tenantId: string;
+  kind: string;
+  payload?: Record<string, unknown>;
+  /** The same kind and key in the same tenant is one job, however often it is enqueued. */
+  uniqueKey?: string;
+  /** Not before this time (default: now). */
+  runAfter?: Date;
+  maxAttempts?: number;
+}
+
+/**
+ * Adds a job, or finds the one already enqueued under the same unique key. Works on the owner's
+ * connection (the scheduler) and inside a request's tenant-scoped transaction (RLS lets a tenant
+ * enqueue only its own jobs), so a job can be enqueued atomically with the write that asks for it.
+ */
+export async function enqueue(db: Knex | Knex.Transaction, input: EnqueueInput): Promise<{ id: string; created: boolean }> {
+  const id = newId();
+  const inserted = (await db.raw(
+    `INSERT INTO jobs (tenant_id, id, kind, unique_key, payload, run_after, max_attempts)
+     VALUES (?, ?, ?, ?, ?::jsonb, coalesce(?::timestamptz, now()), ?)
+     ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
+     RETURNING id`,
+    [input.tenantId, id, input.kind, input.uniqueKey ?? null, JSON.stringify(input.payload ?? {}), input.runAfter ? input.runAfter.toISOString() : null, input.maxAttempts ?? 5],
+  )) as { rows: Array<{ id: string }> };
+  if (inserted.rows.length) return { id, created: true };
+  const existing = (await db('jobs').where({ tenant_id: input.tenantId, kind: input.kind, unique_key: input.uniqueKey! }).first('id')) as { id: string };
+  return { id: existing.id, created: false };
+}
+
+/**
+ * Claims the next job that is due (queued and past its run_after) or abandoned (running with its
+ * lock run out), as the owner across tenants, in one statement: concurrent workers skip each other's
+ * rows rather than wait on them. The claim token in locked_by is what lets only this claimant finish it.
+ */
+export async function claimNext(db: Knex, options: { kinds: string[]; lockMs: number }): Promise<Job | null> {
+  if (!options.kinds.length) return null;
+  const token = newId();
+  const result = (await db.raw(
+    `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ?, locked_until = now() + (? * interval '1 millisecond'),
+            started_at = coalesce(started_at, now()), error = NULL
+      WHERE (tenant_id, id) = (
+        SELECT tenant_id, id FROM jobs
+         WHERE kind = ANY(?::text[])
+           AND ((status = 'queued' AND run_after <= now()) OR (status = 'running' AND locked_until < now()))
+         ORDER BY run_after, id
+         LIMIT 1
+         FOR UPDATE SKIP LOCKED)
+      RETURNING *`,
+    [token, options.lockMs, options.kinds],
+  )) as { rows: JobRow[] };
+  const row = result.rows[0];
+  return row ? jobFromRow(row) : null;
+}
+
+/** Keeps a long job's lock alive and records how far it got (visible to readers at once). */
+export async function recordProgress(db: Knex, job: Job, progress: JobProgress, lockMs: number): Promise<void> {
+  await db('jobs')
+    .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
+    .update({ progress: JSON.stringify(progress), locked_until: db.raw(`now() + (? * interval '1 millisecond')`, [lockMs]) });
+}
+
+export async function markSucceeded(db: Knex, job: Job, result: unknown): Promise<boolean> {
+  const updated = await db('jobs')
+    .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
+    .update({ status: 'succeeded', result: JSON.stringify(result ?? null), locked_until: null, finished_at: db.fn.now() });
+  return updated > 0;
+}
+
+/** A failure is queued again after the backoff, or, at max_attempts, the job fails for good. */
+export async function markFailed(db: Knex, job: Job, error: string, retryInMs: number): Promise<'retry' | 'failed'> {
+  const final = job.attempts >= job.maxAttempts;
+  await db('jobs')
+    .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
+    .update(
+      final
+        ? { status: 'failed', error, locked_until: null, finished_at: db.fn.now() }
+        : { status: 'queued', error, locked_until: null, locked_by: null, run_after: db.raw(`now() + (? * interval '1 millisecond')`, [retryInMs]) },
+    );
+  return final ? 'failed' : 'retry';
+}
+
+export async function getJob(db: Knex | Knex.Transaction, tenantId: string, id: string): Promise<Job | null> {
+  const row = (await db('jobs').where({ tenant_id: tenantId, id }).first()) as JobRow | undefined;
+  return row ? jobFromRow(row) : null;
+}

@@ -1,0 +1,65 @@
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { AppServices } from '../http/operation';
+import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
+import { todayIn } from '../time';
+import { jobHandlers } from './handlers';
+import { enqueue } from './queue';
+import { runWorker, type JobHandlers } from './worker';
+
+/**
+ * The daily jobs: for each active service tenant, one `task-reminders` job for the tenant's today
+ * (its own time zone). The unique key makes this safe to run as often as we like, from as many
+ * processes as we like: each tenant's day is enqueued, and run, once.
+ */
+export async function scheduleDailyJobs(db: Knex): Promise<number> {
+  // As the owner: tenants_owner_lookup lets it list tenants; the jobs_owner_worker policy lets it enqueue for each.
+  const tenants = (await db('tenants').where({ kind: 'service', status: 'active' }).select('id', 'time_zone')) as Array<{ id: string; time_zone: string }>;
+  let created = 0;
+  for (const tenant of tenants) {
+    const date = todayIn(tenant.time_zone);
+    const job = await enqueue(db, { tenantId: tenant.id, kind: TASK_REMINDERS_JOB, uniqueKey: taskRemindersKey(date), payload: { date } });
+    if (job.created) created++;
+  }
+  return created;
+}
+
+export interface JobsRunner {
+  stop(): Promise<void>;
+}
+
+/** Whether this process runs jobs: HEARTH_JOBS=1 or 0 decides; otherwise on, except under tests. */
+export function jobsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  if (env.HEARTH_JOBS === '1') return true;
+  if (env.HEARTH_JOBS === '0') return false;
+  return env.NODE_ENV !== 'test';
+}
+
+/**
+ * Starts the worker loop and the scheduler in this process (as the database owner); `stop` ends both
+ * (the server calls it on close, before it closes the database). Tests drive the queue themselves (runDueJobs), so under NODE_ENV=test
+ * nothing starts unless HEARTH_JOBS=1.
+ */
+export function startJobsRunner(options: { db: Knex; services: AppServices; logger?: Logger; handlers?: JobHandlers; scheduleEveryMs?: number; pollMs?: number }): JobsRunner {
+  if (!jobsEnabled()) return { stop: async () => undefined };
+  const controller = new AbortController();
+  const schedule = async () => {
+    try {
+      const created = await scheduleDailyJobs(options.db);
+      if (created) options.logger?.info({ created }, 'daily jobs enqueued');
+    } catch (error) {
+      if (!controller.signal.aborted) options.logger?.error({ err: error }, 'scheduling the daily jobs failed');
+    }
+  };
+  const timer = setInterval(() => void schedule(), options.scheduleEveryMs ?? 15 * 60 * 1000);
+  timer.unref();
+  const worker = schedule().then(() =>
+    runWorker(options.db, { handlers: options.handlers ?? jobHandlers(), services: options.services, logger: options.logger, pollMs: options.pollMs, signal: controller.signal }),
+  );
+  const stop = async () => {
+    clearInterval(timer);
+    controller.abort();
+    await worker.catch(() => undefined);
+  };
+  return { stop };
+}

@@ -1,0 +1,167 @@
+import type { Knex } from 'knex';
+
+/** Age at which a household member counts as an adult (whose checks are required). */
+export const ADULT_AGE = 18;
+
+export type CheckStatus = 'requested' | 'received' | 'satisfactory' | 'unsatisfactory';
+
+export interface ComplianceIssue {
+  kind: 'missing' | 'expired' | 'unsatisfactory';
+  checkType: string;
+  memberId: string;
+  detail: string;
+}
+
+export interface MemberCompliance {
+  memberId: string;
+  name: string;
+  role: string;
+  adult: boolean;
+  issues: ComplianceIssue[];
+}
+
+export interface HouseholdCompliance {
+  compliant: boolean;
+  requiredCheckTypes: string[];
+  members: MemberCompliance[];
+  issues: ComplianceIssue[];
+  /** Required checks asked for (requested or received) but not yet judged satisfactory. */
+  checksPending: number;
+  /** Required checks judged unsatisfactory (with no satisfactory one beside them). */
+  checksDisqualifying: number;
+  /** Check types satisfactory and unexpired for every adult member (at least one adult). */
+  satisfiedCheckTypes: string[];
+  /** The lowest, over the applicants, of the hours recorded on their satisfactory checks. */
+  trainingHours: number;
+  /** The same, counting only checks completed in the year before the date. */
+  annualTrainingHours: number;
+}
+
+interface MemberRow { id: string; household_id: string; name: string; role: string; date_of_birth: string }
+interface CheckRow { id: string; household_id: string; member_id: string | null; check_type: string; status: CheckStatus; requested_on: string | null; completed_on: string | null; expires_on: string | null; hours: string | number | null }
+
+export function ageOn(dateOfBirth: string, on: string): number {
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  const [y, m, d] = on.split('-').map(Number) as [number, number, number];
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}
+
+function yearBefore(date: string): string {
+  const [y, m, d] = date.split('-');
+  return `${Number(y) - 1}-${m}-${d}`;
+}
+
+const asDate = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
+
+/**
+ * Compliance of many households at once, in two queries (members, checks): for each adult member,
+ * each required check type must have a satisfactory check that has not expired on `asOf` (a check
+ * expires on its `expiresOn` day). A check recorded for the household (no member) counts for every
+ * member. Members who have left the household by `asOf` are not counted.
+ */
+export async function complianceOf(trx: Knex.Transaction, tenantId: string, householdIds: string[], requiredCheckTypes: string[], asOf: string, householdQuery?: Knex.QueryBuilder): Promise<Map<string, HouseholdCompliance>> {
+  const out = new Map<string, HouseholdCompliance>();
+  if (!householdIds.length) return out;
+  // The query that chose the households, where the caller has one: the planner joins on it, where a
+  // list of two thousand ids would be two thousand parameters to parse and compare.
+  const households = householdQuery ?? householdIds;
+  const members = (await trx('carer_household_members')
+    .where({ tenant_id: tenantId })
+    .whereIn('household_id', households)
+    .where((w) => w.whereNull('left_on').orWhere('left_on', '>', asOf))
+    .orderBy(['household_id', 'id'])
+    .select('id', 'household_id', 'name', 'role', 'date_of_birth')) as MemberRow[];
+  // Only the checks anything below reads: the required types, and those that record training hours.
+  const checks = (await trx('carer_checks')
+    .where({ tenant_id: tenantId })
+    .whereIn('household_id', households)
+    .where((w) => w.whereIn('check_type', requiredCheckTypes).orWhereNotNull('hours'))
+    .select('id', 'household_id', 'member_id', 'check_type', 'status', 'requested_on', 'completed_on', 'expires_on', 'hours')) as CheckRow[];
+  const checksBy = new Map<string, CheckRow[]>();
+  for (const c of checks) {
+    const key = `${c.household_id}|${c.member_id ?? ''}`;
+    const list = checksBy.get(key) ?? [];
+    list.push(c);
+    checksBy.set(key, list);
+  }
+  const since = yearBefore(asOf);
+  for (const id of householdIds) out.set(id, { compliant: false, requiredCheckTypes, members: [], issues: [], checksPending: 0, checksDisqualifying: 0, satisfiedCheckTypes: [], trainingHours: 0, annualTrainingHours: 0 });
+  const applicantHours = new Map<string, { all: number[]; annual: number[] }>();
+  for (const m of members) {
+    const h = out.get(m.household_id)!;
+    const dob = asDate(m.date_of_birth)!;
+    const adult = ageOn(dob, asOf) >= ADULT_AGE;
+    const own = [...(checksBy.get(`${m.household_id}|${m.id}`) ?? []), ...(checksBy.get(`${m.household_id}|`) ?? [])];
+    const member: MemberCompliance = { memberId: m.id, name: m.name, role: m.role, adult, issues: [] };
+    if (adult) {
+      for (const type of requiredCheckTypes) {
+        const ofType = own.filter((c) => c.check_type === type);
+        const satisfactory = ofType.filter((c) => c.status === 'satisfactory');
+        const current = satisfactory.find((c) => { const e = asDate(c.expires_on); return e === null || e > asOf; });
+        if (current) continue;
+        let issue: ComplianceIssue;
+        if (satisfactory.length) {
+          const latest = satisfactory.map((c) => asDate(c.expires_on)!).sort().pop()!;
+          issue = { kind: 'expired', checkType: type, memberId: m.id, detail: `${type} for ${m.name} expired on ${latest}` };
+        } else if (ofType.some((c) => c.status === 'unsatisfactory')) {
+          issue = { kind: 'unsatisfactory', checkType: type, memberId: m.id, detail: `${type} for ${m.name} is unsatisfactory` };
+          h.checksDisqualifying += 1;
+        } else {
+          const pending = ofType.find((c) => c.status === 'requested' || c.status === 'received');
+          if (pending) h.checksPending += 1;
+          issue = { kind: 'missing', checkType: type, memberId: m.id, detail: pending ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory` : `no ${type} check recorded for ${m.name}` };
+        }
+        member.issues.push(issue);
+        h.issues.push(issue);
+      }
+    }
+    if (m.role === 'applicant') {
+      const done = own.filter((c) => c.status === 'satisfactory' && c.hours !== null);
+      const hours = applicantHours.get(m.household_id) ?? { all: [], annual: [] };
+      hours.all.push(done.reduce((s, c) => s + Number(c.hours), 0));
+      hours.annual.push(done.filter((c) => { const d = asDate(c.completed_on); return d !== null && d > since && d <= asOf; }).reduce((s, c) => s + Number(c.hours), 0));
+      applicantHours.set(m.household_id, hours);
+    }
+    h.members.push(member);
+  }
+  for (const [id, h] of out) {
+    const adults = h.members.filter((m) => m.adult);
+    h.compliant = adults.length > 0 && h.issues.length === 0;
+    h.satisfiedCheckTypes = adults.length ? requiredCheckTypes.filter((t) => !h.issues.some((i) => i.checkType === t)) : [];
+    const hours = applicantHours.get(id);
+    h.trainingHours = hours ? Math.min(...hours.all) : 0;
+    h.annualTrainingHours = hours ? Math.min(...hours.annual) : 0;
+  }
+  return out;
+}
+
+/**
+ * Which of the households are not compliant on `asOf`, by the rule of `complianceOf`, decided in the
+ * database: an adult member still in the household lacks a current satisfactory check of a required
+ * type (their own or the household's), or the household has no adult at all. Matching reads this for
+ * every approved household; only the few it names need `complianceOf`'s detail.
+ */
+export async function nonCompliantAmong(trx: Knex.Transaction, tenantId: string, households: string[] | Knex.QueryBuilder, requiredCheckTypes: string[], asOf: string): Promise<Set<string>> {
+  const adults = () =>
+    trx('carer_household_members as m')
+      .where('m.tenant_id', tenantId)
+      .where((w) => w.whereNull('m.left_on').orWhere('m.left_on', '>', asOf))
+      .whereRaw(`m.date_of_birth <= (?::date - interval '${ADULT_AGE} years')`, [asOf]);
+  const lacking = (await adults()
+    .whereIn('m.household_id', households)
+    .crossJoin(trx.raw('unnest(?::text[]) AS r(check_type)', [requiredCheckTypes]))
+    .whereNotExists(
+      trx('carer_checks as c')
+        .whereRaw('c.tenant_id = m.tenant_id AND c.household_id = m.household_id AND (c.member_id = m.id OR c.member_id IS NULL) AND c.check_type = r.check_type')
+        .where('c.status', 'satisfactory')
+        .where((w) => w.whereNull('c.expires_on').orWhere('c.expires_on', '>', asOf))
+        .select(trx.raw('1')),
+    )
+    .distinct('m.household_id')) as Array<{ household_id: string }>;
+  const noAdult = (await trx('carer_households as h')
+    .where('h.tenant_id', tenantId)
+    .whereIn('h.id', households)
+    .whereNotExists(adults().whereRaw('m.household_id = h.id').select(trx.raw('1')))
+    .select('h.id')) as Array<{ id: string }>;
+  return new Set([...lacking.map((r) => r.household_id), ...noAdult.map((r) => r.id)]);
+}

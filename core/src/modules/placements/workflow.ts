@@ -1,0 +1,74 @@
+import type { OperationContext } from '../../http/operation';
+import { Problem } from '../../http/problem';
+import { effectiveConfiguration, type Overlay, type OverlayChanges } from '../configuration/effective';
+import type { WorkflowDefinition } from '../../packs/types';
+import { iso, todayIn } from '../../time';
+import type { PlacementStatus } from './rows';
+
+/**
+ * The pack's placement workflow, read as data. Nothing here names a UK or US state: the roles of
+ * the states are found from the shape of the graph.
+ *  - the running state: the one non-terminal state whose every step leads to a terminal state
+ *    (UK `started`, USA `active`);
+ *  - the start steps lead into it, the end step leads out of it to the ended state;
+ *  - a state with a step into the running state is ready to start (normalised `approved`); other
+ *    states before it are `proposed`; the other terminal states are `cancelled`.
+ */
+export interface PlacementWorkflow {
+  definition: WorkflowDefinition;
+  runningState: string;
+  endedState: string;
+  endTransition: WorkflowDefinition['transitions'][number];
+}
+
+export function analyseWorkflow(definition: WorkflowDefinition): PlacementWorkflow {
+  const terminal = new Set(definition.states.filter((s) => s.terminal).map((s) => s.key));
+  const running = definition.states.filter((s) => {
+    if (terminal.has(s.key)) return false;
+    const out = definition.transitions.filter((t) => t.from.includes(s.key));
+    return out.length > 0 && out.every((t) => terminal.has(t.to));
+  });
+  if (running.length !== 1) throw new Problem('unprocessable', `The placement workflow "${definition.key}" has no single running state (found ${running.length}); the tenant's configuration needs correcting`);
+  const runningState = running[0]!.key;
+  const ends = definition.transitions.filter((t) => t.from.includes(runningState));
+  if (ends.length !== 1) throw new Problem('unprocessable', `The placement workflow "${definition.key}" must have one step out of "${runningState}"`);
+  return { definition, runningState, endedState: ends[0]!.to, endTransition: ends[0]! };
+}
+
+export function statusOfState(workflow: PlacementWorkflow, state: string): PlacementStatus {
+  const { definition, runningState, endedState } = workflow;
+  if (state === runningState) return 'active';
+  if (state === endedState) return 'ended';
+  if (definition.states.find((s) => s.key === state)?.terminal) return 'cancelled';
+  return definition.transitions.some((t) => t.from.includes(state) && t.to === runningState) ? 'approved' : 'proposed';
+}
+
+interface OverlayRow {
+  id: string;
+  version: number;
+  effective_from: string;
+  description: string;
+  changes: OverlayChanges;
+  created_by: string | null;
+  created_at: Date;
+}
+
+/**
+ * The tenant's placement workflow today: the pack's, with the tenant's overlays applied
+ * (the configuration module's effective configuration; its overlays are read as it stores them).
+ */
+export async function tenantPlacementWorkflow(ctx: OperationContext, key?: string | null): Promise<PlacementWorkflow | null> {
+  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id', 'time_zone')) as { pack_id: string; time_zone: string };
+  if (!ctx.services.packs.has(tenant.pack_id)) return null;
+  const rows = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).orderBy('version')) as OverlayRow[];
+  const overlays: Overlay[] = rows.map((r) => ({ id: r.id, version: r.version, effectiveFrom: r.effective_from, description: r.description, changes: r.changes, createdBy: r.created_by, createdAt: iso(r.created_at) }));
+  const config = effectiveConfiguration(ctx.services.packs.resolve(tenant.pack_id), overlays, todayIn(tenant.time_zone));
+  const item = config.workflows.find((w) => (key ? w.key === key : (w.value as unknown as WorkflowDefinition).subject === 'placement'));
+  return item ? analyseWorkflow(item.value as unknown as WorkflowDefinition) : null;
+}
+
+/** The form a start step names as its evidence: the pack's placement agreement. */
+export function agreementFormKeys(workflow: PlacementWorkflow | null): string[] {
+  if (!workflow) return [];
+  return [...new Set(workflow.definition.transitions.filter((t) => t.to === workflow.runningState).flatMap((t) => (t.evidence ?? []).filter((e) => e.kind === 'form').map((e) => e.key)))];
+}
