@@ -109,7 +109,9 @@ export async function recalculateTasks(scope: TaskScope, touched: TouchedSubject
 async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalendar, events: EventRow[], existing: TaskRow[], facts: SubjectFacts): Promise<{ desired: Desired[]; stopped: boolean }> {
   const trigger = [...events].reverse().find((e) => e.name === cycle.trigger);
   if (!trigger) return { desired: [], stopped: false };
-  const stopped = events.some((e) => (cycle.stoppedBy ?? []).includes(e.name) && e.occurred_on > trigger.occurred_on);
+  // Events come in the order they happened (day, then when recorded), so a stop on the trigger's own
+  // day counts when it came after it: a placement that starts and ends the same day is over.
+  const stopped = events.slice(events.indexOf(trigger) + 1).some((e) => (cycle.stoppedBy ?? []).includes(e.name));
   // Completions on or after the trigger: the events, and occurrences a person marked done by hand.
   const completions = [
     ...events.filter((e) => e.name === cycle.completedBy && e.id !== trigger.id && e.occurred_on >= trigger.occurred_on).map((e) => ({ date: e.occurred_on, eventId: e.id as string | null, by: null as string | null })),
