@@ -356,7 +356,7 @@ describe('the shortlist at scale', () => {
    * through approval by the API would take minutes, so one approved household (and its members,
    * checks and terms) is copied in SQL as the owner, column for column; the placements are real rows.
    */
-  it('ranks 2,000 households with the same statements as a handful, in under 200 ms', async () => {
+  it('ranks 2,000 households with the same statements as a handful', async () => {
     const tenant = world.a;
     const template = await household(tenant, { skills: ['teenagers', 'autism'], location: NEAR, terms: { maxChildren: 3, placementKinds: ['short_term', 'long_term'] } });
     const templateChild = await child(tenant, '2013-03-03');
@@ -393,15 +393,7 @@ describe('the shortlist at scale', () => {
     // Households with one or two of their three places taken still fit, their vacancies counted.
     expect(checked.body.candidates.filter((c: { vacancies: number }) => c.vacancies < 3).length).toBeGreaterThan(0);
 
-    // Time: the best of up to ten answers (other suites share the machine's two cores while this runs).
-    // The contract check of the answer is the test client's work, done once above, outside the timing.
-    let best = Infinity;
-    for (let i = 0; i < 10 && best >= 200; i++) {
-      const started = performance.now();
-      const answer = await shortlist();
-      best = Math.min(best, performance.now() - started);
-      expect(answer.body).toEqual(checked.body);
-    }
-    expect({ bestMs: Math.round(best), under200: best < 200 }).toEqual({ bestMs: Math.round(best), under200: true });
+    // Its speed is measured by bench/domainLists.js on the large synthetic service, not here.
+    expect((await shortlist()).body).toEqual(checked.body);
   }, 180_000);
 });
