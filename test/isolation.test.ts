@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { hashToken, parseOpaqueToken } from '../core/src/auth/tokens';
 import type { ContractOperation } from '../core/src/http/contract';
 import { testContract, type HttpResponse } from './support/contractClient';
-import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, requestFor, validAnnualReview, validChild, type OperationRequest } from './support/fixtures';
+import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, moduleSeeds, requestFor, validAnnualReview, validChild, type OperationRequest } from './support/fixtures';
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from './support/harness';
 
 /**
@@ -76,6 +76,7 @@ async function must(response: HttpResponse, status: number, what: string): Promi
 /** Gives a tenant a row in every tenant-scoped table, so the fence's "sees nothing" cannot pass on empty tables. */
 async function seed(tenant: TenantFixture): Promise<void> {
   const ctx = { world, tenant };
+  for (const seedModule of moduleSeeds) await seedModule(ctx);
   await makeChild(ctx);
   await makeRole(ctx);
   await makeApiKey(ctx);

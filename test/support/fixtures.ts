@@ -1,10 +1,10 @@
 import { currentTotp } from '../../core/src/auth/totp';
 import { ownerRows, TEST_PASSWORD, type World } from './harness';
 import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, makeUser, ok, unique, uniqueChild, type Fixture, type FixtureContext, type OperationRequest } from './fixtureKit';
-import { caseRecordFixtures } from './fixtures/caseRecords';
-import { carerFixtures } from './fixtures/carers';
-import { placementFixtures } from './fixtures/placements';
-import { taskFixtures } from './fixtures/tasks';
+import { caseRecordFixtures, seedCaseRecords } from './fixtures/caseRecords';
+import { carerFixtures, seedCarers } from './fixtures/carers';
+import { placementFixtures, seedPlacements } from './fixtures/placements';
+import { seedTasks, taskFixtures } from './fixtures/tasks';
 
 export * from './fixtureKit';
 
@@ -151,6 +151,12 @@ const foundationFixtures: Record<string, Fixture> = {
   }),
   computeCycleDueDates: async () => ({ params: { cycleKey: 'child-review' }, body: { triggerDate: '2026-03-23', until: '2027-06-30' }, expect: 200 }),
 };
+
+/**
+ * What each domain module adds to a tenant so that every one of its tables holds a row and its lists
+ * are not empty: test/isolation.test.ts seeds both tenants with these.
+ */
+export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [seedCaseRecords, seedCarers, seedPlacements, seedTasks];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
 export const fixtures: Record<string, Fixture> = {};
