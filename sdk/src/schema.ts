@@ -3120,10 +3120,10 @@ export interface components {
             formKey: string;
             formVersion: number;
             /**
-             * @description What the form is about; carer households and placements join when their modules do.
+             * @description What the form is about.
              * @enum {string}
              */
-            subjectType: "child" | "user";
+            subjectType: "child" | "user" | "carer_household" | "placement";
             /** Format: uuid */
             subjectId: string;
             data: Record<string, never>;

@@ -1,14 +1,9 @@
-import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import type { OperationContext, OperationResult } from '../../http/operation';
-import { Problem, type FieldError } from '../../http/problem';
+import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
-import { iso } from '../../time';
+import { formDataErrors, storeFormSubmission, submissionToApi } from '../configuration/formSubmissions';
 import { actorId, configFor, decisionToApi, documentToApi, findHousehold, type DecisionRow, type DocumentRow } from './shared';
 
-const formAjv = new Ajv2020({ allErrors: true, strict: false });
-addFormats(formAjv);
-const compiled = new WeakMap<object, ValidateFunction>();
 
 export async function recordCarerEvidenceDocument(ctx: OperationContext): Promise<OperationResult> {
   const input = ctx.body as { key: string; title: string; receivedOn: string; notes?: string };
@@ -46,8 +41,6 @@ export async function recordCarerDecision(ctx: OperationContext): Promise<Operat
   return { status: 201, body, headers: { Location: `/v1/carer-households/${household.id}/decisions/${body.id}` } };
 }
 
-interface SubmissionRow { id: string; form_key: string; form_version: number; layer: string; subject_type: string; subject_id: string; data: Record<string, unknown>; submitted_by: string | null; submitted_at: Date }
-
 /** Validated against the tenant's effective form and stored in form_submissions with the household as subject. */
 export async function submitCarerHouseholdForm(ctx: OperationContext): Promise<OperationResult> {
   const input = ctx.body as { formKey: string; formVersion?: number; data: Record<string, unknown> };
@@ -57,23 +50,9 @@ export async function submitCarerHouseholdForm(ctx: OperationContext): Promise<O
   if (!versions?.length) throw Problem.unprocessable([{ pointer: '/body/formKey', message: "is not a form of the tenant's configuration" }]);
   const form = input.formVersion === undefined ? versions[versions.length - 1]! : versions.find((v) => v.version === input.formVersion);
   if (!form) throw Problem.unprocessable([{ pointer: '/body/formVersion', message: `is not a version of the form "${input.formKey}" (${versions.map((v) => v.version).join(', ')})` }]);
-  let validate = compiled.get(form.schema);
-  if (!validate) {
-    validate = formAjv.compile(form.schema);
-    compiled.set(form.schema, validate);
-  }
-  if (!validate(input.data)) {
-    const errors: FieldError[] = (validate.errors ?? []).map((e) => {
-      const extra = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty: string }).additionalProperty}` : '';
-      return { pointer: `/body/data${e.instancePath}${extra}`, message: e.keyword === 'additionalProperties' ? 'is not a field of the form' : (e.message ?? 'is invalid'), code: e.keyword };
-    });
-    throw Problem.unprocessable(errors);
-  }
-  const [row] = (await ctx.trx('form_submissions')
-    .insert({ tenant_id: ctx.tenantId, id: newId(), form_key: input.formKey, form_version: form.version, layer: form.layer, subject_type: 'carer_household', subject_id: household.id, data: JSON.stringify(input.data), submitted_by: actorId(ctx) })
-    .returning('*')) as SubmissionRow[];
-  const r = row!;
-  const body = { id: r.id, formKey: r.form_key, formVersion: r.form_version, layer: r.layer, subjectType: r.subject_type, subjectId: r.subject_id, data: r.data, submittedBy: r.submitted_by, submittedAt: iso(r.submitted_at) };
+  const errors = formDataErrors(form.schema, input.data);
+  if (errors.length) throw Problem.unprocessable(errors);
+  const body = submissionToApi(await storeFormSubmission(ctx.trx, ctx.tenantId!, { formKey: input.formKey, formVersion: form.version, layer: form.layer, subjectType: 'carer_household', subjectId: household.id, data: input.data, submittedBy: actorId(ctx) }));
   await ctx.audit({ action: 'carer_household.form_submitted', entityType: 'carer_household', entityId: household.id, after: { submission: { id: body.id, formKey: body.formKey, formVersion: body.formVersion, layer: body.layer } } });
   return { status: 201, body, headers: { Location: `/v1/form-submissions/${body.id}` } };
 }

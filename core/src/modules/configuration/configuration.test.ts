@@ -1,5 +1,6 @@
 import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
 import { validAnnualReview } from '../../../../test/support/fixtures';
+import { makeHousehold } from '../../../../test/support/fixtures/carers';
 
 /**
  * The configuration API on the real packs: England's 2025-26 national minimum allowance
@@ -225,6 +226,17 @@ describe('form submissions', () => {
     expect(pointers).toContain('/body/data/applicants');
     const unknown = await world.call('submitForm', { token: world.a.adminToken, body: { formKey: 'carer-annual-review', formVersion: 9, subjectType: 'user', subjectId: world.a.adminId, data: {} } });
     expect(unknown.status).toBe(404);
+  });
+
+  it('are about carer households and placements too, which must exist in the tenant', async () => {
+    const household = await makeHousehold({ world, tenant: world.a });
+    const body = { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'carer_household', subjectId: household.id, data: { ...validAnnualReview, petsInHome: false } }; // the overlay above asks about pets
+    const stored = await world.call('submitForm', { token: world.a.adminToken, body });
+    expect(stored.status).toBe(201);
+    expect(stored.body).toMatchObject({ subjectType: 'carer_household', subjectId: household.id, formVersion: 1 });
+    const elsewhere = await world.call('submitForm', { token: world.a.adminToken, body: { ...body, subjectType: 'placement' } });
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.errors).toEqual([expect.objectContaining({ pointer: '/body/subjectId', message: 'is not a placement of this tenant' })]);
   });
 });
 

@@ -1,5 +1,3 @@
-import Ajv2020 from 'ajv/dist/2020';
-import addFormats from 'ajv-formats';
 import { CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
 import { dueDates } from '../../packs/cycles';
 import type { ResolvedPack } from '../../packs/registry';
@@ -12,6 +10,7 @@ import { newId } from '../../ids';
 import { placementSegments, RateBook, RateConfigurationError } from '../../rates/engine';
 import { iso, todayIn } from '../../time';
 import { checkOverlay, effectiveConfiguration, rateOverlays, type Overlay, type OverlayChanges } from './effective';
+import { formDataErrors, storeFormSubmission, submissionToApi, type FormSubjectType, type SubmissionRow } from './formSubmissions';
 
 interface OverlayRow {
   id: string;
@@ -154,57 +153,39 @@ async function importConfiguration(ctx: OperationContext): Promise<OperationResu
   return { status: 201, body: { imported: versions.length, versions } };
 }
 
-const formAjv = new Ajv2020({ allErrors: true, strict: false });
-addFormats(formAjv);
+/**
+ * Where each kind of subject lives, to check one exists in the tenant; a deleted child is not one.
+ * Read here, not through each module, because all this asks is whether the row is there.
+ */
+const SUBJECT_TABLES: Record<FormSubjectType, { table: string; live?: string }> = {
+  child: { table: 'children', live: 'deleted_at' },
+  user: { table: 'users' },
+  carer_household: { table: 'carer_households' },
+  placement: { table: 'placements' },
+};
 
 async function submitForm(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { formKey: string; formVersion: number; subjectType: 'child' | 'user'; subjectId: string; data: Record<string, unknown> };
+  const body = ctx.body as { formKey: string; formVersion: number; subjectType: FormSubjectType; subjectId: string; data: Record<string, unknown> };
   const { form, layer } = await effectiveForm(ctx, body.formKey, body.formVersion);
-  const subject = body.subjectType === 'child'
-    ? await ctx.trx('children').where({ tenant_id: ctx.tenantId, id: body.subjectId }).whereNull('deleted_at').first('id')
-    : await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: body.subjectId }).first('id');
+  const where = SUBJECT_TABLES[body.subjectType];
+  const query = ctx.trx(where.table).where({ tenant_id: ctx.tenantId, id: body.subjectId }).first('id');
+  if (where.live) query.whereNull(where.live);
   const errors: FieldError[] = [];
-  if (!subject) errors.push({ pointer: '/body/subjectId', message: `is not a ${body.subjectType} of this tenant` });
-  const validate = formAjv.compile(form.schema);
-  if (!validate(body.data)) {
-    for (const e of validate.errors ?? []) {
-      const extra = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty: string }).additionalProperty}` : '';
-      errors.push({ pointer: `/body/data${e.instancePath}${extra}`, message: e.keyword === 'additionalProperties' ? 'is not a field of the form' : (e.message ?? 'is invalid'), code: e.keyword });
-    }
-  }
+  if (!(await query)) errors.push({ pointer: '/body/subjectId', message: `is not a ${body.subjectType} of this tenant` });
+  errors.push(...formDataErrors(form.schema, body.data));
   if (errors.length) throw Problem.unprocessable(errors);
-  const [row] = (await ctx.trx('form_submissions')
-    .insert({
-      tenant_id: ctx.tenantId,
-      id: newId(),
-      form_key: form.key,
-      form_version: form.version,
-      layer,
-      subject_type: body.subjectType,
-      subject_id: body.subjectId,
-      data: JSON.stringify(body.data),
-      submitted_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
-    })
-    .returning('*')) as SubmissionRow[];
-  const submission = submissionToApi(row!);
+  const row = await storeFormSubmission(ctx.trx, ctx.tenantId!, {
+    formKey: form.key,
+    formVersion: form.version,
+    layer,
+    subjectType: body.subjectType,
+    subjectId: body.subjectId,
+    data: body.data,
+    submittedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null,
+  });
+  const submission = submissionToApi(row);
   await ctx.audit({ action: 'form.submitted', entityType: 'form_submission', entityId: submission.id, after: { formKey: submission.formKey, formVersion: submission.formVersion, subjectType: submission.subjectType, subjectId: submission.subjectId } });
   return { status: 201, body: submission, headers: { Location: `/v1/form-submissions/${submission.id}` } };
-}
-
-interface SubmissionRow {
-  id: string;
-  form_key: string;
-  form_version: number;
-  layer: string;
-  subject_type: string;
-  subject_id: string;
-  data: Record<string, unknown>;
-  submitted_by: string | null;
-  submitted_at: Date;
-}
-
-function submissionToApi(row: SubmissionRow) {
-  return { id: row.id, formKey: row.form_key, formVersion: row.form_version, layer: row.layer, subjectType: row.subject_type, subjectId: row.subject_id, data: row.data, submittedBy: row.submitted_by, submittedAt: iso(row.submitted_at) };
 }
 
 async function getFormSubmission(ctx: OperationContext): Promise<OperationResult> {
