@@ -95,4 +95,32 @@ describe('a UK child through care, with the tasks the cycles make', () => {
     expect(of(tasks, 'carer-review')).toEqual([expect.objectContaining({ step: 'first', dueDate: aYearOn, status: 'open' })]);
     expect(of(tasks, 'unannounced-visit')).toEqual([expect.objectContaining({ step: 'first', dueDate: aYearOn, status: 'open' })]);
   });
+
+  it('detects a duplicate child on create, and merging carries its record and its tasks to the survivor', async () => {
+    const worker = await world.addUser(world.a, ['caseworker']);
+    const body = { givenName: 'Twice', familyName: 'Recorded', dateOfBirth: '2016-09-09', sex: 'male', allocatedWorkerId: worker.id };
+    const survivor = await world.call('createChild', { token: world.a.adminToken, body });
+    expect(survivor.status).toBe(201);
+    const refused = await world.call('createChild', { token: world.a.adminToken, body: { ...body, givenName: 'TWICE' } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.duplicates).toEqual([{ id: survivor.body.id, reason: 'same_name_and_date_of_birth' }]);
+    const duplicate = await world.call('createChild', { token: world.a.adminToken, body: { ...body, allowDuplicate: true } });
+    expect(duplicate.status).toBe(201);
+
+    // The care episode was recorded on the duplicate: its review task is the duplicate's.
+    const episode = await world.call('createChildCareEpisode', { token: world.a.adminToken, params: { childId: duplicate.body.id }, body: { startDate: '2026-03-23', startReason: 'S' } });
+    expect(episode.status).toBe(201);
+    expect(of(await tasksOf(duplicate.body.id), 'child-review')).toEqual([expect.objectContaining({ dueDate: '2026-04-22', status: 'open' })]);
+
+    const merged = await world.call('mergeChild', { token: world.a.adminToken, params: { childId: duplicate.body.id }, body: { intoChildId: survivor.body.id } });
+    expect(merged.status).toBe(200);
+    const episodes = await world.call('listChildCareEpisodes', { token: world.a.adminToken, params: { childId: survivor.body.id } });
+    expect(episodes.body.data.map((e: { id: string }) => e.id)).toEqual([episode.body.id]);
+    expect(of(await tasksOf(survivor.body.id), 'child-review')).toEqual([expect.objectContaining({ dueDate: '2026-04-22', status: 'open', ownerId: worker.id })]);
+    expect(of(await tasksOf(duplicate.body.id), 'child-review').map((t) => t.status)).toEqual(['cancelled']);
+
+    // Both records' trails stay readable: the duplicate's own events and the one merge event naming both.
+    const trail = await world.call('listAuditEvents', { token: world.a.adminToken, query: { entityType: 'child', entityId: duplicate.body.id } });
+    expect(trail.body.data.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['child.created', 'child.merged']));
+  });
 });

@@ -10,6 +10,7 @@ import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentif
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
 import { findChild, logRestrictedRead, visibleChildren } from './visibility';
 import { moveCaseRecords } from '../caseRecords/merge';
+import { moveCaseEvents } from '../tasks/events';
 import { whereNameStartsWith } from './nameSearch';
 
 const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
@@ -205,6 +206,8 @@ async function mergeChild(ctx: OperationContext): Promise<OperationResult> {
   }
   // Everything kept on the duplicate's case record (legal statuses, episodes, notes…) moves with it.
   const caseRecordsMoved = await moveCaseRecords(ctx, duplicate.id, intoChildId);
+  // And what happened to the child (entered care, reviews held…), so the cycles count it for the survivor.
+  const caseEventsMoved = await moveCaseEvents(ctx, 'child', duplicate.id, intoChildId);
   await Child.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId!, id: duplicate.id })
     .patch({ mergedInto: intoChildId, deletedAt: ctx.trx.fn.now(), deletedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null, version: duplicate.version + 1, updatedAt: ctx.trx.fn.now() });
@@ -214,7 +217,7 @@ async function mergeChild(ctx: OperationContext): Promise<OperationResult> {
     .returning('*');
   const after = await present(ctx, survivor!);
   // One event naming both records: each record's trail (by entity) keeps its own history and this.
-  await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after, caseRecordsMoved } });
+  await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after, caseRecordsMoved, caseEventsMoved } });
   return { status: 200, body: after, headers: { ETag: etagOf(survivor!.version) } };
 }
 

@@ -1,5 +1,4 @@
 import type { OperationContext } from '../../http/operation';
-import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { recalculateTasks, type TouchedSubject } from './recalculate';
 
@@ -85,8 +84,20 @@ export async function voidCaseEvents(ctx: OperationContext, source: { type: stri
   return voided.length;
 }
 
-/** Kept for callers that must refuse an event name from input (e.g. an API that records one). */
-export function assertCaseEventName(value: string, pointer: string): CaseEventName {
-  if (!isCaseEventName(value)) throw Problem.unprocessable([{ pointer, message: `is not one of ${Object.keys(CASE_EVENTS).join(', ')}` }]);
-  return value;
+/**
+ * A duplicate record merged into its survivor: everything that happened to the duplicate happened to
+ * the survivor, so its events (with their history of corrections) move, and both subjects' tasks are
+ * recalculated: the survivor's from all its events, the duplicate's to nothing left open.
+ */
+export async function moveCaseEvents(ctx: OperationContext, subjectType: CaseEventSubject, fromId: string, toId: string): Promise<number> {
+  const moved = (await ctx.trx('case_events')
+    .where({ tenant_id: ctx.tenantId!, subject_type: subjectType, subject_id: fromId })
+    .update({ subject_id: toId })
+    .returning('name')) as Array<{ name: string }>;
+  const names = [...new Set(moved.map((r) => r.name))];
+  await recalculate(ctx, [
+    { subjectType, subjectId: toId, names },
+    { subjectType, subjectId: fromId, names },
+  ]);
+  return moved.length;
 }
