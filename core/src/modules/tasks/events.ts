@@ -3,7 +3,7 @@ import { newId } from '../../ids';
 import { recalculateTasks, type TouchedSubject } from './recalculate';
 
 export { CASE_EVENTS, isCaseEventName, type CaseEventName, type CaseEventSubject } from './catalogue';
-import { CASE_EVENTS, isCaseEventName, type CaseEventName, type CaseEventSubject } from './catalogue';
+import { CASE_EVENTS, type CaseEventName, type CaseEventSubject } from './catalogue';
 
 export interface CaseEventInput {
   name: CaseEventName;
