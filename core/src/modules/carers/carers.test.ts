@@ -140,7 +140,7 @@ describe('a UK household, from enquiry to approval', () => {
     expect(household.body).toMatchObject({ approvalState: 'approved', carerLevel: 'level_3', approvedOn: decision.decidedOn });
 
     // Matching sees it, with its terms and compliance.
-    const [forMatching] = await asTenant(world.a.id, (trx) => householdsForMatching(trx, world.a.id, daysFromToday(0), [id]));
+    const [forMatching] = await asTenant(world.a.id, (trx) => householdsForMatching(trx, world.a.id, daysFromToday(0), [id], world.server.packs));
     expect(forMatching).toMatchObject({ id, approved: true, region: 'london', carerLevel: 'level_3', skills: ['teenagers', 'sibling_groups'], location: { lat: 53.8, lon: -1.55 }, terms: { maxChildren: 2, ageMin: 5, ageMax: 15 }, compliance: { compliant: true, issues: [] } });
   });
 
@@ -251,7 +251,7 @@ describe('a California resource family, through its home study', () => {
     expect(closed).toMatchObject({ state: 'closed', terminal: true, approved: false, terms: null, approvalEndedOn: closed.history.at(-1).occurredOn });
     const after = await ownerRows<{ name: string }>(world.db, world.b.id, 'SELECT name FROM case_events WHERE subject_id = ? ORDER BY recorded_at, id', [h.id]);
     expect(after.map((e) => e.name)).toEqual(['carer.approved', 'carer.review_held', 'carer.approval_ended']);
-    expect(await asTenant(world.b.id, (trx) => householdsForMatching(trx, world.b.id, daysFromToday(0)))).not.toContainEqual(expect.objectContaining({ id: h.id }));
+    expect(await asTenant(world.b.id, (trx) => householdsForMatching(trx, world.b.id, daysFromToday(0), undefined, world.server.packs))).not.toContainEqual(expect.objectContaining({ id: h.id }));
   });
 });
 
@@ -270,7 +270,7 @@ describe('checks that expire', () => {
     expect(compliance.body.issues).toEqual([{ kind: 'expired', checkType: 'dbs_enhanced', memberId, detail: expect.stringContaining(daysFromToday(-2)) }]);
     const earlier = await world.call('getCarerHouseholdCompliance', { token: world.a.adminToken, params: { householdId: id }, query: { asOf: daysFromToday(-3) } });
     expect(earlier.body.compliant).toBe(true);
-    const [matched] = await asTenant(world.a.id, (trx) => householdsForMatching(trx, world.a.id, daysFromToday(0), [id]));
+    const [matched] = await asTenant(world.a.id, (trx) => householdsForMatching(trx, world.a.id, daysFromToday(0), [id], world.server.packs));
     expect(matched!.compliance).toMatchObject({ compliant: false, issues: [{ kind: 'expired', checkType: 'dbs_enhanced' }] });
 
     const seen: string[] = [];
@@ -320,7 +320,7 @@ describe('household lists', () => {
     expect((await world.call('listCarerHouseholds', { token: world.b.adminToken, query: { q: tag } })).body.data).toEqual([]);
 
     const approved = await makeApprovedHousehold(uk(), { region: 'south_east', skills: ['parent_and_child'] });
-    const matching = await asTenant(world.a.id, (trx) => householdsForMatching(trx, world.a.id, daysFromToday(0)));
+    const matching = await asTenant(world.a.id, (trx) => householdsForMatching(trx, world.a.id, daysFromToday(0), undefined, world.server.packs));
     expect(matching.map((h) => h.id)).toContain(approved.id);
     expect(matching.map((h) => h.id)).not.toContain(made[0]);
     expect(matching.every((h) => h.approved)).toBe(true);

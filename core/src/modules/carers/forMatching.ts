@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { PackRegistry } from '../../packs/registry';
 import { complianceOf, nonCompliantAmong } from './compliance';
-import { carerConfig, packRegistry } from './tenantConfig';
+import { carerConfig } from './tenantConfig';
 
 /** A carer household as the placements module's matching sees it. */
 export interface HouseholdForMatching {
@@ -57,7 +57,7 @@ export async function termsOn(trx: Knex.Transaction, tenantId: string, household
  * active), or exactly the given ids whatever their state. Three queries for households, terms and
  * compliance (members and checks), however many households there are.
  */
-export async function householdsForMatching(trx: Knex.Transaction, tenantId: string, asOf: string, ids?: string[], packs?: PackRegistry): Promise<HouseholdForMatching[]> {
+export async function householdsForMatching(trx: Knex.Transaction, tenantId: string, asOf: string, ids: string[] | undefined, packs: PackRegistry): Promise<HouseholdForMatching[]> {
   const chosen = () => {
     const q = trx('carer_households').where({ tenant_id: tenantId });
     return ids ? q.whereIn('id', ids) : q.where('status', 'active').where('approved_on', '<=', asOf).where((w) => w.whereNull('approval_ended_on').orWhere('approval_ended_on', '>', asOf));
@@ -65,7 +65,7 @@ export async function householdsForMatching(trx: Knex.Transaction, tenantId: str
   if (ids && !ids.length) return [];
   const rows = (await chosen().orderBy('id').select('id', 'name', 'region', 'postcode', 'latitude', 'longitude', 'carer_level', 'skills', 'languages', 'supervising_worker_id', 'approval_state', 'approved_on', 'approval_ended_on', 'status')) as HouseholdRow[];
   if (!rows.length) return [];
-  const config = await carerConfig(trx, tenantId, packs ?? packRegistry(), asOf);
+  const config = await carerConfig(trx, tenantId, packs, asOf);
   const householdIds = rows.map((r) => r.id);
   const terms = await termsOn(trx, tenantId, householdIds, asOf, ids ? undefined : chosen().select('id'));
   // Compliance decided in SQL for all of them; the detail of what is wrong only for those it names.

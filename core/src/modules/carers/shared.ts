@@ -1,7 +1,7 @@
 import type { OperationContext } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { iso } from '../../time';
-import { carerConfig, rememberPackRegistry, type CarerConfig } from './tenantConfig';
+import { carerConfig, type CarerConfig } from './tenantConfig';
 
 export interface HouseholdRow {
   tenant_id: string; id: string; name: string; address: string | null; postcode: string | null; region: string | null;
@@ -62,7 +62,6 @@ export async function findHousehold(ctx: OperationContext, options: { lock?: boo
 
 /** The tenant's effective configuration as this module reads it. */
 export async function configFor(ctx: OperationContext, asOf?: string): Promise<CarerConfig> {
-  rememberPackRegistry(ctx.services.packs);
   return carerConfig(ctx.trx, ctx.tenantId!, ctx.services.packs, asOf);
 }
 

@@ -8,23 +8,10 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { placementSegments, RateBook, RateConfigurationError } from '../../rates/engine';
-import { iso, todayIn } from '../../time';
+import { todayIn } from '../../time';
 import { checkOverlay, effectiveConfiguration, rateOverlays, type Overlay, type OverlayChanges } from './effective';
+import { overlayToApi, tenantOverlays, type OverlayRow } from './tenantConfiguration';
 import { formDataErrors, storeFormSubmission, submissionToApi, type FormSubjectType, type SubmissionRow } from './formSubmissions';
-
-interface OverlayRow {
-  id: string;
-  version: number;
-  effective_from: string;
-  description: string;
-  changes: OverlayChanges;
-  created_by: string | null;
-  created_at: Date;
-}
-
-function overlayToApi(row: OverlayRow): Overlay {
-  return { id: row.id, version: row.version, effectiveFrom: row.effective_from, description: row.description, changes: row.changes, createdBy: row.created_by, createdAt: iso(row.created_at) };
-}
 
 /** Stores overlays as the next versions, in order; the caller holds the tenant row lock. */
 async function insertOverlays(ctx: OperationContext, overlays: Array<{ effectiveFrom: string; description: string; changes: OverlayChanges }>): Promise<OverlayRow[]> {
@@ -48,8 +35,7 @@ async function insertOverlays(ctx: OperationContext, overlays: Array<{ effective
 async function tenantContext(ctx: OperationContext): Promise<{ pack: ResolvedPack; timeZone: string; currency: 'GBP' | 'USD'; overlays: Overlay[] }> {
   const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id', 'time_zone', 'currency')) as { pack_id: string; time_zone: string; currency: 'GBP' | 'USD' };
   if (!ctx.services.packs.has(tenant.pack_id)) throw new Problem('unprocessable', `The tenant's pack "${tenant.pack_id}" is not loaded on this platform`);
-  const rows = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).orderBy('version')) as OverlayRow[];
-  return { pack: ctx.services.packs.resolve(tenant.pack_id), timeZone: tenant.time_zone, currency: tenant.currency, overlays: rows.map(overlayToApi) };
+  return { pack: ctx.services.packs.resolve(tenant.pack_id), timeZone: tenant.time_zone, currency: tenant.currency, overlays: await tenantOverlays(ctx.trx, ctx.tenantId!) };
 }
 
 async function listPacks(ctx: OperationContext): Promise<OperationResult> {

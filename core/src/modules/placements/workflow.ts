@@ -1,8 +1,7 @@
 import type { OperationContext } from '../../http/operation';
 import { Problem } from '../../http/problem';
-import { effectiveConfiguration, type Overlay, type OverlayChanges } from '../configuration/effective';
+import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import type { WorkflowDefinition } from '../../packs/types';
-import { iso, todayIn } from '../../time';
 import type { PlacementStatus } from './rows';
 
 /**
@@ -43,26 +42,13 @@ export function statusOfState(workflow: PlacementWorkflow, state: string): Place
   return definition.transitions.some((t) => t.from.includes(state) && t.to === runningState) ? 'approved' : 'proposed';
 }
 
-interface OverlayRow {
-  id: string;
-  version: number;
-  effective_from: string;
-  description: string;
-  changes: OverlayChanges;
-  created_by: string | null;
-  created_at: Date;
-}
-
 /**
  * The tenant's placement workflow today: the pack's, with the tenant's overlays applied
  * (the configuration module's effective configuration; its overlays are read as it stores them).
  */
 export async function tenantPlacementWorkflow(ctx: OperationContext, key?: string | null): Promise<PlacementWorkflow | null> {
-  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id', 'time_zone')) as { pack_id: string; time_zone: string };
-  if (!ctx.services.packs.has(tenant.pack_id)) return null;
-  const rows = (await ctx.trx('tenant_config_overlays').where({ tenant_id: ctx.tenantId }).orderBy('version')) as OverlayRow[];
-  const overlays: Overlay[] = rows.map((r) => ({ id: r.id, version: r.version, effectiveFrom: r.effective_from, description: r.description, changes: r.changes, createdBy: r.created_by, createdAt: iso(r.created_at) }));
-  const config = effectiveConfiguration(ctx.services.packs.resolve(tenant.pack_id), overlays, todayIn(tenant.time_zone));
+  const { effective: config } = await tenantConfiguration(ctx.trx, ctx.tenantId!, ctx.services.packs);
+  if (!config) return null;
   const item = config.workflows.find((w) => (key ? w.key === key : (w.value as unknown as WorkflowDefinition).subject === 'placement'));
   return item ? analyseWorkflow(item.value as unknown as WorkflowDefinition) : null;
 }

@@ -4,8 +4,7 @@ import { dueDates, type DueOccurrence } from '../../packs/cycles';
 import type { PackRegistry } from '../../packs/registry';
 import type { CycleDefinition } from '../../packs/types';
 import { newId } from '../../ids';
-import { todayIn } from '../../time';
-import { effectiveConfiguration, type Overlay, type OverlayChanges } from '../configuration/effective';
+import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import type { CaseEventSubject } from './catalogue';
 import { subjectFacts, type SubjectFacts } from './subjects';
 
@@ -71,13 +70,9 @@ const NO_CALENDAR = { key: 'none', name: 'no calendar', source: 'none', weekend:
 
 /** The cycles of the tenant's effective configuration (pack ⊕ sub-pack ⊕ overlays, today) and its calendar. */
 export async function tenantCycles(scope: TaskScope): Promise<{ cycles: CycleDefinition[]; calendar: WorkingCalendar; timeZone: string }> {
-  const tenant = (await scope.trx('tenants').where({ id: scope.tenantId }).first('pack_id', 'time_zone')) as { pack_id: string; time_zone: string };
-  if (!scope.packs.has(tenant.pack_id)) return { cycles: [], calendar: new WorkingCalendar(NO_CALENDAR), timeZone: tenant.time_zone };
-  const pack = scope.packs.resolve(tenant.pack_id);
-  const rows = (await scope.trx('tenant_config_overlays').where({ tenant_id: scope.tenantId }).orderBy('version')) as Array<{ id: string; version: number; effective_from: string; description: string; changes: OverlayChanges; created_by: string | null; created_at: Date }>;
-  const overlays: Overlay[] = rows.map((r) => ({ id: r.id, version: r.version, effectiveFrom: r.effective_from, description: r.description, changes: r.changes, createdBy: r.created_by, createdAt: new Date(r.created_at).toISOString() }));
-  const config = effectiveConfiguration(pack, overlays, todayIn(tenant.time_zone));
-  return { cycles: config.cycles.map((c) => c.value as unknown as CycleDefinition), calendar: new WorkingCalendar(pack.calendar ?? NO_CALENDAR), timeZone: tenant.time_zone };
+  const { pack, effective, timeZone } = await tenantConfiguration(scope.trx, scope.tenantId, scope.packs);
+  if (!pack || !effective) return { cycles: [], calendar: new WorkingCalendar(NO_CALENDAR), timeZone };
+  return { cycles: effective.cycles.map((c) => c.value as unknown as CycleDefinition), calendar: new WorkingCalendar(pack.calendar ?? NO_CALENDAR), timeZone };
 }
 
 function namesEvent(cycle: CycleDefinition, names: string[]): boolean {
