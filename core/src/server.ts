@@ -36,6 +36,11 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
     const demoLogins = config.seedDemoTenants ? await seedDemoTenants(db, packs) : null;
     const app = createApp({ db, contract, operations, services: { config, packs }, authenticator: createAuthenticator(config), logger });
     const server = http.createServer(app);
+    // Idle keep-alive connections stay open longer than the clients and load balancers in front of
+    // us keep theirs (commonly 60 s): a server that closes first races a client reusing the socket,
+    // which then sees ECONNRESET on a request the server never read.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
