@@ -186,10 +186,13 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
           if (idemScope) {
             await storeIdempotentResponse(trx, idemScope, { status: outcome.status, headers: outcome.headers ?? {}, body: outcome.replayBody ?? outcome.body });
           }
-          if (outcome.csv) await streamCsv(res, outcome.csv);
+          if (outcome.csv) await streamCsv(res, outcome.csv, { end: !op.writes });
           return outcome;
         });
-        if (!result.csv) sendResult(res, result, replayed);
+        if (result.csv) {
+          // Committed: a writing CSV's response may end now.
+          if (op.writes) res.end();
+        } else sendResult(res, result, replayed);
       } catch (error) {
         const problem = problemFromError(error, op);
         if (problem.status >= 500) req.log.error({ err: error, operationId: op.operationId }, 'request failed');
