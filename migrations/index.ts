@@ -15,6 +15,9 @@ import * as carers from './20261201_0013_carers';
 import * as placements from './20261201_0014_placements';
 import * as tasks from './20261201_0015_tasks';
 import * as childNameSearch from './20261201_0016_child_name_search';
+import * as financePermissions from './20261202_0017_finance_permissions';
+import * as ledger from './20261202_0018_ledger';
+import * as claims from './20261202_0019_claims';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -34,4 +37,7 @@ export const migrations: Migration[] = [
   { name: '20261201_0014_placements', up: placements.up },
   { name: '20261201_0015_tasks', up: tasks.up },
   { name: '20261201_0016_child_name_search', up: childNameSearch.up },
+  { name: '20261202_0017_finance_permissions', up: financePermissions.up },
+  { name: '20261202_0018_ledger', up: ledger.up },
+  { name: '20261202_0019_claims', up: claims.up },
 ];

@@ -1944,6 +1944,268 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List claims
+         * @description Claims of the tenant, oldest first, filtered by household, status and the date the claim was created.
+         */
+        get: operations["listClaims"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The carer household making the claim. */
+                householdId: components["parameters"]["ClaimHouseholdId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a claim for a carer household
+         * @description A draft claim by the household (the claimant), with its lines and evidence. Mileage amounts are estimates until the claim is approved, when they are computed again against the household's approved miles.
+         */
+        post: operations["createClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/outstanding": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Claims outstanding, per household
+         * @description Submitted claims and approved claims not yet paid, with totals per household and overall, in the tenant's currency.
+         */
+        get: operations["getClaimsOutstanding"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/{claimId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a claim
+         * @description The claim with its lines (each mileage line explaining its bands, rate and source), evidence and history.
+         */
+        get: operations["getClaim"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a draft claim
+         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's.
+         */
+        patch: operations["updateClaim"];
+        trace?: never;
+    };
+    "/v1/claims/{claimId}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a draft claim for approval
+         * @description The person who submits a claim may not approve or reject it.
+         */
+        post: operations["submitClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/{claimId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a submitted claim
+         * @description Mileage is computed again while the household's claims are locked, banded by the miles the household already has approved in the threshold period; the approver may not be the submitter.
+         */
+        post: operations["approveClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/{claimId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a submitted claim, with reasons
+         * @description The person rejecting may not be the submitter.
+         */
+        post: operations["rejectClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/claims/{claimId}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw a draft or submitted claim
+         * @description A withdrawn claim is kept, and never paid.
+         */
+        post: operations["withdrawClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ledger/journals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List ledger journals
+         * @description Journals of the caller's tenant, newest number first, with their line count and total.
+         */
+        get: operations["listLedgerJournals"];
+        put?: never;
+        /**
+         * Post a manual journal
+         * @description Finance posts a balanced manual journal (needs `ledger:export`, the finance permission that
+         *     writes). A line is either a component (`allowance`, `fee`, `payment`…) with an amount, which
+         *     becomes a debit and a credit through the chart's postings, or an account key with exactly one
+         *     of debit or credit. Amounts are integer minor units. Refused with 422 naming the line when a
+         *     component or account is not the tenant's, or the journal does not balance.
+         */
+        post: operations["postLedgerJournal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ledger/journals/{journalId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journal's id. */
+                journalId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Get a ledger journal with its entries
+         * @description The journal, its entries in line order, and the exports that held it.
+         */
+        get: operations["getLedgerJournal"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ledger/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List ledger exports
+         * @description The exports taken so far, newest first, each with its selection and what it held.
+         */
+        get: operations["listLedgerExports"];
+        put?: never;
+        /**
+         * Export ledger entries as CSV
+         * @description Takes an export and answers it as RFC 4180 CSV (CRLF, quoted where needed), streamed in
+         *     journal and line order. A POST because it writes: the export is recorded (GET
+         *     /v1/ledger/exports) and audited. The selection is the filters plus every journal committed
+         *     when it is taken; the same selection over the same journals gives the same bytes, and
+         *     `exportId` replays an earlier export exactly, however many journals were posted since.
+         *     Pullable with an API key holding `ledger:export`. Amounts are decimal major units.
+         */
+        post: operations["createLedgerExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/placement-settings": {
         parameters: {
             query?: never;
@@ -4247,6 +4509,330 @@ export interface components {
             data: components["schemas"]["ChildCaseRecord"][];
             nextCursor: string | null;
         };
+        /** @enum {string} */
+        ClaimStatus: "draft" | "submitted" | "approved" | "rejected" | "withdrawn" | "paid";
+        /** @description A mileage line (from, to, purpose, miles: kept to a tenth of a mile) or an expense line (category, description, amount in minor units). */
+        ClaimLineInput: {
+            /** @enum {string} */
+            kind: "mileage" | "expense";
+            /** Format: date */
+            date: string;
+            from?: string;
+            to?: string;
+            purpose?: string;
+            /** @description Miles driven, more than 0, to a tenth of a mile. */
+            miles?: number;
+            category?: string;
+            description?: string;
+            /** @description Minor units (pence, cents). */
+            amount?: number;
+            /** Format: uuid */
+            childId?: string | null;
+            /** Format: uuid */
+            placementId?: string | null;
+        };
+        ClaimEvidenceInput: {
+            key: string;
+            title: string;
+            /** Format: date */
+            receivedOn: string;
+        };
+        ClaimCreate: {
+            description?: string | null;
+            lines: components["schemas"]["ClaimLineInput"][];
+            evidence?: components["schemas"]["ClaimEvidenceInput"][];
+        };
+        ClaimUpdate: {
+            description?: string | null;
+            lines?: components["schemas"]["ClaimLineInput"][];
+            evidence?: components["schemas"]["ClaimEvidenceInput"][];
+        };
+        ClaimActionRequest: {
+            reasons?: string;
+        };
+        ClaimRejection: {
+            reasons: string;
+        };
+        ClaimMileageBand: {
+            miles: number;
+            amountPerMile: number;
+            amount: number;
+        };
+        /** @description How a mileage line's amount was found. */
+        ClaimLineExplanation: {
+            table: string;
+            layer: string;
+            /** Format: date */
+            effectiveFrom: string;
+            source: string;
+            /** Format: date */
+            thresholdPeriodStart: string;
+            /** @description The household's miles already counted in the threshold period before this line. */
+            milesBefore: number;
+            bands: components["schemas"]["ClaimMileageBand"][];
+        };
+        ClaimLine: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            kind: "mileage" | "expense";
+            /** Format: date */
+            date: string;
+            from?: string | null;
+            to?: string | null;
+            purpose?: string | null;
+            miles?: number | null;
+            category?: string | null;
+            description?: string | null;
+            amount: number;
+            /** Format: uuid */
+            childId?: string | null;
+            /** Format: uuid */
+            placementId?: string | null;
+            explanation?: components["schemas"]["ClaimLineExplanation"] | null;
+        };
+        ClaimEvidence: {
+            /** Format: uuid */
+            id: string;
+            key: string;
+            title: string;
+            /** Format: date */
+            receivedOn: string;
+        };
+        ClaimHistoryEntry: {
+            fromStatus: components["schemas"]["ClaimStatus"] | null;
+            toStatus: components["schemas"]["ClaimStatus"];
+            /** Format: uuid */
+            actorId: string | null;
+            /** Format: date-time */
+            at: string;
+            reasons: string | null;
+        };
+        ClaimSummary: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            description?: string | null;
+            status: components["schemas"]["ClaimStatus"];
+            /** @enum {string} */
+            currency: "GBP" | "USD";
+            /** @description Minor units. */
+            total: number;
+            /** Format: uuid */
+            submittedBy?: string | null;
+            /** Format: date-time */
+            submittedAt?: string | null;
+            /** Format: uuid */
+            decidedBy?: string | null;
+            /** Format: date-time */
+            decidedAt?: string | null;
+            decisionReasons?: string | null;
+            /** Format: uuid */
+            paidInRunId?: string | null;
+            /** Format: date */
+            paidOn?: string | null;
+            version: number;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt?: string;
+        };
+        Claim: components["schemas"]["ClaimSummary"] & {
+            lines: components["schemas"]["ClaimLine"][];
+            evidence: components["schemas"]["ClaimEvidence"][];
+            history: components["schemas"]["ClaimHistoryEntry"][];
+        };
+        ClaimPage: {
+            data: components["schemas"]["ClaimSummary"][];
+            nextCursor: string | null;
+        };
+        ClaimsOutstandingHousehold: {
+            /** Format: uuid */
+            householdId: string;
+            householdName: string;
+            submittedCount: number;
+            submittedTotal: number;
+            approvedUnpaidCount: number;
+            approvedUnpaidTotal: number;
+            total: number;
+        };
+        ClaimsOutstanding: {
+            /** @enum {string} */
+            currency: "GBP" | "USD";
+            households: components["schemas"]["ClaimsOutstandingHousehold"][];
+            submittedTotal: number;
+            approvedUnpaidTotal: number;
+            total: number;
+        };
+        /** @description What produced a journal. */
+        LedgerSourceType: string;
+        /** @description An export format's key (`generic`, `xero`, `quickbooks`, or a plugin's). */
+        LedgerExportFormatKey: string;
+        /** @description Integer minor units (pence, cents). */
+        LedgerMinorAmount: number;
+        /** @description Either `component` and `amount`, or `account` and exactly one of `debit` or `credit`. */
+        LedgerJournalLineInput: {
+            /** @description A posting component of the tenant's chart (`allowance`, `payment`…). */
+            component?: string;
+            amount?: components["schemas"]["LedgerMinorAmount"];
+            /** @description An account key of the tenant's chart (`bank`…). */
+            account?: string;
+            debit?: components["schemas"]["LedgerMinorAmount"];
+            credit?: components["schemas"]["LedgerMinorAmount"];
+            /** Format: uuid */
+            carerHouseholdId?: string | null;
+            /** Format: uuid */
+            childId?: string | null;
+            /** Format: uuid */
+            placementId?: string | null;
+            /** Format: date */
+            periodStart?: string | null;
+            /** Format: date */
+            periodEnd?: string | null;
+            sourceLineId?: string | null;
+            description?: string | null;
+        };
+        LedgerJournalInput: {
+            /** Format: date */
+            postingDate: string;
+            description: string;
+            /** @description Your reference for the manual journal (its source id). */
+            reference?: string | null;
+            lines: components["schemas"]["LedgerJournalLineInput"][];
+        };
+        LedgerEntry: {
+            /** Format: uuid */
+            id: string;
+            lineNumber: number;
+            accountKey: string;
+            /** @description The code the account had in the chart when the journal was posted. */
+            accountCode: string;
+            debit: number;
+            credit: number;
+            carerHouseholdId: string | null;
+            childId: string | null;
+            placementId: string | null;
+            /** Format: date */
+            periodStart: string | null;
+            /** Format: date */
+            periodEnd: string | null;
+            sourceLineId: string | null;
+            description: string | null;
+        };
+        LedgerJournal: {
+            /** Format: uuid */
+            id: string;
+            /** @description Numbered per tenant from 1, without gaps. */
+            number: number;
+            /** Format: date */
+            postingDate: string;
+            description: string;
+            source: {
+                type: string;
+                id: string | null;
+            };
+            /** @enum {string} */
+            currency: "GBP" | "USD";
+            lineCount: number;
+            /** @description The sum of the debits (= the sum of the credits), in minor units. */
+            total: number;
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        LedgerJournalWithEntries: {
+            /** Format: uuid */
+            id: string;
+            /** @description Numbered per tenant from 1, without gaps. */
+            number: number;
+            /** Format: date */
+            postingDate: string;
+            description: string;
+            source: {
+                type: string;
+                id: string | null;
+            };
+            /** @enum {string} */
+            currency: "GBP" | "USD";
+            lineCount: number;
+            /** @description The sum of the debits (= the sum of the credits), in minor units. */
+            total: number;
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            entries: components["schemas"]["LedgerEntry"][];
+            /** @description The exports that held this journal, oldest first. */
+            exports: {
+                /** Format: uuid */
+                id: string;
+                format: string;
+                /** Format: date-time */
+                createdAt: string;
+            }[];
+        };
+        LedgerJournalPage: {
+            data: components["schemas"]["LedgerJournal"][];
+            nextCursor: string | null;
+        };
+        LedgerExportRequest: {
+            format: components["schemas"]["LedgerExportFormatKey"];
+            /**
+             * Format: date
+             * @description Journals posted on or after this date.
+             */
+            from?: string;
+            /**
+             * Format: date
+             * @description Journals posted on or before this date.
+             */
+            to?: string;
+            /** @description Journals numbered from this one. */
+            journalFrom?: number;
+            /** @description Journals numbered up to this one. */
+            journalTo?: number;
+            sourceType?: components["schemas"]["LedgerSourceType"];
+            /** @description Journals of this source record (e.g. a payment run id); needs sourceType. */
+            sourceId?: string;
+            /**
+             * Format: uuid
+             * @description Replays this earlier export: its selection, in the format asked. No other filter may be given.
+             */
+            exportId?: string;
+        };
+        LedgerExport: {
+            /** Format: uuid */
+            id: string;
+            format: string;
+            filters: {
+                /** Format: date */
+                from: string | null;
+                /** Format: date */
+                to: string | null;
+                journalFrom: number | null;
+                journalTo: number | null;
+                sourceType: string | null;
+                sourceId: string | null;
+            };
+            /** @description The last journal number committed when the export was taken. */
+            throughJournalNumber: number;
+            journalCount: number;
+            /** @description Ledger entries exported (CSV rows after the header). */
+            rowCount: number;
+            firstJournalNumber: number | null;
+            lastJournalNumber: number | null;
+            /** @description The sum of the debits exported, in minor units. */
+            total: number;
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        LedgerExportPage: {
+            data: components["schemas"]["LedgerExport"][];
+            nextCursor: string | null;
+        };
         /**
          * @description The core list of placement kinds; carers are approved for some of them (their terms).
          * @enum {string}
@@ -4993,6 +5579,10 @@ export interface components {
         ChildKeyContactId: string;
         /** @description The case record's id. */
         ChildCaseRecordId: string;
+        /** @description The carer household making the claim. */
+        ClaimHouseholdId: string;
+        /** @description The claim's id. */
+        ClaimId: string;
         /** @description Placement id. */
         PlacementId: string;
         /** @description Matching request id. */
@@ -9006,6 +9596,467 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    listClaims: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only claims by this carer household. */
+                householdId?: string;
+                /** @description Only claims with this status. */
+                status?: components["schemas"]["ClaimStatus"];
+                /** @description Only claims created on or after this date (UTC). */
+                from?: string;
+                /** @description Only claims created on or before this date (UTC). */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of claims (without their lines). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The carer household making the claim. */
+                householdId: components["parameters"]["ClaimHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getClaimsOutstanding: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClaimsOutstanding"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The claim. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateClaim: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    submitClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The claim as it now stands. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    approveClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The claim as it now stands. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    rejectClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimRejection"];
+            };
+        };
+        responses: {
+            /** @description The claim as it now stands. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    withdrawClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The claim's id. */
+                claimId: components["parameters"]["ClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The claim as it now stands. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listLedgerJournals: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only journals posted on or after this date. */
+                from?: string;
+                /** @description Only journals posted on or before this date. */
+                to?: string;
+                /** @description Only journals from this kind of source (`manual`, `payment_run`, …). */
+                sourceType?: components["schemas"]["LedgerSourceType"];
+                /** @description Only journals from this source record (e.g. a payment run id). */
+                sourceId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of journals. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerJournalPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    postLedgerJournal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LedgerJournalInput"];
+            };
+        };
+        responses: {
+            /** @description Posted. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerJournalWithEntries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getLedgerJournal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The journal's id. */
+                journalId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The journal. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerJournalWithEntries"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listLedgerExports: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only exports in this format. */
+                format?: components["schemas"]["LedgerExportFormatKey"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of exports. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerExportPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createLedgerExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LedgerExportRequest"];
+            };
+        };
+        responses: {
+            /** @description CSV with a header row. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
         };
     };
     getPlacementSettings: {

@@ -3,6 +3,8 @@ import { ownerRows, TEST_PASSWORD, type World } from './harness';
 import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, makeUser, ok, unique, uniqueChild, type Fixture, type FixtureContext, type OperationRequest } from './fixtureKit';
 import { caseRecordFixtures, seedCaseRecords } from './fixtures/caseRecords';
 import { carerFixtures, seedCarers } from './fixtures/carers';
+import { claimFixtures, seedClaims } from './fixtures/claims';
+import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
 
@@ -156,11 +158,11 @@ const foundationFixtures: Record<string, Fixture> = {
  * What each domain module adds to a tenant so that every one of its tables holds a row and its lists
  * are not empty: test/isolation.test.ts seeds both tenants with these.
  */
-export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [seedCaseRecords, seedCarers, seedPlacements, seedTasks];
+export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [seedCaseRecords, seedCarers, seedPlacements, seedTasks, seedClaims, seedLedger];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
 export const fixtures: Record<string, Fixture> = {};
-for (const part of [foundationFixtures, caseRecordFixtures, carerFixtures, placementFixtures, taskFixtures]) {
+for (const part of [foundationFixtures, caseRecordFixtures, carerFixtures, placementFixtures, taskFixtures, ledgerFixtures, claimFixtures]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);
     fixtures[operationId] = fixture;

@@ -41,6 +41,11 @@ export const PERMISSIONS = {
   'placements:end': 'End a placement, with its reason and outcome',
   'tasks:read': 'Read tasks and reminders (own, team and service-wide)',
   'tasks:manage': 'Assign, complete and reopen tasks',
+  'claims:read': "Read carers' expense and mileage claims",
+  'claims:submit': 'Submit and withdraw expense and mileage claims',
+  'claims:approve': 'Approve or reject claims',
+  'ledger:read': 'Read ledger journals and the chart of accounts mapping',
+  'ledger:export': 'Export the ledger to finance systems (CSV)',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -10,8 +10,8 @@ export interface SystemRoleDefinition {
 const caseRead: Permission[] = ['children:read', 'lookups:read', 'users:read'];
 
 /**
- * The carers, placements and tasks permissions each role holds; migration 0011 grants the same to
- * the system roles of tenants created before them.
+ * The carers, placements, tasks and finance permissions each role holds; migrations 0011 and 0017
+ * grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
   tenant_admin: [
@@ -19,11 +19,12 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'panel:manage', 'panel:recommend',
     'placements:read', 'placements:match', 'placements:manage', 'placements:approve', 'placements:start', 'placements:end',
     'tasks:read', 'tasks:manage',
+    'claims:read', 'claims:submit', 'claims:approve', 'ledger:read', 'ledger:export',
   ],
   supervisor: ['carers:read', 'carers:approve', 'carers:deregister', 'panel:manage', 'placements:read', 'placements:match', 'placements:approve', 'tasks:read', 'tasks:manage'],
-  caseworker: ['carers:read', 'carers:create', 'carers:update', 'carers:assess', 'carers:review', 'placements:read', 'placements:match', 'tasks:read', 'tasks:manage'],
-  placement_officer: ['carers:read', 'placements:read', 'placements:match', 'placements:manage', 'placements:start', 'placements:end', 'tasks:read', 'tasks:manage'],
-  finance_officer: ['carers:read', 'placements:read'],
+  caseworker: ['carers:read', 'carers:create', 'carers:update', 'carers:assess', 'carers:review', 'placements:read', 'placements:match', 'tasks:read', 'tasks:manage', 'claims:read', 'claims:submit'],
+  placement_officer: ['carers:read', 'placements:read', 'placements:match', 'placements:manage', 'placements:start', 'placements:end', 'tasks:read', 'tasks:manage', 'claims:read', 'claims:submit'],
+  finance_officer: ['carers:read', 'placements:read', 'claims:read', 'claims:approve', 'ledger:read', 'ledger:export'],
   panel_member: ['carers:read', 'panel:recommend'],
 };
 

@@ -5,7 +5,9 @@ import { authOperations } from './auth/routes';
 import { carerOperations } from './carers/routes';
 import { caseRecordOperations } from './caseRecords/routes';
 import { childOperations } from './children/routes';
+import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
+import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
 import { placementOperations } from './placements/routes';
 import { roleOperations } from './roles/routes';
@@ -14,7 +16,7 @@ import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
 
 const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations,
-  caseRecordOperations, carerOperations, placementOperations, taskOperations];
+  caseRecordOperations, carerOperations, placementOperations, taskOperations, ledgerOperations, claimOperations];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
 export function allOperations(): OperationMap {

@@ -1,0 +1,110 @@
+import type { Knex } from 'knex';
+import { Problem, type FieldError } from '../../http/problem';
+import type { EntryRow, ExportRow, JournalRow } from './rows';
+import type { ExportTenant, LedgerExportFormat } from './exports/registry';
+
+export interface ExportFilters {
+  from?: string | null;
+  to?: string | null;
+  journalFrom?: number | null;
+  journalTo?: number | null;
+  sourceType?: string | null;
+  sourceId?: string | null;
+}
+
+/** An export's selection, fixed at the moment it is taken: the filters, and the last journal number then committed. */
+export interface ExportSelection extends ExportFilters {
+  throughJournalNumber: number;
+}
+
+const BATCH = 1000;
+
+export function filterErrors(f: ExportFilters): FieldError[] {
+  const errors: FieldError[] = [];
+  if (f.from && f.to && f.from > f.to) errors.push({ pointer: '/body/to', message: 'is before from' });
+  if (f.journalFrom != null && f.journalTo != null && f.journalFrom > f.journalTo) errors.push({ pointer: '/body/journalTo', message: 'is below journalFrom' });
+  if (f.sourceId && !f.sourceType) errors.push({ pointer: '/body/sourceType', message: 'is needed with sourceId' });
+  return errors;
+}
+
+/** Journals of the selection (alias `j`), for any query over ledger_journals. */
+function whereSelected(query: Knex.QueryBuilder, tenantId: string, s: ExportSelection): Knex.QueryBuilder {
+  query.where('j.tenant_id', tenantId).where('j.number', '<=', s.throughJournalNumber);
+  if (s.from) query.where('j.posting_date', '>=', s.from);
+  if (s.to) query.where('j.posting_date', '<=', s.to);
+  if (s.journalFrom != null) query.where('j.number', '>=', s.journalFrom);
+  if (s.journalTo != null) query.where('j.number', '<=', s.journalTo);
+  if (s.sourceType) query.where('j.source_type', s.sourceType);
+  if (s.sourceId) query.where('j.source_id', s.sourceId);
+  return query;
+}
+
+/**
+ * The last journal number committed: numbers are handed out under a lock held to commit, so every
+ * number up to it is committed too, and an export bounded by it reads the same rows however often it runs.
+ */
+export async function lastJournalNumber(trx: Knex.Transaction, tenantId: string): Promise<number> {
+  const row = (await trx('ledger_journals').where({ tenant_id: tenantId }).max('number as n').first()) as { n: number | null } | undefined;
+  return Number(row?.n ?? 0);
+}
+
+export async function summarise(trx: Knex.Transaction, tenantId: string, s: ExportSelection) {
+  const row = (await whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
+    this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
+  }), tenantId, s)
+    .first(trx.raw('count(DISTINCT j.id)::int AS journals'), trx.raw('count(*)::int AS entries'), trx.raw('min(j.number) AS first'), trx.raw('max(j.number) AS last'), trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'))) as {
+    journals: number; entries: number; first: number | null; last: number | null; total: number;
+  };
+  return { journalCount: row.journals, entryCount: row.entries, first: row.first === null ? null : Number(row.first), last: row.last === null ? null : Number(row.last), total: Number(row.total) };
+}
+
+/** The export's CSV rows, read in keyset batches on (journal number, line number) so memory stays flat. */
+export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: ExportSelection, format: LedgerExportFormat, tenant: ExportTenant): AsyncGenerator<unknown[]> {
+  let after: [number, number] = [0, 0];
+  for (;;) {
+    const rows = (await whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
+      this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
+    }), tenantId, s)
+      .whereRaw('(j.number, e.line_number) > (?, ?)', after)
+      .orderBy([{ column: 'j.number' }, { column: 'e.line_number' }])
+      .limit(BATCH)
+      .select('e.*', 'j.number as j_number', 'j.posting_date as j_posting_date', 'j.description as j_description', 'j.source_type as j_source_type', 'j.source_id as j_source_id', 'j.currency as j_currency', 'j.created_by as j_created_by', 'j.created_at as j_created_at')) as Array<EntryRow & Record<string, unknown>>;
+    for (const r of rows) {
+      const journal: JournalRow = {
+        tenant_id: r.tenant_id, id: r.journal_id, number: Number(r.j_number), posting_date: r.j_posting_date as string, description: r.j_description as string,
+        source_type: r.j_source_type as string, source_id: r.j_source_id as string | null, currency: r.j_currency as string, created_by: r.j_created_by as string | null, created_at: r.j_created_at as Date,
+      };
+      for (const out of format.rowsFor(r, journal, tenant)) yield out;
+    }
+    if (rows.length < BATCH) return;
+    const last = rows[rows.length - 1]!;
+    after = [Number(last.j_number), last.line_number];
+  }
+}
+
+export function selectionOf(row: ExportRow): ExportSelection {
+  return {
+    from: row.posting_from, to: row.posting_to, journalFrom: row.journal_from === null ? null : Number(row.journal_from), journalTo: row.journal_to === null ? null : Number(row.journal_to),
+    sourceType: row.source_type, sourceId: row.source_id, throughJournalNumber: Number(row.through_journal_number),
+  };
+}
+
+/** The exports a journal was in: journals never change, so an export's selection says exactly which it held. */
+export async function exportsOfJournal(trx: Knex.Transaction, tenantId: string, journal: JournalRow): Promise<Array<{ id: string; format: string; createdAt: string }>> {
+  const rows = (await trx('ledger_exports')
+    .where({ tenant_id: tenantId })
+    .where('through_journal_number', '>=', journal.number)
+    .where((q) => q.whereNull('posting_from').orWhere('posting_from', '<=', journal.posting_date))
+    .where((q) => q.whereNull('posting_to').orWhere('posting_to', '>=', journal.posting_date))
+    .where((q) => q.whereNull('journal_from').orWhere('journal_from', '<=', journal.number))
+    .where((q) => q.whereNull('journal_to').orWhere('journal_to', '>=', journal.number))
+    .where((q) => q.whereNull('source_type').orWhere('source_type', journal.source_type))
+    .where((q) => q.whereNull('source_id').orWhere('source_id', journal.source_id ?? ''))
+    .orderBy([{ column: 'created_at' }, { column: 'id' }])
+    .select('id', 'format', 'created_at')) as Array<{ id: string; format: string; created_at: Date }>;
+  return rows.map((r) => ({ id: r.id, format: r.format, createdAt: r.created_at.toISOString() }));
+}
+
+export function unknownFormat(keys: string[]): Problem {
+  return Problem.unprocessable([{ pointer: '/body/format', message: `is not an export format (${keys.join(', ')})` }]);
+}

@@ -1,0 +1,15 @@
+import { formatMinor } from '../money';
+import { editionFor } from './regional';
+import type { LedgerExportFormat } from './registry';
+
+/** QuickBooks Online journal entry import: a journal's lines share its number and date; one of Debits or Credits per line. */
+export const quickbooksFormat: LedgerExportFormat = {
+  key: 'quickbooks',
+  contentType: 'text/csv',
+  columns: ['Journal No', 'Journal Date', 'Account', 'Debits', 'Credits', 'Description', 'Name'],
+  rowsFor: (entry, journal, tenant) => [[
+    String(journal.number), editionFor(tenant.currency).date(journal.posting_date), entry.account_code,
+    entry.debit > 0 ? formatMinor(entry.debit, journal.currency) : '', entry.credit > 0 ? formatMinor(entry.credit, journal.currency) : '',
+    entry.description ?? journal.description, '',
+  ]],
+};

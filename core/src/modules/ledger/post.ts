@@ -1,0 +1,168 @@
+import type { Knex } from 'knex';
+import type { OperationContext } from '../../http/operation';
+import { Problem, type FieldError } from '../../http/problem';
+import { newId } from '../../ids';
+import type { PackRegistry } from '../../packs/registry';
+import { appendAuditEvent, type AuditActor } from '../audit/service';
+import { tenantChart } from './chart';
+import { entryToApi, journalToApi, type EntryRow, type JournalRow } from './rows';
+
+/** What a line may point at, copied onto each entry it becomes. */
+export interface JournalLineRefs {
+  carerHouseholdId?: string | null;
+  childId?: string | null;
+  placementId?: string | null;
+  periodStart?: string | null;
+  periodEnd?: string | null;
+  sourceLineId?: string | null;
+  description?: string | null;
+}
+
+/** A component line (`allowance`, `fee`, …) becomes two entries through the chart's postings; an account line is one entry. */
+export type JournalLineInput = JournalLineRefs & ({ component: string; amount: number } | { account: string; debit?: number; credit?: number });
+
+export interface JournalInput {
+  postingDate: string;
+  description: string;
+  /** What produced the journal: `manual`, or e.g. `{ type: 'payment_run', id }`. */
+  source: { type: string; id?: string | null };
+  lines: JournalLineInput[];
+}
+
+/** Posting outside a request (a payment run's job): the caller's transaction, already in the tenant's scope. */
+export interface LedgerPoster {
+  trx: Knex.Transaction;
+  tenantId: string;
+  packs: PackRegistry;
+  actor: AuditActor;
+}
+
+export interface PostOptions {
+  /** Where the lines sit in the caller's input, for the pointers of a refusal. */
+  pointer?: string;
+}
+
+function isContext(scope: OperationContext | LedgerPoster): scope is OperationContext {
+  return 'services' in scope;
+}
+
+const ENTRY_BATCH = 500;
+
+function positive(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
+
+/**
+ * Posts one balanced journal: maps every line through the tenant's chart on the posting date, numbers
+ * the journal from the tenant's counter (locked until commit, so numbers have no gaps), writes the
+ * entries and appends one audit event. Refuses with 422, naming the line, anything that would not
+ * balance or map; the database checks the balance again at commit.
+ */
+export async function postJournal(scope: OperationContext | LedgerPoster, input: JournalInput, options: PostOptions = {}) {
+  const trx = scope.trx;
+  const tenantId = scope.tenantId!;
+  const packs = isContext(scope) ? scope.services.packs : scope.packs;
+  const createdBy = isContext(scope) ? (scope.principal?.id ?? null) : scope.actor.actorId;
+  const base = options.pointer ?? '/body';
+  const chart = await tenantChart(trx, tenantId, packs, input.postingDate);
+
+  const errors: FieldError[] = [];
+  const entries: Array<Omit<EntryRow, 'tenant_id' | 'id' | 'journal_id' | 'line_number'>> = [];
+  input.lines.forEach((line, i) => {
+    const at = `${base}/lines/${i}`;
+    const refs = {
+      carer_household_id: line.carerHouseholdId ?? null,
+      child_id: line.childId ?? null,
+      placement_id: line.placementId ?? null,
+      period_start: line.periodStart ?? null,
+      period_end: line.periodEnd ?? null,
+      source_line_id: line.sourceLineId ?? null,
+      description: line.description ?? null,
+    };
+    if (refs.period_start && refs.period_end && refs.period_start > refs.period_end) errors.push({ pointer: `${at}/periodEnd`, message: 'is before periodStart' });
+    const account = (key: string, pointer: string) => {
+      const found = chart.accounts.get(key);
+      if (!found) errors.push({ pointer, message: `is not an account of the tenant's chart (${[...chart.accounts.keys()].join(', ')})` });
+      return found;
+    };
+    if ('component' in line) {
+      if (!positive(line.amount)) errors.push({ pointer: `${at}/amount`, message: 'must be a positive whole number of minor units' });
+      const posting = chart.postings.get(line.component);
+      if (!posting) return void errors.push({ pointer: `${at}/component`, message: `is not a component the tenant's chart posts (${[...chart.postings.keys()].join(', ')})` });
+      const debit = account(posting.debit, `${at}/component`);
+      const credit = account(posting.credit, `${at}/component`);
+      if (debit && credit && positive(line.amount)) {
+        entries.push({ ...refs, account_key: debit.key, account_code: debit.code, debit: line.amount, credit: 0 });
+        entries.push({ ...refs, account_key: credit.key, account_code: credit.code, debit: 0, credit: line.amount });
+      }
+    } else {
+      const found = account(line.account, `${at}/account`);
+      const debit = line.debit ?? 0;
+      const credit = line.credit ?? 0;
+      const sides = [debit, credit].filter((v) => v !== 0);
+      if (sides.length !== 1 || !sides.every(positive)) return void errors.push({ pointer: at, message: 'must have exactly one of debit or credit, a positive whole number of minor units' });
+      if (found) entries.push({ ...refs, account_key: found.key, account_code: found.code, debit, credit });
+    }
+  });
+  errors.push(...(await referenceErrors(trx, tenantId, input.lines, base)));
+  if (errors.length) throw Problem.unprocessable(errors);
+
+  const debits = entries.reduce((sum, e) => sum + e.debit, 0);
+  const credits = entries.reduce((sum, e) => sum + e.credit, 0);
+  if (!Number.isSafeInteger(debits) || !Number.isSafeInteger(credits)) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'the total is too large' }]);
+  if (entries.length < 2) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'a journal needs at least two entries' }]);
+  if (debits !== credits) {
+    throw Problem.unprocessable([{ pointer: `${base}/lines`, message: `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}` }]);
+  }
+
+  // The counter row is locked until this transaction ends: a rolled-back posting gives its number back.
+  const counter = (await trx.raw(
+    `INSERT INTO ledger_counters (tenant_id, last_number) VALUES (?, 1)
+       ON CONFLICT (tenant_id) DO UPDATE SET last_number = ledger_counters.last_number + 1
+       RETURNING last_number`,
+    [tenantId],
+  )) as { rows: Array<{ last_number: number }> };
+  const number = Number(counter.rows[0]!.last_number);
+  const journalId = newId();
+  const [journal] = (await trx('ledger_journals')
+    .insert({
+      tenant_id: tenantId,
+      id: journalId,
+      number,
+      posting_date: input.postingDate,
+      description: input.description,
+      source_type: input.source.type,
+      source_id: input.source.id ?? null,
+      currency: chart.currency,
+      created_by: createdBy,
+    })
+    .returning('*')) as JournalRow[];
+  const rows: EntryRow[] = entries.map((e, i) => ({ tenant_id: tenantId, id: newId(), journal_id: journalId, line_number: i + 1, ...e }));
+  for (let i = 0; i < rows.length; i += ENTRY_BATCH) await trx('ledger_entries').insert(rows.slice(i, i + ENTRY_BATCH));
+
+  const summary = journalToApi({ ...journal!, line_count: rows.length, total_minor: debits });
+  const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: journalId, before: null, after: summary };
+  if (isContext(scope)) await scope.audit(event);
+  else await appendAuditEvent(trx, tenantId, scope.actor, event);
+  return { ...summary, entries: rows.map(entryToApi) };
+}
+
+/** Households, children and placements a line names must be the tenant's. */
+async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: JournalLineInput[], base: string): Promise<FieldError[]> {
+  const errors: FieldError[] = [];
+  const checks = [
+    { field: 'carerHouseholdId', table: 'carer_households' },
+    { field: 'childId', table: 'children' },
+    { field: 'placementId', table: 'placements' },
+  ] as const;
+  for (const { field, table } of checks) {
+    const ids = [...new Set(lines.map((l) => l[field]).filter((v): v is string => typeof v === 'string'))];
+    if (!ids.length) continue;
+    const found = new Set(((await trx(table).where({ tenant_id: tenantId }).whereIn('id', ids).select('id')) as Array<{ id: string }>).map((r) => r.id));
+    lines.forEach((line, i) => {
+      const id = line[field];
+      if (typeof id === 'string' && !found.has(id)) errors.push({ pointer: `${base}/lines/${i}/${field}`, message: 'is not a record of this tenant' });
+    });
+  }
+  return errors;
+}
