@@ -4,9 +4,10 @@ import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
-import { iso, todayIn } from '../../time';
+import { iso } from '../../time';
 import type { Child } from '../children/models';
 import { findChild, logRestrictedRead } from '../children/visibility';
+import { tenantToday } from '../tenants/today';
 
 /** A row of one of the case-record tables, as the database holds it (snake_case columns). */
 export type Row = Record<string, unknown> & { id: string; child_id: string; version: number; deleted_at: Date | null };
@@ -56,11 +57,6 @@ export interface SubRecordSpec {
   effects?(ctx: OperationContext, change: Change, action: WriteAction): Promise<void>;
   /** Extra fields of the API shape, beside the mapped ones. */
   extra?(row: Row, today: string): Record<string, unknown>;
-}
-
-async function todayInTenant(ctx: OperationContext): Promise<string> {
-  const row = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return todayIn(row.time_zone);
 }
 
 export function toApi(spec: SubRecordSpec, row: Row, today: string): Record<string, unknown> {
@@ -171,7 +167,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       if (spec.rangeColumn && q.to) query.where(spec.rangeColumn, '<=', q.to);
       spec.filter?.(query, q);
       const rows = (await query) as Row[];
-      const today = await todayInTenant(ctx);
+      const today = await tenantToday(ctx);
       const page = toPage(rows, q.limit, (r) => (keyed ? [String(r[spec.sortColumn!]), r.id] : [r.id]), (r) => toApi(spec, r, today));
       await logRestrictedRead(ctx, [child]);
       return { status: 200, body: page };
@@ -186,7 +182,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       const columns = columnsOf(spec, input);
       spec.prepare?.(ctx, columns);
       const draft = { ...columns, tenant_id: ctx.tenantId!, id: newId(), child_id: child.id, version: 1, deleted_at: null, created_by: userId(ctx) } as Row;
-      const change: Change = { child, before: null, after: draft, input, today: await todayInTenant(ctx) };
+      const change: Change = { child, before: null, after: draft, input, today: await tenantToday(ctx) };
       await spec.check?.(ctx, change);
       await assertNoOverlap(ctx, spec, draft, false);
       const [row] = (await ctx.trx(spec.table).insert(forDatabase(spec, draft)).returning('*')) as Row[];
@@ -201,7 +197,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       const child = await findChild(ctx);
       const row = await findRow(ctx, spec, child, { allowDeleted: ctx.principal!.permissions.has('children:delete') });
       await logRestrictedRead(ctx, [child]);
-      return { status: 200, body: toApi(spec, row, await todayInTenant(ctx)), headers: { ETag: etagOf(row.version) } };
+      return { status: 200, body: toApi(spec, row, await tenantToday(ctx)), headers: { ETag: etagOf(row.version) } };
     },
   };
 
@@ -213,7 +209,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       const before = await findRow(ctx, spec, child, { lock: true });
       assertIfMatch(ctx.ifMatch, before.version);
       const columns = columnsOf(spec, input);
-      const change: Change = { child, before, after: { ...before, ...columns }, input, today: await todayInTenant(ctx) };
+      const change: Change = { child, before, after: { ...before, ...columns }, input, today: await tenantToday(ctx) };
       await spec.check?.(ctx, change);
       await assertNoOverlap(ctx, spec, change.after, false);
       change.after = await patchRow(ctx, spec, before, columns);
@@ -229,7 +225,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       assertIfMatch(ctx.ifMatch, before.version);
       if (before.deleted_at) throw new Problem('conflict', 'It is already deleted');
       const after = await patchRow(ctx, spec, before, { deleted_at: ctx.trx.fn.now(), deleted_by: userId(ctx) });
-      return write(ctx, spec, { child, before, after, input: {}, today: await todayInTenant(ctx) }, 'deleted', 200);
+      return write(ctx, spec, { child, before, after, input: {}, today: await tenantToday(ctx) }, 'deleted', 200);
     },
   };
 
@@ -241,7 +237,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       if (!before.deleted_at) throw new Problem('conflict', 'It is not deleted');
       await assertNoOverlap(ctx, spec, before, true);
       const after = await patchRow(ctx, spec, before, { deleted_at: null, deleted_by: null });
-      return write(ctx, spec, { child, before, after, input: {}, today: await todayInTenant(ctx) }, 'restored', 200);
+      return write(ctx, spec, { child, before, after, input: {}, today: await tenantToday(ctx) }, 'restored', 200);
     },
   };
 

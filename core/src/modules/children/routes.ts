@@ -4,7 +4,7 @@ import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
-import { iso, todayIn } from '../../time';
+import { iso } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
 import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
@@ -12,6 +12,7 @@ import { findChild, logRestrictedRead, visibleChildren } from './visibility';
 import { moveCaseRecords } from '../caseRecords/merge';
 import { moveCaseEvents } from '../tasks/events';
 import { whereNameStartsWith } from './nameSearch';
+import { tenantToday } from '../tenants/today';
 
 const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
 
@@ -58,19 +59,13 @@ function fieldsOf(input: ChildInput): PartialModelObject<Child> {
   return out as PartialModelObject<Child>;
 }
 
-/** Today's date where the tenant is: a child born "today" in London may still be "tomorrow" in UTC. */
-async function todayInTenant(ctx: OperationContext): Promise<string> {
-  const row = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return todayIn(row.time_zone);
-}
-
 /** Rules the schema cannot say: codes from the tenant's lists, a worker who exists, no birth in the future. */
 async function checkChildInput(ctx: OperationContext, input: ChildInput): Promise<void> {
   const errors: FieldError[] = await lookupCodeErrors(ctx.trx, ctx.tenantId!, [
     { list: 'sex', code: input.sex, pointer: '/body/sex' },
     { list: 'ethnicity', code: input.ethnicity, pointer: '/body/ethnicity' },
   ]);
-  if (input.dateOfBirth !== undefined && input.dateOfBirth > (await todayInTenant(ctx))) errors.push({ pointer: '/body/dateOfBirth', message: 'is in the future' });
+  if (input.dateOfBirth !== undefined && input.dateOfBirth > (await tenantToday(ctx))) errors.push({ pointer: '/body/dateOfBirth', message: 'is in the future' });
   errors.push(...identifierErrors(input.identifiers, '/body/identifiers'));
   if (input.allocatedWorkerId) {
     const worker = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: input.allocatedWorkerId, status: 'active' }).first('id');

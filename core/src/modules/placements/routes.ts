@@ -9,7 +9,8 @@ import { findChild, visibleChildSql } from './childAccess';
 import { rankHouseholds } from './matching';
 import { peakOccupancy, placedOn } from './occupancy';
 import { actorUserId, matchingRequestToApi, placementToApi, type EndReason, type MatchingRequestRow, type PlacementKind, type PlacementRow } from './rows';
-import { assertRoom, checkStay, endRunningPlacement, findPlacement, insertPlacement, placementTypeErrors, recordStarted, todayInTenant, type NewPlacement } from './service';
+import { assertRoom, checkStay, endRunningPlacement, findPlacement, insertPlacement, placementTypeErrors, recordStarted, type NewPlacement } from './service';
+import { tenantToday } from '../tenants/today';
 import { placementSettings, tenantLookupLists } from './settings';
 import { agreementFormKeys, tenantPlacementWorkflow } from './workflow';
 import { visitOperations } from './visits';
@@ -187,7 +188,7 @@ async function getMatchingShortlist(ctx: OperationContext): Promise<OperationRes
 
 async function listVacancies(ctx: OperationContext): Promise<OperationResult> {
   const q = ctx.query as { limit: number; cursor?: string; asOf?: string; region?: string; placementKind?: string };
-  const asOf = q.asOf ?? (await todayInTenant(ctx));
+  const asOf = q.asOf ?? (await tenantToday(ctx));
   const after = decodeCursor(q.cursor, 1);
   const households = (await householdsForMatching(ctx.trx, ctx.tenantId!, asOf, undefined, ctx.services.packs)).filter(
     (h) => h.approved && h.terms && (!q.region || (h.region ?? '').toLowerCase() === q.region.toLowerCase()) && (!q.placementKind || h.terms.placementKinds.includes(q.placementKind)) && (!after || h.id > (after[0] as string)),

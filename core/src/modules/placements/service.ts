@@ -1,7 +1,6 @@
 import type { OperationContext } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
-import { todayIn } from '../../time';
 import { householdsForMatching, type HouseholdForMatching } from '../carers/forMatching';
 import { lookupCodeErrors } from '../lookups/service';
 import { correctCaseEvent, recordCaseEvent } from '../tasks/events';
@@ -9,13 +8,9 @@ import { ageOn, findChild, visibleChildSql, type ChildForPlacement } from './chi
 import { lockOccupancy, peakOccupancy } from './occupancy';
 import { actorUserId, type EndReason, type PlacementKind, type PlacementRow } from './rows';
 import { placementSettings } from './settings';
+import { tenantToday } from '../tenants/today';
 
 export const PLACEMENT_SOURCE = 'placement';
-
-export async function todayInTenant(ctx: OperationContext): Promise<string> {
-  const row = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return todayIn(row.time_zone);
-}
 
 /** A placement the caller may see (its child visible to them), optionally locked for the request. */
 export async function findPlacement(ctx: OperationContext, id: string, options: { lock?: boolean; pointer?: string } = {}): Promise<PlacementRow> {
@@ -196,7 +191,7 @@ export async function endRunningPlacement(ctx: OperationContext, row: PlacementR
   if (row.status !== 'active') throw new Problem('conflict', `The placement is ${row.status}; only an active placement can end`);
   const errors: FieldError[] = [];
   if (input.endDate < row.start_date) errors.push({ pointer: pointers.date, message: `is before the start date ${row.start_date}` });
-  if (input.endDate > (await todayInTenant(ctx))) errors.push({ pointer: pointers.date, message: 'is in the future; end the placement when the child has left' });
+  if (input.endDate > (await tenantToday(ctx))) errors.push({ pointer: pointers.date, message: 'is in the future; end the placement when the child has left' });
   errors.push(...(await endReasonErrors(ctx, input.reasons, pointers.reasons)));
   if (errors.length) throw Problem.unprocessable(errors);
   // Respite stays of this placement: cut at the end date, or cancelled when they had not begun.

@@ -5,7 +5,8 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { recordCaseEvent } from '../tasks/events';
 import { actorUserId, contactSessionToApi, visitToApi, type ContactSessionRow, type VisitRow } from './rows';
-import { findPlacement, todayInTenant } from './service';
+import { tenantToday } from '../tenants/today';
+import { findPlacement } from './service';
 
 /** Visits to a placement and supervised contact sessions: the records, and the case events visits are. */
 
@@ -23,7 +24,7 @@ async function createPlacementVisit(ctx: OperationContext): Promise<OperationRes
   if (!['active', 'ended'].includes(placement.status)) throw new Problem('conflict', `The placement is ${placement.status}: visits are to a placement that has started`);
   if (body.visitDate < placement.start_date) errors.push({ pointer: '/body/visitDate', message: `is before the placement started (${placement.start_date})` });
   if (placement.end_date && body.visitDate > placement.end_date) errors.push({ pointer: '/body/visitDate', message: `is after the placement ended (${placement.end_date})` });
-  if (body.visitDate > (await todayInTenant(ctx))) errors.push({ pointer: '/body/visitDate', message: 'is in the future; record a visit once it is made' });
+  if (body.visitDate > (await tenantToday(ctx))) errors.push({ pointer: '/body/visitDate', message: 'is in the future; record a visit once it is made' });
   if (body.childSeenAlone && body.childSeen === false) errors.push({ pointer: '/body/childSeenAlone', message: 'the child was not seen' });
   if (errors.length) throw Problem.unprocessable(errors);
   const id = newId();

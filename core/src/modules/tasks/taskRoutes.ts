@@ -3,13 +3,9 @@ import type { OperationContext, OperationMap, OperationResult } from '../../http
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
-import { iso, todayIn } from '../../time';
+import { iso } from '../../time';
 import { recalculateSubjectCycle, type TaskRow } from './recalculate';
-
-async function tenantToday(ctx: OperationContext): Promise<string> {
-  const row = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return todayIn(row.time_zone);
-}
+import { tenantToday } from '../tenants/today';
 
 /** The teams of each owner: a task belongs to its owner's teams (read when shown, so it never goes stale). */
 async function teamsOf(trx: Knex.Transaction, tenantId: string, ownerIds: Array<string | null>): Promise<Map<string, string[]>> {
