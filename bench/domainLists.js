@@ -9,11 +9,9 @@
  * drops), else PGlite. Needs a build: `npm run bench` builds first.
  */
 const autocannon = require('autocannon');
-const { benchDatabase, timeRequests } = require('./support');
+const { benchDatabase, benchServerConfig, timeRequests } = require('./support');
 const dist = (p) => require(`../dist/core/src/${p}`);
 
-const { loadConfig } = dist('config');
-const { openDatabase } = dist('db/database');
 const { runMigrations } = dist('db/migrate');
 const { bootstrapTenant } = dist('demo/seed');
 const { LARGE_SERVICE } = dist('demo/largeService');
@@ -36,14 +34,7 @@ async function main() {
   const store = await benchDatabase('hearth_bench_domain');
   // The daily reminders job would compete with the measurements.
   process.env.HEARTH_JOBS = '0';
-  const config = loadConfig({ NODE_ENV: 'production', HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret', HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64') }, {
-    databaseUrl: store.url,
-    embeddedDataDir: null,
-    port: 0,
-    seedDemoTenants: false,
-    logLevel: 'silent',
-  });
-  const db = openDatabase({ url: store.url, embeddedDataDir: null, poolMax: 20 });
+  const { config, db } = benchServerConfig(store.url);
   let server;
   try {
     await runMigrations(db);

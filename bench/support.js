@@ -44,4 +44,21 @@ async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
   return { p50: percentile(samples, 0.5), p95: percentile(samples, 0.95), p99: percentile(samples, 0.99), max: samples[samples.length - 1] };
 }
 
-module.exports = { benchDatabase, percentile, timeRequests };
+/**
+ * A production-like server configuration on the bench's database (fixed secrets, no demo tenants,
+ * silent logs, any free port) and the owner's pool beside it. Needs a build: it reads dist/.
+ */
+function benchServerConfig(url) {
+  const { loadConfig } = require('../dist/core/src/config');
+  const { openDatabase } = require('../dist/core/src/db/database');
+  const config = loadConfig({ NODE_ENV: 'production', HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret', HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64') }, {
+    databaseUrl: url,
+    embeddedDataDir: null,
+    port: 0,
+    seedDemoTenants: false,
+    logLevel: 'silent',
+  });
+  return { config, db: openDatabase({ url, embeddedDataDir: null, poolMax: 20 }) };
+}
+
+module.exports = { benchDatabase, benchServerConfig, percentile, timeRequests };
