@@ -18,6 +18,7 @@ import * as childNameSearch from './20261201_0016_child_name_search';
 import * as financePermissions from './20261202_0017_finance_permissions';
 import * as ledger from './20261202_0018_ledger';
 import * as claims from './20261202_0019_claims';
+import * as paymentPermissions from './20261202_0020_payment_permissions';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -40,4 +41,5 @@ export const migrations: Migration[] = [
   { name: '20261202_0017_finance_permissions', up: financePermissions.up },
   { name: '20261202_0018_ledger', up: ledger.up },
   { name: '20261202_0019_claims', up: claims.up },
+  { name: '20261202_0020_payment_permissions', up: paymentPermissions.up },
 ];

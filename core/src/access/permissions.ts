@@ -46,6 +46,15 @@ export const PERMISSIONS = {
   'claims:approve': 'Approve or reject claims',
   'ledger:read': 'Read ledger journals and the chart of accounts mapping',
   'ledger:export': 'Export the ledger to finance systems (CSV)',
+  'payments:read': 'Read pay schedules, payment runs and their lines, statements, remittances and finance reports',
+  'payments:manage': 'Set up pay schedules and open payment runs',
+  'payments:calculate': 'Calculate and recalculate payment runs and submit them for approval',
+  'payments:approve': 'Approve or return payment runs, and decide adjustments and disputes (never on work of your own)',
+  'payments:finalise': 'Finalise approved payment runs into the ledger',
+  'payments:adjust': 'Propose manual adjustments and raise disputes on paid lines',
+  'invoices:read': 'Read commissioners, placement fees, invoices and credit notes',
+  'invoices:manage': 'Record commissioners and placement fees, and draft invoices',
+  'invoices:issue': 'Issue invoices and credit notes (numbered, posted to the ledger)',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -9,8 +9,14 @@ export interface SystemRoleDefinition {
 
 const caseRead: Permission[] = ['children:read', 'lookups:read', 'users:read'];
 
+/** Payment runs and invoices: separation of duties is by person (who calculated, who approves), not by role. */
+const FINANCE_PERMISSIONS: Permission[] = [
+  'payments:read', 'payments:manage', 'payments:calculate', 'payments:approve', 'payments:finalise', 'payments:adjust',
+  'invoices:read', 'invoices:manage', 'invoices:issue',
+];
+
 /**
- * The carers, placements, tasks and finance permissions each role holds; migrations 0011 and 0017
+ * The carers, placements, tasks and finance permissions each role holds; migrations 0011, 0017 and 0020
  * grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
@@ -20,11 +26,12 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'placements:read', 'placements:match', 'placements:manage', 'placements:approve', 'placements:start', 'placements:end',
     'tasks:read', 'tasks:manage',
     'claims:read', 'claims:submit', 'claims:approve', 'ledger:read', 'ledger:export',
+    ...FINANCE_PERMISSIONS,
   ],
   supervisor: ['carers:read', 'carers:approve', 'carers:deregister', 'panel:manage', 'placements:read', 'placements:match', 'placements:approve', 'tasks:read', 'tasks:manage'],
   caseworker: ['carers:read', 'carers:create', 'carers:update', 'carers:assess', 'carers:review', 'placements:read', 'placements:match', 'tasks:read', 'tasks:manage', 'claims:read', 'claims:submit'],
   placement_officer: ['carers:read', 'placements:read', 'placements:match', 'placements:manage', 'placements:start', 'placements:end', 'tasks:read', 'tasks:manage', 'claims:read', 'claims:submit'],
-  finance_officer: ['carers:read', 'placements:read', 'claims:read', 'claims:approve', 'ledger:read', 'ledger:export'],
+  finance_officer: ['carers:read', 'placements:read', 'claims:read', 'claims:approve', 'ledger:read', 'ledger:export', ...FINANCE_PERMISSIONS],
   panel_member: ['carers:read', 'panel:recommend'],
 };
 
