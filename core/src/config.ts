@@ -2,7 +2,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-/** Where the repository's data folders (openapi/, packs/) live, whether run from source or dist/. */
+/** Where the repository's data folders (openapi/, packs/, plugins/) live, whether run from source or dist/. */
 export const repoRoot = (() => {
   let dir = __dirname;
   while (!fs.existsSync(path.join(dir, 'openapi', 'hearth.yaml'))) {
@@ -31,6 +31,8 @@ export interface HearthConfig {
   corsOrigins: string[];
   /** Folders of packs beyond the repository's packs/ (a tenant's own, or a test's). */
   extraPackRoots: string[];
+  /** Folders of plugins beyond the repository's plugins/ (an operator's own, or a test's). */
+  extraPluginRoots: string[];
   production: boolean;
 }
 
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     seedDemoTenants: env.HEARTH_DEMO !== undefined ? env.HEARTH_DEMO === '1' : !env.DATABASE_URL,
     corsOrigins: (env.HEARTH_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     extraPackRoots: (env.HEARTH_PACK_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
+    extraPluginRoots: (env.HEARTH_PLUGIN_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     production,
     ...overrides,
   };

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { PackLoadError } from './packs/registry';
+import { PluginLoadError } from './plugins/host';
 import { startServer } from './server';
 
 async function main(): Promise<void> {
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof PackLoadError) {
+  if (error instanceof ConfigError || error instanceof PackLoadError || error instanceof PluginLoadError) {
     process.stderr.write(`Hearth cannot start: ${error.message}\n`);
   } else {
     process.stderr.write(`Hearth cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Permission } from '../access/permissions';
 import type { HearthConfig } from '../config';
 import type { PackRegistry } from '../packs/registry';
+import type { PluginRegistry } from '../plugins/host';
 import type { AuditEventInput } from '../modules/audit/service';
 import type { ProblemBody } from './problem';
 
@@ -40,6 +41,8 @@ export type Principal = UserPrincipal | ApiKeyPrincipal;
 export interface AppServices {
   config: HearthConfig;
   packs: PackRegistry;
+  /** What plugins added to core's extension points, e.g. `plugins.ledgerExports.get('xero')`. */
+  plugins: PluginRegistry;
 }
 
 export interface OperationContext {

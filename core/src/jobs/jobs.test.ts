@@ -12,7 +12,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-const services = () => ({ config: world.config, packs: world.server.packs });
+const services = () => world.server.services;
 let serial = 0;
 const kind = (name: string) => `test-${name}-${++serial}`;
 

@@ -1,0 +1,51 @@
+import { LedgerExportRegistry, type LedgerExportFormat } from '../modules/ledger/exports/registry';
+
+/**
+ * What a plugin's register step is given: for each extension point core owns, an add-only view that
+ * records which plugin added what, so a clash names both plugins. Core keeps the registries behind
+ * the views (PluginRegistries) and hands them to modules through AppServices.
+ *
+ * A new point (notificationChannels, storage) is one field in each interface below and one line in
+ * each function: its registry, and the view a plugin gets of it.
+ */
+export interface PluginPoints {
+  /** CSV formats for POST /v1/ledger/exports, by key. */
+  ledgerExports: { register(format: LedgerExportFormat): void };
+}
+
+export interface PluginRegistries {
+  ledgerExports: LedgerExportRegistry;
+}
+
+/** One plugin: the object its factory makes, once per start-up. */
+export interface HearthPlugin {
+  /** The manifest's id; the host refuses an object that names another. */
+  id: string;
+  /** Declares what the plugin adds to core's extension points. Synchronous, and only during start-up. */
+  register(points: PluginPoints): void;
+}
+
+/** What a plugin's main module exports as its default: a fresh plugin for each server that starts. */
+export type PluginFactory = () => HearthPlugin;
+
+export function emptyRegistries(): PluginRegistries {
+  return { ledgerExports: new LedgerExportRegistry() };
+}
+
+/**
+ * The views one plugin registers through. `by` is filled in by the host (the plugin and its file), not
+ * by the plugin, so an error always points at the real source; a view kept past start-up refuses.
+ */
+export function pointsFor(registries: PluginRegistries, by: string, open: () => boolean): PluginPoints {
+  const whileOpen = (point: string) => {
+    if (!open()) throw new Error(`${by} registered to ${point} after start-up; plugins register only from register()`);
+  };
+  return {
+    ledgerExports: {
+      register: (format) => {
+        whileOpen('ledgerExports');
+        registries.ledgerExports.register(format, by);
+      },
+    },
+  };
+}
