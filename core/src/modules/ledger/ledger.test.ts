@@ -4,9 +4,8 @@ import { inTenantTransaction } from '../../db/tenantTransaction';
 import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
 import { formatMinor } from './money';
 import { postJournal, type JournalInput } from './post';
-import { ledgerExports } from './exports';
 import { LedgerExportRegistry } from './exports/registry';
-import { genericFormat } from './exports/generic';
+import { genericFormat } from '../../../../plugins/ledger-generic-csv/generic';
 
 let world: World;
 beforeAll(async () => {
@@ -125,7 +124,7 @@ describe('money', () => {
 
 describe('the exports extension point', () => {
   it('holds generic, xero and quickbooks, and refuses a key registered twice, naming both', () => {
-    expect(ledgerExports.keys()).toEqual(['generic', 'quickbooks', 'xero']);
+    expect(world.server.plugins.ledgerExports.keys()).toEqual(['generic', 'quickbooks', 'xero']);
     const registry = new LedgerExportRegistry();
     registry.register(genericFormat, 'first-plugin');
     expect(() => registry.register({ ...genericFormat }, 'second-plugin')).toThrow('Ledger export format "generic" is registered twice: by first-plugin and by second-plugin');
@@ -342,7 +341,7 @@ describe('exports', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^text\/csv/);
     const [header, ...records] = parseCsv(r.text);
-    expect(header).toEqual(ledgerExports.get(key)!.columns);
+    expect(header).toEqual(world.server.plugins.ledgerExports.get(key)!.columns);
     const rows = records.map((rec) => Object.fromEntries(header!.map((h, i) => [h, rec[i]!])));
     const entries = await entriesInRange();
     expect(rows).toHaveLength(entries.length);

@@ -3,7 +3,6 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { exportRows, exportsOfJournal, filterErrors, lastJournalNumber, selectionOf, summarise, unknownFormat, type ExportSelection } from './exportService';
-import { ledgerExports } from './exports';
 import { postJournal, type JournalLineInput, type JournalLineRefs } from './post';
 import { entryToApi, exportToApi, journalToApi, type EntryRow, type ExportRow, type JournalRow } from './rows';
 
@@ -109,8 +108,9 @@ async function selectionFor(ctx: OperationContext, body: ExportBody): Promise<Ex
 
 async function createLedgerExport(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as ExportBody;
-  const format = ledgerExports.get(body.format);
-  if (!format) throw unknownFormat(ledgerExports.keys());
+  const formats = ctx.services.plugins.ledgerExports;
+  const format = formats.get(body.format);
+  if (!format) throw unknownFormat(formats.keys());
   const selection = await selectionFor(ctx, body);
   const summary = await summarise(ctx.trx, ctx.tenantId!, selection);
   const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('currency', 'slug')) as { currency: string; slug: string };

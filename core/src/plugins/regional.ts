@@ -1,7 +1,8 @@
 /**
  * How the finance system's regional edition expects a journal: Xero UK calls a zero-rated journal
  * line "No VAT", Xero US "Tax Exempt"; the UK editions read dates day first, the US ones month first.
- * Chosen by the tenant's currency, the only thing the tenant row says of its edition.
+ * Chosen by the tenant's currency, the only thing the tenant row says of its edition. Two export
+ * plugins (Xero, QuickBooks) need it, so core publishes it to plugins (api.ts) rather than each keeping a copy.
  */
 export interface Edition {
   xeroTaxRate: string;

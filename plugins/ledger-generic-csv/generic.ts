@@ -1,5 +1,4 @@
-import { formatMinor } from '../money';
-import type { LedgerExportFormat } from './registry';
+import { formatMinor, type LedgerExportFormat } from '../../core/src/plugins/api';
 
 /** Generic double-entry ledger: one row per entry (reference/formats.md). */
 export const genericFormat: LedgerExportFormat = {

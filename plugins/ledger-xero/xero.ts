@@ -1,6 +1,4 @@
-import { formatMinor } from '../money';
-import { editionFor } from './regional';
-import type { LedgerExportFormat } from './registry';
+import { editionFor, formatMinor, type LedgerExportFormat } from '../../core/src/plugins/api';
 
 /** Xero manual journal import: one narration per journal, debit positive, credit negative, so each journal sums to zero. */
 export const xeroFormat: LedgerExportFormat = {

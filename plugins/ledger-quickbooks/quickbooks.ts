@@ -1,6 +1,4 @@
-import { formatMinor } from '../money';
-import { editionFor } from './regional';
-import type { LedgerExportFormat } from './registry';
+import { editionFor, formatMinor, type LedgerExportFormat } from '../../core/src/plugins/api';
 
 /** QuickBooks Online journal entry import: a journal's lines share its number and date; one of Debits or Credits per line. */
 export const quickbooksFormat: LedgerExportFormat = {

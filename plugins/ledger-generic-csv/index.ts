@@ -1,0 +1,11 @@
+import type { PluginFactory } from '../../core/src/plugins/api';
+import { genericFormat } from './generic';
+
+const plugin: PluginFactory = () => ({
+  id: 'ledger-generic-csv',
+  register(points) {
+    points.ledgerExports.register(genericFormat);
+  },
+});
+
+export default plugin;
