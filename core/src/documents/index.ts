@@ -1,4 +1,4 @@
-export { renderHtml, TemplateRenderError } from './renderHtml';
+export { compileTemplate, renderHtml, TemplateRenderError } from './renderHtml';
 export { documentFor, documentOfKind, DocumentTemplateError, type DocumentTemplate, type EffectiveConfiguration, type TemplateKind } from './documentFor';
 export { htmlToPdf, pageSizeFor, type PageSize, type PdfOptions } from './htmlToPdf';
 export { formatDocumentDate, formatMoney } from './formatting';

@@ -62,7 +62,8 @@ export class TemplateRenderError extends Error {
   }
 }
 
-function compiledFor(source: string): Handlebars.TemplateDelegate {
+/** The compiled template for a source, compiled once while it stays in use. */
+export function compileTemplate(source: string): Handlebars.TemplateDelegate {
   const found = compiled.get(source);
   if (found) {
     // Most recently used last, so the oldest unused source is the one evicted.
@@ -85,7 +86,7 @@ function compiledFor(source: string): Handlebars.TemplateDelegate {
  */
 export function renderHtml(source: string, data: object): string {
   try {
-    return compiledFor(source)(data);
+    return compileTemplate(source)(data);
   } catch (error) {
     // A parse error's middle lines draw the source with a caret; its first and last say where and what.
     const lines = (error as Error).message.split('\n');

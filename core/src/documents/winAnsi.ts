@@ -24,10 +24,18 @@ const cache = new Map<string, string>();
 function nearest(char: string): string {
   const known = NEAREST[char];
   if (known !== undefined) return known;
-  // é written as e + U+0301, or ș (not in WinAnsi) → s: the base letter is closer than a question mark.
-  const base = char.normalize('NFKD').replace(/\p{M}/gu, '');
-  if (base && [...base].every(isWinAnsi)) return base;
-  if (/[\p{Cc}\p{Cf}]/u.test(char)) return '';
+  // ễ (Vietnamese) is not in WinAnsi but ê is: drop accents from the outside in until what is left
+  // is; ș or Ż come down to s and Z. A base letter is closer to the name than a question mark.
+  const parts = [...char.normalize('NFD')];
+  while (parts.length > 1) {
+    parts.pop();
+    const kept = parts.join('').normalize('NFC');
+    if ([...kept].every(isWinAnsi)) return kept;
+  }
+  const compatible = char.normalize('NFKD').replace(/\p{M}/gu, '');
+  if (compatible && compatible !== char && [...compatible].every(isWinAnsi)) return compatible;
+  // A control character, or an accent left over from a letter that has none in WinAnsi, shows nothing.
+  if (/[\p{Cc}\p{Cf}\p{M}]/u.test(char)) return '';
   return '?';
 }
 
