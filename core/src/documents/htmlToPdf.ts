@@ -77,6 +77,7 @@ class Layout {
     const pieces: Piece[] = [];
     for (const block of blocks) {
       if (block.type === 'paragraph') {
+        // On the page a heading has its own size; in a table cell everything is the cell's size.
         const style = size === BODY_SIZE ? HEADINGS[block.role] : { size, before: 0, after: 3 };
         if (style.before) pieces.push(gap(style.before));
         const lines = this.text(block.runs, left, width, style.size, align);
