@@ -169,7 +169,7 @@ export type RateDefinition = RateTable | MileageTable | RateRules | PaymentPolic
 export interface TemplateDefinition {
   key: string;
   name: string;
-  kind: 'letter' | 'agreement' | 'statement' | 'remittance' | 'invoice';
+  kind: 'letter' | 'agreement' | 'statement' | 'remittance' | 'invoice' | 'credit_note';
   file: string;
   sampleData: Record<string, unknown>;
 }
