@@ -345,6 +345,11 @@ function birthdayBetween(dateOfBirth: string, from: string, to: string): string 
   return null;
 }
 
+/** The facts as one table sees them (its own age band), field by field in the rules' order: cheaper than a spread on this path. */
+function factsWithBand(facts: RateFacts, ageBand: string | null): RateFacts {
+  return { inCare: facts.inCare, ageYears: facts.ageYears, region: facts.region, carerLevel: facts.carerLevel, placementType: facts.placementType, levelOfCare: facts.levelOfCare, respite: facts.respite, ageBand };
+}
+
 type DatedFacts = Pick<RateFacts, 'region' | 'carerLevel' | 'placementType' | 'levelOfCare'>;
 const DATED_FACTS = ['region', 'carerLevel', 'placementType', 'levelOfCare'] as const;
 
@@ -470,7 +475,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       const { component, table: tableKey } = fired.event.params;
       if (fired.event.params.weeks !== undefined) continue; // extras are paid once, not per night
       const table = book.table(tableKey).value;
-      const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand };
+      const tableFacts = factsWithBand(facts, table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand);
       if (!book.valueOn(table, night)) continue; // the table has no value yet on this night
       const resolved = book.resolveAmount(tableKey, tableFacts, night);
       if (resolved === null) {
@@ -543,7 +548,21 @@ async function extrasFor(book: RateBook, placement: PlacementForRates, paid: Arr
     }
   }
   const lastNight = paid[paid.length - 1]!.to;
-  const facts: RateFacts = { ...base.facts, birthdayInPeriod: birthday !== null, festivalInPeriod: placement.festivalInPeriod ?? false, holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false } as RateFacts;
+  const seen = base.facts;
+  // Field by field, in the order a spread of the line's facts gives (explanations are JSON): a spread that adds keys is far slower here.
+  const facts = {
+    inCare: seen.inCare,
+    ageYears: seen.ageYears,
+    region: seen.region,
+    carerLevel: seen.carerLevel,
+    placementType: seen.placementType,
+    levelOfCare: seen.levelOfCare,
+    respite: seen.respite,
+    ageBand: seen.ageBand,
+    birthdayInPeriod: birthday !== null,
+    festivalInPeriod: placement.festivalInPeriod ?? false,
+    holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false,
+  } as RateFacts;
   const decision = await book.extras.decide(facts);
   const out: RateSegment[] = [];
   for (const fired of decision.fired) {
