@@ -100,11 +100,12 @@ const RULES_KEY = 'placement-rules';
 /** Rules for payments made once in a period (birthday, festival, holiday weeks), when a pack has them. */
 const EXTRAS_KEY = 'extras';
 
-/** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
+/** A rate cannot be worked out as configured or as asked (no amount for these facts, a date that names no day). */
 export class RateConfigurationError extends Error {}
 
 type RuleParams = { component: string; table: string; weeks?: number };
 
+/** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
 export class RateBook {
   /** Rule sets by the date they take effect: the pack's from the start, then one per overlay that changes rules. */
   private readonly ruleEpochs: Array<{ from: string; rules: CompiledRuleSet<RateFacts, RuleParams> }> = [];
@@ -254,7 +255,7 @@ function plainJson(value: unknown): boolean {
  */
 function sameGroup(a: SpanLine, b: SpanLine): boolean {
   if (a.component !== b.component || a.tableKey !== b.tableKey || a.effectiveFrom !== b.effectiveFrom || a.layer !== b.layer || a.monthKey !== b.monthKey || a.rule !== b.rule) return false;
-  if (a.periodAmount !== b.periodAmount || a.divisor !== b.divisor) return JSON.stringify([a.periodAmount, a.divisor]) === JSON.stringify([b.periodAmount, b.divisor]);
+  if ((a.periodAmount !== b.periodAmount || a.divisor !== b.divisor) && JSON.stringify([a.periodAmount, a.divisor]) !== JSON.stringify([b.periodAmount, b.divisor])) return false;
   const aFacts = a.facts as unknown as Record<string, unknown>;
   const bFacts = b.facts as unknown as Record<string, unknown>;
   const aNames = Object.keys(aFacts);
@@ -401,6 +402,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
   checkDate('placement startDate', placement.startDate);
   if (placement.endDate !== null) checkDate('placement endDate', placement.endDate);
   checkDate('childDateOfBirth', placement.childDateOfBirth);
+  for (const change of placement.changes ?? []) checkDate('changes from', change.from);
   const policy = book.policy;
   const first = placement.startDate > period.from ? placement.startDate : period.from;
   const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : dateOfDay(dayNumber(placement.endDate) - 1);
@@ -409,7 +411,6 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
 
   // Sorted by date, ties kept in the order given: the later entry for a day wins.
   const changes = placement.changes?.length ? [...placement.changes].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0)) : [];
-  for (const change of changes) checkDate('changes from', change.from);
   const dated: DatedFacts = {
     region: placement.region ?? null,
     carerLevel: placement.carerLevel ?? null,
