@@ -1,4 +1,3 @@
-import { addDays, yearsBetween } from '../packs/calendar';
 import type { Layered, ResolvedPack } from '../packs/registry';
 import type { Amounts, PaymentPolicy, RateRules, RateTable, RuleDefinition } from '../packs/types';
 import { CompiledRuleSet, type FiredRule } from '../rules/ruleSet';
@@ -31,6 +30,23 @@ export interface PlacementForRates {
   /** Occasions in the period that the pack's extras may pay for; a birthday is found from the date of birth. */
   festivalInPeriod?: boolean;
   holidayWeekInPeriod?: boolean;
+  /**
+   * Facts that change during the placement (new terms of approval, a level of care reassessed),
+   * in any order. Nights before the first entry use the fields above.
+   */
+  changes?: PlacementFactChange[];
+}
+
+/**
+ * Facts true from a date (inclusive) until a later entry changes them again; a fact the entry does
+ * not name keeps its value, and null clears it. Two entries for the same day apply in the order given.
+ */
+export interface PlacementFactChange {
+  from: string;
+  carerLevel?: string | null;
+  levelOfCare?: string | null;
+  region?: string | null;
+  placementType?: string | null;
 }
 
 export interface RateSegment {
@@ -84,17 +100,24 @@ const RULES_KEY = 'placement-rules';
 /** Rules for payments made once in a period (birthday, festival, holiday weeks), when a pack has them. */
 const EXTRAS_KEY = 'extras';
 
-/** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
+/** A rate cannot be worked out as configured or as asked (no amount for these facts, a date that names no day). */
 export class RateConfigurationError extends Error {}
 
 type RuleParams = { component: string; table: string; weeks?: number };
 
+/** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
 export class RateBook {
   /** Rule sets by the date they take effect: the pack's from the start, then one per overlay that changes rules. */
   private readonly ruleEpochs: Array<{ from: string; rules: CompiledRuleSet<RateFacts, RuleParams> }> = [];
   private readonly tables = new Map<string, Layered<RateTable>>();
   private readonly overlayValues = new Map<string, OverlayRateValue[]>();
   readonly policy: PaymentPolicy;
+  /** The table whose age bands the rules see: the first that has bands (each table still applies its own). */
+  readonly ruleAgeBands: RateTable | null;
+  /** Every date on which a table value, a tenant's overlay value or a rule set takes effect, sorted, once each. */
+  readonly effectiveDates: readonly string[];
+  /** Whether any table is monthly: its nightly divisor and month change on the first of each month. */
+  readonly hasMonthlyTable: boolean;
 
   constructor(
     readonly pack: ResolvedPack,
@@ -116,6 +139,12 @@ export class RateBook {
     this.policy = policy;
     const extras = pack.points.rates.get(EXTRAS_KEY)?.value as RateRules | undefined;
     this.extras = extras?.kind === 'rules' ? new CompiledRuleSet(`${pack.manifest.id}:${EXTRAS_KEY}`, extras.rules) : null;
+    this.ruleAgeBands = [...pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length) ?? null;
+    const dates = new Set<string>(this.ruleEpochs.slice(1).map((e) => e.from));
+    for (const { value } of this.tables.values()) for (const v of value.values) dates.add(v.effectiveFrom);
+    for (const values of this.overlayValues.values()) for (const v of values) dates.add(v.effectiveFrom);
+    this.effectiveDates = [...dates].sort();
+    this.hasMonthlyTable = [...this.tables.values()].some((t) => t.value.period === 'month');
   }
 
   readonly extras: CompiledRuleSet<RateFacts, RuleParams> | null;
@@ -200,13 +229,160 @@ function divisorFor(table: RateTable, policy: PaymentPolicy, night: string): num
   throw new Error(`a "${table.period}" table cannot be paid per night`);
 }
 
-interface NightLine {
-  night: string;
+/** One component's line over a span of nights on which nothing that enters its group key changes. */
+interface SpanLine {
   component: string;
+  tableKey: string;
+  effectiveFrom: string;
+  layer: string;
   periodAmount: number;
   divisor: number;
-  groupKey: string;
+  monthKey: string;
+  facts: RateFacts;
+  rule: string;
   explanation: RateSegment['explanation'];
+}
+
+/** Whether a value is one JSON writes as itself, so that !== between two of them means different JSON. */
+function plainJson(value: unknown): boolean {
+  return typeof value === 'string' || typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value));
+}
+
+/**
+ * Whether two lines share a group key: what the night-by-night engine compared as the JSON of
+ * [component, table, effectiveFrom, layer, periodAmount, divisor, monthKey, facts, rule]. Compared
+ * field by field, falling back to that JSON only for values JSON would rewrite (NaN, undefined).
+ */
+function sameGroup(a: SpanLine, b: SpanLine): boolean {
+  if (a.component !== b.component || a.tableKey !== b.tableKey || a.effectiveFrom !== b.effectiveFrom || a.layer !== b.layer || a.monthKey !== b.monthKey || a.rule !== b.rule) return false;
+  if ((a.periodAmount !== b.periodAmount || a.divisor !== b.divisor) && JSON.stringify([a.periodAmount, a.divisor]) !== JSON.stringify([b.periodAmount, b.divisor])) return false;
+  const aFacts = a.facts as unknown as Record<string, unknown>;
+  const bFacts = b.facts as unknown as Record<string, unknown>;
+  const aNames = Object.keys(aFacts);
+  const bNames = Object.keys(bFacts);
+  let plain = aNames.length === bNames.length;
+  for (let i = 0; plain && i < aNames.length; i++) {
+    const name = aNames[i]!;
+    if (name !== bNames[i]) plain = false;
+    else if (aFacts[name] !== bFacts[name]) {
+      if (plainJson(aFacts[name]) && plainJson(bFacts[name])) return false;
+      plain = false;
+    }
+  }
+  return plain || JSON.stringify(aFacts) === JSON.stringify(bFacts);
+}
+
+/*
+ * Calendar arithmetic on day numbers (days since 1970-01-01), without Date objects: it runs a few
+ * times per placement of a payment run. Proleptic Gregorian, as Date.UTC counts
+ * (H. Hinnant, "chrono-compatible low-level date algorithms": days_from_civil, civil_from_days).
+ */
+function dayNumberOf(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  return era * 146097 + yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear - 719468;
+}
+
+function dayNumber(iso: string): number {
+  return dayNumberOf(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)), Number(iso.slice(8, 10)));
+}
+
+const pad2 = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+function dateOfDay(dayNumber: number): string {
+  const z = dayNumber + 719468;
+  const era = Math.floor(z / 146097);
+  const dayOfEra = z - era * 146097;
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
+  const mp = Math.floor((5 * dayOfYear + 2) / 153);
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+  return `${String(year).padStart(4, '0')}-${pad2(month)}-${pad2(day)}`;
+}
+
+function isLeapYear(year: number): boolean {
+  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+}
+
+const CALENDAR_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Dates enter as YYYY-MM-DD; one that names no real day (30 February) would be paid as some other day, so it is refused. */
+function checkDate(what: string, value: string): void {
+  if (CALENDAR_DATE.test(value)) {
+    const year = Number(value.slice(0, 4));
+    const month = Number(value.slice(5, 7));
+    const day = Number(value.slice(8, 10));
+    const days = month === 2 ? (isLeapYear(year) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+    if (month >= 1 && month <= 12 && day >= 1 && day <= days) return;
+  }
+  throw new RateConfigurationError(`${what} "${value}" is not a calendar date (YYYY-MM-DD)`);
+}
+
+/** Whole years from the date of birth to the night, as yearsBetween counts them, for dates already checked. */
+function ageOn(dateOfBirth: string, night: string): number {
+  const years = Number(night.slice(0, 4)) - Number(dateOfBirth.slice(0, 4));
+  return night.slice(5) < dateOfBirth.slice(5) ? years - 1 : years;
+}
+
+/** The day in a year on which the child's age in whole years goes up: a 29 February birthday counts from 1 March in other years. */
+function ageChangesOn(dateOfBirth: string, year: number): string {
+  const monthDay = dateOfBirth.slice(5);
+  const yyyy = String(year).padStart(4, '0');
+  return monthDay === '02-29' && !isLeapYear(year) ? `${yyyy}-03-01` : `${yyyy}-${monthDay}`;
+}
+
+/** The child's birthday (the day itself, as the extras see it) between two nights inclusive, if there is one. */
+function birthdayBetween(dateOfBirth: string, from: string, to: string): string | null {
+  const monthDay = dateOfBirth.slice(5);
+  for (let year = Number(from.slice(0, 4)); year <= Number(to.slice(0, 4)); year++) {
+    if (monthDay === '02-29' && !isLeapYear(year)) continue;
+    const day = `${String(year).padStart(4, '0')}-${monthDay}`;
+    if (day >= from && day <= to && day > dateOfBirth) return day;
+  }
+  return null;
+}
+
+/** The facts as one table sees them (its own age band), field by field in the rules' order: cheaper than a spread on this path. */
+function factsWithBand(facts: RateFacts, ageBand: string | null): RateFacts {
+  return { inCare: facts.inCare, ageYears: facts.ageYears, region: facts.region, carerLevel: facts.carerLevel, placementType: facts.placementType, levelOfCare: facts.levelOfCare, respite: facts.respite, ageBand };
+}
+
+type DatedFacts = Pick<RateFacts, 'region' | 'carerLevel' | 'placementType' | 'levelOfCare'>;
+const DATED_FACTS = ['region', 'carerLevel', 'placementType', 'levelOfCare'] as const;
+
+/**
+ * The dates after the first night, up to the last, on which anything that enters a line's group key
+ * can change: a birthday (the age is a fact), a table value, overlay value or rule set taking
+ * effect, the first of a month when a monthly table pays (its divisor and month key), a dated fact.
+ */
+function boundaries(book: RateBook, placement: PlacementForRates, changes: PlacementFactChange[], first: string, last: string): string[] {
+  const dates: string[] = [];
+  for (const date of book.effectiveDates) if (date > first && date <= last) dates.push(date);
+  for (let year = Number(first.slice(0, 4)); year <= Number(last.slice(0, 4)); year++) {
+    const date = ageChangesOn(placement.childDateOfBirth, year);
+    if (date > first && date <= last) dates.push(date);
+  }
+  if (book.hasMonthlyTable) {
+    let year = Number(first.slice(0, 4));
+    let month = Number(first.slice(5, 7));
+    for (;;) {
+      if (++month > 12) {
+        month = 1;
+        year++;
+      }
+      const date = `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-01`;
+      if (date > last) break;
+      dates.push(date);
+    }
+  }
+  for (const change of changes) if (change.from > first && change.from <= last) dates.push(change.from);
+  if (dates.length < 2) return dates;
+  dates.sort();
+  return dates.filter((date, i) => i === 0 || date !== dates[i - 1]);
 }
 
 /**
@@ -214,54 +390,39 @@ interface NightLine {
  * of departure counts only where the pack's policy says so), the facts true that night choose rate
  * components through the pack's rules; consecutive nights with the same facts, components and table
  * values form a segment, rounded once. Every segment carries its explanation.
+ *
+ * Nights are not walked one by one: the period is cut only where something a line depends on can
+ * change (see `boundaries`), each piece is decided once, and pieces whose lines agree are joined,
+ * which gives exactly the segments a night-by-night walk gives (core/src/rates/nightByNight.ts, the
+ * tests' oracle), at a cost per placement that does not grow with the nights in the period.
  */
 export async function placementSegments(book: RateBook, placement: PlacementForRates, period: { from: string; to: string }): Promise<RateSegment[]> {
+  checkDate('period from', period.from);
+  checkDate('period to', period.to);
+  checkDate('placement startDate', placement.startDate);
+  if (placement.endDate !== null) checkDate('placement endDate', placement.endDate);
+  checkDate('childDateOfBirth', placement.childDateOfBirth);
+  for (const change of placement.changes ?? []) checkDate('changes from', change.from);
   const policy = book.policy;
   const first = placement.startDate > period.from ? placement.startDate : period.from;
-  const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : addDays(placement.endDate, -1);
+  const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : dateOfDay(dayNumber(placement.endDate) - 1);
   const last = lastPaid < period.to ? lastPaid : period.to;
-  // Rules see the age band of the first table that has bands; each table still applies its own.
-  const bandTable = [...book.pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length);
-  const lines: NightLine[] = [];
-  for (let night = first; night <= last; night = addDays(night, 1)) {
-    const ageYears = yearsBetween(placement.childDateOfBirth, night);
-    const baseFacts: Omit<RateFacts, 'ageBand'> = {
-      inCare: true,
-      ageYears,
-      region: placement.region ?? null,
-      carerLevel: placement.carerLevel ?? null,
-      placementType: placement.placementType ?? null,
-      levelOfCare: placement.levelOfCare ?? null,
-      respite: placement.respite ?? false,
-    };
-    const facts: RateFacts = { ...baseFacts, ageBand: bandTable ? book.ageBand(bandTable, ageYears) : null };
-    const decision = await book.decide(facts, night);
-    for (const fired of decision.fired) {
-      const { component, table: tableKey } = fired.event.params;
-      if (fired.event.params.weeks !== undefined) continue; // extras are paid once, not per night
-      const table = book.table(tableKey).value;
-      const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand };
-      if (!book.valueOn(table, night)) continue; // the table has no value yet on this night
-      const resolved = book.resolveAmount(tableKey, tableFacts, night);
-      if (resolved === null) {
-        throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
-      }
-      const periodAmount = resolved.amount;
-      const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
-      const monthKey = table.period === 'month' ? night.slice(0, 7) : '';
-      lines.push({
-        night,
-        component,
-        periodAmount,
-        divisor,
-        groupKey: JSON.stringify([component, tableKey, resolved.effectiveFrom, resolved.layer, periodAmount, divisor, monthKey, tableFacts, fired.rule]),
-        explanation: explain(fired, table, resolved, policy, tableFacts),
-      });
-    }
-  }
+  if (first > last) return [];
+
+  // Sorted by date, ties kept in the order given: the later entry for a day wins.
+  const changes = placement.changes?.length ? [...placement.changes].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0)) : [];
+  const dated: DatedFacts = {
+    region: placement.region ?? null,
+    carerLevel: placement.carerLevel ?? null,
+    placementType: placement.placementType ?? null,
+    levelOfCare: placement.levelOfCare ?? null,
+  };
+  let nextChange = 0;
+  const respite = placement.respite ?? false;
+  const bandTable = book.ruleAgeBands;
 
   const segments: RateSegment[] = [];
-  const open = new Map<string, { line: NightLine; from: string; to: string; nights: number }>();
+  const open = new Map<string, { line: SpanLine; from: string; to: string; toDay: number; nights: number }>();
   const close = (component: string) => {
     const run = open.get(component);
     if (!run) return;
@@ -275,18 +436,82 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       explanation: run.line.explanation,
     });
   };
-  for (const line of lines) {
+  /** Joins a line over nights `from`..`to` to its component's open run when the keys agree and no night lies between. */
+  const extend = (line: SpanLine, from: string, fromDay: number, to: string, toDay: number) => {
     const run = open.get(line.component);
-    if (run && run.line.groupKey === line.groupKey && addDays(run.to, 1) === line.night) {
-      run.to = line.night;
-      run.nights++;
+    if (run && run.toDay + 1 === fromDay && sameGroup(run.line, line)) {
+      run.to = to;
+      run.toDay = toDay;
+      run.nights += toDay - fromDay + 1;
     } else {
       close(line.component);
-      open.set(line.component, { line, from: line.night, to: line.night, nights: 1 });
+      open.set(line.component, { line, from, to, toDay, nights: toDay - fromDay + 1 });
+    }
+  };
+  /** Spans that paid at least one line, with the facts of their first line: what the extras read. */
+  const paid: Array<{ from: string; to: string; facts: RateFacts }> = [];
+
+  const cuts = boundaries(book, placement, changes, first, last);
+  for (let piece = 0; piece <= cuts.length; piece++) {
+    const night = piece === 0 ? first : cuts[piece - 1]!;
+    const to = piece < cuts.length ? dateOfDay(dayNumber(cuts[piece]!) - 1) : last;
+    while (nextChange < changes.length && changes[nextChange]!.from <= night) {
+      const change = changes[nextChange++]!;
+      for (const name of DATED_FACTS) if (change[name] !== undefined) dated[name] = change[name];
+    }
+    const ageYears = ageOn(placement.childDateOfBirth, night);
+    const facts: RateFacts = {
+      inCare: true,
+      ageYears,
+      region: dated.region,
+      carerLevel: dated.carerLevel,
+      placementType: dated.placementType,
+      levelOfCare: dated.levelOfCare,
+      respite,
+      ageBand: bandTable ? book.ageBand(bandTable, ageYears) : null,
+    };
+    const decision = await book.decide(facts, night);
+    const lines: SpanLine[] = [];
+    for (const fired of decision.fired) {
+      const { component, table: tableKey } = fired.event.params;
+      if (fired.event.params.weeks !== undefined) continue; // extras are paid once, not per night
+      const table = book.table(tableKey).value;
+      const tableFacts = factsWithBand(facts, table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand);
+      if (!book.valueOn(table, night)) continue; // the table has no value yet on this night
+      const resolved = book.resolveAmount(tableKey, tableFacts, night);
+      if (resolved === null) {
+        throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
+      }
+      const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
+      lines.push({
+        component,
+        tableKey,
+        effectiveFrom: resolved.effectiveFrom,
+        layer: resolved.layer,
+        periodAmount: resolved.amount,
+        divisor,
+        monthKey: table.period === 'month' ? night.slice(0, 7) : '',
+        facts: tableFacts,
+        rule: fired.rule,
+        explanation: explain(fired, table, resolved, policy, tableFacts),
+      });
+    }
+    if (!lines.length) continue;
+    paid.push({ from: night, to, facts: lines[0]!.facts });
+    const fromDay = dayNumber(night);
+    const toDay = dayNumber(to);
+    if (!lines.some((line, i) => lines.findIndex((other) => other.component === line.component) !== i)) {
+      for (const line of lines) extend(line, night, fromDay, to, toDay);
+    } else {
+      // Two rules paying the same component on one night: each night closes the other's run, so
+      // they are fed night by night, as the night-by-night engine did, each with its own explanation.
+      for (let day = fromDay, date = night; day <= toDay; day++, date = dateOfDay(day)) {
+        for (const line of lines) extend({ ...line, explanation: { ...line.explanation, facts: { ...line.facts } } }, date, day, date, day);
+      }
     }
   }
   for (const component of [...open.keys()]) close(component);
-  segments.push(...(await extrasFor(book, placement, lines)));
+  segments.push(...(await extrasFor(book, placement, paid)));
   return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
 }
 
@@ -307,23 +532,38 @@ function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: Resol
   };
 }
 
-/** The child's birthday on a paid night of the period, if there is one. */
-function birthdayIn(dateOfBirth: string, nights: string[]): string | null {
-  const monthDay = dateOfBirth.slice(5);
-  return nights.find((n) => n.slice(5) === monthDay && n > dateOfBirth) ?? null;
-}
-
 /**
  * Once-a-period payments: the pack's extras rules see whether a birthday, festival or holiday week
- * falls in the period, and each that fires pays N weeks of its table for the facts of that day.
+ * falls in the period, and each that fires pays N weeks of its table for the facts of that day
+ * (the birthday, else the last paid night), as the first line paid that night saw them.
  */
-async function extrasFor(book: RateBook, placement: PlacementForRates, lines: NightLine[]): Promise<RateSegment[]> {
-  if (!book.extras || !lines.length) return [];
-  const nights = [...new Set(lines.map((l) => l.night))];
-  const birthday = birthdayIn(placement.childDateOfBirth, nights);
-  const lastNight = nights[nights.length - 1]!;
-  const baseLine = lines.find((l) => l.night === (birthday ?? lastNight)) ?? lines[lines.length - 1]!;
-  const facts: RateFacts = { ...baseLine.explanation.facts, birthdayInPeriod: birthday !== null, festivalInPeriod: placement.festivalInPeriod ?? false, holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false } as RateFacts;
+async function extrasFor(book: RateBook, placement: PlacementForRates, paid: Array<{ from: string; to: string; facts: RateFacts }>): Promise<RateSegment[]> {
+  if (!book.extras || !paid.length) return [];
+  let birthday: string | null = null;
+  let base = paid[paid.length - 1]!;
+  for (const span of paid) {
+    birthday = birthdayBetween(placement.childDateOfBirth, span.from, span.to);
+    if (birthday) {
+      base = span;
+      break;
+    }
+  }
+  const lastNight = paid[paid.length - 1]!.to;
+  const seen = base.facts;
+  // Field by field, in the order a spread of the line's facts gives (explanations are JSON): a spread that adds keys is far slower here.
+  const facts = {
+    inCare: seen.inCare,
+    ageYears: seen.ageYears,
+    region: seen.region,
+    carerLevel: seen.carerLevel,
+    placementType: seen.placementType,
+    levelOfCare: seen.levelOfCare,
+    respite: seen.respite,
+    ageBand: seen.ageBand,
+    birthdayInPeriod: birthday !== null,
+    festivalInPeriod: placement.festivalInPeriod ?? false,
+    holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false,
+  } as RateFacts;
   const decision = await book.extras.decide(facts);
   const out: RateSegment[] = [];
   for (const fired of decision.fired) {

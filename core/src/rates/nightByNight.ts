@@ -1,0 +1,195 @@
+import { addDays, yearsBetween } from '../packs/calendar';
+import type { PaymentPolicy, RateTable } from '../packs/types';
+import type { FiredRule } from '../rules/ruleSet';
+import { RateConfigurationError, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
+
+/*
+ * The rate engine as it was before it learnt to evaluate per segment: every night walked, the rules
+ * asked per night, a JSON group key built per night per component. Kept as the test oracle (and the
+ * benchmark's baseline) because it is the plainest statement of what a placement earns; the
+ * segment engine in engine.ts must give deep-equal results for every input. Its only change since is
+ * dated facts (`changes`), read here the plainest way: every entry in effect that night, in date order.
+ * Not for production use: it is slow on purpose.
+ */
+
+type RuleParams = { component: string; table: string; weeks?: number };
+
+interface ResolvedAmount {
+  amount: number;
+  layer: string;
+  effectiveFrom: string;
+  source: string;
+  floor?: { amount: number; layer: string; effectiveFrom: string };
+}
+
+type DatedFacts = Pick<RateFacts, 'region' | 'carerLevel' | 'placementType' | 'levelOfCare'>;
+const DATED_FACTS = ['region', 'carerLevel', 'placementType', 'levelOfCare'] as const;
+
+/** The placement's own facts, then every dated change in effect on the night, earliest first (ties in the order given). */
+function datedFactsOn(placement: PlacementForRates, night: string): DatedFacts {
+  const facts: DatedFacts = {
+    region: placement.region ?? null,
+    carerLevel: placement.carerLevel ?? null,
+    placementType: placement.placementType ?? null,
+    levelOfCare: placement.levelOfCare ?? null,
+  };
+  const inEffect = (placement.changes ?? []).filter((c) => c.from <= night).sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  for (const change of inEffect) for (const name of DATED_FACTS) if (change[name] !== undefined) facts[name] = change[name];
+  return facts;
+}
+
+function daysInMonth(iso: string): number {
+  const [y, m] = iso.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+function prorate(periodAmount: number, nights: number, divisor: number, rounding: PaymentPolicy['rounding']): number {
+  const numerator = periodAmount * nights;
+  const whole = Math.floor(numerator / divisor);
+  const twiceRemainder = 2 * (numerator - whole * divisor);
+  if (twiceRemainder > divisor) return whole + 1;
+  if (twiceRemainder < divisor) return whole;
+  return rounding === 'half_up_per_line' || whole % 2 === 1 ? whole + 1 : whole;
+}
+
+function divisorFor(table: RateTable, _policy: PaymentPolicy, night: string): number {
+  if (table.period === 'week') return 7;
+  if (table.period === 'day') return 1;
+  if (table.period === 'month') return daysInMonth(night);
+  if (table.period === 'year') return 365;
+  throw new Error(`a "${table.period}" table cannot be paid per night`);
+}
+
+interface NightLine {
+  night: string;
+  component: string;
+  periodAmount: number;
+  divisor: number;
+  groupKey: string;
+  explanation: RateSegment['explanation'];
+}
+
+export async function placementSegmentsNightByNight(book: RateBook, placement: PlacementForRates, period: { from: string; to: string }): Promise<RateSegment[]> {
+  const policy = book.policy;
+  const first = placement.startDate > period.from ? placement.startDate : period.from;
+  const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : addDays(placement.endDate, -1);
+  const last = lastPaid < period.to ? lastPaid : period.to;
+  const bandTable = [...book.pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length);
+  const lines: NightLine[] = [];
+  for (let night = first; night <= last; night = addDays(night, 1)) {
+    const ageYears = yearsBetween(placement.childDateOfBirth, night);
+    const dated = datedFactsOn(placement, night);
+    const baseFacts: Omit<RateFacts, 'ageBand'> = {
+      inCare: true,
+      ageYears,
+      region: dated.region,
+      carerLevel: dated.carerLevel,
+      placementType: dated.placementType,
+      levelOfCare: dated.levelOfCare,
+      respite: placement.respite ?? false,
+    };
+    const facts: RateFacts = { ...baseFacts, ageBand: bandTable ? book.ageBand(bandTable, ageYears) : null };
+    const decision = await book.decide(facts, night);
+    for (const fired of decision.fired) {
+      const { component, table: tableKey } = fired.event.params;
+      if (fired.event.params.weeks !== undefined) continue;
+      const table = book.table(tableKey).value;
+      const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, ageYears) : facts.ageBand };
+      if (!book.valueOn(table, night)) continue;
+      const resolved = book.resolveAmount(tableKey, tableFacts, night);
+      if (resolved === null) {
+        throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
+      }
+      const periodAmount = resolved.amount;
+      const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
+      const monthKey = table.period === 'month' ? night.slice(0, 7) : '';
+      lines.push({
+        night,
+        component,
+        periodAmount,
+        divisor,
+        groupKey: JSON.stringify([component, tableKey, resolved.effectiveFrom, resolved.layer, periodAmount, divisor, monthKey, tableFacts, fired.rule]),
+        explanation: explain(fired, table, resolved, policy, tableFacts),
+      });
+    }
+  }
+
+  const segments: RateSegment[] = [];
+  const open = new Map<string, { line: NightLine; from: string; to: string; nights: number }>();
+  const close = (component: string) => {
+    const run = open.get(component);
+    if (!run) return;
+    open.delete(component);
+    segments.push({
+      component,
+      from: run.from,
+      to: run.to,
+      nights: run.nights,
+      amount: prorate(run.line.periodAmount, run.nights, run.line.divisor, policy.rounding),
+      explanation: run.line.explanation,
+    });
+  };
+  for (const line of lines) {
+    const run = open.get(line.component);
+    if (run && run.line.groupKey === line.groupKey && addDays(run.to, 1) === line.night) {
+      run.to = line.night;
+      run.nights++;
+    } else {
+      close(line.component);
+      open.set(line.component, { line, from: line.night, to: line.night, nights: 1 });
+    }
+  }
+  for (const component of [...open.keys()]) close(component);
+  segments.push(...(await extrasFor(book, placement, lines)));
+  return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
+}
+
+function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: ResolvedAmount, policy: PaymentPolicy, facts: RateFacts): RateSegment['explanation'] {
+  return {
+    rule: fired.rule,
+    table: table.key,
+    layer: resolved.layer,
+    effectiveFrom: resolved.effectiveFrom,
+    source: resolved.source,
+    period: table.period,
+    periodAmount: resolved.amount,
+    conversion: policy.conversion,
+    facts,
+    conditions: fired.conditions,
+    ...(resolved.floor ? { floor: resolved.floor } : {}),
+  };
+}
+
+function birthdayIn(dateOfBirth: string, nights: string[]): string | null {
+  const monthDay = dateOfBirth.slice(5);
+  return nights.find((n) => n.slice(5) === monthDay && n > dateOfBirth) ?? null;
+}
+
+async function extrasFor(book: RateBook, placement: PlacementForRates, lines: NightLine[]): Promise<RateSegment[]> {
+  if (!book.extras || !lines.length) return [];
+  const nights = [...new Set(lines.map((l) => l.night))];
+  const birthday = birthdayIn(placement.childDateOfBirth, nights);
+  const lastNight = nights[nights.length - 1]!;
+  const baseLine = lines.find((l) => l.night === (birthday ?? lastNight)) ?? lines[lines.length - 1]!;
+  const facts: RateFacts = { ...baseLine.explanation.facts, birthdayInPeriod: birthday !== null, festivalInPeriod: placement.festivalInPeriod ?? false, holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false } as RateFacts;
+  const decision = await book.extras.decide(facts);
+  const out: RateSegment[] = [];
+  for (const fired of decision.fired) {
+    const { component, table: tableKey, weeks } = fired.event.params;
+    const day = component === 'birthday_extra' && birthday ? birthday : lastNight;
+    const table = book.table(tableKey).value;
+    const resolved = book.resolveAmount(tableKey, { ...facts, ageBand: table.ageBands ? book.ageBand(table, facts.ageYears) : facts.ageBand }, day);
+    if (!resolved) throw new RateConfigurationError(`rate table "${tableKey}" has no amount for the ${component} on ${day}`);
+    const perWeek = table.period === 'week' ? resolved.amount : table.period === 'day' ? resolved.amount * 7 : null;
+    if (perWeek === null) throw new RateConfigurationError(`the ${component} is paid in weeks of "${tableKey}", which is not a weekly or daily table`);
+    out.push({
+      component,
+      from: day,
+      to: day,
+      nights: 0,
+      amount: perWeek * (weeks ?? 1),
+      explanation: explain(fired, table, resolved, book.policy, facts),
+    });
+  }
+  return out;
+}
