@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
+import type { OperationContext, OperationResult } from '../../http/operation';
+import { newId } from '../../ids';
+import { journalsExported } from './exportHooks';
 import { Problem, type FieldError } from '../../http/problem';
-import type { EntryRow, ExportRow, JournalRow } from './rows';
+import { exportToApi, type EntryRow, type ExportRow, type JournalRow } from './rows';
 import type { ExportTenant, LedgerExportFormat } from './exports/registry';
 
 export interface ExportFilters {
@@ -107,4 +110,46 @@ export async function exportsOfJournal(trx: Knex.Transaction, tenantId: string, 
 
 export function unknownFormat(keys: string[]): Problem {
   return Problem.unprocessable([{ pointer: '/body/format', message: `is not an export format (${keys.join(', ')})` }]);
+}
+
+/**
+ * Takes an export: records it (with what it held, so it can be replayed byte for byte), tells the
+ * modules whose journals it took, audits it (as the export, or as what the request named: a payment
+ * run), and answers the CSV rows, streamed after the record.
+ */
+export async function takeLedgerExport(ctx: OperationContext, format: LedgerExportFormat, selection: ExportSelection, replayOf: string | null, auditAs?: { entityType: string; entityId: string }): Promise<OperationResult> {
+  const summary = await summarise(ctx.trx, ctx.tenantId!, selection);
+  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('currency', 'slug')) as { currency: string; slug: string };
+  const [row] = (await ctx.trx('ledger_exports')
+    .insert({
+      tenant_id: ctx.tenantId,
+      id: newId(),
+      format: format.key,
+      posting_from: selection.from ?? null,
+      posting_to: selection.to ?? null,
+      journal_from: selection.journalFrom ?? null,
+      journal_to: selection.journalTo ?? null,
+      source_type: selection.sourceType ?? null,
+      source_id: selection.sourceId ?? null,
+      through_journal_number: selection.throughJournalNumber,
+      journal_count: summary.journalCount,
+      row_count: summary.entryCount,
+      first_journal_number: summary.first,
+      last_journal_number: summary.last,
+      total_minor: summary.total,
+      created_by: ctx.principal?.id ?? null,
+    })
+    .returning('*')) as ExportRow[];
+  const recorded = exportToApi(row!);
+  const changed = await journalsExported(ctx.trx, ctx.tenantId!, { exportId: recorded.id, selection });
+  await ctx.audit({ action: 'ledger_export.create', entityType: auditAs?.entityType ?? 'ledger_export', entityId: auditAs?.entityId ?? recorded.id, before: null, after: { ...recorded, replayOf, ...changed } });
+  return {
+    status: 200,
+    csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows: exportRows(ctx.trx, ctx.tenantId!, selection, format, { currency: tenant.currency }) },
+  };
+}
+
+/** The journals a selection holds, by id (for a module that marks what they stand for). */
+export async function selectedJournalIds(trx: Knex.Transaction, tenantId: string, s: ExportSelection): Promise<string[]> {
+  return ((await whereSelected(trx('ledger_journals as j'), tenantId, s).select('j.id')) as Array<{ id: string }>).map((r) => r.id);
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { OperationContext } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
+import { bulkInsert } from '../../db/bulkInsert';
 import { newId } from '../../ids';
 import type { PackRegistry } from '../../packs/registry';
 import { appendAuditEvent, type AuditActor } from '../audit/service';
@@ -46,8 +47,6 @@ function isContext(scope: OperationContext | LedgerPoster): scope is OperationCo
   return 'services' in scope;
 }
 
-const ENTRY_BATCH = 500;
-
 function positive(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
 }
@@ -67,18 +66,10 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
   const chart = await tenantChart(trx, tenantId, packs, input.postingDate);
 
   const errors: FieldError[] = [];
-  const entries: Array<Omit<EntryRow, 'tenant_id' | 'id' | 'journal_id' | 'line_number'>> = [];
+  const entries: EntryValues[] = [];
   input.lines.forEach((line, i) => {
     const at = `${base}/lines/${i}`;
-    const refs = {
-      carer_household_id: line.carerHouseholdId ?? null,
-      child_id: line.childId ?? null,
-      placement_id: line.placementId ?? null,
-      period_start: line.periodStart ?? null,
-      period_end: line.periodEnd ?? null,
-      source_line_id: line.sourceLineId ?? null,
-      description: line.description ?? null,
-    };
+    const refs = refsOf(line);
     if (refs.period_start && refs.period_end && refs.period_start > refs.period_end) errors.push({ pointer: `${at}/periodEnd`, message: 'is before periodStart' });
     const account = (key: string, pointer: string) => {
       const found = chart.accounts.get(key);
@@ -115,7 +106,63 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
     throw Problem.unprocessable([{ pointer: `${base}/lines`, message: `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}` }]);
   }
 
-  // The counter row is locked until this transaction ends: a rolled-back posting gives its number back.
+  const written = await writeJournal(trx, tenantId, chart.currency, input, entries, createdBy);
+  const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: written.summary.id, before: null, after: written.summary };
+  if (isContext(scope)) await scope.audit(event);
+  else await appendAuditEvent(trx, tenantId, scope.actor, event);
+  return { ...written.summary, entries: written.rows.map(entryToApi) };
+}
+
+/** An entry a large posting gives ready-made: an account of the chart and one side. */
+export interface BulkEntry extends JournalLineRefs {
+  account: string;
+  debit: number;
+  credit: number;
+}
+
+/**
+ * Posts a journal of many entries (a payment run's) that the caller has built from its own
+ * tenant-checked rows: accounts are mapped through the chart and the journal must balance, but no
+ * per-line problem is reported (a fault here is the caller's bug, not the user's input). One audit
+ * event records the journal, its line count and total, unless the caller's own event names the
+ * journal (`audit: false`): a request appends one event for what it did.
+ */
+export async function postBulkJournal(scope: LedgerPoster, input: Omit<JournalInput, 'lines'> & { entries: BulkEntry[] }, options: { audit?: boolean } = {}) {
+  const { trx, tenantId } = scope;
+  const chart = await tenantChart(trx, tenantId, scope.packs, input.postingDate);
+  const entries = input.entries.map((e) => {
+    const account = chart.accounts.get(e.account);
+    if (!account) throw new Error(`postBulkJournal: "${e.account}" is not an account of the tenant's chart`);
+    if (!((positive(e.debit) && e.credit === 0) || (positive(e.credit) && e.debit === 0))) throw new Error(`postBulkJournal: an entry on ${e.account} must have exactly one positive side`);
+    return { ...refsOf(e), account_key: account.key, account_code: account.code, debit: e.debit, credit: e.credit };
+  });
+  const debits = entries.reduce((sum, e) => sum + e.debit, 0);
+  const credits = entries.reduce((sum, e) => sum + e.credit, 0);
+  if (debits !== credits || entries.length < 2 || !Number.isSafeInteger(debits)) throw new Error(`postBulkJournal: ${entries.length} entries do not balance (debits ${debits}, credits ${credits})`);
+  const written = await writeJournal(trx, tenantId, chart.currency, input, entries, scope.actor.actorId);
+  if (options.audit ?? true) await appendAuditEvent(trx, tenantId, scope.actor, { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: written.summary.id, before: null, after: written.summary });
+  return written.summary;
+}
+
+type EntryValues = Omit<EntryRow, 'tenant_id' | 'id' | 'journal_id' | 'line_number'>;
+
+function refsOf(line: JournalLineRefs) {
+  return {
+    carer_household_id: line.carerHouseholdId ?? null,
+    child_id: line.childId ?? null,
+    placement_id: line.placementId ?? null,
+    period_start: line.periodStart ?? null,
+    period_end: line.periodEnd ?? null,
+    source_line_id: line.sourceLineId ?? null,
+    description: line.description ?? null,
+  };
+}
+
+/**
+ * Numbers the journal from the tenant's counter (its row locked until this transaction ends, so a
+ * rolled-back posting gives its number back), writes it and its entries in order.
+ */
+async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, entries: EntryValues[], createdBy: string | null) {
   const counter = (await trx.raw(
     `INSERT INTO ledger_counters (tenant_id, last_number) VALUES (?, 1)
        ON CONFLICT (tenant_id) DO UPDATE SET last_number = ledger_counters.last_number + 1
@@ -133,18 +180,30 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
       description: input.description,
       source_type: input.source.type,
       source_id: input.source.id ?? null,
-      currency: chart.currency,
+      currency,
       created_by: createdBy,
     })
     .returning('*')) as JournalRow[];
   const rows: EntryRow[] = entries.map((e, i) => ({ tenant_id: tenantId, id: newId(), journal_id: journalId, line_number: i + 1, ...e }));
-  for (let i = 0; i < rows.length; i += ENTRY_BATCH) await trx('ledger_entries').insert(rows.slice(i, i + ENTRY_BATCH));
-
-  const summary = journalToApi({ ...journal!, line_count: rows.length, total_minor: debits });
-  const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: journalId, before: null, after: summary };
-  if (isContext(scope)) await scope.audit(event);
-  else await appendAuditEvent(trx, tenantId, scope.actor, event);
-  return { ...summary, entries: rows.map(entryToApi) };
+  await bulkInsert<EntryRow>(trx, 'ledger_entries', [
+    { name: 'tenant_id', type: 'uuid', value: (r) => r.tenant_id },
+    { name: 'id', type: 'uuid', value: (r) => r.id },
+    { name: 'journal_id', type: 'uuid', value: (r) => r.journal_id },
+    { name: 'line_number', type: 'integer', value: (r) => r.line_number },
+    { name: 'account_key', type: 'text', value: (r) => r.account_key },
+    { name: 'account_code', type: 'text', value: (r) => r.account_code },
+    { name: 'debit', type: 'bigint', value: (r) => r.debit },
+    { name: 'credit', type: 'bigint', value: (r) => r.credit },
+    { name: 'carer_household_id', type: 'uuid', value: (r) => r.carer_household_id },
+    { name: 'child_id', type: 'uuid', value: (r) => r.child_id },
+    { name: 'placement_id', type: 'uuid', value: (r) => r.placement_id },
+    { name: 'period_start', type: 'date', value: (r) => r.period_start },
+    { name: 'period_end', type: 'date', value: (r) => r.period_end },
+    { name: 'source_line_id', type: 'text', value: (r) => r.source_line_id },
+    { name: 'description', type: 'text', value: (r) => r.description },
+  ], rows);
+  const total = rows.reduce((sum, e) => sum + e.debit, 0);
+  return { summary: journalToApi({ ...journal!, line_count: rows.length, total_minor: total }), rows };
 }
 
 /** Households, children and placements a line names must be the tenant's. */

@@ -1,8 +1,7 @@
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
-import { newId } from '../../ids';
-import { exportRows, exportsOfJournal, filterErrors, lastJournalNumber, selectionOf, summarise, unknownFormat, type ExportSelection } from './exportService';
+import { exportsOfJournal, filterErrors, lastJournalNumber, selectionOf, takeLedgerExport, unknownFormat, type ExportSelection } from './exportService';
 import { postJournal, type JournalLineInput, type JournalLineRefs } from './post';
 import { entryToApi, exportToApi, journalToApi, type EntryRow, type ExportRow, type JournalRow } from './rows';
 
@@ -111,35 +110,7 @@ async function createLedgerExport(ctx: OperationContext): Promise<OperationResul
   const formats = ctx.services.plugins.ledgerExports;
   const format = formats.get(body.format);
   if (!format) throw unknownFormat(formats.keys());
-  const selection = await selectionFor(ctx, body);
-  const summary = await summarise(ctx.trx, ctx.tenantId!, selection);
-  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('currency', 'slug')) as { currency: string; slug: string };
-  const [row] = (await ctx.trx('ledger_exports')
-    .insert({
-      tenant_id: ctx.tenantId,
-      id: newId(),
-      format: format.key,
-      posting_from: selection.from ?? null,
-      posting_to: selection.to ?? null,
-      journal_from: selection.journalFrom ?? null,
-      journal_to: selection.journalTo ?? null,
-      source_type: selection.sourceType ?? null,
-      source_id: selection.sourceId ?? null,
-      through_journal_number: selection.throughJournalNumber,
-      journal_count: summary.journalCount,
-      row_count: summary.entryCount,
-      first_journal_number: summary.first,
-      last_journal_number: summary.last,
-      total_minor: summary.total,
-      created_by: ctx.principal?.id ?? null,
-    })
-    .returning('*')) as ExportRow[];
-  const recorded = exportToApi(row!);
-  await ctx.audit({ action: 'ledger_export.create', entityType: 'ledger_export', entityId: recorded.id, before: null, after: { ...recorded, replayOf: body.exportId ?? null } });
-  return {
-    status: 200,
-    csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows: exportRows(ctx.trx, ctx.tenantId!, selection, format, { currency: tenant.currency }) },
-  };
+  return takeLedgerExport(ctx, format, await selectionFor(ctx, body), body.exportId ?? null);
 }
 
 export const ledgerOperations: OperationMap = {
