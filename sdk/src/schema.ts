@@ -2206,6 +2206,590 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/pay-schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List pay schedules
+         * @description The tenant's pay schedules, the active one and those retired, oldest first, each with its next period.
+         */
+        get: operations["listPaySchedules"];
+        put?: never;
+        /**
+         * Set up a pay schedule
+         * @description Becomes the tenant's active schedule. While another is active this is refused (409): retire it
+         *     first. A schedule that follows another must start the day after the last period paid under it,
+         *     so no night is paid twice or missed.
+         */
+        post: operations["createPaySchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/pay-schedules/{scheduleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheduleId: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        /** Read a pay schedule */
+        get: operations["getPaySchedule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change or retire a pay schedule
+         * @description Name, payment lag and correction look-back change at any time; a schedule is retired when no run of it is open (not yet finalised or cancelled). Frequency, timing and anchor never change once a run uses them.
+         */
+        patch: operations["updatePaySchedule"];
+        trace?: never;
+    };
+    "/v1/payment-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List payment runs
+         * @description Newest period first.
+         */
+        get: operations["listPaymentRuns"];
+        put?: never;
+        /**
+         * Open a payment run (draft)
+         * @description A draft run for one period of the active schedule: the period after the tenant's last run unless
+         *     `periodStart` names one (it must be a period start of the schedule, and a tenant's first run
+         *     may start anywhere on the schedule; later runs follow on without a gap or an overlap).
+         */
+        post: operations["createPaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a payment run
+         * @description The run with its totals, the progress of its calculation, its history, and the steps the caller may take next (each with what blocks it).
+         */
+        get: operations["getPaymentRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/calculate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Calculate (or recalculate) a payment run
+         * @description Queues the calculation as a background job and answers at once (202) with the run in status
+         *     `calculating`; `GET` the run for progress (placements done of total, percent). The job reads
+         *     the facts true on each night, prices every placement through the tenant's rules, finds
+         *     corrections to finalised runs, takes approved claims and adjustments, and writes all its lines
+         *     in one transaction: a calculation that fails part way leaves nothing behind and is retried. A
+         *     run can be recalculated until it is approved; earlier runs must be finalised (or cancelled) first.
+         */
+        post: operations["calculatePaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Submit a calculated run for approval */
+        post: operations["submitPaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/return": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Return a submitted run to its preparer
+         * @description The approver sends the run back with reasons; it is calculated again or submitted again.
+         */
+        post: operations["returnPaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a submitted run
+         * @description Only a person other than the one who calculated the run, and other than whoever last changed
+         *     a rate table or rule set the run uses (tenant overlays), may approve it; the tenant's workflow
+         *     may add conditions (no unresolved calculation issues, in the packs' defaults). Concurrent
+         *     approvals of one run give one approval; the others answer 409.
+         */
+        post: operations["approvePaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/finalise": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finalise an approved run into the ledger
+         * @description Writes one balanced journal (each line debits its component's account; each household's
+         *     total credits its payable account, through the tenant's chart), marks the run's claims and
+         *     adjustments paid, and freezes the run. Concurrent calls give one journal; the others answer 409.
+         */
+        post: operations["finalisePaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a run that is not yet approved */
+        post: operations["cancelPaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export a finalised run's journal as CSV
+         * @description The run's journal in a ledger export format (`generic`, `xero`, `quickbooks`, or a plugin's),
+         *     streamed as RFC 4180 CSV. Recorded as a ledger export (so it replays byte for byte by
+         *     `exportId` on `POST /v1/ledger/exports`) and audited; the first export marks the run exported.
+         *     Repeatable. Pullable with an API key holding `ledger:export`.
+         */
+        post: operations["exportPaymentRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/lines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The lines of a run's current calculation
+         * @description Each line with its explanation (rule, rate table version and layer, facts; or, for a correction, what was due and what was paid), in household, placement and date order.
+         */
+        get: operations["listPaymentRunLines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/issues": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What the calculation could not price, and placements it paid nothing
+         * @description Errors are placements the current calculation could not price (a region or a level of care without a rate), each with a message to act on; in the packs' workflows a run with errors cannot be approved. Notices are placements in care that it priced to nothing (no rule pays their nights, or the tenant's pack sets no rates), so no carer goes unpaid unnoticed.
+         */
+        get: operations["listPaymentRunIssues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/households": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * What each household is paid in the run
+         * @description Totals per carer household and per component, with the statement and remittance links.
+         */
+        get: operations["listPaymentRunHouseholds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/households/{householdId}/statement": {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+                householdId: components["parameters"]["PaymentHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A carer's payment statement for the run
+         * @description Rendered from the tenant's statement template (pack ⊕ overlays), as HTML or PDF; allowance and fee shown separately.
+         */
+        get: operations["getCarerStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-runs/{runId}/households/{householdId}/remittance": {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+                householdId: components["parameters"]["PaymentHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /** A remittance advice for the household's payment in a finalised run */
+        get: operations["getRemittanceAdvice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-adjustments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List manual adjustments */
+        get: operations["listPaymentAdjustments"];
+        put?: never;
+        /**
+         * Propose a manual adjustment
+         * @description A sum to pay (positive) or recover (negative) in the next run, with its reason; another person approves it.
+         */
+        post: operations["proposePaymentAdjustment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-adjustments/{adjustmentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                adjustmentId: components["parameters"]["AdjustmentId"];
+            };
+            cookie?: never;
+        };
+        /** Read an adjustment */
+        get: operations["getPaymentAdjustment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-adjustments/{adjustmentId}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                adjustmentId: components["parameters"]["AdjustmentId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve or reject a proposed adjustment
+         * @description Never by the person who proposed it. An approved adjustment is paid (or recovered) in the next run calculated.
+         */
+        post: operations["decidePaymentAdjustment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-lines/{lineId}/disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lineId: components["parameters"]["PaymentLineId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dispute a paid line
+         * @description A line of a finalised run is disputed (by or for the carer) with a reason and, optionally, the amount the carer says was due. One open dispute per line.
+         */
+        post: operations["raisePaymentDispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List disputes */
+        get: operations["listPaymentDisputes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-disputes/{disputeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                disputeId: components["parameters"]["DisputeId"];
+            };
+            cookie?: never;
+        };
+        /** Read a dispute */
+        get: operations["getPaymentDispute"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payment-disputes/{disputeId}/resolution": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                disputeId: components["parameters"]["DisputeId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Uphold, reject or withdraw a dispute
+         * @description Upheld with an amount (the difference to pay, or to recover if negative): an approved
+         *     adjustment pointing at the disputed line is paid in the next run. Upheld or rejected only by a
+         *     person other than the one who raised it; withdrawn by anyone with `payments:adjust`.
+         */
+        post: operations["resolvePaymentDispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/levels-of-care": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placementId: components["parameters"]["LevelOfCarePlacementId"];
+            };
+            cookie?: never;
+        };
+        /** The levels of care assessed for a placement */
+        get: operations["listLevelsOfCare"];
+        put?: never;
+        /**
+         * Record a level of care from a date
+         * @description A level of care (the tenant's `level_of_care` code list) in effect from `effectiveFrom` until a
+         *     later one. An effective date before nights already paid is paid back as arrears in the next run.
+         */
+        post: operations["recordLevelOfCare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/reports/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Payments by carer, child, component or run
+         * @description What finalised runs paid, grouped as asked, for runs whose payment date falls in the range (both ends inclusive). Corrections count in the run that paid them.
+         */
+        get: operations["getPaymentsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/finance/reports/accruals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Care given but not yet paid
+         * @description As of a date: the nights of care up to and including it that no finalised run has paid, priced
+         *     by the tenant's rules as they stand, plus approved claims and adjustments not yet paid; by
+         *     component and by household. An estimate for month-end accruals: the run that pays it may differ
+         *     where facts change before it is calculated.
+         */
+        get: operations["getAccrualsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/placement-settings": {
         parameters: {
             query?: never;
@@ -4833,6 +5417,414 @@ export interface components {
             data: components["schemas"]["LedgerExport"][];
             nextCursor: string | null;
         };
+        /** @enum {string} */
+        PayFrequency: "weekly" | "fortnightly" | "four_weekly" | "monthly";
+        /**
+         * @description In arrears a run pays the nights of a period that has ended; in advance, the nights of a period to come (a placement that then ends early is recovered in a later run).
+         * @enum {string}
+         */
+        PayTiming: "advance" | "arrears";
+        PeriodBounds: {
+            /** Format: date */
+            start: string;
+            /**
+             * Format: date
+             * @description The last night of the period.
+             */
+            end: string;
+            /** Format: date */
+            paymentDate: string;
+        };
+        PayScheduleCreate: {
+            key: string;
+            name: string;
+            frequency: components["schemas"]["PayFrequency"];
+            timing: components["schemas"]["PayTiming"];
+            /**
+             * Format: date
+             * @description The first day of one period; every period starts a whole number of periods from it (monthly: the same day of each month, 1 to 28).
+             */
+            anchorDate: string;
+            /** @description In arrears, days after the period ends; in advance, days before it starts. */
+            paymentLagDays?: number;
+            /** @description How far back a run looks for corrections to finalised runs (default 366). */
+            correctionLookbackDays?: number;
+        };
+        PayScheduleUpdate: {
+            name?: string;
+            paymentLagDays?: number;
+            correctionLookbackDays?: number;
+            /** @enum {string} */
+            status?: "retired";
+        };
+        PaySchedule: {
+            /** Format: uuid */
+            id: string;
+            key: string;
+            name: string;
+            frequency: components["schemas"]["PayFrequency"];
+            timing: components["schemas"]["PayTiming"];
+            /** Format: date */
+            anchorDate: string;
+            paymentLagDays: number;
+            correctionLookbackDays: number;
+            /** @enum {string} */
+            status: "active" | "retired";
+            /** @description The period the next run of this schedule would cover (null once retired). */
+            nextPeriod: components["schemas"]["PeriodBounds"] | null;
+            version: number;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @enum {string} */
+        PaymentRunStatus: "draft" | "calculating" | "calculated" | "submitted" | "approved" | "finalised" | "exported" | "cancelled";
+        PaymentRunCreate: {
+            /** Format: date */
+            periodStart?: string;
+            notes?: string | null;
+        };
+        PaymentRunStepRequest: {
+            notes?: string;
+        };
+        PaymentRunReasons: {
+            reasons: string;
+        };
+        PaymentRunNextStep: {
+            step: string;
+            to: string;
+            allowed: boolean;
+            blockers: {
+                /** @enum {string} */
+                kind: "permission" | "condition" | "separation_of_duties" | "state";
+                detail: string;
+            }[];
+        };
+        PaymentRunCalculation: {
+            /** @description Calculations so far; lines belong to the latest. */
+            number: number;
+            /** @enum {string} */
+            status: "none" | "queued" | "running" | "succeeded" | "failed";
+            /** @description Placements priced so far. */
+            done: number;
+            /** @description Placements to price. */
+            total: number | null;
+            percent: number | null;
+            attempts: number;
+            error: string | null;
+            /** Format: uuid */
+            requestedBy: string | null;
+            /** Format: date-time */
+            requestedAt: string | null;
+            /** Format: date-time */
+            completedAt: string | null;
+        };
+        PaymentRunStep: {
+            action: string;
+            fromStatus: string | null;
+            toStatus: string;
+            actorType: string;
+            /** Format: uuid */
+            actorId: string | null;
+            /** Format: date-time */
+            at: string;
+            notes: string | null;
+        };
+        /** @description A run without its calculation's detail, as lists show it. */
+        PaymentRunSummary: components["schemas"]["PaymentRunFields"];
+        PaymentRunFields: {
+            /** Format: uuid */
+            id: string;
+            number: number;
+            reference: string;
+            /** Format: uuid */
+            scheduleId: string;
+            timing: components["schemas"]["PayTiming"];
+            /** Format: date */
+            periodStart: string;
+            /** Format: date */
+            periodEnd: string;
+            /** Format: date */
+            paymentDate: string;
+            status: components["schemas"]["PaymentRunStatus"];
+            currency: components["schemas"]["Currency"];
+            /** @description Minor units; recoveries count negative. */
+            total: number;
+            lineCount: number;
+            householdCount: number;
+            placementCount: number;
+            /** @description Errors of the current calculation (placements it could not price). */
+            issueCount: number;
+            /** @description Placements in care the current calculation paid nothing. */
+            noticeCount: number;
+            correctionCount: number;
+            /** Format: uuid */
+            calculatedBy: string | null;
+            /** Format: date-time */
+            calculatedAt: string | null;
+            /** Format: uuid */
+            approvedBy: string | null;
+            /** Format: date-time */
+            approvedAt: string | null;
+            /** Format: date-time */
+            finalisedAt: string | null;
+            /** Format: uuid */
+            journalId: string | null;
+            /** Format: date-time */
+            exportedAt: string | null;
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        PaymentRun: components["schemas"]["PaymentRunFields"] & {
+            calculation: components["schemas"]["PaymentRunCalculation"];
+            totalsByComponent: {
+                component: string;
+                kind: components["schemas"]["PaymentLineKind"];
+                amount: number;
+                lines: number;
+            }[];
+            nextSteps: components["schemas"]["PaymentRunNextStep"][];
+            history: components["schemas"]["PaymentRunStep"][];
+            notes: string | null;
+        };
+        PaymentRunPage: {
+            data: components["schemas"]["PaymentRunSummary"][];
+            nextCursor: string | null;
+        };
+        /** @enum {string} */
+        PaymentLineKind: "rate" | "extra" | "arrears" | "recovery" | "claim" | "adjustment";
+        PaymentLine: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            runId: string;
+            /** Format: uuid */
+            householdId: string;
+            /** Format: uuid */
+            placementId: string | null;
+            /** Format: uuid */
+            childId: string | null;
+            kind: components["schemas"]["PaymentLineKind"];
+            component: string;
+            /** Format: date */
+            periodStart: string | null;
+            /** Format: date */
+            periodEnd: string | null;
+            nights: number | null;
+            /** @description Minor units; negative for a recovery. */
+            amount: number;
+            description: string;
+            /** Format: uuid */
+            correctsRunId: string | null;
+            correctsLineIds: string[];
+            /** Format: uuid */
+            claimId: string | null;
+            /** Format: uuid */
+            adjustmentId: string | null;
+            /** @description A rate or extra line: the rule, table, value and layer, effective date, source and facts (as on POST /v1/rates/evaluate). A correction (kind correction): the run it corrects, what is due now (segments with their explanations) and what was paid. A claim or an adjustment: who approved it and why. */
+            explanation: Record<string, never> | null;
+        };
+        PaymentLinePage: {
+            data: components["schemas"]["PaymentLine"][];
+            nextCursor: string | null;
+        };
+        PaymentRunIssue: {
+            /** Format: uuid */
+            id: string;
+            /** @enum {string} */
+            severity: "error" | "notice";
+            /** Format: uuid */
+            householdId: string | null;
+            /** Format: uuid */
+            placementId: string | null;
+            /** Format: uuid */
+            childId: string | null;
+            code: string;
+            message: string;
+        };
+        PaymentRunHousehold: {
+            /** Format: uuid */
+            householdId: string;
+            householdName: string;
+            total: number;
+            lineCount: number;
+            components: {
+                component: string;
+                amount: number;
+            }[];
+        };
+        PaymentRunHouseholdPage: {
+            data: components["schemas"]["PaymentRunHousehold"][];
+            nextCursor: string | null;
+        };
+        /** @enum {string} */
+        PaymentAdjustmentStatus: "proposed" | "approved" | "rejected" | "paid";
+        PaymentAdjustmentCreate: {
+            /** Format: uuid */
+            householdId: string;
+            /** Format: uuid */
+            placementId?: string | null;
+            /** Format: uuid */
+            childId?: string | null;
+            /** @description A component the tenant's chart posts (`allowance`, `fee`, …). */
+            component: string;
+            /** @description Minor units: positive to pay, negative to recover. */
+            amount: number;
+            reason: string;
+        };
+        PaymentAdjustment: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            /** Format: uuid */
+            placementId: string | null;
+            /** Format: uuid */
+            childId: string | null;
+            component: string;
+            amount: number;
+            reason: string;
+            /** @enum {string} */
+            source: "manual" | "dispute";
+            /** Format: uuid */
+            disputeId: string | null;
+            /** Format: uuid */
+            correctsLineId: string | null;
+            status: components["schemas"]["PaymentAdjustmentStatus"];
+            /** Format: uuid */
+            proposedBy: string | null;
+            /** Format: date-time */
+            proposedAt: string;
+            /** Format: uuid */
+            decidedBy: string | null;
+            /** Format: date-time */
+            decidedAt: string | null;
+            decisionReasons: string | null;
+            /** Format: uuid */
+            paidInRunId: string | null;
+            version: number;
+        };
+        PaymentAdjustmentPage: {
+            data: components["schemas"]["PaymentAdjustment"][];
+            nextCursor: string | null;
+        };
+        PaymentDecision: {
+            /** @enum {string} */
+            decision: "approve" | "reject";
+            reasons: string;
+        };
+        /** @enum {string} */
+        PaymentDisputeStatus: "open" | "upheld" | "rejected" | "withdrawn";
+        PaymentDisputeCreate: {
+            reason: string;
+            /** @description What the carer says the line should have been, in minor units. */
+            expectedAmount?: number | null;
+        };
+        PaymentDisputeResolution: {
+            /** @enum {string} */
+            outcome: "upheld" | "rejected" | "withdrawn";
+            resolution: string;
+            /** @description Upheld only: the difference to pay (positive) or recover (negative) in the next run. */
+            adjustmentAmount?: number;
+        };
+        PaymentDispute: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            lineId: string;
+            /** Format: uuid */
+            runId: string;
+            /** Format: uuid */
+            householdId: string;
+            reason: string;
+            expectedAmount: number | null;
+            status: components["schemas"]["PaymentDisputeStatus"];
+            /** Format: uuid */
+            raisedBy: string | null;
+            /** Format: date-time */
+            raisedAt: string;
+            resolution: string | null;
+            /** Format: uuid */
+            resolvedBy: string | null;
+            /** Format: date-time */
+            resolvedAt: string | null;
+            /** Format: uuid */
+            adjustmentId: string | null;
+            version: number;
+        };
+        PaymentDisputePage: {
+            data: components["schemas"]["PaymentDispute"][];
+            nextCursor: string | null;
+        };
+        LevelOfCareCreate: {
+            level: string;
+            /** Format: date */
+            effectiveFrom: string;
+            /** Format: date */
+            assessedOn?: string | null;
+            notes?: string | null;
+        };
+        LevelOfCare: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            placementId: string;
+            level: string;
+            /** Format: date */
+            effectiveFrom: string;
+            /** Format: date */
+            assessedOn: string | null;
+            notes: string | null;
+            /** Format: uuid */
+            recordedBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        ReportAmount: {
+            key: string;
+            label: string;
+            amount: number;
+            lines: number;
+            nights?: number;
+        };
+        PaymentsReport: {
+            currency: components["schemas"]["Currency"];
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            groupBy: string;
+            groups: components["schemas"]["ReportAmount"][];
+            total: number;
+            /** @description Finalised runs counted. */
+            runs: number;
+        };
+        AccrualsReport: {
+            currency: components["schemas"]["Currency"];
+            /** Format: date */
+            asOf: string;
+            /**
+             * Format: date
+             * @description The last night covered by a finalised run.
+             */
+            paidThrough: string | null;
+            /** Format: date */
+            unpaidFrom: string | null;
+            careNights: number;
+            byComponent: components["schemas"]["ReportAmount"][];
+            byHousehold: components["schemas"]["ReportAmount"][];
+            /** @description Approved claims not yet paid. */
+            claims: number;
+            /** @description Approved adjustments not yet paid. */
+            adjustments: number;
+            total: number;
+            /** @description Placements that could not be priced (left out of the total). */
+            issues: number;
+        };
         /**
          * @description The core list of placement kinds; carers are approved for some of them (their terms).
          * @enum {string}
@@ -5518,6 +6510,16 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The run after the step. */
+        PaymentRunResponse: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["PaymentRun"];
+            };
+        };
     };
     parameters: {
         /** @description The `nextCursor` of the previous page. */
@@ -5583,6 +6585,15 @@ export interface components {
         ClaimHouseholdId: string;
         /** @description The claim's id. */
         ClaimId: string;
+        ScheduleId: string;
+        PaymentRunId: string;
+        PaymentHouseholdId: string;
+        PaymentLineId: string;
+        AdjustmentId: string;
+        DisputeId: string;
+        LevelOfCarePlacementId: string;
+        /** @description HTML (default) or PDF. */
+        DocumentFormat: "html" | "pdf";
         /** @description Placement id. */
         PlacementId: string;
         /** @description Matching request id. */
@@ -10056,6 +11067,946 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listPaySchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PaySchedule"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createPaySchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayScheduleCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaySchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getPaySchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                scheduleId: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The schedule. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaySchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updatePaySchedule: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                scheduleId: components["parameters"]["ScheduleId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PayScheduleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaySchedule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listPaymentRuns: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only runs with this status. */
+                status?: components["schemas"]["PaymentRunStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of runs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRunPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createPaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getPaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    calculatePaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunStepRequest"];
+            };
+        };
+        responses: {
+            /** @description Calculation queued. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRun"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    submitPaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunStepRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PaymentRunResponse"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    returnPaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunReasons"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PaymentRunResponse"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    approvePaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunStepRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PaymentRunResponse"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    finalisePaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunStepRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PaymentRunResponse"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    cancelPaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentRunReasons"];
+            };
+        };
+        responses: {
+            200: components["responses"]["PaymentRunResponse"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    exportPaymentRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    format: components["schemas"]["LedgerExportFormatKey"];
+                };
+            };
+        };
+        responses: {
+            /** @description CSV with a header row. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listPaymentRunLines: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                householdId?: string;
+                placementId?: string;
+                childId?: string;
+                kind?: components["schemas"]["PaymentLineKind"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of lines. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentLinePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listPaymentRunIssues: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issues. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PaymentRunIssue"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listPaymentRunHouseholds: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of households. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRunHouseholdPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getCarerStatement: {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+                householdId: components["parameters"]["PaymentHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getRemittanceAdvice: {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PaymentRunId"];
+                householdId: components["parameters"]["PaymentHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The remittance advice. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listPaymentAdjustments: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                status?: components["schemas"]["PaymentAdjustmentStatus"];
+                householdId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of adjustments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentAdjustmentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    proposePaymentAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentAdjustmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Proposed. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentAdjustment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getPaymentAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                adjustmentId: components["parameters"]["AdjustmentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The adjustment. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentAdjustment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    decidePaymentAdjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                adjustmentId: components["parameters"]["AdjustmentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentDecision"];
+            };
+        };
+        responses: {
+            /** @description Decided. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentAdjustment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    raisePaymentDispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lineId: components["parameters"]["PaymentLineId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentDisputeCreate"];
+            };
+        };
+        responses: {
+            /** @description Raised. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDispute"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listPaymentDisputes: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                status?: components["schemas"]["PaymentDisputeStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of disputes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDisputePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getPaymentDispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                disputeId: components["parameters"]["DisputeId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dispute. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDispute"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    resolvePaymentDispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                disputeId: components["parameters"]["DisputeId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentDisputeResolution"];
+            };
+        };
+        responses: {
+            /** @description Resolved. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentDispute"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listLevelsOfCare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placementId: components["parameters"]["LevelOfCarePlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Oldest effective date first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["LevelOfCare"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    recordLevelOfCare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                placementId: components["parameters"]["LevelOfCarePlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LevelOfCareCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LevelOfCare"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getPaymentsReport: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                groupBy: "household" | "child" | "component" | "run" | "month";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentsReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getAccrualsReport: {
+        parameters: {
+            query: {
+                asOf: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccrualsReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
         };
     };

@@ -71,9 +71,17 @@ export interface CsvResult {
   rows: AsyncIterable<unknown[]>;
 }
 
+/** A document answered as it is (HTML, PDF), not as JSON. */
+export interface RawResult {
+  contentType: string;
+  body: string | Buffer;
+  filename: string;
+}
+
 export interface OperationResult {
   status: number;
   body?: unknown;
+  raw?: RawResult;
   headers?: Record<string, string>;
   contentType?: string;
   csv?: CsvResult;

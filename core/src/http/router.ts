@@ -101,6 +101,9 @@ function sendResult(res: Response, result: OperationResult, replayed: boolean): 
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   if (result.problem) {
     res.status(result.problem.status).type('application/problem+json').json({ ...result.problem, instance: res.req.originalUrl, requestId: String(res.req.id) });
+  } else if (result.raw) {
+    res.status(result.status).type(result.raw.contentType).setHeader('Content-Disposition', `inline; filename="${result.raw.filename}"`);
+    res.send(result.raw.body);
   } else if (result.body === undefined) {
     res.status(result.status).end();
   } else {

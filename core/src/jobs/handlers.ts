@@ -1,3 +1,4 @@
+import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import type { JobHandlers } from './worker';
 
@@ -5,5 +6,6 @@ import type { JobHandlers } from './worker';
 export function jobHandlers(): JobHandlers {
   return {
     [TASK_REMINDERS_JOB]: taskRemindersJob,
+    [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob,
   };
 }

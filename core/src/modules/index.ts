@@ -9,6 +9,7 @@ import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
+import { paymentOperations } from './payments/routes';
 import { placementOperations } from './placements/routes';
 import { roleOperations } from './roles/routes';
 import { taskOperations } from './tasks/routes';
@@ -16,7 +17,7 @@ import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
 
 const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations,
-  caseRecordOperations, carerOperations, placementOperations, taskOperations, ledgerOperations, claimOperations];
+  caseRecordOperations, carerOperations, placementOperations, taskOperations, ledgerOperations, claimOperations, paymentOperations];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
 export function allOperations(): OperationMap {

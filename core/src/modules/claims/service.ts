@@ -144,6 +144,24 @@ export async function claimsReadyForPayment(trx: Knex.Transaction, tenantId: str
 }
 
 /**
+ * What a payment run pays for claims: every approved claim not yet paid, split by kind of line
+ * (mileage and expenses post to their own accounts), with the dates its lines cover.
+ */
+export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string): Promise<Array<{ claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; description: string | null; decidedBy: string | null; decidedOn: string | null }>> {
+  const rows = (await trx('claims as c')
+    .join('claim_lines as l', function joinLines() { this.on('l.tenant_id', 'c.tenant_id').andOn('l.claim_id', 'c.id'); })
+    .where({ 'c.tenant_id': tenantId, 'c.status': 'approved' })
+    .whereNull('c.paid_in_run_id')
+    .groupBy('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
+    .orderBy([{ column: 'c.id' }, { column: 'l.kind' }])
+    .select('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
+    .select(trx.raw('sum(l.amount)::bigint AS amount'), trx.raw('count(*)::int AS lines'), trx.raw('min(l.line_date) AS first_date'), trx.raw('max(l.line_date) AS last_date'))) as Array<{ id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense'; amount: number; lines: number; first_date: string; last_date: string }>;
+  return rows.filter((r) => Number(r.amount) !== 0).map((r) => ({
+    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date, description: r.description, decidedBy: r.decided_by, decidedOn: r.decided_on,
+  }));
+}
+
+/**
  * For issue 5's payment runs: marks approved claims paid in a run (they never change again). All or
  * nothing: a claim that is not approved-and-unpaid throws, and the caller's transaction rolls back.
  * The caller audits its own request; each claim's history records the payment.

@@ -174,6 +174,15 @@ export interface FloorBreach {
   floorSource: string;
 }
 
+/** Dimensions whose values are a code list's codes: an overlay may price a code the pack's table leaves out (a level of care it has no figure for). */
+const DIMENSION_LISTS: Partial<Record<RateTable['dimensions'][number], string>> = { levelOfCare: 'level_of_care', carerLevel: 'carer_level' };
+
+function listCodes(pack: ResolvedPack, dimension: string): string[] {
+  const listKey = DIMENSION_LISTS[dimension as RateTable['dimensions'][number]];
+  const list = listKey ? (pack.points.lookups.get(listKey)?.value as LookupListDefinition | undefined) : undefined;
+  return list?.values.map((v) => v.code) ?? [];
+}
+
 /**
  * Checks an overlay against the pack before it is stored: every key it names exists, amounts nest
  * along the table's dimensions, rules compile and name real tables, templates compile, added workflow
@@ -207,7 +216,8 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
         return;
       }
       if (typeof node !== 'object') return void errors.push({ pointer, message: `must be an object keyed by ${table.dimensions[depth]}` });
-      const known = table.dimensions[depth] === 'ageBand' ? new Set(table.ageBands?.map((b) => b.key)) : packValue && depth === 0 ? new Set(Object.keys(packValue.amounts as object)) : null;
+      const dimension = table.dimensions[depth]!;
+      const known = dimension === 'ageBand' ? new Set(table.ageBands?.map((b) => b.key)) : packValue && depth === 0 ? new Set([...Object.keys(packValue.amounts as object), ...listCodes(pack, dimension)]) : null;
       for (const [k, child] of Object.entries(node)) {
         if (known && !known.has(k)) errors.push({ pointer: `${pointer}/${k}`, message: `is not a ${table.dimensions[depth]} of the table` });
         else walk(child, depth + 1, [...path, k]);

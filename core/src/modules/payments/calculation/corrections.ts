@@ -1,0 +1,206 @@
+import type { Knex } from 'knex';
+import { addDays } from '../../../packs/calendar';
+import { placementSegments, RateConfigurationError, type RateSegment } from '../../../rates/engine';
+import type { Overlay } from '../../configuration/effective';
+import { placementsToPrice, type PricedPlacement } from './facts';
+import type { CalculationIssue, DraftLine } from './lines';
+import type { Rates } from './pricing';
+
+/** A finalised run a later run may correct. */
+export interface SettledRun {
+  id: string;
+  reference: string;
+  periodStart: string;
+  periodEnd: string;
+  calculatedAt: Date;
+  packVersions: Record<string, string> | null;
+}
+
+/** What an earlier run's calculation saw of the configuration, to know whether it has changed since. */
+export interface CalculationInputs {
+  packVersions: Record<string, string>;
+  overlayVersion: number;
+}
+
+interface PaidRow {
+  placement_id: string;
+  household_id: string;
+  child_id: string | null;
+  for_run: string;
+  component: string;
+  amount: number;
+  line_ids: string[];
+}
+
+/**
+ * Changes recorded this long before an earlier calculation still count as after it: a change whose
+ * transaction began before that calculation read may have committed after. Looking again at a
+ * placement that did not change costs a little time and adds no line.
+ */
+const CLOCK_MARGIN_MS = 60 * 60 * 1000;
+
+const RATE_KINDS = ['rate', 'extra', 'arrears', 'recovery'];
+
+/**
+ * Corrections to finalised runs within the look-back: for each placement whose facts or prices may
+ * have changed since the last run was calculated, what each earlier run's period is due now (priced
+ * by the tenant's rules as they stand) against what was paid for it (the run's lines and any earlier
+ * corrections of it), by component. A difference is an arrears line (paid too little) or a recovery
+ * line (paid too much) pointing at the run and the lines it corrects.
+ *
+ * Which placements: those whose placement, child, household, terms of approval or levels of care
+ * were written after the previous finalised run was calculated; and, when a tenant overlay changing
+ * rates or rules was added since (or the pack's version changed), every placement in care on the
+ * nights it reaches back to. The previous run's own corrections covered everything older, so each
+ * difference is found once.
+ */
+export async function correctionsFor(
+  trx: Knex.Transaction,
+  tenantId: string,
+  rates: Rates,
+  run: { periodStart: string; lookbackDays: number },
+  current: CalculationInputs,
+  overlays: Overlay[],
+  categories: Map<string, string>,
+): Promise<{ lines: DraftLine[]; issues: CalculationIssue[]; settledRuns: number; placementsChecked: number }> {
+  const lookbackStart = addDays(run.periodStart, -run.lookbackDays);
+  const lastNight = addDays(run.periodStart, -1);
+  const settled = (await trx('payment_runs')
+    .where({ tenant_id: tenantId })
+    .whereIn('status', ['finalised', 'exported'])
+    .where('period_start', '<', run.periodStart)
+    .where('period_end', '>=', lookbackStart)
+    .orderBy('period_start')
+    .select('id', 'reference', 'period_start', 'period_end', 'calculated_at', 'inputs')) as Array<{ id: string; reference: string; period_start: string; period_end: string; calculated_at: Date; inputs: CalculationInputs | null }>;
+  if (!settled.length) return { lines: [], issues: [], settledRuns: 0, placementsChecked: 0 };
+  const runs: SettledRun[] = settled.map((r) => ({ id: r.id, reference: r.reference, periodStart: r.period_start, periodEnd: r.period_end, calculatedAt: new Date(r.calculated_at), packVersions: r.inputs?.packVersions ?? null }));
+  const previous = runs[runs.length - 1]!;
+  const since = new Date(previous.calculatedAt.getTime() - CLOCK_MARGIN_MS);
+  const from = runs[0]!.periodStart > lookbackStart ? runs[0]!.periodStart : lookbackStart;
+
+  // When the configuration changed, every placement in care since the change is looked at again.
+  let configFrom: string | null = null;
+  if (JSON.stringify(previous.packVersions) !== JSON.stringify(current.packVersions)) configFrom = from;
+  for (const overlay of overlays) {
+    const touchesRates = Object.keys(overlay.changes.rates ?? {}).length > 0 || Object.keys(overlay.changes.rules ?? {}).length > 0;
+    if (touchesRates && new Date(overlay.createdAt) > since && overlay.effectiveFrom <= lastNight) {
+      const reach = overlay.effectiveFrom < from ? from : overlay.effectiveFrom;
+      if (configFrom === null || reach < configFrom) configFrom = reach;
+    }
+  }
+
+  const candidates = new Set(await changedPlacements(trx, tenantId, { from, to: lastNight }, since));
+  if (configFrom !== null) {
+    for (const p of await placementsToPrice(trx, tenantId, { from: configFrom, to: lastNight }, categories)) candidates.add(p.placementId);
+  }
+  if (!candidates.size) return { lines: [], issues: [], settledRuns: runs.length, placementsChecked: 0 };
+
+  const ids = [...candidates].sort();
+  const facts = new Map((await placementsToPrice(trx, tenantId, { from, to: lastNight }, categories, { placementIds: ids })).map((p) => [p.placementId, p]));
+  const paid = await paidFor(trx, tenantId, ids, runs.map((r) => r.id));
+
+  const lines: DraftLine[] = [];
+  const issues: CalculationIssue[] = [];
+  for (const placementId of ids) {
+    const placement = facts.get(placementId);
+    const paidHere = paid.get(placementId) ?? [];
+    for (const settledRun of runs) {
+      const paidForRun = paidHere.filter((p) => p.for_run === settledRun.id);
+      let due: RateSegment[] = [];
+      if (placement) {
+        // A tenant whose configuration sets no rates paid no placement, so there is nothing to correct.
+        if (!rates.book) continue;
+        try {
+          due = await placementSegments(rates.book, placement.rates, { from: settledRun.periodStart, to: settledRun.periodEnd });
+        } catch (error) {
+          if (!(error instanceof RateConfigurationError)) throw error;
+          issues.push({ householdId: placement.householdId, placementId, childId: placement.childId, severity: 'error', code: 'rate_configuration', message: `Correcting ${settledRun.reference}: ${error.message}` });
+          continue;
+        }
+      }
+      lines.push(...differences(settledRun, placement ?? null, due, paidForRun));
+    }
+  }
+  return { lines, issues, settledRuns: runs.length, placementsChecked: ids.length };
+}
+
+/** Due against paid for one placement and one settled run, component by component. */
+function differences(run: SettledRun, placement: PricedPlacement | null, due: RateSegment[], paid: PaidRow[]): DraftLine[] {
+  const components = [...new Set([...due.map((s) => s.component), ...paid.map((p) => p.component)])].sort();
+  const out: DraftLine[] = [];
+  for (const component of components) {
+    const dueSegments = due.filter((s) => s.component === component && s.amount !== 0);
+    const dueAmount = dueSegments.reduce((sum, s) => sum + s.amount, 0);
+    const paidRows = paid.filter((p) => p.component === component);
+    const paidAmount = paidRows.reduce((sum, p) => sum + Number(p.amount), 0);
+    const difference = dueAmount - paidAmount;
+    if (difference === 0) continue;
+    const anyPaid = paidRows[0];
+    const householdId = placement?.householdId ?? anyPaid!.household_id;
+    const childId = placement?.childId ?? anyPaid?.child_id ?? null;
+    const placementId = placement?.placementId ?? anyPaid!.placement_id;
+    const nights = dueSegments.reduce((sum, s) => sum + s.nights, 0);
+    const kind = difference > 0 ? 'arrears' : 'recovery';
+    out.push({
+      householdId,
+      placementId,
+      childId,
+      kind,
+      component,
+      periodStart: run.periodStart,
+      periodEnd: run.periodEnd,
+      nights: null,
+      amount: difference,
+      explanation: {
+        kind: 'correction',
+        corrects: { runId: run.id, reference: run.reference, periodStart: run.periodStart, periodEnd: run.periodEnd },
+        due: { amount: dueAmount, nights, segments: dueSegments.map((s) => ({ from: s.from, to: s.to, nights: s.nights, amount: s.amount, explanation: s.explanation })) },
+        paid: { amount: paidAmount, lineIds: paidRows.flatMap((p) => p.line_ids).sort() },
+        difference,
+      },
+      correctsRunId: run.id,
+      correctsLineIds: paidRows.flatMap((p) => p.line_ids).sort(),
+      claimId: null,
+      adjustmentId: null,
+      description: `${kind === 'arrears' ? 'Arrears' : 'Recovery'} of ${component.replace(/_/g, ' ')} for ${run.reference} (${run.periodStart} to ${run.periodEnd}): due ${dueAmount}, paid ${paidAmount}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * Placements with a night in the window whose facts may have changed since `since`: the placement,
+ * its child or its household was written, or the household's terms or the placement's levels of care
+ * gained a row. (The modules' tables, read in one statement; filtered by tenant.)
+ */
+async function changedPlacements(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, since: Date): Promise<string[]> {
+  const rows = (await trx.raw(
+    `SELECT p.id FROM placements p
+       JOIN children c ON c.tenant_id = p.tenant_id AND c.id = p.child_id
+       JOIN carer_households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
+      WHERE p.tenant_id = :tenant AND p.start_date <= :to AND (p.end_date IS NULL OR p.end_date >= :from)
+        AND (p.updated_at > :since OR p.created_at > :since OR c.updated_at > :since OR h.updated_at > :since
+          OR EXISTS (SELECT 1 FROM carer_approval_terms t WHERE t.tenant_id = p.tenant_id AND t.household_id = p.household_id AND t.created_at > :since)
+          OR EXISTS (SELECT 1 FROM placement_levels_of_care l WHERE l.tenant_id = p.tenant_id AND l.placement_id = p.id AND l.created_at > :since))`,
+    { tenant: tenantId, from: window.from, to: window.to, since: since.toISOString() },
+  )) as { rows: Array<{ id: string }> };
+  return rows.rows.map((r) => r.id);
+}
+
+/** What finalised runs paid each placement for each settled run's period, by component: the run's own lines and corrections of it. */
+async function paidFor(trx: Knex.Transaction, tenantId: string, placementIds: string[], runIds: string[]): Promise<Map<string, PaidRow[]>> {
+  const rows = (await trx.raw(
+    `SELECT l.placement_id, l.household_id, l.child_id, coalesce(l.corrects_run_id, l.run_id) AS for_run, l.component,
+            sum(l.amount)::bigint AS amount, array_agg(l.id ORDER BY l.id) AS line_ids
+       FROM payment_lines l
+       JOIN payment_runs r ON r.tenant_id = l.tenant_id AND r.id = l.run_id AND r.calculation_number = l.calculation
+      WHERE l.tenant_id = :tenant AND r.status IN ('finalised', 'exported')
+        AND l.placement_id = ANY(:placements::uuid[]) AND l.kind = ANY(:kinds::text[])
+        AND coalesce(l.corrects_run_id, l.run_id) = ANY(:runs::uuid[])
+      GROUP BY 1, 2, 3, 4, 5`,
+    { tenant: tenantId, placements: placementIds, kinds: RATE_KINDS, runs: runIds },
+  )) as { rows: PaidRow[] };
+  const out = new Map<string, PaidRow[]>();
+  for (const r of rows.rows) (out.get(r.placement_id) ?? out.set(r.placement_id, []).get(r.placement_id)!).push(r);
+  return out;
+}

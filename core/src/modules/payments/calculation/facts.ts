@@ -1,0 +1,124 @@
+import type { Knex } from 'knex';
+import type { LookupListDefinition } from '../../../packs/types';
+import type { PlacementForRates } from '../../../rates/engine';
+import type { TenantConfiguration } from '../../configuration/tenantConfiguration';
+
+/** A placement as a payment run prices it: who is paid, for whom, from when, and the facts that change along the way. */
+export interface PricedPlacement {
+  placementId: string;
+  childId: string;
+  householdId: string;
+  rates: PlacementForRates;
+}
+
+interface PlacementRow {
+  id: string;
+  child_id: string;
+  household_id: string;
+  start_date: string;
+  end_date: string | null;
+  planned_end_date: string | null;
+  respite_of: string | null;
+  placement_type: string | null;
+  date_of_birth: string;
+  region: string | null;
+  carer_level: string | null;
+}
+
+/**
+ * Placement type codes (SSDA903 U1-U6, AFCARS settings) to the platform's categories the packs'
+ * rules pay by (foster_family_friends, foster_unrelated…), from the tenant's placement_type list.
+ * Levels of care and carer levels are not mapped: their rate tables are keyed by the codes themselves.
+ */
+export function placementCategories(config: TenantConfiguration): Map<string, string> {
+  const list = config.effective?.lookups.find((l) => l.key === 'placement_type')?.value as unknown as LookupListDefinition | undefined;
+  return new Map((list?.values ?? []).filter((v) => v.normalised).map((v) => [v.code, v.normalised!]));
+}
+
+/**
+ * The placements with a night in `[from, to]` (the day of departure may be paid, so one ending on
+ * `from` is read too), with the facts a run prices them by: the child's date of birth; the carer
+ * household's region; the carer's level from the household's terms of approval as they change
+ * (each from its effective date); the placement's category; respite; and the levels of care assessed.
+ *
+ * These are the placements, carers and children modules' tables, read here in one statement per
+ * table rather than through each module's service: a run reads tens of thousands of placements,
+ * and a call per placement would be most of its time. Every query is filtered by tenant (RLS too).
+ */
+export async function placementsToPrice(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, categories: Map<string, string>, options: { placementIds?: string[] } = {}): Promise<PricedPlacement[]> {
+  const query = trx('placements as p')
+    .join('children as c', function joinChild() { this.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id'); })
+    .join('carer_households as h', function joinHousehold() { this.on('h.tenant_id', 'p.tenant_id').andOn('h.id', 'p.household_id'); })
+    .where('p.tenant_id', tenantId)
+    .whereIn('p.status', ['active', 'ended'])
+    .where('p.start_date', '<=', window.to)
+    .whereRaw('coalesce(p.end_date, CASE WHEN p.respite_of IS NOT NULL THEN p.planned_end_date END, ?::date) >= ?::date', [window.from, window.from])
+    .orderBy([{ column: 'p.household_id' }, { column: 'p.start_date' }, { column: 'p.id' }])
+    .select('p.id', 'p.child_id', 'p.household_id', 'p.start_date', 'p.end_date', 'p.planned_end_date', 'p.respite_of', 'p.placement_type', 'c.date_of_birth', 'h.region', 'h.carer_level');
+  if (options.placementIds) query.whereIn('p.id', options.placementIds);
+  const rows = (await query) as PlacementRow[];
+  if (!rows.length) return [];
+
+  const householdIds = [...new Set(rows.map((r) => r.household_id))];
+  const placementIds = rows.map((r) => r.id);
+  const levels = await carerLevelTimelines(trx, tenantId, householdIds);
+  const care = await levelOfCareTimelines(trx, tenantId, placementIds);
+
+  return rows.map((r) => {
+    const respite = r.respite_of !== null;
+    // A respite stay ends on the day the child is due back unless it ended otherwise (as occupancy counts it); any other open placement runs on.
+    const endDate = r.end_date ?? (respite ? r.planned_end_date : null);
+    const changes = [...(levels.get(r.household_id) ?? []).map((l) => ({ from: l.from, carerLevel: l.value })), ...(care.get(r.id) ?? []).map((l) => ({ from: l.from, levelOfCare: l.value }))]
+      .sort((a, b) => a.from.localeCompare(b.from));
+    return {
+      placementId: r.id,
+      childId: r.child_id,
+      householdId: r.household_id,
+      rates: {
+        startDate: r.start_date,
+        endDate,
+        childDateOfBirth: r.date_of_birth,
+        region: r.region,
+        carerLevel: r.carer_level,
+        placementType: r.placement_type === null ? null : (categories.get(r.placement_type) ?? r.placement_type),
+        levelOfCare: null,
+        respite,
+        ...(changes.length ? { changes } : {}),
+      },
+    };
+  });
+}
+
+type Timeline = Map<string, Array<{ from: string; value: string }>>;
+
+/** Each household's carer level by date, from its terms of approval (the latest recorded wins for a date; terms naming no level leave it as it was). */
+async function carerLevelTimelines(trx: Knex.Transaction, tenantId: string, householdIds: string[]): Promise<Timeline> {
+  const rows = (await trx('carer_approval_terms')
+    .where('tenant_id', tenantId)
+    .whereRaw('household_id = ANY(?::uuid[])', [householdIds])
+    .whereNotNull('carer_level')
+    .orderBy([{ column: 'household_id' }, { column: 'effective_from' }, { column: 'created_at' }])
+    .select('household_id', 'effective_from', 'carer_level')) as Array<{ household_id: string; effective_from: string; carer_level: string }>;
+  return timeline(rows.map((r) => ({ owner: r.household_id, from: r.effective_from, value: r.carer_level })));
+}
+
+async function levelOfCareTimelines(trx: Knex.Transaction, tenantId: string, placementIds: string[]): Promise<Timeline> {
+  const rows = (await trx('placement_levels_of_care')
+    .where('tenant_id', tenantId)
+    .whereRaw('placement_id = ANY(?::uuid[])', [placementIds])
+    .orderBy([{ column: 'placement_id' }, { column: 'effective_from' }, { column: 'created_at' }])
+    .select('placement_id', 'effective_from', 'level')) as Array<{ placement_id: string; effective_from: string; level: string }>;
+  return timeline(rows.map((r) => ({ owner: r.placement_id, from: r.effective_from, value: r.level })));
+}
+
+/** Entries in date order, one per date: a later-recorded entry for the same date replaces the earlier. */
+function timeline(entries: Array<{ owner: string; from: string; value: string }>): Timeline {
+  const out: Timeline = new Map();
+  for (const e of entries) {
+    const list = out.get(e.owner) ?? out.set(e.owner, []).get(e.owner)!;
+    const last = list[list.length - 1];
+    if (last && last.from === e.from) last.value = e.value;
+    else list.push({ from: e.from, value: e.value });
+  }
+  return out;
+}

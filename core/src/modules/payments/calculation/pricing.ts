@@ -1,0 +1,70 @@
+import { placementSegments, RateConfigurationError, type RateBook, type RateSegment } from '../../../rates/engine';
+import type { PricedPlacement } from './facts';
+import { NO_LINKS, type CalculationIssue, type DraftLine } from './lines';
+
+export interface PricingResult {
+  lines: DraftLine[];
+  issues: CalculationIssue[];
+}
+
+const PROGRESS_EVERY = 2000;
+
+function describeFacts(p: PricedPlacement): string {
+  const r = p.rates;
+  return [`placement type ${r.placementType ?? 'not set'}`, `region ${r.region ?? 'not set'}`, `carer level ${r.carerLevel ?? 'not set'}`, ...(r.respite ? ['respite'] : [])].join(', ');
+}
+
+/** A segment as a run line: a night-by-night component (rate) or a once-a-period extra. */
+export function segmentLine(p: PricedPlacement, segment: RateSegment): DraftLine {
+  const extra = segment.nights === 0;
+  return {
+    householdId: p.householdId,
+    placementId: p.placementId,
+    childId: p.childId,
+    kind: extra ? 'extra' : 'rate',
+    component: segment.component,
+    periodStart: segment.from,
+    periodEnd: segment.to,
+    nights: extra ? null : segment.nights,
+    amount: segment.amount,
+    explanation: segment.explanation,
+    ...NO_LINKS,
+    description: extra
+      ? `${segment.component.replace(/_/g, ' ')} on ${segment.from}`
+      : `${segment.component.replace(/_/g, ' ')}: ${segment.nights} night${segment.nights === 1 ? '' : 's'}, ${segment.from} to ${segment.to}`,
+  };
+}
+
+/** The tenant's rate book, or why there is none (a USA baseline tenant without a state pack sets no rates). */
+export type Rates = { book: RateBook; error?: undefined } | { book?: undefined; error: string };
+
+/**
+ * Prices every placement over a period through the tenant's rate book. A placement the rules cannot
+ * price (a table with no amount for its facts, or no rates at all) becomes an issue naming it, not a
+ * failed run: the rest of the run (claims, adjustments) stands, and the packs' workflows refuse
+ * approval until the issue is put right.
+ */
+export async function pricePlacements(rates: Rates, placements: PricedPlacement[], period: { from: string; to: string }, progress?: (done: number) => Promise<void>): Promise<PricingResult> {
+  const lines: DraftLine[] = [];
+  const issues: CalculationIssue[] = [];
+  for (let i = 0; i < placements.length; i++) {
+    const p = placements[i]!;
+    const about = { householdId: p.householdId, placementId: p.placementId, childId: p.childId };
+    if (!rates.book) {
+      issues.push({ ...about, severity: 'notice', code: 'no_rates', message: `Not priced: ${rates.error}` });
+      continue;
+    }
+    try {
+      const before = lines.length;
+      for (const segment of await placementSegments(rates.book, p.rates, period)) {
+        if (segment.amount !== 0) lines.push(segmentLine(p, segment));
+      }
+      if (lines.length === before) issues.push({ ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p)})` });
+    } catch (error) {
+      if (!(error instanceof RateConfigurationError)) throw error;
+      issues.push({ ...about, severity: 'error', code: 'rate_configuration', message: error.message });
+    }
+    if (progress && (i + 1) % PROGRESS_EVERY === 0) await progress(i + 1);
+  }
+  return { lines, issues };
+}
