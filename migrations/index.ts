@@ -19,6 +19,7 @@ import * as financePermissions from './20261202_0017_finance_permissions';
 import * as ledger from './20261202_0018_ledger';
 import * as claims from './20261202_0019_claims';
 import * as paymentPermissions from './20261202_0020_payment_permissions';
+import * as invoices from './20261202_0022_invoices';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -42,4 +43,5 @@ export const migrations: Migration[] = [
   { name: '20261202_0018_ledger', up: ledger.up },
   { name: '20261202_0019_claims', up: claims.up },
   { name: '20261202_0020_payment_permissions', up: paymentPermissions.up },
+  { name: '20261202_0022_invoices', up: invoices.up },
 ];
