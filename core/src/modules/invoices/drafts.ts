@@ -92,6 +92,10 @@ export async function deleteDrafts(trx: Knex.Transaction, tenantId: string, draf
 export async function generateDrafts(trx: Knex.Transaction, tenantId: string, actorId: string | null, period: InvoicePeriod, commissionerId: string | null): Promise<{ drafts: DraftRow[]; replaced: string[] }> {
   const policy = await invoicingPolicy(trx, tenantId);
   const { currency } = await tenantForInvoicing(trx, tenantId);
+  // Generations for the same commissioners run one after another, so two cannot both find nothing to replace.
+  const commissioners = trx('commissioners').where({ tenant_id: tenantId }).orderBy('id').forUpdate().select('id');
+  if (commissionerId) commissioners.where('id', commissionerId);
+  await commissioners;
   const overlapping = trx('invoice_drafts').where({ tenant_id: tenantId }).where('period_start', '<=', period.end).where('period_end', '>=', period.start);
   if (commissionerId) overlapping.where('commissioner_id', commissionerId);
   const replaced = ((await overlapping.forUpdate().select('id').orderBy('id')) as Array<{ id: string }>).map((r) => r.id);

@@ -3,11 +3,11 @@ import { assertIfMatch } from '../../http/etag';
 import type { OperationContext } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
+import { addDays } from '../../packs/calendar';
 import { postJournal, type LedgerPoster } from '../ledger/post';
 import { invoicingPolicy, printedNumber, tenantForInvoicing } from './policy';
 import { creditedByLine, findInvoice, presentCreditNote, presentIssued } from './present';
 import { billToOf, type CommissionerRow, type CreditNoteRow, type DraftRow, type InvoiceRow, type LineRow } from './rows';
-import { addDays } from '../../packs/calendar';
 
 const INSERT_BATCH = 500;
 
