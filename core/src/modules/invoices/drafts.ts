@@ -22,29 +22,29 @@ export interface InvoicePeriod {
  * to the tenant, as row-level security scopes it too.
  */
 export async function feeSegmentsFor(trx: Knex.Transaction, tenantId: string, period: InvoicePeriod, policy: InvoicingPolicy, commissionerId: string | null = null): Promise<FeeSegment[]> {
-  const stays = trx('placements as p')
+  // One pass over the fees of every stay in the period, joined to its placement: the fee in effect
+  // on a night may be another commissioner's, so a stay's fees are read whole even for one commissioner.
+  const rows = (await trx('placement_commissions as pc')
+    .join('placements as p', (j) => j.on('p.tenant_id', 'pc.tenant_id').andOn('p.id', 'pc.placement_id'))
+    .where('pc.tenant_id', tenantId)
     .where('p.tenant_id', tenantId)
     .whereIn('p.status', ['active', 'ended'])
     .where('p.start_date', '<=', period.end)
     .where((w) => w.whereNull('p.end_date').orWhere('p.end_date', '>=', period.start))
-    .whereExists(function withFee() {
-      this.from('placement_commissions as pc').whereRaw('pc.tenant_id = p.tenant_id AND pc.placement_id = p.id').where('pc.effective_from', '<=', period.end);
-      if (commissionerId) this.where('pc.commissioner_id', commissionerId);
-    });
-  const placements = (await stays.clone().select('p.id', 'p.child_id', 'p.start_date', 'p.end_date').orderBy('p.id')) as Array<{ id: string; child_id: string; start_date: string; end_date: string | null }>;
-  if (!placements.length) return [];
-  const ids = stays.clone().select('p.id');
-  const commissions = (await trx('placement_commissions')
-    .where({ tenant_id: tenantId })
-    .whereIn('placement_id', ids)
-    .where('effective_from', '<=', period.end)
-    .orderBy(['placement_id', 'effective_from', 'id'])) as CommissionRow[];
+    .where('pc.effective_from', '<=', period.end)
+    .orderBy(['pc.placement_id', 'pc.effective_from', 'pc.id'])
+    .select('pc.*', 'p.child_id', 'p.start_date', 'p.end_date')) as Array<CommissionRow & { child_id: string; start_date: string; end_date: string | null }>;
+  const paidFor = commissionerId ? new Set(rows.filter((r) => r.commissioner_id === commissionerId).map((r) => r.placement_id)) : null;
+  const commissions = paidFor ? rows.filter((r) => paidFor.has(r.placement_id)) : rows;
+  if (!commissions.length) return [];
+  const placementIds = [...new Set(commissions.map((c) => c.placement_id))];
   const held = (await trx('invoice_nights')
     .where({ tenant_id: tenantId })
     .whereNull('credit_note_id')
     .whereBetween('night', [period.start, period.end])
-    .whereIn('placement_id', ids)
+    .whereRaw('placement_id = ANY(?::uuid[])', [placementIds])
     .select('placement_id', 'night')) as Array<{ placement_id: string; night: string }>;
+  const stays = new Map<string, StayForInvoicing>(commissions.map((c) => [c.placement_id, { placementId: c.placement_id, childId: c.child_id, startDate: c.start_date, endDate: c.end_date }]));
 
   const feesOf = new Map<string, CommissionForInvoicing[]>();
   for (const c of commissions) {
@@ -59,10 +59,7 @@ export async function feeSegmentsFor(trx: Knex.Transaction, tenantId: string, pe
     heldBy.set(h.placement_id, set);
   }
   const segments: FeeSegment[] = [];
-  for (const p of placements) {
-    const stay: StayForInvoicing = { placementId: p.id, childId: p.child_id, startDate: p.start_date, endDate: p.end_date };
-    segments.push(...feeSegments(stay, feesOf.get(p.id) ?? [], period, policy, heldBy.get(p.id) ?? new Set()));
-  }
+  for (const stay of stays.values()) segments.push(...feeSegments(stay, feesOf.get(stay.placementId) ?? [], period, policy, heldBy.get(stay.placementId) ?? new Set()));
   const wanted = commissionerId ? segments.filter((s) => s.commissionerId === commissionerId) : segments;
   // The order an invoice reads in: by the commissioner's reference for the child, then by date.
   return wanted.sort((a, b) => (a.commissionerReference ?? '').localeCompare(b.commissionerReference ?? '') || a.placementId.localeCompare(b.placementId) || a.periodStart.localeCompare(b.periodStart));
@@ -103,7 +100,11 @@ export async function generateDrafts(trx: Knex.Transaction, tenantId: string, ac
 
   const segments = await feeSegmentsFor(trx, tenantId, period, policy, commissionerId);
   const byCommissioner = new Map<string, FeeSegment[]>();
-  for (const s of segments) byCommissioner.set(s.commissionerId, [...(byCommissioner.get(s.commissionerId) ?? []), s]);
+  for (const s of segments) {
+    const lines = byCommissioner.get(s.commissionerId) ?? [];
+    lines.push(s);
+    byCommissioner.set(s.commissionerId, lines);
+  }
   const drafts: DraftRow[] = [];
   for (const [commissioner, lines] of [...byCommissioner.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const id = newId();
