@@ -20,6 +20,7 @@ import * as ledger from './20261202_0018_ledger';
 import * as claims from './20261202_0019_claims';
 import * as paymentPermissions from './20261202_0020_payment_permissions';
 import * as payments from './20261202_0021_payments';
+import * as invoices from './20261202_0022_invoices';
 import * as levelsOfCare from './20261202_0023_placement_levels_of_care';
 import * as ledgerStatementChecks from './20261202_0024_ledger_statement_checks';
 
@@ -46,6 +47,7 @@ export const migrations: Migration[] = [
   { name: '20261202_0019_claims', up: claims.up },
   { name: '20261202_0020_payment_permissions', up: paymentPermissions.up },
   { name: '20261202_0021_payments', up: payments.up },
+  { name: '20261202_0022_invoices', up: invoices.up },
   { name: '20261202_0023_placement_levels_of_care', up: levelsOfCare.up },
   { name: '20261202_0024_ledger_statement_checks', up: ledgerStatementChecks.up },
 ];

@@ -2126,6 +2126,294 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/commissioners": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List commissioners
+         * @description The bodies the tenant invoices, by name.
+         */
+        get: operations["listCommissioners"];
+        put?: never;
+        /**
+         * Record a commissioner
+         * @description A local authority, county, state agency or other body the tenant invoices for placements.
+         */
+        post: operations["createCommissioner"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/commissioners/{commissionerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The commissioner's id. */
+                commissionerId: components["parameters"]["CommissionerId"];
+            };
+            cookie?: never;
+        };
+        /** Read a commissioner */
+        get: operations["getCommissioner"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a commissioner
+         * @description Name, billing details, payment terms or status. Issued invoices keep the billing details they were issued with.
+         */
+        patch: operations["updateCommissioner"];
+        trace?: never;
+    };
+    "/v1/placements/{placementId}/commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a placement's fees
+         * @description Who pays for the placement and at what fee, oldest effective date first; the one in effect on a night is the latest effective on or before it (recorded last, where two share a date).
+         */
+        get: operations["listPlacementCommissions"];
+        put?: never;
+        /**
+         * Record who pays for a placement, and the fee, from a date
+         * @description A fee change is a new row from its date, never an edit: invoices already issued keep the fee
+         *     they were issued at. A fee of 0 means nothing is charged from that date.
+         */
+        post: operations["recordPlacementCommission"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoicing-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Read the tenant's invoicing policy
+         * @description Defaults (weekly, the day of departure not charged, half up per line, 30 days, `INV-` and `CN-`) until the tenant changes them; the ETag is then "0".
+         */
+        get: operations["getInvoicingPolicy"];
+        /**
+         * Set the tenant's invoicing policy
+         * @description Applies to drafts generated and invoices issued from now on; issued invoices keep their numbers and amounts.
+         */
+        put: operations["updateInvoicingPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List invoices and drafts
+         * @description Newest first, without their lines.
+         */
+        get: operations["listInvoices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate draft invoices for a period
+         * @description One draft per commissioner (or for the one named), one line per placement per fee segment:
+         *     consecutive nights at the same recorded fee, amount = fee × nights ÷ 7 (weekly fee) or × nights
+         *     (daily fee), rounded once per line by the tenant's policy. Nights on an issued invoice that no
+         *     credit note has fully reversed are left out. Drafts of the same commissioners whose periods
+         *     overlap this one are replaced. `periodEnd` defaults to one invoicing period (the policy's
+         *     frequency) from `periodStart`.
+         */
+        post: operations["generateInvoiceDrafts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{invoiceId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read an invoice or draft, with its lines
+         * @description An issued invoice also lists its credit notes and what each line has left uncredited.
+         */
+        get: operations["getInvoice"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a draft
+         * @description Only a draft; an issued invoice is reversed by a credit note.
+         */
+        delete: operations["deleteInvoiceDraft"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{invoiceId}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Work a draft out again
+         * @description The draft's lines from the fees, placements and issued invoices as they are now, for the same commissioner and period.
+         */
+        post: operations["regenerateInvoiceDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{invoiceId}/issue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue a draft
+         * @description The draft, as read (If-Match), gets the tenant's next invoice number, its issue date (today
+         *     unless given; not in the future) and due date (the commissioner's payment terms, else the
+         *     policy's), the commissioner's billing details as they are now, and a ledger journal (component
+         *     `invoice`). From then on it never changes. Refused with 409 when a night on it is already on
+         *     another issued invoice.
+         */
+        post: operations["issueInvoice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoices/{invoiceId}/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Credit an issued invoice, whole or per line
+         * @description Without `lines`, credits whatever is left uncredited on every line. A line is never credited
+         *     more than is left on it. The credit note takes the tenant's next credit note number (no gaps)
+         *     and posts a journal reversing the invoice (component `credit_note`). The nights of a line
+         *     credited in full may be invoiced again.
+         */
+        post: operations["createCreditNote"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit-notes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List credit notes
+         * @description Newest number first, without their lines.
+         */
+        get: operations["listCreditNotes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit-notes/{creditNoteId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credit note's id. */
+                creditNoteId: components["parameters"]["CreditNoteId"];
+            };
+            cookie?: never;
+        };
+        /** Read a credit note, with its lines */
+        get: operations["getCreditNote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/ledger/journals": {
         parameters: {
             query?: never;
@@ -5251,6 +5539,306 @@ export interface components {
             approvedUnpaidTotal: number;
             total: number;
         };
+        /** @enum {string} */
+        CommissionerKind: "local_authority" | "county" | "state_agency" | "other";
+        /** @enum {string} */
+        CommissionerStatus: "active" | "archived";
+        /**
+         * @description What the fee is per; a weekly fee is charged per night at fee ÷ 7.
+         * @enum {string}
+         */
+        FeePeriod: "week" | "day";
+        /** @enum {string} */
+        InvoiceStatus: "draft" | "issued";
+        /** @description Minor units (pence, cents). */
+        MinorUnits: number;
+        CommissionerAddressLines: string[];
+        CommissionerCreate: {
+            name: string;
+            kind: components["schemas"]["CommissionerKind"];
+            /** @description The tenant's account reference for this commissioner. */
+            customerReference?: string | null;
+            addressLines?: components["schemas"]["CommissionerAddressLines"];
+            email?: components["schemas"]["Email"] | null;
+            /** @description Days from issue to due; null takes the policy's. */
+            paymentTermsDays?: number | null;
+        };
+        CommissionerUpdate: {
+            name?: string;
+            kind?: components["schemas"]["CommissionerKind"];
+            customerReference?: string | null;
+            addressLines?: components["schemas"]["CommissionerAddressLines"];
+            email?: components["schemas"]["Email"] | null;
+            paymentTermsDays?: number | null;
+            status?: components["schemas"]["CommissionerStatus"];
+        };
+        Commissioner: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            kind: components["schemas"]["CommissionerKind"];
+            customerReference: string | null;
+            addressLines: string[];
+            email: string | null;
+            paymentTermsDays: number | null;
+            status: components["schemas"]["CommissionerStatus"];
+            version: number;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        CommissionerPage: {
+            data: components["schemas"]["Commissioner"][];
+            nextCursor: string | null;
+        };
+        PlacementCommissionCreate: {
+            /** Format: uuid */
+            commissionerId: string;
+            /** @description Minor units per fee period; 0 charges nothing from effectiveFrom. */
+            feeAmount: number;
+            feePeriod: components["schemas"]["FeePeriod"];
+            /** Format: date */
+            effectiveFrom: string;
+            /** @description The commissioner's own reference for the child or placement (purchase order, case reference). */
+            commissionerReference?: string | null;
+            notes?: string | null;
+        };
+        PlacementCommission: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            placementId: string;
+            /** Format: uuid */
+            commissionerId: string;
+            feeAmount: components["schemas"]["MinorUnits"];
+            feePeriod: components["schemas"]["FeePeriod"];
+            /** Format: date */
+            effectiveFrom: string;
+            commissionerReference: string | null;
+            notes: string | null;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        PlacementCommissionPage: {
+            data: components["schemas"]["PlacementCommission"][];
+            nextCursor: string | null;
+        };
+        /**
+         * @description How long one invoicing period is (weekly 7 nights, four-weekly 28, monthly to the same date next month).
+         * @enum {string}
+         */
+        InvoicingFrequency: "weekly" | "four_weekly" | "monthly";
+        /**
+         * @description Each line is rounded once to the minor unit; half up (or half to even).
+         * @enum {string}
+         */
+        InvoiceRounding: "half_up_per_line" | "half_even_per_line";
+        NumberPrefix: string;
+        InvoicingPolicyUpdate: {
+            frequency: components["schemas"]["InvoicingFrequency"];
+            /** @description Whether the day a child leaves is charged as well as the day they arrive. */
+            chargeDepartureDay: boolean;
+            rounding: components["schemas"]["InvoiceRounding"];
+            paymentTermsDays: number;
+            invoicePrefix: components["schemas"]["NumberPrefix"];
+            creditNotePrefix: components["schemas"]["NumberPrefix"];
+        };
+        InvoicingPolicy: {
+            frequency: components["schemas"]["InvoicingFrequency"];
+            chargeDepartureDay: boolean;
+            rounding: components["schemas"]["InvoiceRounding"];
+            paymentTermsDays: number;
+            invoicePrefix: string;
+            creditNotePrefix: string;
+            /** @description Numbers are zero-padded to this many digits (INV-000042). */
+            numberDigits: number;
+            /** @description 0 while the defaults apply. */
+            version: number;
+            /** Format: uuid */
+            updatedBy?: string | null;
+            /** Format: date-time */
+            updatedAt: string | null;
+        };
+        InvoiceDraftsRequest: {
+            /**
+             * Format: date
+             * @description The first night invoiced.
+             */
+            periodStart: string;
+            /**
+             * Format: date
+             * @description The last night invoiced; at most a year after periodStart.
+             */
+            periodEnd?: string;
+            /**
+             * Format: uuid
+             * @description Only this commissioner's draft.
+             */
+            commissionerId?: string;
+        };
+        InvoiceIssueRequest: {
+            /** Format: date */
+            issueDate?: string;
+        };
+        InvoiceBillTo: {
+            name: string;
+            kind: components["schemas"]["CommissionerKind"];
+            customerReference: string | null;
+            addressLines: string[];
+            email: string | null;
+        };
+        InvoiceLine: {
+            /** Format: uuid */
+            id: string;
+            lineNumber: number;
+            /** Format: uuid */
+            placementId: string;
+            /** Format: uuid */
+            childId: string;
+            /**
+             * Format: uuid
+             * @description The fee row this line was priced from.
+             */
+            commissionId: string;
+            commissionerReference: string | null;
+            /**
+             * Format: date
+             * @description The first night charged.
+             */
+            periodStart: string;
+            /**
+             * Format: date
+             * @description The last night charged.
+             */
+            periodEnd: string;
+            nights: number;
+            feeAmount: components["schemas"]["MinorUnits"];
+            feePeriod: components["schemas"]["FeePeriod"];
+            amount: components["schemas"]["MinorUnits"];
+            credited: components["schemas"]["MinorUnits"];
+            remaining: components["schemas"]["MinorUnits"];
+        };
+        InvoiceCreditNoteRef: {
+            /** Format: uuid */
+            id: string;
+            reference: string;
+            /** Format: date */
+            issueDate: string;
+            total: components["schemas"]["MinorUnits"];
+        };
+        InvoiceSummary: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["InvoiceStatus"];
+            /** @description The tenant's invoice number; null on a draft. */
+            number: number | null;
+            /** @description The number as printed, e.g. INV-000042. */
+            reference: string | null;
+            /** Format: uuid */
+            commissionerId: string;
+            /** Format: date */
+            periodStart: string;
+            /** Format: date */
+            periodEnd: string;
+            /** @enum {string} */
+            currency: "GBP" | "USD";
+            total: components["schemas"]["MinorUnits"];
+            credited: components["schemas"]["MinorUnits"];
+            /** Format: date */
+            issueDate: string | null;
+            /** Format: date */
+            dueDate: string | null;
+            paymentTermsDays?: number | null;
+            /** Format: uuid */
+            journalId?: string | null;
+            /** @description A draft's version (its ETag); null once issued, as an issued invoice never changes. */
+            version: number | null;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: uuid */
+            issuedBy?: string | null;
+            /** Format: date-time */
+            issuedAt?: string | null;
+        };
+        Invoice: components["schemas"]["InvoiceSummary"] & {
+            billTo: components["schemas"]["InvoiceBillTo"] | null;
+            lines: components["schemas"]["InvoiceLine"][];
+            creditNotes: components["schemas"]["InvoiceCreditNoteRef"][];
+        };
+        InvoicePage: {
+            data: components["schemas"]["InvoiceSummary"][];
+            nextCursor: string | null;
+        };
+        InvoiceDraftsResult: {
+            /** Format: date */
+            periodStart: string;
+            /** Format: date */
+            periodEnd: string;
+            /** Format: uuid */
+            commissionerId: string | null;
+            invoices: components["schemas"]["Invoice"][];
+            replacedDraftIds: string[];
+        };
+        CreditNoteLineInput: {
+            /** Format: uuid */
+            invoiceLineId: string;
+            /** @description Minor units to credit on that line. */
+            amount: number;
+        };
+        CreditNoteCreate: {
+            reason: string;
+            /** Format: date */
+            issueDate?: string;
+            lines?: components["schemas"]["CreditNoteLineInput"][];
+        };
+        CreditNoteLine: {
+            /** Format: uuid */
+            id: string;
+            lineNumber: number;
+            /** Format: uuid */
+            invoiceLineId: string;
+            amount: components["schemas"]["MinorUnits"];
+            /** @description Whether this credit left the invoice line fully credited, so its nights may be invoiced again. */
+            freedNights: boolean;
+        };
+        CreditNoteSummary: {
+            /** Format: uuid */
+            id: string;
+            number: number;
+            /** @description The number as printed, e.g. CN-000007. */
+            reference: string;
+            /** Format: uuid */
+            invoiceId: string;
+            invoiceReference: string;
+            /** Format: uuid */
+            commissionerId: string;
+            /** Format: date */
+            issueDate: string;
+            reason: string;
+            /** @enum {string} */
+            currency: "GBP" | "USD";
+            total: components["schemas"]["MinorUnits"];
+            /** Format: uuid */
+            journalId: string;
+            /** Format: uuid */
+            createdBy?: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CreditNote: components["schemas"]["CreditNoteSummary"] & {
+            lines: components["schemas"]["CreditNoteLine"][];
+        };
+        CreditNotePage: {
+            data: components["schemas"]["CreditNoteSummary"][];
+            nextCursor: string | null;
+        };
         /** @description What produced a journal. */
         LedgerSourceType: string;
         /** @description An export format's key (`generic`, `xero`, `quickbooks`, or a plugin's). */
@@ -6585,6 +7173,12 @@ export interface components {
         ClaimHouseholdId: string;
         /** @description The claim's id. */
         ClaimId: string;
+        /** @description The commissioner's id. */
+        CommissionerId: string;
+        /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+        InvoiceId: string;
+        /** @description The credit note's id. */
+        CreditNoteId: string;
         ScheduleId: string;
         PaymentRunId: string;
         PaymentHouseholdId: string;
@@ -10914,6 +11508,557 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listCommissioners: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only commissioners with this status. */
+                status?: components["schemas"]["CommissionerStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of commissioners. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionerPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createCommissioner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommissionerCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commissioner"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getCommissioner: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The commissioner's id. */
+                commissionerId: components["parameters"]["CommissionerId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The commissioner. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commissioner"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateCommissioner: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The commissioner's id. */
+                commissionerId: components["parameters"]["CommissionerId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CommissionerUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Commissioner"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listPlacementCommissions: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the placement's fees. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementCommissionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    recordPlacementCommission: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlacementCommissionCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacementCommission"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getInvoicingPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicingPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    updateInvoicingPolicy: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoicingPolicyUpdate"];
+            };
+        };
+        responses: {
+            /** @description The policy as it now stands. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicingPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    listInvoices: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only invoices to this commissioner. */
+                commissionerId?: string;
+                /** @description Only drafts, or only issued invoices. */
+                status?: components["schemas"]["InvoiceStatus"];
+                /** @description Only invoices whose period ends on or after this date. */
+                from?: string;
+                /** @description Only invoices whose period starts on or before this date. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of invoices. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoicePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    generateInvoiceDrafts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InvoiceDraftsRequest"];
+            };
+        };
+        responses: {
+            /** @description The drafts made (none when nothing is left to invoice), and those they replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceDraftsResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    getInvoice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteInvoiceDraft: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    regenerateInvoiceDraft: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft as it now stands. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    issueInvoice: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["InvoiceIssueRequest"];
+            };
+        };
+        responses: {
+            /** @description The issued invoice. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Invoice"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+        };
+    };
+    createCreditNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditNoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Issued. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNote"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+        };
+    };
+    listCreditNotes: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only credit notes against this invoice. */
+                invoiceId?: string;
+                /** @description Only credit notes to this commissioner. */
+                commissionerId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of credit notes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNotePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getCreditNote: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The credit note's id. */
+                creditNoteId: components["parameters"]["CreditNoteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credit note. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditNote"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     listLedgerJournals: {

@@ -4,6 +4,7 @@ import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, makeUser
 import { caseRecordFixtures, seedCaseRecords } from './fixtures/caseRecords';
 import { carerFixtures, seedCarers } from './fixtures/carers';
 import { claimFixtures, seedClaims } from './fixtures/claims';
+import { invoiceFixtures, seedInvoices } from './fixtures/invoices';
 import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
@@ -159,11 +160,11 @@ const foundationFixtures: Record<string, Fixture> = {
  * What each domain module adds to a tenant so that every one of its tables holds a row and its lists
  * are not empty: test/isolation.test.ts seeds both tenants with these.
  */
-export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [seedCaseRecords, seedCarers, seedPlacements, seedTasks, seedClaims, seedLedger, seedPayments];
+export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [seedCaseRecords, seedCarers, seedPlacements, seedTasks, seedClaims, seedLedger, seedPayments, seedInvoices];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
 export const fixtures: Record<string, Fixture> = {};
-for (const part of [foundationFixtures, caseRecordFixtures, carerFixtures, placementFixtures, taskFixtures, ledgerFixtures, claimFixtures, paymentFixtures]) {
+for (const part of [foundationFixtures, caseRecordFixtures, carerFixtures, placementFixtures, taskFixtures, ledgerFixtures, claimFixtures, paymentFixtures, invoiceFixtures]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);
     fixtures[operationId] = fixture;

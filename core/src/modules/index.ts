@@ -7,6 +7,7 @@ import { caseRecordOperations } from './caseRecords/routes';
 import { childOperations } from './children/routes';
 import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
+import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
 import { paymentOperations } from './payments/routes';
@@ -17,7 +18,7 @@ import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
 
 const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations,
-  caseRecordOperations, carerOperations, placementOperations, taskOperations, ledgerOperations, claimOperations, paymentOperations];
+  caseRecordOperations, carerOperations, placementOperations, taskOperations, ledgerOperations, claimOperations, paymentOperations, invoiceOperations];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
 export function allOperations(): OperationMap {
