@@ -115,6 +115,16 @@ async function one(count) {
   process.env.HEARTH_JOBS = '0';
   const { config, db } = benchServerConfig(store.url);
   const memory = rssSampler();
+  // BENCH_TRACE=1 prints every statement slower than 100 ms, to see where a phase's time goes.
+  if (process.env.BENCH_TRACE) {
+    const starts = new Map();
+    db.on('query', (q) => starts.set(q.__knexQueryUid, { at: Date.now(), sql: q.sql }));
+    db.on('query-response', (_r, q) => {
+      const s = starts.get(q.__knexQueryUid);
+      starts.delete(q.__knexQueryUid);
+      if (s && Date.now() - s.at > 100) process.stderr.write(`slow ${Date.now() - s.at} ms: ${s.sql.slice(0, 160)}\n`);
+    });
+  }
   let server;
   try {
     await dist('db/migrate').runMigrations(db);

@@ -1,4 +1,8 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 
 /** A column of a bulk insert: its name and the PostgreSQL type its values are sent as (for `jsonb`, the value is JSON text). */
 export interface BulkColumn<Row> {
@@ -15,13 +19,48 @@ function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
+/** A value as a field of COPY's text format: \N for null, and backslash, tab and line ends escaped. */
+function copyField(column: BulkColumn<never>, value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = ARRAY_TYPES.has(column.type) ? arrayLiteral(value as string[]) : String(value);
+  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+}
+
 /**
- * Inserts many rows with one statement per batch: each column travels as one array parameter and
- * `unnest` turns the arrays back into rows. A multi-row VALUES list needs a parameter per cell
- * (PostgreSQL allows 65,535 per statement) and costs a parse of each; this needs one per column, on
- * PostgreSQL and on PGlite alike. Rows go in in the order given.
+ * Inserts many rows inside the caller's transaction. On a PostgreSQL server they stream with COPY
+ * (pg-copy-streams) into a temporary table, then move in one INSERT … SELECT: COPY cannot write a
+ * table under row-level security, and this way costs half of any INSERT of parameters. On PGlite,
+ * which takes no COPY from a client, each batch's columns travel as one array parameter each and
+ * `unnest` turns them back into rows. Either way the table's policies, constraints and triggers
+ * (statement triggers with transition tables too) see every row, in one statement.
  */
 export async function bulkInsert<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
+  if (!rows.length) return;
+  // Inside a transaction the client hands back the transaction's own connection.
+  const connection = (await trx.client.acquireConnection()) as unknown;
+  if (connection instanceof pg.Client) return copyRows(connection, table, columns, rows);
+  return unnestRows(trx, table, columns, rows);
+}
+
+let stagings = 0;
+
+async function copyRows<Row>(client: pg.Client, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
+  const staging = `bulk_insert_${++stagings}`;
+  const names = columns.map((c) => c.name).join(', ');
+  function* lines() {
+    for (let start = 0; start < rows.length; start += 1000) {
+      let chunk = '';
+      for (const row of rows.slice(start, start + 1000)) chunk += `${columns.map((c) => copyField(c as BulkColumn<never>, c.value(row))).join('\t')}\n`;
+      yield chunk;
+    }
+  }
+  await client.query(`CREATE TEMP TABLE ${staging} (LIKE ${table}) ON COMMIT DROP`);
+  await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${staging} (${names}) FROM STDIN`)));
+  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}`);
+  await client.query(`DROP TABLE ${staging}`);
+}
+
+async function unnestRows<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
   for (let start = 0; start < rows.length; start += BATCH) {
     const batch = rows.slice(start, start + BATCH);
     const bindings = columns.map((column) => {
