@@ -2298,6 +2298,37 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoices/{invoiceId}/document": {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * An invoice, or a draft's preview, as HTML or PDF
+         * @description Rendered from the tenant's invoice template (pack ⊕ overlays) as it stood on the issue date.
+         *     Children appear by initials, placements by the commissioner's reference. An issued invoice
+         *     renders as it was issued (its credit notes are documents of their own), its PDF dated by the
+         *     issue so that rendering it again gives the same bytes; a draft renders as a preview dated
+         *     today, numbered DRAFT and marked as a draft in its notes.
+         *     409 when the tenant's template cannot render it (an overlay printing a field invoices lack).
+         */
+        get: operations["getInvoiceDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invoices/{invoiceId}/regenerate": {
         parameters: {
             query?: never;
@@ -2406,6 +2437,35 @@ export interface paths {
         };
         /** Read a credit note, with its lines */
         get: operations["getCreditNote"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/credit-notes/{creditNoteId}/document": {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                /** @description The credit note's id. */
+                creditNoteId: components["parameters"]["CreditNoteId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * A credit note as HTML or PDF
+         * @description Rendered from the tenant's credit note template (pack ⊕ overlays) as it stood on the credit
+         *     note's date, naming the invoice it credits and the reason; each line is the invoice line it
+         *     credits, with the amount credited. Its PDF is dated by the credit note, so rendering it again
+         *     gives the same bytes.
+         */
+        get: operations["getCreditNoteDocument"];
         put?: never;
         post?: never;
         delete?: never;
@@ -11892,6 +11952,38 @@ export interface operations {
             428: components["responses"]["PreconditionRequired"];
         };
     };
+    getInvoiceDocument: {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
+                invoiceId: components["parameters"]["InvoiceId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The invoice. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
     regenerateInvoiceDraft: {
         parameters: {
             query?: never;
@@ -12059,6 +12151,38 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    getCreditNoteDocument: {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                /** @description The credit note's id. */
+                creditNoteId: components["parameters"]["CreditNoteId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credit note. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
         };
     };
     listLedgerJournals: {

@@ -1,142 +1,209 @@
 import type { Knex } from 'knex';
-import { formatMinor } from '../ledger/money';
-import { tenantForInvoicing } from './policy';
-import { creditedByLine, findInvoice } from './present';
+import { formatDocumentDate, formatMoney, type BillToView, type ChargeLineView, type CreditNoteView, type InvoiceView } from '../../documents';
+import { addDays } from '../../packs/calendar';
+import { invoicingPolicy, tenantForInvoicing } from './policy';
+import { findInvoice } from './present';
 import { billToOf, type BillTo, type CommissionerRow, type CreditNoteLineRow, type CreditNoteRow, type InvoiceRow, type LineRow } from './rows';
 
 /**
- * The view models the invoice and credit note templates render: plain JSON, every amount both in
- * minor units and formatted in the document's currency, every date both ISO and written out. A child
- * appears only by the commissioner's reference and initials, never by name.
+ * The view models the packs' invoice and credit note templates render (InvoiceView, CreditNoteView in
+ * core/src/documents/viewModels.ts): display strings in the document's currency, dates written out
+ * with their ISO twins. A child appears by initials only, the placement by the commissioner's own
+ * reference for it: these documents leave the service.
  */
 
-const SYMBOLS: Record<string, string> = { GBP: '£', USD: '$' };
-const LOCALES: Record<string, string> = { GBP: 'en-GB', USD: 'en-US' };
+type Currency = 'GBP' | 'USD';
 
-/** "£1,234.56", "-$0.05": from integer minor units, without floating point. */
-export function formatMoney(minor: number, currency: string): string {
-  const plain = formatMinor(Math.abs(minor), currency);
-  const [whole, fraction] = plain.split('.') as [string, string | undefined];
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${minor < 0 ? '-' : ''}${SYMBOLS[currency] ?? `${currency} `}${grouped}${fraction === undefined ? '' : `.${fraction}`}`;
+/** A view model with what rendering it needs besides: which configuration, which date for the PDF, which name for the file. */
+export interface RenderableDocument<View> {
+  view: View;
+  currency: Currency;
+  draft: boolean;
+  /** The date whose configuration (and so template) renders it: the issue date, or today for a draft. */
+  asOf: string;
+  /** When the record was made: the PDF's creation date, so rendering the same record again gives the same bytes. */
+  madeAt: Date;
+  /** The number printed on it, or null for a draft. */
+  reference: string | null;
 }
 
-/** "2 March 2026" for a UK tenant, "March 2, 2026" for a US one. */
-export function formatDate(isoDate: string, currency: string): string {
-  const [y, m, d] = isoDate.split('-').map(Number) as [number, number, number];
-  return new Intl.DateTimeFormat(LOCALES[currency] ?? 'en-GB', { timeZone: 'UTC', day: 'numeric', month: 'long', year: 'numeric' }).format(new Date(Date.UTC(y, m - 1, d)));
-}
-
-function dated(isoDate: string | null, currency: string) {
-  return { date: isoDate, text: isoDate === null ? null : formatDate(isoDate, currency) };
-}
-
-function money(minor: number, currency: string) {
-  return { amount: minor, formatted: formatMoney(minor, currency) };
-}
-
-const initialOf = (name: string) => (name.trim()[0] ?? '').toUpperCase();
+type Service = InvoiceView['service'];
 
 /**
- * Initials of the children on the lines. Read from the children table directly: the documents are
- * built outside a request (by a renderer), and only the initials ever leave this function.
+ * Hearth holds no postal address, contact, registration or tax number for a tenant yet, so the
+ * documents carry its name alone; a tenant that must print more puts it in its own template (an
+ * overlay of the pack's).
  */
-async function childInitials(trx: Knex.Transaction, tenantId: string, childIds: string[]): Promise<Map<string, string>> {
-  if (!childIds.length) return new Map();
-  const rows = (await trx('children').where({ tenant_id: tenantId }).whereIn('id', [...new Set(childIds)]).select('id', 'given_name', 'family_name')) as Array<{ id: string; given_name: string; family_name: string }>;
-  return new Map(rows.map((r) => [r.id, `${initialOf(r.given_name)}.${initialOf(r.family_name)}.`]));
+function serviceView(name: string): Service {
+  return { name, legalName: name, addressLines: [], contact: name, registration: null, taxNumber: null };
 }
 
-function billToView(billTo: BillTo) {
-  return { name: billTo.name, addressLines: billTo.addressLines, email: billTo.email, customerReference: billTo.customerReference };
+/**
+ * `reference` is the commissioner's own (their purchase order or contract), which it records per
+ * placement: printed when every line carries the same one. The commissioner's `customerReference` is
+ * the tenant's account number for it, not theirs, so it is not printed as "your reference".
+ */
+function billToView(billTo: BillTo, lines: LineRow[]): BillToView {
+  const references = new Set(lines.map((l) => l.commissioner_reference));
+  return { name: billTo.name, addressLines: billTo.addressLines, reference: references.size === 1 ? [...references][0]! : null };
 }
 
-function lineView(line: LineRow, currency: string, initials: Map<string, string>) {
-  const fee = Number(line.fee_amount);
-  const nightsWord = line.nights === 1 ? 'night' : 'nights';
+interface PlacementFacts { kind: string; initials: string }
+
+/**
+ * The kind of each placement and its child's initials. The initials are made in SQL so that a
+ * child's name never reaches this process on the way to a document.
+ */
+async function placementFacts(trx: Knex.Transaction, tenantId: string, placementIds: string[]): Promise<Map<string, PlacementFacts>> {
+  if (!placementIds.length) return new Map();
+  const rows = (await trx('placements as p')
+    .join('children as c', (j) => j.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id'))
+    .where('p.tenant_id', tenantId)
+    .whereIn('p.id', [...new Set(placementIds)])
+    .select('p.id', 'p.kind', trx.raw(`upper(left(c.given_name, 1)) || '.' || upper(left(c.family_name, 1)) || '.' AS initials`))) as Array<{ id: string; kind: string; initials: string }>;
+  return new Map(rows.map((r) => [r.id, { kind: r.kind, initials: r.initials }]));
+}
+
+const placementWords = (kind: string | undefined) => {
+  const words = (kind ?? 'foster').replace(/_/g, ' ');
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)} placement`;
+};
+
+function chargeLine(line: LineRow, currency: Currency, facts: Map<string, PlacementFacts>, description: string, amount: number): ChargeLineView {
   return {
-    lineNumber: line.line_number,
-    childReference: line.commissioner_reference ?? initials.get(line.child_id) ?? null,
-    childInitials: initials.get(line.child_id) ?? null,
-    commissionerReference: line.commissioner_reference,
-    period: { start: dated(line.period_start, currency), end: dated(line.period_end, currency) },
+    child: facts.get(line.placement_id)?.initials ?? '',
+    // The commissioner's reference is the one its finance team can look up; without one, the end of
+    // the placement's id (the random part of a UUIDv7) tells the lines apart.
+    placementReference: line.commissioner_reference ?? line.placement_id.slice(-8).toUpperCase(),
+    from: formatDocumentDate(line.period_start, currency, 'short'),
+    to: formatDocumentDate(line.period_end, currency, 'short'),
     nights: line.nights,
-    fee: { ...money(fee, currency), per: line.fee_period },
-    ...money(Number(line.amount), currency),
-    description: `Placement fee: ${line.nights} ${nightsWord} at ${formatMoney(fee, currency)} per ${line.fee_period}`,
+    rate: `${formatMoney(Number(line.fee_amount), currency)} a ${line.fee_period}`,
+    description,
+    amount: formatMoney(amount, currency),
   };
 }
 
-/** The invoice (or draft, for a preview) as its template renders it; null when there is no such invoice. */
-export async function invoiceDocumentData(trx: Knex.Transaction, tenantId: string, invoiceId: string) {
+function termsText(days: number, currency: Currency): string {
+  if (currency === 'USD') return days === 0 ? 'due on receipt' : `net ${days}`;
+  return days === 0 ? 'due on the invoice date' : `${days} day${days === 1 ? '' : 's'} from the invoice date`;
+}
+
+/** Hearth holds no bank details, so the instructions say what to pay, by when and with which reference. */
+function paymentInstructions(payee: string, total: string, dueDate: string, number: string | null, currency: Currency): string[] {
+  if (currency === 'USD') {
+    return [`Remit ${total} to ${payee} by ${dueDate}.`, number ? `Reference invoice ${number} with your payment.` : 'Reference the invoice number, given when it is issued, with your payment.'];
+  }
+  return [`Please pay ${total} to ${payee} by ${dueDate}.`, number ? `Quote ${number} as the payment reference.` : 'Quote the invoice number, given when it is issued, as the payment reference.'];
+}
+
+/** How a weekly fee becomes a line (lineAmount in pricing.ts): true whatever the tenant's policy. */
+function weeklyFeeNote(currency: Currency): string {
+  return currency === 'USD'
+    ? 'A weekly rate is billed at one seventh for each night, rounded to the cent once on each line.'
+    : 'A weekly fee is charged at one seventh for each night, rounded to the penny once on each line.';
+}
+
+const DRAFT_NOTE = 'Draft for checking, not an invoice: it has no number yet, and its dates are as if it were issued today. Issuing numbers it and fixes whom it is addressed to; regenerating the draft may change its lines.';
+
+/** The invoice, or a draft's preview, with what rendering it needs; null when there is no such invoice. */
+export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, invoiceId: string): Promise<RenderableDocument<InvoiceView> | null> {
   const found = await findInvoice(trx, tenantId, invoiceId);
   if (!found) return null;
   const tenant = await tenantForInvoicing(trx, tenantId);
-  const issued: InvoiceRow | null = found.kind === 'issued' ? found.row : null;
   const currency = found.row.currency;
+  const issued: InvoiceRow | null = found.kind === 'issued' ? found.row : null;
   const lines = issued
     ? ((await trx('invoice_lines').where({ tenant_id: tenantId, invoice_id: invoiceId }).orderBy('line_number')) as LineRow[])
     : ((await trx('invoice_draft_lines').where({ tenant_id: tenantId, draft_id: invoiceId }).orderBy('line_number')) as LineRow[]);
-  const billTo = issued ? issued.bill_to : billToOf((await trx('commissioners').where({ tenant_id: tenantId, id: found.row.commissioner_id }).first()) as CommissionerRow);
-  const initials = await childInitials(trx, tenantId, lines.map((l) => l.child_id));
-  const notes = issued ? ((await trx('credit_notes').where({ tenant_id: tenantId, invoice_id: invoiceId }).orderBy('number')) as CreditNoteRow[]) : [];
-  const credited = issued ? await creditedByLine(trx, tenantId, invoiceId) : new Map<string, number>();
-  const net = lines.reduce((sum, l) => sum + Number(l.amount), 0);
-  const creditedTotal = notes.reduce((sum, n) => sum + Number(n.total), 0);
+
+  let billTo: BillTo;
+  let issueDate: string;
+  let dueDate: string;
+  let termsDays: number;
+  if (issued) {
+    ({ bill_to: billTo, issue_date: issueDate, due_date: dueDate, payment_terms_days: termsDays } = issued);
+  } else {
+    // A draft is shown as it would be issued today: to the commissioner as it stands, on its terms or the policy's.
+    const commissioner = (await trx('commissioners').where({ tenant_id: tenantId, id: found.row.commissioner_id }).first()) as CommissionerRow;
+    billTo = billToOf(commissioner);
+    termsDays = commissioner.payment_terms_days ?? (await invoicingPolicy(trx, tenantId)).paymentTermsDays;
+    issueDate = tenant.today;
+    dueDate = addDays(issueDate, termsDays);
+  }
+
+  const facts = await placementFacts(trx, tenantId, lines.map((l) => l.placement_id));
+  const total = formatMoney(lines.reduce((sum, l) => sum + Number(l.amount), 0), currency);
+  const due = formatDocumentDate(dueDate, currency);
+  const notes = [...(issued ? [] : [DRAFT_NOTE]), ...(lines.some((l) => l.fee_period === 'week') ? [weeklyFeeNote(currency)] : [])];
+  const view: InvoiceView = {
+    service: serviceView(tenant.name),
+    invoice: {
+      number: issued?.reference ?? 'DRAFT',
+      date: formatDocumentDate(issueDate, currency),
+      dateIso: issueDate,
+      dueDate: due,
+      dueDateIso: dueDate,
+      terms: termsText(termsDays, currency),
+    },
+    billTo: billToView(billTo, lines),
+    period: {
+      start: formatDocumentDate(found.row.period_start, currency),
+      startIso: found.row.period_start,
+      end: formatDocumentDate(found.row.period_end, currency),
+      endIso: found.row.period_end,
+    },
+    lines: lines.map((l) => chargeLine(l, currency, facts, placementWords(facts.get(l.placement_id)?.kind), Number(l.amount))),
+    totals: { net: total, tax: null, total },
+    payment: { instructions: paymentInstructions(tenant.name, total, due, issued?.reference ?? null, currency) },
+    ...(notes.length ? { notes } : {}),
+  };
   return {
-    documentType: 'invoice' as const,
-    status: found.kind,
-    number: issued?.reference ?? null,
-    sequence: issued?.number ?? null,
-    issueDate: dated(issued?.issue_date ?? null, currency),
-    dueDate: dated(issued?.due_date ?? null, currency),
-    paymentTermsDays: issued?.payment_terms_days ?? null,
-    period: { start: dated(found.row.period_start, currency), end: dated(found.row.period_end, currency) },
+    view,
     currency,
-    supplier: { name: tenant.name },
-    billTo: billToView(billTo),
-    lines: lines.map((l) => ({ ...lineView(l, currency, initials), credited: money(credited.get(l.id) ?? 0, currency) })),
-    creditNotes: notes.map((n) => ({ number: n.reference, issueDate: dated(n.issue_date, currency), reason: n.reason, total: money(Number(n.total), currency) })),
-    totals: { net: money(net, currency), credited: money(creditedTotal, currency), balance: money(net - creditedTotal, currency) },
+    draft: !issued,
+    asOf: issueDate,
+    madeAt: new Date(found.kind === 'issued' ? found.row.issued_at : found.row.updated_at),
+    reference: issued?.reference ?? null,
   };
 }
 
-/** The credit note as its template renders it; null when there is no such credit note. */
-export async function creditNoteDocumentData(trx: Knex.Transaction, tenantId: string, creditNoteId: string) {
+/** The credit note with what rendering it needs; null when there is no such credit note. */
+export async function creditNoteDocument(trx: Knex.Transaction, tenantId: string, creditNoteId: string): Promise<RenderableDocument<CreditNoteView> | null> {
   const note = (await trx('credit_notes').where({ tenant_id: tenantId, id: creditNoteId }).first()) as CreditNoteRow | undefined;
   if (!note) return null;
   const tenant = await tenantForInvoicing(trx, tenantId);
   const invoice = (await trx('invoices').where({ tenant_id: tenantId, id: note.invoice_id }).first()) as InvoiceRow;
   const credits = (await trx('credit_note_lines').where({ tenant_id: tenantId, credit_note_id: note.id }).orderBy('line_number')) as CreditNoteLineRow[];
   const invoiceLines = new Map(((await trx('invoice_lines').where({ tenant_id: tenantId, invoice_id: invoice.id })) as LineRow[]).map((l) => [l.id, l]));
-  const initials = await childInitials(trx, tenantId, [...invoiceLines.values()].map((l) => l.child_id));
+  const facts = await placementFacts(trx, tenantId, [...invoiceLines.values()].map((l) => l.placement_id));
   const currency = note.currency;
-  return {
-    documentType: 'credit_note' as const,
-    number: note.reference,
-    sequence: note.number,
-    issueDate: dated(note.issue_date, currency),
-    reason: note.reason,
-    currency,
-    supplier: { name: tenant.name },
-    billTo: billToView(invoice.bill_to),
-    invoice: { number: invoice.reference, issueDate: dated(invoice.issue_date, currency), total: money(Number(invoice.total), currency) },
+  const total = formatMoney(Number(note.total), currency);
+  const view: CreditNoteView = {
+    service: serviceView(tenant.name),
+    creditNote: { number: note.reference, date: formatDocumentDate(note.issue_date, currency), dateIso: note.issue_date, reason: note.reason },
+    credits: { invoiceNumber: invoice.reference, invoiceDate: formatDocumentDate(invoice.issue_date, currency), invoiceDateIso: invoice.issue_date },
+    billTo: billToView(invoice.bill_to, credits.map((c) => invoiceLines.get(c.invoice_line_id)!)),
     lines: credits.map((c) => {
       const line = invoiceLines.get(c.invoice_line_id)!;
-      const view = lineView(line, currency, initials);
-      return {
-        lineNumber: c.line_number,
-        invoiceLineNumber: line.line_number,
-        childReference: view.childReference,
-        childInitials: view.childInitials,
-        commissionerReference: view.commissionerReference,
-        period: view.period,
-        nights: line.nights,
-        invoiced: money(Number(line.amount), currency),
-        ...money(Number(c.amount), currency),
-        description: `Credit against ${invoice.reference} line ${line.line_number} (${view.description})`,
-      };
+      const amount = Number(c.amount);
+      const whole = amount === Number(line.amount);
+      const description = whole
+        ? `${invoice.reference} line ${line.line_number}, credited in full`
+        : `${invoice.reference} line ${line.line_number}: part of ${formatMoney(Number(line.amount), currency)}`;
+      return chargeLine(line, currency, facts, description, amount);
     }),
-    totals: { total: money(Number(note.total), currency) },
+    totals: { net: total, tax: null, total },
   };
+  return { view, currency, draft: false, asOf: note.issue_date, madeAt: new Date(note.created_at), reference: note.reference };
+}
+
+/** The invoice (or a draft's preview) as its template renders it; null when there is no such invoice. */
+export async function invoiceDocumentData(trx: Knex.Transaction, tenantId: string, invoiceId: string): Promise<InvoiceView | null> {
+  return (await invoiceDocument(trx, tenantId, invoiceId))?.view ?? null;
+}
+
+/** The credit note as its template renders it; null when there is no such credit note. */
+export async function creditNoteDocumentData(trx: Knex.Transaction, tenantId: string, creditNoteId: string): Promise<CreditNoteView | null> {
+  return (await creditNoteDocument(trx, tenantId, creditNoteId))?.view ?? null;
 }

@@ -5,7 +5,7 @@ import { inTenantTransaction } from '../../db/tenantTransaction';
 import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
 import { commissionerBody, defaultPolicyBody } from '../../../../test/support/fixtures/invoices';
 import { makePlacement } from '../../../../test/support/fixtures/placements';
-import { creditNoteDocumentData, formatMoney, invoiceDocumentData } from './documents';
+import { creditNoteDocumentData, invoiceDocumentData } from './documents';
 import { issueDraft } from './issue';
 import { chargedNights, feeSegments, lineAmount, type CommissionForInvoicing } from './pricing';
 
@@ -77,6 +77,28 @@ async function invoiceNumbers(tenant: TenantFixture): Promise<number[]> {
 async function journalEntries(tenant: TenantFixture, journalId: string) {
   return ownerRows<{ account_code: string; debit: number; credit: number; source_line_id: string }>(world.db, tenant.id,
     'SELECT account_code, debit, credit, source_line_id FROM ledger_entries WHERE tenant_id = ? AND journal_id = ? ORDER BY line_number', [tenant.id, journalId]);
+}
+
+/** Money as the test writes it: through Intl, not through the code under test. */
+const written = (minor: number, currency: 'GBP' | 'USD') => new Intl.NumberFormat(currency === 'GBP' ? 'en-GB' : 'en-US', { style: 'currency', currency }).format(minor / 100);
+
+/** A document's bytes as the server sent them (the contract client reads bodies as text). */
+async function documentBytes(tenant: TenantFixture, path: string): Promise<{ status: number; type: string | null; bytes: Buffer }> {
+  const response = await fetch(new URL(path, world.url), { headers: { authorization: `Bearer ${tenant.adminToken}` } });
+  return { status: response.status, type: response.headers.get('content-type'), bytes: Buffer.from(await response.arrayBuffer()) };
+}
+
+async function documentHtml(tenant: TenantFixture, operationId: 'getInvoiceDocument' | 'getCreditNoteDocument', params: Record<string, string>): Promise<string> {
+  const r = await world.call(operationId, { token: tenant.adminToken, params });
+  expect({ status: r.status, type: r.headers.get('content-type') }).toEqual({ status: 200, type: 'text/html; charset=utf-8' });
+  return r.text;
+}
+
+/** What no document may print: each child's given name (unique per fixture child) and full name. */
+async function childNames(tenant: TenantFixture, childIds: string[]): Promise<string[]> {
+  const rows = await ownerRows<{ given_name: string; family_name: string }>(world.db, tenant.id, 'SELECT given_name, family_name FROM children WHERE tenant_id = ? AND id = ANY(?)', [tenant.id, childIds]);
+  expect(rows).toHaveLength(childIds.length);
+  return rows.flatMap((r) => [r.given_name, `${r.given_name} ${r.family_name}`]);
 }
 
 describe('pricing', () => {
@@ -305,28 +327,110 @@ describe('a four-week period, worked by hand', () => {
     expect((await issue(world.a, reissue.invoices[0]!)).status).toBe(200);
   });
 
-  it('shows a document view model with the child by reference and initials only, money in pounds', async () => {
+  it('renders the issued invoice from the UK template: its number, the bill-to, every line and the total, children by initials only', async () => {
+    const html = await documentHtml(world.a, 'getInvoiceDocument', { invoiceId: draft.id });
+    expect(html).toContain('<h1>Invoice</h1>');
+    expect(html).toContain(`<dt>Invoice number</dt><dd>${draft.reference}</dd>`);
+    for (const text of ['Northshire County Council', 'Finance Department', 'County Hall', 'Anytown AB1 2CD', '1 April 2026', '1 May 2026', '30 days from the invoice date', '2 March 2026', '29 March 2026']) expect(html).toContain(text);
+    for (const line of draft.lines) expect(html).toContain(`<td>${written(line.amount, 'GBP')}</td>`);
+    // The four lines worked out by hand above: £2,053.36 + £1,433.68 + £2,000.03 + £2,169.00.
+    expect(written(205336 + 143368 + 200003 + 216900, 'GBP')).toBe('£7,656.07');
+    expect(html).toContain('<strong>£7,656.07</strong>');
+    expect(html).toContain('<td>£120.50 a day</td>');
+    // Each placement by the commissioner's reference for it, each child by initials.
+    for (const reference of ['NCC-PO-1001', 'NCC-PO-1002', 'NCC-PO-0990']) expect(html).toContain(`<td>${reference}</td>`);
+    expect(html.match(/<td>F\.C\.<\/td>/g)).toHaveLength(draft.lines.length);
+    for (const name of await childNames(world.a, [whole.childId, arriving.childId, leaving.childId])) expect(html).not.toContain(name);
+    // As issued: the credit notes since are documents of their own, and nothing says draft.
+    expect(html).not.toMatch(/CN-|draft/i);
+    // Three purchase orders on one invoice: none is the invoice's, and the tenant's account number for the council is not the council's reference.
+    expect(html).not.toContain('Your reference');
+  });
+
+  it('gives the same PDF bytes each time the issued invoice is rendered', async () => {
+    const path = `/v1/invoices/${draft.id}/document?format=pdf`;
+    const first = await documentBytes(world.a, path);
+    const second = await documentBytes(world.a, path);
+    expect([first.status, first.type]).toEqual([200, 'application/pdf']);
+    expect(first.bytes.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+    expect(first.bytes.equals(second.bytes)).toBe(true);
+    // A4, for a tenant that invoices in pounds.
+    expect(first.bytes.toString('latin1')).toContain('/MediaBox [0 0 595.28 841.89]');
+  });
+
+  it('renders each credit note: its number, the invoice it credits, the reason, and every line at the amount credited', async () => {
+    const listed = await world.call('listCreditNotes', { token: world.a.adminToken, query: { invoiceId: draft.id } });
+    const [rest, partial] = listed.body.data as Array<{ id: string; reference: string; total: number }>;
+    const first = draft.lines[0]!;
+    const names = await childNames(world.a, [whole.childId, arriving.childId, leaving.childId]);
+
+    const one = await documentHtml(world.a, 'getCreditNoteDocument', { creditNoteId: partial!.id });
+    expect(one).toContain('<h1>Credit note</h1>');
+    expect(one).toContain(`<dt>Credit note number</dt><dd>${partial!.reference}</dd>`);
+    expect(one).toContain(`<dd>${draft.reference} of <time datetime="2026-04-01">1 April 2026</time></dd>`);
+    for (const text of ['One night charged at the wrong fee', '10 April 2026', 'Northshire County Council', 'Anytown AB1 2CD', `part of ${written(first.amount, 'GBP')}`]) expect(one).toContain(text);
+    expect(one).toContain(`<td>${written(12079, 'GBP')}</td>`);
+    expect(one).toContain('<strong>£120.79</strong>');
+    expect(one.match(/<tr><td>/g)).toHaveLength(1);
+    for (const name of names) expect(one).not.toContain(name);
+
+    const all = await documentHtml(world.a, 'getCreditNoteDocument', { creditNoteId: rest!.id });
+    for (const line of draft.lines) expect(all).toContain(`<td>${written(line.id === first.id ? line.amount - 12079 : line.amount, 'GBP')}</td>`);
+    expect(all.match(/credited in full/g)).toHaveLength(draft.lines.length - 1);
+    expect(all).toContain(`<strong>${written(765607 - 12079, 'GBP')}</strong>`);
+    for (const name of names) expect(all).not.toContain(name);
+
+    const path = `/v1/credit-notes/${partial!.id}/document?format=pdf`;
+    const pdf = await documentBytes(world.a, path);
+    expect([pdf.status, pdf.type, pdf.bytes.subarray(0, 5).toString('latin1')]).toEqual([200, 'application/pdf', '%PDF-']);
+    expect(pdf.bytes.equals((await documentBytes(world.a, path)).bytes)).toBe(true);
+  });
+
+  it('gives the view models as the templates read them; null for an invoice that does not exist', async () => {
     const doc = await inTenantTransaction(world.db, { tenantId: world.a.id }, (trx) => invoiceDocumentData(trx, world.a.id, draft.id));
     expect(doc).toMatchObject({
-      documentType: 'invoice', status: 'issued', number: draft.reference, sequence: draft.number, currency: 'GBP',
-      issueDate: { date: '2026-04-01', text: '1 April 2026' }, dueDate: { date: '2026-05-01', text: '1 May 2026' }, paymentTermsDays: 30,
-      period: { start: { date: '2026-03-02', text: '2 March 2026' }, end: { date: '2026-03-29', text: '29 March 2026' } },
-      supplier: { name: 'Tenant tenant-a' },
-      billTo: { name: 'Northshire County Council', addressLines: ['Finance Department', 'County Hall', 'Anytown AB1 2CD'] },
-      totals: { net: { amount: 765607, formatted: '£7,656.07' }, credited: { amount: 765607, formatted: '£7,656.07' }, balance: { amount: 0, formatted: '£0.00' } },
+      service: { name: 'Tenant tenant-a', legalName: 'Tenant tenant-a', registration: null, taxNumber: null },
+      invoice: { number: draft.reference, date: '1 April 2026', dateIso: '2026-04-01', dueDate: '1 May 2026', dueDateIso: '2026-05-01', terms: '30 days from the invoice date' },
+      billTo: { name: 'Northshire County Council', addressLines: ['Finance Department', 'County Hall', 'Anytown AB1 2CD'], reference: null },
+      period: { start: '2 March 2026', startIso: '2026-03-02', end: '29 March 2026', endIso: '2026-03-29' },
+      totals: { net: '£7,656.07', tax: null, total: '£7,656.07' },
     });
-    const line = doc!.lines.find((l) => l.commissionerReference === 'NCC-PO-0990')!;
-    expect(line).toMatchObject({ childReference: 'NCC-PO-0990', childInitials: 'F.C.', nights: 18, amount: 216900, formatted: '£2,169.00', fee: { amount: 12050, formatted: '£120.50', per: 'day' }, description: 'Placement fee: 18 nights at £120.50 per day' });
-    const names = await ownerRows<{ given_name: string }>(world.db, world.a.id, 'SELECT given_name FROM children WHERE tenant_id = ? AND id = ANY(?)', [world.a.id, [whole.childId, arriving.childId, leaving.childId]]);
-    const text = JSON.stringify(doc);
-    for (const n of names) expect(text).not.toContain(n.given_name);
-    expect(JSON.parse(text)).toEqual(doc);
-
+    expect(doc!.payment.instructions).toEqual(['Please pay £7,656.07 to Tenant tenant-a by 1 May 2026.', `Quote ${draft.reference} as the payment reference.`]);
+    expect(doc!.lines.find((l) => l.placementReference === 'NCC-PO-0990')).toEqual({
+      child: 'F.C.', placementReference: 'NCC-PO-0990', from: '2 Mar 2026', to: '19 Mar 2026', nights: 18, rate: '£120.50 a day', description: 'Short term placement', amount: '£2,169.00',
+    });
     const [note] = await ownerRows<{ id: string }>(world.db, world.a.id, 'SELECT id FROM credit_notes WHERE tenant_id = ? AND invoice_id = ? ORDER BY number LIMIT 1', [world.a.id, draft.id]);
     const cn = await inTenantTransaction(world.db, { tenantId: world.a.id }, (trx) => creditNoteDocumentData(trx, world.a.id, note!.id));
-    expect(cn).toMatchObject({ documentType: 'credit_note', reason: 'One night charged at the wrong fee', invoice: { number: draft.reference }, totals: { total: { amount: 12079, formatted: '£120.79' } } });
-    expect(cn!.lines[0]).toMatchObject({ invoiceLineNumber: 1, amount: 12079, formatted: '£120.79' });
+    expect(cn).toMatchObject({
+      creditNote: { date: '10 April 2026', dateIso: '2026-04-10', reason: 'One night charged at the wrong fee' },
+      credits: { invoiceNumber: draft.reference, invoiceDate: '1 April 2026', invoiceDateIso: '2026-04-01' },
+      totals: { net: '£120.79', tax: null, total: '£120.79' },
+    });
+    expect(cn!.lines).toEqual([expect.objectContaining({ child: 'F.C.', nights: draft.lines[0]!.nights, amount: '£120.79' })]);
     expect(await inTenantTransaction(world.db, { tenantId: world.a.id }, (trx) => invoiceDocumentData(trx, world.a.id, '0190f5d4-0000-7000-8000-000000000000'))).toBeNull();
+    expect(await inTenantTransaction(world.db, { tenantId: world.a.id }, (trx) => creditNoteDocumentData(trx, world.a.id, '0190f5d4-0000-7000-8000-000000000000'))).toBeNull();
+  });
+});
+
+describe("a draft's document", () => {
+  it('previews the draft as it would be issued today, numbered DRAFT and marked as a draft in its notes', async () => {
+    const council = await commissioner(world.a, 'Preview Borough Council');
+    const placement = await stay(world.a, '2026-09-07');
+    await fee(world.a, placement.id, council, '2026-09-07', 84000, 'week', 'PBC-55');
+    const drafted = (await generate(world.a, { periodStart: '2026-09-07', commissionerId: council })).invoices[0]!;
+    // 7 nights × £840.00 ÷ 7 = £840.00
+    expect(drafted.total).toBe(84000);
+    const html = await documentHtml(world.a, 'getInvoiceDocument', { invoiceId: drafted.id });
+    expect(html).toContain('<title>Invoice DRAFT: Preview Borough Council</title>');
+    expect(html).toContain('<p>Draft for checking, not an invoice: it has no number yet');
+    expect(html).toContain('<td>PBC-55</td>');
+    // One purchase order for every line: the commissioner's reference for the invoice.
+    expect(html).toContain('<dt>Your reference</dt><dd>PBC-55</dd>');
+    expect(html).toContain(`<td>${written(84000, 'GBP')}</td>`);
+    expect(html).not.toMatch(/INV-\d/);
+    for (const name of await childNames(world.a, [placement.childId])) expect(html).not.toContain(name);
+    const pdf = await documentBytes(world.a, `/v1/invoices/${drafted.id}/document?format=pdf`);
+    expect([pdf.status, pdf.bytes.subarray(0, 5).toString('latin1')]).toEqual([200, '%PDF-']);
   });
 });
 
@@ -438,6 +542,8 @@ describe('issued invoices and credit notes never change', () => {
 });
 
 describe('the USA tenant', () => {
+  let usa: { invoiceId: string; invoiceHtml: string };
+
   it('invoices a county in dollars on the USA chart, with its own numbers, and credits it', async () => {
     const county = await commissioner(world.b, 'Alameda County Social Services');
     const placement = await stay(world.b, '2026-06-01');
@@ -455,9 +561,50 @@ describe('the USA tenant', () => {
     const credit = await world.call('createCreditNote', { token: world.b.adminToken, params: { invoiceId: issued.body.id }, body: { reason: 'Placement ended early' } });
     expect(credit.status).toBe(201);
     expect((await journalEntries(world.b, credit.body.journalId)).map((e) => [e.account_code, Number(e.debit), Number(e.credit)])).toEqual([[us.posting('credit_note').debit, 135000, 0], [us.posting('credit_note').credit, 0, 135000]]);
-    const doc = await inTenantTransaction(world.db, { tenantId: world.b.id }, (trx) => invoiceDocumentData(trx, world.b.id, issued.body.id));
-    expect(doc).toMatchObject({ issueDate: { text: 'July 1, 2026' }, totals: { net: { formatted: '$1,350.00' } } });
-    expect(formatMoney(-123456789, 'USD')).toBe('-$1,234,567.89');
+
+    const html = await documentHtml(world.b, 'getInvoiceDocument', { invoiceId: issued.body.id });
+    expect(html).toContain(`<dt>Invoice number</dt><dd>${issued.body.reference}</dd>`);
+    for (const text of ['Alameda County Social Services', 'Anytown AB1 2CD', '<dt>Contract</dt><dd>ALA-2026-118</dd>', 'July 1, 2026', 'July 31, 2026', '(net 30)', 'June 1, 2026', 'June 30, 2026', '<td>ALA-2026-118</td>', '<td>F.C.</td>', '<td>30</td>', '<td>$45.00 a day</td>']) expect(html).toContain(text);
+    expect(written(30 * 4500, 'USD')).toBe('$1,350.00');
+    expect(html).toContain('<td>$1,350.00</td>');
+    expect(html).toContain('<th scope="row" colspan="7">Amount due</th><td><strong>$1,350.00</strong></td>');
+    const names = await childNames(world.b, [placement.childId]);
+    for (const name of names) expect(html).not.toContain(name);
+
+    const memo = await documentHtml(world.b, 'getCreditNoteDocument', { creditNoteId: credit.body.id });
+    expect(memo).toContain('<h1>Credit memo</h1>');
+    expect(memo).toContain(`<dt>Credit memo number</dt><dd>${credit.body.reference}</dd>`);
+    expect(memo).toContain(`<dd>${issued.body.reference} of <time datetime="2026-07-01">July 1, 2026</time></dd>`);
+    for (const text of ['Placement ended early', 'Alameda County Social Services', '<td>ALA-2026-118</td>', 'credited in full', '<td>$1,350.00</td>', '<strong>$1,350.00</strong>']) expect(memo).toContain(text);
+    for (const name of names) expect(memo).not.toContain(name);
+
+    const path = `/v1/invoices/${issued.body.id}/document?format=pdf`;
+    const pdf = await documentBytes(world.b, path);
+    expect([pdf.status, pdf.type, pdf.bytes.subarray(0, 5).toString('latin1')]).toEqual([200, 'application/pdf', '%PDF-']);
+    expect(pdf.bytes.equals((await documentBytes(world.b, path)).bytes)).toBe(true);
+    // US Letter, for a tenant that invoices in dollars.
+    expect(pdf.bytes.toString('latin1')).toContain('/MediaBox [0 0 612 792]');
+    const memoPdf = await documentBytes(world.b, `/v1/credit-notes/${credit.body.id}/document?format=pdf`);
+    expect([memoPdf.status, memoPdf.bytes.subarray(0, 5).toString('latin1')]).toEqual([200, '%PDF-']);
+    usa = { invoiceId: issued.body.id, invoiceHtml: html };
+  });
+
+  it("renders with the template the tenant's configuration has on the document's date; one that prints a field invoices lack is a 409", async () => {
+    // From 2 July 2026 the tenant's invoice template is its own, and prints a field Hearth does not hold.
+    const overlay = await world.call('createOverlay', { token: world.b.adminToken, body: {
+      effectiveFrom: '2026-07-02', description: 'Invoice template with bank details', changes: { templates: { invoice: { source: '<p>Invoice {{invoice.number}}: pay to {{service.bankAccount}}</p>' } } },
+    } });
+    expect(overlay.status).toBe(201);
+    // The invoice issued on 1 July renders as it did, from the pack's template.
+    expect(await documentHtml(world.b, 'getInvoiceDocument', { invoiceId: usa.invoiceId })).toBe(usa.invoiceHtml);
+    // A draft is shown as if issued today, so with the overlay's template, which cannot render it.
+    const county = await commissioner(world.b, 'Overlay County');
+    const placement = await stay(world.b, '2026-08-03');
+    await fee(world.b, placement.id, county, '2026-08-03', 5000, 'day');
+    const drafted = (await generate(world.b, { periodStart: '2026-08-03', commissionerId: county })).invoices[0]!;
+    const refused = await world.call('getInvoiceDocument', { token: world.b.adminToken, params: { invoiceId: drafted.id } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toMatch(/invoice template \(overlay:\d+\) cannot render this document: .*bankAccount/);
   });
 });
 
@@ -475,6 +622,7 @@ describe('tenants and permissions', () => {
   it("shows another tenant none of A's invoices and lets it credit none", async () => {
     const asB = (operationId: string, options: Record<string, unknown>) => world.call(operationId, { token: world.b.adminToken, ...options });
     expect((await asB('getInvoice', { params: { invoiceId: ofA.invoiceId } })).status).toBe(404);
+    expect((await asB('getInvoiceDocument', { params: { invoiceId: ofA.invoiceId } })).status).toBe(404);
     expect((await asB('createCreditNote', { params: { invoiceId: ofA.invoiceId }, body: { reason: 'x' } })).status).toBe(404);
     expect((await asB('issueInvoice', { params: { invoiceId: ofA.invoiceId }, headers: { 'if-match': '"1"' }, body: {} })).status).toBe(404);
     expect((await asB('getCommissioner', { params: { commissionerId: ofA.commissionerId } })).status).toBe(404);
@@ -516,9 +664,11 @@ describe('tenants and permissions', () => {
   it('lets finance read and issue, and a caseworker do neither', async () => {
     const caseworker = await world.addUser(world.a, ['caseworker']);
     expect((await world.call('listInvoices', { token: caseworker.token })).status).toBe(403);
+    expect((await world.call('getInvoiceDocument', { token: caseworker.token, params: { invoiceId: ofA.invoiceId } })).status).toBe(403);
     expect((await world.call('createCreditNote', { token: caseworker.token, params: { invoiceId: ofA.invoiceId }, body: { reason: 'x' } })).status).toBe(403);
     const finance = await world.addUser(world.a, ['finance_officer']);
     expect((await world.call('getInvoice', { token: finance.token, params: { invoiceId: ofA.invoiceId } })).status).toBe(200);
+    expect((await world.call('getInvoiceDocument', { token: finance.token, params: { invoiceId: ofA.invoiceId }, query: { format: 'pdf' } })).status).toBe(200);
     const credited = await world.call('createCreditNote', { token: finance.token, params: { invoiceId: ofA.invoiceId }, body: { reason: 'Agreed reduction', lines: [{ invoiceLineId: ofA.lineId, amount: 500 }] } });
     expect(credited.status).toBe(201);
     expect(credited.body.createdBy).toBe(finance.id);

@@ -4,6 +4,7 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { findPlacement } from '../placements/service';
+import { invoiceDocumentOperations } from './documentRoutes';
 import { deleteDrafts, generateDrafts, regenerateDraft } from './drafts';
 import { creditInvoice, issueDraft, type CreditLineInput, type IssuingScope } from './issue';
 import { invoicingPolicy, periodEndFor, type InvoicingFrequency } from './policy';
@@ -294,4 +295,5 @@ export const invoiceOperations: OperationMap = {
   createCreditNote: { access: { permission: 'invoices:issue' }, handle: createCreditNote },
   listCreditNotes: { access: { permission: 'invoices:read' }, handle: listCreditNotes },
   getCreditNote: { access: { permission: 'invoices:read' }, handle: getCreditNote },
+  ...invoiceDocumentOperations,
 };
