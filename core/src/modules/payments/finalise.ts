@@ -3,50 +3,35 @@ import type { PackRegistry } from '../../packs/registry';
 import type { AuditActor } from '../audit/service';
 import { markClaimsPaid } from '../claims/service';
 import { tenantChart } from '../ledger/chart';
-import { postBulkJournal, type BulkEntry } from '../ledger/post';
-import type { LineRow, RunRow } from './rows';
+import { postJournalFromQuery, type EntrySource } from '../ledger/post';
+import type { RunRow } from './rows';
 
 /**
- * The run's journal: each line debits its component's account (or, a recovery, credits it), and each
- * household's net for each payable account is credited to it (or, where the household owes, debited).
- * Lines are grouped by household, each household's payable entry after its lines. Balanced by
- * construction; the ledger checks again, and the database at commit.
+ * The run's journal entries, as a query over its lines: each line debits its component's account (a
+ * recovery credits it), and each household's net for each payable account is credited to it (or,
+ * where the household owes, debited). Lines keep their run order, each household's payable entry
+ * after its lines. Balanced by construction; the ledger checks again, and the database at commit.
  */
-export function runJournalEntries(run: RunRow, lines: LineRow[], postings: Map<string, { debit: string; credit: string }>): BulkEntry[] {
-  const entries: BulkEntry[] = [];
-  let household: string | null = null;
-  let payable = new Map<string, number>();
-  const closeHousehold = () => {
-    for (const [account, net] of [...payable].sort(([a], [b]) => a.localeCompare(b))) {
-      if (net === 0) continue;
-      entries.push({ account, debit: net < 0 ? -net : 0, credit: net > 0 ? net : 0, carerHouseholdId: household, periodStart: run.period_start, periodEnd: run.period_end, description: `Payable to the carer household, ${run.reference}` });
-    }
-    payable = new Map();
+export function runJournalEntries(tenantId: string, run: RunRow, postings: Map<string, { debit: string; credit: string }>): EntrySource {
+  const components = [...postings.keys()];
+  return {
+    sql: `WITH lines AS (
+            SELECT l.*, p.debit_account, p.credit_account
+              FROM payment_lines l
+              -- A component without a posting gives no account, and the ledger refuses the entry: never a line left out.
+              LEFT JOIN unnest(?::text[], ?::text[], ?::text[]) AS p(component, debit_account, credit_account) ON p.component = l.component
+             WHERE l.tenant_id = ? AND l.run_id = ? AND l.calculation = ?)
+          SELECT position::bigint * 2 AS entry_order, debit_account AS account_key, greatest(amount, 0) AS debit, greatest(-amount, 0) AS credit,
+                 household_id AS carer_household_id, child_id, placement_id, period_start, period_end, id::text AS source_line_id, description
+            FROM lines
+          UNION ALL
+          SELECT max(position)::bigint * 2 + 1, credit_account, greatest(-sum(amount), 0), greatest(sum(amount), 0),
+                 household_id, NULL, NULL, ?::date, ?::date, NULL, ?
+            FROM lines
+           GROUP BY household_id, credit_account
+          HAVING sum(amount) <> 0`,
+    bindings: [components, components.map((c) => postings.get(c)!.debit), components.map((c) => postings.get(c)!.credit), tenantId, run.id, run.calculation_number, run.period_start, run.period_end, `Payable to the carer household, ${run.reference}`],
   };
-  for (const line of lines) {
-    if (line.household_id !== household) {
-      closeHousehold();
-      household = line.household_id;
-    }
-    const posting = postings.get(line.component);
-    if (!posting) throw new Error(`the component "${line.component}" has no posting in the tenant's chart`);
-    const amount = Number(line.amount);
-    entries.push({
-      account: posting.debit,
-      debit: amount > 0 ? amount : 0,
-      credit: amount < 0 ? -amount : 0,
-      carerHouseholdId: line.household_id,
-      childId: line.child_id,
-      placementId: line.placement_id,
-      periodStart: line.period_start,
-      periodEnd: line.period_end,
-      sourceLineId: line.id,
-      description: line.description,
-    });
-    payable.set(posting.credit, (payable.get(posting.credit) ?? 0) + amount);
-  }
-  closeHousehold();
-  return entries;
 }
 
 /**
@@ -55,21 +40,21 @@ export function runJournalEntries(run: RunRow, lines: LineRow[], postings: Map<s
  * with nothing to post. The caller's audit event (the run finalised, naming the journal) records it.
  */
 export async function postRun(trx: Knex.Transaction, tenantId: string, packs: PackRegistry, actor: AuditActor, run: RunRow): Promise<string | null> {
-  const lines = (await trx('payment_lines').where({ tenant_id: tenantId, run_id: run.id, calculation: run.calculation_number }).orderBy('position')) as LineRow[];
   let journalId: string | null = null;
-  const entries = runJournalEntries(run, lines, (await tenantChart(trx, tenantId, packs, run.payment_date)).postings);
-  if (entries.length) {
-    const journal = await postBulkJournal({ trx, tenantId, packs, actor }, {
+  if (run.line_count > 0) {
+    const chart = await tenantChart(trx, tenantId, packs, run.payment_date);
+    const journal = await postJournalFromQuery({ trx, tenantId, packs, actor }, {
       postingDate: run.payment_date,
       description: `Payment run ${run.reference}: ${run.period_start} to ${run.period_end}`,
       source: { type: 'payment_run', id: run.id },
-      entries,
+      entries: runJournalEntries(tenantId, run, chart.postings),
     }, { audit: false });
     journalId = journal.id;
   }
-  const claimIds = [...new Set(lines.filter((l) => l.claim_id).map((l) => l.claim_id!))];
+  const paid = (await trx('payment_lines').where({ tenant_id: tenantId, run_id: run.id, calculation: run.calculation_number }).where((w) => w.whereNotNull('claim_id').orWhereNotNull('adjustment_id')).select('claim_id', 'adjustment_id')) as Array<{ claim_id: string | null; adjustment_id: string | null }>;
+  const claimIds = [...new Set(paid.filter((l) => l.claim_id).map((l) => l.claim_id!))];
   await markClaimsPaid(trx, tenantId, claimIds, run.id, run.payment_date, actor.actorId);
-  const adjustmentIds = [...new Set(lines.filter((l) => l.adjustment_id).map((l) => l.adjustment_id!))];
+  const adjustmentIds = [...new Set(paid.filter((l) => l.adjustment_id).map((l) => l.adjustment_id!))];
   if (adjustmentIds.length) {
     const updated = await trx('payment_adjustments').where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', adjustmentIds)
       .update({ status: 'paid', paid_in_run_id: run.id, version: trx.raw('version + 1'), updated_at: trx.fn.now() });
