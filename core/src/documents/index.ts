@@ -3,3 +3,4 @@ export { documentFor, documentOfKind, DocumentTemplateError, type DocumentTempla
 export { htmlToPdf, pageSizeFor, type PageSize, type PdfOptions } from './htmlToPdf';
 export { formatDocumentDate, formatMoney } from './formatting';
 export type { BillToView, ChargeLineView, CreditNoteView, InvoiceView, RemittanceView, StatementView, ViewModels } from './viewModels';
+export { documentResult, type DocumentRequest } from './documentResult';

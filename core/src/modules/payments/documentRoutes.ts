@@ -1,4 +1,4 @@
-import { documentOfKind, DocumentTemplateError, formatDocumentDate, formatMoney, htmlToPdf, pageSizeFor, renderHtml, type RemittanceView, type StatementView } from '../../documents';
+import { documentResult, formatDocumentDate, formatMoney, type RemittanceView, type StatementView } from '../../documents';
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { tenantConfiguration, type TenantConfiguration } from '../configuration/tenantConfiguration';
@@ -33,9 +33,14 @@ function componentLabel(config: TenantConfiguration, component: string): string 
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
+/** A household's short reference: the end of its id (a UUID v7 begins with its creation time, shared by households made together). */
+const householdReference = (household: Household) => household.id.slice(-8).toUpperCase();
+
 function reference(run: RunRow, household: Household): string {
-  return `${run.reference}-${household.id.slice(0, 8).toUpperCase()}`;
+  return `${run.reference}-${householdReference(household)}`;
 }
+
+const formatOf = (ctx: OperationContext) => (ctx.query.format as 'html' | 'pdf' | undefined) ?? 'html';
 
 async function documentInputs(ctx: OperationContext, finalOnly: boolean) {
   const run = (await ctx.trx('payment_runs').where({ tenant_id: ctx.tenantId, id: ctx.params.runId }).first()) as RunRow | undefined;
@@ -75,7 +80,7 @@ export function statementView(run: RunRow, household: Household, lines: Document
     service: { name: tenant.name, addressLines: [], contact: tenant.name },
     statement: { reference: reference(run, household), paymentDate: formatDocumentDate(run.payment_date, tenant.currency), paymentDateIso: run.payment_date },
     period: { start: formatDocumentDate(run.period_start, tenant.currency), startIso: run.period_start, end: formatDocumentDate(run.period_end, tenant.currency), endIso: run.period_end },
-    carer: { names: household.name, reference: household.id.slice(0, 8).toUpperCase() },
+    carer: { names: household.name, reference: householdReference(household) },
     components: components.map((key) => ({ key, label: componentLabel(config, key) })),
     lines: [...rows.values()].map(({ line, amounts }) => ({
       child: line.initials ?? '',
@@ -111,37 +116,23 @@ export function remittanceView(run: RunRow, household: Household, lines: Documen
     service: { name: tenant.name, addressLines: [], contact: tenant.name },
     remittance: { reference: `RA-${reference(run, household)}`, paymentRun: run.reference, paymentDate: formatDocumentDate(run.payment_date, tenant.currency), paymentDateIso: run.payment_date, method: 'Bank transfer' },
     // Hearth holds no bank details; the finance system that makes the payment adds them to its own advice.
-    payee: { name: household.name, reference: household.id.slice(0, 8).toUpperCase(), accountEnding: '', sortCodeEnding: null },
+    payee: { name: household.name, reference: householdReference(household), accountEnding: '', sortCodeEnding: null },
     lines: [...byComponent].map(([component, amount]) => ({ reference: reference(run, household), description: componentLabel(config, component), period, amount: money(amount) })),
     total: money(lines.reduce((s, l) => s + Number(l.amount), 0)),
   };
-}
-
-async function render(ctx: OperationContext, kind: 'statement' | 'remittance', view: StatementView | RemittanceView, config: TenantConfiguration, currency: Currency, title: string, filename: string, madeAt: Date): Promise<OperationResult> {
-  let html: string;
-  try {
-    html = renderHtml(documentOfKind(config, kind).source, view);
-  } catch (error) {
-    if (error instanceof DocumentTemplateError) throw new Problem('unprocessable', error.message);
-    throw error;
-  }
-  const format = (ctx.query.format as 'html' | 'pdf' | undefined) ?? 'html';
-  if (format === 'html') return { status: 200, raw: { contentType: 'text/html; charset=utf-8', body: html, filename: `${filename}.html` }, noWrite: true };
-  const pdf = await htmlToPdf(html, { pageSize: pageSizeFor(currency), title, creationDate: madeAt });
-  return { status: 200, raw: { contentType: 'application/pdf', body: pdf, filename: `${filename}.pdf` }, noWrite: true };
 }
 
 async function getCarerStatement(ctx: OperationContext): Promise<OperationResult> {
   const { run, household, lines, tenant, config } = await documentInputs(ctx, false);
   const view = statementView(run, household, lines, tenant, config);
   // A statement's PDF is dated by the calculation it shows, so rendering it again gives the same bytes.
-  return render(ctx, 'statement', view, config, tenant.currency, `Statement ${view.statement.reference}`, `statement-${view.statement.reference}`, run.calculated_at ?? run.created_at);
+  return documentResult(config, 'statement', view, { format: formatOf(ctx), currency: tenant.currency, title: `Statement ${view.statement.reference}`, filename: `statement-${view.statement.reference}`, madeAt: run.calculated_at ?? run.created_at });
 }
 
 async function getRemittanceAdvice(ctx: OperationContext): Promise<OperationResult> {
   const { run, household, lines, tenant, config } = await documentInputs(ctx, true);
   const view = remittanceView(run, household, lines, tenant, config);
-  return render(ctx, 'remittance', view, config, tenant.currency, `Remittance advice ${view.remittance.reference}`, `remittance-${view.remittance.reference}`, run.finalised_at!);
+  return documentResult(config, 'remittance', view, { format: formatOf(ctx), currency: tenant.currency, title: `Remittance advice ${view.remittance.reference}`, filename: `remittance-${view.remittance.reference}`, madeAt: run.finalised_at! });
 }
 
 export const documentOperations: OperationMap = {
