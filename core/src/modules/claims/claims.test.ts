@@ -1,6 +1,6 @@
 import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
 import { daysFromToday, makeHousehold } from '../../../../test/support/fixtures/carers';
-import { claimsReadyForPayment, markClaimsPaid } from './service';
+import { claimPaymentsDue, markClaimsPaid } from './service';
 
 let world: World;
 let submitterA: { id: string; token: string };
@@ -253,14 +253,13 @@ describe('lists, the outstanding report, and payment', () => {
     const runId = '018f0000-0000-7000-8000-0000000000aa';
     await world.db.transaction(async (trx) => {
       await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [world.a.id]);
-      const ready = await claimsReadyForPayment(trx, world.a.id, daysFromToday(1));
-      expect(ready.map((c) => c.id)).toContain(approved.id);
-      expect(ready.map((c) => c.id)).not.toContain(submitted.id);
-      expect(ready.find((c) => c.id === approved.id)).toMatchObject({ householdId: h, total: 20 * 45, currency: 'GBP' });
-      expect(await claimsReadyForPayment(trx, world.a.id, daysFromToday(-30))).not.toContainEqual(expect.objectContaining({ id: approved.id }));
+      const ready = await claimPaymentsDue(trx, world.a.id);
+      expect(ready.map((c) => c.claimId)).toContain(approved.id);
+      expect(ready.map((c) => c.claimId)).not.toContain(submitted.id);
+      expect(ready.filter((c) => c.claimId === approved.id)).toEqual([expect.objectContaining({ householdId: h, kind: 'mileage', amount: 20 * 45, lines: 1 })]);
       await expect(markClaimsPaid(trx, world.a.id, [submitted.id], runId, daysFromToday(0))).rejects.toThrow(/not approved-and-unpaid/);
       expect(await markClaimsPaid(trx, world.a.id, [approved.id], runId, daysFromToday(0))).toBe(1);
-      expect((await claimsReadyForPayment(trx, world.a.id, daysFromToday(1))).map((c) => c.id)).not.toContain(approved.id);
+      expect((await claimPaymentsDue(trx, world.a.id)).map((c) => c.claimId)).not.toContain(approved.id);
       await expect(markClaimsPaid(trx, world.a.id, [approved.id], runId, daysFromToday(0))).rejects.toThrow(/not approved-and-unpaid/);
     });
 

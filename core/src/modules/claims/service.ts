@@ -137,12 +137,6 @@ export async function storeLines(trx: Knex.Transaction, tenantId: string, claimI
   }
 }
 
-/** For issue 5's payment runs: approved claims not yet paid, approved on or before `upTo`, oldest first. */
-export async function claimsReadyForPayment(trx: Knex.Transaction, tenantId: string, upTo: string): Promise<Array<{ id: string; householdId: string; currency: string; total: number; approvedOn: string; version: number }>> {
-  const rows = (await trx('claims').where({ tenant_id: tenantId, status: 'approved' }).whereNull('paid_in_run_id').where('decided_on', '<=', upTo).orderBy(['decided_on', 'id'])) as ClaimRow[];
-  return rows.map((r) => ({ id: r.id, householdId: r.household_id, currency: r.currency, total: r.total, approvedOn: String(r.decided_on), version: r.version }));
-}
-
 /**
  * What a payment run pays for claims: every approved claim not yet paid, split by kind of line
  * (mileage and expenses post to their own accounts), with the dates its lines cover.
@@ -162,7 +156,7 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string):
 }
 
 /**
- * For issue 5's payment runs: marks approved claims paid in a run (they never change again). All or
+ * For payment runs: marks approved claims paid in a run (they never change again). All or
  * nothing: a claim that is not approved-and-unpaid throws, and the caller's transaction rolls back.
  * The caller audits its own request; each claim's history records the payment.
  */
