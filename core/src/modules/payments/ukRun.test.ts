@@ -161,6 +161,31 @@ describe('a UK run, every line worked by hand', () => {
     expect(run.body.status).toBe('exported');
   });
 
+  it('lets a finance system pull the run with an API key holding ledger:export, and no other', async () => {
+    const withExport = await world.call('createApiKey', { token: world.a.adminToken, body: { name: 'finance pull', permissions: ['ledger:export'] } });
+    const without = await world.call('createApiKey', { token: world.a.adminToken, body: { name: 'reader', permissions: ['payments:read'] } });
+    const pulled = await world.http('POST', `/v1/payment-runs/${runId}/exports`, { apiKey: withExport.body.secret, body: { format: 'xero' } });
+    expect(pulled.status).toBe(200);
+    expect(parseCsv(pulled.text).length).toBe(13);
+    const refused = await world.http('POST', `/v1/payment-runs/${runId}/exports`, { apiKey: without.body.secret, body: { format: 'xero' } });
+    expect(refused.status).toBe(403);
+  });
+
+  it('reports what was paid, by component and by household, and what is owed for care after the run', async () => {
+    const byComponent = await world.call('getPaymentsReport', { token: world.a.adminToken, query: { from: '2025-04-01', to: '2025-04-30', groupBy: 'component' } });
+    expect(byComponent.body.groups.map((g: { key: string; amount: number }) => [g.key, g.amount])).toEqual([
+      ['allowance', 22286 + 15500 + 48214 + 34571 + 18257 + 9429],
+      ['birthday_extra', 21700],
+      ['fee', 21429 + 31429],
+    ]);
+    expect(byComponent.body).toMatchObject({ total: 222815, runs: 1 });
+    const byHousehold = await world.call('getPaymentsReport', { token: world.a.adminToken, query: { from: '2025-04-01', to: '2025-04-30', groupBy: 'household' } });
+    expect(Object.fromEntries(byHousehold.body.groups.map((g: { key: string; amount: number }) => [g.key, g.amount]))).toEqual({ [ids.London!]: 129129, [ids.RestOfEngland!]: 84257, [ids.Respite!]: 9429 });
+    // A week after the run: the London child (5-10, £225 and the £100 fee) and the Leeds child (11-15, £220 and £200) for 7 nights each.
+    const accruals = await world.call('getAccrualsReport', { token: world.a.adminToken, query: { asOf: '2025-04-27' } });
+    expect(accruals.body).toMatchObject({ paidThrough: '2025-04-20', unpaidFrom: '2025-04-21', careNights: 14, total: 22500 + 10000 + 22000 + 20000, issues: 0 });
+  });
+
   it('keeps finalised lines and entries as they are: UPDATE and DELETE fail in SQL, as the owner and as the application role', async () => {
     for (const statement of ['UPDATE payment_lines SET amount = amount + 1 WHERE run_id = ?', 'DELETE FROM payment_lines WHERE run_id = ?', "UPDATE ledger_entries SET debit = debit + 1 WHERE journal_id = (SELECT journal_id FROM payment_runs WHERE id = ?) AND debit > 0", 'DELETE FROM ledger_entries WHERE journal_id = (SELECT journal_id FROM payment_runs WHERE id = ?)', 'UPDATE payment_runs SET total = 1 WHERE id = ?']) {
       await expect(ownerRows(world.db, world.a.id, statement, [runId])).rejects.toThrow();
