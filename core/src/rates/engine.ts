@@ -1,5 +1,6 @@
 import type { Layered, ResolvedPack } from '../packs/registry';
 import type { Amounts, PaymentPolicy, RateRules, RateTable, RuleDefinition } from '../packs/types';
+import { nightlyDivisor, prorate } from './proration';
 import { CompiledRuleSet, type FiredRule } from '../rules/ruleSet';
 import { inEffectOn } from '../time';
 
@@ -204,29 +205,6 @@ export function amountFor(table: RateTable, amounts: Amounts, facts: RateFacts):
     node = node[String(key)];
   }
   return typeof node === 'number' ? node : null;
-}
-
-function daysInMonth(iso: string): number {
-  const [y, m] = iso.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
-}
-
-/** amount = periodAmount × nights ÷ divisor, rounded to the minor unit, half up (or half even), in integers. */
-function prorate(periodAmount: number, nights: number, divisor: number, rounding: PaymentPolicy['rounding']): number {
-  const numerator = periodAmount * nights;
-  const whole = Math.floor(numerator / divisor);
-  const twiceRemainder = 2 * (numerator - whole * divisor);
-  if (twiceRemainder > divisor) return whole + 1;
-  if (twiceRemainder < divisor) return whole;
-  return rounding === 'half_up_per_line' || whole % 2 === 1 ? whole + 1 : whole;
-}
-
-function divisorFor(table: RateTable, policy: PaymentPolicy, night: string): number {
-  if (table.period === 'week') return 7;
-  if (table.period === 'day') return 1;
-  if (table.period === 'month') return daysInMonth(night);
-  if (table.period === 'year') return 365;
-  throw new Error(`a "${table.period}" table cannot be paid per night`);
 }
 
 /** One component's line over a span of nights on which nothing that enters its group key changes. */
@@ -482,7 +460,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       if (resolved === null) {
         throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
       }
-      const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
+      const divisor = nightlyDivisor(table, night);
       lines.push({
         component,
         tableKey,

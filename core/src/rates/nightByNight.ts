@@ -1,5 +1,6 @@
 import { addDays, yearsBetween } from '../packs/calendar';
 import type { PaymentPolicy, RateTable } from '../packs/types';
+import { nightlyDivisor, prorate } from './proration';
 import type { FiredRule } from '../rules/ruleSet';
 import { RateConfigurationError, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
 
@@ -36,28 +37,6 @@ function datedFactsOn(placement: PlacementForRates, night: string): DatedFacts {
   const inEffect = (placement.changes ?? []).filter((c) => c.from <= night).sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
   for (const change of inEffect) for (const name of DATED_FACTS) if (change[name] !== undefined) facts[name] = change[name];
   return facts;
-}
-
-function daysInMonth(iso: string): number {
-  const [y, m] = iso.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m, 0)).getUTCDate();
-}
-
-function prorate(periodAmount: number, nights: number, divisor: number, rounding: PaymentPolicy['rounding']): number {
-  const numerator = periodAmount * nights;
-  const whole = Math.floor(numerator / divisor);
-  const twiceRemainder = 2 * (numerator - whole * divisor);
-  if (twiceRemainder > divisor) return whole + 1;
-  if (twiceRemainder < divisor) return whole;
-  return rounding === 'half_up_per_line' || whole % 2 === 1 ? whole + 1 : whole;
-}
-
-function divisorFor(table: RateTable, _policy: PaymentPolicy, night: string): number {
-  if (table.period === 'week') return 7;
-  if (table.period === 'day') return 1;
-  if (table.period === 'month') return daysInMonth(night);
-  if (table.period === 'year') return 365;
-  throw new Error(`a "${table.period}" table cannot be paid per night`);
 }
 
 interface NightLine {
@@ -101,7 +80,7 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
         throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
       }
       const periodAmount = resolved.amount;
-      const divisor = policy.conversion === 'monthly_div_days_in_month' && table.period === 'month' ? daysInMonth(night) : divisorFor(table, policy, night);
+      const divisor = nightlyDivisor(table, night);
       const monthKey = table.period === 'month' ? night.slice(0, 7) : '';
       lines.push({
         night,
