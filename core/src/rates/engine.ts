@@ -89,7 +89,7 @@ export interface OverlayRuleChange {
   remove: string[];
 }
 
-interface ResolvedAmount {
+export interface ResolvedAmount {
   amount: number;
   layer: string;
   effectiveFrom: string;
@@ -104,7 +104,7 @@ const EXTRAS_KEY = 'extras';
 /** A rate cannot be worked out as configured or as asked (no amount for these facts, a date that names no day). */
 export class RateConfigurationError extends Error {}
 
-type RuleParams = { component: string; table: string; weeks?: number };
+export type RuleParams = { component: string; table: string; weeks?: number };
 
 /** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
 export class RateBook {
@@ -494,7 +494,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
 }
 
 /** What a line says of itself: the rule that chose it, the table value and its layer, the facts. */
-function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: ResolvedAmount, policy: PaymentPolicy, facts: RateFacts): RateSegment['explanation'] {
+export function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: ResolvedAmount, policy: PaymentPolicy, facts: RateFacts): RateSegment['explanation'] {
   return {
     rule: fired.rule,
     table: table.key,
@@ -542,7 +542,15 @@ async function extrasFor(book: RateBook, placement: PlacementForRates, paid: Arr
     festivalInPeriod: placement.festivalInPeriod ?? false,
     holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false,
   } as RateFacts;
-  const decision = await book.extras.decide(facts);
+  return extraPayments(book, facts, birthday, lastNight);
+}
+
+/**
+ * The extras the pack's rules pay for a period's facts: each fires N weeks of its table at the facts
+ * of its day (the birthday for the birthday extra, else the last paid night).
+ */
+export async function extraPayments(book: RateBook, facts: RateFacts, birthday: string | null, lastNight: string): Promise<RateSegment[]> {
+  const decision = await book.extras!.decide(facts);
   const out: RateSegment[] = [];
   for (const fired of decision.fired) {
     const { component, table: tableKey, weeks } = fired.event.params;

@@ -1,8 +1,7 @@
 import { addDays, yearsBetween } from '../packs/calendar';
-import type { PaymentPolicy, RateTable } from '../packs/types';
+import type { RateTable } from '../packs/types';
 import { nightlyDivisor, prorate } from './proration';
-import type { FiredRule } from '../rules/ruleSet';
-import { RateConfigurationError, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
+import { explain, extraPayments, RateConfigurationError, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
 
 /*
  * The rate engine as it was before it learnt to evaluate per segment: every night walked, the rules
@@ -12,16 +11,6 @@ import { RateConfigurationError, type PlacementForRates, type RateBook, type Rat
  * dated facts (`changes`), read here the plainest way: every entry in effect that night, in date order.
  * Not for production use: it is slow on purpose.
  */
-
-type RuleParams = { component: string; table: string; weeks?: number };
-
-interface ResolvedAmount {
-  amount: number;
-  layer: string;
-  effectiveFrom: string;
-  source: string;
-  floor?: { amount: number; layer: string; effectiveFrom: string };
-}
 
 type DatedFacts = Pick<RateFacts, 'region' | 'carerLevel' | 'placementType' | 'levelOfCare'>;
 const DATED_FACTS = ['region', 'carerLevel', 'placementType', 'levelOfCare'] as const;
@@ -123,21 +112,6 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
   return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
 }
 
-function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: ResolvedAmount, policy: PaymentPolicy, facts: RateFacts): RateSegment['explanation'] {
-  return {
-    rule: fired.rule,
-    table: table.key,
-    layer: resolved.layer,
-    effectiveFrom: resolved.effectiveFrom,
-    source: resolved.source,
-    period: table.period,
-    periodAmount: resolved.amount,
-    conversion: policy.conversion,
-    facts,
-    conditions: fired.conditions,
-    ...(resolved.floor ? { floor: resolved.floor } : {}),
-  };
-}
 
 function birthdayIn(dateOfBirth: string, nights: string[]): string | null {
   const monthDay = dateOfBirth.slice(5);
@@ -151,24 +125,5 @@ async function extrasFor(book: RateBook, placement: PlacementForRates, lines: Ni
   const lastNight = nights[nights.length - 1]!;
   const baseLine = lines.find((l) => l.night === (birthday ?? lastNight)) ?? lines[lines.length - 1]!;
   const facts: RateFacts = { ...baseLine.explanation.facts, birthdayInPeriod: birthday !== null, festivalInPeriod: placement.festivalInPeriod ?? false, holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false } as RateFacts;
-  const decision = await book.extras.decide(facts);
-  const out: RateSegment[] = [];
-  for (const fired of decision.fired) {
-    const { component, table: tableKey, weeks } = fired.event.params;
-    const day = component === 'birthday_extra' && birthday ? birthday : lastNight;
-    const table = book.table(tableKey).value;
-    const resolved = book.resolveAmount(tableKey, { ...facts, ageBand: table.ageBands ? book.ageBand(table, facts.ageYears) : facts.ageBand }, day);
-    if (!resolved) throw new RateConfigurationError(`rate table "${tableKey}" has no amount for the ${component} on ${day}`);
-    const perWeek = table.period === 'week' ? resolved.amount : table.period === 'day' ? resolved.amount * 7 : null;
-    if (perWeek === null) throw new RateConfigurationError(`the ${component} is paid in weeks of "${tableKey}", which is not a weekly or daily table`);
-    out.push({
-      component,
-      from: day,
-      to: day,
-      nights: 0,
-      amount: perWeek * (weeks ?? 1),
-      explanation: explain(fired, table, resolved, book.policy, facts),
-    });
-  }
-  return out;
+  return extraPayments(book, facts, birthday, lastNight);
 }
