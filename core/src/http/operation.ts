@@ -45,6 +45,11 @@ export interface AppServices {
   plugins: PluginRegistry;
 }
 
+/** The person acting, or null where the credential is an API key: what a row's `…_by` column records. */
+export function actorId(ctx: { principal: Principal | null }): string | null {
+  return ctx.principal?.kind === 'user' ? ctx.principal.id : null;
+}
+
 export interface OperationContext {
   trx: Knex.Transaction;
   services: AppServices;

@@ -50,7 +50,7 @@ export function documentToApi(r: DocumentRow) {
   return { id: r.id, householdId: r.household_id, key: r.key, title: r.title, receivedOn: r.received_on, notes: r.notes, recordedBy: r.recorded_by, createdAt: iso(r.created_at) };
 }
 
-export const actorId = (ctx: OperationContext): string | null => (ctx.principal?.kind === 'user' ? ctx.principal.id : null);
+export { actorId } from '../../http/operation';
 
 export async function findHousehold(ctx: OperationContext, options: { lock?: boolean; id?: string } = {}): Promise<HouseholdRow> {
   const query = ctx.trx('carer_households').where({ tenant_id: ctx.tenantId, id: options.id ?? ctx.params.householdId }).first();

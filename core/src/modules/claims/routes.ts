@@ -1,4 +1,4 @@
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { actorId, type OperationContext, type OperationMap, type OperationResult } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
@@ -7,8 +7,6 @@ import type { ResolvedPack } from '../../packs/registry';
 import { findHousehold } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { claimSummaryToApi, lineErrors, presentClaim, recordHistory, repriceClaim, storeLines, type ClaimRow, type ClaimStatus, type EvidenceInput, type LineInput } from './service';
-
-const actorId = (ctx: OperationContext): string | null => (ctx.principal?.kind === 'user' ? ctx.principal.id : null);
 
 async function tenantPack(ctx: OperationContext): Promise<{ pack: ResolvedPack; today: string; currency: 'GBP' | 'USD' }> {
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId!, ctx.services.packs);

@@ -1,4 +1,4 @@
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { actorId, type OperationContext, type OperationMap, type OperationResult } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
@@ -14,8 +14,6 @@ import {
   commissionerToApi, commissionToApi, creditNoteSummaryToApi, draftSummaryToApi, invoiceSummaryToApi,
   type CommissionerKind, type CommissionerRow, type CommissionRow, type CreditNoteRow, type DraftRow, type InvoiceRow,
 } from './rows';
-
-const actorId = (ctx: OperationContext): string | null => (ctx.principal?.kind === 'user' ? ctx.principal.id : null);
 
 const MAX_PERIOD_DAYS = 366;
 

@@ -1,4 +1,4 @@
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { actorId, type OperationContext, type OperationMap, type OperationResult } from '../../http/operation';
 import { etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
@@ -17,8 +17,6 @@ interface DisputeRow {
   id: string; line_id: string; run_id: string; household_id: string; reason: string; expected_amount: number | null; status: 'open' | 'upheld' | 'rejected' | 'withdrawn';
   raised_by: string | null; raised_at: Date; resolution: string | null; resolved_by: string | null; resolved_at: Date | null; adjustment_id: string | null; version: number;
 }
-
-const actorId = (ctx: OperationContext): string | null => (ctx.principal?.kind === 'user' ? ctx.principal.id : null);
 
 function adjustmentToApi(r: AdjustmentRow) {
   return {

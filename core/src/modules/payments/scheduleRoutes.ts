@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { actorId, type OperationContext, type OperationMap, type OperationResult } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
@@ -8,8 +8,6 @@ import { iso } from '../../time';
 import { tenantToday } from '../tenants/today';
 import { isPeriodStart, periodFrom, type PayPeriod, type ScheduleShape } from './periods';
 import type { ScheduleRow } from './rows';
-
-const actorId = (ctx: OperationContext): string | null => (ctx.principal?.kind === 'user' ? ctx.principal.id : null);
 
 export function shapeOf(row: ScheduleRow): ScheduleShape {
   return { frequency: row.frequency, timing: row.timing, anchorDate: row.anchor_date, paymentLagDays: row.payment_lag_days };
