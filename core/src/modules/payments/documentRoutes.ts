@@ -3,7 +3,7 @@ import type { OperationContext, OperationMap, OperationResult } from '../../http
 import { Problem } from '../../http/problem';
 import { tenantConfiguration, type TenantConfiguration } from '../configuration/tenantConfiguration';
 import type { RateRules } from '../../packs/types';
-import type { LineRow, RunRow } from './rows';
+import { CALCULATED_STATUSES, FINAL_STATUSES, type LineRow, type RunRow } from './rows';
 
 type Currency = 'GBP' | 'USD';
 
@@ -12,8 +12,6 @@ interface Household { id: string; name: string }
 /** Lines as a document shows them: a child by initials, never by name. */
 type DocumentLine = LineRow & { initials: string | null };
 
-const LIVE = ['calculated', 'submitted', 'approved', 'finalised', 'exported'];
-const FINAL = ['finalised', 'exported'];
 
 /**
  * The components a statement has columns for: every one the tenant's nightly rules can pay, in the
@@ -45,7 +43,7 @@ const formatOf = (ctx: OperationContext) => (ctx.query.format as 'html' | 'pdf' 
 async function documentInputs(ctx: OperationContext, finalOnly: boolean) {
   const run = (await ctx.trx('payment_runs').where({ tenant_id: ctx.tenantId, id: ctx.params.runId }).first()) as RunRow | undefined;
   if (!run) throw Problem.notFound('The payment run');
-  if (!(finalOnly ? FINAL : LIVE).includes(run.status)) throw new Problem('conflict', finalOnly ? `A remittance advice is for a finalised run; ${run.reference} is ${run.status}` : `The run ${run.reference} is ${run.status}: calculate it first`);
+  if (!(finalOnly ? FINAL_STATUSES : CALCULATED_STATUSES).includes(run.status)) throw new Problem('conflict', finalOnly ? `A remittance advice is for a finalised run; ${run.reference} is ${run.status}` : `The run ${run.reference} is ${run.status}: calculate it first`);
   const household = (await ctx.trx('carer_households').where({ tenant_id: ctx.tenantId, id: ctx.params.householdId }).first('id', 'name')) as Household | undefined;
   if (!household) throw Problem.notFound('The carer household');
   const lines = (await ctx.trx('payment_lines as l')
@@ -102,7 +100,7 @@ export function statementView(run: RunRow, household: Household, lines: Document
       adjustments: money(sum(corrections)),
       total: money(sum(lines)),
     },
-    ...(FINAL.includes(run.status) ? {} : { notes: [`Draft: run ${run.reference} is ${run.status}, not yet finalised; amounts may change before it is paid.`] }),
+    ...(FINAL_STATUSES.includes(run.status) ? {} : { notes: [`Draft: run ${run.reference} is ${run.status}, not yet finalised; amounts may change before it is paid.`] }),
   };
 }
 

@@ -5,6 +5,7 @@ import { claimPaymentsDue } from '../claims/service';
 import { placementCategories, placementsToPrice } from './calculation/facts';
 import { pricePlacements } from './calculation/pricing';
 import { tenantRates } from './calculation/rateBook';
+import { tenantCurrency } from './shared';
 
 type GroupBy = 'household' | 'child' | 'component' | 'run' | 'month';
 
@@ -16,10 +17,6 @@ const GROUPS: Record<GroupBy, { key: string; label: string; joins: Array<'househ
   run: { key: 'r.reference', label: "r.reference || ' (' || r.period_start || ' to ' || r.period_end || ')'", joins: [] },
   month: { key: "to_char(r.payment_date, 'YYYY-MM')", label: "to_char(r.payment_date, 'YYYY-MM')", joins: [] },
 };
-
-async function tenantCurrency(ctx: OperationContext): Promise<string> {
-  return ((await ctx.trx('tenants').where({ id: ctx.tenantId }).first('currency')) as { currency: string }).currency;
-}
 
 async function getPaymentsReport(ctx: OperationContext): Promise<OperationResult> {
   const q = ctx.query as { from: string; to: string; groupBy: GroupBy };

@@ -3,6 +3,11 @@ import type { PayFrequency, PayTiming } from './periods';
 
 export type PaymentRunStatus = 'draft' | 'calculating' | 'calculated' | 'submitted' | 'approved' | 'finalised' | 'exported' | 'cancelled';
 
+/** Statuses in which a run has a whole calculation to show: its lines, totals and documents. */
+export const CALCULATED_STATUSES: readonly PaymentRunStatus[] = ['calculated', 'submitted', 'approved', 'finalised', 'exported'];
+/** Statuses in which a run has been paid into the ledger. */
+export const FINAL_STATUSES: readonly PaymentRunStatus[] = ['finalised', 'exported'];
+
 export interface ScheduleRow {
   tenant_id: string;
   id: string;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { actorId, type OperationContext, type OperationMap, type OperationResult } from '../../http/operation';
 import { etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
@@ -14,16 +14,11 @@ import { tenantToday } from '../tenants/today';
 import { calculationJobKey, PAYMENT_RUN_CALCULATION_JOB } from './calculation/job';
 import { postRun } from './finalise';
 import { isPeriodStart, periodFrom } from './periods';
-import { lineToApi, runSummaryToApi, type LineRow, type PaymentRunStatus, type RunRow } from './rows';
+import { CALCULATED_STATUSES, lineToApi, runSummaryToApi, type LineRow, type PaymentRunStatus, type RunRow } from './rows';
+import { tenantCurrency } from './shared';
 import { activeSchedule, lastRunPeriod, nextPeriod, shapeOf } from './scheduleRoutes';
 import { recordStep, runHistory } from './steps';
-import { judgeStep, RUN_STEPS, tenantRunWorkflow, type RunStep, type StepVerdict } from './workflow';
-
-const actorId = (ctx: OperationContext): string | null => (ctx.principal?.kind === 'user' ? ctx.principal.id : null);
-
-async function tenantCurrency(ctx: OperationContext): Promise<string> {
-  return ((await ctx.trx('tenants').where({ id: ctx.tenantId }).first('currency')) as { currency: string }).currency;
-}
+import { judgeStep, RUN_STEPS, tenantRunWorkflow, type RunStep, type RunWorkflow, type StepVerdict } from './workflow';
 
 async function findRun(ctx: OperationContext, lock = false): Promise<RunRow> {
   const query = ctx.trx('payment_runs').where({ tenant_id: ctx.tenantId, id: ctx.params.runId }).first();
@@ -51,18 +46,18 @@ function calculationOf(run: RunRow, job: Job | null) {
   };
 }
 
-const LIVE: PaymentRunStatus[] = ['calculated', 'submitted', 'approved', 'finalised', 'exported'];
 
-async function presentRun(ctx: OperationContext, run: RunRow) {
+/** The run as the API shows it; the caller passes the tenant's workflow when it has already read it. */
+async function presentRun(ctx: OperationContext, run: RunRow, known?: RunWorkflow) {
   const job = run.calculation_job_id ? await getJob(ctx.trx, ctx.tenantId!, run.calculation_job_id) : null;
-  const totals = LIVE.includes(run.status)
+  const totals = CALCULATED_STATUSES.includes(run.status)
     ? ((await ctx.trx('payment_lines')
         .where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculation_number })
         .groupBy('component', 'kind')
         .orderBy([{ column: 'kind' }, { column: 'component' }])
         .select('component', 'kind', ctx.trx.raw('sum(amount)::bigint AS amount'), ctx.trx.raw('count(*)::int AS lines'))) as Array<{ component: string; kind: LineRow['kind']; amount: number; lines: number }>)
     : [];
-  const workflow = await tenantRunWorkflow(ctx.trx, ctx.tenantId!, ctx.services.packs);
+  const workflow = known ?? (await tenantRunWorkflow(ctx.trx, ctx.tenantId!, ctx.services.packs));
   const nextSteps = [];
   if (ctx.principal) {
     const state = run.status === 'calculating' ? 'draft' : run.status;
@@ -81,8 +76,8 @@ async function presentRun(ctx: OperationContext, run: RunRow) {
   };
 }
 
-async function respond(ctx: OperationContext, run: RunRow, status = 200): Promise<OperationResult> {
-  return { status, body: await presentRun(ctx, run), headers: { ETag: etagOf(run.version) } };
+async function respond(ctx: OperationContext, run: RunRow, status = 200, workflow?: RunWorkflow): Promise<OperationResult> {
+  return { status, body: await presentRun(ctx, run, workflow), headers: { ETag: etagOf(run.version) } };
 }
 
 /** Refuses a step the verdict does not allow, with the HTTP status its first blocker calls for and every blocker listed. */
@@ -110,7 +105,7 @@ async function step(ctx: OperationContext, step: RunStep, changes: (run: RunRow)
   await recordStep(ctx.trx, ctx.tenantId!, { runId: before.id, action: step, from: before.status, to, actorType: ctx.principal!.kind, actorId: ctx.principal!.id, notes, detail: extra.calculation_number ? { calculation: extra.calculation_number } : undefined });
   const currency = await tenantCurrency(ctx);
   await ctx.audit({ action: `payment_run.${step}`, entityType: 'payment_run', entityId: before.id, before: runSummaryToApi(before, currency), after: { ...runSummaryToApi(after!, currency), notes } });
-  return respond(ctx, after!, status);
+  return respond(ctx, after!, status, workflow);
 }
 
 async function listPaymentRuns(ctx: OperationContext): Promise<OperationResult> {
@@ -152,7 +147,7 @@ async function createPaymentRun(ctx: OperationContext): Promise<OperationResult>
     .returning('*')) as RunRow[];
   await recordStep(ctx.trx, ctx.tenantId!, { runId: id, action: 'open', from: null, to: 'draft', actorType: ctx.principal!.kind, actorId: ctx.principal!.id, notes: body.notes ?? null });
   await ctx.audit({ action: 'payment_run.opened', entityType: 'payment_run', entityId: id, after: runSummaryToApi(row!, await tenantCurrency(ctx)) });
-  const result = await respond(ctx, row!, 201);
+  const result = await respond(ctx, row!, 201, workflow);
   return { ...result, headers: { ...result.headers, Location: `/v1/payment-runs/${id}` } };
 }
 
@@ -270,7 +265,7 @@ async function listPaymentRunHouseholds(ctx: OperationContext): Promise<Operatio
   const q = ctx.query as { limit: number; cursor?: string };
   const run = await findRun(ctx);
   const after = decodeCursor(q.cursor, 1);
-  if (!LIVE.includes(run.status)) return { status: 200, body: { data: [], nextCursor: null } };
+  if (!CALCULATED_STATUSES.includes(run.status)) return { status: 200, body: { data: [], nextCursor: null } };
   const query = ctx.trx('payment_lines as l')
     .join('carer_households as h', function joinHousehold() { this.on('h.tenant_id', 'l.tenant_id').andOn('h.id', 'l.household_id'); })
     .where({ 'l.tenant_id': ctx.tenantId, 'l.run_id': run.id, 'l.calculation': run.calculation_number })
