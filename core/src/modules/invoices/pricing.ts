@@ -1,5 +1,6 @@
 import { addDays } from '../../packs/calendar';
 import { inEffectOn } from '../../time';
+import { prorate } from '../../rates/proration';
 
 export type FeePeriod = 'week' | 'day';
 export type InvoiceRounding = 'half_up_per_line' | 'half_even_per_line';
@@ -57,12 +58,8 @@ export function chargedNights(stay: StayForInvoicing, period: { start: string; e
 export function lineAmount(feeAmount: number, feePeriod: FeePeriod, nights: number, rounding: InvoiceRounding): number {
   const numerator = feeAmount * nights;
   if (!Number.isSafeInteger(numerator)) throw new Error(`lineAmount: ${feeAmount} × ${nights} is not a safe integer`);
-  const divisor = feePeriod === 'week' ? 7 : 1;
-  const whole = Math.floor(numerator / divisor);
-  const twiceRemainder = 2 * (numerator - whole * divisor);
-  if (twiceRemainder > divisor) return whole + 1;
-  if (twiceRemainder < divisor) return whole;
-  return rounding === 'half_up_per_line' || whole % 2 === 1 ? whole + 1 : whole;
+  // The same integer rounding as a carer's pay (rates/proration.ts).
+  return prorate(feeAmount, nights, feePeriod === 'week' ? 7 : 1, rounding);
 }
 
 /**
