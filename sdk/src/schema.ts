@@ -5756,15 +5756,21 @@ export interface components {
             /** Format: uuid */
             id: string;
             lineNumber: number;
-            /** Format: uuid */
-            placementId: string;
-            /** Format: uuid */
-            childId: string;
             /**
              * Format: uuid
-             * @description The fee row this line was priced from.
+             * @description Null only where the child's record is restricted and the caller is not named on it: the line keeps its nights and amounts.
              */
-            commissionId: string;
+            placementId: string | null;
+            /**
+             * Format: uuid
+             * @description Null only where the child's record is restricted and the caller is not named on it.
+             */
+            childId: string | null;
+            /**
+             * Format: uuid
+             * @description The fee row this line was priced from; null where the child's record is restricted from the caller.
+             */
+            commissionId: string | null;
             commissionerReference: string | null;
             /**
              * Format: date
