@@ -34,6 +34,11 @@ export interface HearthConfig {
   /** Folders of plugins beyond the repository's plugins/ (an operator's own, or a test's). */
   extraPluginRoots: string[];
   production: boolean;
+  /**
+   * A bearer token for GET /metrics; null serves /metrics only where the API listens on loopback
+   * alone (a laptop, or a pod whose scraper reaches it from inside), never on a public interface.
+   */
+  metricsToken: string | null;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +79,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataKey = crypto.createHash('sha256').update('hearth-development-data-key').digest();
   }
 
+  const metricsToken = env.HEARTH_METRICS_TOKEN || null;
+  if (metricsToken !== null && metricsToken.length < 32) throw new ConfigError('HEARTH_METRICS_TOKEN must be at least 32 characters');
+
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     embeddedDataDir: embeddedDir,
@@ -90,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     extraPackRoots: (env.HEARTH_PACK_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     extraPluginRoots: (env.HEARTH_PLUGIN_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     production,
+    metricsToken,
     ...overrides,
   };
 }

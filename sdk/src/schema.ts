@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Process and HTTP metrics in the Prometheus text exposition format.
+         * @description Process and HTTP metrics in the Prometheus text exposition format. Served with the bearer token set in `HEARTH_METRICS_TOKEN`; without one, only where the API listens on loopback alone (`HOST` 127.0.0.1, ::1 or localhost). Anywhere else the route does not exist (404).
          */
         get: operations["getMetrics"];
         put?: never;
@@ -7348,6 +7348,15 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            /** @description Metrics are not served to this caller on this listener. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getOpenApiDocument: {

@@ -30,6 +30,16 @@ function sendProblem(req: Request, res: Response, problem: { status: number } & 
   res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl, requestId: String(req.id) });
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Whether a request may read /metrics: with the configured bearer token, or, without one, only where the API listens on loopback alone. */
+export function metricsAllowed(config: { metricsToken: string | null; host: string }, authorization: string | undefined): boolean {
+  if (config.metricsToken === null) return LOOPBACK_HOSTS.has(config.host);
+  const presented = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
+  const expected = Buffer.from(config.metricsToken);
+  return presented.length === expected.length && crypto.timingSafeEqual(presented, expected);
+}
+
 function pathMatcher(apiPath: string): RegExp {
   return new RegExp(`^${apiPath.replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
 }
@@ -103,7 +113,10 @@ export function createApp(deps: AppDeps): express.Express {
       sendProblem(req, res, new Problem('unavailable', `Not ready: ${(error as Error).message}`).body);
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    // Metrics name every route and its traffic: behind a token, or on a loopback-only listener; elsewhere there is no such route.
+    if (!metricsAllowed(deps.services.config, req.headers.authorization)) return sendProblem(req, res, new Problem('notFound', 'No such route').body);
+    res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(await registry.metrics());
   });
   app.get('/openapi.json', (_req, res) => {
