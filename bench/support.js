@@ -62,3 +62,49 @@ function benchServerConfig(url) {
 }
 
 module.exports = { benchDatabase, benchServerConfig, percentile, timeRequests };
+
+const { spawn, execFile } = require('node:child_process');
+const path = require('node:path');
+
+/**
+ * Starts one of bench/processes/*.js as a process of its own and resolves once it prints
+ * `READY <url>`, with its URL and a stop() that sends SIGTERM and waits for it to exit.
+ */
+function startProcess(script, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'processes', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (chunk) => {
+      out += chunk;
+      const ready = /READY (\S+)/.exec(out);
+      if (ready) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve({
+          url: ready[1],
+          pid: child.pid,
+          stop: () => new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready: ${out}`)));
+  });
+}
+
+/** Runs autocannon from a process of its own (bench/processes/load.js) and resolves with its figures. */
+function loadFromAnotherProcess(options) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, 'processes', 'load.js'), JSON.stringify(options)], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`));
+      resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+module.exports.startProcess = startProcess;
+module.exports.loadFromAnotherProcess = loadFromAnotherProcess;
