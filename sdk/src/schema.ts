@@ -3797,7 +3797,7 @@ export interface components {
         Count: number;
         /**
          * Format: int32
-         * @description A record's version, from 1; it moves by one on every change.
+         * @description A record's version; it moves by one on every change (0 for settings never changed).
          */
         Version: number;
         /** Format: email */
@@ -4733,7 +4733,7 @@ export interface components {
             asOf: string;
             compliant: boolean;
             /** @description Which checks are required of whom, in words. */
-            rule: components["schemas"]["Code"];
+            rule: components["schemas"]["Note"];
             requiredCheckTypes: components["schemas"]["Code"][];
             members: {
                 /** Format: uuid */
