@@ -5527,7 +5527,7 @@ export interface components {
             from?: string;
             to?: string;
             purpose?: string;
-            /** @description Miles driven, more than 0, to a tenth of a mile. */
+            /** @description Miles driven, to a tenth of a mile: at most 10,000 on one line, and more than 0 (a claims rule, so 0 or less is a 422). */
             miles?: number;
             category?: string;
             description?: string;
