@@ -3726,19 +3726,23 @@ export interface components {
     schemas: {
         /** @description RFC 9457 problem details. */
         Problem: {
-            /** @description A stable URI naming the kind of problem. */
+            /**
+             * Format: uri
+             * @description A stable URI naming the kind of problem.
+             */
             type: string;
-            title: string;
+            title: components["schemas"]["ShortText"];
+            /** Format: int32 */
             status: number;
-            detail?: string;
+            detail?: components["schemas"]["Note"];
             instance?: string;
             requestId?: string;
             /** @description Every offending field, as a JSON pointer into the request. */
             errors?: {
                 /** @example /body/dateOfBirth */
                 pointer: string;
-                message: string;
-                code?: string;
+                message: components["schemas"]["Note"];
+                code?: components["schemas"]["Code"];
             }[];
             /** Format: date-time */
             lockedUntil?: string;
@@ -3755,9 +3759,47 @@ export interface components {
             /** @enum {string} */
             status: "ok";
             checks?: {
-                [key: string]: string;
+                [key: string]: components["schemas"]["ShortText"];
             };
         };
+        /** @description A machine-readable code or key (a lookup code, a pack's workflow, state, step or check type). */
+        Code: string;
+        /** @description The name of a person or a thing, or a label. */
+        Name: string;
+        /** @description A line or two of free text (a purpose, a summary, a place). */
+        ShortText: string;
+        /** @description A postal address, lines and all. */
+        Address: string;
+        /** @description Free text in a record (notes, reasons, descriptions, outcomes). */
+        Note: string;
+        /** @description A reference given by or to another system (a customer reference, an invoice reference). */
+        Reference: string;
+        /** @description A postcode or ZIP code. */
+        Postcode: string;
+        /** @description A telephone number as written. */
+        Phone: string;
+        /** @description Where a page ends; pass it back as `cursor` for the next page. */
+        Cursor: string;
+        /**
+         * Format: int64
+         * @description An amount in minor units (pence, cents), at most a billion pounds or dollars either way.
+         */
+        Money: number;
+        /**
+         * Format: int64
+         * @description A sum of amounts in minor units (a run's, a report's, a ledger's), with room for a US state's years.
+         */
+        MoneyTotal: number;
+        /**
+         * Format: int32
+         * @description A number of things.
+         */
+        Count: number;
+        /**
+         * Format: int32
+         * @description A record's version; it moves by one on every change (0 for settings never changed).
+         */
+        Version: number;
         /** Format: email */
         Email: string;
         /** @description At least 12 characters. */
@@ -3788,7 +3830,10 @@ export interface components {
             refreshToken: string;
             /** @enum {string} */
             tokenType: "Bearer";
-            /** @description Seconds until the access token expires. */
+            /**
+             * Format: int32
+             * @description Seconds until the access token expires.
+             */
             expiresIn: number;
             /**
              * @description `mfa_enrolment` tokens may only enrol in MFA (the tenant requires it for one of your roles).
@@ -3823,9 +3868,9 @@ export interface components {
             id: string;
             /** Format: uuid */
             tenantId: string;
-            tenantSlug: string;
-            email?: string;
-            displayName?: string;
+            tenantSlug: components["schemas"]["Code"];
+            email?: components["schemas"]["Email"];
+            displayName?: components["schemas"]["Name"];
             roles?: components["schemas"]["RoleKey"][];
             permissions: components["schemas"]["PermissionKey"][];
             mfaEnabled?: boolean;
@@ -3851,11 +3896,11 @@ export interface components {
         Tenant: {
             /** Format: uuid */
             id: string;
-            name: string;
-            slug: string;
-            packId: string;
+            name: components["schemas"]["Name"];
+            slug: components["schemas"]["Code"];
+            packId: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
-            timeZone: string;
+            timeZone: components["schemas"]["Code"];
             status: components["schemas"]["TenantStatus"];
             /** Format: date-time */
             createdAt: string;
@@ -3864,21 +3909,23 @@ export interface components {
         };
         TenantPage: {
             data: components["schemas"]["Tenant"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         SecurityPolicy: {
             mfaRequiredForRoles?: components["schemas"]["RoleKey"][];
+            /** Format: int32 */
             maxFailedLogins?: number;
+            /** Format: int32 */
             lockoutMinutes?: number;
         };
         TenantSettings: {
             /** Format: uuid */
             id: string;
-            name: string;
-            slug: string;
-            packId: string;
+            name: components["schemas"]["Name"];
+            slug: components["schemas"]["Code"];
+            packId: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
-            timeZone: string;
+            timeZone: components["schemas"]["Code"];
             securityPolicy: WithRequired<components["schemas"]["SecurityPolicy"], "mfaRequiredForRoles" | "maxFailedLogins" | "lockoutMinutes">;
             /** Format: date-time */
             updatedAt: string;
@@ -3904,8 +3951,8 @@ export interface components {
         User: {
             /** Format: uuid */
             id: string;
-            email: string;
-            displayName: string;
+            email: components["schemas"]["Email"];
+            displayName: components["schemas"]["Name"];
             roles: components["schemas"]["RoleKey"][];
             status: components["schemas"]["UserStatus"];
             mfaEnabled: boolean;
@@ -3918,11 +3965,11 @@ export interface components {
         };
         UserPage: {
             data: components["schemas"]["User"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PermissionInfo: {
             key: components["schemas"]["PermissionKey"];
-            description: string;
+            description: components["schemas"]["Note"];
         };
         RoleCreate: {
             key: components["schemas"]["RoleKey"];
@@ -3939,8 +3986,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             key: components["schemas"]["RoleKey"];
-            name: string;
-            description: string;
+            name: components["schemas"]["Name"];
+            description: components["schemas"]["Note"];
             /** @description A role every tenant has; it cannot be changed. */
             system: boolean;
             permissions: components["schemas"]["PermissionKey"][];
@@ -3951,7 +3998,7 @@ export interface components {
         };
         RolePage: {
             data: components["schemas"]["Role"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ApiKeyCreate: {
             name: string;
@@ -3962,9 +4009,9 @@ export interface components {
         ApiKey: {
             /** Format: uuid */
             id: string;
-            name: string;
+            name: components["schemas"]["Name"];
             /** @description The first characters of the key, to recognise it. */
-            prefix: string;
+            prefix: components["schemas"]["Code"];
             permissions: components["schemas"]["PermissionKey"][];
             /** Format: date-time */
             createdAt: string;
@@ -3981,8 +4028,8 @@ export interface components {
         ApiKeyCreated: {
             /** Format: uuid */
             id: string;
-            name: string;
-            prefix: string;
+            name: components["schemas"]["Name"];
+            prefix: components["schemas"]["Code"];
             permissions: components["schemas"]["PermissionKey"][];
             /** Format: date-time */
             createdAt: string;
@@ -3999,71 +4046,74 @@ export interface components {
         };
         ApiKeyPage: {
             data: components["schemas"]["ApiKey"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         LookupListKey: string;
         LookupCode: string;
         LookupListSummary: {
             key: components["schemas"]["LookupListKey"];
-            name: string;
-            valueCount: number;
+            name: components["schemas"]["Name"];
+            valueCount: components["schemas"]["Count"];
         };
         LookupValue: {
             code: components["schemas"]["LookupCode"];
-            label: string;
+            label: components["schemas"]["Name"];
             active: boolean;
+            /** Format: int32 */
             sortOrder: number;
             /**
              * @description `default` came from the platform or pack template; `tenant` was added by the tenant.
              * @enum {string}
              */
             source: "default" | "tenant";
-            version: number;
+            version: components["schemas"]["Version"];
         };
         LookupList: {
             key: components["schemas"]["LookupListKey"];
-            name: string;
+            name: components["schemas"]["Name"];
             values: components["schemas"]["LookupValue"][];
         };
         LookupValueCreate: {
             code: components["schemas"]["LookupCode"];
             label: string;
+            /** Format: int32 */
             sortOrder?: number;
         };
         LookupValueUpdate: {
             label?: string;
             active?: boolean;
+            /** Format: int32 */
             sortOrder?: number;
         };
         AuditEvent: {
             /** Format: uuid */
             id: string;
             /** @description Position in the tenant's chain, from 1. */
-            seq: number;
+            seq: components["schemas"]["Count"];
             /** Format: date-time */
             occurredAt: string;
             /** @enum {string} */
             actorType: "user" | "api_key" | "system" | "anonymous";
             actorId: string | null;
-            action: string;
-            entityType: string;
-            entityId: string | null;
+            action: components["schemas"]["Code"];
+            entityType: components["schemas"]["Code"];
+            entityId: components["schemas"]["Reference"] | null;
             before: Record<string, never> | null;
             after: Record<string, never> | null;
             ip: string | null;
             userAgent: string | null;
-            requestId: string | null;
+            requestId: components["schemas"]["Reference"] | null;
             hash: string;
         };
         AuditEventPage: {
             data: components["schemas"]["AuditEvent"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         AuditVerification: {
             valid: boolean;
-            eventsChecked: number;
+            eventsChecked: components["schemas"]["Count"];
             firstBrokenLink: {
-                seq: number;
+                seq: components["schemas"]["Count"];
                 /**
                  * Format: uuid
                  * @description The event at `seq`; null when the chain is `truncated` (the event is gone).
@@ -4133,27 +4183,27 @@ export interface components {
             value: string;
         };
         ChildIdentifier: {
-            kind: string;
+            kind: components["schemas"]["Code"];
             lastFour: string;
         };
         Child: {
             /** Format: uuid */
             id: string;
-            givenName: string;
-            familyName: string;
-            preferredName: string | null;
+            givenName: components["schemas"]["Name"];
+            familyName: components["schemas"]["Name"];
+            preferredName: components["schemas"]["Name"] | null;
             /** Format: date */
             dateOfBirth: string;
-            sex: string;
-            ethnicity: string | null;
+            sex: components["schemas"]["Code"];
+            ethnicity: components["schemas"]["Code"] | null;
             status: components["schemas"]["ChildStatus"];
             /** Format: uuid */
             allocatedWorkerId: string | null;
-            gender: string | null;
-            language: string | null;
+            gender: components["schemas"]["Name"] | null;
+            language: components["schemas"]["Name"] | null;
             interpreterNeeded: boolean;
-            religion: string | null;
-            disabilities: string[];
+            religion: components["schemas"]["Name"] | null;
+            disabilities: components["schemas"]["Name"][];
             identifiers: components["schemas"]["ChildIdentifier"][];
             /**
              * Format: uuid
@@ -4161,7 +4211,7 @@ export interface components {
              */
             mergedInto: string | null;
             restricted: boolean;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4173,46 +4223,46 @@ export interface components {
         };
         ChildPage: {
             data: components["schemas"]["Child"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildRestriction: {
             restricted: boolean;
             allowedUserIds: string[];
         };
         PackSummary: {
-            id: string;
-            version: string;
-            name: string;
-            jurisdiction: string;
+            id: components["schemas"]["Code"];
+            version: components["schemas"]["Code"];
+            name: components["schemas"]["Name"];
+            jurisdiction: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
-            extends?: string;
+            extends?: components["schemas"]["Code"];
             /** @description From the baseline to this pack. */
-            chain: string[];
+            chain: components["schemas"]["Code"][];
         };
         /** @description Where a value comes from: `pack:<id>` or `overlay:<version>`. */
         Layer: string;
         LayeredItem: {
-            key: string;
+            key: components["schemas"]["Code"];
             layer: components["schemas"]["Layer"];
             /** @description The item as the pack schema defines it (packs/schemas/), with overlays applied. */
             value: Record<string, never>;
         };
         EffectiveConfiguration: {
-            packId: string;
-            chain: string[];
+            packId: components["schemas"]["Code"];
+            chain: components["schemas"]["Code"][];
             /** Format: date */
             asOf: string;
             overlaysApplied: {
                 /** Format: uuid */
                 id: string;
-                version: number;
+                version: components["schemas"]["Version"];
                 /** Format: date */
                 effectiveFrom: string;
             }[];
-            calendar: string | null;
+            calendar: components["schemas"]["Code"] | null;
             terminology: {
                 [key: string]: {
-                    value: string;
+                    value: components["schemas"]["ShortText"];
                     layer: components["schemas"]["Layer"];
                 };
             };
@@ -4227,10 +4277,10 @@ export interface components {
             accounts: components["schemas"]["LayeredItem"][];
         };
         FormDocument: {
-            key: string;
-            version: number;
-            title: string;
-            description?: string;
+            key: components["schemas"]["Code"];
+            version: components["schemas"]["Version"];
+            title: components["schemas"]["Name"];
+            description?: components["schemas"]["Note"];
             layer: components["schemas"]["Layer"];
             /** @description A JSON Schema 2020-12 document. */
             schema: Record<string, never>;
@@ -4253,7 +4303,7 @@ export interface components {
             rules?: {
                 [key: string]: {
                     add?: Record<string, never>[];
-                    remove?: string[];
+                    remove?: components["schemas"]["Name"][];
                 };
             };
             /** @description Extra codes for option lists, by list key. */
@@ -4271,13 +4321,13 @@ export interface components {
                     extraFields: {
                         [key: string]: Record<string, never>;
                     };
-                    required?: string[];
+                    required?: components["schemas"]["Code"][];
                 };
             };
             /** @description Approval steps removed or added, by workflow key. */
             workflows?: {
                 [key: string]: {
-                    removeTransitions?: string[];
+                    removeTransitions?: components["schemas"]["Code"][];
                     addTransitions?: Record<string, never>[];
                 };
             };
@@ -4297,21 +4347,23 @@ export interface components {
         Overlay: {
             /** Format: uuid */
             id: string;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date */
             effectiveFrom: string;
-            description: string;
+            description: components["schemas"]["Note"];
             changes: components["schemas"]["OverlayChanges"];
+            /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         OverlayPage: {
             data: components["schemas"]["Overlay"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         FormSubmissionCreate: {
             formKey: string;
+            /** Format: int32 */
             formVersion: number;
             /**
              * @description What the form is about.
@@ -4325,13 +4377,14 @@ export interface components {
         FormSubmission: {
             /** Format: uuid */
             id: string;
-            formKey: string;
-            formVersion: number;
+            formKey: components["schemas"]["Code"];
+            formVersion: components["schemas"]["Version"];
             layer: components["schemas"]["Layer"];
-            subjectType: string;
+            subjectType: components["schemas"]["Code"];
             /** Format: uuid */
             subjectId: string;
             data: Record<string, never>;
+            /** Format: uuid */
             submittedBy: string | null;
             /** Format: date-time */
             submittedAt: string;
@@ -4367,24 +4420,24 @@ export interface components {
             holidayWeekInPeriod?: boolean;
         };
         RateLine: {
-            component: string;
+            component: components["schemas"]["Code"];
             /** Format: date */
             from: string;
             /** Format: date */
             to: string;
-            nights: number;
+            nights: components["schemas"]["Count"];
             /** @description Minor units. */
-            amount: number;
+            amount: components["schemas"]["Money"];
             explanation: {
-                rule: string;
-                table: string;
+                rule: components["schemas"]["Code"];
+                table: components["schemas"]["Code"];
                 layer: components["schemas"]["Layer"];
                 /** Format: date */
                 effectiveFrom: string;
-                source: string;
-                period: string;
-                periodAmount: number;
-                conversion: string;
+                source: components["schemas"]["Note"];
+                period: components["schemas"]["Code"];
+                periodAmount: components["schemas"]["Money"];
+                conversion: components["schemas"]["Code"];
                 facts: Record<string, never>;
                 conditions: unknown;
                 /** @description Present when the pack floor lifted an overlay amount: the pack value and its layer. */
@@ -4395,7 +4448,7 @@ export interface components {
             currency: components["schemas"]["Currency"];
             policy: Record<string, never>;
             lines: components["schemas"]["RateLine"][];
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
         };
         CycleDueDatesRequest: {
             /** Format: date */
@@ -4413,15 +4466,15 @@ export interface components {
         };
         CycleDueDates: {
             cycle: {
-                key: string;
-                name: string;
-                source: string;
+                key: components["schemas"]["Code"];
+                name: components["schemas"]["Name"];
+                source: components["schemas"]["Note"];
                 layer: components["schemas"]["Layer"];
             };
-            calendar: string | null;
+            calendar: components["schemas"]["Code"] | null;
             occurrences: {
-                occurrence: number;
-                step: string;
+                occurrence: components["schemas"]["Count"];
+                step: components["schemas"]["Code"];
                 /** Format: date */
                 dueDate: string;
                 countedFrom: {
@@ -4438,7 +4491,10 @@ export interface components {
         ConfigurationDocument: {
             /** @constant */
             format: "hearth.configuration";
-            /** @constant */
+            /**
+             * Format: int32
+             * @constant
+             */
             formatVersion: 1;
             packId: string;
             /** Format: date-time */
@@ -4453,17 +4509,17 @@ export interface components {
         CarerHousehold: {
             /** Format: uuid */
             id: string;
-            name: string;
-            address: string | null;
-            postcode: string | null;
-            region: string | null;
+            name: components["schemas"]["Name"];
+            address: components["schemas"]["Address"] | null;
+            postcode: components["schemas"]["Postcode"] | null;
+            region: components["schemas"]["Code"] | null;
             location: {
                 lat: number;
                 lon: number;
             } | null;
-            languages: string[];
-            skills: string[];
-            carerLevel: string | null;
+            languages: components["schemas"]["Code"][];
+            skills: components["schemas"]["Code"][];
+            carerLevel: components["schemas"]["Code"] | null;
             /** Format: uuid */
             supervisingWorkerId: string | null;
             /**
@@ -4471,14 +4527,14 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "on_hold" | "closed";
-            workflowKey: string;
+            workflowKey: components["schemas"]["Code"];
             /** @description The household's state on the tenant's approval workflow. */
-            approvalState: string;
+            approvalState: components["schemas"]["Code"];
             /** Format: date */
             approvedOn: string | null;
             /** Format: date */
             approvalEndedOn: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4536,14 +4592,14 @@ export interface components {
         };
         CarerHouseholdPage: {
             data: components["schemas"]["CarerHousehold"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerHouseholdMember: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             householdId: string;
-            name: string;
+            name: components["schemas"]["Name"];
             /** Format: date */
             dateOfBirth: string;
             /**
@@ -4551,10 +4607,10 @@ export interface components {
              * @enum {string}
              */
             role: "applicant" | "household_member";
-            relationship: string | null;
+            relationship: components["schemas"]["Name"] | null;
             /** Format: date */
             leftOn: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4586,7 +4642,7 @@ export interface components {
         };
         CarerHouseholdMemberPage: {
             data: components["schemas"]["CarerHouseholdMember"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerCheck: {
             /** Format: uuid */
@@ -4598,7 +4654,7 @@ export interface components {
              * @description Null for a check of the household as a whole (it counts for every member).
              */
             memberId: string | null;
-            checkType: string;
+            checkType: components["schemas"]["Code"];
             /** @enum {string} */
             status: "requested" | "received" | "satisfactory" | "unsatisfactory";
             /** Format: date */
@@ -4610,11 +4666,11 @@ export interface components {
              * @description The day the check stops counting.
              */
             expiresOn: string | null;
-            reference: string | null;
+            reference: components["schemas"]["Reference"] | null;
             hours: number | null;
             facts: Record<string, never>;
-            notes: string | null;
-            version: number;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4660,15 +4716,15 @@ export interface components {
         };
         CarerCheckPage: {
             data: components["schemas"]["CarerCheck"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerComplianceIssue: {
             /** @enum {string} */
             kind: "missing" | "expired" | "unsatisfactory";
-            checkType: string;
+            checkType: components["schemas"]["Code"];
             /** Format: uuid */
             memberId: string;
-            detail: string;
+            detail: components["schemas"]["Note"];
         };
         CarerHouseholdCompliance: {
             /** Format: uuid */
@@ -4677,12 +4733,12 @@ export interface components {
             asOf: string;
             compliant: boolean;
             /** @description Which checks are required of whom, in words. */
-            rule: string;
-            requiredCheckTypes: string[];
+            rule: components["schemas"]["Note"];
+            requiredCheckTypes: components["schemas"]["Code"][];
             members: {
                 /** Format: uuid */
                 memberId: string;
-                name: string;
+                name: components["schemas"]["Name"];
                 /**
                  * @description An applicant (a carer once approved) or another member of the household, adult or child.
                  * @enum {string}
@@ -4698,11 +4754,12 @@ export interface components {
             id: string;
             /** Format: uuid */
             householdId: string;
-            key: string;
-            title: string;
+            key: components["schemas"]["Code"];
+            title: components["schemas"]["Name"];
             /** Format: date */
             receivedOn: string;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
+            /** Format: uuid */
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -4720,14 +4777,16 @@ export interface components {
             id: string;
             /** Format: uuid */
             householdId: string;
-            key: string;
-            outcome: string | null;
+            key: components["schemas"]["Code"];
+            outcome: components["schemas"]["Code"] | null;
             /** Format: date */
             decidedOn: string;
-            reasons: string | null;
+            reasons: components["schemas"]["Note"] | null;
             facts: Record<string, never>;
             details: Record<string, never>;
+            /** Format: uuid */
             panelId: string | null;
+            /** Format: uuid */
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -4745,13 +4804,19 @@ export interface components {
         };
         CarerHouseholdFormCreate: {
             formKey: string;
-            /** @description Defaults to the latest version in the tenant's configuration. */
+            /**
+             * Format: int32
+             * @description Defaults to the latest version in the tenant's configuration.
+             */
             formVersion?: number;
             data: Record<string, never>;
         };
         CarerApprovalTerms: {
+            /** Format: int32 */
             maxChildren: number;
+            /** Format: int32 */
             ageMin: number;
+            /** Format: int32 */
             ageMax: number;
             placementKinds: ("emergency" | "short_term" | "long_term" | "respite" | "parent_and_child" | "remand" | "short_breaks")[];
             notes?: string;
@@ -4761,37 +4826,42 @@ export interface components {
             id: string;
             /** Format: date */
             effectiveFrom: string;
-            maxChildren: number;
+            maxChildren: components["schemas"]["Count"];
+            /** Format: int32 */
             ageMin: number;
+            /** Format: int32 */
             ageMax: number;
-            placementKinds: string[];
-            carerLevel: string | null;
-            notes: string | null;
+            placementKinds: components["schemas"]["Code"][];
+            carerLevel: components["schemas"]["Code"] | null;
+            notes: components["schemas"]["Note"] | null;
+            /** Format: uuid */
             decisionId: string | null;
         };
         CarerApprovalBlocker: {
             /** @enum {string} */
             kind: "permission" | "evidence" | "condition";
-            detail: string;
+            detail: components["schemas"]["Note"];
             evidence?: Record<string, never>;
         };
         CarerApprovalVerdict: {
-            transition: string;
-            name: string | null;
-            to: string;
+            transition: components["schemas"]["Code"];
+            name: components["schemas"]["Name"] | null;
+            to: components["schemas"]["Name"];
             allowed: boolean;
             blockers: components["schemas"]["CarerApprovalBlocker"][];
         };
         CarerApprovalStep: {
             /** Format: uuid */
             id: string;
-            transition: string;
-            from: string;
-            to: string;
+            transition: components["schemas"]["Code"];
+            from: components["schemas"]["Name"];
+            to: components["schemas"]["Name"];
             /** Format: date */
             occurredOn: string;
-            note: string | null;
+            note: components["schemas"]["Note"] | null;
+            /** Format: uuid */
             decisionId: string | null;
+            /** Format: uuid */
             actorId: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -4799,10 +4869,10 @@ export interface components {
         CarerApproval: {
             /** Format: uuid */
             householdId: string;
-            workflowKey: string;
-            workflowName: string;
-            state: string;
-            stateName: string;
+            workflowKey: components["schemas"]["Code"];
+            workflowName: components["schemas"]["Name"];
+            state: components["schemas"]["Code"];
+            stateName: components["schemas"]["Name"];
             terminal: boolean;
             approved: boolean;
             /** Format: date */
@@ -4817,7 +4887,7 @@ export interface components {
             evidence: {
                 /** @enum {string} */
                 kind: "form" | "check" | "document" | "decision";
-                key: string;
+                key: components["schemas"]["Code"];
             }[];
             /** @description The facts the workflow's conditions were judged on. */
             facts: Record<string, never>;
@@ -4848,17 +4918,21 @@ export interface components {
         /** @enum {string} */
         CarerPanelStatus: "scheduled" | "held" | "cancelled";
         CarerPanelVote: {
+            /** Format: int32 */
             inFavour: number;
+            /** Format: int32 */
             against: number;
+            /** Format: int32 */
             abstained: number;
         };
         CarerPanelRecommendation: {
             recommendApproval: boolean;
             termsRecommended: components["schemas"]["CarerApprovalTerms"] | null;
-            reasons: string;
+            reasons: components["schemas"]["Note"];
             vote: components["schemas"]["CarerPanelVote"] | null;
             /** Format: uuid */
             decisionId: string;
+            /** Format: uuid */
             recordedBy: string | null;
         };
         CarerPanelAgendaItem: {
@@ -4868,7 +4942,7 @@ export interface components {
             panelId: string;
             /** Format: uuid */
             householdId: string;
-            purpose: string | null;
+            purpose: components["schemas"]["ShortText"] | null;
             /** @enum {string} */
             status: "listed" | "recommended";
             recommendation: components["schemas"]["CarerPanelRecommendation"] | null;
@@ -4880,13 +4954,13 @@ export interface components {
             id: string;
             /** Format: date */
             panelDate: string;
-            name: string | null;
+            name: components["schemas"]["Name"] | null;
             /** Format: uuid */
             chairId: string;
             memberIds: string[];
             status: components["schemas"]["CarerPanelStatus"];
             agenda: components["schemas"]["CarerPanelAgendaItem"][];
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4905,7 +4979,7 @@ export interface components {
         };
         CarerPanelPage: {
             data: components["schemas"]["CarerPanel"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerPanelAgendaItemCreate: {
             /** Format: uuid */
@@ -4932,13 +5006,13 @@ export interface components {
             id: string;
             /** Format: uuid */
             childId: string;
-            code: string;
+            code: components["schemas"]["Code"];
             /** Format: date */
             startDate: string;
             /** Format: date */
             endDate: string | null;
-            notes: string | null;
-            version: number;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -4952,7 +5026,7 @@ export interface components {
         };
         ChildLegalStatusPage: {
             data: components["schemas"]["ChildLegalStatus"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildLegalStatusCreate: {
             code: components["schemas"]["LookupCode"];
@@ -4980,10 +5054,10 @@ export interface components {
             startDate: string;
             /** Format: date */
             endDate: string | null;
-            startReason: string | null;
-            endReason: string | null;
-            notes: string | null;
-            version: number;
+            startReason: components["schemas"]["Code"] | null;
+            endReason: components["schemas"]["Code"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -4997,7 +5071,7 @@ export interface components {
         };
         ChildCareEpisodePage: {
             data: components["schemas"]["ChildCareEpisode"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildCareEpisodeCreate: {
             /** Format: date */
@@ -5025,15 +5099,15 @@ export interface components {
             childId: string;
             category: components["schemas"]["ChildAlertCategory"];
             severity: components["schemas"]["ChildSeverity"];
-            title: string;
-            description: string | null;
+            title: components["schemas"]["Name"];
+            description: components["schemas"]["Note"] | null;
             /** Format: date */
             activeFrom: string;
             /** Format: date */
             activeTo: string | null;
             /** @description Active today, in the tenant's time zone. */
             active: boolean;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5047,7 +5121,7 @@ export interface components {
         };
         ChildAlertPage: {
             data: components["schemas"]["ChildAlert"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildAlertCreate: {
             category: components["schemas"]["ChildAlertCategory"];
@@ -5075,19 +5149,19 @@ export interface components {
             id: string;
             /** Format: uuid */
             childId: string;
-            givenName: string;
-            familyName: string;
+            givenName: components["schemas"]["Name"];
+            familyName: components["schemas"]["Name"];
             /** Format: date */
             dateOfBirth: string | null;
-            relationship: string;
+            relationship: components["schemas"]["Name"];
             parentalResponsibility: boolean;
             contactAllowed: boolean;
             contactSupervised: boolean;
-            phone: string | null;
-            email: string | null;
-            address: string | null;
-            notes: string | null;
-            version: number;
+            phone: components["schemas"]["Phone"] | null;
+            email: components["schemas"]["Email"] | null;
+            address: components["schemas"]["Address"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5101,7 +5175,7 @@ export interface components {
         };
         ChildFamilyMemberPage: {
             data: components["schemas"]["ChildFamilyMember"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildFamilyMemberCreate: {
             givenName: string;
@@ -5141,13 +5215,13 @@ export interface components {
             id: string;
             /** Format: uuid */
             childId: string;
-            role: string;
-            name: string;
-            organisation: string | null;
-            phone: string | null;
-            email: string | null;
-            notes: string | null;
-            version: number;
+            role: components["schemas"]["Name"];
+            name: components["schemas"]["Name"];
+            organisation: components["schemas"]["Name"] | null;
+            phone: components["schemas"]["Phone"] | null;
+            email: components["schemas"]["Email"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5161,7 +5235,7 @@ export interface components {
         };
         ChildKeyContactPage: {
             data: components["schemas"]["ChildKeyContact"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildKeyContactCreate: {
             /** @description gp, school, iro, guardian_ad_litem, cafcass, casa, dentist… */
@@ -5208,6 +5282,7 @@ export interface components {
             supervised: boolean;
             supervisedBy?: string | null;
             location?: string | null;
+            /** Format: int32 */
             durationMinutes?: number | null;
             notes?: string | null;
         };
@@ -5420,12 +5495,12 @@ export interface components {
             occurredOn: string;
             /** Format: date */
             dueOn: string | null;
-            summary: string | null;
-            author: string | null;
+            summary: components["schemas"]["ShortText"] | null;
+            author: components["schemas"]["Name"] | null;
             /** Format: uuid */
             recordedBy: string | null;
             details: Record<string, never>;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5439,7 +5514,7 @@ export interface components {
         };
         ChildCaseRecordPage: {
             data: components["schemas"]["ChildCaseRecord"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         ClaimStatus: "draft" | "submitted" | "approved" | "rejected" | "withdrawn" | "paid";
@@ -5452,12 +5527,12 @@ export interface components {
             from?: string;
             to?: string;
             purpose?: string;
-            /** @description Miles driven, more than 0, to a tenth of a mile. */
+            /** @description Miles driven, to a tenth of a mile: at most 10,000 on one line, and more than 0 (a claims rule, so 0 or less is a 422). */
             miles?: number;
             category?: string;
             description?: string;
             /** @description Minor units (pence, cents). */
-            amount?: number;
+            amount?: components["schemas"]["Money"];
             /** Format: uuid */
             childId?: string | null;
             /** Format: uuid */
@@ -5488,15 +5563,15 @@ export interface components {
         ClaimMileageBand: {
             miles: number;
             amountPerMile: number;
-            amount: number;
+            amount: components["schemas"]["Money"];
         };
         /** @description How a mileage line's amount was found. */
         ClaimLineExplanation: {
-            table: string;
-            layer: string;
+            table: components["schemas"]["Code"];
+            layer: components["schemas"]["Code"];
             /** Format: date */
             effectiveFrom: string;
-            source: string;
+            source: components["schemas"]["Note"];
             /** Format: date */
             thresholdPeriodStart: string;
             /** @description The household's miles already counted in the threshold period before this line. */
@@ -5510,13 +5585,13 @@ export interface components {
             kind: "mileage" | "expense";
             /** Format: date */
             date: string;
-            from?: string | null;
-            to?: string | null;
-            purpose?: string | null;
+            from?: components["schemas"]["Name"] | null;
+            to?: components["schemas"]["Name"] | null;
+            purpose?: components["schemas"]["ShortText"] | null;
             miles?: number | null;
-            category?: string | null;
-            description?: string | null;
-            amount: number;
+            category?: components["schemas"]["Code"] | null;
+            description?: components["schemas"]["Note"] | null;
+            amount: components["schemas"]["Money"];
             /** Format: uuid */
             childId?: string | null;
             /** Format: uuid */
@@ -5526,8 +5601,8 @@ export interface components {
         ClaimEvidence: {
             /** Format: uuid */
             id: string;
-            key: string;
-            title: string;
+            key: components["schemas"]["Code"];
+            title: components["schemas"]["Name"];
             /** Format: date */
             receivedOn: string;
         };
@@ -5538,19 +5613,19 @@ export interface components {
             actorId: string | null;
             /** Format: date-time */
             at: string;
-            reasons: string | null;
+            reasons: components["schemas"]["Note"] | null;
         };
         ClaimSummary: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             householdId: string;
-            description?: string | null;
+            description?: components["schemas"]["Note"] | null;
             status: components["schemas"]["ClaimStatus"];
             /** @enum {string} */
             currency: "GBP" | "USD";
             /** @description Minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             /** Format: uuid */
             submittedBy?: string | null;
             /** Format: date-time */
@@ -5559,12 +5634,12 @@ export interface components {
             decidedBy?: string | null;
             /** Format: date-time */
             decidedAt?: string | null;
-            decisionReasons?: string | null;
+            decisionReasons?: components["schemas"]["Note"] | null;
             /** Format: uuid */
             paidInRunId?: string | null;
             /** Format: date */
             paidOn?: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5579,25 +5654,25 @@ export interface components {
         };
         ClaimPage: {
             data: components["schemas"]["ClaimSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ClaimsOutstandingHousehold: {
             /** Format: uuid */
             householdId: string;
-            householdName: string;
-            submittedCount: number;
-            submittedTotal: number;
-            approvedUnpaidCount: number;
-            approvedUnpaidTotal: number;
-            total: number;
+            householdName: components["schemas"]["Name"];
+            submittedCount: components["schemas"]["Count"];
+            submittedTotal: components["schemas"]["MoneyTotal"];
+            approvedUnpaidCount: components["schemas"]["Count"];
+            approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
+            total: components["schemas"]["MoneyTotal"];
         };
         ClaimsOutstanding: {
             /** @enum {string} */
             currency: "GBP" | "USD";
             households: components["schemas"]["ClaimsOutstandingHousehold"][];
-            submittedTotal: number;
-            approvedUnpaidTotal: number;
-            total: number;
+            submittedTotal: components["schemas"]["MoneyTotal"];
+            approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
+            total: components["schemas"]["MoneyTotal"];
         };
         /** @enum {string} */
         CommissionerKind: "local_authority" | "county" | "state_agency" | "other";
@@ -5610,7 +5685,10 @@ export interface components {
         FeePeriod: "week" | "day";
         /** @enum {string} */
         InvoiceStatus: "draft" | "issued";
-        /** @description Minor units (pence, cents). */
+        /**
+         * Format: int64
+         * @description Minor units (pence, cents).
+         */
         MinorUnits: number;
         CommissionerAddressLines: string[];
         CommissionerCreate: {
@@ -5620,7 +5698,10 @@ export interface components {
             customerReference?: string | null;
             addressLines?: components["schemas"]["CommissionerAddressLines"];
             email?: components["schemas"]["Email"] | null;
-            /** @description Days from issue to due; null takes the policy's. */
+            /**
+             * Format: int32
+             * @description Days from issue to due; null takes the policy's.
+             */
             paymentTermsDays?: number | null;
         };
         CommissionerUpdate: {
@@ -5629,20 +5710,22 @@ export interface components {
             customerReference?: string | null;
             addressLines?: components["schemas"]["CommissionerAddressLines"];
             email?: components["schemas"]["Email"] | null;
+            /** Format: int32 */
             paymentTermsDays?: number | null;
             status?: components["schemas"]["CommissionerStatus"];
         };
         Commissioner: {
             /** Format: uuid */
             id: string;
-            name: string;
+            name: components["schemas"]["Name"];
             kind: components["schemas"]["CommissionerKind"];
-            customerReference: string | null;
-            addressLines: string[];
-            email: string | null;
+            customerReference: components["schemas"]["Reference"] | null;
+            addressLines: components["schemas"]["CommissionerAddressLines"];
+            email: components["schemas"]["Email"] | null;
+            /** Format: int32 */
             paymentTermsDays: number | null;
             status: components["schemas"]["CommissionerStatus"];
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5652,12 +5735,15 @@ export interface components {
         };
         CommissionerPage: {
             data: components["schemas"]["Commissioner"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PlacementCommissionCreate: {
             /** Format: uuid */
             commissionerId: string;
-            /** @description Minor units per fee period; 0 charges nothing from effectiveFrom. */
+            /**
+             * Format: int32
+             * @description Minor units per fee period; 0 charges nothing from effectiveFrom.
+             */
             feeAmount: number;
             feePeriod: components["schemas"]["FeePeriod"];
             /** Format: date */
@@ -5677,8 +5763,8 @@ export interface components {
             feePeriod: components["schemas"]["FeePeriod"];
             /** Format: date */
             effectiveFrom: string;
-            commissionerReference: string | null;
-            notes: string | null;
+            commissionerReference: components["schemas"]["Reference"] | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5686,7 +5772,7 @@ export interface components {
         };
         PlacementCommissionPage: {
             data: components["schemas"]["PlacementCommission"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /**
          * @description How long one invoicing period is (weekly 7 nights, four-weekly 28, monthly to the same date next month).
@@ -5704,6 +5790,7 @@ export interface components {
             /** @description Whether the day a child leaves is charged as well as the day they arrive. */
             chargeDepartureDay: boolean;
             rounding: components["schemas"]["InvoiceRounding"];
+            /** Format: int32 */
             paymentTermsDays: number;
             invoicePrefix: components["schemas"]["NumberPrefix"];
             creditNotePrefix: components["schemas"]["NumberPrefix"];
@@ -5712,13 +5799,17 @@ export interface components {
             frequency: components["schemas"]["InvoicingFrequency"];
             chargeDepartureDay: boolean;
             rounding: components["schemas"]["InvoiceRounding"];
+            /** Format: int32 */
             paymentTermsDays: number;
-            invoicePrefix: string;
-            creditNotePrefix: string;
-            /** @description Numbers are zero-padded to this many digits (INV-000042). */
+            invoicePrefix: components["schemas"]["Code"];
+            creditNotePrefix: components["schemas"]["Code"];
+            /**
+             * Format: int32
+             * @description Numbers are zero-padded to this many digits (INV-000042).
+             */
             numberDigits: number;
             /** @description 0 while the defaults apply. */
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             updatedBy?: string | null;
             /** Format: date-time */
@@ -5746,16 +5837,16 @@ export interface components {
             issueDate?: string;
         };
         InvoiceBillTo: {
-            name: string;
+            name: components["schemas"]["Name"];
             kind: components["schemas"]["CommissionerKind"];
-            customerReference: string | null;
-            addressLines: string[];
-            email: string | null;
+            customerReference: components["schemas"]["Reference"] | null;
+            addressLines: components["schemas"]["CommissionerAddressLines"];
+            email: components["schemas"]["Email"] | null;
         };
         InvoiceLine: {
             /** Format: uuid */
             id: string;
-            lineNumber: number;
+            lineNumber: components["schemas"]["Count"];
             /**
              * Format: uuid
              * @description Null only where the child's record is restricted and the caller is not named on it: the line keeps its nights and amounts.
@@ -5771,7 +5862,7 @@ export interface components {
              * @description The fee row this line was priced from; null where the child's record is restricted from the caller.
              */
             commissionId: string | null;
-            commissionerReference: string | null;
+            commissionerReference: components["schemas"]["Reference"] | null;
             /**
              * Format: date
              * @description The first night charged.
@@ -5782,7 +5873,7 @@ export interface components {
              * @description The last night charged.
              */
             periodEnd: string;
-            nights: number;
+            nights: components["schemas"]["Count"];
             feeAmount: components["schemas"]["MinorUnits"];
             feePeriod: components["schemas"]["FeePeriod"];
             amount: components["schemas"]["MinorUnits"];
@@ -5792,7 +5883,7 @@ export interface components {
         InvoiceCreditNoteRef: {
             /** Format: uuid */
             id: string;
-            reference: string;
+            reference: components["schemas"]["Reference"];
             /** Format: date */
             issueDate: string;
             total: components["schemas"]["MinorUnits"];
@@ -5802,9 +5893,9 @@ export interface components {
             id: string;
             status: components["schemas"]["InvoiceStatus"];
             /** @description The tenant's invoice number; null on a draft. */
-            number: number | null;
+            number: components["schemas"]["Count"] | null;
             /** @description The number as printed, e.g. INV-000042. */
-            reference: string | null;
+            reference: components["schemas"]["Reference"] | null;
             /** Format: uuid */
             commissionerId: string;
             /** Format: date */
@@ -5819,11 +5910,12 @@ export interface components {
             issueDate: string | null;
             /** Format: date */
             dueDate: string | null;
+            /** Format: int32 */
             paymentTermsDays?: number | null;
             /** Format: uuid */
             journalId?: string | null;
             /** @description A draft's version (its ETag); null once issued, as an issued invoice never changes. */
-            version: number | null;
+            version: components["schemas"]["Version"] | null;
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5840,7 +5932,7 @@ export interface components {
         };
         InvoicePage: {
             data: components["schemas"]["InvoiceSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         InvoiceDraftsResult: {
             /** Format: date */
@@ -5855,7 +5947,10 @@ export interface components {
         CreditNoteLineInput: {
             /** Format: uuid */
             invoiceLineId: string;
-            /** @description Minor units to credit on that line. */
+            /**
+             * Format: int64
+             * @description Minor units to credit on that line.
+             */
             amount: number;
         };
         CreditNoteCreate: {
@@ -5867,7 +5962,7 @@ export interface components {
         CreditNoteLine: {
             /** Format: uuid */
             id: string;
-            lineNumber: number;
+            lineNumber: components["schemas"]["Count"];
             /** Format: uuid */
             invoiceLineId: string;
             amount: components["schemas"]["MinorUnits"];
@@ -5877,17 +5972,17 @@ export interface components {
         CreditNoteSummary: {
             /** Format: uuid */
             id: string;
-            number: number;
+            number: components["schemas"]["Count"];
             /** @description The number as printed, e.g. CN-000007. */
-            reference: string;
+            reference: components["schemas"]["Reference"];
             /** Format: uuid */
             invoiceId: string;
-            invoiceReference: string;
+            invoiceReference: components["schemas"]["Reference"];
             /** Format: uuid */
             commissionerId: string;
             /** Format: date */
             issueDate: string;
-            reason: string;
+            reason: components["schemas"]["Note"];
             /** @enum {string} */
             currency: "GBP" | "USD";
             total: components["schemas"]["MinorUnits"];
@@ -5903,13 +5998,16 @@ export interface components {
         };
         CreditNotePage: {
             data: components["schemas"]["CreditNoteSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @description What produced a journal. */
         LedgerSourceType: string;
         /** @description An export format's key (`generic`, `xero`, `quickbooks`, or a plugin's). */
         LedgerExportFormatKey: string;
-        /** @description Integer minor units (pence, cents). */
+        /**
+         * Format: int64
+         * @description Integer minor units (pence, cents).
+         */
         LedgerMinorAmount: number;
         /** @description Either `component` and `amount`, or `account` and exactly one of `debit` or `credit`. */
         LedgerJournalLineInput: {
@@ -5944,39 +6042,42 @@ export interface components {
         LedgerEntry: {
             /** Format: uuid */
             id: string;
-            lineNumber: number;
-            accountKey: string;
+            lineNumber: components["schemas"]["Count"];
+            accountKey: components["schemas"]["Code"];
             /** @description The code the account had in the chart when the journal was posted. */
-            accountCode: string;
-            debit: number;
-            credit: number;
+            accountCode: components["schemas"]["Code"];
+            debit: components["schemas"]["MoneyTotal"];
+            credit: components["schemas"]["MoneyTotal"];
+            /** Format: uuid */
             carerHouseholdId: string | null;
+            /** Format: uuid */
             childId: string | null;
+            /** Format: uuid */
             placementId: string | null;
             /** Format: date */
             periodStart: string | null;
             /** Format: date */
             periodEnd: string | null;
-            sourceLineId: string | null;
-            description: string | null;
+            sourceLineId: components["schemas"]["Reference"] | null;
+            description: components["schemas"]["Note"] | null;
         };
         LedgerJournal: {
             /** Format: uuid */
             id: string;
             /** @description Numbered per tenant from 1, without gaps. */
-            number: number;
+            number: components["schemas"]["Count"];
             /** Format: date */
             postingDate: string;
-            description: string;
+            description: components["schemas"]["Note"];
             source: {
-                type: string;
-                id: string | null;
+                type: components["schemas"]["Code"];
+                id: components["schemas"]["Reference"] | null;
             };
             /** @enum {string} */
             currency: "GBP" | "USD";
-            lineCount: number;
+            lineCount: components["schemas"]["Count"];
             /** @description The sum of the debits (= the sum of the credits), in minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -5985,19 +6086,19 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description Numbered per tenant from 1, without gaps. */
-            number: number;
+            number: components["schemas"]["Count"];
             /** Format: date */
             postingDate: string;
-            description: string;
+            description: components["schemas"]["Note"];
             source: {
-                type: string;
-                id: string | null;
+                type: components["schemas"]["Code"];
+                id: components["schemas"]["Reference"] | null;
             };
             /** @enum {string} */
             currency: "GBP" | "USD";
-            lineCount: number;
+            lineCount: components["schemas"]["Count"];
             /** @description The sum of the debits (= the sum of the credits), in minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -6006,14 +6107,14 @@ export interface components {
             exports: {
                 /** Format: uuid */
                 id: string;
-                format: string;
+                format: components["schemas"]["Code"];
                 /** Format: date-time */
                 createdAt: string;
             }[];
         };
         LedgerJournalPage: {
             data: components["schemas"]["LedgerJournal"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         LedgerExportRequest: {
             format: components["schemas"]["LedgerExportFormatKey"];
@@ -6027,9 +6128,15 @@ export interface components {
              * @description Journals posted on or before this date.
              */
             to?: string;
-            /** @description Journals numbered from this one. */
+            /**
+             * Format: int32
+             * @description Journals numbered from this one.
+             */
             journalFrom?: number;
-            /** @description Journals numbered up to this one. */
+            /**
+             * Format: int32
+             * @description Journals numbered up to this one.
+             */
             journalTo?: number;
             sourceType?: components["schemas"]["LedgerSourceType"];
             /** @description Journals of this source record (e.g. a payment run id); needs sourceType. */
@@ -6043,33 +6150,33 @@ export interface components {
         LedgerExport: {
             /** Format: uuid */
             id: string;
-            format: string;
+            format: components["schemas"]["Code"];
             filters: {
                 /** Format: date */
                 from: string | null;
                 /** Format: date */
                 to: string | null;
-                journalFrom: number | null;
-                journalTo: number | null;
-                sourceType: string | null;
-                sourceId: string | null;
+                journalFrom: components["schemas"]["Count"] | null;
+                journalTo: components["schemas"]["Count"] | null;
+                sourceType: components["schemas"]["Code"] | null;
+                sourceId: components["schemas"]["Reference"] | null;
             };
             /** @description The last journal number committed when the export was taken. */
-            throughJournalNumber: number;
-            journalCount: number;
+            throughJournalNumber: components["schemas"]["Count"];
+            journalCount: components["schemas"]["Count"];
             /** @description Ledger entries exported (CSV rows after the header). */
-            rowCount: number;
-            firstJournalNumber: number | null;
-            lastJournalNumber: number | null;
+            rowCount: components["schemas"]["Count"];
+            firstJournalNumber: components["schemas"]["Count"] | null;
+            lastJournalNumber: components["schemas"]["Count"] | null;
             /** @description The sum of the debits exported, in minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         LedgerExportPage: {
             data: components["schemas"]["LedgerExport"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PayFrequency: "weekly" | "fortnightly" | "four_weekly" | "monthly";
@@ -6099,14 +6206,22 @@ export interface components {
              * @description The first day of one period; every period starts a whole number of periods from it (monthly: the same day of each month, 1 to 28).
              */
             anchorDate: string;
-            /** @description In arrears, days after the period ends; in advance, days before it starts. */
+            /**
+             * Format: int32
+             * @description In arrears, days after the period ends; in advance, days before it starts.
+             */
             paymentLagDays?: number;
-            /** @description How far back a run looks for corrections to finalised runs (default 366). */
+            /**
+             * Format: int32
+             * @description How far back a run looks for corrections to finalised runs (default 366).
+             */
             correctionLookbackDays?: number;
         };
         PayScheduleUpdate: {
             name?: string;
+            /** Format: int32 */
             paymentLagDays?: number;
+            /** Format: int32 */
             correctionLookbackDays?: number;
             /** @enum {string} */
             status?: "retired";
@@ -6114,19 +6229,21 @@ export interface components {
         PaySchedule: {
             /** Format: uuid */
             id: string;
-            key: string;
-            name: string;
+            key: components["schemas"]["Code"];
+            name: components["schemas"]["Name"];
             frequency: components["schemas"]["PayFrequency"];
             timing: components["schemas"]["PayTiming"];
             /** Format: date */
             anchorDate: string;
+            /** Format: int32 */
             paymentLagDays: number;
+            /** Format: int32 */
             correctionLookbackDays: number;
             /** @enum {string} */
             status: "active" | "retired";
             /** @description The period the next run of this schedule would cover (null once retired). */
             nextPeriod: components["schemas"]["PeriodBounds"] | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6148,27 +6265,28 @@ export interface components {
             reasons: string;
         };
         PaymentRunNextStep: {
-            step: string;
-            to: string;
+            step: components["schemas"]["Code"];
+            to: components["schemas"]["Name"];
             allowed: boolean;
             blockers: {
                 /** @enum {string} */
                 kind: "permission" | "condition" | "separation_of_duties" | "state";
-                detail: string;
+                detail: components["schemas"]["Note"];
             }[];
         };
         PaymentRunCalculation: {
             /** @description Calculations so far; lines belong to the latest. */
-            number: number;
+            number: components["schemas"]["Count"];
             /** @enum {string} */
             status: "none" | "queued" | "running" | "succeeded" | "failed";
             /** @description Placements priced so far. */
-            done: number;
+            done: components["schemas"]["Count"];
             /** @description Placements to price. */
-            total: number | null;
+            total: components["schemas"]["MoneyTotal"] | null;
+            /** Format: int32 */
             percent: number | null;
-            attempts: number;
-            error: string | null;
+            attempts: components["schemas"]["Count"];
+            error: components["schemas"]["Note"] | null;
             /** Format: uuid */
             requestedBy: string | null;
             /** Format: date-time */
@@ -6177,23 +6295,23 @@ export interface components {
             completedAt: string | null;
         };
         PaymentRunStep: {
-            action: string;
-            fromStatus: string | null;
-            toStatus: string;
-            actorType: string;
+            action: components["schemas"]["Code"];
+            fromStatus: components["schemas"]["Code"] | null;
+            toStatus: components["schemas"]["Code"];
+            actorType: components["schemas"]["Code"];
             /** Format: uuid */
             actorId: string | null;
             /** Format: date-time */
             at: string;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
         };
         /** @description A run without its calculation's detail, as lists show it. */
         PaymentRunSummary: components["schemas"]["PaymentRunFields"];
         PaymentRunFields: {
             /** Format: uuid */
             id: string;
-            number: number;
-            reference: string;
+            number: components["schemas"]["Count"];
+            reference: components["schemas"]["Reference"];
             /** Format: uuid */
             scheduleId: string;
             timing: components["schemas"]["PayTiming"];
@@ -6206,15 +6324,15 @@ export interface components {
             status: components["schemas"]["PaymentRunStatus"];
             currency: components["schemas"]["Currency"];
             /** @description Minor units; recoveries count negative. */
-            total: number;
-            lineCount: number;
-            householdCount: number;
-            placementCount: number;
+            total: components["schemas"]["MoneyTotal"];
+            lineCount: components["schemas"]["Count"];
+            householdCount: components["schemas"]["Count"];
+            placementCount: components["schemas"]["Count"];
             /** @description Errors of the current calculation (placements it could not price). */
-            issueCount: number;
+            issueCount: components["schemas"]["Count"];
             /** @description Placements in care the current calculation paid nothing. */
-            noticeCount: number;
-            correctionCount: number;
+            noticeCount: components["schemas"]["Count"];
+            correctionCount: components["schemas"]["Count"];
             /** Format: uuid */
             calculatedBy: string | null;
             /** Format: date-time */
@@ -6229,25 +6347,25 @@ export interface components {
             journalId: string | null;
             /** Format: date-time */
             exportedAt: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
         };
         PaymentRun: components["schemas"]["PaymentRunFields"] & {
             calculation: components["schemas"]["PaymentRunCalculation"];
             totalsByComponent: {
-                component: string;
+                component: components["schemas"]["Code"];
                 kind: components["schemas"]["PaymentLineKind"];
-                amount: number;
-                lines: number;
+                amount: components["schemas"]["Money"];
+                lines: components["schemas"]["Count"];
             }[];
             nextSteps: components["schemas"]["PaymentRunNextStep"][];
             history: components["schemas"]["PaymentRunStep"][];
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
         };
         PaymentRunPage: {
             data: components["schemas"]["PaymentRunSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PaymentLineKind: "rate" | "extra" | "arrears" | "recovery" | "claim" | "adjustment";
@@ -6263,15 +6381,15 @@ export interface components {
             /** Format: uuid */
             childId: string | null;
             kind: components["schemas"]["PaymentLineKind"];
-            component: string;
+            component: components["schemas"]["Code"];
             /** Format: date */
             periodStart: string | null;
             /** Format: date */
             periodEnd: string | null;
-            nights: number | null;
+            nights: components["schemas"]["Count"] | null;
             /** @description Minor units; negative for a recovery. */
-            amount: number;
-            description: string;
+            amount: components["schemas"]["Money"];
+            description: components["schemas"]["Note"];
             /** Format: uuid */
             correctsRunId: string | null;
             correctsLineIds: string[];
@@ -6284,7 +6402,7 @@ export interface components {
         };
         PaymentLinePage: {
             data: components["schemas"]["PaymentLine"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PaymentRunIssue: {
             /** Format: uuid */
@@ -6297,23 +6415,23 @@ export interface components {
             placementId: string | null;
             /** Format: uuid */
             childId: string | null;
-            code: string;
-            message: string;
+            code: components["schemas"]["Code"];
+            message: components["schemas"]["Note"];
         };
         PaymentRunHousehold: {
             /** Format: uuid */
             householdId: string;
-            householdName: string;
-            total: number;
-            lineCount: number;
+            householdName: components["schemas"]["Name"];
+            total: components["schemas"]["MoneyTotal"];
+            lineCount: components["schemas"]["Count"];
             components: {
-                component: string;
-                amount: number;
+                component: components["schemas"]["Code"];
+                amount: components["schemas"]["Money"];
             }[];
         };
         PaymentRunHouseholdPage: {
             data: components["schemas"]["PaymentRunHousehold"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PaymentAdjustmentStatus: "proposed" | "approved" | "rejected" | "paid";
@@ -6326,7 +6444,10 @@ export interface components {
             childId?: string | null;
             /** @description A component the tenant's chart posts (`allowance`, `fee`, …). */
             component: string;
-            /** @description Minor units: positive to pay, negative to recover. */
+            /**
+             * Format: int64
+             * @description Minor units: positive to pay, negative to recover.
+             */
             amount: number;
             reason: string;
         };
@@ -6339,9 +6460,9 @@ export interface components {
             placementId: string | null;
             /** Format: uuid */
             childId: string | null;
-            component: string;
-            amount: number;
-            reason: string;
+            component: components["schemas"]["Code"];
+            amount: components["schemas"]["Money"];
+            reason: components["schemas"]["Note"];
             /** @enum {string} */
             source: "manual" | "dispute";
             /** Format: uuid */
@@ -6357,14 +6478,14 @@ export interface components {
             decidedBy: string | null;
             /** Format: date-time */
             decidedAt: string | null;
-            decisionReasons: string | null;
+            decisionReasons: components["schemas"]["Note"] | null;
             /** Format: uuid */
             paidInRunId: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
         };
         PaymentAdjustmentPage: {
             data: components["schemas"]["PaymentAdjustment"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PaymentDecision: {
             /** @enum {string} */
@@ -6375,14 +6496,20 @@ export interface components {
         PaymentDisputeStatus: "open" | "upheld" | "rejected" | "withdrawn";
         PaymentDisputeCreate: {
             reason: string;
-            /** @description What the carer says the line should have been, in minor units. */
+            /**
+             * Format: int64
+             * @description What the carer says the line should have been, in minor units.
+             */
             expectedAmount?: number | null;
         };
         PaymentDisputeResolution: {
             /** @enum {string} */
             outcome: "upheld" | "rejected" | "withdrawn";
             resolution: string;
-            /** @description Upheld only: the difference to pay (positive) or recover (negative) in the next run. */
+            /**
+             * Format: int64
+             * @description Upheld only: the difference to pay (positive) or recover (negative) in the next run.
+             */
             adjustmentAmount?: number;
         };
         PaymentDispute: {
@@ -6394,25 +6521,25 @@ export interface components {
             runId: string;
             /** Format: uuid */
             householdId: string;
-            reason: string;
-            expectedAmount: number | null;
+            reason: components["schemas"]["Note"];
+            expectedAmount: components["schemas"]["Money"] | null;
             status: components["schemas"]["PaymentDisputeStatus"];
             /** Format: uuid */
             raisedBy: string | null;
             /** Format: date-time */
             raisedAt: string;
-            resolution: string | null;
+            resolution: components["schemas"]["Note"] | null;
             /** Format: uuid */
             resolvedBy: string | null;
             /** Format: date-time */
             resolvedAt: string | null;
             /** Format: uuid */
             adjustmentId: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
         };
         PaymentDisputePage: {
             data: components["schemas"]["PaymentDispute"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         LevelOfCareCreate: {
             level: string;
@@ -6427,23 +6554,23 @@ export interface components {
             id: string;
             /** Format: uuid */
             placementId: string;
-            level: string;
+            level: components["schemas"]["Code"];
             /** Format: date */
             effectiveFrom: string;
             /** Format: date */
             assessedOn: string | null;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         ReportAmount: {
-            key: string;
-            label: string;
-            amount: number;
-            lines: number;
-            nights?: number;
+            key: components["schemas"]["Code"];
+            label: components["schemas"]["Name"];
+            amount: components["schemas"]["Money"];
+            lines: components["schemas"]["Count"];
+            nights?: components["schemas"]["Count"];
         };
         PaymentsReport: {
             currency: components["schemas"]["Currency"];
@@ -6451,11 +6578,11 @@ export interface components {
             from: string;
             /** Format: date */
             to: string;
-            groupBy: string;
+            groupBy: components["schemas"]["Code"];
             groups: components["schemas"]["ReportAmount"][];
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             /** @description Finalised runs counted. */
-            runs: number;
+            runs: components["schemas"]["Count"];
         };
         AccrualsReport: {
             currency: components["schemas"]["Currency"];
@@ -6468,16 +6595,16 @@ export interface components {
             paidThrough: string | null;
             /** Format: date */
             unpaidFrom: string | null;
-            careNights: number;
+            careNights: components["schemas"]["Count"];
             byComponent: components["schemas"]["ReportAmount"][];
             byHousehold: components["schemas"]["ReportAmount"][];
             /** @description Approved claims not yet paid. */
-            claims: number;
+            claims: components["schemas"]["Count"];
             /** @description Approved adjustments not yet paid. */
-            adjustments: number;
-            total: number;
+            adjustments: components["schemas"]["Count"];
+            total: components["schemas"]["MoneyTotal"];
             /** @description Placements that could not be priced (left out of the total). */
-            issues: number;
+            issues: components["schemas"]["Count"];
         };
         /**
          * @description The core list of placement kinds; carers are approved for some of them (their terms).
@@ -6497,9 +6624,9 @@ export interface components {
             /** @description When true, placements start as proposed and move through the pack's placement workflow before they can start. */
             approvalRequired: boolean;
             /** @description The tenant's lookup lists an end reason may come from. */
-            endReasonLists: string[];
+            endReasonLists: components["schemas"]["Code"][];
             /** @description 0 while the tenant runs on the defaults. */
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             updatedAt: string | null;
         };
@@ -6516,7 +6643,10 @@ export interface components {
             wantedFrom: string;
             /** Format: date */
             plannedEnd?: string | null;
-            /** @description Children to place together (this child and siblings); defaults to 1 plus the siblings named. */
+            /**
+             * Format: int32
+             * @description Children to place together (this child and siblings); defaults to 1 plus the siblings named.
+             */
             childCount?: number;
             siblingIds?: string[];
             requiredSkills?: string[];
@@ -6533,6 +6663,7 @@ export interface components {
             wantedFrom?: string;
             /** Format: date */
             plannedEnd?: string | null;
+            /** Format: int32 */
             childCount?: number;
             siblingIds?: string[];
             requiredSkills?: string[];
@@ -6554,17 +6685,17 @@ export interface components {
             wantedFrom: string;
             /** Format: date */
             plannedEnd: string | null;
-            childCount: number;
+            childCount: components["schemas"]["Count"];
             siblingIds: string[];
-            requiredSkills: string[];
-            language: string | null;
+            requiredSkills: components["schemas"]["Code"][];
+            language: components["schemas"]["Name"] | null;
             location: components["schemas"]["PlacementLocation"] | null;
             maxDistanceKm: number | null;
-            preferredRegion: string | null;
+            preferredRegion: components["schemas"]["Code"] | null;
             excludeHouseholdIds: string[];
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             status: components["schemas"]["MatchingRequestStatus"];
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6574,32 +6705,33 @@ export interface components {
         };
         MatchingRequestPage: {
             data: components["schemas"]["MatchingRequest"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         MatchingReason: {
             /** @description approved, compliant, age_range, placement_kind, vacancies, distance, skills, language, region, excluded */
-            code: string;
+            code: components["schemas"]["Code"];
             met: boolean;
-            detail: string;
+            detail: components["schemas"]["Note"];
             /** @description What the reason added to the score (soft reasons only). */
             points?: number;
         };
         MatchingCandidate: {
             /** Format: uuid */
             householdId: string;
-            name: string;
+            name: components["schemas"]["Name"];
+            /** Format: int32 */
             rank: number;
             score: number;
-            vacancies: number;
+            vacancies: components["schemas"]["Count"];
             distanceKm: number | null;
-            skillsMatched: string[];
-            skillsMissing: string[];
+            skillsMatched: components["schemas"]["Code"][];
+            skillsMissing: components["schemas"]["Code"][];
             reasons: components["schemas"]["MatchingReason"][];
         };
         MatchingExclusion: {
             /** Format: uuid */
             householdId: string;
-            name: string;
+            name: components["schemas"]["Name"];
             reasons: components["schemas"]["MatchingReason"][];
         };
         MatchingShortlist: {
@@ -6607,17 +6739,20 @@ export interface components {
             matchingRequestId: string;
             /** Format: date */
             asOf: string;
-            /** @description The child's age in whole years on the wanted date. */
+            /**
+             * Format: int32
+             * @description The child's age in whole years on the wanted date.
+             */
             childAge: number;
-            childrenToPlace: number;
+            childrenToPlace: components["schemas"]["Count"];
             /** @description Households looked at. */
-            considered: number;
+            considered: components["schemas"]["Count"];
             /** @description Households that meet every hard constraint, best first. */
             candidates: components["schemas"]["MatchingCandidate"][];
-            excludedCount: number;
+            excludedCount: components["schemas"]["Count"];
             /** @description Excluded households counted by each hard constraint they fail. */
             excludedByReason: {
-                [key: string]: number;
+                [key: string]: components["schemas"]["Count"];
             };
             /** @description Each excluded household with why (only with `includeExcluded`). */
             excluded: components["schemas"]["MatchingExclusion"][];
@@ -6625,21 +6760,23 @@ export interface components {
         Vacancy: {
             /** Format: uuid */
             householdId: string;
-            name: string;
-            region: string | null;
-            maxChildren: number;
+            name: components["schemas"]["Name"];
+            region: components["schemas"]["Code"] | null;
+            maxChildren: components["schemas"]["Count"];
             /** @description Children placed there on the date (respite included). */
-            placed: number;
-            vacancies: number;
-            placementKinds: string[];
+            placed: components["schemas"]["Count"];
+            vacancies: components["schemas"]["Count"];
+            placementKinds: components["schemas"]["Code"][];
+            /** Format: int32 */
             ageMin: number;
+            /** Format: int32 */
             ageMax: number;
         };
         VacancyList: {
             /** Format: date */
             asOf: string;
             data: components["schemas"]["Vacancy"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PlacementEndReason: {
             list: string;
@@ -6678,10 +6815,10 @@ export interface components {
             /** Format: uuid */
             householdId: string;
             kind: components["schemas"]["PlacementKind"];
-            placementType: string | null;
+            placementType: components["schemas"]["Code"] | null;
             status: components["schemas"]["PlacementStatus"];
-            workflowKey: string | null;
-            workflowState: string | null;
+            workflowKey: components["schemas"]["Code"] | null;
+            workflowState: components["schemas"]["Code"] | null;
             /** Format: date */
             startDate: string;
             /** Format: date */
@@ -6699,14 +6836,14 @@ export interface components {
             /** Format: uuid */
             agreementSubmissionId: string | null;
             endReasons: components["schemas"]["PlacementEndReason"][];
-            endOutcome: string | null;
-            endNotes: string | null;
+            endOutcome: components["schemas"]["Code"] | null;
+            endNotes: components["schemas"]["Note"] | null;
             /**
              * Format: uuid
              * @description The placement the child moved to.
              */
             movedTo: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6720,7 +6857,7 @@ export interface components {
         };
         PlacementPage: {
             data: components["schemas"]["Placement"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PlacementEnd: {
             /** Format: date */
@@ -6790,23 +6927,23 @@ export interface components {
             notes?: string | null;
         };
         PlacementTransitionVerdict: {
-            transition: string;
-            to: string;
+            transition: components["schemas"]["Code"];
+            to: components["schemas"]["Name"];
             allowed: boolean;
             blockers: {
-                kind: string;
-                detail: string;
+                kind: components["schemas"]["Code"];
+                detail: components["schemas"]["Note"];
                 evidence?: Record<string, never>;
             }[];
         };
         PlacementWorkflowStep: {
             /** Format: uuid */
             id: string;
-            transition: string;
-            fromState: string;
-            toState: string;
+            transition: components["schemas"]["Code"];
+            fromState: components["schemas"]["Code"];
+            toState: components["schemas"]["Code"];
             evidence: components["schemas"]["PlacementEvidence"][];
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             takenBy: string | null;
             /** Format: date-time */
@@ -6815,8 +6952,8 @@ export interface components {
         PlacementWorkflow: {
             /** Format: uuid */
             placementId: string;
-            workflowKey: string | null;
-            state: string | null;
+            workflowKey: components["schemas"]["Code"] | null;
+            state: components["schemas"]["Code"] | null;
             available: components["schemas"]["PlacementTransitionVerdict"][];
             history: components["schemas"]["PlacementWorkflowStep"][];
         };
@@ -6847,7 +6984,7 @@ export interface components {
             visitedBy: string | null;
             childSeen: boolean | null;
             childSeenAlone: boolean | null;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6855,7 +6992,7 @@ export interface components {
         };
         PlacementVisitPage: {
             data: components["schemas"]["PlacementVisit"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PlacementContactStatus: "scheduled" | "held" | "cancelled";
@@ -6893,20 +7030,20 @@ export interface components {
             id: string;
             /** Format: uuid */
             placementId: string;
-            withWhom: string;
-            relationship: string | null;
+            withWhom: components["schemas"]["ShortText"];
+            relationship: components["schemas"]["Name"] | null;
             /** Format: uuid */
             supervisorId: string | null;
-            venue: string | null;
+            venue: components["schemas"]["ShortText"] | null;
             /** Format: date-time */
             scheduledStart: string;
             /** Format: date-time */
             scheduledEnd: string | null;
             status: components["schemas"]["PlacementContactStatus"];
             attendance: components["schemas"]["PlacementContactAttendance"];
-            cancellationReason: string | null;
-            notes: string | null;
-            version: number;
+            cancellationReason: components["schemas"]["Note"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6916,7 +7053,7 @@ export interface components {
         };
         PlacementContactSessionPage: {
             data: components["schemas"]["PlacementContactSession"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         TaskStatus: "open" | "done" | "cancelled";
@@ -6928,11 +7065,14 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description The pack cycle the task comes from (e.g. `child-review`). */
-            cycleKey: string;
+            cycleKey: components["schemas"]["Code"];
             /** @description The cycle's step (e.g. `first`, `second`, `subsequent`). */
-            step: string;
-            stepName: string | null;
-            /** @description Which occurrence of the cycle (1 for the first review). */
+            step: components["schemas"]["Code"];
+            stepName: components["schemas"]["Name"] | null;
+            /**
+             * Format: int32
+             * @description Which occurrence of the cycle (1 for the first review).
+             */
             occurrence: number;
             subjectType: components["schemas"]["TaskSubjectType"];
             /** Format: uuid */
@@ -6970,7 +7110,7 @@ export interface components {
                 /** Format: date */
                 date: string;
             };
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -6978,7 +7118,7 @@ export interface components {
         };
         TaskPage: {
             data: components["schemas"]["Task"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         TaskReassign: {
             /** Format: uuid */
@@ -7019,15 +7159,16 @@ export interface components {
         };
         TaskReminderPage: {
             data: components["schemas"]["TaskReminder"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         Team: {
             /** Format: uuid */
             id: string;
-            name: string;
-            description: string | null;
+            name: components["schemas"]["Name"];
+            description: components["schemas"]["Note"] | null;
+            /** Format: int32 */
             memberCount: number;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -7043,15 +7184,15 @@ export interface components {
         };
         TeamPage: {
             data: components["schemas"]["Team"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         TeamMember: {
             /** Format: uuid */
             teamId: string;
             /** Format: uuid */
             userId: string;
-            displayName: string;
-            email: string;
+            displayName: components["schemas"]["Name"];
+            email: components["schemas"]["Email"];
             /** Format: date-time */
             addedAt: string;
         };
@@ -7061,7 +7202,7 @@ export interface components {
         };
         TeamMemberPage: {
             data: components["schemas"]["TeamMember"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
     };
     responses: {
@@ -7164,6 +7305,26 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description Too many attempts from this client or for this account; try again after `Retry-After` seconds. */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The server has as many requests waiting as it will queue; try again after `Retry-After` seconds. */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The run after the step. */
         PaymentRunResponse: {
             headers: {
@@ -7177,7 +7338,7 @@ export interface components {
     };
     parameters: {
         /** @description The `nextCursor` of the previous page. */
-        Cursor: string;
+        Cursor: components["schemas"]["Cursor"];
         /** @description Page size. */
         Limit: number;
         /** @description The `ETag` of the version being changed. */
@@ -7273,6 +7434,8 @@ export interface components {
         ETag: string;
         /** @description Where the created resource lives. */
         Location: string;
+        /** @description Seconds to wait before trying again. */
+        RetryAfter: number;
     };
     pathItems: never;
 }
@@ -7407,6 +7570,8 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     refreshToken: {
@@ -7435,6 +7600,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     logout: {
@@ -7460,6 +7627,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     requestPasswordReset: {
@@ -7485,6 +7653,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     confirmPasswordReset: {
@@ -7512,6 +7682,8 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCurrentPrincipal: {
@@ -7535,6 +7707,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     changePassword: {
@@ -7563,6 +7736,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     startTotpEnrolment: {
@@ -7587,6 +7761,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     confirmTotpEnrolment: {
@@ -7616,6 +7791,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTenants: {
@@ -7644,6 +7820,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createTenant: {
@@ -7683,6 +7860,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTenant: {
@@ -7711,6 +7889,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTenantStatus: {
@@ -7750,6 +7929,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTenantSettings: {
@@ -7774,6 +7954,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTenantSettings: {
@@ -7810,6 +7991,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listUsers: {
@@ -7844,6 +8026,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createUser: {
@@ -7883,6 +8066,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getUser: {
@@ -7911,6 +8095,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateUser: {
@@ -7951,6 +8136,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     unlockUser: {
@@ -7979,6 +8165,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPermissions: {
@@ -8004,6 +8191,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRoles: {
@@ -8032,6 +8220,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRole: {
@@ -8071,6 +8260,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRole: {
@@ -8099,6 +8289,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateRole: {
@@ -8140,6 +8331,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listApiKeys: {
@@ -8168,6 +8360,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createApiKey: {
@@ -8205,6 +8398,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKey: {
@@ -8232,6 +8426,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeApiKey: {
@@ -8260,6 +8455,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLookupLists: {
@@ -8285,6 +8481,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getLookupList: {
@@ -8312,6 +8509,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addLookupValue: {
@@ -8353,6 +8551,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateLookupValue: {
@@ -8394,6 +8593,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listAuditEvents: {
@@ -8434,6 +8634,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportAuditEvents: {
@@ -8470,6 +8671,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     verifyAuditChain: {
@@ -8493,6 +8695,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildren: {
@@ -8533,6 +8736,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChild: {
@@ -8580,6 +8784,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChild: {
@@ -8608,6 +8813,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChild: {
@@ -8642,6 +8848,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChild: {
@@ -8682,6 +8889,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChild: {
@@ -8711,6 +8919,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     mergeChild: {
@@ -8750,6 +8959,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildRestriction: {
@@ -8777,6 +8987,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setChildRestriction: {
@@ -8817,6 +9028,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPacks: {
@@ -8842,6 +9054,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getEffectiveConfiguration: {
@@ -8867,6 +9080,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getFormSchema: {
@@ -8894,6 +9108,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listOverlays: {
@@ -8922,6 +9137,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createOverlay: {
@@ -8958,6 +9174,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getOverlay: {
@@ -8984,6 +9201,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportConfiguration: {
@@ -9007,6 +9225,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     importConfiguration: {
@@ -9035,8 +9254,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        imported: number;
-                        versions: number[];
+                        imported: components["schemas"]["Count"];
+                        versions: components["schemas"]["Count"][];
                     };
                 };
             };
@@ -9046,6 +9265,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitForm: {
@@ -9083,6 +9303,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getFormSubmission: {
@@ -9109,6 +9330,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     evaluateRate: {
@@ -9139,6 +9361,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     computeCycleDueDates: {
@@ -9172,6 +9395,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerHouseholds: {
@@ -9210,6 +9434,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCarerHousehold: {
@@ -9248,6 +9473,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerHousehold: {
@@ -9275,6 +9501,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCarerHousehold: {
@@ -9314,6 +9541,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerHouseholdMembers: {
@@ -9345,6 +9573,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addCarerHouseholdMember: {
@@ -9386,6 +9615,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCarerHouseholdMember: {
@@ -9426,6 +9656,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerChecks: {
@@ -9457,6 +9688,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerCheck: {
@@ -9498,6 +9730,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCarerCheck: {
@@ -9538,6 +9771,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerHouseholdCompliance: {
@@ -9567,6 +9801,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerEvidenceDocument: {
@@ -9607,6 +9842,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerDecision: {
@@ -9647,6 +9883,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitCarerHouseholdForm: {
@@ -9687,6 +9924,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerApproval: {
@@ -9713,6 +9951,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     takeCarerApprovalTransition: {
@@ -9753,6 +9992,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listExpiringCarerChecks: {
@@ -9787,6 +10027,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerPanels: {
@@ -9819,6 +10060,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     scheduleCarerPanel: {
@@ -9857,6 +10099,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerPanel: {
@@ -9884,6 +10127,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addCarerPanelAgendaItem: {
@@ -9925,6 +10169,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerPanelRecommendation: {
@@ -9966,6 +10211,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildLegalStatuses: {
@@ -10004,6 +10250,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildLegalStatus: {
@@ -10046,6 +10293,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildLegalStatus: {
@@ -10076,6 +10324,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildLegalStatus: {
@@ -10112,6 +10361,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildLegalStatus: {
@@ -10154,6 +10404,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildLegalStatus: {
@@ -10185,6 +10436,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildCareEpisodes: {
@@ -10223,6 +10475,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildCareEpisode: {
@@ -10265,6 +10518,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildCareEpisode: {
@@ -10295,6 +10549,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildCareEpisode: {
@@ -10331,6 +10586,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildCareEpisode: {
@@ -10373,6 +10629,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildCareEpisode: {
@@ -10404,6 +10661,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildAlerts: {
@@ -10444,6 +10702,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildAlert: {
@@ -10486,6 +10745,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildAlert: {
@@ -10516,6 +10776,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildAlert: {
@@ -10552,6 +10813,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildAlert: {
@@ -10594,6 +10856,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildAlert: {
@@ -10625,6 +10888,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildFamilyMembers: {
@@ -10659,6 +10923,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildFamilyMember: {
@@ -10701,6 +10966,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildFamilyMember: {
@@ -10731,6 +10997,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildFamilyMember: {
@@ -10767,6 +11034,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildFamilyMember: {
@@ -10809,6 +11077,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildFamilyMember: {
@@ -10840,6 +11109,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildKeyContacts: {
@@ -10874,6 +11144,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildKeyContact: {
@@ -10916,6 +11187,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildKeyContact: {
@@ -10946,6 +11218,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildKeyContact: {
@@ -10982,6 +11255,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildKeyContact: {
@@ -11024,6 +11298,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildKeyContact: {
@@ -11055,6 +11330,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildCaseRecords: {
@@ -11095,6 +11371,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildCaseRecord: {
@@ -11137,6 +11414,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildCaseRecord: {
@@ -11167,6 +11445,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildCaseRecord: {
@@ -11203,6 +11482,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildCaseRecord: {
@@ -11245,6 +11525,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildCaseRecord: {
@@ -11276,6 +11557,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listClaims: {
@@ -11312,6 +11594,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createClaim: {
@@ -11347,6 +11630,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getClaimsOutstanding: {
@@ -11370,6 +11654,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getClaim: {
@@ -11398,6 +11683,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateClaim: {
@@ -11439,6 +11725,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitClaim: {
@@ -11475,6 +11762,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     approveClaim: {
@@ -11511,6 +11799,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rejectClaim: {
@@ -11547,6 +11836,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     withdrawClaim: {
@@ -11583,6 +11873,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCommissioners: {
@@ -11613,6 +11904,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCommissioner: {
@@ -11645,6 +11937,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCommissioner: {
@@ -11673,6 +11966,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCommissioner: {
@@ -11713,6 +12007,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacementCommissions: {
@@ -11745,6 +12040,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordPlacementCommission: {
@@ -11780,6 +12076,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInvoicingPolicy: {
@@ -11804,6 +12101,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateInvoicingPolicy: {
@@ -11840,6 +12138,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listInvoices: {
@@ -11876,6 +12175,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     generateInvoiceDrafts: {
@@ -11906,6 +12206,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInvoice: {
@@ -11934,6 +12235,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteInvoiceDraft: {
@@ -11965,6 +12267,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInvoiceDocument: {
@@ -11997,6 +12300,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     regenerateInvoiceDraft: {
@@ -12031,6 +12335,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issueInvoice: {
@@ -12071,6 +12376,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCreditNote: {
@@ -12107,6 +12413,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCreditNotes: {
@@ -12139,6 +12446,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCreditNote: {
@@ -12166,6 +12474,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCreditNoteDocument: {
@@ -12198,6 +12507,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLedgerJournals: {
@@ -12234,6 +12544,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     postLedgerJournal: {
@@ -12264,6 +12575,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getLedgerJournal: {
@@ -12291,6 +12603,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLedgerExports: {
@@ -12321,6 +12634,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createLedgerExport: {
@@ -12352,6 +12666,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaySchedules: {
@@ -12377,6 +12692,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPaySchedule: {
@@ -12410,6 +12726,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaySchedule: {
@@ -12437,6 +12754,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePaySchedule: {
@@ -12477,6 +12795,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRuns: {
@@ -12507,6 +12826,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPaymentRun: {
@@ -12540,6 +12860,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentRun: {
@@ -12567,6 +12888,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     calculatePaymentRun: {
@@ -12602,6 +12924,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitPaymentRun: {
@@ -12628,6 +12951,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     returnPaymentRun: {
@@ -12654,6 +12978,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     approvePaymentRun: {
@@ -12680,6 +13005,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     finalisePaymentRun: {
@@ -12706,6 +13032,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     cancelPaymentRun: {
@@ -12732,6 +13059,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportPaymentRun: {
@@ -12768,6 +13096,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRunLines: {
@@ -12803,6 +13132,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRunIssues: {
@@ -12831,6 +13161,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRunHouseholds: {
@@ -12862,6 +13193,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerStatement: {
@@ -12894,6 +13226,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRemittanceAdvice: {
@@ -12926,6 +13259,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentAdjustments: {
@@ -12956,6 +13290,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     proposePaymentAdjustment: {
@@ -12988,6 +13323,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentAdjustment: {
@@ -13015,6 +13351,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     decidePaymentAdjustment: {
@@ -13050,6 +13387,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     raisePaymentDispute: {
@@ -13086,6 +13424,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentDisputes: {
@@ -13115,6 +13454,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentDispute: {
@@ -13142,6 +13482,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     resolvePaymentDispute: {
@@ -13177,6 +13518,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLevelsOfCare: {
@@ -13205,6 +13547,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordLevelOfCare: {
@@ -13238,6 +13581,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentsReport: {
@@ -13266,6 +13610,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getAccrualsReport: {
@@ -13292,6 +13637,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlacementSettings: {
@@ -13316,6 +13662,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlacementSettings: {
@@ -13352,6 +13699,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createMatchingRequest: {
@@ -13394,6 +13742,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMatchingRequests: {
@@ -13426,6 +13775,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMatchingRequest: {
@@ -13454,6 +13804,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateMatchingRequest: {
@@ -13494,6 +13845,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMatchingShortlist: {
@@ -13526,6 +13878,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listVacancies: {
@@ -13560,6 +13913,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPlacement: {
@@ -13611,6 +13965,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacements: {
@@ -13653,6 +14008,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlacement: {
@@ -13681,6 +14037,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlacement: {
@@ -13722,6 +14079,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlacementWorkflow: {
@@ -13749,6 +14107,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     transitionPlacement: {
@@ -13785,6 +14144,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     endPlacement: {
@@ -13821,6 +14181,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     movePlacement: {
@@ -13856,6 +14217,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRespitePlacement: {
@@ -13899,6 +14261,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setPlacementAgreement: {
@@ -13939,6 +14302,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacementVisits: {
@@ -13973,6 +14337,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPlacementVisit: {
@@ -14014,6 +14379,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacementContactSessions: {
@@ -14048,6 +14414,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPlacementContactSession: {
@@ -14090,6 +14457,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlacementContactSession: {
@@ -14132,6 +14500,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTasks: {
@@ -14178,6 +14547,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTaskReminders: {
@@ -14212,6 +14582,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTask: {
@@ -14240,6 +14611,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     reassignTask: {
@@ -14281,6 +14653,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     completeTask: {
@@ -14317,6 +14690,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     reopenTask: {
@@ -14346,6 +14720,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTeams: {
@@ -14376,6 +14751,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createTeam: {
@@ -14415,6 +14791,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTeam: {
@@ -14443,6 +14820,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteTeam: {
@@ -14473,6 +14851,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTeam: {
@@ -14514,6 +14893,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTeamMembers: {
@@ -14546,6 +14926,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addTeamMember: {
@@ -14582,6 +14963,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     removeTeamMember: {
@@ -14614,6 +14996,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }
