@@ -23,6 +23,8 @@ export interface HearthConfig {
   jwtSecret: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How far ahead of this server's clock a token's `iat` may be (another server's clock runs fast). */
+  jwtClockSkewSeconds: number;
   /** 32-byte key that encrypts secrets at rest (TOTP secrets, identifiers). */
   dataKey: Buffer;
   bodyLimitBytes: number;
@@ -82,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jwtSecret,
     accessTokenTtlSeconds: intFromEnv(env, 'HEARTH_ACCESS_TOKEN_TTL', 900, 30, 86400),
     refreshTokenTtlSeconds: intFromEnv(env, 'HEARTH_REFRESH_TOKEN_TTL', 14 * 86400, 60, 90 * 86400),
+    jwtClockSkewSeconds: intFromEnv(env, 'HEARTH_JWT_CLOCK_SKEW', 30, 0, 300),
     dataKey,
     bodyLimitBytes: intFromEnv(env, 'HEARTH_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),

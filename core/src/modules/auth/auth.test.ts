@@ -116,6 +116,12 @@ function wrongTotp(secret: string): string {
   }
 }
 
+/** The session (refresh-token family) an access token belongs to. */
+const sessionOf = (accessToken: string) => (jwt.decode(accessToken) as JwtPayload).sid as string;
+
+/** Claims of a token for tenant A's administrator, in the session the harness opened for it. */
+const adminClaims = () => ({ sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0, sid: sessionOf(world.a.adminToken) });
+
 function signWith(secret: string, claims: Record<string, unknown>, options: jwt.SignOptions = {}): string {
   return jwt.sign(claims, secret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api', expiresIn: 300, ...options });
 }
@@ -264,7 +270,7 @@ describe('token expiry', () => {
 
   it('refuses a correctly signed access token whose exp has passed', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0 };
+    const claims = adminClaims();
     // The same forgery with a future exp works, so only the exp makes the difference.
     const live = jwt.sign({ ...claims, iat: now - 120, exp: now + 60 }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api' });
     expect((await me(live)).status).toBe(200);
@@ -336,6 +342,36 @@ describe('refresh token rotation', () => {
     expect((await world.call('logout', { body: { refreshToken: `rt_${'0'.repeat(32)}_${'A'.repeat(43)}` } })).status).toBe(204);
   });
 
+  it('refuses the access tokens of a session at once when it is logged out, not when they expire', async () => {
+    const user = await createUser(world.a, ['caseworker'], 'outnow');
+    const session = await loginOk(world.a, user.email);
+    const rotated = await refresh(session.refreshToken);
+    expect(rotated.status).toBe(200);
+    const other = await loginOk(world.a, user.email);
+    // Both access tokens of the session work until it ends.
+    for (const token of [session.accessToken, rotated.body.accessToken as string]) expect((await me(token)).status).toBe(200);
+
+    expect((await world.call('logout', { body: { refreshToken: rotated.body.refreshToken as string } })).status).toBe(204);
+    for (const token of [session.accessToken, rotated.body.accessToken as string]) expectProblem(await me(token), 401, 'invalid-token');
+    expectProblem(await world.call('listChildren', { token: session.accessToken }), 401, 'invalid-token');
+    // The same user's other log-in is another session: it carries on.
+    expect((await me(other.accessToken)).status).toBe(200);
+  });
+
+  it('refuses the access tokens of a session at once when one of its refresh tokens is reused', async () => {
+    const user = await createUser(world.a, ['caseworker'], 'reusenow');
+    const session = await loginOk(world.a, user.email);
+    const rotated = await refresh(session.refreshToken);
+    expect(rotated.status).toBe(200);
+    const other = await loginOk(world.a, user.email);
+    expect((await me(rotated.body.accessToken as string)).status).toBe(200);
+
+    // The first refresh token comes back: the family ends, and with it both holders' access tokens.
+    expectProblem(await refresh(session.refreshToken), 401, 'invalid-token');
+    for (const token of [session.accessToken, rotated.body.accessToken as string]) expectProblem(await me(token), 401, 'invalid-token');
+    expect((await me(other.accessToken)).status).toBe(200);
+  });
+
   it('refuses a refresh token whose tenant part was rewritten to another tenant', async () => {
     const session = await loginOk(world.a, world.a.adminEmail);
     const moved = session.refreshToken.replace(world.a.id.replace(/-/g, ''), world.b.id.replace(/-/g, ''));
@@ -370,7 +406,7 @@ describe('tampered and missing credentials', () => {
   });
 
   it("refuses a correctly signed token that puts tenant A's user in tenant B", async () => {
-    const claims = { sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0 };
+    const claims = adminClaims();
     // The forgery is sound: with A's own tenant it is accepted.
     expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
     const intoB = signWith(world.config.jwtSecret, { ...claims, tid: world.b.id });
@@ -381,7 +417,7 @@ describe('tampered and missing credentials', () => {
   });
 
   it('refuses correctly signed tokens for another audience or issuer, or with an unknown scope', async () => {
-    const claims = { sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0 };
+    const claims = adminClaims();
     // Control: the same claims with Hearth's audience and issuer are accepted.
     expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
     expectProblem(await me(signWith(world.config.jwtSecret, claims, { audience: 'someone-else' })), 401, 'invalid-token');
@@ -389,7 +425,39 @@ describe('tampered and missing credentials', () => {
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, scp: 'admin' })), 401, 'invalid-token');
     // A token from before the user's sessions were last ended (an older generation) no longer counts.
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, gen: -1 })), 401, 'invalid-token');
-    expectProblem(await me(signWith(world.config.jwtSecret, { sub: claims.sub, tid: claims.tid, scp: 'full' })), 401, 'invalid-token');
+    expectProblem(await me(signWith(world.config.jwtSecret, { sub: claims.sub, tid: claims.tid, scp: 'full', sid: claims.sid })), 401, 'invalid-token');
+  });
+
+  it('refuses a token that names no session, a session that does not exist, or the session of another user', async () => {
+    const claims = adminClaims();
+    expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
+    const { sid: _sid, ...sessionless } = claims;
+    expectProblem(await me(signWith(world.config.jwtSecret, sessionless)), 401, 'invalid-token');
+    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: crypto.randomUUID() })), 401, 'invalid-token');
+    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: 'not-a-uuid' })), 401, 'invalid-token');
+    const other = await createUser(world.a, ['caseworker'], 'othersid');
+    const otherSession = sessionOf((await loginOk(world.a, other.email)).accessToken);
+    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: otherSession })), 401, 'invalid-token');
+  });
+
+  it('refuses a token without exp, without iat, issued further ahead than the clock skew allowed, or older than an access token lives', async () => {
+    const claims = adminClaims();
+    const now = Math.floor(Date.now() / 1000);
+    const skew = world.config.jwtClockSkewSeconds;
+    expect(skew).toBe(30);
+    // Signed as jsonwebtoken would with the times given, and no others added.
+    const sign = (times: { iat?: number; exp?: number }) =>
+      jwt.sign({ ...claims, ...times }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api', noTimestamp: times.iat === undefined });
+    // Controls: well-formed times pass, and so does an iat a little ahead (another server's clock running fast).
+    expect((await me(sign({ iat: now, exp: now + 300 }))).status).toBe(200);
+    expect((await me(sign({ iat: now + 10, exp: now + 300 }))).status).toBe(200);
+
+    expectProblem(await me(sign({ iat: now })), 401, 'invalid-token');
+    expectProblem(await me(sign({ exp: now + 300 })), 401, 'invalid-token');
+    expectProblem(await me(sign({ iat: now + 600, exp: now + 900 })), 401, 'invalid-token');
+    expectProblem(await me(sign({ iat: now + skew + 5, exp: now + 300 })), 401, 'invalid-token');
+    // Issued longer ago than an access token lives (900 s) plus the skew: refused whatever its exp says.
+    expectProblem(await me(sign({ iat: now - 900 - skew - 5, exp: now + 300 })), 401, 'invalid-token');
   });
 
   it('answers a missing credential with unauthorized, and a malformed one with invalid-token', async () => {

@@ -71,7 +71,7 @@ async function issueTokens(
     expires_at: new Date(Date.now() + config.refreshTokenTtlSeconds * 1000),
   });
   return {
-    accessToken: signAccessToken(config, user.id, tenantId, scope, user.session_generation),
+    accessToken: signAccessToken(config, { userId: user.id, tenantId, sessionId: familyId, generation: user.session_generation }, scope),
     refreshToken: refresh.token,
     tokenType: 'Bearer' as const,
     expiresIn: config.accessTokenTtlSeconds,
