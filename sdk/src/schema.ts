@@ -7158,6 +7158,21 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Type `too-many-requests`: too many attempts from this client or at this account (tenant and
+         *     email, whether or not it exists) in the limit's window; the request was not looked at. Try
+         *     again after `Retry-After` seconds. The answer does not say which limit was reached.
+         */
+        TooManyRequests: {
+            headers: {
+                /** @description Whole seconds to wait before trying again. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The run after the step. */
         PaymentRunResponse: {
             headers: {
@@ -7392,6 +7407,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     refreshToken: {
@@ -7420,6 +7436,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     logout: {
@@ -7470,6 +7487,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     confirmPasswordReset: {
@@ -7497,6 +7515,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getCurrentPrincipal: {

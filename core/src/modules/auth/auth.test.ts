@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { authenticator } from 'otplib';
 import { currentTotp } from '../../auth/totp';
-import type { HttpResponse } from '../../../../test/support/contractClient';
-import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
+import { startServer, type RunningServer } from '../../server';
+import { call, type HttpResponse } from '../../../../test/support/contractClient';
+import { DEFAULT_RATE_LIMITS, ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
 
 /*
  * Authentication end to end, through the HTTP API on a real database: lockout, token expiry,
@@ -748,5 +749,170 @@ describe('disabled users', () => {
     expectProblem(await world.call('listChildren', { token: session.accessToken }), 401, 'invalid-token');
     expectProblem(await refresh(session.refreshToken), 401, 'invalid-token');
     expectProblem(await world.login(world.a.slug, user.email), 401, 'invalid-credentials');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('rate limits on log-in, refresh and password reset', () => {
+  // A world of its own with the limits every server has by default (the suite's other worlds allow a
+  // hundred times as many). Each test speaks from client addresses of its own, sent as
+  // X-Forwarded-For, which the server takes from a proxy on loopback, so no test eats another's allowance.
+  let limited: World;
+  const limits = DEFAULT_RATE_LIMITS;
+  beforeAll(async () => {
+    limited = await startWorld({ rateLimits: DEFAULT_RATE_LIMITS });
+    // The account lock (5 failures by default) would answer 423 to the right password in these
+    // tests; at its highest it stays out of the way of the limits they count.
+    const settings = await limited.call('getTenantSettings', { token: limited.a.adminToken });
+    const updated = await limited.call('updateTenantSettings', {
+      token: limited.a.adminToken,
+      body: { securityPolicy: { maxFailedLogins: 20 } },
+      headers: { 'if-match': settings.headers.get('etag')! },
+    });
+    expect(updated.status).toBe(200);
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  let clients = 0;
+  /** A documentation address (RFC 5737) no other test uses. */
+  const newClient = () => `203.0.113.${++clients}`;
+  const loginFrom = (ip: string, email: string, password = WRONG_PASSWORD, w: { url: string } = limited) =>
+    call(w.url, 'login', { body: { tenant: limited.a.slug, email, password }, headers: { 'x-forwarded-for': ip } });
+  const unknown = (what: string) => uniqueEmail(limited.a, what);
+  async function knownUser(what: string): Promise<string> {
+    const email = uniqueEmail(limited.a, what);
+    const r = await limited.call('createUser', { token: limited.a.adminToken, body: { email, displayName: email, roles: ['caseworker'], password: TEST_PASSWORD } });
+    expect(r.status).toBe(201);
+    return email;
+  }
+
+  /** A 429 problem with a whole number of seconds to wait, no more than `atMost`. */
+  function expectRefused(response: HttpResponse, atMost: number): number {
+    expectProblem(response, 429, 'too-many-requests');
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const retryAfter = response.headers.get('retry-after');
+    expect(retryAfter).toMatch(/^[1-9][0-9]*$/);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(atMost);
+    return Number(retryAfter);
+  }
+
+  it('refuses a client its next log-in once it has failed as often as the limit allows, whatever emails it tried', async () => {
+    const ip = newClient();
+    const { points, windowSeconds } = limits.loginFailuresPerIp;
+    for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, unknown(`spray${i}-`)), 401, 'invalid-credentials');
+
+    // Refused before anything is looked at: the right password of a real account fares no better.
+    const refused = await loginFrom(ip, limited.a.adminEmail, TEST_PASSWORD);
+    expectRefused(refused, windowSeconds);
+    expect(stableProblem(refused.body)).toEqual({
+      type: problem('too-many-requests'),
+      title: 'Too many requests',
+      status: 429,
+      detail: 'Too many attempts; try again after the number of seconds in Retry-After',
+    });
+    // Another client is not held back by this one.
+    expect((await loginFrom(newClient(), limited.a.adminEmail, TEST_PASSWORD)).status).toBe(200);
+  });
+
+  it('limits an unknown email exactly as it limits a known one, and counts the account whatever the case of the email', async () => {
+    const { points, blockSeconds } = limits.loginConsecutiveFailures;
+    const run = async (email: string) => {
+      const ip = newClient();
+      const statuses: number[] = [];
+      for (let i = 0; i < points; i++) statuses.push((await loginFrom(ip, i % 2 ? email.toUpperCase() : email)).status);
+      return { statuses, next: await loginFrom(ip, email, TEST_PASSWORD) };
+    };
+    const known = await run(await knownUser('limitknown'));
+    const stranger = await run(unknown('limitunknown'));
+    expect(known.statuses).toEqual(Array(points).fill(401));
+    expect(stranger.statuses).toEqual(known.statuses);
+    expectRefused(known.next, blockSeconds);
+    expectRefused(stranger.next, blockSeconds);
+    expect(stableProblem(stranger.next.body)).toEqual(stableProblem(known.next.body));
+  });
+
+  it('limits the attempts at one account from many clients, and only for the window', async () => {
+    const email = await knownUser('spread');
+    const { points, windowSeconds } = limits.loginAttemptsPerAccount;
+    for (let i = 0; i < points; i++) expectProblem(await loginFrom(newClient(), email), 401, 'invalid-credentials');
+    // The owner too, from a client that has not tried before: for at most the window, not for ever.
+    expectRefused(await loginFrom(newClient(), email, TEST_PASSWORD), windowSeconds);
+    expectRefused(await loginFrom(newClient(), email.toUpperCase(), TEST_PASSWORD), windowSeconds);
+  });
+
+  it('forgets failures in a row when the log-in succeeds, and counts again from there', async () => {
+    const email = await knownUser('forget');
+    const ip = newClient();
+    const { points, blockSeconds } = limits.loginConsecutiveFailures;
+    for (let i = 0; i < 5; i++) expectProblem(await loginFrom(ip, email), 401, 'invalid-credentials');
+    expect((await loginFrom(ip, email, TEST_PASSWORD)).status).toBe(200);
+    // Had the success not cleared the five failures before it, this run would be refused part way.
+    for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, email), 401, 'invalid-credentials');
+    expectRefused(await loginFrom(ip, email, TEST_PASSWORD), blockSeconds);
+  });
+
+  it('holds across two servers on the same database', async () => {
+    const ip = newClient();
+    const { points, windowSeconds } = limits.loginFailuresPerIp;
+    const second: RunningServer = await startServer(limited.config, limited.db.hearthEmbedded ? { db: limited.db } : {});
+    try {
+      // Half the failures at each server: neither alone has seen the limit reached.
+      for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, unknown(`twin${i}-`), WRONG_PASSWORD, i % 2 ? second : limited), 401, 'invalid-credentials');
+      expectRefused(await loginFrom(ip, unknown('twin-next'), WRONG_PASSWORD, second), windowSeconds);
+      expectRefused(await loginFrom(ip, unknown('twin-next'), WRONG_PASSWORD, limited), windowSeconds);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('limits password reset requests per account, known or not, and per client', async () => {
+    const email = await knownUser('resetlimit');
+    const stranger = unknown('resetstranger');
+    const { points, windowSeconds } = limits.resetRequestsPerAccount;
+    const requestFrom = (ip: string, address: string) => call(limited.url, 'requestPasswordReset', { body: { tenant: limited.a.slug, email: address }, headers: { 'x-forwarded-for': ip } });
+    const answers = async (address: string) => {
+      const statuses: number[] = [];
+      // A new client each time: the account is what is counted.
+      for (let i = 0; i < points; i++) statuses.push((await requestFrom(newClient(), i % 2 ? address.toUpperCase() : address)).status);
+      return { statuses, next: await requestFrom(newClient(), address) };
+    };
+    const known = await answers(email);
+    const notKnown = await answers(stranger);
+    expect(known.statuses).toEqual(Array(points).fill(202));
+    expect(notKnown.statuses).toEqual(known.statuses);
+    expectRefused(known.next, windowSeconds);
+    expectRefused(notKnown.next, windowSeconds);
+    expect(stableProblem(notKnown.next.body)).toEqual(stableProblem(known.next.body));
+    // Only the requests let through queued a message.
+    const queued = await ownerRows<{ n: number }>(limited.db, limited.a.id, 'SELECT count(*)::int AS n FROM outbound_messages WHERE lower(recipient) = lower(?)', [email]);
+    expect(queued[0]!.n).toBe(points);
+
+    const ip = newClient();
+    const perIp = limits.resetRequestsPerIp;
+    for (let i = 0; i < perIp.points; i++) expect((await requestFrom(ip, unknown(`resetspray${i}-`))).status).toBe(202);
+    expectRefused(await requestFrom(ip, unknown('resetspray-next')), perIp.windowSeconds);
+  });
+
+  it('limits password reset confirmations and token refreshes per client', async () => {
+    const confirmIp = newClient();
+    const confirms = limits.resetConfirmsPerIp;
+    const confirmFrom = (ip: string) =>
+      call(limited.url, 'confirmPasswordReset', { body: { token: `pw_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}`, newPassword: 'a new password 123' }, headers: { 'x-forwarded-for': ip } });
+    for (let i = 0; i < confirms.points; i++) expectProblem(await confirmFrom(confirmIp), 401, 'invalid-token');
+    expectRefused(await confirmFrom(confirmIp), confirms.windowSeconds);
+
+    const refreshIp = newClient();
+    const refreshes = limits.refreshesPerIp;
+    const refreshFrom = (ip: string) =>
+      call(limited.url, 'refreshToken', { body: { refreshToken: `rt_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}` }, headers: { 'x-forwarded-for': ip } });
+    // Ten at a time: each request is counted before it is looked at, so running them in parallel changes no count.
+    for (let i = 0; i < refreshes.points; i += 10) {
+      for (const r of await Promise.all(Array.from({ length: Math.min(10, refreshes.points - i) }, () => refreshFrom(refreshIp)))) expectProblem(r, 401, 'invalid-token');
+    }
+    expectRefused(await refreshFrom(refreshIp), refreshes.windowSeconds);
+    expectProblem(await refreshFrom(newClient()), 401, 'invalid-token');
   });
 });
