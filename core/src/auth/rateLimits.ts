@@ -103,6 +103,8 @@ export class RateLimits {
       }
       return shared;
     }
+    // The pool must reach the database the server uses; without a URL, pg would quietly take PGHOST and friends.
+    if (!config.databaseUrl) throw new Error('Rate limits on PostgreSQL need DATABASE_URL (config.databaseUrl)');
     // Each log-in takes up to three short statements; two connections keep a burst from queueing long.
     const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2, idleTimeoutMillis: 10_000 });
     // An idle connection dropped by the server must not end the process; the next query reconnects.
