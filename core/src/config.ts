@@ -13,6 +13,28 @@ export const repoRoot = (() => {
   return dir;
 })();
 
+/** A limit on one kind of request: `points` per `windowSeconds`, then refused until the window ends (or for `blockSeconds`, when set). */
+export interface RateLimit {
+  points: number;
+  windowSeconds: number;
+  /** 0: refused until the window ends; otherwise refused for this long from the request that went over. */
+  blockSeconds: number;
+}
+
+/** The limits on the public auth operations (README, "Rate limits"); each has its HEARTH_LIMIT_… variable. */
+export interface RateLimitSettings {
+  /** Failed log-ins from one IP (an IPv6 client by its /64). A successful log-in gives its point back. */
+  loginFailuresPerIp: RateLimit;
+  /** Log-in attempts, whatever their outcome, at one account (tenant and email) from anywhere. */
+  loginAttemptsPerAccount: RateLimit;
+  /** Failed log-ins in a row at one account from one IP, forgotten on success: the library's brute-force form. */
+  loginConsecutiveFailures: RateLimit;
+  resetRequestsPerIp: RateLimit;
+  resetRequestsPerAccount: RateLimit;
+  resetConfirmsPerIp: RateLimit;
+  refreshesPerIp: RateLimit;
+}
+
 export interface HearthConfig {
   /** A PostgreSQL URL, or undefined for the embedded PGlite database. */
   databaseUrl: string | undefined;
@@ -23,6 +45,14 @@ export interface HearthConfig {
   jwtSecret: string;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** How far ahead of this server's clock a token's `iat` may be (another server's clock runs fast). */
+  jwtClockSkewSeconds: number;
+  rateLimits: RateLimitSettings;
+  /**
+   * Which proxies' X-Forwarded-For to believe (express's `trust proxy`): the client address the
+   * per-IP limits count. Behind a load balancer elsewhere, every client would otherwise be the balancer.
+   */
+  trustProxy: string[] | number;
   /** 32-byte key that encrypts secrets at rest (TOTP secrets, identifiers). */
   dataKey: Buffer;
   bodyLimitBytes: number;
@@ -51,6 +81,44 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+const RATE_LIMIT_VARIABLES: Record<keyof RateLimitSettings, [variable: string, fallback: string]> = {
+  loginFailuresPerIp: ['HEARTH_LIMIT_LOGIN_FAILURES_PER_IP', '30/900'],
+  loginAttemptsPerAccount: ['HEARTH_LIMIT_LOGIN_ATTEMPTS_PER_ACCOUNT', '20/900'],
+  loginConsecutiveFailures: ['HEARTH_LIMIT_LOGIN_CONSECUTIVE_FAILURES', '10/86400/900'],
+  resetRequestsPerIp: ['HEARTH_LIMIT_RESET_REQUESTS_PER_IP', '20/3600'],
+  resetRequestsPerAccount: ['HEARTH_LIMIT_RESET_REQUESTS_PER_ACCOUNT', '5/3600'],
+  resetConfirmsPerIp: ['HEARTH_LIMIT_RESET_CONFIRMS_PER_IP', '20/3600'],
+  refreshesPerIp: ['HEARTH_LIMIT_REFRESHES_PER_IP', '300/300'],
+};
+
+/** `points/windowSeconds` or `points/windowSeconds/blockSeconds`. There is no "off": a limit has at least one point. */
+function rateLimitFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: string): RateLimit {
+  const raw = env[name] || fallback;
+  const match = /^(\d{1,7})\/(\d{1,8})(?:\/(\d{1,8}))?$/.exec(raw.trim());
+  const [points, windowSeconds, blockSeconds] = match ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)] : [0, 0, 0];
+  if (points < 1 || windowSeconds < 1 || windowSeconds > 90 * 86400 || blockSeconds > 90 * 86400) {
+    throw new ConfigError(`${name} must be points/seconds or points/seconds/blockSeconds (at least 1 point, at most 90 days), got "${raw}"`);
+  }
+  return { points, windowSeconds, blockSeconds };
+}
+
+function rateLimitsFromEnv(env: NodeJS.ProcessEnv): RateLimitSettings {
+  const limits = {} as RateLimitSettings;
+  for (const key of Object.keys(RATE_LIMIT_VARIABLES) as Array<keyof RateLimitSettings>) limits[key] = rateLimitFromEnv(env, ...RATE_LIMIT_VARIABLES[key]);
+  return limits;
+}
+
+/** A number of hops, or a comma-separated list of addresses, subnets and express's names (loopback, linklocal, uniquelocal). */
+function trustProxyFromEnv(env: NodeJS.ProcessEnv): string[] | number {
+  const raw = (env.HEARTH_TRUST_PROXY ?? 'loopback').trim();
+  if (/^\d+$/.test(raw)) return intFromEnv(env, 'HEARTH_TRUST_PROXY', 0, 0, 10);
+  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const named = ['loopback', 'linklocal', 'uniquelocal'];
+  const bad = entries.find((e) => !named.includes(e) && !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
+  if (!entries.length || bad !== undefined) throw new ConfigError(`HEARTH_TRUST_PROXY must be a number of hops or a list of addresses, subnets, loopback, linklocal or uniquelocal, got "${raw}"`);
+  return entries;
 }
 
 /**
@@ -90,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     jwtSecret,
     accessTokenTtlSeconds: intFromEnv(env, 'HEARTH_ACCESS_TOKEN_TTL', 900, 30, 86400),
     refreshTokenTtlSeconds: intFromEnv(env, 'HEARTH_REFRESH_TOKEN_TTL', 14 * 86400, 60, 90 * 86400),
+    jwtClockSkewSeconds: intFromEnv(env, 'HEARTH_JWT_CLOCK_SKEW', 30, 0, 300),
+    rateLimits: rateLimitsFromEnv(env),
+    trustProxy: trustProxyFromEnv(env),
     dataKey,
     bodyLimitBytes: intFromEnv(env, 'HEARTH_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),

@@ -5,6 +5,7 @@ import type { HearthConfig } from './config';
 import { openDatabase, type Database } from './db/database';
 import { runMigrations } from './db/migrate';
 import { createAuthenticator } from './auth/passport';
+import { RateLimits } from './auth/rateLimits';
 import { loadContract } from './http/contract';
 import { startJobsRunner } from './jobs/runner';
 import { createApp } from './http/app';
@@ -33,10 +34,11 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
   const logger = options.logger ?? pino({ level: config.logLevel });
   const packs = loadPacks([...DEFAULT_PACK_ROOTS, ...config.extraPackRoots]);
   const plugins = await loadPlugins([...DEFAULT_PLUGIN_ROOTS, ...config.extraPluginRoots]);
-  const services: AppServices = { config, packs, plugins };
   const contract = loadContract();
   const operations = allOperations();
   const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir });
+  const rateLimits = RateLimits.open(config, db, logger);
+  const services: AppServices = { config, packs, plugins, rateLimits };
   try {
     const applied = await runMigrations(db);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
@@ -69,10 +71,12 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
         server.closeAllConnections();
         // The worker stops before the pool it uses is closed.
         await jobs.stop();
+        await rateLimits.close();
         if (!options.db) await db.destroy();
       },
     };
   } catch (error) {
+    await rateLimits.close();
     if (!options.db) await db.destroy();
     throw error;
   }

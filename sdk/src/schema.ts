@@ -7305,7 +7305,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many attempts from this client or for this account; try again after `Retry-After` seconds. */
+        /**
+         * @description Type `too-many-requests`: too many attempts from this client or at this account (tenant and
+         *     email, whether or not it exists) in the limit's window; the request was not looked at. Try
+         *     again after `Retry-After` seconds. The answer does not say which limit was reached.
+         */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];

@@ -50,7 +50,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   // ETags are record versions set by handlers; express's body hashes would look like them and fail If-Match.
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.services.config.trustProxy);
   // Query strings stay flat: a repeated parameter becomes an array, which the contract refuses.
   app.set('query parser', 'simple');
 
@@ -92,7 +92,7 @@ export function createApp(deps: AppDeps): express.Express {
       cors({
         origin: deps.services.config.corsOrigins,
         allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key', 'X-API-Key', 'X-Request-Id'],
-        exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed'],
+        exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed', 'Retry-After'],
         maxAge: 600,
       }),
     );
