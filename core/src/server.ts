@@ -13,6 +13,7 @@ import { DEFAULT_PLUGIN_ROOTS, loadPlugins, type PluginRegistry } from './plugin
 import type { AppServices } from './http/operation';
 import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
+import { startAuditTrail } from './modules/audit/checkpoints';
 
 export interface RunningServer {
   url: string;
@@ -34,6 +35,8 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
   const packs = loadPacks([...DEFAULT_PACK_ROOTS, ...config.extraPackRoots]);
   const plugins = await loadPlugins([...DEFAULT_PLUGIN_ROOTS, ...config.extraPluginRoots]);
   const services: AppServices = { config, packs, plugins };
+  // The audit keys and checkpoint sink, before anything appends an event.
+  startAuditTrail(services);
   const contract = loadContract();
   const operations = allOperations();
   const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir });
