@@ -17,9 +17,11 @@ export const AUDIT_CHECKPOINT_JOB = 'audit-checkpoint';
  */
 export async function takeCheckpoint(trx: Knex.Transaction, tenantId: string, store: AuditCheckpointStore): Promise<{ checkpoint: AuditCheckpoint; written: boolean } | null> {
   const keys = auditKeys();
+  // The checkpoint before the head: a checkpoint is written after its head committed, so the head
+  // read next is at or past it, even when another checkpoint is being taken at the same moment.
+  const latest = await latestCheckpoint(store, tenantId, keys);
   const head = await readHead(trx, tenantId);
   if (!head || head.last_seq === 0) return null;
-  const latest = await latestCheckpoint(store, tenantId, keys);
   if (latest.state === 'unreadable') throw new AuditChainBroken({ seq: 0, eventId: null, reason: 'checkpoint_unreadable' });
   if (latest.state === 'unverified') throw new AuditChainBroken({ seq: latest.seq ?? 0, eventId: null, reason: 'checkpoint_invalid' });
   const previous = latest.state === 'verified' ? latest.checkpoint : null;

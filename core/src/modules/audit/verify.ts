@@ -159,6 +159,7 @@ function checked(checkpoint: AuditCheckpoint | null): CheckedCheckpoint | null {
 export async function verifyAuditChain(trx: Knex.Transaction, tenantId: string, store: AuditCheckpointStore | null, batchSize = 1000): Promise<ChainVerdict> {
   const keys = auditKeys();
   let anchor: AuditCheckpoint | null = null;
+  // The checkpoint before the head: it was written after its head committed, so the head read next is at or past it.
   if (store) {
     const latest = await latestCheckpoint(store, tenantId, keys);
     if (latest.state === 'unreadable') return { valid: false, eventsChecked: 0, firstBrokenLink: { seq: 0, eventId: null, reason: 'checkpoint_unreadable' }, checkpoint: null };
