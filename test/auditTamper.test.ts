@@ -40,7 +40,7 @@ import { startWorld, TEST_PASSWORD, type World } from './support/harness';
 let world: World;
 beforeAll(async () => {
   world = await startWorld();
-});
+}, 180_000);
 afterAll(async () => {
   await world?.close();
 });
