@@ -62,7 +62,7 @@ export async function up(knex: Knex): Promise<void> {
     // computed by the caller (the key stays out of the database); what the database vouches for is
     // the position (seq and prev_hash against the locked head) and the time. The time is checked on
     // entry, before any lock wait: within 2 seconds of the database's clock, and not before the
-    // event it follows. A stale head or a time out of range is answered, not raised, so the caller
+    // event it follows (to the millisecond: the caller's clock has no finer grain). A stale head or a time out of range is answered, not raised, so the caller
     // can try again with what it is told without losing its transaction.
     `CREATE OR REPLACE FUNCTION hearth_append_audit_event(
        p_tenant_id uuid, p_id uuid, p_seq bigint, p_prev_hash text, p_occurred_at timestamptz,
@@ -91,7 +91,7 @@ export async function up(knex: Knex): Promise<void> {
              ON CONFLICT (tenant_id) DO NOTHING;
            SELECT * INTO v_head FROM audit_chain_heads WHERE tenant_id = p_tenant_id FOR UPDATE;
          END IF;
-         IF p_seq IS DISTINCT FROM v_head.last_seq + 1 OR p_prev_hash IS DISTINCT FROM v_head.last_hash OR p_occurred_at < v_head.last_occurred_at THEN
+         IF p_seq IS DISTINCT FROM v_head.last_seq + 1 OR p_prev_hash IS DISTINCT FROM v_head.last_hash OR date_trunc('milliseconds', p_occurred_at) < date_trunc('milliseconds', v_head.last_occurred_at) THEN
            RETURN QUERY SELECT 'stale'::text, v_head.last_seq, v_head.last_hash, v_head.last_occurred_at, clock_timestamp();
            RETURN;
          END IF;

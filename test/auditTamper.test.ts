@@ -289,6 +289,11 @@ describe('the application role appends only through hearth_append_audit_event', 
     expect((await propose(h.last_seq + 1, h.last_hash)).outcome).toBe('stale');
     expect(await head(t.id)).toEqual(h);
     expect(await events(t.id)).toHaveLength(h.last_seq);
+    // Hearth itself, told so, stamps its event no earlier than the last (its clock has milliseconds, the head microseconds).
+    await appendEvents(t.id, 1);
+    const [previous, appended] = (await events(t.id)).slice(-2);
+    expect(new Date(appended!.occurred_at).getTime()).toBeGreaterThan(new Date(previous!.occurred_at).getTime());
+    expect(await verify(t.id)).toMatchObject({ valid: true });
   });
 
   it('refuses another tenant’s chain, and an event without its key id', async () => {
