@@ -1,4 +1,6 @@
 /* What the benchmarks share: a database of their own, and latency figures from timed requests. */
+const os = require('node:os');
+const path = require('node:path');
 const knexFactory = require('knex');
 const { reachable } = require('../test/support/reachable');
 
@@ -51,7 +53,14 @@ async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
 function benchServerConfig(url) {
   const { loadConfig } = require('../dist/core/src/config');
   const { openDatabase } = require('../dist/core/src/db/database');
-  const config = loadConfig({ NODE_ENV: 'production', HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret', HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64') }, {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
+    HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
+    HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+    HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+  }, {
     databaseUrl: url,
     embeddedDataDir: null,
     port: 0,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 
 /** Where the repository's data folders (openapi/, packs/, plugins/) live, whether run from source or dist/. */
 export const repoRoot = (() => {
@@ -69,6 +70,37 @@ export interface HearthConfig {
    * alone (a laptop, or a pod whose scraper reaches it from inside), never on a public interface.
    */
   metricsToken: string | null;
+  /** The audit trail's keys and checkpoints (HEARTH_AUDIT_*): see auditSettingsFromEnv. */
+  audit: AuditSettings;
+}
+
+/** An HMAC-SHA256 key of the audit chain. Its id, a digest of the key, is stored on every event it hashed. */
+export interface AuditChainKey {
+  id: string;
+  secret: Buffer;
+}
+
+/** The Ed25519 key pair that signs audit checkpoints; its id is a digest of the public key. */
+export interface AuditSigningKey {
+  id: string;
+  privateKey: crypto.KeyObject;
+  publicKey: crypto.KeyObject;
+}
+
+export interface AuditSettings {
+  /** Hashes every new event. */
+  chainKey: AuditChainKey;
+  /** Every chain key verification accepts, by id: the current one, then those HEARTH_AUDIT_RETIRED_KEYS keeps. */
+  chainKeys: ReadonlyMap<string, AuditChainKey>;
+  /** Signs checkpoints. */
+  signingKey: AuditSigningKey;
+  /** The public keys whose checkpoints verification accepts, by id: the signing key's, then HEARTH_AUDIT_RETIRED_PUBLIC_KEYS. */
+  publicKeys: ReadonlyMap<string, crypto.KeyObject>;
+  /** The auditCheckpointSinks key checkpoints go to (a plugin's), and where that sink keeps them (for `files`, a folder). */
+  checkpointSink: string;
+  checkpointTarget: string;
+  /** How often each tenant's head is checkpointed. */
+  checkpointEveryMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -151,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (metricsToken !== null && metricsToken.length < 32) throw new ConfigError('HEARTH_METRICS_TOKEN must be at least 32 characters');
 
   return {
+    audit: auditSettingsFromEnv(env),
     databaseUrl: env.DATABASE_URL || undefined,
     embeddedDataDir: embeddedDir,
     port: intFromEnv(env, 'PORT', 3000, 0, 65535),
@@ -171,5 +204,84 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     production,
     metricsToken,
     ...overrides,
+  };
+}
+
+/** A base64 setting that must decode to exactly 32 bytes (Buffer.from would quietly skip bad characters). */
+function key32(name: string, raw: string): Buffer {
+  const bytes = Buffer.from(raw.trim(), 'base64');
+  if (bytes.length !== 32 || bytes.toString('base64').replace(/=+$/, '') !== raw.trim().replace(/=+$/, '')) throw new ConfigError(`${name} must be 32 bytes, base64-encoded`);
+  return bytes;
+}
+
+function listOf(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function chainKey(secret: Buffer): AuditChainKey {
+  // A digest of the key, not the key: the id sits in the database beside the events it names.
+  return { id: crypto.createHash('sha256').update('hearth audit chain key id\n').update(secret).digest('hex').slice(0, 16), secret };
+}
+
+// The fixed DER prefixes of an Ed25519 private key (PKCS #8) and public key (SPKI): the 32 raw bytes follow them.
+const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+function publicKeyId(publicKey: crypto.KeyObject): string {
+  const raw = publicKey.export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX.length);
+  return crypto.createHash('sha256').update(raw).digest('hex').slice(0, 16);
+}
+
+function signingKey(seed: Buffer): AuditSigningKey {
+  const privateKey = crypto.createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const publicKey = crypto.createPublicKey(privateKey);
+  return { id: publicKeyId(publicKey), privateKey, publicKey };
+}
+
+/**
+ * The audit trail's settings. The chain key (HMAC) and the signing key (Ed25519) come from here and
+ * never from the database, so the database's owner can neither recompute an event's hash nor sign a
+ * checkpoint. Both are required in production; elsewhere each has a fixed development value, so an
+ * embedded database's chain still verifies after a restart (and a test's before and after its server
+ * starts). Checkpoints go to a place outside the database: required in production too.
+ */
+export function auditSettingsFromEnv(env: NodeJS.ProcessEnv): AuditSettings {
+  const production = env.NODE_ENV === 'production';
+  const required = (name: string, development: () => string): string => {
+    const value = env[name];
+    if (value) return value;
+    if (production) throw new ConfigError(`${name} is required in production`);
+    return development();
+  };
+  const developmentKey = (label: string) => crypto.createHash('sha256').update(label).digest().toString('base64');
+
+  const current = chainKey(key32('HEARTH_AUDIT_KEY', required('HEARTH_AUDIT_KEY', () => developmentKey('hearth-development-audit-key'))));
+  const chainKeys = new Map<string, AuditChainKey>([[current.id, current]]);
+  for (const raw of listOf(env.HEARTH_AUDIT_RETIRED_KEYS)) {
+    const retired = chainKey(key32('HEARTH_AUDIT_RETIRED_KEYS (each)', raw));
+    if (!chainKeys.has(retired.id)) chainKeys.set(retired.id, retired);
+  }
+
+  const signing = signingKey(key32('HEARTH_AUDIT_SIGNING_KEY', required('HEARTH_AUDIT_SIGNING_KEY', () => developmentKey('hearth-development-audit-signing-key'))));
+  const publicKeys = new Map<string, crypto.KeyObject>([[signing.id, signing.publicKey]]);
+  for (const raw of listOf(env.HEARTH_AUDIT_RETIRED_PUBLIC_KEYS)) {
+    const publicKey = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, key32('HEARTH_AUDIT_RETIRED_PUBLIC_KEYS (each)', raw)]), format: 'der', type: 'spki' });
+    publicKeys.set(publicKeyId(publicKey), publicKey);
+  }
+
+  // Tests get a folder of their own under the system's temporary folder, so no run sees another's checkpoints.
+  const target = required('HEARTH_AUDIT_CHECKPOINT_TARGET', () =>
+    env.NODE_ENV === 'test' ? path.join(os.tmpdir(), `hearth-audit-checkpoints-${crypto.randomBytes(6).toString('hex')}`) : path.join(repoRoot, '.hearth', 'audit-checkpoints'),
+  );
+  const sink = env.HEARTH_AUDIT_CHECKPOINT_SINK || 'files';
+  if (!/^[a-z][a-z0-9_-]{0,49}$/.test(sink)) throw new ConfigError(`HEARTH_AUDIT_CHECKPOINT_SINK must be the key of a checkpoint sink (lower-case letters, digits, _ or -), got "${sink}"`);
+  return {
+    chainKey: current,
+    chainKeys,
+    signingKey: signing,
+    publicKeys,
+    checkpointSink: sink,
+    checkpointTarget: path.isAbsolute(target) ? target : path.resolve(target),
+    checkpointEveryMs: intFromEnv(env, 'HEARTH_AUDIT_CHECKPOINT_EVERY', 60, 1, 24 * 60) * 60 * 1000,
   };
 }

@@ -14,6 +14,7 @@ import { DEFAULT_PLUGIN_ROOTS, loadPlugins, type PluginRegistry } from './plugin
 import type { AppServices } from './http/operation';
 import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
+import { startAuditTrail } from './modules/audit/checkpoints';
 
 export interface RunningServer {
   url: string;
@@ -39,6 +40,8 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
   const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir });
   const rateLimits = RateLimits.open(config, db, logger);
   const services: AppServices = { config, packs, plugins, rateLimits };
+  // The audit keys and checkpoint sink, before anything appends an event.
+  startAuditTrail(services);
   try {
     const applied = await runMigrations(db);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');

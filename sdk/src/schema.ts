@@ -702,11 +702,39 @@ export interface paths {
         };
         /**
          * Verify the tenant's audit hash chain
-         * @description Recomputes every event's hash in order and names the first broken link.
+         * @description Recomputes every event's hash in order (HMAC-SHA256 under the configured chain key; plain
+         *     SHA-256 only for events from before chains were keyed), checks that the chain ends at its
+         *     head, and checks it against the latest signed checkpoint the operator's sink holds, which
+         *     the database's owner can neither rewrite nor forge. Names the first broken link, and the
+         *     checkpoint the verdict was reached against.
          */
         get: operations["verifyAuditChain"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-events/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a signed checkpoint of the audit chain's head now
+         * @description Checkpoints are otherwise taken by a job every `HEARTH_AUDIT_CHECKPOINT_EVERY` minutes. The
+         *     chain is first verified from the last checkpoint to the head (a 409 names the broken link,
+         *     and nothing is signed); the head is then signed with the configured Ed25519 key and handed to
+         *     the checkpoint sink, outside the database. 200 when that head was checkpointed already. The
+         *     audit event that records this follows the head it signs.
+         */
+        post: operations["createAuditCheckpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4113,20 +4141,66 @@ export interface components {
             valid: boolean;
             eventsChecked: components["schemas"]["Count"];
             firstBrokenLink: {
-                seq: components["schemas"]["Count"];
+                /**
+                 * Format: int32
+                 * @description The event at fault, or the checkpoint's seq for a fault of the checkpoint; 0 where there is neither.
+                 */
+                seq: number;
                 /**
                  * Format: uuid
-                 * @description The event at `seq`; null when the chain is `truncated` (the event is gone).
+                 * @description The event at `seq`; null when there is no such event (it is gone, or the fault is the checkpoint's).
                  */
                 eventId: string | null;
                 /**
                  * @description `hash_mismatch`: the event was altered. `previous_hash_mismatch`: the event before it
-                 *     was replaced. `sequence_gap`: events before it are missing. `truncated`: the newest
-                 *     events are missing (the chain ends before the head the database recorded).
+                 *     was replaced. `sequence_gap`: events before it are missing. `unkeyed_event`: an
+                 *     event at or after the boundary carries no chain key (a hash anyone could compute).
+                 *     `unknown_key`: its chain key is not one this configuration holds. `truncated`: the
+                 *     newest events are missing (the chain ends before the head the database recorded).
+                 *     `head_missing`: there are events but no head. `head_mismatch`: the head names
+                 *     another hash, or an event lies beyond it. `behind_checkpoint`: the chain ends before
+                 *     the latest checkpoint (events were cut off and the head rewritten).
+                 *     `forked_from_checkpoint`: the event at the checkpoint's seq is not the one signed.
+                 *     `boundary_moved`: the seq from which hashes must be keyed differs from the signed
+                 *     one. `checkpoint_invalid`: the latest checkpoint's signature does not verify (or it
+                 *     is malformed, or signed by an unknown key). `checkpoint_unreadable`: the sink could
+                 *     not give the latest checkpoint back.
                  * @enum {string}
                  */
-                reason: "hash_mismatch" | "previous_hash_mismatch" | "sequence_gap" | "truncated";
+                reason: "hash_mismatch" | "previous_hash_mismatch" | "sequence_gap" | "unkeyed_event" | "unknown_key" | "truncated" | "head_missing" | "head_mismatch" | "behind_checkpoint" | "forked_from_checkpoint" | "boundary_moved" | "checkpoint_invalid" | "checkpoint_unreadable";
             } | null;
+            /** @description The latest checkpoint the sink holds, whose signature verified and against which the chain was checked; null when it holds none yet. */
+            checkpoint: {
+                seq: number;
+                hash: string;
+                keyedFromSeq: number;
+                /** Format: date-time */
+                takenAt: string;
+                /** @description The signing key's id: the first 16 hex digits of the SHA-256 of its raw public key. */
+                keyId: string;
+            } | null;
+        };
+        /**
+         * @description A signed checkpoint of the tenant's audit chain, as the sink keeps it. `signature` is Ed25519,
+         *     base64, over the UTF-8 bytes of `hearth audit checkpoint` and a newline followed by the JSON of
+         *     the other fields with keys sorted and no spaces.
+         */
+        AuditCheckpoint: {
+            /** @enum {integer} */
+            version: 1;
+            /** Format: uuid */
+            tenantId: string;
+            /** @description The head's sequence number. */
+            seq: number;
+            /** @description The head's hash. */
+            hash: string;
+            /** @description The first seq whose hash must be keyed (events before it date from before chains were keyed). */
+            keyedFromSeq: number;
+            /** Format: date-time */
+            takenAt: string;
+            /** @description The signing key's id. */
+            keyId: string;
+            signature: string;
         };
         /**
          * @description Normalised status; the pack supplies the words (e.g. looked-after child, foster youth).
@@ -8699,6 +8773,40 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The head was checkpointed already; that checkpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            /** @description The checkpoint taken. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

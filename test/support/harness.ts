@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { loadConfig, type HearthConfig, type RateLimitSettings } from '../../core/src/config';
 import type { Database } from '../../core/src/db/database';
 import { bootstrapTenant } from '../../core/src/demo/seed';
@@ -101,6 +103,8 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
     close: async () => {
       await server.close();
       await database.drop();
+      // The audit checkpoints of this world went to a temporary folder of its own (config.ts, under tests).
+      if (path.basename(config.audit.checkpointTarget).startsWith('hearth-audit-checkpoints-')) fs.rmSync(config.audit.checkpointTarget, { recursive: true, force: true });
     },
   };
   for (const t of [platform, a, b]) t.adminToken = await world.token(t.slug, t.adminEmail);

@@ -1,8 +1,12 @@
+import type { Knex } from 'knex';
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
-import type { Knex } from 'knex';
+import { Problem } from '../../http/problem';
 import { hiddenRecordIds } from '../children/visibility';
-import { applyAuditFilters, auditRowToApi, verifyAuditChain, type AuditFilters, type AuditRow } from './service';
+import { takeCheckpoint } from './checkpointJob';
+import { checkpointStore } from './checkpoints';
+import { applyAuditFilters, auditRowToApi, type AuditFilters, type AuditRow } from './service';
+import { AuditChainBroken, verifyAuditChain } from './verify';
 
 const EXPORT_BATCH = 1000;
 const EXPORT_COLUMNS = ['seq', 'id', 'occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'ip', 'userAgent', 'requestId', 'before', 'after', 'hash'];
@@ -54,11 +58,31 @@ async function exportAuditEvents(ctx: OperationContext): Promise<OperationResult
 }
 
 async function verifyChain(ctx: OperationContext): Promise<OperationResult> {
-  return { status: 200, body: await verifyAuditChain(ctx.trx, ctx.tenantId!) };
+  return { status: 200, body: await verifyAuditChain(ctx.trx, ctx.tenantId!, checkpointStore(ctx.services)) };
+}
+
+/**
+ * Takes a checkpoint of the tenant's head now, rather than at the next scheduled one (before a
+ * planned change to the database, say). The event recording it follows the head it signs.
+ */
+async function createCheckpoint(ctx: OperationContext): Promise<OperationResult> {
+  let taken: Awaited<ReturnType<typeof takeCheckpoint>>;
+  try {
+    taken = await takeCheckpoint(ctx.trx, ctx.tenantId!, checkpointStore(ctx.services));
+  } catch (error) {
+    if (error instanceof AuditChainBroken) throw new Problem('conflict', `No checkpoint was taken: ${error.message}`, { firstBrokenLink: error.link });
+    throw error;
+  }
+  // Every tenant's chain starts with its creation, so this is a chain whose head is gone.
+  if (!taken) throw new Problem('conflict', 'No checkpoint was taken: the audit chain has no head');
+  const { checkpoint, written } = taken;
+  await ctx.audit({ action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', entityId: String(checkpoint.seq), after: { seq: checkpoint.seq, hash: checkpoint.hash, keyedFromSeq: checkpoint.keyedFromSeq, takenAt: checkpoint.takenAt, keyId: checkpoint.keyId, written } });
+  return { status: written ? 201 : 200, body: checkpoint };
 }
 
 export const auditOperations: OperationMap = {
   listAuditEvents: { access: { permission: 'audit:read' }, handle: listAuditEvents },
   exportAuditEvents: { access: { permission: 'audit:read' }, handle: exportAuditEvents },
   verifyAuditChain: { access: { permission: 'audit:read' }, handle: verifyChain },
+  createAuditCheckpoint: { access: { permission: 'audit:checkpoint' }, handle: createCheckpoint },
 };
