@@ -185,7 +185,8 @@ beforeAll(async () => {
     compiled = await run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--pretty', 'false'], { cwd: project });
   })();
   [world] = await Promise.all([startWorld(), install]);
-}, 240_000);
+  // About 40 s on an idle machine when the SDK must be built first; the margin is for a loaded one.
+}, 300_000);
 
 afterAll(async () => {
   await world?.close();
