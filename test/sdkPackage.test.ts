@@ -225,7 +225,7 @@ describe('the @hearth/sdk tarball', () => {
     fs.copyFileSync(path.join(sdkDir, 'scripts', 'build.cjs'), path.join(copy, 'sdk', 'scripts', 'build.cjs'));
     fs.copyFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), path.join(copy, 'openapi', 'hearth.yaml'));
     fs.writeFileSync(path.join(copy, 'sdk', 'package.json'), JSON.stringify({ name: '@hearth/sdk', version: '99.0.0' }));
-    const refused = await run(process.execPath, [path.join(copy, 'sdk', 'scripts', 'build.cjs')], { cwd: path.join(copy, 'sdk'), env: { ...process.env, NODE_PATH: path.join(repoRoot, 'node_modules') } });
+    const refused = await run(process.execPath, [path.join(copy, 'sdk', 'scripts', 'build.cjs')], { cwd: path.join(copy, 'sdk') });
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringContaining(`@hearth/sdk is version 99.0.0 (sdk/package.json) but the contract is ${contract.info.version}`) });
     expect(fs.existsSync(path.join(copy, 'sdk', 'dist'))).toBe(false);
   });
