@@ -4171,8 +4171,10 @@ export interface components {
             } | null;
             /** @description The latest checkpoint the sink holds, whose signature verified and against which the chain was checked; null when it holds none yet. */
             checkpoint: {
+                /** Format: int64 */
                 seq: number;
                 hash: string;
+                /** Format: int64 */
                 keyedFromSeq: number;
                 /** Format: date-time */
                 takenAt: string;
@@ -4186,20 +4188,30 @@ export interface components {
          *     the other fields with keys sorted and no spaces.
          */
         AuditCheckpoint: {
-            /** @enum {integer} */
+            /**
+             * Format: int32
+             * @enum {integer}
+             */
             version: 1;
             /** Format: uuid */
             tenantId: string;
-            /** @description The head's sequence number. */
+            /**
+             * Format: int64
+             * @description The head's sequence number.
+             */
             seq: number;
             /** @description The head's hash. */
             hash: string;
-            /** @description The first seq whose hash must be keyed (events before it date from before chains were keyed). */
+            /**
+             * Format: int64
+             * @description The first seq whose hash must be keyed (events before it date from before chains were keyed).
+             */
             keyedFromSeq: number;
             /** Format: date-time */
             takenAt: string;
             /** @description The signing key's id. */
             keyId: string;
+            /** @description Ed25519, base64 (88 characters). */
             signature: string;
         };
         /**

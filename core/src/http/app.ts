@@ -4,7 +4,6 @@ import cors from 'cors';
 import helmet from 'helmet';
 import pino, { type Logger } from 'pino';
 import pinoHttp from 'pino-http';
-import swaggerUi from 'swagger-ui-express';
 import client from 'prom-client';
 import type passport from 'passport';
 import type { Database } from '../db/database';
@@ -14,6 +13,7 @@ import type { AppServices, OperationMap } from './operation';
 import { Problem } from './problem';
 import { problemFromError } from './errors';
 import { buildApiRouter } from './router';
+import { docsRouter } from './docs';
 
 export interface AppDeps {
   db: Database;
@@ -122,7 +122,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.get('/openapi.json', (_req, res) => {
     res.json(deps.contract.document);
   });
-  app.use('/docs', swaggerUi.serve, swaggerUi.setup(deps.contract.document, { customSiteTitle: 'Hearth API' }));
+  app.use('/docs', docsRouter(deps.contract.document));
 
   app.use(buildApiRouter({ db: deps.db, contract: deps.contract, operations: deps.operations, services: deps.services, authenticator: deps.authenticator, logger }));
 
