@@ -23,6 +23,7 @@ import * as payments from './20261202_0021_payments';
 import * as invoices from './20261202_0022_invoices';
 import * as levelsOfCare from './20261202_0023_placement_levels_of_care';
 import * as ledgerStatementChecks from './20261202_0024_ledger_statement_checks';
+import * as lineReferenceKeys from './20261207_0027_line_reference_keys';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -50,4 +51,5 @@ export const migrations: Migration[] = [
   { name: '20261202_0022_invoices', up: invoices.up },
   { name: '20261202_0023_placement_levels_of_care', up: levelsOfCare.up },
   { name: '20261202_0024_ledger_statement_checks', up: ledgerStatementChecks.up },
+  { name: '20261207_0027_line_reference_keys', up: lineReferenceKeys.up },
 ];

@@ -223,7 +223,12 @@ async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: s
   return { summary: journalToApi({ ...journal, line_count: rows.length, total_minor: total }), rows };
 }
 
-/** Households, children and placements a line names must be the tenant's. */
+/**
+ * Households, children and placements a line names must be the tenant's, and a placement's
+ * household and child those the line names beside it (the database's key from an entry to its
+ * placement holds the three together; here a mismatch is a 422 naming the field, not a failed
+ * statement).
+ */
 async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: JournalLineInput[], base: string): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   const checks = [
@@ -231,14 +236,23 @@ async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: J
     { field: 'childId', table: 'children' },
     { field: 'placementId', table: 'placements' },
   ] as const;
+  const placements = new Map<string, { household_id: string; child_id: string }>();
   for (const { field, table } of checks) {
     const ids = [...new Set(lines.map((l) => l[field]).filter((v): v is string => typeof v === 'string'))];
     if (!ids.length) continue;
-    const found = new Set(((await trx(table).where({ tenant_id: tenantId }).whereIn('id', ids).select('id')) as Array<{ id: string }>).map((r) => r.id));
+    const rows = (await trx(table).where({ tenant_id: tenantId }).whereIn('id', ids).select(table === 'placements' ? ['id', 'household_id', 'child_id'] : ['id'])) as Array<{ id: string; household_id: string; child_id: string }>;
+    if (table === 'placements') for (const r of rows) placements.set(r.id, r);
+    const found = new Set(rows.map((r) => r.id));
     lines.forEach((line, i) => {
       const id = line[field];
       if (typeof id === 'string' && !found.has(id)) errors.push({ pointer: `${base}/lines/${i}/${field}`, message: 'is not a record of this tenant' });
     });
   }
+  lines.forEach((line, i) => {
+    const placement = line.placementId ? placements.get(line.placementId) : undefined;
+    if (!placement) return;
+    if (line.carerHouseholdId && line.carerHouseholdId !== placement.household_id) errors.push({ pointer: `${base}/lines/${i}/carerHouseholdId`, message: 'is not the household of this placement' });
+    if (line.childId && line.childId !== placement.child_id) errors.push({ pointer: `${base}/lines/${i}/childId`, message: 'is not the child of this placement' });
+  });
   return errors;
 }
