@@ -53,7 +53,7 @@ export async function bulkInsert<Row>(trx: Knex.Transaction, table: string, colu
  * Rows inserted into one table a batch at a time, in the caller's transaction, as bulkInsert inserts
  * them: one statement per batch, so a writer that streams (a payment run, a slice of households at a
  * time) holds one batch, not all of them. On a server the batches share one temporary table, emptied
- * before the next, instead of making and dropping one per batch; `close` drops it (so does the commit).
+ * after each, instead of making and dropping one per batch; `close` drops it (so does the commit).
  */
 export interface BulkInserter<Row> {
   insert(rows: readonly Row[]): Promise<void>;
@@ -64,7 +64,6 @@ let stagings = 0;
 
 export function bulkInserter<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>): BulkInserter<Row> {
   let staging: string | null = null;
-  let filled = false;
   let client: pg.Client | null = null;
   return {
     async insert(rows) {
@@ -77,17 +76,12 @@ export function bulkInserter<Row>(trx: Knex.Transaction, table: string, columns:
         staging = `bulk_insert_${++stagings}`;
         // The given columns' types, and none of the table's constraints: the INSERT checks those, and a column left to its default stays out.
         await client.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${columns.map((c) => c.name).join(', ')} FROM ${table} WITH NO DATA`);
-      } else if (filled) {
-        // Made in this transaction, the table is emptied in place: no new file, no dead rows for the next batch to pass over.
-        await client.query(`TRUNCATE ${staging}`);
       }
       await copyRows(client, staging, table, columns, rows);
-      filled = true;
     },
     async close() {
       if (client && staging !== null) await client.query(`DROP TABLE ${staging}`);
       staging = null;
-      filled = false;
     },
   };
 }
@@ -107,7 +101,9 @@ async function copyRows<Row>(client: pg.Client, staging: string, table: string, 
     }
   }
   await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${staging} (${names}) FROM STDIN`)));
-  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}`);
+  // Emptied for the next batch in the same round trip. Made in this transaction, the table is emptied
+  // in place: no new file, no dead rows for the next batch to pass over.
+  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}; TRUNCATE ${staging}`);
 }
 
 async function unnestRows<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {

@@ -34,6 +34,9 @@ async function currentRun(trx: Knex.Transaction, tenantId: string, payload: Calc
   return run && run.status === 'calculating' && run.calculation_number === payload.calculation ? run : null;
 }
 
+/** Placements priced between records of progress (each record is a statement, and a slice is a few hundred placements). */
+const PROGRESS_EVERY = 2000;
+
 /**
  * Calculates a payment run in one transaction under the run's row lock: reads the tenant's
  * configuration, then works through the carer households a slice at a time (their placements in
@@ -91,9 +94,10 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
         for (const table of tablesOf(line.explanation)) tables.add(table);
       }
       await writer.write(lines, [...priced.issues, ...(corrected?.issues ?? [])]);
+      const before = done;
       done += placements.length;
       placementsChecked += corrected?.placementsChecked ?? 0;
-      if (progressAlongside && placements.length) await ctx.progress(done, total);
+      if (progressAlongside && Math.floor(done / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) await ctx.progress(done, total);
     }
     // Every component must post somewhere: a line the ledger cannot take is found now, not at finalising.
     const unposted = [...writer.components].filter((component) => !chart.postings.has(component)).sort();
