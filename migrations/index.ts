@@ -25,6 +25,7 @@ import * as levelsOfCare from './20261202_0023_placement_levels_of_care';
 import * as ledgerStatementChecks from './20261202_0024_ledger_statement_checks';
 import * as auditKeyedChain from './20261207_0025_audit_keyed_chain';
 import * as authRateLimits from './20261207_0026_auth_rate_limits';
+import * as lineReferenceKeys from './20261207_0027_line_reference_keys';
 import * as restrictedChildrenIndex from './20261207_0028_restricted_children_index';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
@@ -55,5 +56,6 @@ export const migrations: Migration[] = [
   { name: '20261202_0024_ledger_statement_checks', up: ledgerStatementChecks.up },
   { name: '20261207_0025_audit_keyed_chain', up: auditKeyedChain.up },
   { name: '20261207_0026_auth_rate_limits', up: authRateLimits.up },
+  { name: '20261207_0027_line_reference_keys', up: lineReferenceKeys.up },
   { name: '20261207_0028_restricted_children_index', up: restrictedChildrenIndex.up },
 ];

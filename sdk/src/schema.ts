@@ -2521,7 +2521,9 @@ export interface paths {
          *     writes). A line is either a component (`allowance`, `fee`, `payment`…) with an amount, which
          *     becomes a debit and a credit through the chart's postings, or an account key with exactly one
          *     of debit or credit. Amounts are integer minor units. Refused with 422 naming the line when a
-         *     component or account is not the tenant's, or the journal does not balance.
+         *     component or account is not the tenant's, a household, child or placement it names is not the
+         *     tenant's, a placement is not the household's or the child's named beside it, or the journal
+         *     does not balance.
          */
         post: operations["postLedgerJournal"];
         delete?: never;

@@ -22,12 +22,16 @@ function arrayLiteral(values: readonly string[]): string {
 /** Types whose text never holds a backslash, tab or line end. */
 const PLAIN_TYPES = new Set(['uuid', 'date', 'integer', 'bigint']);
 
-/** A value as a field of COPY's text format: \N for null, and backslash, tab and line ends escaped. */
-function copyField(column: BulkColumn<never>, value: unknown): string {
-  if (value === null || value === undefined) return '\\N';
-  if (PLAIN_TYPES.has(column.type)) return String(value);
-  const text = ARRAY_TYPES.has(column.type) ? arrayLiteral(value as string[]) : String(value);
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
+/** Text as a field of COPY's text format: backslash, tab and line ends escaped. */
+function copyText(text: string): string {
+  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : text;
+}
+
+/** How a column's values are written as fields of COPY's text format (\N for null), chosen once per column rather than once per value. */
+function copyField(column: BulkColumn<never>): (value: unknown) => string {
+  if (PLAIN_TYPES.has(column.type)) return (value) => (value === null || value === undefined ? '\\N' : String(value));
+  if (ARRAY_TYPES.has(column.type)) return (value) => (value === null || value === undefined ? '\\N' : copyText(arrayLiteral(value as string[])));
+  return (value) => (value === null || value === undefined ? '\\N' : copyText(String(value)));
 }
 
 /**
@@ -40,29 +44,66 @@ function copyField(column: BulkColumn<never>, value: unknown): string {
  */
 export async function bulkInsert<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
   if (!rows.length) return;
-  // Inside a transaction the client hands back the transaction's own connection.
-  const connection = (await trx.client.acquireConnection()) as unknown;
-  if (connection instanceof pg.Client) return copyRows(connection, table, columns, rows);
-  return unnestRows(trx, table, columns, rows);
+  const inserter = bulkInserter(trx, table, columns);
+  await inserter.insert(rows);
+  await inserter.close();
+}
+
+/**
+ * Rows inserted into one table a batch at a time, in the caller's transaction, as bulkInsert inserts
+ * them: one statement per batch, so a writer that streams (a payment run, a slice of households at a
+ * time) holds one batch, not all of them. On a server the batches share one temporary table, emptied
+ * after each, instead of making and dropping one per batch; `close` drops it (so does the commit).
+ */
+export interface BulkInserter<Row> {
+  insert(rows: readonly Row[]): Promise<void>;
+  close(): Promise<void>;
 }
 
 let stagings = 0;
 
-async function copyRows<Row>(client: pg.Client, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
-  const staging = `bulk_insert_${++stagings}`;
+export function bulkInserter<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>): BulkInserter<Row> {
+  let staging: string | null = null;
+  let client: pg.Client | null = null;
+  return {
+    async insert(rows) {
+      if (!rows.length) return;
+      // Inside a transaction the client hands back the transaction's own connection.
+      const connection = (await trx.client.acquireConnection()) as unknown;
+      if (!(connection instanceof pg.Client)) return unnestRows(trx, table, columns, rows);
+      client = connection;
+      if (staging === null) {
+        staging = `bulk_insert_${++stagings}`;
+        // The given columns' types, and none of the table's constraints: the INSERT checks those, and a column left to its default stays out.
+        await client.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${columns.map((c) => c.name).join(', ')} FROM ${table} WITH NO DATA`);
+      }
+      await copyRows(client, staging, table, columns, rows);
+    },
+    async close() {
+      if (client && staging !== null) await client.query(`DROP TABLE ${staging}`);
+      staging = null;
+    },
+  };
+}
+
+async function copyRows<Row>(client: pg.Client, staging: string, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
   const names = columns.map((c) => c.name).join(', ');
+  const fields = columns.map((c) => copyField(c as BulkColumn<never>));
   function* lines() {
     for (let start = 0; start < rows.length; start += 1000) {
       let chunk = '';
-      for (const row of rows.slice(start, start + 1000)) chunk += `${columns.map((c) => copyField(c as BulkColumn<never>, c.value(row))).join('\t')}\n`;
+      for (let r = start; r < rows.length && r < start + 1000; r++) {
+        const row = rows[r]!;
+        for (let i = 0; i < columns.length; i++) chunk += (i === 0 ? '' : '\t') + fields[i]!(columns[i]!.value(row));
+        chunk += '\n';
+      }
       yield chunk;
     }
   }
-  // The given columns' types, and none of the table's constraints: the INSERT checks those, and a column left to its default stays out.
-  await client.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${names} FROM ${table} WITH NO DATA`);
   await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${staging} (${names}) FROM STDIN`)));
-  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}`);
-  await client.query(`DROP TABLE ${staging}`);
+  // Emptied for the next batch in the same round trip. Made in this transaction, the table is emptied
+  // in place: no new file, no dead rows for the next batch to pass over.
+  await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}; TRUNCATE ${staging}`);
 }
 
 async function unnestRows<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { inTenantTransaction } from '../../db/tenantTransaction';
+import { seedCareHistory } from '../../../../test/support/careHistory';
 import { parseCsv, toMinor } from '../../../../test/support/csv';
 import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
 import { formatMinor } from './money';
@@ -144,6 +145,41 @@ describe('posting journals', () => {
     }
     expect(await journalNumbers(world.a)).toEqual(before);
     expect(await count(world.a, 'SELECT count(*)::int AS n FROM audit_events WHERE tenant_id = ?', [world.a.id])).toBe(audits);
+  });
+
+  it('refuses a line whose placement is not the household\'s or the child\'s it names, by 422 and in the database', async () => {
+    const ids = await seedCareHistory(world.db, world.a.id, {
+      households: [{ key: 'H1', region: 'london' }, { key: 'H2', region: 'london' }],
+      children: [{ key: 'C1', dateOfBirth: '2015-01-01' }, { key: 'C2', dateOfBirth: '2016-01-01' }],
+      placements: [{ key: 'P1', child: 'C1', household: 'H1', start: '2025-01-01', placementType: 'U4' }],
+    });
+    const before = await journalNumbers(world.a);
+    const post = (refs: Record<string, string>) => world.call('postLedgerJournal', { token: world.a.adminToken, body: { postingDate: '2026-11-30', description: 'Refs', lines: [{ component: 'allowance', amount: 100, placementId: ids.P1, ...refs }] } });
+    for (const [refs, pointers] of [
+      [{ carerHouseholdId: ids.H2! }, ['/body/lines/0/carerHouseholdId']],
+      [{ childId: ids.C2! }, ['/body/lines/0/childId']],
+      [{ carerHouseholdId: ids.H2!, childId: ids.C2! }, ['/body/lines/0/carerHouseholdId', '/body/lines/0/childId']],
+    ] as const) {
+      const r = await post(refs);
+      expect({ status: r.status, pointers: r.body.errors?.map((e: { pointer: string }) => e.pointer) }).toEqual({ status: 422, pointers });
+    }
+    expect(await journalNumbers(world.a)).toEqual(before);
+
+    // Written in SQL, past the application: the key from an entry to its placement holds the three together.
+    const entry = (refs: { household: string | null; child: string | null }) => world.db.transaction(async (trx) => {
+      await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [world.a.id]);
+      await trx.raw('UPDATE ledger_counters SET last_number = last_number + 1 WHERE tenant_id = ?', [world.a.id]);
+      const id = (await trx.raw(`INSERT INTO ledger_journals (tenant_id, id, number, posting_date, description, source_type, currency) SELECT ?, gen_random_uuid(), last_number, '2026-11-30', 'sql', 'test', 'GBP' FROM ledger_counters WHERE tenant_id = ? RETURNING id`, [world.a.id, world.a.id])).rows[0].id;
+      for (const [line, debit, credit] of [[1, 100, 0], [2, 0, 100]]) {
+        await trx.raw(`INSERT INTO ledger_entries (tenant_id, id, journal_id, line_number, account_key, account_code, debit, credit, carer_household_id, child_id, placement_id) VALUES (?, gen_random_uuid(), ?, ?, 'bank', '1200', ?, ?, ?, ?, ?)`, [world.a.id, id, line, debit, credit, refs.household, refs.child, ids.P1]);
+      }
+      throw new Error('taken');
+    });
+    await expect(entry({ household: ids.H2!, child: ids.C1! })).rejects.toThrow(/ledger_entries_placement_household_child_fkey/);
+    await expect(entry({ household: ids.H1!, child: ids.C2! })).rejects.toThrow(/ledger_entries_placement_household_child_fkey/);
+    await expect(entry({ household: ids.H1!, child: ids.C1! })).rejects.toThrow('taken');
+    await expect(entry({ household: null, child: null })).rejects.toThrow('taken');
+    expect(await journalNumbers(world.a)).toEqual(before);
   });
 
   it('numbers journals without gaps when a posting rolls back mid-way and under 10 concurrent posts', async () => {

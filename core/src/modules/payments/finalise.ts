@@ -15,11 +15,12 @@ import type { RunRow } from './rows';
 export function runJournalEntries(tenantId: string, run: RunRow, postings: Map<string, { debit: string; credit: string }>): EntrySource {
   const components = [...postings.keys()];
   return {
+    // Each line's accounts are looked up in the chart's short list of components, not joined to it: a
+    // join planned before the run's lines have statistics was a nested loop, every line against every component.
+    // A component without a posting gives no account, and the ledger refuses the entry: never a line left out.
     sql: `WITH lines AS (
-            SELECT l.*, p.debit_account, p.credit_account
+            SELECT l.*, (?::text[])[array_position(?::text[], l.component)] AS debit_account, (?::text[])[array_position(?::text[], l.component)] AS credit_account
               FROM payment_lines l
-              -- A component without a posting gives no account, and the ledger refuses the entry: never a line left out.
-              LEFT JOIN unnest(?::text[], ?::text[], ?::text[]) AS p(component, debit_account, credit_account) ON p.component = l.component
              WHERE l.tenant_id = ? AND l.run_id = ? AND l.calculation = ?)
           SELECT position::bigint * 2 AS entry_order, debit_account AS account_key, greatest(amount, 0) AS debit, greatest(-amount, 0) AS credit,
                  household_id AS carer_household_id, child_id, placement_id, period_start, period_end, id::text AS source_line_id, description
@@ -30,7 +31,7 @@ export function runJournalEntries(tenantId: string, run: RunRow, postings: Map<s
             FROM lines
            GROUP BY household_id, credit_account
           HAVING sum(amount) <> 0`,
-    bindings: [components, components.map((c) => postings.get(c)!.debit), components.map((c) => postings.get(c)!.credit), tenantId, run.id, run.calculation_number, run.period_start, run.period_end, `Payable to the carer household, ${run.reference}`],
+    bindings: [components.map((c) => postings.get(c)!.debit), components, components.map((c) => postings.get(c)!.credit), components, tenantId, run.id, run.calculation_number, run.period_start, run.period_end, `Payable to the carer household, ${run.reference}`],
   };
 }
 

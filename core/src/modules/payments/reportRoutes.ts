@@ -3,7 +3,7 @@ import { Problem } from '../../http/problem';
 import { addDays } from '../../packs/calendar';
 import { claimPaymentsDue } from '../claims/service';
 import { hiddenRecords, WITHHELD_NAME } from '../children/visibility';
-import { placementCategories, placementsToPrice } from './calculation/facts';
+import { householdRanges, HOUSEHOLDS_PER_SLICE, placementCategories, placementsToPrice } from './calculation/facts';
 import { pricePlacements } from './calculation/pricing';
 import { tenantRates } from './calculation/rateBook';
 import { tenantCurrency } from './shared';
@@ -83,17 +83,22 @@ async function getAccrualsReport(ctx: OperationContext): Promise<OperationResult
   let issues = 0;
   if (unpaidFrom && unpaidFrom <= asOf) {
     const { config, rates } = await tenantRates(ctx.trx, t, ctx.services.packs, asOf);
-    const priced = await pricePlacements(rates, await placementsToPrice(ctx.trx, t, { from: unpaidFrom, to: asOf }, placementCategories(config)), { from: unpaidFrom, to: asOf });
-    issues = priced.issues.filter((i) => i.severity === 'error').length;
-    // Several components pay the same night: a placement's nights in care are those of its most-paid component.
-    const nightsByPlacement = new Map<string, Map<string, number>>();
-    for (const line of priced.lines) {
-      add(byComponent, line.component, line.amount, line.nights ?? 0);
-      add(byHousehold, line.householdId, line.amount, 0);
-      const components = nightsByPlacement.get(line.placementId!) ?? nightsByPlacement.set(line.placementId!, new Map()).get(line.placementId!)!;
-      components.set(line.component, (components.get(line.component) ?? 0) + (line.nights ?? 0));
+    const categories = placementCategories(config);
+    const window = { from: unpaidFrom, to: asOf };
+    // A slice of households at a time, as a run is calculated: what the report holds does not grow with the service.
+    for await (const households of householdRanges(ctx.trx, t, HOUSEHOLDS_PER_SLICE)) {
+      const priced = await pricePlacements(rates, await placementsToPrice(ctx.trx, t, window, categories, { households }), window);
+      issues += priced.issues.filter((i) => i.severity === 'error').length;
+      // Several components pay the same night: a placement's nights in care are those of its most-paid component.
+      const nightsByPlacement = new Map<string, Map<string, number>>();
+      for (const line of priced.lines) {
+        add(byComponent, line.component, line.amount, line.nights ?? 0);
+        add(byHousehold, line.householdId, line.amount, 0);
+        const components = nightsByPlacement.get(line.placementId!) ?? nightsByPlacement.set(line.placementId!, new Map()).get(line.placementId!)!;
+        components.set(line.component, (components.get(line.component) ?? 0) + (line.nights ?? 0));
+      }
+      for (const components of nightsByPlacement.values()) careNights += Math.max(...components.values());
     }
-    for (const components of nightsByPlacement.values()) careNights += Math.max(...components.values());
   }
   const claims = await claimPaymentsDue(ctx.trx, t);
   for (const c of claims) {

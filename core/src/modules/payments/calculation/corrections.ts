@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { addDays } from '../../../packs/calendar';
 import { placementSegments, RateConfigurationError, type RateSegment } from '../../../rates/engine';
 import type { Overlay } from '../../configuration/effective';
-import { placementsToPrice, type PricedPlacement } from './facts';
+import { placementIdsToPrice, placementsToPrice, type HouseholdRange, type PricedPlacement } from './facts';
 import type { CalculationIssue, DraftLine } from './lines';
 import type { Rates } from './pricing';
 
@@ -42,6 +42,26 @@ const CLOCK_MARGIN_MS = 60 * 60 * 1000;
 const RATE_KINDS = ['rate', 'extra', 'arrears', 'recovery'];
 
 /**
+ * What a run looks back over for corrections: the finalised runs within the look-back, the moment
+ * after which a change is new to them, and, when the configuration changed since, the first night
+ * the change reaches (every placement in care from then is looked at again). Null when no finalised
+ * run is within reach.
+ */
+export interface CorrectionScope {
+  runs: SettledRun[];
+  since: Date;
+  from: string;
+  lastNight: string;
+  configFrom: string | null;
+}
+
+export interface Corrections {
+  lines: DraftLine[];
+  issues: CalculationIssue[];
+  placementsChecked: number;
+}
+
+/**
  * Corrections to finalised runs within the look-back: for each placement whose facts or prices may
  * have changed since the last run was calculated, what each earlier run's period is due now (priced
  * by the tenant's rules as they stand) against what was paid for it (the run's lines and any earlier
@@ -53,16 +73,11 @@ const RATE_KINDS = ['rate', 'extra', 'arrears', 'recovery'];
  * rates or rules was added since (or the pack's version changed), every placement in care on the
  * nights it reaches back to. The previous run's own corrections covered everything older, so each
  * difference is found once.
+ *
+ * This finds the scope once per calculation; `correctionsIn` then corrects one slice of households
+ * at a time.
  */
-export async function correctionsFor(
-  trx: Knex.Transaction,
-  tenantId: string,
-  rates: Rates,
-  run: { periodStart: string; lookbackDays: number },
-  current: CalculationInputs,
-  overlays: Overlay[],
-  categories: Map<string, string>,
-): Promise<{ lines: DraftLine[]; issues: CalculationIssue[]; settledRuns: number; placementsChecked: number }> {
+export async function correctionScope(trx: Knex.Transaction, tenantId: string, run: { periodStart: string; lookbackDays: number }, current: CalculationInputs, overlays: Overlay[]): Promise<CorrectionScope | null> {
   const lookbackStart = addDays(run.periodStart, -run.lookbackDays);
   const lastNight = addDays(run.periodStart, -1);
   const settled = (await trx('payment_runs')
@@ -72,7 +87,7 @@ export async function correctionsFor(
     .where('period_end', '>=', lookbackStart)
     .orderBy('period_start')
     .select('id', 'reference', 'period_start', 'period_end', 'calculated_at', 'inputs')) as Array<{ id: string; reference: string; period_start: string; period_end: string; calculated_at: Date; inputs: CalculationInputs | null }>;
-  if (!settled.length) return { lines: [], issues: [], settledRuns: 0, placementsChecked: 0 };
+  if (!settled.length) return null;
   const runs: SettledRun[] = settled.map((r) => ({ id: r.id, reference: r.reference, periodStart: r.period_start, periodEnd: r.period_end, calculatedAt: new Date(r.calculated_at), packVersions: r.inputs?.packVersions ?? null }));
   const previous = runs[runs.length - 1]!;
   const since = new Date(previous.calculatedAt.getTime() - CLOCK_MARGIN_MS);
@@ -88,12 +103,17 @@ export async function correctionsFor(
       if (configFrom === null || reach < configFrom) configFrom = reach;
     }
   }
+  return { runs, since, from, lastNight, configFrom };
+}
 
-  const candidates = new Set(await changedPlacements(trx, tenantId, { from, to: lastNight }, since));
+/** The corrections (see correctionScope) for the placements of one slice of households. */
+export async function correctionsIn(trx: Knex.Transaction, tenantId: string, rates: Rates, scope: CorrectionScope, categories: Map<string, string>, households: HouseholdRange): Promise<Corrections> {
+  const { runs, since, from, lastNight, configFrom } = scope;
+  const candidates = new Set(await changedPlacements(trx, tenantId, { from, to: lastNight }, since, households));
   if (configFrom !== null) {
-    for (const p of await placementsToPrice(trx, tenantId, { from: configFrom, to: lastNight }, categories)) candidates.add(p.placementId);
+    for (const id of await placementIdsToPrice(trx, tenantId, { from: configFrom, to: lastNight }, { households })) candidates.add(id);
   }
-  if (!candidates.size) return { lines: [], issues: [], settledRuns: runs.length, placementsChecked: 0 };
+  if (!candidates.size) return { lines: [], issues: [], placementsChecked: 0 };
 
   const ids = [...candidates].sort();
   const facts = new Map((await placementsToPrice(trx, tenantId, { from, to: lastNight }, categories, { placementIds: ids })).map((p) => [p.placementId, p]));
@@ -121,7 +141,7 @@ export async function correctionsFor(
       lines.push(...differences(settledRun, placement ?? null, due, paidForRun));
     }
   }
-  return { lines, issues, settledRuns: runs.length, placementsChecked: ids.length };
+  return { lines, issues, placementsChecked: ids.length };
 }
 
 /** Due against paid for one placement and one settled run, component by component. */
@@ -173,16 +193,17 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
  * its child or its household was written, or the household's terms or the placement's levels of care
  * gained a row. (The modules' tables, read in one statement; filtered by tenant.)
  */
-async function changedPlacements(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, since: Date): Promise<string[]> {
+async function changedPlacements(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, since: Date, households: HouseholdRange): Promise<string[]> {
   const rows = (await trx.raw(
     `SELECT p.id FROM placements p
        JOIN children c ON c.tenant_id = p.tenant_id AND c.id = p.child_id
        JOIN carer_households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
       WHERE p.tenant_id = :tenant AND p.start_date <= :to AND (p.end_date IS NULL OR p.end_date >= :from)
+        ${households.after === null ? '' : 'AND p.household_id > :after'} ${households.through === null ? '' : 'AND p.household_id <= :through'}
         AND (p.updated_at > :since OR p.created_at > :since OR c.updated_at > :since OR h.updated_at > :since
           OR EXISTS (SELECT 1 FROM carer_approval_terms t WHERE t.tenant_id = p.tenant_id AND t.household_id = p.household_id AND t.created_at > :since)
           OR EXISTS (SELECT 1 FROM placement_levels_of_care l WHERE l.tenant_id = p.tenant_id AND l.placement_id = p.id AND l.created_at > :since))`,
-    { tenant: tenantId, from: window.from, to: window.to, since: since.toISOString() },
+    { tenant: tenantId, from: window.from, to: window.to, since: since.toISOString(), after: households.after, through: households.through },
   )) as { rows: Array<{ id: string }> };
   return rows.rows.map((r) => r.id);
 }

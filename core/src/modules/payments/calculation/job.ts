@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
 import type { JobContext, JobHandler } from '../../../jobs/worker';
 import { appendAuditEvent, type AuditActor } from '../../audit/service';
-import { claimPaymentsDue } from '../../claims/service';
 import { tenantChart } from '../../ledger/chart';
 import type { RunInputs, RunRow } from '../rows';
 import { recordStep } from '../steps';
-import { correctionsFor } from './corrections';
-import { placementCategories, placementsToPrice } from './facts';
-import { NO_LINKS, type CalculationIssue, type DraftLine } from './lines';
+import { ClaimsAndAdjustments } from './claimsAndAdjustments';
+import { correctionScope, correctionsIn } from './corrections';
+import { countPlacementsToPrice, householdRanges, HOUSEHOLDS_PER_SLICE, placementCategories, placementsToPrice } from './facts';
+import type { CalculationIssue, DraftLine } from './lines';
 import { pricePlacements } from './pricing';
 import { tenantRates } from './rateBook';
-import { storeCalculation } from './store';
+import { CalculationWriter } from './store';
 
 export const PAYMENT_RUN_CALCULATION_JOB = 'payment-run-calculation';
 
@@ -34,95 +34,93 @@ async function currentRun(trx: Knex.Transaction, tenantId: string, payload: Calc
   return run && run.status === 'calculating' && run.calculation_number === payload.calculation ? run : null;
 }
 
+/** Placements priced between records of progress (each record is a statement, and a slice is a few hundred placements). */
+const PROGRESS_EVERY = 2000;
+
 /**
- * Calculates a payment run: reads the tenant's configuration and every placement in care in the
- * period, prices them (recording progress), finds corrections to finalised runs, takes approved
- * claims and adjustments, and writes the whole calculation in one transaction under the run's row
- * lock. A failure anywhere before the commit leaves nothing: the queue retries the job from the
- * start. A second worker holding the same job, or a job for a calculation that was replaced, finds
- * the run no longer waiting for it and writes nothing.
+ * Calculates a payment run in one transaction under the run's row lock: reads the tenant's
+ * configuration, then works through the carer households a slice at a time (their placements in
+ * care in the period with their facts, priced through the rate engine; corrections to finalised runs
+ * for their placements; their approved claims and adjustments), writing each slice's lines,
+ * explanations and issues before reading the next, so what it holds is one slice, not the run.
+ * Progress is recorded as slices pass. A failure anywhere before the commit leaves nothing: the
+ * queue retries the job from the start. A second worker holding the same job waits for the lock, and
+ * a job for a calculation that was replaced or is already written finds the run no longer waiting
+ * for it and writes nothing.
  */
-export const paymentRunCalculationJob: JobHandler = async (ctx: JobContext) => {
+export function calculationJob(options: { householdsPerSlice: number }): JobHandler {
+  return (ctx) => calculate(ctx, options.householdsPerSlice);
+}
+
+/** The job as the queue runs it (a test slices finer, to see slices meet as one run). */
+export const paymentRunCalculationJob: JobHandler = calculationJob({ householdsPerSlice: HOUSEHOLDS_PER_SLICE });
+
+async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<unknown> {
   const payload = ctx.job.payload as unknown as CalculationPayload;
   const { tenantId, services } = ctx;
+  // Progress goes through a connection of its own, which PGlite (one connection) has only once this transaction ends.
+  const progressAlongside = services.config.databaseUrl !== undefined;
 
-  const prepared = await ctx.inTenant(async (trx) => {
-    const run = await currentRun(trx, tenantId, payload);
+  const outcome = await ctx.inTenant(async (trx) => {
+    const run = await currentRun(trx, tenantId, payload, true);
     if (!run) return null;
+    // The moment the facts are read from: whatever changes after it is a correction for the next run.
     const readAt = ((await trx.raw('SELECT now() AS now')) as { rows: Array<{ now: Date }> }).rows[0]!.now;
     const { config, rates } = await tenantRates(trx, tenantId, services.packs, run.period_end);
-    if (!config.pack) return { failure: `The tenant's pack "${config.packId}" is not loaded on this platform` };
+    if (!config.pack) return { failed: await recordFailure(trx, ctx, run, payload, `The tenant's pack "${config.packId}" is not loaded on this platform`) };
+    const period = { from: run.period_start, to: run.period_end };
     const categories = placementCategories(config);
-    const placements = await placementsToPrice(trx, tenantId, { from: run.period_start, to: run.period_end }, categories);
     const chart = await tenantChart(trx, tenantId, services.packs, run.payment_date);
     const schedule = (await trx('pay_schedules').where({ tenant_id: tenantId, id: run.schedule_id }).first('correction_lookback_days')) as { correction_lookback_days: number };
-    return { failure: null, run, readAt, config, rates, categories, placements, chart, lookbackDays: schedule.correction_lookback_days };
-  });
-  if (!prepared) return { skipped: 'the run is not waiting for this calculation' };
-  if (prepared.failure !== null) {
-    await recordFailure(ctx, payload, prepared.failure);
-    return { failed: prepared.failure };
-  }
-  const { run, readAt, config, rates, categories, placements, chart, lookbackDays } = prepared;
+    const packVersions = Object.fromEntries(config.pack.chain.map((id) => [id, services.packs.get(id)?.manifest.version ?? 'unknown']));
+    const overlayVersion = config.overlays.reduce((max, o) => Math.max(max, o.version), 0);
+    const corrections = await correctionScope(trx, tenantId, { periodStart: run.period_start, lookbackDays: schedule.correction_lookback_days }, { packVersions, overlayVersion }, config.overlays);
+    const householdPayments = await ClaimsAndAdjustments.read(trx, tenantId);
 
-  const total = placements.length;
-  await ctx.progress(0, total);
-  const priced = await pricePlacements(rates, placements, { from: run.period_start, to: run.period_end }, (done) => ctx.progress(done, total));
-  await ctx.progress(total, total);
+    const total = await countPlacementsToPrice(trx, tenantId, period);
+    if (progressAlongside) await ctx.progress(0, total);
+    const writer = new CalculationWriter(trx, tenantId, run.id, payload.calculation);
+    const tables = new Set<string>();
+    const kinds = new Set<DraftLine['kind']>();
+    let done = 0;
+    let placementsChecked = 0;
+    for await (const households of householdRanges(trx, tenantId, householdsPerSlice)) {
+      const placements = await placementsToPrice(trx, tenantId, period, categories, { households });
+      const priced = await pricePlacements(rates, placements, period);
+      const corrected = corrections ? await correctionsIn(trx, tenantId, rates, corrections, categories, households) : null;
+      const lines = [...priced.lines, ...(corrected?.lines ?? []), ...householdPayments.through(households)];
+      for (const line of lines) {
+        kinds.add(line.kind);
+        for (const table of tablesOf(line.explanation)) tables.add(table);
+      }
+      await writer.write(lines, [...priced.issues, ...(corrected?.issues ?? [])]);
+      const before = done;
+      done += placements.length;
+      placementsChecked += corrected?.placementsChecked ?? 0;
+      if (progressAlongside && Math.floor(done / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) await ctx.progress(done, total);
+    }
+    // Every component must post somewhere: a line the ledger cannot take is found now, not at finalising.
+    const unposted = [...writer.components].filter((component) => !chart.postings.has(component)).sort();
+    await writer.write([], unposted.map((component): CalculationIssue => ({ householdId: null, placementId: null, childId: null, severity: 'error', code: 'no_posting', message: `The component "${component}" has no posting in the tenant's chart of accounts (accounts: postings)` })));
+    await writer.close();
+    const stored = writer.stored;
 
-  const packVersions = Object.fromEntries(config.pack!.chain.map((id) => [id, services.packs.get(id)?.manifest.version ?? 'unknown']));
-  const overlayVersion = config.overlays.reduce((max, o) => Math.max(max, o.version), 0);
-  const extra = await ctx.inTenant(async (trx) => {
-    const corrections = await correctionsFor(trx, tenantId, rates, { periodStart: run.period_start, lookbackDays }, { packVersions, overlayVersion }, config.overlays, categories);
-    const claims = await claimPaymentsDue(trx, tenantId);
-    const adjustments = (await trx('payment_adjustments').where({ tenant_id: tenantId, status: 'approved' }).orderBy('id')) as Array<{ id: string; household_id: string; placement_id: string | null; child_id: string | null; component: string; amount: number; reason: string; source: string; dispute_id: string | null; corrects_line_id: string | null; proposed_by: string | null; decided_by: string | null; decision_reasons: string | null }>;
-    return { corrections, claims, adjustments };
-  });
-
-  const lines: DraftLine[] = [...priced.lines, ...extra.corrections.lines];
-  for (const c of extra.claims) {
-    lines.push({
-      householdId: c.householdId, placementId: null, childId: null, kind: 'claim', component: c.kind, periodStart: c.firstDate, periodEnd: c.lastDate, nights: null, amount: c.amount,
-      explanation: { kind: 'claim', claimId: c.claimId, lines: c.lines, approvedBy: c.decidedBy, approvedOn: c.decidedOn, from: c.firstDate, to: c.lastDate }, ...NO_LINKS, claimId: c.claimId,
-      description: `${c.kind === 'mileage' ? 'Mileage' : 'Expenses'} claim${c.description ? ` "${c.description}"` : ''}: ${c.lines} line${c.lines === 1 ? '' : 's'}, ${c.firstDate} to ${c.lastDate}`,
-    });
-  }
-  for (const a of extra.adjustments) {
-    lines.push({
-      householdId: a.household_id, placementId: a.placement_id, childId: a.child_id, kind: 'adjustment', component: a.component, periodStart: null, periodEnd: null, nights: null,
-      amount: Number(a.amount),
-      explanation: { kind: 'adjustment', adjustmentId: a.id, source: a.source, reason: a.reason, proposedBy: a.proposed_by, approvedBy: a.decided_by, decisionReasons: a.decision_reasons, disputeId: a.dispute_id, correctsLineId: a.corrects_line_id },
-      ...NO_LINKS, correctsLineIds: a.corrects_line_id ? [a.corrects_line_id] : null, adjustmentId: a.id, description: `Adjustment: ${a.reason}`,
-    });
-  }
-  const issues: CalculationIssue[] = [...priced.issues, ...extra.corrections.issues];
-  // Every component must post somewhere: a line the ledger cannot take is found now, not at finalising.
-  for (const component of [...new Set(lines.map((l) => l.component))].sort()) {
-    if (!chart.postings.has(component)) issues.push({ householdId: null, placementId: null, childId: null, severity: 'error', code: 'no_posting', message: `The component "${component}" has no posting in the tenant's chart of accounts (accounts: postings)` });
-  }
-
-  const inputs: RunInputs = {
-    packVersions,
-    overlayVersion,
-    tablesUsed: [...new Set(lines.flatMap((l) => tablesOf(l.explanation)))].sort(),
-    ruleSetsUsed: [...new Set(lines.filter((l) => l.kind === 'rate' || l.kind === 'extra' || l.kind === 'arrears' || l.kind === 'recovery').map((l) => (l.kind === 'extra' ? 'extras' : 'placement-rules')))].sort(),
-    readAt: new Date(readAt).toISOString(),
-    placementsPriced: total,
-    corrections: { settledRuns: extra.corrections.settledRuns, placementsChecked: extra.corrections.placementsChecked },
-    claims: extra.claims.length,
-    adjustments: extra.adjustments.length,
-  };
-
-  const written = await ctx.inTenant(async (trx) => {
-    const locked = await currentRun(trx, tenantId, payload, true);
-    if (!locked) return null;
-    const stored = await storeCalculation(trx, tenantId, run.id, payload.calculation, lines, issues);
+    const inputs: RunInputs = {
+      packVersions,
+      overlayVersion,
+      tablesUsed: [...tables].sort(),
+      ruleSetsUsed: [...new Set([...kinds].filter((k) => k === 'rate' || k === 'extra' || k === 'arrears' || k === 'recovery').map((k) => (k === 'extra' ? 'extras' : 'placement-rules')))].sort(),
+      readAt: new Date(readAt).toISOString(),
+      placementsPriced: done,
+      corrections: { settledRuns: corrections?.runs.length ?? 0, placementsChecked },
+      claims: householdPayments.claims,
+      adjustments: householdPayments.adjustments,
+    };
     const [after] = (await trx('payment_runs')
       .where({ tenant_id: tenantId, id: run.id })
       .update({
         status: 'calculated',
-        calculated_by: locked.calculation_requested_by,
-        // The moment the facts were read: whatever changed after it is a correction for the next run.
+        calculated_by: run.calculation_requested_by,
         calculated_at: readAt,
         calculation_error: null,
         inputs: JSON.stringify(inputs),
@@ -133,7 +131,7 @@ export const paymentRunCalculationJob: JobHandler = async (ctx: JobContext) => {
         issue_count: stored.issueCount,
         notice_count: stored.noticeCount,
         correction_count: stored.correctionCount,
-        version: locked.version + 1,
+        version: run.version + 1,
         updated_at: trx.fn.now(),
       })
       .returning('*')) as RunRow[];
@@ -143,22 +141,23 @@ export const paymentRunCalculationJob: JobHandler = async (ctx: JobContext) => {
       entityType: 'payment_run',
       entityId: run.id,
       before: { status: 'calculating', calculation: payload.calculation },
-      after: { status: after!.status, calculation: payload.calculation, jobId: ctx.job.id, requestedBy: locked.calculation_requested_by, ...stored, inputs },
+      after: { status: after!.status, calculation: payload.calculation, jobId: ctx.job.id, requestedBy: run.calculation_requested_by, ...stored, inputs },
     });
-    return stored;
+    if (progressAlongside) await ctx.progress(done, total);
+    return { stored, done, total };
   });
-  return written ? { calculation: payload.calculation, ...written } : { skipped: 'the run is not waiting for this calculation' };
-};
+  if (!outcome) return { skipped: 'the run is not waiting for this calculation' };
+  if ('failed' in outcome) return { failed: outcome.failed };
+  if (!progressAlongside) await ctx.progress(outcome.done, outcome.total);
+  return { calculation: payload.calculation, ...outcome.stored };
+}
 
 /** A calculation that cannot succeed however often it is tried (the tenant's pack is not loaded here): the run goes back to draft, saying why. */
-async function recordFailure(ctx: JobContext, payload: CalculationPayload, message: string): Promise<void> {
-  await ctx.inTenant(async (trx) => {
-    const run = await currentRun(trx, ctx.tenantId, payload, true);
-    if (!run) return;
-    await trx('payment_runs').where({ tenant_id: ctx.tenantId, id: run.id }).update({ status: 'draft', calculation_error: message, version: run.version + 1, updated_at: trx.fn.now() });
-    await recordStep(trx, ctx.tenantId, { runId: run.id, action: 'calculation_failed', from: 'calculating', to: 'draft', actorType: 'system', actorId: null, notes: message, detail: { calculation: payload.calculation, jobId: ctx.job.id } });
-    await appendAuditEvent(trx, ctx.tenantId, SYSTEM, { action: 'payment_run.calculation_failed', entityType: 'payment_run', entityId: run.id, before: { status: 'calculating' }, after: { status: 'draft', error: message, calculation: payload.calculation } });
-  });
+async function recordFailure(trx: Knex.Transaction, ctx: JobContext, run: RunRow, payload: CalculationPayload, message: string): Promise<string> {
+  await trx('payment_runs').where({ tenant_id: ctx.tenantId, id: run.id }).update({ status: 'draft', calculation_error: message, version: run.version + 1, updated_at: trx.fn.now() });
+  await recordStep(trx, ctx.tenantId, { runId: run.id, action: 'calculation_failed', from: 'calculating', to: 'draft', actorType: 'system', actorId: null, notes: message, detail: { calculation: payload.calculation, jobId: ctx.job.id } });
+  await appendAuditEvent(trx, ctx.tenantId, SYSTEM, { action: 'payment_run.calculation_failed', entityType: 'payment_run', entityId: run.id, before: { status: 'calculating' }, after: { status: 'draft', error: message, calculation: payload.calculation } });
+  return message;
 }
 
 /** The rate tables a line's explanation names (a rate line's own, a correction's due segments'). */

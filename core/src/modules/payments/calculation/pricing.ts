@@ -7,8 +7,6 @@ export interface PricingResult {
   issues: CalculationIssue[];
 }
 
-const PROGRESS_EVERY = 2000;
-
 function describeFacts(p: PricedPlacement): string {
   const r = p.rates;
   return [`placement type ${r.placementType ?? 'not set'}`, `region ${r.region ?? 'not set'}`, `carer level ${r.carerLevel ?? 'not set'}`, ...(r.respite ? ['respite'] : [])].join(', ');
@@ -44,7 +42,7 @@ export type Rates = { book: RateBook; error?: undefined } | { book?: undefined; 
  * failed run: the rest of the run (claims, adjustments) stands, and the packs' workflows refuse
  * approval until the issue is put right.
  */
-export async function pricePlacements(rates: Rates, placements: PricedPlacement[], period: { from: string; to: string }, progress?: (done: number) => Promise<void>): Promise<PricingResult> {
+export async function pricePlacements(rates: Rates, placements: PricedPlacement[], period: { from: string; to: string }): Promise<PricingResult> {
   const lines: DraftLine[] = [];
   const issues: CalculationIssue[] = [];
   for (let i = 0; i < placements.length; i++) {
@@ -64,7 +62,6 @@ export async function pricePlacements(rates: Rates, placements: PricedPlacement[
       if (!(error instanceof RateConfigurationError)) throw error;
       issues.push({ ...about, severity: 'error', code: 'rate_configuration', message: error.message });
     }
-    if (progress && (i + 1) % PROGRESS_EVERY === 0) await progress(i + 1);
   }
   return { lines, issues };
 }

@@ -1,0 +1,67 @@
+import type { Knex } from 'knex';
+import { claimPaymentsDue } from '../../claims/service';
+import type { HouseholdRange } from './facts';
+import { NO_LINKS, type DraftLine } from './lines';
+
+interface AdjustmentRow {
+  id: string;
+  household_id: string;
+  placement_id: string | null;
+  child_id: string | null;
+  component: string;
+  amount: number;
+  reason: string;
+  source: string;
+  dispute_id: string | null;
+  corrects_line_id: string | null;
+  proposed_by: string | null;
+  decided_by: string | null;
+  decision_reasons: string | null;
+}
+
+/**
+ * What a run pays besides care: approved claims (a line per claim and kind) and approved
+ * adjustments, waiting for a run. They are few beside a run's care lines (a claim a carer makes, an
+ * adjustment finance approves), so they are read whole, then handed out with the households they
+ * belong to, a slice at a time (`through`), in the order they were read.
+ */
+export class ClaimsAndAdjustments {
+  private next = 0;
+
+  private constructor(
+    private readonly lines: DraftLine[],
+    readonly claims: number,
+    readonly adjustments: number,
+  ) {}
+
+  static async read(trx: Knex.Transaction, tenantId: string): Promise<ClaimsAndAdjustments> {
+    const claims = await claimPaymentsDue(trx, tenantId);
+    const adjustments = (await trx('payment_adjustments').where({ tenant_id: tenantId, status: 'approved' }).orderBy('id')) as AdjustmentRow[];
+    const lines: DraftLine[] = [];
+    for (const c of claims) {
+      lines.push({
+        householdId: c.householdId, placementId: null, childId: null, kind: 'claim', component: c.kind, periodStart: c.firstDate, periodEnd: c.lastDate, nights: null, amount: c.amount,
+        explanation: { kind: 'claim', claimId: c.claimId, lines: c.lines, approvedBy: c.decidedBy, approvedOn: c.decidedOn, from: c.firstDate, to: c.lastDate }, ...NO_LINKS, claimId: c.claimId,
+        description: `${c.kind === 'mileage' ? 'Mileage' : 'Expenses'} claim${c.description ? ` "${c.description}"` : ''}: ${c.lines} line${c.lines === 1 ? '' : 's'}, ${c.firstDate} to ${c.lastDate}`,
+      });
+    }
+    for (const a of adjustments) {
+      lines.push({
+        householdId: a.household_id, placementId: a.placement_id, childId: a.child_id, kind: 'adjustment', component: a.component, periodStart: null, periodEnd: null, nights: null,
+        amount: Number(a.amount),
+        explanation: { kind: 'adjustment', adjustmentId: a.id, source: a.source, reason: a.reason, proposedBy: a.proposed_by, approvedBy: a.decided_by, decisionReasons: a.decision_reasons, disputeId: a.dispute_id, correctsLineId: a.corrects_line_id },
+        ...NO_LINKS, correctsLineIds: a.corrects_line_id ? [a.corrects_line_id] : null, adjustmentId: a.id, description: `Adjustment: ${a.reason}`,
+      });
+    }
+    // By household, and (the sort is stable) claims before adjustments within one, each in the order read.
+    lines.sort((a, b) => (a.householdId < b.householdId ? -1 : a.householdId > b.householdId ? 1 : 0));
+    return new ClaimsAndAdjustments(lines, claims.length, adjustments.length);
+  }
+
+  /** The lines of the households up to the end of `range` not handed out yet (slices come in household order). */
+  through(range: HouseholdRange): DraftLine[] {
+    const from = this.next;
+    while (this.next < this.lines.length && (range.through === null || this.lines[this.next]!.householdId <= range.through)) this.next++;
+    return this.lines.slice(from, this.next);
+  }
+}
