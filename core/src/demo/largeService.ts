@@ -73,6 +73,10 @@ export interface SimChild {
   leftCareOn: string | null;
   legalStatus: string;
   reviews: string[];
+  /** Health assessments (the initial one, then reviews), where the place keeps them. */
+  healthAssessments: Array<{ on: string; type: 'initial' | 'review' }>;
+  /** Personal education plan reviews, where the place keeps them. */
+  pepReviews: string[];
 }
 export interface SimPlacement {
   id: string;
@@ -84,6 +88,8 @@ export interface SimPlacement {
   endOn: string | null;
   longTerm: boolean;
   visits: string[];
+  /** Unannounced visits to the household, made while this child was placed there. */
+  unannouncedVisits: string[];
 }
 export interface LargeService {
   options: LargeServiceOptions;
@@ -234,6 +240,8 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
       leftCareOn: left === null ? null : fromDays(left),
       legalStatus: pick(words.legalStatuses),
       reviews,
+      healthAssessments: [],
+      pepReviews: [],
     });
   }
 
@@ -287,10 +295,52 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
         endOn: ended ? fromDays(e) : null,
         longTerm,
         visits,
+        unannouncedVisits: [],
       });
     }
   });
+  keptRecords(options, words, children, households, placements);
   return { options, workers, households, members, checks, children, placements };
+}
+
+/**
+ * The records some places keep and others do not (health assessments, education plans, unannounced
+ * visits), drawn from a stream of their own so that a place that keeps none has the same service,
+ * id for id, as before they were added. Most are on time; some are late and a few missed, so the
+ * cycles that ask for them show tasks done, due and overdue.
+ */
+function keptRecords(options: LargeServiceOptions, words: ServiceVocabulary, children: SimChild[], households: SimHousehold[], placements: SimPlacement[]): void {
+  const random = seededRandom((options.seed ^ 0x9e3779b9) >>> 0);
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const asOf = toDays(options.asOf);
+  for (const child of children) {
+    const from = toDays(child.enteredCareOn);
+    const until = child.leftCareOn ? toDays(child.leftCareOn) : asOf;
+    if (words.records.healthAssessments) {
+      // Initial within about 20 working days of entering care; reviews six-monthly under five, yearly after.
+      for (let on = from + between(10, 35), n = 0; on < until; n++) {
+        if (random() > 0.06) child.healthAssessments.push({ on: fromDays(on), type: n === 0 ? 'initial' : 'review' });
+        const underFive = on - toDays(child.dateOfBirth) < 5 * 365;
+        on = toDays(addMonths(fromDays(on), underFive ? 6 : 12)) + between(-20, 12);
+      }
+    }
+    if (words.records.pepReviews) {
+      // Termly, about every four months, from the first term in care.
+      for (let on = from + between(40, 100); on < until; on = toDays(addMonths(fromDays(on), 4)) + between(-15, 12)) if (random() > 0.08) child.pepReviews.push(fromDays(on));
+    }
+  }
+  if (!words.records.unannouncedVisits) return;
+  // Yearly from approval, to whichever child is placed in the household that day (a visit is recorded on a placement).
+  const byHousehold = new Map<string, SimPlacement[]>();
+  for (const p of placements) (byHousehold.get(p.householdId) ?? byHousehold.set(p.householdId, []).get(p.householdId)!).push(p);
+  for (const h of households) {
+    const end = Math.min(asOf, h.endedOn ? toDays(h.endedOn) : asOf);
+    for (let on = toDays(addMonths(h.approvedOn, 12)) - between(10, 60); on < end; on = toDays(addMonths(fromDays(on), 12)) - between(0, 45)) {
+      const day = fromDays(on);
+      const placed = (byHousehold.get(h.id) ?? []).find((p) => p.startOn <= day && (p.endOn === null || day <= p.endOn));
+      if (placed && random() > 0.1) placed.unannouncedVisits.push(day);
+    }
+  }
 }
 
 /** How many placements each child has: at least one, at most `most[i]`, the rest spread so the total is `total`. */

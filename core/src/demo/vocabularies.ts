@@ -14,6 +14,7 @@ export interface CheckRule {
 }
 
 export interface ServiceVocabulary {
+  name: string;
   givenNames: readonly string[];
   familyNames: readonly string[];
   ethnicities: readonly string[];
@@ -36,10 +37,18 @@ export interface ServiceVocabulary {
   centre: { lat: number; lon: number; latSpread: number; lonSpread: number };
   /** The approval workflow's step that ends an approval when a household stops fostering. */
   endOfApproval: string;
+  /** The records the place's cycles ask for beyond reviews and visits. */
+  records: { healthAssessments: boolean; pepReviews: boolean; unannouncedVisits: boolean };
+  /**
+   * Cycles whose completing event no record of the API makes yet: a demo marks their long-overdue
+   * tasks done by hand on the day they were due, as the worker would, rather than show them missed.
+   */
+  cyclesDoneByHand: readonly string[];
 }
 
 /** An English local authority's service on the `uk` pack: SSDA903 codes, NMA regions, DBS checks. */
 export const ENGLAND: ServiceVocabulary = {
+  name: 'England',
   givenNames: ['Amelia', 'Oliver', 'Isla', 'George', 'Ava', 'Noah', 'Mia', 'Leo', 'Ivy', 'Arthur', 'Freya', 'Muhammad', 'Lily', 'Harry', 'Sophia', 'Oscar', 'Grace', 'Jack', 'Aisha', 'Theo', 'Zara', 'Kai', 'Maya', 'Reuben', 'Nia', 'Tyler', 'Chloe', 'Kacper', 'Amara', 'Dylan', 'Eliza', 'Yusuf', 'Ruby', 'Finley', 'Hana', 'Mason', 'Esme', 'Ibrahim', 'Poppy', 'Jayden'],
   familyNames: ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Khan', 'Lewis', 'Harris', 'Clarke', 'Jackson', 'Wood', 'Turner', 'Martin', 'Cooper', 'Hill', 'Ward', 'Hughes', 'Moore', 'Begum', 'Kowalski', 'Okafor', 'Nguyen', "O'Neill", 'Ali', 'Mensah', 'Novak', 'Fernandes', 'Achterberg', 'Baptiste', 'Castellano', 'Duarte', 'Eriksen', 'Fitzgerald', 'Gallagher', 'Hussain', 'Iqbal', 'Jablonski'],
   ethnicities: ['WBRI', 'WBRI', 'WBRI', 'WBRI', 'WOTH', 'MWBC', 'MOTH', 'APKN', 'ABAN', 'BAFR', 'BCRB', 'OOTH', 'WIRI'],
@@ -62,6 +71,8 @@ export const ENGLAND: ServiceVocabulary = {
   postcode: (area, n, m, letters) => `${area}${n} ${m}${letters}`,
   centre: { lat: 51.5, lon: -0.12, latSpread: 1.2, lonSpread: 1.6 },
   endOfApproval: 'resign',
+  records: { healthAssessments: true, pepReviews: true, unannouncedVisits: true },
+  cyclesDoneByHand: [],
 };
 
 /**
@@ -72,6 +83,7 @@ export const ENGLAND: ServiceVocabulary = {
  * placed by a voluntary agreement.
  */
 export const CALIFORNIA: ServiceVocabulary = {
+  name: 'California',
   givenNames: ['Sofia', 'Mateo', 'Isabella', 'Liam', 'Camila', 'Noah', 'Emma', 'Santiago', 'Mia', 'Ethan', 'Valeria', 'Daniel', 'Olivia', 'Sebastian', 'Ava', 'Angel', 'Luna', 'Elijah', 'Aaliyah', 'Jayden', 'Ximena', 'Diego', 'Harper', 'Jacob', 'Leilani', 'Adrian', 'Nevaeh', 'Gabriel', 'Chloe', 'Julian', 'Amara', 'Kai', 'Zoe', 'Isaiah', 'Maya', 'Luis', 'Emily', 'Andrew', 'Abigail', 'Josiah'],
   familyNames: ['Garcia', 'Hernandez', 'Lopez', 'Martinez', 'Gonzalez', 'Rodriguez', 'Perez', 'Sanchez', 'Ramirez', 'Torres', 'Nguyen', 'Tran', 'Kim', 'Lee', 'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Davis', 'Miller', 'Wilson', 'Anderson', 'Thomas', 'Jackson', 'White', 'Harris', 'Clark', 'Lewis', 'Robinson', 'Walker', 'Young', 'Flores', 'Rivera', 'Gomez', 'Diaz', 'Reyes', 'Cruz', 'Morales', 'Ortiz', 'Gutierrez', 'Chavez', 'Ramos', 'Castillo', 'Vasquez', 'Patel', 'Singh', 'Wong', 'Chen', 'Washington'],
   ethnicities: ['hispanic', 'hispanic', 'hispanic', 'hispanic', 'not_hispanic', 'not_hispanic', 'not_hispanic', 'unknown'],
@@ -97,4 +109,8 @@ export const CALIFORNIA: ServiceVocabulary = {
   postcode: (area, n, m) => `${area}${String((n * 10 + m) % 100).padStart(2, '0')}`,
   centre: { lat: 34.05, lon: -118.25, latSpread: 0.6, lonSpread: 0.8 },
   endOfApproval: 'close',
+  // The USA pack's cycles ask for none of these.
+  records: { healthAssessments: false, pepReviews: false, unannouncedVisits: false },
+  // The court's permanency hearings: nothing in the API records one yet (child.permanency_hearing_held has no source).
+  cyclesDoneByHand: ['permanency-hearing'],
 };
