@@ -130,8 +130,8 @@ export interface SeedDeps {
   services: AppServices;
   contract: Contract;
   operations: OperationMap;
-  /** Told each tenant's figures and time as it is seeded. */
-  log?: (tenant: string, detail: Record<string, unknown>) => void;
+  /** Told each tenant's figures and time as it is seeded, then the whole seed's time. */
+  log?: (detail: Record<string, unknown>, message: string) => void;
 }
 
 /**
@@ -143,6 +143,7 @@ export interface SeedDeps {
 export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededLogin[] | null> {
   const exists = async (slug: string) => ((await db.raw(`SELECT id FROM hearth_tenant_by_slug(?)`, [slug])) as { rows: unknown[] }).rows.length > 0;
   if (await exists('platform')) return null;
+  const seedStarted = Date.now();
   const packs = deps.services.packs;
   const api = inProcessApi({ db, services: deps.services, contract: deps.contract, operations: deps.operations });
   for (const demo of DEMO_TENANTS) {
@@ -156,8 +157,9 @@ export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededL
       await demoPaySchedule(db, packs, tenant);
       if (demo.service) summary = await seedDemoService({ db, api, services: deps.services }, { id: tenant.id, slug: tenant.slug, today: todayIn(tenant.time_zone) }, { tenantId: tenant.id, userId: adminUserId }, demo.staff, demo.service, DEMO_PASSWORD);
     }
-    deps.log?.(demo.slug, { seconds: (Date.now() - started) / 1000, ...(summary ?? {}) });
+    deps.log?.({ tenant: demo.slug, seconds: (Date.now() - started) / 1000, ...(summary ?? {}) }, 'demo tenant seeded');
   }
+  deps.log?.({ tenants: DEMO_TENANTS.map((t) => t.slug), seconds: (Date.now() - seedStarted) / 1000 }, 'demo tenants seeded');
   return demoLogins();
 }
 
