@@ -213,9 +213,13 @@ async function submittedRun(deps: { db: Knex; api: InProcessApi; services: AppSe
   const { api } = deps;
   const run = await api.call(finance, 'createPaymentRun', { body: { periodStart: period.start, notes: 'Placements and approved claims for the period' } });
   await api.call(finance, 'calculatePaymentRun', { params: { runId: run.id }, body: {} });
-  // What the server's worker would do in the background: only this kind of job, so nothing else is run early.
-  await runDueJobs(deps.db, { handlers: { [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob }, services: deps.services, backoffMs: () => 0 });
-  const calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
+  // What the server's worker would do in the background: only this kind of job, so nothing else is
+  // run early. Another process's worker on the same database may have claimed it: wait for that one.
+  let calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
+  for (let waited = 0; calculated.status === 'calculating' && waited < 600; waited++) {
+    if (!(await runDueJobs(deps.db, { handlers: { [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob }, services: deps.services, backoffMs: () => 0 }))) await new Promise((resolve) => setTimeout(resolve, 100));
+    calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
+  }
   if (calculated.status !== 'calculated') throw new Error(`The demo run ${calculated.reference} is ${calculated.status} after its calculation: ${JSON.stringify(calculated.calculation)}`);
   await api.call(finance, 'submitPaymentRun', { params: { runId: run.id }, body: { notes: 'Checked against the placements list' } });
   return calculated.reference;

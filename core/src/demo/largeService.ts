@@ -4,8 +4,9 @@
  *
  * The shape follows a large English local authority: children entering care over five years and
  * staying about two years, most with one or two placements; approved households of one to three
- * places, mostly across all ages; LAC reviews, social worker visits and carers' checks on the
- * statutory timescales (with some late), so lists of due, overdue and expiring things are realistic.
+ * places, mostly across all ages; LAC reviews, social worker visits, health assessments, education
+ * plan reviews, unannounced visits and carers' checks on the statutory timescales (with some late),
+ * so lists of due, overdue and expiring things are realistic.
  * Names and codes come from a vocabulary (`vocabularies.ts`): England's by default, California's
  * for a service on the `usa/ca` pack.
  */
