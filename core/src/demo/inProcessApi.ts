@@ -22,7 +22,7 @@ export interface Request<Op extends OperationId> {
   version?: number;
 }
 
-/** Who acts: a user of a tenant, who must hold the operation's permission. */
+/** Who acts: a user of a tenant, who must hold the operation's permission (tenant operations only). */
 export interface Actor {
   tenantId: string;
   userId: string;
@@ -40,12 +40,14 @@ export interface InProcessApi {
  * leaves is exactly what the API would have made, events, tasks and audit trail included.
  */
 export function inProcessApi(deps: { db: Knex; services: AppServices; contract: Contract; operations: OperationMap }): InProcessApi {
-  const requestId = `demo-seed-${newId()}`;
   return {
     async call<Op extends OperationId>(as: Actor, operationId: Op, request: Request<Op> = {}) {
+      // Each call is a request of its own in the audit trail, marked as the seed's.
+      const requestId = `demo-seed-${newId()}`;
       const op = deps.contract.byId.get(operationId);
       const definition = deps.operations[operationId];
       if (!op || !definition) throw new Error(`No operation ${operationId} in the contract`);
+      if (op.tenancy !== 'tenant') throw new Error(`${operationId} is a ${op.tenancy} operation: the seed calls a tenant's operations only`);
       const ifMatch = request.version === undefined ? undefined : `"${request.version}"`;
       const input = { path: { ...(request.params ?? {}) } as Record<string, unknown>, query: { ...(request.query ?? {}) } as Record<string, unknown>, header: ifMatch ? { 'if-match': ifMatch } : {} };
       const errors = [...op.validateParams(input), ...(op.validateBody && (request.body !== undefined || op.bodyRequired) ? op.validateBody(request.body) : [])];
