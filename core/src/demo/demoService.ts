@@ -53,7 +53,13 @@ export function generateDemoService(settings: DemoServiceSettings, slug: string,
  * caseworker, who holds two children in three (most of the caseload), and the supervising worker is
  * the demo supervisor. The logins exist already (made through the API), so the load keeps them.
  */
-export function castStaff(service: LargeService, people: { caseworker: { id: string; email: string; displayName: string }; supervisor: { id: string; email: string; displayName: string } }): LargeService {
+export interface CastMember {
+  id: string;
+  email: string;
+  displayName: string;
+}
+
+export function castStaff(service: LargeService, people: { caseworker: CastMember; supervisor: CastMember }): LargeService {
   const lead = service.workers.find((w) => w.role === 'caseworker')!;
   const supervising = service.workers.find((w) => w.role === 'supervisor')!;
   const renamed = new Map([[lead.id, people.caseworker], [supervising.id, people.supervisor]]);
@@ -87,7 +93,8 @@ export interface DemoServiceSummary {
 /**
  * A demo service's day-to-day state, made the way its people would make it: the staff (through the
  * API), the generated service (bulk: its history, events and tasks), then, through the API's
- * handlers as the staff, three claims (a draft, one submitted, one approved), an issued invoice
+ * handlers as the staff, the tasks no record can complete yet marked done by hand (California's
+ * permanency hearings), three claims (a draft, one submitted, one approved), an issued invoice
  * to the first commissioner for the placement fees of the last period and a draft to the second,
  * and the last complete pay period's run, calculated by the first finance officer (the job run here,
  * in-process) and submitted, so the second finance officer or the admin approves it.
@@ -101,10 +108,10 @@ export async function seedDemoService(
   password: string,
 ): Promise<DemoServiceSummary> {
   const { api } = deps;
-  const as = new Map<StaffPart, Actor & { email: string; displayName: string }>();
+  const as = new Map<StaffPart, Actor & { member: CastMember }>();
   for (const member of staff) {
     const user = await api.call(admin, 'createUser', { body: { email: member.email, displayName: member.displayName, roles: member.roles, password } });
-    as.set(member.part, { tenantId: tenant.id, userId: user.id, email: member.email, displayName: member.displayName });
+    as.set(member.part, { tenantId: tenant.id, userId: user.id, member: { id: user.id, email: member.email, displayName: member.displayName } });
   }
   const person = (part: StaffPart) => {
     const found = as.get(part);
@@ -116,13 +123,14 @@ export async function seedDemoService(
   const financeApproves = person('financeApproves');
 
   const generated = generateDemoService(settings, tenant.slug, tenant.today);
-  const service = castStaff(generated, { caseworker: { id: caseworker.userId, email: caseworker.email, displayName: caseworker.displayName }, supervisor: { id: person('supervisor').userId, email: person('supervisor').email, displayName: person('supervisor').displayName } });
+  const service = castStaff(generated, { caseworker: caseworker.member, supervisor: person('supervisor').member });
   const counts = await writeLargeService(deps.db, deps.services.packs, tenant.id, service);
 
   const schedules = await api.call(financeCalculates, 'listPaySchedules');
   const schedule = schedules.data.find((s) => s.status === 'active');
   if (!schedule) throw new Error(`The demo tenant ${tenant.slug} has no active pay schedule`);
-  const period = lastCompletePeriod({ frequency: schedule.frequency, timing: schedule.timing, anchorDate: schedule.anchorDate, paymentLagDays: schedule.paymentLagDays }, tenant.today);
+  const shape = { frequency: schedule.frequency, timing: schedule.timing, anchorDate: schedule.anchorDate, paymentLagDays: schedule.paymentLagDays };
+  const period = lastCompletePeriod(shape, tenant.today);
   const placed = service.placements.filter((p) => inPeriod(p, period));
   if (placed.length < 3) throw new Error(`The demo service of ${tenant.slug} has ${placed.length} placements in ${period.start}..${period.end}; it needs three for its claims`);
 
@@ -158,7 +166,10 @@ async function claims(api: InProcessApi, people: { caseworker: Actor; approver: 
   const day = (n: number) => addDays(today, -n);
   await api.call(people.caseworker, 'createClaim', {
     params: { householdId: first!.householdId },
-    body: { description: 'Contact at the family centre', lines: [{ kind: 'mileage', date: day(3), from: 'Home', to: 'Family centre', purpose: 'Supervised contact with birth family', miles: 14.2, childId: first!.childId, placementId: first!.id }] },
+    body: {
+      description: 'Contact at the family centre',
+      lines: [{ kind: 'mileage', date: day(3), from: 'Home', to: 'Family centre', purpose: 'Supervised contact with birth family', miles: 14.2, childId: first!.childId, placementId: first!.id }],
+    },
   });
   const submitted = await api.call(people.caseworker, 'createClaim', {
     params: { householdId: second!.householdId },
@@ -198,7 +209,10 @@ async function invoices(api: InProcessApi, finance: Actor, settings: DemoService
   for (const [i, p] of charged.entries()) {
     await api.call(finance, 'recordPlacementCommission', {
       params: { placementId: p.id },
-      body: { commissionerId: commissioners[i % 2]!.id, feeAmount: settings.fees[i % settings.fees.length]!, feePeriod: settings.feePeriod, effectiveFrom: p.startOn, commissionerReference: `PO-${p.startOn.slice(0, 4)}-${String(101 + i).padStart(4, '0')}` },
+      body: {
+        commissionerId: commissioners[i % 2]!.id, feeAmount: settings.fees[i % settings.fees.length]!, feePeriod: settings.feePeriod, effectiveFrom: p.startOn,
+        commissionerReference: `PO-${p.startOn.slice(0, 4)}-${String(101 + i).padStart(4, '0')}`,
+      },
     });
   }
   const drafts = await api.call(finance, 'generateInvoiceDrafts', { body: { periodStart: period.start, periodEnd: period.end } });
@@ -215,12 +229,15 @@ async function submittedRun(deps: { db: Knex; api: InProcessApi; services: AppSe
   await api.call(finance, 'calculatePaymentRun', { params: { runId: run.id }, body: {} });
   // What the server's worker would do in the background: only this kind of job, so nothing else is
   // run early. Another process's worker on the same database may have claimed it: wait for that one.
+  const calculation = { handlers: { [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob }, services: deps.services, backoffMs: () => 0 };
   let calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
   for (let waited = 0; calculated.status === 'calculating' && waited < 600; waited++) {
-    if (!(await runDueJobs(deps.db, { handlers: { [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob }, services: deps.services, backoffMs: () => 0 }))) await new Promise((resolve) => setTimeout(resolve, 100));
+    if (!(await runDueJobs(deps.db, calculation))) await new Promise((resolve) => setTimeout(resolve, 100));
     calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
   }
-  if (calculated.status !== 'calculated') throw new Error(`The demo run ${calculated.reference} is ${calculated.status} after its calculation: ${JSON.stringify(calculated.calculation)}`);
+  if (calculated.status !== 'calculated') {
+    throw new Error(`The demo run ${calculated.reference} is ${calculated.status} after its calculation: ${JSON.stringify(calculated.calculation)}`);
+  }
   await api.call(finance, 'submitPaymentRun', { params: { runId: run.id }, body: { notes: 'Checked against the placements list' } });
   return calculated.reference;
 }

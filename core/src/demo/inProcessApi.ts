@@ -49,7 +49,11 @@ export function inProcessApi(deps: { db: Knex; services: AppServices; contract: 
       if (!op || !definition) throw new Error(`No operation ${operationId} in the contract`);
       if (op.tenancy !== 'tenant') throw new Error(`${operationId} is a ${op.tenancy} operation: the seed calls a tenant's operations only`);
       const ifMatch = request.version === undefined ? undefined : `"${request.version}"`;
-      const input = { path: { ...(request.params ?? {}) } as Record<string, unknown>, query: { ...(request.query ?? {}) } as Record<string, unknown>, header: ifMatch ? { 'if-match': ifMatch } : {} };
+      const input = {
+        path: { ...(request.params ?? {}) } as Record<string, unknown>,
+        query: { ...(request.query ?? {}) } as Record<string, unknown>,
+        header: ifMatch ? { 'if-match': ifMatch } : {},
+      };
       const errors = [...op.validateParams(input), ...(op.validateBody && (request.body !== undefined || op.bodyRequired) ? op.validateBody(request.body) : [])];
       if (errors.length) throw new Error(`${operationId}: the seed's request does not meet the contract: ${JSON.stringify(errors)}`);
       const result = await deps.db.transaction(async (trx) => {

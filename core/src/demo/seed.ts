@@ -148,14 +148,20 @@ export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededL
   const api = inProcessApi({ db, services: deps.services, contract: deps.contract, operations: deps.operations });
   for (const demo of DEMO_TENANTS) {
     if (await exists(demo.slug)) {
-      throw new Error(`The demo tenant "${demo.slug}" exists but the seed never finished (no "platform" tenant): remove the embedded database (.hearth/pgdata) or the database DATABASE_URL names, and start again`);
+      throw new Error(
+        `The demo tenant "${demo.slug}" exists but the seed never finished (no "platform" tenant): ` +
+          'remove the embedded database (.hearth/pgdata) or the database DATABASE_URL names, and start again',
+      );
     }
     const started = Date.now();
     const { tenant, adminUserId } = await bootstrapTenant(db, packs, demo);
     let summary: DemoServiceSummary | null = null;
     if (demo.kind === 'service') {
       await demoPaySchedule(db, packs, tenant);
-      if (demo.service) summary = await seedDemoService({ db, api, services: deps.services }, { id: tenant.id, slug: tenant.slug, today: todayIn(tenant.time_zone) }, { tenantId: tenant.id, userId: adminUserId }, demo.staff, demo.service, DEMO_PASSWORD);
+      if (demo.service) {
+        const where = { id: tenant.id, slug: tenant.slug, today: todayIn(tenant.time_zone) };
+        summary = await seedDemoService({ db, api, services: deps.services }, where, { tenantId: tenant.id, userId: adminUserId }, demo.staff, demo.service, DEMO_PASSWORD);
+      }
     }
     deps.log?.({ tenant: demo.slug, seconds: (Date.now() - started) / 1000, ...(summary ?? {}) }, 'demo tenant seeded');
   }
