@@ -10,8 +10,8 @@ async function main(): Promise<void> {
   process.stdout.write(`\nHearth is running at ${server.url} on ${where}\n  API docs: ${server.url}/docs\n`);
   if (config.seedDemoTenants) {
     process.stdout.write(`  Demo logins (POST ${server.url}/v1/auth/login with tenant, email, password):\n`);
-    const { DEMO_TENANTS, DEMO_PASSWORD } = await import('./demo/seed');
-    for (const t of DEMO_TENANTS) process.stdout.write(`    tenant ${t.slug.padEnd(9)} email ${t.firstAdmin.email.padEnd(24)} password ${DEMO_PASSWORD}\n`);
+    const { demoLoginLines } = await import('./demo/seed');
+    for (const line of demoLoginLines()) process.stdout.write(`    ${line}\n`);
   }
   const stop = async () => {
     await server.close();

@@ -45,7 +45,7 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
   try {
     const applied = await runMigrations(db);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
-    const demoLogins = config.seedDemoTenants ? await seedDemoTenants(db, packs) : null;
+    const demoLogins = config.seedDemoTenants ? await seedDemoTenants(db, { services, contract, operations, log: (detail, message) => logger.info(detail, message) }) : null;
     const app = createApp({ db, contract, operations, services, authenticator: createAuthenticator(config), logger });
     const server = http.createServer(app);
     // Idle keep-alive connections stay open longer than the clients and load balancers in front of

@@ -8,6 +8,18 @@ describe('the synthetic large service', () => {
     expect(generateLargeService({ ...small, seed: small.seed + 1 }).children[0]!.id).not.toBe(generateLargeService(small).children[0]!.id);
   });
 
+  it('has no child in care past their eighteenth birthday: leaving care at 18 is when the allowance tables end', () => {
+    const service = generateLargeService(small);
+    const eighteenth = (dob: string) => `${Number(dob.slice(0, 4)) + 18}${dob.slice(4)}`;
+    const inCareAfter = service.children.filter((c) => (c.leftCareOn ?? small.asOf) > eighteenth(c.dateOfBirth));
+    expect(inCareAfter.map((c) => ({ id: c.id, dateOfBirth: c.dateOfBirth, leftCareOn: c.leftCareOn }))).toEqual([]);
+    const placedAfter = service.placements.filter((p) => {
+      const child = service.children.find((c) => c.id === p.childId)!;
+      return (p.endOn ?? small.asOf) > eighteenth(child.dateOfBirth);
+    });
+    expect(placedAfter).toEqual([]);
+  });
+
   it('never places more children in a household than its approval allows, nor outside its approval or age range', () => {
     const service = generateLargeService(small);
     const households = new Map(service.households.map((h) => [h.id, h]));

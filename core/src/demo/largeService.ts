@@ -4,9 +4,13 @@
  *
  * The shape follows a large English local authority: children entering care over five years and
  * staying about two years, most with one or two placements; approved households of one to three
- * places, mostly across all ages; LAC reviews, social worker visits and carers' checks on the
- * statutory timescales (with some late), so lists of due, overdue and expiring things are realistic.
+ * places, mostly across all ages; LAC reviews, social worker visits, health assessments, education
+ * plan reviews, unannounced visits and carers' checks on the statutory timescales (with some late),
+ * so lists of due, overdue and expiring things are realistic.
+ * Names and codes come from a vocabulary (`vocabularies.ts`): England's by default, California's
+ * for a service on the `usa/ca` pack.
  */
+import { ENGLAND, type ServiceVocabulary } from './vocabularies';
 
 export interface LargeServiceOptions {
   seed: number;
@@ -19,6 +23,10 @@ export interface LargeServiceOptions {
   caseworkers: number;
   supervisingWorkers: number;
   teams: number;
+  /** The place's names and codes (default England's). */
+  vocabulary?: ServiceVocabulary;
+  /** The domain of the workers' email addresses (default large.example). */
+  emailDomain?: string;
 }
 
 export const LARGE_SERVICE: LargeServiceOptions = {
@@ -39,10 +47,11 @@ export interface SimCheck { id: string; memberId: string; householdId: string; c
 export interface SimHousehold {
   id: string;
   name: string;
-  region: 'london' | 'south_east' | 'rest_of_england';
+  /** The rate region, where the place's rates have regions. */
+  region: string | null;
   postcode: string;
   location: { lat: number; lon: number };
-  carerLevel: 'level_1' | 'level_2' | 'level_3';
+  carerLevel: string | null;
   skills: string[];
   languages: string[];
   supervisingWorkerId: string;
@@ -65,6 +74,10 @@ export interface SimChild {
   leftCareOn: string | null;
   legalStatus: string;
   reviews: string[];
+  /** Health assessments (the initial one, then reviews), where the place keeps them. */
+  healthAssessments: Array<{ on: string; type: 'initial' | 'review' }>;
+  /** Personal education plan reviews, where the place keeps them. */
+  pepReviews: string[];
 }
 export interface SimPlacement {
   id: string;
@@ -76,6 +89,8 @@ export interface SimPlacement {
   endOn: string | null;
   longTerm: boolean;
   visits: string[];
+  /** Unannounced visits to the household, made while this child was placed there. */
+  unannouncedVisits: string[];
 }
 export interface LargeService {
   options: LargeServiceOptions;
@@ -108,24 +123,11 @@ const addMonths = (iso: string, months: number) => {
   return d.toISOString().slice(0, 10);
 };
 
-const GIVEN = ['Amelia', 'Oliver', 'Isla', 'George', 'Ava', 'Noah', 'Mia', 'Leo', 'Ivy', 'Arthur', 'Freya', 'Muhammad', 'Lily', 'Harry', 'Sophia', 'Oscar', 'Grace', 'Jack', 'Aisha', 'Theo', 'Zara', 'Kai', 'Maya', 'Reuben', 'Nia', 'Tyler', 'Chloe', 'Kacper', 'Amara', 'Dylan', 'Eliza', 'Yusuf', 'Ruby', 'Finley', 'Hana', 'Mason', 'Esme', 'Ibrahim', 'Poppy', 'Jayden'];
-const FAMILY = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Robinson', 'Wright', 'Thompson', 'Evans', 'Walker', 'White', 'Roberts', 'Green', 'Hall', 'Khan', 'Lewis', 'Harris', 'Clarke', 'Jackson', 'Wood', 'Turner', 'Martin', 'Cooper', 'Hill', 'Ward', 'Hughes', 'Moore', 'Begum', 'Kowalski', 'Okafor', 'Nguyen', "O'Neill", 'Ali', 'Mensah', 'Novak', 'Fernandes', 'Achterberg', 'Baptiste', 'Castellano', 'Duarte', 'Eriksen', 'Fitzgerald', 'Gallagher', 'Hussain', 'Iqbal', 'Jablonski'];
-const ETHNICITY = ['WBRI', 'WBRI', 'WBRI', 'WBRI', 'WOTH', 'MWBC', 'MOTH', 'APKN', 'ABAN', 'BAFR', 'BCRB', 'OOTH', 'WIRI'];
-const LEGAL = ['C2', 'C2', 'C2', 'C1', 'V2', 'V2', 'E1', 'L2'];
-const SKILLS = ['disability', 'sibling_groups', 'teenagers', 'parent_and_child', 'therapeutic', 'unaccompanied_asylum_seeking', 'babies', 'remand'];
-const LANGUAGES = ['en', 'en', 'en', 'en', 'pl', 'ur', 'bn', 'pa', 'ar', 'so', 'ro'];
-/** Checks every adult of an approved household holds, and how long each stays valid (null: does not expire). */
-const CHECKS: Array<{ type: string; validYears: number | null; applicantsOnly: boolean }> = [
-  { type: 'dbs_enhanced', validYears: 3, applicantsOnly: false },
-  { type: 'local_authority_check', validYears: null, applicantsOnly: false },
-  { type: 'medical', validYears: 2, applicantsOnly: true },
-  { type: 'personal_reference', validYears: null, applicantsOnly: true },
-  { type: 'home_safety', validYears: 1, applicantsOnly: true },
-];
-
 /** Builds the whole service in memory; about a second for the default size. */
 export function generateLargeService(options: LargeServiceOptions = LARGE_SERVICE): LargeService {
   const random = seededRandom(options.seed);
+  const words = options.vocabulary ?? ENGLAND;
+  const emailDomain = options.emailDomain ?? 'large.example';
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const uuid = () => {
@@ -141,7 +143,7 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
   const workers: SimWorker[] = [];
   for (let i = 0; i < options.caseworkers + options.supervisingWorkers; i++) {
     const role = i < options.caseworkers ? 'caseworker' : 'supervisor';
-    workers.push({ id: uuid(), email: `worker${i + 1}@large.example`, displayName: `${pick(GIVEN)} ${pick(FAMILY)}`, role, team: i % options.teams });
+    workers.push({ id: uuid(), email: `worker${i + 1}@${emailDomain}`, displayName: `${pick(words.givenNames)} ${pick(words.familyNames)}`, role, team: i % options.teams });
   }
   const caseworkers = workers.filter((w) => w.role === 'caseworker');
   const supervising = workers.filter((w) => w.role === 'supervisor');
@@ -151,12 +153,12 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
   const checks: SimCheck[] = [];
   for (let i = 0; i < options.households; i++) {
     const id = uuid();
-    const familyName = pick(FAMILY);
+    const familyName = pick(words.familyNames);
     const approvedOn = between(start - 3 * 365, asOf - 60);
     const enquiryOn = approvedOn - between(120, 300);
     const endedOn = random() < 0.08 ? between(Math.max(approvedOn + 180, start), asOf - 1) : null;
     const regionRoll = random();
-    const region = regionRoll < 0.25 ? 'london' : regionRoll < 0.55 ? 'south_east' : 'rest_of_england';
+    const region = words.regions ? (words.regions.find((r) => regionRoll < r.upTo) ?? words.regions[words.regions.length - 1]!).region : null;
     const ageRoll = random();
     const [ageMin, ageMax] = ageRoll < 0.6 ? [0, 17] : ageRoll < 0.75 ? [0, 4] : ageRoll < 0.9 ? [5, 17] : [11, 17];
     const capacityRoll = random();
@@ -168,11 +170,12 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
       id,
       name: `The ${familyName} household`,
       region,
-      postcode: `${pick(['N', 'E', 'SE', 'SW', 'W', 'RH', 'GU', 'ME', 'B', 'LS'])}${between(1, 20)} ${between(1, 9)}${pick(['AB', 'DE', 'FG', 'HJ', 'LN', 'PQ', 'RS', 'TU', 'WX'])}`,
-      location: { lat: Math.round((51.5 + (random() - 0.5) * 1.2) * 1e5) / 1e5, lon: Math.round((-0.12 + (random() - 0.5) * 1.6) * 1e5) / 1e5 },
-      carerLevel: pick(['level_1', 'level_1', 'level_2', 'level_2', 'level_3'] as const),
-      skills: SKILLS.filter(() => random() < 0.18),
-      languages: [...new Set(['en', pick(LANGUAGES)])],
+      // The draws in this order (area, two numbers, letters) whatever the place's format uses.
+      postcode: words.postcode(pick(words.postcodeAreas), between(1, 20), between(1, 9), pick(['AB', 'DE', 'FG', 'HJ', 'LN', 'PQ', 'RS', 'TU', 'WX'])),
+      location: { lat: Math.round((words.centre.lat + (random() - 0.5) * words.centre.latSpread) * 1e5) / 1e5, lon: Math.round((words.centre.lon + (random() - 0.5) * words.centre.lonSpread) * 1e5) / 1e5 },
+      carerLevel: words.carerLevels ? pick(words.carerLevels) : null,
+      skills: words.skills.filter(() => random() < 0.18),
+      languages: [...new Set(['en', pick(words.languages)])],
       supervisingWorkerId: pick(supervising).id,
       enquiryOn: fromDays(enquiryOn),
       approvedOn: fromDays(approvedOn),
@@ -185,10 +188,10 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
     for (let m = 0; m < adults + others + between(0, 2); m++) {
       const role = m < adults ? 'applicant' : m < adults + others ? 'adult_member' : 'child_member';
       const dob = role === 'child_member' ? between(asOf - 17 * 365, asOf - 365) : between(asOf - 70 * 365, asOf - 25 * 365);
-      const member: SimMember = { id: uuid(), householdId: id, givenName: pick(GIVEN), familyName, dateOfBirth: fromDays(dob), role };
+      const member: SimMember = { id: uuid(), householdId: id, givenName: pick(words.givenNames), familyName, dateOfBirth: fromDays(dob), role };
       members.push(member);
       if (role === 'child_member') continue;
-      for (const check of CHECKS) {
+      for (const check of words.checks) {
         if (check.applicantsOnly && role !== 'applicant') continue;
         // The latest renewal: checks that expire are renewed a little before they do; about one in
         // twenty has lapsed, by up to four months.
@@ -214,9 +217,11 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
   for (let i = 0; i < options.children; i++) {
     const enteredCare = between(start - 365, asOf - 14);
     const stay = Math.round(-Math.log(1 - random() * 0.999) * 700) + 30;
-    const left = enteredCare + stay < asOf ? enteredCare + stay : null;
     const ageAtEntry = between(0, 16);
     const dob = enteredCare - ageAtEntry * 365 - between(0, 364);
+    // Care ends by the eighteenth birthday (the allowance tables stop at 17), however long the stay would be.
+    const leaves = Math.min(enteredCare + stay, toDays(addMonths(fromDays(dob), 12 * 18)));
+    const left = leaves < asOf ? leaves : null;
     const reviews: string[] = [];
     const until = left ?? asOf;
     let review = enteredCare + 28 + between(-3, 6);
@@ -226,16 +231,18 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
     }
     children.push({
       id: uuid(),
-      givenName: pick(GIVEN),
-      familyName: pick(FAMILY),
+      givenName: pick(words.givenNames),
+      familyName: pick(words.familyNames),
       dateOfBirth: fromDays(dob),
       sex: random() < 0.52 ? 'male' : 'female',
-      ethnicity: pick(ETHNICITY),
+      ethnicity: pick(words.ethnicities),
       allocatedWorkerId: pick(caseworkers).id,
       enteredCareOn: fromDays(enteredCare),
       leftCareOn: left === null ? null : fromDays(left),
-      legalStatus: pick(LEGAL),
+      legalStatus: pick(words.legalStatuses),
       reviews,
+      healthAssessments: [],
+      pepReviews: [],
     });
   }
 
@@ -284,15 +291,57 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
         childId: child.id,
         householdId: household.id,
         kind: p === 0 && random() < 0.25 ? 'emergency' : longTerm ? 'long_term' : 'short_term',
-        placementType: pick(['U1', 'U3', 'U3', 'U4', 'U5', 'U6']),
+        placementType: pick(words.placementTypes),
         startOn: fromDays(s),
         endOn: ended ? fromDays(e) : null,
         longTerm,
         visits,
+        unannouncedVisits: [],
       });
     }
   });
+  keptRecords(options, words, children, households, placements);
   return { options, workers, households, members, checks, children, placements };
+}
+
+/**
+ * The records some places keep and others do not (health assessments, education plans, unannounced
+ * visits), drawn from a stream of their own so that a place that keeps none has the same service,
+ * id for id, as before they were added. Most are on time; some are late and a few missed, so the
+ * cycles that ask for them show tasks done, due and overdue.
+ */
+function keptRecords(options: LargeServiceOptions, words: ServiceVocabulary, children: SimChild[], households: SimHousehold[], placements: SimPlacement[]): void {
+  const random = seededRandom((options.seed ^ 0x9e3779b9) >>> 0);
+  const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const asOf = toDays(options.asOf);
+  for (const child of children) {
+    const from = toDays(child.enteredCareOn);
+    const until = child.leftCareOn ? toDays(child.leftCareOn) : asOf;
+    if (words.records.healthAssessments) {
+      // Initial within about 20 working days of entering care; reviews six-monthly under five, yearly after.
+      for (let on = from + between(10, 35), n = 0; on < until; n++) {
+        if (random() > 0.06) child.healthAssessments.push({ on: fromDays(on), type: n === 0 ? 'initial' : 'review' });
+        const underFive = on - toDays(child.dateOfBirth) < 5 * 365;
+        on = toDays(addMonths(fromDays(on), underFive ? 6 : 12)) + between(-20, 12);
+      }
+    }
+    if (words.records.pepReviews) {
+      // Termly, about every four months, from the first term in care.
+      for (let on = from + between(40, 100); on < until; on = toDays(addMonths(fromDays(on), 4)) + between(-15, 12)) if (random() > 0.08) child.pepReviews.push(fromDays(on));
+    }
+  }
+  if (!words.records.unannouncedVisits) return;
+  // Yearly from approval, to whichever child is placed in the household that day (a visit is recorded on a placement).
+  const byHousehold = new Map<string, SimPlacement[]>();
+  for (const p of placements) (byHousehold.get(p.householdId) ?? byHousehold.set(p.householdId, []).get(p.householdId)!).push(p);
+  for (const h of households) {
+    const end = Math.min(asOf, h.endedOn ? toDays(h.endedOn) : asOf);
+    for (let on = toDays(addMonths(h.approvedOn, 12)) - between(10, 60); on < end; on = toDays(addMonths(fromDays(on), 12)) - between(0, 45)) {
+      const day = fromDays(on);
+      const placed = (byHousehold.get(h.id) ?? []).find((p) => p.startOn <= day && (p.endOn === null || day <= p.endOn));
+      if (placed && random() > 0.1) placed.unannouncedVisits.push(day);
+    }
+  }
 }
 
 /** How many placements each child has: at least one, at most `most[i]`, the rest spread so the total is `total`. */

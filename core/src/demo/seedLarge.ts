@@ -1,7 +1,7 @@
 /*
  * `npm run seed:large`: adds a tenant `large` (UK pack) holding a synthetic service of realistic size
- * (5,000 children, 2,000 households, about 8,000 placements over five years, with reviews, visits,
- * checks and the tasks the cycles make of them) to the database Hearth uses: DATABASE_URL, else the
+ * (5,000 children, 2,000 households, about 8,000 placements over five years, with approval histories,
+ * reviews, visits, health and education records, checks and the tasks the cycles make of them) to the database Hearth uses: DATABASE_URL, else the
  * embedded one. Seeded: HEARTH_SEED and HEARTH_AS_OF change the service; the same pair gives the same one.
  */
 import { loadConfig } from '../config';

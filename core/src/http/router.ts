@@ -82,7 +82,7 @@ function actorOf(principal: Principal | null, meta: RequestMeta): AuditActor {
   };
 }
 
-function checkAccess(definition: OperationDefinition, principal: Principal | null): void {
+export function checkAccess(definition: OperationDefinition, principal: Principal | null): void {
   const access = definition.access;
   if ('public' in access) return;
   if (!principal) throw new Problem('unauthorized', 'Send a bearer token or an API key');
