@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { operations } from '../../../sdk/src/schema';
 import { loadPrincipal } from '../auth/principal';
+import { newOpaqueToken } from '../auth/tokens';
 import { applyScope } from '../db/tenantTransaction';
 import type { Contract } from '../http/contract';
 import type { AppServices, OperationContext, OperationMap } from '../http/operation';
@@ -40,6 +41,8 @@ export interface InProcessApi {
  * leaves is exactly what the API would have made, events, tasks and audit trail included.
  */
 export function inProcessApi(deps: { db: Knex; services: AppServices; contract: Contract; operations: OperationMap }): InProcessApi {
+  // Each actor acts within a session of its own, as after a log-in: the principal is confirmed against it.
+  const sessions = new Map<string, string>();
   return {
     async call<Op extends OperationId>(as: Actor, operationId: Op, request: Request<Op> = {}) {
       // Each call is a request of its own in the audit trail, marked as the seed's.
@@ -60,7 +63,14 @@ export function inProcessApi(deps: { db: Knex; services: AppServices; contract: 
         await applyScope(trx, { tenantId: as.tenantId, platform: false });
         const user = (await trx('users').where({ tenant_id: as.tenantId, id: as.userId }).first('session_generation')) as { session_generation: number } | undefined;
         if (!user) throw new Error(`${operationId}: no user ${as.userId} in the tenant`);
-        const principal = await loadPrincipal(trx, { kind: 'user', userId: as.userId, tenantId: as.tenantId, scope: 'full', generation: user.session_generation });
+        let sessionId = sessions.get(as.userId);
+        if (!sessionId) {
+          sessionId = newId();
+          // The session's refresh token is made and thrown away: the seed's session can never be refreshed.
+          await trx('refresh_tokens').insert({ tenant_id: as.tenantId, id: newId(), user_id: as.userId, family_id: sessionId, token_hash: newOpaqueToken('rt', as.tenantId).hash, scope: 'full', expires_at: new Date(Date.now() + 60_000) });
+          sessions.set(as.userId, sessionId);
+        }
+        const principal = await loadPrincipal(trx, { kind: 'user', userId: as.userId, tenantId: as.tenantId, sessionId, scope: 'full', generation: user.session_generation });
         checkAccess(definition, principal);
         let audited = 0;
         const ctx: OperationContext = {
