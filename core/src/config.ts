@@ -34,6 +34,16 @@ export interface HearthConfig {
   /** Folders of plugins beyond the repository's plugins/ (an operator's own, or a test's). */
   extraPluginRoots: string[];
   production: boolean;
+  /** Connections in this process's request pool (HEARTH_DB_POOL_MAX); the job worker has its own. */
+  dbPoolMax: number;
+  /** A request's statements are cancelled past this many ms, and its transaction past it idle (0: no limit). */
+  statementTimeoutMs: number;
+  /** Requests that may wait for a database connection, all tenants together; past it, 503 at once. */
+  maxQueuedRequests: number;
+  /** Connections one tenant's requests may hold at once (default half the pool, at least one). */
+  tenantMaxConcurrency: number;
+  /** How long a SIGTERM may take to drain requests and jobs before the process exits regardless (ms). */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +84,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataKey = crypto.createHash('sha256').update('hearth-development-data-key').digest();
   }
 
+  const dbPoolMax = intFromEnv(env, 'HEARTH_DB_POOL_MAX', 10, 1, 1000);
+  const tenantMaxConcurrency = intFromEnv(env, 'HEARTH_TENANT_MAX_CONCURRENCY', Math.max(1, Math.floor(dbPoolMax / 2)), 1, 1000);
+  if (tenantMaxConcurrency > dbPoolMax) {
+    throw new ConfigError(`HEARTH_TENANT_MAX_CONCURRENCY (${tenantMaxConcurrency}) cannot exceed HEARTH_DB_POOL_MAX (${dbPoolMax})`);
+  }
+
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     embeddedDataDir: embeddedDir,
@@ -90,6 +106,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     extraPackRoots: (env.HEARTH_PACK_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     extraPluginRoots: (env.HEARTH_PLUGIN_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     production,
+    dbPoolMax,
+    statementTimeoutMs: intFromEnv(env, 'HEARTH_STATEMENT_TIMEOUT', 30_000, 0, 3_600_000),
+    maxQueuedRequests: intFromEnv(env, 'HEARTH_MAX_QUEUED_REQUESTS', 200, 0, 100_000),
+    tenantMaxConcurrency,
+    shutdownTimeoutMs: intFromEnv(env, 'HEARTH_SHUTDOWN_TIMEOUT', 10_000, 1000, 600_000),
     ...overrides,
   };
 }
