@@ -180,6 +180,8 @@ export async function runWorker(db: Knex, options: WorkerOptions & { pollMs?: nu
       if (options.signal.aborted) break;
       options.logger?.error({ err: error }, 'job worker: claiming failed');
     }
+    // An abort that came while a job ran has already fired: waiting for it would wait the whole poll.
+    if (options.signal.aborted) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, pollMs);
       options.signal.addEventListener('abort', () => {
