@@ -114,6 +114,38 @@ describe('limits on the request path', () => {
   });
 });
 
+describe('shutdown past its deadline', () => {
+  // Last in this file: it shuts the world's server down.
+  onServer('destroys the connections of requests still running, says which, and reports itself unclean', async () => {
+    let unlock!: () => void;
+    const unlocked = new Promise<void>((resolve) => (unlock = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const lock = world.db.transaction(async (trx) => {
+      await trx.raw('LOCK TABLE children IN ACCESS EXCLUSIVE MODE');
+      locked();
+      await unlocked;
+    });
+    try {
+      await isLocked;
+      const stuck = fetch(`${world.url}/v1/children`, { headers: { authorization: `Bearer ${world.a.adminToken}`, 'x-request-id': 'stuck-request-1' } }).then(
+        (response) => response.status,
+        (error: Error) => error.name,
+      );
+      await until(() => admission().stats().inUse === 1);
+      const outcome = await world.server.shutdown(1000);
+      expect(outcome).toMatchObject({ clean: false, cutRequests: [{ requestId: 'stuck-request-1', method: 'GET', path: '/v1/children' }] });
+      expect(outcome.ms).toBeGreaterThanOrEqual(1000);
+      expect(outcome.ms).toBeLessThan(1500);
+      // The client saw its connection go, not an answer.
+      expect(await stuck).toBe('TypeError');
+    } finally {
+      unlock();
+      await lock;
+    }
+  });
+});
+
 function admission() {
   return world.server.admission;
 }
