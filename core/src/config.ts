@@ -40,7 +40,7 @@ export interface HearthConfig {
   statementTimeoutMs: number;
   /** Requests that may wait for a database connection, all tenants together; past it, 503 at once. */
   maxQueuedRequests: number;
-  /** Connections one tenant's requests may hold at once (default half the pool, at least one). */
+  /** Connections one tenant's requests may hold at once (default a third of the pool, at least one). */
   tenantMaxConcurrency: number;
   /** How long a SIGTERM may take to drain requests and jobs before the process exits regardless (ms). */
   shutdownTimeoutMs: number;
@@ -85,7 +85,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
 
   const dbPoolMax = intFromEnv(env, 'HEARTH_DB_POOL_MAX', 10, 1, 1000);
-  const tenantMaxConcurrency = intFromEnv(env, 'HEARTH_TENANT_MAX_CONCURRENCY', Math.max(1, Math.floor(dbPoolMax / 2)), 1, 1000);
+  // A third of the pool by default: bench/fairness.js measured half letting one flooding tenant's
+  // requests take enough of the process to more than double another tenant's p99.
+  const tenantMaxConcurrency = intFromEnv(env, 'HEARTH_TENANT_MAX_CONCURRENCY', Math.max(1, Math.floor(dbPoolMax / 3)), 1, 1000);
   if (tenantMaxConcurrency > dbPoolMax) {
     throw new ConfigError(`HEARTH_TENANT_MAX_CONCURRENCY (${tenantMaxConcurrency}) cannot exceed HEARTH_DB_POOL_MAX (${dbPoolMax})`);
   }
@@ -108,7 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     production,
     dbPoolMax,
     statementTimeoutMs: intFromEnv(env, 'HEARTH_STATEMENT_TIMEOUT', 30_000, 0, 3_600_000),
-    maxQueuedRequests: intFromEnv(env, 'HEARTH_MAX_QUEUED_REQUESTS', 200, 0, 100_000),
+    maxQueuedRequests: intFromEnv(env, 'HEARTH_MAX_QUEUED_REQUESTS', 1000, 0, 100_000),
     tenantMaxConcurrency,
     shutdownTimeoutMs: intFromEnv(env, 'HEARTH_SHUTDOWN_TIMEOUT', 10_000, 1000, 600_000),
     ...overrides,

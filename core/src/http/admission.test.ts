@@ -65,7 +65,7 @@ describe('the admission gate', () => {
     expect([fWaits, gWaits, hWaits, gAgain].map((r) => r.release !== null)).toEqual([true, true, true, false]);
   });
 
-  it('refuses at once past the queue bound, and past a tenant part of it while other tenants may still wait', async () => {
+  it('refuses at once past a tenant part of the queue, and past the whole of it, but never keeps a tenant out for others that wait more', async () => {
     const gate = new AdmissionGate({ capacity: 1, perTenant: 1, maxQueued: 3, maxQueuedPerTenant: 2 });
     const holder = ask(gate, 'F');
     const waiting = [ask(gate, 'F'), ask(gate, 'F')];
@@ -76,13 +76,23 @@ describe('the admission gate', () => {
     expect(third.refused?.reason).toBe('tenant-queue-full');
     expect(third.refused?.status).toBe(503);
     expect(third.refused?.body.type).toBe('https://hearth.dev/problems/overloaded');
-    // Another tenant still gets the last place in the queue; past it, everyone is refused.
+    // Q takes the last place. R finds the queue full: F, with most waiting, gives up its newest place.
     const q = ask(gate, 'Q');
     const r = ask(gate, 'R');
     await settle();
     expect(q.refused).toBeNull();
-    expect(r.refused?.reason).toBe('queue-full');
-    expect(gate.stats()).toEqual({ inUse: 1, queued: 3, refused: { 'queue-full': 1, 'tenant-queue-full': 1, 'client-gone': 0 } });
+    expect(r.refused).toBeNull();
+    expect(waiting[1]!.refused?.reason).toBe('queue-full');
+    expect(gate.tenantStats('F')).toEqual({ inUse: 1, queued: 1 });
+    // Now each waits one: a second of Q's would only take a place from another tenant as short; refused.
+    const q2 = ask(gate, 'Q');
+    await settle();
+    expect(q2.refused?.reason).toBe('queue-full');
+    expect(gate.stats()).toEqual({ inUse: 1, queued: 3, refused: { 'queue-full': 2, 'tenant-queue-full': 1, 'client-gone': 0 } });
+    // F's holder leaves: all three hold none, so the one waiting longest, F's, goes.
+    holder.release!();
+    await settle();
+    expect([waiting[0], q, r].map((w) => w!.release !== null)).toEqual([true, false, false]);
   });
 
   it('gives up the place of a waiter whose signal aborts, and admits the next instead', async () => {
@@ -197,13 +207,13 @@ async function until(condition: () => boolean): Promise<void> {
 }
 
 describe('the limits as settings', () => {
-  it('defaults to a pool of 10, half of it per tenant, 200 waiting and half of those per tenant; PGlite is one connection', () => {
+  it('defaults to a pool of 10, a third of it per tenant, 1000 waiting and as large a part of those per tenant; PGlite is one connection', () => {
     const config = loadConfig({ NODE_ENV: 'test' });
-    expect(config).toMatchObject({ dbPoolMax: 10, tenantMaxConcurrency: 5, maxQueuedRequests: 200, statementTimeoutMs: 30_000, shutdownTimeoutMs: 10_000 });
-    expect(admissionLimits(config, false)).toEqual({ capacity: 10, perTenant: 5, maxQueued: 200, maxQueuedPerTenant: 100 });
-    expect(admissionLimits(config, true)).toEqual({ capacity: 1, perTenant: 1, maxQueued: 200, maxQueuedPerTenant: 200 });
+    expect(config).toMatchObject({ dbPoolMax: 10, tenantMaxConcurrency: 3, maxQueuedRequests: 1000, statementTimeoutMs: 30_000, shutdownTimeoutMs: 10_000 });
+    expect(admissionLimits(config, false)).toEqual({ capacity: 10, perTenant: 3, maxQueued: 1000, maxQueuedPerTenant: 300 });
+    expect(admissionLimits(config, true)).toEqual({ capacity: 1, perTenant: 1, maxQueued: 1000, maxQueuedPerTenant: 1000 });
     expect(loadConfig({ NODE_ENV: 'test', HEARTH_DB_POOL_MAX: '1' }).tenantMaxConcurrency).toBe(1);
-    expect(loadConfig({ NODE_ENV: 'test', HEARTH_DB_POOL_MAX: '25' }).tenantMaxConcurrency).toBe(12);
+    expect(loadConfig({ NODE_ENV: 'test', HEARTH_DB_POOL_MAX: '25' }).tenantMaxConcurrency).toBe(8);
   });
 
   it.each([

@@ -65,6 +65,8 @@ interface Waiter {
   seq: number;
   admit(release: Release): void;
   detach(): void;
+  /** Refuses this waiter to give its place to another tenant's request. */
+  pushOut(): void;
 }
 
 interface TenantState {
@@ -99,23 +101,28 @@ export class AdmissionGate {
     // Whenever a slot frees, every waiter that may take it does, so an arrival that may take one
     // now overtakes nobody.
     if (this.inUse < this.limits.capacity && tenant.inUse < this.limits.perTenant) return Promise.resolve(this.admit(key, tenant));
-    if (this.queued >= this.limits.maxQueued) {
+    if (tenant.waiting.length >= this.limits.maxQueuedPerTenant) return Promise.reject(this.refuse('tenant-queue-full'));
+    // A full queue makes room by refusing the newest waiter of the tenant with most waiting, when that
+    // is not this one: tenants flooding together can fill it, but cannot keep another tenant out.
+    if (this.queued >= this.limits.maxQueued && !this.makeRoomFor(tenant)) {
       this.forget(key, tenant);
       return Promise.reject(this.refuse('queue-full'));
     }
-    if (tenant.waiting.length >= this.limits.maxQueuedPerTenant) return Promise.reject(this.refuse('tenant-queue-full'));
     return new Promise<Release>((resolve, reject) => {
-      const onAbort = () => {
+      const leave = (reason: NotAdmittedReason) => {
         tenant.waiting.splice(tenant.waiting.indexOf(waiter), 1);
         this.queued--;
         if (!tenant.waiting.length) this.waitingKeys.delete(key);
+        waiter.detach();
         this.forget(key, tenant);
-        reject(this.refuse('client-gone'));
+        reject(this.refuse(reason));
       };
+      const onAbort = () => leave('client-gone');
       const waiter: Waiter = {
         seq: ++this.seq,
         admit: resolve,
         detach: () => signal?.removeEventListener('abort', onAbort),
+        pushOut: () => leave('queue-full'),
       };
       tenant.waiting.push(waiter);
       this.waitingKeys.add(key);
@@ -192,6 +199,18 @@ export class AdmissionGate {
       this.forget(key, tenant);
       this.pump();
     };
+  }
+
+  /** Pushes out the newest waiter of the tenant with the longest wait list, if it is longer than this one's. */
+  private makeRoomFor(tenant: TenantState): boolean {
+    let longest: TenantState | null = null;
+    for (const key of this.waitingKeys) {
+      const other = this.tenants.get(key)!;
+      if (!longest || other.waiting.length > longest.waiting.length) longest = other;
+    }
+    if (!longest || longest === tenant || longest.waiting.length <= tenant.waiting.length + 1) return false;
+    longest.waiting[longest.waiting.length - 1]!.pushOut();
+    return true;
   }
 
   /** Hands free slots to waiters: the tenant holding fewest first, then the one waiting longest. */
