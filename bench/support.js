@@ -1,4 +1,6 @@
 /* What the benchmarks share: a database of their own, and latency figures from timed requests. */
+const os = require('node:os');
+const path = require('node:path');
 const knexFactory = require('knex');
 const { reachable } = require('../test/support/reachable');
 
@@ -51,7 +53,14 @@ async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
 function benchServerConfig(url) {
   const { loadConfig } = require('../dist/core/src/config');
   const { openDatabase } = require('../dist/core/src/db/database');
-  const config = loadConfig({ NODE_ENV: 'production', HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret', HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64') }, {
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
+    HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
+    HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+    HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+  }, {
     databaseUrl: url,
     embeddedDataDir: null,
     port: 0,
@@ -62,3 +71,49 @@ function benchServerConfig(url) {
 }
 
 module.exports = { benchDatabase, benchServerConfig, percentile, timeRequests };
+
+const { spawn, execFile } = require('node:child_process');
+const path = require('node:path');
+
+/**
+ * Starts one of bench/processes/*.js as a process of its own and resolves once it prints
+ * `READY <url>`, with its URL and a stop() that sends SIGTERM and waits for it to exit.
+ */
+function startProcess(script, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'processes', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    const onData = (chunk) => {
+      out += chunk;
+      const ready = /READY (\S+)/.exec(out);
+      if (ready) {
+        child.stdout.off('data', onData);
+        child.stdout.resume();
+        resolve({
+          url: ready[1],
+          pid: child.pid,
+          stop: () => new Promise((done) => {
+            if (child.exitCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready: ${out}`)));
+  });
+}
+
+/** Runs autocannon from a process of its own (bench/processes/load.js) and resolves with its figures. */
+function loadFromAnotherProcess(options) {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [path.join(__dirname, 'processes', 'load.js'), JSON.stringify(options)], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`));
+      resolve(JSON.parse(stdout));
+    });
+  });
+}
+
+module.exports.startProcess = startProcess;
+module.exports.loadFromAnotherProcess = loadFromAnotherProcess;

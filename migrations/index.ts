@@ -23,6 +23,9 @@ import * as payments from './20261202_0021_payments';
 import * as invoices from './20261202_0022_invoices';
 import * as levelsOfCare from './20261202_0023_placement_levels_of_care';
 import * as ledgerStatementChecks from './20261202_0024_ledger_statement_checks';
+import * as auditKeyedChain from './20261207_0025_audit_keyed_chain';
+import * as authRateLimits from './20261207_0026_auth_rate_limits';
+import * as restrictedChildrenIndex from './20261207_0028_restricted_children_index';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -50,4 +53,7 @@ export const migrations: Migration[] = [
   { name: '20261202_0022_invoices', up: invoices.up },
   { name: '20261202_0023_placement_levels_of_care', up: levelsOfCare.up },
   { name: '20261202_0024_ledger_statement_checks', up: ledgerStatementChecks.up },
+  { name: '20261207_0025_audit_keyed_chain', up: auditKeyedChain.up },
+  { name: '20261207_0026_auth_rate_limits', up: authRateLimits.up },
+  { name: '20261207_0028_restricted_children_index', up: restrictedChildrenIndex.up },
 ];

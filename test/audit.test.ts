@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { eventHash, type ChainedFields } from '../core/src/modules/audit/hashChain';
+import { keyedEventHash, type ChainedFields } from '../core/src/modules/audit/hashChain';
+import { auditKeys } from '../core/src/modules/audit/keys';
 import { rowToFields, type AuditRow } from '../core/src/modules/audit/service';
 import { operation, testContract, type HttpResponse } from './support/contractClient';
 import { makeChild, requestFor, validChild, type OperationRequest } from './support/fixtures';
@@ -257,7 +258,11 @@ describe('the hash chain names the first broken link', () => {
   let middle: AuditRow;
   let next: AuditRow;
 
+  // A has a signed checkpoint (taken below) that every verdict names; B has none.
+  const A_CHECKPOINT = expect.objectContaining({ seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+
   beforeAll(async () => {
+    expectStatus(await world.call('createAuditCheckpoint', { token: world.a.adminToken }), 201);
     // Several fresh events in tenant A, so there is a middle to tamper with.
     for (let i = 0; i < 4; i++) await makeChild({ world, tenant: world.a });
     events = await tenantEvents(world.a.id);
@@ -267,21 +272,21 @@ describe('the hash chain names the first broken link', () => {
 
   it('verifies an untouched chain, counting every event', async () => {
     expect(events.length).toBeGreaterThanOrEqual(6);
-    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.a.id)).length, firstBrokenLink: null });
-    expect((await verify(world.b)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.b.id)).length, firstBrokenLink: null });
+    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.a.id)).length, firstBrokenLink: null, checkpoint: A_CHECKPOINT });
+    expect((await verify(world.b)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.b.id)).length, firstBrokenLink: null, checkpoint: null });
   });
 
   it('names an event whose action was altered (hash_mismatch), and only in that tenant', async () => {
     const n = (await tenantEvents(world.a.id)).length;
     await withTriggersOff((trx) => trx.raw(`UPDATE audit_events SET action = 'child.nothing_to_see' WHERE tenant_id = ? AND seq = ?`, [world.a.id, middle.seq]));
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' } });
-      expect((await verify(world.b)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.b.id)).length, firstBrokenLink: null });
+      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' }, checkpoint: A_CHECKPOINT });
+      expect((await verify(world.b)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.b.id)).length, firstBrokenLink: null, checkpoint: null });
     } finally {
       await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ? WHERE tenant_id = ? AND seq = ?', [middle.action, world.a.id, middle.seq]));
     }
     // Put back as it was, the chain verifies again: the check is about content, not about the write.
-    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: n, firstBrokenLink: null });
+    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: n, firstBrokenLink: null, checkpoint: A_CHECKPOINT });
   });
 
   it('names an event whose recorded state (after) was altered (hash_mismatch)', async () => {
@@ -290,7 +295,7 @@ describe('the hash chain names the first broken link', () => {
       trx.raw(`UPDATE audit_events SET after = coalesce(after, '{}'::jsonb) || '{"givenName": "Someone else"}'::jsonb WHERE tenant_id = ? AND seq = ?`, [world.a.id, middle.seq]),
     );
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' } });
+      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' }, checkpoint: A_CHECKPOINT });
     } finally {
       await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET after = ?::jsonb WHERE tenant_id = ? AND seq = ?', [original, world.a.id, middle.seq]));
     }
@@ -298,12 +303,13 @@ describe('the hash chain names the first broken link', () => {
   });
 
   it('names the next event when the altered one was re-hashed to match (previous_hash_mismatch)', async () => {
-    // A tamperer who recomputes the altered event's own hash is still caught by the next link.
+    // A tamperer who recomputes the altered event's own hash (here with the chain key itself, which
+    // the database's owner does not have) is still caught by the next link.
     const row = (await rows<AuditRow>('SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]))[0]!;
     const fields: ChainedFields = { ...rowToFields(row), action: 'child.nothing_to_see' };
-    await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [fields.action, eventHash(fields), world.a.id, middle.seq]));
+    await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [fields.action, keyedEventHash(fields, auditKeys().chainKey), world.a.id, middle.seq]));
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'previous_hash_mismatch' } });
+      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'previous_hash_mismatch' }, checkpoint: A_CHECKPOINT });
     } finally {
       await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [row.action, row.hash, world.a.id, middle.seq]));
     }
@@ -314,7 +320,7 @@ describe('the hash chain names the first broken link', () => {
     const saved = (await rows<{ j: string }>('SELECT row_to_json(e)::text AS j FROM audit_events e WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]))[0]!.j;
     await withTriggersOff((trx) => trx.raw('DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]));
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'sequence_gap' } });
+      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'sequence_gap' }, checkpoint: A_CHECKPOINT });
       expect((await verify(world.b)).body).toMatchObject({ valid: true, firstBrokenLink: null });
     } finally {
       // INSERT is not refused to the owner: the event goes back exactly as it was.
@@ -332,11 +338,11 @@ describe('the hash chain names the first broken link', () => {
     await withTriggersOff((trx) => trx.raw('DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, last.seq]));
     try {
       const verdict = (await verify(world.a)).body;
-      expect(verdict).toEqual({ valid: false, eventsChecked: all.length - 1, firstBrokenLink: { seq: last.seq, eventId: null, reason: 'truncated' } });
+      expect(verdict).toEqual({ valid: false, eventsChecked: all.length - 1, firstBrokenLink: { seq: last.seq, eventId: null, reason: 'truncated' }, checkpoint: A_CHECKPOINT });
     } finally {
       await world.db.raw('INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, ?::json)', [saved]);
     }
-    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: all.length, firstBrokenLink: null });
+    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: all.length, firstBrokenLink: null, checkpoint: A_CHECKPOINT });
   });
 });
 
@@ -567,8 +573,8 @@ describe('searching and exporting the trail', () => {
     expect(records.map((r) => r[header!.indexOf('id')]).sort()).toEqual(ids(expected));
   });
 
-  it('refuses all three audit routes to a caseworker (no audit:read)', async () => {
-    for (const operationId of ['listAuditEvents', 'exportAuditEvents', 'verifyAuditChain']) {
+  it('refuses the audit routes to a caseworker (no audit:read, no audit:checkpoint)', async () => {
+    for (const operationId of ['listAuditEvents', 'exportAuditEvents', 'verifyAuditChain', 'createAuditCheckpoint']) {
       const response = await world.call(operationId, { token: caseworker.token });
       expect({ operationId, status: response.status, type: response.body?.type }).toEqual({ operationId, status: 403, type: 'https://hearth.dev/problems/forbidden' });
     }

@@ -1,7 +1,7 @@
 import nodeHttp from 'node:http';
 import type { ContractOperation } from '../core/src/http/contract';
 import { assertMatchesContract, operation, pathFor, testContract, type CallOptions, type HttpResponse } from './support/contractClient';
-import { makeChild, requestFor, type OperationRequest } from './support/fixtures';
+import { makeChild, requestFor, unique, type OperationRequest } from './support/fixtures';
 import { startWorld, type World } from './support/harness';
 
 /**
@@ -50,6 +50,89 @@ function wrongValueFor(schema: unknown): unknown {
   if (!types.has('string')) return 'not the right type';
   if (!types.has('boolean')) return true;
   return [['nested']];
+}
+
+/** A schema with its `$ref`s followed and its `allOf` parts merged into one. */
+function flatten(schema: unknown): Schema {
+  const s = resolve(schema) as Schema;
+  if (!Array.isArray(s.allOf)) return s;
+  const merged: Schema = { ...s, properties: { ...((s.properties as Schema | undefined) ?? {}) } };
+  for (const part of s.allOf as unknown[]) {
+    const p = flatten(part);
+    merged.type ??= p.type;
+    Object.assign(merged.properties as Schema, p.properties ?? {});
+  }
+  return merged;
+}
+
+/**
+ * The branch of a `oneOf` that a value is meant for: the one its discriminator names, else the one
+ * that is not `null` (a nullable field written as `oneOf: [{ $ref }, { type: 'null' }]`).
+ */
+function branchFor(schema: Schema, value: unknown): Schema {
+  const mapping = (schema.discriminator as { propertyName: string; mapping?: Record<string, string> } | undefined);
+  if (mapping?.mapping && value && typeof value === 'object') {
+    const ref = mapping.mapping[String((value as Record<string, unknown>)[mapping.propertyName])];
+    if (ref) return flatten({ $ref: ref });
+  }
+  const branches = ((schema.oneOf ?? schema.anyOf) as unknown[]).map(flatten).filter((b) => b.type !== 'null');
+  return branches.length === 1 ? branches[0]! : schema;
+}
+
+/** Escapes one JSON-pointer segment (RFC 6901). */
+const segment = (key: string | number) => String(key).replace(/~/g, '~0').replace(/\//g, '~1');
+
+interface OverLong {
+  /** The JSON pointer of the field, as the problem document names it (e.g. /body/name). */
+  pointer: string;
+  path: Array<string | number>;
+  maxLength: number;
+}
+
+/**
+ * Every string field a request body can carry that has a `maxLength`, found by walking the contract's
+ * schema beside a valid body: the body's own fields and every optional one beside them, the members
+ * of nested objects the body holds, the first item of its lists, and the values of its maps. A field
+ * added to the contract joins the cases below by itself.
+ */
+function boundedStrings(schema: unknown, value: unknown, path: Array<string | number> = []): OverLong[] {
+  let s = flatten(schema);
+  if (s.oneOf || s.anyOf) {
+    const branch = branchFor(s, value);
+    if (branch !== s) s = { ...branch, properties: { ...((s.properties as Schema | undefined) ?? {}), ...((branch.properties as Schema | undefined) ?? {}) } };
+  }
+  const types = typesAccepted(s);
+  const found: OverLong[] = [];
+  if (types.has('string') && typeof s.maxLength === 'number') found.push({ pointer: `/body${path.map((k) => `/${segment(k)}`).join('')}`, path, maxLength: s.maxLength });
+  const here = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  if (s.properties && (path.length === 0 || here)) {
+    for (const [key, sub] of Object.entries(s.properties as Schema)) found.push(...boundedStrings(sub, here?.[key], [...path, key]));
+  }
+  if (here && s.additionalProperties && typeof s.additionalProperties === 'object') {
+    const key = Object.keys(here).find((k) => !(s.properties as Schema | undefined)?.[k]);
+    if (key !== undefined) found.push(...boundedStrings(s.additionalProperties, here[key], [...path, key]));
+  }
+  if (types.has('array') && s.items) {
+    const first = Array.isArray(value) ? value[0] : undefined;
+    const items = flatten(s.items);
+    // A list of text gets a one-item list; a list of objects is walked where the body has one.
+    if (first !== undefined || typesAccepted(items).has('string')) found.push(...boundedStrings(items, first, [...path, 0]));
+  }
+  return found;
+}
+
+/** The valid body with the string at `path` made one character longer than its bound. */
+function withOverLong(body: unknown, { path, maxLength }: OverLong): unknown {
+  const copy = structuredClone(body ?? {}) as Record<string | number, unknown>;
+  let node: Record<string | number, unknown> = copy;
+  path.forEach((key, i) => {
+    if (i === path.length - 1) node[key] = 'x'.repeat(maxLength + 1);
+    else {
+      node[key] ??= typeof path[i + 1] === 'number' ? [] : {};
+      node = node[key] as Record<string | number, unknown>;
+    }
+  });
+  return copy;
 }
 
 let world: World;
@@ -152,6 +235,39 @@ function rawCall(op: ContractOperation, options: { params?: Record<string, strin
   });
 }
 
+/**
+ * Where a request can carry text without a bound, found by walking every parameter and body schema
+ * of the contract (whole, not only the fixtures' part of it): a string with neither maxLength, enum
+ * nor const, a list without maxItems, a number without minimum and maximum.
+ */
+function unboundedInputs(): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown, where: string, seen: Set<unknown>): void => {
+    if (!node || typeof node !== 'object' || seen.has(node)) return;
+    const s = resolve(node) as Schema;
+    if (seen.has(s)) return;
+    const inner = new Set(seen).add(node).add(s);
+    const types = Array.isArray(s.type) ? (s.type as string[]) : s.type ? [s.type as string] : [];
+    if (types.includes('string') && s.maxLength === undefined && s.enum === undefined && s.const === undefined) found.add(`${where}: text without maxLength`);
+    if (types.includes('array') && s.maxItems === undefined) found.add(`${where}: list without maxItems`);
+    const ranged = (s.minimum ?? s.exclusiveMinimum) !== undefined && (s.maximum ?? s.exclusiveMaximum) !== undefined;
+    if ((types.includes('integer') || types.includes('number')) && s.const === undefined && !ranged) found.add(`${where}: number without minimum and maximum`);
+    for (const [key, sub] of Object.entries((s.properties as Schema | undefined) ?? {})) walk(sub, `${where}/${key}`, inner);
+    if (s.items) walk(s.items, `${where}/0`, inner);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${where}/*`, inner);
+    for (const key of ['oneOf', 'anyOf', 'allOf']) for (const sub of (s[key] as unknown[] | undefined) ?? []) walk(sub, where, inner);
+  };
+  for (const op of routed) {
+    for (const p of op.parameters) walk(p.schema, `${op.operationId} ${p.in} ${p.name}`, new Set());
+    walk(bodySchemaOf(op), `${op.operationId} /body`, new Set());
+  }
+  return [...found];
+}
+
+it('bounds everything a request can carry: text by maxLength, lists by maxItems, numbers by a range', () => {
+  expect(unboundedInputs()).toEqual([]);
+});
+
 it('checks every routed operation, and the fingerprint notices a write', async () => {
   expect(routed.length).toBeGreaterThanOrEqual(40);
   // Without this, "nothing written" could pass because the fingerprint sees nothing.
@@ -203,6 +319,25 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
         expectProblem(await withoutWrites(() => world.call(operationId, withBody(body))), 400, 'validation', `/body/${field}`);
       });
     }
+
+    it('refuses every string field one character over its maxLength: 400 naming the field', async () => {
+      const cases = boundedStrings(bodySchema, base.body);
+      // Every operation whose body has text has a bound on it to try (the walk cannot come up empty).
+      const textField = (field: unknown) => {
+        const f = flatten(field);
+        return typeof (f.oneOf || f.anyOf ? branchFor(f, undefined) : f).maxLength === 'number';
+      };
+      if (Object.values((bodySchema?.properties as Schema | undefined) ?? {}).some(textField)) expect(cases.length).toBeGreaterThan(0);
+      const faults: Array<{ pointer: string; status: number; errors: unknown }> = [];
+      for (const overLong of cases) {
+        const response = await withoutWrites(() => world.call(operationId, withBody(withOverLong(base.body, overLong))));
+        const errors = (response.body?.errors ?? []) as Array<{ pointer: string; code?: string }>;
+        const named = errors.some((e) => e.pointer === overLong.pointer && e.code === 'maxLength');
+        const stray = errors.filter((e) => e.pointer !== overLong.pointer && !e.pointer.startsWith(`${overLong.pointer}/`));
+        if (response.status !== 400 || response.body?.type !== `${PROBLEM}validation` || !named || stray.length) faults.push({ pointer: overLong.pointer, status: response.status, errors });
+      }
+      expect(faults).toEqual([]);
+    });
 
     it('refuses an unknown field: 400 naming it', async () => {
       const body = { ...((base.body ?? {}) as object), unexpectedField: 'x' };
@@ -263,4 +398,27 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
       expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), headers })), 400, 'validation', '/header/idempotency-key');
     });
   }
+});
+
+describe('bounds that fit what the API itself hands out', () => {
+  it('takes back the cursor of a page that ends on a name at its longest', async () => {
+    lastFingerprint = null;
+    // Commissioners are listed by name, so the cursor holds the last name on the page: 200
+    // characters, here of two bytes each, escaped into JSON and then into base64url.
+    const names = [unique('a').padEnd(200, 'é'), unique('b').padEnd(200, 'é')];
+    for (const name of names) {
+      const created = await world.call('createCommissioner', { token: world.a.adminToken, body: { name, kind: 'local_authority' } });
+      expect(created.status).toBe(201);
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 500; page++) {
+      const response = await world.call('listCommissioners', { token: world.a.adminToken, query: { limit: 1, ...(cursor ? { cursor } : {}) } });
+      expect({ status: response.status, text: response.status === 200 ? '' : response.text.slice(0, 300) }).toEqual({ status: 200, text: '' });
+      seen.push(...(response.body.data as Array<{ name: string }>).map((c) => c.name));
+      cursor = response.body.nextCursor ?? undefined;
+      if (!cursor) break;
+    }
+    expect(names.filter((n) => !seen.includes(n))).toEqual([]);
+  });
 });

@@ -4,6 +4,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import pino from 'pino';
+import { RateLimits } from '../core/src/auth/rateLimits';
 import { loadConfig, repoRoot } from '../core/src/config';
 import { openDatabase, type Database } from '../core/src/db/database';
 import { runMigrations } from '../core/src/db/migrate';
@@ -245,8 +247,13 @@ describe('SIGTERM under keep-alive load', () => {
       await ctx.inTenant((trx) => trx.raw('INSERT INTO shutdown_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]));
       return { finished: true };
     };
-    const services = { config: loadConfig({ NODE_ENV: 'test' }), packs: loadPacks(), plugins: await loadPlugins() };
-    expect(await runDueJobs(db, { handlers: { [SLOW_JOB]: whole }, services })).toBe(1);
+    const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: store.env.DATABASE_URL });
+    const rateLimits = RateLimits.open(config, db, pino({ level: 'silent' }));
+    try {
+      expect(await runDueJobs(db, { handlers: { [SLOW_JOB]: whole }, services: { config, packs: loadPacks(), plugins: await loadPlugins(), rateLimits } })).toBe(1);
+    } finally {
+      await rateLimits.close();
+    }
     expect(await getJob(db, tenant.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { finished: true } });
     expect(await probes()).toBe(1);
     if (embedded) await db.destroy();

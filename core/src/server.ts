@@ -5,6 +5,7 @@ import type { HearthConfig } from './config';
 import { openDatabase, type Database } from './db/database';
 import { runMigrations } from './db/migrate';
 import { createAuthenticator } from './auth/passport';
+import { RateLimits } from './auth/rateLimits';
 import { loadContract } from './http/contract';
 import { JOBS_POOL_MAX, jobsEnabled, startJobsRunner } from './jobs/runner';
 import type { JobHandlers } from './jobs/worker';
@@ -16,6 +17,7 @@ import { DEFAULT_PLUGIN_ROOTS, loadPlugins, type PluginRegistry } from './plugin
 import type { AppServices } from './http/operation';
 import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
+import { startAuditTrail } from './modules/audit/checkpoints';
 
 export interface RunningServer {
   url: string;
@@ -63,13 +65,17 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
   const logger = options.logger ?? pino({ level: config.logLevel });
   const packs = loadPacks([...DEFAULT_PACK_ROOTS, ...config.extraPackRoots]);
   const plugins = await loadPlugins([...DEFAULT_PLUGIN_ROOTS, ...config.extraPluginRoots]);
-  const services: AppServices = { config, packs, plugins };
   const contract = loadContract();
   const operations = allOperations();
   const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir, poolMax: config.dbPoolMax });
   // The worker's own few connections, so it cannot take the ones requests wait for (PGlite has only one).
   const jobsDb = jobsEnabled() && !options.db && config.databaseUrl ? openDatabase({ url: config.databaseUrl, embeddedDataDir: null, poolMax: JOBS_POOL_MAX }) : db;
+  const rateLimits = RateLimits.open(config, db, logger);
+  const services: AppServices = { config, packs, plugins, rateLimits };
+  // The audit keys and checkpoint sink, before anything appends an event.
+  startAuditTrail(services);
   const closePools = async () => {
+    await rateLimits.close();
     if (jobsDb !== db) await jobsDb.destroy();
     if (!options.db) await db.destroy();
   };

@@ -1,5 +1,5 @@
 import createClient, { type Client, type Middleware } from 'openapi-fetch';
-import type { components, paths } from './schema';
+import type { components, paths } from './schema.js';
 
 export type Problem = components['schemas']['Problem'];
 export type FieldError = NonNullable<Problem['errors']>[number];
@@ -13,7 +13,7 @@ const INVALID_TOKEN = 'https://hearth.dev/problems/invalid-token';
 export function isProblem(value: unknown): value is Problem {
   if (typeof value !== 'object' || value === null) return false;
   const v = value as Record<string, unknown>;
-  return typeof v.type === 'string' && typeof v.title === 'string' && typeof v.status === 'number';
+  return typeof v['type'] === 'string' && typeof v['title'] === 'string' && typeof v['status'] === 'number';
 }
 
 /** A failed call as an Error, for code that prefers throwing to checking `error` (see `unwrap`). */
@@ -72,17 +72,19 @@ export function ifMatch(source: string | Response): { 'If-Match': string } {
   return { 'If-Match': etag };
 }
 
+// Each optional option also takes `undefined`, so a caller compiled with exactOptionalPropertyTypes
+// can pass a value that may be missing (`apiKey: process.env.HEARTH_API_KEY`) as if it were absent.
 export interface HearthClientOptions {
   /** Where Hearth answers, e.g. `http://127.0.0.1:3000` (no `/v1`: paths carry it). */
   baseUrl: string;
   /** An integrator's key, sent as `X-API-Key` on every call. The server prefers it to a bearer token. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** A fetch to use instead of the global one (tests, proxies, instrumentation). */
-  fetch?: (request: Request) => Promise<Response>;
+  fetch?: ((request: Request) => Promise<Response>) | undefined;
   /** Tokens saved from an earlier session, to resume it without logging in again. */
-  tokens?: TokenPair;
+  tokens?: TokenPair | undefined;
   /** Called whenever the tokens change (log-in, refresh, log-out, a refused refresh), so an app can persist them. */
-  onTokens?: (tokens: TokenPair | null) => void;
+  onTokens?: ((tokens: TokenPair | null) => void) | undefined;
 }
 
 export interface HearthClient extends Client<paths> {
@@ -97,8 +99,7 @@ export interface HearthClient extends Client<paths> {
 export function createHearthClient(options: HearthClientOptions): HearthClient {
   // Late-bound, so a fetch replaced after construction is used, and never called detached from its global.
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
-  const headers = options.apiKey ? { 'X-API-Key': options.apiKey } : undefined;
-  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: send, headers });
+  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: send, ...(options.apiKey ? { headers: { 'X-API-Key': options.apiKey } } : {}) });
   // Log-in, refresh and log-out go through a client without the middleware: they must never carry or refresh a token.
   const auth = createClient<paths>({ baseUrl: options.baseUrl, fetch: send });
 

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Process and HTTP metrics in the Prometheus text exposition format.
+         * @description Process and HTTP metrics in the Prometheus text exposition format. Served with the bearer token set in `HEARTH_METRICS_TOKEN`; without one, only where the API listens on loopback alone (`HOST` 127.0.0.1, ::1 or localhost). Anywhere else the route does not exist (404).
          */
         get: operations["getMetrics"];
         put?: never;
@@ -702,11 +702,39 @@ export interface paths {
         };
         /**
          * Verify the tenant's audit hash chain
-         * @description Recomputes every event's hash in order and names the first broken link.
+         * @description Recomputes every event's hash in order (HMAC-SHA256 under the configured chain key; plain
+         *     SHA-256 only for events from before chains were keyed), checks that the chain ends at its
+         *     head, and checks it against the latest signed checkpoint the operator's sink holds, which
+         *     the database's owner can neither rewrite nor forge. Names the first broken link, and the
+         *     checkpoint the verdict was reached against.
          */
         get: operations["verifyAuditChain"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-events/checkpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a signed checkpoint of the audit chain's head now
+         * @description Checkpoints are otherwise taken by a job every `HEARTH_AUDIT_CHECKPOINT_EVERY` minutes. The
+         *     chain is first verified from the last checkpoint to the head (a 409 names the broken link,
+         *     and nothing is signed); the head is then signed with the configured Ed25519 key and handed to
+         *     the checkpoint sink, outside the database. 200 when that head was checkpointed already. The
+         *     audit event that records this follows the head it signs.
+         */
+        post: operations["createAuditCheckpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3726,19 +3754,23 @@ export interface components {
     schemas: {
         /** @description RFC 9457 problem details. */
         Problem: {
-            /** @description A stable URI naming the kind of problem. */
+            /**
+             * Format: uri
+             * @description A stable URI naming the kind of problem.
+             */
             type: string;
-            title: string;
+            title: components["schemas"]["ShortText"];
+            /** Format: int32 */
             status: number;
-            detail?: string;
+            detail?: components["schemas"]["Note"];
             instance?: string;
             requestId?: string;
             /** @description Every offending field, as a JSON pointer into the request. */
             errors?: {
                 /** @example /body/dateOfBirth */
                 pointer: string;
-                message: string;
-                code?: string;
+                message: components["schemas"]["Note"];
+                code?: components["schemas"]["Code"];
             }[];
             /** Format: date-time */
             lockedUntil?: string;
@@ -3755,9 +3787,47 @@ export interface components {
             /** @enum {string} */
             status: "ok";
             checks?: {
-                [key: string]: string;
+                [key: string]: components["schemas"]["ShortText"];
             };
         };
+        /** @description A machine-readable code or key (a lookup code, a pack's workflow, state, step or check type). */
+        Code: string;
+        /** @description The name of a person or a thing, or a label. */
+        Name: string;
+        /** @description A line or two of free text (a purpose, a summary, a place). */
+        ShortText: string;
+        /** @description A postal address, lines and all. */
+        Address: string;
+        /** @description Free text in a record (notes, reasons, descriptions, outcomes). */
+        Note: string;
+        /** @description A reference given by or to another system (a customer reference, an invoice reference). */
+        Reference: string;
+        /** @description A postcode or ZIP code. */
+        Postcode: string;
+        /** @description A telephone number as written. */
+        Phone: string;
+        /** @description Where a page ends; pass it back as `cursor` for the next page. */
+        Cursor: string;
+        /**
+         * Format: int64
+         * @description An amount in minor units (pence, cents), at most a billion pounds or dollars either way.
+         */
+        Money: number;
+        /**
+         * Format: int64
+         * @description A sum of amounts in minor units (a run's, a report's, a ledger's), with room for a US state's years.
+         */
+        MoneyTotal: number;
+        /**
+         * Format: int32
+         * @description A number of things.
+         */
+        Count: number;
+        /**
+         * Format: int32
+         * @description A record's version; it moves by one on every change (0 for settings never changed).
+         */
+        Version: number;
         /** Format: email */
         Email: string;
         /** @description At least 12 characters. */
@@ -3788,7 +3858,10 @@ export interface components {
             refreshToken: string;
             /** @enum {string} */
             tokenType: "Bearer";
-            /** @description Seconds until the access token expires. */
+            /**
+             * Format: int32
+             * @description Seconds until the access token expires.
+             */
             expiresIn: number;
             /**
              * @description `mfa_enrolment` tokens may only enrol in MFA (the tenant requires it for one of your roles).
@@ -3823,9 +3896,9 @@ export interface components {
             id: string;
             /** Format: uuid */
             tenantId: string;
-            tenantSlug: string;
-            email?: string;
-            displayName?: string;
+            tenantSlug: components["schemas"]["Code"];
+            email?: components["schemas"]["Email"];
+            displayName?: components["schemas"]["Name"];
             roles?: components["schemas"]["RoleKey"][];
             permissions: components["schemas"]["PermissionKey"][];
             mfaEnabled?: boolean;
@@ -3851,11 +3924,11 @@ export interface components {
         Tenant: {
             /** Format: uuid */
             id: string;
-            name: string;
-            slug: string;
-            packId: string;
+            name: components["schemas"]["Name"];
+            slug: components["schemas"]["Code"];
+            packId: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
-            timeZone: string;
+            timeZone: components["schemas"]["Code"];
             status: components["schemas"]["TenantStatus"];
             /** Format: date-time */
             createdAt: string;
@@ -3864,21 +3937,23 @@ export interface components {
         };
         TenantPage: {
             data: components["schemas"]["Tenant"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         SecurityPolicy: {
             mfaRequiredForRoles?: components["schemas"]["RoleKey"][];
+            /** Format: int32 */
             maxFailedLogins?: number;
+            /** Format: int32 */
             lockoutMinutes?: number;
         };
         TenantSettings: {
             /** Format: uuid */
             id: string;
-            name: string;
-            slug: string;
-            packId: string;
+            name: components["schemas"]["Name"];
+            slug: components["schemas"]["Code"];
+            packId: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
-            timeZone: string;
+            timeZone: components["schemas"]["Code"];
             securityPolicy: WithRequired<components["schemas"]["SecurityPolicy"], "mfaRequiredForRoles" | "maxFailedLogins" | "lockoutMinutes">;
             /** Format: date-time */
             updatedAt: string;
@@ -3904,8 +3979,8 @@ export interface components {
         User: {
             /** Format: uuid */
             id: string;
-            email: string;
-            displayName: string;
+            email: components["schemas"]["Email"];
+            displayName: components["schemas"]["Name"];
             roles: components["schemas"]["RoleKey"][];
             status: components["schemas"]["UserStatus"];
             mfaEnabled: boolean;
@@ -3918,11 +3993,11 @@ export interface components {
         };
         UserPage: {
             data: components["schemas"]["User"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PermissionInfo: {
             key: components["schemas"]["PermissionKey"];
-            description: string;
+            description: components["schemas"]["Note"];
         };
         RoleCreate: {
             key: components["schemas"]["RoleKey"];
@@ -3939,8 +4014,8 @@ export interface components {
             /** Format: uuid */
             id: string;
             key: components["schemas"]["RoleKey"];
-            name: string;
-            description: string;
+            name: components["schemas"]["Name"];
+            description: components["schemas"]["Note"];
             /** @description A role every tenant has; it cannot be changed. */
             system: boolean;
             permissions: components["schemas"]["PermissionKey"][];
@@ -3951,7 +4026,7 @@ export interface components {
         };
         RolePage: {
             data: components["schemas"]["Role"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ApiKeyCreate: {
             name: string;
@@ -3962,9 +4037,9 @@ export interface components {
         ApiKey: {
             /** Format: uuid */
             id: string;
-            name: string;
+            name: components["schemas"]["Name"];
             /** @description The first characters of the key, to recognise it. */
-            prefix: string;
+            prefix: components["schemas"]["Code"];
             permissions: components["schemas"]["PermissionKey"][];
             /** Format: date-time */
             createdAt: string;
@@ -3981,8 +4056,8 @@ export interface components {
         ApiKeyCreated: {
             /** Format: uuid */
             id: string;
-            name: string;
-            prefix: string;
+            name: components["schemas"]["Name"];
+            prefix: components["schemas"]["Code"];
             permissions: components["schemas"]["PermissionKey"][];
             /** Format: date-time */
             createdAt: string;
@@ -3999,84 +4074,133 @@ export interface components {
         };
         ApiKeyPage: {
             data: components["schemas"]["ApiKey"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         LookupListKey: string;
         LookupCode: string;
         LookupListSummary: {
             key: components["schemas"]["LookupListKey"];
-            name: string;
-            valueCount: number;
+            name: components["schemas"]["Name"];
+            valueCount: components["schemas"]["Count"];
         };
         LookupValue: {
             code: components["schemas"]["LookupCode"];
-            label: string;
+            label: components["schemas"]["Name"];
             active: boolean;
+            /** Format: int32 */
             sortOrder: number;
             /**
              * @description `default` came from the platform or pack template; `tenant` was added by the tenant.
              * @enum {string}
              */
             source: "default" | "tenant";
-            version: number;
+            version: components["schemas"]["Version"];
         };
         LookupList: {
             key: components["schemas"]["LookupListKey"];
-            name: string;
+            name: components["schemas"]["Name"];
             values: components["schemas"]["LookupValue"][];
         };
         LookupValueCreate: {
             code: components["schemas"]["LookupCode"];
             label: string;
+            /** Format: int32 */
             sortOrder?: number;
         };
         LookupValueUpdate: {
             label?: string;
             active?: boolean;
+            /** Format: int32 */
             sortOrder?: number;
         };
         AuditEvent: {
             /** Format: uuid */
             id: string;
             /** @description Position in the tenant's chain, from 1. */
-            seq: number;
+            seq: components["schemas"]["Count"];
             /** Format: date-time */
             occurredAt: string;
             /** @enum {string} */
             actorType: "user" | "api_key" | "system" | "anonymous";
             actorId: string | null;
-            action: string;
-            entityType: string;
-            entityId: string | null;
+            action: components["schemas"]["Code"];
+            entityType: components["schemas"]["Code"];
+            entityId: components["schemas"]["Reference"] | null;
             before: Record<string, never> | null;
             after: Record<string, never> | null;
             ip: string | null;
             userAgent: string | null;
-            requestId: string | null;
+            requestId: components["schemas"]["Reference"] | null;
             hash: string;
         };
         AuditEventPage: {
             data: components["schemas"]["AuditEvent"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         AuditVerification: {
             valid: boolean;
-            eventsChecked: number;
+            eventsChecked: components["schemas"]["Count"];
             firstBrokenLink: {
+                /**
+                 * Format: int32
+                 * @description The event at fault, or the checkpoint's seq for a fault of the checkpoint; 0 where there is neither.
+                 */
                 seq: number;
                 /**
                  * Format: uuid
-                 * @description The event at `seq`; null when the chain is `truncated` (the event is gone).
+                 * @description The event at `seq`; null when there is no such event (it is gone, or the fault is the checkpoint's).
                  */
                 eventId: string | null;
                 /**
                  * @description `hash_mismatch`: the event was altered. `previous_hash_mismatch`: the event before it
-                 *     was replaced. `sequence_gap`: events before it are missing. `truncated`: the newest
-                 *     events are missing (the chain ends before the head the database recorded).
+                 *     was replaced. `sequence_gap`: events before it are missing. `unkeyed_event`: an
+                 *     event at or after the boundary carries no chain key (a hash anyone could compute).
+                 *     `unknown_key`: its chain key is not one this configuration holds. `truncated`: the
+                 *     newest events are missing (the chain ends before the head the database recorded).
+                 *     `head_missing`: there are events but no head. `head_mismatch`: the head names
+                 *     another hash, or an event lies beyond it. `behind_checkpoint`: the chain ends before
+                 *     the latest checkpoint (events were cut off and the head rewritten).
+                 *     `forked_from_checkpoint`: the event at the checkpoint's seq is not the one signed.
+                 *     `boundary_moved`: the seq from which hashes must be keyed differs from the signed
+                 *     one. `checkpoint_invalid`: the latest checkpoint's signature does not verify (or it
+                 *     is malformed, or signed by an unknown key). `checkpoint_unreadable`: the sink could
+                 *     not give the latest checkpoint back.
                  * @enum {string}
                  */
-                reason: "hash_mismatch" | "previous_hash_mismatch" | "sequence_gap" | "truncated";
+                reason: "hash_mismatch" | "previous_hash_mismatch" | "sequence_gap" | "unkeyed_event" | "unknown_key" | "truncated" | "head_missing" | "head_mismatch" | "behind_checkpoint" | "forked_from_checkpoint" | "boundary_moved" | "checkpoint_invalid" | "checkpoint_unreadable";
             } | null;
+            /** @description The latest checkpoint the sink holds, whose signature verified and against which the chain was checked; null when it holds none yet. */
+            checkpoint: {
+                seq: number;
+                hash: string;
+                keyedFromSeq: number;
+                /** Format: date-time */
+                takenAt: string;
+                /** @description The signing key's id: the first 16 hex digits of the SHA-256 of its raw public key. */
+                keyId: string;
+            } | null;
+        };
+        /**
+         * @description A signed checkpoint of the tenant's audit chain, as the sink keeps it. `signature` is Ed25519,
+         *     base64, over the UTF-8 bytes of `hearth audit checkpoint` and a newline followed by the JSON of
+         *     the other fields with keys sorted and no spaces.
+         */
+        AuditCheckpoint: {
+            /** @enum {integer} */
+            version: 1;
+            /** Format: uuid */
+            tenantId: string;
+            /** @description The head's sequence number. */
+            seq: number;
+            /** @description The head's hash. */
+            hash: string;
+            /** @description The first seq whose hash must be keyed (events before it date from before chains were keyed). */
+            keyedFromSeq: number;
+            /** Format: date-time */
+            takenAt: string;
+            /** @description The signing key's id. */
+            keyId: string;
+            signature: string;
         };
         /**
          * @description Normalised status; the pack supplies the words (e.g. looked-after child, foster youth).
@@ -4133,27 +4257,27 @@ export interface components {
             value: string;
         };
         ChildIdentifier: {
-            kind: string;
+            kind: components["schemas"]["Code"];
             lastFour: string;
         };
         Child: {
             /** Format: uuid */
             id: string;
-            givenName: string;
-            familyName: string;
-            preferredName: string | null;
+            givenName: components["schemas"]["Name"];
+            familyName: components["schemas"]["Name"];
+            preferredName: components["schemas"]["Name"] | null;
             /** Format: date */
             dateOfBirth: string;
-            sex: string;
-            ethnicity: string | null;
+            sex: components["schemas"]["Code"];
+            ethnicity: components["schemas"]["Code"] | null;
             status: components["schemas"]["ChildStatus"];
             /** Format: uuid */
             allocatedWorkerId: string | null;
-            gender: string | null;
-            language: string | null;
+            gender: components["schemas"]["Name"] | null;
+            language: components["schemas"]["Name"] | null;
             interpreterNeeded: boolean;
-            religion: string | null;
-            disabilities: string[];
+            religion: components["schemas"]["Name"] | null;
+            disabilities: components["schemas"]["Name"][];
             identifiers: components["schemas"]["ChildIdentifier"][];
             /**
              * Format: uuid
@@ -4161,7 +4285,7 @@ export interface components {
              */
             mergedInto: string | null;
             restricted: boolean;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4173,46 +4297,46 @@ export interface components {
         };
         ChildPage: {
             data: components["schemas"]["Child"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildRestriction: {
             restricted: boolean;
             allowedUserIds: string[];
         };
         PackSummary: {
-            id: string;
-            version: string;
-            name: string;
-            jurisdiction: string;
+            id: components["schemas"]["Code"];
+            version: components["schemas"]["Code"];
+            name: components["schemas"]["Name"];
+            jurisdiction: components["schemas"]["Code"];
             currency: components["schemas"]["Currency"];
-            extends?: string;
+            extends?: components["schemas"]["Code"];
             /** @description From the baseline to this pack. */
-            chain: string[];
+            chain: components["schemas"]["Code"][];
         };
         /** @description Where a value comes from: `pack:<id>` or `overlay:<version>`. */
         Layer: string;
         LayeredItem: {
-            key: string;
+            key: components["schemas"]["Code"];
             layer: components["schemas"]["Layer"];
             /** @description The item as the pack schema defines it (packs/schemas/), with overlays applied. */
             value: Record<string, never>;
         };
         EffectiveConfiguration: {
-            packId: string;
-            chain: string[];
+            packId: components["schemas"]["Code"];
+            chain: components["schemas"]["Code"][];
             /** Format: date */
             asOf: string;
             overlaysApplied: {
                 /** Format: uuid */
                 id: string;
-                version: number;
+                version: components["schemas"]["Version"];
                 /** Format: date */
                 effectiveFrom: string;
             }[];
-            calendar: string | null;
+            calendar: components["schemas"]["Code"] | null;
             terminology: {
                 [key: string]: {
-                    value: string;
+                    value: components["schemas"]["ShortText"];
                     layer: components["schemas"]["Layer"];
                 };
             };
@@ -4227,10 +4351,10 @@ export interface components {
             accounts: components["schemas"]["LayeredItem"][];
         };
         FormDocument: {
-            key: string;
-            version: number;
-            title: string;
-            description?: string;
+            key: components["schemas"]["Code"];
+            version: components["schemas"]["Version"];
+            title: components["schemas"]["Name"];
+            description?: components["schemas"]["Note"];
             layer: components["schemas"]["Layer"];
             /** @description A JSON Schema 2020-12 document. */
             schema: Record<string, never>;
@@ -4253,7 +4377,7 @@ export interface components {
             rules?: {
                 [key: string]: {
                     add?: Record<string, never>[];
-                    remove?: string[];
+                    remove?: components["schemas"]["Name"][];
                 };
             };
             /** @description Extra codes for option lists, by list key. */
@@ -4271,13 +4395,13 @@ export interface components {
                     extraFields: {
                         [key: string]: Record<string, never>;
                     };
-                    required?: string[];
+                    required?: components["schemas"]["Code"][];
                 };
             };
             /** @description Approval steps removed or added, by workflow key. */
             workflows?: {
                 [key: string]: {
-                    removeTransitions?: string[];
+                    removeTransitions?: components["schemas"]["Code"][];
                     addTransitions?: Record<string, never>[];
                 };
             };
@@ -4297,21 +4421,23 @@ export interface components {
         Overlay: {
             /** Format: uuid */
             id: string;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date */
             effectiveFrom: string;
-            description: string;
+            description: components["schemas"]["Note"];
             changes: components["schemas"]["OverlayChanges"];
+            /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         OverlayPage: {
             data: components["schemas"]["Overlay"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         FormSubmissionCreate: {
             formKey: string;
+            /** Format: int32 */
             formVersion: number;
             /**
              * @description What the form is about.
@@ -4325,13 +4451,14 @@ export interface components {
         FormSubmission: {
             /** Format: uuid */
             id: string;
-            formKey: string;
-            formVersion: number;
+            formKey: components["schemas"]["Code"];
+            formVersion: components["schemas"]["Version"];
             layer: components["schemas"]["Layer"];
-            subjectType: string;
+            subjectType: components["schemas"]["Code"];
             /** Format: uuid */
             subjectId: string;
             data: Record<string, never>;
+            /** Format: uuid */
             submittedBy: string | null;
             /** Format: date-time */
             submittedAt: string;
@@ -4367,24 +4494,24 @@ export interface components {
             holidayWeekInPeriod?: boolean;
         };
         RateLine: {
-            component: string;
+            component: components["schemas"]["Code"];
             /** Format: date */
             from: string;
             /** Format: date */
             to: string;
-            nights: number;
+            nights: components["schemas"]["Count"];
             /** @description Minor units. */
-            amount: number;
+            amount: components["schemas"]["Money"];
             explanation: {
-                rule: string;
-                table: string;
+                rule: components["schemas"]["Code"];
+                table: components["schemas"]["Code"];
                 layer: components["schemas"]["Layer"];
                 /** Format: date */
                 effectiveFrom: string;
-                source: string;
-                period: string;
-                periodAmount: number;
-                conversion: string;
+                source: components["schemas"]["Note"];
+                period: components["schemas"]["Code"];
+                periodAmount: components["schemas"]["Money"];
+                conversion: components["schemas"]["Code"];
                 facts: Record<string, never>;
                 conditions: unknown;
                 /** @description Present when the pack floor lifted an overlay amount: the pack value and its layer. */
@@ -4395,7 +4522,7 @@ export interface components {
             currency: components["schemas"]["Currency"];
             policy: Record<string, never>;
             lines: components["schemas"]["RateLine"][];
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
         };
         CycleDueDatesRequest: {
             /** Format: date */
@@ -4413,15 +4540,15 @@ export interface components {
         };
         CycleDueDates: {
             cycle: {
-                key: string;
-                name: string;
-                source: string;
+                key: components["schemas"]["Code"];
+                name: components["schemas"]["Name"];
+                source: components["schemas"]["Note"];
                 layer: components["schemas"]["Layer"];
             };
-            calendar: string | null;
+            calendar: components["schemas"]["Code"] | null;
             occurrences: {
-                occurrence: number;
-                step: string;
+                occurrence: components["schemas"]["Count"];
+                step: components["schemas"]["Code"];
                 /** Format: date */
                 dueDate: string;
                 countedFrom: {
@@ -4438,7 +4565,10 @@ export interface components {
         ConfigurationDocument: {
             /** @constant */
             format: "hearth.configuration";
-            /** @constant */
+            /**
+             * Format: int32
+             * @constant
+             */
             formatVersion: 1;
             packId: string;
             /** Format: date-time */
@@ -4453,17 +4583,17 @@ export interface components {
         CarerHousehold: {
             /** Format: uuid */
             id: string;
-            name: string;
-            address: string | null;
-            postcode: string | null;
-            region: string | null;
+            name: components["schemas"]["Name"];
+            address: components["schemas"]["Address"] | null;
+            postcode: components["schemas"]["Postcode"] | null;
+            region: components["schemas"]["Code"] | null;
             location: {
                 lat: number;
                 lon: number;
             } | null;
-            languages: string[];
-            skills: string[];
-            carerLevel: string | null;
+            languages: components["schemas"]["Code"][];
+            skills: components["schemas"]["Code"][];
+            carerLevel: components["schemas"]["Code"] | null;
             /** Format: uuid */
             supervisingWorkerId: string | null;
             /**
@@ -4471,14 +4601,14 @@ export interface components {
              * @enum {string}
              */
             status: "active" | "on_hold" | "closed";
-            workflowKey: string;
+            workflowKey: components["schemas"]["Code"];
             /** @description The household's state on the tenant's approval workflow. */
-            approvalState: string;
+            approvalState: components["schemas"]["Code"];
             /** Format: date */
             approvedOn: string | null;
             /** Format: date */
             approvalEndedOn: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4536,14 +4666,14 @@ export interface components {
         };
         CarerHouseholdPage: {
             data: components["schemas"]["CarerHousehold"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerHouseholdMember: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             householdId: string;
-            name: string;
+            name: components["schemas"]["Name"];
             /** Format: date */
             dateOfBirth: string;
             /**
@@ -4551,10 +4681,10 @@ export interface components {
              * @enum {string}
              */
             role: "applicant" | "household_member";
-            relationship: string | null;
+            relationship: components["schemas"]["Name"] | null;
             /** Format: date */
             leftOn: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4586,7 +4716,7 @@ export interface components {
         };
         CarerHouseholdMemberPage: {
             data: components["schemas"]["CarerHouseholdMember"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerCheck: {
             /** Format: uuid */
@@ -4598,7 +4728,7 @@ export interface components {
              * @description Null for a check of the household as a whole (it counts for every member).
              */
             memberId: string | null;
-            checkType: string;
+            checkType: components["schemas"]["Code"];
             /** @enum {string} */
             status: "requested" | "received" | "satisfactory" | "unsatisfactory";
             /** Format: date */
@@ -4610,11 +4740,11 @@ export interface components {
              * @description The day the check stops counting.
              */
             expiresOn: string | null;
-            reference: string | null;
+            reference: components["schemas"]["Reference"] | null;
             hours: number | null;
             facts: Record<string, never>;
-            notes: string | null;
-            version: number;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4660,15 +4790,15 @@ export interface components {
         };
         CarerCheckPage: {
             data: components["schemas"]["CarerCheck"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerComplianceIssue: {
             /** @enum {string} */
             kind: "missing" | "expired" | "unsatisfactory";
-            checkType: string;
+            checkType: components["schemas"]["Code"];
             /** Format: uuid */
             memberId: string;
-            detail: string;
+            detail: components["schemas"]["Note"];
         };
         CarerHouseholdCompliance: {
             /** Format: uuid */
@@ -4677,12 +4807,12 @@ export interface components {
             asOf: string;
             compliant: boolean;
             /** @description Which checks are required of whom, in words. */
-            rule: string;
-            requiredCheckTypes: string[];
+            rule: components["schemas"]["Note"];
+            requiredCheckTypes: components["schemas"]["Code"][];
             members: {
                 /** Format: uuid */
                 memberId: string;
-                name: string;
+                name: components["schemas"]["Name"];
                 /**
                  * @description An applicant (a carer once approved) or another member of the household, adult or child.
                  * @enum {string}
@@ -4698,11 +4828,12 @@ export interface components {
             id: string;
             /** Format: uuid */
             householdId: string;
-            key: string;
-            title: string;
+            key: components["schemas"]["Code"];
+            title: components["schemas"]["Name"];
             /** Format: date */
             receivedOn: string;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
+            /** Format: uuid */
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -4720,14 +4851,16 @@ export interface components {
             id: string;
             /** Format: uuid */
             householdId: string;
-            key: string;
-            outcome: string | null;
+            key: components["schemas"]["Code"];
+            outcome: components["schemas"]["Code"] | null;
             /** Format: date */
             decidedOn: string;
-            reasons: string | null;
+            reasons: components["schemas"]["Note"] | null;
             facts: Record<string, never>;
             details: Record<string, never>;
+            /** Format: uuid */
             panelId: string | null;
+            /** Format: uuid */
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -4745,13 +4878,19 @@ export interface components {
         };
         CarerHouseholdFormCreate: {
             formKey: string;
-            /** @description Defaults to the latest version in the tenant's configuration. */
+            /**
+             * Format: int32
+             * @description Defaults to the latest version in the tenant's configuration.
+             */
             formVersion?: number;
             data: Record<string, never>;
         };
         CarerApprovalTerms: {
+            /** Format: int32 */
             maxChildren: number;
+            /** Format: int32 */
             ageMin: number;
+            /** Format: int32 */
             ageMax: number;
             placementKinds: ("emergency" | "short_term" | "long_term" | "respite" | "parent_and_child" | "remand" | "short_breaks")[];
             notes?: string;
@@ -4761,37 +4900,42 @@ export interface components {
             id: string;
             /** Format: date */
             effectiveFrom: string;
-            maxChildren: number;
+            maxChildren: components["schemas"]["Count"];
+            /** Format: int32 */
             ageMin: number;
+            /** Format: int32 */
             ageMax: number;
-            placementKinds: string[];
-            carerLevel: string | null;
-            notes: string | null;
+            placementKinds: components["schemas"]["Code"][];
+            carerLevel: components["schemas"]["Code"] | null;
+            notes: components["schemas"]["Note"] | null;
+            /** Format: uuid */
             decisionId: string | null;
         };
         CarerApprovalBlocker: {
             /** @enum {string} */
             kind: "permission" | "evidence" | "condition";
-            detail: string;
+            detail: components["schemas"]["Note"];
             evidence?: Record<string, never>;
         };
         CarerApprovalVerdict: {
-            transition: string;
-            name: string | null;
-            to: string;
+            transition: components["schemas"]["Code"];
+            name: components["schemas"]["Name"] | null;
+            to: components["schemas"]["Name"];
             allowed: boolean;
             blockers: components["schemas"]["CarerApprovalBlocker"][];
         };
         CarerApprovalStep: {
             /** Format: uuid */
             id: string;
-            transition: string;
-            from: string;
-            to: string;
+            transition: components["schemas"]["Code"];
+            from: components["schemas"]["Name"];
+            to: components["schemas"]["Name"];
             /** Format: date */
             occurredOn: string;
-            note: string | null;
+            note: components["schemas"]["Note"] | null;
+            /** Format: uuid */
             decisionId: string | null;
+            /** Format: uuid */
             actorId: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -4799,10 +4943,10 @@ export interface components {
         CarerApproval: {
             /** Format: uuid */
             householdId: string;
-            workflowKey: string;
-            workflowName: string;
-            state: string;
-            stateName: string;
+            workflowKey: components["schemas"]["Code"];
+            workflowName: components["schemas"]["Name"];
+            state: components["schemas"]["Code"];
+            stateName: components["schemas"]["Name"];
             terminal: boolean;
             approved: boolean;
             /** Format: date */
@@ -4817,7 +4961,7 @@ export interface components {
             evidence: {
                 /** @enum {string} */
                 kind: "form" | "check" | "document" | "decision";
-                key: string;
+                key: components["schemas"]["Code"];
             }[];
             /** @description The facts the workflow's conditions were judged on. */
             facts: Record<string, never>;
@@ -4848,17 +4992,21 @@ export interface components {
         /** @enum {string} */
         CarerPanelStatus: "scheduled" | "held" | "cancelled";
         CarerPanelVote: {
+            /** Format: int32 */
             inFavour: number;
+            /** Format: int32 */
             against: number;
+            /** Format: int32 */
             abstained: number;
         };
         CarerPanelRecommendation: {
             recommendApproval: boolean;
             termsRecommended: components["schemas"]["CarerApprovalTerms"] | null;
-            reasons: string;
+            reasons: components["schemas"]["Note"];
             vote: components["schemas"]["CarerPanelVote"] | null;
             /** Format: uuid */
             decisionId: string;
+            /** Format: uuid */
             recordedBy: string | null;
         };
         CarerPanelAgendaItem: {
@@ -4868,7 +5016,7 @@ export interface components {
             panelId: string;
             /** Format: uuid */
             householdId: string;
-            purpose: string | null;
+            purpose: components["schemas"]["ShortText"] | null;
             /** @enum {string} */
             status: "listed" | "recommended";
             recommendation: components["schemas"]["CarerPanelRecommendation"] | null;
@@ -4880,13 +5028,13 @@ export interface components {
             id: string;
             /** Format: date */
             panelDate: string;
-            name: string | null;
+            name: components["schemas"]["Name"] | null;
             /** Format: uuid */
             chairId: string;
             memberIds: string[];
             status: components["schemas"]["CarerPanelStatus"];
             agenda: components["schemas"]["CarerPanelAgendaItem"][];
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -4905,7 +5053,7 @@ export interface components {
         };
         CarerPanelPage: {
             data: components["schemas"]["CarerPanel"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         CarerPanelAgendaItemCreate: {
             /** Format: uuid */
@@ -4932,13 +5080,13 @@ export interface components {
             id: string;
             /** Format: uuid */
             childId: string;
-            code: string;
+            code: components["schemas"]["Code"];
             /** Format: date */
             startDate: string;
             /** Format: date */
             endDate: string | null;
-            notes: string | null;
-            version: number;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -4952,7 +5100,7 @@ export interface components {
         };
         ChildLegalStatusPage: {
             data: components["schemas"]["ChildLegalStatus"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildLegalStatusCreate: {
             code: components["schemas"]["LookupCode"];
@@ -4980,10 +5128,10 @@ export interface components {
             startDate: string;
             /** Format: date */
             endDate: string | null;
-            startReason: string | null;
-            endReason: string | null;
-            notes: string | null;
-            version: number;
+            startReason: components["schemas"]["Code"] | null;
+            endReason: components["schemas"]["Code"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -4997,7 +5145,7 @@ export interface components {
         };
         ChildCareEpisodePage: {
             data: components["schemas"]["ChildCareEpisode"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildCareEpisodeCreate: {
             /** Format: date */
@@ -5025,15 +5173,15 @@ export interface components {
             childId: string;
             category: components["schemas"]["ChildAlertCategory"];
             severity: components["schemas"]["ChildSeverity"];
-            title: string;
-            description: string | null;
+            title: components["schemas"]["Name"];
+            description: components["schemas"]["Note"] | null;
             /** Format: date */
             activeFrom: string;
             /** Format: date */
             activeTo: string | null;
             /** @description Active today, in the tenant's time zone. */
             active: boolean;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5047,7 +5195,7 @@ export interface components {
         };
         ChildAlertPage: {
             data: components["schemas"]["ChildAlert"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildAlertCreate: {
             category: components["schemas"]["ChildAlertCategory"];
@@ -5075,19 +5223,19 @@ export interface components {
             id: string;
             /** Format: uuid */
             childId: string;
-            givenName: string;
-            familyName: string;
+            givenName: components["schemas"]["Name"];
+            familyName: components["schemas"]["Name"];
             /** Format: date */
             dateOfBirth: string | null;
-            relationship: string;
+            relationship: components["schemas"]["Name"];
             parentalResponsibility: boolean;
             contactAllowed: boolean;
             contactSupervised: boolean;
-            phone: string | null;
-            email: string | null;
-            address: string | null;
-            notes: string | null;
-            version: number;
+            phone: components["schemas"]["Phone"] | null;
+            email: components["schemas"]["Email"] | null;
+            address: components["schemas"]["Address"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5101,7 +5249,7 @@ export interface components {
         };
         ChildFamilyMemberPage: {
             data: components["schemas"]["ChildFamilyMember"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildFamilyMemberCreate: {
             givenName: string;
@@ -5141,13 +5289,13 @@ export interface components {
             id: string;
             /** Format: uuid */
             childId: string;
-            role: string;
-            name: string;
-            organisation: string | null;
-            phone: string | null;
-            email: string | null;
-            notes: string | null;
-            version: number;
+            role: components["schemas"]["Name"];
+            name: components["schemas"]["Name"];
+            organisation: components["schemas"]["Name"] | null;
+            phone: components["schemas"]["Phone"] | null;
+            email: components["schemas"]["Email"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5161,7 +5309,7 @@ export interface components {
         };
         ChildKeyContactPage: {
             data: components["schemas"]["ChildKeyContact"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ChildKeyContactCreate: {
             /** @description gp, school, iro, guardian_ad_litem, cafcass, casa, dentist… */
@@ -5208,6 +5356,7 @@ export interface components {
             supervised: boolean;
             supervisedBy?: string | null;
             location?: string | null;
+            /** Format: int32 */
             durationMinutes?: number | null;
             notes?: string | null;
         };
@@ -5420,12 +5569,12 @@ export interface components {
             occurredOn: string;
             /** Format: date */
             dueOn: string | null;
-            summary: string | null;
-            author: string | null;
+            summary: components["schemas"]["ShortText"] | null;
+            author: components["schemas"]["Name"] | null;
             /** Format: uuid */
             recordedBy: string | null;
             details: Record<string, never>;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -5439,7 +5588,7 @@ export interface components {
         };
         ChildCaseRecordPage: {
             data: components["schemas"]["ChildCaseRecord"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         ClaimStatus: "draft" | "submitted" | "approved" | "rejected" | "withdrawn" | "paid";
@@ -5452,12 +5601,12 @@ export interface components {
             from?: string;
             to?: string;
             purpose?: string;
-            /** @description Miles driven, more than 0, to a tenth of a mile. */
+            /** @description Miles driven, to a tenth of a mile: at most 10,000 on one line, and more than 0 (a claims rule, so 0 or less is a 422). */
             miles?: number;
             category?: string;
             description?: string;
             /** @description Minor units (pence, cents). */
-            amount?: number;
+            amount?: components["schemas"]["Money"];
             /** Format: uuid */
             childId?: string | null;
             /** Format: uuid */
@@ -5488,15 +5637,15 @@ export interface components {
         ClaimMileageBand: {
             miles: number;
             amountPerMile: number;
-            amount: number;
+            amount: components["schemas"]["Money"];
         };
         /** @description How a mileage line's amount was found. */
         ClaimLineExplanation: {
-            table: string;
-            layer: string;
+            table: components["schemas"]["Code"];
+            layer: components["schemas"]["Code"];
             /** Format: date */
             effectiveFrom: string;
-            source: string;
+            source: components["schemas"]["Note"];
             /** Format: date */
             thresholdPeriodStart: string;
             /** @description The household's miles already counted in the threshold period before this line. */
@@ -5510,13 +5659,13 @@ export interface components {
             kind: "mileage" | "expense";
             /** Format: date */
             date: string;
-            from?: string | null;
-            to?: string | null;
-            purpose?: string | null;
+            from?: components["schemas"]["Name"] | null;
+            to?: components["schemas"]["Name"] | null;
+            purpose?: components["schemas"]["ShortText"] | null;
             miles?: number | null;
-            category?: string | null;
-            description?: string | null;
-            amount: number;
+            category?: components["schemas"]["Code"] | null;
+            description?: components["schemas"]["Note"] | null;
+            amount: components["schemas"]["Money"];
             /** Format: uuid */
             childId?: string | null;
             /** Format: uuid */
@@ -5526,8 +5675,8 @@ export interface components {
         ClaimEvidence: {
             /** Format: uuid */
             id: string;
-            key: string;
-            title: string;
+            key: components["schemas"]["Code"];
+            title: components["schemas"]["Name"];
             /** Format: date */
             receivedOn: string;
         };
@@ -5538,19 +5687,19 @@ export interface components {
             actorId: string | null;
             /** Format: date-time */
             at: string;
-            reasons: string | null;
+            reasons: components["schemas"]["Note"] | null;
         };
         ClaimSummary: {
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             householdId: string;
-            description?: string | null;
+            description?: components["schemas"]["Note"] | null;
             status: components["schemas"]["ClaimStatus"];
             /** @enum {string} */
             currency: "GBP" | "USD";
             /** @description Minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             /** Format: uuid */
             submittedBy?: string | null;
             /** Format: date-time */
@@ -5559,12 +5708,12 @@ export interface components {
             decidedBy?: string | null;
             /** Format: date-time */
             decidedAt?: string | null;
-            decisionReasons?: string | null;
+            decisionReasons?: components["schemas"]["Note"] | null;
             /** Format: uuid */
             paidInRunId?: string | null;
             /** Format: date */
             paidOn?: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5579,25 +5728,25 @@ export interface components {
         };
         ClaimPage: {
             data: components["schemas"]["ClaimSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         ClaimsOutstandingHousehold: {
             /** Format: uuid */
             householdId: string;
-            householdName: string;
-            submittedCount: number;
-            submittedTotal: number;
-            approvedUnpaidCount: number;
-            approvedUnpaidTotal: number;
-            total: number;
+            householdName: components["schemas"]["Name"];
+            submittedCount: components["schemas"]["Count"];
+            submittedTotal: components["schemas"]["MoneyTotal"];
+            approvedUnpaidCount: components["schemas"]["Count"];
+            approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
+            total: components["schemas"]["MoneyTotal"];
         };
         ClaimsOutstanding: {
             /** @enum {string} */
             currency: "GBP" | "USD";
             households: components["schemas"]["ClaimsOutstandingHousehold"][];
-            submittedTotal: number;
-            approvedUnpaidTotal: number;
-            total: number;
+            submittedTotal: components["schemas"]["MoneyTotal"];
+            approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
+            total: components["schemas"]["MoneyTotal"];
         };
         /** @enum {string} */
         CommissionerKind: "local_authority" | "county" | "state_agency" | "other";
@@ -5610,7 +5759,10 @@ export interface components {
         FeePeriod: "week" | "day";
         /** @enum {string} */
         InvoiceStatus: "draft" | "issued";
-        /** @description Minor units (pence, cents). */
+        /**
+         * Format: int64
+         * @description Minor units (pence, cents).
+         */
         MinorUnits: number;
         CommissionerAddressLines: string[];
         CommissionerCreate: {
@@ -5620,7 +5772,10 @@ export interface components {
             customerReference?: string | null;
             addressLines?: components["schemas"]["CommissionerAddressLines"];
             email?: components["schemas"]["Email"] | null;
-            /** @description Days from issue to due; null takes the policy's. */
+            /**
+             * Format: int32
+             * @description Days from issue to due; null takes the policy's.
+             */
             paymentTermsDays?: number | null;
         };
         CommissionerUpdate: {
@@ -5629,20 +5784,22 @@ export interface components {
             customerReference?: string | null;
             addressLines?: components["schemas"]["CommissionerAddressLines"];
             email?: components["schemas"]["Email"] | null;
+            /** Format: int32 */
             paymentTermsDays?: number | null;
             status?: components["schemas"]["CommissionerStatus"];
         };
         Commissioner: {
             /** Format: uuid */
             id: string;
-            name: string;
+            name: components["schemas"]["Name"];
             kind: components["schemas"]["CommissionerKind"];
-            customerReference: string | null;
-            addressLines: string[];
-            email: string | null;
+            customerReference: components["schemas"]["Reference"] | null;
+            addressLines: components["schemas"]["CommissionerAddressLines"];
+            email: components["schemas"]["Email"] | null;
+            /** Format: int32 */
             paymentTermsDays: number | null;
             status: components["schemas"]["CommissionerStatus"];
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5652,12 +5809,15 @@ export interface components {
         };
         CommissionerPage: {
             data: components["schemas"]["Commissioner"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PlacementCommissionCreate: {
             /** Format: uuid */
             commissionerId: string;
-            /** @description Minor units per fee period; 0 charges nothing from effectiveFrom. */
+            /**
+             * Format: int32
+             * @description Minor units per fee period; 0 charges nothing from effectiveFrom.
+             */
             feeAmount: number;
             feePeriod: components["schemas"]["FeePeriod"];
             /** Format: date */
@@ -5677,8 +5837,8 @@ export interface components {
             feePeriod: components["schemas"]["FeePeriod"];
             /** Format: date */
             effectiveFrom: string;
-            commissionerReference: string | null;
-            notes: string | null;
+            commissionerReference: components["schemas"]["Reference"] | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5686,7 +5846,7 @@ export interface components {
         };
         PlacementCommissionPage: {
             data: components["schemas"]["PlacementCommission"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /**
          * @description How long one invoicing period is (weekly 7 nights, four-weekly 28, monthly to the same date next month).
@@ -5704,6 +5864,7 @@ export interface components {
             /** @description Whether the day a child leaves is charged as well as the day they arrive. */
             chargeDepartureDay: boolean;
             rounding: components["schemas"]["InvoiceRounding"];
+            /** Format: int32 */
             paymentTermsDays: number;
             invoicePrefix: components["schemas"]["NumberPrefix"];
             creditNotePrefix: components["schemas"]["NumberPrefix"];
@@ -5712,13 +5873,17 @@ export interface components {
             frequency: components["schemas"]["InvoicingFrequency"];
             chargeDepartureDay: boolean;
             rounding: components["schemas"]["InvoiceRounding"];
+            /** Format: int32 */
             paymentTermsDays: number;
-            invoicePrefix: string;
-            creditNotePrefix: string;
-            /** @description Numbers are zero-padded to this many digits (INV-000042). */
+            invoicePrefix: components["schemas"]["Code"];
+            creditNotePrefix: components["schemas"]["Code"];
+            /**
+             * Format: int32
+             * @description Numbers are zero-padded to this many digits (INV-000042).
+             */
             numberDigits: number;
             /** @description 0 while the defaults apply. */
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             updatedBy?: string | null;
             /** Format: date-time */
@@ -5746,26 +5911,32 @@ export interface components {
             issueDate?: string;
         };
         InvoiceBillTo: {
-            name: string;
+            name: components["schemas"]["Name"];
             kind: components["schemas"]["CommissionerKind"];
-            customerReference: string | null;
-            addressLines: string[];
-            email: string | null;
+            customerReference: components["schemas"]["Reference"] | null;
+            addressLines: components["schemas"]["CommissionerAddressLines"];
+            email: components["schemas"]["Email"] | null;
         };
         InvoiceLine: {
             /** Format: uuid */
             id: string;
-            lineNumber: number;
-            /** Format: uuid */
-            placementId: string;
-            /** Format: uuid */
-            childId: string;
+            lineNumber: components["schemas"]["Count"];
             /**
              * Format: uuid
-             * @description The fee row this line was priced from.
+             * @description Null only where the child's record is restricted and the caller is not named on it: the line keeps its nights and amounts.
              */
-            commissionId: string;
-            commissionerReference: string | null;
+            placementId: string | null;
+            /**
+             * Format: uuid
+             * @description Null only where the child's record is restricted and the caller is not named on it.
+             */
+            childId: string | null;
+            /**
+             * Format: uuid
+             * @description The fee row this line was priced from; null where the child's record is restricted from the caller.
+             */
+            commissionId: string | null;
+            commissionerReference: components["schemas"]["Reference"] | null;
             /**
              * Format: date
              * @description The first night charged.
@@ -5776,7 +5947,7 @@ export interface components {
              * @description The last night charged.
              */
             periodEnd: string;
-            nights: number;
+            nights: components["schemas"]["Count"];
             feeAmount: components["schemas"]["MinorUnits"];
             feePeriod: components["schemas"]["FeePeriod"];
             amount: components["schemas"]["MinorUnits"];
@@ -5786,7 +5957,7 @@ export interface components {
         InvoiceCreditNoteRef: {
             /** Format: uuid */
             id: string;
-            reference: string;
+            reference: components["schemas"]["Reference"];
             /** Format: date */
             issueDate: string;
             total: components["schemas"]["MinorUnits"];
@@ -5796,9 +5967,9 @@ export interface components {
             id: string;
             status: components["schemas"]["InvoiceStatus"];
             /** @description The tenant's invoice number; null on a draft. */
-            number: number | null;
+            number: components["schemas"]["Count"] | null;
             /** @description The number as printed, e.g. INV-000042. */
-            reference: string | null;
+            reference: components["schemas"]["Reference"] | null;
             /** Format: uuid */
             commissionerId: string;
             /** Format: date */
@@ -5813,11 +5984,12 @@ export interface components {
             issueDate: string | null;
             /** Format: date */
             dueDate: string | null;
+            /** Format: int32 */
             paymentTermsDays?: number | null;
             /** Format: uuid */
             journalId?: string | null;
             /** @description A draft's version (its ETag); null once issued, as an issued invoice never changes. */
-            version: number | null;
+            version: components["schemas"]["Version"] | null;
             /** Format: uuid */
             createdBy?: string | null;
             /** Format: date-time */
@@ -5834,7 +6006,7 @@ export interface components {
         };
         InvoicePage: {
             data: components["schemas"]["InvoiceSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         InvoiceDraftsResult: {
             /** Format: date */
@@ -5849,7 +6021,10 @@ export interface components {
         CreditNoteLineInput: {
             /** Format: uuid */
             invoiceLineId: string;
-            /** @description Minor units to credit on that line. */
+            /**
+             * Format: int64
+             * @description Minor units to credit on that line.
+             */
             amount: number;
         };
         CreditNoteCreate: {
@@ -5861,7 +6036,7 @@ export interface components {
         CreditNoteLine: {
             /** Format: uuid */
             id: string;
-            lineNumber: number;
+            lineNumber: components["schemas"]["Count"];
             /** Format: uuid */
             invoiceLineId: string;
             amount: components["schemas"]["MinorUnits"];
@@ -5871,17 +6046,17 @@ export interface components {
         CreditNoteSummary: {
             /** Format: uuid */
             id: string;
-            number: number;
+            number: components["schemas"]["Count"];
             /** @description The number as printed, e.g. CN-000007. */
-            reference: string;
+            reference: components["schemas"]["Reference"];
             /** Format: uuid */
             invoiceId: string;
-            invoiceReference: string;
+            invoiceReference: components["schemas"]["Reference"];
             /** Format: uuid */
             commissionerId: string;
             /** Format: date */
             issueDate: string;
-            reason: string;
+            reason: components["schemas"]["Note"];
             /** @enum {string} */
             currency: "GBP" | "USD";
             total: components["schemas"]["MinorUnits"];
@@ -5897,13 +6072,16 @@ export interface components {
         };
         CreditNotePage: {
             data: components["schemas"]["CreditNoteSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @description What produced a journal. */
         LedgerSourceType: string;
         /** @description An export format's key (`generic`, `xero`, `quickbooks`, or a plugin's). */
         LedgerExportFormatKey: string;
-        /** @description Integer minor units (pence, cents). */
+        /**
+         * Format: int64
+         * @description Integer minor units (pence, cents).
+         */
         LedgerMinorAmount: number;
         /** @description Either `component` and `amount`, or `account` and exactly one of `debit` or `credit`. */
         LedgerJournalLineInput: {
@@ -5938,39 +6116,42 @@ export interface components {
         LedgerEntry: {
             /** Format: uuid */
             id: string;
-            lineNumber: number;
-            accountKey: string;
+            lineNumber: components["schemas"]["Count"];
+            accountKey: components["schemas"]["Code"];
             /** @description The code the account had in the chart when the journal was posted. */
-            accountCode: string;
-            debit: number;
-            credit: number;
+            accountCode: components["schemas"]["Code"];
+            debit: components["schemas"]["MoneyTotal"];
+            credit: components["schemas"]["MoneyTotal"];
+            /** Format: uuid */
             carerHouseholdId: string | null;
+            /** Format: uuid */
             childId: string | null;
+            /** Format: uuid */
             placementId: string | null;
             /** Format: date */
             periodStart: string | null;
             /** Format: date */
             periodEnd: string | null;
-            sourceLineId: string | null;
-            description: string | null;
+            sourceLineId: components["schemas"]["Reference"] | null;
+            description: components["schemas"]["Note"] | null;
         };
         LedgerJournal: {
             /** Format: uuid */
             id: string;
             /** @description Numbered per tenant from 1, without gaps. */
-            number: number;
+            number: components["schemas"]["Count"];
             /** Format: date */
             postingDate: string;
-            description: string;
+            description: components["schemas"]["Note"];
             source: {
-                type: string;
-                id: string | null;
+                type: components["schemas"]["Code"];
+                id: components["schemas"]["Reference"] | null;
             };
             /** @enum {string} */
             currency: "GBP" | "USD";
-            lineCount: number;
+            lineCount: components["schemas"]["Count"];
             /** @description The sum of the debits (= the sum of the credits), in minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -5979,19 +6160,19 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description Numbered per tenant from 1, without gaps. */
-            number: number;
+            number: components["schemas"]["Count"];
             /** Format: date */
             postingDate: string;
-            description: string;
+            description: components["schemas"]["Note"];
             source: {
-                type: string;
-                id: string | null;
+                type: components["schemas"]["Code"];
+                id: components["schemas"]["Reference"] | null;
             };
             /** @enum {string} */
             currency: "GBP" | "USD";
-            lineCount: number;
+            lineCount: components["schemas"]["Count"];
             /** @description The sum of the debits (= the sum of the credits), in minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
@@ -6000,14 +6181,14 @@ export interface components {
             exports: {
                 /** Format: uuid */
                 id: string;
-                format: string;
+                format: components["schemas"]["Code"];
                 /** Format: date-time */
                 createdAt: string;
             }[];
         };
         LedgerJournalPage: {
             data: components["schemas"]["LedgerJournal"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         LedgerExportRequest: {
             format: components["schemas"]["LedgerExportFormatKey"];
@@ -6021,9 +6202,15 @@ export interface components {
              * @description Journals posted on or before this date.
              */
             to?: string;
-            /** @description Journals numbered from this one. */
+            /**
+             * Format: int32
+             * @description Journals numbered from this one.
+             */
             journalFrom?: number;
-            /** @description Journals numbered up to this one. */
+            /**
+             * Format: int32
+             * @description Journals numbered up to this one.
+             */
             journalTo?: number;
             sourceType?: components["schemas"]["LedgerSourceType"];
             /** @description Journals of this source record (e.g. a payment run id); needs sourceType. */
@@ -6037,33 +6224,33 @@ export interface components {
         LedgerExport: {
             /** Format: uuid */
             id: string;
-            format: string;
+            format: components["schemas"]["Code"];
             filters: {
                 /** Format: date */
                 from: string | null;
                 /** Format: date */
                 to: string | null;
-                journalFrom: number | null;
-                journalTo: number | null;
-                sourceType: string | null;
-                sourceId: string | null;
+                journalFrom: components["schemas"]["Count"] | null;
+                journalTo: components["schemas"]["Count"] | null;
+                sourceType: components["schemas"]["Code"] | null;
+                sourceId: components["schemas"]["Reference"] | null;
             };
             /** @description The last journal number committed when the export was taken. */
-            throughJournalNumber: number;
-            journalCount: number;
+            throughJournalNumber: components["schemas"]["Count"];
+            journalCount: components["schemas"]["Count"];
             /** @description Ledger entries exported (CSV rows after the header). */
-            rowCount: number;
-            firstJournalNumber: number | null;
-            lastJournalNumber: number | null;
+            rowCount: components["schemas"]["Count"];
+            firstJournalNumber: components["schemas"]["Count"] | null;
+            lastJournalNumber: components["schemas"]["Count"] | null;
             /** @description The sum of the debits exported, in minor units. */
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         LedgerExportPage: {
             data: components["schemas"]["LedgerExport"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PayFrequency: "weekly" | "fortnightly" | "four_weekly" | "monthly";
@@ -6093,14 +6280,22 @@ export interface components {
              * @description The first day of one period; every period starts a whole number of periods from it (monthly: the same day of each month, 1 to 28).
              */
             anchorDate: string;
-            /** @description In arrears, days after the period ends; in advance, days before it starts. */
+            /**
+             * Format: int32
+             * @description In arrears, days after the period ends; in advance, days before it starts.
+             */
             paymentLagDays?: number;
-            /** @description How far back a run looks for corrections to finalised runs (default 366). */
+            /**
+             * Format: int32
+             * @description How far back a run looks for corrections to finalised runs (default 366).
+             */
             correctionLookbackDays?: number;
         };
         PayScheduleUpdate: {
             name?: string;
+            /** Format: int32 */
             paymentLagDays?: number;
+            /** Format: int32 */
             correctionLookbackDays?: number;
             /** @enum {string} */
             status?: "retired";
@@ -6108,19 +6303,21 @@ export interface components {
         PaySchedule: {
             /** Format: uuid */
             id: string;
-            key: string;
-            name: string;
+            key: components["schemas"]["Code"];
+            name: components["schemas"]["Name"];
             frequency: components["schemas"]["PayFrequency"];
             timing: components["schemas"]["PayTiming"];
             /** Format: date */
             anchorDate: string;
+            /** Format: int32 */
             paymentLagDays: number;
+            /** Format: int32 */
             correctionLookbackDays: number;
             /** @enum {string} */
             status: "active" | "retired";
             /** @description The period the next run of this schedule would cover (null once retired). */
             nextPeriod: components["schemas"]["PeriodBounds"] | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6142,27 +6339,28 @@ export interface components {
             reasons: string;
         };
         PaymentRunNextStep: {
-            step: string;
-            to: string;
+            step: components["schemas"]["Code"];
+            to: components["schemas"]["Name"];
             allowed: boolean;
             blockers: {
                 /** @enum {string} */
                 kind: "permission" | "condition" | "separation_of_duties" | "state";
-                detail: string;
+                detail: components["schemas"]["Note"];
             }[];
         };
         PaymentRunCalculation: {
             /** @description Calculations so far; lines belong to the latest. */
-            number: number;
+            number: components["schemas"]["Count"];
             /** @enum {string} */
             status: "none" | "queued" | "running" | "succeeded" | "failed";
             /** @description Placements priced so far. */
-            done: number;
+            done: components["schemas"]["Count"];
             /** @description Placements to price. */
-            total: number | null;
+            total: components["schemas"]["MoneyTotal"] | null;
+            /** Format: int32 */
             percent: number | null;
-            attempts: number;
-            error: string | null;
+            attempts: components["schemas"]["Count"];
+            error: components["schemas"]["Note"] | null;
             /** Format: uuid */
             requestedBy: string | null;
             /** Format: date-time */
@@ -6171,23 +6369,23 @@ export interface components {
             completedAt: string | null;
         };
         PaymentRunStep: {
-            action: string;
-            fromStatus: string | null;
-            toStatus: string;
-            actorType: string;
+            action: components["schemas"]["Code"];
+            fromStatus: components["schemas"]["Code"] | null;
+            toStatus: components["schemas"]["Code"];
+            actorType: components["schemas"]["Code"];
             /** Format: uuid */
             actorId: string | null;
             /** Format: date-time */
             at: string;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
         };
         /** @description A run without its calculation's detail, as lists show it. */
         PaymentRunSummary: components["schemas"]["PaymentRunFields"];
         PaymentRunFields: {
             /** Format: uuid */
             id: string;
-            number: number;
-            reference: string;
+            number: components["schemas"]["Count"];
+            reference: components["schemas"]["Reference"];
             /** Format: uuid */
             scheduleId: string;
             timing: components["schemas"]["PayTiming"];
@@ -6200,15 +6398,15 @@ export interface components {
             status: components["schemas"]["PaymentRunStatus"];
             currency: components["schemas"]["Currency"];
             /** @description Minor units; recoveries count negative. */
-            total: number;
-            lineCount: number;
-            householdCount: number;
-            placementCount: number;
+            total: components["schemas"]["MoneyTotal"];
+            lineCount: components["schemas"]["Count"];
+            householdCount: components["schemas"]["Count"];
+            placementCount: components["schemas"]["Count"];
             /** @description Errors of the current calculation (placements it could not price). */
-            issueCount: number;
+            issueCount: components["schemas"]["Count"];
             /** @description Placements in care the current calculation paid nothing. */
-            noticeCount: number;
-            correctionCount: number;
+            noticeCount: components["schemas"]["Count"];
+            correctionCount: components["schemas"]["Count"];
             /** Format: uuid */
             calculatedBy: string | null;
             /** Format: date-time */
@@ -6223,25 +6421,25 @@ export interface components {
             journalId: string | null;
             /** Format: date-time */
             exportedAt: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
         };
         PaymentRun: components["schemas"]["PaymentRunFields"] & {
             calculation: components["schemas"]["PaymentRunCalculation"];
             totalsByComponent: {
-                component: string;
+                component: components["schemas"]["Code"];
                 kind: components["schemas"]["PaymentLineKind"];
-                amount: number;
-                lines: number;
+                amount: components["schemas"]["Money"];
+                lines: components["schemas"]["Count"];
             }[];
             nextSteps: components["schemas"]["PaymentRunNextStep"][];
             history: components["schemas"]["PaymentRunStep"][];
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
         };
         PaymentRunPage: {
             data: components["schemas"]["PaymentRunSummary"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PaymentLineKind: "rate" | "extra" | "arrears" | "recovery" | "claim" | "adjustment";
@@ -6257,15 +6455,15 @@ export interface components {
             /** Format: uuid */
             childId: string | null;
             kind: components["schemas"]["PaymentLineKind"];
-            component: string;
+            component: components["schemas"]["Code"];
             /** Format: date */
             periodStart: string | null;
             /** Format: date */
             periodEnd: string | null;
-            nights: number | null;
+            nights: components["schemas"]["Count"] | null;
             /** @description Minor units; negative for a recovery. */
-            amount: number;
-            description: string;
+            amount: components["schemas"]["Money"];
+            description: components["schemas"]["Note"];
             /** Format: uuid */
             correctsRunId: string | null;
             correctsLineIds: string[];
@@ -6278,7 +6476,7 @@ export interface components {
         };
         PaymentLinePage: {
             data: components["schemas"]["PaymentLine"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PaymentRunIssue: {
             /** Format: uuid */
@@ -6291,23 +6489,23 @@ export interface components {
             placementId: string | null;
             /** Format: uuid */
             childId: string | null;
-            code: string;
-            message: string;
+            code: components["schemas"]["Code"];
+            message: components["schemas"]["Note"];
         };
         PaymentRunHousehold: {
             /** Format: uuid */
             householdId: string;
-            householdName: string;
-            total: number;
-            lineCount: number;
+            householdName: components["schemas"]["Name"];
+            total: components["schemas"]["MoneyTotal"];
+            lineCount: components["schemas"]["Count"];
             components: {
-                component: string;
-                amount: number;
+                component: components["schemas"]["Code"];
+                amount: components["schemas"]["Money"];
             }[];
         };
         PaymentRunHouseholdPage: {
             data: components["schemas"]["PaymentRunHousehold"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PaymentAdjustmentStatus: "proposed" | "approved" | "rejected" | "paid";
@@ -6320,7 +6518,10 @@ export interface components {
             childId?: string | null;
             /** @description A component the tenant's chart posts (`allowance`, `fee`, …). */
             component: string;
-            /** @description Minor units: positive to pay, negative to recover. */
+            /**
+             * Format: int64
+             * @description Minor units: positive to pay, negative to recover.
+             */
             amount: number;
             reason: string;
         };
@@ -6333,9 +6534,9 @@ export interface components {
             placementId: string | null;
             /** Format: uuid */
             childId: string | null;
-            component: string;
-            amount: number;
-            reason: string;
+            component: components["schemas"]["Code"];
+            amount: components["schemas"]["Money"];
+            reason: components["schemas"]["Note"];
             /** @enum {string} */
             source: "manual" | "dispute";
             /** Format: uuid */
@@ -6351,14 +6552,14 @@ export interface components {
             decidedBy: string | null;
             /** Format: date-time */
             decidedAt: string | null;
-            decisionReasons: string | null;
+            decisionReasons: components["schemas"]["Note"] | null;
             /** Format: uuid */
             paidInRunId: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
         };
         PaymentAdjustmentPage: {
             data: components["schemas"]["PaymentAdjustment"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PaymentDecision: {
             /** @enum {string} */
@@ -6369,14 +6570,20 @@ export interface components {
         PaymentDisputeStatus: "open" | "upheld" | "rejected" | "withdrawn";
         PaymentDisputeCreate: {
             reason: string;
-            /** @description What the carer says the line should have been, in minor units. */
+            /**
+             * Format: int64
+             * @description What the carer says the line should have been, in minor units.
+             */
             expectedAmount?: number | null;
         };
         PaymentDisputeResolution: {
             /** @enum {string} */
             outcome: "upheld" | "rejected" | "withdrawn";
             resolution: string;
-            /** @description Upheld only: the difference to pay (positive) or recover (negative) in the next run. */
+            /**
+             * Format: int64
+             * @description Upheld only: the difference to pay (positive) or recover (negative) in the next run.
+             */
             adjustmentAmount?: number;
         };
         PaymentDispute: {
@@ -6388,25 +6595,25 @@ export interface components {
             runId: string;
             /** Format: uuid */
             householdId: string;
-            reason: string;
-            expectedAmount: number | null;
+            reason: components["schemas"]["Note"];
+            expectedAmount: components["schemas"]["Money"] | null;
             status: components["schemas"]["PaymentDisputeStatus"];
             /** Format: uuid */
             raisedBy: string | null;
             /** Format: date-time */
             raisedAt: string;
-            resolution: string | null;
+            resolution: components["schemas"]["Note"] | null;
             /** Format: uuid */
             resolvedBy: string | null;
             /** Format: date-time */
             resolvedAt: string | null;
             /** Format: uuid */
             adjustmentId: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
         };
         PaymentDisputePage: {
             data: components["schemas"]["PaymentDispute"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         LevelOfCareCreate: {
             level: string;
@@ -6421,23 +6628,23 @@ export interface components {
             id: string;
             /** Format: uuid */
             placementId: string;
-            level: string;
+            level: components["schemas"]["Code"];
             /** Format: date */
             effectiveFrom: string;
             /** Format: date */
             assessedOn: string | null;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
         };
         ReportAmount: {
-            key: string;
-            label: string;
-            amount: number;
-            lines: number;
-            nights?: number;
+            key: components["schemas"]["Code"];
+            label: components["schemas"]["Name"];
+            amount: components["schemas"]["Money"];
+            lines: components["schemas"]["Count"];
+            nights?: components["schemas"]["Count"];
         };
         PaymentsReport: {
             currency: components["schemas"]["Currency"];
@@ -6445,11 +6652,11 @@ export interface components {
             from: string;
             /** Format: date */
             to: string;
-            groupBy: string;
+            groupBy: components["schemas"]["Code"];
             groups: components["schemas"]["ReportAmount"][];
-            total: number;
+            total: components["schemas"]["MoneyTotal"];
             /** @description Finalised runs counted. */
-            runs: number;
+            runs: components["schemas"]["Count"];
         };
         AccrualsReport: {
             currency: components["schemas"]["Currency"];
@@ -6462,16 +6669,16 @@ export interface components {
             paidThrough: string | null;
             /** Format: date */
             unpaidFrom: string | null;
-            careNights: number;
+            careNights: components["schemas"]["Count"];
             byComponent: components["schemas"]["ReportAmount"][];
             byHousehold: components["schemas"]["ReportAmount"][];
             /** @description Approved claims not yet paid. */
-            claims: number;
+            claims: components["schemas"]["Count"];
             /** @description Approved adjustments not yet paid. */
-            adjustments: number;
-            total: number;
+            adjustments: components["schemas"]["Count"];
+            total: components["schemas"]["MoneyTotal"];
             /** @description Placements that could not be priced (left out of the total). */
-            issues: number;
+            issues: components["schemas"]["Count"];
         };
         /**
          * @description The core list of placement kinds; carers are approved for some of them (their terms).
@@ -6491,9 +6698,9 @@ export interface components {
             /** @description When true, placements start as proposed and move through the pack's placement workflow before they can start. */
             approvalRequired: boolean;
             /** @description The tenant's lookup lists an end reason may come from. */
-            endReasonLists: string[];
+            endReasonLists: components["schemas"]["Code"][];
             /** @description 0 while the tenant runs on the defaults. */
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             updatedAt: string | null;
         };
@@ -6510,7 +6717,10 @@ export interface components {
             wantedFrom: string;
             /** Format: date */
             plannedEnd?: string | null;
-            /** @description Children to place together (this child and siblings); defaults to 1 plus the siblings named. */
+            /**
+             * Format: int32
+             * @description Children to place together (this child and siblings); defaults to 1 plus the siblings named.
+             */
             childCount?: number;
             siblingIds?: string[];
             requiredSkills?: string[];
@@ -6527,6 +6737,7 @@ export interface components {
             wantedFrom?: string;
             /** Format: date */
             plannedEnd?: string | null;
+            /** Format: int32 */
             childCount?: number;
             siblingIds?: string[];
             requiredSkills?: string[];
@@ -6548,17 +6759,17 @@ export interface components {
             wantedFrom: string;
             /** Format: date */
             plannedEnd: string | null;
-            childCount: number;
+            childCount: components["schemas"]["Count"];
             siblingIds: string[];
-            requiredSkills: string[];
-            language: string | null;
+            requiredSkills: components["schemas"]["Code"][];
+            language: components["schemas"]["Name"] | null;
             location: components["schemas"]["PlacementLocation"] | null;
             maxDistanceKm: number | null;
-            preferredRegion: string | null;
+            preferredRegion: components["schemas"]["Code"] | null;
             excludeHouseholdIds: string[];
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             status: components["schemas"]["MatchingRequestStatus"];
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6568,32 +6779,33 @@ export interface components {
         };
         MatchingRequestPage: {
             data: components["schemas"]["MatchingRequest"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         MatchingReason: {
             /** @description approved, compliant, age_range, placement_kind, vacancies, distance, skills, language, region, excluded */
-            code: string;
+            code: components["schemas"]["Code"];
             met: boolean;
-            detail: string;
+            detail: components["schemas"]["Note"];
             /** @description What the reason added to the score (soft reasons only). */
             points?: number;
         };
         MatchingCandidate: {
             /** Format: uuid */
             householdId: string;
-            name: string;
+            name: components["schemas"]["Name"];
+            /** Format: int32 */
             rank: number;
             score: number;
-            vacancies: number;
+            vacancies: components["schemas"]["Count"];
             distanceKm: number | null;
-            skillsMatched: string[];
-            skillsMissing: string[];
+            skillsMatched: components["schemas"]["Code"][];
+            skillsMissing: components["schemas"]["Code"][];
             reasons: components["schemas"]["MatchingReason"][];
         };
         MatchingExclusion: {
             /** Format: uuid */
             householdId: string;
-            name: string;
+            name: components["schemas"]["Name"];
             reasons: components["schemas"]["MatchingReason"][];
         };
         MatchingShortlist: {
@@ -6601,17 +6813,20 @@ export interface components {
             matchingRequestId: string;
             /** Format: date */
             asOf: string;
-            /** @description The child's age in whole years on the wanted date. */
+            /**
+             * Format: int32
+             * @description The child's age in whole years on the wanted date.
+             */
             childAge: number;
-            childrenToPlace: number;
+            childrenToPlace: components["schemas"]["Count"];
             /** @description Households looked at. */
-            considered: number;
+            considered: components["schemas"]["Count"];
             /** @description Households that meet every hard constraint, best first. */
             candidates: components["schemas"]["MatchingCandidate"][];
-            excludedCount: number;
+            excludedCount: components["schemas"]["Count"];
             /** @description Excluded households counted by each hard constraint they fail. */
             excludedByReason: {
-                [key: string]: number;
+                [key: string]: components["schemas"]["Count"];
             };
             /** @description Each excluded household with why (only with `includeExcluded`). */
             excluded: components["schemas"]["MatchingExclusion"][];
@@ -6619,21 +6834,23 @@ export interface components {
         Vacancy: {
             /** Format: uuid */
             householdId: string;
-            name: string;
-            region: string | null;
-            maxChildren: number;
+            name: components["schemas"]["Name"];
+            region: components["schemas"]["Code"] | null;
+            maxChildren: components["schemas"]["Count"];
             /** @description Children placed there on the date (respite included). */
-            placed: number;
-            vacancies: number;
-            placementKinds: string[];
+            placed: components["schemas"]["Count"];
+            vacancies: components["schemas"]["Count"];
+            placementKinds: components["schemas"]["Code"][];
+            /** Format: int32 */
             ageMin: number;
+            /** Format: int32 */
             ageMax: number;
         };
         VacancyList: {
             /** Format: date */
             asOf: string;
             data: components["schemas"]["Vacancy"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PlacementEndReason: {
             list: string;
@@ -6672,10 +6889,10 @@ export interface components {
             /** Format: uuid */
             householdId: string;
             kind: components["schemas"]["PlacementKind"];
-            placementType: string | null;
+            placementType: components["schemas"]["Code"] | null;
             status: components["schemas"]["PlacementStatus"];
-            workflowKey: string | null;
-            workflowState: string | null;
+            workflowKey: components["schemas"]["Code"] | null;
+            workflowState: components["schemas"]["Code"] | null;
             /** Format: date */
             startDate: string;
             /** Format: date */
@@ -6693,14 +6910,14 @@ export interface components {
             /** Format: uuid */
             agreementSubmissionId: string | null;
             endReasons: components["schemas"]["PlacementEndReason"][];
-            endOutcome: string | null;
-            endNotes: string | null;
+            endOutcome: components["schemas"]["Code"] | null;
+            endNotes: components["schemas"]["Note"] | null;
             /**
              * Format: uuid
              * @description The placement the child moved to.
              */
             movedTo: string | null;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6714,7 +6931,7 @@ export interface components {
         };
         PlacementPage: {
             data: components["schemas"]["Placement"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         PlacementEnd: {
             /** Format: date */
@@ -6784,23 +7001,23 @@ export interface components {
             notes?: string | null;
         };
         PlacementTransitionVerdict: {
-            transition: string;
-            to: string;
+            transition: components["schemas"]["Code"];
+            to: components["schemas"]["Name"];
             allowed: boolean;
             blockers: {
-                kind: string;
-                detail: string;
+                kind: components["schemas"]["Code"];
+                detail: components["schemas"]["Note"];
                 evidence?: Record<string, never>;
             }[];
         };
         PlacementWorkflowStep: {
             /** Format: uuid */
             id: string;
-            transition: string;
-            fromState: string;
-            toState: string;
+            transition: components["schemas"]["Code"];
+            fromState: components["schemas"]["Code"];
+            toState: components["schemas"]["Code"];
             evidence: components["schemas"]["PlacementEvidence"][];
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             takenBy: string | null;
             /** Format: date-time */
@@ -6809,8 +7026,8 @@ export interface components {
         PlacementWorkflow: {
             /** Format: uuid */
             placementId: string;
-            workflowKey: string | null;
-            state: string | null;
+            workflowKey: components["schemas"]["Code"] | null;
+            state: components["schemas"]["Code"] | null;
             available: components["schemas"]["PlacementTransitionVerdict"][];
             history: components["schemas"]["PlacementWorkflowStep"][];
         };
@@ -6841,7 +7058,7 @@ export interface components {
             visitedBy: string | null;
             childSeen: boolean | null;
             childSeenAlone: boolean | null;
-            notes: string | null;
+            notes: components["schemas"]["Note"] | null;
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6849,7 +7066,7 @@ export interface components {
         };
         PlacementVisitPage: {
             data: components["schemas"]["PlacementVisit"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         PlacementContactStatus: "scheduled" | "held" | "cancelled";
@@ -6887,20 +7104,20 @@ export interface components {
             id: string;
             /** Format: uuid */
             placementId: string;
-            withWhom: string;
-            relationship: string | null;
+            withWhom: components["schemas"]["ShortText"];
+            relationship: components["schemas"]["Name"] | null;
             /** Format: uuid */
             supervisorId: string | null;
-            venue: string | null;
+            venue: components["schemas"]["ShortText"] | null;
             /** Format: date-time */
             scheduledStart: string;
             /** Format: date-time */
             scheduledEnd: string | null;
             status: components["schemas"]["PlacementContactStatus"];
             attendance: components["schemas"]["PlacementContactAttendance"];
-            cancellationReason: string | null;
-            notes: string | null;
-            version: number;
+            cancellationReason: components["schemas"]["Note"] | null;
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
             /** Format: uuid */
             createdBy: string | null;
             /** Format: date-time */
@@ -6910,7 +7127,7 @@ export interface components {
         };
         PlacementContactSessionPage: {
             data: components["schemas"]["PlacementContactSession"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         TaskStatus: "open" | "done" | "cancelled";
@@ -6922,11 +7139,14 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @description The pack cycle the task comes from (e.g. `child-review`). */
-            cycleKey: string;
+            cycleKey: components["schemas"]["Code"];
             /** @description The cycle's step (e.g. `first`, `second`, `subsequent`). */
-            step: string;
-            stepName: string | null;
-            /** @description Which occurrence of the cycle (1 for the first review). */
+            step: components["schemas"]["Code"];
+            stepName: components["schemas"]["Name"] | null;
+            /**
+             * Format: int32
+             * @description Which occurrence of the cycle (1 for the first review).
+             */
             occurrence: number;
             subjectType: components["schemas"]["TaskSubjectType"];
             /** Format: uuid */
@@ -6964,7 +7184,7 @@ export interface components {
                 /** Format: date */
                 date: string;
             };
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -6972,7 +7192,7 @@ export interface components {
         };
         TaskPage: {
             data: components["schemas"]["Task"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         TaskReassign: {
             /** Format: uuid */
@@ -7013,15 +7233,16 @@ export interface components {
         };
         TaskReminderPage: {
             data: components["schemas"]["TaskReminder"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         Team: {
             /** Format: uuid */
             id: string;
-            name: string;
-            description: string | null;
+            name: components["schemas"]["Name"];
+            description: components["schemas"]["Note"] | null;
+            /** Format: int32 */
             memberCount: number;
-            version: number;
+            version: components["schemas"]["Version"];
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -7037,15 +7258,15 @@ export interface components {
         };
         TeamPage: {
             data: components["schemas"]["Team"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         TeamMember: {
             /** Format: uuid */
             teamId: string;
             /** Format: uuid */
             userId: string;
-            displayName: string;
-            email: string;
+            displayName: components["schemas"]["Name"];
+            email: components["schemas"]["Email"];
             /** Format: date-time */
             addedAt: string;
         };
@@ -7055,7 +7276,7 @@ export interface components {
         };
         TeamMemberPage: {
             data: components["schemas"]["TeamMember"][];
-            nextCursor: string | null;
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
     };
     responses: {
@@ -7158,6 +7379,30 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /**
+         * @description Type `too-many-requests`: too many attempts from this client or at this account (tenant and
+         *     email, whether or not it exists) in the limit's window; the request was not looked at. Try
+         *     again after `Retry-After` seconds. The answer does not say which limit was reached.
+         */
+        TooManyRequests: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The server has as many requests waiting as it will queue; try again after `Retry-After` seconds. */
+        ServiceUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The run after the step. */
         PaymentRunResponse: {
             headers: {
@@ -7171,7 +7416,7 @@ export interface components {
     };
     parameters: {
         /** @description The `nextCursor` of the previous page. */
-        Cursor: string;
+        Cursor: components["schemas"]["Cursor"];
         /** @description Page size. */
         Limit: number;
         /** @description The `ETag` of the version being changed. */
@@ -7267,6 +7512,8 @@ export interface components {
         ETag: string;
         /** @description Where the created resource lives. */
         Location: string;
+        /** @description Seconds to wait before trying again. */
+        RetryAfter: number;
     };
     pathItems: never;
 }
@@ -7342,6 +7589,15 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            /** @description Metrics are not served to this caller on this listener. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     getOpenApiDocument: {
@@ -7392,6 +7648,8 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     refreshToken: {
@@ -7420,6 +7678,8 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     logout: {
@@ -7445,6 +7705,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     requestPasswordReset: {
@@ -7470,6 +7731,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     confirmPasswordReset: {
@@ -7497,6 +7760,8 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCurrentPrincipal: {
@@ -7520,6 +7785,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     changePassword: {
@@ -7548,6 +7814,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     startTotpEnrolment: {
@@ -7572,6 +7839,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     confirmTotpEnrolment: {
@@ -7601,6 +7869,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTenants: {
@@ -7629,6 +7898,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createTenant: {
@@ -7668,6 +7938,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTenant: {
@@ -7696,6 +7967,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTenantStatus: {
@@ -7735,6 +8007,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTenantSettings: {
@@ -7759,6 +8032,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTenantSettings: {
@@ -7795,6 +8069,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listUsers: {
@@ -7829,6 +8104,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createUser: {
@@ -7868,6 +8144,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getUser: {
@@ -7896,6 +8173,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateUser: {
@@ -7936,6 +8214,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     unlockUser: {
@@ -7964,6 +8243,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPermissions: {
@@ -7989,6 +8269,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listRoles: {
@@ -8017,6 +8298,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRole: {
@@ -8056,6 +8338,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRole: {
@@ -8084,6 +8367,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateRole: {
@@ -8125,6 +8409,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listApiKeys: {
@@ -8153,6 +8438,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createApiKey: {
@@ -8190,6 +8476,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getApiKey: {
@@ -8217,6 +8504,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     revokeApiKey: {
@@ -8245,6 +8533,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLookupLists: {
@@ -8270,6 +8559,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getLookupList: {
@@ -8297,6 +8587,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addLookupValue: {
@@ -8338,6 +8629,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateLookupValue: {
@@ -8379,6 +8671,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listAuditEvents: {
@@ -8419,6 +8712,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportAuditEvents: {
@@ -8455,6 +8749,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     verifyAuditChain: {
@@ -8478,6 +8773,41 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAuditCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The head was checkpointed already; that checkpoint. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            /** @description The checkpoint taken. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditCheckpoint"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildren: {
@@ -8518,6 +8848,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChild: {
@@ -8565,6 +8896,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChild: {
@@ -8593,6 +8925,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChild: {
@@ -8627,6 +8960,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChild: {
@@ -8667,6 +9001,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChild: {
@@ -8696,6 +9031,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     mergeChild: {
@@ -8735,6 +9071,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildRestriction: {
@@ -8762,6 +9099,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setChildRestriction: {
@@ -8802,6 +9140,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPacks: {
@@ -8827,6 +9166,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getEffectiveConfiguration: {
@@ -8852,6 +9192,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getFormSchema: {
@@ -8879,6 +9220,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listOverlays: {
@@ -8907,6 +9249,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createOverlay: {
@@ -8943,6 +9286,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getOverlay: {
@@ -8969,6 +9313,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportConfiguration: {
@@ -8992,6 +9337,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     importConfiguration: {
@@ -9020,8 +9366,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        imported: number;
-                        versions: number[];
+                        imported: components["schemas"]["Count"];
+                        versions: components["schemas"]["Count"][];
                     };
                 };
             };
@@ -9031,6 +9377,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitForm: {
@@ -9068,6 +9415,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getFormSubmission: {
@@ -9094,6 +9442,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     evaluateRate: {
@@ -9124,6 +9473,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     computeCycleDueDates: {
@@ -9157,6 +9507,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerHouseholds: {
@@ -9195,6 +9546,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCarerHousehold: {
@@ -9233,6 +9585,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerHousehold: {
@@ -9260,6 +9613,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCarerHousehold: {
@@ -9299,6 +9653,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerHouseholdMembers: {
@@ -9330,6 +9685,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addCarerHouseholdMember: {
@@ -9371,6 +9727,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCarerHouseholdMember: {
@@ -9411,6 +9768,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerChecks: {
@@ -9442,6 +9800,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerCheck: {
@@ -9483,6 +9842,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCarerCheck: {
@@ -9523,6 +9883,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerHouseholdCompliance: {
@@ -9552,6 +9913,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerEvidenceDocument: {
@@ -9592,6 +9954,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerDecision: {
@@ -9632,6 +9995,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitCarerHouseholdForm: {
@@ -9672,6 +10036,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerApproval: {
@@ -9698,6 +10063,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     takeCarerApprovalTransition: {
@@ -9738,6 +10104,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listExpiringCarerChecks: {
@@ -9772,6 +10139,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCarerPanels: {
@@ -9804,6 +10172,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     scheduleCarerPanel: {
@@ -9842,6 +10211,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerPanel: {
@@ -9869,6 +10239,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addCarerPanelAgendaItem: {
@@ -9910,6 +10281,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordCarerPanelRecommendation: {
@@ -9951,6 +10323,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildLegalStatuses: {
@@ -9989,6 +10362,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildLegalStatus: {
@@ -10031,6 +10405,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildLegalStatus: {
@@ -10061,6 +10436,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildLegalStatus: {
@@ -10097,6 +10473,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildLegalStatus: {
@@ -10139,6 +10516,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildLegalStatus: {
@@ -10170,6 +10548,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildCareEpisodes: {
@@ -10208,6 +10587,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildCareEpisode: {
@@ -10250,6 +10630,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildCareEpisode: {
@@ -10280,6 +10661,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildCareEpisode: {
@@ -10316,6 +10698,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildCareEpisode: {
@@ -10358,6 +10741,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildCareEpisode: {
@@ -10389,6 +10773,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildAlerts: {
@@ -10429,6 +10814,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildAlert: {
@@ -10471,6 +10857,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildAlert: {
@@ -10501,6 +10888,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildAlert: {
@@ -10537,6 +10925,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildAlert: {
@@ -10579,6 +10968,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildAlert: {
@@ -10610,6 +11000,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildFamilyMembers: {
@@ -10644,6 +11035,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildFamilyMember: {
@@ -10686,6 +11078,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildFamilyMember: {
@@ -10716,6 +11109,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildFamilyMember: {
@@ -10752,6 +11146,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildFamilyMember: {
@@ -10794,6 +11189,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildFamilyMember: {
@@ -10825,6 +11221,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildKeyContacts: {
@@ -10859,6 +11256,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildKeyContact: {
@@ -10901,6 +11299,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildKeyContact: {
@@ -10931,6 +11330,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildKeyContact: {
@@ -10967,6 +11367,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildKeyContact: {
@@ -11009,6 +11410,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildKeyContact: {
@@ -11040,6 +11442,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listChildCaseRecords: {
@@ -11080,6 +11483,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createChildCaseRecord: {
@@ -11122,6 +11526,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getChildCaseRecord: {
@@ -11152,6 +11557,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteChildCaseRecord: {
@@ -11188,6 +11594,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateChildCaseRecord: {
@@ -11230,6 +11637,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     restoreChildCaseRecord: {
@@ -11261,6 +11669,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listClaims: {
@@ -11297,6 +11706,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createClaim: {
@@ -11332,6 +11742,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getClaimsOutstanding: {
@@ -11355,6 +11766,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getClaim: {
@@ -11383,6 +11795,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateClaim: {
@@ -11424,6 +11837,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitClaim: {
@@ -11460,6 +11874,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     approveClaim: {
@@ -11496,6 +11911,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     rejectClaim: {
@@ -11532,6 +11948,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     withdrawClaim: {
@@ -11568,6 +11985,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCommissioners: {
@@ -11598,6 +12016,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCommissioner: {
@@ -11630,6 +12049,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCommissioner: {
@@ -11658,6 +12078,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateCommissioner: {
@@ -11698,6 +12119,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacementCommissions: {
@@ -11730,6 +12152,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordPlacementCommission: {
@@ -11765,6 +12188,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInvoicingPolicy: {
@@ -11789,6 +12213,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateInvoicingPolicy: {
@@ -11825,6 +12250,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listInvoices: {
@@ -11861,6 +12287,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     generateInvoiceDrafts: {
@@ -11891,6 +12318,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInvoice: {
@@ -11919,6 +12347,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteInvoiceDraft: {
@@ -11950,6 +12379,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getInvoiceDocument: {
@@ -11982,6 +12412,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     regenerateInvoiceDraft: {
@@ -12016,6 +12447,7 @@ export interface operations {
             409: components["responses"]["Conflict"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issueInvoice: {
@@ -12056,6 +12488,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createCreditNote: {
@@ -12092,6 +12525,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listCreditNotes: {
@@ -12124,6 +12558,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCreditNote: {
@@ -12151,6 +12586,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCreditNoteDocument: {
@@ -12183,6 +12619,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLedgerJournals: {
@@ -12219,6 +12656,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     postLedgerJournal: {
@@ -12249,6 +12687,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getLedgerJournal: {
@@ -12276,6 +12715,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLedgerExports: {
@@ -12306,6 +12746,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createLedgerExport: {
@@ -12337,6 +12778,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaySchedules: {
@@ -12362,6 +12804,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPaySchedule: {
@@ -12395,6 +12838,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaySchedule: {
@@ -12422,6 +12866,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePaySchedule: {
@@ -12462,6 +12907,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRuns: {
@@ -12492,6 +12938,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPaymentRun: {
@@ -12525,6 +12972,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentRun: {
@@ -12552,6 +13000,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     calculatePaymentRun: {
@@ -12587,6 +13036,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     submitPaymentRun: {
@@ -12613,6 +13063,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     returnPaymentRun: {
@@ -12639,6 +13090,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     approvePaymentRun: {
@@ -12665,6 +13117,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     finalisePaymentRun: {
@@ -12691,6 +13144,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     cancelPaymentRun: {
@@ -12717,6 +13171,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportPaymentRun: {
@@ -12753,6 +13208,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRunLines: {
@@ -12788,6 +13244,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRunIssues: {
@@ -12816,6 +13273,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentRunHouseholds: {
@@ -12847,6 +13305,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCarerStatement: {
@@ -12879,6 +13338,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getRemittanceAdvice: {
@@ -12911,6 +13371,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentAdjustments: {
@@ -12941,6 +13402,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     proposePaymentAdjustment: {
@@ -12973,6 +13435,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentAdjustment: {
@@ -13000,6 +13463,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     decidePaymentAdjustment: {
@@ -13035,6 +13499,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     raisePaymentDispute: {
@@ -13071,6 +13536,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPaymentDisputes: {
@@ -13100,6 +13566,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentDispute: {
@@ -13127,6 +13594,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     resolvePaymentDispute: {
@@ -13162,6 +13630,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listLevelsOfCare: {
@@ -13190,6 +13659,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     recordLevelOfCare: {
@@ -13223,6 +13693,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPaymentsReport: {
@@ -13251,6 +13722,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getAccrualsReport: {
@@ -13277,6 +13749,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlacementSettings: {
@@ -13301,6 +13774,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlacementSettings: {
@@ -13337,6 +13811,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createMatchingRequest: {
@@ -13379,6 +13854,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listMatchingRequests: {
@@ -13411,6 +13887,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMatchingRequest: {
@@ -13439,6 +13916,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateMatchingRequest: {
@@ -13479,6 +13957,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getMatchingShortlist: {
@@ -13511,6 +13990,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listVacancies: {
@@ -13545,6 +14025,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPlacement: {
@@ -13596,6 +14077,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacements: {
@@ -13638,6 +14120,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlacement: {
@@ -13666,6 +14149,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlacement: {
@@ -13707,6 +14191,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getPlacementWorkflow: {
@@ -13734,6 +14219,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     transitionPlacement: {
@@ -13770,6 +14256,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     endPlacement: {
@@ -13806,6 +14293,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     movePlacement: {
@@ -13841,6 +14329,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createRespitePlacement: {
@@ -13884,6 +14373,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     setPlacementAgreement: {
@@ -13924,6 +14414,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacementVisits: {
@@ -13958,6 +14449,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPlacementVisit: {
@@ -13999,6 +14491,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listPlacementContactSessions: {
@@ -14033,6 +14526,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createPlacementContactSession: {
@@ -14075,6 +14569,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updatePlacementContactSession: {
@@ -14117,6 +14612,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTasks: {
@@ -14163,6 +14659,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTaskReminders: {
@@ -14197,6 +14694,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTask: {
@@ -14225,6 +14723,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     reassignTask: {
@@ -14266,6 +14765,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     completeTask: {
@@ -14302,6 +14802,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     reopenTask: {
@@ -14331,6 +14832,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTeams: {
@@ -14361,6 +14863,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     createTeam: {
@@ -14400,6 +14903,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getTeam: {
@@ -14428,6 +14932,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteTeam: {
@@ -14458,6 +14963,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     updateTeam: {
@@ -14499,6 +15005,7 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listTeamMembers: {
@@ -14531,6 +15038,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     addTeamMember: {
@@ -14567,6 +15075,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     removeTeamMember: {
@@ -14599,6 +15108,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }

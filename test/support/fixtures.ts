@@ -109,6 +109,8 @@ const foundationFixtures: Record<string, Fixture> = {
   listAuditEvents: async () => ({ expect: 200 }),
   exportAuditEvents: async () => ({ expect: 200 }),
   verifyAuditChain: async () => ({ expect: 200 }),
+  // The head always moved since the last checkpoint: the event recording a checkpoint follows the head it signs.
+  createAuditCheckpoint: async () => ({ expect: 201 }),
   // Children
   listChildren: async () => ({ expect: 200 }),
   createChild: async () => ({ body: uniqueChild(), expect: 201 }),

@@ -1,4 +1,6 @@
-import { loadConfig, type HearthConfig } from '../../core/src/config';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadConfig, type HearthConfig, type RateLimitSettings } from '../../core/src/config';
 import type { Database } from '../../core/src/db/database';
 import { bootstrapTenant } from '../../core/src/demo/seed';
 import { loadPacks } from '../../core/src/packs/registry';
@@ -39,9 +41,21 @@ export interface World {
 
 let userCounter = 0;
 
+/** The limits every server has unless its HEARTH_LIMIT_… variables say otherwise: what the rate-limit tests run with. */
+export const DEFAULT_RATE_LIMITS: RateLimitSettings = loadConfig({}).rateLimits;
+
+/**
+ * The suite logs in, and fails to, from 127.0.0.1 far more often than one client of a real service
+ * would, so its worlds allow a hundred times as many in the same windows: a test about something
+ * else must not be refused part way. The rate-limit tests pass DEFAULT_RATE_LIMITS instead.
+ */
+const SUITE_RATE_LIMITS = Object.fromEntries(
+  Object.entries(DEFAULT_RATE_LIMITS).map(([name, limit]) => [name, { ...limit, points: limit.points * 100 }]),
+) as Record<keyof RateLimitSettings, RateLimitSettings[keyof RateLimitSettings]>;
+
 export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise<World> {
   const database: TestDatabase = await freshDatabase();
-  const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: database.url, embeddedDataDir: null, port: 0, host: '127.0.0.1', seedDemoTenants: false, logLevel: process.env.HEARTH_TEST_LOG_LEVEL ?? 'silent', ...overrides });
+  const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: database.url, embeddedDataDir: null, port: 0, host: '127.0.0.1', seedDemoTenants: false, logLevel: process.env.HEARTH_TEST_LOG_LEVEL ?? 'silent', rateLimits: SUITE_RATE_LIMITS, ...overrides });
   const packs = loadPacks();
   const make = async (kind: 'platform' | 'service', slug: string, packId: string, currency: 'GBP' | 'USD') => {
     const email = `admin@${slug}.test`;
@@ -89,6 +103,8 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
     close: async () => {
       await server.close();
       await database.drop();
+      // The audit checkpoints of this world went to a temporary folder of its own (config.ts, under tests).
+      if (path.basename(config.audit.checkpointTarget).startsWith('hearth-audit-checkpoints-')) fs.rmSync(config.audit.checkpointTarget, { recursive: true, force: true });
     },
   };
   for (const t of [platform, a, b]) t.adminToken = await world.token(t.slug, t.adminEmail);

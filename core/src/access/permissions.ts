@@ -14,6 +14,7 @@ export const PERMISSIONS = {
   'lookups:read': 'Read option lists',
   'lookups:manage': 'Extend and change option lists',
   'audit:read': 'Search, export and verify the audit trail',
+  'audit:checkpoint': "Take a signed checkpoint of the audit trail's head now",
   'children:read': 'List and read child records',
   'children:create': 'Create child records',
   'children:update': 'Change child records',

@@ -46,7 +46,7 @@ export const SERVICE_ROLES: SystemRoleDefinition[] = [
     description: 'Runs the service on Hearth: settings, users, roles, keys, option lists, audit.',
     permissions: [
       'tenant:read', 'tenant:update', 'users:read', 'users:manage', 'roles:read', 'roles:manage',
-      'api_keys:manage', 'lookups:read', 'lookups:manage', 'audit:read',
+      'api_keys:manage', 'lookups:read', 'lookups:manage', 'audit:read', 'audit:checkpoint',
       'children:read', 'children:create', 'children:update', 'children:delete', 'children:restrict',
       'configuration:read', 'configuration:manage', 'forms:read', 'forms:submit', 'rates:evaluate',
       ...DOMAIN_PERMISSIONS.tenant_admin!,
@@ -101,6 +101,6 @@ export const PLATFORM_ROLES: SystemRoleDefinition[] = [
     key: 'platform_admin',
     name: 'Platform administrator',
     description: "Creates and suspends tenants and runs the platform tenant itself; sees no tenant's case data.",
-    permissions: ['tenants:manage', 'tenant:read', 'tenant:update', 'users:read', 'users:manage', 'roles:read', 'roles:manage', 'api_keys:manage', 'lookups:read', 'audit:read'],
+    permissions: ['tenants:manage', 'tenant:read', 'tenant:update', 'users:read', 'users:manage', 'roles:read', 'roles:manage', 'api_keys:manage', 'lookups:read', 'audit:read', 'audit:checkpoint'],
   },
 ];

@@ -3,7 +3,7 @@ import passport from 'passport';
 import { ExtractJwt, Strategy as JwtStrategy } from 'passport-jwt';
 import { Strategy as CustomStrategy } from 'passport-custom';
 import type { HearthConfig } from '../config';
-import { JWT_AUDIENCE, JWT_ISSUER, jwtKey, parseOpaqueToken, type AccessClaims } from './tokens';
+import { JWT_AUDIENCE, JWT_ISSUER, jwtKey, parseOpaqueToken, tokenTimesValid, type AccessClaims } from './tokens';
 
 /**
  * What a credential claims, before the database confirms it: passport checks signatures and
@@ -11,8 +11,19 @@ import { JWT_AUDIENCE, JWT_ISSUER, jwtKey, parseOpaqueToken, type AccessClaims }
  * the user or key still exists, is active and holds the permissions.
  */
 export type Credential =
-  | { kind: 'user'; userId: string; tenantId: string; scope: AccessClaims['scp']; generation: number }
+  | { kind: 'user'; userId: string; tenantId: string; sessionId: string; scope: AccessClaims['scp']; generation: number }
   | { kind: 'api_key'; tenantId: string; token: string };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The credential a verified token's claims make, or null when a claim is missing or malformed (ids are bound as uuids later). */
+function userCredential(claims: Partial<AccessClaims>, skewSeconds: number): Credential | null {
+  if (!tokenTimesValid(claims, skewSeconds)) return null;
+  const { sub, tid, sid, gen, scp } = claims;
+  if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(tid) || !UUID.test(sid)) return null;
+  if (!Number.isInteger(gen) || (scp !== 'full' && scp !== 'mfa_enrolment')) return null;
+  return { kind: 'user', userId: sub, tenantId: tid, sessionId: sid, scope: scp, generation: gen! };
+}
 
 export function createAuthenticator(config: HearthConfig): passport.Authenticator {
   const authenticator = new passport.Passport();
@@ -25,12 +36,11 @@ export function createAuthenticator(config: HearthConfig): passport.Authenticato
         algorithms: ['HS256'],
         issuer: JWT_ISSUER,
         audience: JWT_AUDIENCE,
+        // No token lives longer than the lifetime we issue, whatever its exp says (maxAge also requires iat).
+        jsonWebTokenOptions: { maxAge: config.accessTokenTtlSeconds + config.jwtClockSkewSeconds },
       },
-      (claims: AccessClaims, done: (error: unknown, user?: Credential | false) => void) => {
-        if (typeof claims.sub !== 'string' || typeof claims.tid !== 'string' || !Number.isInteger(claims.gen) || (claims.scp !== 'full' && claims.scp !== 'mfa_enrolment')) {
-          return done(null, false);
-        }
-        done(null, { kind: 'user', userId: claims.sub, tenantId: claims.tid, scope: claims.scp, generation: claims.gen });
+      (claims: Partial<AccessClaims>, done: (error: unknown, user?: Credential | false) => void) => {
+        done(null, userCredential(claims, config.jwtClockSkewSeconds) ?? false);
       },
     ),
   );

@@ -14,16 +14,20 @@ const API_KEY_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
  */
 export async function loadPrincipal(trx: Knex.Transaction, credential: Credential): Promise<Principal> {
   if (credential.kind === 'user') {
-    // One round trip for tenant, user and roles: this runs before every request a person makes.
+    // One round trip for tenant, user, roles and session: this runs before every request a person makes.
+    // The session is live while its refresh-token family has a token not revoked: logout and reuse
+    // detection revoke the whole family, so its access tokens stop here at once, not at their exp.
     const result = (await trx.raw(
       `SELECT t.slug, t.status AS tenant_status, t.kind AS tenant_kind,
               u.id, u.email, u.display_name, u.status, u.mfa_enabled, u.session_generation,
               coalesce((SELECT json_agg(json_build_object('key', r.key, 'permissions', r.permissions) ORDER BY r.key)
                           FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id), '[]'::json) AS roles
+                         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id), '[]'::json) AS roles,
+              EXISTS (SELECT 1 FROM refresh_tokens s
+                       WHERE s.tenant_id = u.tenant_id AND s.family_id = ? AND s.user_id = u.id AND s.revoked_at IS NULL) AS session_live
          FROM tenants t JOIN users u ON u.tenant_id = t.id
         WHERE t.id = ? AND u.id = ?`,
-      [credential.tenantId, credential.userId],
+      [credential.sessionId, credential.tenantId, credential.userId],
     )) as {
       rows: Array<{
         slug: string;
@@ -36,13 +40,14 @@ export async function loadPrincipal(trx: Knex.Transaction, credential: Credentia
         mfa_enabled: boolean;
         session_generation: number;
         roles: Array<{ key: string; permissions: string[] }>;
+        session_live: boolean;
       }>;
     };
     const user = result.rows[0];
     if (!user || user.tenant_status !== 'active' || user.status !== 'active') throw new Problem('invalidToken', 'The credential is not valid');
     // Ending a user's sessions (password or MFA change, disablement) moves the generation on; tokens
     // carry the generation they were issued in, so the old ones stop here, to the request.
-    if (credential.generation !== user.session_generation) throw new Problem('invalidToken', 'The token was revoked');
+    if (credential.generation !== user.session_generation || !user.session_live) throw new Problem('invalidToken', 'The token was revoked');
     const permissions = new Set<Permission>();
     for (const role of user.roles) for (const p of role.permissions) if (isPermission(p)) permissions.add(p);
     return {

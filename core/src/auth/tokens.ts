@@ -11,6 +11,8 @@ export interface AccessClaims {
   scp: 'full' | 'mfa_enrolment';
   /** The user's session generation when issued: ending a user's sessions moves it on. */
   gen: number;
+  /** The session (the refresh-token family of the log-in): ending it ends its access tokens too. */
+  sid: string;
   iat: number;
   exp: number;
 }
@@ -29,15 +31,29 @@ export function jwtKey(secret: string): crypto.KeyObject {
   return key;
 }
 
-export function signAccessToken(config: HearthConfig, userId: string, tenantId: string, scope: AccessClaims['scp'], generation: number): string {
-  return jwt.sign({ tid: tenantId, scp: scope, gen: generation }, jwtKey(config.jwtSecret), {
+export function signAccessToken(
+  config: HearthConfig,
+  session: { userId: string; tenantId: string; sessionId: string; generation: number },
+  scope: AccessClaims['scp'],
+): string {
+  return jwt.sign({ tid: session.tenantId, scp: scope, gen: session.generation, sid: session.sessionId }, jwtKey(config.jwtSecret), {
     algorithm: 'HS256',
-    subject: userId,
+    subject: session.userId,
     issuer: JWT_ISSUER,
     audience: JWT_AUDIENCE,
     expiresIn: config.accessTokenTtlSeconds,
     jwtid: crypto.randomUUID(),
   });
+}
+
+/**
+ * The time rules jsonwebtoken leaves to us: it checks `exp` only when a token has one, and never
+ * looks at an `iat` in the future. A token must carry both, and may not have been issued later than
+ * `skewSeconds` ahead of this server's clock.
+ */
+export function tokenTimesValid(claims: { iat?: unknown; exp?: unknown }, skewSeconds: number, now = Date.now()): boolean {
+  if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return false;
+  return claims.iat <= Math.floor(now / 1000) + skewSeconds;
 }
 
 /**

@@ -35,6 +35,16 @@ function sendProblem(req: Request, res: Response, problem: { status: number } & 
   res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl, requestId: String(req.id) });
 }
 
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Whether a request may read /metrics: with the configured bearer token, or, without one, only where the API listens on loopback alone. */
+export function metricsAllowed(config: { metricsToken: string | null; host: string }, authorization: string | undefined): boolean {
+  if (config.metricsToken === null) return LOOPBACK_HOSTS.has(config.host);
+  const presented = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
+  const expected = Buffer.from(config.metricsToken);
+  return presented.length === expected.length && crypto.timingSafeEqual(presented, expected);
+}
+
 function pathMatcher(apiPath: string): RegExp {
   return new RegExp(`^${apiPath.replace(/\{[^}]+\}/g, '[^/]+')}/?$`);
 }
@@ -45,7 +55,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   // ETags are record versions set by handlers; express's body hashes would look like them and fail If-Match.
   app.set('etag', false);
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', deps.services.config.trustProxy);
   // Query strings stay flat: a repeated parameter becomes an array, which the contract refuses.
   app.set('query parser', 'simple');
 
@@ -115,7 +125,7 @@ export function createApp(deps: AppDeps): express.Express {
       cors({
         origin: deps.services.config.corsOrigins,
         allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'Idempotency-Key', 'X-API-Key', 'X-Request-Id'],
-        exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed'],
+        exposedHeaders: ['ETag', 'Location', 'X-Request-Id', 'Idempotent-Replayed', 'Retry-After'],
         maxAge: 600,
       }),
     );
@@ -141,7 +151,10 @@ export function createApp(deps: AppDeps): express.Express {
       sendProblem(req, res, new Problem('unavailable', `Not ready: ${(error as Error).message}`).body);
     }
   });
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    // Metrics name every route and its traffic: behind a token, or on a loopback-only listener; elsewhere there is no such route.
+    if (!metricsAllowed(deps.services.config, req.headers.authorization)) return sendProblem(req, res, new Problem('notFound', 'No such route').body);
+    res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(await registry.metrics());
   });
   app.get('/openapi.json', (_req, res) => {

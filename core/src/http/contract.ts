@@ -76,7 +76,12 @@ function toFieldErrors(location: string, errors: ErrorObject[] | null | undefine
   return (errors ?? []).map((error) => {
     let pointer = `/${location}${error.instancePath}`;
     let message = error.message ?? 'is invalid';
-    if (error.keyword === 'required') {
+    if (error.keyword === 'enum') {
+      // Say what would have been accepted, not only that this was not.
+      message = `must be one of: ${(error.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (error.keyword === 'const') {
+      message = `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
+    } else if (error.keyword === 'required') {
       pointer += `/${(error.params as { missingProperty: string }).missingProperty}`;
       message = 'is required';
     } else if (error.keyword === 'additionalProperties') {
@@ -85,6 +90,24 @@ function toFieldErrors(location: string, errors: ErrorObject[] | null | undefine
     }
     return { pointer, message, code: error.keyword };
   });
+}
+
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/**
+ * Every string (value or object key) holding the NUL character: JSON and the contract allow it,
+ * PostgreSQL's text and jsonb do not, so it is refused here, by field, before anything is written.
+ */
+export function nulCharacterErrors(pointer: string, value: unknown): FieldError[] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [{ pointer, message: 'must not contain the NUL character (U+0000)', code: 'nul' }] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => nulCharacterErrors(`${pointer}/${i}`, item));
+  if (value && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) => [
+      ...(key.includes('\u0000') ? [{ pointer: `${pointer}/${escapePointer(key)}`, message: 'is a key that must not contain the NUL character (U+0000)', code: 'nul' }] : []),
+      ...nulCharacterErrors(`${pointer}/${escapePointer(key)}`, item),
+    ]);
+  }
+  return [];
 }
 
 /** Drops the errors of oneOf branches that failed only because another branch was meant. */
@@ -196,11 +219,12 @@ export function loadContract(file = contractPath()): Contract {
         acceptsIdempotencyKey: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
         writes: method !== 'get' && op['x-hearth-writes'] !== false,
         validateParams: (input) => {
-          if (validateParamsFn(input)) return [];
+          const nul = [...nulCharacterErrors('/path', input.path), ...nulCharacterErrors('/query', input.query)];
+          if (validateParamsFn(input)) return nul;
           // A missing required If-Match is its own problem (428), reported by the router.
-          return dedupe(toFieldErrors('', validateParamsFn.errors).map((e) => ({ ...e, pointer: e.pointer.replace(/^\/\//, '/') })));
+          return dedupe([...toFieldErrors('', validateParamsFn.errors).map((e) => ({ ...e, pointer: e.pointer.replace(/^\/\//, '/') })), ...nul]);
         },
-        validateBody: validateBodyFn,
+        validateBody: validateBodyFn ? (body) => [...validateBodyFn(body), ...nulCharacterErrors('/body', body)] : null,
       });
     }
   }

@@ -21,6 +21,8 @@ function fieldFromDetail(detail: string | undefined): string | null {
  */
 export function problemFromError(error: unknown, _op?: ContractOperation): ProblemBody {
   if (error instanceof Problem) return error.body;
+  // The router decodes path parameters before any route runs; a malformed escape (`%ff`) is the caller's.
+  if (error instanceof URIError) return Problem.validation([{ pointer: '/path', message: 'holds a malformed percent-encoding' }]).body;
   const bodyParser = error as { type?: string; status?: number };
   if (bodyParser && typeof bodyParser.type === 'string' && typeof bodyParser.status === 'number') {
     if (bodyParser.type === 'entity.parse.failed') return new Problem('malformedJson', 'The body is not valid JSON').body;

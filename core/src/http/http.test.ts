@@ -53,3 +53,59 @@ describe('the HTTP edge', () => {
     expect(metrics.text).toMatch(/hearth_http_request_duration_seconds_count\{method="GET",route="\/v1\/children",status="200"\} [1-9]/);
   });
 });
+
+describe('hardening at the edge', () => {
+  it('refuses a NUL character in any string of a body, a query or a path with a 400 naming the field, and writes nothing', async () => {
+    const before = (await world.call('listTeams', { token: world.a.adminToken, query: { limit: 200 } })).body.data.length;
+    const team = await world.http('POST', '/v1/teams', { token: world.a.adminToken, body: { name: 'Night\u0000shift' } });
+    expect({ status: team.status, pointers: (team.body.errors as Array<{ pointer: string }>).map((e) => e.pointer) }).toEqual({ status: 400, pointers: ['/body/name'] });
+    expect((await world.call('listTeams', { token: world.a.adminToken, query: { limit: 200 } })).body.data.length).toBe(before);
+    const user = await world.http('POST', '/v1/users', { token: world.a.adminToken, body: { email: 'nul@tenant-a.test', displayName: 'A\u0000B', roles: ['caseworker'] } });
+    expect({ status: user.status, pointers: (user.body.errors as Array<{ pointer: string }>).map((e) => e.pointer) }).toEqual({ status: 400, pointers: ['/body/displayName'] });
+    const overlay = await world.http('POST', '/v1/configuration/overlays', { token: world.a.adminToken, body: { effectiveFrom: '2031-01-01', description: 'nul', changes: { terminology: { 'car\u0000er': 'x' } } } });
+    expect(overlay.status).toBe(400);
+    expect((overlay.body.errors as Array<{ pointer: string }>).map((e) => e.pointer)).toContain('/body/changes/terminology/car\u0000er');
+    const search = await world.http('GET', '/v1/children', { token: world.a.adminToken, query: { q: 'Ab\u0000c' } });
+    expect({ status: search.status, pointers: (search.body.errors as Array<{ pointer: string }>).map((e) => e.pointer) }).toEqual({ status: 400, pointers: ['/query/q'] });
+  });
+
+  it('answers a malformed percent-encoding in a path with 400, before any credential is asked for', async () => {
+    for (const path of ['/v1/children/%ff', '/v1/lookups/%E0%A4%A', '/v1/tasks/%']) {
+      const response = await world.http('GET', path);
+      expect({ path, status: response.status, type: response.body.type }).toEqual({ path, status: 400, type: 'https://hearth.dev/problems/validation' });
+    }
+  });
+
+  it('says which values an enum allows', async () => {
+    const response = await world.http('GET', '/v1/tasks', { token: world.a.adminToken, query: { status: 'sideways' } });
+    expect(response.status).toBe(400);
+    expect(response.body.errors[0].message).toMatch(/^must be one of: "open", /);
+  });
+
+  it('marks every API answer Cache-Control: no-store, the log-in and refusals included', async () => {
+    const login = await world.login(world.a.slug, world.a.adminEmail);
+    const child = await world.call('listChildren', { token: world.a.adminToken });
+    const refused = await world.http('GET', '/v1/children');
+    const audit = await world.call('exportAuditEvents', { token: world.a.adminToken });
+    for (const response of [login, child, refused, audit]) expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+});
+
+describe('/metrics', () => {
+  it('is served on a public interface only with the configured bearer token, and not at all without one', async () => {
+    const token = 'metrics-token-0123456789-0123456789-abcdef';
+    const open = await startWorld({ host: '0.0.0.0', metricsToken: null });
+    const guarded = await startWorld({ host: '0.0.0.0', metricsToken: token });
+    try {
+      expect((await open.http('GET', '/metrics')).status).toBe(404);
+      expect((await guarded.http('GET', '/metrics')).status).toBe(404);
+      expect((await guarded.http('GET', '/metrics', { headers: { authorization: 'Bearer wrong-token-0123456789-0123456789-abcde' } })).status).toBe(404);
+      const scraped = await guarded.http('GET', '/metrics', { headers: { authorization: `Bearer ${token}` } });
+      expect(scraped.status).toBe(200);
+      expect(scraped.text).toContain('hearth_http_request_duration_seconds');
+    } finally {
+      await open.close();
+      await guarded.close();
+    }
+  });
+});

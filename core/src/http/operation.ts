@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Permission } from '../access/permissions';
+import type { RateLimits } from '../auth/rateLimits';
 import type { HearthConfig } from '../config';
 import type { PackRegistry } from '../packs/registry';
 import type { PluginRegistry } from '../plugins/host';
@@ -43,6 +44,8 @@ export interface AppServices {
   packs: PackRegistry;
   /** What plugins added to core's extension points, e.g. `plugins.ledgerExports.get('xero')`. */
   plugins: PluginRegistry;
+  /** Counters for log-in, refresh and password reset, shared by every process on the database. */
+  rateLimits: RateLimits;
 }
 
 /** The person acting, or null where the credential is an API key: what a row's `…_by` column records. */

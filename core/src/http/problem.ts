@@ -39,6 +39,7 @@ export const ProblemTypes = {
   idempotencyKeyReused: { slug: 'idempotency-key-reused', title: 'The Idempotency-Key was used for another request', status: 422 },
   accountLocked: { slug: 'account-locked', title: 'The account is locked', status: 423 },
   preconditionRequired: { slug: 'precondition-required', title: 'If-Match is required', status: 428 },
+  tooManyRequests: { slug: 'too-many-requests', title: 'Too many requests', status: 429 },
   internal: { slug: 'internal', title: 'Internal server error', status: 500 },
   unavailable: { slug: 'unavailable', title: 'Service unavailable', status: 503 },
   overloaded: { slug: 'overloaded', title: 'Too many requests are waiting; retry after the time in Retry-After', status: 503 },

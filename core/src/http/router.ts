@@ -130,6 +130,8 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
     const definition = deps.operations[op.operationId]!;
     router[op.method](op.expressPath, async (req: Request, res: Response) => {
       const meta = requestMeta(req);
+      // Tokens, children's records, audit exports and documents: no cache between here and the caller keeps any answer.
+      res.setHeader('Cache-Control', 'no-store');
       try {
         const input = validateRequest(op, req);
         let credential: Credential | null = null;

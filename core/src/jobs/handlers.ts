@@ -1,3 +1,4 @@
+import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from '../modules/audit/checkpointJob';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import type { JobHandlers } from './worker';
@@ -7,5 +8,6 @@ export function jobHandlers(): JobHandlers {
   return {
     [TASK_REMINDERS_JOB]: taskRemindersJob,
     [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob,
+    [AUDIT_CHECKPOINT_JOB]: auditCheckpointJob,
   };
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AppServices } from '../http/operation';
+import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
 import { todayIn } from '../time';
 import { jobHandlers } from './handlers';
@@ -65,11 +66,24 @@ export function startJobsRunner(options: { db: Knex; services: AppServices; logg
   };
   const timer = setInterval(() => void schedule(), options.scheduleEveryMs ?? 15 * 60 * 1000);
   timer.unref();
-  const worker = schedule().then(() =>
+  // Audit checkpoints, one per tenant per period: looked for four times a period, so each is at most a quarter late.
+  const checkpointEveryMs = options.services.config.audit.checkpointEveryMs;
+  const checkpoint = async () => {
+    try {
+      const created = await scheduleAuditCheckpoints(options.db, checkpointEveryMs);
+      if (created) options.logger?.info({ created }, 'audit checkpoints enqueued');
+    } catch (error) {
+      if (!controller.signal.aborted) options.logger?.error({ err: error }, 'scheduling the audit checkpoints failed');
+    }
+  };
+  const checkpointTimer = setInterval(() => void checkpoint(), Math.max(checkpointEveryMs / 4, 15_000));
+  checkpointTimer.unref();
+  const worker = Promise.all([schedule(), checkpoint()]).then(() =>
     runWorker(options.db, { handlers: options.handlers ?? jobHandlers(), services: options.services, logger: options.logger, pollMs: options.pollMs, signal: controller.signal, abandon: abandon.signal }),
   );
   const stop = async ({ graceMs }: { graceMs?: number } = {}) => {
     clearInterval(timer);
+    clearInterval(checkpointTimer);
     controller.abort();
     const cutAt = graceMs === undefined ? null : setTimeout(() => abandon.abort(), graceMs);
     await worker.catch(() => undefined);

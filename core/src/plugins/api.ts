@@ -5,6 +5,7 @@
  */
 export type { HearthPlugin, PluginFactory, PluginPoints } from './extensionPoints';
 export type { ExportTenant, LedgerExportFormat } from '../modules/ledger/exports/registry';
+export type { AuditCheckpoint, AuditCheckpointSink, AuditCheckpointStore } from '../modules/audit/checkpointSinks';
 export type { EntryRow as LedgerEntry, JournalRow as LedgerJournal } from '../modules/ledger/rows';
 export { formatMinor } from '../modules/ledger/money';
 export { editionFor, type Edition } from './regional';

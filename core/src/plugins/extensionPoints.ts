@@ -1,4 +1,5 @@
 import { LedgerExportRegistry, type LedgerExportFormat } from '../modules/ledger/exports/registry';
+import { AuditCheckpointSinkRegistry, type AuditCheckpointSink } from '../modules/audit/checkpointSinks';
 
 /**
  * What a plugin's register step is given: for each extension point core owns, an add-only view that
@@ -11,10 +12,13 @@ import { LedgerExportRegistry, type LedgerExportFormat } from '../modules/ledger
 export interface PluginPoints {
   /** CSV formats for POST /v1/ledger/exports, by key. */
   ledgerExports: { register(format: LedgerExportFormat): void };
+  /** Places outside the database that keep the audit trail's signed checkpoints, by key (HEARTH_AUDIT_CHECKPOINT_SINK). */
+  auditCheckpointSinks: { register(sink: AuditCheckpointSink): void };
 }
 
 export interface PluginRegistries {
   ledgerExports: LedgerExportRegistry;
+  auditCheckpointSinks: AuditCheckpointSinkRegistry;
 }
 
 /** One plugin: the object its factory makes, once per start-up. */
@@ -29,7 +33,7 @@ export interface HearthPlugin {
 export type PluginFactory = () => HearthPlugin;
 
 export function emptyRegistries(): PluginRegistries {
-  return { ledgerExports: new LedgerExportRegistry() };
+  return { ledgerExports: new LedgerExportRegistry(), auditCheckpointSinks: new AuditCheckpointSinkRegistry() };
 }
 
 /**
@@ -45,6 +49,12 @@ export function pointsFor(registries: PluginRegistries, by: string, open: () => 
       register: (format) => {
         whileOpen('ledgerExports');
         registries.ledgerExports.register(format, by);
+      },
+    },
+    auditCheckpointSinks: {
+      register: (sink) => {
+        whileOpen('auditCheckpointSinks');
+        registries.auditCheckpointSinks.register(sink, by);
       },
     },
   };

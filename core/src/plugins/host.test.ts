@@ -41,15 +41,17 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 describe('the first-party plugins', () => {
-  it('load from plugins/ and register the generic, xero and quickbooks formats', async () => {
+  it('load from plugins/ and register the generic, xero and quickbooks formats, and the files checkpoint sink', async () => {
     const plugins = await loadPlugins();
     expect(plugins.loaded.map((p) => [p.manifest.id, path.relative(repoRoot, p.folder)])).toEqual([
+      ['audit-checkpoint-files', 'plugins/audit-checkpoint-files'],
       ['ledger-generic-csv', 'plugins/ledger-generic-csv'],
       ['ledger-quickbooks', 'plugins/ledger-quickbooks'],
       ['ledger-xero', 'plugins/ledger-xero'],
     ]);
     expect(plugins.ledgerExports.keys()).toEqual(['generic', 'quickbooks', 'xero']);
     expect(plugins.ledgerExports.get('xero')!.columns[0]).toBe('*Narration');
+    expect(plugins.auditCheckpointSinks.keys()).toEqual(['files']);
   });
 
   it('give each start-up its own registries, so servers side by side keep their own plugin set', async () => {

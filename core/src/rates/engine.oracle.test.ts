@@ -412,6 +412,24 @@ describe('edges the generator reaches rarely, against the oracle and by hand', (
     ]);
   });
 
+  it('prices from the California pack alone only what it cites: the basic rate for basic and loc_1, no amount for loc_2 to isfc', async () => {
+    // The pack cites the FY 2022-23 basic rate ($1,129 a month) and LOC 1's nil supplement, and no LOC 2-4
+    // or ISFC amount for any year. A child at one of those levels must stop the run, not be paid the basic
+    // rate alone: the supplement rule has to name every level the table leaves unpriced.
+    const ca = registry.resolve('usa/ca');
+    const september = { from: '2022-09-01', to: '2022-09-30' };
+    for (const levelOfCare of ['basic', 'loc_1']) {
+      const segments = await both(() => new RateBook(ca), { startDate: '2022-08-01', endDate: null, childDateOfBirth: '2012-01-01', levelOfCare }, september);
+      // A whole 30-night month: 112900 × 30 / 30 = 112900, the monthly rate.
+      expect(segments.map((s) => [s.component, s.from, s.to, s.nights, s.amount])).toEqual([['allowance', '2022-09-01', '2022-09-30', 30, 112900]]);
+    }
+    for (const levelOfCare of ['loc_2', 'loc_3', 'loc_4', 'isfc']) {
+      await expect(both(() => new RateBook(ca), { startDate: '2022-08-01', endDate: null, childDateOfBirth: '2012-01-01', levelOfCare }, september)).rejects.toThrow(
+        `RateConfigurationError: rate table "level-of-care" has no amount for levelOfCare "${levelOfCare}" on 2022-09-01`,
+      );
+    }
+  });
+
   it('gives one-night segments where two rules pay the same component on a night, as the night-by-night engine did', async () => {
     const rules = [{ effectiveFrom: '2025-06-04', add: [rule('second_allowance', 'allowance', 'nma-allowance')], remove: [] }];
     const segments = await both(() => new RateBook(uk, { rules }), { startDate: '2025-06-01', endDate: '2025-06-07', childDateOfBirth: '2015-01-01', region: 'london', placementType: 'foster_unrelated' }, { from: '2025-06-01', to: '2025-06-30' });

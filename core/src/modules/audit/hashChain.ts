@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { AuditChainKey } from '../../config';
 
 /** The fields an event's hash covers: everything but the hash itself. */
 export interface ChainedFields {
@@ -17,6 +18,8 @@ export interface ChainedFields {
   userAgent: string | null;
   requestId: string | null;
   prevHash: string;
+  /** The chain key that hashed the event; null for an event hashed before chains were keyed (plain SHA-256). */
+  keyId: string | null;
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -35,6 +38,21 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function eventHash(fields: ChainedFields): string {
-  return crypto.createHash('sha256').update(canonicalJson(fields)).digest('hex');
+/**
+ * The hash events had before the chain was keyed: SHA-256 of the canonical fields, which anyone who
+ * can read the table can recompute. Verification accepts it only below the tenant's boundary
+ * (audit_chain_heads.keyed_from_seq, carried by every checkpoint); nothing appends it any more.
+ */
+export function unkeyedEventHash(fields: ChainedFields): string {
+  const { keyId: _keyId, ...covered } = fields;
+  return crypto.createHash('sha256').update(canonicalJson(covered)).digest('hex');
+}
+
+/**
+ * HMAC-SHA256 of the canonical fields, key id included (so an event cannot be passed off as hashed
+ * by another key), with a key the database never sees: its owner can read and rewrite the rows, but
+ * cannot make a hash that verifies.
+ */
+export function keyedEventHash(fields: ChainedFields, key: AuditChainKey): string {
+  return crypto.createHmac('sha256', key.secret).update(canonicalJson({ ...fields, keyId: key.id })).digest('hex');
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { newId } from '../../ids';
-import { canonicalJson, eventHash, GENESIS_HASH, type ChainedFields } from './hashChain';
+import { canonicalJson, GENESIS_HASH, keyedEventHash, type ChainedFields } from './hashChain';
+import { auditKeys } from './keys';
 
 export interface AuditEventInput {
   action: string;
@@ -37,6 +38,8 @@ interface AuditRow {
   request_id: string | null;
   prev_hash: string;
   hash: string;
+  /** The chain key that hashed it; null before chains were keyed. */
+  key_id: string | null;
 }
 
 /** Strips secrets from what an audit event records of a row. */
@@ -76,61 +79,80 @@ export function rowToFields(row: AuditRow): ChainedFields {
     userAgent: row.user_agent,
     requestId: row.request_id,
     prevHash: row.prev_hash,
+    keyId: row.key_id,
   };
 }
 
 /**
- * Appends one event to the tenant's chain in the caller's transaction. Locking the chain head
- * serialises appends within a tenant, so sequence numbers have no gaps and each hash covers the last.
+ * What this process last saw of each tenant's head. Only a guess: the database checks it, and a
+ * wrong guess (another process appended, a transaction rolled back) costs one more round trip.
+ */
+const knownHeads = new Map<string, { seq: number; hash: string; occurredAt: number }>();
+/** How far this process's clock is behind the database's, as last measured (the database refuses a time more than 2 s off its own). */
+let clockOffsetMs = 0;
+const APPEND_ATTEMPTS = 5;
+
+interface AppendOutcome {
+  outcome: 'appended' | 'stale' | 'clock';
+  head_seq: number | null;
+  head_hash: string | null;
+  head_time: Date | string | null;
+  db_time: Date | string;
+}
+
+/**
+ * Appends one event to the tenant's chain in the caller's transaction, through the database's
+ * hearth_append_audit_event: the application role cannot write the events or the head itself.
+ * The event is hashed here, with the chain key (which never enters the database), over the
+ * position and time the head is expected to give it; the function checks both against the locked
+ * head and its own clock and either appends and moves the head, or says what the head and the time
+ * are, and the event is hashed again with those. In the usual case that is one round trip.
  */
 export async function appendAuditEvent(trx: Knex.Transaction, tenantId: string, actor: AuditActor, event: AuditEventInput): Promise<string> {
-  await trx.raw(
-    `INSERT INTO audit_chain_heads (tenant_id, last_seq, last_hash) VALUES (?, 0, ?) ON CONFLICT (tenant_id) DO NOTHING`,
-    [tenantId, GENESIS_HASH],
-  );
-  const head = (await trx('audit_chain_heads').where({ tenant_id: tenantId }).forUpdate().first()) as
-    | { last_seq: number; last_hash: string }
-    | undefined;
-  if (!head) throw new Error('audit chain head is not visible: is app.tenant_id set to this tenant?');
-
-  const fields: ChainedFields = {
-    tenantId,
-    id: newId(),
-    seq: Number(head.last_seq) + 1,
-    occurredAt: new Date().toISOString(),
-    actorType: actor.actorType,
-    actorId: actor.actorId,
-    action: event.action,
-    entityType: event.entityType,
-    entityId: event.entityId ?? null,
-    before: redact(event.before),
-    after: redact(event.after),
-    ip: actor.ip,
-    userAgent: actor.userAgent,
-    requestId: actor.requestId,
-    prevHash: head.last_hash,
-  };
-  const hash = eventHash(fields);
-  await trx('audit_events').insert({
-    tenant_id: tenantId,
-    id: fields.id,
-    seq: fields.seq,
-    occurred_at: fields.occurredAt,
-    actor_type: fields.actorType,
-    actor_id: fields.actorId,
-    action: fields.action,
-    entity_type: fields.entityType,
-    entity_id: fields.entityId,
-    before: fields.before === null ? null : canonicalJson(fields.before),
-    after: fields.after === null ? null : canonicalJson(fields.after),
-    ip: fields.ip,
-    user_agent: fields.userAgent,
-    request_id: fields.requestId,
-    prev_hash: fields.prevHash,
-    hash,
-  });
-  await trx('audit_chain_heads').where({ tenant_id: tenantId }).update({ last_seq: fields.seq, last_hash: hash });
-  return fields.id;
+  const key = auditKeys().chainKey;
+  const id = newId();
+  const before = redact(event.before);
+  const after = redact(event.after);
+  let head = knownHeads.get(tenantId) ?? { seq: 0, hash: GENESIS_HASH, occurredAt: 0 };
+  for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+    // Never before the event it follows: the database refuses that too.
+    const occurredAt = new Date(Math.max(Date.now() + clockOffsetMs, head.occurredAt));
+    const fields: ChainedFields = {
+      tenantId,
+      id,
+      seq: head.seq + 1,
+      occurredAt: occurredAt.toISOString(),
+      actorType: actor.actorType,
+      actorId: actor.actorId,
+      action: event.action,
+      entityType: event.entityType,
+      entityId: event.entityId ?? null,
+      before,
+      after,
+      ip: actor.ip,
+      userAgent: actor.userAgent,
+      requestId: actor.requestId,
+      prevHash: head.hash,
+      keyId: key.id,
+    };
+    const hash = keyedEventHash(fields, key);
+    const result = (await trx.raw(`SELECT * FROM hearth_append_audit_event(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?)`, [
+      tenantId, id, fields.seq, fields.prevHash, fields.occurredAt,
+      fields.actorType, fields.actorId, fields.action, fields.entityType, fields.entityId,
+      before === null ? null : canonicalJson(before), after === null ? null : canonicalJson(after),
+      fields.ip, fields.userAgent, fields.requestId, key.id, hash,
+    ])) as { rows: AppendOutcome[] };
+    const answer = result.rows[0]!;
+    // Every answer carries the database's clock: keep in step with it, so the next stamp is its time.
+    clockOffsetMs = new Date(answer.db_time).getTime() - Date.now();
+    if (answer.outcome === 'appended') {
+      knownHeads.set(tenantId, { seq: fields.seq, hash, occurredAt: occurredAt.getTime() });
+      return id;
+    }
+    if (answer.outcome === 'clock') continue;
+    head = { seq: Number(answer.head_seq), hash: answer.head_hash!, occurredAt: answer.head_time ? new Date(answer.head_time).getTime() : 0 };
+  }
+  throw new Error(`audit: the chain of tenant ${tenantId} did not take the event after ${APPEND_ATTEMPTS} attempts`);
 }
 
 export interface AuditFilters {
@@ -170,46 +192,6 @@ export function auditRowToApi(row: AuditRow) {
     requestId: row.request_id,
     hash: row.hash,
   };
-}
-
-export type BrokenLinkReason = 'hash_mismatch' | 'previous_hash_mismatch' | 'sequence_gap' | 'truncated';
-
-export interface ChainVerdict {
-  valid: boolean;
-  eventsChecked: number;
-  firstBrokenLink: { seq: number; eventId: string | null; reason: BrokenLinkReason } | null;
-}
-
-/**
- * Walks the tenant's chain in order, in batches, recomputing each hash, then checks that the chain
- * ends where the head (written with every append) says it does, so deleting the newest events shows too.
- */
-export async function verifyAuditChain(trx: Knex.Transaction, tenantId: string, batchSize = 1000): Promise<ChainVerdict> {
-  let prevHash = GENESIS_HASH;
-  let expectedSeq = 1;
-  let checked = 0;
-  for (;;) {
-    const rows = (await trx('audit_events')
-      .where('tenant_id', tenantId)
-      .where('seq', '>=', expectedSeq)
-      .orderBy('seq')
-      .limit(batchSize)) as AuditRow[];
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      const seq = Number(row.seq);
-      if (seq !== expectedSeq) return { valid: false, eventsChecked: checked, firstBrokenLink: { seq, eventId: row.id, reason: 'sequence_gap' } };
-      if (row.prev_hash !== prevHash) return { valid: false, eventsChecked: checked, firstBrokenLink: { seq, eventId: row.id, reason: 'previous_hash_mismatch' } };
-      if (eventHash(rowToFields(row)) !== row.hash) return { valid: false, eventsChecked: checked, firstBrokenLink: { seq, eventId: row.id, reason: 'hash_mismatch' } };
-      prevHash = row.hash;
-      expectedSeq = seq + 1;
-      checked++;
-    }
-  }
-  const head = (await trx('audit_chain_heads').where({ tenant_id: tenantId }).first('last_seq', 'last_hash')) as { last_seq: number; last_hash: string } | undefined;
-  if (head && (Number(head.last_seq) !== expectedSeq - 1 || head.last_hash !== prevHash)) {
-    return { valid: false, eventsChecked: checked, firstBrokenLink: { seq: expectedSeq, eventId: null, reason: 'truncated' } };
-  }
-  return { valid: true, eventsChecked: checked, firstBrokenLink: null };
 }
 
 export type { AuditRow };

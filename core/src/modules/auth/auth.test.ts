@@ -2,8 +2,9 @@ import crypto from 'node:crypto';
 import jwt, { type JwtPayload } from 'jsonwebtoken';
 import { authenticator } from 'otplib';
 import { currentTotp } from '../../auth/totp';
-import type { HttpResponse } from '../../../../test/support/contractClient';
-import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
+import { startServer, type RunningServer } from '../../server';
+import { call, type HttpResponse } from '../../../../test/support/contractClient';
+import { DEFAULT_RATE_LIMITS, ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
 
 /*
  * Authentication end to end, through the HTTP API on a real database: lockout, token expiry,
@@ -115,6 +116,12 @@ function wrongTotp(secret: string): string {
     if (!near.has(code)) return code;
   }
 }
+
+/** The session (refresh-token family) an access token belongs to. */
+const sessionOf = (accessToken: string) => (jwt.decode(accessToken) as JwtPayload).sid as string;
+
+/** Claims of a token for tenant A's administrator, in the session the harness opened for it. */
+const adminClaims = () => ({ sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0, sid: sessionOf(world.a.adminToken) });
 
 function signWith(secret: string, claims: Record<string, unknown>, options: jwt.SignOptions = {}): string {
   return jwt.sign(claims, secret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api', expiresIn: 300, ...options });
@@ -264,7 +271,7 @@ describe('token expiry', () => {
 
   it('refuses a correctly signed access token whose exp has passed', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0 };
+    const claims = adminClaims();
     // The same forgery with a future exp works, so only the exp makes the difference.
     const live = jwt.sign({ ...claims, iat: now - 120, exp: now + 60 }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api' });
     expect((await me(live)).status).toBe(200);
@@ -336,6 +343,36 @@ describe('refresh token rotation', () => {
     expect((await world.call('logout', { body: { refreshToken: `rt_${'0'.repeat(32)}_${'A'.repeat(43)}` } })).status).toBe(204);
   });
 
+  it('refuses the access tokens of a session at once when it is logged out, not when they expire', async () => {
+    const user = await createUser(world.a, ['caseworker'], 'outnow');
+    const session = await loginOk(world.a, user.email);
+    const rotated = await refresh(session.refreshToken);
+    expect(rotated.status).toBe(200);
+    const other = await loginOk(world.a, user.email);
+    // Both access tokens of the session work until it ends.
+    for (const token of [session.accessToken, rotated.body.accessToken as string]) expect((await me(token)).status).toBe(200);
+
+    expect((await world.call('logout', { body: { refreshToken: rotated.body.refreshToken as string } })).status).toBe(204);
+    for (const token of [session.accessToken, rotated.body.accessToken as string]) expectProblem(await me(token), 401, 'invalid-token');
+    expectProblem(await world.call('listChildren', { token: session.accessToken }), 401, 'invalid-token');
+    // The same user's other log-in is another session: it carries on.
+    expect((await me(other.accessToken)).status).toBe(200);
+  });
+
+  it('refuses the access tokens of a session at once when one of its refresh tokens is reused', async () => {
+    const user = await createUser(world.a, ['caseworker'], 'reusenow');
+    const session = await loginOk(world.a, user.email);
+    const rotated = await refresh(session.refreshToken);
+    expect(rotated.status).toBe(200);
+    const other = await loginOk(world.a, user.email);
+    expect((await me(rotated.body.accessToken as string)).status).toBe(200);
+
+    // The first refresh token comes back: the family ends, and with it both holders' access tokens.
+    expectProblem(await refresh(session.refreshToken), 401, 'invalid-token');
+    for (const token of [session.accessToken, rotated.body.accessToken as string]) expectProblem(await me(token), 401, 'invalid-token');
+    expect((await me(other.accessToken)).status).toBe(200);
+  });
+
   it('refuses a refresh token whose tenant part was rewritten to another tenant', async () => {
     const session = await loginOk(world.a, world.a.adminEmail);
     const moved = session.refreshToken.replace(world.a.id.replace(/-/g, ''), world.b.id.replace(/-/g, ''));
@@ -370,7 +407,7 @@ describe('tampered and missing credentials', () => {
   });
 
   it("refuses a correctly signed token that puts tenant A's user in tenant B", async () => {
-    const claims = { sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0 };
+    const claims = adminClaims();
     // The forgery is sound: with A's own tenant it is accepted.
     expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
     const intoB = signWith(world.config.jwtSecret, { ...claims, tid: world.b.id });
@@ -381,7 +418,7 @@ describe('tampered and missing credentials', () => {
   });
 
   it('refuses correctly signed tokens for another audience or issuer, or with an unknown scope', async () => {
-    const claims = { sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0 };
+    const claims = adminClaims();
     // Control: the same claims with Hearth's audience and issuer are accepted.
     expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
     expectProblem(await me(signWith(world.config.jwtSecret, claims, { audience: 'someone-else' })), 401, 'invalid-token');
@@ -389,7 +426,39 @@ describe('tampered and missing credentials', () => {
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, scp: 'admin' })), 401, 'invalid-token');
     // A token from before the user's sessions were last ended (an older generation) no longer counts.
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, gen: -1 })), 401, 'invalid-token');
-    expectProblem(await me(signWith(world.config.jwtSecret, { sub: claims.sub, tid: claims.tid, scp: 'full' })), 401, 'invalid-token');
+    expectProblem(await me(signWith(world.config.jwtSecret, { sub: claims.sub, tid: claims.tid, scp: 'full', sid: claims.sid })), 401, 'invalid-token');
+  });
+
+  it('refuses a token that names no session, a session that does not exist, or the session of another user', async () => {
+    const claims = adminClaims();
+    expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
+    const { sid: _sid, ...sessionless } = claims;
+    expectProblem(await me(signWith(world.config.jwtSecret, sessionless)), 401, 'invalid-token');
+    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: crypto.randomUUID() })), 401, 'invalid-token');
+    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: 'not-a-uuid' })), 401, 'invalid-token');
+    const other = await createUser(world.a, ['caseworker'], 'othersid');
+    const otherSession = sessionOf((await loginOk(world.a, other.email)).accessToken);
+    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: otherSession })), 401, 'invalid-token');
+  });
+
+  it('refuses a token without exp, without iat, issued further ahead than the clock skew allowed, or older than an access token lives', async () => {
+    const claims = adminClaims();
+    const now = Math.floor(Date.now() / 1000);
+    const skew = world.config.jwtClockSkewSeconds;
+    expect(skew).toBe(30);
+    // Signed as jsonwebtoken would with the times given, and no others added.
+    const sign = (times: { iat?: number; exp?: number }) =>
+      jwt.sign({ ...claims, ...times }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api', noTimestamp: times.iat === undefined });
+    // Controls: well-formed times pass, and so does an iat a little ahead (another server's clock running fast).
+    expect((await me(sign({ iat: now, exp: now + 300 }))).status).toBe(200);
+    expect((await me(sign({ iat: now + 10, exp: now + 300 }))).status).toBe(200);
+
+    expectProblem(await me(sign({ iat: now })), 401, 'invalid-token');
+    expectProblem(await me(sign({ exp: now + 300 })), 401, 'invalid-token');
+    expectProblem(await me(sign({ iat: now + 600, exp: now + 900 })), 401, 'invalid-token');
+    expectProblem(await me(sign({ iat: now + skew + 5, exp: now + 300 })), 401, 'invalid-token');
+    // Issued longer ago than an access token lives (900 s) plus the skew: refused whatever its exp says.
+    expectProblem(await me(sign({ iat: now - 900 - skew - 5, exp: now + 300 })), 401, 'invalid-token');
   });
 
   it('answers a missing credential with unauthorized, and a malformed one with invalid-token', async () => {
@@ -680,5 +749,170 @@ describe('disabled users', () => {
     expectProblem(await world.call('listChildren', { token: session.accessToken }), 401, 'invalid-token');
     expectProblem(await refresh(session.refreshToken), 401, 'invalid-token');
     expectProblem(await world.login(world.a.slug, user.email), 401, 'invalid-credentials');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('rate limits on log-in, refresh and password reset', () => {
+  // A world of its own with the limits every server has by default (the suite's other worlds allow a
+  // hundred times as many). Each test speaks from client addresses of its own, sent as
+  // X-Forwarded-For, which the server takes from a proxy on loopback, so no test eats another's allowance.
+  let limited: World;
+  const limits = DEFAULT_RATE_LIMITS;
+  beforeAll(async () => {
+    limited = await startWorld({ rateLimits: DEFAULT_RATE_LIMITS });
+    // The account lock (5 failures by default) would answer 423 to the right password in these
+    // tests; at its highest it stays out of the way of the limits they count.
+    const settings = await limited.call('getTenantSettings', { token: limited.a.adminToken });
+    const updated = await limited.call('updateTenantSettings', {
+      token: limited.a.adminToken,
+      body: { securityPolicy: { maxFailedLogins: 20 } },
+      headers: { 'if-match': settings.headers.get('etag')! },
+    });
+    expect(updated.status).toBe(200);
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  let clients = 0;
+  /** A documentation address (RFC 5737) no other test uses. */
+  const newClient = () => `203.0.113.${++clients}`;
+  const loginFrom = (ip: string, email: string, password = WRONG_PASSWORD, w: { url: string } = limited) =>
+    call(w.url, 'login', { body: { tenant: limited.a.slug, email, password }, headers: { 'x-forwarded-for': ip } });
+  const unknown = (what: string) => uniqueEmail(limited.a, what);
+  async function knownUser(what: string): Promise<string> {
+    const email = uniqueEmail(limited.a, what);
+    const r = await limited.call('createUser', { token: limited.a.adminToken, body: { email, displayName: email, roles: ['caseworker'], password: TEST_PASSWORD } });
+    expect(r.status).toBe(201);
+    return email;
+  }
+
+  /** A 429 problem with a whole number of seconds to wait, no more than `atMost`. */
+  function expectRefused(response: HttpResponse, atMost: number): number {
+    expectProblem(response, 429, 'too-many-requests');
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    const retryAfter = response.headers.get('retry-after');
+    expect(retryAfter).toMatch(/^[1-9][0-9]*$/);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(atMost);
+    return Number(retryAfter);
+  }
+
+  it('refuses a client its next log-in once it has failed as often as the limit allows, whatever emails it tried', async () => {
+    const ip = newClient();
+    const { points, windowSeconds } = limits.loginFailuresPerIp;
+    for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, unknown(`spray${i}-`)), 401, 'invalid-credentials');
+
+    // Refused before anything is looked at: the right password of a real account fares no better.
+    const refused = await loginFrom(ip, limited.a.adminEmail, TEST_PASSWORD);
+    expectRefused(refused, windowSeconds);
+    expect(stableProblem(refused.body)).toEqual({
+      type: problem('too-many-requests'),
+      title: 'Too many requests',
+      status: 429,
+      detail: 'Too many attempts; try again after the number of seconds in Retry-After',
+    });
+    // Another client is not held back by this one.
+    expect((await loginFrom(newClient(), limited.a.adminEmail, TEST_PASSWORD)).status).toBe(200);
+  });
+
+  it('limits an unknown email exactly as it limits a known one, and counts the account whatever the case of the email', async () => {
+    const { points, blockSeconds } = limits.loginConsecutiveFailures;
+    const run = async (email: string) => {
+      const ip = newClient();
+      const statuses: number[] = [];
+      for (let i = 0; i < points; i++) statuses.push((await loginFrom(ip, i % 2 ? email.toUpperCase() : email)).status);
+      return { statuses, next: await loginFrom(ip, email, TEST_PASSWORD) };
+    };
+    const known = await run(await knownUser('limitknown'));
+    const stranger = await run(unknown('limitunknown'));
+    expect(known.statuses).toEqual(Array(points).fill(401));
+    expect(stranger.statuses).toEqual(known.statuses);
+    expectRefused(known.next, blockSeconds);
+    expectRefused(stranger.next, blockSeconds);
+    expect(stableProblem(stranger.next.body)).toEqual(stableProblem(known.next.body));
+  });
+
+  it('limits the attempts at one account from many clients, and only for the window', async () => {
+    const email = await knownUser('spread');
+    const { points, windowSeconds } = limits.loginAttemptsPerAccount;
+    for (let i = 0; i < points; i++) expectProblem(await loginFrom(newClient(), email), 401, 'invalid-credentials');
+    // The owner too, from a client that has not tried before: for at most the window, not for ever.
+    expectRefused(await loginFrom(newClient(), email, TEST_PASSWORD), windowSeconds);
+    expectRefused(await loginFrom(newClient(), email.toUpperCase(), TEST_PASSWORD), windowSeconds);
+  });
+
+  it('forgets failures in a row when the log-in succeeds, and counts again from there', async () => {
+    const email = await knownUser('forget');
+    const ip = newClient();
+    const { points, blockSeconds } = limits.loginConsecutiveFailures;
+    for (let i = 0; i < 5; i++) expectProblem(await loginFrom(ip, email), 401, 'invalid-credentials');
+    expect((await loginFrom(ip, email, TEST_PASSWORD)).status).toBe(200);
+    // Had the success not cleared the five failures before it, this run would be refused part way.
+    for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, email), 401, 'invalid-credentials');
+    expectRefused(await loginFrom(ip, email, TEST_PASSWORD), blockSeconds);
+  });
+
+  it('holds across two servers on the same database', async () => {
+    const ip = newClient();
+    const { points, windowSeconds } = limits.loginFailuresPerIp;
+    const second: RunningServer = await startServer(limited.config, limited.db.hearthEmbedded ? { db: limited.db } : {});
+    try {
+      // Half the failures at each server: neither alone has seen the limit reached.
+      for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, unknown(`twin${i}-`), WRONG_PASSWORD, i % 2 ? second : limited), 401, 'invalid-credentials');
+      expectRefused(await loginFrom(ip, unknown('twin-next'), WRONG_PASSWORD, second), windowSeconds);
+      expectRefused(await loginFrom(ip, unknown('twin-next'), WRONG_PASSWORD, limited), windowSeconds);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('limits password reset requests per account, known or not, and per client', async () => {
+    const email = await knownUser('resetlimit');
+    const stranger = unknown('resetstranger');
+    const { points, windowSeconds } = limits.resetRequestsPerAccount;
+    const requestFrom = (ip: string, address: string) => call(limited.url, 'requestPasswordReset', { body: { tenant: limited.a.slug, email: address }, headers: { 'x-forwarded-for': ip } });
+    const answers = async (address: string) => {
+      const statuses: number[] = [];
+      // A new client each time: the account is what is counted.
+      for (let i = 0; i < points; i++) statuses.push((await requestFrom(newClient(), i % 2 ? address.toUpperCase() : address)).status);
+      return { statuses, next: await requestFrom(newClient(), address) };
+    };
+    const known = await answers(email);
+    const notKnown = await answers(stranger);
+    expect(known.statuses).toEqual(Array(points).fill(202));
+    expect(notKnown.statuses).toEqual(known.statuses);
+    expectRefused(known.next, windowSeconds);
+    expectRefused(notKnown.next, windowSeconds);
+    expect(stableProblem(notKnown.next.body)).toEqual(stableProblem(known.next.body));
+    // Only the requests let through queued a message.
+    const queued = await ownerRows<{ n: number }>(limited.db, limited.a.id, 'SELECT count(*)::int AS n FROM outbound_messages WHERE lower(recipient) = lower(?)', [email]);
+    expect(queued[0]!.n).toBe(points);
+
+    const ip = newClient();
+    const perIp = limits.resetRequestsPerIp;
+    for (let i = 0; i < perIp.points; i++) expect((await requestFrom(ip, unknown(`resetspray${i}-`))).status).toBe(202);
+    expectRefused(await requestFrom(ip, unknown('resetspray-next')), perIp.windowSeconds);
+  });
+
+  it('limits password reset confirmations and token refreshes per client', async () => {
+    const confirmIp = newClient();
+    const confirms = limits.resetConfirmsPerIp;
+    const confirmFrom = (ip: string) =>
+      call(limited.url, 'confirmPasswordReset', { body: { token: `pw_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}`, newPassword: 'a new password 123' }, headers: { 'x-forwarded-for': ip } });
+    for (let i = 0; i < confirms.points; i++) expectProblem(await confirmFrom(confirmIp), 401, 'invalid-token');
+    expectRefused(await confirmFrom(confirmIp), confirms.windowSeconds);
+
+    const refreshIp = newClient();
+    const refreshes = limits.refreshesPerIp;
+    const refreshFrom = (ip: string) =>
+      call(limited.url, 'refreshToken', { body: { refreshToken: `rt_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}` }, headers: { 'x-forwarded-for': ip } });
+    // Ten at a time: each request is counted before it is looked at, so running them in parallel changes no count.
+    for (let i = 0; i < refreshes.points; i += 10) {
+      for (const r of await Promise.all(Array.from({ length: Math.min(10, refreshes.points - i) }, () => refreshFrom(refreshIp)))) expectProblem(r, 401, 'invalid-token');
+    }
+    expectRefused(await refreshFrom(refreshIp), refreshes.windowSeconds);
+    expectProblem(await refreshFrom(newClient()), 401, 'invalid-token');
   });
 });

@@ -8,6 +8,7 @@ import { open, seal } from '../../crypto/secretBox';
 import type { OperationContext, OperationMap, OperationResult, UserPrincipal } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import type { SecurityPolicy } from '../tenants/provision';
+import { LoginAttempt, tooManyRequests } from './limits';
 import { issuePasswordToken } from './passwordTokens';
 import { revokeSessions } from './sessions';
 
@@ -71,7 +72,7 @@ async function issueTokens(
     expires_at: new Date(Date.now() + config.refreshTokenTtlSeconds * 1000),
   });
   return {
-    accessToken: signAccessToken(config, user.id, tenantId, scope, user.session_generation),
+    accessToken: signAccessToken(config, { userId: user.id, tenantId, sessionId: familyId, generation: user.session_generation }, scope),
     refreshToken: refresh.token,
     tokenType: 'Bearer' as const,
     expiresIn: config.accessTokenTtlSeconds,
@@ -94,6 +95,9 @@ const invalidCredentials = () => new Problem('invalidCredentials', 'The tenant, 
 
 async function login(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as { tenant: string; email: string; password: string; totpCode?: string };
+  const attempt = new LoginAttempt(ctx.services.rateLimits, ctx.meta.ip, body.tenant, body.email);
+  const refusal = await attempt.begin();
+  if (refusal) return tooManyRequests(refusal);
   const tenant = await tenantBySlug(ctx.trx, body.tenant);
   if (!tenant || tenant.status !== 'active') {
     await verifyPassword(null, body.password);
@@ -114,11 +118,13 @@ async function login(ctx: OperationContext): Promise<OperationResult> {
     // Only someone who knows the password learns the account is locked; to anyone else a locked
     // account looks like a wrong password, so locking cannot be used to find who has an account.
     if (!passwordOk) throw invalidCredentials();
+    await attempt.passwordRight();
     throw new Problem('accountLocked', 'Too many failed log-ins; try again later or ask an administrator to unlock the account', {
       lockedUntil: new Date(user.locked_until).toISOString(),
     });
   }
   if (passwordOk && user.mfa_enabled && body.totpCode === undefined) {
+    await attempt.passwordRight();
     throw new Problem('mfaRequired', 'Send totpCode from your authenticator app');
   }
   const step = user.mfa_enabled && body.totpCode !== undefined && user.mfa_secret !== null ? totpStep(open(ctx.services.config.dataKey, user.mfa_secret), body.totpCode) : null;
@@ -144,6 +150,7 @@ async function login(ctx: OperationContext): Promise<OperationResult> {
   }
 
   await ctx.trx('users').where({ tenant_id: tenant.id, id: user.id }).update({ failed_login_count: 0, locked_until: null, ...(step !== null ? { mfa_last_step: step } : {}) });
+  await attempt.succeeded();
   const scope = await scopeFor(ctx.trx, tenant.id, user);
   const tokens = await issueTokens(ctx.trx, ctx.services.config, tenant.id, user, scope);
   await ctx.audit({ action: 'auth.login', entityType: 'user', entityId: user.id, after: { scope }, actor: { type: 'user', id: user.id } });
@@ -170,6 +177,9 @@ async function findRefreshToken(ctx: OperationContext, token: string): Promise<R
 
 async function refreshToken(ctx: OperationContext): Promise<OperationResult> {
   const { refreshToken: presented } = ctx.body as { refreshToken: string };
+  const limits = ctx.services.rateLimits;
+  const refusal = await limits.take([['refreshesPerIp', limits.ipKey(ctx.meta.ip)]]);
+  if (refusal) return tooManyRequests(refusal);
   const row = await findRefreshToken(ctx, presented);
   if (!row || row.revoked_at) throw new Problem('invalidToken', 'The refresh token is not valid');
   if (row.used_at) {
@@ -204,6 +214,13 @@ async function logout(ctx: OperationContext): Promise<OperationResult> {
 
 async function requestPasswordReset(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as { tenant: string; email: string };
+  // Counted by tenant and email as sent, so an unknown account is limited exactly like a known one.
+  const limits = ctx.services.rateLimits;
+  const refusal = await limits.take([
+    ['resetRequestsPerIp', limits.ipKey(ctx.meta.ip)],
+    ['resetRequestsPerAccount', limits.accountKey(body.tenant, body.email)],
+  ]);
+  if (refusal) return tooManyRequests(refusal);
   // The answer is the same whether or not the account exists.
   const accepted: OperationResult = { status: 202, noWrite: true };
   const tenant = await tenantBySlug(ctx.trx, body.tenant);
@@ -221,6 +238,9 @@ async function requestPasswordReset(ctx: OperationContext): Promise<OperationRes
 
 async function confirmPasswordReset(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as { token: string; newPassword: string };
+  const limits = ctx.services.rateLimits;
+  const refusal = await limits.take([['resetConfirmsPerIp', limits.ipKey(ctx.meta.ip)]]);
+  if (refusal) return tooManyRequests(refusal);
   const parsed = parseOpaqueToken('pw', body.token);
   const invalid = () => new Problem('invalidToken', 'The reset link is not valid, was already used, or has expired');
   if (!parsed) throw invalid();

@@ -6,6 +6,7 @@ import { newId } from '../../ids';
 import type { ResolvedPack } from '../../packs/registry';
 import { findHousehold } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
+import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
 import { claimSummaryToApi, lineErrors, presentClaim, recordHistory, repriceClaim, storeLines, type ClaimRow, type ClaimStatus, type EvidenceInput, type LineInput } from './service';
 
 async function tenantPack(ctx: OperationContext): Promise<{ pack: ResolvedPack; today: string; currency: 'GBP' | 'USD' }> {
@@ -45,9 +46,16 @@ async function listClaims(ctx: OperationContext): Promise<OperationResult> {
   return { status: 200, body: toPage(rows, q.limit, (r) => [r.id], claimSummaryToApi) };
 }
 
+/** The claim for the audit trail (whole), and the answer (a line about a restricted child with the child withheld from those not named on it). */
 async function respond(ctx: OperationContext, row: ClaimRow, status = 200): Promise<{ body: Awaited<ReturnType<typeof presentClaim>>; result: OperationResult }> {
   const body = await presentClaim(ctx.trx, ctx.tenantId!, row);
-  return { body, result: { status, body, headers: { ETag: etagOf(row.version) } } };
+  const shown = { ...body, lines: await withholdRestricted(ctx, body.lines) };
+  return { body, result: { status, body: shown, headers: { ETag: etagOf(row.version) } } };
+}
+
+/** The checks lineErrors makes, and that no line names a child or placement hidden from the caller. */
+async function allLineErrors(ctx: OperationContext, pack: Parameters<typeof lineErrors>[2], today: string, lines: LineInput[], evidence: EvidenceInput[]) {
+  return [...(await lineErrors(ctx.trx, ctx.tenantId!, pack, today, lines, evidence)), ...(await hiddenReferenceErrors(ctx, lines, (i, field) => `/body/lines/${i}/${field}`))];
 }
 
 async function createClaim(ctx: OperationContext): Promise<OperationResult> {
@@ -55,7 +63,7 @@ async function createClaim(ctx: OperationContext): Promise<OperationResult> {
   // The claimant: a carer household of this tenant (the carers module's finder, tenant-filtered; 404 otherwise).
   const household = await findHousehold(ctx);
   const { pack, today, currency } = await tenantPack(ctx);
-  const errors = await lineErrors(ctx.trx, ctx.tenantId!, pack, today, body.lines, body.evidence ?? []);
+  const errors = await allLineErrors(ctx, pack, today, body.lines, body.evidence ?? []);
   if (errors.length) throw Problem.unprocessable(errors);
   const id = newId();
   await ctx.trx('claims').insert({ tenant_id: ctx.tenantId, id, household_id: household.id, description: body.description ?? null, status: 'draft', currency, created_by: actorId(ctx) });
@@ -80,9 +88,13 @@ async function updateClaim(ctx: OperationContext): Promise<OperationResult> {
   assertIfMatch(ctx.ifMatch, before.version);
   assertStatus(before, ['draft'], 'changed');
   const { pack, today } = await tenantPack(ctx);
-  const errors = await lineErrors(ctx.trx, ctx.tenantId!, pack, today, body.lines ?? [], body.evidence ?? []);
+  const errors = await allLineErrors(ctx, pack, today, body.lines ?? [], body.evidence ?? []);
   if (errors.length) throw Problem.unprocessable(errors);
   const beforeApi = await presentClaim(ctx.trx, ctx.tenantId!, before);
+  // Replacing the lines would drop a line the caller cannot see whole: only those named on its child may.
+  if (body.lines && (await withholdRestricted(ctx, beforeApi.lines)).some((l, i) => l !== beforeApi.lines[i])) {
+    throw new Problem('forbidden', 'A line of this claim is about a restricted record: only the people named on it may change the lines');
+  }
   await storeLines(ctx.trx, ctx.tenantId!, before.id, body.lines, body.evidence);
   const total = await repriceClaim(ctx.trx, ctx.tenantId!, pack, before);
   const changes: Record<string, unknown> = { total, version: before.version + 1, updated_at: ctx.trx.fn.now() };

@@ -1,6 +1,7 @@
 import { documentResult, type CreditNoteView, type InvoiceView } from '../../documents';
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { Problem } from '../../http/problem';
+import { hiddenRecords } from '../children/visibility';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { creditNoteDocument, invoiceDocument, type RenderableDocument } from './documents';
 
@@ -15,14 +16,14 @@ async function render(ctx: OperationContext, kind: 'invoice' | 'credit_note', do
 }
 
 async function getInvoiceDocument(ctx: OperationContext): Promise<OperationResult> {
-  const document = await invoiceDocument(ctx.trx, ctx.tenantId!, ctx.params.invoiceId!);
+  const document = await invoiceDocument(ctx.trx, ctx.tenantId!, ctx.params.invoiceId!, (await hiddenRecords(ctx)).placements);
   if (!document) throw Problem.notFound('The invoice');
   const title = document.reference ? `Invoice ${document.reference}` : 'Draft invoice';
   return render(ctx, 'invoice', document, title, document.reference ? `invoice-${document.reference}` : `invoice-draft-${ctx.params.invoiceId}`);
 }
 
 async function getCreditNoteDocument(ctx: OperationContext): Promise<OperationResult> {
-  const document = await creditNoteDocument(ctx.trx, ctx.tenantId!, ctx.params.creditNoteId!);
+  const document = await creditNoteDocument(ctx.trx, ctx.tenantId!, ctx.params.creditNoteId!, (await hiddenRecords(ctx)).placements);
   if (!document) throw Problem.notFound('The credit note');
   return render(ctx, 'credit_note', document, `Credit note ${document.reference}`, `credit-note-${document.reference}`);
 }

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { formatDocumentDate, formatMoney, type BillToView, type ChargeLineView, type CreditNoteView, type InvoiceView } from '../../documents';
 import { addDays } from '../../packs/calendar';
+import { WITHHELD_NAME } from '../children/visibility';
 import { invoicingPolicy, tenantForInvoicing } from './policy';
 import { findInvoice } from './present';
 import { billToOf, type BillTo, type CommissionerRow, type CreditNoteLineRow, type CreditNoteRow, type InvoiceRow, type LineRow } from './rows';
@@ -48,20 +49,22 @@ function billToView(billTo: BillTo, lines: LineRow[]): BillToView {
   return { name: billTo.name, addressLines: billTo.addressLines, reference: references.size === 1 ? [...references][0]! : null };
 }
 
-interface PlacementFacts { kind: string; initials: string }
+interface PlacementFacts { kind: string; initials: string; withheld: boolean }
 
 /**
  * The kind of each placement and its child's initials. The initials are made in SQL so that a
- * child's name never reaches this process on the way to a document.
+ * child's name never reaches this process on the way to a document. `hidden`: placements of children
+ * whose records are restricted from whoever asks: their lines keep their charges, the child and the
+ * placement's reference withheld.
  */
-async function placementFacts(trx: Knex.Transaction, tenantId: string, placementIds: string[]): Promise<Map<string, PlacementFacts>> {
+async function placementFacts(trx: Knex.Transaction, tenantId: string, placementIds: string[], hidden: ReadonlySet<string>): Promise<Map<string, PlacementFacts>> {
   if (!placementIds.length) return new Map();
   const rows = (await trx('placements as p')
     .join('children as c', (j) => j.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id'))
     .where('p.tenant_id', tenantId)
     .whereIn('p.id', [...new Set(placementIds)])
     .select('p.id', 'p.kind', trx.raw(`upper(left(c.given_name, 1)) || '.' || upper(left(c.family_name, 1)) || '.' AS initials`))) as Array<{ id: string; kind: string; initials: string }>;
-  return new Map(rows.map((r) => [r.id, { kind: r.kind, initials: r.initials }]));
+  return new Map(rows.map((r) => [r.id, hidden.has(r.id) ? { kind: r.kind, initials: WITHHELD_NAME, withheld: true } : { kind: r.kind, initials: r.initials, withheld: false }]));
 }
 
 const placementWords = (kind: string | undefined) => {
@@ -70,11 +73,12 @@ const placementWords = (kind: string | undefined) => {
 };
 
 function chargeLine(line: LineRow, currency: Currency, facts: Map<string, PlacementFacts>, description: string, amount: number): ChargeLineView {
+  const placement = facts.get(line.placement_id);
   return {
-    child: facts.get(line.placement_id)?.initials ?? '',
+    child: placement?.initials ?? '',
     // The commissioner's reference is the one its finance team can look up; without one, the end of
     // the placement's id (the random part of a UUIDv7) tells the lines apart.
-    placementReference: line.commissioner_reference ?? line.placement_id.slice(-8).toUpperCase(),
+    placementReference: placement?.withheld ? WITHHELD_NAME : (line.commissioner_reference ?? line.placement_id.slice(-8).toUpperCase()),
     from: formatDocumentDate(line.period_start, currency, 'short'),
     to: formatDocumentDate(line.period_end, currency, 'short'),
     nights: line.nights,
@@ -107,7 +111,7 @@ function weeklyFeeNote(currency: Currency): string {
 const DRAFT_NOTE = 'Draft for checking, not an invoice: it has no number yet, and its dates are as if it were issued today. Issuing numbers it and fixes whom it is addressed to; regenerating the draft may change its lines.';
 
 /** The invoice, or a draft's preview, with what rendering it needs; null when there is no such invoice. */
-export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, invoiceId: string): Promise<RenderableDocument<InvoiceView> | null> {
+export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, invoiceId: string, hiddenPlacements: ReadonlySet<string> = new Set()): Promise<RenderableDocument<InvoiceView> | null> {
   const found = await findInvoice(trx, tenantId, invoiceId);
   if (!found) return null;
   const tenant = await tenantForInvoicing(trx, tenantId);
@@ -132,7 +136,7 @@ export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, i
     dueDate = addDays(issueDate, termsDays);
   }
 
-  const facts = await placementFacts(trx, tenantId, lines.map((l) => l.placement_id));
+  const facts = await placementFacts(trx, tenantId, lines.map((l) => l.placement_id), hiddenPlacements);
   const total = formatMoney(lines.reduce((sum, l) => sum + Number(l.amount), 0), currency);
   const due = formatDocumentDate(dueDate, currency);
   const notes = [...(issued ? [] : [DRAFT_NOTE]), ...(lines.some((l) => l.fee_period === 'week') ? [weeklyFeeNote(currency)] : [])];
@@ -169,14 +173,14 @@ export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, i
 }
 
 /** The credit note with what rendering it needs; null when there is no such credit note. */
-export async function creditNoteDocument(trx: Knex.Transaction, tenantId: string, creditNoteId: string): Promise<RenderableDocument<CreditNoteView> | null> {
+export async function creditNoteDocument(trx: Knex.Transaction, tenantId: string, creditNoteId: string, hiddenPlacements: ReadonlySet<string> = new Set()): Promise<RenderableDocument<CreditNoteView> | null> {
   const note = (await trx('credit_notes').where({ tenant_id: tenantId, id: creditNoteId }).first()) as CreditNoteRow | undefined;
   if (!note) return null;
   const tenant = await tenantForInvoicing(trx, tenantId);
   const invoice = (await trx('invoices').where({ tenant_id: tenantId, id: note.invoice_id }).first()) as InvoiceRow;
   const credits = (await trx('credit_note_lines').where({ tenant_id: tenantId, credit_note_id: note.id }).orderBy('line_number')) as CreditNoteLineRow[];
   const invoiceLines = new Map(((await trx('invoice_lines').where({ tenant_id: tenantId, invoice_id: invoice.id })) as LineRow[]).map((l) => [l.id, l]));
-  const facts = await placementFacts(trx, tenantId, [...invoiceLines.values()].map((l) => l.placement_id));
+  const facts = await placementFacts(trx, tenantId, [...invoiceLines.values()].map((l) => l.placement_id), hiddenPlacements);
   const currency = note.currency;
   const total = formatMoney(Number(note.total), currency);
   const view: CreditNoteView = {

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import type { OperationContext } from '../../http/operation';
+import { withholdRestricted } from '../children/visibility';
 import {
   billToOf, creditNoteSummaryToApi, draftSummaryToApi, invoiceSummaryToApi, lineToApi,
   type CommissionerRow, type CreditNoteLineRow, type CreditNoteRow, type DraftRow, type InvoiceRow, type LineRow,
@@ -58,4 +60,13 @@ export async function presentCreditNote(trx: Knex.Transaction, tenantId: string,
     ...creditNoteSummaryToApi(note, { reference: invoice.reference, commissionerId: invoice.commissioner_id }),
     lines: lines.map((l) => ({ id: l.id, lineNumber: l.line_number, invoiceLineId: l.invoice_line_id, amount: Number(l.amount), freedNights: freed.has(l.invoice_line_id) })),
   };
+}
+
+/**
+ * An invoice as the caller may see it: a line about a restricted child keeps its nights and amounts
+ * (the invoice still adds up), with the child, the placement, the fee it was priced from and the
+ * commissioner's reference for the child withheld from anyone not named on the record.
+ */
+export async function shownInvoice<T extends { lines: Array<ReturnType<typeof lineToApi>> }>(ctx: OperationContext, invoice: T): Promise<T> {
+  return { ...invoice, lines: await withholdRestricted(ctx, invoice.lines, { commissionId: null, commissionerReference: null }) };
 }

@@ -8,7 +8,7 @@ import { invoiceDocumentOperations } from './documentRoutes';
 import { deleteDrafts, generateDrafts, regenerateDraft } from './drafts';
 import { creditInvoice, issueDraft, type CreditLineInput, type IssuingScope } from './issue';
 import { invoicingPolicy, periodEndFor, type InvoicingFrequency } from './policy';
-import { findInvoice, presentCreditNote, presentDraft, presentInvoice } from './present';
+import { findInvoice, presentCreditNote, presentDraft, presentInvoice, shownInvoice } from './present';
 import type { FeePeriod, InvoiceRounding } from './pricing';
 import {
   commissionerToApi, commissionToApi, creditNoteSummaryToApi, draftSummaryToApi, invoiceSummaryToApi,
@@ -176,7 +176,7 @@ async function listInvoices(ctx: OperationContext): Promise<OperationResult> {
 async function getInvoice(ctx: OperationContext): Promise<OperationResult> {
   const found = await findInvoice(ctx.trx, ctx.tenantId!, ctx.params.invoiceId!);
   if (!found) throw Problem.notFound('The invoice');
-  const body = await presentInvoice(ctx.trx, ctx.tenantId!, found);
+  const body = await shownInvoice(ctx, await presentInvoice(ctx.trx, ctx.tenantId!, found));
   return { status: 200, body, headers: found.kind === 'draft' ? { ETag: etagOf(found.row.version) } : {} };
 }
 
@@ -201,12 +201,13 @@ async function generateInvoiceDrafts(ctx: OperationContext): Promise<OperationRe
   const invoices = [];
   for (const draft of drafts) invoices.push(await presentDraft(ctx.trx, ctx.tenantId!, draft));
   const result = { periodStart: period.start, periodEnd: period.end, commissionerId: body.commissionerId ?? null, invoices, replacedDraftIds: replaced };
-  if (!drafts.length && !replaced.length) return { status: 200, body: result, noWrite: true };
+  const shown = { ...result, invoices: await Promise.all(invoices.map((invoice) => shownInvoice(ctx, invoice))) };
+  if (!drafts.length && !replaced.length) return { status: 200, body: shown, noWrite: true };
   await ctx.audit({
     action: 'invoice.drafts_generated', entityType: 'invoice_drafts', entityId: null,
     before: { replacedDraftIds: replaced }, after: { ...result, invoices: invoices.map(({ lines, ...summary }) => ({ ...summary, lineCount: lines.length })) },
   });
-  return { status: 200, body: result };
+  return { status: 200, body: shown };
 }
 
 async function lockedDraft(ctx: OperationContext, doing: string): Promise<DraftRow> {
@@ -231,14 +232,14 @@ async function regenerateInvoiceDraft(ctx: OperationContext): Promise<OperationR
   const row = await regenerateDraft(ctx.trx, ctx.tenantId!, draft);
   const after = await presentDraft(ctx.trx, ctx.tenantId!, row);
   await ctx.audit({ action: 'invoice.draft_regenerated', entityType: 'invoice', entityId: draft.id, before, after });
-  return { status: 200, body: after, headers: { ETag: etagOf(row.version) } };
+  return { status: 200, body: await shownInvoice(ctx, after), headers: { ETag: etagOf(row.version) } };
 }
 
 async function issueInvoice(ctx: OperationContext): Promise<OperationResult> {
   const body = (ctx.body ?? {}) as { issueDate?: string };
   const { invoice, journal } = await issueDraft(issuing(ctx), ctx.params.invoiceId!, { ifMatch: ctx.ifMatch, issueDate: body.issueDate });
   await ctx.audit({ action: 'invoice.issued', entityType: 'invoice', entityId: invoice.id, after: { ...invoice, journal } });
-  return { status: 200, body: invoice };
+  return { status: 200, body: await shownInvoice(ctx, invoice) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -68,7 +68,8 @@ export function commissionToApi(r: CommissionRow) {
 
 export function lineToApi(r: LineRow, credited = 0) {
   return {
-    id: r.id, lineNumber: r.line_number, placementId: r.placement_id, childId: r.child_id, commissionId: r.commission_id, commissionerReference: r.commissioner_reference,
+    // Null only where the child's record is restricted and the caller is not named on it (shownInvoice).
+    id: r.id, lineNumber: r.line_number, placementId: r.placement_id as string | null, childId: r.child_id as string | null, commissionId: r.commission_id as string | null, commissionerReference: r.commissioner_reference,
     periodStart: r.period_start, periodEnd: r.period_end, nights: r.nights, feeAmount: Number(r.fee_amount), feePeriod: r.fee_period, amount: Number(r.amount),
     credited, remaining: Number(r.amount) - credited,
   };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { OperationContext, OperationResult } from '../../http/operation';
 import { newId } from '../../ids';
+import { hiddenRecords, namesHidden, ROW_KEYS, type HiddenRecords } from '../children/visibility';
 import { journalsExported } from './exportHooks';
 import { Problem, type FieldError } from '../../http/problem';
 import { exportToApi, type EntryRow, type ExportRow, type JournalRow } from './rows';
@@ -69,7 +70,11 @@ let cursors = 0;
  * pages over journal number and line number cost a scan of the journal each: a run's journal of
  * 165,000 lines took 14 s that way.)
  */
-export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: ExportSelection, format: LedgerExportFormat, tenant: ExportTenant): AsyncGenerator<unknown[]> {
+/**
+ * `hidden`: the children and placements hidden from whoever takes the export: their entries keep
+ * their amounts and accounts, the child and placement withheld, as on every other view of money.
+ */
+export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: ExportSelection, format: LedgerExportFormat, tenant: ExportTenant, hidden: HiddenRecords): AsyncGenerator<unknown[]> {
   const cursor = `ledger_export_${++cursors}`;
   const query = whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
     this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
@@ -86,7 +91,8 @@ export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: Ex
           tenant_id: r.tenant_id, id: r.journal_id, number: Number(r.j_number), posting_date: r.j_posting_date as string, description: r.j_description as string,
           source_type: r.j_source_type as string, source_id: r.j_source_id as string | null, currency: r.j_currency as string, created_by: r.j_created_by as string | null, created_at: r.j_created_at as Date,
         };
-        for (const out of format.rowsFor(r, journal, tenant)) yield out;
+        const entry = namesHidden(hidden, r, ROW_KEYS) ? { ...r, child_id: null, placement_id: null } : r;
+        for (const out of format.rowsFor(entry, journal, tenant)) yield out;
       }
       if (rows.length < BATCH) return;
     }
@@ -155,7 +161,7 @@ export async function takeLedgerExport(ctx: OperationContext, format: LedgerExpo
   await ctx.audit({ action: 'ledger_export.create', entityType: auditAs?.entityType ?? 'ledger_export', entityId: auditAs?.entityId ?? recorded.id, before: null, after: { ...recorded, replayOf, ...changed } });
   return {
     status: 200,
-    csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows: exportRows(ctx.trx, ctx.tenantId!, selection, format, { currency: tenant.currency }) },
+    csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows: exportRows(ctx.trx, ctx.tenantId!, selection, format, { currency: tenant.currency }, await hiddenRecords(ctx)) },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
+import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
 import { exportsOfJournal, filterErrors, lastJournalNumber, selectionOf, takeLedgerExport, unknownFormat, type ExportSelection } from './exportService';
 import { postJournal, type JournalLineInput, type JournalLineRefs } from './post';
 import { entryToApi, exportToApi, journalToApi, type EntryRow, type ExportRow, type JournalRow } from './rows';
@@ -55,6 +56,9 @@ function linesOf(body: JournalBody): JournalLineInput[] {
 
 async function postLedgerJournal(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as JournalBody;
+  // A manual journal may name only the children and placements the caller may see.
+  const hiddenErrors = await hiddenReferenceErrors(ctx, body.lines, (i, field) => `/body/lines/${i}/${field}`);
+  if (hiddenErrors.length) throw Problem.unprocessable(hiddenErrors);
   const posted = await postJournal(ctx, { postingDate: body.postingDate, description: body.description, source: { type: 'manual', id: body.reference ?? null }, lines: linesOf(body) });
   return { status: 201, body: { ...posted, exports: [] } };
 }
@@ -76,7 +80,7 @@ async function getLedgerJournal(ctx: OperationContext): Promise<OperationResult>
   const journal = (await journalsWithTotals(ctx).where('j.id', ctx.params.journalId).first()) as (JournalRow & { line_count: number; total_minor: number }) | undefined;
   if (!journal) throw Problem.notFound('The journal');
   const entries = (await ctx.trx('ledger_entries').where({ tenant_id: ctx.tenantId, journal_id: journal.id }).orderBy('line_number')) as EntryRow[];
-  return { status: 200, body: { ...journalToApi(journal), entries: entries.map(entryToApi), exports: await exportsOfJournal(ctx.trx, ctx.tenantId!, journal) } };
+  return { status: 200, body: { ...journalToApi(journal), entries: await withholdRestricted(ctx, entries.map(entryToApi)), exports: await exportsOfJournal(ctx.trx, ctx.tenantId!, journal) } };
 }
 
 async function listLedgerExports(ctx: OperationContext): Promise<OperationResult> {

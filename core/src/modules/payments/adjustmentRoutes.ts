@@ -4,6 +4,7 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
+import { childVisible, withholdRestricted, withholdRestrictedOne } from '../children/visibility';
 import { tenantChart } from '../ledger/chart';
 import type { LineRow } from './rows';
 
@@ -45,14 +46,14 @@ async function adjustmentErrors(ctx: OperationContext, body: { householdId: stri
   const t = ctx.tenantId!;
   if (!(await ctx.trx('carer_households').where({ tenant_id: t, id: body.householdId }).first('id'))) errors.push({ pointer: '/body/householdId', message: 'is not a carer household of this tenant' });
   if (body.placementId) {
-    const placement = (await ctx.trx('placements').where({ tenant_id: t, id: body.placementId }).first('household_id', 'child_id')) as { household_id: string; child_id: string } | undefined;
+    const placement = (await ctx.trx('placements').where({ tenant_id: t, id: body.placementId }).where(childVisible(ctx, 'child_id')).first('household_id', 'child_id')) as { household_id: string; child_id: string } | undefined;
     if (!placement) errors.push({ pointer: '/body/placementId', message: 'is not a placement of this tenant' });
     else {
       if (placement.household_id !== body.householdId) errors.push({ pointer: '/body/placementId', message: 'is not a placement with this household' });
       if (body.childId && placement.child_id !== body.childId) errors.push({ pointer: '/body/childId', message: 'is not the child of this placement' });
     }
   }
-  if (body.childId && !(await ctx.trx('children').where({ tenant_id: t, id: body.childId }).first('id'))) errors.push({ pointer: '/body/childId', message: 'is not a child of this tenant' });
+  if (body.childId && !(await ctx.trx('children').where({ tenant_id: t, id: body.childId }).where(childVisible(ctx, 'id')).first('id'))) errors.push({ pointer: '/body/childId', message: 'is not a child of this tenant' });
   const chart = await tenantChart(ctx.trx, t, ctx.services.packs);
   if (!chart.postings.has(body.component)) errors.push({ pointer: '/body/component', message: `is not a component the tenant's chart posts (${[...chart.postings.keys()].join(', ')})` });
   return errors;
@@ -65,7 +66,8 @@ async function listPaymentAdjustments(ctx: OperationContext): Promise<OperationR
   if (after) query.where('id', '>', after[0] as string);
   if (q.status) query.where('status', q.status);
   if (q.householdId) query.where('household_id', q.householdId);
-  return { status: 200, body: toPage((await query) as AdjustmentRow[], q.limit, (r) => [r.id], adjustmentToApi) };
+  const page = toPage((await query) as AdjustmentRow[], q.limit, (r) => [r.id], adjustmentToApi);
+  return { status: 200, body: { ...page, data: await withholdRestricted(ctx, page.data) } };
 }
 
 async function proposePaymentAdjustment(ctx: OperationContext): Promise<OperationResult> {
@@ -93,7 +95,7 @@ async function findAdjustment(ctx: OperationContext, lock = false): Promise<Adju
 
 async function getPaymentAdjustment(ctx: OperationContext): Promise<OperationResult> {
   const row = await findAdjustment(ctx);
-  return { status: 200, body: adjustmentToApi(row), headers: { ETag: etagOf(row.version) } };
+  return { status: 200, body: await withholdRestrictedOne(ctx, adjustmentToApi(row)), headers: { ETag: etagOf(row.version) } };
 }
 
 async function decidePaymentAdjustment(ctx: OperationContext): Promise<OperationResult> {
@@ -107,7 +109,7 @@ async function decidePaymentAdjustment(ctx: OperationContext): Promise<Operation
     .returning('*')) as AdjustmentRow[];
   const after = adjustmentToApi(row!);
   await ctx.audit({ action: `payment_adjustment.${body.decision === 'approve' ? 'approved' : 'rejected'}`, entityType: 'payment_adjustment', entityId: before.id, before: adjustmentToApi(before), after });
-  return { status: 200, body: after, headers: { ETag: etagOf(row!.version) } };
+  return { status: 200, body: await withholdRestrictedOne(ctx, after), headers: { ETag: etagOf(row!.version) } };
 }
 
 async function raisePaymentDispute(ctx: OperationContext): Promise<OperationResult> {

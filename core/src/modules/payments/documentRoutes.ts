@@ -1,6 +1,7 @@
 import { documentResult, formatDocumentDate, formatMoney, type RemittanceView, type StatementView } from '../../documents';
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { Problem } from '../../http/problem';
+import { hiddenRecords, namesHidden, ROW_KEYS, WITHHELD_NAME } from '../children/visibility';
 import { tenantConfiguration, type TenantConfiguration } from '../configuration/tenantConfiguration';
 import type { RateRules } from '../../packs/types';
 import { CALCULATED_STATUSES, FINAL_STATUSES, type LineRow, type RunRow } from './rows';
@@ -52,6 +53,9 @@ async function documentInputs(ctx: OperationContext, finalOnly: boolean) {
     .orderBy('l.position')
     .select('l.*', ctx.trx.raw("upper(left(c.given_name, 1)) || '. ' || upper(left(c.family_name, 1)) || '.' AS initials"))) as DocumentLine[];
   if (!lines.length) throw Problem.notFound(`A payment to this household in ${run.reference}`);
+  // A restricted child's lines stay on the household's document, the child named to no one not named on the record.
+  const hidden = await hiddenRecords(ctx);
+  for (const line of lines) if (namesHidden(hidden, line, ROW_KEYS)) line.initials = WITHHELD_NAME;
   const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('name', 'currency')) as { name: string; currency: Currency };
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId!, ctx.services.packs, run.payment_date);
   return { run, household, lines, tenant, config };

@@ -4,27 +4,21 @@ import { newId } from '../../ids';
 import { iso } from '../../time';
 import { hasLookupList } from '../carers/shared';
 import { lookupCodeErrors } from '../lookups/service';
+import { findPlacement } from '../placements/service';
 
 interface LevelRow { id: string; placement_id: string; level: string; effective_from: string; assessed_on: string | null; notes: string | null; recorded_by: string | null; created_at: Date }
 
 const levelToApi = (r: LevelRow) => ({ id: r.id, placementId: r.placement_id, level: r.level, effectiveFrom: r.effective_from, assessedOn: r.assessed_on, notes: r.notes, recordedBy: r.recorded_by, createdAt: iso(r.created_at) });
 
-/** The placement a level of care is for (the placements module's table, read for its dates; tenant-filtered). */
-async function findPlacement(ctx: OperationContext): Promise<{ id: string; start_date: string; end_date: string | null }> {
-  const row = (await ctx.trx('placements').where({ tenant_id: ctx.tenantId, id: ctx.params.placementId }).first('id', 'start_date', 'end_date')) as { id: string; start_date: string; end_date: string | null } | undefined;
-  if (!row) throw Problem.notFound('The placement');
-  return row;
-}
-
 async function listLevelsOfCare(ctx: OperationContext): Promise<OperationResult> {
-  const placement = await findPlacement(ctx);
+  const placement = await findPlacement(ctx, ctx.params.placementId!);
   const rows = (await ctx.trx('placement_levels_of_care').where({ tenant_id: ctx.tenantId, placement_id: placement.id }).orderBy([{ column: 'effective_from' }, { column: 'created_at' }])) as LevelRow[];
   return { status: 200, body: { data: rows.map(levelToApi) } };
 }
 
 async function recordLevelOfCare(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as { level: string; effectiveFrom: string; assessedOn?: string | null; notes?: string | null };
-  const placement = await findPlacement(ctx);
+  const placement = await findPlacement(ctx, ctx.params.placementId!);
   const errors: FieldError[] = [];
   if (body.effectiveFrom < placement.start_date) errors.push({ pointer: '/body/effectiveFrom', message: `is before the placement started (${placement.start_date}); to pay from the first night, give that date` });
   if (placement.end_date && body.effectiveFrom >= placement.end_date) errors.push({ pointer: '/body/effectiveFrom', message: `is on or after the placement ended (${placement.end_date})` });

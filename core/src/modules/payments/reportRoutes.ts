@@ -2,6 +2,7 @@ import type { OperationContext, OperationMap, OperationResult } from '../../http
 import { Problem } from '../../http/problem';
 import { addDays } from '../../packs/calendar';
 import { claimPaymentsDue } from '../claims/service';
+import { hiddenRecords, WITHHELD_NAME } from '../children/visibility';
 import { placementCategories, placementsToPrice } from './calculation/facts';
 import { pricePlacements } from './calculation/pricing';
 import { tenantRates } from './calculation/rateBook';
@@ -17,6 +18,23 @@ const GROUPS: Record<GroupBy, { key: string; label: string; joins: Array<'househ
   run: { key: 'r.reference', label: "r.reference || ' (' || r.period_start || ' to ' || r.period_end || ')'", joins: [] },
   month: { key: "to_char(r.payment_date, 'YYYY-MM')", label: "to_char(r.payment_date, 'YYYY-MM')", joins: [] },
 };
+
+interface ReportGroup { key: string; label: string; amount: number; lines: number; nights: number }
+
+/** By child, the children hidden from the caller are one group, so the total still adds up and no one of them is named. */
+async function withholdChildGroups(ctx: OperationContext, groupBy: GroupBy, groups: ReportGroup[]): Promise<ReportGroup[]> {
+  if (groupBy !== 'child') return groups;
+  const hidden = await hiddenRecords(ctx);
+  const withheld: ReportGroup = { key: 'restricted', label: WITHHELD_NAME, amount: 0, lines: 0, nights: 0 };
+  const shown = groups.filter((g) => {
+    if (!hidden.children.has(g.key)) return true;
+    withheld.amount += g.amount;
+    withheld.lines += g.lines;
+    withheld.nights += g.nights;
+    return false;
+  });
+  return withheld.lines ? [...shown, withheld] : shown;
+}
 
 async function getPaymentsReport(ctx: OperationContext): Promise<OperationResult> {
   const q = ctx.query as { from: string; to: string; groupBy: GroupBy };
@@ -37,7 +55,7 @@ async function getPaymentsReport(ctx: OperationContext): Promise<OperationResult
     { tenant: ctx.tenantId, from: q.from, to: q.to },
   )) as { rows: Array<{ key: string; label: string; amount: number; lines: number; nights: number }> };
   const runs = (await ctx.trx('payment_runs').where({ tenant_id: ctx.tenantId }).whereIn('status', ['finalised', 'exported']).whereBetween('payment_date', [q.from, q.to]).count({ n: '*' })) as Array<{ n: string | number }>;
-  const groups = rows.rows.map((r) => ({ key: r.key, label: r.label, amount: Number(r.amount), lines: r.lines, nights: r.nights }));
+  const groups = await withholdChildGroups(ctx, q.groupBy, rows.rows.map((r) => ({ key: r.key, label: r.label, amount: Number(r.amount), lines: r.lines, nights: r.nights })));
   return { status: 200, body: { currency: await tenantCurrency(ctx), from: q.from, to: q.to, groupBy: q.groupBy, groups, total: groups.reduce((s, g) => s + g.amount, 0), runs: Number(runs[0]!.n) }, noWrite: true };
 }
 

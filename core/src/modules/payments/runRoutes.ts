@@ -8,6 +8,7 @@ import { enqueue, getJob, type Job } from '../../jobs/queue';
 import { addDays } from '../../packs/calendar';
 import { iso } from '../../time';
 import type { AuditActor } from '../audit/service';
+import { childVisible, placementVisible, withholdRestricted } from '../children/visibility';
 import { onJournalsExported } from '../ledger/exportHooks';
 import { lastJournalNumber, selectedJournalIds, takeLedgerExport, unknownFormat } from '../ledger/exportService';
 import { tenantToday } from '../tenants/today';
@@ -241,8 +242,9 @@ async function listPaymentRunLines(ctx: OperationContext): Promise<OperationResu
   const query = ctx.trx('payment_lines').where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculation_number }).orderBy('position').limit(q.limit + 1);
   if (after) query.where('position', '>', after[0] as number);
   if (q.householdId) query.where('household_id', q.householdId);
-  if (q.placementId) query.where('placement_id', q.placementId);
-  if (q.childId) query.where('child_id', q.childId);
+  // A filter naming a child or placement hidden from the caller finds nothing, rather than its lines withheld.
+  if (q.placementId) query.where('placement_id', q.placementId).where(placementVisible(ctx, 'placement_id'));
+  if (q.childId) query.where('child_id', q.childId).where(childVisible(ctx, 'child_id'));
   if (q.kind) query.where('kind', q.kind);
   // Lines of a calculation still running are not shown: only a whole calculation is.
   const rows = run.status === 'calculating' || run.status === 'draft' ? [] : ((await query) as LineRow[]);
@@ -252,13 +254,16 @@ async function listPaymentRunLines(ctx: OperationContext): Promise<OperationResu
       ? ((await ctx.trx('payment_explanations').where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculation_number }).whereIn('key', keys).select('key', 'body')) as Array<{ key: number; body: unknown }>).map((e) => [e.key, e.body])
       : [],
   );
-  return { status: 200, body: toPage(rows, q.limit, (r) => [r.position], (r) => lineToApi(r, r.explanation_key === null ? null : explanations.get(r.explanation_key))) };
+  const page = toPage(rows, q.limit, (r) => [r.position], (r) => lineToApi(r, r.explanation_key === null ? null : explanations.get(r.explanation_key)));
+  // A restricted child's line keeps its amount; the explanation goes with the child, being built from its facts.
+  return { status: 200, body: { ...page, data: await withholdRestricted(ctx, page.data, { explanation: null }) } };
 }
 
 async function listPaymentRunIssues(ctx: OperationContext): Promise<OperationResult> {
   const run = await findRun(ctx);
   const rows = (await ctx.trx('payment_run_issues').where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculation_number }).orderBy([{ column: 'severity' }, { column: 'id' }])) as Array<{ id: string; household_id: string | null; placement_id: string | null; child_id: string | null; severity: 'error' | 'notice'; code: string; message: string }>;
-  return { status: 200, body: { data: rows.map((r) => ({ id: r.id, householdId: r.household_id, placementId: r.placement_id, childId: r.child_id, severity: r.severity, code: r.code, message: r.message })) } };
+  const issues = rows.map((r) => ({ id: r.id, householdId: r.household_id, placementId: r.placement_id, childId: r.child_id, severity: r.severity, code: r.code, message: r.message }));
+  return { status: 200, body: { data: await withholdRestricted(ctx, issues) } };
 }
 
 async function listPaymentRunHouseholds(ctx: OperationContext): Promise<OperationResult> {

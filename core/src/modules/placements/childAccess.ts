@@ -1,6 +1,6 @@
 import type { OperationContext } from '../../http/operation';
 import { Problem } from '../../http/problem';
-import { visibleChildren } from '../children/visibility';
+import { childVisible } from '../children/visibility';
 
 /**
  * What the placements module needs of a child: its date of birth (for the age range) and its
@@ -16,8 +16,8 @@ export interface ChildForPlacement {
 
 /** A where-clause fragment limiting `<alias>.id` (a child id) to the children the caller may see. */
 export function visibleChildSql(ctx: OperationContext, alias = 'c'): { sql: string; bindings: string[] } {
-  const visible = visibleChildren(ctx).select('c.id').toKnexQuery().toSQL();
-  return { sql: `${alias}.id IN (${visible.sql})`, bindings: visible.bindings as string[] };
+  const visible = childVisible(ctx, `${alias}.id`).toSQL();
+  return { sql: visible.sql, bindings: visible.bindings as string[] };
 }
 
 export async function findChild(ctx: OperationContext, childId: string, pointer?: string): Promise<ChildForPlacement> {

@@ -6,6 +6,7 @@ import { Problem } from '../../http/problem';
 import { iso } from '../../time';
 import { recalculateSubjectCycle, type TaskRow } from './recalculate';
 import { tenantToday } from '../tenants/today';
+import { subjectVisible } from '../children/visibility';
 
 /** The teams of each owner: a task belongs to its owner's teams (read when shown, so it never goes stale). */
 async function teamsOf(trx: Knex.Transaction, tenantId: string, ownerIds: Array<string | null>): Promise<Map<string, string[]>> {
@@ -46,8 +47,9 @@ async function present(ctx: OperationContext, row: TaskRow, today?: string) {
   return taskToApi(row, await teamsOf(ctx.trx, ctx.tenantId!, [row.owner_id]), today ?? (await tenantToday(ctx)));
 }
 
+/** The task in the path, if the caller may see its subject (a restricted child's tasks exist only for those named on it). */
 async function findTask(ctx: OperationContext, lock = false): Promise<TaskRow> {
-  const query = ctx.trx('tasks').where({ tenant_id: ctx.tenantId!, id: ctx.params.taskId! }).first('*');
+  const query = ctx.trx('tasks as t').where({ 't.tenant_id': ctx.tenantId!, 't.id': ctx.params.taskId! }).where(subjectVisible(ctx, 't.subject_type', 't.subject_id')).first('t.*');
   if (lock) query.forUpdate();
   const row = (await query) as TaskRow | undefined;
   if (!row) throw Problem.notFound('The task');
@@ -80,7 +82,7 @@ async function listTasks(ctx: OperationContext): Promise<OperationResult> {
   const q = ctx.query as unknown as TaskListQuery;
   const today = await tenantToday(ctx);
   const after = decodeCursor(q.cursor, 2);
-  const query = ctx.trx('tasks as t').where('t.tenant_id', ctx.tenantId!).select('t.*').orderBy([{ column: 't.due_date' }, { column: 't.id' }]).limit(q.limit + 1);
+  const query = ctx.trx('tasks as t').where('t.tenant_id', ctx.tenantId!).where(subjectVisible(ctx, 't.subject_type', 't.subject_id')).select('t.*').orderBy([{ column: 't.due_date' }, { column: 't.id' }]).limit(q.limit + 1);
   if (after) query.whereRaw('(t.due_date, t.id) > (?::date, ?::uuid)', [String(after[0]), String(after[1])]);
   if (q.ownerId) query.where('t.owner_id', q.ownerId);
   if (q.teamId) query.whereIn('t.owner_id', ctx.trx('team_members').where({ tenant_id: ctx.tenantId!, team_id: q.teamId }).select('user_id'));
@@ -171,12 +173,18 @@ interface ReminderRow {
 async function listTaskReminders(ctx: OperationContext): Promise<OperationResult> {
   const q = ctx.query as { limit: number; cursor?: string; userId?: string; kind?: string; reminderDate?: string };
   const after = decodeCursor(q.cursor, 2);
-  const query = ctx.trx('task_reminders').where({ tenant_id: ctx.tenantId! }).orderBy([{ column: 'reminder_date', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(q.limit + 1);
-  if (after) query.whereRaw('(reminder_date, id) < (?::date, ?::uuid)', [String(after[0]), String(after[1])]);
-  if (q.userId) query.where('user_id', q.userId);
-  if (q.kind) query.where('kind', q.kind);
-  if (q.reminderDate) query.where('reminder_date', q.reminderDate);
-  const rows = (await query.select('*')) as ReminderRow[];
+  // A reminder is about its task's subject: the task's visibility is the reminder's.
+  const query = ctx.trx('task_reminders as r')
+    .join('tasks as t', (j) => j.on('t.tenant_id', 'r.tenant_id').andOn('t.id', 'r.task_id'))
+    .where('r.tenant_id', ctx.tenantId!)
+    .where(subjectVisible(ctx, 't.subject_type', 't.subject_id'))
+    .orderBy([{ column: 'r.reminder_date', order: 'desc' }, { column: 'r.id', order: 'desc' }])
+    .limit(q.limit + 1);
+  if (after) query.whereRaw('(r.reminder_date, r.id) < (?::date, ?::uuid)', [String(after[0]), String(after[1])]);
+  if (q.userId) query.where('r.user_id', q.userId);
+  if (q.kind) query.where('r.kind', q.kind);
+  if (q.reminderDate) query.where('r.reminder_date', q.reminderDate);
+  const rows = (await query.select('r.*')) as ReminderRow[];
   const page = toPage(rows, q.limit, (r) => [r.reminder_date, r.id], (r) => ({
     id: r.id,
     taskId: r.task_id,

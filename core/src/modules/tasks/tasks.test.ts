@@ -388,3 +388,36 @@ describe('reminders, written by the daily job', () => {
     expect(listed.body.data.map((r: { taskId: string }) => r.taskId).sort()).toEqual(first.map((r) => r.task_id).sort());
   });
 });
+
+describe("a restricted child's tasks", () => {
+  it('exist only for the users named on the child: a caseworker left off the list finds none, by subject, in lists, by id, or to change', async () => {
+    const named = await world.addUser(world.a, ['caseworker']);
+    const excluded = await world.addUser(world.a, ['caseworker']);
+    const childId = await childOf(world.a, named.id);
+    // Entering care through the API, as a caseworker would: the episode's event gives the child its tasks.
+    const episode = await world.call('createChildCareEpisode', { token: world.a.adminToken, params: { childId }, body: { startDate: '2026-01-05' } });
+    expect(episode.status).toBe(201);
+    const [task] = await tasksOf(world.a, childId);
+    expect(task).toBeDefined();
+    const child = await world.call('getChild', { token: world.a.adminToken, params: { childId } });
+    const restricted = await world.call('setChildRestriction', { token: world.a.adminToken, params: { childId }, body: { restricted: true, allowedUserIds: [world.a.adminId, named.id] }, headers: { 'if-match': child.headers.get('etag')! } });
+    expect(restricted.status).toBe(200);
+
+    const idsIn = (r: { body: { data: Array<{ id: string }> } }) => r.body.data.map((t) => t.id);
+    const asExcluded = {
+      child: (await world.call('getChild', { token: excluded.token, params: { childId } })).status,
+      bySubject: idsIn(await world.call('listTasks', { token: excluded.token, query: { subjectId: childId } })),
+      inList: idsIn(await world.call('listTasks', { token: excluded.token, query: { limit: 200 } })).includes(task!.id),
+      get: (await world.call('getTask', { token: excluded.token, params: { taskId: task!.id } })).status,
+      reassign: (await world.call('reassignTask', { token: excluded.token, params: { taskId: task!.id }, body: { ownerId: excluded.id }, headers: { 'if-match': `"${task!.version}"` } })).status,
+      complete: (await world.call('completeTask', { token: excluded.token, params: { taskId: task!.id }, body: { completedOn: '2026-01-06' } })).status,
+      reopen: (await world.call('reopenTask', { token: excluded.token, params: { taskId: task!.id } })).status,
+    };
+    expect(asExcluded).toEqual({ child: 404, bySubject: [], inList: false, get: 404, reassign: 404, complete: 404, reopen: 404 });
+    // Nothing the excluded caseworker sent changed the task.
+    expect((await tasksOf(world.a, childId)).find((t) => t.id === task!.id)).toEqual(task);
+    // The named caseworker sees the same task, by subject and by id.
+    expect(idsIn(await world.call('listTasks', { token: named.token, query: { subjectId: childId } }))).toContain(task!.id);
+    expect((await world.call('getTask', { token: named.token, params: { taskId: task!.id } })).status).toBe(200);
+  });
+});
