@@ -73,7 +73,6 @@ function benchServerConfig(url) {
 module.exports = { benchDatabase, benchServerConfig, percentile, timeRequests };
 
 const { spawn, execFile } = require('node:child_process');
-const path = require('node:path');
 
 /**
  * Starts one of bench/processes/*.js as a process of its own and resolves once it prints
