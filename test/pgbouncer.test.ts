@@ -14,7 +14,7 @@ import { startWorld, type World } from './support/harness';
  * per-request scope (role, tenant, statement timeout) is set with set_config(…, true), local to the
  * transaction, and it uses no named prepared statements (which PgBouncer 1.18 cannot carry across
  * server connections) and no session-level SET; this checks it. PgBouncer runs on a loopback port
- * with two server connections in front of the test's PostgreSQL server.
+ * with a few server connections in front of the test's PostgreSQL server.
  */
 
 function findPgbouncer(): string | null {
@@ -23,6 +23,12 @@ function findPgbouncer(): string | null {
 }
 
 const binary = findPgbouncer();
+/**
+ * PgBouncer's server connections. A log-in holds its transaction's connection while the rate limits
+ * take another from their own pool, so the pool must exceed the log-ins in flight (the public
+ * operations' share, 2 here) by the rate limits' 2, or log-ins wait on each other for ever.
+ */
+const SERVER_CONNECTIONS = 4;
 const skipped = !adminUrl() ? 'the tests run on PGlite, with no server for PgBouncer to front' : !binary ? 'pgbouncer is not installed (Debian: apt-get install pgbouncer)' : null;
 if (skipped) process.stdout.write(`test/pgbouncer.test.ts skipped: ${skipped}\n`);
 const maybe = skipped ? describe.skip : describe;
@@ -69,7 +75,7 @@ async function startPgbouncer(dir: string): Promise<{ port: number; process: Chi
       'auth_type = trust',
       `auth_file = ${path.join(dir, 'userlist.txt')}`,
       'pool_mode = transaction',
-      'default_pool_size = 2',
+      `default_pool_size = ${SERVER_CONNECTIONS}`,
       'max_client_conn = 200',
       `logfile = ${path.join(dir, 'pgbouncer.log')}`,
       `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
@@ -106,8 +112,8 @@ maybe('the request path through PgBouncer in transaction mode', () => {
     url.hostname = '127.0.0.1';
     url.port = String(bouncer.port);
     // A second server on the same database, through PgBouncer; the same secret, so the world's tokens hold.
-    server = await startServer({ ...world.config, databaseUrl: url.toString(), dbPoolMax: 6, tenantMaxConcurrency: 3, statementTimeoutMs: 1500 });
-    viaBouncer = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 2 } });
+    server = await startServer({ ...world.config, databaseUrl: url.toString(), dbPoolMax: 6, tenantMaxConcurrency: 2, statementTimeoutMs: 1500 });
+    viaBouncer = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: SERVER_CONNECTIONS } });
   }, 120_000);
   afterAll(async () => {
     await viaBouncer?.destroy();
@@ -119,7 +125,7 @@ maybe('the request path through PgBouncer in transaction mode', () => {
 
   const as = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
 
-  it("serves two tenants' requests, interleaved on two server connections, each seeing only its own rows", async () => {
+  it("serves two tenants' requests, interleaved on PgBouncer's few server connections, each seeing only its own rows", async () => {
     const ids: Record<string, string> = {};
     for (const [name, tenant] of [['a', world.a], ['b', world.b]] as const) {
       const created = await fetch(`${server.url}/v1/children`, { method: 'POST', headers: as(tenant.adminToken), body: JSON.stringify({ givenName: `Bouncer${name}`, familyName: 'Pooled', dateOfBirth: '2015-03-01', sex: 'female' }) });
@@ -133,6 +139,16 @@ maybe('the request path through PgBouncer in transaction mode', () => {
       return { tenant: tenant === world.a ? 'a' : 'b', status: response.status, ids: body.data.map((c) => c.id) };
     });
     for (const answer of await Promise.all(asks)) expect(answer).toEqual({ tenant: answer.tenant, status: 200, ids: [ids[answer.tenant]] });
+  });
+
+  it('logs in through it, again and again, from both tenants at once', async () => {
+    const logins = Array.from({ length: 12 }, async (_, i) => {
+      const tenant = i % 2 ? world.b : world.a;
+      const response = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: tenant.slug, email: tenant.adminEmail, password: 'correct horse battery staple' }) });
+      return { status: response.status, body: response.status === 200 ? null : await response.text() };
+    });
+    for (const answer of await Promise.all(logins)) expect(answer).toEqual({ status: 200, body: null });
+    expect(bouncer!.log()).not.toMatch(/prepared statement .* does not exist/);
   });
 
   it('cancels a statement past the timeout as a 503, and leaves no role, tenant or timeout on the server connections', async () => {
@@ -155,13 +171,13 @@ maybe('the request path through PgBouncer in transaction mode', () => {
       unlock();
       await lock;
     }
-    // Two transactions at once through PgBouncer take both of its server connections: each shows the defaults.
+    // As many transactions at once through PgBouncer as it has server connections take them all: each shows the defaults.
     let arrived = 0;
     const seen = await Promise.all(
-      [1, 2].map(() =>
+      Array.from({ length: SERVER_CONNECTIONS }, () =>
         viaBouncer.transaction(async (trx) => {
           arrived++;
-          for (let i = 0; i < 200 && arrived < 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+          for (let i = 0; i < 300 && arrived < SERVER_CONNECTIONS; i++) await new Promise((resolve) => setTimeout(resolve, 10));
           const { rows } = (await trx.raw(
             `SELECT current_user AS role, current_setting('statement_timeout') AS statement, current_setting('idle_in_transaction_session_timeout') AS idle,
                     coalesce(current_setting('app.tenant_id', true), '') AS tenant, pg_backend_pid() AS pid`,
@@ -170,7 +186,7 @@ maybe('the request path through PgBouncer in transaction mode', () => {
         }),
       ),
     );
-    expect(new Set(seen.map((s) => s.pid)).size).toBe(2);
+    expect(new Set(seen.map((s) => s.pid)).size).toBe(SERVER_CONNECTIONS);
     for (const s of seen) expect({ role: s.role, statement: s.statement, idle: s.idle, tenant: s.tenant }).toEqual({ role: new URL(adminUrl()!).username || 'postgres', statement: '0', idle: '0', tenant: '' });
     expect(bouncer!.log()).not.toMatch(/prepared statement .* does not exist/);
   });
