@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAuthenticator } from '../core/src/auth/passport';
 import { loadContract } from '../core/src/http/contract';
+import { applyScope } from '../core/src/db/tenantTransaction';
 import { createApp } from '../core/src/http/app';
 import { allOperations } from '../core/src/modules';
 import { startWorld, type World } from './support/harness';
@@ -92,6 +93,20 @@ describe('limits on the request path', () => {
       ),
     );
     expect(settings).toEqual([1, 2, 3].map(() => ({ statement: '0', idle: '0' })));
+  });
+
+  onServer('ends the session of a transaction left idle past the idle timeout, so a stalled process holds no locks', async () => {
+    const outcome = await world.db
+      .transaction(async (trx) => {
+        await applyScope(trx, { tenantId: world.a.id, idleInTransactionTimeoutMs: 200 });
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await trx.raw('SELECT 1');
+        return 'still open';
+      })
+      .catch((error: Error) => error.message);
+    expect(outcome).not.toBe('still open');
+    // The pool carries on with a new session.
+    expect(((await world.db.raw('SELECT 1 AS one')) as { rows: Array<{ one: number }> }).rows[0]!.one).toBe(1);
   });
 
   it('answers readiness 503 while draining, so that a load balancer stops sending', async () => {

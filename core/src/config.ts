@@ -67,8 +67,10 @@ export interface HearthConfig {
   production: boolean;
   /** Connections in this process's request pool (HEARTH_DB_POOL_MAX); the job worker has its own. */
   dbPoolMax: number;
-  /** A request's statements are cancelled past this many ms, and its transaction past it idle (0: no limit). */
+  /** A request's statements are cancelled past this many ms (0: no limit). */
   statementTimeoutMs: number;
+  /** A request's session is ended when its transaction sits idle this many ms (0: no limit). */
+  idleInTransactionTimeoutMs: number;
   /** Requests that may wait for a database connection, all tenants together; past it, 503 at once. */
   maxQueuedRequests: number;
   /** Connections one tenant's requests may hold at once (default a third of the pool, at least one). */
@@ -221,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     production,
     dbPoolMax,
     statementTimeoutMs: intFromEnv(env, 'HEARTH_STATEMENT_TIMEOUT', 30_000, 0, 3_600_000),
+    idleInTransactionTimeoutMs: intFromEnv(env, 'HEARTH_IDLE_IN_TRANSACTION_TIMEOUT', 60_000, 0, 3_600_000),
     maxQueuedRequests: intFromEnv(env, 'HEARTH_MAX_QUEUED_REQUESTS', 1000, 0, 100_000),
     tenantMaxConcurrency,
     shutdownTimeoutMs: intFromEnv(env, 'HEARTH_SHUTDOWN_TIMEOUT', 10_000, 1000, 600_000),

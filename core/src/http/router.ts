@@ -123,7 +123,7 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
   checkOperationsMatchContract(deps.contract, deps.operations);
   const router = express.Router();
   // PGlite is one embedded session: a timeout that ends the session would end the database.
-  const statementTimeoutMs = deps.db.hearthEmbedded ? undefined : deps.services.config.statementTimeoutMs;
+  const limits = deps.db.hearthEmbedded ? {} : { statementTimeoutMs: deps.services.config.statementTimeoutMs, idleInTransactionTimeoutMs: deps.services.config.idleInTransactionTimeoutMs };
 
   for (const op of deps.contract.operations) {
     if (op.tenancy === 'system') continue;
@@ -145,7 +145,7 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
         let replayed = false;
         // The tenant is known from the credential: the gate holds the request to its tenant's share of the pool.
         const result = await deps.admission.run(credential?.tenantId ?? null, res, () => deps.db.transaction(async (trx) => {
-          await applyScope(trx, { tenantId: credential?.tenantId ?? null, platform: false, statementTimeoutMs });
+          await applyScope(trx, { tenantId: credential?.tenantId ?? null, platform: false, ...limits });
           if (credential) principal = await loadPrincipal(trx, credential);
           if (op.tenancy === 'platform') {
             if (!principal?.platform) throw new Problem('forbidden', 'Platform administration is not open to this tenant');
