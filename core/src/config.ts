@@ -65,6 +65,18 @@ export interface HearthConfig {
   /** Folders of plugins beyond the repository's plugins/ (an operator's own, or a test's). */
   extraPluginRoots: string[];
   production: boolean;
+  /** Connections in this process's request pool (HEARTH_DB_POOL_MAX); the job worker has its own. */
+  dbPoolMax: number;
+  /** A request's statements are cancelled past this many ms (0: no limit). */
+  statementTimeoutMs: number;
+  /** A request's session is ended when its transaction sits idle this many ms (0: no limit). */
+  idleInTransactionTimeoutMs: number;
+  /** Requests that may wait for a database connection, all tenants together; past it, 503 at once. */
+  maxQueuedRequests: number;
+  /** Connections one tenant's requests may hold at once (default a third of the pool, at least one). */
+  tenantMaxConcurrency: number;
+  /** How long a SIGTERM may take to drain requests and jobs before the process exits regardless (ms). */
+  shutdownTimeoutMs: number;
   /**
    * A bearer token for GET /metrics; null serves /metrics only where the API listens on loopback
    * alone (a laptop, or a pod whose scraper reaches it from inside), never on a public interface.
@@ -179,6 +191,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataKey = crypto.createHash('sha256').update('hearth-development-data-key').digest();
   }
 
+  const dbPoolMax = intFromEnv(env, 'HEARTH_DB_POOL_MAX', 10, 1, 1000);
+  // A third of the pool by default: bench/fairness.js measured half letting one flooding tenant's
+  // requests take enough of the process to more than double another tenant's p99.
+  const tenantMaxConcurrency = intFromEnv(env, 'HEARTH_TENANT_MAX_CONCURRENCY', Math.max(1, Math.floor(dbPoolMax / 3)), 1, 1000);
+  if (tenantMaxConcurrency > dbPoolMax) {
+    throw new ConfigError(`HEARTH_TENANT_MAX_CONCURRENCY (${tenantMaxConcurrency}) cannot exceed HEARTH_DB_POOL_MAX (${dbPoolMax})`);
+  }
   const metricsToken = env.HEARTH_METRICS_TOKEN || null;
   if (metricsToken !== null && metricsToken.length < 32) throw new ConfigError('HEARTH_METRICS_TOKEN must be at least 32 characters');
 
@@ -202,6 +221,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     extraPackRoots: (env.HEARTH_PACK_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     extraPluginRoots: (env.HEARTH_PLUGIN_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
     production,
+    dbPoolMax,
+    statementTimeoutMs: intFromEnv(env, 'HEARTH_STATEMENT_TIMEOUT', 30_000, 0, 3_600_000),
+    idleInTransactionTimeoutMs: intFromEnv(env, 'HEARTH_IDLE_IN_TRANSACTION_TIMEOUT', 60_000, 0, 3_600_000),
+    maxQueuedRequests: intFromEnv(env, 'HEARTH_MAX_QUEUED_REQUESTS', 1000, 0, 100_000),
+    tenantMaxConcurrency,
+    shutdownTimeoutMs: intFromEnv(env, 'HEARTH_SHUTDOWN_TIMEOUT', 10_000, 1000, 600_000),
     metricsToken,
     ...overrides,
   };

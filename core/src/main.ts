@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from './config';
 import { PackLoadError } from './packs/registry';
 import { PluginLoadError } from './plugins/host';
-import { startServer } from './server';
+import { exitOnSignals, startServer } from './server';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,12 +13,7 @@ async function main(): Promise<void> {
     const { demoLoginLines } = await import('./demo/seed');
     for (const line of demoLoginLines()) process.stdout.write(`    ${line}\n`);
   }
-  const stop = async () => {
-    await server.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  exitOnSignals(server);
 }
 
 main().catch((error: unknown) => {

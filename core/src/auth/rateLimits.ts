@@ -110,15 +110,23 @@ export class RateLimits {
     // An idle connection dropped by the server must not end the process; the next query reconnects.
     pool.on('error', (error) => logger.warn({ err: error }, 'rate limit pool: idle connection lost'));
     // One limiter per process deletes rows that expired over an hour ago (the library's timer, every 5 minutes).
-    const limiters = limitersOn(config.rateLimits, (first) => ({ storeClient: pool, storeType: 'pool', tableName: RATE_LIMIT_TABLE, tableCreated: true, clearExpiredByTimeout: first }));
+    // The library names its statements; PgBouncer in transaction mode (before 1.21) cannot carry a
+    // named statement from one server connection to the next, so they go unnamed.
+    const unnamed: StatementClient = { query: (statement) => pool.query({ text: statement.text, values: statement.values }) };
+    const limiters = limitersOn(config.rateLimits, (first) => ({ storeClient: unnamed, storeType: 'pool', tableName: RATE_LIMIT_TABLE, tableCreated: true, clearExpiredByTimeout: first }));
     return new RateLimits(limiters, rateLimitKeySecret(config), pool);
   }
 }
 
 const embeddedLimits = new WeakMap<Database, RateLimits>();
 
+/** What the Postgres limiter calls on its store: query. */
+interface StatementClient {
+  query(statement: pg.QueryConfig): Promise<pg.QueryResult>;
+}
+
 interface StoreOptions {
-  storeClient?: pg.Pool;
+  storeClient?: StatementClient;
   storeType?: string;
   tableName?: string;
   tableCreated?: boolean;

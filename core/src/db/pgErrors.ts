@@ -8,6 +8,9 @@ export interface PgError {
 }
 
 export function asPgError(error: unknown): PgError | null {
+  // objection wraps the driver's error (db-errors' DBError) and keeps it as nativeError.
+  const native = error && typeof error === 'object' ? (error as { nativeError?: unknown }).nativeError : undefined;
+  if (native) return asPgError(native);
   if (error && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'string') {
     const code = (error as { code: string }).code;
     if (/^[0-9A-Z]{5}$/.test(code)) return error as PgError;
@@ -25,4 +28,6 @@ export const PG = {
   deadlockDetected: '40P01',
   insufficientPrivilege: '42501',
   raiseException: 'P0001',
+  /** statement_timeout, or pg_cancel_backend. */
+  queryCanceled: '57014',
 } as const;

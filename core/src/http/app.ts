@@ -13,6 +13,7 @@ import type { AppServices, OperationMap } from './operation';
 import { Problem } from './problem';
 import { problemFromError } from './errors';
 import { buildApiRouter } from './router';
+import { AdmissionGate, admissionLimits } from './admission';
 import { docsRouter } from './docs';
 
 export interface AppDeps {
@@ -22,6 +23,10 @@ export interface AppDeps {
   services: AppServices;
   authenticator: passport.Authenticator;
   logger?: Logger;
+  /** Who may use the database when (built from the settings when not given). */
+  admission?: AdmissionGate;
+  /** True once the process is draining for shutdown: readiness then answers 503. */
+  isDraining?: () => boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
@@ -62,6 +67,34 @@ export function createApp(deps: AppDeps): express.Express {
     labelNames: ['method', 'route', 'status'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
+  });
+  const admission = deps.admission ?? new AdmissionGate(admissionLimits(deps.services.config, deps.db.hearthEmbedded));
+  new client.Gauge({
+    name: 'hearth_admission_in_use',
+    help: 'Requests holding a database connection',
+    registers: [registry],
+    collect() {
+      this.set(admission.stats().inUse);
+    },
+  });
+  new client.Gauge({
+    name: 'hearth_admission_queued',
+    help: 'Requests waiting for a database connection',
+    registers: [registry],
+    collect() {
+      this.set(admission.stats().queued);
+    },
+  });
+  new client.Counter({
+    name: 'hearth_admission_refused_total',
+    help: 'Requests answered 503 without a database connection, by reason (queue-full, tenant-queue-full, client-gone)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      // prom-client counters only go up through inc(); reset and set from the gate's own counts.
+      this.reset();
+      for (const [reason, count] of Object.entries(admission.stats().refused)) this.inc({ reason }, count);
+    },
   });
 
   app.use(
@@ -104,6 +137,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (req, res) => {
+    // Draining: a load balancer stops sending here while the requests already accepted finish.
+    if (deps.isDraining?.()) {
+      sendProblem(req, res, new Problem('unavailable', 'Not ready: shutting down').body);
+      return;
+    }
     try {
       await deps.db.raw('SELECT 1');
       const pending = await pendingMigrations(deps.db);
@@ -124,7 +162,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use('/docs', docsRouter(deps.contract.document));
 
-  app.use(buildApiRouter({ db: deps.db, contract: deps.contract, operations: deps.operations, services: deps.services, authenticator: deps.authenticator, logger }));
+  app.use(buildApiRouter({ db: deps.db, contract: deps.contract, operations: deps.operations, services: deps.services, authenticator: deps.authenticator, logger, admission }));
 
   const known = deps.contract.operations.map((o) => ({ matcher: pathMatcher(o.path), method: o.method.toUpperCase() }));
   app.use((req, res) => {

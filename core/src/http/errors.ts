@@ -48,6 +48,8 @@ export function problemFromError(error: unknown, _op?: ContractOperation): Probl
       case PG.serializationFailure:
       case PG.deadlockDetected:
         return new Problem('unavailable', 'The request clashed with another; retry it').body;
+      case PG.queryCanceled:
+        return new Problem('timeout', 'A database statement ran past the statement timeout and was cancelled').body;
       default:
         break;
     }

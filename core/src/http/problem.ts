@@ -42,6 +42,8 @@ export const ProblemTypes = {
   tooManyRequests: { slug: 'too-many-requests', title: 'Too many requests', status: 429 },
   internal: { slug: 'internal', title: 'Internal server error', status: 500 },
   unavailable: { slug: 'unavailable', title: 'Service unavailable', status: 503 },
+  overloaded: { slug: 'overloaded', title: 'Too many requests are waiting; retry after the time in Retry-After', status: 503 },
+  timeout: { slug: 'timeout', title: 'The request took longer than the server allows', status: 503 },
 } as const;
 
 export type ProblemKind = keyof typeof ProblemTypes;

@@ -12,6 +12,7 @@ import { claimIdempotencyKey, requestFingerprint, storeIdempotentResponse } from
 import type { AppServices, OperationContext, OperationDefinition, OperationMap, OperationResult, Principal, RequestMeta } from './operation';
 import { Problem, type FieldError } from './problem';
 import { problemFromError } from './errors';
+import { NotAdmitted, type AdmissionGate } from './admission';
 
 export interface ApiRouterDeps {
   db: Database;
@@ -20,6 +21,7 @@ export interface ApiRouterDeps {
   services: AppServices;
   authenticator: passport.Authenticator;
   logger: Logger;
+  admission: AdmissionGate;
 }
 
 /** The contract and the handlers must match exactly: a route without a handler, or a handler without a route, stops start-up. */
@@ -120,6 +122,8 @@ function sendResult(res: Response, result: OperationResult, replayed: boolean): 
 export function buildApiRouter(deps: ApiRouterDeps): express.Router {
   checkOperationsMatchContract(deps.contract, deps.operations);
   const router = express.Router();
+  // PGlite is one embedded session: a timeout that ends the session would end the database.
+  const limits = deps.db.hearthEmbedded ? {} : { statementTimeoutMs: deps.services.config.statementTimeoutMs, idleInTransactionTimeoutMs: deps.services.config.idleInTransactionTimeoutMs };
 
   for (const op of deps.contract.operations) {
     if (op.tenancy === 'system') continue;
@@ -139,8 +143,9 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
 
         let principal: Principal | null = null;
         let replayed = false;
-        const result = await deps.db.transaction(async (trx) => {
-          await applyScope(trx, { tenantId: credential?.tenantId ?? null, platform: false });
+        // The tenant is known from the credential: the gate holds the request to its tenant's share of the pool.
+        const result = await deps.admission.run(credential?.tenantId ?? null, res, () => deps.db.transaction(async (trx) => {
+          await applyScope(trx, { tenantId: credential?.tenantId ?? null, platform: false, ...limits });
           if (credential) principal = await loadPrincipal(trx, credential);
           if (op.tenancy === 'platform') {
             if (!principal?.platform) throw new Problem('forbidden', 'Platform administration is not open to this tenant');
@@ -193,14 +198,14 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
           }
           if (outcome.csv) await streamCsv(res, outcome.csv, { end: !op.writes });
           return outcome;
-        });
+        }));
         if (result.csv) {
           // Committed: a writing CSV's response may end now.
           if (op.writes) res.end();
         } else sendResult(res, result, replayed);
       } catch (error) {
         const problem = problemFromError(error, op);
-        if (problem.status >= 500) req.log.error({ err: error, operationId: op.operationId }, 'request failed');
+        if (problem.status >= 500 && !(error instanceof NotAdmitted)) req.log.error({ err: error, operationId: op.operationId }, 'request failed');
         if (res.headersSent) {
           res.destroy(error instanceof Error ? error : undefined);
           return;

@@ -135,3 +135,61 @@ describe('the jobs queue', () => {
     expect(jobsEnabled({ NODE_ENV: 'production' })).toBe(true);
   });
 });
+
+describe('a job at shutdown', () => {
+  beforeAll(async () => {
+    await world.db.raw('CREATE TABLE job_probe (tenant_id uuid NOT NULL, job_id text NOT NULL)');
+    await world.db.raw('GRANT SELECT, INSERT ON job_probe TO hearth_app');
+  });
+  const probes = async (jobId: string) => ((await world.db.raw('SELECT count(*)::int AS n FROM job_probe WHERE job_id = ?', [jobId])) as { rows: Array<{ n: number }> }).rows[0]!.n;
+
+  it('is cut short when the abandon signal aborts: its transaction rolled back, its claim given back uncounted, and it runs again in full', async () => {
+    const k = kind('cut');
+    const job = await enqueue(world.db, { tenantId: world.a.id, kind: k });
+    const abandon = new AbortController();
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    let wake!: () => void;
+    const asleep = new Promise<void>((resolve) => (wake = resolve));
+    const stuck: JobHandler = (ctx) =>
+      ctx.inTenant(async (trx) => {
+        await trx.raw('INSERT INTO job_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]);
+        entered();
+        // On PostgreSQL a statement that would run for a minute (cancelled); PGlite's one session
+        // cannot be interrupted, so there the job idles in its transaction instead.
+        if (world.db.hearthEmbedded) await asleep;
+        else await trx.raw('SELECT pg_sleep(60)');
+      });
+    const started = Date.now();
+    const running = runDueJobs(world.db, { handlers: { [k]: stuck }, services: services(), abandon: abandon.signal, signal: abandon.signal });
+    await inside;
+    abandon.abort();
+    expect(await running).toBe(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    wake();
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'queued', attempts: 0, lockedBy: null, lockedUntil: null, result: null });
+    expect(await probes(job.id)).toBe(0);
+
+    const whole: JobHandler = async (ctx) => {
+      await ctx.inTenant((trx) => trx.raw('INSERT INTO job_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]));
+      return { done: true };
+    };
+    expect(await run({ [k]: whole })).toBe(1);
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { done: true } });
+    expect(await probes(job.id)).toBe(1);
+  });
+
+  it('claims nothing more once the stop signal aborts: the job running finishes, the next waits', async () => {
+    const k = kind('stop');
+    const first = await enqueue(world.db, { tenantId: world.a.id, kind: k });
+    const second = await enqueue(world.db, { tenantId: world.a.id, kind: k });
+    const stop = new AbortController();
+    const handler: JobHandler = async () => {
+      stop.abort();
+      return 'finished';
+    };
+    expect(await runDueJobs(world.db, { handlers: { [k]: handler }, services: services(), signal: stop.signal })).toBe(1);
+    const states = [await getJob(world.db, world.a.id, first.id), await getJob(world.db, world.a.id, second.id)].map((j) => j!.status).sort();
+    expect(states).toEqual(['queued', 'succeeded']);
+  });
+});

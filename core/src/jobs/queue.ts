@@ -160,6 +160,17 @@ export async function markFailed(db: Knex, job: Job, error: string, retryInMs: n
   return final ? 'failed' : 'retry';
 }
 
+/**
+ * Gives a claimed job back as if it had not been claimed: queued, due at once, the attempt not
+ * counted (a shutdown cut it short; the job did nothing wrong). Only its claimant can.
+ */
+export async function releaseClaim(db: Knex, job: Job): Promise<boolean> {
+  const updated = await db('jobs')
+    .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
+    .update({ status: 'queued', locked_until: null, locked_by: null, run_after: db.fn.now(), attempts: db.raw('greatest(attempts - 1, 0)') });
+  return updated > 0;
+}
+
 export async function getJob(db: Knex | Knex.Transaction, tenantId: string, id: string): Promise<Job | null> {
   const row = (await db('jobs').where({ tenant_id: tenantId, id }).first()) as JobRow | undefined;
   return row ? jobFromRow(row) : null;

@@ -26,8 +26,19 @@ export async function scheduleDailyJobs(db: Knex): Promise<number> {
 }
 
 export interface JobsRunner {
-  stop(): Promise<void>;
+  /**
+   * Stops claiming jobs and waits for the one running. With `graceMs`, a job still running after
+   * that long is cut short: rolled back and given back to the queue, so that it runs again in full.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
 }
+
+/**
+ * Connections the worker may hold: the job's transaction and one statement beside it (progress,
+ * claiming). The server gives the worker a pool of this size of its own, so jobs never take a
+ * connection a request is waiting for.
+ */
+export const JOBS_POOL_MAX = 2;
 
 /** Whether this process runs jobs: HEARTH_JOBS=1 or 0 decides; otherwise on, except under tests. */
 export function jobsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -44,6 +55,7 @@ export function jobsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
 export function startJobsRunner(options: { db: Knex; services: AppServices; logger?: Logger; handlers?: JobHandlers; scheduleEveryMs?: number; pollMs?: number }): JobsRunner {
   if (!jobsEnabled()) return { stop: async () => undefined };
   const controller = new AbortController();
+  const abandon = new AbortController();
   const schedule = async () => {
     try {
       const created = await scheduleDailyJobs(options.db);
@@ -67,13 +79,15 @@ export function startJobsRunner(options: { db: Knex; services: AppServices; logg
   const checkpointTimer = setInterval(() => void checkpoint(), Math.max(checkpointEveryMs / 4, 15_000));
   checkpointTimer.unref();
   const worker = Promise.all([schedule(), checkpoint()]).then(() =>
-    runWorker(options.db, { handlers: options.handlers ?? jobHandlers(), services: options.services, logger: options.logger, pollMs: options.pollMs, signal: controller.signal }),
+    runWorker(options.db, { handlers: options.handlers ?? jobHandlers(), services: options.services, logger: options.logger, pollMs: options.pollMs, signal: controller.signal, abandon: abandon.signal }),
   );
-  const stop = async () => {
+  const stop = async ({ graceMs }: { graceMs?: number } = {}) => {
     clearInterval(timer);
     clearInterval(checkpointTimer);
     controller.abort();
+    const cutAt = graceMs === undefined ? null : setTimeout(() => abandon.abort(), graceMs);
     await worker.catch(() => undefined);
+    if (cutAt) clearTimeout(cutAt);
   };
   return { stop };
 }

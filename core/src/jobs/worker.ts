@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { inTenantTransaction } from '../db/tenantTransaction';
+import { applyScope } from '../db/tenantTransaction';
 import type { AppServices } from '../http/operation';
-import { claimNext, markFailed, markSucceeded, recordProgress, type Job } from './queue';
+import { claimNext, markFailed, markSucceeded, recordProgress, releaseClaim, type Job } from './queue';
 
 /** What a handler is given: its job, and a way into its tenant's data (never any other tenant's). */
 export interface JobContext {
@@ -34,6 +34,11 @@ export interface WorkerOptions {
   /** Delay before attempt n + 1, after n failed attempts (default 10 s doubling, at most an hour). */
   backoffMs?: (attempts: number) => number;
   logger?: Logger;
+  /**
+   * Aborted when shutdown can wait no longer: the job running is cut short (its open transactions
+   * rolled back) and given back to the queue, to run again in full elsewhere or after the restart.
+   */
+  abandon?: AbortSignal;
 }
 
 export const DEFAULT_LOCK_MS = 5 * 60 * 1000;
@@ -42,7 +47,76 @@ export function defaultBackoffMs(attempts: number): number {
   return Math.min(10_000 * 2 ** Math.max(attempts - 1, 0), 60 * 60 * 1000);
 }
 
-/** Runs one claimed job to its end: succeeded, queued again with backoff, or failed. */
+/** What a cut job's later calls to the database get: its claim has been given back. */
+export class JobAbandoned extends Error {
+  constructor() {
+    super('the job was cut short by shutdown and given back to the queue');
+  }
+}
+
+interface CancellableClient {
+  cancelQuery(connection: unknown): Promise<unknown>;
+}
+
+/**
+ * The transactions a job has open, so that shutdown can cut them before giving the job back: a
+ * statement running is cancelled (on PostgreSQL, from a connection of its own), then the
+ * transaction is rolled back. Whatever the job had not committed is gone; it cannot commit later.
+ */
+class JobTransactions {
+  private readonly open = new Set<Knex.Transaction>();
+  cutShort = false;
+
+  constructor(private readonly db: Knex, private readonly tenantId: string) {}
+
+  run<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    if (this.cutShort) return Promise.reject(new JobAbandoned());
+    return this.db.transaction(async (trx) => {
+      if (this.cutShort) throw new JobAbandoned();
+      this.open.add(trx);
+      try {
+        await applyScope(trx, { tenantId: this.tenantId });
+        return await work(trx);
+      } finally {
+        this.open.delete(trx);
+      }
+    });
+  }
+
+  async cut(): Promise<void> {
+    this.cutShort = true;
+    await Promise.all([...this.open].map((trx) => this.rollBack(trx)));
+  }
+
+  private async rollBack(trx: Knex.Transaction): Promise<void> {
+    const connection = (await trx.client.acquireConnection()) as { processID?: unknown };
+    // PGlite has no other session to cancel from; its one connection runs the ROLLBACK after the statement.
+    if (typeof connection.processID === 'number') await (this.db.client as CancellableClient).cancelQuery(connection).catch(() => undefined);
+    await trx.rollback(new JobAbandoned()).catch(() => undefined);
+  }
+}
+
+type Settled = { kind: 'returned'; result: unknown } | { kind: 'threw'; error: unknown } | { kind: 'abandoned' };
+
+/** The handler's outcome, or 'abandoned' if the signal aborts first (the handler is then left to fail on its own). */
+function settle(work: Promise<unknown>, abandon: AbortSignal | undefined): Promise<Settled> {
+  const settled = work.then(
+    (result): Settled => ({ kind: 'returned', result }),
+    (error: unknown): Settled => ({ kind: 'threw', error }),
+  );
+  if (!abandon) return settled;
+  return new Promise<Settled>((resolve) => {
+    const onAbort = () => resolve({ kind: 'abandoned' });
+    if (abandon.aborted) onAbort();
+    else abandon.addEventListener('abort', onAbort, { once: true });
+    void settled.then((outcome) => {
+      abandon.removeEventListener('abort', onAbort);
+      resolve(outcome);
+    });
+  });
+}
+
+/** Runs one claimed job to its end: succeeded, queued again with backoff, failed, or (at shutdown) given back. */
 async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void> {
   const lockMs = options.lockMs ?? DEFAULT_LOCK_MS;
   const handler = options.handlers[job.kind];
@@ -52,22 +126,29 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     await markFailed(db, { ...job, attempts: job.maxAttempts }, handler ? `gave up after ${job.maxAttempts} attempts (the lock ran out)` : `no handler for jobs of kind "${job.kind}"`, 0);
     return;
   }
+  const transactions = new JobTransactions(db, job.tenantId);
   const ctx: JobContext = {
     job,
     tenantId: job.tenantId,
     services: options.services,
-    inTenant: (work) => inTenantTransaction(db, { tenantId: job.tenantId }, work),
-    progress: (done, total = null) => recordProgress(db, job, { done, total }, lockMs),
+    inTenant: (work) => transactions.run(work),
+    progress: (done, total = null) => (transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs)),
   };
-  let result: unknown;
-  try {
-    result = await handler(ctx);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const outcome = await markFailed(db, job, message, backoff(job.attempts));
-    options.logger?.warn({ job: job.id, kind: job.kind, tenant: job.tenantId, attempts: job.attempts, outcome, err: error }, 'job failed');
+  const outcome = await settle(Promise.resolve().then(() => handler(ctx)), options.abandon);
+  if (outcome.kind === 'abandoned') {
+    await transactions.cut();
+    const released = await releaseClaim(db, job);
+    options.logger?.warn({ job: job.id, kind: job.kind, tenant: job.tenantId, released }, 'job cut short by shutdown: rolled back and given back to the queue');
     return;
   }
+  if (outcome.kind === 'threw') {
+    const error = outcome.error;
+    const message = error instanceof Error ? error.message : String(error);
+    const failed = await markFailed(db, job, message, backoff(job.attempts));
+    options.logger?.warn({ job: job.id, kind: job.kind, tenant: job.tenantId, attempts: job.attempts, outcome: failed, err: error }, 'job failed');
+    return;
+  }
+  const result = outcome.result;
   if (!(await markSucceeded(db, job, result))) options.logger?.warn({ job: job.id, kind: job.kind }, 'job finished after its lock ran out; another claim owns it now');
 }
 
@@ -76,10 +157,11 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
  * use it. `db` is the owner's connection: it claims across tenants, and each job then runs in its
  * own tenant's scope.
  */
-export async function runDueJobs(db: Knex, options: WorkerOptions & { max?: number }): Promise<number> {
+export async function runDueJobs(db: Knex, options: WorkerOptions & { max?: number; signal?: AbortSignal }): Promise<number> {
   const kinds = Object.keys(options.handlers);
   let ran = 0;
-  while (ran < (options.max ?? Number.POSITIVE_INFINITY)) {
+  // Once the signal aborts, no job is claimed: the one running finishes (or is abandoned) and that is all.
+  while (ran < (options.max ?? Number.POSITIVE_INFINITY) && !options.signal?.aborted) {
     const job = await claimNext(db, { kinds, lockMs: options.lockMs ?? DEFAULT_LOCK_MS });
     if (!job) break;
     await runJob(db, job, options);
@@ -98,6 +180,8 @@ export async function runWorker(db: Knex, options: WorkerOptions & { pollMs?: nu
       if (options.signal.aborted) break;
       options.logger?.error({ err: error }, 'job worker: claiming failed');
     }
+    // An abort that came while a job ran has already fired: waiting for it would wait the whole poll.
+    if (options.signal.aborted) break;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, pollMs);
       options.signal.addEventListener('abort', () => {
