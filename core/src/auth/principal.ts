@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { isPermission, type Permission } from '../access/permissions';
+import { knexRaw, type Statement } from '../db/pipeline';
 import type { Principal } from '../http/operation';
 import { Problem } from '../http/problem';
 import type { Credential } from './passport';
@@ -8,42 +9,68 @@ import { hashToken } from './tokens';
 const API_KEY_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
 
 /**
- * Confirms a credential inside the request's transaction (already scoped to the credential's
- * tenant) and returns who is calling with what permissions, read fresh so a disabled user or a
- * removed role takes effect on the next request, not when a token expires.
+ * The principal's re-read: one statement, run before every request (the request path sends it in the
+ * same round trip as the transaction's opening). For a person: tenant, user, roles and session. The
+ * session is live while its refresh-token family has a token not revoked: logout and reuse detection
+ * revoke the whole family, so its access tokens stop at once, not at their exp. For an API key: the
+ * tenant and the key.
  */
-export async function loadPrincipal(trx: Knex.Transaction, credential: Credential): Promise<Principal> {
+export function principalStatement(credential: Credential): Statement {
   if (credential.kind === 'user') {
-    // One round trip for tenant, user, roles and session: this runs before every request a person makes.
-    // The session is live while its refresh-token family has a token not revoked: logout and reuse
-    // detection revoke the whole family, so its access tokens stop here at once, not at their exp.
-    const result = (await trx.raw(
-      `SELECT t.slug, t.status AS tenant_status, t.kind AS tenant_kind,
-              u.id, u.email, u.display_name, u.status, u.mfa_enabled, u.session_generation,
-              coalesce((SELECT json_agg(json_build_object('key', r.key, 'permissions', r.permissions) ORDER BY r.key)
-                          FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                         WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id), '[]'::json) AS roles,
-              EXISTS (SELECT 1 FROM refresh_tokens s
-                       WHERE s.tenant_id = u.tenant_id AND s.family_id = ? AND s.user_id = u.id AND s.revoked_at IS NULL) AS session_live
-         FROM tenants t JOIN users u ON u.tenant_id = t.id
-        WHERE t.id = ? AND u.id = ?`,
-      [credential.sessionId, credential.tenantId, credential.userId],
-    )) as {
-      rows: Array<{
-        slug: string;
-        tenant_status: string;
-        tenant_kind: string;
-        id: string;
-        email: string;
-        display_name: string;
-        status: string;
-        mfa_enabled: boolean;
-        session_generation: number;
-        roles: Array<{ key: string; permissions: string[] }>;
-        session_live: boolean;
-      }>;
+    return {
+      text: `SELECT t.slug, t.status AS tenant_status, t.kind AS tenant_kind,
+                    u.id, u.email, u.display_name, u.status, u.mfa_enabled, u.session_generation,
+                    coalesce((SELECT json_agg(json_build_object('key', r.key, 'permissions', r.permissions) ORDER BY r.key)
+                                FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                               WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id), '[]'::json) AS roles,
+                    EXISTS (SELECT 1 FROM refresh_tokens s
+                             WHERE s.tenant_id = u.tenant_id AND s.family_id = $1 AND s.user_id = u.id AND s.revoked_at IS NULL) AS session_live
+               FROM tenants t JOIN users u ON u.tenant_id = t.id
+              WHERE t.id = $2 AND u.id = $3`,
+      values: [credential.sessionId, credential.tenantId, credential.userId],
     };
-    const user = result.rows[0];
+  }
+  return {
+    text: `SELECT t.slug, t.status AS tenant_status, k.id, k.permissions, k.expires_at, k.revoked_at, k.last_used_at
+             FROM tenants t LEFT JOIN api_keys k ON k.tenant_id = t.id AND k.token_hash = $1
+            WHERE t.id = $2`,
+    values: [hashToken(credential.token), credential.tenantId],
+  };
+}
+
+interface UserPrincipalRow {
+  slug: string;
+  tenant_status: string;
+  tenant_kind: string;
+  id: string;
+  email: string;
+  display_name: string;
+  status: string;
+  mfa_enabled: boolean;
+  session_generation: number;
+  roles: Array<{ key: string; permissions: string[] }>;
+  session_live: boolean;
+}
+
+interface ApiKeyPrincipalRow {
+  slug: string;
+  tenant_status: string;
+  id: string | null;
+  permissions: string[] | null;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+/**
+ * Who is calling with what permissions, from the re-read's rows, so a disabled user, a removed role or
+ * an ended session takes effect on the next request, not when a token expires. Refuses (401) anything
+ * not valid now. `touch`: records an API key's use, at most every few minutes (a hot key would
+ * otherwise contend on its own row).
+ */
+export async function principalFrom(credential: Credential, rows: unknown[], touch: (keyId: string) => Promise<void>): Promise<Principal> {
+  if (credential.kind === 'user') {
+    const user = rows[0] as UserPrincipalRow | undefined;
     if (!user || user.tenant_status !== 'active' || user.status !== 'active') throw new Problem('invalidToken', 'The credential is not valid');
     // Ending a user's sessions (password or MFA change, disablement) moves the generation on; tokens
     // carry the generation they were issued in, so the old ones stop here, to the request.
@@ -65,26 +92,34 @@ export async function loadPrincipal(trx: Knex.Transaction, credential: Credentia
     };
   }
 
-  const tenant = (await trx('tenants').where({ id: credential.tenantId }).first('slug', 'status')) as { slug: string; status: string } | undefined;
-  if (!tenant || tenant.status !== 'active') throw new Problem('invalidToken', 'The credential is not valid');
-  const key = (await trx('api_keys')
-    .where({ tenant_id: credential.tenantId, token_hash: hashToken(credential.token) })
-    .first('id', 'permissions', 'expires_at', 'revoked_at', 'last_used_at')) as
-    | { id: string; permissions: string[]; expires_at: Date | null; revoked_at: Date | null; last_used_at: Date | null }
-    | undefined;
-  if (!key || key.revoked_at || (key.expires_at && new Date(key.expires_at).getTime() <= Date.now())) {
+  const key = rows[0] as ApiKeyPrincipalRow | undefined;
+  if (!key || key.tenant_status !== 'active') throw new Problem('invalidToken', 'The credential is not valid');
+  if (!key.id || key.revoked_at || (key.expires_at && new Date(key.expires_at).getTime() <= Date.now())) {
     throw new Problem('invalidToken', 'The API key is not valid');
   }
-  // Touched at most every few minutes: a hot key would otherwise contend on its own row.
-  if (!key.last_used_at || Date.now() - new Date(key.last_used_at).getTime() > API_KEY_TOUCH_INTERVAL_MS) {
-    await trx('api_keys').where({ tenant_id: credential.tenantId, id: key.id }).update({ last_used_at: new Date() });
-  }
+  if (!key.last_used_at || Date.now() - new Date(key.last_used_at).getTime() > API_KEY_TOUCH_INTERVAL_MS) await touch(key.id);
   return {
     kind: 'api_key',
     id: key.id,
     tenantId: credential.tenantId,
-    tenantSlug: tenant.slug,
+    tenantSlug: key.slug,
     platform: false,
-    permissions: new Set(key.permissions.filter(isPermission)),
+    permissions: new Set((key.permissions ?? []).filter(isPermission)),
   };
+}
+
+/** Records that an API key was used, in the request's transaction. */
+export function touchApiKey(trx: Knex.Transaction, tenantId: string): (keyId: string) => Promise<void> {
+  return async (keyId) => {
+    await trx('api_keys').where({ tenant_id: tenantId, id: keyId }).update({ last_used_at: new Date() });
+  };
+}
+
+/**
+ * Confirms a credential inside a transaction already scoped to its tenant, in a round trip of its
+ * own: for callers other than the request path (which sends the same statement with its opening).
+ */
+export async function loadPrincipal(trx: Knex.Transaction, credential: Credential): Promise<Principal> {
+  const result = (await knexRaw(trx, principalStatement(credential))) as { rows: unknown[] };
+  return principalFrom(credential, result.rows, touchApiKey(trx, credential.tenantId));
 }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
+import { PipelinedPgClient } from './pipeline';
 
 // Dates stay strings: a date of birth is a calendar date, not an instant in some time zone.
 pg.types.setTypeParser(1082, (value: string) => value);
@@ -26,7 +27,7 @@ export function openDatabase(options: DatabaseOptions): Database {
   let db: Knex;
   if (options.url) {
     db = knexFactory({
-      client: 'pg',
+      client: PipelinedPgClient as unknown as Knex.Config['client'],
       connection: options.url,
       pool: { min: 0, max: options.poolMax ?? 10 },
     });

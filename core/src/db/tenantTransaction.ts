@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { knexRaw, rescope, type Statement } from './pipeline';
 
 /** The role every request runs as: it owns nothing and bypasses nothing, so RLS always applies. */
 export const APP_ROLE = 'hearth_app';
@@ -18,13 +19,13 @@ export interface TransactionScope {
 }
 
 /**
- * Sets the request's database identity for this transaction only (SET LOCAL / set_config(…, true)),
- * so a pooled connection never carries one tenant into the next request.
+ * The statement that sets a request's database identity for its transaction only (set_config(…, true),
+ * which is SET LOCAL; 'role' is SET LOCAL ROLE, with the same membership check), so a pooled
+ * connection never carries one tenant into the next request. Everything goes in one statement; the
+ * limits are as local as the scope, since PgBouncer in transaction mode hands the server connection
+ * to someone else at COMMIT.
  */
-export async function applyScope(trx: Knex.Transaction, scope: TransactionScope): Promise<void> {
-  // set_config('role', …, true) is SET LOCAL ROLE, with the same membership check. Everything goes in
-  // one statement, to save round trips on every request; the limits are as local as the scope, since
-  // PgBouncer in transaction mode hands the server connection to someone else at COMMIT.
+export function scopeStatement(scope: TransactionScope): Statement {
   const settings: Array<[string, string]> = [
     ['role', APP_ROLE],
     ['app.tenant_id', scope.tenantId ?? ''],
@@ -32,11 +33,19 @@ export async function applyScope(trx: Knex.Transaction, scope: TransactionScope)
   ];
   if (scope.statementTimeoutMs) settings.push(['statement_timeout', String(scope.statementTimeoutMs)]);
   if (scope.idleInTransactionTimeoutMs) settings.push(['idle_in_transaction_session_timeout', String(scope.idleInTransactionTimeoutMs)]);
-  await trx.raw(`SELECT ${settings.map(() => 'set_config(?, ?, true)').join(', ')}`, settings.flat());
+  return { text: `SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, values: settings.flat() };
+}
+
+/** Scopes the transaction (or, in a read-only request, every query after this) to `scope`. */
+export async function applyScope(trx: Knex.Transaction, scope: TransactionScope): Promise<void> {
+  const statement = scopeStatement(scope);
+  if (await rescope(trx, statement)) return;
+  await knexRaw(trx, statement);
 }
 
 /** Moves an open transaction to another tenant (tenant creation writes the new tenant's first rows). */
 export async function switchTenant(trx: Knex.Transaction, tenantId: string): Promise<void> {
+  if (await rescope(trx, scopeStatement({ tenantId }))) return;
   await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);
 }
 

@@ -1,10 +1,13 @@
+import type { Knex } from 'knex';
 import express, { type Request, type Response } from 'express';
 import type passport from 'passport';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database';
-import { applyScope, switchTenant } from '../db/tenantTransaction';
+import { confirmOpening, openingOf, type Opening } from '../db/pipeline';
+import { applyScope, scopeStatement, switchTenant } from '../db/tenantTransaction';
 import { authenticate, type Credential } from '../auth/passport';
-import { loadPrincipal } from '../auth/principal';
+import { loadPrincipal, principalFrom, principalStatement, touchApiKey } from '../auth/principal';
+import { PrincipalCache, samePrincipal, StalePrincipal } from '../auth/principalCache';
 import { appendAuditEvent, type AuditActor } from '../modules/audit/service';
 import type { Contract, ContractOperation } from './contract';
 import { streamCsv } from './csv';
@@ -109,7 +112,11 @@ function sendResult(res: Response, result: OperationResult, replayed: boolean): 
   } else if (result.body === undefined) {
     res.status(result.status).end();
   } else {
-    res.status(result.status).type(result.contentType ?? 'application/json').json(result.body);
+    // One string for headers and body: Node sends them in one write (a Buffer body would go as a writev of two).
+    const text = JSON.stringify(result.body);
+    res.status(result.status).setHeader('Content-Type', `${result.contentType ?? 'application/json'}; charset=utf-8`);
+    res.setHeader('Content-Length', Buffer.byteLength(text));
+    res.end(text);
   }
 }
 
@@ -122,6 +129,9 @@ function sendResult(res: Response, result: OperationResult, replayed: boolean): 
 export function buildApiRouter(deps: ApiRouterDeps): express.Router {
   checkOperationsMatchContract(deps.contract, deps.operations);
   const router = express.Router();
+  const principals = new PrincipalCache();
+  // A deferred re-read only ever confirms people's sessions, whose use is not recorded.
+  const noTouch = async () => undefined;
   // PGlite is one embedded session: a timeout that ends the session would end the database.
   const limits = deps.db.hearthEmbedded ? {} : { statementTimeoutMs: deps.services.config.statementTimeoutMs, idleInTransactionTimeoutMs: deps.services.config.idleInTransactionTimeoutMs };
 
@@ -143,10 +153,48 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
 
         let principal: Principal | null = null;
         let replayed = false;
-        // The tenant is known from the credential: the gate holds the request to its tenant's share of the pool.
-        const result = await deps.admission.run(credential?.tenantId ?? null, res, () => deps.db.transaction(async (trx) => {
-          await applyScope(trx, { tenantId: credential?.tenantId ?? null, platform: false, ...limits });
-          if (credential) principal = await loadPrincipal(trx, credential);
+        // The transaction opens in one round trip: BEGIN, the scope and the principal's re-read together.
+        // A read-only operation sends no BEGIN or COMMIT at all; each of its queries rides behind the
+        // scope, and where this process confirmed the caller's principal lately the re-read rides with
+        // the first query instead, its answer checked before anything that query read is used.
+        const scope = { tenantId: credential?.tenantId ?? null, platform: false, ...limits };
+        const readOnly = op.method === 'get' && !op.writes;
+        const attempt = (cachePrincipal: boolean) => {
+          const cached = cachePrincipal && readOnly && credential && !deps.db.hearthEmbedded ? principals.get(credential) : undefined;
+          const opening: Opening = { mode: readOnly ? 'read' : 'write', scope: scopeStatement(scope), statements: credential ? [principalStatement(credential)] : [] };
+          if (cached && credential) {
+            opening.confirm = async (opened) => {
+              const fresh = await principalFrom(credential, opened[0]!.rows, noTouch).catch((error: unknown) => {
+                principals.delete(credential);
+                throw error;
+              });
+              if (!samePrincipal(fresh, cached)) {
+                principals.set(credential, fresh);
+                throw new StalePrincipal();
+              }
+            };
+          }
+          return deps.db.transaction(async (trx) => {
+            if (cached) principal = cached;
+            else if (openingOf(trx)?.opened) {
+              if (credential) principal = await principalFrom(credential, openingOf(trx)!.opened![0]!.rows, touchApiKey(trx, credential.tenantId));
+              if (credential && principal) principals.set(credential, principal);
+            } else {
+              // The embedded database opens a transaction as knex does, one statement at a time.
+              await applyScope(trx, scope);
+              if (credential) principal = await loadPrincipal(trx, credential);
+            }
+            try {
+              return await handleWithin(trx);
+            } catch (error) {
+              // Not even a refusal goes out on a principal that was not confirmed: a changed one runs again.
+              await confirmOpening(trx);
+              throw error;
+            }
+          }, { hearthOpening: opening } as Knex.TransactionConfig);
+        };
+
+        const handleWithin = async (trx: Knex.Transaction): Promise<OperationResult> => {
           if (op.tenancy === 'platform') {
             if (!principal?.platform) throw new Problem('forbidden', 'Platform administration is not open to this tenant');
             await applyScope(trx, { tenantId: principal.tenantId, platform: true });
@@ -196,9 +244,18 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
           if (idemScope) {
             await storeIdempotentResponse(trx, idemScope, { status: outcome.status, headers: outcome.headers ?? {}, body: outcome.replayBody ?? outcome.body });
           }
+          // A read-only request answers only on a confirmed principal.
+          await confirmOpening(trx);
           if (outcome.csv) await streamCsv(res, outcome.csv, { end: !op.writes });
           return outcome;
-        }));
+        };
+        // The tenant is known from the credential: the gate holds the request to its tenant's share of the pool.
+        const result = await deps.admission.run(credential?.tenantId ?? null, res, () =>
+          attempt(true).catch((error: unknown) => {
+            if (error instanceof StalePrincipal) return attempt(false);
+            throw error;
+          }),
+        );
         if (result.csv) {
           // Committed: a writing CSV's response may end now.
           if (op.writes) res.end();

@@ -6,7 +6,7 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
-import { identifierDigest, identifierErrors, maskedIdentifiers, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
+import { identifierDigest, identifierErrors, maskedIdentifiers, maskedIdentifiersColumn, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
 import { findChild, logRestrictedRead, visibleChildren } from './visibility';
 import { moveCaseRecords } from '../caseRecords/merge';
@@ -135,9 +135,9 @@ async function createChild(ctx: OperationContext): Promise<OperationResult> {
 }
 
 async function getChild(ctx: OperationContext): Promise<OperationResult> {
-  const row = await findChild(ctx, { allowDeleted: ctx.principal!.permissions.has('children:delete') });
+  const row = await findChild<{ maskedIdentifiers: MaskedIdentifier[] }>(ctx, { allowDeleted: ctx.principal!.permissions.has('children:delete'), columns: [maskedIdentifiersColumn(ctx.trx)] });
   await logRestrictedRead(ctx, [row]);
-  return { status: 200, body: await present(ctx, row), headers: { ETag: etagOf(row.version) } };
+  return { status: 200, body: childToApi(row, row.maskedIdentifiers), headers: { ETag: etagOf(row.version) } };
 }
 
 async function writeChild(ctx: OperationContext, before: Child, changes: PartialModelObject<Child>, action: string, identifiers: IdentifierInput[] = []): Promise<OperationResult> {

@@ -172,13 +172,16 @@ export function visibleChildren(ctx: OperationContext): QueryBuilder<Child> {
   return Child.query(ctx.trx).alias('c').where('c.tenant_id', ctx.tenantId!).where(childVisible(ctx, 'c.id'));
 }
 
-/** The child in the path (`childId`) as the caller may see it, or 404; `lock` takes its row lock for the write. */
-export async function findChild(ctx: OperationContext, options: { lock?: boolean; allowDeleted?: boolean } = {}): Promise<Child> {
-  const query = visibleChildren(ctx).where('c.id', ctx.params.childId!).select('c.*').first();
+/**
+ * The child in the path (`childId`) as the caller may see it, or 404; `lock` takes its row lock for
+ * the write; `columns` adds columns computed in the same statement (its masked identifiers).
+ */
+export async function findChild<Extra extends object = object>(ctx: OperationContext, options: { lock?: boolean; allowDeleted?: boolean; columns?: Knex.Raw[] } = {}): Promise<Child & Extra> {
+  const query = visibleChildren(ctx).where('c.id', ctx.params.childId!).select('c.*', ...(options.columns ?? [])).first();
   if (options.lock) query.forUpdate();
   const row = await query;
   if (!row || (row.deletedAt && !options.allowDeleted)) throw Problem.notFound('The child');
-  return row;
+  return row as Child & Extra;
 }
 
 /** Each read of a restricted child's record is audited (the named users' reads are the trail). */
