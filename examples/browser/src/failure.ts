@@ -18,7 +18,8 @@ export function describeFailure(error: unknown): HTMLElement {
       h('p', { class: 'problem-type' }, `${error.status} `, h('code', {}, error.type)),
     );
   }
-  if (error instanceof TypeError) {
+  // What fetch throws when no answer reached the page: Chromium, Firefox and Safari word it differently.
+  if (error instanceof TypeError && /Failed to fetch|NetworkError|Load failed/.test(error.message)) {
     return h(
       'div',
       { class: 'problem', role: 'alert' },
