@@ -200,7 +200,7 @@ describe('the browser example on @hearth/sdk', () => {
     await context.close();
   }, 120_000);
 
-  inBrowser('opens a child and shows its tasks, the overdue ones marked, and leaves payments to finance', async () => {
+  inBrowser('opens a child and shows its tasks, the overdue ones marked, leaves payments to finance, and logs out', async () => {
     const { client, me } = await asPerson('demo-uk', 'caseworker');
     const children = await allOf((q) => unwrap(client.GET('/v1/children', { params: { query: { allocatedWorkerId: me.id, limit: 200, ...q } } })));
     let chosen: { child: Schema<'Child'>; tasks: Schema<'Task'>[] } | null = null;
@@ -243,6 +243,16 @@ describe('the browser example on @hearth/sdk', () => {
     await page.getByRole('heading', { name: 'Payments' }).waitFor();
     expect(await page.getByText('Payments are shown to finance staff').count()).toBe(1);
     expect(refused).toEqual([]);
+
+    // Logging out ends the session on the server, not only in the tab.
+    const savedTokens = () => page.evaluate('sessionStorage.getItem("hearth-example.tokens")') as Promise<string | null>;
+    const saved = await savedTokens();
+    const { accessToken } = JSON.parse(saved ?? '{}') as { accessToken?: string };
+    expect((await fetch(`${server.url}/v1/auth/me`, { headers: { Authorization: `Bearer ${accessToken}` } })).status).toBe(200);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByRole('heading', { name: 'Log in to Hearth' }).waitFor();
+    expect(await savedTokens()).toBeNull();
+    expect((await fetch(`${server.url}/v1/auth/me`, { headers: { Authorization: `Bearer ${accessToken}` } })).status).toBe(401);
     expect(faults).toEqual([]);
     await context.close();
   }, 120_000);

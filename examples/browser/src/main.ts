@@ -46,6 +46,12 @@ function home(current: Session): string {
   return routes.find((route) => route.nav && current.can(route.needs))?.nav?.href ?? '#/';
 }
 
+/** Shows the screen at `hash`: through a hashchange when the address changes, at once when it does not. */
+function go(hash: string): void {
+  if (location.hash === hash) void render();
+  else location.hash = hash;
+}
+
 function show(rendered: Rendered): void {
   main.replaceChildren();
   append(main, ...rendered.content);
@@ -67,11 +73,14 @@ function drawHeader(): void {
   );
   const out = h('button', { type: 'button', class: 'link' }, 'Log out');
   out.addEventListener('click', () => {
-    void logOut(current).finally(() => {
-      session = null;
-      location.hash = '#/';
-      void render();
-    });
+    // The SDK forgets the tokens before it asks the server to end the session, so an unreachable
+    // server still leaves this tab logged out.
+    void logOut(current)
+      .catch(() => undefined)
+      .finally(() => {
+        session = null;
+        go('#/');
+      });
   });
   nav.replaceChildren(h('ul', {}, links), h('p', { class: 'who' }, `${current.me.displayName ?? current.me.email ?? ''} `, out));
 }
@@ -86,8 +95,7 @@ async function render(): Promise<void> {
         loginForm((loggedIn) => {
           session = loggedIn;
           // Back to where the user was going, else to the first screen their role may see.
-          if (location.hash === '#/' || location.hash === '') location.hash = home(loggedIn);
-          else void render();
+          go(location.hash === '#/' || location.hash === '' ? home(loggedIn) : location.hash);
         }),
       ],
     });
@@ -98,7 +106,11 @@ async function render(): Promise<void> {
   if (!route) {
     const target = home(session);
     if (hash === '#/' && target !== '#/') {
-      location.hash = target;
+      go(target);
+      return;
+    }
+    if (target === '#/') {
+      show({ title: 'Nothing to show', content: [h('h1', { tabindex: '-1' }, 'Nothing to show'), h('p', {}, 'This example shows children (children:read) and carer households (carers:read); your role reads neither.')] });
       return;
     }
     show({ title: 'Not found', content: [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, 'There is no such screen. ', h('a', { href: target }, 'Go to the start'))] });
