@@ -6,9 +6,10 @@
  */
 // In an app: import { ... } from '@hearth/sdk';
 import { createHearthClient, unwrap } from '../sdk/src';
+import { hearthUrl, runExample } from './cli';
 
 async function main(): Promise<void> {
-  const client = createHearthClient({ baseUrl: process.env.HEARTH_URL ?? 'http://127.0.0.1:3000' });
+  const client = createHearthClient({ baseUrl: hearthUrl });
   await client.login({
     tenant: process.env.HEARTH_TENANT ?? 'demo-uk',
     email: process.env.HEARTH_EMAIL ?? 'admin@demo-uk.example',
@@ -21,7 +22,4 @@ async function main(): Promise<void> {
   console.log(key.secret);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runExample(main);

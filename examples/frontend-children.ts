@@ -10,8 +10,7 @@
 import { randomUUID } from 'node:crypto';
 // In an app: import { ... } from '@hearth/sdk';
 import { createHearthClient, HearthProblem, ifMatch, unwrap, type Schema } from '../sdk/src';
-
-const baseUrl = process.env.HEARTH_URL ?? 'http://127.0.0.1:3000';
+import { hearthUrl, runExample } from './cli';
 
 /** What a screen would render; the type is the contract's, never a hand-written copy. */
 function describeChild(child: Schema<'Child'>): string {
@@ -20,13 +19,13 @@ function describeChild(child: Schema<'Child'>): string {
 }
 
 async function main(): Promise<void> {
-  const client = createHearthClient({ baseUrl });
+  const client = createHearthClient({ baseUrl: hearthUrl });
   await client.login({
     tenant: process.env.HEARTH_TENANT ?? 'demo-uk',
     email: process.env.HEARTH_EMAIL ?? 'admin@demo-uk.example',
     password: process.env.HEARTH_PASSWORD ?? 'hearth-demo-password',
   });
-  console.log(`Logged in to ${baseUrl}`);
+  console.log(`Logged in to ${hearthUrl}`);
 
   // Create three siblings. The Idempotency-Key makes a retried submit (double click, flaky network)
   // create one record, not two.
@@ -80,8 +79,4 @@ async function main(): Promise<void> {
   console.log('Logged out');
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof HearthProblem) console.error(`Hearth said ${error.status} ${error.type}: ${error.message}`);
-  else console.error(error);
-  process.exit(1);
-});
+runExample(main);

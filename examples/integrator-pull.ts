@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 // In an app: import { ... } from '@hearth/sdk';
 import { createHearthClient, HearthProblem, unwrap, type HearthClient, type Schema } from '../sdk/src';
+import { hearthUrl, runExample } from './cli';
 
 /** Every child of the key's tenant, one page at a time, so memory stays flat however many there are. */
 async function* allChildren(client: HearthClient): AsyncGenerator<Schema<'Child'>> {
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     console.error('Set HEARTH_API_KEY (node dist/examples/examples/create-api-key.js prints one for the demo tenant).');
     process.exit(2);
   }
-  const client = createHearthClient({ baseUrl: process.env.HEARTH_URL ?? 'http://127.0.0.1:3000', apiKey });
+  const client = createHearthClient({ baseUrl: hearthUrl, apiKey });
 
   const me = await unwrap(client.GET('/v1/auth/me'));
   console.log(`Pulling for tenant ${me.tenantSlug} as API key ${me.id} (${me.permissions.join(', ')})`);
@@ -54,8 +55,4 @@ async function main(): Promise<void> {
   console.log(`Audit events${since ? ` since ${since}` : ''}: ${fs.statSync(out).size} bytes of CSV written to ${out}`);
 }
 
-main().catch((error: unknown) => {
-  if (error instanceof HearthProblem) console.error(`Hearth said ${error.status} ${error.type}: ${error.message}`);
-  else console.error(error);
-  process.exit(1);
-});
+runExample(main);

@@ -11,11 +11,16 @@
  *    build (and `npm start`) pays for the SDK only when its sources change.
  * 3. Otherwise dist/ is emptied and both formats are compiled from scratch, so a file removed
  *    from src/ never lingers in a tarball.
+ * 4. One build of a checkout at a time: builds started together (two test files, `npm start` beside
+ *    the tests) take turns, so none empties dist/ while another compiles into it or reads it, and
+ *    the ones that wait find it built.
  */
 const { spawn } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { setTimeout: sleep } = require('node:timers/promises');
 
 const sdkDir = path.join(__dirname, '..');
 const distDir = path.join(sdkDir, 'dist');
@@ -93,8 +98,59 @@ function compile(config) {
   });
 }
 
+/** True while a process with this id runs (a signal 0 checks without sending anything). */
+function running(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/**
+ * Runs `work` holding this checkout's build lock: a file in the system's temporary folder (none in
+ * the repository to ignore or to pack), named by the checkout's path and holding the builder's
+ * process id, so a lock left by a build that was killed is taken over rather than waited on.
+ */
+async function withBuildLock(work) {
+  const lock = path.join(os.tmpdir(), `hearth-sdk-build-${crypto.createHash('sha256').update(sdkDir).digest('hex').slice(0, 16)}.lock`);
+  const deadline = Date.now() + 10 * 60_000;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+    }
+    let holder;
+    let age;
+    try {
+      holder = Number(fs.readFileSync(lock, 'utf8'));
+      age = Date.now() - fs.statSync(lock).mtimeMs;
+    } catch (error) {
+      if (error.code === 'ENOENT') continue; // released just now: try again
+      throw error;
+    }
+    // An empty file is a lock being written this instant, unless it has stayed empty for seconds.
+    const abandoned = holder > 0 ? !running(holder) : age > 5_000;
+    if (abandoned) fs.rmSync(lock, { force: true });
+    else if (Date.now() > deadline) throw new Error(`another build of @hearth/sdk (process ${holder}) has held ${lock} for ten minutes`);
+    else await sleep(100);
+  }
+  try {
+    return await work();
+  } finally {
+    fs.rmSync(lock, { force: true });
+  }
+}
+
 async function main() {
   const version = checkVersion();
+  await withBuildLock(() => build(version));
+}
+
+async function build(version) {
   const hash = inputsHash();
   if (upToDate(hash)) {
     process.stderr.write(`@hearth/sdk ${version}: up to date\n`);
