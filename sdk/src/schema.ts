@@ -2116,7 +2116,7 @@ export interface paths {
         put?: never;
         /**
          * Start a claim for a carer household
-         * @description A draft claim by the household (the claimant), with its lines and evidence. Mileage amounts are estimates until the claim is approved, when they are computed again against the household's approved miles.
+         * @description A draft claim by the household (the claimant), with its lines and evidence. Mileage amounts are estimates until the claim is approved, when they are computed again against the household's approved miles. Only an approved household claims, for costs on days it was approved (from its approval decision until its approval ends): a household never approved is refused (422 naming `/path/householdId`), and so is each line dated outside the approval (422 naming the line's `date`). A claim is dated by its latest line: once approved, it is paid by the payment run whose period holds that date, or, dated before a run's period (approved late, or before the first run), by the next run calculated; never by a run whose period ends before it.
          */
         post: operations["createClaim"];
         delete?: never;
@@ -2167,7 +2167,7 @@ export interface paths {
         head?: never;
         /**
          * Change a draft claim
-         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's.
+         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's; each line must fall on a day the household was approved.
          */
         patch: operations["updateClaim"];
         trace?: never;
@@ -2186,7 +2186,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a draft claim for approval
-         * @description The person who submits a claim may not approve or reject it.
+         * @description The person who submits a claim may not approve or reject it. Refused (422, `code` `household_not_approved`) when a line falls outside the household's approval as it now stands (never approved, or an approval that ended before a line's date).
          */
         post: operations["submitClaim"];
         delete?: never;
@@ -2209,7 +2209,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a submitted claim
-         * @description Mileage is computed again while the household's claims are locked, banded by the miles the household already has approved in the threshold period; the approver may not be the submitter.
+         * @description Mileage is computed again while the household's claims are locked, banded by the miles the household already has approved in the threshold period; the approver may not be the submitter. Refused (422, `code` `household_not_approved`) as submission is, when a line falls outside the household's approval as it now stands.
          */
         post: operations["approveClaim"];
         delete?: never;
