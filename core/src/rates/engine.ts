@@ -569,7 +569,7 @@ interface PaidSpan {
  * child spends in the placement (never its day of departure, even where the policy pays that day:
  * the next placement, or no one, has the child that night), so each is paid once, by one placement.
  */
-export function occasionsIn(placement: PlacementForRates, from: string, to: string): Occasion[] {
+function occasionsIn(placement: PlacementForRates, from: string, to: string): Occasion[] {
   const lastNight = placement.endDate !== null && placement.endDate <= to ? dateOfDay(dayNumber(placement.endDate) - 1) : to;
   if (from > lastNight) return [];
   const found: Occasion[] = birthdaysBetween(placement.childDateOfBirth, from, lastNight).map((date) => ({ kind: BIRTHDAY, date }));

@@ -32,7 +32,7 @@ const claims: Record<string, string> = {};
 /** (nights × weekly) ÷ 7, rounded half up, in pence. */
 const perNights = (weekly: number, nights: number) => Math.floor((2 * weekly * nights + 7) / 14);
 
-type Line = { id: string; placementId: string | null; householdId: string; kind: string; component: string; periodStart: string | null; periodEnd: string | null; nights: number | null; amount: number; claimId: string | null; correctsRunId: string | null; explanation: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Line = { id: string; placementId: string | null; householdId: string; kind: string; component: string; periodStart: string | null; periodEnd: string | null; nights: number | null; amount: number; claimId: string | null; correctsRunId: string | null; correctsLineIds?: string[] | null; explanation: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 async function lines(runId: string): Promise<Line[]> {
   return (await world.call('listPaymentRunLines', { token: world.a.adminToken, params: { runId }, query: { limit: 200 } })).body.data as Line[];
@@ -50,6 +50,8 @@ async function finalise(runId: string): Promise<void> {
   expect((await world.call('approvePaymentRun', { token: world.a.adminToken, params: { runId }, body: {} })).status).toBe(200);
   expect((await world.call('finalisePaymentRun', { token: world.a.adminToken, params: { runId }, body: {} })).status).toBe(200);
 }
+
+const occasions: Record<string, string> = {};
 
 async function occasion(child: string, kind: 'festival' | 'holiday', date: string, name: string): Promise<string> {
   const r = await world.call('createChildOccasion', { token: world.a.adminToken, params: { childId: ids[child]! }, body: { kind, date, name } });
@@ -102,7 +104,7 @@ beforeAll(async () => {
 
   await move('Mover', 'rest_of_england', '2025-04-10');
   await occasion('C1', 'festival', '2025-04-12', 'Vaisakhi');
-  await occasion('C1', 'holiday', '2025-04-14', 'Easter holiday week');
+  occasions.holiday = await occasion('C1', 'holiday', '2025-04-14', 'Easter holiday week');
   claims.X = await approvedClaim('Promoted', '2025-04-10', 2500);
   claims.Z = await approvedClaim('Mover', '2025-03-01', 1000);
   claims.Y = await approvedClaim('NewlyApproved', '2025-04-16', 4000);
@@ -179,5 +181,17 @@ describe('a run pays each night by the facts of that night', () => {
     const arrears = all.find((l) => l.kind === 'arrears' && l.component === 'festival_extra')!;
     expect(arrears.correctsRunId).toBe(firstRun);
     expect(arrears.explanation.due.segments[0].explanation).toMatchObject({ occasion: { kind: 'festival', date: '2025-04-08' }, facts: { region: 'rest_of_england', ageBand: '11-15' } });
+  });
+
+  it('recovers an extra paid for an occasion deleted afterwards, in the next run, pointing at the line it paid', async () => {
+    await finalise(secondRun);
+    const paid = (await lines(secondRun)).find((l) => l.component === 'holiday_extra')!;
+    const deleted = await world.call('deleteChildOccasion', { token: world.a.adminToken, params: { childId: ids.C1!, occasionId: occasions.holiday! }, headers: { 'if-match': '"1"' } });
+    expect(deleted.status).toBe(200);
+    const thirdRun = (await world.call('createPaymentRun', { token: world.a.adminToken, body: {} })).body.id as string;
+    await calculate(thirdRun);
+    const corrections = (await lines(thirdRun)).filter((l) => l.correctsRunId !== null);
+    expect(corrections.map((l) => [l.placementId, l.kind, l.component, l.amount])).toEqual([[ids.P1, 'recovery', 'holiday_extra', -19400]]);
+    expect(corrections[0]).toMatchObject({ correctsRunId: secondRun, correctsLineIds: [paid.id] });
   });
 });
