@@ -39,8 +39,11 @@ function placements(count) {
       carerLevel: pick(['level_1', 'level_2', 'level_3', null]),
       placementType: respite ? pick(['foster_unrelated', 'temporary_carer_holiday']) : pick(['foster_unrelated', 'foster_unrelated', 'foster_family_friends']),
       respite,
-      festivalInPeriod: random() < 0.05,
-      holidayWeekInPeriod: random() < 0.1,
+      // A festival recorded for some children and a holiday week for more, on a night of the period.
+      occasions: [
+        ...(random() < 0.05 ? [{ kind: 'festival', date: shift(PERIOD.from, Math.floor(random() * 28)) }] : []),
+        ...(random() < 0.1 ? [{ kind: 'holiday', date: shift(PERIOD.from, Math.floor(random() * 28)) }] : []),
+      ],
     };
     if (placement.endDate !== null && placement.endDate <= placement.startDate) placement.endDate = shift(placement.startDate, 3);
     // New terms of approval part-way through the period for some carers.

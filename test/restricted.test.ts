@@ -48,6 +48,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   child_key_contacts: 'case',
   child_legal_statuses: 'case',
   child_name_tokens: 'case',
+  child_occasions: 'case',
   form_submissions: 'case',
   matching_requests: 'case',
   placement_commissions: 'case',
@@ -218,7 +219,8 @@ async function seedMoneyAboutAChild(ctx: FixtureContext): Promise<MoneyAboutAChi
   const child = await ok(await world.call('createChild', { token: ctx.tenant.adminToken, body: { givenName: 'Paidfor', familyName: 'Child', dateOfBirth: '2014-02-03', sex: 'male' } }), 201, 'createChild');
   await ok(await world.call('createPlacement', { token: ctx.tenant.adminToken, params: { childId: child.body.id }, body: { householdId, kind: 'long_term', startDate, placementType: 'U4' } }), 201, 'createPlacement');
   const body = claimBody();
-  const claim = await ok(await world.call('createClaim', { token: ctx.tenant.adminToken, params: { householdId }, body: { ...body, lines: body.lines.map((l) => ({ ...l, childId: child.body.id })) } }), 201, 'createClaim');
+  // Dated the day the household was approved (and the child placed): a claim is paid only for costs while a household is approved.
+  const claim = await ok(await world.call('createClaim', { token: ctx.tenant.adminToken, params: { householdId }, body: { ...body, lines: body.lines.map((l) => ({ ...l, date: startDate, childId: child.body.id })) } }), 201, 'createClaim');
   await ok(await world.call('submitClaim', { token: ctx.tenant.adminToken, params: { claimId: claim.body.id }, body: {} }), 200, 'submitClaim');
   const run = await runAt(ctx, 'finalised');
   await runJobs(world);

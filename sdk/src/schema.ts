@@ -1194,6 +1194,32 @@ export interface paths {
         patch: operations["updateCarerHouseholdMember"];
         trace?: never;
     };
+    "/v1/carer-households/{householdId}/regions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The household's region by date
+         * @description Every region recorded for the household, in the order they apply: the undated rows (where the household has been from the start, the region it was recorded with), then the moves by date, each as recorded (the last recorded for a date wins). A payment run pays each night at the region in effect that night; nights before the first move at the undated region (or, if there is none, the first move's). `region` is the household's region today.
+         */
+        get: operations["listCarerHouseholdRegions"];
+        put?: never;
+        /**
+         * Record the household's region from a date
+         * @description A move (or a correction, as a later row for the same date) in effect from `effectiveFrom` until a later row. A date before nights already paid is corrected (arrears or recovery) in the next payment run. The household's `region` becomes the one in effect today. Changing `region` on the household records a move from today.
+         */
+        post: operations["recordCarerHouseholdRegion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/carer-households/{householdId}/checks": {
         parameters: {
             query?: never;
@@ -1720,6 +1746,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/children/{childId}/occasions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a child's occasions
+         * @description Days the tenant's rates may pay an extra for: the religious or cultural festival the child observes (its date each year, since many move with a lunar calendar), and the first day of each holiday week the service recognises for the child. A payment run pays each, by the pack's extras rules, to the placement the child spends that night in, once; a change to a day already paid is corrected in the next run. Birthdays are not recorded here: they come from the date of birth. The pack may allow only so many of a kind in a calendar year (the UK pack: one festival, two holiday weeks).
+         *
+         *     A child the caller cannot see (restricted to others, or deleted) answers 404; reads of a restricted child's records are audited.
+         */
+        get: operations["listChildOccasions"];
+        put?: never;
+        /**
+         * Record an occasion
+         * @description A festival the child observes or the first day of a recognised holiday week, on a date. Refused (422) when the date is before the child's birth, when the child already has that kind of occasion on that day, or when the tenant's pack allows no more of that kind in the date's calendar year.
+         */
+        post: operations["createChildOccasion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/occasions/{occasionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The occasion's id. */
+                occasionId: components["parameters"]["ChildOccasionId"];
+            };
+            cookie?: never;
+        };
+        /** Read an occasion */
+        get: operations["getChildOccasion"];
+        put?: never;
+        post?: never;
+        /**
+         * Soft-delete an occasion
+         * @description Hidden, not erased (entered in error); `restore` brings it back.
+         */
+        delete: operations["deleteChildOccasion"];
+        options?: never;
+        head?: never;
+        /**
+         * Change an occasion
+         * @description Send only the fields that change; `null` clears an optional field.
+         */
+        patch: operations["updateChildOccasion"];
+        trace?: never;
+    };
+    "/v1/children/{childId}/occasions/{occasionId}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The occasion's id. */
+                occasionId: components["parameters"]["ChildOccasionId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Restore a soft-deleted occasion
+         * @description Answers 409 when it is not deleted; 422 when another occasion of its kind now takes its place (the same day, or the pack's number for its year).
+         */
+        post: operations["restoreChildOccasion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/children/{childId}/family-members": {
         parameters: {
             query?: never;
@@ -2006,7 +2116,7 @@ export interface paths {
         put?: never;
         /**
          * Start a claim for a carer household
-         * @description A draft claim by the household (the claimant), with its lines and evidence. Mileage amounts are estimates until the claim is approved, when they are computed again against the household's approved miles.
+         * @description A draft claim by the household (the claimant), with its lines and evidence. Mileage amounts are estimates until the claim is approved, when they are computed again against the household's approved miles. Only an approved household claims, for costs on days it was approved (from its approval decision until its approval ends): a household never approved is refused (422 naming `/path/householdId`), and so is each line dated outside the approval (422 naming the line's `date`). A claim is dated by its latest line: once approved, it is paid by the payment run whose period holds that date, or, dated before a run's period (approved late, or before the first run), by the next run calculated; never by a run whose period ends before it.
          */
         post: operations["createClaim"];
         delete?: never;
@@ -2057,7 +2167,7 @@ export interface paths {
         head?: never;
         /**
          * Change a draft claim
-         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's.
+         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's; each line must fall on a day the household was approved.
          */
         patch: operations["updateClaim"];
         trace?: never;
@@ -2076,7 +2186,7 @@ export interface paths {
         put?: never;
         /**
          * Submit a draft claim for approval
-         * @description The person who submits a claim may not approve or reject it.
+         * @description The person who submits a claim may not approve or reject it. Refused (422, `code` `household_not_approved`) when a line falls outside the household's approval as it now stands (never approved, or an approval that ended before a line's date).
          */
         post: operations["submitClaim"];
         delete?: never;
@@ -2099,7 +2209,7 @@ export interface paths {
         put?: never;
         /**
          * Approve a submitted claim
-         * @description Mileage is computed again while the household's claims are locked, banded by the miles the household already has approved in the threshold period; the approver may not be the submitter.
+         * @description Mileage is computed again while the household's claims are locked, banded by the miles the household already has approved in the threshold period; the approver may not be the submitter. Refused (422, `code` `household_not_approved`) as submission is, when a line falls outside the household's approval as it now stands.
          */
         post: operations["approveClaim"];
         delete?: never;
@@ -4502,9 +4612,22 @@ export interface components {
             placementType?: string | null;
             levelOfCare?: string | null;
             respite?: boolean;
-            /** @description A religious or cultural festival the pack's extras pay for falls in the period. */
+            /** @description Days the child's record names that the pack's extras may pay for (as a child's occasions are recorded: `POST /v1/children/{childId}/occasions`). Each is paid once, on its day, if the child spends that night in the placement; birthdays are found from `childDateOfBirth`. */
+            occasions?: {
+                kind: components["schemas"]["ChildOccasionKind"];
+                /** Format: date */
+                date: string;
+                name?: string;
+            }[];
+            /**
+             * @deprecated
+             * @description Deprecated: send `occasions`. A festival on the last night the child is in the placement in the period.
+             */
             festivalInPeriod?: boolean;
-            /** @description A holiday week the pack's extras pay for falls in the period. */
+            /**
+             * @deprecated
+             * @description Deprecated: send `occasions`. A holiday week starting on the last night the child is in the placement in the period.
+             */
             holidayWeekInPeriod?: boolean;
         };
         RateLine: {
@@ -4530,6 +4653,15 @@ export interface components {
                 conditions: unknown;
                 /** @description Present when the pack floor lifted an overlay amount: the pack value and its layer. */
                 floor?: Record<string, never>;
+                /** @description An extra's occasion: a birthday (found from the date of birth) or one recorded for the child. */
+                occasion?: {
+                    kind: components["schemas"]["Code"];
+                    /** Format: date */
+                    date: string;
+                    name: string | null;
+                    /** Format: uuid */
+                    recordId: string | null;
+                };
             };
         };
         RateEvaluation: {
@@ -4607,6 +4739,7 @@ export interface components {
             } | null;
             languages: components["schemas"]["Code"][];
             skills: components["schemas"]["Code"][];
+            /** @description The household's level as last set (here or by an approval decision). A payment run pays the fee by the level of the terms of approval in force each night, not by this; nights before the first terms that name a level earn no fee. */
             carerLevel: components["schemas"]["Code"] | null;
             /** Format: uuid */
             supervisingWorkerId: string | null;
@@ -4628,6 +4761,38 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
         };
+        CarerHouseholdRegionCreate: {
+            /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. */
+            region: string;
+            /**
+             * Format: date
+             * @description The first night in the new region (the day of the move); not in the future. `null` puts right where the household has been from the start, for every night before its first dated move.
+             */
+            effectiveFrom: string | null;
+            notes?: string | null;
+        };
+        CarerHouseholdRegion: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            region: components["schemas"]["Code"] | null;
+            /**
+             * Format: date
+             * @description From this night until a later row; `null` for where the household has been from the start (the region it was recorded with).
+             */
+            effectiveFrom: string | null;
+            notes: components["schemas"]["Note"] | null;
+            /** Format: uuid */
+            recordedBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        CarerHouseholdRegionHistory: {
+            /** @description The region in effect today. */
+            region: components["schemas"]["Code"] | null;
+            data: components["schemas"]["CarerHouseholdRegion"][];
+        };
         CarerHouseholdCreate: {
             name: string;
             address?: string;
@@ -4640,7 +4805,7 @@ export interface components {
             };
             languages?: string[];
             skills?: string[];
-            /** @description A code of the tenant's `carer_level` list, where it has one. */
+            /** @description A code of the tenant's `carer_level` list, where it has one. What a payment run pays by is the level in the terms of approval (set by the approval decision and by reviews), each from its date. */
             carerLevel?: string;
             /**
              * Format: uuid
@@ -4657,7 +4822,7 @@ export interface components {
             name?: string;
             address?: string | null;
             postcode?: string | null;
-            /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. */
+            /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. A change here is a move from today (a row of the household's regions); to date a move that happened earlier, `POST /v1/carer-households/{householdId}/regions`. */
             region?: string | null;
             location?: {
                 lat: number;
@@ -4665,7 +4830,7 @@ export interface components {
             } | null;
             languages?: string[] | null;
             skills?: string[] | null;
-            /** @description A code of the tenant's `carer_level` list, where it has one. */
+            /** @description A code of the tenant's `carer_level` list, where it has one. What a payment run pays by is the level in the terms of approval (set by the approval decision and by reviews), each from its date. */
             carerLevel?: string | null;
             /**
              * Format: uuid
@@ -5231,6 +5396,56 @@ export interface components {
             activeFrom?: string;
             /** Format: date */
             activeTo?: string | null;
+        };
+        /**
+         * @description `festival`: a religious or cultural festival the child observes (Christmas Day, Eid al-Fitr, Diwali…); `holiday`: the first day of a holiday week the service recognises for the child.
+         * @enum {string}
+         */
+        ChildOccasionKind: "festival" | "holiday";
+        ChildOccasion: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            kind: components["schemas"]["ChildOccasionKind"];
+            /**
+             * Format: date
+             * @description The day it falls on (a holiday week's first day).
+             */
+            date: string;
+            name: components["schemas"]["Name"];
+            notes: components["schemas"]["Note"] | null;
+            version: components["schemas"]["Version"];
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: date-time */
+            deletedAt: string | null;
+            /** Format: uuid */
+            deletedBy: string | null;
+        };
+        ChildOccasionPage: {
+            data: components["schemas"]["ChildOccasion"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        ChildOccasionCreate: {
+            kind: components["schemas"]["ChildOccasionKind"];
+            /** Format: date */
+            date: string;
+            /** @description What it is ("Eid al-Fitr", "Summer holiday"). */
+            name: string;
+            notes?: string | null;
+        };
+        /** @description Send only the fields that change; `null` clears an optional field. */
+        ChildOccasionUpdate: {
+            kind?: components["schemas"]["ChildOccasionKind"];
+            /** Format: date */
+            date?: string;
+            name?: string;
+            notes?: string | null;
         };
         ChildFamilyMember: {
             /** Format: uuid */
@@ -7482,6 +7697,8 @@ export interface components {
         ChildCareEpisodeId: string;
         /** @description The alert's id. */
         ChildAlertId: string;
+        /** @description The occasion's id. */
+        ChildOccasionId: string;
         /** @description The family member's id. */
         ChildFamilyMemberId: string;
         /** @description The key contact's id. */
@@ -9785,6 +10002,74 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listCarerHouseholdRegions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The household's regions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdRegionHistory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    recordCarerHouseholdRegion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                householdId: components["parameters"]["CarerHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CarerHouseholdRegionCreate"];
+            };
+        };
+        responses: {
+            /** @description Recorded. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CarerHouseholdRegion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listCarerChecks: {
         parameters: {
             query?: {
@@ -11014,6 +11299,234 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listChildOccasions: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only occasions on or after this date. */
+                from?: string;
+                /** @description Only occasions on or before this date. */
+                to?: string;
+                /** @description Only occasions of this kind. */
+                kind?: components["schemas"]["ChildOccasionKind"];
+                /** @description Include soft-deleted ones (needs `children:delete`). */
+                includeDeleted?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of occasions, earliest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOccasionPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createChildOccasion: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description A unique key for this request (e.g. a UUID). Repeating it within 24 hours replays the first
+                 *     response instead of acting twice; reusing it with a different body answers 422.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildOccasionCreate"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOccasion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getChildOccasion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The occasion's id. */
+                occasionId: components["parameters"]["ChildOccasionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The occasion. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOccasion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteChildOccasion: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The occasion's id. */
+                occasionId: components["parameters"]["ChildOccasionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (as it now stands). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOccasion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateChildOccasion: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The occasion's id. */
+                occasionId: components["parameters"]["ChildOccasionId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChildOccasionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOccasion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    restoreChildOccasion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description The occasion's id. */
+                occasionId: components["parameters"]["ChildOccasionId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Restored. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChildOccasion"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

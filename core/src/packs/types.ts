@@ -149,6 +149,8 @@ export interface RateRules {
   key: string;
   name: string;
   description?: string;
+  /** For the extras: how many occasions of a kind a child may have recorded in a calendar year. */
+  occasions?: Array<{ kind: 'festival' | 'holiday'; perYear: number; description?: string }>;
   rules: RuleDefinition[];
 }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { addMonths } from '../packs/calendar';
 import { loadPacks, type Layered, type ResolvedPack } from '../packs/registry';
 import type { Amounts, PaymentPolicy, RateDefinition, RateRules, RateTable, RuleDefinition } from '../packs/types';
-import { placementSegments, RateBook, type OverlayRateValue, type OverlayRuleChange, type PlacementFactChange, type PlacementForRates } from './engine';
+import { placementSegments, RateBook, type Occasion, type OverlayRateValue, type OverlayRuleChange, type PlacementFactChange, type PlacementForRates } from './engine';
 import { placementSegmentsNightByNight } from './nightByNight';
 
 /*
@@ -102,9 +102,9 @@ function weeklyBook(): ResolvedPack {
     key: 'extras',
     name: 'extras',
     rules: [
-      rule('birthday_extra', 'birthday_extra', 'nma-allowance', { all: [{ fact: 'birthdayInPeriod', operator: 'equal', value: true }] }, 1),
-      rule('festival_extra', 'festival_extra', 'daily-supplement', { all: [{ fact: 'festivalInPeriod', operator: 'equal', value: true }] }, 2),
-      rule('holiday_extra', 'holiday_extra', 'age-supplement', { all: [{ fact: 'holidayWeekInPeriod', operator: 'equal', value: true }] }, 1),
+      rule('birthday_extra', 'birthday_extra', 'nma-allowance', { all: [{ fact: 'occasion', operator: 'equal', value: 'birthday' }] }, 1),
+      rule('festival_extra', 'festival_extra', 'daily-supplement', { all: [{ fact: 'occasion', operator: 'equal', value: 'festival' }] }, 2),
+      rule('holiday_extra', 'holiday_extra', 'age-supplement', { all: [{ fact: 'occasion', operator: 'equal', value: 'holiday' }] }, 1),
     ],
   };
   const policy: PaymentPolicy = { kind: 'policy', key: 'payment-policy', name: 'per night', paymentUnit: 'night', departureDayPaid: false, conversion: 'weekly_div_7', rounding: 'half_up_per_line', schedule: { frequency: 'weekly', timing: 'arrears' } };
@@ -142,8 +142,19 @@ function monthlyBook(): ResolvedPack {
     name: 'rules',
     rules: [rule('basic-rate-every-night', 'basic_rate', 'basic-rate'), rule('level-of-care', 'level_of_care', 'level-of-care', { all: [{ fact: 'levelOfCare', operator: 'in', value: ['loc_2', 'loc_3', 'loc_4'] }] })],
   };
+  // Extras on a daily table, where the day of departure is paid but is not the child's night in the placement.
+  const daily: RateTable = { kind: 'table', key: 'occasion-day', name: 'daily', component: 'extra', period: 'day', dimensions: ['levelOfCare'], values: [{ effectiveFrom: '2022-07-01', source: 'test input', amounts: { loc_1: 1500, loc_2: 2500, loc_3: 3500, loc_4: 4500 } }] };
+  const extras: RateRules = {
+    kind: 'rules',
+    key: 'extras',
+    name: 'extras',
+    rules: [
+      rule('birthday_extra', 'birthday_extra', 'occasion-day', { all: [{ fact: 'occasion', operator: 'equal', value: 'birthday' }] }, 1),
+      rule('festival_extra', 'festival_extra', 'occasion-day', { all: [{ fact: 'occasion', operator: 'in', value: ['festival', 'holiday'] }] }, 2),
+    ],
+  };
   const policy: PaymentPolicy = { kind: 'policy', key: 'payment-policy', name: 'per night', paymentUnit: 'night', departureDayPaid: true, conversion: 'monthly_div_days_in_month', rounding: 'half_even_per_line', schedule: { frequency: 'monthly', timing: 'arrears' } };
-  return syntheticPack('synthetic-monthly', [basic, loc, rules, policy]);
+  return syntheticPack('synthetic-monthly', [basic, loc, daily, rules, extras, policy]);
 }
 
 interface Scenario {
@@ -159,6 +170,9 @@ interface Scenario {
   overlayAmounts: Array<{ table: string; amounts: (delta: number, partial: boolean) => Amounts }>;
   overlayRules: RuleDefinition[];
   removableRules: string[];
+  /** Extras a tenant overlay may add or take away (none where the pack has no extras). */
+  overlayExtras?: RuleDefinition[];
+  removableExtras?: string[];
 }
 
 const shiftAmounts = (amounts: Amounts, delta: number, keep: (key: string) => boolean = () => true): Amounts =>
@@ -190,6 +204,11 @@ const scenarios: Scenario[] = [
       rule('level_3_supplement', 'supplement', 'fee-by-level', { all: [{ fact: 'carerLevel', operator: 'equal', value: 'level_3' }, { fact: 'ageBand', operator: 'in', value: ['11-15', '16-17'] }] }),
     ],
     removableRules: ['fee_by_level', 'allowance_respite_night', 'allowance_foster_night'],
+    overlayExtras: [
+      rule('festival_extra', 'festival_extra', 'nma-allowance', { all: [{ fact: 'occasion', operator: 'equal', value: 'festival' }] }, 2),
+      rule('respite_birthday', 'birthday_extra', 'fee-by-level', { all: [{ fact: 'occasion', operator: 'equal', value: 'birthday' }, { fact: 'respite', operator: 'equal', value: true }] }, 1),
+    ],
+    removableExtras: ['birthday_extra', 'holiday_extra'],
   },
   {
     name: 'the real California pack',
@@ -230,6 +249,8 @@ const scenarios: Scenario[] = [
       rule('no-such-table', 'mystery', 'missing-table', { all: [{ fact: 'placementType', operator: 'equal', value: 'temporary_carer_holiday' }, { fact: 'carerLevel', operator: 'equal', value: 'level_9' }] }),
     ],
     removableRules: ['age-supplement', 'daily-supplement'],
+    overlayExtras: [rule('holiday_extra', 'holiday_extra', 'nma-allowance', { all: [{ fact: 'occasion', operator: 'equal', value: 'holiday' }] }, 3)],
+    removableExtras: ['festival_extra', 'birthday_extra'],
   },
   {
     name: 'a synthetic monthly book (departure day paid, half-even rounding)',
@@ -245,6 +266,8 @@ const scenarios: Scenario[] = [
     ],
     overlayRules: [rule('level-of-care', 'level_of_care', 'level-of-care', { all: [{ fact: 'levelOfCare', operator: 'in', value: ['loc_1', 'loc_2', 'loc_3', 'loc_4'] }] }), rule('second-basic', 'basic_rate', 'basic-rate', { all: [{ fact: 'ageYears', operator: 'lessThan', value: 3 }] })],
     removableRules: ['level-of-care'],
+    overlayExtras: [rule('festival_extra', 'festival_extra', 'occasion-day', { all: [{ fact: 'occasion', operator: 'equal', value: 'festival' }] }, 1)],
+    removableExtras: ['birthday_extra'],
   },
 ];
 
@@ -270,6 +293,11 @@ function caseFor(scenario: Scenario) {
       { from: near(40, 80), carerLevel: pick(scenario.carerLevels), levelOfCare: pick(scenario.levelsOfCare), region: pick(scenario.regions), placementType: pick(scenario.placementTypes) },
       { requiredKeys: ['from'] },
     );
+    // Occasions near the period (some outside it, some on its first or last night), of kinds the rules pay and one they do not.
+    const occasion: fc.Arbitrary<Occasion> = fc.record(
+      { kind: pick(['festival', 'holiday', 'festival', 'name_day']), date: fc.oneof(near(10, 40), fc.constant(p.from), fc.constant(p.to)), name: fc.option(fc.constantFrom('Eid al-Fitr', 'Summer week'), { nil: undefined }), id: fc.option(fc.uuid(), { nil: undefined }) },
+      { requiredKeys: ['kind', 'date'] },
+    );
     const placement: fc.Arbitrary<PlacementForRates> = fc
       .record({
         // Mostly placements that overlap the period, some that start or end outside it, a few that never reach it.
@@ -281,8 +309,7 @@ function caseFor(scenario: Scenario) {
         placementType: optional(scenario.placementTypes),
         levelOfCare: optional(scenario.levelsOfCare),
         respite: fc.option(fc.boolean(), { nil: undefined }),
-        festivalInPeriod: fc.option(fc.boolean(), { nil: undefined }),
-        holidayWeekInPeriod: fc.option(fc.boolean(), { nil: undefined }),
+        occasions: fc.option(fc.array(occasion, { maxLength: 4 }), { nil: undefined }),
         changes: fc.option(fc.array(change, { maxLength: 4 }), { nil: undefined }),
       })
       .map(({ start, stay, ...rest }) => ({ ...rest, startDate: start, endDate: stay === null ? null : shift(start, stay) }));
@@ -297,7 +324,10 @@ function caseFor(scenario: Scenario) {
       fc.record({ effectiveFrom: near(30, 60), add: fc.subarray(scenario.overlayRules, { maxLength: 2 }), remove: fc.subarray(scenario.removableRules, { maxLength: 1 }) }),
       { maxLength: 2 },
     );
-    return fc.record({ period: fc.constant(p), placement, overlays: fc.record({ rates, rules }) });
+    const extras: fc.Arbitrary<OverlayRuleChange[]> = scenario.overlayExtras
+      ? fc.array(fc.record({ effectiveFrom: near(30, 60), add: fc.subarray(scenario.overlayExtras, { maxLength: 1 }), remove: fc.subarray(scenario.removableExtras ?? [], { maxLength: 1 }) }), { maxLength: 2 })
+      : fc.constant([]);
+    return fc.record({ period: fc.constant(p), placement, overlays: fc.record({ rates, rules, extras }) });
   });
 }
 
@@ -357,16 +387,19 @@ describe('edges the generator reaches rarely, against the oracle and by hand', (
           if (from.endsWith('02-29') && year % 4 !== 0) continue;
           for (const length of [1, 2, 3, 10]) {
             const period = { from, to: shift(from, length - 1) };
-            await both(() => new RateBook(uk), { startDate: '2025-01-01', endDate: null, childDateOfBirth: dateOfBirth, region: 'london', carerLevel: 'level_2', placementType: 'foster_unrelated', festivalInPeriod: true }, period);
+            const occasions = [{ kind: 'festival', date: period.to }];
+            await both(() => new RateBook(uk), { startDate: '2025-01-01', endDate: null, childDateOfBirth: dateOfBirth, region: 'london', carerLevel: 'level_2', placementType: 'foster_unrelated', occasions }, period);
           }
         }
       }
     }
     const segments = await both(() => new RateBook(uk), { startDate: '2027-02-01', endDate: null, childDateOfBirth: '2016-02-29', region: 'london', placementType: 'foster_unrelated' }, { from: '2027-02-22', to: '2027-03-07' });
-    // Turns 11 on 1 March 2027: 5-10 band to 28 February, 11-15 from 1 March (£225 and £257 a week, 2025-26 table).
+    // Turns 11 on 1 March 2027: 5-10 band to 28 February, 11-15 from 1 March (£225 and £257 a week, 2025-26 table),
+    // and the birthday week is paid that day, at the new band: a 29 February child has a birthday every year.
     expect(segments.map((s) => [s.component, s.from, s.to, s.nights, s.explanation.facts.ageBand, s.amount])).toEqual([
       ['allowance', '2027-02-22', '2027-02-28', 7, '5-10', 22500],
       ['allowance', '2027-03-01', '2027-03-07', 7, '11-15', 25700],
+      ['birthday_extra', '2027-03-01', '2027-03-01', 0, '11-15', 25700],
     ]);
   });
 
@@ -396,6 +429,80 @@ describe('edges the generator reaches rarely, against the oracle and by hand', (
       ['fee', '2025-06-15', '2025-06-19', 'level_3', 'rest_of_england', 14286], // 20000 × 5 / 7 = 14285.71
       ['allowance', '2025-06-20', '2025-06-29', 'level_3', 'london', 32143], // 22500 × 10 / 7 = 32142.86
       ['fee', '2025-06-20', '2025-06-29', 'level_3', 'london', 28571], // 20000 × 10 / 7 = 28571.43
+    ]);
+  });
+
+  it('pays a festival and a holiday week once each, on their days, at the facts of those nights, across a move between regions', async () => {
+    // A London carer at level 2 moves to the rest of England on Thursday 5 June 2025; the child (born
+    // 1 January 2015, 10: band 5-10) observes Eid al-Adha on 6 June and has a holiday week from 9 June.
+    const segments = await both(
+      () => new RateBook(uk),
+      {
+        startDate: '2025-05-01',
+        endDate: null,
+        childDateOfBirth: '2015-01-01',
+        region: 'london',
+        placementType: 'foster_unrelated',
+        changes: [{ from: '2025-05-01', carerLevel: 'level_2' }, { from: '2025-06-05', region: 'rest_of_england' }],
+        occasions: [
+          { kind: 'holiday', date: '2025-06-09', name: 'Half-term week', id: '00000000-0000-4000-8000-000000000002' },
+          { kind: 'festival', date: '2025-06-06', name: 'Eid al-Adha', id: '00000000-0000-4000-8000-000000000001' },
+          { kind: 'festival', date: '2025-06-20', name: 'After the period' },
+        ],
+      },
+      { from: '2025-06-02', to: '2025-06-15' },
+    );
+    expect(segments.map((s) => [s.component, s.from, s.to, s.nights, s.explanation.facts.region, s.amount])).toEqual([
+      ['allowance', '2025-06-02', '2025-06-04', 3, 'london', 9643], // £225 × 3 / 7 = 96.428…
+      ['fee', '2025-06-02', '2025-06-04', 3, 'london', 4286], // £100 × 3 / 7 = 42.857…
+      ['allowance', '2025-06-05', '2025-06-15', 11, 'rest_of_england', 30486], // £194 × 11 / 7 = 304.857…
+      ['fee', '2025-06-05', '2025-06-15', 11, 'rest_of_england', 15714], // £100 × 11 / 7 = 157.142…
+      ['festival_extra', '2025-06-06', '2025-06-06', 0, 'rest_of_england', 19400], // one week at the rest of England's £194
+      ['holiday_extra', '2025-06-09', '2025-06-09', 0, 'rest_of_england', 19400],
+    ]);
+    const festival = segments.find((s) => s.component === 'festival_extra')!;
+    expect(festival.explanation).toMatchObject({
+      rule: 'festival_extra',
+      table: 'nma-allowance',
+      effectiveFrom: '2025-04-06',
+      facts: { region: 'rest_of_england', carerLevel: 'level_2', ageBand: '5-10', occasion: 'festival' },
+      occasion: { kind: 'festival', date: '2025-06-06', name: 'Eid al-Adha', recordId: '00000000-0000-4000-8000-000000000001' },
+    });
+  });
+
+  it('pays an occasion to the placement the child spends the night in: not on a day of departure, not to a respite carer', async () => {
+    const book = () => new RateBook(uk);
+    const base = { childDateOfBirth: '2015-06-06', region: 'rest_of_england', placementType: 'foster_unrelated', occasions: [{ kind: 'festival', date: '2025-06-06' }] };
+    const period = { from: '2025-06-02', to: '2025-06-15' };
+    // The 10th birthday (band 5-10, rest of England: £194) and the festival on 6 June, the day the child leaves the first carer for the second.
+    const leaving = await both(book, { ...base, startDate: '2025-05-01', endDate: '2025-06-06' }, period);
+    expect(leaving.filter((s) => s.nights === 0)).toEqual([]);
+    const arriving = await both(book, { ...base, startDate: '2025-06-06', endDate: null }, period);
+    expect(arriving.filter((s) => s.nights === 0).map((s) => [s.component, s.from, s.amount])).toEqual([
+      ['birthday_extra', '2025-06-06', 19400],
+      ['festival_extra', '2025-06-06', 19400],
+    ]);
+    // A respite stay over the same day: the allowance for its nights (split at the birthday), no extras;
+    // the usual carer's placement continues and pays them.
+    const respite = await both(book, { ...base, startDate: '2025-06-05', endDate: '2025-06-08', respite: true }, period);
+    expect(respite.map((s) => [s.component, s.from, s.nights])).toEqual([['allowance', '2025-06-05', 1], ['allowance', '2025-06-06', 2]]);
+  });
+
+  it("applies a tenant's overlay of the extras from its date", async () => {
+    // From 10 June the tenant pays two weeks for a festival and nothing for a holiday week.
+    const extras = [{ effectiveFrom: '2025-06-10', add: [rule('festival_extra', 'festival_extra', 'nma-allowance', { all: [{ fact: 'occasion', operator: 'equal', value: 'festival' }] }, 2)], remove: ['holiday_extra'] }];
+    const segments = await both(
+      () => new RateBook(uk, { extras }),
+      {
+        startDate: '2025-05-01', endDate: null, childDateOfBirth: '2015-01-01', region: 'london', placementType: 'foster_unrelated',
+        occasions: [{ kind: 'festival', date: '2025-06-06' }, { kind: 'holiday', date: '2025-06-09' }, { kind: 'festival', date: '2025-06-12' }, { kind: 'holiday', date: '2025-06-13' }],
+      },
+      { from: '2025-06-02', to: '2025-06-15' },
+    );
+    expect(segments.filter((s) => s.nights === 0).map((s) => [s.component, s.from, s.amount])).toEqual([
+      ['festival_extra', '2025-06-06', 22500], // the pack's one week (London, 5-10: £225)
+      ['holiday_extra', '2025-06-09', 22500],
+      ['festival_extra', '2025-06-12', 45000], // the overlay's two weeks
     ]);
   });
 

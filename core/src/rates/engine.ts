@@ -14,7 +14,24 @@ export interface RateFacts {
   placementType: string | null;
   levelOfCare: string | null;
   respite: boolean;
-  birthdayInPeriod?: boolean;
+  /**
+   * Only when the extras rules price an occasion: what it is, `birthday` (found from the date of
+   * birth) or the kind of an occasion recorded for the child (`festival`, `holiday`).
+   */
+  occasion?: string;
+}
+
+/**
+ * A day the child's record names that the pack's extras may pay for (a festival the child observes,
+ * the first day of a recognised holiday week): paid once, by the placement the child spends that
+ * night in, at the facts of that night.
+ */
+export interface Occasion {
+  kind: string;
+  date: string;
+  name?: string | null;
+  /** The record it comes from, to point back at. */
+  id?: string | null;
 }
 
 export interface PlacementForRates {
@@ -28,9 +45,8 @@ export interface PlacementForRates {
   placementType?: string | null;
   levelOfCare?: string | null;
   respite?: boolean;
-  /** Occasions in the period that the pack's extras may pay for; a birthday is found from the date of birth. */
-  festivalInPeriod?: boolean;
-  holidayWeekInPeriod?: boolean;
+  /** Occasions recorded for the child that the pack's extras may pay for; birthdays are found from the date of birth. */
+  occasions?: Occasion[];
   /**
    * Facts that change during the placement (new terms of approval, a level of care reassessed),
    * in any order. Nights before the first entry use the fields above.
@@ -70,6 +86,8 @@ export interface RateSegment {
     conditions: unknown;
     /** Present when the pack's floor lifted a tenant overlay's lower amount. */
     floor?: { amount: number; layer: string; effectiveFrom: string };
+    /** An extra's occasion: what it was, its day, and the record it comes from (none for a birthday). */
+    occasion?: { kind: string; date: string; name: string | null; recordId: string | null };
   };
 }
 
@@ -98,8 +116,10 @@ export interface ResolvedAmount {
 }
 
 const RULES_KEY = 'placement-rules';
-/** Rules for payments made once in a period (birthday, festival, holiday weeks), when a pack has them. */
-const EXTRAS_KEY = 'extras';
+/** Rules for payments made once per occasion (birthday, festival, holiday week), when a pack has them. */
+export const EXTRAS_KEY = 'extras';
+/** The occasion found from the date of birth rather than recorded. */
+export const BIRTHDAY = 'birthday';
 
 /** A rate cannot be worked out as configured or as asked (no amount for these facts, a date that names no day). */
 export class RateConfigurationError extends Error {}
@@ -109,7 +129,9 @@ export type RuleParams = { component: string; table: string; weeks?: number };
 /** The pack's rate configuration, compiled once: its rule set, tables and payment policy. */
 export class RateBook {
   /** Rule sets by the date they take effect: the pack's from the start, then one per overlay that changes rules. */
-  private readonly ruleEpochs: Array<{ from: string; rules: CompiledRuleSet<RateFacts, RuleParams> }> = [];
+  private readonly ruleEpochs: RuleEpoch[];
+  /** The extras rule sets the same way (none when the pack has no extras). */
+  private readonly extraEpochs: RuleEpoch[];
   private readonly tables = new Map<string, Layered<RateTable>>();
   private readonly overlayValues = new Map<string, OverlayRateValue[]>();
   readonly policy: PaymentPolicy;
@@ -122,24 +144,19 @@ export class RateBook {
 
   constructor(
     readonly pack: ResolvedPack,
-    overlays: { rates?: OverlayRateValue[]; rules?: OverlayRuleChange[] } = {},
+    overlays: { rates?: OverlayRateValue[]; rules?: OverlayRuleChange[]; extras?: OverlayRuleChange[] } = {},
   ) {
     const rules = pack.points.rates.get(RULES_KEY)?.value as RateRules | undefined;
     if (!rules || rules.kind !== 'rules') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "${RULES_KEY}" rules: choose a pack that sets rates (a state pack, for the USA)`);
-    let current = rules.rules;
-    this.ruleEpochs.push({ from: '0000-01-01', rules: new CompiledRuleSet(`${pack.manifest.id}:${RULES_KEY}`, current) });
-    for (const change of [...(overlays.rules ?? [])].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
-      const replaced = new Set([...change.remove, ...change.add.map((r) => r.name)]);
-      current = [...current.filter((r) => !replaced.has(r.name)), ...change.add];
-      this.ruleEpochs.push({ from: change.effectiveFrom, rules: new CompiledRuleSet(`${pack.manifest.id}:${RULES_KEY}@${change.effectiveFrom}`, current) });
-    }
+    this.ruleEpochs = ruleEpochs(pack, RULES_KEY, rules.rules, overlays.rules);
     for (const [key, item] of pack.points.rates) if ((item.value as RateTable).kind === 'table') this.tables.set(key, item as Layered<RateTable>);
     for (const value of overlays.rates ?? []) this.overlayValues.set(value.table, [...(this.overlayValues.get(value.table) ?? []), value].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom)));
     const policy = pack.points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
     if (!policy || policy.kind !== 'policy') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "payment-policy"`);
     this.policy = policy;
     const extras = pack.points.rates.get(EXTRAS_KEY)?.value as RateRules | undefined;
-    this.extras = extras?.kind === 'rules' ? new CompiledRuleSet(`${pack.manifest.id}:${EXTRAS_KEY}`, extras.rules) : null;
+    // A tenant's overlay changes the extras as it changes the placement rules: rules added or removed from a date.
+    this.extraEpochs = extras?.kind === 'rules' ? ruleEpochs(pack, EXTRAS_KEY, extras.rules, overlays.extras) : [];
     this.ruleAgeBands = [...pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length) ?? null;
     const dates = new Set<string>(this.ruleEpochs.slice(1).map((e) => e.from));
     for (const { value } of this.tables.values()) for (const v of value.values) dates.add(v.effectiveFrom);
@@ -148,7 +165,10 @@ export class RateBook {
     this.hasMonthlyTable = [...this.tables.values()].some((t) => t.value.period === 'month');
   }
 
-  readonly extras: CompiledRuleSet<RateFacts, RuleParams> | null;
+  /** Whether the pack pays extras at all (birthdays, festivals, holiday weeks). */
+  get hasExtras(): boolean {
+    return this.extraEpochs.length > 0;
+  }
 
   /**
    * The amount for a table, facts and night: the pack's value in effect that night, unless a tenant
@@ -191,10 +211,33 @@ export class RateBook {
   }
 
   decide(facts: RateFacts, night: string): Promise<{ fired: Array<FiredRule<RuleParams>> }> {
-    let epoch = this.ruleEpochs[0]!;
-    for (const candidate of this.ruleEpochs) if (candidate.from <= night) epoch = candidate;
-    return epoch.rules.decide(facts);
+    return epochOn(this.ruleEpochs, night).rules.decide(facts);
   }
+
+  /** The extras rules in effect on the occasion's day, deciding for the facts of that night and the occasion. */
+  decideExtras(facts: RateFacts, day: string): Promise<{ fired: Array<FiredRule<RuleParams>> }> {
+    return epochOn(this.extraEpochs, day).rules.decide(facts);
+  }
+}
+
+type RuleEpoch = { from: string; rules: CompiledRuleSet<RateFacts, RuleParams> };
+
+/** A rule set from the start, then as each overlay that changes it leaves it from its date (an added rule replaces one of its name). */
+function ruleEpochs(pack: ResolvedPack, key: string, rules: RuleDefinition[], changes: OverlayRuleChange[] = []): RuleEpoch[] {
+  let current = rules;
+  const epochs: RuleEpoch[] = [{ from: '0000-01-01', rules: new CompiledRuleSet(`${pack.manifest.id}:${key}`, current) }];
+  for (const change of [...changes].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
+    const replaced = new Set([...change.remove, ...change.add.map((r) => r.name)]);
+    current = [...current.filter((r) => !replaced.has(r.name)), ...change.add];
+    epochs.push({ from: change.effectiveFrom, rules: new CompiledRuleSet(`${pack.manifest.id}:${key}@${change.effectiveFrom}`, current) });
+  }
+  return epochs;
+}
+
+function epochOn(epochs: RuleEpoch[], day: string): RuleEpoch {
+  let epoch = epochs[0]!;
+  for (const candidate of epochs) if (candidate.from <= day) epoch = candidate;
+  return epoch;
 }
 
 export function amountFor(table: RateTable, amounts: Amounts, facts: RateFacts): number | null {
@@ -313,15 +356,17 @@ function ageChangesOn(dateOfBirth: string, year: number): string {
   return monthDay === '02-29' && !isLeapYear(year) ? `${yyyy}-03-01` : `${yyyy}-${monthDay}`;
 }
 
-/** The child's birthday (the day itself, as the extras see it) between two nights inclusive, if there is one. */
-function birthdayBetween(dateOfBirth: string, from: string, to: string): string | null {
-  const monthDay = dateOfBirth.slice(5);
+/**
+ * The child's birthdays between two nights inclusive: the day the age goes up (a 29 February
+ * birthday is kept on 1 March in other years, as the age counts it), never the day of birth itself.
+ */
+function birthdaysBetween(dateOfBirth: string, from: string, to: string): string[] {
+  const days: string[] = [];
   for (let year = Number(from.slice(0, 4)); year <= Number(to.slice(0, 4)); year++) {
-    if (monthDay === '02-29' && !isLeapYear(year)) continue;
-    const day = `${String(year).padStart(4, '0')}-${monthDay}`;
-    if (day >= from && day <= to && day > dateOfBirth) return day;
+    const day = ageChangesOn(dateOfBirth, year);
+    if (day >= from && day <= to && day > dateOfBirth) days.push(day);
   }
-  return null;
+  return days;
 }
 
 /** The facts as one table sees them (its own age band), field by field in the rules' order: cheaper than a spread on this path. */
@@ -381,6 +426,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
   if (placement.endDate !== null) checkDate('placement endDate', placement.endDate);
   checkDate('childDateOfBirth', placement.childDateOfBirth);
   for (const change of placement.changes ?? []) checkDate('changes from', change.from);
+  for (const occasion of placement.occasions ?? []) checkDate(`${occasion.kind} date`, occasion.date);
   const policy = book.policy;
   const first = placement.startDate > period.from ? placement.startDate : period.from;
   const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : dateOfDay(dayNumber(placement.endDate) - 1);
@@ -427,7 +473,7 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
     }
   };
   /** Spans that paid at least one line, with the facts of their first line: what the extras read. */
-  const paid: Array<{ from: string; to: string; facts: RateFacts }> = [];
+  const paid: PaidSpan[] = [];
 
   const cuts = boundaries(book, placement, changes, first, last);
   for (let piece = 0; piece <= cuts.length; piece++) {
@@ -510,63 +556,81 @@ export function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved
   };
 }
 
-/**
- * Once-a-period payments: the pack's extras rules see whether a birthday, festival or holiday week
- * falls in the period, and each that fires pays N weeks of its table for the facts of that day
- * (the birthday, else the last paid night), as the first line paid that night saw them.
- */
-async function extrasFor(book: RateBook, placement: PlacementForRates, paid: Array<{ from: string; to: string; facts: RateFacts }>): Promise<RateSegment[]> {
-  if (!book.extras || !paid.length) return [];
-  let birthday: string | null = null;
-  let base = paid[paid.length - 1]!;
-  for (const span of paid) {
-    birthday = birthdayBetween(placement.childDateOfBirth, span.from, span.to);
-    if (birthday) {
-      base = span;
-      break;
-    }
-  }
-  const lastNight = paid[paid.length - 1]!.to;
-  const seen = base.facts;
-  // Field by field, in the order a spread of the line's facts gives (explanations are JSON): a spread that adds keys is far slower here.
-  const facts = {
-    inCare: seen.inCare,
-    ageYears: seen.ageYears,
-    region: seen.region,
-    carerLevel: seen.carerLevel,
-    placementType: seen.placementType,
-    levelOfCare: seen.levelOfCare,
-    respite: seen.respite,
-    ageBand: seen.ageBand,
-    birthdayInPeriod: birthday !== null,
-    festivalInPeriod: placement.festivalInPeriod ?? false,
-    holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false,
-  } as RateFacts;
-  return extraPayments(book, facts, birthday, lastNight);
+/** Nights that paid at least one line, with the facts the first of those lines saw. */
+interface PaidSpan {
+  from: string;
+  to: string;
+  facts: RateFacts;
 }
 
 /**
- * The extras the pack's rules pay for a period's facts: each fires N weeks of its table at the facts
- * of its day (the birthday for the birthday extra, else the last paid night).
+ * The occasions a placement's paid nights in a period hold, in the order they are paid: by day, a
+ * birthday before what is recorded for that day, then as recorded. An occasion counts on a night the
+ * child spends in the placement (never its day of departure, even where the policy pays that day:
+ * the next placement, or no one, has the child that night), so each is paid once, by one placement.
  */
-export async function extraPayments(book: RateBook, facts: RateFacts, birthday: string | null, lastNight: string): Promise<RateSegment[]> {
-  const decision = await book.extras!.decide(facts);
+function occasionsIn(placement: PlacementForRates, from: string, to: string): Occasion[] {
+  const lastNight = placement.endDate !== null && placement.endDate <= to ? dateOfDay(dayNumber(placement.endDate) - 1) : to;
+  if (from > lastNight) return [];
+  const found: Occasion[] = birthdaysBetween(placement.childDateOfBirth, from, lastNight).map((date) => ({ kind: BIRTHDAY, date }));
+  for (const occasion of placement.occasions ?? []) if (occasion.date >= from && occasion.date <= lastNight) found.push(occasion);
+  // Stable: a birthday (listed first) stays ahead of what is recorded for its day.
+  return found.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
+}
+
+/**
+ * Once-per-occasion payments: for each birthday and recorded occasion on a night the placement
+ * paid, the pack's extras rules decide with the facts of that night and the occasion, and each rule
+ * that fires pays N weeks of its table at those facts, dated on the occasion's day.
+ */
+async function extrasFor(book: RateBook, placement: PlacementForRates, paid: PaidSpan[]): Promise<RateSegment[]> {
+  if (!book.hasExtras || !paid.length) return [];
+  const out: RateSegment[] = [];
+  for (const occasion of occasionsIn(placement, paid[0]!.from, paid[paid.length - 1]!.to)) {
+    const span = paid.find((p) => p.from <= occasion.date && occasion.date <= p.to);
+    if (!span) continue; // a night in care that no rule paid: nothing to add to
+    out.push(...(await occasionPayments(book, span.facts, occasion)));
+  }
+  return out;
+}
+
+/**
+ * What the pack's extras rules pay for one occasion, given the facts of its night (as the first line
+ * paid that night saw them): each rule that fires pays N weeks of its table at those facts.
+ */
+export async function occasionPayments(book: RateBook, night: RateFacts, occasion: Occasion): Promise<RateSegment[]> {
+  // Field by field, in the order a spread of the line's facts gives (explanations are JSON): a spread that adds keys is far slower here.
+  const facts: RateFacts = {
+    inCare: night.inCare,
+    ageYears: night.ageYears,
+    region: night.region,
+    carerLevel: night.carerLevel,
+    placementType: night.placementType,
+    levelOfCare: night.levelOfCare,
+    respite: night.respite,
+    ageBand: night.ageBand,
+    occasion: occasion.kind,
+  };
+  const decision = await book.decideExtras(facts, occasion.date);
   const out: RateSegment[] = [];
   for (const fired of decision.fired) {
     const { component, table: tableKey, weeks } = fired.event.params;
-    const day = component === 'birthday_extra' && birthday ? birthday : lastNight;
     const table = book.table(tableKey).value;
-    const resolved = book.resolveAmount(tableKey, { ...facts, ageBand: table.ageBands ? book.ageBand(table, facts.ageYears) : facts.ageBand }, day);
-    if (!resolved) throw new RateConfigurationError(`rate table "${tableKey}" has no amount for the ${component} on ${day}`);
+    const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, facts.ageYears) : facts.ageBand };
+    const resolved = book.resolveAmount(tableKey, tableFacts, occasion.date);
+    if (!resolved) throw new RateConfigurationError(`rate table "${tableKey}" has no amount for the ${component} on ${occasion.date}`);
     const perWeek = table.period === 'week' ? resolved.amount : table.period === 'day' ? resolved.amount * 7 : null;
     if (perWeek === null) throw new RateConfigurationError(`the ${component} is paid in weeks of "${tableKey}", which is not a weekly or daily table`);
     out.push({
       component,
-      from: day,
-      to: day,
+      from: occasion.date,
+      to: occasion.date,
       nights: 0,
       amount: perWeek * (weeks ?? 1),
-      explanation: explain(fired, table, resolved, book.policy, facts),
+      explanation: {
+        ...explain(fired, table, resolved, book.policy, facts),
+        occasion: { kind: occasion.kind, date: occasion.date, name: occasion.name ?? null, recordId: occasion.id ?? null },
+      },
     });
   }
   return out;

@@ -1,14 +1,15 @@
 import { addDays, yearsBetween } from '../packs/calendar';
 import type { RateTable } from '../packs/types';
 import { nightlyDivisor, prorate } from './proration';
-import { explain, extraPayments, RateConfigurationError, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
+import { BIRTHDAY, explain, occasionPayments, RateConfigurationError, type Occasion, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
 
 /*
  * The rate engine as it was before it learnt to evaluate per segment: every night walked, the rules
  * asked per night, a JSON group key built per night per component. Kept as the test oracle (and the
  * benchmark's baseline) because it is the plainest statement of what a placement earns; the
- * segment engine in engine.ts must give deep-equal results for every input. Its only change since is
- * dated facts (`changes`), read here the plainest way: every entry in effect that night, in date order.
+ * segment engine in engine.ts must give deep-equal results for every input. Its changes since are
+ * dated facts (`changes`), read here the plainest way: every entry in effect that night, in date
+ * order; and extras paid per occasion, each on the night it falls.
  * Not for production use: it is slow on purpose.
  */
 
@@ -113,17 +114,22 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
 }
 
 
-function birthdayIn(dateOfBirth: string, nights: string[]): string | null {
-  const monthDay = dateOfBirth.slice(5);
-  return nights.find((n) => n.slice(5) === monthDay && n > dateOfBirth) ?? null;
-}
-
+/**
+ * Extras, night by night: a night the child spends in the placement (not its day of departure) is a
+ * birthday when the age in whole years goes up on it, and holds the occasions recorded for that day;
+ * each is priced at the facts of the first line paid that night.
+ */
 async function extrasFor(book: RateBook, placement: PlacementForRates, lines: NightLine[]): Promise<RateSegment[]> {
-  if (!book.extras || !lines.length) return [];
-  const nights = [...new Set(lines.map((l) => l.night))];
-  const birthday = birthdayIn(placement.childDateOfBirth, nights);
-  const lastNight = nights[nights.length - 1]!;
-  const baseLine = lines.find((l) => l.night === (birthday ?? lastNight)) ?? lines[lines.length - 1]!;
-  const facts: RateFacts = { ...baseLine.explanation.facts, birthdayInPeriod: birthday !== null, festivalInPeriod: placement.festivalInPeriod ?? false, holidayWeekInPeriod: placement.holidayWeekInPeriod ?? false } as RateFacts;
-  return extraPayments(book, facts, birthday, lastNight);
+  if (!book.hasExtras || !lines.length) return [];
+  const dateOfBirth = placement.childDateOfBirth;
+  const out: RateSegment[] = [];
+  for (const night of [...new Set(lines.map((l) => l.night))]) {
+    if (placement.endDate !== null && night >= placement.endDate) continue;
+    const occasions: Occasion[] = [];
+    if (night > dateOfBirth && yearsBetween(dateOfBirth, night) > yearsBetween(dateOfBirth, addDays(night, -1))) occasions.push({ kind: BIRTHDAY, date: night });
+    occasions.push(...(placement.occasions ?? []).filter((o) => o.date === night));
+    const facts = lines.find((l) => l.night === night)!.explanation.facts;
+    for (const occasion of occasions) out.push(...(await occasionPayments(book, facts, occasion)));
+  }
+  return out;
 }

@@ -3,6 +3,7 @@ import {
   daysFromToday, defaultTerms, formFStage1, formFStage2, homeStudy, makeApprovedHousehold, makeCheck, makeHousehold, makeMember, makePanelItem, recordDocument, rfApplication, step, submitForm,
 } from '../../../../test/support/fixtures/carers';
 import { validAnnualReview } from '../../../../test/support/fixtures';
+import { seedCareHistory } from '../../../../test/support/careHistory';
 import { householdsForMatching } from './forMatching';
 
 let world: World;
@@ -373,5 +374,54 @@ describe('bad input', () => {
     expect(rows[0]!.n).toBe(0);
     const [state] = await ownerRows<{ approval_state: string; version: number }>(world.db, world.a.id, 'SELECT approval_state, version FROM carer_households WHERE id = ?', [h.id]);
     expect(state).toEqual({ approval_state: 'enquiry', version: 1 });
+  });
+});
+
+describe("a household's region by date", () => {
+  const token = () => world.a.adminToken;
+  const history = async (householdId: string) => (await world.call('listCarerHouseholdRegions', { token: token(), params: { householdId } })).body;
+
+  it('keeps the region it was recorded with from the start, a change on the household as a move today, and a dated move', async () => {
+    const h = await makeHousehold(uk(), { region: 'london' });
+    expect(await history(h.id)).toMatchObject({ region: 'london', data: [{ region: 'london', effectiveFrom: null }] });
+    // A move that happened a month ago, recorded now: the household is in the South East today.
+    const moved = await world.call('recordCarerHouseholdRegion', { token: token(), params: { householdId: h.id }, body: { region: 'south_east', effectiveFrom: daysFromToday(-30), notes: 'Moved to Reading.' } });
+    expect(moved.status).toBe(201);
+    expect(moved.body).toMatchObject({ householdId: h.id, region: 'south_east', effectiveFrom: daysFromToday(-30), notes: 'Moved to Reading.' });
+    const read = await world.call('getCarerHousehold', { token: token(), params: { householdId: h.id } });
+    expect(read.body).toMatchObject({ region: 'south_east', version: 2 });
+    // An earlier stay, recorded late, leaves today's region as it is.
+    await world.call('recordCarerHouseholdRegion', { token: token(), params: { householdId: h.id }, body: { region: 'rest_of_england', effectiveFrom: daysFromToday(-60) } });
+    expect((await history(h.id)).region).toBe('south_east');
+    // Changing the region on the household is a move from today.
+    const patched = await world.call('updateCarerHousehold', { token: token(), params: { householdId: h.id }, headers: { 'if-match': `"${read.body.version}"` }, body: { region: 'london' } });
+    expect(patched.status).toBe(200);
+    const rows = await history(h.id);
+    expect(rows.region).toBe('london');
+    expect(rows.data.map((r: { region: string; effectiveFrom: string | null }) => [r.region, r.effectiveFrom])).toEqual([
+      ['london', null],
+      ['rest_of_england', daysFromToday(-60)],
+      ['south_east', daysFromToday(-30)],
+      ['london', expect.any(String)],
+    ]);
+    const audit = await ownerRows<{ action: string }>(world.db, world.a.id, "SELECT action FROM audit_events WHERE entity_id = ? AND action = 'carer_household.region_recorded'", [h.id]);
+    expect(audit).toHaveLength(2);
+  });
+
+  it('gives a household recorded before regions were dated its old region from the start, before the move', async () => {
+    // Written as an operator's import writes it: a region on the household and no rows of regions.
+    const { Legacy: legacy } = await seedCareHistory(world.db, world.a.id, { households: [{ key: 'Legacy', region: 'south_east' }], children: [], placements: [] });
+    expect((await history(legacy!)).data).toEqual([]);
+    expect((await world.call('recordCarerHouseholdRegion', { token: token(), params: { householdId: legacy! }, body: { region: 'london', effectiveFrom: daysFromToday(-10) } })).status).toBe(201);
+    expect((await history(legacy!)).data.map((r: { region: string; effectiveFrom: string | null }) => [r.region, r.effectiveFrom])).toEqual([['south_east', null], ['london', daysFromToday(-10)]]);
+  });
+
+  it('refuses a region the rate tables do not price and a move in the future, naming the field, and keeps its rows as written', async () => {
+    const h = await makeHousehold(uk(), { region: 'london' });
+    const bad = await world.call('recordCarerHouseholdRegion', { token: token(), params: { householdId: h.id }, body: { region: 'mars', effectiveFrom: daysFromToday(5) } });
+    expect(bad.status).toBe(422);
+    expect(bad.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/body/effectiveFrom', '/body/region']);
+    expect((await history(h.id)).data).toHaveLength(1);
+    await expect(ownerRows(world.db, world.a.id, "UPDATE carer_household_regions SET region = 'south_east' WHERE household_id = ?", [h.id])).rejects.toThrow();
   });
 });

@@ -4,6 +4,7 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { lookupCodeErrors } from '../lookups/service';
+import { insertRegionRow, regionErrors } from './regions';
 import { activeUserIds, configFor, findHousehold, hasLookupList, householdToApi, likeEscape, memberToApi, type HouseholdRow, type MemberRow } from './shared';
 
 interface HouseholdInput {
@@ -13,11 +14,7 @@ interface HouseholdInput {
 
 /** Rules the schema cannot say: a region of the tenant's rate tables, a carer level of its list, an active supervising worker. */
 async function checkHouseholdInput(ctx: OperationContext, input: HouseholdInput): Promise<void> {
-  const errors: FieldError[] = [];
-  if (typeof input.region === 'string') {
-    const { regions } = await configFor(ctx);
-    if (regions && !regions.includes(input.region)) errors.push({ pointer: '/body/region', message: `is not a region of the tenant's rate tables (${regions.join(', ')})` });
-  }
+  const errors: FieldError[] = await regionErrors(ctx, input.region, '/body/region');
   if (typeof input.carerLevel === 'string' && (await hasLookupList(ctx, 'carer_level'))) {
     errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId!, [{ list: 'carer_level', code: input.carerLevel, pointer: '/body/carerLevel' }])));
   }
@@ -62,6 +59,8 @@ export async function createCarerHousehold(ctx: OperationContext): Promise<Opera
   const [row] = (await ctx.trx('carer_households')
     .insert({ tenant_id: ctx.tenantId, id: newId(), ...columnsOf(input), workflow_key: workflow.key, approval_state: workflow.initial })
     .returning('*')) as HouseholdRow[];
+  // The region it is recorded with is where it has been from the start (see regions.ts).
+  if (typeof input.region === 'string') await insertRegionRow(ctx, { ...row!, region: null }, { region: input.region, effectiveFrom: null });
   const body = householdToApi(row!);
   await ctx.audit({ action: 'carer_household.created', entityType: 'carer_household', entityId: body.id, after: body });
   return { status: 201, body, headers: { ETag: etagOf(row!.version), Location: `/v1/carer-households/${body.id}` } };
@@ -77,6 +76,8 @@ export async function updateCarerHousehold(ctx: OperationContext): Promise<Opera
   const before = await findHousehold(ctx, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   await checkHouseholdInput(ctx, input);
+  // A new region here is a move today; POST …/regions dates a move that happened earlier.
+  if (input.region !== undefined && input.region !== before.region) await insertRegionRow(ctx, before, { region: input.region, effectiveFrom: (await configFor(ctx)).today });
   const [after] = (await ctx.trx('carer_households')
     .where({ tenant_id: ctx.tenantId, id: before.id })
     .update({ ...columnsOf(input), version: before.version + 1, updated_at: ctx.trx.fn.now() })

@@ -3,6 +3,7 @@ import { getCarerApproval, takeCarerApprovalTransition } from './approval';
 import { getCarerHouseholdCompliance, listCarerChecks, listExpiringCarerChecks, recordCarerCheck, updateCarerCheck } from './checks';
 import { recordCarerDecision, recordCarerEvidenceDocument, submitCarerHouseholdForm } from './evidence';
 import { addCarerHouseholdMember, createCarerHousehold, getCarerHousehold, listCarerHouseholdMembers, listCarerHouseholds, updateCarerHousehold, updateCarerHouseholdMember } from './households';
+import { listCarerHouseholdRegions, recordCarerHouseholdRegion } from './regions';
 import { addCarerPanelAgendaItem, getCarerPanel, listCarerPanels, recordCarerPanelRecommendation, scheduleCarerPanel } from './panels';
 
 /**
@@ -17,6 +18,8 @@ export const carerOperations: OperationMap = {
   listCarerHouseholdMembers: { access: { permission: 'carers:read' }, handle: listCarerHouseholdMembers },
   addCarerHouseholdMember: { access: { permission: 'carers:update' }, handle: addCarerHouseholdMember },
   updateCarerHouseholdMember: { access: { permission: 'carers:update' }, handle: updateCarerHouseholdMember },
+  listCarerHouseholdRegions: { access: { permission: 'carers:read' }, handle: listCarerHouseholdRegions },
+  recordCarerHouseholdRegion: { access: { permission: 'carers:update' }, handle: recordCarerHouseholdRegion },
   listCarerChecks: { access: { permission: 'carers:read' }, handle: listCarerChecks },
   recordCarerCheck: { access: { permission: 'carers:assess' }, handle: recordCarerCheck },
   updateCarerCheck: { access: { permission: 'carers:assess' }, handle: updateCarerCheck },

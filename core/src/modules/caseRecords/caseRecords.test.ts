@@ -329,3 +329,44 @@ describe('visibility and merge', () => {
     expect(mergeEvent!.after.caseRecordsMoved).toMatchObject({ child_case_records: 1, child_family_members: 1, child_legal_statuses: 1 });
   });
 });
+
+describe("a child's occasions (festivals and holiday weeks the rates pay an extra for)", () => {
+  const record = (childId: string, body: Record<string, unknown>) => world.call('createChildOccasion', { token: world.a.adminToken, params: { childId }, body });
+
+  it('keeps no more of a kind in a year than the pack pays, never two on one day, none before the birth; a deleted one comes back only if there is room', async () => {
+    const childId = await newChild(); // born 2016-05-01
+    const eid = await record(childId, { kind: 'festival', date: '2025-03-30', name: 'Eid al-Fitr' });
+    expect(eid.status).toBe(201);
+    expect(eid.body).toMatchObject({ childId, kind: 'festival', date: '2025-03-30', name: 'Eid al-Fitr', notes: null, version: 1, deletedAt: null });
+    // The UK pack pays one festival a year: a second in 2025 is refused, one in 2026 is taken.
+    const second = await record(childId, { kind: 'festival', date: '2025-12-25', name: 'Christmas Day' });
+    expect(second.status).toBe(422);
+    expect(second.body.errors).toEqual([{ pointer: '/body/date', message: expect.stringMatching(/already has 1 festival occasion in 2025 \(2025-03-30\); the tenant's pack pays 1 a year/) }]);
+    expect((await record(childId, { kind: 'festival', date: '2026-03-20', name: 'Eid al-Fitr' })).status).toBe(201);
+    // Two holiday weeks a year, not on the same day.
+    expect((await record(childId, { kind: 'holiday', date: '2025-04-14', name: 'Easter' })).status).toBe(201);
+    expect((await record(childId, { kind: 'holiday', date: '2025-04-14', name: 'Easter again' })).body.errors[0].message).toMatch(/already has a holiday on this day/);
+    expect((await record(childId, { kind: 'holiday', date: '2025-08-04', name: 'Summer' })).status).toBe(201);
+    expect((await record(childId, { kind: 'holiday', date: '2025-10-27', name: 'Half term' })).status).toBe(422);
+    expect((await record(childId, { kind: 'holiday', date: '2016-04-30', name: 'Before birth' })).body.errors[0].pointer).toBe('/body/date');
+    expect((await record(childId, { kind: 'birthday', date: '2025-05-01', name: 'Birthday' })).status).toBe(400);
+
+    // Deleted, the festival frees its year; another takes the place, and the deleted one cannot come back.
+    const deleted = await world.call('deleteChildOccasion', { token: world.a.adminToken, params: { childId, occasionId: eid.body.id }, headers: { 'if-match': '"1"' } });
+    expect(deleted.status).toBe(200);
+    expect((await record(childId, { kind: 'festival', date: '2025-12-25', name: 'Christmas Day' })).status).toBe(201);
+    const restored = await world.call('restoreChildOccasion', { token: world.a.adminToken, params: { childId, occasionId: eid.body.id } });
+    expect(restored.status).toBe(422);
+    expect(restored.body.errors[0].pointer).toBe('/path/occasionId');
+
+    const list = await world.call('listChildOccasions', { token: world.a.adminToken, params: { childId }, query: { kind: 'festival', from: '2025-01-01', to: '2025-12-31' } });
+    expect(list.body.data.map((o: { date: string; name: string }) => [o.date, o.name])).toEqual([['2025-12-25', 'Christmas Day']]);
+  });
+
+  it('takes occasions of every kind for a tenant whose pack sets no number for them', async () => {
+    const childId = await newChild(world.b);
+    for (const date of ['2025-12-24', '2025-12-25']) {
+      expect((await world.call('createChildOccasion', { token: world.b.adminToken, params: { childId }, body: { kind: 'festival', date, name: 'Christmas' } })).status).toBe(201);
+    }
+  });
+});

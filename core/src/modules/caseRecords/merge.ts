@@ -1,7 +1,7 @@
 import type { OperationContext } from '../../http/operation';
 
 /** Every table that keeps something on a child, so a merge carries all of it. */
-export const CASE_RECORD_TABLES = ['child_legal_statuses', 'child_care_episodes', 'child_alerts', 'child_family_members', 'child_key_contacts', 'child_case_records'] as const;
+export const CASE_RECORD_TABLES = ['child_legal_statuses', 'child_care_episodes', 'child_alerts', 'child_family_members', 'child_key_contacts', 'child_case_records', 'child_occasions'] as const;
 
 /**
  * A duplicate child merged into its survivor: every row kept on the duplicate (deleted ones too)

@@ -1,6 +1,7 @@
 import type { OperationMap } from '../../http/operation';
 import { careEpisodeSpec } from './episodes';
 import { alertSpec, familyMemberSpec, keyContactSpec, legalStatusSpec } from './families';
+import { occasionSpec } from './occasions';
 import { caseRecordSpec } from './records';
 import { subRecordOperations, type SubRecordSpec } from './subRecords';
 
@@ -27,4 +28,5 @@ export const caseRecordOperations: OperationMap = {
   ...family('FamilyMember', 'FamilyMembers', familyMemberSpec),
   ...family('KeyContact', 'KeyContacts', keyContactSpec),
   ...family('CaseRecord', 'CaseRecords', caseRecordSpec),
+  ...family('Occasion', 'Occasions', occasionSpec),
 };

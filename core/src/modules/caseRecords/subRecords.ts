@@ -53,6 +53,8 @@ export interface SubRecordSpec {
   prepare?(ctx: OperationContext, columns: Record<string, unknown>): void;
   /** Rules the contract cannot say; throws a Problem naming the field. */
   check?(ctx: OperationContext, change: Change): Promise<void>;
+  /** Rules a deleted record must still meet to come back (what other live records allow). */
+  restoring?(ctx: OperationContext, change: Change): Promise<void>;
   /** What else the write does in the same transaction (case events, the child's status). */
   effects?(ctx: OperationContext, change: Change, action: WriteAction): Promise<void>;
   /** Extra fields of the API shape, beside the mapped ones. */
@@ -236,6 +238,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
       const before = await findRow(ctx, spec, child, { lock: true, allowDeleted: true });
       if (!before.deleted_at) throw new Problem('conflict', 'It is not deleted');
       await assertNoOverlap(ctx, spec, before, true);
+      await spec.restoring?.(ctx, { child, before, after: before, input: {}, today: await tenantToday(ctx) });
       const after = await patchRow(ctx, spec, before, { deleted_at: null, deleted_by: null });
       return write(ctx, spec, { child, before, after, input: {}, today: await tenantToday(ctx) }, 'restored', 200);
     },

@@ -1,5 +1,6 @@
 import { ownerRows, startWorld, type TenantFixture, type World } from '../../../../test/support/harness';
-import { daysFromToday, makeHousehold } from '../../../../test/support/fixtures/carers';
+import { todayIn } from '../../time';
+import { daysFromToday, makeApprovedHousehold, makeHousehold, step } from '../../../../test/support/fixtures/carers';
 import { claimPaymentsDue, markClaimsPaid } from './service';
 
 let world: World;
@@ -16,8 +17,9 @@ afterAll(async () => {
 
 const journey = (date: string, miles: number, extra: Record<string, unknown> = {}) => ({ kind: 'mileage', date, from: 'Home', to: 'Contact centre', purpose: 'Family time', miles, ...extra });
 
+/** A household approved as carers from 1 January 2025, before every line these tests date. */
 async function household(tenant: TenantFixture = world.a): Promise<string> {
-  return (await makeHousehold({ world, tenant })).id;
+  return (await makeApprovedHousehold({ world, tenant }, { approvedOn: '2025-01-01' })).id;
 }
 
 async function create(householdId: string, lines: unknown[], token = submitterA.token, extra: Record<string, unknown> = {}) {
@@ -213,7 +215,7 @@ describe('bad input is a 422 naming the field, and writes nothing', () => {
   });
 
   it('an unknown household, or another tenant\'s, is not found', async () => {
-    const other = await household(world.b);
+    const other = (await makeHousehold({ world, tenant: world.b })).id;
     for (const householdId of ['018f0000-0000-7000-8000-000000000000', other]) {
       const before = await ownerRows(world.db, world.a.id, 'SELECT count(*)::int AS n FROM claims');
       const r = await world.call('createClaim', { token: submitterA.token, params: { householdId }, body: { lines: [journey(daysFromToday(-1), 5)] } });
@@ -221,6 +223,52 @@ describe('bad input is a 422 naming the field, and writes nothing', () => {
       expect(r.body.detail).toMatch(/carer household/);
       expect(await ownerRows(world.db, world.a.id, 'SELECT count(*)::int AS n FROM claims')).toEqual(before);
     }
+  });
+});
+
+describe('only an approved household claims, for days it was approved', () => {
+  const count = async () => ownerRows(world.db, world.a.id, 'SELECT count(*)::int AS n FROM claims');
+
+  it('refuses a claim from a household that was never approved, naming the household, and writes nothing', async () => {
+    const applicant = await makeHousehold({ world, tenant: world.a });
+    const before = await count();
+    const r = await world.call('createClaim', { token: submitterA.token, params: { householdId: applicant.id }, body: { lines: [journey(daysFromToday(-1), 5)] } });
+    expect(r.status).toBe(422);
+    expect(r.body.type).toBe('https://hearth.dev/problems/unprocessable');
+    expect(r.body.errors).toEqual([{ pointer: '/path/householdId', message: expect.stringMatching(/has never been approved as carers \(its approval is at "enquiry"\)/) }]);
+    expect(await count()).toEqual(before);
+  });
+
+  it('refuses each line dated before the approval, naming its date', async () => {
+    const h = await household();
+    const r = await world.call('createClaim', { token: submitterA.token, params: { householdId: h }, body: { lines: [journey('2025-02-01', 5), journey('2024-12-31', 5)] } });
+    expect(r.status).toBe(422);
+    expect(r.body.errors).toEqual([{ pointer: '/body/lines/1/date', message: 'is dated 2024-12-31, a day the household was not approved as carers (approved from 2025-01-01)' }]);
+  });
+
+  it('refuses to submit or approve a claim for a day after the approval ended, and takes one for days before', async () => {
+    const h = await household();
+    const today = todayIn('Europe/London');
+    const forToday = await create(h, [journey(today, 5)]);
+    const whileApproved = await create(h, [journey('2025-06-01', 5)]);
+    const submittedForToday = await create(h, [journey(today, 7)]);
+    await submit(submittedForToday.id);
+    // The approval is terminated today: today is no longer a day the household is approved.
+    await step({ world, tenant: world.a }, h, 'deregister', { decision: { key: 'termination_decision', outcome: 'terminate', reasons: 'Standards of care not met.' } });
+    const refused = await world.call('submitClaim', { token: submitterA.token, params: { claimId: forToday.id }, body: {} });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ code: 'household_not_approved', errors: [{ pointer: '/path/claimId', message: `line 1 is dated ${today}, a day the household was not approved as carers (approved from 2025-01-01 until its approval ended on ${today})` }] });
+    const notApproved = await world.call('approveClaim', { token: financeA.token, params: { claimId: submittedForToday.id }, body: {} });
+    expect(notApproved.status).toBe(422);
+    expect(notApproved.body.code).toBe('household_not_approved');
+    const [row] = await ownerRows<{ status: string }>(world.db, world.a.id, 'SELECT status FROM claims WHERE id = ?', [submittedForToday.id]);
+    expect(row!.status).toBe('submitted');
+    // Costs from while the household was approved are still paid.
+    expect((await submit(whileApproved.id)).status).toBe('submitted');
+    expect((await approve(whileApproved.id)).status).toBe('approved');
+    const late = await world.call('createClaim', { token: submitterA.token, params: { householdId: h }, body: { lines: [journey(today, 5)] } });
+    expect(late.status).toBe(422);
+    expect(late.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/lines/0/date']);
   });
 });
 

@@ -4,10 +4,10 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import type { ResolvedPack } from '../../packs/registry';
-import { findHousehold } from '../carers/shared';
+import { findHousehold, type HouseholdRow } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
-import { claimSummaryToApi, lineErrors, presentClaim, recordHistory, repriceClaim, storeLines, type ClaimRow, type ClaimStatus, type EvidenceInput, type LineInput } from './service';
+import { approvalFaults, claimSummaryToApi, lineErrors, presentClaim, recordHistory, repriceClaim, storeLines, type ClaimRow, type ClaimStatus, type EvidenceInput, type LineInput } from './service';
 
 async function tenantPack(ctx: OperationContext): Promise<{ pack: ResolvedPack; today: string; currency: 'GBP' | 'USD' }> {
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId!, ctx.services.packs);
@@ -53,9 +53,27 @@ async function respond(ctx: OperationContext, row: ClaimRow, status = 200): Prom
   return { body, result: { status, body: shown, headers: { ETag: etagOf(row.version) } } };
 }
 
-/** The checks lineErrors makes, and that no line names a child or placement hidden from the caller. */
-async function allLineErrors(ctx: OperationContext, pack: Parameters<typeof lineErrors>[2], today: string, lines: LineInput[], evidence: EvidenceInput[]) {
-  return [...(await lineErrors(ctx.trx, ctx.tenantId!, pack, today, lines, evidence)), ...(await hiddenReferenceErrors(ctx, lines, (i, field) => `/body/lines/${i}/${field}`))];
+/**
+ * The checks lineErrors makes, that no line names a child or placement hidden from the caller, and
+ * that the household was approved as carers on every line's date.
+ */
+async function allLineErrors(ctx: OperationContext, household: HouseholdRow, pack: Parameters<typeof lineErrors>[2], today: string, lines: LineInput[], evidence: EvidenceInput[]) {
+  return [
+    ...approvalFaults(household, lines.map((l) => l.date)).map((f) => ({ pointer: f.line === null ? '/path/householdId' : `/body/lines/${f.line}/date`, message: f.message })),
+    ...(await lineErrors(ctx.trx, ctx.tenantId!, pack, today, lines, evidence)),
+    ...(await hiddenReferenceErrors(ctx, lines, (i, field) => `/body/lines/${i}/${field}`)),
+  ];
+}
+
+/**
+ * A claim goes forward (submitted, approved) only while every line falls in the household's approval
+ * as it now stands: an approval ended since the claim was made, back to a date before a line, stops it.
+ */
+async function assertApprovedForLines(ctx: OperationContext, claim: ClaimRow, doing: string): Promise<void> {
+  const household = await findHousehold(ctx, { id: claim.household_id });
+  const lines = (await ctx.trx('claim_lines').where({ tenant_id: ctx.tenantId, claim_id: claim.id }).orderBy('position').select('line_date')) as Array<{ line_date: string }>;
+  const faults = approvalFaults(household, lines.map((l) => l.line_date)).map((f) => `${f.line === null ? 'its household' : `line ${f.line + 1}`} ${f.message}`);
+  if (faults.length) throw new Problem('unprocessable', `The claim cannot be ${doing}: ${faults.join('; ')}`, { code: 'household_not_approved', errors: faults.map((message) => ({ pointer: '/path/claimId', message })) });
 }
 
 async function createClaim(ctx: OperationContext): Promise<OperationResult> {
@@ -63,7 +81,7 @@ async function createClaim(ctx: OperationContext): Promise<OperationResult> {
   // The claimant: a carer household of this tenant (the carers module's finder, tenant-filtered; 404 otherwise).
   const household = await findHousehold(ctx);
   const { pack, today, currency } = await tenantPack(ctx);
-  const errors = await allLineErrors(ctx, pack, today, body.lines, body.evidence ?? []);
+  const errors = await allLineErrors(ctx, household, pack, today, body.lines, body.evidence ?? []);
   if (errors.length) throw Problem.unprocessable(errors);
   const id = newId();
   await ctx.trx('claims').insert({ tenant_id: ctx.tenantId, id, household_id: household.id, description: body.description ?? null, status: 'draft', currency, created_by: actorId(ctx) });
@@ -88,7 +106,7 @@ async function updateClaim(ctx: OperationContext): Promise<OperationResult> {
   assertIfMatch(ctx.ifMatch, before.version);
   assertStatus(before, ['draft'], 'changed');
   const { pack, today } = await tenantPack(ctx);
-  const errors = await allLineErrors(ctx, pack, today, body.lines ?? [], body.evidence ?? []);
+  const errors = await allLineErrors(ctx, await findHousehold(ctx, { id: before.household_id }), pack, today, body.lines ?? [], body.evidence ?? []);
   if (errors.length) throw Problem.unprocessable(errors);
   const beforeApi = await presentClaim(ctx.trx, ctx.tenantId!, before);
   // Replacing the lines would drop a line the caller cannot see whole: only those named on its child may.
@@ -119,6 +137,7 @@ async function submitClaim(ctx: OperationContext): Promise<OperationResult> {
   const body = (ctx.body ?? {}) as { reasons?: string };
   const before = await findClaim(ctx, true);
   assertStatus(before, ['draft'], 'submitted');
+  await assertApprovedForLines(ctx, before, 'submitted');
   const { pack } = await tenantPack(ctx);
   const total = await repriceClaim(ctx.trx, ctx.tenantId!, pack, before);
   return transition(ctx, before, 'submitted', { total, submitted_by: actorId(ctx), submitted_at: ctx.trx.fn.now() }, body.reasons ?? null, 'claim.submitted');
@@ -133,6 +152,7 @@ async function approveClaim(ctx: OperationContext): Promise<OperationResult> {
   const before = await findClaim(ctx, true);
   assertStatus(before, ['submitted'], 'approved');
   assertNotSubmitter(ctx, before, 'approve');
+  await assertApprovedForLines(ctx, before, 'approved');
   const { pack, today } = await tenantPack(ctx);
   const total = await repriceClaim(ctx.trx, ctx.tenantId!, pack, before);
   return transition(ctx, before, 'approved', { total, decided_by: actorId(ctx), decided_at: ctx.trx.fn.now(), decided_on: today, decision_reasons: body.reasons ?? null }, body.reasons ?? null, 'claim.approved');

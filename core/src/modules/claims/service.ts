@@ -3,6 +3,8 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import type { ResolvedPack } from '../../packs/registry';
 import { inEffectOn, iso } from '../../time';
+import type { HouseholdRow } from '../carers/shared';
+import { approvedOn } from '../carers/forMatching';
 import { lookupCodeErrors } from '../lookups/service';
 import { mileageTableOf, priceMileage, type PricedMileage } from './pricing';
 
@@ -105,6 +107,30 @@ export async function lineErrors(trx: Knex.Transaction, tenantId: string, pack: 
   return errors;
 }
 
+/** Why a household may not be paid for a claim's costs: about the household (`line` null), or about one line (by position). */
+export interface ApprovalFault {
+  line: number | null;
+  message: string;
+}
+
+/**
+ * Whether a household may be paid a claim for costs on these dates: only while approved as carers,
+ * as the carers module counts it (from the approval decision, through reviews, until the approval
+ * ends, the day it ends not included). Names each line dated outside the approval, or the household
+ * itself when it has never been approved.
+ */
+export function approvalFaults(household: HouseholdRow, dates: string[]): ApprovalFault[] {
+  if (household.approved_on === null) {
+    return [{ line: null, message: `has never been approved as carers (its approval is at "${household.approval_state}"): a claim is paid only for costs while a household is approved` }];
+  }
+  const span = `approved from ${household.approved_on}${household.approval_ended_on ? ` until its approval ended on ${household.approval_ended_on}` : ''}`;
+  const faults: ApprovalFault[] = [];
+  dates.forEach((date, i) => {
+    if (!approvedOn(household, date)) faults.push({ line: i, message: `is dated ${date}, a day the household was not approved as carers (${span})` });
+  });
+  return faults;
+}
+
 /** Prices the claim's mileage lines again (expense lines keep their amounts) and stores amounts, explanations and the total. */
 export async function repriceClaim(trx: Knex.Transaction, tenantId: string, pack: ResolvedPack, claim: ClaimRow): Promise<number> {
   const lines = (await trx('claim_lines').where({ tenant_id: tenantId, claim_id: claim.id }).orderBy('position')) as LineRow[];
@@ -139,19 +165,36 @@ export async function storeLines(trx: Knex.Transaction, tenantId: string, claimI
 
 /**
  * What a payment run pays for claims: every approved claim not yet paid, split by kind of line
- * (mileage and expenses post to their own accounts), with the dates its lines cover.
+ * (mileage and expenses post to their own accounts), with the dates its lines cover. A claim is
+ * dated by its latest line (it is paid whole, once all its costs are incurred): given `through`, a
+ * run's last night, only claims dated on or before it, so a claim is paid by the run whose period
+ * holds its date, or, approved after that run was calculated or dated before the first run, by the
+ * next run calculated; never by a run whose period ends before it.
  */
-export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string): Promise<Array<{ claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; description: string | null; decidedBy: string | null; decidedOn: string | null }>> {
-  const rows = (await trx('claims as c')
+export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, through?: string): Promise<Array<{ claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; claimDate: string; description: string | null; decidedBy: string | null; decidedOn: string | null }>> {
+  const query = trx('claims as c')
     .join('claim_lines as l', function joinLines() { this.on('l.tenant_id', 'c.tenant_id').andOn('l.claim_id', 'c.id'); })
     .where({ 'c.tenant_id': tenantId, 'c.status': 'approved' })
-    .whereNull('c.paid_in_run_id')
+    .whereNull('c.paid_in_run_id');
+  if (through !== undefined) {
+    query.whereNotExists(function laterLine() {
+      this.from('claim_lines as later').whereRaw('later.tenant_id = c.tenant_id AND later.claim_id = c.id').where('later.line_date', '>', through);
+    });
+  }
+  const rows = (await query
     .groupBy('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
     .orderBy([{ column: 'c.id' }, { column: 'l.kind' }])
     .select('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
     .select(trx.raw('sum(l.amount)::bigint AS amount'), trx.raw('count(*)::int AS lines'), trx.raw('min(l.line_date) AS first_date'), trx.raw('max(l.line_date) AS last_date'))) as Array<{ id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense'; amount: number; lines: number; first_date: string; last_date: string }>;
+  // The claim's date across its kinds (rows of one claim are together, in claim order).
+  const claimDate = new Map<string, string>();
+  for (const r of rows) {
+    const seen = claimDate.get(r.id);
+    if (seen === undefined || r.last_date > seen) claimDate.set(r.id, r.last_date);
+  }
   return rows.filter((r) => Number(r.amount) !== 0).map((r) => ({
-    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date, description: r.description, decidedBy: r.decided_by, decidedOn: r.decided_on,
+    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date, claimDate: claimDate.get(r.id)!,
+    description: r.description, decidedBy: r.decided_by, decidedOn: r.decided_on,
   }));
 }
 

@@ -82,7 +82,18 @@ describe('rates through the API, from the published tables', () => {
       ['fee', '2025-06-10', '2025-06-12', 3, 4286], // 10000 × 3 / 7 = 4285.71
     ]);
     expect(result.total).toBe(11486 + 5714 + 9643 + 22500 + 4286);
-    expect(result.lines.find((l) => l.component === 'birthday_extra')!.explanation).toMatchObject({ rule: 'birthday_extra', facts: { birthdayInPeriod: true, ageBand: '5-10' } });
+    expect(result.lines.find((l) => l.component === 'birthday_extra')!.explanation).toMatchObject({ rule: 'birthday_extra', facts: { occasion: 'birthday', ageBand: '5-10' }, occasion: { kind: 'birthday', date: '2025-06-10', name: null, recordId: null } });
+  });
+
+  it('pays the occasions sent, each on its day, and the deprecated festival flag on the last night in care', async () => {
+    // London, 7 years old (5-10: £225 a week), in care throughout June 2025.
+    const june = { ...fosterNight, childDateOfBirth: '2018-01-20', placementStart: '2025-05-01', periodStart: '2025-06-01', periodEnd: '2025-06-30', region: 'london' };
+    const result = await evaluate(world.a, { ...june, occasions: [{ kind: 'festival', date: '2025-06-06', name: 'Eid al-Adha' }, { kind: 'holiday', date: '2025-07-01' }] });
+    expect(result.lines.filter((l) => l.nights === 0).map((l) => [l.component, l.from, l.amount, l.explanation.occasion])).toEqual([
+      ['festival_extra', '2025-06-06', 22500, { kind: 'festival', date: '2025-06-06', name: 'Eid al-Adha', recordId: null }],
+    ]);
+    const flagged = await evaluate(world.a, { ...june, placementEnd: '2025-06-20', festivalInPeriod: true });
+    expect(flagged.lines.filter((l) => l.nights === 0).map((l) => [l.component, l.from, l.amount])).toEqual([['festival_extra', '2025-06-19', 22500]]);
   });
 
   it('pays a California placement that starts mid-month for the nights in the home', async () => {

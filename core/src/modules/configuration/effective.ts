@@ -2,7 +2,7 @@ import Handlebars from 'handlebars';
 import type { FieldError } from '../../http/problem';
 import type { Layered, ResolvedPack } from '../../packs/registry';
 import type { Amounts, FormDefinition, LookupListDefinition, RateRules, RateTable, RuleDefinition, WorkflowDefinition } from '../../packs/types';
-import { amountFor, type OverlayRateValue, type OverlayRuleChange, type RateFacts } from '../../rates/engine';
+import { amountFor, EXTRAS_KEY, type OverlayRateValue, type OverlayRuleChange, type RateFacts } from '../../rates/engine';
 import { CompiledRuleSet } from '../../rules/ruleSet';
 import { inEffectOn } from '../../time';
 
@@ -40,18 +40,21 @@ export function overlaysInEffect(overlays: Overlay[], asOf: string): Overlay[] {
   return overlays.filter((o) => o.effectiveFrom <= asOf).sort((a, b) => a.version - b.version);
 }
 
-/** The tenant's rate overlays in the engine's terms: dated amounts per table, and rule changes. */
-export function rateOverlays(overlays: Overlay[]): { rates: OverlayRateValue[]; rules: OverlayRuleChange[] } {
+/** The tenant's rate overlays in the engine's terms: dated amounts per table, and changes to the placement rules and the extras. */
+export function rateOverlays(overlays: Overlay[]): { rates: OverlayRateValue[]; rules: OverlayRuleChange[]; extras: OverlayRuleChange[] } {
   const rates: OverlayRateValue[] = [];
   const rules: OverlayRuleChange[] = [];
+  const extras: OverlayRuleChange[] = [];
   for (const overlay of [...overlays].sort((a, b) => a.version - b.version)) {
     for (const [table, change] of Object.entries(overlay.changes.rates ?? {})) {
       rates.push({ table, effectiveFrom: overlay.effectiveFrom, amounts: change.amounts, layer: overlayLayer(overlay), source: `tenant overlay ${overlay.version}: ${overlay.description}` });
     }
     const placementRules = overlay.changes.rules?.['placement-rules'];
     if (placementRules) rules.push({ effectiveFrom: overlay.effectiveFrom, add: placementRules.add ?? [], remove: placementRules.remove ?? [] });
+    const extraRules = overlay.changes.rules?.[EXTRAS_KEY];
+    if (extraRules) extras.push({ effectiveFrom: overlay.effectiveFrom, add: extraRules.add ?? [], remove: extraRules.remove ?? [] });
   }
-  return { rates, rules };
+  return { rates, rules, extras };
 }
 
 /** Deep-merges partial overlay amounts over the pack's, leaf by leaf. */

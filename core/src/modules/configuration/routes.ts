@@ -1,4 +1,4 @@
-import { CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
+import { addDays, CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
 import { dueDates } from '../../packs/cycles';
 import type { ResolvedPack } from '../../packs/registry';
 import type { CycleDefinition, FormDefinition } from '../../packs/types';
@@ -7,7 +7,7 @@ import type { OperationContext, OperationMap, OperationResult } from '../../http
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
-import { placementSegments, RateBook, RateConfigurationError } from '../../rates/engine';
+import { placementSegments, RateBook, RateConfigurationError, type Occasion } from '../../rates/engine';
 import { todayIn } from '../../time';
 import { checkOverlay, effectiveConfiguration, rateOverlays, type Overlay, type OverlayChanges } from './effective';
 import { overlayToApi, tenantOverlays, type OverlayRow } from './tenantConfiguration';
@@ -191,6 +191,11 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
   const { pack, currency, overlays } = await tenantContext(ctx);
   try {
     const book = new RateBook(pack, rateOverlays(overlays));
+    const occasions: Occasion[] = (body.occasions ?? []).map((o) => ({ kind: o.kind, date: o.date, name: o.name ?? null }));
+    // The deprecated flags: an occasion on the last night the child is in the placement in the period.
+    const lastNight = body.placementEnd && body.placementEnd <= body.periodEnd ? addDays(body.placementEnd, -1) : body.periodEnd;
+    if (body.festivalInPeriod) occasions.push({ kind: 'festival', date: lastNight });
+    if (body.holidayWeekInPeriod) occasions.push({ kind: 'holiday', date: lastNight });
     const lines = await placementSegments(
       book,
       {
@@ -202,8 +207,7 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
         placementType: body.placementType ?? null,
         levelOfCare: body.levelOfCare ?? null,
         respite: body.respite ?? false,
-        festivalInPeriod: body.festivalInPeriod ?? false,
-        holidayWeekInPeriod: body.holidayWeekInPeriod ?? false,
+        occasions,
       },
       { from: body.periodStart, to: body.periodEnd },
     );

@@ -20,10 +20,11 @@ interface AdjustmentRow {
 }
 
 /**
- * What a run pays besides care: approved claims (a line per claim and kind) and approved
- * adjustments, waiting for a run. They are few beside a run's care lines (a claim a carer makes, an
- * adjustment finance approves), so they are read whole, then handed out with the households they
- * belong to, a slice at a time (`through`), in the order they were read.
+ * What a run pays besides care: approved claims dated on or before the run's last night (a line per
+ * claim and kind; see claimPaymentsDue for the rule) and approved adjustments, waiting for a run.
+ * They are few beside a run's care lines (a claim a carer makes, an adjustment finance approves), so
+ * they are read whole, then handed out with the households they belong to, a slice at a time
+ * (`through`), in the order they were read.
  */
 export class ClaimsAndAdjustments {
   private next = 0;
@@ -34,14 +35,15 @@ export class ClaimsAndAdjustments {
     readonly adjustments: number,
   ) {}
 
-  static async read(trx: Knex.Transaction, tenantId: string): Promise<ClaimsAndAdjustments> {
-    const claims = await claimPaymentsDue(trx, tenantId);
+  static async read(trx: Knex.Transaction, tenantId: string, period: { to: string }): Promise<ClaimsAndAdjustments> {
+    const claims = await claimPaymentsDue(trx, tenantId, period.to);
     const adjustments = (await trx('payment_adjustments').where({ tenant_id: tenantId, status: 'approved' }).orderBy('id')) as AdjustmentRow[];
     const lines: DraftLine[] = [];
     for (const c of claims) {
       lines.push({
         householdId: c.householdId, placementId: null, childId: null, kind: 'claim', component: c.kind, periodStart: c.firstDate, periodEnd: c.lastDate, nights: null, amount: c.amount,
-        explanation: { kind: 'claim', claimId: c.claimId, lines: c.lines, approvedBy: c.decidedBy, approvedOn: c.decidedOn, from: c.firstDate, to: c.lastDate }, ...NO_LINKS, claimId: c.claimId,
+        explanation: { kind: 'claim', claimId: c.claimId, lines: c.lines, approvedBy: c.decidedBy, approvedOn: c.decidedOn, from: c.firstDate, to: c.lastDate, claimDate: c.claimDate, paidThrough: period.to },
+        ...NO_LINKS, claimId: c.claimId,
         description: `${c.kind === 'mileage' ? 'Mileage' : 'Expenses'} claim${c.description ? ` "${c.description}"` : ''}: ${c.lines} line${c.lines === 1 ? '' : 's'}, ${c.firstDate} to ${c.lastDate}`,
       });
     }

@@ -68,8 +68,8 @@ export interface Corrections {
  * corrections of it), by component. A difference is an arrears line (paid too little) or a recovery
  * line (paid too much) pointing at the run and the lines it corrects.
  *
- * Which placements: those whose placement, child, household, terms of approval or levels of care
- * were written after the previous finalised run was calculated; and, when a tenant overlay changing
+ * Which placements: those whose placement, child, household, terms of approval, regions, levels of
+ * care or the child's occasions were written after the previous finalised run was calculated; and, when a tenant overlay changing
  * rates or rules was added since (or the pack's version changed), every placement in care on the
  * nights it reaches back to. The previous run's own corrections covered everything older, so each
  * difference is found once.
@@ -190,8 +190,9 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
 
 /**
  * Placements with a night in the window whose facts may have changed since `since`: the placement,
- * its child or its household was written, or the household's terms or the placement's levels of care
- * gained a row. (The modules' tables, read in one statement; filtered by tenant.)
+ * its child or its household was written, the household's terms or regions or the placement's
+ * levels of care gained a row, or an occasion of the child was recorded, changed, deleted or
+ * restored. (The modules' tables, read in one statement; filtered by tenant.)
  */
 async function changedPlacements(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, since: Date, households: HouseholdRange): Promise<string[]> {
   const rows = (await trx.raw(
@@ -202,6 +203,8 @@ async function changedPlacements(trx: Knex.Transaction, tenantId: string, window
         ${households.after === null ? '' : 'AND p.household_id > :after'} ${households.through === null ? '' : 'AND p.household_id <= :through'}
         AND (p.updated_at > :since OR p.created_at > :since OR c.updated_at > :since OR h.updated_at > :since
           OR EXISTS (SELECT 1 FROM carer_approval_terms t WHERE t.tenant_id = p.tenant_id AND t.household_id = p.household_id AND t.created_at > :since)
+          OR EXISTS (SELECT 1 FROM carer_household_regions g WHERE g.tenant_id = p.tenant_id AND g.household_id = p.household_id AND g.created_at > :since)
+          OR EXISTS (SELECT 1 FROM child_occasions o WHERE o.tenant_id = p.tenant_id AND o.child_id = p.child_id AND (o.created_at > :since OR o.updated_at > :since))
           OR EXISTS (SELECT 1 FROM placement_levels_of_care l WHERE l.tenant_id = p.tenant_id AND l.placement_id = p.id AND l.created_at > :since))`,
     { tenant: tenantId, from: window.from, to: window.to, since: since.toISOString(), after: households.after, through: households.through },
   )) as { rows: Array<{ id: string }> };

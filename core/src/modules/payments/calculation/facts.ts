@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { LookupListDefinition } from '../../../packs/types';
-import type { PlacementForRates } from '../../../rates/engine';
+import type { Occasion, PlacementFactChange, PlacementForRates } from '../../../rates/engine';
 import type { TenantConfiguration } from '../../configuration/tenantConfiguration';
 
 /** A placement as a payment run prices it: who is paid, for whom, from when, and the facts that change along the way. */
@@ -22,7 +22,6 @@ interface PlacementRow {
   placement_type: string | null;
   date_of_birth: string;
   region: string | null;
-  carer_level: string | null;
 }
 
 /**
@@ -109,9 +108,16 @@ export async function placementIdsToPrice(trx: Knex.Transaction, tenantId: strin
 
 /**
  * The placements with a night in `[from, to]` (see placementsInCare), with the facts a run prices
- * them by: the child's date of birth; the carer household's region; the carer's level from the
- * household's terms of approval as they change (each from its effective date); the placement's
- * category; respite; and the levels of care assessed. In household order, then by start.
+ * them by, each as it was on each night: the child's date of birth and the occasions recorded for the
+ * child in the window; the carer household's region from its dated regions; the carer's level from
+ * the household's terms of approval; the placement's category; respite; and the levels of care
+ * assessed. In household order, then by start.
+ *
+ * Nights before a household's first dated region are paid at that first region (nothing earlier is
+ * known; a household recorded before regions were dated, with no rows, at its region column). Nights
+ * before the first terms of approval that name a level have no carer level, so no rule pays a fee by
+ * level for them: a level is what an approval decision or review sets, and before one there is none
+ * (the allowance, which is the child's, is paid all the same).
  *
  * These are the placements, carers and children modules' tables, read here in one statement per
  * table rather than through each module's service: a run reads tens of thousands of placements,
@@ -122,21 +128,28 @@ export async function placementsToPrice(trx: Knex.Transaction, tenantId: string,
     .join('children as c', function joinChild() { this.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id'); })
     .join('carer_households as h', function joinHousehold() { this.on('h.tenant_id', 'p.tenant_id').andOn('h.id', 'p.household_id'); })
     .orderBy([{ column: 'p.household_id' }, { column: 'p.start_date' }, { column: 'p.id' }])
-    .select('p.id', 'p.child_id', 'p.household_id', 'p.start_date', 'p.end_date', 'p.planned_end_date', 'p.respite_of', 'p.placement_type', 'c.date_of_birth', 'h.region', 'h.carer_level');
+    .select('p.id', 'p.child_id', 'p.household_id', 'p.start_date', 'p.end_date', 'p.planned_end_date', 'p.respite_of', 'p.placement_type', 'c.date_of_birth', 'h.region');
   const rows = (await query) as PlacementRow[];
   if (!rows.length) return [];
 
   const householdIds = [...new Set(rows.map((r) => r.household_id))];
   const placementIds = rows.map((r) => r.id);
+  const regions = await regionTimelines(trx, tenantId, householdIds);
   const levels = await carerLevelTimelines(trx, tenantId, householdIds);
   const care = await levelOfCareTimelines(trx, tenantId, placementIds);
+  const occasions = await occasionsOf(trx, tenantId, [...new Set(rows.map((r) => r.child_id))], window);
 
   return rows.map((r) => {
     const respite = r.respite_of !== null;
     // A respite stay ends on the day the child is due back unless it ended otherwise (as occupancy counts it); any other open placement runs on.
     const endDate = r.end_date ?? (respite ? r.planned_end_date : null);
-    const changes = [...(levels.get(r.household_id) ?? []).map((l) => ({ from: l.from, carerLevel: l.value })), ...(care.get(r.id) ?? []).map((l) => ({ from: l.from, levelOfCare: l.value }))]
-      .sort((a, b) => a.from.localeCompare(b.from));
+    const region = regions.get(r.household_id);
+    const changes: PlacementFactChange[] = [
+      ...(region?.moves ?? []).map((l) => ({ from: l.from, region: l.value })),
+      ...(levels.get(r.household_id) ?? []).map((l) => ({ from: l.from, carerLevel: l.value })),
+      ...(care.get(r.id) ?? []).map((l) => ({ from: l.from, levelOfCare: l.value })),
+    ].sort((a, b) => a.from.localeCompare(b.from));
+    const recorded = occasions.get(r.child_id);
     return {
       placementId: r.id,
       childId: r.child_id,
@@ -145,18 +158,42 @@ export async function placementsToPrice(trx: Knex.Transaction, tenantId: string,
         startDate: r.start_date,
         endDate,
         childDateOfBirth: r.date_of_birth,
-        region: r.region,
-        carerLevel: r.carer_level,
+        region: region ? region.from : r.region,
+        carerLevel: null,
         placementType: r.placement_type === null ? null : (categories.get(r.placement_type) ?? r.placement_type),
         levelOfCare: null,
         respite,
         ...(changes.length ? { changes } : {}),
+        ...(recorded ? { occasions: recorded } : {}),
       },
     };
   });
 }
 
-type Timeline = Map<string, Array<{ from: string; value: string }>>;
+type Timeline<V = string> = Map<string, Array<{ from: string; value: V }>>;
+
+/**
+ * Each household's region (carers/regions.ts): where it was from the start (the last undated row,
+ * else the first move's region) and its moves by date (the latest recorded wins for a date).
+ * Households recorded before regions were dated, with no rows, are missing: their column stands.
+ */
+async function regionTimelines(trx: Knex.Transaction, tenantId: string, householdIds: string[]): Promise<Map<string, { from: string | null; moves: Array<{ from: string; value: string | null }> }>> {
+  const rows = (await trx('carer_household_regions')
+    .where('tenant_id', tenantId)
+    .whereRaw('household_id = ANY(?::uuid[])', [householdIds])
+    .orderBy('household_id')
+    .orderByRaw('effective_from ASC NULLS FIRST, created_at, id')
+    .select('household_id', 'effective_from', 'region')) as Array<{ household_id: string; effective_from: string | null; region: string | null }>;
+  const start = new Map<string, string | null>();
+  for (const r of rows) if (r.effective_from === null) start.set(r.household_id, r.region);
+  const moves = timeline(rows.filter((r) => r.effective_from !== null).map((r) => ({ owner: r.household_id, from: r.effective_from!, value: r.region })));
+  const out = new Map<string, { from: string | null; moves: Array<{ from: string; value: string | null }> }>();
+  for (const id of new Set(rows.map((r) => r.household_id))) {
+    const dated = moves.get(id) ?? [];
+    out.set(id, { from: start.has(id) ? start.get(id)! : dated[0]!.value, moves: dated });
+  }
+  return out;
+}
 
 /** Each household's carer level by date, from its terms of approval (the latest recorded wins for a date; terms naming no level leave it as it was). */
 async function carerLevelTimelines(trx: Knex.Transaction, tenantId: string, householdIds: string[]): Promise<Timeline> {
@@ -164,7 +201,7 @@ async function carerLevelTimelines(trx: Knex.Transaction, tenantId: string, hous
     .where('tenant_id', tenantId)
     .whereRaw('household_id = ANY(?::uuid[])', [householdIds])
     .whereNotNull('carer_level')
-    .orderBy([{ column: 'household_id' }, { column: 'effective_from' }, { column: 'created_at' }])
+    .orderBy([{ column: 'household_id' }, { column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }])
     .select('household_id', 'effective_from', 'carer_level')) as Array<{ household_id: string; effective_from: string; carer_level: string }>;
   return timeline(rows.map((r) => ({ owner: r.household_id, from: r.effective_from, value: r.carer_level })));
 }
@@ -173,14 +210,33 @@ async function levelOfCareTimelines(trx: Knex.Transaction, tenantId: string, pla
   const rows = (await trx('placement_levels_of_care')
     .where('tenant_id', tenantId)
     .whereRaw('placement_id = ANY(?::uuid[])', [placementIds])
-    .orderBy([{ column: 'placement_id' }, { column: 'effective_from' }, { column: 'created_at' }])
+    .orderBy([{ column: 'placement_id' }, { column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }])
     .select('placement_id', 'effective_from', 'level')) as Array<{ placement_id: string; effective_from: string; level: string }>;
   return timeline(rows.map((r) => ({ owner: r.placement_id, from: r.effective_from, value: r.level })));
 }
 
+/**
+ * The occasions recorded for each child in the window (not deleted), one per kind and day: two
+ * records of one festival on one day (a merge of duplicate children can bring that about) are one
+ * occasion, paid once.
+ */
+async function occasionsOf(trx: Knex.Transaction, tenantId: string, childIds: string[], window: { from: string; to: string }): Promise<Map<string, Occasion[]>> {
+  const rows = (await trx('child_occasions')
+    .distinctOn(['child_id', 'occasion_date', 'kind'])
+    .where('tenant_id', tenantId)
+    .whereRaw('child_id = ANY(?::uuid[])', [childIds])
+    .whereNull('deleted_at')
+    .whereBetween('occasion_date', [window.from, window.to])
+    .orderBy([{ column: 'child_id' }, { column: 'occasion_date' }, { column: 'kind' }, { column: 'created_at' }, { column: 'id' }])
+    .select('child_id', 'id', 'kind', 'occasion_date', 'name')) as Array<{ child_id: string; id: string; kind: string; occasion_date: string; name: string }>;
+  const out = new Map<string, Occasion[]>();
+  for (const r of rows) (out.get(r.child_id) ?? out.set(r.child_id, []).get(r.child_id)!).push({ kind: r.kind, date: r.occasion_date, name: r.name, id: r.id });
+  return out;
+}
+
 /** Entries in date order, one per date: a later-recorded entry for the same date replaces the earlier. */
-function timeline(entries: Array<{ owner: string; from: string; value: string }>): Timeline {
-  const out: Timeline = new Map();
+function timeline<V>(entries: Array<{ owner: string; from: string; value: V }>): Timeline<V> {
+  const out: Timeline<V> = new Map();
   for (const e of entries) {
     const list = out.get(e.owner) ?? out.set(e.owner, []).get(e.owner)!;
     const last = list[list.length - 1];

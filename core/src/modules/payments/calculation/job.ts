@@ -75,7 +75,7 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
     const packVersions = Object.fromEntries(config.pack.chain.map((id) => [id, services.packs.get(id)?.manifest.version ?? 'unknown']));
     const overlayVersion = config.overlays.reduce((max, o) => Math.max(max, o.version), 0);
     const corrections = await correctionScope(trx, tenantId, { periodStart: run.period_start, lookbackDays: schedule.correction_lookback_days }, { packVersions, overlayVersion }, config.overlays);
-    const householdPayments = await ClaimsAndAdjustments.read(trx, tenantId);
+    const householdPayments = await ClaimsAndAdjustments.read(trx, tenantId, period);
 
     const total = await countPlacementsToPrice(trx, tenantId, period);
     if (progressAlongside) await ctx.progress(0, total);

@@ -1,4 +1,4 @@
-import { placementSegments, RateConfigurationError, type RateBook, type RateSegment } from '../../../rates/engine';
+import { placementSegments, RateConfigurationError, type PlacementForRates, type RateBook, type RateSegment } from '../../../rates/engine';
 import type { PricedPlacement } from './facts';
 import { NO_LINKS, type CalculationIssue, type DraftLine } from './lines';
 
@@ -7,9 +7,20 @@ export interface PricingResult {
   issues: CalculationIssue[];
 }
 
-function describeFacts(p: PricedPlacement): string {
-  const r = p.rates;
-  return [`placement type ${r.placementType ?? 'not set'}`, `region ${r.region ?? 'not set'}`, `carer level ${r.carerLevel ?? 'not set'}`, ...(r.respite ? ['respite'] : [])].join(', ');
+/** The placement's facts as they were on a night: its own, then each dated change in effect by then. */
+function factsOn(p: PricedPlacement, night: string): Pick<PlacementForRates, 'placementType' | 'region' | 'carerLevel'> {
+  const facts = { placementType: p.rates.placementType ?? null, region: p.rates.region ?? null, carerLevel: p.rates.carerLevel ?? null };
+  for (const change of p.rates.changes ?? []) {
+    if (change.from > night) break;
+    for (const name of ['placementType', 'region', 'carerLevel'] as const) if (change[name] !== undefined) facts[name] = change[name];
+  }
+  return facts;
+}
+
+/** What the placement's facts were on the first night of the period it was in care. */
+function describeFacts(p: PricedPlacement, period: { from: string }): string {
+  const r = factsOn(p, p.rates.startDate > period.from ? p.rates.startDate : period.from);
+  return [`placement type ${r.placementType ?? 'not set'}`, `region ${r.region ?? 'not set'}`, `carer level ${r.carerLevel ?? 'not set'}`, ...(p.rates.respite ? ['respite'] : [])].join(', ');
 }
 
 /** A segment as a run line: a night-by-night component (rate) or a once-a-period extra. */
@@ -57,7 +68,7 @@ export async function pricePlacements(rates: Rates, placements: PricedPlacement[
       for (const segment of await placementSegments(rates.book, p.rates, period)) {
         if (segment.amount !== 0) lines.push(segmentLine(p, segment));
       }
-      if (lines.length === before) issues.push({ ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p)})` });
+      if (lines.length === before) issues.push({ ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p, period)})` });
     } catch (error) {
       if (!(error instanceof RateConfigurationError)) throw error;
       issues.push({ ...about, severity: 'error', code: 'rate_configuration', message: error.message });
