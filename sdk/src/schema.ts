@@ -3310,7 +3310,7 @@ export interface paths {
         put?: never;
         /**
          * Place a child with a household
-         * @description Refused (409) when the household has no place on any night of it, or the child has another main placement then. Where the tenant requires placement approval it starts as proposed in the pack's workflow; otherwise it starts at once (placement.started).
+         * @description Refused (409) when the household has no place on any night of it, or the child has another main placement then. Where the tenant requires placement approval it starts as proposed in the pack's workflow; otherwise it starts at once (placement.started). The placement type is required: the pack's rates pay by it (a placement without one would be paid nothing) and statutory returns need it.
          */
         post: operations["createPlacement"];
         delete?: never;
@@ -6596,7 +6596,7 @@ export interface components {
             resolution: string;
             /**
              * Format: int64
-             * @description Upheld only: the difference to pay (positive) or recover (negative) in the next run.
+             * @description Upheld only: the difference, in minor units, to pay (positive) or recover (negative) in the next run.
              */
             adjustmentAmount?: number;
         };
@@ -6874,8 +6874,8 @@ export interface components {
             /** Format: uuid */
             householdId: string;
             kind: components["schemas"]["PlacementKind"];
-            /** @description A code of the tenant's placement_type list (statutory returns). */
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description An active code of the tenant's placement_type list (SSDA903 U1-U6, an AFCARS setting). Required, an emergency placement's too: the household is named, so whether the carer is family or friend or another foster carer is known, and the list has codes for a placement whose plan is not settled (U3, U6). The pack's rate rules pay by its category, and statutory returns report it. */
+            placementType: components["schemas"]["LookupCode"];
             /** Format: date */
             startDate: string;
             /** Format: date */
@@ -6893,7 +6893,8 @@ export interface components {
             /** Format: date */
             plannedEndDate?: string | null;
             longTerm?: boolean;
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description Another active code of the tenant's placement_type list; a placement's type can be corrected but not removed. */
+            placementType?: components["schemas"]["LookupCode"];
         };
         Placement: {
             /** Format: uuid */
@@ -6974,7 +6975,8 @@ export interface components {
             /** Format: uuid */
             householdId?: string;
             kind?: components["schemas"]["PlacementKind"];
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description The next placement's type; without it, the current placement's. Refused (422) when neither names one. */
+            placementType?: components["schemas"]["LookupCode"];
             /** Format: date */
             plannedEndDate?: string | null;
             longTerm?: boolean;
@@ -6993,7 +6995,8 @@ export interface components {
              * @description The day the child returns (the last respite night is the night before).
              */
             endDate: string;
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description The respite stay's type (T3 for a carer's holiday, in England); without it, the main placement's. Refused (422) when neither names one. */
+            placementType?: components["schemas"]["LookupCode"];
         };
         PlacementAgreementLink: {
             /**
