@@ -1073,7 +1073,15 @@ export interface paths {
          * What a placement would be paid over a period, and why
          * @description Runs the tenant's rate configuration (pack and overlays) for the given facts: each line is a
          *     segment of nights with the same facts and rate value, with the rule that chose it, the table,
-         *     its layer and effective date, and the facts. Computes only; writes nothing.
+         *     its layer and effective date, and the facts. Computes only; writes nothing. Amounts are
+         *     integers in minor units (pence, cents).
+         *
+         *     A fact the tenant's rules cannot pay without is refused (422), each by its pointer, never
+         *     priced to 0: one every rule that pays a night reads (the placement type in England, the
+         *     service level in Texas), or one a rate table that would pay is keyed by (the region of the
+         *     English allowance). A placement the rules do not pay (placed for adoption, a children's home)
+         *     or a period before the first rate is a 200 with no lines, a total of 0 and `notPaid` saying
+         *     why.
          */
         post: operations["evaluateRate"];
         delete?: never;
@@ -4497,9 +4505,13 @@ export interface components {
              * @description The last night of the period, inclusive.
              */
             periodEnd: string;
+            /** @description The carer household's region, where the pack's tables are by region (England: london, south_east, rest_of_england). */
             region?: string | null;
+            /** @description The carer's level (fee), where the pack pays by it; without it, no fee. */
             carerLevel?: string | null;
+            /** @description A code of the tenant's placement_type list (U4), paid as its category (foster_unrelated), or the category itself; another value is refused (422). Required where the tenant's rules pay nothing without it (the UK pack). */
             placementType?: string | null;
+            /** @description The child's level of care or service level, where the pack pays by it (required in Texas). */
             levelOfCare?: string | null;
             respite?: boolean;
             /** @description A religious or cultural festival the pack's extras pay for falls in the period. */
@@ -4537,6 +4549,15 @@ export interface components {
             policy: Record<string, never>;
             lines: components["schemas"]["RateLine"][];
             total: components["schemas"]["MoneyTotal"];
+            /** @description Null when a line is paid; otherwise why nothing is. */
+            notPaid: null | {
+                /**
+                 * @description no_night_in_period: the placement has no paid night in the period; not_paid_by_rules: no rule pays a night with these facts; no_rate_in_effect: the rules choose tables with no amount in effect on those nights.
+                 * @enum {string}
+                 */
+                code: "no_night_in_period" | "not_paid_by_rules" | "no_rate_in_effect";
+                reason: components["schemas"]["Note"];
+            };
         };
         CycleDueDatesRequest: {
             /** Format: date */
