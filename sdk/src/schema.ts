@@ -2883,7 +2883,7 @@ export interface paths {
         };
         /**
          * What the calculation could not price, and placements it paid nothing
-         * @description Errors are placements the current calculation could not price (a region or a level of care without a rate), each with a message to act on; in the packs' workflows a run with errors cannot be approved. Notices are placements in care that it priced to nothing (no rule pays their nights, or the tenant's pack sets no rates), so no carer goes unpaid unnoticed.
+         * @description Errors are placements the current calculation could not price (a region or a level of care without a rate, a placement without a placement type), each with a message to act on; in the packs' workflows a run with errors cannot be approved. Notices are placements in care that it priced to nothing (no rule pays their nights, or the tenant's pack sets no rates), so no carer goes unpaid unnoticed. The run itself (issueSummary) counts them by code and shows the first few.
          */
         get: operations["listPaymentRunIssues"];
         put?: never;
@@ -6441,6 +6441,7 @@ export interface components {
             issueCount: components["schemas"]["Count"];
             /** @description Placements in care the current calculation paid nothing. */
             noticeCount: components["schemas"]["Count"];
+            issueSummary: components["schemas"]["PaymentRunIssueSummary"];
             correctionCount: components["schemas"]["Count"];
             /** Format: uuid */
             calculatedBy: string | null;
@@ -6526,6 +6527,18 @@ export interface components {
             childId: string | null;
             code: components["schemas"]["Code"];
             message: components["schemas"]["Note"];
+        };
+        /** @description The current calculation's errors and notices on the run itself, so that a placement paid nothing is seen without a second call: how many of each code, and the first few in full (errors first), as GET /v1/payment-runs/{runId}/issues lists them all. Empty until a calculation is written. */
+        PaymentRunIssueSummary: {
+            /** @description One entry per severity and code (errors first), e.g. notice not_paid 3. */
+            byCode: {
+                /** @enum {string} */
+                severity: "error" | "notice";
+                code: components["schemas"]["Code"];
+                count: components["schemas"]["Count"];
+            }[];
+            /** @description The first five issues, errors first, each naming its household, placement and child (withheld for a restricted child, as on the issues list). */
+            first: components["schemas"]["PaymentRunIssue"][];
         };
         PaymentRunHousehold: {
             /** Format: uuid */
