@@ -28,7 +28,7 @@ const fosterNight = { placementType: 'foster_unrelated' };
 async function evaluate(tenant: TenantFixture, body: Record<string, unknown>) {
   const response = await world.call('evaluateRate', { token: tenant.adminToken, body });
   expect(response.status).toBe(200);
-  return response.body as { currency: string; total: number; lines: Array<{ component: string; from: string; to: string; nights: number; amount: number; explanation: Record<string, any> }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return response.body as { currency: string; total: number; notPaid: { code: string; reason: string } | null; lines: Array<{ component: string; from: string; to: string; nights: number; amount: number; explanation: Record<string, any> }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 describe('packs', () => {
