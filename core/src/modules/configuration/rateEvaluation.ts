@@ -79,15 +79,17 @@ export function missingForEveryRule(rules: RuleDefinition[], given: GivenFacts):
  * None means the fault is the configuration's or a value's, not a missing field.
  */
 export function missingForTables(pack: ResolvedPack, rules: RuleDefinition[], given: GivenFacts): FieldError[] {
+  const leftOut = (fact: string): fact is GivenFact => (GIVEN_FACTS as readonly string[]).includes(fact) && given[fact as GivenFact] === null;
   const missing = new Map<GivenFact, string>();
   for (const rule of rules) {
-    if ([...factsNeeded(rule.conditions)].some((fact) => (GIVEN_FACTS as readonly string[]).includes(fact) && given[fact as GivenFact] === null)) continue;
+    if ([...factsNeeded(rule.conditions)].some(leftOut)) continue;
     const table = pack.points.rates.get(rule.event.params.table)?.value as RateTable | undefined;
-    for (const dimension of table?.dimensions ?? []) {
-      if ((GIVEN_FACTS as readonly string[]).includes(dimension) && given[dimension as GivenFact] === null && !missing.has(dimension as GivenFact)) missing.set(dimension as GivenFact, table!.key);
-    }
+    for (const dimension of table?.dimensions ?? []) if (leftOut(dimension) && !missing.has(dimension)) missing.set(dimension, table!.key);
   }
-  return [...missing].map(([fact, table]) => ({ pointer: pointer(fact), message: `is required: the rate table "${table}" that pays this placement is by ${fact}` }));
+  return [...missing].map(([fact, table]) => ({
+    pointer: pointer(fact),
+    message: `is required: the rate table "${table}" that pays this placement is by ${fact}`,
+  }));
 }
 
 /**
@@ -134,7 +136,15 @@ const described = (given: GivenFacts, respite: boolean) =>
  * this care: placed for adoption, a children's home); or rules chose tables with no amount in
  * effect yet (a period before the first rate the pack encodes).
  */
-export async function notPaidReason(book: RateBook, input: { placementStart: string; placementEnd: string | null; childDateOfBirth: string; respite: boolean; given: GivenFacts }, period: { from: string; to: string }): Promise<NotPaid> {
+export interface EvaluatedPlacement {
+  placementStart: string;
+  placementEnd: string | null;
+  childDateOfBirth: string;
+  respite: boolean;
+  given: GivenFacts;
+}
+
+export async function notPaidReason(book: RateBook, input: EvaluatedPlacement, period: { from: string; to: string }): Promise<NotPaid> {
   const first = input.placementStart > period.from ? input.placementStart : period.from;
   const lastPaid = input.placementEnd === null ? period.to : book.policy.departureDayPaid ? input.placementEnd : dayBefore(input.placementEnd);
   const last = lastPaid < period.to ? lastPaid : period.to;
@@ -152,8 +162,10 @@ export async function notPaidReason(book: RateBook, input: { placementStart: str
   };
   const chosen = (await book.decide(facts, first)).fired.filter((f) => f.event.params.weeks === undefined);
   if (!chosen.length) {
-    return { code: 'not_paid_by_rules', reason: `No rule of the tenant's rates (${RULES_KEY}) pays a night with these facts (${described(input.given, input.respite)}): the tenant's configuration does not pay for this care` };
+    const facts = described(input.given, input.respite);
+    return { code: 'not_paid_by_rules', reason: `No rule of the tenant's rates (${RULES_KEY}) pays a night with these facts (${facts}): the tenant's configuration does not pay for this care` };
   }
   const tables = [...new Set(chosen.map((f) => f.event.params.table))];
-  return { code: 'no_rate_in_effect', reason: `The rules choose the rate table${tables.length > 1 ? 's' : ''} ${tables.map((t) => `"${t}"`).join(', ')}, which ${tables.length > 1 ? 'have' : 'has'} no amount in effect on the nights from ${first} to ${last}` };
+  const named = `rate table${tables.length > 1 ? 's' : ''} ${tables.map((t) => `"${t}"`).join(', ')}`;
+  return { code: 'no_rate_in_effect', reason: `The rules choose the ${named}, with no amount in effect on the nights from ${first} to ${last}` };
 }

@@ -198,21 +198,27 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
   const tenantTypes = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId, list_key: 'placement_type', active: true }).pluck('code')) as string[];
   const placementType = placementTypeForRules(pack, tenantTypes, body.placementType ?? null);
   if (placementType.error) throw Problem.unprocessable([placementType.error]);
-  const given: GivenFacts = { placementType: placementType.value, region: body.region ?? null, carerLevel: body.carerLevel ?? null, levelOfCare: body.levelOfCare ?? null };
+  const given: GivenFacts = {
+    placementType: placementType.value,
+    region: body.region ?? null,
+    carerLevel: body.carerLevel ?? null,
+    levelOfCare: body.levelOfCare ?? null,
+  };
   const period = { from: body.periodStart, to: body.periodEnd };
   const ruleChanges = rateOverlays(overlays);
   const rules = rulesInPeriod(pack, ruleChanges.rules, period);
   const missing = missingForEveryRule(rules, given);
   if (missing.length) throw Problem.unprocessable(missing);
   const respite = body.respite ?? false;
+  const placement = { placementStart: body.placementStart, placementEnd: body.placementEnd ?? null, childDateOfBirth: body.childDateOfBirth, respite, given };
   try {
     const book = new RateBook(pack, ruleChanges);
     const lines = await placementSegments(
       book,
       {
-        startDate: body.placementStart,
-        endDate: body.placementEnd ?? null,
-        childDateOfBirth: body.childDateOfBirth,
+        startDate: placement.placementStart,
+        endDate: placement.placementEnd,
+        childDateOfBirth: placement.childDateOfBirth,
         ...given,
         respite,
         festivalInPeriod: body.festivalInPeriod ?? false,
@@ -220,9 +226,10 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
       },
       period,
     );
-    const notPaid = lines.length ? null : await notPaidReason(book, { placementStart: body.placementStart, placementEnd: body.placementEnd ?? null, childDateOfBirth: body.childDateOfBirth, respite, given }, period);
+    const notPaid = lines.length ? null : await notPaidReason(book, placement, period);
     const { paymentUnit, departureDayPaid, conversion, rounding, schedule } = book.policy;
-    return { status: 200, body: { currency, policy: { paymentUnit, departureDayPaid, conversion, rounding, schedule }, lines, total: lines.reduce((sum, l) => sum + l.amount, 0), notPaid }, noWrite: true };
+    const total = lines.reduce((sum, l) => sum + l.amount, 0);
+    return { status: 200, body: { currency, policy: { paymentUnit, departureDayPaid, conversion, rounding, schedule }, lines, total, notPaid }, noWrite: true };
   } catch (error) {
     if (!(error instanceof RateConfigurationError)) throw error;
     const unread = missingForTables(pack, rules, given);

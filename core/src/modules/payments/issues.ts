@@ -53,12 +53,14 @@ export async function issueSummaries(ctx: OperationContext, runs: RunRow[]): Pro
   if (!runs.length) return out;
   const ids = runs.map((r) => r.id);
   const counts = (await ctx.trx('payment_run_issues as i')
-    .join('payment_runs as r', function currentCalculation() { this.on('r.tenant_id', 'i.tenant_id').andOn('r.id', 'i.run_id').andOn('r.calculation_number', 'i.calculation'); })
+    .join('payment_runs as r', function currentCalculation() {
+      this.on('r.tenant_id', 'i.tenant_id').andOn('r.id', 'i.run_id').andOn('r.calculation_number', 'i.calculation');
+    })
     .where('i.tenant_id', ctx.tenantId!)
     .whereRaw('i.run_id = ANY(?::uuid[])', [ids])
     .groupBy('i.run_id', 'i.severity', 'i.code')
     .orderBy([{ column: 'i.run_id' }, { column: 'i.severity' }, { column: 'i.code' }])
-    .select('i.run_id', 'i.severity', 'i.code', ctx.trx.raw('count(*)::int AS count'))) as Array<{ run_id: string; severity: 'error' | 'notice'; code: string; count: number }>;
+    .select('i.run_id', 'i.severity', 'i.code', ctx.trx.raw('count(*)::int AS count'))) as Array<Pick<IssueRow, 'run_id' | 'severity' | 'code'> & { count: number }>;
   for (const c of counts) out.get(c.run_id)!.byCode.push({ severity: c.severity, code: c.code, count: c.count });
   // Errors first, then as written (as GET …/issues lists them); each run's few read through its index, not every issue of every run sorted.
   const first = ((await ctx.trx.raw(

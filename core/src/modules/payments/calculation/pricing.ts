@@ -69,7 +69,9 @@ export async function pricePlacements(rates: Rates, placements: PricedPlacement[
       for (const segment of await placementSegments(rates.book, p.rates, period)) {
         if (segment.amount !== 0) lines.push(segmentLine(p, segment));
       }
-      if (lines.length === before) issues.push(p.rates.placementType === null ? untyped(p) : { ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p)})` });
+      if (lines.length === before) {
+        issues.push(p.rates.placementType === null ? untyped(p) : { ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p)})` });
+      }
     } catch (error) {
       if (!(error instanceof RateConfigurationError)) throw error;
       issues.push({ ...about, severity: 'error', code: 'rate_configuration', message: error.message });
