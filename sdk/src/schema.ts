@@ -1073,7 +1073,15 @@ export interface paths {
          * What a placement would be paid over a period, and why
          * @description Runs the tenant's rate configuration (pack and overlays) for the given facts: each line is a
          *     segment of nights with the same facts and rate value, with the rule that chose it, the table,
-         *     its layer and effective date, and the facts. Computes only; writes nothing.
+         *     its layer and effective date, and the facts. Computes only; writes nothing. Amounts are
+         *     integers in minor units (pence, cents).
+         *
+         *     A fact the tenant's rules cannot pay without is refused (422), each by its pointer, never
+         *     priced to 0: one every rule that pays a night reads (the placement type in England, the
+         *     service level in Texas), or one a rate table that would pay is keyed by (the region of the
+         *     English allowance). A placement the rules do not pay (placed for adoption, a children's home)
+         *     or a period before the first rate is a 200 with no lines, a total of 0 and `notPaid` saying
+         *     why.
          */
         post: operations["evaluateRate"];
         delete?: never;
@@ -2985,7 +2993,7 @@ export interface paths {
         };
         /**
          * What the calculation could not price, and placements it paid nothing
-         * @description Errors are placements the current calculation could not price (a region or a level of care without a rate), each with a message to act on; in the packs' workflows a run with errors cannot be approved. Notices are placements in care that it priced to nothing (no rule pays their nights, or the tenant's pack sets no rates), so no carer goes unpaid unnoticed.
+         * @description Errors are placements the current calculation could not price (a region or a level of care without a rate, a placement without a placement type), each with a message to act on; in the packs' workflows a run with errors cannot be approved. Notices are placements in care that it priced to nothing (no rule pays their nights, or the tenant's pack sets no rates), so no carer goes unpaid unnoticed. The run itself (issueSummary) counts them by code and shows the first few.
          */
         get: operations["listPaymentRunIssues"];
         put?: never;
@@ -3420,7 +3428,7 @@ export interface paths {
         put?: never;
         /**
          * Place a child with a household
-         * @description Refused (409) when the household has no place on any night of it, or the child has another main placement then. Where the tenant requires placement approval it starts as proposed in the pack's workflow; otherwise it starts at once (placement.started).
+         * @description Refused (409) when the household has no place on any night of it, or the child has another main placement then. Where the tenant requires placement approval it starts as proposed in the pack's workflow; otherwise it starts at once (placement.started). The placement type is required: the pack's rates pay by it (a placement without one would be paid nothing) and statutory returns need it.
          */
         post: operations["createPlacement"];
         delete?: never;
@@ -4607,9 +4615,13 @@ export interface components {
              * @description The last night of the period, inclusive.
              */
             periodEnd: string;
+            /** @description The carer household's region, where the pack's tables are by region (England: london, south_east, rest_of_england). */
             region?: string | null;
+            /** @description The carer's level (fee), where the pack pays by it; without it, no fee. */
             carerLevel?: string | null;
+            /** @description A code of the tenant's placement_type list (U4), paid as its category (foster_unrelated), or the category itself; another value is refused (422). Required where the tenant's rules pay nothing without it (the UK pack). */
             placementType?: string | null;
+            /** @description The child's level of care or service level, where the pack pays by it (required in Texas). */
             levelOfCare?: string | null;
             respite?: boolean;
             /** @description Days the child's record names that the pack's extras may pay for (as a child's occasions are recorded: `POST /v1/children/{childId}/occasions`). Each is paid once, on its day, if the child spends that night in the placement; birthdays are found from `childDateOfBirth`. */
@@ -4669,6 +4681,15 @@ export interface components {
             policy: Record<string, never>;
             lines: components["schemas"]["RateLine"][];
             total: components["schemas"]["MoneyTotal"];
+            /** @description Null when a line is paid; otherwise why nothing is. */
+            notPaid: null | {
+                /**
+                 * @description no_night_in_period: the placement has no paid night in the period; not_paid_by_rules: no rule pays a night with these facts; no_rate_in_effect: the rules choose tables with no amount in effect on those nights.
+                 * @enum {string}
+                 */
+                code: "no_night_in_period" | "not_paid_by_rules" | "no_rate_in_effect";
+                reason: components["schemas"]["Note"];
+            };
         };
         CycleDueDatesRequest: {
             /** Format: date */
@@ -6635,6 +6656,7 @@ export interface components {
             issueCount: components["schemas"]["Count"];
             /** @description Placements in care the current calculation paid nothing. */
             noticeCount: components["schemas"]["Count"];
+            issueSummary: components["schemas"]["PaymentRunIssueSummary"];
             correctionCount: components["schemas"]["Count"];
             /** Format: uuid */
             calculatedBy: string | null;
@@ -6720,6 +6742,18 @@ export interface components {
             childId: string | null;
             code: components["schemas"]["Code"];
             message: components["schemas"]["Note"];
+        };
+        /** @description The current calculation's errors and notices on the run itself, so that a placement paid nothing is seen without a second call: how many of each code, and the first few in full (errors first), as GET /v1/payment-runs/{runId}/issues lists them all. Empty until a calculation is written. */
+        PaymentRunIssueSummary: {
+            /** @description One entry per severity and code (errors first), e.g. notice not_paid 3. */
+            byCode: {
+                /** @enum {string} */
+                severity: "error" | "notice";
+                code: components["schemas"]["Code"];
+                count: components["schemas"]["Count"];
+            }[];
+            /** @description The first five issues, errors first, each naming its household, placement and child (withheld for a restricted child, as on the issues list). */
+            first: components["schemas"]["PaymentRunIssue"][];
         };
         PaymentRunHousehold: {
             /** Format: uuid */
@@ -6811,7 +6845,7 @@ export interface components {
             resolution: string;
             /**
              * Format: int64
-             * @description Upheld only: the difference to pay (positive) or recover (negative) in the next run.
+             * @description Upheld only: the difference, in minor units, to pay (positive) or recover (negative) in the next run.
              */
             adjustmentAmount?: number;
         };
@@ -7089,8 +7123,8 @@ export interface components {
             /** Format: uuid */
             householdId: string;
             kind: components["schemas"]["PlacementKind"];
-            /** @description A code of the tenant's placement_type list (statutory returns). */
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description An active code of the tenant's placement_type list (SSDA903 U1-U6, an AFCARS setting). Required, an emergency placement's too: the household is named, so whether the carer is family or friend or another foster carer is known, and the list has codes for a placement whose plan is not settled (U3, U6). The pack's rate rules pay by its category, and statutory returns report it. */
+            placementType: components["schemas"]["LookupCode"];
             /** Format: date */
             startDate: string;
             /** Format: date */
@@ -7108,7 +7142,8 @@ export interface components {
             /** Format: date */
             plannedEndDate?: string | null;
             longTerm?: boolean;
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description Another active code of the tenant's placement_type list; a placement's type can be corrected but not removed. */
+            placementType?: components["schemas"]["LookupCode"];
         };
         Placement: {
             /** Format: uuid */
@@ -7189,7 +7224,8 @@ export interface components {
             /** Format: uuid */
             householdId?: string;
             kind?: components["schemas"]["PlacementKind"];
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description The next placement's type; without it, the current placement's. Refused (422) when neither names one. */
+            placementType?: components["schemas"]["LookupCode"];
             /** Format: date */
             plannedEndDate?: string | null;
             longTerm?: boolean;
@@ -7208,7 +7244,8 @@ export interface components {
              * @description The day the child returns (the last respite night is the night before).
              */
             endDate: string;
-            placementType?: components["schemas"]["LookupCode"] | null;
+            /** @description The respite stay's type (T3 for a carer's holiday, in England); without it, the main placement's. Refused (422) when neither names one. */
+            placementType?: components["schemas"]["LookupCode"];
         };
         PlacementAgreementLink: {
             /**

@@ -149,7 +149,7 @@ const foundationFixtures: Record<string, Fixture> = {
     const r = await ok(await ctx.world.call('submitForm', { token: ctx.tenant.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: ctx.tenant.adminId, data: validAnnualReview } }), 201, 'submitForm');
     return { params: { submissionId: r.body.id }, expect: 200 };
   },
-  evaluateRate: async () => ({ body: { childDateOfBirth: '2015-03-01', placementStart: '2025-06-01', placementEnd: null, periodStart: '2025-06-01', periodEnd: '2025-06-07', region: 'london' }, expect: 200 }),
+  evaluateRate: async () => ({ body: { childDateOfBirth: '2015-03-01', placementStart: '2025-06-01', placementEnd: null, periodStart: '2025-06-01', periodEnd: '2025-06-07', region: 'london', placementType: 'U4' }, expect: 200 }),
   exportConfiguration: async () => ({ expect: 200 }),
   importConfiguration: async () => ({
     body: { format: 'hearth.configuration', formatVersion: 1, packId: 'uk', overlays: [{ effectiveFrom: '2032-01-01', description: 'Imported', changes: { terminology: { carer: 'foster carer (imported)' } } }] },

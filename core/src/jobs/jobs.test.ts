@@ -1,7 +1,8 @@
 import { ownerRows, startWorld, type World } from '../../../test/support/harness';
 import { claimNext, enqueue, getJob } from './queue';
 import { scheduleDailyJobs, jobsEnabled } from './runner';
-import { runDueJobs, type JobHandler, type JobHandlers } from './worker';
+import { getEventListeners } from 'node:events';
+import { runDueJobs, runWorker, type JobHandler, type JobHandlers } from './worker';
 import { todayIn } from '../time';
 
 let world: World;
@@ -191,5 +192,23 @@ describe('a job at shutdown', () => {
     expect(await runDueJobs(world.db, { handlers: { [k]: handler }, services: services(), signal: stop.signal })).toBe(1);
     const states = [await getJob(world.db, world.a.id, first.id), await getJob(world.db, world.a.id, second.id)].map((j) => j!.status).sort();
     expect(states).toEqual(['queued', 'succeeded']);
+  });
+});
+
+describe('the worker loop', () => {
+  it('leaves no listener behind on its stop signal as it polls (none piles up to a MaxListenersExceededWarning)', async () => {
+    const stop = new AbortController();
+    const loop = runWorker(world.db, { handlers: { [kind('idle')]: async () => undefined }, services: services(), pollMs: 1, signal: stop.signal });
+    let listening: number;
+    try {
+      // A poll a few milliseconds apart: in a second, far more than the ten waits a leak would need to pass the limit.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      listening = getEventListeners(stop.signal, 'abort').length;
+    } finally {
+      stop.abort();
+      await loop;
+    }
+    expect(listening).toBeLessThanOrEqual(1);
+    expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
   });
 });

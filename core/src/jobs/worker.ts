@@ -182,12 +182,18 @@ export async function runWorker(db: Knex, options: WorkerOptions & { pollMs?: nu
     }
     // An abort that came while a job ran has already fired: waiting for it would wait the whole poll.
     if (options.signal.aborted) break;
+    // The wait's abort listener goes when the wait ends either way: one left behind per poll piled up
+    // on the signal (Node warned of a leak, MaxListenersExceededWarning, some 20 seconds after start).
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, pollMs);
-      options.signal.addEventListener('abort', () => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
-      }, { once: true });
+      };
+      const timer = setTimeout(() => {
+        options.signal.removeEventListener('abort', wake);
+        resolve();
+      }, pollMs);
+      options.signal.addEventListener('abort', wake, { once: true });
     });
   }
 }

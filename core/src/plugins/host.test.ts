@@ -45,13 +45,18 @@ describe('the first-party plugins', () => {
     const plugins = await loadPlugins();
     expect(plugins.loaded.map((p) => [p.manifest.id, path.relative(repoRoot, p.folder)])).toEqual([
       ['audit-checkpoint-files', 'plugins/audit-checkpoint-files'],
-      ['ledger-generic-csv', 'plugins/ledger-generic-csv'],
+      ['ledger-generic', 'plugins/ledger-generic'],
       ['ledger-quickbooks', 'plugins/ledger-quickbooks'],
       ['ledger-xero', 'plugins/ledger-xero'],
     ]);
     expect(plugins.ledgerExports.keys()).toEqual(['generic', 'quickbooks', 'xero']);
     expect(plugins.ledgerExports.get('xero')!.columns[0]).toBe('*Narration');
     expect(plugins.auditCheckpointSinks.keys()).toEqual(['files']);
+  });
+
+  it('name each ledger plugin after the format key it adds (ledger-<key>), so the folder an operator reads is the format an integrator asks for', async () => {
+    const plugins = await loadPlugins();
+    for (const key of plugins.ledgerExports.keys()) expect({ key, by: plugins.ledgerExports.registeredBy(key) }).toEqual({ key, by: expect.stringContaining(`(plugins/ledger-${key}/`) });
   });
 
   it('give each start-up its own registries, so servers side by side keep their own plugin set', async () => {

@@ -28,7 +28,7 @@ const fosterNight = { placementType: 'foster_unrelated' };
 async function evaluate(tenant: TenantFixture, body: Record<string, unknown>) {
   const response = await world.call('evaluateRate', { token: tenant.adminToken, body });
   expect(response.status).toBe(200);
-  return response.body as { currency: string; total: number; lines: Array<{ component: string; from: string; to: string; nights: number; amount: number; explanation: Record<string, any> }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  return response.body as { currency: string; total: number; notPaid: { code: string; reason: string } | null; lines: Array<{ component: string; from: string; to: string; nights: number; amount: number; explanation: Record<string, any> }> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 describe('packs', () => {
@@ -107,6 +107,60 @@ describe('rates through the API, from the published tables', () => {
   it('refuses a rate evaluation on the USA baseline, which leaves rates to the states', async () => {
     const response = await world.call('evaluateRate', { token: world.b.adminToken, body: { childDateOfBirth: '2012-01-01', placementStart: '2025-01-01', periodStart: '2025-01-01', periodEnd: '2025-01-31' } });
     expect(response.status).toBe(422);
+  });
+});
+
+describe('what an evaluation needs, and a 0 that says why', () => {
+  const londonTeen = { childDateOfBirth: '2012-01-15', placementStart: '2025-06-01', placementEnd: '2025-06-08', periodStart: '2025-06-01', periodEnd: '2025-06-30', region: 'london' };
+  const refused = async (tenant: TenantFixture, body: Record<string, unknown>) => {
+    const response = await world.call('evaluateRate', { token: tenant.adminToken, body });
+    expect(response.status).toBe(422);
+    return (response.body.errors as Array<{ pointer: string; message: string }>).map((e) => e.pointer);
+  };
+
+  it('refuses, by pointer, a fact no English rule pays without: the placement type, never 200 with a total of 0', async () => {
+    expect(await refused(world.a, londonTeen)).toEqual(['/body/placementType']);
+    expect(await refused(world.a, { ...londonTeen, placementType: null })).toEqual(['/body/placementType']);
+    // A carer without a level is paid the allowance and no fee: not a missing fact.
+    expect((await evaluate(world.a, { ...londonTeen, ...fosterNight })).total).toBe(25700);
+  });
+
+  it('refuses a fact the table that would pay is keyed by: the region of the English allowance', async () => {
+    const { region: _region, ...anywhere } = londonTeen;
+    void _region;
+    expect(await refused(world.a, { ...anywhere, ...fosterNight })).toEqual(['/body/region']);
+  });
+
+  it('pays the tenant\'s placement type code as its category, and refuses one that is neither', async () => {
+    const byCode = await evaluate(world.a, { ...londonTeen, placementType: 'U4' });
+    expect(byCode.lines).toEqual((await evaluate(world.a, { ...londonTeen, ...fosterNight })).lines);
+    expect(await refused(world.a, { ...londonTeen, placementType: 'foster_unrelatd' })).toEqual(['/body/placementType']);
+  });
+
+  it('says in words why a placement the rules do not pay is paid nothing', async () => {
+    for (const placementType of ['A3', 'placed_for_adoption']) {
+      const adoption = await evaluate(world.a, { ...londonTeen, placementType });
+      expect(adoption).toMatchObject({ lines: [], total: 0, notPaid: { code: 'not_paid_by_rules', reason: expect.stringContaining('placementType placed_for_adoption') } });
+    }
+    const before = await evaluate(world.a, { ...londonTeen, ...fosterNight, placementStart: '2025-07-01', placementEnd: null });
+    expect(before.notPaid).toEqual({ code: 'no_night_in_period', reason: 'The placement has no paid night from 2025-06-01 to 2025-06-30' });
+    const beforeRates = await evaluate(world.a, { ...londonTeen, ...fosterNight, placementStart: '2023-06-01', placementEnd: null, periodStart: '2023-06-01', periodEnd: '2023-06-30' });
+    expect(beforeRates).toMatchObject({ lines: [], total: 0, notPaid: { code: 'no_rate_in_effect', reason: expect.stringContaining('"nma-allowance"') } });
+    expect((await evaluate(world.a, { ...londonTeen, ...fosterNight })).notPaid).toBeNull();
+  });
+
+  it('reads each pack\'s own rules: Texas pays by service level and needs it; California pays the basic rate without a level of care', async () => {
+    const created = await world.call('createTenant', {
+      token: world.platform.adminToken,
+      body: { name: 'Lone Star Families', slug: 'tenant-tx', packId: 'usa/tx', currency: 'USD', timeZone: 'America/Chicago', firstAdmin: { email: 'admin@tenant-tx.test', displayName: 'TX Admin', password: 'correct horse battery staple' } },
+    });
+    expect(created.status).toBe(201);
+    const texas = { id: created.body.id, slug: 'tenant-tx', adminId: '', adminEmail: 'admin@tenant-tx.test', adminToken: await world.token('tenant-tx', 'admin@tenant-tx.test') };
+    const night = { childDateOfBirth: '2012-01-01', placementStart: '2024-09-01', placementEnd: null, periodStart: '2024-09-01', periodEnd: '2024-09-30' };
+    expect(await refused(texas, night)).toEqual(['/body/levelOfCare']);
+    expect((await evaluate(texas, { ...night, levelOfCare: 'basic' })).total).toBeGreaterThan(0);
+    const basic = await evaluate(california, { ...night, placementStart: '2022-09-01', periodStart: '2022-09-01', periodEnd: '2022-09-30' });
+    expect(basic).toMatchObject({ total: 112900, notPaid: null });
   });
 });
 

@@ -12,6 +12,7 @@ import { todayIn } from '../../time';
 import { checkOverlay, effectiveConfiguration, rateOverlays, type Overlay, type OverlayChanges } from './effective';
 import { overlayToApi, tenantOverlays, type OverlayRow } from './tenantConfiguration';
 import { formDataErrors, storeFormSubmission, submissionToApi, type FormSubjectType, type SubmissionRow } from './formSubmissions';
+import { missingForEveryRule, missingForTables, notPaidReason, placementTypeForRules, rulesInPeriod, type GivenFacts } from './rateEvaluation';
 
 /** Stores overlays as the next versions, in order; the caller holds the tenant row lock. */
 async function insertOverlays(ctx: OperationContext, overlays: Array<{ effectiveFrom: string; description: string; changes: OverlayChanges }>): Promise<OverlayRow[]> {
@@ -180,6 +181,11 @@ async function getFormSubmission(ctx: OperationContext): Promise<OperationResult
   return { status: 200, body: submissionToApi(row) };
 }
 
+/**
+ * What a placement would be paid over a period, and why. A fact the tenant's rules cannot pay
+ * without is refused by name rather than priced to 0 (see rateEvaluation.ts), and an evaluation that
+ * pays nothing says why in `notPaid`.
+ */
 async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
   const body = ctx.body as components['schemas']['RateEvaluationRequest'];
   const errors: FieldError[] = [];
@@ -189,8 +195,24 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
   if ((Date.parse(body.periodEnd) - Date.parse(body.periodStart)) / 86_400_000 > 366) errors.push({ pointer: '/body/periodEnd', message: 'the period may be at most a year' });
   if (errors.length) throw Problem.unprocessable(errors);
   const { pack, currency, overlays } = await tenantContext(ctx);
+  const tenantTypes = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId, list_key: 'placement_type', active: true }).pluck('code')) as string[];
+  const placementType = placementTypeForRules(pack, tenantTypes, body.placementType ?? null);
+  if (placementType.error) throw Problem.unprocessable([placementType.error]);
+  const given: GivenFacts = {
+    placementType: placementType.value,
+    region: body.region ?? null,
+    carerLevel: body.carerLevel ?? null,
+    levelOfCare: body.levelOfCare ?? null,
+  };
+  const period = { from: body.periodStart, to: body.periodEnd };
+  const ruleChanges = rateOverlays(overlays);
+  const rules = rulesInPeriod(pack, ruleChanges.rules, period);
+  const missing = missingForEveryRule(rules, given);
+  if (missing.length) throw Problem.unprocessable(missing);
+  const respite = body.respite ?? false;
+  const placement = { placementStart: body.placementStart, placementEnd: body.placementEnd ?? null, childDateOfBirth: body.childDateOfBirth, respite, given };
   try {
-    const book = new RateBook(pack, rateOverlays(overlays));
+    const book = new RateBook(pack, ruleChanges);
     const occasions: Occasion[] = (body.occasions ?? []).map((o) => ({ kind: o.kind, date: o.date, name: o.name ?? null }));
     // The deprecated flags: an occasion on the last night the child is in the placement in the period.
     const lastNight = body.placementEnd && body.placementEnd <= body.periodEnd ? addDays(body.placementEnd, -1) : body.periodEnd;
@@ -199,23 +221,23 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
     const lines = await placementSegments(
       book,
       {
-        startDate: body.placementStart,
-        endDate: body.placementEnd ?? null,
-        childDateOfBirth: body.childDateOfBirth,
-        region: body.region ?? null,
-        carerLevel: body.carerLevel ?? null,
-        placementType: body.placementType ?? null,
-        levelOfCare: body.levelOfCare ?? null,
-        respite: body.respite ?? false,
+        startDate: placement.placementStart,
+        endDate: placement.placementEnd,
+        childDateOfBirth: placement.childDateOfBirth,
+        ...given,
+        respite,
         occasions,
       },
-      { from: body.periodStart, to: body.periodEnd },
+      period,
     );
+    const notPaid = lines.length ? null : await notPaidReason(book, placement, period);
     const { paymentUnit, departureDayPaid, conversion, rounding, schedule } = book.policy;
-    return { status: 200, body: { currency, policy: { paymentUnit, departureDayPaid, conversion, rounding, schedule }, lines, total: lines.reduce((sum, l) => sum + l.amount, 0) }, noWrite: true };
+    const total = lines.reduce((sum, l) => sum + l.amount, 0);
+    return { status: 200, body: { currency, policy: { paymentUnit, departureDayPaid, conversion, rounding, schedule }, lines, total, notPaid }, noWrite: true };
   } catch (error) {
-    if (error instanceof RateConfigurationError) throw new Problem('unprocessable', error.message);
-    throw error;
+    if (!(error instanceof RateConfigurationError)) throw error;
+    const unread = missingForTables(pack, rules, given);
+    throw unread.length ? Problem.unprocessable(unread) : new Problem('unprocessable', error.message);
   }
 }
 

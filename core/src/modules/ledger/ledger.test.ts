@@ -7,7 +7,7 @@ import { ownerRows, startWorld, type TenantFixture, type World } from '../../../
 import { formatMinor } from './money';
 import { postJournal, type JournalInput } from './post';
 import { LedgerExportRegistry } from './exports/registry';
-import { genericFormat } from '../../../../plugins/ledger-generic-csv/generic';
+import { genericFormat } from '../../../../plugins/ledger-generic/generic';
 
 let world: World;
 beforeAll(async () => {

@@ -14,6 +14,7 @@ import { lastJournalNumber, selectedJournalIds, takeLedgerExport, unknownFormat 
 import { tenantToday } from '../tenants/today';
 import { calculationJobKey, PAYMENT_RUN_CALCULATION_JOB } from './calculation/job';
 import { postRun } from './finalise';
+import { issueSummaries, runIssues } from './issues';
 import { isPeriodStart, periodFrom } from './periods';
 import { CALCULATED_STATUSES, lineToApi, runSummaryToApi, type LineRow, type PaymentRunStatus, type RunRow } from './rows';
 import { tenantCurrency } from './shared';
@@ -69,6 +70,7 @@ async function presentRun(ctx: OperationContext, run: RunRow, known?: RunWorkflo
   }
   return {
     ...runSummaryToApi(run, await tenantCurrency(ctx)),
+    issueSummary: (await issueSummaries(ctx, [run])).get(run.id)!,
     calculation: calculationOf(run, job),
     totalsByComponent: totals.map((t) => ({ component: t.component, kind: t.kind, amount: Number(t.amount), lines: t.lines })),
     nextSteps,
@@ -117,7 +119,8 @@ async function listPaymentRuns(ctx: OperationContext): Promise<OperationResult> 
   if (q.status) query.where('status', q.status);
   const rows = (await query) as RunRow[];
   const currency = await tenantCurrency(ctx);
-  return { status: 200, body: toPage(rows, q.limit, (r) => [r.number], (r) => runSummaryToApi(r, currency)) };
+  const issues = await issueSummaries(ctx, rows.slice(0, q.limit));
+  return { status: 200, body: toPage(rows, q.limit, (r) => [r.number], (r) => ({ ...runSummaryToApi(r, currency), issueSummary: issues.get(r.id)! })) };
 }
 
 async function createPaymentRun(ctx: OperationContext): Promise<OperationResult> {
@@ -260,10 +263,7 @@ async function listPaymentRunLines(ctx: OperationContext): Promise<OperationResu
 }
 
 async function listPaymentRunIssues(ctx: OperationContext): Promise<OperationResult> {
-  const run = await findRun(ctx);
-  const rows = (await ctx.trx('payment_run_issues').where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculation_number }).orderBy([{ column: 'severity' }, { column: 'id' }])) as Array<{ id: string; household_id: string | null; placement_id: string | null; child_id: string | null; severity: 'error' | 'notice'; code: string; message: string }>;
-  const issues = rows.map((r) => ({ id: r.id, householdId: r.household_id, placementId: r.placement_id, childId: r.child_id, severity: r.severity, code: r.code, message: r.message }));
-  return { status: 200, body: { data: await withholdRestricted(ctx, issues) } };
+  return { status: 200, body: { data: await runIssues(ctx, await findRun(ctx)) } };
 }
 
 async function listPaymentRunHouseholds(ctx: OperationContext): Promise<OperationResult> {

@@ -25,8 +25,11 @@ async function household(tenant: TenantFixture, options: { terms?: Terms; skills
   return { id, approvedOn: read.body.approvedOn as string };
 }
 
+/** A foster placement type of each tenant's list: a placement needs one. */
+const fosterType = (tenant: TenantFixture) => (tenant === world.a ? 'U6' : 'foster_family_non_relative');
+
 async function place(tenant: TenantFixture, childId: string, body: Record<string, unknown>, token = tenant.adminToken) {
-  return world.call('createPlacement', { token, params: { childId }, body });
+  return world.call('createPlacement', { token, params: { childId }, body: { placementType: fosterType(tenant), ...body } });
 }
 
 async function events(tenant: TenantFixture, sourceId: string) {
@@ -203,6 +206,67 @@ describe('capacity', () => {
   }, 60_000);
 });
 
+describe('the placement type, which a placement is paid by', () => {
+  const reason = [{ list: 'reason_place_change', code: 'CARPL' }];
+
+  it('is required to place a child, an emergency placement too, and can be corrected but not removed', async () => {
+    const h = await household(world.a);
+    const childId = await child(world.a);
+    const body = { householdId: h.id, kind: 'emergency', startDate: h.approvedOn };
+    const without = await world.call('createPlacement', { token: world.a.adminToken, params: { childId }, body });
+    expect(without.status).toBe(400);
+    expect(without.body.errors).toEqual([expect.objectContaining({ pointer: '/body/placementType', message: 'is required' })]);
+    const asNull = await world.call('createPlacement', { token: world.a.adminToken, params: { childId }, body: { ...body, placementType: null } });
+    expect(asNull.status).toBe(400);
+    expect(asNull.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/body/placementType');
+    expect((await world.call('listPlacements', { token: world.a.adminToken, query: { childId } })).body.data).toEqual([]);
+
+    const placed = await world.call('createPlacement', { token: world.a.adminToken, params: { childId }, body: { ...body, placementType: 'U6' } });
+    expect(placed.status).toBe(201);
+    expect(placed.body).toMatchObject({ kind: 'emergency', placementType: 'U6' });
+    const removed = await world.call('updatePlacement', { token: world.a.adminToken, params: { placementId: placed.body.id }, body: { placementType: null }, headers: { 'if-match': '"1"' } });
+    expect(removed.status).toBe(400);
+    expect(removed.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/body/placementType');
+    const corrected = await world.call('updatePlacement', { token: world.a.adminToken, params: { placementId: placed.body.id }, body: { placementType: 'U4' }, headers: { 'if-match': '"1"' } });
+    expect(corrected.status).toBe(200);
+    expect(corrected.body.placementType).toBe('U4');
+  }, 60_000);
+
+  it('is taken from the placement a move or a respite stay follows, and refused by name when that placement has none', async () => {
+    const from = await household(world.a);
+    const to = await household(world.a);
+    const respiteAt = await household(world.a, { terms: { placementKinds: ['respite'] } });
+    const day = from.approvedOn;
+
+    const typed = await place(world.a, await child(world.a), { householdId: from.id, kind: 'short_term', placementType: 'U3', startDate: day });
+    const moved = await world.call('movePlacement', { token: world.a.adminToken, params: { placementId: typed.body.id }, body: { moveDate: day, reasons: reason, householdId: to.id } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.started.placementType).toBe('U3');
+
+    // A placement made before the type was required (written here behind the API's back) has none to hand on.
+    const legacy = await place(world.a, await child(world.a), { householdId: from.id, kind: 'short_term', startDate: day });
+    await ownerRows(world.db, world.a.id, 'UPDATE placements SET placement_type = NULL WHERE tenant_id = ? AND id = ?', [world.a.id, legacy.body.id]);
+    const respiteEnd = new Date(`${day}T00:00:00Z`);
+    respiteEnd.setUTCDate(respiteEnd.getUTCDate() + 2);
+    const respiteBody = { householdId: respiteAt.id, startDate: day, endDate: respiteEnd.toISOString().slice(0, 10) };
+    const untypedRespite = await world.call('createRespitePlacement', { token: world.a.adminToken, params: { placementId: legacy.body.id }, body: respiteBody });
+    expect(untypedRespite.status).toBe(422);
+    expect(untypedRespite.body.errors).toEqual([{ pointer: '/body/placementType', message: expect.stringMatching(/^is required: .*the main placement has none/) }]);
+    const respite = await world.call('createRespitePlacement', { token: world.a.adminToken, params: { placementId: legacy.body.id }, body: { ...respiteBody, placementType: 'T3' } });
+    expect(respite.status).toBe(201);
+    expect(respite.body.placementType).toBe('T3');
+
+    const untypedMove = await world.call('movePlacement', { token: world.a.adminToken, params: { placementId: legacy.body.id }, body: { moveDate: day, reasons: reason, householdId: to.id } });
+    expect(untypedMove.status).toBe(422);
+    expect(untypedMove.body.errors).toEqual([{ pointer: '/body/placementType', message: expect.stringMatching(/^is required: .*the placement it follows has none/) }]);
+    // Refused whole: the placement still runs, nothing ended.
+    expect((await world.call('getPlacement', { token: world.a.adminToken, params: { placementId: legacy.body.id } })).body).toMatchObject({ status: 'active', endDate: null });
+    const typedMove = await world.call('movePlacement', { token: world.a.adminToken, params: { placementId: legacy.body.id }, body: { moveDate: day, reasons: reason, householdId: to.id, placementType: 'U6' } });
+    expect(typedMove.status).toBe(200);
+    expect(typedMove.body.started.placementType).toBe('U6');
+  }, 120_000);
+});
+
 describe('placement approval required by the tenant', () => {
   it('keeps a placement proposed until the pack workflow approves and starts it', async () => {
     await settings(world.a, true);
@@ -376,8 +440,8 @@ describe('the shortlist at scale', () => {
     await clone('carer_approval_terms', `to_jsonb(t) || jsonb_build_object('id', md5(t.id::text || g)::uuid, 'household_id', ${newHousehold})`, `carer_approval_terms t, generate_series(1, 1999) g WHERE t.tenant_id = ? AND t.household_id = ?`, ['h', tenant.id, template.id]);
     await clone('children', `to_jsonb(c) || jsonb_build_object('id', md5('c' || g)::uuid, 'given_name', 'Scale' || g)`, `children c, generate_series(1, 1500) g WHERE c.tenant_id = ? AND c.id = ?`, [tenant.id, templateChild]);
     await ownerRows(world.db, tenant.id,
-      `INSERT INTO placements (tenant_id, id, child_id, household_id, kind, status, start_date, long_term)
-       SELECT ?, md5('p' || g)::uuid, md5('c' || g)::uuid, md5('h' || (1 + g % 1999))::uuid, 'short_term', 'active', ?::date - (g % 30), false FROM generate_series(1, 1500) g`,
+      `INSERT INTO placements (tenant_id, id, child_id, household_id, kind, placement_type, status, start_date, long_term)
+       SELECT ?, md5('p' || g)::uuid, md5('c' || g)::uuid, md5('h' || (1 + g % 1999))::uuid, 'short_term', 'U6', 'active', ?::date - (g % 30), false FROM generate_series(1, 1500) g`,
       [tenant.id, template.approvedOn]);
 
     // Set-based: 2,000 households cost the same statements as the handful before, and the

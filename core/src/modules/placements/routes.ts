@@ -9,7 +9,7 @@ import { findChild, visibleChildSql } from './childAccess';
 import { rankHouseholds } from './matching';
 import { peakOccupancy, placedOn } from './occupancy';
 import { actorUserId, matchingRequestToApi, placementToApi, type EndReason, type MatchingRequestRow, type PlacementKind, type PlacementRow } from './rows';
-import { assertRoom, checkStay, endRunningPlacement, findPlacement, insertPlacement, placementTypeErrors, recordStarted, type NewPlacement } from './service';
+import { assertRoom, checkStay, endRunningPlacement, findPlacement, insertPlacement, placementTypeErrors, recordStarted, requiredPlacementTypeErrors, type NewPlacement } from './service';
 import { tenantToday } from '../tenants/today';
 import { placementSettings, tenantLookupLists } from './settings';
 import { agreementFormKeys, tenantPlacementWorkflow } from './workflow';
@@ -207,7 +207,8 @@ async function listVacancies(ctx: OperationContext): Promise<OperationResult> {
 interface PlacementInput {
   householdId: string;
   kind: PlacementKind;
-  placementType?: string | null;
+  /** Required by the contract on create; a move passes the current placement's, which a placement made before it was required may lack. */
+  placementType: string | null;
   startDate: string;
   plannedEndDate?: string | null;
   longTerm?: boolean;
@@ -220,7 +221,7 @@ async function placeChild(ctx: OperationContext, childId: string, input: Placeme
   const settings = await placementSettings(ctx);
   const workflow = settings.approvalRequired ? await tenantPlacementWorkflow(ctx) : null;
   if (!workflow && !ctx.principal!.permissions.has('placements:start')) throw new Problem('forbidden', 'The tenant does not require placement approval, so this starts the placement: it needs the permission placements:start');
-  const errors: FieldError[] = await placementTypeErrors(ctx, input.placementType, pointer('placementType'));
+  const errors: FieldError[] = await requiredPlacementTypeErrors(ctx, input.placementType, pointer('placementType'), 'the placement it follows has none');
   if (input.plannedEndDate && input.plannedEndDate <= input.startDate) errors.push({ pointer: pointer('plannedEndDate'), message: 'is not after the start date' });
   if (input.kind === 'respite') errors.push({ pointer: pointer('kind'), message: 'respite stays are made from the main placement (POST /v1/placements/{placementId}/respite)' });
   if (input.matchingRequestId) {
@@ -234,7 +235,7 @@ async function placeChild(ctx: OperationContext, childId: string, input: Placeme
     childId,
     householdId: input.householdId,
     kind: input.kind,
-    placementType: input.placementType ?? null,
+    placementType: input.placementType,
     startDate: input.startDate,
     plannedEndDate: input.plannedEndDate ?? null,
     longTerm: input.longTerm ?? input.kind === 'long_term',
@@ -286,7 +287,7 @@ async function getPlacement(ctx: OperationContext): Promise<OperationResult> {
 }
 
 async function updatePlacement(ctx: OperationContext): Promise<OperationResult> {
-  const input = ctx.body as { startDate?: string; plannedEndDate?: string | null; longTerm?: boolean; placementType?: string | null };
+  const input = ctx.body as { startDate?: string; plannedEndDate?: string | null; longTerm?: boolean; placementType?: string };
   const before = await findPlacement(ctx, ctx.params.placementId!, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   if (before.status === 'cancelled') throw new Problem('conflict', 'The placement was cancelled');
@@ -368,7 +369,7 @@ async function endPlacement(ctx: OperationContext): Promise<OperationResult> {
 }
 
 async function movePlacement(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { moveDate: string; reasons: EndReason[]; outcome?: string; notes?: string | null; toPlacementId?: string; householdId?: string; kind?: PlacementKind; placementType?: string | null; plannedEndDate?: string | null; longTerm?: boolean };
+  const body = ctx.body as { moveDate: string; reasons: EndReason[]; outcome?: string; notes?: string | null; toPlacementId?: string; householdId?: string; kind?: PlacementKind; placementType?: string; plannedEndDate?: string | null; longTerm?: boolean };
   if (!ctx.principal!.permissions.has('placements:start')) throw new Problem('forbidden', 'Moving starts the next placement: it needs the permission placements:start');
   const current = await findPlacement(ctx, ctx.params.placementId!, { lock: true });
   if (current.respite_of) throw new Problem('conflict', 'A respite stay is not moved; end it');
@@ -387,7 +388,7 @@ async function movePlacement(ctx: OperationContext): Promise<OperationResult> {
     if (!start) throw new Problem('conflict', `No step starts the placement from "${proposal.workflow_state}"`);
     next = await takeStep(ctx, proposal, { transition: start.key, notes: `Move from placement ${current.id}` });
   } else {
-    next = await placeChild(ctx, current.child_id, { householdId: body.householdId!, kind: body.kind ?? current.kind, placementType: body.placementType !== undefined ? body.placementType : current.placement_type, startDate: body.moveDate, plannedEndDate: body.plannedEndDate ?? null, longTerm: body.longTerm ?? false }, (f) => `/body/${f === 'startDate' ? 'moveDate' : f}`);
+    next = await placeChild(ctx, current.child_id, { householdId: body.householdId!, kind: body.kind ?? current.kind, placementType: body.placementType ?? current.placement_type, startDate: body.moveDate, plannedEndDate: body.plannedEndDate ?? null, longTerm: body.longTerm ?? false }, (f) => `/body/${f === 'startDate' ? 'moveDate' : f}`);
     if (next.status !== 'active') throw new Problem('conflict', 'The tenant requires placement approval: propose the new placement, have it approved, then move with toPlacementId');
   }
   const [endedRow] = (await ctx.trx('placements').where({ tenant_id: ctx.tenantId, id: ended.id }).update({ moved_to: next.id }).returning('*')) as PlacementRow[];
@@ -397,11 +398,12 @@ async function movePlacement(ctx: OperationContext): Promise<OperationResult> {
 }
 
 async function createRespitePlacement(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { householdId: string; startDate: string; endDate: string; placementType?: string | null };
+  const body = ctx.body as { householdId: string; startDate: string; endDate: string; placementType?: string };
   const main = await findPlacement(ctx, ctx.params.placementId!, { lock: true });
   if (main.respite_of) throw new Problem('conflict', 'A respite stay has no respite of its own');
   if (!['active', 'approved', 'proposed'].includes(main.status)) throw new Problem('conflict', `The placement is ${main.status}`);
-  const errors: FieldError[] = await placementTypeErrors(ctx, body.placementType, '/body/placementType');
+  const placementType = body.placementType ?? main.placement_type;
+  const errors: FieldError[] = await requiredPlacementTypeErrors(ctx, placementType, '/body/placementType', 'the main placement has none');
   if (body.endDate <= body.startDate) errors.push({ pointer: '/body/endDate', message: 'is not after the start date' });
   if (body.startDate < main.start_date) errors.push({ pointer: '/body/startDate', message: `is before the placement starts (${main.start_date})` });
   if (main.end_date && body.endDate > main.end_date) errors.push({ pointer: '/body/endDate', message: `is after the placement ended (${main.end_date})` });
@@ -413,7 +415,7 @@ async function createRespitePlacement(ctx: OperationContext): Promise<OperationR
   if (clash) throw new Problem('conflict', `The child has another respite stay then (${(clash as { id: string }).id})`, { errors: [{ pointer: '/body/startDate', message: 'overlaps another respite stay' }] });
   const fit = await checkStay(ctx, child, { childId: main.child_id, householdId: body.householdId, kind: 'respite', startDate: body.startDate, until: body.endDate, main: false, exclude: [], pointers: { household: '/body/householdId', start: '/body/startDate' } });
   assertRoom(fit, '/body/householdId');
-  const row = await insertPlacement(ctx, { childId: main.child_id, householdId: body.householdId, kind: 'respite', placementType: body.placementType ?? main.placement_type, startDate: body.startDate, plannedEndDate: body.endDate, longTerm: false, matchingRequestId: null, respiteOf: main.id, status: 'active', workflowKey: null, workflowState: null });
+  const row = await insertPlacement(ctx, { childId: main.child_id, householdId: body.householdId, kind: 'respite', placementType, startDate: body.startDate, plannedEndDate: body.endDate, longTerm: false, matchingRequestId: null, respiteOf: main.id, status: 'active', workflowKey: null, workflowState: null });
   const api = placementToApi(row);
   await ctx.audit({ action: 'placement.respite_created', entityType: 'placement', entityId: main.id, after: api });
   return created(api, `/v1/placements/${row.id}`);

@@ -115,6 +115,21 @@ export async function placementTypeErrors(ctx: OperationContext, code: string | 
   return lookupCodeErrors(ctx.trx, ctx.tenantId!, [{ list: 'placement_type', code, pointer }]);
 }
 
+/**
+ * A placement that starts needs its type, an emergency one too. The packs' rate rules pay by the
+ * type's category (foster_unrelated, foster_family_friends…), so a placement without one was paid
+ * nothing, with a notice finance could not act on weeks later; SSDA903 and AFCARS report it for
+ * every placement. It is known when the child is placed: the household is named, so whether the
+ * carer is family or friend or another foster carer is too, and the lists have codes for a
+ * placement whose plan is not yet settled (U3, U6). So the one who places the child gives it, then.
+ * `inherited` says why a move or a respite stay, which take the type of the placement they follow,
+ * found none to take (one made before the type was required).
+ */
+export async function requiredPlacementTypeErrors(ctx: OperationContext, code: string | null, pointer: string, inherited: string): Promise<FieldError[]> {
+  if (code === null) return [{ pointer, message: `is required: a placement is paid by its type, and ${inherited} to take` }];
+  return placementTypeErrors(ctx, code, pointer);
+}
+
 export async function recordStarted(ctx: OperationContext, row: PlacementRow, correct = false): Promise<void> {
   const input = { name: 'placement.started' as const, subjectId: row.id, occurredOn: row.start_date, facts: { longTerm: row.long_term }, source: { type: PLACEMENT_SOURCE, id: row.id } };
   if (correct) await correctCaseEvent(ctx, input);

@@ -156,7 +156,7 @@ describe("a placement's visits and a carer's annual review", () => {
     const householdId = await household(world.a, world.a.adminId);
     const placementId = newId();
     await inTenantTransaction(world.db, { tenantId: world.a.id }, (trx) =>
-      trx('placements').insert({ tenant_id: world.a.id, id: placementId, child_id: childId, household_id: householdId, kind: 'long_term', status: 'active', start_date: '2026-01-05' }),
+      trx('placements').insert({ tenant_id: world.a.id, id: placementId, child_id: childId, household_id: householdId, kind: 'long_term', placement_type: 'U4', status: 'active', start_date: '2026-01-05' }),
     );
     await recordEvent(world, world.a, { name: 'placement.started', subjectId: placementId, occurredOn: '2026-01-05', facts: { longTerm: true } });
     expect(await tasksOf(world.a, placementId)).toEqual([expect.objectContaining({ cycle_key: 'social-worker-visit', step_key: 'first_week', due_date: '2026-01-12', status: 'open', owner_id: worker.id })]);

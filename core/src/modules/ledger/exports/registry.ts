@@ -38,4 +38,9 @@ export class LedgerExportRegistry {
   keys(): string[] {
     return [...this.formats.keys()].sort();
   }
+
+  /** Who registered a format (the plugin and its file, as the host names it), or undefined for a key nobody registered. */
+  registeredBy(key: string): string | undefined {
+    return this.formats.get(key)?.by;
+  }
 }

@@ -20,14 +20,15 @@ export interface DraftLine {
 /**
  * What a calculation could not price (an error, for a person to put right before the run is
  * approved), or a placement in care that it priced to nothing (a notice: no rule pays its nights,
- * or the tenant's pack sets no rates), so nobody goes unpaid without anyone being told.
+ * or the tenant's pack sets no rates), so nobody goes unpaid without anyone being told. A placement
+ * without a placement type that is paid nothing is an error (no_placement_type): it is not policy.
  */
 export interface CalculationIssue {
   householdId: string | null;
   placementId: string | null;
   childId: string | null;
   severity: 'error' | 'notice';
-  code: 'rate_configuration' | 'no_posting' | 'not_paid' | 'no_rates';
+  code: 'rate_configuration' | 'no_posting' | 'not_paid' | 'no_rates' | 'no_placement_type';
   message: string;
 }
 

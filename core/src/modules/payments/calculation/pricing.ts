@@ -44,6 +44,18 @@ export function segmentLine(p: PricedPlacement, segment: RateSegment): DraftLine
   };
 }
 
+/**
+ * A placement in care with no placement type that the rules paid nothing: an error, not a notice.
+ * Placements have needed a type since it was required when they are made; one made before (or
+ * written around the API) would otherwise be paid nothing with only a notice, and the run approved.
+ */
+function untyped(p: PricedPlacement): CalculationIssue {
+  return {
+    householdId: p.householdId, placementId: p.placementId, childId: p.childId, severity: 'error', code: 'no_placement_type',
+    message: `The placement has no placement type, so no rate rule pays it: set its type (PATCH /v1/placements/${p.placementId}) and calculate the run again`,
+  };
+}
+
 /** The tenant's rate book, or why there is none (a USA baseline tenant without a state pack sets no rates). */
 export type Rates = { book: RateBook; error?: undefined } | { book?: undefined; error: string };
 
@@ -68,7 +80,9 @@ export async function pricePlacements(rates: Rates, placements: PricedPlacement[
       for (const segment of await placementSegments(rates.book, p.rates, period)) {
         if (segment.amount !== 0) lines.push(segmentLine(p, segment));
       }
-      if (lines.length === before) issues.push({ ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p, period)})` });
+      if (lines.length === before) {
+        issues.push(p.rates.placementType === null ? untyped(p) : { ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p, period)})` });
+      }
     } catch (error) {
       if (!(error instanceof RateConfigurationError)) throw error;
       issues.push({ ...about, severity: 'error', code: 'rate_configuration', message: error.message });
