@@ -24,3 +24,30 @@ describe('the README', () => {
     expect(named.filter((folder) => !fs.existsSync(path.join(repoRoot, 'plugins', folder, 'plugin.json')))).toEqual([]);
   });
 });
+
+describe('the project documents', () => {
+  const tracked = () =>
+    require('node:child_process')
+      .execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+      .split('\0')
+      .filter((file: string) => file !== '' && file !== 'package-lock.json' && fs.existsSync(path.join(repoRoot, file)));
+
+  it('point at nothing outside the repository: a clone has nothing beside it', () => {
+    // The folder beside the checkout that holds the team's own notes, spelled so this file does not name it.
+    const beside = new RegExp(['\\.\\.', 'shared\\b'].join('/'));
+    const outside = tracked().filter((file: string) => beside.test(read(file)));
+    expect(outside).toEqual([]);
+  });
+
+  it('keep an ARCHITECTURE.md, linked from the README, whose every named path exists', () => {
+    expect(read('README.md')).toContain('(ARCHITECTURE.md)');
+    const architecture = read('ARCHITECTURE.md');
+    const named = new Set<string>();
+    // Paths in backticks, and the first column of the layout block.
+    for (const m of architecture.matchAll(/`((?:core|plugins|packs|openapi|migrations|sdk|examples|bench|test)\/[A-Za-z0-9_./<>-]*)`/g)) named.add(m[1]!);
+    for (const m of architecture.matchAll(/^((?:core|plugins|packs|openapi|migrations|sdk|examples|bench|test)[A-Za-z0-9_/]*\/?)\s/gm)) named.add(m[1]!);
+    const concrete = [...named].filter((p) => !p.includes('<') && !p.includes('*'));
+    expect(concrete.length).toBeGreaterThan(15);
+    expect(concrete.filter((p) => !fs.existsSync(path.join(repoRoot, p)))).toEqual([]);
+  });
+});

@@ -22,7 +22,7 @@ beforeAll(() => {
   fs.mkdirSync(path.join(sdk, 'scripts'), { recursive: true });
   fs.mkdirSync(path.join(sdk, 'src'));
   fs.mkdirSync(path.join(copy, 'openapi'));
-  for (const file of ['package.json', 'tsconfig.json', 'tsconfig.cjs.json', path.join('scripts', 'build.cjs')]) fs.copyFileSync(path.join(repoRoot, 'sdk', file), path.join(sdk, file));
+  for (const file of ['package.json', 'tsconfig.json', 'tsconfig.cjs.json', path.join('scripts', 'build.cjs'), path.join('scripts', 'buildLock.cjs')]) fs.copyFileSync(path.join(repoRoot, 'sdk', file), path.join(sdk, file));
   fs.copyFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), path.join(copy, 'openapi', 'hearth.yaml'));
   fs.writeFileSync(path.join(sdk, 'src', 'index.ts'), 'export const built = true;\n');
 });

@@ -3,9 +3,8 @@ import type { PaymentPolicy, RateDefinition, RateRules, RateTable } from '../pac
 import { placementSegments, RateBook } from './engine';
 
 /**
- * The engine against the published 2025-26 national minimum allowance (../shared/reference/england.md:
- * GOV.UK "Help with the cost of fostering", effective 6 April 2025) and the California basic rate
- * (../shared/reference/usa.md: LA County DCFS 0900-511.10, $1,129 a month from 1 July 2022).
+ * The engine against the published 2025-26 national minimum allowance (GOV.UK "Help with the cost of fostering", effective 6 April 2025) and the California basic rate
+ * (LA County DCFS 0900-511.10, $1,129 a month from 1 July 2022).
  * Expected amounts are worked by hand in each test from those tables.
  */
 const NMA_2025: RateTable = {

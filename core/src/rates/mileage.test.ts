@@ -5,7 +5,7 @@ import type { MileageTable } from '../packs/types';
 import { mileagePayment, thresholdPeriodStart } from './mileage';
 
 // The UK pack's HMRC approved mileage rates: 45p a mile for the first 10,000 business miles in the
-// tax year, 25p after (../shared/reference/england.md).
+// tax year, 25p after.
 const hmrc = JSON.parse(fs.readFileSync(path.join(repoRoot, 'packs', 'uk', 'rates', 'hmrc-mileage.json'), 'utf8')) as MileageTable;
 
 describe('mileage by the pack bands', () => {

@@ -4,8 +4,9 @@ import { makeHousehold } from '../../../../test/support/fixtures/carers';
 
 /**
  * The configuration API on the real packs: England's 2025-26 national minimum allowance
- * (../shared/reference/england.md), England and Wales bank holidays, and California's basic rate
- * (../shared/reference/usa.md), with tenant overlays on top. Expected figures are worked by hand.
+ * (GOV.UK "Help with the cost of fostering"), England and Wales bank holidays, and California's
+ * basic rate (LA County DCFS 0900-511.10), with tenant overlays on top. Expected figures are worked
+ * by hand.
  */
 let world: World;
 let california: TenantFixture;
@@ -50,7 +51,7 @@ describe('rates through the API, from the published tables', () => {
   });
 
   it('holds in the UK pack exactly the 2025-26 national minimum allowance of the published table', async () => {
-    // ../shared/reference/england.md, weekly, London / South East / Rest of England.
+    // The published NMA, weekly, London / South East / Rest of England.
     const published: Record<string, [number, number, number]> = { '0-2': [198, 189, 170], '3-4': [201, 196, 176], '5-10': [225, 216, 194], '11-15': [257, 247, 220], '16-17': [299, 288, 258] };
     const config = await world.call('getEffectiveConfiguration', { token: world.a.adminToken, query: { asOf: '2025-06-01' } });
     const nma = config.body.rates.find((r: { key: string }) => r.key === 'nma-allowance').value.effective;

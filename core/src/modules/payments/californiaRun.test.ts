@@ -6,7 +6,7 @@ import { startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../..
 
 /**
  * A California monthly run, January 2023, worked by hand from the published basic rate
- * (../shared/reference/usa.md: LA County DCFS policy 0900-511.10, $1,129 per child per month from
+ * (LA County DCFS policy 0900-511.10, $1,129 per child per month from
  * 1 July 2022) and the pack's payment convention: paid per night the child sleeps in the home, the
  * day of departure not paid, the monthly rate ÷ the days in the month (31), each line rounded once
  * to the cent, monthly in arrears. A level of care assessed at LOC 2 is paid back to the first

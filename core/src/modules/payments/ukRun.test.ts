@@ -5,7 +5,7 @@ import { ownerRows, startWorld, type World } from '../../../../test/support/harn
 
 /**
  * A four-week UK run, 24 March to 20 April 2025, worked by hand from the published national minimum
- * allowance (../shared/reference/england.md; GOV.UK "Help with the cost of fostering", weekly, for
+ * allowance (GOV.UK "Help with the cost of fostering", weekly, for
  * 2024-25 from 6 April 2024 and 2025-26 from 6 April 2025), the UK pack's illustrative fee table
  * (level 2 £100, level 3 £200 a week, from 6 April 2025) and its rules: paid per night, the night of
  * arrival counts and the day of departure does not, weekly ÷ 7 per night, each line rounded once to
