@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../core/src/config';
@@ -27,8 +28,7 @@ describe('the README', () => {
 
 describe('the project documents', () => {
   const tracked = () =>
-    require('node:child_process')
-      .execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+    execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
       .split('\0')
       .filter((file: string) => file !== '' && file !== 'package-lock.json' && fs.existsSync(path.join(repoRoot, file)));
 
