@@ -13,7 +13,9 @@
  *
  *   node bench/requestPath.js          (needs a build: `npm run bench` builds first)
  *
- * BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_CHILDREN (20,000). Needs a PostgreSQL server
+ * BENCH_CONNECTIONS (32), BENCH_SECONDS (10), BENCH_CHILDREN (20,000). To profile Hearth alone:
+ * BENCH_HEARTH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' (node's flags for Hearth's process only)
+ * and BENCH_ONLY=children/ (runs only the scenarios whose name contains it, and the yardstick). Needs a PostgreSQL server
  * (DATABASE_URL, else 127.0.0.1:5432, in a database it creates and drops).
  */
 const { benchDatabase, benchServerConfig, cpuSeconds, loadFromAnotherProcess, startProcess } = require('./support');
@@ -54,6 +56,7 @@ async function seed(url) {
 
 /** One scenario: its load, and the CPU the server under test spent per request (ms), which machine load disturbs less than requests/s. */
 async function run(name, server, options) {
+  if (process.env.BENCH_ONLY && !name.includes(process.env.BENCH_ONLY) && !name.includes('yardstick')) return null;
   const before = cpuSeconds(server.pid);
   const result = await loadFromAnotherProcess({ duration: SECONDS, connections: CONNECTIONS, ...options });
   return { name, ...result, cpuMs: ((cpuSeconds(server.pid) - before) * 1000) / Math.max(1, result.total) };
@@ -63,7 +66,8 @@ async function main() {
   const store = await benchDatabase();
   if (!store.url) throw new Error('bench/requestPath.js needs a PostgreSQL server (DATABASE_URL, else 127.0.0.1:5432)');
   const seeded = await seed(store.url);
-  const hearth = await startProcess('hearth.js', { BENCH_DATABASE_URL: store.url });
+  const hearthArgs = (process.env.BENCH_HEARTH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const hearth = await startProcess('hearth.js', { BENCH_DATABASE_URL: store.url }, hearthArgs);
   const bare = await startProcess('bare.js', { BENCH_DATABASE_URL: store.url });
   try {
     const login = await fetch(`${hearth.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'bench', email: 'admin@bench.example', password: seeded.password }) });
@@ -92,12 +96,14 @@ async function main() {
       }),
     );
 
-    const yardstick = results[0].rps;
+    const ran = results.filter((r) => r !== null);
+    const yardstick = ran[0].rps;
     process.stdout.write(`\nRequest path on PostgreSQL: ${CHILDREN} children in the tenant, ${CONNECTIONS} connections, ${SECONDS} s per scenario; Hearth, the bare baseline and the load generator each in a process of their own\n\n`);
     process.stdout.write(`${'scenario'.padEnd(48)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(7)} ${'p90'.padStart(6)} ${'p99'.padStart(6)} ${'vs bare 1'.padStart(9)} ${'CPU ms/req'.padStart(10)} failures\n`);
-    for (const r of results) {
+    for (const r of ran) {
       process.stdout.write(`${r.name.padEnd(48)} ${r.rps.toFixed(0).padStart(8)} ${String(r.p50).padStart(7)} ${String(r.p90).padStart(6)} ${String(r.p99).padStart(6)} ${(r.rps / yardstick).toFixed(2).padStart(9)} ${r.cpuMs.toFixed(2).padStart(10)} ${r.failures}/${r.total}\n`);
     }
+    if (child === null) return;
     const ratio = child.rps / yardstick;
     process.stdout.write(`\nServer CPU per request: Hearth GET /v1/children/{id} ${child.cpuMs.toFixed(2)} ms, the bare one-statement handler ${results[0].cpuMs.toFixed(2)} ms\n`);
     process.stdout.write(`GET /v1/children/{id}: ${ratio.toFixed(2)}x the bare one-statement handler (target >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'}); p99 ${child.p99} ms (target < 50: ${child.p99 < 50 ? 'met' : 'NOT met'})\n`);

@@ -78,9 +78,9 @@ const { spawn, execFile } = require('node:child_process');
  * Starts one of bench/processes/*.js as a process of its own and resolves once it prints
  * `READY <url>`, with its URL and a stop() that sends SIGTERM and waits for it to exit.
  */
-function startProcess(script, env = {}) {
+function startProcess(script, env = {}, nodeArgs = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'processes', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, 'processes', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     const onData = (chunk) => {
       out += chunk;
