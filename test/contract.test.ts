@@ -7,6 +7,7 @@ import { checkOperationsMatchContract } from '../core/src/http/router';
 import { allOperations } from '../core/src/modules';
 import YAML from 'yaml';
 import { readContractDocument } from '../core/src/http/contract';
+import { DEFAULTED_QUERY_PARAMETERS } from '../core/src/http/operation';
 import { testContract } from './support/contractClient';
 
 /** The joined contract (hearth.yaml with openapi/modules/*), written where the tools can read it. */
@@ -54,5 +55,30 @@ describe('the SDK', () => {
     expect(result.status).toBe(0);
     const committed = fs.readFileSync(path.join(repoRoot, 'sdk', 'src', 'schema.ts'), 'utf8');
     expect(fs.readFileSync(out, 'utf8') === committed).toBe(true);
+  });
+});
+
+describe('the handlers’ types', () => {
+  it('count as always present only query parameters the contract gives a default wherever they appear', () => {
+    const document = readContractDocument() as { paths: Record<string, Record<string, { parameters?: unknown[] }>>; components: Record<string, Record<string, unknown>> };
+    const resolve = (node: unknown): Record<string, unknown> => {
+      let current = node as Record<string, unknown>;
+      while (typeof current?.$ref === 'string') current = (current.$ref as string).slice(2).split('/').reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], document) as Record<string, unknown>;
+      return current;
+    };
+    const withDefault = new Set<string>();
+    const without = new Set<string>();
+    for (const item of Object.values(document.paths)) {
+      for (const operation of Object.values(item)) {
+        for (const parameter of [...((item as { parameters?: unknown[] }).parameters ?? []), ...(operation.parameters ?? [])].map(resolve)) {
+          if (parameter.in !== 'query') continue;
+          (resolve(parameter.schema).default !== undefined ? withDefault : without).add(parameter.name as string);
+        }
+      }
+    }
+    // Each listed name has a default somewhere and none where it appears without one (typed present, it
+    // would be absent there). A name defaulted only in some operations stays optional in every handler.
+    expect(DEFAULTED_QUERY_PARAMETERS.filter((name) => !withDefault.has(name) || without.has(name))).toEqual([]);
+    expect([...withDefault].filter((name) => !without.has(name)).sort()).toEqual([...DEFAULTED_QUERY_PARAMETERS].sort());
   });
 });

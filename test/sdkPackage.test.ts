@@ -223,6 +223,7 @@ describe('the @hearth/sdk tarball', () => {
     fs.mkdirSync(path.join(copy, 'sdk', 'scripts'), { recursive: true });
     fs.mkdirSync(path.join(copy, 'openapi'));
     fs.copyFileSync(path.join(sdkDir, 'scripts', 'build.cjs'), path.join(copy, 'sdk', 'scripts', 'build.cjs'));
+    fs.copyFileSync(path.join(sdkDir, 'scripts', 'buildLock.cjs'), path.join(copy, 'sdk', 'scripts', 'buildLock.cjs'));
     fs.copyFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), path.join(copy, 'openapi', 'hearth.yaml'));
     fs.writeFileSync(path.join(copy, 'sdk', 'package.json'), JSON.stringify({ name: '@hearth/sdk', version: '99.0.0' }));
     const refused = await run(process.execPath, [path.join(copy, 'sdk', 'scripts', 'build.cjs')], { cwd: path.join(copy, 'sdk') });

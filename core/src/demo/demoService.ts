@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { components } from '../../../sdk/src/schema';
 import type { AppServices } from '../http/operation';
 import { runDueJobs } from '../jobs/worker';
-import { addDays } from '../packs/calendar';
+import { addDays } from '../dates';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { isPeriodStart, periodFrom, type PayPeriod, type ScheduleShape } from '../modules/payments/periods';
 import type { Actor, InProcessApi } from './inProcessApi';

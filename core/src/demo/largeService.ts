@@ -10,6 +10,7 @@
  * Names and codes come from a vocabulary (`vocabularies.ts`): England's by default, California's
  * for a service on the `usa/ca` pack.
  */
+import { DAY_MS } from '../dates';
 import { ENGLAND, type ServiceVocabulary } from './vocabularies';
 
 export interface LargeServiceOptions {
@@ -114,9 +115,8 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const DAY = 86_400_000;
-const toDays = (iso: string) => Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY);
-const fromDays = (days: number) => new Date(days * DAY).toISOString().slice(0, 10);
+const toDays = (iso: string) => Math.round(Date.parse(`${iso}T00:00:00Z`) / DAY_MS);
+const fromDays = (days: number) => new Date(days * DAY_MS).toISOString().slice(0, 10);
 const addMonths = (iso: string, months: number) => {
   const d = new Date(`${iso}T00:00:00Z`);
   d.setUTCMonth(d.getUTCMonth() + months);

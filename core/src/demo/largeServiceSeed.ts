@@ -1,5 +1,6 @@
+import { addDays, daysBetween } from '../dates';
 import type { Knex } from 'knex';
-import { appendAuditEvent } from '../modules/audit/service';
+import { appendAuditEvent, systemActor } from '../modules/audit/service';
 import { carerConfig } from '../modules/carers/tenantConfig';
 import { CASE_EVENTS, type CaseEventName } from '../modules/tasks/catalogue';
 import { recalculateTasks, type TouchedSubject } from '../modules/tasks/recalculate';
@@ -153,7 +154,7 @@ export async function writeLargeService(db: Knex, packs: PackRegistry, tenantId:
     counts.tasks = Number(((await trx('tasks').where({ tenant_id: t }).count({ n: '*' })) as Array<{ n: string }>)[0]!.n);
     log(`tasks derived for ${touched.size} subjects in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
-    await appendAuditEvent(trx, t, { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: null }, {
+    await appendAuditEvent(trx, t, systemActor(), {
       action: 'tenant.synthetic_service_loaded',
       entityType: 'tenant',
       entityId: t,
@@ -174,8 +175,7 @@ interface ApprovalStep {
   meaning: 'approval' | 'review' | 'ending' | null;
 }
 
-const DAY = 86_400_000;
-const shift = (iso: string, days: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
+const shift = addDays;
 
 /**
  * A household's way through the workflow: the assessment's steps spread from enquiry to approval,
@@ -187,7 +187,7 @@ function approvalSteps(h: SimHousehold, journey: ApprovalJourney): ApprovalStep[
     const n = steps.length;
     steps.push({ id: syntheticId(h.id, n, 'approval-step'), transition: transition.key, from: transition.from[0]!, to: transition.to, on, recordedAt: `${on}T09:${String(n % 60).padStart(2, '0')}:00Z`, meaning });
   };
-  const span = (Date.parse(h.approvedOn) - Date.parse(h.enquiryOn)) / DAY;
+  const span = daysBetween(h.enquiryOn, h.approvedOn);
   journey.toApproval.forEach((transition, i) => {
     const last = i === journey.toApproval.length - 1;
     add(transition, last ? h.approvedOn : shift(h.enquiryOn, Math.floor((span * i) / journey.toApproval.length)), last ? 'approval' : null);

@@ -5,7 +5,7 @@ import type { AppServices, OperationMap } from '../http/operation';
 import { newId } from '../ids';
 import type { PackRegistry } from '../packs/registry';
 import type { PaymentPolicy } from '../packs/types';
-import { appendAuditEvent } from '../modules/audit/service';
+import { appendAuditEvent, systemActor } from '../modules/audit/service';
 import { provisionTenant, type NewTenant, type TenantRow } from '../modules/tenants/provision';
 import { todayIn } from '../time';
 import { seedDemoService, type DemoServiceSettings, type DemoServiceSummary, type DemoStaffMember } from './demoService';
@@ -116,7 +116,7 @@ export async function bootstrapTenant(db: Knex, packs: PackRegistry, input: NewT
   return db.transaction(async (trx) => {
     await applyScope(trx, { tenantId: null, platform: true });
     const created = await provisionTenant(trx, packs, input);
-    await appendAuditEvent(trx, created.tenant.id, { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: `bootstrap-${newId()}` }, {
+    await appendAuditEvent(trx, created.tenant.id, systemActor(`bootstrap-${newId()}`), {
       action: 'tenant.created',
       entityType: 'tenant',
       entityId: created.tenant.id,
@@ -186,6 +186,6 @@ async function demoPaySchedule(db: Knex, packs: PackRegistry, tenant: TenantRow)
       // 5 January 2026 is a Monday: weekly periods run Monday to Sunday.
       anchor_date: frequency === 'monthly' ? '2026-01-01' : '2026-01-05', payment_lag_days: 3,
     });
-    await appendAuditEvent(trx, tenant.id, { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: `demo-seed-${id}` }, { action: 'pay_schedule.created', entityType: 'pay_schedule', entityId: id, after: { frequency, timing: policy.schedule.timing } });
+    await appendAuditEvent(trx, tenant.id, systemActor(`demo-seed-${id}`), { action: 'pay_schedule.created', entityType: 'pay_schedule', entityId: id, after: { frequency, timing: policy.schedule.timing } });
   });
 }

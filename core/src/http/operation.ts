@@ -6,6 +6,7 @@ import type { PackRegistry } from '../packs/registry';
 import type { PluginRegistry } from '../plugins/host';
 import type { AuditEventInput } from '../modules/audit/service';
 import type { ProblemBody } from './problem';
+import type { operations } from '../../../sdk/src/schema';
 
 export interface RequestMeta {
   requestId: string;
@@ -53,6 +54,23 @@ export function actorId(ctx: { principal: Principal | null }): string | null {
   return ctx.principal?.kind === 'user' ? ctx.principal.id : null;
 }
 
+/**
+ * What every handler and domain function of a tenant's operation works in: the request's
+ * transaction (scoped by RLS to `tenantId`), who is asking, and the audit trail. Domain functions
+ * take this (or less) and named inputs, never a request's params, query or body.
+ */
+export interface TenantScope {
+  trx: Knex.Transaction;
+  services: AppServices;
+  /** The tenant the transaction is scoped to: always the principal's. */
+  tenantId: string;
+  principal: Principal;
+  meta: RequestMeta;
+  /** Appends one audit event in this transaction, to the current tenant's chain. */
+  audit(event: AuditEventInput): Promise<void>;
+}
+
+/** Any request's context: a public operation's has no principal and, until it enters one, no tenant. */
 export interface OperationContext {
   trx: Knex.Transaction;
   services: AppServices;
@@ -71,6 +89,45 @@ export interface OperationContext {
    * (log-in, password reset) find theirs from the request, tenant creation writes the new one.
    */
   enterTenant(tenantId: string): Promise<void>;
+}
+
+/** Every operation the contract declares, by operationId (the generated `operations` of sdk/src/schema.ts). */
+export type OperationId = keyof operations & string;
+
+/**
+ * Query parameters the contract gives a default wherever they appear. The router's ajv fills them
+ * in before a handler runs, so a handler's query has them; test/contract.test.ts holds this list to
+ * the contract. (`format` has a default in some operations only, so it stays optional.)
+ */
+export const DEFAULTED_QUERY_PARAMETERS = ['limit', 'includeDeleted', 'includeExcluded'] as const;
+type Defaulted = (typeof DEFAULTED_QUERY_PARAMETERS)[number];
+
+type ParametersOf<Id extends OperationId> = operations[Id] extends { parameters: infer P } ? P : never;
+type WithDefaults<Q> = Q & { [K in keyof Q & Defaulted]-?: Exclude<Q[K], undefined> };
+type Present<T> = [T] extends [never] ? Record<string, never> : [T] extends [undefined] ? Record<string, never> : NonNullable<T>;
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
+
+/** An operation's query, as validated against the contract, with its defaults filled in. */
+export type QueryOf<Id extends OperationId> = WithDefaults<Present<ParametersOf<Id> extends { query?: infer Q } ? Q : never>>;
+/** An operation's path parameters, as validated against the contract. */
+export type ParamsOf<Id extends OperationId> = Present<ParametersOf<Id> extends { path?: infer P } ? P : never>;
+/** An operation's JSON body, as validated against the contract; `undefined` where it takes none, or where sending one is optional. */
+export type BodyOf<Id extends OperationId> = operations[Id] extends { requestBody: infer R } ? JsonOf<R> : operations[Id] extends { requestBody?: infer R } ? JsonOf<R> | undefined : undefined;
+
+/** A tenant operation's context: its inputs typed from the contract, its tenant and principal certain. */
+export interface TenantContext<Id extends OperationId> extends TenantScope {
+  params: ParamsOf<Id>;
+  query: QueryOf<Id>;
+  body: BodyOf<Id>;
+  ifMatch: string | undefined;
+  enterTenant(tenantId: string): Promise<void>;
+}
+
+/** A public operation's context: its inputs typed, no principal, a tenant only once it enters one. */
+export interface PublicContext<Id extends OperationId> extends Omit<OperationContext, 'params' | 'query' | 'body'> {
+  params: ParamsOf<Id>;
+  query: QueryOf<Id>;
+  body: BodyOf<Id>;
 }
 
 export interface CsvResult {
@@ -105,11 +162,12 @@ export interface OperationResult {
 }
 
 /** What a route declares beside its handler: the permission it needs, or who may call it otherwise. */
-export type Access =
+export type Access = TenantAccess | PublicAccess;
+export type TenantAccess =
   | { permission: Permission }
   /** Any authenticated principal of the tenant (e.g. reading who you are). */
-  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean }
-  | { public: true };
+  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean };
+export type PublicAccess = { public: true };
 
 export interface OperationDefinition {
   access: Access;
@@ -117,3 +175,17 @@ export interface OperationDefinition {
 }
 
 export type OperationMap = Record<string, OperationDefinition>;
+
+/** A handler as a module writes it: typed by its operationId. */
+export type TypedOperation<Id extends OperationId> =
+  | { access: TenantAccess; handle(ctx: TenantContext<Id>): Promise<OperationResult> }
+  | { access: PublicAccess; handle(ctx: PublicContext<Id>): Promise<OperationResult> };
+
+/**
+ * A module's handlers, each typed by its operationId: a name the contract lacks does not compile,
+ * and each handler's params, query and body are the contract's. The router checks the access before
+ * a handler runs, so a tenant operation's context has its tenant and principal (see router.ts).
+ */
+export function defineOperations(handlers: { [Id in OperationId]?: TypedOperation<Id> }): OperationMap {
+  return handlers as OperationMap;
+}

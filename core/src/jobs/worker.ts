@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { applyScope } from '../db/tenantTransaction';
 import type { AppServices } from '../http/operation';
+import { appendAuditEvent, systemActor, type AuditEventInput } from '../modules/audit/service';
 import { claimNext, markFailed, markSucceeded, recordProgress, releaseClaim, type Job } from './queue';
 
 /** What a handler is given: its job, and a way into its tenant's data (never any other tenant's). */
@@ -14,6 +15,11 @@ export interface JobContext {
    * as a request's transaction is. A long job may use several, recording progress between them.
    */
   inTenant<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  /**
+   * Appends an audit event for what the job did, in the transaction that did it (one of inTenant's),
+   * as Hearth itself, the job's id as the event's request id.
+   */
+  audit(trx: Knex.Transaction, event: AuditEventInput): Promise<void>;
   /**
    * Records progress and extends the lock. It writes through its own statement, so call it between
    * inTenant transactions (on PGlite, one connection, a call inside one would wait for it).
@@ -132,6 +138,9 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     tenantId: job.tenantId,
     services: options.services,
     inTenant: (work) => transactions.run(work),
+    audit: async (trx, event) => {
+      await appendAuditEvent(trx, job.tenantId, systemActor(`job-${job.id}`), event);
+    },
     progress: (done, total = null) => (transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs)),
   };
   const outcome = await settle(Promise.resolve().then(() => handler(ctx)), options.abandon);

@@ -1,39 +1,5 @@
+import { addDays, addMonths, toDate } from '../dates';
 import type { CalendarDefinition, Duration } from './types';
-
-/** Calendar dates as ISO strings (YYYY-MM-DD), computed in UTC so no time zone can move a day. */
-function toDate(iso: string): Date {
-  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d));
-}
-
-function toIso(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
-
-export function addDays(iso: string, days: number): string {
-  const date = toDate(iso);
-  date.setUTCDate(date.getUTCDate() + days);
-  return toIso(date);
-}
-
-/** Adds calendar months, keeping the day of the month where it exists (31 January + 1 month = 28 or 29 February). */
-export function addMonths(iso: string, months: number): string {
-  const date = toDate(iso);
-  const day = date.getUTCDate();
-  const target = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1));
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(day, lastDay));
-  return toIso(target);
-}
-
-/** Whole years between two dates: a person's age on a day. */
-export function yearsBetween(fromIso: string, toIsoDate: string): number {
-  const from = toDate(fromIso);
-  const to = toDate(toIsoDate);
-  let years = to.getUTCFullYear() - from.getUTCFullYear();
-  if (to.getUTCMonth() < from.getUTCMonth() || (to.getUTCMonth() === from.getUTCMonth() && to.getUTCDate() < from.getUTCDate())) years--;
-  return years;
-}
 
 export class CalendarRangeError extends Error {}
 

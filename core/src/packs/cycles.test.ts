@@ -1,4 +1,5 @@
-import { addMonths, WorkingCalendar } from './calendar';
+import { addMonths } from '../dates';
+import { WorkingCalendar } from './calendar';
 import { dueDates } from './cycles';
 import type { CalendarDefinition, CycleDefinition } from './types';
 

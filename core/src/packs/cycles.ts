@@ -1,5 +1,6 @@
 import { conditionHolds } from '../rules/ruleSet';
-import { addPlainDuration, yearsBetween, type WorkingCalendar } from './calendar';
+import { ageOn } from '../dates';
+import { addPlainDuration, type WorkingCalendar } from './calendar';
 import type { CycleDefinition, CycleStep, Duration } from './types';
 
 export interface CycleInput {
@@ -56,7 +57,7 @@ export async function dueDates(cycle: CycleDefinition, calendar: WorkingCalendar
     const base = previous ? (previous.completedOn ?? previous.dueDate) : input.triggerDate;
     const facts = {
       ...(input.facts ?? {}),
-      ...(input.dateOfBirth ? { ageYears: yearsBetween(input.dateOfBirth, base) } : {}),
+      ...(input.dateOfBirth ? { ageYears: ageOn(input.dateOfBirth, base) } : {}),
       monthsSinceTrigger: monthsBetween(input.triggerDate, base),
     };
 

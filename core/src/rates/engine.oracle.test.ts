@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { addMonths } from '../packs/calendar';
+import { addMonths } from '../dates';
 import { loadPacks, type Layered, type ResolvedPack } from '../packs/registry';
 import type { Amounts, PaymentPolicy, RateDefinition, RateRules, RateTable, RuleDefinition } from '../packs/types';
 import { placementSegments, RateBook, type Occasion, type OverlayRateValue, type OverlayRuleChange, type PlacementFactChange, type PlacementForRates } from './engine';

@@ -1,3 +1,4 @@
+import { ageOn } from '../dates';
 import type { Layered, ResolvedPack } from '../packs/registry';
 import type { Amounts, PaymentPolicy, RateRules, RateTable, RuleDefinition } from '../packs/types';
 import { nightlyDivisor, prorate } from './proration';
@@ -341,12 +342,6 @@ function checkDate(what: string, value: string): void {
     if (month >= 1 && month <= 12 && day >= 1 && day <= days) return;
   }
   throw new RateConfigurationError(`${what} "${value}" is not a calendar date (YYYY-MM-DD)`);
-}
-
-/** Whole years from the date of birth to the night, as yearsBetween counts them, for dates already checked. */
-function ageOn(dateOfBirth: string, night: string): number {
-  const years = Number(night.slice(0, 4)) - Number(dateOfBirth.slice(0, 4));
-  return night.slice(5) < dateOfBirth.slice(5) ? years - 1 : years;
 }
 
 /** The day in a year on which the child's age in whole years goes up: a 29 February birthday counts from 1 March in other years. */

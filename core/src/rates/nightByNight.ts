@@ -1,4 +1,4 @@
-import { addDays, yearsBetween } from '../packs/calendar';
+import { addDays, ageOn } from '../dates';
 import type { RateTable } from '../packs/types';
 import { nightlyDivisor, prorate } from './proration';
 import { BIRTHDAY, explain, occasionPayments, RateConfigurationError, type Occasion, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
@@ -46,7 +46,7 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
   const bandTable = [...book.pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length);
   const lines: NightLine[] = [];
   for (let night = first; night <= last; night = addDays(night, 1)) {
-    const ageYears = yearsBetween(placement.childDateOfBirth, night);
+    const ageYears = ageOn(placement.childDateOfBirth, night);
     const dated = datedFactsOn(placement, night);
     const baseFacts: Omit<RateFacts, 'ageBand'> = {
       inCare: true,
@@ -126,7 +126,7 @@ async function extrasFor(book: RateBook, placement: PlacementForRates, lines: Ni
   for (const night of [...new Set(lines.map((l) => l.night))]) {
     if (placement.endDate !== null && night >= placement.endDate) continue;
     const occasions: Occasion[] = [];
-    if (night > dateOfBirth && yearsBetween(dateOfBirth, night) > yearsBetween(dateOfBirth, addDays(night, -1))) occasions.push({ kind: BIRTHDAY, date: night });
+    if (night > dateOfBirth && ageOn(dateOfBirth, night) > ageOn(dateOfBirth, addDays(night, -1))) occasions.push({ kind: BIRTHDAY, date: night });
     occasions.push(...(placement.occasions ?? []).filter((o) => o.date === night));
     const facts = lines.find((l) => l.night === night)!.explanation.facts;
     for (const occasion of occasions) out.push(...(await occasionPayments(book, facts, occasion)));

@@ -21,6 +21,14 @@ export interface AuditActor {
   requestId: string | null;
 }
 
+/**
+ * Hearth itself acting (a job, a start-up seed): no person, no credential. `requestId` names the run
+ * that acted (`job-<id>`, `demo-seed-…`), so its events can be found together.
+ */
+export function systemActor(requestId: string | null = null): AuditActor {
+  return { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId };
+}
+
 interface AuditRow {
   tenant_id: string;
   id: string;

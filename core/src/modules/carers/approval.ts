@@ -1,3 +1,4 @@
+import { daysBetween } from '../../dates';
 import type { OperationContext, OperationResult } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
@@ -21,10 +22,6 @@ interface TermsInput { maxChildren: number; ageMin: number; ageMax: number; plac
 
 const stepToApi = (r: StepRow) => ({ id: r.id, transition: r.transition, from: r.from_state, to: r.to_state, occurredOn: r.occurred_on, note: r.note, decisionId: r.decision_id, actorId: r.actor_id, createdAt: iso(r.created_at) });
 const termsToApi = (r: TermsRow) => ({ id: r.id, effectiveFrom: r.effective_from, maxChildren: r.max_children, ageMin: r.age_min, ageMax: r.age_max, placementKinds: r.placement_kinds, carerLevel: r.carer_level, notes: r.notes, decisionId: r.decision_id });
-
-function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
-}
 
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 

@@ -1,3 +1,4 @@
+import { ageOn } from '../../dates';
 import type { Knex } from 'knex';
 
 /** Age at which a household member counts as an adult (whose checks are required). */
@@ -39,12 +40,6 @@ export interface HouseholdCompliance {
 
 interface MemberRow { id: string; household_id: string; name: string; role: string; date_of_birth: string }
 interface CheckRow { id: string; household_id: string; member_id: string | null; check_type: string; status: CheckStatus; requested_on: string | null; completed_on: string | null; expires_on: string | null; hours: string | number | null }
-
-export function ageOn(dateOfBirth: string, on: string): number {
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const [y, m, d] = on.split('-').map(Number) as [number, number, number];
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
-}
 
 function yearBefore(date: string): string {
   const [y, m, d] = date.split('-');

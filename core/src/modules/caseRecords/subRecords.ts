@@ -153,7 +153,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
     async handle(ctx) {
       const q = ctx.query as { limit: number; cursor?: string; from?: string; to?: string; includeDeleted?: boolean } & Record<string, unknown>;
       if (q.includeDeleted && !ctx.principal!.permissions.has('children:delete')) throw new Problem('forbidden', 'Listing deleted records needs the permission children:delete');
-      const child = await findChild(ctx);
+      const child = await findChild(ctx, ctx.params.childId!);
       const keyed = spec.sortColumn !== undefined;
       const after = decodeCursor(q.cursor, keyed ? 2 : 1);
       const query = ctx.trx(spec.table).where({ tenant_id: ctx.tenantId!, child_id: child.id }).limit(q.limit + 1);
@@ -180,7 +180,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
     access: { permission: permissions.write },
     async handle(ctx) {
       const input = ctx.body as Record<string, unknown>;
-      const child = await findChild(ctx, { lock: true });
+      const child = await findChild(ctx, ctx.params.childId!, { lock: true });
       const columns = columnsOf(spec, input);
       spec.prepare?.(ctx, columns);
       const draft = { ...columns, tenant_id: ctx.tenantId!, id: newId(), child_id: child.id, version: 1, deleted_at: null, created_by: userId(ctx) } as Row;
@@ -196,7 +196,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
   const get: OperationDefinition = {
     access: { permission: permissions.read },
     async handle(ctx) {
-      const child = await findChild(ctx);
+      const child = await findChild(ctx, ctx.params.childId!);
       const row = await findRow(ctx, spec, child, { allowDeleted: ctx.principal!.permissions.has('children:delete') });
       await logRestrictedRead(ctx, [child]);
       return { status: 200, body: toApi(spec, row, await tenantToday(ctx)), headers: { ETag: etagOf(row.version) } };
@@ -207,7 +207,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
     access: { permission: permissions.write },
     async handle(ctx) {
       const input = ctx.body as Record<string, unknown>;
-      const child = await findChild(ctx, { lock: true });
+      const child = await findChild(ctx, ctx.params.childId!, { lock: true });
       const before = await findRow(ctx, spec, child, { lock: true });
       assertIfMatch(ctx.ifMatch, before.version);
       const columns = columnsOf(spec, input);
@@ -222,7 +222,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
   const remove: OperationDefinition = {
     access: { permission: permissions.remove },
     async handle(ctx) {
-      const child = await findChild(ctx, { lock: true });
+      const child = await findChild(ctx, ctx.params.childId!, { lock: true });
       const before = await findRow(ctx, spec, child, { lock: true, allowDeleted: true });
       assertIfMatch(ctx.ifMatch, before.version);
       if (before.deleted_at) throw new Problem('conflict', 'It is already deleted');
@@ -234,7 +234,7 @@ export function subRecordOperations(spec: SubRecordSpec, permissions: { read: 'c
   const restore: OperationDefinition = {
     access: { permission: permissions.remove },
     async handle(ctx) {
-      const child = await findChild(ctx, { lock: true });
+      const child = await findChild(ctx, ctx.params.childId!, { lock: true });
       const before = await findRow(ctx, spec, child, { lock: true, allowDeleted: true });
       if (!before.deleted_at) throw new Problem('conflict', 'It is not deleted');
       await assertNoOverlap(ctx, spec, before, true);

@@ -4,6 +4,7 @@ export type ChildStatus = 'referred' | 'in_care' | 'left_care';
 
 export class Child extends TenantModel {
   static override tableName = 'children';
+  static noun = 'child';
   static override idColumn = ['tenant_id', 'id'];
 
   id!: string;

@@ -1,7 +1,9 @@
 import type { PartialModelObject } from 'objection';
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
-import { assertIfMatch, etagOf } from '../../http/etag';
-import { decodeCursor, toPage } from '../../http/pagination';
+import { keysetPage } from '../../db/keyset';
+import { patchVersioned } from '../../db/versioned';
+import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import { assertIfMatch } from '../../http/etag';
+import { created, ok } from '../../http/results';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
@@ -17,6 +19,7 @@ import { tenantToday } from '../tenants/today';
 const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
 
 type ChildInput = Partial<Pick<Child, (typeof INPUT_FIELDS)[number]>> & { identifiers?: IdentifierInput[]; allowDuplicate?: boolean };
+type ChildCreate = TenantContext<'createChild'>['body'];
 
 type MaskedIdentifier = { kind: string; lastFour: string };
 
@@ -47,12 +50,12 @@ function childToApi(row: Child, identifiers: MaskedIdentifier[]) {
   };
 }
 
-/** Only the fields a caller may set; the contract has already refused any other. */
 /** A child as the API shows it, with its identifiers masked. */
-async function present(ctx: OperationContext, row: Child) {
-  return childToApi(row, (await maskedIdentifiers(ctx.trx, ctx.tenantId!, [row.id])).get(row.id) ?? []);
+async function present(ctx: TenantScope, row: Child) {
+  return childToApi(row, (await maskedIdentifiers(ctx.trx, ctx.tenantId, [row.id])).get(row.id) ?? []);
 }
 
+/** Only the fields a caller may set; the contract has already refused any other. */
 function fieldsOf(input: ChildInput): PartialModelObject<Child> {
   const out: Record<string, unknown> = {};
   for (const field of INPUT_FIELDS) if (input[field] !== undefined) out[field] = input[field];
@@ -60,8 +63,8 @@ function fieldsOf(input: ChildInput): PartialModelObject<Child> {
 }
 
 /** Rules the schema cannot say: codes from the tenant's lists, a worker who exists, no birth in the future. */
-async function checkChildInput(ctx: OperationContext, input: ChildInput): Promise<void> {
-  const errors: FieldError[] = await lookupCodeErrors(ctx.trx, ctx.tenantId!, [
+async function checkChildInput(ctx: TenantScope, input: ChildInput): Promise<void> {
+  const errors: FieldError[] = await lookupCodeErrors(ctx.trx, ctx.tenantId, [
     { list: 'sex', code: input.sex, pointer: '/body/sex' },
     { list: 'ethnicity', code: input.ethnicity, pointer: '/body/ethnicity' },
   ]);
@@ -74,25 +77,23 @@ async function checkChildInput(ctx: OperationContext, input: ChildInput): Promis
   if (errors.length) throw Problem.unprocessable(errors);
 }
 
-async function listChildren(ctx: OperationContext): Promise<OperationResult> {
-  const q = ctx.query as { limit: number; cursor?: string; status?: string; allocatedWorkerId?: string; q?: string; bornFrom?: string; bornTo?: string; includeDeleted?: boolean };
-  if (q.includeDeleted && !ctx.principal!.permissions.has('children:delete')) {
+async function listChildren(ctx: TenantContext<'listChildren'>): Promise<OperationResult> {
+  const q = ctx.query;
+  if (q.includeDeleted && !ctx.principal.permissions.has('children:delete')) {
     throw new Problem('forbidden', 'Listing deleted records needs the permission children:delete');
   }
-  const after = decodeCursor(q.cursor, 1);
-  const query = visibleChildren(ctx).select('c.*').orderBy('c.id').limit(q.limit + 1);
-  if (after) query.where('c.id', '>', after[0] as string);
+  const query = visibleChildren(ctx).select('c.*');
   if (!q.includeDeleted) query.whereNull('c.deleted_at');
   if (q.status) query.where('c.status', q.status);
   if (q.allocatedWorkerId) query.where('c.allocated_worker_id', q.allocatedWorkerId);
   if (q.bornFrom) query.where('c.date_of_birth', '>=', q.bornFrom);
   if (q.bornTo) query.where('c.date_of_birth', '<=', q.bornTo);
-  if (q.q) await whereNameStartsWith(ctx.trx, ctx.tenantId!, query, q.q);
-  const rows = await query;
-  const identifiers = await maskedIdentifiers(ctx.trx, ctx.tenantId!, rows.map((r) => r.id));
-  const page = toPage(rows, q.limit, (r) => [r.id], (r) => childToApi(r, identifiers.get(r.id) ?? []));
-  await logRestrictedRead(ctx, rows.slice(0, q.limit));
-  return { status: 200, body: page };
+  if (q.q) await whereNameStartsWith(ctx.trx, ctx.tenantId, query, q.q);
+  // Identifiers are read for the page in one query, after it, so the page's rows are the ones shown.
+  const page = await keysetPage(query, q, [{ column: 'c.id', of: (r) => r.id }], (r) => r);
+  const identifiers = await maskedIdentifiers(ctx.trx, ctx.tenantId, page.rows.map((r) => r.id));
+  await logRestrictedRead(ctx, page.rows);
+  return ok({ data: page.rows.map((r) => childToApi(r, identifiers.get(r.id) ?? [])), nextCursor: page.nextCursor });
 }
 
 /**
@@ -100,24 +101,24 @@ async function listChildren(ctx: OperationContext): Promise<OperationResult> {
  * identifier (found by its keyed digest). Every match the caller can see is listed; restricted records
  * they cannot see are counted in, without their ids.
  */
-async function likelyDuplicates(ctx: OperationContext, input: ChildInput): Promise<Array<{ id: string; reason: string }>> {
+async function likelyDuplicates(ctx: TenantScope, input: ChildCreate): Promise<Array<{ id: string; reason: string }>> {
   const found = new Map<string, string>();
   const sameName = await Child.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId! })
+    .where({ tenant_id: ctx.tenantId })
     .whereNull('deleted_at')
-    .whereRaw('lower(family_name) = lower(?) AND lower(given_name) = lower(?) AND date_of_birth = ?', [input.familyName!, input.givenName!, input.dateOfBirth!])
+    .whereRaw('lower(family_name) = lower(?) AND lower(given_name) = lower(?) AND date_of_birth = ?', [input.familyName, input.givenName, input.dateOfBirth])
     .select('id');
   for (const row of sameName) found.set(row.id, 'same_name_and_date_of_birth');
   for (const identifier of input.identifiers ?? []) {
     const digest = identifierDigest(ctx.services.config.dataKey, identifier.kind, normaliseIdentifier(identifier.value));
-    const rows = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, kind: identifier.kind, value_digest: digest }).select('child_id');
+    const rows = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, kind: identifier.kind, value_digest: digest }).select('child_id');
     for (const row of rows) if (!found.has(row.childId)) found.set(row.childId, 'same_identifier');
   }
   return [...found].map(([id, reason]) => ({ id, reason }));
 }
 
-async function createChild(ctx: OperationContext): Promise<OperationResult> {
-  const input = ctx.body as ChildInput;
+async function createChild(ctx: TenantContext<'createChild'>): Promise<OperationResult> {
+  const input = ctx.body;
   await checkChildInput(ctx, input);
   if (!input.allowDuplicate) {
     const duplicates = await likelyDuplicates(ctx, input);
@@ -126,114 +127,105 @@ async function createChild(ctx: OperationContext): Promise<OperationResult> {
     }
   }
   const row = await Child.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId!, id: newId(), status: 'referred', ...fieldsOf(input), createdBy: ctx.principal!.id })
+    .insert({ tenantId: ctx.tenantId, id: newId(), status: 'referred', ...fieldsOf(input), createdBy: ctx.principal.id })
     .returning('*');
-  await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId!, row.id, input.identifiers ?? []);
+  await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId, row.id, input.identifiers ?? []);
   const child = await present(ctx, row);
   await ctx.audit({ action: 'child.created', entityType: 'child', entityId: child.id, after: child });
-  return { status: 201, body: child, headers: { ETag: etagOf(row.version), Location: `/v1/children/${child.id}` } };
+  return created(child, `/v1/children/${child.id}`, row.version);
 }
 
-async function getChild(ctx: OperationContext): Promise<OperationResult> {
-  const row = await findChild<{ maskedIdentifiers: MaskedIdentifier[] }>(ctx, { allowDeleted: ctx.principal!.permissions.has('children:delete'), columns: [maskedIdentifiersColumn(ctx.trx)] });
+async function getChild(ctx: TenantContext<'getChild'>): Promise<OperationResult> {
+  const row = await findChild<{ maskedIdentifiers: MaskedIdentifier[] }>(ctx, ctx.params.childId, { allowDeleted: ctx.principal.permissions.has('children:delete'), columns: [maskedIdentifiersColumn(ctx.trx)] });
   await logRestrictedRead(ctx, [row]);
-  return { status: 200, body: childToApi(row, row.maskedIdentifiers), headers: { ETag: etagOf(row.version) } };
+  return ok(childToApi(row, row.maskedIdentifiers), row.version);
 }
 
-async function writeChild(ctx: OperationContext, before: Child, changes: PartialModelObject<Child>, action: string, identifiers: IdentifierInput[] = []): Promise<OperationResult> {
+async function writeChild(ctx: TenantScope, before: Child, changes: PartialModelObject<Child>, action: string, identifiers: IdentifierInput[] = []): Promise<OperationResult> {
   const beforeApi = await present(ctx, before);
-  await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId!, before.id, identifiers);
-  const [after] = await Child.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId!, id: before.id })
-    .patch({ ...changes, version: before.version + 1, updatedAt: ctx.trx.fn.now() })
-    .returning('*');
-  const afterApi = await present(ctx, after!);
+  await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId, before.id, identifiers);
+  const after = await patchVersioned(ctx.trx, Child, before, changes);
+  const afterApi = await present(ctx, after);
   await ctx.audit({ action, entityType: 'child', entityId: before.id, before: beforeApi, after: afterApi });
-  return { status: 200, body: afterApi, headers: { ETag: etagOf(after!.version) } };
+  return ok(afterApi, after.version);
 }
 
-async function updateChild(ctx: OperationContext): Promise<OperationResult> {
-  const input = ctx.body as ChildInput;
-  const before = await findChild(ctx, { lock: true });
+async function updateChild(ctx: TenantContext<'updateChild'>): Promise<OperationResult> {
+  const input = ctx.body;
+  const before = await findChild(ctx, ctx.params.childId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   await checkChildInput(ctx, input);
   return writeChild(ctx, before, fieldsOf(input), 'child.updated', input.identifiers);
 }
 
-async function deleteChild(ctx: OperationContext): Promise<OperationResult> {
-  const before = await findChild(ctx, { lock: true, allowDeleted: true });
+async function deleteChild(ctx: TenantContext<'deleteChild'>): Promise<OperationResult> {
+  const before = await findChild(ctx, ctx.params.childId, { lock: true, allowDeleted: true });
   assertIfMatch(ctx.ifMatch, before.version);
   if (before.deletedAt) throw new Problem('conflict', 'The record is already deleted');
-  return writeChild(ctx, before, { deletedAt: ctx.trx.fn.now(), deletedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null }, 'child.deleted');
+  return writeChild(ctx, before, { deletedAt: ctx.trx.fn.now(), deletedBy: actorId(ctx) }, 'child.deleted');
 }
 
-async function restoreChild(ctx: OperationContext): Promise<OperationResult> {
-  const before = await findChild(ctx, { lock: true, allowDeleted: true });
+async function restoreChild(ctx: TenantContext<'restoreChild'>): Promise<OperationResult> {
+  const before = await findChild(ctx, ctx.params.childId, { lock: true, allowDeleted: true });
   if (!before.deletedAt) throw new Problem('conflict', 'The record is not deleted');
   if (before.mergedInto) throw new Problem('conflict', `The record was merged into ${before.mergedInto}; it is kept for its history, not restored`);
   return writeChild(ctx, before, { deletedAt: null, deletedBy: null }, 'child.restored');
 }
 
-async function mergeChild(ctx: OperationContext): Promise<OperationResult> {
-  const { intoChildId } = ctx.body as { intoChildId: string };
+async function mergeChild(ctx: TenantContext<'mergeChild'>): Promise<OperationResult> {
+  const { intoChildId } = ctx.body;
   if (intoChildId === ctx.params.childId) throw Problem.unprocessable([{ pointer: '/body/intoChildId', message: 'is the record being merged' }]);
-  const duplicate = await findChild(ctx, { lock: true });
-  const survivorRow = await visibleChildren(ctx).where('c.id', intoChildId).whereNull('c.deleted_at').select('c.*').first().forUpdate();
-  if (!survivorRow) throw Problem.unprocessable([{ pointer: '/body/intoChildId', message: 'is not a record you can see in this tenant' }]);
+  const duplicate = await findChild(ctx, ctx.params.childId, { lock: true });
+  const survivorRow = await findChild(ctx, intoChildId, { lock: true, pointer: '/body/intoChildId' });
   const before = { duplicate: await present(ctx, duplicate), survivor: await present(ctx, survivorRow) };
 
   // What the survivor lacks moves to it: identifiers of kinds it has not, and named-user access.
-  const held = new Set((await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: intoChildId }).select('kind')).map((r) => r.kind));
-  const moving = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: duplicate.id });
+  const held = new Set((await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: intoChildId }).select('kind')).map((r) => r.kind));
+  const moving = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: duplicate.id });
   for (const identifier of moving) {
     if (held.has(identifier.kind)) continue;
-    await ChildIdentifier.query(ctx.trx).insert({ tenantId: ctx.tenantId!, childId: intoChildId, kind: identifier.kind, valueSealed: identifier.valueSealed, valueDigest: identifier.valueDigest, lastFour: identifier.lastFour });
+    await ChildIdentifier.query(ctx.trx).insert({ tenantId: ctx.tenantId, childId: intoChildId, kind: identifier.kind, valueSealed: identifier.valueSealed, valueDigest: identifier.valueDigest, lastFour: identifier.lastFour });
   }
-  await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: duplicate.id }).delete();
+  await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: duplicate.id }).delete();
   if (duplicate.restricted || survivorRow.restricted) {
-    const grants = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: duplicate.id }).select('user_id');
-    const existing = new Set((await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: intoChildId }).select('user_id')).map((g) => g.userId));
-    for (const grant of grants) if (!existing.has(grant.userId)) await ChildAccessGrant.query(ctx.trx).insert({ tenantId: ctx.tenantId!, childId: intoChildId, userId: grant.userId });
+    const grants = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: duplicate.id }).select('user_id');
+    const existing = new Set((await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: intoChildId }).select('user_id')).map((g) => g.userId));
+    for (const grant of grants) if (!existing.has(grant.userId)) await ChildAccessGrant.query(ctx.trx).insert({ tenantId: ctx.tenantId, childId: intoChildId, userId: grant.userId });
     // A restricted duplicate keeps the survivor restricted, so merging never widens who can read.
     if (duplicate.restricted && !survivorRow.restricted) {
-      await Child.query(ctx.trx).where({ tenant_id: ctx.tenantId!, id: intoChildId }).patch({ restricted: true });
+      await Child.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: intoChildId }).patch({ restricted: true });
     }
   }
   // Everything kept on the duplicate's case record (legal statuses, episodes, notes…) moves with it.
   const caseRecordsMoved = await moveCaseRecords(ctx, duplicate.id, intoChildId);
   // And what happened to the child (entered care, reviews held…), so the cycles count it for the survivor.
   const caseEventsMoved = await moveCaseEvents(ctx, 'child', duplicate.id, intoChildId);
-  await Child.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId!, id: duplicate.id })
-    .patch({ mergedInto: intoChildId, deletedAt: ctx.trx.fn.now(), deletedBy: ctx.principal!.kind === 'user' ? ctx.principal!.id : null, version: duplicate.version + 1, updatedAt: ctx.trx.fn.now() });
-  const [survivor] = await Child.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId!, id: intoChildId })
-    .patch({ version: survivorRow.version + 1, updatedAt: ctx.trx.fn.now() })
-    .returning('*');
-  const after = await present(ctx, survivor!);
+  await patchVersioned(ctx.trx, Child, duplicate, { mergedInto: intoChildId, deletedAt: ctx.trx.fn.now(), deletedBy: actorId(ctx) });
+  const survivor = await patchVersioned(ctx.trx, Child, survivorRow, {});
+  const after = await present(ctx, survivor);
   // One event naming both records: each record's trail (by entity) keeps its own history and this.
   await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after, caseRecordsMoved, caseEventsMoved } });
-  return { status: 200, body: after, headers: { ETag: etagOf(survivor!.version) } };
+  return ok(after, survivor.version);
 }
 
-async function grantedUserIds(ctx: OperationContext, childId: string): Promise<string[]> {
-  const rows = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: childId }).orderBy('user_id').select('user_id');
+async function grantedUserIds(ctx: TenantScope, childId: string): Promise<string[]> {
+  const rows = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: childId }).orderBy('user_id').select('user_id');
   return rows.map((r) => r.userId);
 }
 
-async function getChildRestriction(ctx: OperationContext): Promise<OperationResult> {
-  const row = await findChild(ctx);
-  return { status: 200, body: { restricted: row.restricted, allowedUserIds: row.restricted ? await grantedUserIds(ctx, row.id) : [] }, headers: { ETag: etagOf(row.version) } };
+async function getChildRestriction(ctx: TenantContext<'getChildRestriction'>): Promise<OperationResult> {
+  const row = await findChild(ctx, ctx.params.childId);
+  return ok({ restricted: row.restricted, allowedUserIds: row.restricted ? await grantedUserIds(ctx, row.id) : [] }, row.version);
 }
 
-async function setChildRestriction(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { restricted: boolean; allowedUserIds: string[] };
-  if (ctx.principal!.kind !== 'user') throw new Problem('forbidden', 'Only a named person can restrict a record');
-  const before = await findChild(ctx, { lock: true });
+async function setChildRestriction(ctx: TenantContext<'setChildRestriction'>): Promise<OperationResult> {
+  const body = ctx.body;
+  if (ctx.principal.kind !== 'user') throw new Problem('forbidden', 'Only a named person can restrict a record');
+  const before = await findChild(ctx, ctx.params.childId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   const allowed = body.restricted ? body.allowedUserIds : [];
   const errors: FieldError[] = [];
-  if (body.restricted && !allowed.includes(ctx.principal!.id)) errors.push({ pointer: '/body/allowedUserIds', message: 'must include you, so the record is not locked away from everyone' });
+  if (body.restricted && !allowed.includes(ctx.principal.id)) errors.push({ pointer: '/body/allowedUserIds', message: 'must include you, so the record is not locked away from everyone' });
   if (!body.restricted && body.allowedUserIds.length) errors.push({ pointer: '/body/allowedUserIds', message: 'must be empty when the record is not restricted' });
   if (allowed.length) {
     const found = new Set(((await ctx.trx('users').where({ tenant_id: ctx.tenantId, status: 'active' }).whereIn('id', allowed).select('id')) as Array<{ id: string }>).map((r) => r.id));
@@ -244,18 +236,15 @@ async function setChildRestriction(ctx: OperationContext): Promise<OperationResu
   if (errors.length) throw Problem.unprocessable(errors);
 
   const beforeIds = before.restricted ? await grantedUserIds(ctx, before.id) : [];
-  await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId!, child_id: before.id }).delete();
-  if (allowed.length) await ChildAccessGrant.query(ctx.trx).insert(allowed.map((userId) => ({ tenantId: ctx.tenantId!, childId: before.id, userId })));
-  const [after] = await Child.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId!, id: before.id })
-    .patch({ restricted: body.restricted, version: before.version + 1, updatedAt: ctx.trx.fn.now() })
-    .returning('version');
+  await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: before.id }).delete();
+  if (allowed.length) await ChildAccessGrant.query(ctx.trx).insert(allowed.map((userId) => ({ tenantId: ctx.tenantId, childId: before.id, userId })));
+  const after = await patchVersioned(ctx.trx, Child, before, { restricted: body.restricted });
   const result = { restricted: body.restricted, allowedUserIds: [...allowed].sort() };
   await ctx.audit({ action: 'child.restriction_changed', entityType: 'child', entityId: before.id, before: { restricted: before.restricted, allowedUserIds: beforeIds }, after: result });
-  return { status: 200, body: result, headers: { ETag: etagOf(after!.version) } };
+  return ok(result, after.version);
 }
 
-export const childOperations: OperationMap = {
+export const childOperations = defineOperations({
   listChildren: { access: { permission: 'children:read' }, handle: listChildren },
   createChild: { access: { permission: 'children:create' }, handle: createChild },
   getChild: { access: { permission: 'children:read' }, handle: getChild },
@@ -265,4 +254,4 @@ export const childOperations: OperationMap = {
   mergeChild: { access: { permission: 'children:delete' }, handle: mergeChild },
   getChildRestriction: { access: { permission: 'children:restrict' }, handle: getChildRestriction },
   setChildRestriction: { access: { permission: 'children:restrict' }, handle: setChildRestriction },
-};
+});

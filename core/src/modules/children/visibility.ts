@@ -1,8 +1,13 @@
 import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
+import { notFound, type FindOptions } from '../../db/find';
+import { patchVersioned } from '../../db/versioned';
 import type { OperationContext } from '../../http/operation';
-import { Problem, type FieldError } from '../../http/problem';
+import type { FieldError } from '../../http/problem';
 import { Child } from './models';
+
+/** What the fence needs to know: who asks, in which tenant's transaction. A request's context is one. */
+export type Fenced = Pick<OperationContext, 'trx' | 'tenantId' | 'principal'>;
 
 /**
  * The one visibility fence for children's records.
@@ -22,12 +27,12 @@ import { Child } from './models';
  */
 
 /** The user a restriction could name, or null for a credential no restriction ever names (an API key). */
-function namedUser(ctx: OperationContext): string | null {
+function namedUser(ctx: Fenced): string | null {
   return ctx.principal?.kind === 'user' ? ctx.principal.id : null;
 }
 
 /** `h` is a child hidden from the caller: restricted, and the caller not named on it. */
-function hiddenChildCondition(ctx: OperationContext): { sql: string; bindings: string[] } {
+function hiddenChildCondition(ctx: Fenced): { sql: string; bindings: string[] } {
   const user = namedUser(ctx);
   if (!user) return { sql: 'h.restricted', bindings: [] };
   return {
@@ -37,13 +42,13 @@ function hiddenChildCondition(ctx: OperationContext): { sql: string; bindings: s
 }
 
 /** True where the child id in `column` (a trusted column name, e.g. `t.child_id`) is visible to the caller, or null. */
-export function childVisible(ctx: OperationContext, column: string): Knex.Raw {
+export function childVisible(ctx: Fenced, column: string): Knex.Raw {
   const hidden = hiddenChildCondition(ctx);
   return ctx.trx.raw(`NOT EXISTS (SELECT 1 FROM children h WHERE h.tenant_id = ? AND h.id = ?? AND ${hidden.sql})`, [ctx.tenantId!, column, ...hidden.bindings]);
 }
 
 /** True where the placement id in `column` belongs to a child visible to the caller, or is null. */
-export function placementVisible(ctx: OperationContext, column: string): Knex.Raw {
+export function placementVisible(ctx: Fenced, column: string): Knex.Raw {
   const hidden = hiddenChildCondition(ctx);
   return ctx.trx.raw(
     `NOT EXISTS (SELECT 1 FROM placements hp JOIN children h ON h.tenant_id = hp.tenant_id AND h.id = hp.child_id
@@ -56,7 +61,7 @@ export function placementVisible(ctx: OperationContext, column: string): Knex.Ra
  * True where a polymorphic subject (tasks, case events, form submissions: `child`, `placement`,
  * `carer_household`, `user`) is visible: a child or a placement through the fence, anything else always.
  */
-export function subjectVisible(ctx: OperationContext, typeColumn: string, idColumn: string): Knex.Raw {
+export function subjectVisible(ctx: Fenced, typeColumn: string, idColumn: string): Knex.Raw {
   const child = childVisible(ctx, idColumn).toSQL();
   const placement = placementVisible(ctx, idColumn).toSQL();
   return ctx.trx.raw(`CASE ?? WHEN 'child' THEN ${child.sql} WHEN 'placement' THEN ${placement.sql} ELSE true END`, [
@@ -70,7 +75,7 @@ export function subjectVisible(ctx: OperationContext, typeColumn: string, idColu
  * The ids of the records hidden from the caller that other records name: hidden children, their
  * placements and their matching requests, as one `id` column (for a `WITH … AS MATERIALIZED`).
  */
-export function hiddenRecordIds(ctx: OperationContext): Knex.Raw {
+export function hiddenRecordIds(ctx: Fenced): Knex.Raw {
   const hidden = hiddenChildCondition(ctx);
   return ctx.trx.raw(
     `SELECT h.id FROM children h WHERE h.tenant_id = ? AND ${hidden.sql}
@@ -85,10 +90,10 @@ export interface HiddenRecords {
   placements: ReadonlySet<string>;
 }
 
-const hiddenByRequest = new WeakMap<OperationContext, Promise<HiddenRecords>>();
+const hiddenByRequest = new WeakMap<Fenced, Promise<HiddenRecords>>();
 
 /** The children (and their placements) hidden from the caller, read once per request: they are few. */
-export function hiddenRecords(ctx: OperationContext): Promise<HiddenRecords> {
+export function hiddenRecords(ctx: Fenced): Promise<HiddenRecords> {
   let found = hiddenByRequest.get(ctx);
   if (!found) {
     const hidden = hiddenChildCondition(ctx);
@@ -134,7 +139,7 @@ export function namesHidden(hidden: HiddenRecords, row: object, keys: ChildKeys 
  * and placement withheld (null) and `replace` laid over it (the child's initials, a placement's
  * reference, an explanation built from the child's facts). Rows are copied, never changed in place.
  */
-export async function withholdRestricted<T extends object>(ctx: OperationContext, rows: T[], replace: Partial<T> = {}, keys: ChildKeys = API_KEYS): Promise<T[]> {
+export async function withholdRestricted<T extends object>(ctx: Fenced, rows: T[], replace: Partial<T> = {}, keys: ChildKeys = API_KEYS): Promise<T[]> {
   const hidden = await hiddenRecords(ctx);
   if (!hidden.children.size) return rows;
   return rows.map((row) => {
@@ -147,7 +152,7 @@ export async function withholdRestricted<T extends object>(ctx: OperationContext
 }
 
 /** One row, as `withholdRestricted` shows it. */
-export async function withholdRestrictedOne<T extends object>(ctx: OperationContext, row: T, replace: Partial<T> = {}, keys: ChildKeys = API_KEYS): Promise<T> {
+export async function withholdRestrictedOne<T extends object>(ctx: Fenced, row: T, replace: Partial<T> = {}, keys: ChildKeys = API_KEYS): Promise<T> {
   return (await withholdRestricted(ctx, [row], replace, keys))[0]!;
 }
 
@@ -155,7 +160,7 @@ export async function withholdRestrictedOne<T extends object>(ctx: OperationCont
  * Errors for inputs that name a child or a placement hidden from the caller, in the words used for
  * any id that is not the tenant's: to the caller, it is not one.
  */
-export async function hiddenReferenceErrors(ctx: OperationContext, items: NamesAChild[], pointer: (index: number, field: keyof NamesAChild) => string): Promise<FieldError[]> {
+export async function hiddenReferenceErrors(ctx: Fenced, items: NamesAChild[], pointer: (index: number, field: keyof NamesAChild) => string): Promise<FieldError[]> {
   const hidden = await hiddenRecords(ctx);
   if (!hidden.children.size) return [];
   return items.flatMap((item, i) => [
@@ -168,24 +173,29 @@ export async function hiddenReferenceErrors(ctx: OperationContext, items: NamesA
 export const WITHHELD_NAME = 'Restricted record';
 
 /** The children the caller may see, as a query to narrow further (alias `c`). */
-export function visibleChildren(ctx: OperationContext): QueryBuilder<Child> {
+export function visibleChildren(ctx: Fenced): QueryBuilder<Child> {
   return Child.query(ctx.trx).alias('c').where('c.tenant_id', ctx.tenantId!).where(childVisible(ctx, 'c.id'));
 }
 
 /**
- * The child in the path (`childId`) as the caller may see it, or 404; `lock` takes its row lock for
- * the write; `columns` adds columns computed in the same statement (its masked identifiers).
+ * A child as the caller may see it, or not found (404, or 422 naming `pointer` for an id from a
+ * body): the one finder every module uses for a child. `lock` takes its row lock for a write;
+ * `columns` adds columns computed in the same statement (its masked identifiers).
  */
-export async function findChild<Extra extends object = object>(ctx: OperationContext, options: { lock?: boolean; allowDeleted?: boolean; columns?: Knex.Raw[] } = {}): Promise<Child & Extra> {
-  const query = visibleChildren(ctx).where('c.id', ctx.params.childId!).select('c.*', ...(options.columns ?? [])).first();
+export async function findChild<Extra extends object = object>(
+  ctx: Fenced,
+  childId: string,
+  options: FindOptions & { columns?: Knex.Raw[] } = {},
+): Promise<Child & Extra> {
+  const query = visibleChildren(ctx).where('c.id', childId).select('c.*', ...(options.columns ?? [])).first();
   if (options.lock) query.forUpdate();
   const row = await query;
-  if (!row || (row.deletedAt && !options.allowDeleted)) throw Problem.notFound('The child');
+  if (!row || (row.deletedAt && !options.allowDeleted)) throw notFound(Child.noun, options.pointer);
   return row as Child & Extra;
 }
 
 /** Each read of a restricted child's record is audited (the named users' reads are the trail). */
-export async function logRestrictedRead(ctx: OperationContext, rows: Child[]): Promise<void> {
+export async function logRestrictedRead(ctx: Fenced & Pick<OperationContext, 'audit'>, rows: Child[]): Promise<void> {
   for (const row of rows) if (row.restricted) await ctx.audit({ action: 'child.restricted_read', entityType: 'child', entityId: row.id });
 }
 
@@ -193,11 +203,9 @@ export async function logRestrictedRead(ctx: OperationContext, rows: Child[]): P
  * Sets the child's normalised status as a case record changed it (a care episode opened or ended);
  * the version moves, so a client holding the child's ETag re-reads it. The caller audits its write.
  */
-export async function setChildStatus(ctx: OperationContext, child: Child, status: Child['status']): Promise<void> {
+export async function setChildStatus(ctx: Fenced, child: Child, status: Child['status']): Promise<void> {
   if (child.status === status) return;
-  await Child.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId!, id: child.id })
-    .patch({ status, version: child.version + 1, updatedAt: ctx.trx.fn.now() });
-  child.status = status;
-  child.version += 1;
+  const after = await patchVersioned(ctx.trx, Child, child, { status });
+  child.status = after.status;
+  child.version = after.version;
 }

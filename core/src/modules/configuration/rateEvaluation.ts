@@ -1,3 +1,4 @@
+import { ageOn, dayBefore } from '../../dates';
 import type { FieldError } from '../../http/problem';
 import type { ResolvedPack } from '../../packs/registry';
 import type { JsonCondition, LookupListDefinition, RateRules, RateTable, RuleDefinition } from '../../packs/types';
@@ -113,18 +114,6 @@ export function placementTypeForRules(pack: ResolvedPack, tenantCodes: string[],
 export interface NotPaid {
   code: 'no_night_in_period' | 'not_paid_by_rules' | 'no_rate_in_effect';
   reason: string;
-}
-
-/** Whole years from the date of birth to the night. */
-function ageOn(dateOfBirth: string, night: string): number {
-  const years = Number(night.slice(0, 4)) - Number(dateOfBirth.slice(0, 4));
-  return night.slice(5) < dateOfBirth.slice(5) ? years - 1 : years;
-}
-
-function dayBefore(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - 1);
-  return d.toISOString().slice(0, 10);
 }
 
 const described = (given: GivenFacts, respite: boolean) =>

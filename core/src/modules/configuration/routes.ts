@@ -1,4 +1,5 @@
-import { addDays, CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
+import { addDays, daysBetween } from '../../dates';
+import { CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
 import { dueDates } from '../../packs/cycles';
 import type { ResolvedPack } from '../../packs/registry';
 import type { CycleDefinition, FormDefinition } from '../../packs/types';
@@ -192,7 +193,7 @@ async function evaluateRate(ctx: OperationContext): Promise<OperationResult> {
   if (body.periodEnd < body.periodStart) errors.push({ pointer: '/body/periodEnd', message: 'is before periodStart' });
   if (body.placementEnd && body.placementEnd < body.placementStart) errors.push({ pointer: '/body/placementEnd', message: 'is before placementStart' });
   if (body.childDateOfBirth > body.periodEnd) errors.push({ pointer: '/body/childDateOfBirth', message: 'is after the period' });
-  if ((Date.parse(body.periodEnd) - Date.parse(body.periodStart)) / 86_400_000 > 366) errors.push({ pointer: '/body/periodEnd', message: 'the period may be at most a year' });
+  if (daysBetween(body.periodStart, body.periodEnd) > 366) errors.push({ pointer: '/body/periodEnd', message: 'the period may be at most a year' });
   if (errors.length) throw Problem.unprocessable(errors);
   const { pack, currency, overlays } = await tenantContext(ctx);
   const tenantTypes = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId, list_key: 'placement_type', active: true }).pluck('code')) as string[];

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { formatDocumentDate, formatMoney, type BillToView, type ChargeLineView, type CreditNoteView, type InvoiceView } from '../../documents';
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 import { WITHHELD_NAME } from '../children/visibility';
 import { invoicingPolicy, tenantForInvoicing } from './policy';
 import { findInvoice } from './present';

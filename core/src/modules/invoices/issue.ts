@@ -3,7 +3,7 @@ import { assertIfMatch } from '../../http/etag';
 import type { OperationContext } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 import { postJournal, type LedgerPoster } from '../ledger/post';
 import { invoicingPolicy, printedNumber, tenantForInvoicing } from './policy';
 import { creditedByLine, findInvoice, presentCreditNote, presentIssued } from './present';

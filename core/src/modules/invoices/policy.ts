@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { addDays, addMonths } from '../../packs/calendar';
+import { addDays, addMonths } from '../../dates';
 import { iso, todayIn } from '../../time';
 import type { InvoiceRounding } from './pricing';
 

@@ -1,4 +1,4 @@
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 import { inEffectOn } from '../../time';
 import { prorate } from '../../rates/proration';
 

@@ -1,3 +1,4 @@
+import { daysBetween } from '../../dates';
 import { actorId, type OperationContext, type OperationMap, type OperationResult } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
@@ -185,7 +186,7 @@ function periodOf(body: { periodStart: string; periodEnd?: string }, frequency: 
   const end = body.periodEnd ?? periodEndFor(start, frequency);
   const errors: FieldError[] = [];
   if (end < start) errors.push({ pointer: '/body/periodEnd', message: 'is before periodStart' });
-  else if ((Date.parse(end) - Date.parse(start)) / 86_400_000 >= MAX_PERIOD_DAYS) errors.push({ pointer: '/body/periodEnd', message: `the period may be at most ${MAX_PERIOD_DAYS} nights` });
+  else if (daysBetween(start, end) >= MAX_PERIOD_DAYS) errors.push({ pointer: '/body/periodEnd', message: `the period may be at most ${MAX_PERIOD_DAYS} nights` });
   if (errors.length) throw Problem.unprocessable(errors);
   return { start, end };
 }

@@ -1,3 +1,4 @@
+import { appendAuditEvent, systemActor } from '../audit/service';
 import { claimNext, getJob } from '../../jobs/queue';
 import type { JobContext } from '../../jobs/worker';
 import { inTenantTransaction } from '../../db/tenantTransaction';
@@ -130,7 +131,7 @@ describe('a calculation that fails part way', () => {
     const runId = await newRun();
     expect((await world.call('calculatePaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(202);
     const job = (await claimNext(world.db, { kinds: [PAYMENT_RUN_CALCULATION_JOB], lockMs: 60_000 }))!;
-    const ctx: JobContext = { job, tenantId: job.tenantId, services: world.server.services, inTenant: (work) => inTenantTransaction(world.db, { tenantId: job.tenantId }, work), progress: async () => undefined };
+    const ctx: JobContext = { job, tenantId: job.tenantId, services: world.server.services, inTenant: (work) => inTenantTransaction(world.db, { tenantId: job.tenantId }, work), audit: async (trx, event) => void (await appendAuditEvent(trx, job.tenantId, systemActor(`job-${job.id}`), event)), progress: async () => undefined };
     const results = await Promise.all([paymentRunCalculationJob(ctx), paymentRunCalculationJob(ctx)]);
     expect(results.filter((r) => (r as { skipped?: string }).skipped)).toHaveLength(1);
     const run = await world.call('getPaymentRun', { token: world.a.adminToken, params: { runId } });

@@ -1,4 +1,4 @@
-import { addDays, addMonths } from '../../packs/calendar';
+import { addDays, addMonths, daysBetween } from '../../dates';
 
 export type PayFrequency = 'weekly' | 'fortnightly' | 'four_weekly' | 'monthly';
 export type PayTiming = 'advance' | 'arrears';
@@ -20,15 +20,11 @@ export interface PayPeriod {
 
 const LENGTH_IN_DAYS: Record<Exclude<PayFrequency, 'monthly'>, number> = { weekly: 7, fortnightly: 14, four_weekly: 28 };
 
-function dayNumber(iso: string): number {
-  return Date.UTC(Number(iso.slice(0, 4)), Number(iso.slice(5, 7)) - 1, Number(iso.slice(8, 10))) / 86_400_000;
-}
-
 /** Whether a date begins one of the schedule's periods (a whole number of periods from the anchor, before or after it). */
 export function isPeriodStart(schedule: ScheduleShape, date: string): boolean {
   if (schedule.frequency === 'monthly') return date.slice(8, 10) === schedule.anchorDate.slice(8, 10);
   const length = LENGTH_IN_DAYS[schedule.frequency];
-  return (((dayNumber(date) - dayNumber(schedule.anchorDate)) % length) + length) % length === 0;
+  return ((daysBetween(schedule.anchorDate, date) % length) + length) % length === 0;
 }
 
 /** The period that begins on `start` (which must be a period start) and the day it is paid. */

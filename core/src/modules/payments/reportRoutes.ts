@@ -1,6 +1,6 @@
 import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
 import { Problem } from '../../http/problem';
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 import { claimPaymentsDue } from '../claims/service';
 import { hiddenRecords, WITHHELD_NAME } from '../children/visibility';
 import { householdRanges, HOUSEHOLDS_PER_SLICE, placementCategories, placementsToPrice } from './calculation/facts';

@@ -5,7 +5,7 @@ import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { enqueue, getJob, type Job } from '../../jobs/queue';
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 import { iso } from '../../time';
 import type { AuditActor } from '../audit/service';
 import { childVisible, placementVisible, withholdRestricted } from '../children/visibility';

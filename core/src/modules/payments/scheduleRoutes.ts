@@ -3,7 +3,7 @@ import { actorId, type OperationContext, type OperationMap, type OperationResult
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 import { iso } from '../../time';
 import { tenantToday } from '../tenants/today';
 import { isPeriodStart, periodFrom, type PayPeriod, type ScheduleShape } from './periods';

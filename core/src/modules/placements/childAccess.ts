@@ -35,9 +35,3 @@ export async function findChild(ctx: OperationContext, childId: string, pointer?
   return { id: row.id, dateOfBirth: row.date_of_birth, allocatedWorkerId: row.allocated_worker_id };
 }
 
-/** Whole years of age on a date. */
-export function ageOn(dateOfBirth: string, on: string): number {
-  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
-  const [y, m, d] = on.split('-').map(Number) as [number, number, number];
-  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
-}

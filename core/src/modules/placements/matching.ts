@@ -1,5 +1,5 @@
 import type { HouseholdForMatching } from '../carers/forMatching';
-import { ageOn } from './childAccess';
+import { ageOn } from '../../dates';
 import type { MatchingRequestRow } from './rows';
 
 /**

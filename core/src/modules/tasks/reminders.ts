@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { JobContext } from '../../jobs/worker';
 import { newId } from '../../ids';
-import { addDays } from '../../packs/calendar';
+import { addDays } from '../../dates';
 
 export const TASK_REMINDERS_JOB = 'task-reminders';
 

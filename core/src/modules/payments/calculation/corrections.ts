@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { addDays } from '../../../packs/calendar';
+import { addDays } from '../../../dates';
 import { placementSegments, RateConfigurationError, type RateSegment } from '../../../rates/engine';
 import type { Overlay } from '../../configuration/effective';
 import { placementIdsToPrice, placementsToPrice, type HouseholdRange, type PricedPlacement } from './facts';

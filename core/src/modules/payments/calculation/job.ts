@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import type { JobContext, JobHandler } from '../../../jobs/worker';
-import { appendAuditEvent, type AuditActor } from '../../audit/service';
 import { tenantChart } from '../../ledger/chart';
 import type { RunInputs, RunRow } from '../rows';
 import { recordStep } from '../steps';
@@ -24,7 +23,6 @@ export function calculationJobKey(runId: string, calculation: number): string {
   return `${runId}:${calculation}`;
 }
 
-const SYSTEM: AuditActor = { actorType: 'system', actorId: null, ip: null, userAgent: null, requestId: null };
 
 async function currentRun(trx: Knex.Transaction, tenantId: string, payload: CalculationPayload, lock = false): Promise<RunRow | null> {
   const query = trx('payment_runs').where({ tenant_id: tenantId, id: payload.runId }).first();
@@ -136,7 +134,7 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
       })
       .returning('*')) as RunRow[];
     await recordStep(trx, tenantId, { runId: run.id, action: 'calculated', from: 'calculating', to: 'calculated', actorType: 'system', actorId: null, notes: null, detail: { calculation: payload.calculation, jobId: ctx.job.id, ...stored } });
-    await appendAuditEvent(trx, tenantId, SYSTEM, {
+    await ctx.audit(trx, {
       action: 'payment_run.calculated',
       entityType: 'payment_run',
       entityId: run.id,
@@ -156,7 +154,7 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
 async function recordFailure(trx: Knex.Transaction, ctx: JobContext, run: RunRow, payload: CalculationPayload, message: string): Promise<string> {
   await trx('payment_runs').where({ tenant_id: ctx.tenantId, id: run.id }).update({ status: 'draft', calculation_error: message, version: run.version + 1, updated_at: trx.fn.now() });
   await recordStep(trx, ctx.tenantId, { runId: run.id, action: 'calculation_failed', from: 'calculating', to: 'draft', actorType: 'system', actorId: null, notes: message, detail: { calculation: payload.calculation, jobId: ctx.job.id } });
-  await appendAuditEvent(trx, ctx.tenantId, SYSTEM, { action: 'payment_run.calculation_failed', entityType: 'payment_run', entityId: run.id, before: { status: 'calculating' }, after: { status: 'draft', error: message, calculation: payload.calculation } });
+  await ctx.audit(trx, { action: 'payment_run.calculation_failed', entityType: 'payment_run', entityId: run.id, before: { status: 'calculating' }, after: { status: 'draft', error: message, calculation: payload.calculation } });
   return message;
 }
 
