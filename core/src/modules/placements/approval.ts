@@ -10,7 +10,16 @@ import { assertRoom, checkStay, recordStarted, type PlacementScope } from './ser
 import { agreementFormKeys, statusOfState, tenantPlacementWorkflow, type PlacementWorkflow } from './workflow';
 
 export function stepToApi(row: PlacementWorkflowStep) {
-  return { id: row.id, transition: row.transition, fromState: row.fromState, toState: row.toState, evidence: row.evidence, notes: row.notes, takenBy: row.takenBy, takenAt: iso(row.takenAt) };
+  return {
+    id: row.id,
+    transition: row.transition,
+    fromState: row.fromState,
+    toState: row.toState,
+    evidence: row.evidence,
+    notes: row.notes,
+    takenBy: row.takenBy,
+    takenAt: iso(row.takenAt),
+  };
 }
 
 export async function workflowSteps(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, placementId: string): Promise<PlacementWorkflowStep[]> {
@@ -38,7 +47,16 @@ export async function agreementSubmissions(ctx: Pick<TenantScope, 'trx' | 'tenan
 /** The facts a placement workflow's conditions may read, worked out from the placement and the household. */
 async function placementFacts(ctx: TenantScope, row: Placement): Promise<Record<string, unknown>> {
   const child = await findChild(ctx, row.childId);
-  const stay = { childId: row.childId, householdId: row.householdId, kind: row.kind, startDate: row.startDate, until: row.occupiedUntil, main: false, exclude: [row.id], pointers: { household: '/body/transition', start: '/body/transition' } };
+  const stay = {
+    childId: row.childId,
+    householdId: row.householdId,
+    kind: row.kind,
+    startDate: row.startDate,
+    until: row.occupiedUntil,
+    main: false,
+    exclude: [row.id],
+    pointers: { household: '/body/transition', start: '/body/transition' },
+  };
   const fit = await checkStay(ctx, child, stay, { requireTerms: false });
   return {
     carerApproved: fit.household.approved,
@@ -65,7 +83,10 @@ export async function judge(ctx: TenantScope, row: Placement, supplied: Evidence
   if (!workflow || !row.workflowState) throw new Problem('conflict', 'The placement does not go through an approval workflow');
   const earlier = (await workflowSteps(ctx, row.id)).flatMap((s) => s.evidence);
   const forms = await agreementSubmissions(ctx, row, agreementFormKeys(workflow));
-  const evidence: WorkflowSubject['evidence'] = [...[...earlier, ...supplied].map((e) => ({ kind: e.kind, key: e.key })), ...forms.map((key) => ({ kind: 'form' as const, key }))];
+  const evidence: WorkflowSubject['evidence'] = [
+    ...[...earlier, ...supplied].map((e) => ({ kind: e.kind, key: e.key })),
+    ...forms.map((key) => ({ kind: 'form' as const, key })),
+  ];
   const facts = await placementFacts(ctx, row);
   const verdicts = await availableTransitions(workflow.definition, { state: row.workflowState, evidence, facts }, ctx.principal.permissions);
   return { workflow, verdicts, facts };
@@ -82,11 +103,17 @@ export async function takeStep(ctx: PlacementScope, row: Placement, step: Step):
   const { workflow, verdicts } = await judge(ctx, row, step.evidence ?? []);
   const verdict = verdicts.find((v) => v.transition === step.transition);
   if (!verdict) {
-    throw Problem.unprocessable([{ pointer: '/body/transition', message: `is not a step from "${row.workflowState}" (open steps: ${verdicts.map((v) => v.transition).join(', ') || 'none'})` }]);
+    throw Problem.unprocessable([{
+      pointer: '/body/transition',
+      message: `is not a step from "${row.workflowState}" (open steps: ${verdicts.map((v) => v.transition).join(', ') || 'none'})`,
+    }]);
   }
-  if (verdict.to === workflow.endedState) throw new Problem('conflict', 'Ending a placement needs its date, reasons and outcome: use POST /v1/placements/{placementId}/end');
+  if (verdict.to === workflow.endedState) {
+    throw new Problem('conflict', 'Ending a placement needs its date, reasons and outcome: use POST /v1/placements/{placementId}/end');
+  }
   const starting = verdict.to === workflow.runningState;
-  const extra = starting && !ctx.principal.permissions.has('placements:start') ? [{ kind: 'permission' as const, detail: 'needs the permission placements:start' }] : [];
+  const mayStart = !starting || ctx.principal.permissions.has('placements:start');
+  const extra = mayStart ? [] : [{ kind: 'permission' as const, detail: 'needs the permission placements:start' }];
   const blockers = [...verdict.blockers, ...extra];
   if (blockers.length) {
     if (blockers.every((b) => b.kind === 'permission')) throw new Problem('forbidden', blockers.map((b) => b.detail).join('; '), { blockers });
@@ -94,7 +121,16 @@ export async function takeStep(ctx: PlacementScope, row: Placement, step: Step):
   }
   if (starting) {
     const child = await findChild(ctx, row.childId);
-    const stay = { childId: row.childId, householdId: row.householdId, kind: row.kind, startDate: row.startDate, until: row.occupiedUntil, main: !row.respiteOf, exclude: [row.id], pointers: { household: '/body/transition', start: '/body/transition' } };
+    const stay = {
+      childId: row.childId,
+      householdId: row.householdId,
+      kind: row.kind,
+      startDate: row.startDate,
+      until: row.occupiedUntil,
+      main: !row.respiteOf,
+      exclude: [row.id],
+      pointers: { household: '/body/transition', start: '/body/transition' },
+    };
     assertRoom(await checkStay(ctx, child, stay), '/body/transition');
   }
   await PlacementWorkflowStep.query(ctx.trx).insert({
@@ -109,7 +145,8 @@ export async function takeStep(ctx: PlacementScope, row: Placement, step: Step):
     notes: step.notes ?? null,
     takenBy: actorId(ctx),
   });
-  const after = await patchVersioned(ctx.trx, Placement, row, { status: statusOfState(workflow, verdict.to), workflowState: verdict.to, ...(starting ? { startedAt: ctx.trx.fn.now() } : {}) });
+  const changes = { status: statusOfState(workflow, verdict.to), workflowState: verdict.to, ...(starting ? { startedAt: ctx.trx.fn.now() } : {}) };
+  const after = await patchVersioned(ctx.trx, Placement, row, changes);
   if (starting) await recordStarted(ctx, after);
   return after;
 }

@@ -16,7 +16,18 @@ import { activeUserErrors } from './visitRoutes';
 
 type ContactInput = TenantContext<'updatePlacementContactSession'>['body'];
 
-const CONTACT_FIELDS = ['withWhom', 'relationship', 'supervisorId', 'venue', 'scheduledStart', 'scheduledEnd', 'status', 'attendance', 'cancellationReason', 'notes'] as const;
+const CONTACT_FIELDS = [
+  'withWhom',
+  'relationship',
+  'supervisorId',
+  'venue',
+  'scheduledStart',
+  'scheduledEnd',
+  'status',
+  'attendance',
+  'cancellationReason',
+  'notes',
+] as const;
 
 /** Only the fields given; the contract has already refused any other. */
 function contactFields(input: ContactInput): PartialModelObject<ContactSession> {
@@ -40,10 +51,14 @@ interface ContactState {
 
 function contactErrors(merged: ContactState): FieldError[] {
   const errors: FieldError[] = [];
-  if (merged.scheduledEnd && Date.parse(merged.scheduledEnd) <= Date.parse(merged.scheduledStart)) errors.push({ pointer: '/body/scheduledEnd', message: 'is not after the scheduled start' });
+  if (merged.scheduledEnd && Date.parse(merged.scheduledEnd) <= Date.parse(merged.scheduledStart)) {
+    errors.push({ pointer: '/body/scheduledEnd', message: 'is not after the scheduled start' });
+  }
   if (merged.attendance && merged.status !== 'held') errors.push({ pointer: '/body/attendance', message: 'is recorded for a session that was held' });
   if (merged.status === 'held' && !merged.attendance) errors.push({ pointer: '/body/attendance', message: 'is required when the session was held' });
-  if (merged.status === 'cancelled' && !merged.cancellationReason) errors.push({ pointer: '/body/cancellationReason', message: 'is required when the session is cancelled' });
+  if (merged.status === 'cancelled' && !merged.cancellationReason) {
+    errors.push({ pointer: '/body/cancellationReason', message: 'is required when the session is cancelled' });
+  }
   return errors;
 }
 
@@ -51,7 +66,13 @@ async function createPlacementContactSession(ctx: TenantContext<'createPlacement
   const input = ctx.body;
   const placement = await findPlacement(ctx, ctx.params.placementId);
   if (['ended', 'cancelled'].includes(placement.status)) throw new Problem('conflict', `The placement is ${placement.status}`);
-  const state = { scheduledStart: input.scheduledStart, scheduledEnd: input.scheduledEnd ?? null, status: 'scheduled', attendance: null, cancellationReason: null };
+  const state = {
+    scheduledStart: input.scheduledStart,
+    scheduledEnd: input.scheduledEnd ?? null,
+    status: 'scheduled',
+    attendance: null,
+    cancellationReason: null,
+  };
   const errors = [...(await activeUserErrors(ctx, input.supervisorId, '/body/supervisorId')), ...contactErrors(state)];
   if (errors.length) throw Problem.unprocessable(errors);
   const row = await ContactSession.query(ctx.trx)

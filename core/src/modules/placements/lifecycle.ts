@@ -20,7 +20,10 @@ import { agreementFormKeys, tenantPlacementWorkflow } from './workflow';
 
 /** A placement's life: placing a child, changing and ending a placement, moving a child to the next, respite stays of it, its agreement. */
 
-/** What placing a child takes: the contract's, except that a move passes the type of the placement it follows, which one made before the type was required may lack. */
+/**
+ * What placing a child takes: the contract's, except that a move passes the type of the placement it
+ * follows, which one made before the type was required may lack.
+ */
 export type PlacementInput = Omit<BodyOf<'createPlacement'>, 'placementType'> & { placementType: string | null };
 
 export type MoveInput = BodyOf<'movePlacement'>;
@@ -34,17 +37,29 @@ export async function placeChild(ctx: PlacementScope, childId: string, input: Pl
   const child = await findChild(ctx, childId);
   const settings = await placementSettings(ctx);
   const workflow = settings.approvalRequired ? await tenantPlacementWorkflow(ctx) : null;
-  if (!workflow) requireStartPermission(ctx, 'The tenant does not require placement approval, so this starts the placement: it needs the permission placements:start');
+  if (!workflow) {
+    requireStartPermission(ctx, 'The tenant does not require placement approval, so this starts the placement: it needs the permission placements:start');
+  }
   const errors: FieldError[] = await requiredPlacementTypeErrors(ctx, input.placementType, pointer('placementType'), 'the placement it follows has none');
-  if (input.plannedEndDate && input.plannedEndDate <= input.startDate) errors.push({ pointer: pointer('plannedEndDate'), message: 'is not after the start date' });
-  if (input.kind === 'respite') errors.push({ pointer: pointer('kind'), message: 'respite stays are made from the main placement (POST /v1/placements/{placementId}/respite)' });
+  if (input.plannedEndDate && input.plannedEndDate <= input.startDate) {
+    errors.push({ pointer: pointer('plannedEndDate'), message: 'is not after the start date' });
+  }
+  if (input.kind === 'respite') {
+    errors.push({ pointer: pointer('kind'), message: 'respite stays are made from the main placement (POST /v1/placements/{placementId}/respite)' });
+  }
   if (input.matchingRequestId) {
-    const request = await MatchingRequest.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: input.matchingRequestId }).select('child_id', 'sibling_ids').first();
-    if (!request || (request.childId !== childId && !(request.siblingIds ?? []).includes(childId))) errors.push({ pointer: pointer('matchingRequestId'), message: 'is not a matching request for this child' });
+    const request = await MatchingRequest.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, id: input.matchingRequestId })
+      .select('child_id', 'sibling_ids')
+      .first();
+    if (!request || (request.childId !== childId && !(request.siblingIds ?? []).includes(childId))) {
+      errors.push({ pointer: pointer('matchingRequestId'), message: 'is not a matching request for this child' });
+    }
   }
   if (errors.length) throw Problem.unprocessable(errors);
   const pointers = { household: pointer('householdId'), start: pointer('startDate'), kind: pointer('kind') };
-  const fit = await checkStay(ctx, child, { childId, householdId: input.householdId, kind: input.kind, startDate: input.startDate, until: null, main: !workflow, exclude: [], pointers });
+  const stay = { childId, householdId: input.householdId, kind: input.kind, startDate: input.startDate, until: null, main: !workflow, exclude: [], pointers };
+  const fit = await checkStay(ctx, child, stay);
   assertRoom(fit, pointer('householdId'));
   const placement = await insertPlacement(ctx, {
     childId,
@@ -74,14 +89,18 @@ export async function endStateFor(ctx: PlacementScope, row: Placement): Promise<
   if (!row.workflowKey) return null;
   const workflow = await tenantPlacementWorkflow(ctx, row.workflowKey);
   if (!workflow) return null;
-  if (!ctx.principal.permissions.has(workflow.endTransition.permission as never)) throw new Problem('forbidden', `Ending needs the permission ${workflow.endTransition.permission}`);
+  if (!ctx.principal.permissions.has(workflow.endTransition.permission as never)) {
+    throw new Problem('forbidden', `Ending needs the permission ${workflow.endTransition.permission}`);
+  }
   return workflow.endedState;
 }
 
 /** Where a move goes: exactly one next placement, an approved proposal to start or a new one in a household. */
 function moveTarget(current: Placement, move: MoveInput): { proposalId: string } | { householdId: string } {
   if (current.respiteOf) throw new Problem('conflict', 'A respite stay is not moved; end it');
-  if (move.toPlacementId && move.householdId) throw Problem.unprocessable([{ pointer: '/body/householdId', message: 'give either toPlacementId or householdId, not both' }]);
+  if (move.toPlacementId && move.householdId) {
+    throw Problem.unprocessable([{ pointer: '/body/householdId', message: 'give either toPlacementId or householdId, not both' }]);
+  }
   if (move.toPlacementId) return { proposalId: move.toPlacementId };
   if (move.householdId) return { householdId: move.householdId };
   throw Problem.unprocessable([{ pointer: '/body/householdId', message: 'is required (or toPlacementId, an approved proposal to start)' }]);
@@ -120,7 +139,9 @@ async function placeForMove(ctx: PlacementScope, current: Placement, householdId
     longTerm: move.longTerm ?? false,
   };
   const next = await placeChild(ctx, current.childId, input, (f) => `/body/${f === 'startDate' ? 'moveDate' : f}`);
-  if (next.status !== 'active') throw new Problem('conflict', 'The tenant requires placement approval: propose the new placement, have it approved, then move with toPlacementId');
+  if (next.status !== 'active') {
+    throw new Problem('conflict', 'The tenant requires placement approval: propose the new placement, have it approved, then move with toPlacementId');
+  }
   return next;
 }
 
@@ -138,12 +159,17 @@ async function linkMove(ctx: PlacementScope, ended: Placement, next: Placement):
  * placement, so it needs placements:start; the current one ends on the move date (so the child is
  * never in two main placements), the next starts that day, and the ended one names it.
  */
-export async function moveChild(ctx: PlacementScope, placementId: string, move: MoveInput): Promise<{ current: Placement; ended: Placement; started: Placement }> {
+export async function moveChild(
+  ctx: PlacementScope,
+  placementId: string,
+  move: MoveInput,
+): Promise<{ current: Placement; ended: Placement; started: Placement }> {
   requireStartPermission(ctx, 'Moving starts the next placement: it needs the permission placements:start');
   const current = await findPlacement(ctx, placementId, { lock: true });
   const target = moveTarget(current, move);
   const ended = await endForMove(ctx, current, move);
-  const started = 'proposalId' in target ? await startProposal(ctx, current, target.proposalId, move.moveDate) : await placeForMove(ctx, current, target.householdId, move);
+  const started =
+    'proposalId' in target ? await startProposal(ctx, current, target.proposalId, move.moveDate) : await placeForMove(ctx, current, target.householdId, move);
   return { current, ended: await linkMove(ctx, ended, started), started };
 }
 
@@ -160,16 +186,30 @@ export async function changePlacement(ctx: PlacementScope, before: Placement, in
   const plannedEnd = input.plannedEndDate !== undefined ? input.plannedEndDate : before.plannedEndDate;
   const errors: FieldError[] = await placementTypeErrors(ctx, input.placementType, '/body/placementType');
   if (plannedEnd && plannedEnd <= startDate) {
-    errors.push({ pointer: input.plannedEndDate !== undefined ? '/body/plannedEndDate' : '/body/startDate', message: 'the planned end is not after the start date' });
+    errors.push({
+      pointer: input.plannedEndDate !== undefined ? '/body/plannedEndDate' : '/body/startDate',
+      message: 'the planned end is not after the start date',
+    });
   }
   if (before.endDate && startDate > before.endDate) errors.push({ pointer: '/body/startDate', message: `is after the end date ${before.endDate}` });
-  if (before.respiteOf && input.plannedEndDate === null) errors.push({ pointer: '/body/plannedEndDate', message: 'a respite stay needs the day the child returns' });
+  if (before.respiteOf && input.plannedEndDate === null) {
+    errors.push({ pointer: '/body/plannedEndDate', message: 'a respite stay needs the day the child returns' });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
   if (startDate !== before.startDate || plannedEnd !== before.plannedEndDate) {
     const until = before.endDate ?? (before.respiteOf ? plannedEnd : null);
     const child = await findChild(ctx, before.childId);
     const main = !before.respiteOf && ['active', 'ended'].includes(before.status);
-    const stay = { childId: before.childId, householdId: before.householdId, kind: before.kind, startDate, until, main, exclude: [before.id], pointers: { household: '/body/startDate', start: '/body/startDate' } };
+    const stay = {
+      childId: before.childId,
+      householdId: before.householdId,
+      kind: before.kind,
+      startDate,
+      until,
+      main,
+      exclude: [before.id],
+      pointers: { household: '/body/startDate', start: '/body/startDate' },
+    };
     assertRoom(await checkStay(ctx, child, stay, { requireTerms: false }), '/body/startDate');
   }
   const after = await patchVersioned(ctx.trx, Placement, before, {
@@ -205,8 +245,20 @@ export async function addRespiteStay(ctx: PlacementScope, main: Placement, input
     .where((w) => w.whereNull('occupied_until').orWhere('occupied_until', '>', input.startDate))
     .select('id')
     .first();
-  if (clash) throw new Problem('conflict', `The child has another respite stay then (${clash.id})`, { errors: [{ pointer: '/body/startDate', message: 'overlaps another respite stay' }] });
-  const stay = { childId: main.childId, householdId: input.householdId, kind: 'respite' as const, startDate: input.startDate, until: input.endDate, main: false, exclude: [], pointers: { household: '/body/householdId', start: '/body/startDate' } };
+  if (clash) {
+    const errors = [{ pointer: '/body/startDate', message: 'overlaps another respite stay' }];
+    throw new Problem('conflict', `The child has another respite stay then (${clash.id})`, { errors });
+  }
+  const stay = {
+    childId: main.childId,
+    householdId: input.householdId,
+    kind: 'respite' as const,
+    startDate: input.startDate,
+    until: input.endDate,
+    main: false,
+    exclude: [],
+    pointers: { household: '/body/householdId', start: '/body/startDate' },
+  };
   assertRoom(await checkStay(ctx, child, stay), '/body/householdId');
   return insertPlacement(ctx, {
     childId: main.childId,
@@ -238,9 +290,13 @@ export async function linkAgreement(ctx: PlacementScope, before: Placement, subm
   if (!submission) errors.push({ pointer, message: 'is not a form submission of this tenant' });
   else {
     if (!keys.includes(submission.form_key)) {
-      errors.push({ pointer, message: `is a "${submission.form_key}" form, not the placement agreement (${keys.join(', ') || "the tenant's pack names none"})` });
+      errors.push({
+        pointer,
+        message: `is a "${submission.form_key}" form, not the placement agreement (${keys.join(', ') || "the tenant's pack names none"})`,
+      });
     }
-    const about = (submission.subject_type === 'placement' && submission.subject_id === before.id) || (submission.subject_type === 'child' && submission.subject_id === before.childId);
+    const about =
+      (submission.subject_type === 'placement' && submission.subject_id === before.id) || (submission.subject_type === 'child' && submission.subject_id === before.childId);
     if (!about) errors.push({ pointer, message: 'is not about this placement or its child' });
   }
   if (errors.length) throw Problem.unprocessable(errors);

@@ -24,7 +24,13 @@ async function transitionPlacement(ctx: TenantContext<'transitionPlacement'>): P
   const before = await findPlacement(ctx, ctx.params.placementId, { lock: true });
   const after = await takeStep(ctx, before, step);
   const body = placementToApi(after);
-  await ctx.audit({ action: 'placement.transitioned', entityType: 'placement', entityId: before.id, before: placementToApi(before), after: { ...body, transition: step.transition, evidence: step.evidence ?? [] } });
+  await ctx.audit({
+    action: 'placement.transitioned',
+    entityType: 'placement',
+    entityId: before.id,
+    before: placementToApi(before),
+    after: { ...body, transition: step.transition, evidence: step.evidence ?? [] },
+  });
   return ok(body, after.version);
 }
 

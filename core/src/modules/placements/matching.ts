@@ -47,7 +47,13 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
 const norm = (s: string) => s.trim().toLowerCase();
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-export function rankHouseholds(request: MatchingRequest, childDateOfBirth: string, households: HouseholdForMatching[], peaks: Map<string, number>, childrenToPlace: number) {
+export function rankHouseholds(
+  request: MatchingRequest,
+  childDateOfBirth: string,
+  households: HouseholdForMatching[],
+  peaks: Map<string, number>,
+  childrenToPlace: number,
+) {
   const age = ageOn(childDateOfBirth, request.wantedFrom);
   const excludedIds = new Set(request.excludeHouseholdIds ?? []);
   const location = request.locationLat !== null && request.locationLon !== null ? { lat: Number(request.locationLat), lon: Number(request.locationLon) } : null;
@@ -79,7 +85,12 @@ export function rankHouseholds(request: MatchingRequest, childDateOfBirth: strin
       if (terms.placementKinds.includes(request.placementKind)) pass('placement_kind', `${request.placementKind} is in the terms of approval`);
       else fail('placement_kind', `${request.placementKind} is not in the terms of approval (${terms.placementKinds.join(', ') || 'none'})`);
       vacancies = terms.maxChildren - (peaks.get(h.id) ?? 0);
-      if (vacancies >= childrenToPlace) pass('vacancies', `has ${vacancies} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}${request.plannedEnd ? ` to ${request.plannedEnd}` : ''}`);
+      if (vacancies >= childrenToPlace) {
+        pass(
+          'vacancies',
+          `has ${vacancies} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}${request.plannedEnd ? ` to ${request.plannedEnd}` : ''}`,
+        );
+      }
       else fail('vacancies', `has ${Math.max(0, vacancies)} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}; ${childrenToPlace} needed`);
     }
     const failed = hard.filter((r) => !r.met);
@@ -98,7 +109,12 @@ export function rankHouseholds(request: MatchingRequest, childDateOfBirth: strin
         const reach = maxKm ?? DEFAULT_DISTANCE_KM;
         const points = round1(WEIGHTS.distance * scale * Math.max(0, 1 - km / reach));
         score += points;
-        soft.push({ code: 'distance', met: maxKm === null || km <= maxKm, detail: `${km} km away${maxKm !== null ? (km <= maxKm ? ` (within ${maxKm} km)` : ` (beyond ${maxKm} km)`) : ''}`, points });
+        soft.push({
+          code: 'distance',
+          met: maxKm === null || km <= maxKm,
+          detail: `${km} km away${maxKm !== null ? (km <= maxKm ? ` (within ${maxKm} km)` : ` (beyond ${maxKm} km)`) : ''}`,
+          points,
+        });
       } else {
         soft.push({ code: 'distance', met: false, detail: 'the household has no location', points: 0 });
       }
@@ -109,7 +125,12 @@ export function rankHouseholds(request: MatchingRequest, childDateOfBirth: strin
     if (wanted.length) {
       const points = round1((WEIGHTS.skills * scale * skillsMatched.length) / wanted.length);
       score += points;
-      soft.push({ code: 'skills', met: skillsMissing.length === 0, detail: `skills matched: ${skillsMatched.join(', ') || 'none'}${skillsMissing.length ? `; missing: ${skillsMissing.join(', ')}` : ''}`, points });
+      soft.push({
+        code: 'skills',
+        met: skillsMissing.length === 0,
+        detail: `skills matched: ${skillsMatched.join(', ') || 'none'}${skillsMissing.length ? `; missing: ${skillsMissing.join(', ')}` : ''}`,
+        points,
+      });
     }
     if (request.language) {
       const speaks = h.languages.map(norm).includes(norm(request.language));
@@ -121,9 +142,24 @@ export function rankHouseholds(request: MatchingRequest, childDateOfBirth: strin
       const inRegion = !!h.region && norm(h.region) === norm(request.preferredRegion);
       const points = inRegion ? round1(WEIGHTS.region * scale) : 0;
       score += points;
-      soft.push({ code: 'region', met: inRegion, detail: inRegion ? `in ${h.region}` : `in ${h.region ?? 'no region'}, not ${request.preferredRegion}`, points });
+      soft.push({
+        code: 'region',
+        met: inRegion,
+        detail: inRegion ? `in ${h.region}` : `in ${h.region ?? 'no region'}, not ${request.preferredRegion}`,
+        points,
+      });
     }
-    candidates.push({ householdId: h.id, name: h.name, rank: 0, score: Math.min(100, round1(askedWeight ? score : 100)), vacancies, distanceKm: km, skillsMatched, skillsMissing, reasons: [...hard, ...soft] });
+    candidates.push({
+      householdId: h.id,
+      name: h.name,
+      rank: 0,
+      score: Math.min(100, round1(askedWeight ? score : 100)),
+      vacancies,
+      distanceKm: km,
+      skillsMatched,
+      skillsMissing,
+      reasons: [...hard, ...soft],
+    });
   }
   candidates.sort((a, b) => b.score - a.score || (a.distanceKm ?? Infinity) - (b.distanceKm ?? Infinity) || b.vacancies - a.vacancies || a.householdId.localeCompare(b.householdId));
   candidates.forEach((c, i) => {

@@ -19,7 +19,20 @@ import { findMatchingRequest } from './service';
 /** A matching request's fields as a caller sends them (all of them on update; status only there). */
 type MatchingInput = TenantContext<'updateMatchingRequest'>['body'];
 
-const MATCHING_FIELDS = ['placementKind', 'wantedFrom', 'plannedEnd', 'childCount', 'siblingIds', 'requiredSkills', 'language', 'maxDistanceKm', 'preferredRegion', 'excludeHouseholdIds', 'notes', 'status'] as const;
+const MATCHING_FIELDS = [
+  'placementKind',
+  'wantedFrom',
+  'plannedEnd',
+  'childCount',
+  'siblingIds',
+  'requiredSkills',
+  'language',
+  'maxDistanceKm',
+  'preferredRegion',
+  'excludeHouseholdIds',
+  'notes',
+  'status',
+] as const;
 
 /** Only the fields given; a location is stored as its two coordinates. */
 function matchingFields(input: MatchingInput): PartialModelObject<MatchingRequest> {
@@ -60,9 +73,24 @@ async function createMatchingRequest(ctx: TenantContext<'createMatchingRequest'>
   const input = ctx.body;
   const child = await findChild(ctx, ctx.params.childId);
   const siblingIds = input.siblingIds ?? [];
-  await checkMatchingInput(ctx, { childId: child.id, wantedFrom: input.wantedFrom, plannedEnd: input.plannedEnd ?? null, siblingIds, childCount: input.childCount, newSiblingIds: siblingIds });
+  await checkMatchingInput(ctx, {
+    childId: child.id,
+    wantedFrom: input.wantedFrom,
+    plannedEnd: input.plannedEnd ?? null,
+    siblingIds,
+    childCount: input.childCount,
+    newSiblingIds: siblingIds,
+  });
   const row = await MatchingRequest.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), childId: child.id, ...matchingFields(input), childCount: input.childCount ?? 1 + siblingIds.length, status: 'open', createdBy: actorId(ctx) })
+    .insert({
+      tenantId: ctx.tenantId,
+      id: newId(),
+      childId: child.id,
+      ...matchingFields(input),
+      childCount: input.childCount ?? 1 + siblingIds.length,
+      status: 'open',
+      createdBy: actorId(ctx),
+    })
     .returning('*');
   const body = matchingRequestToApi(row);
   // A new record is an addition to the child's case (the resource in the path); later events name the record itself.
@@ -129,8 +157,9 @@ async function listVacancies(ctx: TenantContext<'listVacancies'>): Promise<Opera
   const asOf = q.asOf ?? (await tenantToday(ctx));
   const after = decodeCursor(q.cursor, 1);
   const inRegion = (region: string | null) => !q.region || (region ?? '').toLowerCase() === q.region.toLowerCase();
+  const offers = (kinds: string[]) => !q.placementKind || kinds.includes(q.placementKind);
   const households = (await householdsForMatching(ctx.trx, ctx.tenantId, asOf, undefined, ctx.services.packs)).flatMap((h) =>
-    h.approved && h.terms && inRegion(h.region) && (!q.placementKind || h.terms.placementKinds.includes(q.placementKind)) && (!after || h.id > (after[0] as string)) ? [{ ...h, terms: h.terms }] : [],
+    h.approved && h.terms && inRegion(h.region) && offers(h.terms.placementKinds) && (!after || h.id > (after[0] as string)) ? [{ ...h, terms: h.terms }] : [],
   );
   const placed = await placedOn(ctx.trx, ctx.tenantId, null, asOf);
   const free = households

@@ -33,7 +33,12 @@ export async function findPlacement(ctx: Fenced, id: string, options: FindOption
 
 /** A matching request as the caller may see it (its child visible to them), or not found. */
 export async function findMatchingRequest(ctx: Fenced, id: string, options: FindOptions = {}): Promise<MatchingRequest> {
-  return findOne<MatchingRequest>(tenantScoped(ctx), MatchingRequest, id, { ...options, narrow: (query) => query.where(childVisible(ctx, 'matching_requests.child_id')) });
+  return findOne<MatchingRequest>(
+    tenantScoped(ctx),
+    MatchingRequest,
+    id,
+    { ...options, narrow: (query) => query.where(childVisible(ctx, 'matching_requests.child_id')) },
+  );
 }
 
 /** Modules not yet on TenantContext find placements with a request's context, whose tenant a tenant operation always has. */
@@ -85,10 +90,16 @@ export async function checkStay(ctx: TenantScope, child: Pick<Child, 'dateOfBirt
   const withinTerms = !!carer.terms && carer.terms.placementKinds.includes(stay.kind) && age >= carer.terms.ageMin && age <= carer.terms.ageMax;
   if (carer.terms && strict) {
     if (!carer.terms.placementKinds.includes(stay.kind)) {
-      errors.push({ pointer: stay.pointers.kind ?? stay.pointers.household, message: `"${stay.kind}" is not in the household's terms of approval (${carer.terms.placementKinds.join(', ')})` });
+      errors.push({
+        pointer: stay.pointers.kind ?? stay.pointers.household,
+        message: `"${stay.kind}" is not in the household's terms of approval (${carer.terms.placementKinds.join(', ')})`,
+      });
     }
     if (age < carer.terms.ageMin || age > carer.terms.ageMax) {
-      errors.push({ pointer: stay.pointers.household, message: `is approved for ages ${carer.terms.ageMin}-${carer.terms.ageMax}; the child is ${age} on ${stay.startDate}` });
+      errors.push({
+        pointer: stay.pointers.household,
+        message: `is approved for ages ${carer.terms.ageMin}-${carer.terms.ageMax}; the child is ${age} on ${stay.startDate}`,
+      });
     }
   }
   if (child.dateOfBirth > stay.startDate) errors.push({ pointer: stay.pointers.start, message: 'is before the child was born' });
@@ -107,7 +118,8 @@ export async function checkStay(ctx: TenantScope, child: Pick<Child, 'dateOfBirt
       .select('id', 'start_date', 'end_date')
       .first();
     if (clash) {
-      throw new Problem('conflict', `The child has another placement (${clash.id}) from ${clash.startDate}${clash.endDate ? ` to ${clash.endDate}` : ', still open'}`, {
+      const until = clash.endDate ? ` to ${clash.endDate}` : ', still open';
+      throw new Problem('conflict', `The child has another placement (${clash.id}) from ${clash.startDate}${until}`, {
         errors: [{ pointer: stay.pointers.start, message: 'overlaps another placement of the child' }],
         placementId: clash.id,
       });
@@ -141,14 +153,25 @@ export async function placementTypeErrors(ctx: Pick<TenantScope, 'trx' | 'tenant
  * `inherited` says why a move or a respite stay, which take the type of the placement they follow,
  * found none to take (one made before the type was required).
  */
-export async function requiredPlacementTypeErrors(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, code: string | null, pointer: string, inherited: string): Promise<FieldError[]> {
+export async function requiredPlacementTypeErrors(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  code: string | null,
+  pointer: string,
+  inherited: string,
+): Promise<FieldError[]> {
   if (code === null) return [{ pointer, message: `is required: a placement is paid by its type, and ${inherited} to take` }];
   return placementTypeErrors(ctx, code, pointer);
 }
 
 /** Records placement.started, or (`correct`) supersedes the one recorded when its start date or term changed. */
 export async function recordStarted(ctx: PlacementScope, row: Placement, options: { correct?: boolean } = {}): Promise<void> {
-  const input = { name: 'placement.started' as const, subjectId: row.id, occurredOn: row.startDate, facts: { longTerm: row.longTerm }, source: { type: PLACEMENT_SOURCE, id: row.id } };
+  const input = {
+    name: 'placement.started' as const,
+    subjectId: row.id,
+    occurredOn: row.startDate,
+    facts: { longTerm: row.longTerm },
+    source: { type: PLACEMENT_SOURCE, id: row.id },
+  };
   if (options.correct) await correctCaseEvent(ctx, input);
   else await recordCaseEvent(ctx, input);
 }
@@ -181,13 +204,20 @@ export async function endReasonErrors(ctx: TenantScope, reasons: EndReason[], po
   const seen = new Set<string>();
   reasons.forEach((reason, i) => {
     if (!settings.endReasonLists.includes(reason.list)) {
-      errors.push({ pointer: `${pointer}/${i}/list`, message: `is not one of the tenant's end-reason lists (${settings.endReasonLists.join(', ') || 'none'})` });
+      errors.push({
+        pointer: `${pointer}/${i}/list`,
+        message: `is not one of the tenant's end-reason lists (${settings.endReasonLists.join(', ') || 'none'})`,
+      });
     }
     if (seen.has(reason.list)) errors.push({ pointer: `${pointer}/${i}/list`, message: 'is given twice' });
     seen.add(reason.list);
   });
   const known = reasons.map((reason, i) => ({ reason, i })).filter(({ reason }) => settings.endReasonLists.includes(reason.list));
-  errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId, known.map(({ reason, i }) => ({ list: reason.list, code: reason.code, pointer: `${pointer}/${i}/code` })))));
+  errors.push(...(await lookupCodeErrors(
+    ctx.trx,
+    ctx.tenantId,
+    known.map(({ reason, i }) => ({ list: reason.list, code: reason.code, pointer: `${pointer}/${i}/code` })),
+  )));
   return errors;
 }
 
@@ -239,7 +269,10 @@ export async function endRunningPlacement(
   });
   if (!ended.respiteOf) {
     const facts = { longTerm: row.longTerm, outcome: input.outcome, reasons: input.reasons };
-    await recordCaseEvent(ctx, { name: 'placement.ended', subjectId: row.id, occurredOn: input.endDate, facts, source: { type: PLACEMENT_SOURCE, id: row.id } });
+    await recordCaseEvent(
+      ctx,
+      { name: 'placement.ended', subjectId: row.id, occurredOn: input.endDate, facts, source: { type: PLACEMENT_SOURCE, id: row.id } },
+    );
   }
   return ended;
 }

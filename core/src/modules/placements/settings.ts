@@ -38,7 +38,11 @@ export async function placementSettings(ctx: Pick<TenantScope, 'trx' | 'tenantId
  * Writes the settings read (and locked) as `before`. The table is keyed by the tenant alone (no id),
  * so this is its own versioned write rather than patchVersioned; the first change makes the row.
  */
-export async function saveSettings(ctx: TenantScope, before: PlacementSettings, changes: { approvalRequired?: boolean; endReasonLists?: string[] }): Promise<PlacementSettings> {
+export async function saveSettings(
+  ctx: TenantScope,
+  before: PlacementSettings,
+  changes: { approvalRequired?: boolean; endReasonLists?: string[] },
+): Promise<PlacementSettings> {
   const values = {
     approvalRequired: changes.approvalRequired ?? before.approvalRequired,
     ...(changes.endReasonLists ? { endReasonLists: changes.endReasonLists } : {}),

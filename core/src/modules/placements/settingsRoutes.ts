@@ -23,7 +23,9 @@ async function updatePlacementSettings(ctx: TenantContext<'updatePlacementSettin
       if (!have.has(list)) errors.push({ pointer: `/body/endReasonLists/${i}`, message: "is not one of the tenant's lookup lists" });
     });
   }
-  if (body.approvalRequired && !(await tenantPlacementWorkflow(ctx))) errors.push({ pointer: '/body/approvalRequired', message: "the tenant's pack has no placement workflow" });
+  if (body.approvalRequired && !(await tenantPlacementWorkflow(ctx))) {
+    errors.push({ pointer: '/body/approvalRequired', message: "the tenant's pack has no placement workflow" });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
   const after = await saveSettings(ctx, before, body);
   await ctx.audit({ action: 'placement_settings.updated', entityType: 'placement_settings', entityId: ctx.tenantId, before, after });

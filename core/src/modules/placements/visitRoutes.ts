@@ -24,9 +24,13 @@ type VisitInput = BodyOf<'createPlacementVisit'>;
 async function recordVisit(ctx: PlacementScope, placement: Placement, input: VisitInput): Promise<PlacementVisit> {
   const visitedBy = input.visitedBy !== undefined ? input.visitedBy : actorId(ctx);
   const errors = await activeUserErrors(ctx, visitedBy, '/body/visitedBy');
-  if (!['active', 'ended'].includes(placement.status)) throw new Problem('conflict', `The placement is ${placement.status}: visits are to a placement that has started`);
+  if (!['active', 'ended'].includes(placement.status)) {
+    throw new Problem('conflict', `The placement is ${placement.status}: visits are to a placement that has started`);
+  }
   if (input.visitDate < placement.startDate) errors.push({ pointer: '/body/visitDate', message: `is before the placement started (${placement.startDate})` });
-  if (placement.endDate && input.visitDate > placement.endDate) errors.push({ pointer: '/body/visitDate', message: `is after the placement ended (${placement.endDate})` });
+  if (placement.endDate && input.visitDate > placement.endDate) {
+    errors.push({ pointer: '/body/visitDate', message: `is after the placement ended (${placement.endDate})` });
+  }
   if (input.visitDate > (await tenantToday(ctx))) errors.push({ pointer: '/body/visitDate', message: 'is in the future; record a visit once it is made' });
   if (input.childSeenAlone && input.childSeen === false) errors.push({ pointer: '/body/childSeenAlone', message: 'the child was not seen' });
   if (errors.length) throw Problem.unprocessable(errors);
@@ -37,7 +41,10 @@ async function recordVisit(ctx: PlacementScope, placement: Placement, input: Vis
     const facts = { childSeen: input.childSeen ?? null, childSeenAlone: input.childSeenAlone ?? null };
     caseEventId = await recordCaseEvent(ctx, { name: 'placement.visit_held', subjectId: placement.id, occurredOn: input.visitDate, facts, source });
   } else if (input.kind === 'unannounced_visit') {
-    caseEventId = await recordCaseEvent(ctx, { name: 'carer.unannounced_visit_held', subjectId: placement.householdId, occurredOn: input.visitDate, facts: { placementId: placement.id }, source });
+    caseEventId = await recordCaseEvent(
+      ctx,
+      { name: 'carer.unannounced_visit_held', subjectId: placement.householdId, occurredOn: input.visitDate, facts: { placementId: placement.id }, source },
+    );
   }
   return PlacementVisit.query(ctx.trx)
     .insert({
