@@ -107,7 +107,7 @@ async function recordPlacementCommission(ctx: OperationContext): Promise<Operati
   const commissioner = (await ctx.trx('commissioners').where({ tenant_id: ctx.tenantId, id: body.commissionerId }).first()) as CommissionerRow | undefined;
   if (!commissioner) errors.push({ pointer: '/body/commissionerId', message: 'is not a commissioner of this tenant' });
   else if (commissioner.status === 'archived') errors.push({ pointer: '/body/commissionerId', message: 'is archived; make it active again to record fees it pays' });
-  if (placement.end_date && body.effectiveFrom > placement.end_date) errors.push({ pointer: '/body/effectiveFrom', message: `is after the placement ended (${placement.end_date})` });
+  if (placement.endDate && body.effectiveFrom > placement.endDate) errors.push({ pointer: '/body/effectiveFrom', message: `is after the placement ended (${placement.endDate})` });
   if (errors.length) throw Problem.unprocessable(errors);
   const [row] = (await ctx.trx('placement_commissions')
     .insert({

@@ -20,8 +20,8 @@ async function recordLevelOfCare(ctx: OperationContext): Promise<OperationResult
   const body = ctx.body as { level: string; effectiveFrom: string; assessedOn?: string | null; notes?: string | null };
   const placement = await findPlacement(ctx, ctx.params.placementId!);
   const errors: FieldError[] = [];
-  if (body.effectiveFrom < placement.start_date) errors.push({ pointer: '/body/effectiveFrom', message: `is before the placement started (${placement.start_date}); to pay from the first night, give that date` });
-  if (placement.end_date && body.effectiveFrom >= placement.end_date) errors.push({ pointer: '/body/effectiveFrom', message: `is on or after the placement ended (${placement.end_date})` });
+  if (body.effectiveFrom < placement.startDate) errors.push({ pointer: '/body/effectiveFrom', message: `is before the placement started (${placement.startDate}); to pay from the first night, give that date` });
+  if (placement.endDate && body.effectiveFrom >= placement.endDate) errors.push({ pointer: '/body/effectiveFrom', message: `is on or after the placement ended (${placement.endDate})` });
   if (await hasLookupList(ctx, 'level_of_care')) errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId!, [{ list: 'level_of_care', code: body.level, pointer: '/body/level' }])));
   if (errors.length) throw Problem.unprocessable(errors);
   const [row] = (await ctx.trx('placement_levels_of_care')

@@ -1,6 +1,6 @@
 import type { HouseholdForMatching } from '../carers/forMatching';
 import { ageOn } from '../../dates';
-import type { MatchingRequestRow } from './rows';
+import type { MatchingRequest } from './models';
 
 /**
  * Ranking households for a matching request. Hard constraints decide who is on the list at all;
@@ -47,13 +47,19 @@ export function distanceKm(a: { lat: number; lon: number }, b: { lat: number; lo
 const norm = (s: string) => s.trim().toLowerCase();
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
-export function rankHouseholds(request: MatchingRequestRow, childDateOfBirth: string, households: HouseholdForMatching[], peaks: Map<string, number>, childrenToPlace: number) {
-  const age = ageOn(childDateOfBirth, request.wanted_from);
-  const excludedIds = new Set(request.exclude_household_ids ?? []);
-  const location = request.location_lat !== null && request.location_lon !== null ? { lat: Number(request.location_lat), lon: Number(request.location_lon) } : null;
-  const maxKm = request.max_distance_km === null ? null : Number(request.max_distance_km);
-  const wanted = (request.required_skills ?? []).map((s) => ({ raw: s, key: norm(s) }));
-  const asked = { distance: !!location, skills: wanted.length > 0, language: !!request.language, region: !!request.preferred_region };
+export function rankHouseholds(
+  request: MatchingRequest,
+  childDateOfBirth: string,
+  households: HouseholdForMatching[],
+  peaks: Map<string, number>,
+  childrenToPlace: number,
+) {
+  const age = ageOn(childDateOfBirth, request.wantedFrom);
+  const excludedIds = new Set(request.excludeHouseholdIds ?? []);
+  const location = request.locationLat !== null && request.locationLon !== null ? { lat: Number(request.locationLat), lon: Number(request.locationLon) } : null;
+  const maxKm = request.maxDistanceKm === null ? null : Number(request.maxDistanceKm);
+  const wanted = (request.requiredSkills ?? []).map((s) => ({ raw: s, key: norm(s) }));
+  const asked = { distance: !!location, skills: wanted.length > 0, language: !!request.language, region: !!request.preferredRegion };
   const askedWeight = (Object.keys(WEIGHTS) as Array<keyof typeof WEIGHTS>).filter((k) => asked[k]).reduce((sum, k) => sum + WEIGHTS[k], 0);
   const scale = askedWeight ? 100 / askedWeight : 0;
 
@@ -66,7 +72,7 @@ export function rankHouseholds(request: MatchingRequestRow, childDateOfBirth: st
     const pass = (code: string, detail: string) => hard.push({ code, met: true, detail });
     if (excludedIds.has(h.id)) fail('excluded', 'excluded by the request');
     if (h.approved) pass('approved', `approved (${h.approvalState})`);
-    else fail('approved', `not approved on ${request.wanted_from} (${h.approvalState})`);
+    else fail('approved', `not approved on ${request.wantedFrom} (${h.approvalState})`);
     if (h.compliance.compliant) pass('compliant', 'checks complete and in date');
     else fail('compliant', `checks not in order: ${h.compliance.issues.map((i) => `${i.checkType} ${i.kind}`).join(', ')}`);
     const terms = h.terms;
@@ -75,12 +81,17 @@ export function rankHouseholds(request: MatchingRequestRow, childDateOfBirth: st
       fail('terms', 'no terms of approval');
     } else {
       if (age >= terms.ageMin && age <= terms.ageMax) pass('age_range', `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age}`);
-      else fail('age_range', `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age} on ${request.wanted_from}`);
-      if (terms.placementKinds.includes(request.placement_kind)) pass('placement_kind', `${request.placement_kind} is in the terms of approval`);
-      else fail('placement_kind', `${request.placement_kind} is not in the terms of approval (${terms.placementKinds.join(', ') || 'none'})`);
+      else fail('age_range', `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age} on ${request.wantedFrom}`);
+      if (terms.placementKinds.includes(request.placementKind)) pass('placement_kind', `${request.placementKind} is in the terms of approval`);
+      else fail('placement_kind', `${request.placementKind} is not in the terms of approval (${terms.placementKinds.join(', ') || 'none'})`);
       vacancies = terms.maxChildren - (peaks.get(h.id) ?? 0);
-      if (vacancies >= childrenToPlace) pass('vacancies', `has ${vacancies} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wanted_from}${request.planned_end ? ` to ${request.planned_end}` : ''}`);
-      else fail('vacancies', `has ${Math.max(0, vacancies)} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wanted_from}; ${childrenToPlace} needed`);
+      if (vacancies >= childrenToPlace) {
+        pass(
+          'vacancies',
+          `has ${vacancies} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}${request.plannedEnd ? ` to ${request.plannedEnd}` : ''}`,
+        );
+      }
+      else fail('vacancies', `has ${Math.max(0, vacancies)} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}; ${childrenToPlace} needed`);
     }
     const failed = hard.filter((r) => !r.met);
     if (failed.length) {
@@ -98,7 +109,12 @@ export function rankHouseholds(request: MatchingRequestRow, childDateOfBirth: st
         const reach = maxKm ?? DEFAULT_DISTANCE_KM;
         const points = round1(WEIGHTS.distance * scale * Math.max(0, 1 - km / reach));
         score += points;
-        soft.push({ code: 'distance', met: maxKm === null || km <= maxKm, detail: `${km} km away${maxKm !== null ? (km <= maxKm ? ` (within ${maxKm} km)` : ` (beyond ${maxKm} km)`) : ''}`, points });
+        soft.push({
+          code: 'distance',
+          met: maxKm === null || km <= maxKm,
+          detail: `${km} km away${maxKm !== null ? (km <= maxKm ? ` (within ${maxKm} km)` : ` (beyond ${maxKm} km)`) : ''}`,
+          points,
+        });
       } else {
         soft.push({ code: 'distance', met: false, detail: 'the household has no location', points: 0 });
       }
@@ -109,7 +125,12 @@ export function rankHouseholds(request: MatchingRequestRow, childDateOfBirth: st
     if (wanted.length) {
       const points = round1((WEIGHTS.skills * scale * skillsMatched.length) / wanted.length);
       score += points;
-      soft.push({ code: 'skills', met: skillsMissing.length === 0, detail: `skills matched: ${skillsMatched.join(', ') || 'none'}${skillsMissing.length ? `; missing: ${skillsMissing.join(', ')}` : ''}`, points });
+      soft.push({
+        code: 'skills',
+        met: skillsMissing.length === 0,
+        detail: `skills matched: ${skillsMatched.join(', ') || 'none'}${skillsMissing.length ? `; missing: ${skillsMissing.join(', ')}` : ''}`,
+        points,
+      });
     }
     if (request.language) {
       const speaks = h.languages.map(norm).includes(norm(request.language));
@@ -117,13 +138,28 @@ export function rankHouseholds(request: MatchingRequestRow, childDateOfBirth: st
       score += points;
       soft.push({ code: 'language', met: speaks, detail: speaks ? `speaks ${request.language}` : `does not list ${request.language}`, points });
     }
-    if (request.preferred_region) {
-      const inRegion = !!h.region && norm(h.region) === norm(request.preferred_region);
+    if (request.preferredRegion) {
+      const inRegion = !!h.region && norm(h.region) === norm(request.preferredRegion);
       const points = inRegion ? round1(WEIGHTS.region * scale) : 0;
       score += points;
-      soft.push({ code: 'region', met: inRegion, detail: inRegion ? `in ${h.region}` : `in ${h.region ?? 'no region'}, not ${request.preferred_region}`, points });
+      soft.push({
+        code: 'region',
+        met: inRegion,
+        detail: inRegion ? `in ${h.region}` : `in ${h.region ?? 'no region'}, not ${request.preferredRegion}`,
+        points,
+      });
     }
-    candidates.push({ householdId: h.id, name: h.name, rank: 0, score: Math.min(100, round1(askedWeight ? score : 100)), vacancies, distanceKm: km, skillsMatched, skillsMissing, reasons: [...hard, ...soft] });
+    candidates.push({
+      householdId: h.id,
+      name: h.name,
+      rank: 0,
+      score: Math.min(100, round1(askedWeight ? score : 100)),
+      vacancies,
+      distanceKm: km,
+      skillsMatched,
+      skillsMissing,
+      reasons: [...hard, ...soft],
+    });
   }
   candidates.sort((a, b) => b.score - a.score || (a.distanceKm ?? Infinity) - (b.distanceKm ?? Infinity) || b.vacancies - a.vacancies || a.householdId.localeCompare(b.householdId));
   candidates.forEach((c, i) => {

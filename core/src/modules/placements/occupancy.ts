@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Knex } from 'knex';
-import type { OperationContext } from '../../http/operation';
+import type { TenantScope } from '../../http/operation';
 
 /**
  * A household's occupancy is read from placements alone: a placement that is not cancelled holds a
@@ -21,8 +21,8 @@ function lockKey(tenantId: string, id: string): number {
  * the transaction ends, so two requests cannot both take a household's last place (or both place one
  * child). Keys are taken in one order, so two requests never wait on each other in a circle.
  */
-export async function lockOccupancy(ctx: OperationContext, ids: string[]): Promise<void> {
-  const keys = [...new Set(ids.map((id) => lockKey(ctx.tenantId!, id)))].sort((a, b) => a - b);
+export async function lockOccupancy(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, ids: string[]): Promise<void> {
+  const keys = [...new Set(ids.map((id) => lockKey(ctx.tenantId, id)))].sort((a, b) => a - b);
   for (const key of keys) await ctx.trx.raw('SELECT pg_advisory_xact_lock(?::int, ?::int)', [LOCK_NAMESPACE, key]);
 }
 

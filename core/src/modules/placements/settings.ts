@@ -1,5 +1,6 @@
-import type { OperationContext } from '../../http/operation';
+import { actorId, type TenantScope } from '../../http/operation';
 import { iso } from '../../time';
+import { StoredPlacementSettings } from './models';
 
 /**
  * Lookup lists an end reason may come from unless the tenant names its own: the placement-change
@@ -15,26 +16,41 @@ export interface PlacementSettings {
   updatedAt: string | null;
 }
 
-interface SettingsRow {
-  approval_required: boolean;
-  end_reason_lists: string[] | null;
-  version: number;
-  updated_at: Date;
-}
-
-export async function tenantLookupLists(ctx: OperationContext): Promise<Set<string>> {
+export async function tenantLookupLists(ctx: Pick<TenantScope, 'trx' | 'tenantId'>): Promise<Set<string>> {
   const rows = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId }).distinct('list_key')) as Array<{ list_key: string }>;
   return new Set(rows.map((r) => r.list_key));
 }
 
-export async function placementSettings(ctx: OperationContext, options: { lock?: boolean } = {}): Promise<PlacementSettings> {
-  const query = ctx.trx('placement_settings').where({ tenant_id: ctx.tenantId }).first();
+/** The tenant's settings, its defaults (version 0) until it first changes them. */
+export async function placementSettings(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, options: { lock?: boolean } = {}): Promise<PlacementSettings> {
+  const query = StoredPlacementSettings.query(ctx.trx).where('tenant_id', ctx.tenantId).first();
   if (options.lock) query.forUpdate();
-  const row = (await query) as SettingsRow | undefined;
-  let lists = row?.end_reason_lists ?? null;
+  const row = await query;
+  let lists = row?.endReasonLists ?? null;
   if (!lists) {
     const have = await tenantLookupLists(ctx);
     lists = DEFAULT_END_REASON_LISTS.filter((l) => have.has(l));
   }
-  return { approvalRequired: row?.approval_required ?? false, endReasonLists: lists, version: row?.version ?? 0, updatedAt: row ? iso(row.updated_at) : null };
+  return { approvalRequired: row?.approvalRequired ?? false, endReasonLists: lists, version: row?.version ?? 0, updatedAt: row ? iso(row.updatedAt) : null };
+}
+
+/**
+ * Writes the settings read (and locked) as `before`. The table is keyed by the tenant alone (no id),
+ * so this is its own versioned write rather than patchVersioned; the first change makes the row.
+ */
+export async function saveSettings(
+  ctx: TenantScope,
+  before: PlacementSettings,
+  changes: { approvalRequired?: boolean; endReasonLists?: string[] },
+): Promise<PlacementSettings> {
+  const values = {
+    approvalRequired: changes.approvalRequired ?? before.approvalRequired,
+    ...(changes.endReasonLists ? { endReasonLists: changes.endReasonLists } : {}),
+    version: before.version + 1,
+    updatedBy: actorId(ctx),
+    updatedAt: ctx.trx.fn.now(),
+  };
+  if (before.version === 0) await StoredPlacementSettings.query(ctx.trx).insert({ tenantId: ctx.tenantId, ...values });
+  else await StoredPlacementSettings.query(ctx.trx).where('tenant_id', ctx.tenantId).patch(values);
+  return placementSettings(ctx);
 }

@@ -1,8 +1,8 @@
-import type { OperationContext } from '../../http/operation';
+import type { TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import type { WorkflowDefinition } from '../../packs/types';
-import type { PlacementStatus } from './rows';
+import type { PlacementStatus } from './models';
 
 /**
  * The pack's placement workflow, read as data. Nothing here names a UK or US state: the roles of
@@ -46,8 +46,8 @@ export function statusOfState(workflow: PlacementWorkflow, state: string): Place
  * The tenant's placement workflow today: the pack's, with the tenant's overlays applied
  * (the configuration module's effective configuration; its overlays are read as it stores them).
  */
-export async function tenantPlacementWorkflow(ctx: OperationContext, key?: string | null): Promise<PlacementWorkflow | null> {
-  const { effective: config } = await tenantConfiguration(ctx.trx, ctx.tenantId!, ctx.services.packs);
+export async function tenantPlacementWorkflow(ctx: Pick<TenantScope, 'trx' | 'tenantId' | 'services'>, key?: string | null): Promise<PlacementWorkflow | null> {
+  const { effective: config } = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
   if (!config) return null;
   const item = config.workflows.find((w) => (key ? w.key === key : (w.value as unknown as WorkflowDefinition).subject === 'placement'));
   return item ? analyseWorkflow(item.value as unknown as WorkflowDefinition) : null;
