@@ -1,3 +1,4 @@
+import type { PartialModelObject } from 'objection';
 import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import { keysetPage } from '../../db/keyset';
 import { patchVersioned } from '../../db/versioned';
@@ -58,7 +59,9 @@ async function adjustmentErrors(ctx: TenantScope, body: AdjustmentCreate): Promi
       if (body.childId && placement.child_id !== body.childId) errors.push({ pointer: '/body/childId', message: 'is not the child of this placement' });
     }
   }
-  if (body.childId && !(await visibleChildren(ctx).where('c.id', body.childId).select('c.id').first())) errors.push({ pointer: '/body/childId', message: 'is not a child of this tenant' });
+  if (body.childId && !(await visibleChildren(ctx).where('c.id', body.childId).select('c.id').first())) {
+    errors.push({ pointer: '/body/childId', message: 'is not a child of this tenant' });
+  }
   const chart = await tenantChart(ctx.trx, t, ctx.services.packs);
   if (!chart.postings.has(body.component)) errors.push({ pointer: '/body/component', message: `is not a component the tenant's chart posts (${[...chart.postings.keys()].join(', ')})` });
   return errors;
@@ -99,7 +102,8 @@ async function decidePaymentAdjustment(ctx: TenantContext<'decidePaymentAdjustme
   if (before.status !== 'proposed') throw new Problem('conflict', `The adjustment is ${before.status}; only a proposed one is decided`);
   assertOtherPerson(ctx, before.proposedBy, 'this adjustment');
   const status = body.decision === 'approve' ? 'approved' : 'rejected';
-  const row = await patchVersioned(ctx.trx, PaymentAdjustment, before, { status, decidedBy: actorId(ctx), decidedAt: ctx.trx.fn.now(), decisionReasons: body.reasons });
+  const changes: PartialModelObject<PaymentAdjustment> = { status, decidedBy: actorId(ctx), decidedAt: ctx.trx.fn.now(), decisionReasons: body.reasons };
+  const row = await patchVersioned(ctx.trx, PaymentAdjustment, before, changes);
   const after = adjustmentToApi(row);
   await ctx.audit({ action: `payment_adjustment.${status}`, entityType: 'payment_adjustment', entityId: before.id, before: adjustmentToApi(before), after });
   return ok(await withholdRestrictedOne(ctx, after), row.version);
@@ -116,7 +120,10 @@ async function raisePaymentDispute(ctx: TenantContext<'raisePaymentDispute'>): P
     throw new Problem('conflict', 'The line already has an open dispute');
   }
   const row = await PaymentDispute.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), lineId: line.id, runId: line.runId, householdId: line.householdId, reason: body.reason, expectedAmount: body.expectedAmount ?? null, status: 'open', raisedBy: actorId(ctx) })
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), lineId: line.id, runId: line.runId, householdId: line.householdId, reason: body.reason,
+      expectedAmount: body.expectedAmount ?? null, status: 'open', raisedBy: actorId(ctx),
+    })
     .returning('*');
   const after = disputeToApi(row);
   await ctx.audit({ action: 'payment_dispute.raised', entityType: 'payment_line', entityId: line.id, after });
@@ -145,7 +152,9 @@ async function resolvePaymentDispute(ctx: TenantContext<'resolvePaymentDispute'>
   }
   if (body.outcome !== 'upheld' && body.adjustmentAmount !== undefined) throw Problem.unprocessable([{ pointer: '/body/adjustmentAmount', message: `is only for an upheld dispute, not one ${body.outcome}` }]);
   if (body.outcome !== 'withdrawn') {
-    if (!ctx.principal.permissions.has('payments:approve')) throw new Problem('forbidden', 'Upholding or rejecting a dispute needs the permission payments:approve');
+    if (!ctx.principal.permissions.has('payments:approve')) {
+      throw new Problem('forbidden', 'Upholding or rejecting a dispute needs the permission payments:approve');
+    }
     assertOtherPerson(ctx, before.raisedBy, 'this dispute');
   }
   let adjustmentId: string | null = null;
@@ -159,7 +168,8 @@ async function resolvePaymentDispute(ctx: TenantContext<'resolvePaymentDispute'>
       proposedBy: before.raisedBy, decidedBy: actorId(ctx), decidedAt: ctx.trx.fn.now(), decisionReasons: body.resolution,
     });
   }
-  const row = await patchVersioned(ctx.trx, PaymentDispute, before, { status: body.outcome, resolution: body.resolution, resolvedBy: actorId(ctx), resolvedAt: ctx.trx.fn.now(), adjustmentId });
+  const changes: PartialModelObject<PaymentDispute> = { status: body.outcome, resolution: body.resolution, resolvedBy: actorId(ctx), resolvedAt: ctx.trx.fn.now(), adjustmentId };
+  const row = await patchVersioned(ctx.trx, PaymentDispute, before, changes);
   const after = disputeToApi(row);
   await ctx.audit({ action: `payment_dispute.${body.outcome}`, entityType: 'payment_dispute', entityId: before.id, before: disputeToApi(before), after: { ...after, adjustmentAmount: body.adjustmentAmount ?? null } });
   return ok(after, row.version);

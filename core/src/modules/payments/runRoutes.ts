@@ -104,7 +104,10 @@ async function takeStep(ctx: TenantScope, input: StepInput): Promise<{ run: Paym
     detail: extra.calculationNumber ? { calculation: extra.calculationNumber } : undefined,
   });
   const currency = await tenantCurrency(ctx);
-  await ctx.audit({ action: `payment_run.${input.step}`, entityType: 'payment_run', entityId: before.id, before: runSummaryToApi(before, currency), after: { ...runSummaryToApi(after, currency), notes: input.notes } });
+  await ctx.audit({
+    action: `payment_run.${input.step}`, entityType: 'payment_run', entityId: before.id,
+    before: runSummaryToApi(before, currency), after: { ...runSummaryToApi(after, currency), notes: input.notes },
+  });
   return { run: after, workflow };
 }
 
@@ -152,7 +155,9 @@ async function createPaymentRun(ctx: TenantContext<'createPaymentRun'>): Promise
       notes: body.notes ?? null, createdBy: actorId(ctx),
     })
     .returning('*');
-  await recordStep(ctx.trx, ctx.tenantId, { runId: id, action: 'open', from: null, to: 'draft', actorType: ctx.principal.kind, actorId: ctx.principal.id, notes: body.notes ?? null });
+  await recordStep(ctx.trx, ctx.tenantId, {
+    runId: id, action: 'open', from: null, to: 'draft', actorType: ctx.principal.kind, actorId: ctx.principal.id, notes: body.notes ?? null,
+  });
   await ctx.audit({ action: 'payment_run.opened', entityType: 'payment_run', entityId: id, after: runSummaryToApi(row, await tenantCurrency(ctx)) });
   return created(await presentRun(ctx, row, workflow), `/v1/payment-runs/${id}`, row.version);
 }
@@ -190,8 +195,12 @@ async function calculatePaymentRun(ctx: TenantContext<'calculatePaymentRun'>): P
     notes,
     changes: async (before) => {
       const calculation = before.calculationNumber + 1;
-      const job = await enqueue(ctx.trx, { tenantId: ctx.tenantId, kind: PAYMENT_RUN_CALCULATION_JOB, uniqueKey: calculationJobKey(before.id, calculation), payload: { runId: before.id, calculation }, maxAttempts: 5 });
-      return { calculationNumber: calculation, calculationJobId: job.id, calculationRequestedBy: actorId(ctx), calculationRequestedAt: ctx.trx.fn.now(), calculationError: null };
+      const job = await enqueue(ctx.trx, {
+        tenantId: ctx.tenantId, kind: PAYMENT_RUN_CALCULATION_JOB, uniqueKey: calculationJobKey(before.id, calculation), payload: { runId: before.id, calculation }, maxAttempts: 5,
+      });
+      return {
+        calculationNumber: calculation, calculationJobId: job.id, calculationRequestedBy: actorId(ctx), calculationRequestedAt: ctx.trx.fn.now(), calculationError: null,
+      };
     },
   });
   // Accepted: the calculation goes on in its job; the answer carries the run's ETag all the same.
@@ -199,7 +208,8 @@ async function calculatePaymentRun(ctx: TenantContext<'calculatePaymentRun'>): P
 }
 
 async function submitPaymentRun(ctx: TenantContext<'submitPaymentRun'>): Promise<OperationResult> {
-  return answerStep(ctx, { runId: ctx.params.runId, step: 'submit', notes: ctx.body?.notes ?? null, changes: () => ({ submittedBy: actorId(ctx), submittedAt: ctx.trx.fn.now() }) });
+  const changes = () => ({ submittedBy: actorId(ctx), submittedAt: ctx.trx.fn.now() });
+  return answerStep(ctx, { runId: ctx.params.runId, step: 'submit', notes: ctx.body?.notes ?? null, changes });
 }
 
 async function returnPaymentRun(ctx: TenantContext<'returnPaymentRun'>): Promise<OperationResult> {
@@ -207,11 +217,13 @@ async function returnPaymentRun(ctx: TenantContext<'returnPaymentRun'>): Promise
 }
 
 async function approvePaymentRun(ctx: TenantContext<'approvePaymentRun'>): Promise<OperationResult> {
-  return answerStep(ctx, { runId: ctx.params.runId, step: 'approve', notes: ctx.body?.notes ?? null, changes: () => ({ approvedBy: actorId(ctx), approvedAt: ctx.trx.fn.now() }) });
+  const changes = () => ({ approvedBy: actorId(ctx), approvedAt: ctx.trx.fn.now() });
+  return answerStep(ctx, { runId: ctx.params.runId, step: 'approve', notes: ctx.body?.notes ?? null, changes });
 }
 
 async function finalisePaymentRun(ctx: TenantContext<'finalisePaymentRun'>): Promise<OperationResult> {
-  const actor: AuditActor = { actorType: ctx.principal.kind, actorId: ctx.principal.id, ip: ctx.meta.ip, userAgent: ctx.meta.userAgent, requestId: ctx.meta.requestId };
+  const { ip, userAgent, requestId } = ctx.meta;
+  const actor: AuditActor = { actorType: ctx.principal.kind, actorId: ctx.principal.id, ip, userAgent, requestId };
   const poster = { trx: ctx.trx, tenantId: ctx.tenantId, packs: ctx.services.packs, actor };
   return answerStep(ctx, {
     runId: ctx.params.runId,
@@ -222,7 +234,8 @@ async function finalisePaymentRun(ctx: TenantContext<'finalisePaymentRun'>): Pro
 }
 
 async function cancelPaymentRun(ctx: TenantContext<'cancelPaymentRun'>): Promise<OperationResult> {
-  return answerStep(ctx, { runId: ctx.params.runId, step: 'cancel', notes: ctx.body.reasons, changes: () => ({ cancelledBy: actorId(ctx), cancelledAt: ctx.trx.fn.now() }) });
+  const changes = () => ({ cancelledBy: actorId(ctx), cancelledAt: ctx.trx.fn.now() });
+  return answerStep(ctx, { runId: ctx.params.runId, step: 'cancel', notes: ctx.body.reasons, changes });
 }
 
 async function exportPaymentRun(ctx: TenantContext<'exportPaymentRun'>): Promise<OperationResult> {
@@ -235,7 +248,8 @@ async function exportPaymentRun(ctx: TenantContext<'exportPaymentRun'>): Promise
   if (!run.journalId) throw new Problem('conflict', `The run ${run.reference} paid nothing, so it has no journal to export`);
   // The run's journal, bounded by the journals committed now: the same export replays byte for byte.
   const throughJournalNumber = await lastJournalNumber(ctx.trx, ctx.tenantId);
-  return takeLedgerExport(ctx, format, { sourceType: 'payment_run', sourceId: run.id, throughJournalNumber }, null, { entityType: 'payment_run', entityId: run.id });
+  const selection = { sourceType: 'payment_run', sourceId: run.id, throughJournalNumber };
+  return takeLedgerExport(ctx, format, selection, null, { entityType: 'payment_run', entityId: run.id });
 }
 
 /**
