@@ -1,10 +1,7 @@
-import type { Knex } from 'knex';
-import type { PackRegistry } from '../../packs/registry';
-import type { AuditActor } from '../audit/service';
 import { markClaimsPaid } from '../claims/service';
 import { tenantChart } from '../ledger/chart';
-import { postJournalFromQuery, type EntrySource } from '../ledger/post';
-import type { RunRow } from './rows';
+import { postJournalFromQuery, type EntrySource, type LedgerPoster } from '../ledger/post';
+import { PaymentAdjustment, PaymentLine, type PaymentRun } from './models';
 
 /**
  * The run's journal entries, as a query over its lines: each line debits its component's account (a
@@ -12,7 +9,7 @@ import type { RunRow } from './rows';
  * where the household owes, debited). Lines keep their run order, each household's payable entry
  * after its lines. Balanced by construction; the ledger checks again, and the database at commit.
  */
-export function runJournalEntries(tenantId: string, run: RunRow, postings: Map<string, { debit: string; credit: string }>): EntrySource {
+export function runJournalEntries(tenantId: string, run: PaymentRun, postings: Map<string, { debit: string; credit: string }>): EntrySource {
   const components = [...postings.keys()];
   return {
     // Each line's accounts are looked up in the chart's short list of components, not joined to it: a
@@ -31,34 +28,40 @@ export function runJournalEntries(tenantId: string, run: RunRow, postings: Map<s
             FROM lines
            GROUP BY household_id, credit_account
           HAVING sum(amount) <> 0`,
-    bindings: [components.map((c) => postings.get(c)!.debit), components, components.map((c) => postings.get(c)!.credit), components, tenantId, run.id, run.calculation_number, run.period_start, run.period_end, `Payable to the carer household, ${run.reference}`],
+    bindings: [components.map((c) => postings.get(c)!.debit), components, components.map((c) => postings.get(c)!.credit), components, tenantId, run.id, run.calculationNumber, run.periodStart, run.periodEnd, `Payable to the carer household, ${run.reference}`],
   };
 }
 
 /**
- * Finalises an approved run in the caller's transaction (which holds the run's row lock): posts its
+ * Finalises an approved run in the poster's transaction (which holds the run's row lock): posts its
  * journal, marks its claims and adjustments paid in it. Returns the journal's id, or null for a run
  * with nothing to post. The caller's audit event (the run finalised, naming the journal) records it.
  */
-export async function postRun(trx: Knex.Transaction, tenantId: string, packs: PackRegistry, actor: AuditActor, run: RunRow): Promise<string | null> {
+export async function postRun(poster: LedgerPoster, run: PaymentRun): Promise<string | null> {
+  const { trx, tenantId, packs, actor } = poster;
   let journalId: string | null = null;
-  if (run.line_count > 0) {
-    const chart = await tenantChart(trx, tenantId, packs, run.payment_date);
-    const journal = await postJournalFromQuery({ trx, tenantId, packs, actor }, {
-      postingDate: run.payment_date,
-      description: `Payment run ${run.reference}: ${run.period_start} to ${run.period_end}`,
+  if (run.lineCount > 0) {
+    const chart = await tenantChart(trx, tenantId, packs, run.paymentDate);
+    const journal = await postJournalFromQuery(poster, {
+      postingDate: run.paymentDate,
+      description: `Payment run ${run.reference}: ${run.periodStart} to ${run.periodEnd}`,
       source: { type: 'payment_run', id: run.id },
       entries: runJournalEntries(tenantId, run, chart.postings),
     }, { audit: false });
     journalId = journal.id;
   }
-  const paid = (await trx('payment_lines').where({ tenant_id: tenantId, run_id: run.id, calculation: run.calculation_number }).where((w) => w.whereNotNull('claim_id').orWhereNotNull('adjustment_id')).select('claim_id', 'adjustment_id')) as Array<{ claim_id: string | null; adjustment_id: string | null }>;
-  const claimIds = [...new Set(paid.filter((l) => l.claim_id).map((l) => l.claim_id!))];
-  await markClaimsPaid(trx, tenantId, claimIds, run.id, run.payment_date, actor.actorId);
-  const adjustmentIds = [...new Set(paid.filter((l) => l.adjustment_id).map((l) => l.adjustment_id!))];
+  const paid = await PaymentLine.query(trx)
+    .where({ tenant_id: tenantId, run_id: run.id, calculation: run.calculationNumber })
+    .where((w) => w.whereNotNull('claim_id').orWhereNotNull('adjustment_id'))
+    .select('claim_id', 'adjustment_id');
+  const claimIds = [...new Set(paid.flatMap((l) => (l.claimId ? [l.claimId] : [])))];
+  await markClaimsPaid(trx, tenantId, claimIds, run.id, run.paymentDate, actor.actorId);
+  const adjustmentIds = [...new Set(paid.flatMap((l) => (l.adjustmentId ? [l.adjustmentId] : [])))];
   if (adjustmentIds.length) {
-    const updated = await trx('payment_adjustments').where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', adjustmentIds)
-      .update({ status: 'paid', paid_in_run_id: run.id, version: trx.raw('version + 1'), updated_at: trx.fn.now() });
+    // Set-based: each adjustment's version moves on in the statement that marks it paid.
+    const updated = await PaymentAdjustment.query(trx).where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', adjustmentIds)
+      .patch({ status: 'paid', paidInRunId: run.id, version: trx.raw('version + 1'), updatedAt: trx.fn.now() });
+    // Nothing but finalising a run pays an approved adjustment, so a shortfall is a fault, not a refusal: it stays a 500.
     if (updated !== adjustmentIds.length) throw new Error(`payment run ${run.reference}: ${adjustmentIds.length - updated} of its adjustments are no longer approved and unpaid`);
   }
   return journalId;

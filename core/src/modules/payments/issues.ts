@@ -1,6 +1,6 @@
-import type { OperationContext } from '../../http/operation';
+import type { TenantScope } from '../../http/operation';
 import { withholdRestricted } from '../children/visibility';
-import type { RunRow } from './rows';
+import { PaymentRunIssue, type IssueSeverity, type PaymentRun } from './models';
 
 /**
  * A run's issues as the API shows them: errors (a placement the calculation could not price, which
@@ -8,25 +8,17 @@ import type { RunRow } from './rows';
  * own, so "paid nothing" is seen where the run is read, not only by those who open its issues.
  */
 
-export interface IssueRow {
-  run_id: string;
-  id: string;
-  household_id: string | null;
-  placement_id: string | null;
-  child_id: string | null;
-  severity: 'error' | 'notice';
-  code: string;
-  message: string;
-}
+/** The columns of an issue the API shows. */
+type IssueFields = Pick<PaymentRunIssue, 'id' | 'householdId' | 'placementId' | 'childId' | 'severity' | 'code' | 'message'>;
 
-export function issueToApi(r: IssueRow) {
-  return { id: r.id, householdId: r.household_id, placementId: r.placement_id, childId: r.child_id, severity: r.severity, code: r.code, message: r.message };
+export function issueToApi(r: IssueFields) {
+  return { id: r.id, householdId: r.householdId, placementId: r.placementId, childId: r.childId, severity: r.severity, code: r.code, message: r.message };
 }
 
 export type IssueApi = ReturnType<typeof issueToApi>;
 
 export interface IssueSummary {
-  byCode: Array<{ severity: 'error' | 'notice'; code: string; count: number }>;
+  byCode: Array<{ severity: IssueSeverity; code: string; count: number }>;
   first: IssueApi[];
 }
 
@@ -35,11 +27,11 @@ export const FIRST_ISSUES = 5;
 
 
 /** All the issues of a run's current calculation, errors first (then as written), restricted children withheld. */
-export async function runIssues(ctx: OperationContext, run: RunRow): Promise<IssueApi[]> {
-  const rows = (await ctx.trx('payment_run_issues')
-    .where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculation_number })
+export async function runIssues(ctx: TenantScope, run: PaymentRun): Promise<IssueApi[]> {
+  const rows = await PaymentRunIssue.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculationNumber })
     .orderBy([{ column: 'severity' }, { column: 'id' }])
-    .select('run_id', 'id', 'household_id', 'placement_id', 'child_id', 'severity', 'code', 'message')) as IssueRow[];
+    .select('run_id', 'id', 'household_id', 'placement_id', 'child_id', 'severity', 'code', 'message');
   return withholdRestricted(ctx, rows.map(issueToApi));
 }
 
@@ -48,23 +40,25 @@ export async function runIssues(ctx: OperationContext, run: RunRow): Promise<Iss
  * calculation in full (withheld for a restricted child as on the issues list). Two statements
  * whatever the number of runs, so a page of runs costs what one run does.
  */
-export async function issueSummaries(ctx: OperationContext, runs: RunRow[]): Promise<Map<string, IssueSummary>> {
+export async function issueSummaries(ctx: TenantScope, runs: PaymentRun[]): Promise<Map<string, IssueSummary>> {
   const out = new Map<string, IssueSummary>(runs.map((r) => [r.id, { byCode: [], first: [] }]));
   if (!runs.length) return out;
   const ids = runs.map((r) => r.id);
-  const counts = (await ctx.trx('payment_run_issues as i')
+  const counts = await PaymentRunIssue.query(ctx.trx)
+    .alias('i')
     .join('payment_runs as r', function currentCalculation() {
       this.on('r.tenant_id', 'i.tenant_id').andOn('r.id', 'i.run_id').andOn('r.calculation_number', 'i.calculation');
     })
-    .where('i.tenant_id', ctx.tenantId!)
+    .where('i.tenant_id', ctx.tenantId)
     .whereRaw('i.run_id = ANY(?::uuid[])', [ids])
     .groupBy('i.run_id', 'i.severity', 'i.code')
     .orderBy([{ column: 'i.run_id' }, { column: 'i.severity' }, { column: 'i.code' }])
-    .select('i.run_id', 'i.severity', 'i.code', ctx.trx.raw('count(*)::int AS count'))) as Array<Pick<IssueRow, 'run_id' | 'severity' | 'code'> & { count: number }>;
-  for (const c of counts) out.get(c.run_id)!.byCode.push({ severity: c.severity, code: c.code, count: c.count });
+    .select('i.run_id', 'i.severity', 'i.code', ctx.trx.raw('count(*)::int AS count'))
+    .castTo<Array<Pick<PaymentRunIssue, 'runId' | 'severity' | 'code'> & { count: number }>>();
+  for (const c of counts) out.get(c.runId)!.byCode.push({ severity: c.severity, code: c.code, count: c.count });
   // Errors first, then as written (as GET …/issues lists them); each run's few read through its index, not every issue of every run sorted.
-  const first = ((await ctx.trx.raw(
-    `SELECT i.run_id, i.id, i.household_id, i.placement_id, i.child_id, i.severity, i.code, i.message
+  const first: { rows: Array<IssueFields & Pick<PaymentRunIssue, 'runId'>> } = await ctx.trx.raw(
+    `SELECT i.run_id AS "runId", i.id, i.household_id AS "householdId", i.placement_id AS "placementId", i.child_id AS "childId", i.severity, i.code, i.message
        FROM payment_runs r
       CROSS JOIN LATERAL (
             SELECT * FROM payment_run_issues x
@@ -73,8 +67,8 @@ export async function issueSummaries(ctx: OperationContext, runs: RunRow[]): Pro
       WHERE r.tenant_id = ? AND r.id = ANY(?::uuid[])
       ORDER BY i.run_id, i.severity, i.id`,
     [FIRST_ISSUES, ctx.tenantId, ids],
-  )) as { rows: IssueRow[] }).rows;
-  const shown = await withholdRestricted(ctx, first.map((row) => ({ runId: row.run_id, ...issueToApi(row) })));
+  );
+  const shown = await withholdRestricted(ctx, first.rows.map((row) => ({ runId: row.runId, ...issueToApi(row) })));
   for (const { runId, ...issue } of shown) out.get(runId)!.first.push(issue);
   return out;
 }

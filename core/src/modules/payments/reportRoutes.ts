@@ -1,14 +1,16 @@
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
+import { ok } from '../../http/results';
 import { addDays } from '../../dates';
 import { claimPaymentsDue } from '../claims/service';
 import { hiddenRecords, WITHHELD_NAME } from '../children/visibility';
 import { householdRanges, HOUSEHOLDS_PER_SLICE, placementCategories, placementsToPrice } from './calculation/facts';
 import { pricePlacements } from './calculation/pricing';
 import { tenantRates } from './calculation/rateBook';
+import { PaymentAdjustment, PaymentRun } from './models';
 import { tenantCurrency } from './shared';
 
-type GroupBy = 'household' | 'child' | 'component' | 'run' | 'month';
+type GroupBy = TenantContext<'getPaymentsReport'>['query']['groupBy'];
 
 /** How each grouping keys and labels a line. A child is shown by initials: finance staff need not read children's records. */
 const GROUPS: Record<GroupBy, { key: string; label: string; joins: Array<'household' | 'child'> }> = {
@@ -22,7 +24,7 @@ const GROUPS: Record<GroupBy, { key: string; label: string; joins: Array<'househ
 interface ReportGroup { key: string; label: string; amount: number; lines: number; nights: number }
 
 /** By child, the children hidden from the caller are one group, so the total still adds up and no one of them is named. */
-async function withholdChildGroups(ctx: OperationContext, groupBy: GroupBy, groups: ReportGroup[]): Promise<ReportGroup[]> {
+async function withholdChildGroups(ctx: TenantScope, groupBy: GroupBy, groups: ReportGroup[]): Promise<ReportGroup[]> {
   if (groupBy !== 'child') return groups;
   const hidden = await hiddenRecords(ctx);
   const withheld: ReportGroup = { key: 'restricted', label: WITHHELD_NAME, amount: 0, lines: 0, nights: 0 };
@@ -36,15 +38,15 @@ async function withholdChildGroups(ctx: OperationContext, groupBy: GroupBy, grou
   return withheld.lines ? [...shown, withheld] : shown;
 }
 
-async function getPaymentsReport(ctx: OperationContext): Promise<OperationResult> {
-  const q = ctx.query as { from: string; to: string; groupBy: GroupBy };
+async function getPaymentsReport(ctx: TenantContext<'getPaymentsReport'>): Promise<OperationResult> {
+  const q = ctx.query;
   if (q.to < q.from) throw Problem.unprocessable([{ pointer: '/query/to', message: 'is before from' }]);
   const group = GROUPS[q.groupBy];
   const joins = [
     group.joins.includes('household') ? 'JOIN carer_households h ON h.tenant_id = l.tenant_id AND h.id = l.household_id' : '',
     group.joins.includes('child') ? 'LEFT JOIN children c ON c.tenant_id = l.tenant_id AND c.id = l.child_id' : '',
   ].join(' ');
-  const rows = (await ctx.trx.raw(
+  const rows: { rows: ReportGroup[] } = await ctx.trx.raw(
     `SELECT ${group.key} AS key, ${group.label} AS label, sum(l.amount)::bigint AS amount, count(*)::int AS lines, coalesce(sum(l.nights), 0)::int AS nights
        FROM payment_lines l
        JOIN payment_runs r ON r.tenant_id = l.tenant_id AND r.id = l.run_id AND r.calculation_number = l.calculation
@@ -53,10 +55,16 @@ async function getPaymentsReport(ctx: OperationContext): Promise<OperationResult
       GROUP BY 1, 2
       ORDER BY 1`,
     { tenant: ctx.tenantId, from: q.from, to: q.to },
-  )) as { rows: Array<{ key: string; label: string; amount: number; lines: number; nights: number }> };
-  const runs = (await ctx.trx('payment_runs').where({ tenant_id: ctx.tenantId }).whereIn('status', ['finalised', 'exported']).whereBetween('payment_date', [q.from, q.to]).count({ n: '*' })) as Array<{ n: string | number }>;
+  );
+  const runs = await PaymentRun.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId })
+    .whereIn('status', ['finalised', 'exported'])
+    .whereBetween('payment_date', [q.from, q.to])
+    .count({ n: '*' })
+    .castTo<Array<{ n: string | number }>>();
   const groups = await withholdChildGroups(ctx, q.groupBy, rows.rows.map((r) => ({ key: r.key, label: r.label, amount: Number(r.amount), lines: r.lines, nights: r.nights })));
-  return { status: 200, body: { currency: await tenantCurrency(ctx), from: q.from, to: q.to, groupBy: q.groupBy, groups, total: groups.reduce((s, g) => s + g.amount, 0), runs: Number(runs[0]!.n) }, noWrite: true };
+  const body = { currency: await tenantCurrency(ctx), from: q.from, to: q.to, groupBy: q.groupBy, groups, total: groups.reduce((s, g) => s + g.amount, 0), runs: Number(runs[0]!.n) };
+  return { ...ok(body), noWrite: true };
 }
 
 /**
@@ -64,13 +72,13 @@ async function getPaymentsReport(ctx: OperationContext): Promise<OperationResult
  * (or, before any run, from the first period the tenant's runs cover), priced as a run would price
  * them today; plus approved claims and adjustments waiting for a run.
  */
-async function getAccrualsReport(ctx: OperationContext): Promise<OperationResult> {
-  const asOf = (ctx.query as { asOf: string }).asOf;
-  const t = ctx.tenantId!;
-  const paid = (await ctx.trx('payment_runs').where({ tenant_id: t }).whereIn('status', ['finalised', 'exported']).max('period_end as end').first()) as { end: string | null };
-  const firstRun = (await ctx.trx('payment_runs').where({ tenant_id: t }).whereNot('status', 'cancelled').min('period_start as start').first()) as { start: string | null };
-  const paidThrough = paid.end ?? null;
-  const unpaidFrom = paidThrough ? addDays(paidThrough, 1) : firstRun.start;
+async function getAccrualsReport(ctx: TenantContext<'getAccrualsReport'>): Promise<OperationResult> {
+  const asOf = ctx.query.asOf;
+  const t = ctx.tenantId;
+  const [paid] = await PaymentRun.query(ctx.trx).where({ tenant_id: t }).whereIn('status', ['finalised', 'exported']).max('period_end as end').castTo<Array<{ end: string | null }>>();
+  const [firstRun] = await PaymentRun.query(ctx.trx).where({ tenant_id: t }).whereNot('status', 'cancelled').min('period_start as start').castTo<Array<{ start: string | null }>>();
+  const paidThrough = paid?.end ?? null;
+  const unpaidFrom = paidThrough ? addDays(paidThrough, 1) : (firstRun?.start ?? null);
   const byComponent = new Map<string, { amount: number; lines: number; nights: number }>();
   const byHousehold = new Map<string, { amount: number; lines: number; nights: number }>();
   const add = (map: Map<string, { amount: number; lines: number; nights: number }>, key: string, amount: number, nights: number) => {
@@ -105,22 +113,21 @@ async function getAccrualsReport(ctx: OperationContext): Promise<OperationResult
     add(byComponent, c.kind, c.amount, 0);
     add(byHousehold, c.householdId, c.amount, 0);
   }
-  const adjustments = (await ctx.trx('payment_adjustments').where({ tenant_id: t, status: 'approved' }).select('household_id', 'component', 'amount')) as Array<{ household_id: string; component: string; amount: number }>;
+  const adjustments = await PaymentAdjustment.query(ctx.trx).where({ tenant_id: t, status: 'approved' }).select('household_id', 'component', 'amount');
   for (const a of adjustments) {
     add(byComponent, a.component, Number(a.amount), 0);
-    add(byHousehold, a.household_id, Number(a.amount), 0);
+    add(byHousehold, a.householdId, Number(a.amount), 0);
   }
   const names = new Map(
     byHousehold.size
-      ? ((await ctx.trx('carer_households').where({ tenant_id: t }).whereIn('id', [...byHousehold.keys()]).select('id', 'name')) as Array<{ id: string; name: string }>).map((h) => [h.id, h.name])
+      ? (await ctx.trx('carer_households').where({ tenant_id: t }).whereIn('id', [...byHousehold.keys()]).select<Array<{ id: string; name: string }>>('id', 'name')).map((h) => [h.id, h.name])
       : [],
   );
   const list = (map: Map<string, { amount: number; lines: number; nights: number }>, label: (key: string) => string) =>
     [...map].sort(([a], [b]) => a.localeCompare(b)).map(([key, v]) => ({ key, label: label(key), amount: v.amount, lines: v.lines, nights: v.nights }));
   const componentList = list(byComponent, (k) => k);
   return {
-    status: 200,
-    body: {
+    ...ok({
       currency: await tenantCurrency(ctx),
       asOf,
       paidThrough,
@@ -132,12 +139,12 @@ async function getAccrualsReport(ctx: OperationContext): Promise<OperationResult
       adjustments: adjustments.length,
       total: componentList.reduce((s, c) => s + c.amount, 0),
       issues,
-    },
+    }),
     noWrite: true,
   };
 }
 
-export const reportOperations: OperationMap = {
+export const reportOperations = defineOperations({
   getPaymentsReport: { access: { permission: 'payments:read' }, handle: getPaymentsReport },
   getAccrualsReport: { access: { permission: 'payments:read' }, handle: getAccrualsReport },
-};
+});

@@ -3,6 +3,7 @@ import { adjustmentOperations } from './adjustmentRoutes';
 import { documentOperations } from './documentRoutes';
 import { levelOfCareOperations } from './levelOfCareRoutes';
 import { reportOperations } from './reportRoutes';
+import { runLineOperations } from './runLineRoutes';
 import { runOperations } from './runRoutes';
 import { scheduleOperations } from './scheduleRoutes';
 
@@ -10,6 +11,7 @@ import { scheduleOperations } from './scheduleRoutes';
 export const paymentOperations: OperationMap = {
   ...scheduleOperations,
   ...runOperations,
+  ...runLineOperations,
   ...adjustmentOperations,
   ...levelOfCareOperations,
   ...reportOperations,

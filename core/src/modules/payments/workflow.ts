@@ -1,12 +1,12 @@
 import type { Knex } from 'knex';
 import type { Principal } from '../../http/operation';
-import { Problem } from '../../http/problem';
 import type { PackRegistry } from '../../packs/registry';
 import type { WorkflowDefinition } from '../../packs/types';
 import { availableTransitions } from '../../packs/workflows';
 import type { Overlay } from '../configuration/effective';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
-import type { PaymentRunStatus, RunRow } from './rows';
+import { PaymentsSetupError } from './errors';
+import type { PaymentRun, PaymentRunStatus } from './models';
 
 /** The steps a run takes, each the pack workflow's transition of the same key, leading to the status of the same name. */
 export const RUN_STEPS = {
@@ -42,30 +42,31 @@ export interface RunWorkflow {
 /**
  * The tenant's payment-run workflow (the pack's, with the tenant's overlays): data that decides who
  * may take each step and on what conditions. The steps and statuses themselves are the core's, so
- * a workflow must offer each of them; one that does not is a configuration fault, named.
+ * a workflow must offer each of them; one that does not is a configuration fault, named
+ * (a PaymentsSetupError, which handlers answer as a 422).
  */
 export async function tenantRunWorkflow(trx: Knex.Transaction, tenantId: string, packs: PackRegistry): Promise<RunWorkflow> {
   const config = await tenantConfiguration(trx, tenantId, packs);
   const item = config.effective?.workflows.find((w) => (w.value as unknown as WorkflowDefinition).subject === 'payment_run');
-  if (!item) throw new Problem('unprocessable', `The tenant's pack "${config.packId}" has no payment-run workflow (a workflow with subject "payment_run")`);
+  if (!item) throw new PaymentsSetupError(`The tenant's pack "${config.packId}" has no payment-run workflow (a workflow with subject "payment_run")`);
   const definition = item.value as unknown as WorkflowDefinition;
   const missing = Object.entries(RUN_STEPS).filter(([key, to]) => !definition.transitions.some((t) => t.key === key && t.to === to)).map(([key, to]) => `${key} (to ${to})`);
-  if (missing.length) throw new Problem('unprocessable', `The payment-run workflow "${definition.key}" lacks the steps ${missing.join(', ')}; the tenant's configuration needs correcting`);
+  if (missing.length) throw new PaymentsSetupError(`The payment-run workflow "${definition.key}" lacks the steps ${missing.join(', ')}; the tenant's configuration needs correcting`);
   return { definition, overlays: config.overlays };
 }
 
 /** What a run's conditions may name. */
-export function runFacts(run: RunRow): Record<string, unknown> {
+export function runFacts(run: PaymentRun): Record<string, unknown> {
   return {
     status: run.status,
     total: Number(run.total),
-    lineCount: run.line_count,
-    householdCount: run.household_count,
-    placementCount: run.placement_count,
-    issueCount: run.issue_count,
-    noticeCount: run.notice_count,
-    correctionCount: run.correction_count,
-    calculationNumber: run.calculation_number,
+    lineCount: run.lineCount,
+    householdCount: run.householdCount,
+    placementCount: run.placementCount,
+    issueCount: run.issueCount,
+    noticeCount: run.noticeCount,
+    correctionCount: run.correctionCount,
+    calculationNumber: run.calculationNumber,
     timing: run.timing,
   };
 }
@@ -74,9 +75,9 @@ export function runFacts(run: RunRow): Record<string, unknown> {
  * Who may not approve a run: whoever calculated it, and whoever last changed (by tenant overlay) a
  * rate table or rule set its lines were priced by, among the overlays the calculation read.
  */
-export function approvalBarred(run: RunRow, overlays: Overlay[]): Array<{ userId: string; why: string }> {
+export function approvalBarred(run: PaymentRun, overlays: Overlay[]): Array<{ userId: string; why: string }> {
   const barred: Array<{ userId: string; why: string }> = [];
-  if (run.calculated_by) barred.push({ userId: run.calculated_by, why: `calculated the run (${run.reference})` });
+  if (run.calculatedBy) barred.push({ userId: run.calculatedBy, why: `calculated the run (${run.reference})` });
   const inputs = run.inputs;
   if (!inputs) return barred;
   const read = overlays.filter((o) => o.version <= inputs.overlayVersion).sort((a, b) => b.version - a.version);
@@ -92,7 +93,7 @@ export function approvalBarred(run: RunRow, overlays: Overlay[]): Array<{ userId
 }
 
 /** Judges one step for a principal: the workflow's permission and conditions, the run's status, and (to approve) separation of duties. */
-export async function judgeStep(workflow: RunWorkflow, run: RunRow, step: RunStep, principal: Principal): Promise<StepVerdict> {
+export async function judgeStep(workflow: RunWorkflow, run: PaymentRun, step: RunStep, principal: Principal): Promise<StepVerdict> {
   const transition = workflow.definition.transitions.find((t) => t.key === step)!;
   const state = run.status === 'calculating' ? 'draft' : run.status;
   if (!transition.from.includes(state)) {

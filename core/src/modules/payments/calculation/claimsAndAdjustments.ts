@@ -2,22 +2,7 @@ import type { Knex } from 'knex';
 import { claimPaymentsDue } from '../../claims/service';
 import type { HouseholdRange } from './facts';
 import { NO_LINKS, type DraftLine } from './lines';
-
-interface AdjustmentRow {
-  id: string;
-  household_id: string;
-  placement_id: string | null;
-  child_id: string | null;
-  component: string;
-  amount: number;
-  reason: string;
-  source: string;
-  dispute_id: string | null;
-  corrects_line_id: string | null;
-  proposed_by: string | null;
-  decided_by: string | null;
-  decision_reasons: string | null;
-}
+import { PaymentAdjustment } from '../models';
 
 /**
  * What a run pays besides care: approved claims dated on or before the run's last night (a line per
@@ -37,7 +22,7 @@ export class ClaimsAndAdjustments {
 
   static async read(trx: Knex.Transaction, tenantId: string, period: { to: string }): Promise<ClaimsAndAdjustments> {
     const claims = await claimPaymentsDue(trx, tenantId, period.to);
-    const adjustments = (await trx('payment_adjustments').where({ tenant_id: tenantId, status: 'approved' }).orderBy('id')) as AdjustmentRow[];
+    const adjustments = await PaymentAdjustment.query(trx).where({ tenant_id: tenantId, status: 'approved' }).orderBy('id');
     const lines: DraftLine[] = [];
     for (const c of claims) {
       lines.push({
@@ -49,10 +34,13 @@ export class ClaimsAndAdjustments {
     }
     for (const a of adjustments) {
       lines.push({
-        householdId: a.household_id, placementId: a.placement_id, childId: a.child_id, kind: 'adjustment', component: a.component, periodStart: null, periodEnd: null, nights: null,
+        householdId: a.householdId, placementId: a.placementId, childId: a.childId, kind: 'adjustment', component: a.component, periodStart: null, periodEnd: null, nights: null,
         amount: Number(a.amount),
-        explanation: { kind: 'adjustment', adjustmentId: a.id, source: a.source, reason: a.reason, proposedBy: a.proposed_by, approvedBy: a.decided_by, decisionReasons: a.decision_reasons, disputeId: a.dispute_id, correctsLineId: a.corrects_line_id },
-        ...NO_LINKS, correctsLineIds: a.corrects_line_id ? [a.corrects_line_id] : null, adjustmentId: a.id, description: `Adjustment: ${a.reason}`,
+        explanation: {
+          kind: 'adjustment', adjustmentId: a.id, source: a.source, reason: a.reason, proposedBy: a.proposedBy, approvedBy: a.decidedBy, decisionReasons: a.decisionReasons,
+          disputeId: a.disputeId, correctsLineId: a.correctsLineId,
+        },
+        ...NO_LINKS, correctsLineIds: a.correctsLineId ? [a.correctsLineId] : null, adjustmentId: a.id, description: `Adjustment: ${a.reason}`,
       });
     }
     // By household, and (the sort is stable) claims before adjustments within one, each in the order read.

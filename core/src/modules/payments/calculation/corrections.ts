@@ -5,6 +5,7 @@ import type { Overlay } from '../../configuration/effective';
 import { placementIdsToPrice, placementsToPrice, type HouseholdRange, type PricedPlacement } from './facts';
 import type { CalculationIssue, DraftLine } from './lines';
 import type { Rates } from './pricing';
+import { PaymentRun, type PaymentLine, type RunInputs } from '../models';
 
 /** A finalised run a later run may correct. */
 export interface SettledRun {
@@ -17,20 +18,10 @@ export interface SettledRun {
 }
 
 /** What an earlier run's calculation saw of the configuration, to know whether it has changed since. */
-export interface CalculationInputs {
-  packVersions: Record<string, string>;
-  overlayVersion: number;
-}
+export type CalculationInputs = Pick<RunInputs, 'packVersions' | 'overlayVersion'>;
 
-interface PaidRow {
-  placement_id: string;
-  household_id: string;
-  child_id: string | null;
-  for_run: string;
-  component: string;
-  amount: number;
-  line_ids: string[];
-}
+/** What finalised runs paid one placement for one settled run's period, in one component (summed over its lines). */
+type PaidFor = Pick<PaymentLine, 'placementId' | 'householdId' | 'childId' | 'component' | 'amount'> & { placementId: string; forRun: string; lineIds: string[] };
 
 /**
  * Changes recorded this long before an earlier calculation still count as after it: a change whose
@@ -80,15 +71,16 @@ export interface Corrections {
 export async function correctionScope(trx: Knex.Transaction, tenantId: string, run: { periodStart: string; lookbackDays: number }, current: CalculationInputs, overlays: Overlay[]): Promise<CorrectionScope | null> {
   const lookbackStart = addDays(run.periodStart, -run.lookbackDays);
   const lastNight = addDays(run.periodStart, -1);
-  const settled = (await trx('payment_runs')
+  const settled = await PaymentRun.query(trx)
     .where({ tenant_id: tenantId })
     .whereIn('status', ['finalised', 'exported'])
     .where('period_start', '<', run.periodStart)
     .where('period_end', '>=', lookbackStart)
     .orderBy('period_start')
-    .select('id', 'reference', 'period_start', 'period_end', 'calculated_at', 'inputs')) as Array<{ id: string; reference: string; period_start: string; period_end: string; calculated_at: Date; inputs: CalculationInputs | null }>;
+    .select('id', 'reference', 'period_start', 'period_end', 'calculated_at', 'inputs');
   if (!settled.length) return null;
-  const runs: SettledRun[] = settled.map((r) => ({ id: r.id, reference: r.reference, periodStart: r.period_start, periodEnd: r.period_end, calculatedAt: new Date(r.calculated_at), packVersions: r.inputs?.packVersions ?? null }));
+  // A finalised run was calculated, so it has its calculated_at.
+  const runs: SettledRun[] = settled.map((r) => ({ id: r.id, reference: r.reference, periodStart: r.periodStart, periodEnd: r.periodEnd, calculatedAt: new Date(r.calculatedAt!), packVersions: r.inputs?.packVersions ?? null }));
   const previous = runs[runs.length - 1]!;
   const since = new Date(previous.calculatedAt.getTime() - CLOCK_MARGIN_MS);
   const from = runs[0]!.periodStart > lookbackStart ? runs[0]!.periodStart : lookbackStart;
@@ -125,7 +117,7 @@ export async function correctionsIn(trx: Knex.Transaction, tenantId: string, rat
     const placement = facts.get(placementId);
     const paidHere = paid.get(placementId) ?? [];
     for (const settledRun of runs) {
-      const paidForRun = paidHere.filter((p) => p.for_run === settledRun.id);
+      const paidForRun = paidHere.filter((p) => p.forRun === settledRun.id);
       let due: RateSegment[] = [];
       if (placement) {
         // A tenant whose configuration sets no rates paid no placement, so there is nothing to correct.
@@ -145,7 +137,7 @@ export async function correctionsIn(trx: Knex.Transaction, tenantId: string, rat
 }
 
 /** Due against paid for one placement and one settled run, component by component. */
-function differences(run: SettledRun, placement: PricedPlacement | null, due: RateSegment[], paid: PaidRow[]): DraftLine[] {
+function differences(run: SettledRun, placement: PricedPlacement | null, due: RateSegment[], paid: PaidFor[]): DraftLine[] {
   const components = [...new Set([...due.map((s) => s.component), ...paid.map((p) => p.component)])].sort();
   const out: DraftLine[] = [];
   for (const component of components) {
@@ -156,9 +148,9 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
     const difference = dueAmount - paidAmount;
     if (difference === 0) continue;
     const anyPaid = paidRows[0];
-    const householdId = placement?.householdId ?? anyPaid!.household_id;
-    const childId = placement?.childId ?? anyPaid?.child_id ?? null;
-    const placementId = placement?.placementId ?? anyPaid!.placement_id;
+    const householdId = placement?.householdId ?? anyPaid!.householdId;
+    const childId = placement?.childId ?? anyPaid?.childId ?? null;
+    const placementId = placement?.placementId ?? anyPaid!.placementId;
     const nights = dueSegments.reduce((sum, s) => sum + s.nights, 0);
     const kind = difference > 0 ? 'arrears' : 'recovery';
     out.push({
@@ -175,11 +167,11 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
         kind: 'correction',
         corrects: { runId: run.id, reference: run.reference, periodStart: run.periodStart, periodEnd: run.periodEnd },
         due: { amount: dueAmount, nights, segments: dueSegments.map((s) => ({ from: s.from, to: s.to, nights: s.nights, amount: s.amount, explanation: s.explanation })) },
-        paid: { amount: paidAmount, lineIds: paidRows.flatMap((p) => p.line_ids).sort() },
+        paid: { amount: paidAmount, lineIds: paidRows.flatMap((p) => p.lineIds).sort() },
         difference,
       },
       correctsRunId: run.id,
-      correctsLineIds: paidRows.flatMap((p) => p.line_ids).sort(),
+      correctsLineIds: paidRows.flatMap((p) => p.lineIds).sort(),
       claimId: null,
       adjustmentId: null,
       description: `${kind === 'arrears' ? 'Arrears' : 'Recovery'} of ${component.replace(/_/g, ' ')} for ${run.reference} (${run.periodStart} to ${run.periodEnd}): due ${dueAmount}, paid ${paidAmount}`,
@@ -195,7 +187,7 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
  * restored. (The modules' tables, read in one statement; filtered by tenant.)
  */
 async function changedPlacements(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, since: Date, households: HouseholdRange): Promise<string[]> {
-  const rows = (await trx.raw(
+  const rows: { rows: Array<{ id: string }> } = await trx.raw(
     `SELECT p.id FROM placements p
        JOIN children c ON c.tenant_id = p.tenant_id AND c.id = p.child_id
        JOIN carer_households h ON h.tenant_id = p.tenant_id AND h.id = p.household_id
@@ -207,15 +199,15 @@ async function changedPlacements(trx: Knex.Transaction, tenantId: string, window
           OR EXISTS (SELECT 1 FROM child_occasions o WHERE o.tenant_id = p.tenant_id AND o.child_id = p.child_id AND (o.created_at > :since OR o.updated_at > :since))
           OR EXISTS (SELECT 1 FROM placement_levels_of_care l WHERE l.tenant_id = p.tenant_id AND l.placement_id = p.id AND l.created_at > :since))`,
     { tenant: tenantId, from: window.from, to: window.to, since: since.toISOString(), after: households.after, through: households.through },
-  )) as { rows: Array<{ id: string }> };
+  );
   return rows.rows.map((r) => r.id);
 }
 
 /** What finalised runs paid each placement for each settled run's period, by component: the run's own lines and corrections of it. */
-async function paidFor(trx: Knex.Transaction, tenantId: string, placementIds: string[], runIds: string[]): Promise<Map<string, PaidRow[]>> {
-  const rows = (await trx.raw(
-    `SELECT l.placement_id, l.household_id, l.child_id, coalesce(l.corrects_run_id, l.run_id) AS for_run, l.component,
-            sum(l.amount)::bigint AS amount, array_agg(l.id ORDER BY l.id) AS line_ids
+async function paidFor(trx: Knex.Transaction, tenantId: string, placementIds: string[], runIds: string[]): Promise<Map<string, PaidFor[]>> {
+  const rows: { rows: PaidFor[] } = await trx.raw(
+    `SELECT l.placement_id AS "placementId", l.household_id AS "householdId", l.child_id AS "childId", coalesce(l.corrects_run_id, l.run_id) AS "forRun", l.component,
+            sum(l.amount)::bigint AS amount, array_agg(l.id ORDER BY l.id) AS "lineIds"
        FROM payment_lines l
        JOIN payment_runs r ON r.tenant_id = l.tenant_id AND r.id = l.run_id AND r.calculation_number = l.calculation
       WHERE l.tenant_id = :tenant AND r.status IN ('finalised', 'exported')
@@ -223,8 +215,8 @@ async function paidFor(trx: Knex.Transaction, tenantId: string, placementIds: st
         AND coalesce(l.corrects_run_id, l.run_id) = ANY(:runs::uuid[])
       GROUP BY 1, 2, 3, 4, 5`,
     { tenant: tenantId, placements: placementIds, kinds: RATE_KINDS, runs: runIds },
-  )) as { rows: PaidRow[] };
-  const out = new Map<string, PaidRow[]>();
-  for (const r of rows.rows) (out.get(r.placement_id) ?? out.set(r.placement_id, []).get(r.placement_id)!).push(r);
+  );
+  const out = new Map<string, PaidFor[]>();
+  for (const r of rows.rows) (out.get(r.placementId) ?? out.set(r.placementId, []).get(r.placementId)!).push(r);
   return out;
 }

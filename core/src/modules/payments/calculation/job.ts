@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { JobContext, JobHandler } from '../../../jobs/worker';
 import { tenantChart } from '../../ledger/chart';
-import type { RunInputs, RunRow } from '../rows';
+import { patchVersioned } from '../../../db/versioned';
+import { PaymentRun, PaySchedule, type RunInputs } from '../models';
 import { recordStep } from '../steps';
 import { ClaimsAndAdjustments } from './claimsAndAdjustments';
 import { correctionScope, correctionsIn } from './corrections';
@@ -24,12 +25,11 @@ export function calculationJobKey(runId: string, calculation: number): string {
 }
 
 
-async function currentRun(trx: Knex.Transaction, tenantId: string, payload: CalculationPayload, lock = false): Promise<RunRow | null> {
-  const query = trx('payment_runs').where({ tenant_id: tenantId, id: payload.runId }).first();
-  if (lock) query.forUpdate();
-  const run = (await query) as RunRow | undefined;
+/** The run, locked, if it is still waiting for this calculation. */
+async function currentRun(trx: Knex.Transaction, tenantId: string, payload: CalculationPayload): Promise<PaymentRun | null> {
+  const run = await PaymentRun.query(trx).where({ tenant_id: tenantId, id: payload.runId }).forUpdate().first();
   // A newer calculation replaced this one, or this one is already written: nothing to do.
-  return run && run.status === 'calculating' && run.calculation_number === payload.calculation ? run : null;
+  return run && run.status === 'calculating' && run.calculationNumber === payload.calculation ? run : null;
 }
 
 /** Placements priced between records of progress (each record is a statement, and a slice is a few hundred placements). */
@@ -60,19 +60,20 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
   const progressAlongside = services.config.databaseUrl !== undefined;
 
   const outcome = await ctx.inTenant(async (trx) => {
-    const run = await currentRun(trx, tenantId, payload, true);
+    const run = await currentRun(trx, tenantId, payload);
     if (!run) return null;
     // The moment the facts are read from: whatever changes after it is a correction for the next run.
-    const readAt = ((await trx.raw('SELECT now() AS now')) as { rows: Array<{ now: Date }> }).rows[0]!.now;
-    const { config, rates } = await tenantRates(trx, tenantId, services.packs, run.period_end);
+    const clock: { rows: Array<{ now: Date }> } = await trx.raw('SELECT now() AS now');
+    const readAt = clock.rows[0]!.now;
+    const { config, rates } = await tenantRates(trx, tenantId, services.packs, run.periodEnd);
     if (!config.pack) return { failed: await recordFailure(trx, ctx, run, payload, `The tenant's pack "${config.packId}" is not loaded on this platform`) };
-    const period = { from: run.period_start, to: run.period_end };
+    const period = { from: run.periodStart, to: run.periodEnd };
     const categories = placementCategories(config);
-    const chart = await tenantChart(trx, tenantId, services.packs, run.payment_date);
-    const schedule = (await trx('pay_schedules').where({ tenant_id: tenantId, id: run.schedule_id }).first('correction_lookback_days')) as { correction_lookback_days: number };
+    const chart = await tenantChart(trx, tenantId, services.packs, run.paymentDate);
+    const schedule = await PaySchedule.query(trx).where({ tenant_id: tenantId, id: run.scheduleId }).select('correction_lookback_days').first().throwIfNotFound();
     const packVersions = Object.fromEntries(config.pack.chain.map((id) => [id, services.packs.get(id)?.manifest.version ?? 'unknown']));
     const overlayVersion = config.overlays.reduce((max, o) => Math.max(max, o.version), 0);
-    const corrections = await correctionScope(trx, tenantId, { periodStart: run.period_start, lookbackDays: schedule.correction_lookback_days }, { packVersions, overlayVersion }, config.overlays);
+    const corrections = await correctionScope(trx, tenantId, { periodStart: run.periodStart, lookbackDays: schedule.correctionLookbackDays }, { packVersions, overlayVersion }, config.overlays);
     const householdPayments = await ClaimsAndAdjustments.read(trx, tenantId, period);
 
     const total = await countPlacementsToPrice(trx, tenantId, period);
@@ -114,32 +115,27 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
       claims: householdPayments.claims,
       adjustments: householdPayments.adjustments,
     };
-    const [after] = (await trx('payment_runs')
-      .where({ tenant_id: tenantId, id: run.id })
-      .update({
-        status: 'calculated',
-        calculated_by: run.calculation_requested_by,
-        calculated_at: readAt,
-        calculation_error: null,
-        inputs: JSON.stringify(inputs),
-        total: stored.total,
-        line_count: stored.lineCount,
-        household_count: stored.householdCount,
-        placement_count: stored.placementCount,
-        issue_count: stored.issueCount,
-        notice_count: stored.noticeCount,
-        correction_count: stored.correctionCount,
-        version: run.version + 1,
-        updated_at: trx.fn.now(),
-      })
-      .returning('*')) as RunRow[];
+    const after = await patchVersioned(trx, PaymentRun, run, {
+      status: 'calculated',
+      calculatedBy: run.calculationRequestedBy,
+      calculatedAt: readAt,
+      calculationError: null,
+      inputs,
+      total: stored.total,
+      lineCount: stored.lineCount,
+      householdCount: stored.householdCount,
+      placementCount: stored.placementCount,
+      issueCount: stored.issueCount,
+      noticeCount: stored.noticeCount,
+      correctionCount: stored.correctionCount,
+    });
     await recordStep(trx, tenantId, { runId: run.id, action: 'calculated', from: 'calculating', to: 'calculated', actorType: 'system', actorId: null, notes: null, detail: { calculation: payload.calculation, jobId: ctx.job.id, ...stored } });
     await ctx.audit(trx, {
       action: 'payment_run.calculated',
       entityType: 'payment_run',
       entityId: run.id,
       before: { status: 'calculating', calculation: payload.calculation },
-      after: { status: after!.status, calculation: payload.calculation, jobId: ctx.job.id, requestedBy: run.calculation_requested_by, ...stored, inputs },
+      after: { status: after.status, calculation: payload.calculation, jobId: ctx.job.id, requestedBy: run.calculationRequestedBy, ...stored, inputs },
     });
     if (progressAlongside) await ctx.progress(done, total);
     return { stored, done, total };
@@ -151,8 +147,8 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
 }
 
 /** A calculation that cannot succeed however often it is tried (the tenant's pack is not loaded here): the run goes back to draft, saying why. */
-async function recordFailure(trx: Knex.Transaction, ctx: JobContext, run: RunRow, payload: CalculationPayload, message: string): Promise<string> {
-  await trx('payment_runs').where({ tenant_id: ctx.tenantId, id: run.id }).update({ status: 'draft', calculation_error: message, version: run.version + 1, updated_at: trx.fn.now() });
+async function recordFailure(trx: Knex.Transaction, ctx: JobContext, run: PaymentRun, payload: CalculationPayload, message: string): Promise<string> {
+  await patchVersioned(trx, PaymentRun, run, { status: 'draft', calculationError: message });
   await recordStep(trx, ctx.tenantId, { runId: run.id, action: 'calculation_failed', from: 'calculating', to: 'draft', actorType: 'system', actorId: null, notes: message, detail: { calculation: payload.calculation, jobId: ctx.job.id } });
   await ctx.audit(trx, { action: 'payment_run.calculation_failed', entityType: 'payment_run', entityId: run.id, before: { status: 'calculating' }, after: { status: 'draft', error: message, calculation: payload.calculation } });
   return message;

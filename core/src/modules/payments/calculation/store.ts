@@ -134,7 +134,8 @@ export class ExplanationKeys {
   }
 }
 
-interface LineRow {
+/** A line as the writer stages it for COPY into payment_lines (see PaymentLine for the row it becomes): the draft, its id, position and explanation's key. */
+interface StagedLine {
   line: DraftLine;
   id: string;
   position: number;
@@ -156,7 +157,7 @@ export class CalculationWriter {
   private readonly explanationKeys = new ExplanationKeys();
   private last: DraftLine | null = null;
   private readonly explanations: BulkInserter<{ key: number; body: string }>;
-  private readonly lines: BulkInserter<LineRow>;
+  private readonly lines: BulkInserter<StagedLine>;
   private readonly issues: BulkInserter<CalculationIssue>;
 
   constructor(trx: Knex.Transaction, tenantId: string, runId: string, calculation: number) {
@@ -167,7 +168,7 @@ export class CalculationWriter {
       { name: 'key', type: 'integer', value: (e) => e.key },
       { name: 'body', type: 'jsonb', value: (e) => e.body },
     ]);
-    this.lines = bulkInserter<LineRow>(trx, 'payment_lines', [
+    this.lines = bulkInserter<StagedLine>(trx, 'payment_lines', [
       { name: 'tenant_id', type: 'uuid', value: () => tenantId },
       { name: 'id', type: 'uuid', value: (r) => r.id },
       { name: 'run_id', type: 'uuid', value: () => runId },
@@ -212,7 +213,7 @@ export class CalculationWriter {
     lines.sort(compareLines);
     if (lines.length && this.last && compareLines(this.last, lines[0]!) > 0) throw new Error('payment lines written out of order: a slice must hold whole households, after the last slice\'s');
     const explanations: Array<{ key: number; body: string }> = [];
-    const rows: LineRow[] = new Array(lines.length);
+    const rows: StagedLine[] = new Array(lines.length);
     const households = new Set<string>();
     const placements = new Set<string>();
     for (let i = 0; i < lines.length; i++) {
