@@ -2,7 +2,7 @@ import { newOpaqueToken } from '../../auth/tokens';
 import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import { keysetPage } from '../../db/keyset';
 import { defineOperations, type OperationResult, type TenantContext, type TenantScope, type UserPrincipal } from '../../http/operation';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
@@ -48,7 +48,9 @@ async function createApiKey(ctx: TenantContext<'createApiKey'>): Promise<Operati
   const principal = requireUser(ctx);
   const body = ctx.body;
   const errors = grantErrors(principal, body.permissions, '/body/permissions');
-  if (body.expiresAt !== undefined && new Date(body.expiresAt).getTime() <= Date.now()) errors.push({ pointer: '/body/expiresAt', message: 'must be in the future' });
+  if (body.expiresAt !== undefined && new Date(body.expiresAt).getTime() <= Date.now()) {
+    errors.push({ pointer: '/body/expiresAt', message: 'must be in the future' });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
   const token = newOpaqueToken('hk', ctx.tenantId);
   const row = await ApiKey.query(ctx.trx)
@@ -66,7 +68,10 @@ async function createApiKey(ctx: TenantContext<'createApiKey'>): Promise<Operati
   const key = keyToApi(row);
   await ctx.audit({ action: 'api_key.created', entityType: 'api_key', entityId: key.id, after: key });
   // The secret is shown once: a replay of this request returns the key without it.
-  return { status: 201, body: { ...key, secret: token.token }, replayBody: { ...key, secret: `${token.prefix}…(shown once)` }, headers: { Location: `/v1/api-keys/${key.id}` } };
+  return {
+    ...created({ ...key, secret: token.token }, `/v1/api-keys/${key.id}`),
+    replayBody: { ...key, secret: `${token.prefix}…(shown once)` },
+  };
 }
 
 async function getApiKey(ctx: TenantContext<'getApiKey'>): Promise<OperationResult> {

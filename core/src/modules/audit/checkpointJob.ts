@@ -3,6 +3,7 @@ import { enqueue } from '../../jobs/queue';
 import type { JobHandler } from '../../jobs/worker';
 import type { AuditCheckpoint, AuditCheckpointStore } from './checkpointSinks';
 import { checkpointStore, latestCheckpoint, signCheckpoint } from './checkpoints';
+import { Tenant } from '../tenants/models';
 import { auditKeys } from './keys';
 import { AuditChainBroken, readHead, verifySinceCheckpoint, type ChainHead } from './verify';
 
@@ -27,7 +28,8 @@ async function checkpointDue(trx: Knex.Transaction, tenantId: string, store: Aud
   if (latest.state === 'unreadable') throw new AuditChainBroken({ seq: 0, eventId: null, reason: 'checkpoint_unreadable' });
   if (latest.state === 'unverified') throw new AuditChainBroken({ seq: latest.seq ?? 0, eventId: null, reason: 'checkpoint_invalid' });
   const previous = latest.state === 'verified' ? latest.checkpoint : null;
-  if (previous && previous.seq === head.last_seq && previous.hash === head.last_hash && previous.keyedFromSeq === head.keyed_from_seq) return { state: 'current', checkpoint: previous };
+  const current = previous && previous.seq === head.last_seq && previous.hash === head.last_hash && previous.keyedFromSeq === head.keyed_from_seq;
+  if (current) return { state: 'current', checkpoint: previous };
   return { state: 'due', previous, head };
 }
 
@@ -43,7 +45,11 @@ async function verifiedAndSigned(trx: Knex.Transaction, tenantId: string, head: 
  * the tenant has no events yet. Throws AuditChainBroken when the chain does not verify, and when the
  * last checkpoint cannot be read or does not verify.
  */
-export async function takeCheckpoint(trx: Knex.Transaction, tenantId: string, store: AuditCheckpointStore): Promise<{ checkpoint: AuditCheckpoint; written: boolean } | null> {
+export async function takeCheckpoint(
+  trx: Knex.Transaction,
+  tenantId: string,
+  store: AuditCheckpointStore,
+): Promise<{ checkpoint: AuditCheckpoint; written: boolean } | null> {
   const due = await checkpointDue(trx, tenantId, store);
   if (due.state === 'empty') return null;
   if (due.state === 'current') return { checkpoint: due.checkpoint, written: false };
@@ -66,7 +72,11 @@ export const auditCheckpointJob: JobHandler = async (ctx) => {
     const due = await checkpointDue(trx, ctx.tenantId, store);
     if (due.state !== 'due') return due;
     // No seq or hash to record: the checkpoint is of the head this event makes.
-    await ctx.audit(trx, { action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', after: { previousSeq: due.previous?.seq ?? null, keyId: auditKeys().signingKey.id } });
+    await ctx.audit(trx, {
+      action: 'audit.checkpoint_taken',
+      entityType: 'audit_checkpoint',
+      after: { previousSeq: due.previous?.seq ?? null, keyId: auditKeys().signingKey.id },
+    });
     const head = await readHead(trx, ctx.tenantId);
     if (!head) throw new Error(`audit: the head of tenant ${ctx.tenantId} is gone after an append`);
     return { state: 'signed' as const, checkpoint: await verifiedAndSigned(trx, ctx.tenantId, head, due.previous) };
@@ -85,7 +95,7 @@ export const auditCheckpointJob: JobHandler = async (ctx) => {
  */
 export async function scheduleAuditCheckpoints(db: Knex, everyMs: number, now = new Date()): Promise<number> {
   // As the owner: tenants_owner_lookup lets it list tenants; the jobs_owner_worker policy lets it enqueue for each.
-  const tenants = (await db('tenants').select('id')) as Array<{ id: string }>;
+  const tenants = await Tenant.query(db).select('id');
   const period = `period-${Math.floor(now.getTime() / everyMs)}-of-${everyMs}`;
   let created = 0;
   for (const tenant of tenants) {

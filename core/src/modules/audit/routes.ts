@@ -10,7 +10,9 @@ import { applyAuditFilters, auditRowToApi, type AuditFilters, type AuditRow } fr
 import { AuditChainBroken, verifyAuditChain } from './verify';
 
 const EXPORT_BATCH = 1000;
-const EXPORT_COLUMNS = ['seq', 'id', 'occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'ip', 'userAgent', 'requestId', 'before', 'after', 'hash'];
+const EXPORT_COLUMNS = [
+  'seq', 'id', 'occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'ip', 'userAgent', 'requestId', 'before', 'after', 'hash',
+];
 
 /**
  * The caller's view of the trail: an event about a record hidden from them (a restricted child, its
@@ -21,7 +23,10 @@ function visibleEvents(ctx: TenantScope, filters: AuditFilters): Knex.QueryBuild
   return applyAuditFilters(ctx.trx<AuditRow>('audit_events as e'), ctx.tenantId, filters)
     .withMaterialized('hidden_records', hiddenRecordIds(ctx))
     .whereNotExists((q) =>
-      q.select(ctx.trx.raw('1')).from('hidden_records as x').whereRaw(`e.entity_id = x.id::text OR strpos(coalesce(e.before::text, ''), x.id::text) > 0 OR strpos(coalesce(e.after::text, ''), x.id::text) > 0`),
+      q
+        .select(ctx.trx.raw('1'))
+        .from('hidden_records as x')
+        .whereRaw(`e.entity_id = x.id::text OR strpos(coalesce(e.before::text, ''), x.id::text) > 0 OR strpos(coalesce(e.after::text, ''), x.id::text) > 0`),
     )
     .select('e.*');
 }
@@ -38,7 +43,9 @@ async function* exportRows(ctx: TenantScope, filters: AuditFilters): AsyncGenera
     const rows = await visibleEvents(ctx, filters).where('e.seq', '>', afterSeq).orderBy('e.seq').limit(EXPORT_BATCH);
     for (const row of rows) {
       const e = auditRowToApi(row);
-      yield [e.seq, e.id, e.occurredAt, e.actorType, e.actorId, e.action, e.entityType, e.entityId, e.ip, e.userAgent, e.requestId, e.before ? JSON.stringify(e.before) : '', e.after ? JSON.stringify(e.after) : '', e.hash];
+      const before = e.before ? JSON.stringify(e.before) : '';
+      const after = e.after ? JSON.stringify(e.after) : '';
+      yield [e.seq, e.id, e.occurredAt, e.actorType, e.actorId, e.action, e.entityType, e.entityId, e.ip, e.userAgent, e.requestId, before, after, e.hash];
     }
     if (rows.length < EXPORT_BATCH) return;
     afterSeq = Number(rows[rows.length - 1]!.seq);
@@ -68,7 +75,8 @@ async function createCheckpoint(ctx: TenantContext<'createAuditCheckpoint'>): Pr
   // Every tenant's chain starts with its creation, so this is a chain whose head is gone.
   if (!taken) throw new Problem('conflict', 'No checkpoint was taken: the audit chain has no head');
   const { checkpoint, written } = taken;
-  await ctx.audit({ action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', entityId: String(checkpoint.seq), after: { seq: checkpoint.seq, hash: checkpoint.hash, keyedFromSeq: checkpoint.keyedFromSeq, takenAt: checkpoint.takenAt, keyId: checkpoint.keyId, written } });
+  const { seq, hash, keyedFromSeq, takenAt, keyId } = checkpoint;
+  await ctx.audit({ action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', entityId: String(seq), after: { seq, hash, keyedFromSeq, takenAt, keyId, written } });
   // A new checkpoint has no address of its own to give as a Location: 201 says it was written now.
   return written ? { status: 201, body: checkpoint } : ok(checkpoint);
 }

@@ -24,7 +24,11 @@ async function requestPasswordReset(ctx: PublicContext<'requestPasswordReset'>):
   const tenant = await tenantBySlug(ctx.trx, body.tenant);
   if (!tenant || tenant.status !== 'active') return nothingToDo;
   await ctx.enterTenant(tenant.id);
-  const user = await User.query(ctx.trx).where({ tenant_id: tenant.id, status: 'active' }).whereRaw('lower(email) = lower(?)', [body.email]).first().select('id', 'email');
+  const user = await User.query(ctx.trx)
+    .where({ tenant_id: tenant.id, status: 'active' })
+    .whereRaw('lower(email) = lower(?)', [body.email])
+    .first()
+    .select('id', 'email');
   if (!user) return nothingToDo;
   await issuePasswordToken(ctx.trx, { tenantId: tenant.id, userId: user.id, email: user.email, purpose: 'reset', tenantSlug: body.tenant });
   await ctx.audit({ action: 'auth.password_reset_requested', entityType: 'user', entityId: user.id });
@@ -61,8 +65,12 @@ async function changePassword(ctx: TenantContext<'changePassword'>): Promise<Ope
   if (!(await verifyPassword(user.passwordHash, body.currentPassword))) {
     throw Problem.unprocessable([{ pointer: '/body/currentPassword', message: 'is not your current password' }]);
   }
-  if (body.newPassword === body.currentPassword) throw Problem.unprocessable([{ pointer: '/body/newPassword', message: 'must differ from the current password' }]);
-  await User.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: principal.id }).patch({ passwordHash: await hashPassword(body.newPassword), updatedAt: ctx.trx.fn.now() });
+  if (body.newPassword === body.currentPassword) {
+    throw Problem.unprocessable([{ pointer: '/body/newPassword', message: 'must differ from the current password' }]);
+  }
+  await User.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, id: principal.id })
+    .patch({ passwordHash: await hashPassword(body.newPassword), updatedAt: ctx.trx.fn.now() });
   await revokeSessions(ctx, principal.id);
   await ctx.audit({ action: 'auth.password_changed', entityType: 'user', entityId: principal.id });
   return noContent();

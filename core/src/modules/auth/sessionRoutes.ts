@@ -43,7 +43,8 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
     await attempt.passwordRight();
     throw new Problem('mfaRequired', 'Send totpCode from your authenticator app');
   }
-  const step = user.mfaEnabled && body.totpCode !== undefined && user.mfaSecret !== null ? totpStep(open(ctx.services.config.dataKey, user.mfaSecret), body.totpCode) : null;
+  const step =
+    user.mfaEnabled && body.totpCode !== undefined && user.mfaSecret !== null ? totpStep(open(ctx.services.config.dataKey, user.mfaSecret), body.totpCode) : null;
   const secondFactorOk = !user.mfaEnabled || (step !== null && (user.mfaLastStep === null || step > Number(user.mfaLastStep)));
 
   if (!passwordOk || !secondFactorOk) {
@@ -76,7 +77,10 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
 }
 
 /** The refresh token presented, locked, with the tenant it is in (entered); null when it is not one of an active tenant's. */
-async function presentedRefreshToken(ctx: { trx: Knex.Transaction; enterTenant(tenantId: string): Promise<void> }, token: string): Promise<{ row: RefreshToken; tenantId: string } | null> {
+async function presentedRefreshToken(
+  ctx: Pick<PublicContext<'refreshToken'>, 'trx' | 'enterTenant'>,
+  token: string,
+): Promise<{ row: RefreshToken; tenantId: string } | null> {
   const parsed = parseOpaqueToken('rt', token);
   if (!parsed) return null;
   if (!(await tenantActive(ctx.trx, parsed.tenantId))) return null;
@@ -110,7 +114,8 @@ async function refreshToken(ctx: PublicContext<'refreshToken'>): Promise<Operati
   await RefreshToken.query(ctx.trx).where({ tenant_id: tenantId, id: row.id }).patch({ usedAt: ctx.trx.fn.now() });
   const scope = await scopeFor(ctx.trx, tenantId, user);
   const tokens = await issueTokens(ctx.trx, ctx.services.config, { tenantId, user, scope, familyId: row.familyId });
-  await ctx.audit({ action: 'auth.token_refreshed', entityType: 'user', entityId: user.id, after: { familyId: row.familyId, scope }, actor: { type: 'user', id: user.id } });
+  const after = { familyId: row.familyId, scope };
+  await ctx.audit({ action: 'auth.token_refreshed', entityType: 'user', entityId: user.id, after, actor: { type: 'user', id: user.id } });
   return ok(tokens);
 }
 
@@ -127,7 +132,8 @@ async function getCurrentPrincipal(ctx: TenantContext<'getCurrentPrincipal'>): P
   const p = ctx.principal;
   const permissions = [...p.permissions].sort();
   if (p.kind === 'api_key') return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, permissions });
-  return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, email: p.email, displayName: p.displayName, roles: p.roles, permissions, mfaEnabled: p.mfaEnabled });
+  const { email, displayName, roles, mfaEnabled } = p;
+  return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, email, displayName, roles, permissions, mfaEnabled });
 }
 
 export const sessionOperations = defineOperations({

@@ -18,7 +18,9 @@ export function grantErrors(principal: Principal, permissions: readonly string[]
   permissions.forEach((permission, i) => {
     if (!isPermission(permission)) errors.push({ pointer: `${pointer}/${i}`, message: 'is not a permission in the catalogue' });
     else if (PLATFORM_PERMISSIONS.has(permission) && !principal.platform) errors.push({ pointer: `${pointer}/${i}`, message: 'is a platform permission' });
-    else if (!principal.permissions.has(permission as Permission)) errors.push({ pointer: `${pointer}/${i}`, message: 'you cannot grant a permission you do not hold' });
+    else if (!principal.permissions.has(permission as Permission)) {
+      errors.push({ pointer: `${pointer}/${i}`, message: 'you cannot grant a permission you do not hold' });
+    }
   });
   return errors;
 }

@@ -42,16 +42,29 @@ export async function provisionTenant(
   input: NewTenant,
 ): Promise<{ tenant: Tenant; adminUserId: string }> {
   const errors = [];
-  if (input.kind === 'service' && !packs.has(input.packId)) errors.push({ pointer: '/body/packId', message: `no pack "${input.packId}"; see the list of packs` });
+  if (input.kind === 'service' && !packs.has(input.packId)) {
+    errors.push({ pointer: '/body/packId', message: `no pack "${input.packId}"; see the list of packs` });
+  }
   if (!isValidTimeZone(input.timeZone)) errors.push({ pointer: '/body/timeZone', message: 'is not an IANA time zone' });
   if (errors.length) throw Problem.unprocessable(errors);
 
   const taken = (await trx.raw('SELECT id FROM hearth_tenant_by_slug(?)', [input.slug])) as { rows: unknown[] };
-  if (taken.rows.length) throw new Problem('conflict', `The slug "${input.slug}" is taken`, { errors: [{ pointer: '/body/slug', message: 'is already taken' }] });
+  if (taken.rows.length) {
+    throw new Problem('conflict', `The slug "${input.slug}" is taken`, { errors: [{ pointer: '/body/slug', message: 'is already taken' }] });
+  }
 
   const id = newId();
   const tenant = await Tenant.query(trx)
-    .insert({ id, kind: input.kind, slug: input.slug, name: input.name, packId: input.packId, currency: input.currency, timeZone: input.timeZone, securityPolicy: DEFAULT_SECURITY_POLICY })
+    .insert({
+      id,
+      kind: input.kind,
+      slug: input.slug,
+      name: input.name,
+      packId: input.packId,
+      currency: input.currency,
+      timeZone: input.timeZone,
+      securityPolicy: DEFAULT_SECURITY_POLICY,
+    })
     .returning('*');
   await switchTenant(trx, id);
 

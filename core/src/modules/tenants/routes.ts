@@ -93,7 +93,8 @@ async function updateTenantStatus(ctx: TenantContext<'updateTenantStatus'>): Pro
   const before = await findServiceTenant(ctx.trx, ctx.params.tenantId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   const after = await patchTenant(ctx.trx, before, { status });
-  await ctx.audit({ action: status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated', entityType: 'tenant', entityId: before.id, before: tenantToApi(before), after: tenantToApi(after) });
+  const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated';
+  await ctx.audit({ action, entityType: 'tenant', entityId: before.id, before: tenantToApi(before), after: tenantToApi(after) });
   return ok(tenantToApi(after), after.version);
 }
 
@@ -106,7 +107,9 @@ async function updateTenantSettings(ctx: TenantContext<'updateTenantSettings'>):
   const body = ctx.body;
   const before = await ownTenant(ctx, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  if (body.timeZone !== undefined && !isValidTimeZone(body.timeZone)) throw Problem.unprocessable([{ pointer: '/body/timeZone', message: 'is not an IANA time zone' }]);
+  if (body.timeZone !== undefined && !isValidTimeZone(body.timeZone)) {
+    throw Problem.unprocessable([{ pointer: '/body/timeZone', message: 'is not an IANA time zone' }]);
+  }
   const policy = { ...before.securityPolicy, ...(body.securityPolicy ?? {}) };
   if (body.securityPolicy?.mfaRequiredForRoles) {
     const known = new Set((await Role.query(ctx.trx).where({ tenant_id: ctx.tenantId }).select('key')).map((r) => r.key));

@@ -19,7 +19,9 @@ async function roleIdsFor(ctx: TenantScope, keys: string[]): Promise<string[]> {
   keys.forEach((key, i) => {
     const role = roles.get(key);
     if (!role) errors.push({ pointer: `/body/roles/${i}`, message: 'is not a role of this tenant' });
-    else if (grantErrors(ctx.principal, role.permissions, '').length) errors.push({ pointer: `/body/roles/${i}`, message: 'grants permissions you do not hold' });
+    else if (grantErrors(ctx.principal, role.permissions, '').length) {
+      errors.push({ pointer: `/body/roles/${i}`, message: 'grants permissions you do not hold' });
+    }
   });
   if (errors.length) throw Problem.unprocessable(errors);
   return keys.map((k) => roles.get(k)!.id);

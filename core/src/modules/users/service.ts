@@ -8,7 +8,9 @@ import { User } from './models';
 export type UserWithRoles = User & { roles: string[] };
 
 /** What a user's reads take: never the password hash or the MFA secrets. */
-const USER_COLUMNS = ['u.tenant_id', 'u.id', 'u.email', 'u.display_name', 'u.status', 'u.mfa_enabled', 'u.locked_until', 'u.version', 'u.created_at', 'u.updated_at'];
+const USER_COLUMNS = [
+  'u.tenant_id', 'u.id', 'u.email', 'u.display_name', 'u.status', 'u.mfa_enabled', 'u.locked_until', 'u.version', 'u.created_at', 'u.updated_at',
+];
 
 function rolesColumn(trx: Knex.Transaction): Knex.Raw {
   return trx.raw(
@@ -28,8 +30,8 @@ export function usersWithRoles(scope: FindScope): QueryBuilder<User, UserWithRol
  */
 export async function findUser(scope: FindScope, userId: string, options: FindOptions = {}): Promise<UserWithRoles> {
   if (options.lock) await findOne<User>(scope, User, userId, { lock: true, pointer: options.pointer, narrow: (q) => q.select('id') });
-  const row = await findOne<User>(scope, User, userId, { pointer: options.pointer, narrow: (q) => q.alias('u').select(...USER_COLUMNS, rolesColumn(scope.trx)) });
-  return row as UserWithRoles;
+  const withRoles = (query: QueryBuilder<User>) => query.alias('u').select(...USER_COLUMNS, rolesColumn(scope.trx));
+  return (await findOne<User>(scope, User, userId, { pointer: options.pointer, narrow: withRoles })) as UserWithRoles;
 }
 
 export function userToApi(row: UserWithRoles) {
