@@ -76,7 +76,8 @@ async function createCheckpoint(ctx: TenantContext<'createAuditCheckpoint'>): Pr
   if (!taken) throw new Problem('conflict', 'No checkpoint was taken: the audit chain has no head');
   const { checkpoint, written } = taken;
   const { seq, hash, keyedFromSeq, takenAt, keyId } = checkpoint;
-  await ctx.audit({ action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', entityId: String(seq), after: { seq, hash, keyedFromSeq, takenAt, keyId, written } });
+  const after = { seq, hash, keyedFromSeq, takenAt, keyId, written };
+  await ctx.audit({ action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', entityId: String(seq), after });
   // A new checkpoint has no address of its own to give as a Location: 201 says it was written now.
   return written ? { status: 201, body: checkpoint } : ok(checkpoint);
 }

@@ -61,7 +61,9 @@ interface Link {
 const GENESIS: Link = { seq: 0, hash: GENESIS_HASH, id: null };
 
 export async function readHead(trx: Knex.Transaction, tenantId: string): Promise<ChainHead | null> {
-  const head = await trx<ChainHead & { tenant_id: string }>('audit_chain_heads').where({ tenant_id: tenantId }).first('last_seq', 'last_hash', 'keyed_from_seq');
+  const head = await trx<ChainHead & { tenant_id: string }>('audit_chain_heads')
+    .where({ tenant_id: tenantId })
+    .first('last_seq', 'last_hash', 'keyed_from_seq');
   return head ? { last_seq: Number(head.last_seq), last_hash: head.last_hash, keyed_from_seq: Number(head.keyed_from_seq) } : null;
 }
 

@@ -43,8 +43,8 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
     await attempt.passwordRight();
     throw new Problem('mfaRequired', 'Send totpCode from your authenticator app');
   }
-  const step =
-    user.mfaEnabled && body.totpCode !== undefined && user.mfaSecret !== null ? totpStep(open(ctx.services.config.dataKey, user.mfaSecret), body.totpCode) : null;
+  const secret = user.mfaEnabled && body.totpCode !== undefined && user.mfaSecret !== null ? open(ctx.services.config.dataKey, user.mfaSecret) : null;
+  const step = secret !== null ? totpStep(secret, body.totpCode!) : null;
   const secondFactorOk = !user.mfaEnabled || (step !== null && (user.mfaLastStep === null || step > Number(user.mfaLastStep)));
 
   if (!passwordOk || !secondFactorOk) {
