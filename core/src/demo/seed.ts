@@ -6,7 +6,8 @@ import { newId } from '../ids';
 import type { PackRegistry } from '../packs/registry';
 import type { PaymentPolicy } from '../packs/types';
 import { appendAuditEvent, systemActor } from '../modules/audit/service';
-import { provisionTenant, type NewTenant, type TenantRow } from '../modules/tenants/provision';
+import type { Tenant } from '../modules/tenants/models';
+import { provisionTenant, type NewTenant } from '../modules/tenants/provision';
 import { todayIn } from '../time';
 import { seedDemoService, type DemoServiceSettings, type DemoServiceSummary, type DemoStaffMember } from './demoService';
 import { inProcessApi } from './inProcessApi';
@@ -112,7 +113,7 @@ export function demoLoginLines(): string[] {
 }
 
 /** Creates a tenant outside any request (seeding, tests), with its creation audited as the system's act. */
-export async function bootstrapTenant(db: Knex, packs: PackRegistry, input: NewTenant): Promise<{ tenant: TenantRow; adminUserId: string }> {
+export async function bootstrapTenant(db: Knex, packs: PackRegistry, input: NewTenant): Promise<{ tenant: Tenant; adminUserId: string }> {
   return db.transaction(async (trx) => {
     await applyScope(trx, { tenantId: null, platform: true });
     const created = await provisionTenant(trx, packs, input);
@@ -120,7 +121,7 @@ export async function bootstrapTenant(db: Knex, packs: PackRegistry, input: NewT
       action: 'tenant.created',
       entityType: 'tenant',
       entityId: created.tenant.id,
-      after: { slug: created.tenant.slug, packId: created.tenant.pack_id, firstAdminUserId: created.adminUserId },
+      after: { slug: created.tenant.slug, packId: created.tenant.packId, firstAdminUserId: created.adminUserId },
     });
     return created;
   });
@@ -159,7 +160,7 @@ export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededL
     if (demo.kind === 'service') {
       await demoPaySchedule(db, packs, tenant);
       if (demo.service) {
-        const where = { id: tenant.id, slug: tenant.slug, today: todayIn(tenant.time_zone) };
+        const where = { id: tenant.id, slug: tenant.slug, today: todayIn(tenant.timeZone) };
         summary = await seedDemoService({ db, api, services: deps.services }, where, { tenantId: tenant.id, userId: adminUserId }, demo.staff, demo.service, DEMO_PASSWORD);
       }
     }
@@ -174,8 +175,8 @@ export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededL
  * California monthly; both in arrears). The seed runs the last complete period; the newcomer opens
  * the next.
  */
-async function demoPaySchedule(db: Knex, packs: PackRegistry, tenant: TenantRow): Promise<void> {
-  const policy = packs.resolve(tenant.pack_id).points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
+async function demoPaySchedule(db: Knex, packs: PackRegistry, tenant: Tenant): Promise<void> {
+  const policy = packs.resolve(tenant.packId).points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
   if (!policy) return;
   const frequency = policy.schedule.frequency;
   await db.transaction(async (trx) => {

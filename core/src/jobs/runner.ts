@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AppServices } from '../http/operation';
 import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
+import { Tenant } from '../modules/tenants/models';
 import { todayIn } from '../time';
 import { jobHandlers } from './handlers';
 import { enqueue } from './queue';
@@ -15,10 +16,10 @@ import { runWorker, type JobHandlers } from './worker';
  */
 export async function scheduleDailyJobs(db: Knex): Promise<number> {
   // As the owner: tenants_owner_lookup lets it list tenants; the jobs_owner_worker policy lets it enqueue for each.
-  const tenants = (await db('tenants').where({ kind: 'service', status: 'active' }).select('id', 'time_zone')) as Array<{ id: string; time_zone: string }>;
+  const tenants = await Tenant.query(db).where({ kind: 'service', status: 'active' }).select('id', 'time_zone');
   let created = 0;
   for (const tenant of tenants) {
-    const date = todayIn(tenant.time_zone);
+    const date = todayIn(tenant.timeZone);
     const job = await enqueue(db, { tenantId: tenant.id, kind: TASK_REMINDERS_JOB, uniqueKey: taskRemindersKey(date), payload: { date } });
     if (job.created) created++;
   }

@@ -61,7 +61,9 @@ interface Link {
 const GENESIS: Link = { seq: 0, hash: GENESIS_HASH, id: null };
 
 export async function readHead(trx: Knex.Transaction, tenantId: string): Promise<ChainHead | null> {
-  const head = (await trx('audit_chain_heads').where({ tenant_id: tenantId }).first('last_seq', 'last_hash', 'keyed_from_seq')) as ChainHead | undefined;
+  const head = await trx<ChainHead & { tenant_id: string }>('audit_chain_heads')
+    .where({ tenant_id: tenantId })
+    .first('last_seq', 'last_hash', 'keyed_from_seq');
   return head ? { last_seq: Number(head.last_seq), last_hash: head.last_hash, keyed_from_seq: Number(head.keyed_from_seq) } : null;
 }
 
@@ -87,12 +89,12 @@ async function walk(trx: Knex.Transaction, tenantId: string, from: Link, options
   // Once keyed, always keyed: an unkeyed hash after a keyed one is a forgery wherever the boundary says it is.
   let keyedSeen = from.seq >= options.keyedFromSeq;
   for (;;) {
-    const rows = (await trx('audit_events')
+    const rows = await trx<AuditRow>('audit_events')
       .where('tenant_id', tenantId)
       .where('seq', '>', last.seq)
       .where('seq', '<=', options.untilSeq)
       .orderBy('seq')
-      .limit(options.batchSize)) as AuditRow[];
+      .limit(options.batchSize);
     if (rows.length === 0) return { broken: null, checked, last };
     for (const row of rows) {
       const seq = Number(row.seq);
@@ -133,7 +135,7 @@ async function endBroken(trx: Knex.Transaction, tenantId: string, head: ChainHea
     if (last.hash !== head.last_hash) return { seq: last.seq, eventId: last.id, reason: 'head_mismatch' };
     // An event past the head was not appended through the head. Appends commit the event and the
     // head together, so one made during the walk shows as a head that has moved past it.
-    const beyond = (await trx('audit_events').where('tenant_id', tenantId).where('seq', '>', head.last_seq).orderBy('seq').first('id', 'seq')) as { id: string; seq: number } | undefined;
+    const beyond = await trx<AuditRow>('audit_events').where('tenant_id', tenantId).where('seq', '>', head.last_seq).orderBy('seq').first('id', 'seq');
     if (beyond) {
       const now = await readHead(trx, tenantId);
       if (!now || now.last_seq < Number(beyond.seq)) return { seq: Number(beyond.seq), eventId: beyond.id, reason: 'head_mismatch' };
@@ -194,7 +196,7 @@ export class AuditChainBroken extends Error {
 export async function verifySinceCheckpoint(trx: Knex.Transaction, tenantId: string, head: ChainHead, previous: AuditCheckpoint | null): Promise<void> {
   let from = GENESIS;
   if (previous) {
-    const at = (await trx('audit_events').where({ tenant_id: tenantId, seq: previous.seq }).first('id', 'hash')) as { id: string; hash: string } | undefined;
+    const at = await trx<AuditRow>('audit_events').where({ tenant_id: tenantId, seq: previous.seq }).first('id', 'hash');
     if (!at) throw new AuditChainBroken({ seq: previous.seq, eventId: null, reason: 'behind_checkpoint' });
     if (at.hash !== previous.hash) throw new AuditChainBroken({ seq: previous.seq, eventId: at.id, reason: 'forked_from_checkpoint' });
     from = { seq: previous.seq, hash: previous.hash, id: at.id };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { newId } from '../../ids';
 import { newOpaqueToken } from '../../auth/tokens';
+import { OutboundMessage, PasswordToken } from './models';
 
 const LIFETIME_MS = { reset: 60 * 60 * 1000, invite: 7 * 24 * 60 * 60 * 1000 } as const;
 
@@ -14,20 +15,20 @@ export async function issuePasswordToken(
 ): Promise<void> {
   const token = newOpaqueToken('pw', input.tenantId);
   const expiresAt = new Date(Date.now() + LIFETIME_MS[input.purpose]);
-  await trx('password_tokens').insert({
-    tenant_id: input.tenantId,
+  await PasswordToken.query(trx).insert({
+    tenantId: input.tenantId,
     id: newId(),
-    user_id: input.userId,
+    userId: input.userId,
     purpose: input.purpose,
-    token_hash: token.hash,
-    expires_at: expiresAt,
+    tokenHash: token.hash,
+    expiresAt,
   });
-  await trx('outbound_messages').insert({
-    tenant_id: input.tenantId,
+  await OutboundMessage.query(trx).insert({
+    tenantId: input.tenantId,
     id: newId(),
     channel: 'email',
     recipient: input.email,
     template: input.purpose === 'invite' ? 'auth.invitation' : 'auth.password_reset',
-    payload: JSON.stringify({ token: token.token, tenant: input.tenantSlug, expiresAt: expiresAt.toISOString() }),
+    payload: { token: token.token, tenant: input.tenantSlug, expiresAt: expiresAt.toISOString() },
   });
 }

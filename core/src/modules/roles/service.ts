@@ -1,19 +1,12 @@
-import type { Knex } from 'knex';
 import { isPermission, PLATFORM_PERMISSIONS, type Permission } from '../../access/permissions';
+import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import type { Principal } from '../../http/operation';
 import type { FieldError } from '../../http/problem';
+import { Role } from './models';
 
-export interface RoleRow {
-  tenant_id: string;
-  id: string;
-  key: string;
-  name: string;
-  description: string;
-  system: boolean;
-  permissions: string[];
-  version: number;
-  created_at: Date;
-  updated_at: Date;
+/** The tenant's role, or not found (404; 422 naming `pointer` for an id from a body). */
+export function findRole(scope: FindScope, roleId: string, options: FindOptions = {}): Promise<Role> {
+  return findOne<Role>(scope, Role, roleId, options);
 }
 
 /**
@@ -25,12 +18,14 @@ export function grantErrors(principal: Principal, permissions: readonly string[]
   permissions.forEach((permission, i) => {
     if (!isPermission(permission)) errors.push({ pointer: `${pointer}/${i}`, message: 'is not a permission in the catalogue' });
     else if (PLATFORM_PERMISSIONS.has(permission) && !principal.platform) errors.push({ pointer: `${pointer}/${i}`, message: 'is a platform permission' });
-    else if (!principal.permissions.has(permission as Permission)) errors.push({ pointer: `${pointer}/${i}`, message: 'you cannot grant a permission you do not hold' });
+    else if (!principal.permissions.has(permission as Permission)) {
+      errors.push({ pointer: `${pointer}/${i}`, message: 'you cannot grant a permission you do not hold' });
+    }
   });
   return errors;
 }
 
-export async function rolesByKey(trx: Knex.Transaction, tenantId: string, keys: readonly string[]): Promise<Map<string, RoleRow>> {
-  const rows = (await trx('roles').where({ tenant_id: tenantId }).whereIn('key', keys)) as RoleRow[];
+export async function rolesByKey(scope: FindScope, keys: readonly string[]): Promise<Map<string, Role>> {
+  const rows = await Role.query(scope.trx).where({ tenant_id: scope.tenantId }).whereIn('key', keys);
   return new Map(rows.map((r) => [r.key, r]));
 }

@@ -6,32 +6,14 @@ import type { PackRegistry } from '../../packs/registry';
 import { Problem } from '../../http/problem';
 import { hashPassword } from '../../auth/passwords';
 import { issuePasswordToken } from '../auth/passwordTokens';
-
-export interface SecurityPolicy {
-  mfaRequiredForRoles: string[];
-  maxFailedLogins: number;
-  lockoutMinutes: number;
-}
+import { Role } from '../roles/models';
+import { User, UserRole } from '../users/models';
+import { Tenant, type SecurityPolicy, type TenantKind } from './models';
 
 export const DEFAULT_SECURITY_POLICY: SecurityPolicy = { mfaRequiredForRoles: [], maxFailedLogins: 5, lockoutMinutes: 15 };
 
-export interface TenantRow {
-  id: string;
-  kind: 'service' | 'platform';
-  slug: string;
-  name: string;
-  pack_id: string;
-  currency: 'GBP' | 'USD';
-  time_zone: string;
-  status: 'active' | 'suspended';
-  security_policy: SecurityPolicy;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
 export interface NewTenant {
-  kind: 'service' | 'platform';
+  kind: TenantKind;
   name: string;
   slug: string;
   packId: string;
@@ -58,37 +40,41 @@ export async function provisionTenant(
   trx: Knex.Transaction,
   packs: PackRegistry,
   input: NewTenant,
-): Promise<{ tenant: TenantRow; adminUserId: string }> {
+): Promise<{ tenant: Tenant; adminUserId: string }> {
   const errors = [];
-  if (input.kind === 'service' && !packs.has(input.packId)) errors.push({ pointer: '/body/packId', message: `no pack "${input.packId}"; see the list of packs` });
+  if (input.kind === 'service' && !packs.has(input.packId)) {
+    errors.push({ pointer: '/body/packId', message: `no pack "${input.packId}"; see the list of packs` });
+  }
   if (!isValidTimeZone(input.timeZone)) errors.push({ pointer: '/body/timeZone', message: 'is not an IANA time zone' });
   if (errors.length) throw Problem.unprocessable(errors);
 
   const taken = (await trx.raw('SELECT id FROM hearth_tenant_by_slug(?)', [input.slug])) as { rows: unknown[] };
-  if (taken.rows.length) throw new Problem('conflict', `The slug "${input.slug}" is taken`, { errors: [{ pointer: '/body/slug', message: 'is already taken' }] });
+  if (taken.rows.length) {
+    throw new Problem('conflict', `The slug "${input.slug}" is taken`, { errors: [{ pointer: '/body/slug', message: 'is already taken' }] });
+  }
 
   const id = newId();
-  const [tenant] = (await trx('tenants')
+  const tenant = await Tenant.query(trx)
     .insert({
       id,
       kind: input.kind,
       slug: input.slug,
       name: input.name,
-      pack_id: input.packId,
+      packId: input.packId,
       currency: input.currency,
-      time_zone: input.timeZone,
-      security_policy: JSON.stringify(DEFAULT_SECURITY_POLICY),
+      timeZone: input.timeZone,
+      securityPolicy: DEFAULT_SECURITY_POLICY,
     })
-    .returning('*')) as TenantRow[];
+    .returning('*');
   await switchTenant(trx, id);
 
   const roles = input.kind === 'platform' ? PLATFORM_ROLES : SERVICE_ROLES;
   const roleIds = new Map<string, string>();
-  await trx('roles').insert(
+  await Role.query(trx).insert(
     roles.map((role) => {
       const roleId = newId();
       roleIds.set(role.key, roleId);
-      return { tenant_id: id, id: roleId, key: role.key, name: role.name, description: role.description, system: true, permissions: role.permissions };
+      return { tenantId: id, id: roleId, key: role.key, name: role.name, description: role.description, system: true, permissions: role.permissions };
     }),
   );
 
@@ -110,17 +96,17 @@ export async function provisionTenant(
   }
 
   const adminUserId = newId();
-  await trx('users').insert({
-    tenant_id: id,
+  await User.query(trx).insert({
+    tenantId: id,
     id: adminUserId,
     email: input.firstAdmin.email,
-    display_name: input.firstAdmin.displayName,
-    password_hash: input.firstAdmin.password ? await hashPassword(input.firstAdmin.password) : null,
+    displayName: input.firstAdmin.displayName,
+    passwordHash: input.firstAdmin.password ? await hashPassword(input.firstAdmin.password) : null,
   });
   const adminRole = input.kind === 'platform' ? 'platform_admin' : 'tenant_admin';
-  await trx('user_roles').insert({ tenant_id: id, user_id: adminUserId, role_id: roleIds.get(adminRole) });
+  await UserRole.query(trx).insert({ tenantId: id, userId: adminUserId, roleId: roleIds.get(adminRole)! });
   if (!input.firstAdmin.password) {
     await issuePasswordToken(trx, { tenantId: id, userId: adminUserId, email: input.firstAdmin.email, purpose: 'invite', tenantSlug: input.slug });
   }
-  return { tenant: tenant!, adminUserId };
+  return { tenant, adminUserId };
 }

@@ -1,122 +1,134 @@
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
-import { assertIfMatch, etagOf } from '../../http/etag';
-import { decodeCursor, toPage } from '../../http/pagination';
+import type { Knex } from 'knex';
+import type { PartialModelObject } from 'objection';
+import { notFound, type FindOptions } from '../../db/find';
+import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import { assertIfMatch } from '../../http/etag';
+import { keysetPage } from '../../db/keyset';
+import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { iso } from '../../time';
-import { isValidTimeZone, provisionTenant, type NewTenant, type SecurityPolicy, type TenantRow } from './provision';
+import { Role } from '../roles/models';
+import { Tenant } from './models';
+import { isValidTimeZone, provisionTenant } from './provision';
 
-function tenantToApi(row: TenantRow) {
+function tenantToApi(row: Tenant) {
   return {
     id: row.id,
     name: row.name,
     slug: row.slug,
-    packId: row.pack_id,
+    packId: row.packId,
     currency: row.currency,
-    timeZone: row.time_zone,
+    timeZone: row.timeZone,
     status: row.status,
-    createdAt: iso(row.created_at),
-    updatedAt: iso(row.updated_at),
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
   };
 }
 
 /** A tenant's own view of itself: what the platform sees, less lifecycle fields, plus its security policy. */
-function settingsToApi(row: TenantRow) {
+function settingsToApi(row: Tenant) {
   const { status: _status, createdAt: _createdAt, ...settings } = tenantToApi(row);
-  return { ...settings, securityPolicy: row.security_policy };
+  return { ...settings, securityPolicy: row.securityPolicy };
 }
 
-/** Platform operations read service tenants only: the platform tenant administers itself through /v1/tenant. */
-async function serviceTenant(ctx: OperationContext, forUpdate = false): Promise<TenantRow> {
-  const query = ctx.trx('tenants').where({ id: ctx.params.tenantId, kind: 'service' });
-  const row = (await (forUpdate ? query.forUpdate() : query).first()) as TenantRow | undefined;
-  if (!row) throw Problem.notFound('The tenant');
+/**
+ * A service tenant, as platform operations see it, or not found: the platform tenant administers
+ * itself through /v1/tenant. (Tenants have no tenant_id to scope by, so this is not on findOne.)
+ */
+export async function findServiceTenant(trx: Knex.Transaction, tenantId: string, options: Pick<FindOptions, 'lock'> = {}): Promise<Tenant> {
+  const query = Tenant.query(trx).where({ id: tenantId, kind: 'service' }).first();
+  if (options.lock) query.forUpdate();
+  const row = await query;
+  if (!row) throw notFound(Tenant.noun);
   return row;
 }
 
-async function listTenants(ctx: OperationContext): Promise<OperationResult> {
-  const limit = ctx.query.limit as number;
-  const after = decodeCursor(ctx.query.cursor as string | undefined, 1);
-  const query = ctx.trx('tenants').where({ kind: 'service' }).orderBy('id').limit(limit + 1);
-  if (after) query.where('id', '>', after[0] as string);
-  const rows = (await query) as TenantRow[];
-  return { status: 200, body: toPage(rows, limit, (r) => [r.id], tenantToApi) };
+/** The caller's own tenant (the transaction's). */
+async function ownTenant(ctx: TenantScope, options: Pick<FindOptions, 'lock'> = {}): Promise<Tenant> {
+  const query = Tenant.query(ctx.trx).where({ id: ctx.tenantId }).first();
+  if (options.lock) query.forUpdate();
+  return (await query)!;
 }
 
-async function createTenant(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as Omit<NewTenant, 'kind'>;
+/**
+ * patchVersioned for the tenants table, which is keyed by id alone: the version moves on by one (the
+ * next ETag) and updated_at to now.
+ */
+async function patchTenant(trx: Knex.Transaction, before: Tenant, changes: PartialModelObject<Tenant>): Promise<Tenant> {
+  const [after] = await Tenant.query(trx)
+    .where({ id: before.id })
+    .patch({ ...changes, version: before.version + 1, updatedAt: trx.fn.now() })
+    .returning('*');
+  return after!;
+}
+
+async function listTenants(ctx: TenantContext<'listTenants'>): Promise<OperationResult> {
+  const query = Tenant.query(ctx.trx).where({ kind: 'service' });
+  const page = await keysetPage(query, ctx.query, [{ column: 'id', of: (r) => r.id }], tenantToApi);
+  return ok({ data: page.data, nextCursor: page.nextCursor });
+}
+
+async function createTenant(ctx: TenantContext<'createTenant'>): Promise<OperationResult> {
+  const body = ctx.body;
   const pack = ctx.services.packs.get(body.packId);
   if (pack && pack.manifest.currency !== body.currency) {
     throw Problem.unprocessable([{ pointer: '/body/currency', message: `pack "${body.packId}" pays in ${pack.manifest.currency}` }]);
   }
-  const platformTenantId = ctx.tenantId!;
+  const platformTenantId = ctx.tenantId;
   const { tenant, adminUserId } = await provisionTenant(ctx.trx, ctx.services.packs, { ...body, kind: 'service' });
   // The event belongs to the platform's chain: it is the platform administrator's act.
   await ctx.enterTenant(platformTenantId);
   const after = { ...tenantToApi(tenant), firstAdminUserId: adminUserId, firstAdminEmail: body.firstAdmin.email };
   await ctx.audit({ action: 'tenant.created', entityType: 'tenant', entityId: tenant.id, after });
-  return { status: 201, body: tenantToApi(tenant), headers: { ETag: etagOf(tenant.version), Location: `/v1/platform/tenants/${tenant.id}` } };
+  return created(tenantToApi(tenant), `/v1/platform/tenants/${tenant.id}`, tenant.version);
 }
 
-async function getTenant(ctx: OperationContext): Promise<OperationResult> {
-  const row = await serviceTenant(ctx);
-  return { status: 200, body: tenantToApi(row), headers: { ETag: etagOf(row.version) } };
+async function getTenant(ctx: TenantContext<'getTenant'>): Promise<OperationResult> {
+  const row = await findServiceTenant(ctx.trx, ctx.params.tenantId);
+  return ok(tenantToApi(row), row.version);
 }
 
-async function updateTenantStatus(ctx: OperationContext): Promise<OperationResult> {
-  const { status } = ctx.body as { status: TenantRow['status'] };
-  const before = await serviceTenant(ctx, true);
+async function updateTenantStatus(ctx: TenantContext<'updateTenantStatus'>): Promise<OperationResult> {
+  const { status } = ctx.body;
+  const before = await findServiceTenant(ctx.trx, ctx.params.tenantId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  const [after] = (await ctx.trx('tenants')
-    .where({ id: before.id })
-    .update({ status, version: before.version + 1, updated_at: ctx.trx.fn.now() })
-    .returning('*')) as TenantRow[];
-  await ctx.audit({ action: status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated', entityType: 'tenant', entityId: before.id, before: tenantToApi(before), after: tenantToApi(after!) });
-  return { status: 200, body: tenantToApi(after!), headers: { ETag: etagOf(after!.version) } };
+  const after = await patchTenant(ctx.trx, before, { status });
+  const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated';
+  await ctx.audit({ action, entityType: 'tenant', entityId: before.id, before: tenantToApi(before), after: tenantToApi(after) });
+  return ok(tenantToApi(after), after.version);
 }
 
-async function ownTenant(ctx: OperationContext, forUpdate = false): Promise<TenantRow> {
-  const query = ctx.trx('tenants').where({ id: ctx.tenantId });
-  return (await (forUpdate ? query.forUpdate() : query).first()) as TenantRow;
-}
-
-async function getTenantSettings(ctx: OperationContext): Promise<OperationResult> {
+async function getTenantSettings(ctx: TenantContext<'getTenantSettings'>): Promise<OperationResult> {
   const row = await ownTenant(ctx);
-  return { status: 200, body: settingsToApi(row), headers: { ETag: etagOf(row.version) } };
+  return ok(settingsToApi(row), row.version);
 }
 
-async function updateTenantSettings(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { name?: string; timeZone?: string; securityPolicy?: Partial<SecurityPolicy> };
-  const before = await ownTenant(ctx, true);
+async function updateTenantSettings(ctx: TenantContext<'updateTenantSettings'>): Promise<OperationResult> {
+  const body = ctx.body;
+  const before = await ownTenant(ctx, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  if (body.timeZone !== undefined && !isValidTimeZone(body.timeZone)) throw Problem.unprocessable([{ pointer: '/body/timeZone', message: 'is not an IANA time zone' }]);
-  const policy = { ...before.security_policy, ...(body.securityPolicy ?? {}) };
+  if (body.timeZone !== undefined && !isValidTimeZone(body.timeZone)) {
+    throw Problem.unprocessable([{ pointer: '/body/timeZone', message: 'is not an IANA time zone' }]);
+  }
+  const policy = { ...before.securityPolicy, ...(body.securityPolicy ?? {}) };
   if (body.securityPolicy?.mfaRequiredForRoles) {
-    const known = new Set(((await ctx.trx('roles').where({ tenant_id: ctx.tenantId }).select('key')) as Array<{ key: string }>).map((r) => r.key));
+    const known = new Set((await Role.query(ctx.trx).where({ tenant_id: ctx.tenantId }).select('key')).map((r) => r.key));
     const errors = body.securityPolicy.mfaRequiredForRoles
       .map((key, i) => ({ key, i }))
       .filter(({ key }) => !known.has(key))
       .map(({ i }) => ({ pointer: `/body/securityPolicy/mfaRequiredForRoles/${i}`, message: 'is not a role of this tenant' }));
     if (errors.length) throw Problem.unprocessable(errors);
   }
-  const [after] = (await ctx.trx('tenants')
-    .where({ id: ctx.tenantId })
-    .update({
-      name: body.name ?? before.name,
-      time_zone: body.timeZone ?? before.time_zone,
-      security_policy: JSON.stringify(policy),
-      version: before.version + 1,
-      updated_at: ctx.trx.fn.now(),
-    })
-    .returning('*')) as TenantRow[];
-  await ctx.audit({ action: 'tenant.settings_updated', entityType: 'tenant', entityId: before.id, before: settingsToApi(before), after: settingsToApi(after!) });
-  return { status: 200, body: settingsToApi(after!), headers: { ETag: etagOf(after!.version) } };
+  const after = await patchTenant(ctx.trx, before, { name: body.name ?? before.name, timeZone: body.timeZone ?? before.timeZone, securityPolicy: policy });
+  await ctx.audit({ action: 'tenant.settings_updated', entityType: 'tenant', entityId: before.id, before: settingsToApi(before), after: settingsToApi(after) });
+  return ok(settingsToApi(after), after.version);
 }
 
-export const tenantOperations: OperationMap = {
+export const tenantOperations = defineOperations({
   listTenants: { access: { permission: 'tenants:manage' }, handle: listTenants },
   createTenant: { access: { permission: 'tenants:manage' }, handle: createTenant },
   getTenant: { access: { permission: 'tenants:manage' }, handle: getTenant },
   updateTenantStatus: { access: { permission: 'tenants:manage' }, handle: updateTenantStatus },
   getTenantSettings: { access: { permission: 'tenant:read' }, handle: getTenantSettings },
   updateTenantSettings: { access: { permission: 'tenant:update' }, handle: updateTenantSettings },
-};
+});
