@@ -1,0 +1,50 @@
+import type { LedgerEntryView, LedgerJournalView } from '../../../plugins/api';
+import { namesHidden, ROW_KEYS, type HiddenRecords } from '../../children/visibility';
+import type { EntryRow } from '../rows';
+
+/** A row of the export's cursor: an entry's columns, and its journal's prefixed `j_` (exportService.ts selects them). */
+export interface ExportCursorRow extends EntryRow {
+  j_number: number | string;
+  j_posting_date: string;
+  j_description: string;
+  j_source_type: string;
+  j_source_id: string | null;
+  j_currency: string;
+}
+
+/**
+ * The one place the ledger's rows become what an export format is handed (the plugin API's views),
+ * so a column renamed here breaks no plugin. The fence is applied here too, so no format can be
+ * handed a hidden child: an entry about a child or placement hidden from whoever takes the export
+ * keeps its amounts and accounts, the child and placement withheld, as on every other view of money.
+ * Each call makes fresh objects: what one format call does to them cannot reach the next.
+ */
+export function exportViewsOf(row: ExportCursorRow, hidden: HiddenRecords): { entry: LedgerEntryView; journal: LedgerJournalView } {
+  const withheld = namesHidden(hidden, row, ROW_KEYS);
+  return {
+    journal: {
+      id: row.journal_id,
+      number: Number(row.j_number),
+      postingDate: row.j_posting_date,
+      description: row.j_description,
+      source: { type: row.j_source_type, id: row.j_source_id },
+      currency: row.j_currency,
+    },
+    entry: {
+      id: row.id,
+      lineNumber: row.line_number,
+      accountKey: row.account_key,
+      accountCode: row.account_code,
+      debitMinor: row.debit,
+      creditMinor: row.credit,
+      amountMinor: row.debit - row.credit,
+      description: row.description,
+      carerHouseholdId: row.carer_household_id,
+      childId: withheld ? null : row.child_id,
+      placementId: withheld ? null : row.placement_id,
+      periodStart: row.period_start,
+      periodEnd: row.period_end,
+      sourceLineId: row.source_line_id,
+    },
+  };
+}
