@@ -82,7 +82,10 @@ export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: Ex
     this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
   }), tenantId, s)
     .orderBy([{ column: 'j.number' }, { column: 'e.line_number' }])
-    .select('e.*', 'j.number as j_number', 'j.posting_date as j_posting_date', 'j.description as j_description', 'j.source_type as j_source_type', 'j.source_id as j_source_id', 'j.currency as j_currency')
+    .select(
+      'e.*', 'j.number as j_number', 'j.posting_date as j_posting_date', 'j.description as j_description',
+      'j.source_type as j_source_type', 'j.source_id as j_source_id', 'j.currency as j_currency',
+    )
     .toSQL();
   await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.sql}`, query.bindings as Knex.RawBinding[]);
   try {

@@ -1,23 +1,19 @@
 import type { LedgerEntryView, LedgerJournalView } from '../../../plugins/api';
 import { namesHidden, ROW_KEYS, type HiddenRecords } from '../../children/visibility';
-import type { EntryRow } from '../rows';
+import type { EntryRow, JournalRow } from '../rows';
 
-/** A row of the export's cursor: an entry's columns, and its journal's prefixed `j_` (exportService.ts selects them). */
-export interface ExportCursorRow extends EntryRow {
-  j_number: number | string;
-  j_posting_date: string;
-  j_description: string;
-  j_source_type: string;
-  j_source_id: string | null;
-  j_currency: string;
-}
+/** The journal's columns the export's cursor reads beside each entry's, prefixed `j_` (exportService.ts selects them). */
+type CursorJournalColumn = 'number' | 'posting_date' | 'description' | 'source_type' | 'source_id' | 'currency';
+
+/** A row of the export's cursor: an entry's row, and its journal's columns as JournalRow types them. */
+export type ExportCursorRow = EntryRow & { [K in CursorJournalColumn as `j_${K}`]: JournalRow[K] };
 
 /**
  * The one place the ledger's rows become what an export format is handed (the plugin API's views),
- * so a column renamed here breaks no plugin. The fence is applied here too, so no format can be
- * handed a hidden child: an entry about a child or placement hidden from whoever takes the export
- * keeps its amounts and accounts, the child and placement withheld, as on every other view of money.
- * Each call makes fresh objects: what one format call does to them cannot reach the next.
+ * so a renamed column changes this function and no plugin. The fence is applied here too, so no
+ * format can be handed a hidden child: an entry about a child or placement hidden from whoever takes
+ * the export keeps its amounts and accounts, the child and placement withheld, as on every other view
+ * of money. Each call makes fresh objects: what one format call does to them cannot reach the next.
  */
 export function exportViewsOf(row: ExportCursorRow, hidden: HiddenRecords): { entry: LedgerEntryView; journal: LedgerJournalView } {
   const withheld = namesHidden(hidden, row, ROW_KEYS);
