@@ -6,8 +6,8 @@ export const quickbooksFormat: LedgerExportFormat = {
   contentType: 'text/csv',
   columns: ['Journal No', 'Journal Date', 'Account', 'Debits', 'Credits', 'Description', 'Name'],
   rowsFor: (entry, journal, tenant) => [[
-    String(journal.number), editionFor(tenant.currency).date(journal.posting_date), entry.account_code,
-    entry.debit > 0 ? formatMinor(entry.debit, journal.currency) : '', entry.credit > 0 ? formatMinor(entry.credit, journal.currency) : '',
+    String(journal.number), editionFor(tenant.currency).date(journal.postingDate), entry.accountCode,
+    entry.debitMinor > 0 ? formatMinor(entry.debitMinor, journal.currency) : '', entry.creditMinor > 0 ? formatMinor(entry.creditMinor, journal.currency) : '',
     entry.description ?? journal.description, '',
   ]],
 };

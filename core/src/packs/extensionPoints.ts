@@ -1,10 +1,12 @@
 import type {
+  AccountDefinition,
   AccountsDefinition,
   CalendarDefinition,
   CycleDefinition,
   ExtractDefinition,
   FormDefinition,
   LookupListDefinition,
+  PostingDefinition,
   RateDefinition,
   TemplateDefinition,
   Terminology,
@@ -21,55 +23,79 @@ export interface Contribution<T = unknown> {
 
 /**
  * A named place packs contribute to. Core owns the extension points; packs only add to them, and
- * nothing in core names a pack. `contributions` splits a validated file into keyed items: the unit of
- * inheritance (a sub-pack's item with the same key replaces its parent's) and of clash detection.
+ * nothing in core names a pack. `contributions` splits a validated file (`FileData`) into keyed items
+ * (`Item`): the unit of inheritance (a sub-pack's item with the same key replaces its parent's) and of
+ * clash detection. Most points take one item per file, the file itself.
  */
-export interface ExtensionPoint<T = unknown> {
+export interface ExtensionPoint<FileData = unknown, Item = FileData> {
   name: ExtensionPointName;
   /** The JSON Schema in packs/schemas/ that every file for this point must pass. */
   schema: string;
   /** Whether the manifest names a list of files (true) or one file (false). */
   multiple: boolean;
-  contributions(data: T): Contribution[];
+  contributions(data: FileData): Contribution<Item>[];
 }
 
-export type ExtensionPointName = 'terminology' | 'lookups' | 'calendars' | 'forms' | 'workflows' | 'cycles' | 'rates' | 'templates' | 'extracts' | 'accounts';
+/**
+ * What each point's files hold once they have passed its schema, and what each item they contribute
+ * is: the type a consumer of the registry reads from `points[name]`.
+ */
+export interface ExtensionPointTypes {
+  /** One file of terms; each term's wording is an item, by the term. */
+  terminology: { file: Terminology; item: string };
+  lookups: { file: LookupListDefinition; item: LookupListDefinition };
+  calendars: { file: CalendarDefinition; item: CalendarDefinition };
+  /** By `key@version`. */
+  forms: { file: FormDefinition; item: FormDefinition };
+  workflows: { file: WorkflowDefinition; item: WorkflowDefinition };
+  cycles: { file: CycleDefinition; item: CycleDefinition };
+  rates: { file: RateDefinition; item: RateDefinition };
+  templates: { file: TemplateDefinition; item: TemplateDefinition };
+  extracts: { file: ExtractDefinition; item: ExtractDefinition };
+  /** One file; an account is an item by `account:<key>`, a component's posting by `posting:<component>`. */
+  accounts: { file: AccountsDefinition; item: AccountDefinition | PostingDefinition };
+}
+
+export type ExtensionPointName = keyof ExtensionPointTypes;
+
+/** What one item contributed to point N is. */
+export type ContributionOf<N extends ExtensionPointName> = ExtensionPointTypes[N]['item'];
+
+/** Point N, typed by what its files hold and what they contribute. */
+export type ExtensionPointOf<N extends ExtensionPointName> = ExtensionPoint<ExtensionPointTypes[N]['file'], ContributionOf<N>> & { name: N };
 
 const byKey =
   <T extends { key: string }>() =>
-  (data: T): Contribution[] => [{ key: data.key, value: data, pointer: '' }];
+  (data: T): Contribution<T>[] => [{ key: data.key, value: data, pointer: '' }];
 
-export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPoint } = {
+export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> } = {
   terminology: {
     name: 'terminology',
     schema: 'terminology.schema.json',
     multiple: false,
-    contributions: (data) => Object.entries((data as Terminology).terms).map(([key, value]) => ({ key, value, pointer: `/terms/${key}` })),
+    contributions: (data) => Object.entries(data.terms).map(([key, value]) => ({ key, value, pointer: `/terms/${key}` })),
   },
-  lookups: { name: 'lookups', schema: 'lookup.schema.json', multiple: true, contributions: byKey<LookupListDefinition>() as ExtensionPoint['contributions'] },
-  calendars: { name: 'calendars', schema: 'calendar.schema.json', multiple: true, contributions: byKey<CalendarDefinition>() as ExtensionPoint['contributions'] },
+  lookups: { name: 'lookups', schema: 'lookup.schema.json', multiple: true, contributions: byKey<LookupListDefinition>() },
+  calendars: { name: 'calendars', schema: 'calendar.schema.json', multiple: true, contributions: byKey<CalendarDefinition>() },
   forms: {
     name: 'forms',
     schema: 'form.schema.json',
     multiple: true,
     // Versions live side by side: a submission stays tied to the version it was valid against.
-    contributions: (data) => [{ key: `${(data as FormDefinition).key}@${(data as FormDefinition).version}`, value: data, pointer: '' }],
+    contributions: (data) => [{ key: `${data.key}@${data.version}`, value: data, pointer: '' }],
   },
-  workflows: { name: 'workflows', schema: 'workflow.schema.json', multiple: true, contributions: byKey<WorkflowDefinition>() as ExtensionPoint['contributions'] },
-  cycles: { name: 'cycles', schema: 'cycle.schema.json', multiple: true, contributions: byKey<CycleDefinition>() as ExtensionPoint['contributions'] },
-  rates: { name: 'rates', schema: 'rates.schema.json', multiple: true, contributions: byKey<RateDefinition>() as ExtensionPoint['contributions'] },
-  templates: { name: 'templates', schema: 'template.schema.json', multiple: true, contributions: byKey<TemplateDefinition>() as ExtensionPoint['contributions'] },
-  extracts: { name: 'extracts', schema: 'extract.schema.json', multiple: true, contributions: byKey<ExtractDefinition>() as ExtensionPoint['contributions'] },
+  workflows: { name: 'workflows', schema: 'workflow.schema.json', multiple: true, contributions: byKey<WorkflowDefinition>() },
+  cycles: { name: 'cycles', schema: 'cycle.schema.json', multiple: true, contributions: byKey<CycleDefinition>() },
+  rates: { name: 'rates', schema: 'rates.schema.json', multiple: true, contributions: byKey<RateDefinition>() },
+  templates: { name: 'templates', schema: 'template.schema.json', multiple: true, contributions: byKey<TemplateDefinition>() },
+  extracts: { name: 'extracts', schema: 'extract.schema.json', multiple: true, contributions: byKey<ExtractDefinition>() },
   accounts: {
     name: 'accounts',
     schema: 'accounts.schema.json',
     multiple: false,
-    contributions: (data) => {
-      const accounts = data as AccountsDefinition;
-      return [
-        ...accounts.accounts.map((a, i) => ({ key: `account:${a.key}`, value: a, pointer: `/accounts/${i}` })),
-        ...Object.entries(accounts.postings).map(([component, posting]) => ({ key: `posting:${component}`, value: posting, pointer: `/postings/${component}` })),
-      ];
-    },
+    contributions: (data) => [
+      ...data.accounts.map((a, i) => ({ key: `account:${a.key}`, value: a, pointer: `/accounts/${i}` })),
+      ...Object.entries(data.postings).map(([component, posting]) => ({ key: `posting:${component}`, value: posting, pointer: `/postings/${component}` })),
+    ],
   },
 };

@@ -5,18 +5,14 @@ import addFormats from 'ajv-formats';
 import Handlebars from 'handlebars';
 import { repoRoot } from '../config';
 import { CASE_EVENTS, isCaseEventName } from '../modules/tasks/catalogue';
-import { EXTENSION_POINTS, type Contribution, type ExtensionPointName } from './extensionPoints';
+import { EXTENSION_POINTS, type ContributionOf, type ExtensionPoint, type ExtensionPointName } from './extensionPoints';
 import type {
   AccountsDefinition,
   CalendarDefinition,
   CycleDefinition,
-  FormDefinition,
   LookupListDefinition,
   PackManifest,
-  RateDefinition,
   RateTable,
-  TemplateDefinition,
-  WorkflowDefinition,
 } from './types';
 
 export type { LookupListDefinition, LookupValueDefinition, PackManifest } from './types';
@@ -43,11 +39,14 @@ export interface Layered<T = unknown> {
   pointer: string;
 }
 
+/** Each point's items by key, typed by what the point holds: `points.rates.get(key)?.value` is a RateDefinition. */
+export type PointItems = { [N in ExtensionPointName]: Map<string, Layered<ContributionOf<N>>> };
+
 export interface LoadedPack {
   manifest: PackManifest;
   folder: string;
   /** This pack's own contributions (without what it inherits), by extension point and key. */
-  own: Record<ExtensionPointName, Map<string, Layered>>;
+  own: PointItems;
 }
 
 /** A pack with everything it inherits: `pack ⊕ sub-pack`, each item remembering its layer. */
@@ -55,7 +54,7 @@ export interface ResolvedPack {
   manifest: PackManifest;
   /** From the baseline to this pack, e.g. ['usa', 'usa/ca']. */
   chain: string[];
-  points: Record<ExtensionPointName, Map<string, Layered>>;
+  points: PointItems;
   calendar: CalendarDefinition | null;
 }
 
@@ -107,8 +106,8 @@ function schemaError(file: string, errors: ErrorObject[] | null | undefined): Pa
   return new PackLoadError(file, pointer, reason);
 }
 
-function emptyPoints(): Record<ExtensionPointName, Map<string, Layered>> {
-  return Object.fromEntries(Object.keys(EXTENSION_POINTS).map((name) => [name, new Map()])) as Record<ExtensionPointName, Map<string, Layered>>;
+function emptyPoints(): PointItems {
+  return Object.fromEntries(Object.keys(EXTENSION_POINTS).map((name) => [name, new Map()])) as PointItems;
 }
 
 function loadPack(folder: string, validators: ReturnType<typeof schemaValidators>): LoadedPack {
@@ -116,7 +115,10 @@ function loadPack(folder: string, validators: ReturnType<typeof schemaValidators
   const manifest = readJson(manifestFile);
   if (!validators.manifest(manifest)) throw schemaError(manifestFile, validators.manifest.errors);
   const own = emptyPoints();
-  for (const point of Object.values(EXTENSION_POINTS)) {
+  // Each file passes its point's schema before its point reads it, so a point and its map are taken
+  // here untyped (ExtensionPoint, Map<string, Layered>); PointItems types what comes out.
+  for (const point of Object.values(EXTENSION_POINTS) as ExtensionPoint[]) {
+    const items: Map<string, Layered> = own[point.name];
     const named = manifest[point.name as keyof PackManifest] as string | string[] | undefined;
     const files = named === undefined ? [] : point.multiple ? (named as string[]) : [named as string];
     const validate = validators.point(point.schema);
@@ -125,10 +127,10 @@ function loadPack(folder: string, validators: ReturnType<typeof schemaValidators
       if (!fs.existsSync(file)) throw new PackLoadError(manifestFile, point.multiple ? `/${point.name}/${index}` : `/${point.name}`, `no file ${relative}`);
       const data = readJson(file);
       if (!validate(data)) throw schemaError(file, validate.errors);
-      for (const item of point.contributions(data) as Contribution[]) {
-        const clash = own[point.name].get(item.key);
+      for (const item of point.contributions(data)) {
+        const clash = items.get(item.key);
         if (clash) throw new PackLoadError(file, item.pointer || '/key', `${point.name} "${item.key}" is also contributed by ${path.relative(repoRoot, clash.file)}`);
-        own[point.name].set(item.key, { value: item.value, layer: manifest.id, folder, file, pointer: item.pointer });
+        items.set(item.key, { value: item.value, layer: manifest.id, folder, file, pointer: item.pointer });
       }
     });
   }
@@ -173,10 +175,13 @@ export class PackRegistry {
     if (!chain.length) throw new Error(`No pack "${id}"`);
     const points = emptyPoints();
     for (const pack of chain) {
-      for (const name of Object.keys(points) as ExtensionPointName[]) for (const [key, item] of pack.own[name]) points[name].set(key, item);
+      for (const name of Object.keys(points) as ExtensionPointName[]) {
+        const into: Map<string, Layered> = points[name];
+        for (const [key, item] of pack.own[name]) into.set(key, item);
+      }
     }
     const calendarKey = [...chain].reverse().find((p) => p.manifest.calendar)?.manifest.calendar;
-    const calendar = calendarKey ? ((points.calendars.get(calendarKey)?.value as CalendarDefinition | undefined) ?? null) : null;
+    const calendar = calendarKey ? (points.calendars.get(calendarKey)?.value ?? null) : null;
     const resolved: ResolvedPack = { manifest: chain[chain.length - 1]!.manifest, chain: chain.map((p) => p.manifest.id), points, calendar };
     this.resolved.set(id, resolved);
     return resolved;
@@ -184,7 +189,7 @@ export class PackRegistry {
 
   /** A pack's option lists, with what it inherits: a list of the same key in the child pack replaces the parent's. */
   lookupDefaults(id: string): LookupListDefinition[] {
-    return [...this.resolve(id).points.lookups.values()].map((l) => l.value as LookupListDefinition);
+    return [...this.resolve(id).points.lookups.values()].map((l) => l.value);
   }
 
   /** Cross-references no single file's schema can check, made once every pack is registered. */
@@ -208,7 +213,7 @@ export class PackRegistry {
 
 function checkWorkflows(pack: ResolvedPack): void {
   for (const item of pack.points.workflows.values()) {
-    const workflow = item.value as WorkflowDefinition;
+    const workflow = item.value;
     const states = new Set(workflow.states.map((s) => s.key));
     if (!states.has(workflow.initial)) throw new PackLoadError(item.file, '/initial', `"${workflow.initial}" is not one of the workflow's states`);
     workflow.transitions.forEach((t, i) => {
@@ -222,10 +227,10 @@ function checkWorkflows(pack: ResolvedPack): void {
 
 function checkRates(pack: ResolvedPack): void {
   for (const item of pack.points.rates.values()) {
-    const rate = item.value as RateDefinition;
+    const rate = item.value;
     if (rate.kind === 'rules') {
       rate.rules.forEach((rule, i) => {
-        const table = pack.points.rates.get(rule.event.params.table)?.value as RateDefinition | undefined;
+        const table = pack.points.rates.get(rule.event.params.table)?.value;
         if (!table || table.kind !== 'table') throw new PackLoadError(item.file, `/rules/${i}/event/params/table`, `no rate table "${rule.event.params.table}" in the pack or those it extends`);
       });
     }
@@ -263,7 +268,7 @@ function checkForms(pack: ResolvedPack): void {
   addFormats(ajv);
   for (const item of pack.points.forms.values()) {
     try {
-      ajv.compile((item.value as FormDefinition).schema);
+      ajv.compile(item.value.schema);
     } catch (error) {
       throw new PackLoadError(item.file, '/schema', `is not a valid JSON Schema: ${(error as Error).message}`);
     }
@@ -272,7 +277,7 @@ function checkForms(pack: ResolvedPack): void {
 
 function checkTemplates(pack: ResolvedPack): void {
   for (const item of pack.points.templates.values()) {
-    const template = item.value as TemplateDefinition;
+    const template = item.value;
     const found = path.join(item.folder, template.file);
     if (!fs.existsSync(found)) throw new PackLoadError(item.file, '/file', `no file ${template.file}`);
     try {
@@ -312,7 +317,7 @@ function checkCycleEvents(item: Layered, cycle: CycleDefinition): void {
 
 function checkCycles(pack: ResolvedPack): void {
   for (const item of pack.points.cycles.values()) {
-    const cycle = item.value as CycleDefinition;
+    const cycle = item.value;
     checkCycleEvents(item, cycle);
     cycle.steps.forEach((step, i) => {
       if (step.due.workingDays !== undefined && !pack.calendar) throw new PackLoadError(item.file, `/steps/${i}/due`, 'counts working days, but the pack names no calendar');

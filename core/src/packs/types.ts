@@ -183,8 +183,23 @@ export interface ExtractDefinition {
   files: Array<{ name: string; description?: string; columns: Array<{ name: string; from: string; lookup?: string; format?: string }> }>;
 }
 
+// Type aliases, not interfaces, like the anonymous types they were: the effective configuration
+// (configuration/effective.ts) casts every point's items to Record<string, unknown>, which an interface cannot be.
+export type AccountDefinition = {
+  key: string;
+  code: string;
+  name: string;
+  type: 'asset' | 'liability' | 'expense' | 'income' | 'equity';
+};
+
+/** The accounts (by key) a component's amount is debited to and credited to. */
+export type PostingDefinition = {
+  debit: string;
+  credit: string;
+};
+
 export interface AccountsDefinition {
   source?: string;
-  accounts: Array<{ key: string; code: string; name: string; type: 'asset' | 'liability' | 'expense' | 'income' | 'equity' }>;
-  postings: Record<string, { debit: string; credit: string }>;
+  accounts: AccountDefinition[];
+  postings: Record<string, PostingDefinition>;
 }

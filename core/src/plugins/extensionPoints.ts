@@ -1,4 +1,5 @@
-import { LedgerExportRegistry, type LedgerExportFormat } from '../modules/ledger/exports/registry';
+import { LedgerExportRegistry } from '../modules/ledger/exports/registry';
+import type { LedgerExportFormat } from './api';
 import { AuditCheckpointSinkRegistry, type AuditCheckpointSink } from '../modules/audit/checkpointSinks';
 
 /**

@@ -26,7 +26,7 @@ module.exports = () => ({
       key: 'signed',
       contentType: 'text/csv',
       columns: ['journal', 'line', 'account', 'signed_minor', 'currency'],
-      rowsFor: (entry, journal, tenant) => [[journal.number, entry.line_number, entry.account_code, entry.debit - entry.credit, tenant.currency]],
+      rowsFor: (entry, journal, tenant) => [[journal.number, entry.lineNumber, entry.accountCode, entry.amountMinor, tenant.currency]],
     });
   },
 });

@@ -19,8 +19,8 @@ const DAY_MS = 86_400_000;
 const shift = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY_MS).toISOString().slice(0, 10);
 
 function syntheticPack(id: string, rates: RateDefinition[]): ResolvedPack {
-  const map = new Map<string, Layered>(rates.map((r) => [r.key, { value: r, layer: id, folder: '', file: `${r.key}.json`, pointer: '' }]));
-  const empty = () => new Map<string, Layered>();
+  const map = new Map<string, Layered<RateDefinition>>(rates.map((r) => [r.key, { value: r, layer: id, folder: '', file: `${r.key}.json`, pointer: '' }]));
+  const empty = <T>() => new Map<string, Layered<T>>();
   return {
     manifest: { id, version: '1.0.0', name: id, jurisdiction: 'XX', currency: 'GBP', defaultTimeZone: 'UTC' },
     chain: [id],

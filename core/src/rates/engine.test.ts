@@ -47,8 +47,8 @@ const allowanceRules: RateRules = {
 const ukPolicy: PaymentPolicy = { kind: 'policy', key: 'payment-policy', name: 'per night', paymentUnit: 'night', departureDayPaid: false, conversion: 'weekly_div_7', rounding: 'half_up_per_line', schedule: { frequency: 'weekly', timing: 'arrears' } };
 
 function pack(id: string, rates: RateDefinition[]): ResolvedPack {
-  const map = new Map<string, Layered>(rates.map((r) => [r.key, { value: r, layer: id, folder: '', file: `${r.key}.json`, pointer: '' }]));
-  const empty = () => new Map<string, Layered>();
+  const map = new Map<string, Layered<RateDefinition>>(rates.map((r) => [r.key, { value: r, layer: id, folder: '', file: `${r.key}.json`, pointer: '' }]));
+  const empty = <T>() => new Map<string, Layered<T>>();
   return {
     manifest: { id, version: '1.0.0', name: id, jurisdiction: 'XX', currency: 'GBP', defaultTimeZone: 'UTC' },
     chain: [id],

@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { OperationContext, OperationResult } from '../../http/operation';
 import { newId } from '../../ids';
-import { hiddenRecords, namesHidden, ROW_KEYS, type HiddenRecords } from '../children/visibility';
+import { hiddenRecords, type HiddenRecords } from '../children/visibility';
 import { journalsExported } from './exportHooks';
 import { Problem, type FieldError } from '../../http/problem';
-import { exportToApi, type EntryRow, type ExportRow, type JournalRow } from './rows';
+import { exportToApi, type ExportRow, type JournalRow } from './rows';
 import type { ExportTenant, LedgerExportFormat } from './exports/registry';
+import { exportViewsOf, type ExportCursorRow } from './exports/views';
 
 export interface ExportFilters {
   from?: string | null;
@@ -73,6 +74,7 @@ let cursors = 0;
 /**
  * `hidden`: the children and placements hidden from whoever takes the export: their entries keep
  * their amounts and accounts, the child and placement withheld, as on every other view of money.
+ * A format is handed views (exports/views.ts), never the cursor's rows.
  */
 export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: ExportSelection, format: LedgerExportFormat, tenant: ExportTenant, hidden: HiddenRecords): AsyncGenerator<unknown[]> {
   const cursor = `ledger_export_${++cursors}`;
@@ -80,18 +82,17 @@ export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: Ex
     this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
   }), tenantId, s)
     .orderBy([{ column: 'j.number' }, { column: 'e.line_number' }])
-    .select('e.*', 'j.number as j_number', 'j.posting_date as j_posting_date', 'j.description as j_description', 'j.source_type as j_source_type', 'j.source_id as j_source_id', 'j.currency as j_currency', 'j.created_by as j_created_by', 'j.created_at as j_created_at')
+    .select(
+      'e.*', 'j.number as j_number', 'j.posting_date as j_posting_date', 'j.description as j_description',
+      'j.source_type as j_source_type', 'j.source_id as j_source_id', 'j.currency as j_currency',
+    )
     .toSQL();
   await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.sql}`, query.bindings as Knex.RawBinding[]);
   try {
     for (;;) {
-      const rows = ((await trx.raw(`FETCH ${BATCH} FROM ${cursor}`)) as { rows: Array<EntryRow & Record<string, unknown>> }).rows;
+      const rows = ((await trx.raw(`FETCH ${BATCH} FROM ${cursor}`)) as { rows: ExportCursorRow[] }).rows;
       for (const r of rows) {
-        const journal: JournalRow = {
-          tenant_id: r.tenant_id, id: r.journal_id, number: Number(r.j_number), posting_date: r.j_posting_date as string, description: r.j_description as string,
-          source_type: r.j_source_type as string, source_id: r.j_source_id as string | null, currency: r.j_currency as string, created_by: r.j_created_by as string | null, created_at: r.j_created_at as Date,
-        };
-        const entry = namesHidden(hidden, r, ROW_KEYS) ? { ...r, child_id: null, placement_id: null } : r;
+        const { entry, journal } = exportViewsOf(r, hidden);
         for (const out of format.rowsFor(entry, journal, tenant)) yield out;
       }
       if (rows.length < BATCH) return;

@@ -1,18 +1,7 @@
-import type { EntryRow, JournalRow } from '../rows';
+import type { LedgerExportFormat } from '../../../plugins/api';
 
-/** What an export format knows of the tenant beyond the rows: its currency (for amounts and the finance system's edition). */
-export interface ExportTenant {
-  currency: string;
-}
-
-/** The extension point "ledgerExports": one CSV format of the ledger, registered by key (by a plugin, plugins/ledger-*). */
-export interface LedgerExportFormat {
-  key: string;
-  contentType: string;
-  columns: string[];
-  /** The CSV rows (in `columns` order) one ledger entry becomes. */
-  rowsFor(entry: EntryRow, journal: JournalRow, tenant: ExportTenant): unknown[][];
-}
+// The format's shape is the published plugin API (core/src/plugins/api.ts), with the views it is handed.
+export type { ExportTenant, LedgerExportFormat } from '../../../plugins/api';
 
 /** Formats by key; a key registered twice is a start-up error naming both registrations. */
 export class LedgerExportRegistry {
