@@ -144,9 +144,11 @@ const foundationFixtures: Record<string, Fixture> = {
     const r = await ok(await ctx.world.call('createOverlay', { token: ctx.tenant.adminToken, body: { effectiveFrom: '2030-04-06', description: 'Fixture overlay', changes: { terminology: { carer: 'foster parent' } } } }), 201, 'createOverlay');
     return { params: { overlayId: r.body.id }, expect: 200 };
   },
-  submitForm: async (ctx) => ({ body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: (await makeUser(ctx)).id, data: validAnnualReview }, expect: 201 }),
+  // About a child: the restricted-record matrix then holds a form on a hidden child's record to the fence.
+  submitForm: async (ctx) => ({ body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'child', subjectId: (await makeChild(ctx)).id, data: validAnnualReview }, expect: 201 }),
   getFormSubmission: async (ctx) => {
-    const r = await ok(await ctx.world.call('submitForm', { token: ctx.tenant.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: ctx.tenant.adminId, data: validAnnualReview } }), 201, 'submitForm');
+    const subjectId = (await makeChild(ctx)).id;
+    const r = await ok(await ctx.world.call('submitForm', { token: ctx.tenant.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'child', subjectId, data: validAnnualReview } }), 201, 'submitForm');
     return { params: { submissionId: r.body.id }, expect: 200 };
   },
   evaluateRate: async () => ({ body: { childDateOfBirth: '2015-03-01', placementStart: '2025-06-01', placementEnd: null, periodStart: '2025-06-01', periodEnd: '2025-06-07', region: 'london', placementType: 'U4' }, expect: 200 }),
