@@ -35,7 +35,9 @@ async function listCommissioners(ctx: TenantContext<'listCommissioners'>): Promi
 }
 
 async function createCommissioner(ctx: TenantContext<'createCommissioner'>): Promise<OperationResult> {
-  const row = await Commissioner.query(ctx.trx).insert({ tenantId: ctx.tenantId, id: newId(), ...commissionerFields(ctx.body), createdBy: actorId(ctx) }).returning('*');
+  const row = await Commissioner.query(ctx.trx)
+    .insert({ tenantId: ctx.tenantId, id: newId(), ...commissionerFields(ctx.body), createdBy: actorId(ctx) })
+    .returning('*');
   const after = commissionerToApi(row);
   await ctx.audit({ action: 'commissioner.created', entityType: 'commissioner', entityId: row.id, after });
   return created(after, `/v1/commissioners/${row.id}`, row.version);
@@ -62,7 +64,8 @@ async function listPlacementCommissions(ctx: TenantContext<'listPlacementCommiss
   // The placements module's finder: a placement of a restricted child exists only for those named on it.
   const placement = await findPlacement(ctx, ctx.params.placementId);
   const query = PlacementCommission.query(ctx.trx).where({ tenant_id: ctx.tenantId, placement_id: placement.id });
-  const page = await keysetPage(query, ctx.query, [{ column: 'effective_from', of: (r) => r.effectiveFrom }, { column: 'id', of: (r) => r.id }], commissionToApi);
+  const order = [{ column: 'effective_from', of: (r: PlacementCommission) => r.effectiveFrom }, { column: 'id', of: (r: PlacementCommission) => r.id }];
+  const page = await keysetPage(query, ctx.query, order, commissionToApi);
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
@@ -74,8 +77,12 @@ async function recordPlacementCommission(ctx: TenantContext<'recordPlacementComm
   // Read rather than found: an unknown commissioner is one refusal among the body's others.
   const commissioner = await Commissioner.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: body.commissionerId }).first();
   if (!commissioner) errors.push({ pointer: '/body/commissionerId', message: 'is not a commissioner of this tenant' });
-  else if (commissioner.status === 'archived') errors.push({ pointer: '/body/commissionerId', message: 'is archived; make it active again to record fees it pays' });
-  if (placement.end_date && body.effectiveFrom > placement.end_date) errors.push({ pointer: '/body/effectiveFrom', message: `is after the placement ended (${placement.end_date})` });
+  else if (commissioner.status === 'archived') {
+    errors.push({ pointer: '/body/commissionerId', message: 'is archived; make it active again to record fees it pays' });
+  }
+  if (placement.end_date && body.effectiveFrom > placement.end_date) {
+    errors.push({ pointer: '/body/effectiveFrom', message: `is after the placement ended (${placement.end_date})` });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
   const row = await PlacementCommission.query(ctx.trx)
     .insert({
@@ -102,12 +109,15 @@ async function updateInvoicingPolicy(ctx: TenantContext<'updateInvoicingPolicy'>
   const body = ctx.body;
   const before = await invoicingPolicy(ctx.trx, ctx.tenantId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  if (body.invoicePrefix === body.creditNotePrefix) throw Problem.unprocessable([{ pointer: '/body/creditNotePrefix', message: 'must differ from invoicePrefix, so an invoice and a credit note never share a printed number' }]);
+  if (body.invoicePrefix === body.creditNotePrefix) {
+    const message = 'must differ from invoicePrefix, so an invoice and a credit note never share a printed number';
+    throw Problem.unprocessable([{ pointer: '/body/creditNotePrefix', message }]);
+  }
   const settings = {
     frequency: body.frequency, chargeDepartureDay: body.chargeDepartureDay, rounding: body.rounding, paymentTermsDays: body.paymentTermsDays,
     invoicePrefix: body.invoicePrefix, creditNotePrefix: body.creditNotePrefix,
   };
-  await saveInvoicingPolicy(ctx.trx, ctx.tenantId, before, settings, actorId(ctx));
+  await saveInvoicingPolicy(ctx.trx, ctx.tenantId, { before, settings, updatedBy: actorId(ctx) });
   const after = await invoicingPolicy(ctx.trx, ctx.tenantId);
   await ctx.audit({ action: 'invoicing_policy.updated', entityType: 'invoicing_policy', entityId: ctx.tenantId, before, after });
   return ok(after, after.version);

@@ -14,6 +14,8 @@ async function createCreditNote(ctx: TenantContext<'createCreditNote'>): Promise
   return { status: 201, body: creditNote, headers: { Location: `/v1/credit-notes/${creditNote.id}` } };
 }
 
+type CreditNoteWithInvoice = CreditNote & { invoiceReference: string; commissionerId: string };
+
 async function listCreditNotes(ctx: TenantContext<'listCreditNotes'>): Promise<OperationResult> {
   const q = ctx.query;
   const query = CreditNote.query(ctx.trx)
@@ -21,10 +23,11 @@ async function listCreditNotes(ctx: TenantContext<'listCreditNotes'>): Promise<O
     .join('invoices as i', (j) => j.on('i.tenant_id', 'c.tenant_id').andOn('i.id', 'c.invoice_id'))
     .where('c.tenant_id', ctx.tenantId)
     .select('c.*', 'i.reference as invoice_reference', 'i.commissioner_id')
-    .castTo<Array<CreditNote & { invoiceReference: string; commissionerId: string }>>();
+    .castTo<CreditNoteWithInvoice[]>();
   if (q.invoiceId) query.where('c.invoice_id', q.invoiceId);
   if (q.commissionerId) query.where('i.commissioner_id', q.commissionerId);
-  const page = await keysetPage(query, q, [{ column: 'c.number', of: (r) => Number(r.number) }], (r) => creditNoteSummaryToApi(r, { reference: r.invoiceReference, commissionerId: r.commissionerId }), 'desc');
+  const toApi = (r: CreditNoteWithInvoice) => creditNoteSummaryToApi(r, { reference: r.invoiceReference, commissionerId: r.commissionerId });
+  const page = await keysetPage(query, q, [{ column: 'c.number', of: (r) => Number(r.number) }], toApi, 'desc');
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 

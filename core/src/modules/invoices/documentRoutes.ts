@@ -16,20 +16,24 @@ async function render(
   options: { format: 'html' | 'pdf' | undefined; title: string; filename: string },
 ): Promise<OperationResult> {
   const config = await tenantConfiguration(scope.trx, scope.tenantId, scope.services.packs, document.asOf);
-  return documentResult(config, kind, document.view, { format: options.format ?? 'html', currency: document.currency, title: options.title, filename: options.filename, madeAt: document.madeAt });
+  const { title, filename } = options;
+  const { currency, madeAt } = document;
+  return documentResult(config, kind, document.view, { format: options.format ?? 'html', currency, title, filename, madeAt });
 }
 
 async function getInvoiceDocument(ctx: TenantContext<'getInvoiceDocument'>): Promise<OperationResult> {
   const found = await findInvoice(ctx, ctx.params.invoiceId);
   const document = await invoiceDocument(ctx, found, (await hiddenRecords(ctx)).placements);
   const title = document.reference ? `Invoice ${document.reference}` : 'Draft invoice';
-  return render(ctx, 'invoice', document, { format: ctx.query.format, title, filename: document.reference ? `invoice-${document.reference}` : `invoice-draft-${ctx.params.invoiceId}` });
+  const filename = document.reference ? `invoice-${document.reference}` : `invoice-draft-${ctx.params.invoiceId}`;
+  return render(ctx, 'invoice', document, { format: ctx.query.format, title, filename });
 }
 
 async function getCreditNoteDocument(ctx: TenantContext<'getCreditNoteDocument'>): Promise<OperationResult> {
   const note = await findCreditNote(ctx, ctx.params.creditNoteId);
   const document = await creditNoteDocument(ctx, note, (await hiddenRecords(ctx)).placements);
-  return render(ctx, 'credit_note', document, { format: ctx.query.format, title: `Credit note ${document.reference}`, filename: `credit-note-${document.reference}` });
+  const title = `Credit note ${document.reference}`;
+  return render(ctx, 'credit_note', document, { format: ctx.query.format, title, filename: `credit-note-${document.reference}` });
 }
 
 export const invoiceDocumentOperations = defineOperations({

@@ -172,7 +172,11 @@ export async function invoiceDocument(scope: FindScope, found: Found, hiddenPlac
 }
 
 /** The credit note with what rendering it needs (`hiddenPlacements` as for an invoice). */
-export async function creditNoteDocument(scope: FindScope, note: CreditNote, hiddenPlacements: ReadonlySet<string>): Promise<RenderableDocument<CreditNoteView>> {
+export async function creditNoteDocument(
+  scope: FindScope,
+  note: CreditNote,
+  hiddenPlacements: ReadonlySet<string>,
+): Promise<RenderableDocument<CreditNoteView>> {
   const { trx, tenantId } = scope;
   const tenant = await tenantForInvoicing(trx, tenantId);
   const invoice = await Invoice.query(trx).where({ tenant_id: tenantId, id: note.invoiceId }).first().throwIfNotFound();

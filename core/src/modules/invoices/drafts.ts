@@ -22,7 +22,12 @@ export interface InvoicePeriod {
  * caller's view of a child (restricted records) may hide a night that is owed. The query is scoped
  * to the tenant, as row-level security scopes it too.
  */
-export async function feeSegmentsFor(scope: FindScope, period: InvoicePeriod, policy: InvoicingPolicy, options: { commissionerId?: string | null } = {}): Promise<FeeSegment[]> {
+export async function feeSegmentsFor(
+  scope: FindScope,
+  period: InvoicePeriod,
+  policy: InvoicingPolicy,
+  options: { commissionerId?: string | null } = {},
+): Promise<FeeSegment[]> {
   const { trx, tenantId } = scope;
   const commissionerId = options.commissionerId ?? null;
   // One pass over the fees of every stay in the period, joined to its placement: the fee in effect
@@ -49,14 +54,16 @@ export async function feeSegmentsFor(scope: FindScope, period: InvoicePeriod, po
     .whereBetween('night', [period.start, period.end])
     .whereRaw('placement_id = ANY(?::uuid[])', [placementIds])
     .select('placement_id', 'night');
-  const stays = new Map<string, StayForInvoicing>(commissions.map((c) => [c.placementId, { placementId: c.placementId, childId: c.childId, startDate: c.startDate, endDate: c.endDate }]));
+  const stays = new Map<string, StayForInvoicing>(
+    commissions.map((c) => [c.placementId, { placementId: c.placementId, childId: c.childId, startDate: c.startDate, endDate: c.endDate }]),
+  );
 
   const feesOf = new Map<string, CommissionForInvoicing[]>();
   for (const c of commissions) {
     const list = feesOf.get(c.placementId) ?? [];
     list.push({
-      id: c.id, placementId: c.placementId, commissionerId: c.commissionerId, feeAmount: Number(c.feeAmount), feePeriod: c.feePeriod, effectiveFrom: c.effectiveFrom,
-      commissionerReference: c.commissionerReference,
+      id: c.id, placementId: c.placementId, commissionerId: c.commissionerId, feeAmount: Number(c.feeAmount), feePeriod: c.feePeriod,
+      effectiveFrom: c.effectiveFrom, commissionerReference: c.commissionerReference,
     });
     feesOf.set(c.placementId, list);
   }
@@ -76,7 +83,8 @@ export async function feeSegmentsFor(scope: FindScope, period: InvoicePeriod, po
 async function insertLines(scope: FindScope, draftId: string, segments: FeeSegment[]): Promise<void> {
   const rows = segments.map((s, i) => ({
     tenantId: scope.tenantId, id: newId(), draftId, lineNumber: i + 1, placementId: s.placementId, childId: s.childId, commissionId: s.commissionId,
-    commissionerReference: s.commissionerReference, periodStart: s.periodStart, periodEnd: s.periodEnd, nights: s.nights, feeAmount: s.feeAmount, feePeriod: s.feePeriod, amount: s.amount,
+    commissionerReference: s.commissionerReference, periodStart: s.periodStart, periodEnd: s.periodEnd, nights: s.nights,
+    feeAmount: s.feeAmount, feePeriod: s.feePeriod, amount: s.amount,
   }));
   for (let i = 0; i < rows.length; i += INSERT_BATCH) await InvoiceDraftLine.query(scope.trx).insert(rows.slice(i, i + INSERT_BATCH));
 }
@@ -122,7 +130,9 @@ export async function generateDrafts(
   for (const [commissioner, lines] of [...byCommissioner.entries()].sort(([a], [b]) => a.localeCompare(b))) {
     const id = newId();
     const draft = await InvoiceDraft.query(trx)
-      .insert({ tenantId, id, commissionerId: commissioner, periodStart: period.start, periodEnd: period.end, currency, total: totalOf(lines), createdBy: scope.actorId })
+      .insert({
+        tenantId, id, commissionerId: commissioner, periodStart: period.start, periodEnd: period.end, currency, total: totalOf(lines), createdBy: scope.actorId,
+      })
       .returning('*');
     await insertLines(scope, id, lines);
     drafts.push(draft);

@@ -37,7 +37,8 @@ async function listInvoices(ctx: TenantContext<'listInvoices'>): Promise<Operati
   const issued = q.status === 'draft' ? [] : await narrow(
     Invoice.query(ctx.trx)
       .alias('i')
-      .select('i.*', ctx.trx.raw('(SELECT coalesce(sum(c.total), 0)::bigint FROM credit_notes c WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id) AS credited'))
+      .select('i.*', ctx.trx.raw(`(SELECT coalesce(sum(c.total), 0)::bigint FROM credit_notes c
+                                   WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id) AS credited`))
       .castTo<Array<Invoice & { credited: number }>>(),
     'i',
   );
@@ -60,7 +61,9 @@ function periodOf(body: { periodStart: string; periodEnd?: string }, frequency: 
   const end = body.periodEnd ?? periodEndFor(start, frequency);
   const errors: FieldError[] = [];
   if (end < start) errors.push({ pointer: '/body/periodEnd', message: 'is before periodStart' });
-  else if (daysBetween(start, end) >= MAX_PERIOD_DAYS) errors.push({ pointer: '/body/periodEnd', message: `the period may be at most ${MAX_PERIOD_DAYS} nights` });
+  else if (daysBetween(start, end) >= MAX_PERIOD_DAYS) {
+    errors.push({ pointer: '/body/periodEnd', message: `the period may be at most ${MAX_PERIOD_DAYS} nights` });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
   return { start, end };
 }

@@ -121,10 +121,13 @@ export async function issueDraft(scope: IssuingScope, draftId: string, options: 
     .returning('*');
   const issuedLines = lines.map((l) => ({
     tenantId, id: l.id, invoiceId: draft.id, lineNumber: l.lineNumber, placementId: l.placementId, childId: l.childId, commissionId: l.commissionId,
-    commissionerReference: l.commissionerReference, periodStart: l.periodStart, periodEnd: l.periodEnd, nights: l.nights, feeAmount: l.feeAmount, feePeriod: l.feePeriod, amount: l.amount,
+    commissionerReference: l.commissionerReference, periodStart: l.periodStart, periodEnd: l.periodEnd, nights: l.nights,
+    feeAmount: l.feeAmount, feePeriod: l.feePeriod, amount: l.amount,
   }));
   for (let i = 0; i < issuedLines.length; i += INSERT_BATCH) await InvoiceLine.query(trx).insert(issuedLines.slice(i, i + INSERT_BATCH));
-  const nights = lines.flatMap((l) => eachNight(l.periodStart, l.periodEnd).map((night) => ({ tenantId, invoiceLineId: l.id, night, placementId: l.placementId, invoiceId: draft.id })));
+  const nights = lines.flatMap((l) => eachNight(l.periodStart, l.periodEnd).map((night) => ({
+    tenantId, invoiceLineId: l.id, night, placementId: l.placementId, invoiceId: draft.id,
+  })));
   for (let i = 0; i < nights.length; i += INSERT_BATCH) await InvoiceNight.query(trx).insert(nights.slice(i, i + INSERT_BATCH));
   await InvoiceDraftLine.query(trx).where({ tenant_id: tenantId, draft_id: draft.id }).delete();
   await InvoiceDraft.query(trx).where({ tenant_id: tenantId, id: draft.id }).delete();
@@ -191,19 +194,27 @@ export async function creditInvoice(scope: IssuingScope, invoiceId: string, inpu
     lines: wanted.map((w) => {
       const line = byId.get(w.invoiceLineId)!;
       return {
-        component: 'credit_note', amount: w.amount, placementId: line.placementId, childId: line.childId, periodStart: line.periodStart, periodEnd: line.periodEnd, sourceLineId: line.id,
-        description: `${reference} against ${invoice.reference} line ${line.lineNumber}`,
+        component: 'credit_note', amount: w.amount, placementId: line.placementId, childId: line.childId,
+        periodStart: line.periodStart, periodEnd: line.periodEnd, sourceLineId: line.id, description: `${reference} against ${invoice.reference} line ${line.lineNumber}`,
       };
     }),
   }, { pointer: '/ledger' });
 
   const note = await CreditNote.query(trx)
-    .insert({ tenantId, id, number, reference, invoiceId: invoice.id, issueDate, reason: input.reason, currency: invoice.currency, total, journalId: journal.id, createdBy: scope.actorId })
+    .insert({
+      tenantId, id, number, reference, invoiceId: invoice.id, issueDate, reason: input.reason, currency: invoice.currency, total,
+      journalId: journal.id, createdBy: scope.actorId,
+    })
     .returning('*');
-  await CreditNoteLine.query(trx).insert(wanted.map((w, i) => ({ tenantId, id: newId(), creditNoteId: id, lineNumber: i + 1, invoiceLineId: w.invoiceLineId, amount: w.amount })));
+  const creditLines = wanted.map((w, i) => ({ tenantId, id: newId(), creditNoteId: id, lineNumber: i + 1, invoiceLineId: w.invoiceLineId, amount: w.amount }));
+  await CreditNoteLine.query(trx).insert(creditLines);
   const fullyCredited = wanted.filter((w) => w.amount === remaining.get(w.invoiceLineId)).map((w) => w.invoiceLineId);
   if (fullyCredited.length) {
-    await InvoiceNight.query(trx).where({ tenant_id: tenantId }).whereIn('invoice_line_id', fullyCredited).whereNull('credit_note_id').patch({ creditNoteId: id });
+    await InvoiceNight.query(trx)
+      .where({ tenant_id: tenantId })
+      .whereIn('invoice_line_id', fullyCredited)
+      .whereNull('credit_note_id')
+      .patch({ creditNoteId: id });
   }
   return { creditNote: await presentCreditNote(scope, note), journal: journalEvent() ?? journal };
 }

@@ -56,7 +56,12 @@ export type PolicySettings = Pick<InvoicingPolicy, 'frequency' | 'chargeDepartur
  * version 1, later ones move the version on. (The table is keyed by tenant, with no id, so this is
  * its own versioned write rather than patchVersioned's.)
  */
-export async function saveInvoicingPolicy(trx: Knex.Transaction, tenantId: string, before: InvoicingPolicy, settings: PolicySettings, updatedBy: string | null): Promise<void> {
+export async function saveInvoicingPolicy(
+  trx: Knex.Transaction,
+  tenantId: string,
+  input: { before: InvoicingPolicy; settings: PolicySettings; updatedBy: string | null },
+): Promise<void> {
+  const { before, settings, updatedBy } = input;
   const changes = { ...settings, updatedBy, updatedAt: trx.fn.now() };
   if (before.version === 0) await TenantInvoicingPolicy.query(trx).insert({ tenantId, ...changes, version: 1 });
   else await TenantInvoicingPolicy.query(trx).where('tenant_id', tenantId).patch({ ...changes, version: before.version + 1 });

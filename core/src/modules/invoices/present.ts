@@ -37,7 +37,8 @@ export function findCreditNote(scope: FindScope, id: string, options: FindOption
 export function commissionerToApi(r: Commissioner) {
   return {
     id: r.id, name: r.name, kind: r.kind, customerReference: r.customerReference, addressLines: r.addressLines, email: r.email,
-    paymentTermsDays: r.paymentTermsDays, status: r.status, version: r.version, createdBy: r.createdBy, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+    paymentTermsDays: r.paymentTermsDays, status: r.status, version: r.version, createdBy: r.createdBy,
+    createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
   };
 }
 
@@ -47,17 +48,28 @@ export function billToOf(r: Commissioner): BillTo {
 
 export function commissionToApi(r: PlacementCommission) {
   return {
-    id: r.id, placementId: r.placementId, commissionerId: r.commissionerId, feeAmount: Number(r.feeAmount), feePeriod: r.feePeriod, effectiveFrom: r.effectiveFrom,
-    commissionerReference: r.commissionerReference, notes: r.notes, createdBy: r.createdBy, createdAt: iso(r.createdAt),
+    id: r.id, placementId: r.placementId, commissionerId: r.commissionerId, feeAmount: Number(r.feeAmount), feePeriod: r.feePeriod,
+    effectiveFrom: r.effectiveFrom, commissionerReference: r.commissionerReference, notes: r.notes, createdBy: r.createdBy, createdAt: iso(r.createdAt),
   };
 }
 
 export function lineToApi(r: ModelObject<ChargeLine>, credited = 0) {
   return {
     // Null only where the child's record is restricted and the caller is not named on it (shownInvoice).
-    id: r.id, lineNumber: r.lineNumber, placementId: r.placementId as string | null, childId: r.childId as string | null, commissionId: r.commissionId as string | null,
-    commissionerReference: r.commissionerReference, periodStart: r.periodStart, periodEnd: r.periodEnd, nights: r.nights, feeAmount: Number(r.feeAmount), feePeriod: r.feePeriod,
-    amount: Number(r.amount), credited, remaining: Number(r.amount) - credited,
+    id: r.id,
+    lineNumber: r.lineNumber,
+    placementId: r.placementId as string | null,
+    childId: r.childId as string | null,
+    commissionId: r.commissionId as string | null,
+    commissionerReference: r.commissionerReference,
+    periodStart: r.periodStart,
+    periodEnd: r.periodEnd,
+    nights: r.nights,
+    feeAmount: Number(r.feeAmount),
+    feePeriod: r.feePeriod,
+    amount: Number(r.amount),
+    credited,
+    remaining: Number(r.amount) - credited,
   };
 }
 
@@ -75,7 +87,8 @@ export function draftSummaryToApi(r: InvoiceDraft) {
 export function invoiceSummaryToApi(r: Invoice, credited: number): InvoiceSummary {
   return {
     id: r.id, status: 'issued', number: r.number, reference: r.reference, commissionerId: r.commissionerId, periodStart: r.periodStart, periodEnd: r.periodEnd,
-    currency: r.currency, total: Number(r.total), credited, issueDate: r.issueDate, dueDate: r.dueDate, paymentTermsDays: r.paymentTermsDays, journalId: r.journalId,
+    currency: r.currency, total: Number(r.total), credited, issueDate: r.issueDate, dueDate: r.dueDate, paymentTermsDays: r.paymentTermsDays,
+    journalId: r.journalId,
     version: null, createdBy: r.draftedBy, createdAt: iso(r.draftedAt), issuedBy: r.issuedBy, issuedAt: iso(r.issuedAt),
   };
 }
@@ -83,7 +96,8 @@ export function invoiceSummaryToApi(r: Invoice, credited: number): InvoiceSummar
 export function creditNoteSummaryToApi(r: CreditNote, invoice: { reference: string; commissionerId: string }) {
   return {
     id: r.id, number: r.number, reference: r.reference, invoiceId: r.invoiceId, invoiceReference: invoice.reference, commissionerId: invoice.commissionerId,
-    issueDate: r.issueDate, reason: r.reason, currency: r.currency, total: Number(r.total), journalId: r.journalId, createdBy: r.createdBy, createdAt: iso(r.createdAt),
+    issueDate: r.issueDate, reason: r.reason, currency: r.currency, total: Number(r.total), journalId: r.journalId, createdBy: r.createdBy,
+    createdAt: iso(r.createdAt),
   };
 }
 
@@ -110,7 +124,8 @@ export async function presentDraft(scope: FindScope, draft: InvoiceDraft) {
   const lines = await draftLines(scope, draft.id);
   const commissioner = await findCommissioner(scope, draft.commissionerId);
   // A draft shows whom it would be addressed to today; issuing fixes that.
-  return { ...draftSummaryToApi(draft), billTo: billToOf(commissioner), lines: lines.map((l) => lineToApi(l)), creditNotes: [] as Array<{ id: string; reference: string; issueDate: string; total: number }> };
+  const creditNotes: Array<{ id: string; reference: string; issueDate: string; total: number }> = [];
+  return { ...draftSummaryToApi(draft), billTo: billToOf(commissioner), lines: lines.map((l) => lineToApi(l)), creditNotes };
 }
 
 export async function presentIssued(scope: FindScope, invoice: Invoice) {
@@ -137,7 +152,9 @@ export async function presentCreditNote(scope: FindScope, note: CreditNote) {
   const freed = new Set(freedLines.map((r) => r.invoiceLineId));
   return {
     ...creditNoteSummaryToApi(note, { reference: invoice.reference, commissionerId: invoice.commissionerId }),
-    lines: lines.map((l) => ({ id: l.id, lineNumber: l.lineNumber, invoiceLineId: l.invoiceLineId, amount: Number(l.amount), freedNights: freed.has(l.invoiceLineId) })),
+    lines: lines.map((l) => ({
+      id: l.id, lineNumber: l.lineNumber, invoiceLineId: l.invoiceLineId, amount: Number(l.amount), freedNights: freed.has(l.invoiceLineId),
+    })),
   };
 }
 

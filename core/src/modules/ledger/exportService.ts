@@ -67,8 +67,20 @@ export async function summarise(trx: Knex.Transaction, tenantId: string, s: Expo
   const row: SelectionTotals = await whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
     this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
   }), tenantId, s)
-    .first(trx.raw('count(DISTINCT j.id)::int AS journals'), trx.raw('count(*)::int AS entries'), trx.raw('min(j.number) AS first'), trx.raw('max(j.number) AS last'), trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'));
-  return { journalCount: row.journals, entryCount: row.entries, first: row.first === null ? null : Number(row.first), last: row.last === null ? null : Number(row.last), total: Number(row.total) };
+    .first(
+      trx.raw('count(DISTINCT j.id)::int AS journals'),
+      trx.raw('count(*)::int AS entries'),
+      trx.raw('min(j.number) AS first'),
+      trx.raw('max(j.number) AS last'),
+      trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'),
+    );
+  return {
+    journalCount: row.journals,
+    entryCount: row.entries,
+    first: row.first === null ? null : Number(row.first),
+    last: row.last === null ? null : Number(row.last),
+    total: Number(row.total),
+  };
 }
 
 let cursors = 0;
@@ -117,13 +129,22 @@ export function findLedgerExport(scope: FindScope, exportId: string, options: Fi
 
 export function selectionOf(row: LedgerExport): ExportSelection {
   return {
-    from: row.postingFrom, to: row.postingTo, journalFrom: row.journalFrom === null ? null : Number(row.journalFrom), journalTo: row.journalTo === null ? null : Number(row.journalTo),
-    sourceType: row.sourceType, sourceId: row.sourceId, throughJournalNumber: Number(row.throughJournalNumber),
+    from: row.postingFrom,
+    to: row.postingTo,
+    journalFrom: row.journalFrom === null ? null : Number(row.journalFrom),
+    journalTo: row.journalTo === null ? null : Number(row.journalTo),
+    sourceType: row.sourceType,
+    sourceId: row.sourceId,
+    throughJournalNumber: Number(row.throughJournalNumber),
   };
 }
 
 /** The exports a journal was in: journals never change, so an export's selection says exactly which it held. */
-export async function exportsOfJournal(trx: Knex.Transaction, tenantId: string, journal: LedgerJournal): Promise<Array<{ id: string; format: string; createdAt: string }>> {
+export async function exportsOfJournal(
+  trx: Knex.Transaction,
+  tenantId: string,
+  journal: LedgerJournal,
+): Promise<Array<{ id: string; format: string; createdAt: string }>> {
   const rows = await LedgerExport.query(trx)
     .where('tenant_id', tenantId)
     .where('through_journal_number', '>=', journal.number)
@@ -142,13 +163,24 @@ export function unknownFormat(keys: string[]): Problem {
   return Problem.unprocessable([{ pointer: '/body/format', message: `is not an export format (${keys.join(', ')})` }]);
 }
 
+export interface ExportRequest {
+  format: LedgerExportFormat;
+  selection: ExportSelection;
+  /** The earlier export this one replays, if any. */
+  replayOf?: string | null;
+  /** What the audit event names, where the request was about something else (a payment run). */
+  auditAs?: { entityType: string; entityId: string };
+}
+
 /**
  * Takes an export: records it (with what it held, so it can be replayed byte for byte), tells the
  * modules whose journals it took, audits it (as the export, or as what the request named: a payment
  * run), and answers the CSV rows, streamed after the record.
  */
-export async function takeLedgerExport(ctx: TenantScope, format: LedgerExportFormat, selection: ExportSelection, replayOf: string | null, auditAs?: { entityType: string; entityId: string }): Promise<OperationResult> {
+export async function takeLedgerExport(ctx: TenantScope, request: ExportRequest): Promise<OperationResult> {
   const { trx, tenantId } = ctx;
+  const { format, selection, auditAs } = request;
+  const replayOf = request.replayOf ?? null;
   const summary = await summarise(trx, tenantId, selection);
   const tenant: { currency: string; slug: string } = await trx('tenants').where({ id: tenantId }).first('currency', 'slug');
   const row = await LedgerExport.query(trx)
@@ -174,11 +206,15 @@ export async function takeLedgerExport(ctx: TenantScope, format: LedgerExportFor
     .returning('*');
   const recorded = exportToApi(row);
   const changed = await journalsExported(trx, tenantId, { exportId: recorded.id, selection });
-  await ctx.audit({ action: 'ledger_export.create', entityType: auditAs?.entityType ?? 'ledger_export', entityId: auditAs?.entityId ?? recorded.id, before: null, after: { ...recorded, replayOf, ...changed } });
-  return {
-    status: 200,
-    csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows: exportRows(trx, tenantId, selection, format, { currency: tenant.currency }, await hiddenRecords(ctx)) },
-  };
+  await ctx.audit({
+    action: 'ledger_export.create',
+    entityType: auditAs?.entityType ?? 'ledger_export',
+    entityId: auditAs?.entityId ?? recorded.id,
+    before: null,
+    after: { ...recorded, replayOf, ...changed },
+  });
+  const rows = exportRows(trx, tenantId, selection, format, { currency: tenant.currency }, await hiddenRecords(ctx));
+  return { status: 200, csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows } };
 }
 
 /** The journals a selection holds, by id (for a module that marks what they stand for). */

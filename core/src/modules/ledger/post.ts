@@ -93,7 +93,9 @@ export async function postJournal(scope: TenantScope | LedgerPoster, input: Jour
       const debit = line.debit ?? 0;
       const credit = line.credit ?? 0;
       const sides = [debit, credit].filter((v) => v !== 0);
-      if (sides.length !== 1 || !sides.every(positive)) return void errors.push({ pointer: at, message: 'must have exactly one of debit or credit, a positive whole number of minor units' });
+      if (sides.length !== 1 || !sides.every(positive)) {
+        return void errors.push({ pointer: at, message: 'must have exactly one of debit or credit, a positive whole number of minor units' });
+      }
       if (found) entries.push({ ...refs, accountKey: found.key, accountCode: found.code, debit, credit });
     }
   });
@@ -102,10 +104,13 @@ export async function postJournal(scope: TenantScope | LedgerPoster, input: Jour
 
   const debits = entries.reduce((sum, e) => sum + e.debit, 0);
   const credits = entries.reduce((sum, e) => sum + e.credit, 0);
-  if (!Number.isSafeInteger(debits) || !Number.isSafeInteger(credits)) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'the total is too large' }]);
+  if (!Number.isSafeInteger(debits) || !Number.isSafeInteger(credits)) {
+    throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'the total is too large' }]);
+  }
   if (entries.length < 2) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'a journal needs at least two entries' }]);
   if (debits !== credits) {
-    throw Problem.unprocessable([{ pointer: `${base}/lines`, message: `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}` }]);
+    const message = `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}`;
+    throw Problem.unprocessable([{ pointer: `${base}/lines`, message }]);
   }
 
   const written = await writeJournal(trx, tenantId, chart.currency, input, entries, createdBy);
@@ -137,7 +142,11 @@ const SQL_UUID_V7 = `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
  * journal, its line count and total, unless the caller's own event names the journal
  * (`audit: false`): a request appends one event for what it did.
  */
-export async function postJournalFromQuery(scope: LedgerPoster, input: Omit<JournalInput, 'lines'> & { entries: EntrySource }, options: { audit?: boolean } = {}) {
+export async function postJournalFromQuery(
+  scope: LedgerPoster,
+  input: Omit<JournalInput, 'lines'> & { entries: EntrySource },
+  options: { audit?: boolean } = {},
+) {
   const { trx, tenantId } = scope;
   const chart = await tenantChart(trx, tenantId, scope.packs, input.postingDate);
   const journal = await openJournal(trx, tenantId, chart.currency, input, scope.actor.actorId);
@@ -152,16 +161,22 @@ export async function postJournalFromQuery(scope: LedgerPoster, input: Omit<Jour
     [tenantId, journal.id, accounts.map((a) => a.code), accounts.map((a) => a.key), ...input.entries.bindings],
   );
   const totals = await journalTotals(trx, tenantId, journal.id);
-  if (totals.lines < 2 || totals.debits !== totals.credits) throw new Error(`postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`);
+  if (totals.lines < 2 || totals.debits !== totals.credits) {
+    throw new Error(`postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`);
+  }
   const summary = journalToApi(journal, { lineCount: totals.lines, total: totals.debits });
-  if (options.audit ?? true) await appendAuditEvent(trx, tenantId, scope.actor, { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: summary.id, before: null, after: summary });
+  if (options.audit ?? true) {
+    const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: summary.id, before: null, after: summary };
+    await appendAuditEvent(trx, tenantId, scope.actor, event);
+  }
   return summary;
 }
 
 /** Counted and summed by the database, after a posting straight from a query. */
 async function journalTotals(trx: Knex.Transaction, tenantId: string, journalId: string): Promise<{ lines: number; debits: number; credits: number }> {
   const { rows } = await trx.raw<{ rows: Array<{ lines: number; debits: number; credits: number }> }>(
-    'SELECT count(*)::int AS lines, coalesce(sum(debit), 0)::bigint AS debits, coalesce(sum(credit), 0)::bigint AS credits FROM ledger_entries WHERE tenant_id = ? AND journal_id = ?',
+    `SELECT count(*)::int AS lines, coalesce(sum(debit), 0)::bigint AS debits, coalesce(sum(credit), 0)::bigint AS credits
+       FROM ledger_entries WHERE tenant_id = ? AND journal_id = ?`,
     [tenantId, journalId],
   );
   const totals = rows[0]!;
@@ -206,7 +221,13 @@ function refsOf(line: JournalLineRefs) {
  * Numbers a new journal from the tenant's counter (its row locked until this transaction ends, so a
  * rolled-back posting gives its number back) and writes its header.
  */
-async function openJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, createdBy: string | null): Promise<LedgerJournal> {
+async function openJournal(
+  trx: Knex.Transaction,
+  tenantId: string,
+  currency: string,
+  input: Omit<JournalInput, 'lines'>,
+  createdBy: string | null,
+): Promise<LedgerJournal> {
   const counter = await trx.raw<{ rows: Array<{ last_number: number }> }>(
     `INSERT INTO ledger_counters (tenant_id, last_number) VALUES (?, 1)
        ON CONFLICT (tenant_id) DO UPDATE SET last_number = ledger_counters.last_number + 1
@@ -229,7 +250,14 @@ async function openJournal(trx: Knex.Transaction, tenantId: string, currency: st
 }
 
 /** Opens a journal and writes its entries, in order. */
-async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, entries: EntryValues[], createdBy: string | null) {
+async function writeJournal(
+  trx: Knex.Transaction,
+  tenantId: string,
+  currency: string,
+  input: Omit<JournalInput, 'lines'>,
+  entries: EntryValues[],
+  createdBy: string | null,
+) {
   const journal = await openJournal(trx, tenantId, currency, input, createdBy);
   const rows: NewEntry[] = entries.map((e, i) => ({ tenantId, id: newId(), journalId: journal.id, lineNumber: i + 1, ...e }));
   await bulkInsert<NewEntry>(trx, 'ledger_entries', ENTRY_COLUMNS, rows);
@@ -254,7 +282,11 @@ async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: J
   for (const { field, table } of checks) {
     const ids = [...new Set(lines.map((l) => l[field]).filter((v): v is string => typeof v === 'string'))];
     if (!ids.length) continue;
-    const rows = (await trx(table).where({ tenant_id: tenantId }).whereIn('id', ids).select(table === 'placements' ? ['id', 'household_id', 'child_id'] : ['id'])) as Array<{ id: string; household_id: string; child_id: string }>;
+    const columns = table === 'placements' ? ['id', 'household_id', 'child_id'] : ['id'];
+    const rows: Array<{ id: string; household_id: string; child_id: string }> = await trx(table)
+      .where({ tenant_id: tenantId })
+      .whereIn('id', ids)
+      .select(columns);
     if (table === 'placements') for (const r of rows) placements.set(r.id, r);
     const found = new Set(rows.map((r) => r.id));
     lines.forEach((line, i) => {
@@ -265,8 +297,12 @@ async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: J
   lines.forEach((line, i) => {
     const placement = line.placementId ? placements.get(line.placementId) : undefined;
     if (!placement) return;
-    if (line.carerHouseholdId && line.carerHouseholdId !== placement.household_id) errors.push({ pointer: `${base}/lines/${i}/carerHouseholdId`, message: 'is not the household of this placement' });
-    if (line.childId && line.childId !== placement.child_id) errors.push({ pointer: `${base}/lines/${i}/childId`, message: 'is not the child of this placement' });
+    if (line.carerHouseholdId && line.carerHouseholdId !== placement.household_id) {
+      errors.push({ pointer: `${base}/lines/${i}/carerHouseholdId`, message: 'is not the household of this placement' });
+    }
+    if (line.childId && line.childId !== placement.child_id) {
+      errors.push({ pointer: `${base}/lines/${i}/childId`, message: 'is not the child of this placement' });
+    }
   });
   return errors;
 }

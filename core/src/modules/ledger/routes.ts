@@ -3,9 +3,11 @@ import { defineOperations, type OperationResult, type TenantContext, type Tenant
 import { Problem, type FieldError } from '../../http/problem';
 import { ok } from '../../http/results';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
-import { exportsOfJournal, filterErrors, findLedgerExport, lastJournalNumber, selectionOf, takeLedgerExport, unknownFormat, type ExportSelection } from './exportService';
+import {
+  exportsOfJournal, filterErrors, findLedgerExport, lastJournalNumber, selectionOf, takeLedgerExport, unknownFormat, type ExportSelection,
+} from './exportService';
 import { findJournal, journalsWithTotals } from './journals';
-import { LedgerEntry, LedgerExport } from './models';
+import { LedgerEntry, LedgerExport, type JournalWithTotals } from './models';
 import { postJournal, type JournalLineInput } from './post';
 import { entryToApi, exportToApi, journalToApi } from './present';
 
@@ -30,7 +32,12 @@ async function postLedgerJournal(ctx: TenantContext<'postLedgerJournal'>): Promi
   // A manual journal may name only the children and placements the caller may see.
   const hiddenErrors = await hiddenReferenceErrors(ctx, body.lines, (i, field) => `/body/lines/${i}/${field}`);
   if (hiddenErrors.length) throw Problem.unprocessable(hiddenErrors);
-  const posted = await postJournal(ctx, { postingDate: body.postingDate, description: body.description, source: { type: 'manual', id: body.reference ?? null }, lines: linesOf(body) });
+  const posted = await postJournal(ctx, {
+    postingDate: body.postingDate,
+    description: body.description,
+    source: { type: 'manual', id: body.reference ?? null },
+    lines: linesOf(body),
+  });
   // No Location: the contract answers a posted journal without one.
   return { status: 201, body: { ...posted, exports: [] } };
 }
@@ -42,7 +49,8 @@ async function listLedgerJournals(ctx: TenantContext<'listLedgerJournals'>): Pro
   if (q.to) query.where('j.posting_date', '<=', q.to);
   if (q.sourceType) query.where('j.source_type', q.sourceType);
   if (q.sourceId) query.where('j.source_id', q.sourceId);
-  const page = await keysetPage(query, q, [{ column: 'j.number', of: (r) => Number(r.number) }], (r) => journalToApi(r, { lineCount: r.lineCount, total: r.totalMinor }), 'desc');
+  const toApi = (r: JournalWithTotals) => journalToApi(r, { lineCount: r.lineCount, total: r.totalMinor });
+  const page = await keysetPage(query, q, [{ column: 'j.number', of: (r) => Number(r.number) }], toApi, 'desc');
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
@@ -50,7 +58,11 @@ async function getLedgerJournal(ctx: TenantContext<'getLedgerJournal'>): Promise
   const journal = await findJournal(ctx, ctx.params.journalId);
   const entries = await LedgerEntry.query(ctx.trx).where({ tenant_id: ctx.tenantId, journal_id: journal.id }).orderBy('line_number');
   const totals = { lineCount: entries.length, total: entries.reduce((sum, e) => sum + Number(e.debit), 0) };
-  return ok({ ...journalToApi(journal, totals), entries: await withholdRestricted(ctx, entries.map(entryToApi)), exports: await exportsOfJournal(ctx.trx, ctx.tenantId, journal) });
+  return ok({
+    ...journalToApi(journal, totals),
+    entries: await withholdRestricted(ctx, entries.map(entryToApi)),
+    exports: await exportsOfJournal(ctx.trx, ctx.tenantId, journal),
+  });
 }
 
 async function listLedgerExports(ctx: TenantContext<'listLedgerExports'>): Promise<OperationResult> {
@@ -66,11 +78,15 @@ async function listLedgerExports(ctx: TenantContext<'listLedgerExports'>): Promi
 async function selectionFor(scope: TenantScope, body: ExportBody): Promise<ExportSelection> {
   if (body.exportId) {
     const others = (['from', 'to', 'journalFrom', 'journalTo', 'sourceType', 'sourceId'] as const).filter((k) => body[k] !== undefined);
-    if (others.length) throw Problem.unprocessable(others.map((k) => ({ pointer: `/body/${k}`, message: 'cannot be given with exportId: a replay takes the earlier export\'s selection' })));
+    const message = 'cannot be given with exportId: a replay takes the earlier export\'s selection';
+    if (others.length) throw Problem.unprocessable(others.map((k) => ({ pointer: `/body/${k}`, message })));
     // An earlier export that is not the tenant's is not found (404), though its id came in the body.
     return selectionOf(await findLedgerExport(scope, body.exportId));
   }
-  const filters = { from: body.from ?? null, to: body.to ?? null, journalFrom: body.journalFrom ?? null, journalTo: body.journalTo ?? null, sourceType: body.sourceType ?? null, sourceId: body.sourceId ?? null };
+  const filters = {
+    from: body.from ?? null, to: body.to ?? null, journalFrom: body.journalFrom ?? null, journalTo: body.journalTo ?? null,
+    sourceType: body.sourceType ?? null, sourceId: body.sourceId ?? null,
+  };
   const errors = filterErrors(filters);
   if (errors.length) throw Problem.unprocessable(errors);
   return { ...filters, throughJournalNumber: await lastJournalNumber(scope.trx, scope.tenantId) };
@@ -81,7 +97,7 @@ async function createLedgerExport(ctx: TenantContext<'createLedgerExport'>): Pro
   const formats = ctx.services.plugins.ledgerExports;
   const format = formats.get(body.format);
   if (!format) throw unknownFormat(formats.keys());
-  return takeLedgerExport(ctx, format, await selectionFor(ctx, body), body.exportId ?? null);
+  return takeLedgerExport(ctx, { format, selection: await selectionFor(ctx, body), replayOf: body.exportId ?? null });
 }
 
 export const ledgerOperations = defineOperations({

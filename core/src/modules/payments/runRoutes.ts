@@ -219,7 +219,9 @@ async function exportPaymentRun(ctx: OperationContext): Promise<OperationResult>
   assertAllowed(await judgeStep(workflow, run, 'export', ctx.principal!));
   if (!run.journal_id) throw new Problem('conflict', `The run ${run.reference} paid nothing, so it has no journal to export`);
   // The run's journal, bounded by the journals committed now: the same export replays byte for byte.
-  return takeLedgerExport({ ...ctx, tenantId: ctx.tenantId!, principal: ctx.principal! }, format, { sourceType: 'payment_run', sourceId: run.id, throughJournalNumber: await lastJournalNumber(ctx.trx, ctx.tenantId!) }, null, { entityType: 'payment_run', entityId: run.id });
+  const selection = { sourceType: 'payment_run', sourceId: run.id, throughJournalNumber: await lastJournalNumber(ctx.trx, ctx.tenantId!) };
+  const auditAs = { entityType: 'payment_run', entityId: run.id };
+  return takeLedgerExport({ ...ctx, tenantId: ctx.tenantId!, principal: ctx.principal! }, { format, selection, auditAs });
 }
 
 /**
