@@ -10,7 +10,7 @@ async function createCreditNote(ctx: TenantContext<'createCreditNote'>): Promise
   const { creditNote, journal } = await creditInvoice(issuing(ctx), ctx.params.invoiceId, ctx.body);
   // The event names the invoice in the path; `after` carries the credit note and its journal.
   await ctx.audit({ action: 'credit_note.issued', entityType: 'invoice', entityId: ctx.params.invoiceId, after: { ...creditNote, journal } });
-  // No ETag: a credit note never changes.
+  // A credit note never changes: it has no version to answer with.
   return { status: 201, body: creditNote, headers: { Location: `/v1/credit-notes/${creditNote.id}` } };
 }
 

@@ -53,7 +53,7 @@ async function getInvoice(ctx: TenantContext<'getInvoice'>): Promise<OperationRe
   const found = await findInvoice(ctx, ctx.params.invoiceId);
   const body = await shownInvoice(ctx, await presentInvoice(ctx, found));
   // Only a draft has a version: an issued invoice never changes.
-  return found.kind === 'draft' ? ok(body, found.row.version) : { status: 200, body, headers: {} };
+  return found.kind === 'draft' ? ok(body, found.row.version) : ok(body);
 }
 
 function periodOf(body: { periodStart: string; periodEnd?: string }, frequency: InvoicingFrequency): { start: string; end: string } {
