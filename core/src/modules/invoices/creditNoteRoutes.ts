@@ -1,6 +1,6 @@
 import { keysetPage } from '../../db/keyset';
 import { defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { creditInvoice } from './issue';
 import { issuing } from './invoiceRoutes';
 import { CreditNote } from './models';
@@ -11,7 +11,7 @@ async function createCreditNote(ctx: TenantContext<'createCreditNote'>): Promise
   // The event names the invoice in the path; `after` carries the credit note and its journal.
   await ctx.audit({ action: 'credit_note.issued', entityType: 'invoice', entityId: ctx.params.invoiceId, after: { ...creditNote, journal } });
   // A credit note never changes: it has no version to answer with.
-  return { status: 201, body: creditNote, headers: { Location: `/v1/credit-notes/${creditNote.id}` } };
+  return created(creditNote, `/v1/credit-notes/${creditNote.id}`);
 }
 
 type CreditNoteWithInvoice = CreditNote & { invoiceReference: string; commissionerId: string };
