@@ -2,9 +2,10 @@ import type { Knex } from 'knex';
 import { formatDocumentDate, formatMoney, type BillToView, type ChargeLineView, type CreditNoteView, type InvoiceView } from '../../documents';
 import { addDays } from '../../dates';
 import { WITHHELD_NAME } from '../children/visibility';
+import type { FindScope } from '../../db/find';
+import { CreditNote, CreditNoteLine, Invoice, InvoiceLine, type BillTo, type ChargeLine, type Currency } from './models';
 import { invoicingPolicy, tenantForInvoicing } from './policy';
-import { findInvoice } from './present';
-import { billToOf, type BillTo, type CommissionerRow, type CreditNoteLineRow, type CreditNoteRow, type InvoiceRow, type LineRow } from './rows';
+import { billToOf, draftLines, findCommissioner, invoiceLines, invoiceOrDraft, type Found } from './present';
 
 /**
  * The view models the packs' invoice and credit note templates render (InvoiceView, CreditNoteView in
@@ -12,8 +13,6 @@ import { billToOf, type BillTo, type CommissionerRow, type CreditNoteLineRow, ty
  * with their ISO twins. A child appears by initials only, the placement by the commissioner's own
  * reference for it: these documents leave the service.
  */
-
-type Currency = 'GBP' | 'USD';
 
 /** A view model with what rendering it needs besides: which configuration, which date for the PDF, which name for the file. */
 export interface RenderableDocument<View> {
@@ -44,8 +43,8 @@ function serviceView(name: string): Service {
  * placement: printed when every line carries the same one. The commissioner's `customerReference` is
  * the tenant's account number for it, not theirs, so it is not printed as "your reference".
  */
-function billToView(billTo: BillTo, lines: LineRow[]): BillToView {
-  const references = new Set(lines.map((l) => l.commissioner_reference));
+function billToView(billTo: BillTo, lines: ChargeLine[]): BillToView {
+  const references = new Set(lines.map((l) => l.commissionerReference));
   return { name: billTo.name, addressLines: billTo.addressLines, reference: references.size === 1 ? [...references][0]! : null };
 }
 
@@ -59,11 +58,11 @@ interface PlacementFacts { kind: string; initials: string; withheld: boolean }
  */
 async function placementFacts(trx: Knex.Transaction, tenantId: string, placementIds: string[], hidden: ReadonlySet<string>): Promise<Map<string, PlacementFacts>> {
   if (!placementIds.length) return new Map();
-  const rows = (await trx('placements as p')
+  const rows: Array<{ id: string; kind: string; initials: string }> = await trx('placements as p')
     .join('children as c', (j) => j.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id'))
     .where('p.tenant_id', tenantId)
     .whereIn('p.id', [...new Set(placementIds)])
-    .select('p.id', 'p.kind', trx.raw(`upper(left(c.given_name, 1)) || '.' || upper(left(c.family_name, 1)) || '.' AS initials`))) as Array<{ id: string; kind: string; initials: string }>;
+    .select('p.id', 'p.kind', trx.raw(`upper(left(c.given_name, 1)) || '.' || upper(left(c.family_name, 1)) || '.' AS initials`));
   return new Map(rows.map((r) => [r.id, hidden.has(r.id) ? { kind: r.kind, initials: WITHHELD_NAME, withheld: true } : { kind: r.kind, initials: r.initials, withheld: false }]));
 }
 
@@ -72,17 +71,17 @@ const placementWords = (kind: string | undefined) => {
   return `${words.charAt(0).toUpperCase()}${words.slice(1)} placement`;
 };
 
-function chargeLine(line: LineRow, currency: Currency, facts: Map<string, PlacementFacts>, description: string, amount: number): ChargeLineView {
-  const placement = facts.get(line.placement_id);
+function chargeLine(line: ChargeLine, currency: Currency, facts: Map<string, PlacementFacts>, description: string, amount: number): ChargeLineView {
+  const placement = facts.get(line.placementId);
   return {
     child: placement?.initials ?? '',
     // The commissioner's reference is the one its finance team can look up; without one, the end of
     // the placement's id (the random part of a UUIDv7) tells the lines apart.
-    placementReference: placement?.withheld ? WITHHELD_NAME : (line.commissioner_reference ?? line.placement_id.slice(-8).toUpperCase()),
-    from: formatDocumentDate(line.period_start, currency, 'short'),
-    to: formatDocumentDate(line.period_end, currency, 'short'),
+    placementReference: placement?.withheld ? WITHHELD_NAME : (line.commissionerReference ?? line.placementId.slice(-8).toUpperCase()),
+    from: formatDocumentDate(line.periodStart, currency, 'short'),
+    to: formatDocumentDate(line.periodEnd, currency, 'short'),
     nights: line.nights,
-    rate: `${formatMoney(Number(line.fee_amount), currency)} a ${line.fee_period}`,
+    rate: `${formatMoney(Number(line.feeAmount), currency)} a ${line.feePeriod}`,
     description,
     amount: formatMoney(amount, currency),
   };
@@ -110,36 +109,36 @@ function weeklyFeeNote(currency: Currency): string {
 
 const DRAFT_NOTE = 'Draft for checking, not an invoice: it has no number yet, and its dates are as if it were issued today. Issuing numbers it and fixes whom it is addressed to; regenerating the draft may change its lines.';
 
-/** The invoice, or a draft's preview, with what rendering it needs; null when there is no such invoice. */
-export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, invoiceId: string, hiddenPlacements: ReadonlySet<string> = new Set()): Promise<RenderableDocument<InvoiceView> | null> {
-  const found = await findInvoice(trx, tenantId, invoiceId);
-  if (!found) return null;
+/**
+ * The invoice, or a draft's preview, with what rendering it needs. `hiddenPlacements`: placements of
+ * children whose records are restricted from whoever asks (their lines keep their charges).
+ */
+export async function invoiceDocument(scope: FindScope, found: Found, hiddenPlacements: ReadonlySet<string>): Promise<RenderableDocument<InvoiceView>> {
+  const { trx, tenantId } = scope;
   const tenant = await tenantForInvoicing(trx, tenantId);
   const currency = found.row.currency;
-  const issued: InvoiceRow | null = found.kind === 'issued' ? found.row : null;
-  const lines = issued
-    ? ((await trx('invoice_lines').where({ tenant_id: tenantId, invoice_id: invoiceId }).orderBy('line_number')) as LineRow[])
-    : ((await trx('invoice_draft_lines').where({ tenant_id: tenantId, draft_id: invoiceId }).orderBy('line_number')) as LineRow[]);
+  const issued: Invoice | null = found.kind === 'issued' ? found.row : null;
+  const lines: ChargeLine[] = issued ? await invoiceLines(scope, issued.id) : await draftLines(scope, found.row.id);
 
   let billTo: BillTo;
   let issueDate: string;
   let dueDate: string;
   let termsDays: number;
   if (issued) {
-    ({ bill_to: billTo, issue_date: issueDate, due_date: dueDate, payment_terms_days: termsDays } = issued);
+    ({ billTo, issueDate, dueDate, paymentTermsDays: termsDays } = issued);
   } else {
     // A draft is shown as it would be issued today: to the commissioner as it stands, on its terms or the policy's.
-    const commissioner = (await trx('commissioners').where({ tenant_id: tenantId, id: found.row.commissioner_id }).first()) as CommissionerRow;
+    const commissioner = await findCommissioner(scope, found.row.commissionerId);
     billTo = billToOf(commissioner);
-    termsDays = commissioner.payment_terms_days ?? (await invoicingPolicy(trx, tenantId)).paymentTermsDays;
+    termsDays = commissioner.paymentTermsDays ?? (await invoicingPolicy(trx, tenantId)).paymentTermsDays;
     issueDate = tenant.today;
     dueDate = addDays(issueDate, termsDays);
   }
 
-  const facts = await placementFacts(trx, tenantId, lines.map((l) => l.placement_id), hiddenPlacements);
+  const facts = await placementFacts(trx, tenantId, lines.map((l) => l.placementId), hiddenPlacements);
   const total = formatMoney(lines.reduce((sum, l) => sum + Number(l.amount), 0), currency);
   const due = formatDocumentDate(dueDate, currency);
-  const notes = [...(issued ? [] : [DRAFT_NOTE]), ...(lines.some((l) => l.fee_period === 'week') ? [weeklyFeeNote(currency)] : [])];
+  const notes = [...(issued ? [] : [DRAFT_NOTE]), ...(lines.some((l) => l.feePeriod === 'week') ? [weeklyFeeNote(currency)] : [])];
   const view: InvoiceView = {
     service: serviceView(tenant.name),
     invoice: {
@@ -152,12 +151,12 @@ export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, i
     },
     billTo: billToView(billTo, lines),
     period: {
-      start: formatDocumentDate(found.row.period_start, currency),
-      startIso: found.row.period_start,
-      end: formatDocumentDate(found.row.period_end, currency),
-      endIso: found.row.period_end,
+      start: formatDocumentDate(found.row.periodStart, currency),
+      startIso: found.row.periodStart,
+      end: formatDocumentDate(found.row.periodEnd, currency),
+      endIso: found.row.periodEnd,
     },
-    lines: lines.map((l) => chargeLine(l, currency, facts, placementWords(facts.get(l.placement_id)?.kind), Number(l.amount))),
+    lines: lines.map((l) => chargeLine(l, currency, facts, placementWords(facts.get(l.placementId)?.kind), Number(l.amount))),
     totals: { net: total, tax: null, total },
     payment: { instructions: paymentInstructions(tenant.name, total, due, issued?.reference ?? null, currency) },
     ...(notes.length ? { notes } : {}),
@@ -167,47 +166,52 @@ export async function invoiceDocument(trx: Knex.Transaction, tenantId: string, i
     currency,
     draft: !issued,
     asOf: issueDate,
-    madeAt: new Date(found.kind === 'issued' ? found.row.issued_at : found.row.updated_at),
+    madeAt: new Date(found.kind === 'issued' ? found.row.issuedAt : found.row.updatedAt),
     reference: issued?.reference ?? null,
   };
 }
 
-/** The credit note with what rendering it needs; null when there is no such credit note. */
-export async function creditNoteDocument(trx: Knex.Transaction, tenantId: string, creditNoteId: string, hiddenPlacements: ReadonlySet<string> = new Set()): Promise<RenderableDocument<CreditNoteView> | null> {
-  const note = (await trx('credit_notes').where({ tenant_id: tenantId, id: creditNoteId }).first()) as CreditNoteRow | undefined;
-  if (!note) return null;
+/** The credit note with what rendering it needs (`hiddenPlacements` as for an invoice). */
+export async function creditNoteDocument(
+  scope: FindScope,
+  note: CreditNote,
+  hiddenPlacements: ReadonlySet<string>,
+): Promise<RenderableDocument<CreditNoteView>> {
+  const { trx, tenantId } = scope;
   const tenant = await tenantForInvoicing(trx, tenantId);
-  const invoice = (await trx('invoices').where({ tenant_id: tenantId, id: note.invoice_id }).first()) as InvoiceRow;
-  const credits = (await trx('credit_note_lines').where({ tenant_id: tenantId, credit_note_id: note.id }).orderBy('line_number')) as CreditNoteLineRow[];
-  const invoiceLines = new Map(((await trx('invoice_lines').where({ tenant_id: tenantId, invoice_id: invoice.id })) as LineRow[]).map((l) => [l.id, l]));
-  const facts = await placementFacts(trx, tenantId, [...invoiceLines.values()].map((l) => l.placement_id), hiddenPlacements);
+  const invoice = await Invoice.query(trx).where({ tenant_id: tenantId, id: note.invoiceId }).first().throwIfNotFound();
+  const credits = await CreditNoteLine.query(trx).where({ tenant_id: tenantId, credit_note_id: note.id }).orderBy('line_number');
+  const linesById = new Map((await InvoiceLine.query(trx).where({ tenant_id: tenantId, invoice_id: invoice.id })).map((l) => [l.id, l]));
+  const facts = await placementFacts(trx, tenantId, [...linesById.values()].map((l) => l.placementId), hiddenPlacements);
   const currency = note.currency;
   const total = formatMoney(Number(note.total), currency);
   const view: CreditNoteView = {
     service: serviceView(tenant.name),
-    creditNote: { number: note.reference, date: formatDocumentDate(note.issue_date, currency), dateIso: note.issue_date, reason: note.reason },
-    credits: { invoiceNumber: invoice.reference, invoiceDate: formatDocumentDate(invoice.issue_date, currency), invoiceDateIso: invoice.issue_date },
-    billTo: billToView(invoice.bill_to, credits.map((c) => invoiceLines.get(c.invoice_line_id)!)),
+    creditNote: { number: note.reference, date: formatDocumentDate(note.issueDate, currency), dateIso: note.issueDate, reason: note.reason },
+    credits: { invoiceNumber: invoice.reference, invoiceDate: formatDocumentDate(invoice.issueDate, currency), invoiceDateIso: invoice.issueDate },
+    billTo: billToView(invoice.billTo, credits.map((c) => linesById.get(c.invoiceLineId)!)),
     lines: credits.map((c) => {
-      const line = invoiceLines.get(c.invoice_line_id)!;
+      const line = linesById.get(c.invoiceLineId)!;
       const amount = Number(c.amount);
       const whole = amount === Number(line.amount);
       const description = whole
-        ? `${invoice.reference} line ${line.line_number}, credited in full`
-        : `${invoice.reference} line ${line.line_number}: part of ${formatMoney(Number(line.amount), currency)}`;
+        ? `${invoice.reference} line ${line.lineNumber}, credited in full`
+        : `${invoice.reference} line ${line.lineNumber}: part of ${formatMoney(Number(line.amount), currency)}`;
       return chargeLine(line, currency, facts, description, amount);
     }),
     totals: { net: total, tax: null, total },
   };
-  return { view, currency, draft: false, asOf: note.issue_date, madeAt: new Date(note.created_at), reference: note.reference };
+  return { view, currency, draft: false, asOf: note.issueDate, madeAt: new Date(note.createdAt), reference: note.reference };
 }
 
-/** The invoice (or a draft's preview) as its template renders it; null when there is no such invoice. */
+/** The invoice (or a draft's preview) as its template renders it, nothing withheld; null when there is no such invoice. */
 export async function invoiceDocumentData(trx: Knex.Transaction, tenantId: string, invoiceId: string): Promise<InvoiceView | null> {
-  return (await invoiceDocument(trx, tenantId, invoiceId))?.view ?? null;
+  const found = await invoiceOrDraft({ trx, tenantId }, invoiceId);
+  return found ? (await invoiceDocument({ trx, tenantId }, found, new Set())).view : null;
 }
 
-/** The credit note as its template renders it; null when there is no such credit note. */
+/** The credit note as its template renders it, nothing withheld; null when there is no such credit note. */
 export async function creditNoteDocumentData(trx: Knex.Transaction, tenantId: string, creditNoteId: string): Promise<CreditNoteView | null> {
-  return (await creditNoteDocument(trx, tenantId, creditNoteId))?.view ?? null;
+  const note = await CreditNote.query(trx).where({ tenant_id: tenantId, id: creditNoteId }).first();
+  return note ? (await creditNoteDocument({ trx, tenantId }, note, new Set())).view : null;
 }

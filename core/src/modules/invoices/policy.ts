@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { addDays, addMonths } from '../../dates';
 import { iso, todayIn } from '../../time';
+import { TenantInvoicingPolicy, type Currency } from './models';
 import type { InvoiceRounding } from './pricing';
 
 export type InvoicingFrequency = 'weekly' | 'four_weekly' | 'monthly';
@@ -16,18 +17,6 @@ export interface InvoicingPolicy {
   version: number;
   updatedBy: string | null;
   updatedAt: string | null;
-}
-
-interface PolicyRow {
-  frequency: InvoicingFrequency;
-  charge_departure_day: boolean;
-  rounding: InvoiceRounding;
-  payment_terms_days: number;
-  invoice_prefix: string;
-  credit_note_prefix: string;
-  version: number;
-  updated_by: string | null;
-  updated_at: Date;
 }
 
 /** Numbers are printed zero-padded to this many digits (INV-000042); longer numbers simply grow. */
@@ -47,16 +36,35 @@ export const DEFAULT_POLICY: Omit<InvoicingPolicy, 'version' | 'updatedBy' | 'up
   numberDigits: NUMBER_DIGITS,
 };
 
+/** The tenant's policy (its defaults until it sets one, at version 0); `lock` takes the row's lock for a write. */
 export async function invoicingPolicy(trx: Knex.Transaction, tenantId: string, options: { lock?: boolean } = {}): Promise<InvoicingPolicy> {
-  const query = trx('invoicing_policies').where({ tenant_id: tenantId }).first();
+  const query = TenantInvoicingPolicy.query(trx).where('tenant_id', tenantId).first();
   if (options.lock) query.forUpdate();
-  const row = (await query) as PolicyRow | undefined;
+  const row = await query;
   if (!row) return { ...DEFAULT_POLICY, version: 0, updatedBy: null, updatedAt: null };
   return {
-    frequency: row.frequency, chargeDepartureDay: row.charge_departure_day, rounding: row.rounding, paymentTermsDays: row.payment_terms_days,
-    invoicePrefix: row.invoice_prefix, creditNotePrefix: row.credit_note_prefix, numberDigits: NUMBER_DIGITS,
-    version: row.version, updatedBy: row.updated_by, updatedAt: iso(row.updated_at),
+    frequency: row.frequency, chargeDepartureDay: row.chargeDepartureDay, rounding: row.rounding, paymentTermsDays: row.paymentTermsDays,
+    invoicePrefix: row.invoicePrefix, creditNotePrefix: row.creditNotePrefix, numberDigits: NUMBER_DIGITS,
+    version: row.version, updatedBy: row.updatedBy, updatedAt: iso(row.updatedAt),
   };
+}
+
+export type PolicySettings = Pick<InvoicingPolicy, 'frequency' | 'chargeDepartureDay' | 'rounding' | 'paymentTermsDays' | 'invoicePrefix' | 'creditNotePrefix'>;
+
+/**
+ * Writes the tenant's policy over `before` (read under lock): its first write inserts the row at
+ * version 1, later ones move the version on. (The table is keyed by tenant, with no id, so this is
+ * its own versioned write rather than patchVersioned's.)
+ */
+export async function saveInvoicingPolicy(
+  trx: Knex.Transaction,
+  tenantId: string,
+  input: { before: InvoicingPolicy; settings: PolicySettings; updatedBy: string | null },
+): Promise<void> {
+  const { before, settings, updatedBy } = input;
+  const changes = { ...settings, updatedBy, updatedAt: trx.fn.now() };
+  if (before.version === 0) await TenantInvoicingPolicy.query(trx).insert({ tenantId, ...changes, version: 1 });
+  else await TenantInvoicingPolicy.query(trx).where('tenant_id', tenantId).patch({ ...changes, version: before.version + 1 });
 }
 
 /** The last night of one invoicing period that starts on `start`. */
@@ -71,7 +79,7 @@ export function printedNumber(prefix: string, number: number): string {
 }
 
 /** What a document needs of its tenant: the name it is issued in, its currency and today where it is. */
-export async function tenantForInvoicing(trx: Knex.Transaction, tenantId: string): Promise<{ name: string; currency: 'GBP' | 'USD'; today: string }> {
-  const row = (await trx('tenants').where({ id: tenantId }).first('name', 'currency', 'time_zone')) as { name: string; currency: 'GBP' | 'USD'; time_zone: string };
+export async function tenantForInvoicing(trx: Knex.Transaction, tenantId: string): Promise<{ name: string; currency: Currency; today: string }> {
+  const row: { name: string; currency: Currency; time_zone: string } = await trx('tenants').where({ id: tenantId }).first('name', 'currency', 'time_zone');
   return { name: row.name, currency: row.currency, today: todayIn(row.time_zone) };
 }

@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
-import type { OperationContext, OperationResult } from '../../http/operation';
+import { findOne, type FindOptions, type FindScope } from '../../db/find';
+import type { OperationResult, TenantScope } from '../../http/operation';
 import { newId } from '../../ids';
 import { hiddenRecords, type HiddenRecords } from '../children/visibility';
 import { journalsExported } from './exportHooks';
 import { Problem, type FieldError } from '../../http/problem';
-import { exportToApi, type ExportRow, type JournalRow } from './rows';
+import { LedgerExport, LedgerJournal } from './models';
+import { exportToApi } from './present';
 import type { ExportTenant, LedgerExportFormat } from './exports/registry';
 import { exportViewsOf, type ExportCursorRow } from './exports/views';
 
@@ -49,18 +51,36 @@ function whereSelected(query: Knex.QueryBuilder, tenantId: string, s: ExportSele
  * number up to it is committed too, and an export bounded by it reads the same rows however often it runs.
  */
 export async function lastJournalNumber(trx: Knex.Transaction, tenantId: string): Promise<number> {
-  const row = (await trx('ledger_journals').where({ tenant_id: tenantId }).max('number as n').first()) as { n: number | null } | undefined;
-  return Number(row?.n ?? 0);
+  const { rows } = await trx.raw<{ rows: Array<{ n: number | null }> }>('SELECT max(number) AS n FROM ledger_journals WHERE tenant_id = ?', [tenantId]);
+  return Number(rows[0]?.n ?? 0);
+}
+
+interface SelectionTotals {
+  journals: number;
+  entries: number;
+  first: number | null;
+  last: number | null;
+  total: number;
 }
 
 export async function summarise(trx: Knex.Transaction, tenantId: string, s: ExportSelection) {
-  const row = (await whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
+  const row: SelectionTotals = await whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
     this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
   }), tenantId, s)
-    .first(trx.raw('count(DISTINCT j.id)::int AS journals'), trx.raw('count(*)::int AS entries'), trx.raw('min(j.number) AS first'), trx.raw('max(j.number) AS last'), trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'))) as {
-    journals: number; entries: number; first: number | null; last: number | null; total: number;
+    .first(
+      trx.raw('count(DISTINCT j.id)::int AS journals'),
+      trx.raw('count(*)::int AS entries'),
+      trx.raw('min(j.number) AS first'),
+      trx.raw('max(j.number) AS last'),
+      trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'),
+    );
+  return {
+    journalCount: row.journals,
+    entryCount: row.entries,
+    first: row.first === null ? null : Number(row.first),
+    last: row.last === null ? null : Number(row.last),
+    total: Number(row.total),
   };
-  return { journalCount: row.journals, entryCount: row.entries, first: row.first === null ? null : Number(row.first), last: row.last === null ? null : Number(row.last), total: Number(row.total) };
 }
 
 let cursors = 0;
@@ -90,7 +110,7 @@ export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: Ex
   await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.sql}`, query.bindings as Knex.RawBinding[]);
   try {
     for (;;) {
-      const rows = ((await trx.raw(`FETCH ${BATCH} FROM ${cursor}`)) as { rows: ExportCursorRow[] }).rows;
+      const { rows } = await trx.raw<{ rows: ExportCursorRow[] }>(`FETCH ${BATCH} FROM ${cursor}`);
       for (const r of rows) {
         const { entry, journal } = exportViewsOf(r, hidden);
         for (const out of format.rowsFor(entry, journal, tenant)) yield out;
@@ -102,31 +122,54 @@ export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: Ex
   }
 }
 
-export function selectionOf(row: ExportRow): ExportSelection {
+/** An export the tenant took, or not found. */
+export function findLedgerExport(scope: FindScope, exportId: string, options: FindOptions = {}): Promise<LedgerExport> {
+  return findOne<LedgerExport>(scope, LedgerExport, exportId, options);
+}
+
+export function selectionOf(row: LedgerExport): ExportSelection {
   return {
-    from: row.posting_from, to: row.posting_to, journalFrom: row.journal_from === null ? null : Number(row.journal_from), journalTo: row.journal_to === null ? null : Number(row.journal_to),
-    sourceType: row.source_type, sourceId: row.source_id, throughJournalNumber: Number(row.through_journal_number),
+    from: row.postingFrom,
+    to: row.postingTo,
+    journalFrom: row.journalFrom === null ? null : Number(row.journalFrom),
+    journalTo: row.journalTo === null ? null : Number(row.journalTo),
+    sourceType: row.sourceType,
+    sourceId: row.sourceId,
+    throughJournalNumber: Number(row.throughJournalNumber),
   };
 }
 
 /** The exports a journal was in: journals never change, so an export's selection says exactly which it held. */
-export async function exportsOfJournal(trx: Knex.Transaction, tenantId: string, journal: JournalRow): Promise<Array<{ id: string; format: string; createdAt: string }>> {
-  const rows = (await trx('ledger_exports')
-    .where({ tenant_id: tenantId })
+export async function exportsOfJournal(
+  trx: Knex.Transaction,
+  tenantId: string,
+  journal: LedgerJournal,
+): Promise<Array<{ id: string; format: string; createdAt: string }>> {
+  const rows = await LedgerExport.query(trx)
+    .where('tenant_id', tenantId)
     .where('through_journal_number', '>=', journal.number)
-    .where((q) => q.whereNull('posting_from').orWhere('posting_from', '<=', journal.posting_date))
-    .where((q) => q.whereNull('posting_to').orWhere('posting_to', '>=', journal.posting_date))
+    .where((q) => q.whereNull('posting_from').orWhere('posting_from', '<=', journal.postingDate))
+    .where((q) => q.whereNull('posting_to').orWhere('posting_to', '>=', journal.postingDate))
     .where((q) => q.whereNull('journal_from').orWhere('journal_from', '<=', journal.number))
     .where((q) => q.whereNull('journal_to').orWhere('journal_to', '>=', journal.number))
-    .where((q) => q.whereNull('source_type').orWhere('source_type', journal.source_type))
-    .where((q) => q.whereNull('source_id').orWhere('source_id', journal.source_id ?? ''))
+    .where((q) => q.whereNull('source_type').orWhere('source_type', journal.sourceType))
+    .where((q) => q.whereNull('source_id').orWhere('source_id', journal.sourceId ?? ''))
     .orderBy([{ column: 'created_at' }, { column: 'id' }])
-    .select('id', 'format', 'created_at')) as Array<{ id: string; format: string; created_at: Date }>;
-  return rows.map((r) => ({ id: r.id, format: r.format, createdAt: r.created_at.toISOString() }));
+    .select('id', 'format', 'created_at');
+  return rows.map((r) => ({ id: r.id, format: r.format, createdAt: r.createdAt.toISOString() }));
 }
 
 export function unknownFormat(keys: string[]): Problem {
   return Problem.unprocessable([{ pointer: '/body/format', message: `is not an export format (${keys.join(', ')})` }]);
+}
+
+export interface ExportRequest {
+  format: LedgerExportFormat;
+  selection: ExportSelection;
+  /** The earlier export this one replays, if any. */
+  replayOf?: string | null;
+  /** What the audit event names, where the request was about something else (a payment run). */
+  auditAs?: { entityType: string; entityId: string };
 }
 
 /**
@@ -134,39 +177,48 @@ export function unknownFormat(keys: string[]): Problem {
  * modules whose journals it took, audits it (as the export, or as what the request named: a payment
  * run), and answers the CSV rows, streamed after the record.
  */
-export async function takeLedgerExport(ctx: OperationContext, format: LedgerExportFormat, selection: ExportSelection, replayOf: string | null, auditAs?: { entityType: string; entityId: string }): Promise<OperationResult> {
-  const summary = await summarise(ctx.trx, ctx.tenantId!, selection);
-  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('currency', 'slug')) as { currency: string; slug: string };
-  const [row] = (await ctx.trx('ledger_exports')
+export async function takeLedgerExport(ctx: TenantScope, request: ExportRequest): Promise<OperationResult> {
+  const { trx, tenantId } = ctx;
+  const { format, selection, auditAs } = request;
+  const replayOf = request.replayOf ?? null;
+  const summary = await summarise(trx, tenantId, selection);
+  const tenant: { currency: string; slug: string } = await trx('tenants').where({ id: tenantId }).first('currency', 'slug');
+  const row = await LedgerExport.query(trx)
     .insert({
-      tenant_id: ctx.tenantId,
+      tenantId,
       id: newId(),
       format: format.key,
-      posting_from: selection.from ?? null,
-      posting_to: selection.to ?? null,
-      journal_from: selection.journalFrom ?? null,
-      journal_to: selection.journalTo ?? null,
-      source_type: selection.sourceType ?? null,
-      source_id: selection.sourceId ?? null,
-      through_journal_number: selection.throughJournalNumber,
-      journal_count: summary.journalCount,
-      row_count: summary.entryCount,
-      first_journal_number: summary.first,
-      last_journal_number: summary.last,
-      total_minor: summary.total,
-      created_by: ctx.principal?.id ?? null,
+      postingFrom: selection.from ?? null,
+      postingTo: selection.to ?? null,
+      journalFrom: selection.journalFrom ?? null,
+      journalTo: selection.journalTo ?? null,
+      sourceType: selection.sourceType ?? null,
+      sourceId: selection.sourceId ?? null,
+      throughJournalNumber: selection.throughJournalNumber,
+      journalCount: summary.journalCount,
+      rowCount: summary.entryCount,
+      firstJournalNumber: summary.first,
+      lastJournalNumber: summary.last,
+      totalMinor: summary.total,
+      // The principal's id, an API key's too: the record says which credential took the export.
+      createdBy: ctx.principal.id,
     })
-    .returning('*')) as ExportRow[];
-  const recorded = exportToApi(row!);
-  const changed = await journalsExported(ctx.trx, ctx.tenantId!, { exportId: recorded.id, selection });
-  await ctx.audit({ action: 'ledger_export.create', entityType: auditAs?.entityType ?? 'ledger_export', entityId: auditAs?.entityId ?? recorded.id, before: null, after: { ...recorded, replayOf, ...changed } });
-  return {
-    status: 200,
-    csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows: exportRows(ctx.trx, ctx.tenantId!, selection, format, { currency: tenant.currency }, await hiddenRecords(ctx)) },
-  };
+    .returning('*');
+  const recorded = exportToApi(row);
+  const changed = await journalsExported(trx, tenantId, { exportId: recorded.id, selection });
+  await ctx.audit({
+    action: 'ledger_export.create',
+    entityType: auditAs?.entityType ?? 'ledger_export',
+    entityId: auditAs?.entityId ?? recorded.id,
+    before: null,
+    after: { ...recorded, replayOf, ...changed },
+  });
+  const rows = exportRows(trx, tenantId, selection, format, { currency: tenant.currency }, await hiddenRecords(ctx));
+  return { status: 200, csv: { filename: `ledger-${format.key}-${tenant.slug}.csv`, columns: format.columns, rows } };
 }
 
 /** The journals a selection holds, by id (for a module that marks what they stand for). */
 export async function selectedJournalIds(trx: Knex.Transaction, tenantId: string, s: ExportSelection): Promise<string[]> {
-  return ((await whereSelected(trx('ledger_journals as j'), tenantId, s).select('j.id')) as Array<{ id: string }>).map((r) => r.id);
+  const rows: Array<Pick<LedgerJournal, 'id'>> = await whereSelected(trx('ledger_journals as j'), tenantId, s).select('j.id');
+  return rows.map((r) => r.id);
 }

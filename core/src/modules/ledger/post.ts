@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
-import type { OperationContext } from '../../http/operation';
+import type { ModelObject } from 'objection';
+import type { TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { bulkInsert, type BulkColumn } from '../../db/bulkInsert';
 import { newId } from '../../ids';
 import type { PackRegistry } from '../../packs/registry';
 import { appendAuditEvent, type AuditActor } from '../audit/service';
 import { tenantChart } from './chart';
-import { entryToApi, journalToApi, type EntryRow, type JournalRow } from './rows';
+import { LedgerEntry, LedgerJournal } from './models';
+import { entryToApi, journalToApi } from './present';
 
 /** What a line may point at, copied onto each entry it becomes. */
 export interface JournalLineRefs {
@@ -43,7 +45,7 @@ export interface PostOptions {
   pointer?: string;
 }
 
-function isContext(scope: OperationContext | LedgerPoster): scope is OperationContext {
+function isContext(scope: TenantScope | LedgerPoster): scope is TenantScope {
   return 'services' in scope;
 }
 
@@ -57,11 +59,11 @@ function positive(value: unknown): value is number {
  * entries and appends one audit event. Refuses with 422, naming the line, anything that would not
  * balance or map; the database checks the balance again at commit.
  */
-export async function postJournal(scope: OperationContext | LedgerPoster, input: JournalInput, options: PostOptions = {}) {
-  const trx = scope.trx;
-  const tenantId = scope.tenantId!;
+export async function postJournal(scope: TenantScope | LedgerPoster, input: JournalInput, options: PostOptions = {}) {
+  const { trx, tenantId } = scope;
   const packs = isContext(scope) ? scope.services.packs : scope.packs;
-  const createdBy = isContext(scope) ? (scope.principal?.id ?? null) : scope.actor.actorId;
+  // The principal's id, an API key's too: the journal records which credential posted it.
+  const createdBy = isContext(scope) ? scope.principal.id : scope.actor.actorId;
   const base = options.pointer ?? '/body';
   const chart = await tenantChart(trx, tenantId, packs, input.postingDate);
 
@@ -70,7 +72,7 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
   input.lines.forEach((line, i) => {
     const at = `${base}/lines/${i}`;
     const refs = refsOf(line);
-    if (refs.period_start && refs.period_end && refs.period_start > refs.period_end) errors.push({ pointer: `${at}/periodEnd`, message: 'is before periodStart' });
+    if (refs.periodStart && refs.periodEnd && refs.periodStart > refs.periodEnd) errors.push({ pointer: `${at}/periodEnd`, message: 'is before periodStart' });
     const account = (key: string, pointer: string) => {
       const found = chart.accounts.get(key);
       if (!found) errors.push({ pointer, message: `is not an account of the tenant's chart (${[...chart.accounts.keys()].join(', ')})` });
@@ -83,16 +85,18 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
       const debit = account(posting.debit, `${at}/component`);
       const credit = account(posting.credit, `${at}/component`);
       if (debit && credit && positive(line.amount)) {
-        entries.push({ ...refs, account_key: debit.key, account_code: debit.code, debit: line.amount, credit: 0 });
-        entries.push({ ...refs, account_key: credit.key, account_code: credit.code, debit: 0, credit: line.amount });
+        entries.push({ ...refs, accountKey: debit.key, accountCode: debit.code, debit: line.amount, credit: 0 });
+        entries.push({ ...refs, accountKey: credit.key, accountCode: credit.code, debit: 0, credit: line.amount });
       }
     } else {
       const found = account(line.account, `${at}/account`);
       const debit = line.debit ?? 0;
       const credit = line.credit ?? 0;
       const sides = [debit, credit].filter((v) => v !== 0);
-      if (sides.length !== 1 || !sides.every(positive)) return void errors.push({ pointer: at, message: 'must have exactly one of debit or credit, a positive whole number of minor units' });
-      if (found) entries.push({ ...refs, account_key: found.key, account_code: found.code, debit, credit });
+      if (sides.length !== 1 || !sides.every(positive)) {
+        return void errors.push({ pointer: at, message: 'must have exactly one of debit or credit, a positive whole number of minor units' });
+      }
+      if (found) entries.push({ ...refs, accountKey: found.key, accountCode: found.code, debit, credit });
     }
   });
   errors.push(...(await referenceErrors(trx, tenantId, input.lines, base)));
@@ -100,10 +104,13 @@ export async function postJournal(scope: OperationContext | LedgerPoster, input:
 
   const debits = entries.reduce((sum, e) => sum + e.debit, 0);
   const credits = entries.reduce((sum, e) => sum + e.credit, 0);
-  if (!Number.isSafeInteger(debits) || !Number.isSafeInteger(credits)) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'the total is too large' }]);
+  if (!Number.isSafeInteger(debits) || !Number.isSafeInteger(credits)) {
+    throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'the total is too large' }]);
+  }
   if (entries.length < 2) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'a journal needs at least two entries' }]);
   if (debits !== credits) {
-    throw Problem.unprocessable([{ pointer: `${base}/lines`, message: `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}` }]);
+    const message = `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}`;
+    throw Problem.unprocessable([{ pointer: `${base}/lines`, message }]);
   }
 
   const written = await writeJournal(trx, tenantId, chart.currency, input, entries, createdBy);
@@ -135,7 +142,11 @@ const SQL_UUID_V7 = `encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
  * journal, its line count and total, unless the caller's own event names the journal
  * (`audit: false`): a request appends one event for what it did.
  */
-export async function postJournalFromQuery(scope: LedgerPoster, input: Omit<JournalInput, 'lines'> & { entries: EntrySource }, options: { audit?: boolean } = {}) {
+export async function postJournalFromQuery(
+  scope: LedgerPoster,
+  input: Omit<JournalInput, 'lines'> & { entries: EntrySource },
+  options: { audit?: boolean } = {},
+) {
   const { trx, tenantId } = scope;
   const chart = await tenantChart(trx, tenantId, scope.packs, input.postingDate);
   const journal = await openJournal(trx, tenantId, chart.currency, input, scope.actor.actorId);
@@ -149,41 +160,59 @@ export async function postJournalFromQuery(scope: LedgerPoster, input: Omit<Jour
        FROM (${input.entries.sql}) e`,
     [tenantId, journal.id, accounts.map((a) => a.code), accounts.map((a) => a.key), ...input.entries.bindings],
   );
-  const totals = ((await trx('ledger_entries').where({ tenant_id: tenantId, journal_id: journal.id }).first(trx.raw('count(*)::int AS lines'), trx.raw('coalesce(sum(debit), 0)::bigint AS debits'), trx.raw('coalesce(sum(credit), 0)::bigint AS credits'))) as { lines: number; debits: number; credits: number });
-  if (totals.lines < 2 || Number(totals.debits) !== Number(totals.credits)) throw new Error(`postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`);
-  const summary = journalToApi({ ...journal, line_count: totals.lines, total_minor: Number(totals.debits) });
-  if (options.audit ?? true) await appendAuditEvent(trx, tenantId, scope.actor, { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: summary.id, before: null, after: summary });
+  const totals = await journalTotals(trx, tenantId, journal.id);
+  if (totals.lines < 2 || totals.debits !== totals.credits) {
+    throw new Error(`postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`);
+  }
+  const summary = journalToApi(journal, { lineCount: totals.lines, total: totals.debits });
+  if (options.audit ?? true) {
+    const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: summary.id, before: null, after: summary };
+    await appendAuditEvent(trx, tenantId, scope.actor, event);
+  }
   return summary;
 }
 
-const ENTRY_COLUMNS: Array<BulkColumn<EntryRow>> = [
-  { name: 'tenant_id', type: 'uuid', value: (r) => r.tenant_id },
+/** Counted and summed by the database, after a posting straight from a query. */
+async function journalTotals(trx: Knex.Transaction, tenantId: string, journalId: string): Promise<{ lines: number; debits: number; credits: number }> {
+  const { rows } = await trx.raw<{ rows: Array<{ lines: number; debits: number; credits: number }> }>(
+    `SELECT count(*)::int AS lines, coalesce(sum(debit), 0)::bigint AS debits, coalesce(sum(credit), 0)::bigint AS credits
+       FROM ledger_entries WHERE tenant_id = ? AND journal_id = ?`,
+    [tenantId, journalId],
+  );
+  const totals = rows[0]!;
+  return { lines: totals.lines, debits: Number(totals.debits), credits: Number(totals.credits) };
+}
+
+type NewEntry = ModelObject<LedgerEntry>;
+
+const ENTRY_COLUMNS: Array<BulkColumn<NewEntry>> = [
+  { name: 'tenant_id', type: 'uuid', value: (r) => r.tenantId },
   { name: 'id', type: 'uuid', value: (r) => r.id },
-  { name: 'journal_id', type: 'uuid', value: (r) => r.journal_id },
-  { name: 'line_number', type: 'integer', value: (r) => r.line_number },
-  { name: 'account_key', type: 'text', value: (r) => r.account_key },
-  { name: 'account_code', type: 'text', value: (r) => r.account_code },
+  { name: 'journal_id', type: 'uuid', value: (r) => r.journalId },
+  { name: 'line_number', type: 'integer', value: (r) => r.lineNumber },
+  { name: 'account_key', type: 'text', value: (r) => r.accountKey },
+  { name: 'account_code', type: 'text', value: (r) => r.accountCode },
   { name: 'debit', type: 'bigint', value: (r) => r.debit },
   { name: 'credit', type: 'bigint', value: (r) => r.credit },
-  { name: 'carer_household_id', type: 'uuid', value: (r) => r.carer_household_id },
-  { name: 'child_id', type: 'uuid', value: (r) => r.child_id },
-  { name: 'placement_id', type: 'uuid', value: (r) => r.placement_id },
-  { name: 'period_start', type: 'date', value: (r) => r.period_start },
-  { name: 'period_end', type: 'date', value: (r) => r.period_end },
-  { name: 'source_line_id', type: 'text', value: (r) => r.source_line_id },
+  { name: 'carer_household_id', type: 'uuid', value: (r) => r.carerHouseholdId },
+  { name: 'child_id', type: 'uuid', value: (r) => r.childId },
+  { name: 'placement_id', type: 'uuid', value: (r) => r.placementId },
+  { name: 'period_start', type: 'date', value: (r) => r.periodStart },
+  { name: 'period_end', type: 'date', value: (r) => r.periodEnd },
+  { name: 'source_line_id', type: 'text', value: (r) => r.sourceLineId },
   { name: 'description', type: 'text', value: (r) => r.description },
 ];
 
-type EntryValues = Omit<EntryRow, 'tenant_id' | 'id' | 'journal_id' | 'line_number'>;
+type EntryValues = Omit<NewEntry, 'tenantId' | 'id' | 'journalId' | 'lineNumber'>;
 
 function refsOf(line: JournalLineRefs) {
   return {
-    carer_household_id: line.carerHouseholdId ?? null,
-    child_id: line.childId ?? null,
-    placement_id: line.placementId ?? null,
-    period_start: line.periodStart ?? null,
-    period_end: line.periodEnd ?? null,
-    source_line_id: line.sourceLineId ?? null,
+    carerHouseholdId: line.carerHouseholdId ?? null,
+    childId: line.childId ?? null,
+    placementId: line.placementId ?? null,
+    periodStart: line.periodStart ?? null,
+    periodEnd: line.periodEnd ?? null,
+    sourceLineId: line.sourceLineId ?? null,
     description: line.description ?? null,
   };
 }
@@ -192,36 +221,48 @@ function refsOf(line: JournalLineRefs) {
  * Numbers a new journal from the tenant's counter (its row locked until this transaction ends, so a
  * rolled-back posting gives its number back) and writes its header.
  */
-async function openJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, createdBy: string | null): Promise<JournalRow> {
-  const counter = (await trx.raw(
+async function openJournal(
+  trx: Knex.Transaction,
+  tenantId: string,
+  currency: string,
+  input: Omit<JournalInput, 'lines'>,
+  createdBy: string | null,
+): Promise<LedgerJournal> {
+  const counter = await trx.raw<{ rows: Array<{ last_number: number }> }>(
     `INSERT INTO ledger_counters (tenant_id, last_number) VALUES (?, 1)
        ON CONFLICT (tenant_id) DO UPDATE SET last_number = ledger_counters.last_number + 1
        RETURNING last_number`,
     [tenantId],
-  )) as { rows: Array<{ last_number: number }> };
-  const [journal] = (await trx('ledger_journals')
+  );
+  return LedgerJournal.query(trx)
     .insert({
-      tenant_id: tenantId,
+      tenantId,
       id: newId(),
       number: Number(counter.rows[0]!.last_number),
-      posting_date: input.postingDate,
+      postingDate: input.postingDate,
       description: input.description,
-      source_type: input.source.type,
-      source_id: input.source.id ?? null,
+      sourceType: input.source.type,
+      sourceId: input.source.id ?? null,
       currency,
-      created_by: createdBy,
+      createdBy,
     })
-    .returning('*')) as JournalRow[];
-  return journal!;
+    .returning('*');
 }
 
 /** Opens a journal and writes its entries, in order. */
-async function writeJournal(trx: Knex.Transaction, tenantId: string, currency: string, input: Omit<JournalInput, 'lines'>, entries: EntryValues[], createdBy: string | null) {
+async function writeJournal(
+  trx: Knex.Transaction,
+  tenantId: string,
+  currency: string,
+  input: Omit<JournalInput, 'lines'>,
+  entries: EntryValues[],
+  createdBy: string | null,
+) {
   const journal = await openJournal(trx, tenantId, currency, input, createdBy);
-  const rows: EntryRow[] = entries.map((e, i) => ({ tenant_id: tenantId, id: newId(), journal_id: journal.id, line_number: i + 1, ...e }));
-  await bulkInsert<EntryRow>(trx, 'ledger_entries', ENTRY_COLUMNS, rows);
+  const rows: NewEntry[] = entries.map((e, i) => ({ tenantId, id: newId(), journalId: journal.id, lineNumber: i + 1, ...e }));
+  await bulkInsert<NewEntry>(trx, 'ledger_entries', ENTRY_COLUMNS, rows);
   const total = rows.reduce((sum, e) => sum + e.debit, 0);
-  return { summary: journalToApi({ ...journal, line_count: rows.length, total_minor: total }), rows };
+  return { summary: journalToApi(journal, { lineCount: rows.length, total }), rows };
 }
 
 /**
@@ -241,7 +282,11 @@ async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: J
   for (const { field, table } of checks) {
     const ids = [...new Set(lines.map((l) => l[field]).filter((v): v is string => typeof v === 'string'))];
     if (!ids.length) continue;
-    const rows = (await trx(table).where({ tenant_id: tenantId }).whereIn('id', ids).select(table === 'placements' ? ['id', 'household_id', 'child_id'] : ['id'])) as Array<{ id: string; household_id: string; child_id: string }>;
+    const columns = table === 'placements' ? ['id', 'household_id', 'child_id'] : ['id'];
+    const rows: Array<{ id: string; household_id: string; child_id: string }> = await trx(table)
+      .where({ tenant_id: tenantId })
+      .whereIn('id', ids)
+      .select(columns);
     if (table === 'placements') for (const r of rows) placements.set(r.id, r);
     const found = new Set(rows.map((r) => r.id));
     lines.forEach((line, i) => {
@@ -252,8 +297,12 @@ async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: J
   lines.forEach((line, i) => {
     const placement = line.placementId ? placements.get(line.placementId) : undefined;
     if (!placement) return;
-    if (line.carerHouseholdId && line.carerHouseholdId !== placement.household_id) errors.push({ pointer: `${base}/lines/${i}/carerHouseholdId`, message: 'is not the household of this placement' });
-    if (line.childId && line.childId !== placement.child_id) errors.push({ pointer: `${base}/lines/${i}/childId`, message: 'is not the child of this placement' });
+    if (line.carerHouseholdId && line.carerHouseholdId !== placement.household_id) {
+      errors.push({ pointer: `${base}/lines/${i}/carerHouseholdId`, message: 'is not the household of this placement' });
+    }
+    if (line.childId && line.childId !== placement.child_id) {
+      errors.push({ pointer: `${base}/lines/${i}/childId`, message: 'is not the child of this placement' });
+    }
   });
   return errors;
 }

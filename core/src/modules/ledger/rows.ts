@@ -1,5 +1,8 @@
-import { iso } from '../../time';
-
+/**
+ * A ledger entry and its journal as an export format is given them (the plugin API: LedgerEntry and
+ * LedgerJournal in core/src/plugins/api.ts): the rows as the export's cursor reads them, column for
+ * column. Everything else in the ledger reads its tables through the models (models.ts).
+ */
 export interface JournalRow {
   tenant_id: string;
   id: string;
@@ -29,80 +32,4 @@ export interface EntryRow {
   period_end: string | null;
   source_line_id: string | null;
   description: string | null;
-}
-
-export interface ExportRow {
-  tenant_id: string;
-  id: string;
-  format: string;
-  posting_from: string | null;
-  posting_to: string | null;
-  journal_from: number | null;
-  journal_to: number | null;
-  source_type: string | null;
-  source_id: string | null;
-  through_journal_number: number;
-  journal_count: number;
-  row_count: number;
-  first_journal_number: number | null;
-  last_journal_number: number | null;
-  total_minor: number;
-  created_by: string | null;
-  created_at: Date;
-}
-
-export function entryToApi(row: EntryRow) {
-  return {
-    id: row.id,
-    lineNumber: row.line_number,
-    accountKey: row.account_key,
-    accountCode: row.account_code,
-    debit: row.debit,
-    credit: row.credit,
-    carerHouseholdId: row.carer_household_id,
-    childId: row.child_id,
-    placementId: row.placement_id,
-    periodStart: row.period_start,
-    periodEnd: row.period_end,
-    sourceLineId: row.source_line_id,
-    description: row.description,
-  };
-}
-
-export function journalToApi(row: JournalRow & { line_count?: number; total_minor?: number }) {
-  return {
-    id: row.id,
-    number: row.number,
-    postingDate: row.posting_date,
-    description: row.description,
-    source: { type: row.source_type, id: row.source_id },
-    currency: row.currency,
-    lineCount: Number(row.line_count ?? 0),
-    total: Number(row.total_minor ?? 0),
-    createdBy: row.created_by,
-    createdAt: iso(row.created_at),
-  };
-}
-
-export function exportToApi(row: ExportRow) {
-  return {
-    id: row.id,
-    format: row.format,
-    filters: {
-      from: row.posting_from,
-      to: row.posting_to,
-      journalFrom: row.journal_from,
-      journalTo: row.journal_to,
-      sourceType: row.source_type,
-      sourceId: row.source_id,
-    },
-    throughJournalNumber: row.through_journal_number,
-    journalCount: row.journal_count,
-    rowCount: row.row_count,
-    firstJournalNumber: row.first_journal_number,
-    lastJournalNumber: row.last_journal_number,
-    total: row.total_minor,
-    createdBy: row.created_by,
-    createdAt: iso(row.created_at),
-  };
 }

@@ -249,7 +249,7 @@ async function exportPaymentRun(ctx: TenantContext<'exportPaymentRun'>): Promise
   // The run's journal, bounded by the journals committed now: the same export replays byte for byte.
   const throughJournalNumber = await lastJournalNumber(ctx.trx, ctx.tenantId);
   const selection = { sourceType: 'payment_run', sourceId: run.id, throughJournalNumber };
-  return takeLedgerExport(ctx, format, selection, null, { entityType: 'payment_run', entityId: run.id });
+  return takeLedgerExport(ctx, { format, selection, auditAs: { entityType: 'payment_run', entityId: run.id } });
 }
 
 /**
