@@ -21,10 +21,12 @@ import type { CarerConfig } from './tenantConfig';
 export const PANEL_RECOMMENDATION = 'panel_recommendation';
 
 const stepToApi = (r: CarerApprovalStep) => ({
-  id: r.id, transition: r.transition, from: r.fromState, to: r.toState, occurredOn: r.occurredOn, note: r.note, decisionId: r.decisionId, actorId: r.actorId, createdAt: iso(r.createdAt),
+  id: r.id, transition: r.transition, from: r.fromState, to: r.toState, occurredOn: r.occurredOn, note: r.note, decisionId: r.decisionId, actorId: r.actorId,
+  createdAt: iso(r.createdAt),
 });
 const termsToApi = (r: CarerApprovalTerms) => ({
-  id: r.id, effectiveFrom: r.effectiveFrom, maxChildren: r.maxChildren, ageMin: r.ageMin, ageMax: r.ageMax, placementKinds: r.placementKinds, carerLevel: r.carerLevel, notes: r.notes, decisionId: r.decisionId,
+  id: r.id, effectiveFrom: r.effectiveFrom, maxChildren: r.maxChildren, ageMin: r.ageMin, ageMax: r.ageMax, placementKinds: r.placementKinds,
+  carerLevel: r.carerLevel, notes: r.notes, decisionId: r.decisionId,
 });
 
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
@@ -99,7 +101,8 @@ export async function subjectOf(ctx: TenantScope, about: { household: CarerHouse
     checksDisqualifying: compliance.checksDisqualifying,
     trainingHours: compliance.trainingHours,
     annualTrainingHours: compliance.annualTrainingHours,
-    panelRecommendationRecorded: decisions.some((d) => d.key === PANEL_RECOMMENDATION && (!approvalStep || new Date(d.createdAt) > new Date(approvalStep.createdAt))),
+    panelRecommendationRecorded: decisions.some((d) => d.key === PANEL_RECOMMENDATION
+      && (!approvalStep || new Date(d.createdAt) > new Date(approvalStep.createdAt))),
     daysSinceNoticeReceived: lastNotice ? daysBetween(lastNotice.receivedOn, asOf) : null,
   });
   return { state: household.approvalState, evidence, facts };
@@ -122,7 +125,9 @@ async function approvalView(ctx: TenantScope, household: CarerHousehold, config:
   const workflow = workflowOf(household, config);
   const subject = await subjectOf(ctx, { household, config, asOf: config.today });
   const verdicts = await availableTransitions(workflow, subject, ctx.principal.permissions);
-  const steps = await CarerApprovalStep.query(ctx.trx).where({ tenant_id: t, household_id: household.id }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+  const steps = await CarerApprovalStep.query(ctx.trx)
+    .where({ tenant_id: t, household_id: household.id })
+    .orderBy([{ column: 'created_at' }, { column: 'id' }]);
   const terms = await CarerApprovalTerms.query(ctx.trx)
     .where({ tenant_id: t, household_id: household.id })
     .orderBy([{ column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }]);
@@ -130,10 +135,14 @@ async function approvalView(ctx: TenantScope, household: CarerHousehold, config:
   const current = [...terms].reverse().find((r) => r.effectiveFrom <= config.today) ?? null;
   const approved = !state.terminal && approvedOn(household, config.today);
   return {
-    householdId: household.id, workflowKey: workflow.key, workflowName: workflow.name, state: state.key, stateName: state.name, terminal: Boolean(state.terminal),
+    householdId: household.id, workflowKey: workflow.key, workflowName: workflow.name,
+    state: state.key, stateName: state.name, terminal: Boolean(state.terminal),
     approved, approvedOn: household.approvedOn, approvalEndedOn: household.approvalEndedOn,
     terms: approved && current ? termsToApi(current) : null, termsHistory: terms.map(termsToApi), history: steps.map(stepToApi),
-    available: verdicts.map((v) => ({ transition: v.transition, name: workflow.transitions.find((x) => x.key === v.transition)?.name ?? null, to: v.to, allowed: v.allowed, blockers: v.blockers })),
+    available: verdicts.map((v) => ({
+      transition: v.transition, name: workflow.transitions.find((x) => x.key === v.transition)?.name ?? null,
+      to: v.to, allowed: v.allowed, blockers: v.blockers,
+    })),
     evidence: subject.evidence, facts: subject.facts ?? {},
   };
 }
@@ -170,18 +179,25 @@ async function stepErrors(
   if (decision) {
     const named = (transition.evidence ?? []).filter((e) => e.kind === 'decision').map((e) => e.key);
     if (!named.includes(decision.key)) {
-      errors.push({ pointer: '/body/decision/key', message: named.length ? `is not a decision the step "${transition.key}" names (${named.join(', ')})` : `the step "${transition.key}" names no decision` });
+      const message = named.length
+        ? `is not a decision the step "${transition.key}" names (${named.join(', ')})`
+        : `the step "${transition.key}" names no decision`;
+      errors.push({ pointer: '/body/decision/key', message });
     }
     if (decision.decidedOn && decision.decidedOn > today) errors.push({ pointer: '/body/decision/decidedOn', message: 'is in the future' });
-    if (decision.terms && meaning !== 'approval' && meaning !== 'review') errors.push({ pointer: '/body/decision/terms', message: 'terms of approval are set by the approval decision or a review' });
+    if (decision.terms && meaning !== 'approval' && meaning !== 'review') {
+      errors.push({ pointer: '/body/decision/terms', message: 'terms of approval are set by the approval decision or a review' });
+    }
     if (decision.terms && decision.terms.ageMax < decision.terms.ageMin) errors.push({ pointer: '/body/decision/terms/ageMax', message: 'is below ageMin' });
     if (decision.carerLevel && !decision.terms) errors.push({ pointer: '/body/decision/carerLevel', message: 'goes with the terms of approval' });
     if (decision.carerLevel && (await hasLookupList(ctx, 'carer_level'))) {
-      errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId, [{ list: 'carer_level', code: decision.carerLevel, pointer: '/body/decision/carerLevel' }])));
+      const check = { list: 'carer_level', code: decision.carerLevel, pointer: '/body/decision/carerLevel' };
+      errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId, [check])));
     }
   }
   if (meaning === 'approval' && !decision?.terms) {
-    errors.push({ pointer: '/body/decision/terms', message: `the step "${transition.key}" approves the household: send the decision with its terms of approval` });
+    const message = `the step "${transition.key}" approves the household: send the decision with its terms of approval`;
+    errors.push({ pointer: '/body/decision/terms', message });
   }
   return errors;
 }
@@ -194,11 +210,14 @@ export async function takeCarerApprovalTransition(ctx: TenantContext<'takeCarerA
   const t = ctx.tenantId;
   const transition = workflow.transitions.find((x) => x.key === input.transition && x.from.includes(household.approvalState));
   if (!transition) {
-    if (!workflow.transitions.some((x) => x.key === input.transition)) throw Problem.unprocessable([{ pointer: '/body/transition', message: `is not a step of the workflow "${workflow.key}"` }]);
+    if (!workflow.transitions.some((x) => x.key === input.transition)) {
+      throw Problem.unprocessable([{ pointer: '/body/transition', message: `is not a step of the workflow "${workflow.key}"` }]);
+    }
     throw new Problem('conflict', `The step "${input.transition}" is not offered from the state "${household.approvalState}"`);
   }
   if (!ctx.principal.permissions.has(transition.permission as never)) {
-    throw new Problem('forbidden', `The step "${transition.key}" needs the permission ${transition.permission}`, { blockers: [{ kind: 'permission', detail: `needs the permission ${transition.permission}` }] });
+    const blockers = [{ kind: 'permission', detail: `needs the permission ${transition.permission}` }];
+    throw new Problem('forbidden', `The step "${transition.key}" needs the permission ${transition.permission}`, { blockers });
   }
   const steps = await CarerApprovalStep.query(ctx.trx).where({ tenant_id: t, household_id: household.id }).select('from_state', 'to_state', 'occurred_on');
   const visited = new Set([workflow.initial, ...steps.flatMap((s) => [s.fromState, s.toState])]);
@@ -214,18 +233,22 @@ export async function takeCarerApprovalTransition(ctx: TenantContext<'takeCarerA
     ? await insertDecision(ctx, {
       householdId: household.id,
       decision: { ...decision, decidedOn: decision.decidedOn ?? occurredOn },
-      details: { ...(decision.terms ? { terms: decision.terms } : {}), ...(decision.carerLevel ? { carerLevel: decision.carerLevel } : {}), transition: transition.key },
+      details: {
+        ...(decision.terms ? { terms: decision.terms } : {}), ...(decision.carerLevel ? { carerLevel: decision.carerLevel } : {}), transition: transition.key,
+      },
     })
     : null;
   const subject = await subjectOf(ctx, { household, config, asOf: occurredOn });
   const verdict: TransitionVerdict = (await availableTransitions(workflow, subject, ctx.principal.permissions)).find((v) => v.transition === transition.key)!;
   if (!verdict.allowed) {
-    throw new Problem('conflict', `The step "${transition.key}" is blocked: ${verdict.blockers.map((b) => b.detail).join('; ')}`, { blockers: verdict.blockers });
+    const why = verdict.blockers.map((b) => b.detail).join('; ');
+    throw new Problem('conflict', `The step "${transition.key}" is blocked: ${why}`, { blockers: verdict.blockers });
   }
 
   const stepId = newId();
   await CarerApprovalStep.query(ctx.trx).insert({
-    tenantId: t, id: stepId, householdId: household.id, workflowKey: workflow.key, transition: transition.key, fromState: household.approvalState, toState: transition.to,
+    tenantId: t, id: stepId, householdId: household.id, workflowKey: workflow.key, transition: transition.key,
+    fromState: household.approvalState, toState: transition.to,
     occurredOn, note: input.note ?? null, decisionId: decisionRow?.id ?? null, evidence: subject.evidence, facts: subject.facts ?? {},
     conditions: verdict.conditions, actorId: actorId(ctx),
   });
@@ -237,14 +260,18 @@ export async function takeCarerApprovalTransition(ctx: TenantContext<'takeCarerA
   const after = await patchVersioned(ctx.trx, CarerHousehold, household, changes);
   if (decision?.terms) {
     await CarerApprovalTerms.query(ctx.trx).insert({
-      tenantId: t, id: newId(), householdId: household.id, effectiveFrom: decidedOn, maxChildren: decision.terms.maxChildren, ageMin: decision.terms.ageMin, ageMax: decision.terms.ageMax,
-      placementKinds: decision.terms.placementKinds, carerLevel: decision.carerLevel ?? household.carerLevel, notes: decision.terms.notes ?? null, decisionId: decisionRow!.id, stepId,
+      tenantId: t, id: newId(), householdId: household.id, effectiveFrom: decidedOn,
+      maxChildren: decision.terms.maxChildren, ageMin: decision.terms.ageMin, ageMax: decision.terms.ageMax, placementKinds: decision.terms.placementKinds,
+      carerLevel: decision.carerLevel ?? household.carerLevel, notes: decision.terms.notes ?? null, decisionId: decisionRow!.id, stepId,
     });
   }
   const source = { type: 'carer_approval_step', id: stepId };
-  if (meaning === 'approval') await recordCaseEvent(ctx, { name: 'carer.approved', subjectId: household.id, occurredOn: decidedOn, source, facts: { transition: transition.key } });
-  if (meaning === 'review') await recordCaseEvent(ctx, { name: 'carer.review_held', subjectId: household.id, occurredOn, source, facts: { transition: transition.key } });
-  if (meaning === 'ending') await recordCaseEvent(ctx, { name: 'carer.approval_ended', subjectId: household.id, occurredOn, source, facts: { transition: transition.key, state: transition.to } });
+  const facts = { transition: transition.key };
+  if (meaning === 'approval') await recordCaseEvent(ctx, { name: 'carer.approved', subjectId: household.id, occurredOn: decidedOn, source, facts });
+  if (meaning === 'review') await recordCaseEvent(ctx, { name: 'carer.review_held', subjectId: household.id, occurredOn, source, facts });
+  if (meaning === 'ending') {
+    await recordCaseEvent(ctx, { name: 'carer.approval_ended', subjectId: household.id, occurredOn, source, facts: { ...facts, state: transition.to } });
+  }
 
   const body = await approvalView(ctx, after, config);
   await ctx.audit({
@@ -252,7 +279,8 @@ export async function takeCarerApprovalTransition(ctx: TenantContext<'takeCarerA
     before: { approvalState: household.approvalState, approvedOn: household.approvedOn, approvalEndedOn: household.approvalEndedOn },
     after: {
       approvalState: after.approvalState, approvedOn: after.approvedOn, approvalEndedOn: after.approvalEndedOn,
-      step: { id: stepId, transition: transition.key, occurredOn, note: input.note ?? null, meaning }, decision: decisionRow ? decisionToApi(decisionRow) : null,
+      step: { id: stepId, transition: transition.key, occurredOn, note: input.note ?? null, meaning },
+      decision: decisionRow ? decisionToApi(decisionRow) : null,
     },
   });
   // The contract declares no headers for this answer: it is the approval as it now stands, not the step.

@@ -39,14 +39,21 @@ async function checkCheckInput(ctx: TenantScope, check: { householdId: string; m
     errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId, [{ list: 'check_type', code: input.checkType, pointer: '/body/checkType' }])));
   }
   if ('memberId' in input && input.memberId) {
-    const member = await CarerHouseholdMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, household_id: check.householdId, id: input.memberId }).select('id').first();
+    const member = await CarerHouseholdMember.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, household_id: check.householdId, id: input.memberId })
+      .select('id')
+      .first();
     if (!member) errors.push({ pointer: '/body/memberId', message: 'is not a member of this household' });
   }
   const { today } = await configFor(ctx);
   if (merged.requestedOn && merged.requestedOn > today) errors.push({ pointer: '/body/requestedOn', message: 'is in the future' });
   if (merged.completedOn && merged.completedOn > today) errors.push({ pointer: '/body/completedOn', message: 'is in the future' });
-  if (merged.completedOn && merged.requestedOn && merged.completedOn < merged.requestedOn) errors.push({ pointer: '/body/completedOn', message: 'is before requestedOn' });
-  if (merged.expiresOn && merged.completedOn && merged.expiresOn <= merged.completedOn) errors.push({ pointer: '/body/expiresOn', message: 'is not after completedOn' });
+  if (merged.completedOn && merged.requestedOn && merged.completedOn < merged.requestedOn) {
+    errors.push({ pointer: '/body/completedOn', message: 'is before requestedOn' });
+  }
+  if (merged.expiresOn && merged.completedOn && merged.expiresOn <= merged.completedOn) {
+    errors.push({ pointer: '/body/expiresOn', message: 'is not after completedOn' });
+  }
   if ((merged.status === 'satisfactory' || merged.status === 'unsatisfactory') && !merged.completedOn) {
     errors.push({ pointer: '/body/completedOn', message: `is required for a check that is ${merged.status}` });
   }
@@ -63,10 +70,15 @@ export async function listCarerChecks(ctx: TenantContext<'listCarerChecks'>): Pr
 export async function recordCarerCheck(ctx: TenantContext<'recordCarerCheck'>): Promise<OperationResult> {
   const input = ctx.body;
   const household = await findHousehold(ctx, ctx.params.householdId, { lock: true });
-  const merged = { checkType: input.checkType, status: input.status, requestedOn: input.requestedOn ?? null, completedOn: input.completedOn ?? null, expiresOn: input.expiresOn ?? null };
+  const merged = {
+    checkType: input.checkType, status: input.status,
+    requestedOn: input.requestedOn ?? null, completedOn: input.completedOn ?? null, expiresOn: input.expiresOn ?? null,
+  };
   await checkCheckInput(ctx, { householdId: household.id, merged, input });
   const row = await CarerCheck.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), householdId: household.id, memberId: input.memberId ?? null, checkType: input.checkType, ...fieldsOf(input) })
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, memberId: input.memberId ?? null, checkType: input.checkType, ...fieldsOf(input),
+    })
     .returning('*');
   const body = checkToApi(row);
   await ctx.audit({ action: 'carer_household.check_recorded', entityType: 'carer_household', entityId: household.id, after: { check: body } });

@@ -88,7 +88,12 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
     checksBy.set(key, list);
   }
   const since = addMonths(asOf, -12);
-  for (const id of householdIds) out.set(id, { compliant: false, requiredCheckTypes, members: [], issues: [], checksPending: 0, checksDisqualifying: 0, satisfiedCheckTypes: [], trainingHours: 0, annualTrainingHours: 0 });
+  for (const id of householdIds) {
+    out.set(id, {
+      compliant: false, requiredCheckTypes, members: [], issues: [],
+      checksPending: 0, checksDisqualifying: 0, satisfiedCheckTypes: [], trainingHours: 0, annualTrainingHours: 0,
+    });
+  }
   const applicantHours = new Map<string, { all: number[]; annual: number[] }>();
   for (const m of members) {
     const h = out.get(m.householdId)!;
@@ -111,7 +116,8 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
         } else {
           const pending = ofType.find((c) => c.status === 'requested' || c.status === 'received');
           if (pending) h.checksPending += 1;
-          issue = { kind: 'missing', checkType: type, memberId: m.id, detail: pending ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory` : `no ${type} check recorded for ${m.name}` };
+          const detail = pending ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory` : `no ${type} check recorded for ${m.name}`;
+          issue = { kind: 'missing', checkType: type, memberId: m.id, detail };
         }
         member.issues.push(issue);
         h.issues.push(issue);
@@ -143,7 +149,10 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
  * type (their own or the household's), or the household has no adult at all. Matching reads this for
  * every approved household; only the few it names need `complianceOf`'s detail.
  */
-export async function nonCompliantAmong(ctx: FindScope, question: { households: string[] | HouseholdSelection; requiredCheckTypes: string[]; asOf: string }): Promise<Set<string>> {
+export async function nonCompliantAmong(
+  ctx: FindScope,
+  question: { households: string[] | HouseholdSelection; requiredCheckTypes: string[]; asOf: string },
+): Promise<Set<string>> {
   const { households, requiredCheckTypes, asOf } = question;
   const { trx } = ctx;
   const adults = () =>
@@ -157,7 +166,8 @@ export async function nonCompliantAmong(ctx: FindScope, question: { households: 
     .whereNotExists(
       CarerCheck.query(trx)
         .alias('c')
-        .whereRaw('c.tenant_id = m.tenant_id AND c.household_id = m.household_id AND (c.member_id = m.id OR c.member_id IS NULL) AND c.check_type = r.check_type')
+        .whereRaw('c.tenant_id = m.tenant_id AND c.household_id = m.household_id')
+        .whereRaw('(c.member_id = m.id OR c.member_id IS NULL) AND c.check_type = r.check_type')
         .where('c.status', 'satisfactory')
         .where((w) => w.whereNull('c.expires_on').orWhere('c.expires_on', '>', asOf))
         .select(trx.raw('1')),

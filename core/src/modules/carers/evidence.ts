@@ -12,7 +12,10 @@ export async function recordCarerEvidenceDocument(ctx: TenantContext<'recordCare
   const { today } = await configFor(ctx);
   if (input.receivedOn > today) throw Problem.unprocessable([{ pointer: '/body/receivedOn', message: 'is in the future' }]);
   const row = await CarerEvidenceDocument.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), householdId: household.id, key: input.key, title: input.title, receivedOn: input.receivedOn, notes: input.notes ?? null, recordedBy: actorId(ctx) })
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, key: input.key, title: input.title, receivedOn: input.receivedOn,
+      notes: input.notes ?? null, recordedBy: actorId(ctx),
+    })
     .returning('*');
   const body = documentToApi(row);
   await ctx.audit({ action: 'carer_household.document_recorded', entityType: 'carer_household', entityId: household.id, after: { document: body } });
@@ -52,13 +55,18 @@ export async function submitCarerHouseholdForm(ctx: TenantContext<'submitCarerHo
   const versions = forms.get(input.formKey);
   if (!versions?.length) throw Problem.unprocessable([{ pointer: '/body/formKey', message: "is not a form of the tenant's configuration" }]);
   const form = input.formVersion === undefined ? versions[versions.length - 1]! : versions.find((v) => v.version === input.formVersion);
-  if (!form) throw Problem.unprocessable([{ pointer: '/body/formVersion', message: `is not a version of the form "${input.formKey}" (${versions.map((v) => v.version).join(', ')})` }]);
+  if (!form) {
+    const message = `is not a version of the form "${input.formKey}" (${versions.map((v) => v.version).join(', ')})`;
+    throw Problem.unprocessable([{ pointer: '/body/formVersion', message }]);
+  }
   const errors = formDataErrors(form.schema, input.data);
   if (errors.length) throw Problem.unprocessable(errors);
   const submission = await storeFormSubmission(ctx.trx, ctx.tenantId, {
-    formKey: input.formKey, formVersion: form.version, layer: form.layer, subjectType: 'carer_household', subjectId: household.id, data: input.data, submittedBy: actorId(ctx),
+    formKey: input.formKey, formVersion: form.version, layer: form.layer, subjectType: 'carer_household', subjectId: household.id, data: input.data,
+    submittedBy: actorId(ctx),
   });
   const body = submissionToApi(submission);
-  await ctx.audit({ action: 'carer_household.form_submitted', entityType: 'carer_household', entityId: household.id, after: { submission: { id: body.id, formKey: body.formKey, formVersion: body.formVersion, layer: body.layer } } });
+  const recorded = { id: body.id, formKey: body.formKey, formVersion: body.formVersion, layer: body.layer };
+  await ctx.audit({ action: 'carer_household.form_submitted', entityType: 'carer_household', entityId: household.id, after: { submission: recorded } });
   return created(body, `/v1/form-submissions/${body.id}`);
 }

@@ -33,7 +33,11 @@ export function approvedOn(household: Pick<CarerHousehold, 'approvedOn' | 'appro
 }
 
 /** The terms in effect for each household on a date (latest effective_from on or before it), in one query. */
-async function termsOn(trx: Knex.Transaction, tenantId: string, question: { householdIds: string[]; asOf: string; householdQuery?: HouseholdSelection }): Promise<Map<string, TermsOn>> {
+async function termsOn(
+  trx: Knex.Transaction,
+  tenantId: string,
+  question: { householdIds: string[]; asOf: string; householdQuery?: HouseholdSelection },
+): Promise<Map<string, TermsOn>> {
   const { householdIds, asOf, householdQuery } = question;
   if (!householdIds.length) return new Map();
   const query = CarerApprovalTerms.query(trx).distinctOn('household_id').where({ tenant_id: tenantId });
@@ -41,7 +45,8 @@ async function termsOn(trx: Knex.Transaction, tenantId: string, question: { hous
   else query.whereIn('household_id', householdIds);
   const rows = await query
     .where('effective_from', '<=', asOf)
-    .orderBy([{ column: 'household_id' }, { column: 'effective_from', order: 'desc' }, { column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .orderBy([{ column: 'household_id' }, { column: 'effective_from', order: 'desc' }])
+    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
     .select('household_id', 'max_children', 'age_min', 'age_max', 'placement_kinds', 'carer_level');
   return new Map(rows.map((r) => [r.householdId, r]));
 }
@@ -51,15 +56,19 @@ async function termsOn(trx: Knex.Transaction, tenantId: string, question: { hous
  * active), or exactly the given ids whatever their state. Three queries for households, terms and
  * compliance (members and checks), however many households there are.
  */
-export async function householdsForMatching(trx: Knex.Transaction, tenantId: string, asOf: string, ids: string[] | undefined, packs: PackRegistry): Promise<HouseholdForMatching[]> {
+export async function householdsForMatching(
+  trx: Knex.Transaction, tenantId: string, asOf: string, ids: string[] | undefined, packs: PackRegistry,
+): Promise<HouseholdForMatching[]> {
   const chosen = (): HouseholdSelection => {
     const q = CarerHousehold.query(trx).where({ tenant_id: tenantId });
-    return ids ? q.whereIn('id', ids) : q.where('status', 'active').where('approved_on', '<=', asOf).where((w) => w.whereNull('approval_ended_on').orWhere('approval_ended_on', '>', asOf));
+    if (ids) return q.whereIn('id', ids);
+    return q.where('status', 'active').where('approved_on', '<=', asOf).where((w) => w.whereNull('approval_ended_on').orWhere('approval_ended_on', '>', asOf));
   };
   if (ids && !ids.length) return [];
   const rows = await chosen()
     .orderBy('id')
-    .select('id', 'name', 'region', 'postcode', 'latitude', 'longitude', 'carer_level', 'skills', 'languages', 'supervising_worker_id', 'approval_state', 'approved_on', 'approval_ended_on', 'status');
+    .select('id', 'name', 'region', 'postcode', 'latitude', 'longitude', 'carer_level', 'skills', 'languages', 'supervising_worker_id')
+    .select('approval_state', 'approved_on', 'approval_ended_on', 'status');
   if (!rows.length) return [];
   const config = await carerConfig(trx, tenantId, packs, asOf);
   const householdIds = rows.map((r) => r.id);
@@ -67,7 +76,8 @@ export async function householdsForMatching(trx: Knex.Transaction, tenantId: str
   const terms = await termsOn(trx, tenantId, { householdIds, asOf, householdQuery: ids ? undefined : chosen().select('id') });
   // Compliance decided in SQL for all of them; the detail of what is wrong only for those it names.
   const failing = await nonCompliantAmong(scope, { households: ids ?? chosen().select('id'), requiredCheckTypes: config.requiredCheckTypes, asOf });
-  const compliance = await complianceOf(scope, { householdIds: householdIds.filter((id) => failing.has(id)), requiredCheckTypes: config.requiredCheckTypes, asOf });
+  const detailed = householdIds.filter((id) => failing.has(id));
+  const compliance = await complianceOf(scope, { householdIds: detailed, requiredCheckTypes: config.requiredCheckTypes, asOf });
   return rows.map((r) => {
     const t = terms.get(r.id);
     const c = compliance.get(r.id) ?? { compliant: true, issues: [] };

@@ -15,7 +15,9 @@ import { activeUserIds, configFor, findHousehold, hasLookupList, householdToApi,
 type HouseholdInput = TenantContext<'createCarerHousehold'>['body'] | TenantContext<'updateCarerHousehold'>['body'];
 
 /** A member of the household, by id: a 404 for one of another household, as for one of another tenant. */
-export async function findHouseholdMember(ctx: FindScope, household: CarerHousehold, memberId: string, options: FindOptions = {}): Promise<CarerHouseholdMember> {
+export async function findHouseholdMember(
+  ctx: FindScope, household: CarerHousehold, memberId: string, options: FindOptions = {},
+): Promise<CarerHouseholdMember> {
   return findOne<CarerHouseholdMember>(ctx, CarerHouseholdMember, memberId, { ...options, narrow: (q) => q.where('household_id', household.id) });
 }
 
@@ -114,7 +116,10 @@ export async function addCarerHouseholdMember(ctx: TenantContext<'addCarerHouseh
   const household = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   await checkMemberDates(ctx, { dateOfBirth: input.dateOfBirth, leftOn: undefined });
   const row = await CarerHouseholdMember.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), householdId: household.id, name: input.name, dateOfBirth: input.dateOfBirth, role: input.role, relationship: input.relationship ?? null })
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, name: input.name, dateOfBirth: input.dateOfBirth, role: input.role,
+      relationship: input.relationship ?? null,
+    })
     .returning('*');
   const body = memberToApi(row);
   await ctx.audit({ action: 'carer_household.member_added', entityType: 'carer_household', entityId: household.id, after: { member: body } });
@@ -133,6 +138,7 @@ export async function updateCarerHouseholdMember(ctx: TenantContext<'updateCarer
   for (const field of MEMBER_FIELDS) if (input[field] !== undefined) changes[field] = input[field];
   const after = await patchVersioned(ctx.trx, CarerHouseholdMember, before, changes as PartialModelObject<CarerHouseholdMember>);
   const body = memberToApi(after);
-  await ctx.audit({ action: 'carer_household.member_updated', entityType: 'carer_household_member', entityId: before.id, before: memberToApi(before), after: body });
+  const event = { action: 'carer_household.member_updated', entityType: 'carer_household_member', entityId: before.id };
+  await ctx.audit({ ...event, before: memberToApi(before), after: body });
   return ok(body, after.version);
 }

@@ -16,7 +16,10 @@ function itemToApi(r: CarerPanelAgendaItem, decision: CarerDecision | undefined)
   return {
     id: r.id, panelId: r.panelId, householdId: r.householdId, purpose: r.purpose, status: r.status,
     recommendation: decision
-      ? { recommendApproval: Boolean(d?.recommendApproval), termsRecommended: d?.termsRecommended ?? null, reasons: decision.reasons ?? '', vote: d?.vote ?? null, decisionId: decision.id, recordedBy: decision.recordedBy }
+      ? {
+        recommendApproval: Boolean(d?.recommendApproval), termsRecommended: d?.termsRecommended ?? null, reasons: decision.reasons ?? '', vote: d?.vote ?? null,
+        decisionId: decision.id, recordedBy: decision.recordedBy,
+      }
       : null,
     createdAt: iso(r.createdAt),
   };
@@ -25,9 +28,15 @@ function itemToApi(r: CarerPanelAgendaItem, decision: CarerDecision | undefined)
 /** Panels with their agendas, in three queries. */
 async function present(ctx: TenantScope, panels: CarerPanel[]) {
   const ids = panels.map((p) => p.id);
-  const items = ids.length ? await CarerPanelAgendaItem.query(ctx.trx).where({ tenant_id: ctx.tenantId }).whereIn('panel_id', ids).orderBy([{ column: 'created_at' }, { column: 'id' }]) : [];
+  const items = ids.length
+    ? await CarerPanelAgendaItem.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId })
+      .whereIn('panel_id', ids)
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+    : [];
   const decisionIds = items.map((i) => i.decisionId).filter((x): x is string => x !== null);
-  const decisions = new Map(decisionIds.length ? (await CarerDecision.query(ctx.trx).where({ tenant_id: ctx.tenantId }).whereIn('id', decisionIds)).map((d) => [d.id, d]) : []);
+  const decisionRows = decisionIds.length ? await CarerDecision.query(ctx.trx).where({ tenant_id: ctx.tenantId }).whereIn('id', decisionIds) : [];
+  const decisions = new Map(decisionRows.map((d) => [d.id, d]));
   return panels.map((p) => ({
     id: p.id, panelDate: p.panelDate, name: p.name, chairId: p.chairId, memberIds: p.memberIds ?? [], status: p.status,
     agenda: items.filter((i) => i.panelId === p.id).map((i) => itemToApi(i, i.decisionId ? decisions.get(i.decisionId) : undefined)),
@@ -84,7 +93,10 @@ export async function addCarerPanelAgendaItem(ctx: TenantContext<'addCarerPanelA
   const panel = await findPanel(ctx, ctx.params.panelId, { lock: true });
   if (panel.status !== 'scheduled') throw new Problem('conflict', `The panel is ${panel.status}; only a scheduled panel takes new agenda items`);
   await findHousehold(ctx, input.householdId, { pointer: '/body/householdId' });
-  const listed = await CarerPanelAgendaItem.query(ctx.trx).where({ tenant_id: ctx.tenantId, panel_id: panel.id, household_id: input.householdId }).select('id').first();
+  const listed = await CarerPanelAgendaItem.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, panel_id: panel.id, household_id: input.householdId })
+    .select('id')
+    .first();
   if (listed) throw new Problem('conflict', 'The household is already on this panel\'s agenda');
   const row = await CarerPanelAgendaItem.query(ctx.trx)
     .insert({ tenantId: ctx.tenantId, id: newId(), panelId: panel.id, householdId: input.householdId, purpose: input.purpose ?? null })
@@ -100,9 +112,13 @@ type RecommendationInput = TenantContext<'recordCarerPanelRecommendation'>['body
 function recommendationErrors(input: RecommendationInput, decided: { on: string; today: string }): FieldError[] {
   const errors: FieldError[] = [];
   if (decided.on > decided.today) {
-    errors.push({ pointer: input.decidedOn ? '/body/decidedOn' : '/path/panelId', message: input.decidedOn ? 'is in the future' : 'the panel has not yet sat (its date is in the future)' });
+    errors.push(input.decidedOn
+      ? { pointer: '/body/decidedOn', message: 'is in the future' }
+      : { pointer: '/path/panelId', message: 'the panel has not yet sat (its date is in the future)' });
   }
-  if (input.termsRecommended && input.termsRecommended.ageMax < input.termsRecommended.ageMin) errors.push({ pointer: '/body/termsRecommended/ageMax', message: 'is below ageMin' });
+  if (input.termsRecommended && input.termsRecommended.ageMax < input.termsRecommended.ageMin) {
+    errors.push({ pointer: '/body/termsRecommended/ageMax', message: 'is below ageMin' });
+  }
   if (input.termsRecommended && !input.recommendApproval) errors.push({ pointer: '/body/termsRecommended', message: 'goes with a recommendation to approve' });
   return errors;
 }
@@ -112,7 +128,9 @@ export async function recordCarerPanelRecommendation(ctx: TenantContext<'recordC
   const panel = await findPanel(ctx, ctx.params.panelId, { lock: true });
   const item = await findAgendaItem(ctx, panel, ctx.params.itemId, { lock: true });
   const me = actorId(ctx);
-  if (!me || (me !== panel.chairId && !(panel.memberIds ?? []).includes(me))) throw new Problem('forbidden', "Only the panel's chair or members record its recommendation");
+  if (!me || (me !== panel.chairId && !(panel.memberIds ?? []).includes(me))) {
+    throw new Problem('forbidden', "Only the panel's chair or members record its recommendation");
+  }
   if (panel.status === 'cancelled') throw new Problem('conflict', 'The panel was cancelled');
   if (item.status === 'recommended') throw new Problem('conflict', 'The recommendation on this item is already recorded');
   const decidedOn = input.decidedOn ?? panel.panelDate;
@@ -132,7 +150,8 @@ export async function recordCarerPanelRecommendation(ctx: TenantContext<'recordC
   const after = await patchVersioned(ctx.trx, CarerPanelAgendaItem, item, { status: 'recommended', decisionId: decision.id });
   if (panel.status === 'scheduled') await patchVersioned(ctx.trx, CarerPanel, panel, { status: 'held' });
   const body = itemToApi(after, decision);
-  await ctx.audit({ action: 'carer_panel.recommendation_recorded', entityType: 'carer_panel_agenda_item', entityId: item.id, before: itemToApi(item, undefined), after: body });
+  const event = { action: 'carer_panel.recommendation_recorded', entityType: 'carer_panel_agenda_item', entityId: item.id };
+  await ctx.audit({ ...event, before: itemToApi(item, undefined), after: body });
   // The contract declares no headers for this answer.
   return { status: 201, body };
 }

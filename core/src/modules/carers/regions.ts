@@ -22,7 +22,9 @@ import { configFor, findHousehold, householdToApi } from './shared';
  * The household's `region` column is the region in effect today, kept by every write here.
  */
 
-const regionToApi = (r: CarerHouseholdRegion) => ({ id: r.id, householdId: r.householdId, region: r.region, effectiveFrom: r.effectiveFrom, notes: r.notes, recordedBy: r.recordedBy, createdAt: iso(r.createdAt) });
+const regionToApi = (r: CarerHouseholdRegion) => ({
+  id: r.id, householdId: r.householdId, region: r.region, effectiveFrom: r.effectiveFrom, notes: r.notes, recordedBy: r.recordedBy, createdAt: iso(r.createdAt),
+});
 
 /** A household's region rows in the order they apply: undated first, then by date, each as recorded. */
 async function regionRows(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, householdId: string): Promise<CarerHouseholdRegion[]> {
@@ -59,11 +61,15 @@ export async function insertRegionRow(
   const known = await CarerHouseholdRegion.query(ctx.trx).where({ tenant_id: ctx.tenantId, household_id: household.id }).select('id').first();
   if (!known && household.region !== null) {
     await CarerHouseholdRegion.query(ctx.trx).insert({
-      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: household.region, effectiveFrom: null, notes: 'The region the household had before this change',
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: household.region, effectiveFrom: null,
+      notes: 'The region the household had before this change',
     });
   }
   return CarerHouseholdRegion.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: entry.region, effectiveFrom: entry.effectiveFrom, notes: entry.notes ?? null, recordedBy: actorId(ctx) })
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: entry.region, effectiveFrom: entry.effectiveFrom, notes: entry.notes ?? null,
+      recordedBy: actorId(ctx),
+    })
     .returning('*');
 }
 
@@ -85,11 +91,14 @@ export async function recordCarerHouseholdRegion(ctx: TenantContext<'recordCarer
   const before = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   const { today } = await configFor(ctx);
   const errors = await regionErrors(ctx, input.region, '/body/region');
-  if (input.effectiveFrom !== null && input.effectiveFrom > today) errors.push({ pointer: '/body/effectiveFrom', message: 'is in the future: record a move once it has happened' });
+  if (input.effectiveFrom !== null && input.effectiveFrom > today) {
+    errors.push({ pointer: '/body/effectiveFrom', message: 'is in the future: record a move once it has happened' });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
   const row = await insertRegionRow(ctx, { household: before, region: input.region, effectiveFrom: input.effectiveFrom, notes: input.notes });
   const household = await syncCurrentRegion(ctx, before, today);
   const entry = regionToApi(row);
-  await ctx.audit({ action: 'carer_household.region_recorded', entityType: 'carer_household', entityId: before.id, before: householdToApi(before), after: { ...householdToApi(household), regionRecorded: entry } });
+  const event = { action: 'carer_household.region_recorded', entityType: 'carer_household', entityId: before.id };
+  await ctx.audit({ ...event, before: householdToApi(before), after: { ...householdToApi(household), regionRecorded: entry } });
   return created(entry, `/v1/carer-households/${before.id}/regions`);
 }

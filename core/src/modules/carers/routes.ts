@@ -2,7 +2,10 @@ import { defineOperations } from '../../http/operation';
 import { getCarerApproval, takeCarerApprovalTransition } from './approval';
 import { getCarerHouseholdCompliance, listCarerChecks, listExpiringCarerChecks, recordCarerCheck, updateCarerCheck } from './checks';
 import { recordCarerDecision, recordCarerEvidenceDocument, submitCarerHouseholdForm } from './evidence';
-import { addCarerHouseholdMember, createCarerHousehold, getCarerHousehold, listCarerHouseholdMembers, listCarerHouseholds, updateCarerHousehold, updateCarerHouseholdMember } from './households';
+import {
+  addCarerHouseholdMember, createCarerHousehold, getCarerHousehold, listCarerHouseholdMembers, listCarerHouseholds,
+  updateCarerHousehold, updateCarerHouseholdMember,
+} from './households';
 import { listCarerHouseholdRegions, recordCarerHouseholdRegion } from './regions';
 import { addCarerPanelAgendaItem, getCarerPanel, listCarerPanels, recordCarerPanelRecommendation, scheduleCarerPanel } from './panels';
 

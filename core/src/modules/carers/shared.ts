@@ -24,7 +24,8 @@ export function memberToApi(r: CarerHouseholdMember) {
 
 export function checkToApi(r: CarerCheck) {
   return {
-    id: r.id, householdId: r.householdId, memberId: r.memberId, checkType: r.checkType, status: r.status, requestedOn: r.requestedOn, completedOn: r.completedOn,
+    id: r.id, householdId: r.householdId, memberId: r.memberId, checkType: r.checkType, status: r.status,
+    requestedOn: r.requestedOn, completedOn: r.completedOn,
     expiresOn: r.expiresOn, reference: r.reference, hours: r.hours === null ? null : Number(r.hours), facts: r.facts ?? {}, notes: r.notes,
     version: r.version, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
   };
@@ -32,13 +33,17 @@ export function checkToApi(r: CarerCheck) {
 
 export function decisionToApi(r: CarerDecision) {
   return {
-    id: r.id, householdId: r.householdId, key: r.key, outcome: r.outcome, decidedOn: r.decidedOn, reasons: r.reasons, facts: r.facts ?? {}, details: r.details ?? {},
+    id: r.id, householdId: r.householdId, key: r.key, outcome: r.outcome, decidedOn: r.decidedOn, reasons: r.reasons,
+    facts: r.facts ?? {}, details: r.details ?? {},
     panelId: r.panelId, recordedBy: r.recordedBy, createdAt: iso(r.createdAt),
   };
 }
 
 export function documentToApi(r: CarerEvidenceDocument) {
-  return { id: r.id, householdId: r.householdId, key: r.key, title: r.title, receivedOn: r.receivedOn, notes: r.notes, recordedBy: r.recordedBy, createdAt: iso(r.createdAt) };
+  return {
+    id: r.id, householdId: r.householdId, key: r.key, title: r.title, receivedOn: r.receivedOn, notes: r.notes, recordedBy: r.recordedBy,
+    createdAt: iso(r.createdAt),
+  };
 }
 
 /** The carer household of this tenant with that id: a 404, or a 422 naming `pointer` for an id from a body. */

@@ -36,7 +36,10 @@ export interface PricedMileage {
  */
 export async function priceMileage(
   ctx: FindScope,
-  claim: { householdId: string; claimId: string; mileage: { table: MileageTable; layer: string }; lines: Array<{ position: number; date: string; tenths: number }> },
+  claim: {
+    householdId: string; claimId: string; mileage: { table: MileageTable; layer: string };
+    lines: Array<{ position: number; date: string; tenths: number }>;
+  },
 ): Promise<PricedMileage[]> {
   const { trx, tenantId } = ctx;
   const { householdId, claimId, mileage, lines } = claim;

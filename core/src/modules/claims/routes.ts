@@ -12,7 +12,9 @@ import { findHousehold } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
 import { Claim, ClaimLine, type ClaimStatus } from './models';
-import { approvalFaults, claimSummaryToApi, findClaim, lineErrors, presentClaim, recordHistory, repriceClaim, storeLines, type EvidenceInput, type LineInput } from './service';
+import {
+  approvalFaults, claimSummaryToApi, findClaim, lineErrors, presentClaim, recordHistory, repriceClaim, storeLines, type EvidenceInput, type LineInput,
+} from './service';
 
 async function tenantPack(ctx: TenantScope): Promise<{ pack: ResolvedPack; today: string; currency: 'GBP' | 'USD' }> {
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
@@ -28,7 +30,8 @@ function assertStatus(row: Claim, allowed: ClaimStatus[], doing: string): void {
 function assertNotSubmitter(ctx: TenantScope, row: Claim, doing: string): void {
   if (ctx.principal.kind !== 'user') throw new Problem('forbidden', `Only a named person can ${doing} a claim`);
   if (row.submittedBy === ctx.principal.id) {
-    throw new Problem('forbidden', `You submitted this claim, so you cannot ${doing} it: another person with claims:approve must (separation of duties)`, { code: 'separation_of_duties' });
+    const detail = `You submitted this claim, so you cannot ${doing} it: another person with claims:approve must (separation of duties)`;
+    throw new Problem('forbidden', detail, { code: 'separation_of_duties' });
   }
 }
 
@@ -56,10 +59,14 @@ async function present(ctx: TenantScope, claim: Claim) {
  * The checks lineErrors makes, that no line names a child or placement hidden from the caller, and
  * that the household was approved as carers on every line's date.
  */
-async function allLineErrors(ctx: TenantScope, claim: { household: CarerHousehold; pack: ResolvedPack; today: string; lines: LineInput[]; evidence: EvidenceInput[] }) {
+async function allLineErrors(
+  ctx: TenantScope,
+  claim: { household: CarerHousehold; pack: ResolvedPack; today: string; lines: LineInput[]; evidence: EvidenceInput[] },
+) {
   const { household, lines } = claim;
+  const faults = approvalFaults(household, lines.map((l) => l.date));
   return [
-    ...approvalFaults(household, lines.map((l) => l.date)).map((f) => ({ pointer: f.line === null ? '/path/householdId' : `/body/lines/${f.line}/date`, message: f.message })),
+    ...faults.map((f) => ({ pointer: f.line === null ? '/path/householdId' : `/body/lines/${f.line}/date`, message: f.message })),
     ...(await lineErrors(ctx, claim)),
     ...(await hiddenReferenceErrors(ctx, lines, (i, field) => `/body/lines/${i}/${field}`)),
   ];
@@ -74,7 +81,8 @@ async function assertApprovedForLines(ctx: TenantScope, claim: Claim, doing: str
   const lines = await ClaimLine.query(ctx.trx).where({ tenant_id: ctx.tenantId, claim_id: claim.id }).orderBy('position').select('line_date');
   const faults = approvalFaults(household, lines.map((l) => l.lineDate)).map((f) => `${f.line === null ? 'its household' : `line ${f.line + 1}`} ${f.message}`);
   if (faults.length) {
-    throw new Problem('unprocessable', `The claim cannot be ${doing}: ${faults.join('; ')}`, { code: 'household_not_approved', errors: faults.map((message) => ({ pointer: '/path/claimId', message })) });
+    const errors = faults.map((message) => ({ pointer: '/path/claimId', message }));
+    throw new Problem('unprocessable', `The claim cannot be ${doing}: ${faults.join('; ')}`, { code: 'household_not_approved', errors });
   }
 }
 
@@ -87,7 +95,10 @@ async function createClaim(ctx: TenantContext<'createClaim'>): Promise<Operation
   const errors = await allLineErrors(ctx, { household, pack, today, lines: input.lines, evidence });
   if (errors.length) throw Problem.unprocessable(errors);
   const inserted = await Claim.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), householdId: household.id, description: input.description ?? null, status: 'draft', currency, createdBy: actorId(ctx) })
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, description: input.description ?? null, status: 'draft', currency,
+      createdBy: actorId(ctx),
+    })
     .returning('*');
   await storeLines(ctx, { claimId: inserted.id, lines: input.lines, evidence });
   await recordHistory(ctx, { claimId: inserted.id, from: null, to: 'draft', actorId: actorId(ctx) });
@@ -130,7 +141,11 @@ async function updateClaim(ctx: TenantContext<'updateClaim'>): Promise<Operation
 }
 
 /** Moves a claim from one status to the next, recording who, when and why, in its history and the audit trail. */
-async function transition(ctx: TenantScope, before: Claim, step: { to: ClaimStatus; changes: PartialModelObject<Claim>; reasons: string | null; action: string }): Promise<OperationResult> {
+async function transition(
+  ctx: TenantScope,
+  before: Claim,
+  step: { to: ClaimStatus; changes: PartialModelObject<Claim>; reasons: string | null; action: string },
+): Promise<OperationResult> {
   const beforeApi = await presentClaim(ctx, before);
   const row = await patchVersioned(ctx.trx, Claim, before, { ...step.changes, status: step.to });
   await recordHistory(ctx, { claimId: before.id, from: before.status, to: step.to, actorId: actorId(ctx), reasons: step.reasons });
@@ -146,7 +161,8 @@ async function submitClaim(ctx: TenantContext<'submitClaim'>): Promise<Operation
   await assertApprovedForLines(ctx, before, 'submitted');
   const { pack } = await tenantPack(ctx);
   const total = await repriceClaim(ctx, before, pack);
-  return transition(ctx, before, { to: 'submitted', changes: { total, submittedBy: actorId(ctx), submittedAt: ctx.trx.fn.now() }, reasons, action: 'claim.submitted' });
+  const changes = { total, submittedBy: actorId(ctx), submittedAt: ctx.trx.fn.now() };
+  return transition(ctx, before, { to: 'submitted', changes, reasons, action: 'claim.submitted' });
 }
 
 async function approveClaim(ctx: TenantContext<'approveClaim'>): Promise<OperationResult> {
@@ -182,6 +198,14 @@ async function withdrawClaim(ctx: TenantContext<'withdrawClaim'>): Promise<Opera
   return transition(ctx, before, { to: 'withdrawn', changes: { withdrawnAt: ctx.trx.fn.now() }, reasons, action: 'claim.withdrawn' });
 }
 
+/** A household's claims of one status, counted and summed in SQL (the report's aggregate, not a table's row). */
+interface OutstandingByStatus { household_id: string; name: string; status: 'submitted' | 'approved'; n: string | number; amount: string | number }
+
+interface OutstandingForHousehold {
+  householdId: string; householdName: string; submittedCount: number; submittedTotal: number;
+  approvedUnpaidCount: number; approvedUnpaidTotal: number; total: number;
+}
+
 async function getClaimsOutstanding(ctx: TenantContext<'getClaimsOutstanding'>): Promise<OperationResult> {
   const { currency } = await tenantPack(ctx);
   const rows = (await ctx.trx('claims as c')
@@ -191,10 +215,11 @@ async function getClaimsOutstanding(ctx: TenantContext<'getClaimsOutstanding'>):
     .groupBy('c.household_id', 'h.name', 'c.status')
     .select('c.household_id', 'h.name', 'c.status')
     .count({ n: '*' })
-    .sum({ amount: 'c.total' })) as Array<{ household_id: string; name: string; status: 'submitted' | 'approved'; n: string | number; amount: string | number }>;
-  const byHousehold = new Map<string, { householdId: string; householdName: string; submittedCount: number; submittedTotal: number; approvedUnpaidCount: number; approvedUnpaidTotal: number; total: number }>();
+    .sum({ amount: 'c.total' })) as OutstandingByStatus[];
+  const byHousehold = new Map<string, OutstandingForHousehold>();
   for (const r of rows) {
-    const entry = byHousehold.get(r.household_id) ?? { householdId: r.household_id, householdName: r.name, submittedCount: 0, submittedTotal: 0, approvedUnpaidCount: 0, approvedUnpaidTotal: 0, total: 0 };
+    const entry = byHousehold.get(r.household_id)
+      ?? { householdId: r.household_id, householdName: r.name, submittedCount: 0, submittedTotal: 0, approvedUnpaidCount: 0, approvedUnpaidTotal: 0, total: 0 };
     if (r.status === 'submitted') { entry.submittedCount += Number(r.n); entry.submittedTotal += Number(r.amount); }
     else { entry.approvedUnpaidCount += Number(r.n); entry.approvedUnpaidTotal += Number(r.amount); }
     entry.total = entry.submittedTotal + entry.approvedUnpaidTotal;

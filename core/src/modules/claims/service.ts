@@ -67,12 +67,16 @@ export async function recordHistory(
   entry: { claimId: string; from: ClaimStatus | null; to: ClaimStatus; actorId: string | null; reasons?: string | null },
 ): Promise<void> {
   await ClaimHistory.query(ctx.trx).insert({
-    tenantId: ctx.tenantId, id: newId(), claimId: entry.claimId, fromStatus: entry.from, toStatus: entry.to, actorId: entry.actorId, reasons: entry.reasons ?? null,
+    tenantId: ctx.tenantId, id: newId(), claimId: entry.claimId, fromStatus: entry.from, toStatus: entry.to,
+    actorId: entry.actorId, reasons: entry.reasons ?? null,
   });
 }
 
 /** Rules the contract cannot say, each naming its field: miles and amounts above 0, no date in the future, codes and records of this tenant. */
-export async function lineErrors(ctx: FindScope, claim: { pack: ResolvedPack; today: string; lines: LineInput[]; evidence: EvidenceInput[] }): Promise<FieldError[]> {
+export async function lineErrors(
+  ctx: FindScope,
+  claim: { pack: ResolvedPack; today: string; lines: LineInput[]; evidence: EvidenceInput[] },
+): Promise<FieldError[]> {
   const { trx, tenantId } = ctx;
   const { pack, today, lines, evidence } = claim;
   const errors: FieldError[] = [];
@@ -85,13 +89,17 @@ export async function lineErrors(ctx: FindScope, claim: { pack: ResolvedPack; to
     const forbidden = line.kind === 'mileage' ? (['category', 'description', 'amount'] as const) : (['from', 'to', 'purpose', 'miles'] as const);
     for (const field of forbidden) if (line[field] !== undefined) errors.push({ pointer: at(field), message: `is not part of a ${line.kind} line` });
     if (line.kind === 'mileage') {
-      for (const field of ['from', 'to', 'purpose'] as const) if (line[field] === undefined) errors.push({ pointer: at(field), message: 'is required on a mileage line' });
+      for (const field of ['from', 'to', 'purpose'] as const) {
+        if (line[field] === undefined) errors.push({ pointer: at(field), message: 'is required on a mileage line' });
+      }
       if (line.miles === undefined) errors.push({ pointer: at('miles'), message: 'is required on a mileage line' });
       else if (!(line.miles > 0)) errors.push({ pointer: at('miles'), message: 'must be more than 0' });
       else if (Math.abs(line.miles * 10 - Math.round(line.miles * 10)) > 1e-6) errors.push({ pointer: at('miles'), message: 'is kept to a tenth of a mile' });
       else if (line.miles > 10000) errors.push({ pointer: at('miles'), message: 'is more than 10,000 miles for one journey' });
       if (!mileage) errors.push({ pointer: at('kind'), message: "the tenant's pack has no mileage table" });
-      else if (!inEffectOn(mileage.table.values, line.date)) errors.push({ pointer: at('date'), message: `the mileage table "${mileage.table.key}" has no rate on this date` });
+      else if (!inEffectOn(mileage.table.values, line.date)) {
+        errors.push({ pointer: at('date'), message: `the mileage table "${mileage.table.key}" has no rate on this date` });
+      }
     } else {
       if (line.category === undefined) errors.push({ pointer: at('category'), message: 'is required on an expense line' });
       else if (hasCategories) categoryChecks.push({ list: EXPENSE_CATEGORY_LIST, code: line.category, pointer: at('category') });
@@ -104,11 +112,15 @@ export async function lineErrors(ctx: FindScope, claim: { pack: ResolvedPack; to
   const childIds = [...new Set(lines.map((l) => l.childId).filter((v): v is string => typeof v === 'string'))];
   const placementIds = [...new Set(lines.map((l) => l.placementId).filter((v): v is string => typeof v === 'string'))];
   // Only that they exist here: hiddenReferenceErrors (routes.ts) judges whether the caller may name them.
-  const children = new Set(childIds.length ? (await Child.query(trx).where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', childIds).select('id')).map((r) => r.id) : []);
+  const children = new Set(childIds.length
+    ? (await Child.query(trx).where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', childIds).select('id')).map((r) => r.id)
+    : []);
   const placements = new Set<string>(placementIds.length ? await trx('placements').where({ tenant_id: tenantId }).whereIn('id', placementIds).pluck('id') : []);
   lines.forEach((line, i) => {
     if (line.childId && !children.has(line.childId)) errors.push({ pointer: `/body/lines/${i}/childId`, message: 'is not a child of this tenant' });
-    if (line.placementId && !placements.has(line.placementId)) errors.push({ pointer: `/body/lines/${i}/placementId`, message: 'is not a placement of this tenant' });
+    if (line.placementId && !placements.has(line.placementId)) {
+      errors.push({ pointer: `/body/lines/${i}/placementId`, message: 'is not a placement of this tenant' });
+    }
   });
   evidence.forEach((e, i) => {
     if (e.receivedOn > today) errors.push({ pointer: `/body/evidence/${i}/receivedOn`, message: 'is in the future' });
@@ -130,7 +142,9 @@ export interface ApprovalFault {
  */
 export function approvalFaults(household: CarerHousehold, dates: string[]): ApprovalFault[] {
   if (household.approvedOn === null) {
-    return [{ line: null, message: `has never been approved as carers (its approval is at "${household.approvalState}"): a claim is paid only for costs while a household is approved` }];
+    const message = `has never been approved as carers (its approval is at "${household.approvalState}"): `
+      + 'a claim is paid only for costs while a household is approved';
+    return [{ line: null, message }];
   }
   const span = `approved from ${household.approvedOn}${household.approvalEndedOn ? ` until its approval ended on ${household.approvalEndedOn}` : ''}`;
   const faults: ApprovalFault[] = [];
@@ -147,17 +161,25 @@ export async function repriceClaim(ctx: FindScope, claim: Claim, pack: ResolvedP
   const mileage = mileageTableOf(pack);
   if (mileageLines.length && !mileage) throw new Problem('unprocessable', "The tenant's pack has no mileage table");
   const priced = mileageLines.length
-    ? await priceMileage(ctx, { householdId: claim.householdId, claimId: claim.id, mileage: mileage!, lines: mileageLines.map((l) => ({ position: l.position, date: l.lineDate, tenths: l.tenthsOfMile! })) })
+    ? await priceMileage(ctx, {
+      householdId: claim.householdId, claimId: claim.id, mileage: mileage!,
+      lines: mileageLines.map((l) => ({ position: l.position, date: l.lineDate, tenths: l.tenthsOfMile! })),
+    })
     : [];
   for (const p of priced) {
-    await ClaimLine.query(ctx.trx).where({ tenant_id: ctx.tenantId, claim_id: claim.id, position: p.position }).patch({ amount: p.amount, explanation: p.explanation });
+    await ClaimLine.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, claim_id: claim.id, position: p.position })
+      .patch({ amount: p.amount, explanation: p.explanation });
   }
   const byPosition = new Map(priced.map((p) => [p.position, p.amount]));
   return lines.reduce((sum, l) => sum + (byPosition.get(l.position) ?? l.amount), 0);
 }
 
 /** Replaces a claim's lines and evidence with those given (the caller has checked them). */
-export async function storeLines(ctx: FindScope, claim: { claimId: string; lines: LineInput[] | undefined; evidence: EvidenceInput[] | undefined }): Promise<void> {
+export async function storeLines(
+  ctx: FindScope,
+  claim: { claimId: string; lines: LineInput[] | undefined; evidence: EvidenceInput[] | undefined },
+): Promise<void> {
   const { claimId, lines, evidence } = claim;
   const where = { tenant_id: ctx.tenantId, claim_id: claimId };
   if (lines) {
@@ -172,8 +194,23 @@ export async function storeLines(ctx: FindScope, claim: { claimId: string; lines
   }
   if (evidence) {
     await ClaimEvidence.query(ctx.trx).where(where).delete();
-    if (evidence.length) await ClaimEvidence.query(ctx.trx).insert(evidence.map((e) => ({ tenantId: ctx.tenantId, id: newId(), claimId, key: e.key, title: e.title, receivedOn: e.receivedOn })));
+    if (evidence.length) {
+      const rows = evidence.map((e) => ({ tenantId: ctx.tenantId, id: newId(), claimId, key: e.key, title: e.title, receivedOn: e.receivedOn }));
+      await ClaimEvidence.query(ctx.trx).insert(rows);
+    }
   }
+}
+
+/** What a payment run pays for one claim's lines of one kind. */
+export interface ClaimPaymentDue {
+  claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; claimDate: string;
+  description: string | null; decidedBy: string | null; decidedOn: string | null;
+}
+
+/** A claim's lines of one kind, summed in SQL (claimPaymentsDue's aggregate, not a table's row). */
+interface DueByKind {
+  id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense';
+  amount: number; lines: number; first_date: string; last_date: string;
 }
 
 /**
@@ -184,7 +221,7 @@ export async function storeLines(ctx: FindScope, claim: { claimId: string; lines
  * holds its date, or, approved after that run was calculated or dated before the first run, by the
  * next run calculated; never by a run whose period ends before it.
  */
-export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, through?: string): Promise<Array<{ claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; claimDate: string; description: string | null; decidedBy: string | null; decidedOn: string | null }>> {
+export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, through?: string): Promise<ClaimPaymentDue[]> {
   const query = trx('claims as c')
     .join('claim_lines as l', function joinLines() { this.on('l.tenant_id', 'c.tenant_id').andOn('l.claim_id', 'c.id'); })
     .where({ 'c.tenant_id': tenantId, 'c.status': 'approved' })
@@ -198,7 +235,8 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
     .groupBy('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
     .orderBy([{ column: 'c.id' }, { column: 'l.kind' }])
     .select('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
-    .select(trx.raw('sum(l.amount)::bigint AS amount'), trx.raw('count(*)::int AS lines'), trx.raw('min(l.line_date) AS first_date'), trx.raw('max(l.line_date) AS last_date'))) as Array<{ id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense'; amount: number; lines: number; first_date: string; last_date: string }>;
+    .select(trx.raw('sum(l.amount)::bigint AS amount'), trx.raw('count(*)::int AS lines'))
+    .select(trx.raw('min(l.line_date) AS first_date'), trx.raw('max(l.line_date) AS last_date'))) as DueByKind[];
   // The claim's date across its kinds (rows of one claim are together, in claim order).
   const claimDate = new Map<string, string>();
   for (const r of rows) {
@@ -206,7 +244,8 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
     if (seen === undefined || r.last_date > seen) claimDate.set(r.id, r.last_date);
   }
   return rows.filter((r) => Number(r.amount) !== 0).map((r) => ({
-    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date, claimDate: claimDate.get(r.id)!,
+    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date,
+    claimDate: claimDate.get(r.id)!,
     description: r.description, decidedBy: r.decided_by, decidedOn: r.decided_on,
   }));
 }
@@ -216,7 +255,9 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
  * nothing: a claim that is not approved-and-unpaid throws, and the caller's transaction rolls back.
  * The caller audits its own request; each claim's history records the payment.
  */
-export async function markClaimsPaid(trx: Knex.Transaction, tenantId: string, claimIds: string[], runId: string, paidOn: string, actorId: string | null = null): Promise<number> {
+export async function markClaimsPaid(
+  trx: Knex.Transaction, tenantId: string, claimIds: string[], runId: string, paidOn: string, actorId: string | null = null,
+): Promise<number> {
   if (!claimIds.length) return 0;
   const rows = await Claim.query(trx).where({ tenant_id: tenantId }).whereIn('id', claimIds).forUpdate().select('id', 'status', 'paid_in_run_id');
   const ready = new Set(rows.filter((r) => r.status === 'approved' && r.paidInRunId === null).map((r) => r.id));
