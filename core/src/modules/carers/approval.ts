@@ -1,5 +1,8 @@
+import type { PartialModelObject } from 'objection';
 import { daysBetween } from '../../dates';
-import type { OperationContext, OperationResult } from '../../http/operation';
+import { patchVersioned } from '../../db/versioned';
+import { actorId, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import { ok } from '../../http/results';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { availableTransitions, type Transition, type TransitionVerdict, type WorkflowSubject } from '../../packs/workflows';
@@ -9,19 +12,22 @@ import { lookupCodeErrors } from '../lookups/service';
 import { recordCaseEvent } from '../tasks/events';
 import { complianceOf } from './compliance';
 import { approvedOn } from './forMatching';
-import { insertDecision, type DecisionInput } from './evidence';
-import { actorId, configFor, decisionToApi, findHousehold, hasLookupList, type HouseholdRow } from './shared';
+import { insertDecision } from './evidence';
+import { CarerApprovalStep, CarerApprovalTerms, CarerCheck, CarerDecision, CarerEvidenceDocument, CarerHousehold } from './models';
+import { configFor, decisionToApi, findHousehold, hasLookupList } from './shared';
 import type { CarerConfig } from './tenantConfig';
 
 /** The decision key a fostering panel's recommendation is recorded under (the core's panel feature writes it). */
 export const PANEL_RECOMMENDATION = 'panel_recommendation';
 
-interface StepRow { id: string; transition: string; from_state: string; to_state: string; occurred_on: string; note: string | null; decision_id: string | null; actor_id: string | null; created_at: Date }
-interface TermsRow { id: string; effective_from: string; max_children: number; age_min: number; age_max: number; placement_kinds: string[]; carer_level: string | null; notes: string | null; decision_id: string | null; created_at: Date }
-interface TermsInput { maxChildren: number; ageMin: number; ageMax: number; placementKinds: string[]; notes?: string }
-
-const stepToApi = (r: StepRow) => ({ id: r.id, transition: r.transition, from: r.from_state, to: r.to_state, occurredOn: r.occurred_on, note: r.note, decisionId: r.decision_id, actorId: r.actor_id, createdAt: iso(r.created_at) });
-const termsToApi = (r: TermsRow) => ({ id: r.id, effectiveFrom: r.effective_from, maxChildren: r.max_children, ageMin: r.age_min, ageMax: r.age_max, placementKinds: r.placement_kinds, carerLevel: r.carer_level, notes: r.notes, decisionId: r.decision_id });
+const stepToApi = (r: CarerApprovalStep) => ({
+  id: r.id, transition: r.transition, from: r.fromState, to: r.toState, occurredOn: r.occurredOn, note: r.note, decisionId: r.decisionId, actorId: r.actorId,
+  createdAt: iso(r.createdAt),
+});
+const termsToApi = (r: CarerApprovalTerms) => ({
+  id: r.id, effectiveFrom: r.effectiveFrom, maxChildren: r.maxChildren, ageMin: r.ageMin, ageMax: r.ageMax, placementKinds: r.placementKinds,
+  carerLevel: r.carerLevel, notes: r.notes, decisionId: r.decisionId,
+});
 
 const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
 
@@ -35,18 +41,38 @@ const isScalar = (v: unknown) => v === null || ['string', 'number', 'boolean'].i
  * panelRecommendationRecorded, daysSinceNoticeReceived (days since the latest document of a key that
  * a step from the current state names, e.g. a resignation notice).
  */
-export async function subjectOf(ctx: OperationContext, household: HouseholdRow, config: CarerConfig, asOf: string): Promise<WorkflowSubject> {
-  const t = ctx.tenantId!;
+export async function subjectOf(ctx: TenantScope, about: { household: CarerHousehold; config: CarerConfig; asOf: string }): Promise<WorkflowSubject> {
+  const { household, config, asOf } = about;
+  const t = ctx.tenantId;
   const workflow = config.workflow;
-  const compliance = (await complianceOf(ctx.trx, t, [household.id], config.requiredCheckTypes, asOf)).get(household.id)!;
-  const forms = (await ctx.trx('form_submissions').where({ tenant_id: t, subject_type: 'carer_household', subject_id: household.id }).orderBy([{ column: 'submitted_at' }, { column: 'id' }]).select('form_key', 'data')) as Array<{ form_key: string; data: Record<string, unknown> }>;
-  const documents = (await ctx.trx('carer_evidence_documents').where({ tenant_id: t, household_id: household.id }).where('received_on', '<=', asOf).orderBy([{ column: 'received_on' }, { column: 'id' }]).select('key', 'received_on')) as Array<{ key: string; received_on: string }>;
-  const decisions = (await ctx.trx('carer_decisions').where({ tenant_id: t, household_id: household.id }).orderBy([{ column: 'created_at' }, { column: 'id' }]).select('key', 'decided_on', 'facts', 'created_at')) as Array<{ key: string; decided_on: string; facts: Record<string, unknown>; created_at: Date }>;
+  const compliance = (await complianceOf(ctx, { householdIds: [household.id], requiredCheckTypes: config.requiredCheckTypes, asOf })).get(household.id)!;
+  // form_submissions belongs to the configuration module, which has no model for it yet.
+  const forms = (await ctx.trx('form_submissions')
+    .where({ tenant_id: t, subject_type: 'carer_household', subject_id: household.id })
+    .orderBy([{ column: 'submitted_at' }, { column: 'id' }])
+    .select('form_key', 'data')) as Array<{ form_key: string; data: Record<string, unknown> }>;
+  const documents = await CarerEvidenceDocument.query(ctx.trx)
+    .where({ tenant_id: t, household_id: household.id })
+    .where('received_on', '<=', asOf)
+    .orderBy([{ column: 'received_on' }, { column: 'id' }])
+    .select('key', 'received_on');
+  const decisions = await CarerDecision.query(ctx.trx)
+    .where({ tenant_id: t, household_id: household.id })
+    .orderBy([{ column: 'created_at' }, { column: 'id' }])
+    .select('key', 'decided_on', 'facts', 'created_at');
   // When the household was first approved: a panel recommendation recorded after it is a review's.
-  const approvalStep = household.approved_state
-    ? ((await ctx.trx('carer_approval_steps').where({ tenant_id: t, household_id: household.id, to_state: household.approved_state }).orderBy([{ column: 'created_at' }, { column: 'id' }]).first('created_at')) as { created_at: Date } | undefined)
+  const approvalStep = household.approvedState
+    ? await CarerApprovalStep.query(ctx.trx)
+      .where({ tenant_id: t, household_id: household.id, to_state: household.approvedState })
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+      .select('created_at')
+      .first()
     : undefined;
-  const checks = (await ctx.trx('carer_checks').where({ tenant_id: t, household_id: household.id }).whereIn('status', ['received', 'satisfactory']).orderBy([{ column: 'updated_at' }, { column: 'id' }]).select('facts')) as Array<{ facts: Record<string, unknown> }>;
+  const checks = await CarerCheck.query(ctx.trx)
+    .where({ tenant_id: t, household_id: household.id })
+    .whereIn('status', ['received', 'satisfactory'])
+    .orderBy([{ column: 'updated_at' }, { column: 'id' }])
+    .select('facts');
 
   const evidence: WorkflowSubject['evidence'] = [];
   const seen = new Set<string>();
@@ -65,7 +91,9 @@ export async function subjectOf(ctx: OperationContext, household: HouseholdRow, 
   for (const c of checks) Object.assign(facts, c.facts ?? {});
   for (const d of decisions) Object.assign(facts, d.facts ?? {});
   // The notice the steps from here wait on: the latest document of a key those steps name.
-  const awaited = new Set((workflow?.transitions ?? []).filter((x) => x.from.includes(household.approval_state)).flatMap((x) => (x.evidence ?? []).filter((e) => e.kind === 'document').map((e) => e.key)));
+  const awaited = new Set((workflow?.transitions ?? [])
+    .filter((x) => x.from.includes(household.approvalState))
+    .flatMap((x) => (x.evidence ?? []).filter((e) => e.kind === 'document').map((e) => e.key)));
   const lastNotice = documents.filter((d) => awaited.has(d.key)).pop();
   Object.assign(facts, {
     missingChecks: compliance.issues.length,
@@ -73,131 +101,188 @@ export async function subjectOf(ctx: OperationContext, household: HouseholdRow, 
     checksDisqualifying: compliance.checksDisqualifying,
     trainingHours: compliance.trainingHours,
     annualTrainingHours: compliance.annualTrainingHours,
-    panelRecommendationRecorded: decisions.some((d) => d.key === PANEL_RECOMMENDATION && (!approvalStep || new Date(d.created_at) > new Date(approvalStep.created_at))),
-    daysSinceNoticeReceived: lastNotice ? daysBetween(lastNotice.received_on, asOf) : null,
+    panelRecommendationRecorded: decisions.some((d) => d.key === PANEL_RECOMMENDATION
+      && (!approvalStep || new Date(d.createdAt) > new Date(approvalStep.createdAt))),
+    daysSinceNoticeReceived: lastNotice ? daysBetween(lastNotice.receivedOn, asOf) : null,
   });
-  return { state: household.approval_state, evidence, facts };
+  return { state: household.approvalState, evidence, facts };
 }
 
-function workflowOf(household: HouseholdRow, config: CarerConfig): WorkflowDefinition {
+function workflowOf(household: CarerHousehold, config: CarerConfig): WorkflowDefinition {
   const workflow = config.workflow;
-  if (!workflow || workflow.key !== household.workflow_key) throw new Problem('conflict', `The household is on the workflow "${household.workflow_key}", which the tenant's configuration no longer has`);
-  if (!workflow.states.some((s) => s.key === household.approval_state)) throw new Problem('conflict', `The household's state "${household.approval_state}" is not a state of the workflow "${workflow.key}"`);
+  if (!workflow || workflow.key !== household.workflowKey) {
+    throw new Problem('conflict', `The household is on the workflow "${household.workflowKey}", which the tenant's configuration no longer has`);
+  }
+  if (!workflow.states.some((s) => s.key === household.approvalState)) {
+    throw new Problem('conflict', `The household's state "${household.approvalState}" is not a state of the workflow "${workflow.key}"`);
+  }
   return workflow;
 }
 
-async function approvalView(ctx: OperationContext, household: HouseholdRow, config: CarerConfig) {
-  const t = ctx.tenantId!;
+/** The household's approval as the API shows it: where it is, how it got there, the terms, and the steps open to the caller. */
+async function approvalView(ctx: TenantScope, household: CarerHousehold, config: CarerConfig) {
+  const t = ctx.tenantId;
   const workflow = workflowOf(household, config);
-  const subject = await subjectOf(ctx, household, config, config.today);
-  const verdicts = await availableTransitions(workflow, subject, ctx.principal!.permissions);
-  const steps = (await ctx.trx('carer_approval_steps').where({ tenant_id: t, household_id: household.id }).orderBy([{ column: 'created_at' }, { column: 'id' }])) as StepRow[];
-  const terms = (await ctx.trx('carer_approval_terms').where({ tenant_id: t, household_id: household.id }).orderBy([{ column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }])) as TermsRow[];
-  const state = workflow.states.find((s) => s.key === household.approval_state)!;
-  const current = [...terms].reverse().find((r) => r.effective_from <= config.today) ?? null;
+  const subject = await subjectOf(ctx, { household, config, asOf: config.today });
+  const verdicts = await availableTransitions(workflow, subject, ctx.principal.permissions);
+  const steps = await CarerApprovalStep.query(ctx.trx)
+    .where({ tenant_id: t, household_id: household.id })
+    .orderBy([{ column: 'created_at' }, { column: 'id' }]);
+  const terms = await CarerApprovalTerms.query(ctx.trx)
+    .where({ tenant_id: t, household_id: household.id })
+    .orderBy([{ column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }]);
+  const state = workflow.states.find((s) => s.key === household.approvalState)!;
+  const current = [...terms].reverse().find((r) => r.effectiveFrom <= config.today) ?? null;
   const approved = !state.terminal && approvedOn(household, config.today);
   return {
-    householdId: household.id, workflowKey: workflow.key, workflowName: workflow.name, state: state.key, stateName: state.name, terminal: Boolean(state.terminal),
-    approved, approvedOn: household.approved_on, approvalEndedOn: household.approval_ended_on,
+    householdId: household.id, workflowKey: workflow.key, workflowName: workflow.name,
+    state: state.key, stateName: state.name, terminal: Boolean(state.terminal),
+    approved, approvedOn: household.approvedOn, approvalEndedOn: household.approvalEndedOn,
     terms: approved && current ? termsToApi(current) : null, termsHistory: terms.map(termsToApi), history: steps.map(stepToApi),
-    available: verdicts.map((v) => ({ transition: v.transition, name: workflow.transitions.find((x) => x.key === v.transition)?.name ?? null, to: v.to, allowed: v.allowed, blockers: v.blockers })),
+    available: verdicts.map((v) => ({
+      transition: v.transition, name: workflow.transitions.find((x) => x.key === v.transition)?.name ?? null,
+      to: v.to, allowed: v.allowed, blockers: v.blockers,
+    })),
     evidence: subject.evidence, facts: subject.facts ?? {},
   };
 }
 
-export async function getCarerApproval(ctx: OperationContext): Promise<OperationResult> {
-  const household = await findHousehold(ctx);
-  return { status: 200, body: await approvalView(ctx, household, await configFor(ctx)) };
+export async function getCarerApproval(ctx: TenantContext<'getCarerApproval'>): Promise<OperationResult> {
+  const household = await findHousehold(ctx, ctx.params.householdId);
+  return ok(await approvalView(ctx, household, await configFor(ctx)));
 }
 
-interface TransitionInput {
-  transition: string; note?: string; occurredOn?: string;
-  decision?: DecisionInput & { terms?: TermsInput; carerLevel?: string };
-}
+type TransitionInput = TenantContext<'takeCarerApprovalTransition'>['body'];
+type Meaning = 'approval' | 'review' | 'ending' | null;
 
 /** What a step means for the approval: the first approval, a review held, or the end of an approval. */
-function stepMeaning(workflow: WorkflowDefinition, transition: Transition, household: HouseholdRow, visited: Set<string>): 'approval' | 'review' | 'ending' | null {
+function stepMeaning(workflow: WorkflowDefinition, transition: Transition, household: CarerHousehold, visited: Set<string>): Meaning {
   const target = workflow.states.find((s) => s.key === transition.to)!;
-  const approvedNow = household.approved_on !== null && household.approval_ended_on === null;
+  const approvedNow = household.approvedOn !== null && household.approvalEndedOn === null;
   if (approvedNow && target.terminal) return 'ending';
-  if (approvedNow && transition.to === household.approved_state && household.approval_state !== household.approved_state) return 'review';
+  if (approvedNow && transition.to === household.approvedState && household.approvalState !== household.approvedState) return 'review';
   // The decision step: under carers:approve, into a state the household has never been in, that is not an end.
   if (!approvedNow && !target.terminal && transition.permission === 'carers:approve' && !visited.has(transition.to)) return 'approval';
   return null;
 }
 
-export async function takeCarerApprovalTransition(ctx: OperationContext): Promise<OperationResult> {
-  const input = ctx.body as TransitionInput;
-  const household = await findHousehold(ctx, { lock: true });
-  const config = await configFor(ctx);
-  const workflow = workflowOf(household, config);
-  const t = ctx.tenantId!;
-  const transition = workflow.transitions.find((x) => x.key === input.transition && x.from.includes(household.approval_state));
-  if (!transition) {
-    if (!workflow.transitions.some((x) => x.key === input.transition)) throw Problem.unprocessable([{ pointer: '/body/transition', message: `is not a step of the workflow "${workflow.key}"` }]);
-    throw new Problem('conflict', `The step "${input.transition}" is not offered from the state "${household.approval_state}"`);
-  }
-  if (!ctx.principal!.permissions.has(transition.permission as never)) {
-    throw new Problem('forbidden', `The step "${transition.key}" needs the permission ${transition.permission}`, { blockers: [{ kind: 'permission', detail: `needs the permission ${transition.permission}` }] });
-  }
-  const steps = (await ctx.trx('carer_approval_steps').where({ tenant_id: t, household_id: household.id }).select('from_state', 'to_state', 'occurred_on')) as Array<{ from_state: string; to_state: string; occurred_on: string }>;
-  const visited = new Set([workflow.initial, ...steps.flatMap((s) => [s.from_state, s.to_state])]);
-  const occurredOn = input.occurredOn ?? config.today;
+/** Rules for a step's date and its decision the schema cannot say, each naming its field. */
+async function stepErrors(
+  ctx: TenantScope,
+  step: { input: TransitionInput; transition: Transition; meaning: Meaning; occurredOn: string; lastOn: string | undefined; today: string },
+): Promise<FieldError[]> {
+  const { input, transition, meaning, occurredOn, lastOn, today } = step;
   const errors: FieldError[] = [];
-  if (occurredOn > config.today) errors.push({ pointer: '/body/occurredOn', message: 'is in the future' });
-  const lastOn = steps.map((s) => s.occurred_on).sort().pop();
+  if (occurredOn > today) errors.push({ pointer: '/body/occurredOn', message: 'is in the future' });
   if (lastOn && occurredOn < lastOn) errors.push({ pointer: '/body/occurredOn', message: `is before the previous step (${lastOn})` });
-  const meaning = stepMeaning(workflow, transition, household, visited);
   const decision = input.decision;
   if (decision) {
     const named = (transition.evidence ?? []).filter((e) => e.kind === 'decision').map((e) => e.key);
-    if (!named.includes(decision.key)) errors.push({ pointer: '/body/decision/key', message: named.length ? `is not a decision the step "${transition.key}" names (${named.join(', ')})` : `the step "${transition.key}" names no decision` });
-    if (decision.decidedOn && decision.decidedOn > config.today) errors.push({ pointer: '/body/decision/decidedOn', message: 'is in the future' });
-    if (decision.terms && meaning !== 'approval' && meaning !== 'review') errors.push({ pointer: '/body/decision/terms', message: 'terms of approval are set by the approval decision or a review' });
+    if (!named.includes(decision.key)) {
+      const message = named.length
+        ? `is not a decision the step "${transition.key}" names (${named.join(', ')})`
+        : `the step "${transition.key}" names no decision`;
+      errors.push({ pointer: '/body/decision/key', message });
+    }
+    if (decision.decidedOn && decision.decidedOn > today) errors.push({ pointer: '/body/decision/decidedOn', message: 'is in the future' });
+    if (decision.terms && meaning !== 'approval' && meaning !== 'review') {
+      errors.push({ pointer: '/body/decision/terms', message: 'terms of approval are set by the approval decision or a review' });
+    }
     if (decision.terms && decision.terms.ageMax < decision.terms.ageMin) errors.push({ pointer: '/body/decision/terms/ageMax', message: 'is below ageMin' });
     if (decision.carerLevel && !decision.terms) errors.push({ pointer: '/body/decision/carerLevel', message: 'goes with the terms of approval' });
-    if (decision.carerLevel && (await hasLookupList(ctx, 'carer_level'))) errors.push(...(await lookupCodeErrors(ctx.trx, t, [{ list: 'carer_level', code: decision.carerLevel, pointer: '/body/decision/carerLevel' }])));
+    if (decision.carerLevel && (await hasLookupList(ctx, 'carer_level'))) {
+      const check = { list: 'carer_level', code: decision.carerLevel, pointer: '/body/decision/carerLevel' };
+      errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId, [check])));
+    }
   }
-  if (meaning === 'approval' && !decision?.terms) errors.push({ pointer: '/body/decision/terms', message: `the step "${transition.key}" approves the household: send the decision with its terms of approval` });
+  if (meaning === 'approval' && !decision?.terms) {
+    const message = `the step "${transition.key}" approves the household: send the decision with its terms of approval`;
+    errors.push({ pointer: '/body/decision/terms', message });
+  }
+  return errors;
+}
+
+export async function takeCarerApprovalTransition(ctx: TenantContext<'takeCarerApprovalTransition'>): Promise<OperationResult> {
+  const input = ctx.body;
+  const household = await findHousehold(ctx, ctx.params.householdId, { lock: true });
+  const config = await configFor(ctx);
+  const workflow = workflowOf(household, config);
+  const t = ctx.tenantId;
+  const transition = workflow.transitions.find((x) => x.key === input.transition && x.from.includes(household.approvalState));
+  if (!transition) {
+    if (!workflow.transitions.some((x) => x.key === input.transition)) {
+      throw Problem.unprocessable([{ pointer: '/body/transition', message: `is not a step of the workflow "${workflow.key}"` }]);
+    }
+    throw new Problem('conflict', `The step "${input.transition}" is not offered from the state "${household.approvalState}"`);
+  }
+  if (!ctx.principal.permissions.has(transition.permission as never)) {
+    const blockers = [{ kind: 'permission', detail: `needs the permission ${transition.permission}` }];
+    throw new Problem('forbidden', `The step "${transition.key}" needs the permission ${transition.permission}`, { blockers });
+  }
+  const steps = await CarerApprovalStep.query(ctx.trx).where({ tenant_id: t, household_id: household.id }).select('from_state', 'to_state', 'occurred_on');
+  const visited = new Set([workflow.initial, ...steps.flatMap((s) => [s.fromState, s.toState])]);
+  const occurredOn = input.occurredOn ?? config.today;
+  const lastOn = steps.map((s) => s.occurredOn).sort().pop();
+  const meaning = stepMeaning(workflow, transition, household, visited);
+  const decision = input.decision;
+  const errors = await stepErrors(ctx, { input, transition, meaning, occurredOn, lastOn, today: config.today });
   if (errors.length) throw Problem.unprocessable(errors);
 
   // The step's own decision counts as its evidence; if the step is refused, it is rolled back with it.
-  const decisionRow = decision ? await insertDecision(ctx, household.id, { ...decision, decidedOn: decision.decidedOn ?? occurredOn }, { details: { ...(decision.terms ? { terms: decision.terms } : {}), ...(decision.carerLevel ? { carerLevel: decision.carerLevel } : {}), transition: transition.key } }) : null;
-  const subject = await subjectOf(ctx, household, config, occurredOn);
-  const verdict: TransitionVerdict = (await availableTransitions(workflow, subject, ctx.principal!.permissions)).find((v) => v.transition === transition.key)!;
+  const decisionRow = decision
+    ? await insertDecision(ctx, {
+      householdId: household.id,
+      decision: { ...decision, decidedOn: decision.decidedOn ?? occurredOn },
+      details: {
+        ...(decision.terms ? { terms: decision.terms } : {}), ...(decision.carerLevel ? { carerLevel: decision.carerLevel } : {}), transition: transition.key,
+      },
+    })
+    : null;
+  const subject = await subjectOf(ctx, { household, config, asOf: occurredOn });
+  const verdict: TransitionVerdict = (await availableTransitions(workflow, subject, ctx.principal.permissions)).find((v) => v.transition === transition.key)!;
   if (!verdict.allowed) {
-    throw new Problem('conflict', `The step "${transition.key}" is blocked: ${verdict.blockers.map((b) => b.detail).join('; ')}`, { blockers: verdict.blockers });
+    const why = verdict.blockers.map((b) => b.detail).join('; ');
+    throw new Problem('conflict', `The step "${transition.key}" is blocked: ${why}`, { blockers: verdict.blockers });
   }
 
   const stepId = newId();
-  await ctx.trx('carer_approval_steps').insert({
-    tenant_id: t, id: stepId, household_id: household.id, workflow_key: workflow.key, transition: transition.key, from_state: household.approval_state, to_state: transition.to,
-    occurred_on: occurredOn, note: input.note ?? null, decision_id: decisionRow?.id ?? null, evidence: JSON.stringify(subject.evidence), facts: JSON.stringify(subject.facts ?? {}),
-    conditions: verdict.conditions === null ? null : JSON.stringify(verdict.conditions), actor_id: actorId(ctx),
+  await CarerApprovalStep.query(ctx.trx).insert({
+    tenantId: t, id: stepId, householdId: household.id, workflowKey: workflow.key, transition: transition.key,
+    fromState: household.approvalState, toState: transition.to,
+    occurredOn, note: input.note ?? null, decisionId: decisionRow?.id ?? null, evidence: subject.evidence, facts: subject.facts ?? {},
+    conditions: verdict.conditions, actorId: actorId(ctx),
   });
-  const decidedOn = decisionRow?.decided_on ?? occurredOn;
-  const changes: Record<string, unknown> = { approval_state: transition.to, version: household.version + 1, updated_at: ctx.trx.fn.now() };
-  if (meaning === 'approval') Object.assign(changes, { approved_on: decidedOn, approved_state: transition.to, approval_ended_on: null });
-  if (meaning === 'ending') changes.approval_ended_on = occurredOn;
-  if (decision?.carerLevel) changes.carer_level = decision.carerLevel;
-  await ctx.trx('carer_households').where({ tenant_id: t, id: household.id }).update(changes);
+  const decidedOn = decisionRow?.decidedOn ?? occurredOn;
+  const changes: PartialModelObject<CarerHousehold> = { approvalState: transition.to };
+  if (meaning === 'approval') Object.assign(changes, { approvedOn: decidedOn, approvedState: transition.to, approvalEndedOn: null });
+  if (meaning === 'ending') changes.approvalEndedOn = occurredOn;
+  if (decision?.carerLevel) changes.carerLevel = decision.carerLevel;
+  const after = await patchVersioned(ctx.trx, CarerHousehold, household, changes);
   if (decision?.terms) {
-    await ctx.trx('carer_approval_terms').insert({
-      tenant_id: t, id: newId(), household_id: household.id, effective_from: decidedOn, max_children: decision.terms.maxChildren, age_min: decision.terms.ageMin, age_max: decision.terms.ageMax,
-      placement_kinds: decision.terms.placementKinds, carer_level: decision.carerLevel ?? household.carer_level, notes: decision.terms.notes ?? null, decision_id: decisionRow!.id, step_id: stepId,
+    await CarerApprovalTerms.query(ctx.trx).insert({
+      tenantId: t, id: newId(), householdId: household.id, effectiveFrom: decidedOn,
+      maxChildren: decision.terms.maxChildren, ageMin: decision.terms.ageMin, ageMax: decision.terms.ageMax, placementKinds: decision.terms.placementKinds,
+      carerLevel: decision.carerLevel ?? household.carerLevel, notes: decision.terms.notes ?? null, decisionId: decisionRow!.id, stepId,
     });
   }
   const source = { type: 'carer_approval_step', id: stepId };
-  if (meaning === 'approval') await recordCaseEvent(ctx, { name: 'carer.approved', subjectId: household.id, occurredOn: decidedOn, source, facts: { transition: transition.key } });
-  if (meaning === 'review') await recordCaseEvent(ctx, { name: 'carer.review_held', subjectId: household.id, occurredOn, source, facts: { transition: transition.key } });
-  if (meaning === 'ending') await recordCaseEvent(ctx, { name: 'carer.approval_ended', subjectId: household.id, occurredOn, source, facts: { transition: transition.key, state: transition.to } });
+  const facts = { transition: transition.key };
+  if (meaning === 'approval') await recordCaseEvent(ctx, { name: 'carer.approved', subjectId: household.id, occurredOn: decidedOn, source, facts });
+  if (meaning === 'review') await recordCaseEvent(ctx, { name: 'carer.review_held', subjectId: household.id, occurredOn, source, facts });
+  if (meaning === 'ending') {
+    await recordCaseEvent(ctx, { name: 'carer.approval_ended', subjectId: household.id, occurredOn, source, facts: { ...facts, state: transition.to } });
+  }
 
-  const after = await findHousehold(ctx);
   const body = await approvalView(ctx, after, config);
   await ctx.audit({
     action: 'carer_household.approval_step', entityType: 'carer_household', entityId: household.id,
-    before: { approvalState: household.approval_state, approvedOn: household.approved_on, approvalEndedOn: household.approval_ended_on },
-    after: { approvalState: after.approval_state, approvedOn: after.approved_on, approvalEndedOn: after.approval_ended_on, step: { id: stepId, transition: transition.key, occurredOn, note: input.note ?? null, meaning }, decision: decisionRow ? decisionToApi(decisionRow) : null },
+    before: { approvalState: household.approvalState, approvedOn: household.approvedOn, approvalEndedOn: household.approvalEndedOn },
+    after: {
+      approvalState: after.approvalState, approvedOn: after.approvedOn, approvalEndedOn: after.approvalEndedOn,
+      step: { id: stepId, transition: transition.key, occurredOn, note: input.note ?? null, meaning },
+      decision: decisionRow ? decisionToApi(decisionRow) : null,
+    },
   });
+  // The contract declares no headers for this answer: it is the approval as it now stands, not the step.
   return { status: 201, body };
 }

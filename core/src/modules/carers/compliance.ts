@@ -1,10 +1,12 @@
-import { ageOn } from '../../dates';
-import type { Knex } from 'knex';
+import type { AnyQueryBuilder, QueryBuilder } from 'objection';
+import { addMonths, ageOn } from '../../dates';
+import type { FindScope } from '../../db/find';
+import { CarerCheck, CarerHousehold, CarerHouseholdMember } from './models';
+
+export type { CheckStatus } from './models';
 
 /** Age at which a household member counts as an adult (whose checks are required). */
 export const ADULT_AGE = 18;
-
-export type CheckStatus = 'requested' | 'received' | 'satisfactory' | 'unsatisfactory';
 
 export interface ComplianceIssue {
   kind: 'missing' | 'expired' | 'unsatisfactory';
@@ -38,15 +40,22 @@ export interface HouseholdCompliance {
   annualTrainingHours: number;
 }
 
-interface MemberRow { id: string; household_id: string; name: string; role: string; date_of_birth: string }
-interface CheckRow { id: string; household_id: string; member_id: string | null; check_type: string; status: CheckStatus; requested_on: string | null; completed_on: string | null; expires_on: string | null; hours: string | number | null }
+/** Households chosen by a query (matching's approved ones), where the caller has one rather than ids. */
+export type HouseholdSelection = QueryBuilder<CarerHousehold, CarerHousehold[]>;
 
-function yearBefore(date: string): string {
-  const [y, m, d] = date.split('-');
-  return `${Number(y) - 1}-${m}-${d}`;
+/** `column IN` the households, given as ids or as the query that chose them. */
+function whereInHouseholds<QB extends AnyQueryBuilder>(query: QB, column: string, households: string[] | HouseholdSelection): QB {
+  return Array.isArray(households) ? query.whereIn(column, households) : query.whereIn(column, households);
 }
 
-const asDate = (v: unknown): string | null => (v === null || v === undefined ? null : v instanceof Date ? v.toISOString().slice(0, 10) : String(v).slice(0, 10));
+/** What a compliance question is about: the households, the check types they need, and the day. */
+export interface ComplianceQuestion {
+  householdIds: string[];
+  requiredCheckTypes: string[];
+  asOf: string;
+  /** The query that chose the households, where the caller has one (see complianceOf). */
+  householdQuery?: HouseholdSelection;
+}
 
 /**
  * Compliance of many households at once, in two queries (members, checks): for each adult member,
@@ -54,49 +63,52 @@ const asDate = (v: unknown): string | null => (v === null || v === undefined ? n
  * expires on its `expiresOn` day). A check recorded for the household (no member) counts for every
  * member. Members who have left the household by `asOf` are not counted.
  */
-export async function complianceOf(trx: Knex.Transaction, tenantId: string, householdIds: string[], requiredCheckTypes: string[], asOf: string, householdQuery?: Knex.QueryBuilder): Promise<Map<string, HouseholdCompliance>> {
+export async function complianceOf(ctx: FindScope, question: ComplianceQuestion): Promise<Map<string, HouseholdCompliance>> {
+  const { householdIds, requiredCheckTypes, asOf, householdQuery } = question;
   const out = new Map<string, HouseholdCompliance>();
   if (!householdIds.length) return out;
   // The query that chose the households, where the caller has one: the planner joins on it, where a
   // list of two thousand ids would be two thousand parameters to parse and compare.
   const households = householdQuery ?? householdIds;
-  const members = (await trx('carer_household_members')
-    .where({ tenant_id: tenantId })
-    .whereIn('household_id', households)
+  const members = await whereInHouseholds(CarerHouseholdMember.query(ctx.trx), 'household_id', households)
+    .where({ tenant_id: ctx.tenantId })
     .where((w) => w.whereNull('left_on').orWhere('left_on', '>', asOf))
     .orderBy(['household_id', 'id'])
-    .select('id', 'household_id', 'name', 'role', 'date_of_birth')) as MemberRow[];
+    .select('id', 'household_id', 'name', 'role', 'date_of_birth');
   // Only the checks anything below reads: the required types, and those that record training hours.
-  const checks = (await trx('carer_checks')
-    .where({ tenant_id: tenantId })
-    .whereIn('household_id', households)
+  const checks = await whereInHouseholds(CarerCheck.query(ctx.trx), 'household_id', households)
+    .where({ tenant_id: ctx.tenantId })
     .where((w) => w.whereIn('check_type', requiredCheckTypes).orWhereNotNull('hours'))
-    .select('id', 'household_id', 'member_id', 'check_type', 'status', 'requested_on', 'completed_on', 'expires_on', 'hours')) as CheckRow[];
-  const checksBy = new Map<string, CheckRow[]>();
+    .select('id', 'household_id', 'member_id', 'check_type', 'status', 'requested_on', 'completed_on', 'expires_on', 'hours');
+  const checksBy = new Map<string, CarerCheck[]>();
   for (const c of checks) {
-    const key = `${c.household_id}|${c.member_id ?? ''}`;
+    const key = `${c.householdId}|${c.memberId ?? ''}`;
     const list = checksBy.get(key) ?? [];
     list.push(c);
     checksBy.set(key, list);
   }
-  const since = yearBefore(asOf);
-  for (const id of householdIds) out.set(id, { compliant: false, requiredCheckTypes, members: [], issues: [], checksPending: 0, checksDisqualifying: 0, satisfiedCheckTypes: [], trainingHours: 0, annualTrainingHours: 0 });
+  const since = addMonths(asOf, -12);
+  for (const id of householdIds) {
+    out.set(id, {
+      compliant: false, requiredCheckTypes, members: [], issues: [],
+      checksPending: 0, checksDisqualifying: 0, satisfiedCheckTypes: [], trainingHours: 0, annualTrainingHours: 0,
+    });
+  }
   const applicantHours = new Map<string, { all: number[]; annual: number[] }>();
   for (const m of members) {
-    const h = out.get(m.household_id)!;
-    const dob = asDate(m.date_of_birth)!;
-    const adult = ageOn(dob, asOf) >= ADULT_AGE;
-    const own = [...(checksBy.get(`${m.household_id}|${m.id}`) ?? []), ...(checksBy.get(`${m.household_id}|`) ?? [])];
+    const h = out.get(m.householdId)!;
+    const adult = ageOn(m.dateOfBirth, asOf) >= ADULT_AGE;
+    const own = [...(checksBy.get(`${m.householdId}|${m.id}`) ?? []), ...(checksBy.get(`${m.householdId}|`) ?? [])];
     const member: MemberCompliance = { memberId: m.id, name: m.name, role: m.role, adult, issues: [] };
     if (adult) {
       for (const type of requiredCheckTypes) {
-        const ofType = own.filter((c) => c.check_type === type);
+        const ofType = own.filter((c) => c.checkType === type);
         const satisfactory = ofType.filter((c) => c.status === 'satisfactory');
-        const current = satisfactory.find((c) => { const e = asDate(c.expires_on); return e === null || e > asOf; });
+        const current = satisfactory.find((c) => c.expiresOn === null || c.expiresOn > asOf);
         if (current) continue;
         let issue: ComplianceIssue;
         if (satisfactory.length) {
-          const latest = satisfactory.map((c) => asDate(c.expires_on)!).sort().pop()!;
+          const latest = satisfactory.map((c) => c.expiresOn!).sort().pop()!;
           issue = { kind: 'expired', checkType: type, memberId: m.id, detail: `${type} for ${m.name} expired on ${latest}` };
         } else if (ofType.some((c) => c.status === 'unsatisfactory')) {
           issue = { kind: 'unsatisfactory', checkType: type, memberId: m.id, detail: `${type} for ${m.name} is unsatisfactory` };
@@ -104,7 +116,8 @@ export async function complianceOf(trx: Knex.Transaction, tenantId: string, hous
         } else {
           const pending = ofType.find((c) => c.status === 'requested' || c.status === 'received');
           if (pending) h.checksPending += 1;
-          issue = { kind: 'missing', checkType: type, memberId: m.id, detail: pending ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory` : `no ${type} check recorded for ${m.name}` };
+          const detail = pending ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory` : `no ${type} check recorded for ${m.name}`;
+          issue = { kind: 'missing', checkType: type, memberId: m.id, detail };
         }
         member.issues.push(issue);
         h.issues.push(issue);
@@ -112,10 +125,10 @@ export async function complianceOf(trx: Knex.Transaction, tenantId: string, hous
     }
     if (m.role === 'applicant') {
       const done = own.filter((c) => c.status === 'satisfactory' && c.hours !== null);
-      const hours = applicantHours.get(m.household_id) ?? { all: [], annual: [] };
+      const hours = applicantHours.get(m.householdId) ?? { all: [], annual: [] };
       hours.all.push(done.reduce((s, c) => s + Number(c.hours), 0));
-      hours.annual.push(done.filter((c) => { const d = asDate(c.completed_on); return d !== null && d > since && d <= asOf; }).reduce((s, c) => s + Number(c.hours), 0));
-      applicantHours.set(m.household_id, hours);
+      hours.annual.push(done.filter((c) => c.completedOn !== null && c.completedOn > since && c.completedOn <= asOf).reduce((s, c) => s + Number(c.hours), 0));
+      applicantHours.set(m.householdId, hours);
     }
     h.members.push(member);
   }
@@ -136,27 +149,33 @@ export async function complianceOf(trx: Knex.Transaction, tenantId: string, hous
  * type (their own or the household's), or the household has no adult at all. Matching reads this for
  * every approved household; only the few it names need `complianceOf`'s detail.
  */
-export async function nonCompliantAmong(trx: Knex.Transaction, tenantId: string, households: string[] | Knex.QueryBuilder, requiredCheckTypes: string[], asOf: string): Promise<Set<string>> {
+export async function nonCompliantAmong(
+  ctx: FindScope,
+  question: { households: string[] | HouseholdSelection; requiredCheckTypes: string[]; asOf: string },
+): Promise<Set<string>> {
+  const { households, requiredCheckTypes, asOf } = question;
+  const { trx } = ctx;
   const adults = () =>
-    trx('carer_household_members as m')
-      .where('m.tenant_id', tenantId)
+    CarerHouseholdMember.query(trx)
+      .alias('m')
+      .where('m.tenant_id', ctx.tenantId)
       .where((w) => w.whereNull('m.left_on').orWhere('m.left_on', '>', asOf))
       .whereRaw(`m.date_of_birth <= (?::date - interval '${ADULT_AGE} years')`, [asOf]);
-  const lacking = (await adults()
-    .whereIn('m.household_id', households)
+  const lacking = await whereInHouseholds(adults(), 'm.household_id', households)
     .crossJoin(trx.raw('unnest(?::text[]) AS r(check_type)', [requiredCheckTypes]))
     .whereNotExists(
-      trx('carer_checks as c')
-        .whereRaw('c.tenant_id = m.tenant_id AND c.household_id = m.household_id AND (c.member_id = m.id OR c.member_id IS NULL) AND c.check_type = r.check_type')
+      CarerCheck.query(trx)
+        .alias('c')
+        .whereRaw('c.tenant_id = m.tenant_id AND c.household_id = m.household_id')
+        .whereRaw('(c.member_id = m.id OR c.member_id IS NULL) AND c.check_type = r.check_type')
         .where('c.status', 'satisfactory')
         .where((w) => w.whereNull('c.expires_on').orWhere('c.expires_on', '>', asOf))
         .select(trx.raw('1')),
     )
-    .distinct('m.household_id')) as Array<{ household_id: string }>;
-  const noAdult = (await trx('carer_households as h')
-    .where('h.tenant_id', tenantId)
-    .whereIn('h.id', households)
+    .distinct('m.household_id');
+  const noAdult = await whereInHouseholds(CarerHousehold.query(trx).alias('h'), 'h.id', households)
+    .where('h.tenant_id', ctx.tenantId)
     .whereNotExists(adults().whereRaw('m.household_id = h.id').select(trx.raw('1')))
-    .select('h.id')) as Array<{ id: string }>;
-  return new Set([...lacking.map((r) => r.household_id), ...noAdult.map((r) => r.id)]);
+    .select('h.id');
+  return new Set([...lacking.map((r) => r.householdId), ...noAdult.map((r) => r.id)]);
 }

@@ -1,9 +1,11 @@
-import type { Knex } from 'knex';
-import type { OperationContext, OperationResult } from '../../http/operation';
+import { patchVersioned } from '../../db/versioned';
+import { actorId, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import { created, ok } from '../../http/results';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
-import { actorId, configFor, findHousehold, householdToApi, type HouseholdRow } from './shared';
+import { CarerHousehold, CarerHouseholdRegion } from './models';
+import { configFor, findHousehold, householdToApi } from './shared';
 
 /*
  * A carer household's region by date. The allowance differs by region (the carer household's, not
@@ -20,26 +22,26 @@ import { actorId, configFor, findHousehold, householdToApi, type HouseholdRow } 
  * The household's `region` column is the region in effect today, kept by every write here.
  */
 
-interface RegionRow { id: string; household_id: string; region: string | null; effective_from: string | null; notes: string | null; recorded_by: string | null; created_at: Date }
-
-const regionToApi = (r: RegionRow) => ({ id: r.id, householdId: r.household_id, region: r.region, effectiveFrom: r.effective_from, notes: r.notes, recordedBy: r.recorded_by, createdAt: iso(r.created_at) });
+const regionToApi = (r: CarerHouseholdRegion) => ({
+  id: r.id, householdId: r.householdId, region: r.region, effectiveFrom: r.effectiveFrom, notes: r.notes, recordedBy: r.recordedBy, createdAt: iso(r.createdAt),
+});
 
 /** A household's region rows in the order they apply: undated first, then by date, each as recorded. */
-async function regionRows(trx: Knex.Transaction, tenantId: string, householdId: string): Promise<RegionRow[]> {
-  return (await trx('carer_household_regions')
-    .where({ tenant_id: tenantId, household_id: householdId })
-    .orderByRaw('effective_from ASC NULLS FIRST, created_at, id')) as RegionRow[];
+async function regionRows(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, householdId: string): Promise<CarerHouseholdRegion[]> {
+  return CarerHouseholdRegion.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, household_id: householdId })
+    .orderByRaw('effective_from ASC NULLS FIRST, created_at, id');
 }
 
 /** The region in effect on a date, from rows in order (see above). */
-function regionOn(rows: RegionRow[], date: string): string | null {
+function regionOn(rows: CarerHouseholdRegion[], date: string): string | null {
   let region = rows[0]?.region ?? null;
-  for (const row of rows) if (row.effective_from === null || row.effective_from <= date) region = row.region;
+  for (const row of rows) if (row.effectiveFrom === null || row.effectiveFrom <= date) region = row.region;
   return region;
 }
 
 /** The region must be one the tenant's rate tables price (where they have that dimension). */
-export async function regionErrors(ctx: OperationContext, region: string | null | undefined, pointer: string): Promise<FieldError[]> {
+export async function regionErrors(ctx: TenantScope, region: string | null | undefined, pointer: string): Promise<FieldError[]> {
   if (typeof region !== 'string') return [];
   const { regions } = await configFor(ctx);
   return regions && !regions.includes(region) ? [{ pointer, message: `is not a region of the tenant's rate tables (${regions.join(', ')})` }] : [];
@@ -51,45 +53,52 @@ export async function regionErrors(ctx: OperationContext, region: string | null 
  * household recorded before regions were dated, with no rows, first gets the region it had as its
  * undated row, so a move does not reach back over the nights before it.
  */
-export async function insertRegionRow(ctx: OperationContext, household: HouseholdRow, entry: { region: string | null; effectiveFrom: string | null; notes?: string | null }): Promise<RegionRow> {
-  const t = ctx.tenantId!;
-  const known = await ctx.trx('carer_household_regions').where({ tenant_id: t, household_id: household.id }).first('id');
+export async function insertRegionRow(
+  ctx: TenantScope,
+  entry: { household: Pick<CarerHousehold, 'id' | 'region'>; region: string | null; effectiveFrom: string | null; notes?: string | null },
+): Promise<CarerHouseholdRegion> {
+  const { household } = entry;
+  const known = await CarerHouseholdRegion.query(ctx.trx).where({ tenant_id: ctx.tenantId, household_id: household.id }).select('id').first();
   if (!known && household.region !== null) {
-    await ctx.trx('carer_household_regions').insert({ tenant_id: t, id: newId(), household_id: household.id, region: household.region, effective_from: null, notes: 'The region the household had before this change' });
+    await CarerHouseholdRegion.query(ctx.trx).insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: household.region, effectiveFrom: null,
+      notes: 'The region the household had before this change',
+    });
   }
-  const [row] = (await ctx.trx('carer_household_regions')
-    .insert({ tenant_id: t, id: newId(), household_id: household.id, region: entry.region, effective_from: entry.effectiveFrom, notes: entry.notes ?? null, recorded_by: actorId(ctx) })
-    .returning('*')) as RegionRow[];
-  return row!;
+  return CarerHouseholdRegion.query(ctx.trx)
+    .insert({
+      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: entry.region, effectiveFrom: entry.effectiveFrom, notes: entry.notes ?? null,
+      recordedBy: actorId(ctx),
+    })
+    .returning('*');
 }
 
 /** Keeps the household's `region` column on the region its rows give for today. Returns the household as it now stands. */
-async function syncCurrentRegion(ctx: OperationContext, household: HouseholdRow, today: string): Promise<HouseholdRow> {
-  const current = regionOn(await regionRows(ctx.trx, ctx.tenantId!, household.id), today);
+async function syncCurrentRegion(ctx: TenantScope, household: CarerHousehold, today: string): Promise<CarerHousehold> {
+  const current = regionOn(await regionRows(ctx, household.id), today);
   if (current === household.region) return household;
-  const [after] = (await ctx.trx('carer_households')
-    .where({ tenant_id: ctx.tenantId!, id: household.id })
-    .update({ region: current, version: household.version + 1, updated_at: ctx.trx.fn.now() })
-    .returning('*')) as HouseholdRow[];
-  return after!;
+  return patchVersioned(ctx.trx, CarerHousehold, household, { region: current });
 }
 
-export async function listCarerHouseholdRegions(ctx: OperationContext): Promise<OperationResult> {
-  const household = await findHousehold(ctx);
-  const rows = await regionRows(ctx.trx, ctx.tenantId!, household.id);
-  return { status: 200, body: { region: household.region, data: rows.map(regionToApi) } };
+export async function listCarerHouseholdRegions(ctx: TenantContext<'listCarerHouseholdRegions'>): Promise<OperationResult> {
+  const household = await findHousehold(ctx, ctx.params.householdId);
+  const rows = await regionRows(ctx, household.id);
+  return ok({ region: household.region, data: rows.map(regionToApi) });
 }
 
-export async function recordCarerHouseholdRegion(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { region: string; effectiveFrom: string | null; notes?: string | null };
-  const before = await findHousehold(ctx, { lock: true });
+export async function recordCarerHouseholdRegion(ctx: TenantContext<'recordCarerHouseholdRegion'>): Promise<OperationResult> {
+  const input = ctx.body;
+  const before = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   const { today } = await configFor(ctx);
-  const errors = await regionErrors(ctx, body.region, '/body/region');
-  if (body.effectiveFrom !== null && body.effectiveFrom > today) errors.push({ pointer: '/body/effectiveFrom', message: 'is in the future: record a move once it has happened' });
+  const errors = await regionErrors(ctx, input.region, '/body/region');
+  if (input.effectiveFrom !== null && input.effectiveFrom > today) {
+    errors.push({ pointer: '/body/effectiveFrom', message: 'is in the future: record a move once it has happened' });
+  }
   if (errors.length) throw Problem.unprocessable(errors);
-  const row = await insertRegionRow(ctx, before, body);
+  const row = await insertRegionRow(ctx, { household: before, region: input.region, effectiveFrom: input.effectiveFrom, notes: input.notes });
   const household = await syncCurrentRegion(ctx, before, today);
   const entry = regionToApi(row);
-  await ctx.audit({ action: 'carer_household.region_recorded', entityType: 'carer_household', entityId: before.id, before: householdToApi(before), after: { ...householdToApi(household), regionRecorded: entry } });
-  return { status: 201, body: entry, headers: { Location: `/v1/carer-households/${before.id}/regions` } };
+  const event = { action: 'carer_household.region_recorded', entityType: 'carer_household', entityId: before.id };
+  await ctx.audit({ ...event, before: householdToApi(before), after: { ...householdToApi(household), regionRecorded: entry } });
+  return created(entry, `/v1/carer-households/${before.id}/regions`);
 }

@@ -1,8 +1,11 @@
-import type { OperationMap } from '../../http/operation';
+import { defineOperations } from '../../http/operation';
 import { getCarerApproval, takeCarerApprovalTransition } from './approval';
 import { getCarerHouseholdCompliance, listCarerChecks, listExpiringCarerChecks, recordCarerCheck, updateCarerCheck } from './checks';
 import { recordCarerDecision, recordCarerEvidenceDocument, submitCarerHouseholdForm } from './evidence';
-import { addCarerHouseholdMember, createCarerHousehold, getCarerHousehold, listCarerHouseholdMembers, listCarerHouseholds, updateCarerHousehold, updateCarerHouseholdMember } from './households';
+import {
+  addCarerHouseholdMember, createCarerHousehold, getCarerHousehold, listCarerHouseholdMembers, listCarerHouseholds,
+  updateCarerHousehold, updateCarerHouseholdMember,
+} from './households';
 import { listCarerHouseholdRegions, recordCarerHouseholdRegion } from './regions';
 import { addCarerPanelAgendaItem, getCarerPanel, listCarerPanels, recordCarerPanelRecommendation, scheduleCarerPanel } from './panels';
 
@@ -10,7 +13,7 @@ import { addCarerPanelAgendaItem, getCarerPanel, listCarerPanels, recordCarerPan
  * The carers module's operations, by operationId (see openapi/modules/carers.yaml). Approval steps
  * are reached with carers:read; each step's own permission (from the workflow) is then judged.
  */
-export const carerOperations: OperationMap = {
+export const carerOperations = defineOperations({
   listCarerHouseholds: { access: { permission: 'carers:read' }, handle: listCarerHouseholds },
   createCarerHousehold: { access: { permission: 'carers:create' }, handle: createCarerHousehold },
   getCarerHousehold: { access: { permission: 'carers:read' }, handle: getCarerHousehold },
@@ -35,4 +38,4 @@ export const carerOperations: OperationMap = {
   getCarerPanel: { access: { permission: 'carers:read' }, handle: getCarerPanel },
   addCarerPanelAgendaItem: { access: { permission: 'panel:manage' }, handle: addCarerPanelAgendaItem },
   recordCarerPanelRecommendation: { access: { permission: 'panel:recommend' }, handle: recordCarerPanelRecommendation },
-};
+});

@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import type { FindScope } from '../../db/find';
 import type { ResolvedPack } from '../../packs/registry';
 import type { MileageTable } from '../../packs/types';
 import { mileagePayment, thresholdPeriodStart } from '../../rates/mileage';
@@ -35,10 +35,14 @@ export interface PricedMileage {
  * rejected, and every claim is priced again when it is approved. Miles are counted in tenths.
  */
 export async function priceMileage(
-  trx: Knex.Transaction, tenantId: string, householdId: string, claimId: string,
-  mileage: { table: MileageTable; layer: string },
-  lines: Array<{ position: number; date: string; tenths: number }>,
+  ctx: FindScope,
+  claim: {
+    householdId: string; claimId: string; mileage: { table: MileageTable; layer: string };
+    lines: Array<{ position: number; date: string; tenths: number }>;
+  },
 ): Promise<PricedMileage[]> {
+  const { trx, tenantId } = ctx;
+  const { householdId, claimId, mileage, lines } = claim;
   const { table, layer } = mileage;
   const counted = new Map<string, number>();
   const out: PricedMileage[] = [];

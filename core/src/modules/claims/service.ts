@@ -1,26 +1,17 @@
 import type { Knex } from 'knex';
+import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import type { ResolvedPack } from '../../packs/registry';
 import { inEffectOn, iso } from '../../time';
-import type { HouseholdRow } from '../carers/shared';
+import { Child } from '../children/models';
+import type { CarerHousehold } from '../carers/models';
 import { approvedOn } from '../carers/forMatching';
 import { lookupCodeErrors } from '../lookups/service';
-import { mileageTableOf, priceMileage, type PricedMileage } from './pricing';
+import { Claim, ClaimEvidence, ClaimHistory, ClaimLine, type ClaimStatus } from './models';
+import { mileageTableOf, priceMileage } from './pricing';
 
-export type ClaimStatus = 'draft' | 'submitted' | 'approved' | 'rejected' | 'withdrawn' | 'paid';
-
-export interface ClaimRow {
-  tenant_id: string; id: string; household_id: string; description: string | null; status: ClaimStatus; currency: 'GBP' | 'USD'; total: number;
-  submitted_by: string | null; submitted_at: Date | null; decided_by: string | null; decided_at: Date | null; decided_on: string | null; decision_reasons: string | null;
-  withdrawn_at: Date | null; paid_in_run_id: string | null; paid_on: string | null; version: number; created_by: string | null; created_at: Date; updated_at: Date;
-}
-
-interface LineRow {
-  id: string; position: number; kind: 'mileage' | 'expense'; line_date: string; from_place: string | null; to_place: string | null; purpose: string | null;
-  tenths_of_mile: number | null; category: string | null; description: string | null; amount: number; child_id: string | null; placement_id: string | null;
-  explanation: PricedMileage['explanation'] | null;
-}
+export type { ClaimStatus } from './models';
 
 export interface LineInput {
   kind: 'mileage' | 'expense'; date: string; from?: string; to?: string; purpose?: string; miles?: number;
@@ -32,41 +23,62 @@ export interface EvidenceInput { key: string; title: string; receivedOn: string 
 /** The lookup list expense categories are checked against, when the tenant has it (no pack defines one yet). */
 export const EXPENSE_CATEGORY_LIST = 'expense_category';
 
-export function claimSummaryToApi(r: ClaimRow) {
+/** The claim of this tenant with that id: a 404, or a 422 naming `pointer` for an id from a body. */
+export async function findClaim(ctx: FindScope, claimId: string, options: FindOptions = {}): Promise<Claim> {
+  return findOne<Claim>(ctx, Claim, claimId, options);
+}
+
+export function claimSummaryToApi(r: Claim) {
   return {
-    id: r.id, householdId: r.household_id, description: r.description, status: r.status, currency: r.currency, total: r.total,
-    submittedBy: r.submitted_by, submittedAt: iso(r.submitted_at), decidedBy: r.decided_by, decidedAt: iso(r.decided_at), decisionReasons: r.decision_reasons,
-    paidInRunId: r.paid_in_run_id, paidOn: r.paid_on, version: r.version, createdBy: r.created_by, createdAt: iso(r.created_at), updatedAt: iso(r.updated_at),
+    id: r.id, householdId: r.householdId, description: r.description, status: r.status, currency: r.currency, total: r.total,
+    submittedBy: r.submittedBy, submittedAt: iso(r.submittedAt), decidedBy: r.decidedBy, decidedAt: iso(r.decidedAt), decisionReasons: r.decisionReasons,
+    paidInRunId: r.paidInRunId, paidOn: r.paidOn, version: r.version, createdBy: r.createdBy, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
   };
 }
 
-function lineToApi(r: LineRow) {
+function lineToApi(r: ClaimLine) {
   return {
-    id: r.id, kind: r.kind, date: r.line_date, from: r.from_place, to: r.to_place, purpose: r.purpose,
-    miles: r.tenths_of_mile === null ? null : r.tenths_of_mile / 10, category: r.category, description: r.description, amount: r.amount,
-    childId: r.child_id, placementId: r.placement_id, explanation: r.explanation ?? null,
+    id: r.id, kind: r.kind, date: r.lineDate, from: r.fromPlace, to: r.toPlace, purpose: r.purpose,
+    miles: r.tenthsOfMile === null ? null : r.tenthsOfMile / 10, category: r.category, description: r.description, amount: r.amount,
+    childId: r.childId, placementId: r.placementId, explanation: r.explanation ?? null,
   };
 }
 
-/** A claim as the API shows it: with its lines, evidence and history. */
-export async function presentClaim(trx: Knex.Transaction, tenantId: string, row: ClaimRow) {
-  const lines = (await trx('claim_lines').where({ tenant_id: tenantId, claim_id: row.id }).orderBy('position')) as LineRow[];
-  const evidence = (await trx('claim_evidence').where({ tenant_id: tenantId, claim_id: row.id }).orderBy(['received_on', 'id'])) as Array<{ id: string; key: string; title: string; received_on: string }>;
-  const history = (await trx('claim_history').where({ tenant_id: tenantId, claim_id: row.id }).orderBy(['at', 'id'])) as Array<{ from_status: string | null; to_status: string; actor_id: string | null; at: Date; reasons: string | null }>;
+/**
+ * A claim as the API shows it, with its lines, evidence and history: whole, as the audit trail keeps
+ * it. What a caller is shown withholds the lines about a restricted child (see routes.ts).
+ */
+export async function presentClaim(ctx: FindScope, claim: Claim) {
+  const where = { tenant_id: ctx.tenantId, claim_id: claim.id };
+  const lines = await ClaimLine.query(ctx.trx).where(where).orderBy('position');
+  const evidence = await ClaimEvidence.query(ctx.trx).where(where).orderBy(['received_on', 'id']);
+  const history = await ClaimHistory.query(ctx.trx).where(where).orderBy(['at', 'id']);
   return {
-    ...claimSummaryToApi(row),
+    ...claimSummaryToApi(claim),
     lines: lines.map(lineToApi),
-    evidence: evidence.map((e) => ({ id: e.id, key: e.key, title: e.title, receivedOn: e.received_on })),
-    history: history.map((h) => ({ fromStatus: h.from_status, toStatus: h.to_status, actorId: h.actor_id, at: iso(h.at), reasons: h.reasons })),
+    evidence: evidence.map((e) => ({ id: e.id, key: e.key, title: e.title, receivedOn: e.receivedOn })),
+    history: history.map((h) => ({ fromStatus: h.fromStatus, toStatus: h.toStatus, actorId: h.actorId, at: iso(h.at), reasons: h.reasons })),
   };
 }
 
-export async function recordHistory(trx: Knex.Transaction, tenantId: string, claimId: string, from: ClaimStatus | null, to: ClaimStatus, actorId: string | null, reasons: string | null = null): Promise<void> {
-  await trx('claim_history').insert({ tenant_id: tenantId, id: newId(), claim_id: claimId, from_status: from, to_status: to, actor_id: actorId, reasons });
+/** One step of a claim's history: from one status to the next, by whom and why. */
+export async function recordHistory(
+  ctx: FindScope,
+  entry: { claimId: string; from: ClaimStatus | null; to: ClaimStatus; actorId: string | null; reasons?: string | null },
+): Promise<void> {
+  await ClaimHistory.query(ctx.trx).insert({
+    tenantId: ctx.tenantId, id: newId(), claimId: entry.claimId, fromStatus: entry.from, toStatus: entry.to,
+    actorId: entry.actorId, reasons: entry.reasons ?? null,
+  });
 }
 
 /** Rules the contract cannot say, each naming its field: miles and amounts above 0, no date in the future, codes and records of this tenant. */
-export async function lineErrors(trx: Knex.Transaction, tenantId: string, pack: ResolvedPack, today: string, lines: LineInput[], evidence: EvidenceInput[]): Promise<FieldError[]> {
+export async function lineErrors(
+  ctx: FindScope,
+  claim: { pack: ResolvedPack; today: string; lines: LineInput[]; evidence: EvidenceInput[] },
+): Promise<FieldError[]> {
+  const { trx, tenantId } = ctx;
+  const { pack, today, lines, evidence } = claim;
   const errors: FieldError[] = [];
   const mileage = mileageTableOf(pack);
   const hasCategories = Boolean(await trx('lookup_lists').where({ tenant_id: tenantId, key: EXPENSE_CATEGORY_LIST }).first('key'));
@@ -77,13 +89,17 @@ export async function lineErrors(trx: Knex.Transaction, tenantId: string, pack: 
     const forbidden = line.kind === 'mileage' ? (['category', 'description', 'amount'] as const) : (['from', 'to', 'purpose', 'miles'] as const);
     for (const field of forbidden) if (line[field] !== undefined) errors.push({ pointer: at(field), message: `is not part of a ${line.kind} line` });
     if (line.kind === 'mileage') {
-      for (const field of ['from', 'to', 'purpose'] as const) if (line[field] === undefined) errors.push({ pointer: at(field), message: 'is required on a mileage line' });
+      for (const field of ['from', 'to', 'purpose'] as const) {
+        if (line[field] === undefined) errors.push({ pointer: at(field), message: 'is required on a mileage line' });
+      }
       if (line.miles === undefined) errors.push({ pointer: at('miles'), message: 'is required on a mileage line' });
       else if (!(line.miles > 0)) errors.push({ pointer: at('miles'), message: 'must be more than 0' });
       else if (Math.abs(line.miles * 10 - Math.round(line.miles * 10)) > 1e-6) errors.push({ pointer: at('miles'), message: 'is kept to a tenth of a mile' });
       else if (line.miles > 10000) errors.push({ pointer: at('miles'), message: 'is more than 10,000 miles for one journey' });
       if (!mileage) errors.push({ pointer: at('kind'), message: "the tenant's pack has no mileage table" });
-      else if (!inEffectOn(mileage.table.values, line.date)) errors.push({ pointer: at('date'), message: `the mileage table "${mileage.table.key}" has no rate on this date` });
+      else if (!inEffectOn(mileage.table.values, line.date)) {
+        errors.push({ pointer: at('date'), message: `the mileage table "${mileage.table.key}" has no rate on this date` });
+      }
     } else {
       if (line.category === undefined) errors.push({ pointer: at('category'), message: 'is required on an expense line' });
       else if (hasCategories) categoryChecks.push({ list: EXPENSE_CATEGORY_LIST, code: line.category, pointer: at('category') });
@@ -95,11 +111,16 @@ export async function lineErrors(trx: Knex.Transaction, tenantId: string, pack: 
   errors.push(...(await lookupCodeErrors(trx, tenantId, categoryChecks)));
   const childIds = [...new Set(lines.map((l) => l.childId).filter((v): v is string => typeof v === 'string'))];
   const placementIds = [...new Set(lines.map((l) => l.placementId).filter((v): v is string => typeof v === 'string'))];
-  const children = new Set(childIds.length ? ((await trx('children').where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', childIds).select('id')) as Array<{ id: string }>).map((r) => r.id) : []);
-  const placements = new Set(placementIds.length ? ((await trx('placements').where({ tenant_id: tenantId }).whereIn('id', placementIds).select('id')) as Array<{ id: string }>).map((r) => r.id) : []);
+  // Only that they exist here: hiddenReferenceErrors (routes.ts) judges whether the caller may name them.
+  const children = new Set(childIds.length
+    ? (await Child.query(trx).where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', childIds).select('id')).map((r) => r.id)
+    : []);
+  const placements = new Set<string>(placementIds.length ? await trx('placements').where({ tenant_id: tenantId }).whereIn('id', placementIds).pluck('id') : []);
   lines.forEach((line, i) => {
     if (line.childId && !children.has(line.childId)) errors.push({ pointer: `/body/lines/${i}/childId`, message: 'is not a child of this tenant' });
-    if (line.placementId && !placements.has(line.placementId)) errors.push({ pointer: `/body/lines/${i}/placementId`, message: 'is not a placement of this tenant' });
+    if (line.placementId && !placements.has(line.placementId)) {
+      errors.push({ pointer: `/body/lines/${i}/placementId`, message: 'is not a placement of this tenant' });
+    }
   });
   evidence.forEach((e, i) => {
     if (e.receivedOn > today) errors.push({ pointer: `/body/evidence/${i}/receivedOn`, message: 'is in the future' });
@@ -119,11 +140,13 @@ export interface ApprovalFault {
  * ends, the day it ends not included). Names each line dated outside the approval, or the household
  * itself when it has never been approved.
  */
-export function approvalFaults(household: HouseholdRow, dates: string[]): ApprovalFault[] {
-  if (household.approved_on === null) {
-    return [{ line: null, message: `has never been approved as carers (its approval is at "${household.approval_state}"): a claim is paid only for costs while a household is approved` }];
+export function approvalFaults(household: CarerHousehold, dates: string[]): ApprovalFault[] {
+  if (household.approvedOn === null) {
+    const message = `has never been approved as carers (its approval is at "${household.approvalState}"): `
+      + 'a claim is paid only for costs while a household is approved';
+    return [{ line: null, message }];
   }
-  const span = `approved from ${household.approved_on}${household.approval_ended_on ? ` until its approval ended on ${household.approval_ended_on}` : ''}`;
+  const span = `approved from ${household.approvedOn}${household.approvalEndedOn ? ` until its approval ended on ${household.approvalEndedOn}` : ''}`;
   const faults: ApprovalFault[] = [];
   dates.forEach((date, i) => {
     if (!approvedOn(household, date)) faults.push({ line: i, message: `is dated ${date}, a day the household was not approved as carers (${span})` });
@@ -132,35 +155,62 @@ export function approvalFaults(household: HouseholdRow, dates: string[]): Approv
 }
 
 /** Prices the claim's mileage lines again (expense lines keep their amounts) and stores amounts, explanations and the total. */
-export async function repriceClaim(trx: Knex.Transaction, tenantId: string, pack: ResolvedPack, claim: ClaimRow): Promise<number> {
-  const lines = (await trx('claim_lines').where({ tenant_id: tenantId, claim_id: claim.id }).orderBy('position')) as LineRow[];
+export async function repriceClaim(ctx: FindScope, claim: Claim, pack: ResolvedPack): Promise<number> {
+  const lines = await ClaimLine.query(ctx.trx).where({ tenant_id: ctx.tenantId, claim_id: claim.id }).orderBy('position');
   const mileageLines = lines.filter((l) => l.kind === 'mileage');
   const mileage = mileageTableOf(pack);
   if (mileageLines.length && !mileage) throw new Problem('unprocessable', "The tenant's pack has no mileage table");
-  const priced = mileageLines.length ? await priceMileage(trx, tenantId, claim.household_id, claim.id, mileage!, mileageLines.map((l) => ({ position: l.position, date: String(l.line_date), tenths: l.tenths_of_mile! }))) : [];
+  const priced = mileageLines.length
+    ? await priceMileage(ctx, {
+      householdId: claim.householdId, claimId: claim.id, mileage: mileage!,
+      lines: mileageLines.map((l) => ({ position: l.position, date: l.lineDate, tenths: l.tenthsOfMile! })),
+    })
+    : [];
   for (const p of priced) {
-    await trx('claim_lines').where({ tenant_id: tenantId, claim_id: claim.id, position: p.position }).update({ amount: p.amount, explanation: JSON.stringify(p.explanation) });
+    await ClaimLine.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, claim_id: claim.id, position: p.position })
+      .patch({ amount: p.amount, explanation: p.explanation });
   }
   const byPosition = new Map(priced.map((p) => [p.position, p.amount]));
   return lines.reduce((sum, l) => sum + (byPosition.get(l.position) ?? l.amount), 0);
 }
 
 /** Replaces a claim's lines and evidence with those given (the caller has checked them). */
-export async function storeLines(trx: Knex.Transaction, tenantId: string, claimId: string, lines: LineInput[] | undefined, evidence: EvidenceInput[] | undefined): Promise<void> {
+export async function storeLines(
+  ctx: FindScope,
+  claim: { claimId: string; lines: LineInput[] | undefined; evidence: EvidenceInput[] | undefined },
+): Promise<void> {
+  const { claimId, lines, evidence } = claim;
+  const where = { tenant_id: ctx.tenantId, claim_id: claimId };
   if (lines) {
-    await trx('claim_lines').where({ tenant_id: tenantId, claim_id: claimId }).delete();
-    await trx('claim_lines').insert(lines.map((l, position) => ({
-      tenant_id: tenantId, id: newId(), claim_id: claimId, position, kind: l.kind, line_date: l.date,
-      from_place: l.from ?? null, to_place: l.to ?? null, purpose: l.purpose ?? null,
-      tenths_of_mile: l.kind === 'mileage' ? Math.round(l.miles! * 10) : null,
+    await ClaimLine.query(ctx.trx).where(where).delete();
+    await ClaimLine.query(ctx.trx).insert(lines.map((l, position) => ({
+      tenantId: ctx.tenantId, id: newId(), claimId, position, kind: l.kind, lineDate: l.date,
+      fromPlace: l.from ?? null, toPlace: l.to ?? null, purpose: l.purpose ?? null,
+      tenthsOfMile: l.kind === 'mileage' ? Math.round(l.miles! * 10) : null,
       category: l.category ?? null, description: l.description ?? null, amount: l.kind === 'expense' ? l.amount! : 0,
-      child_id: l.childId ?? null, placement_id: l.placementId ?? null, explanation: null,
+      childId: l.childId ?? null, placementId: l.placementId ?? null, explanation: null,
     })));
   }
   if (evidence) {
-    await trx('claim_evidence').where({ tenant_id: tenantId, claim_id: claimId }).delete();
-    if (evidence.length) await trx('claim_evidence').insert(evidence.map((e) => ({ tenant_id: tenantId, id: newId(), claim_id: claimId, key: e.key, title: e.title, received_on: e.receivedOn })));
+    await ClaimEvidence.query(ctx.trx).where(where).delete();
+    if (evidence.length) {
+      const rows = evidence.map((e) => ({ tenantId: ctx.tenantId, id: newId(), claimId, key: e.key, title: e.title, receivedOn: e.receivedOn }));
+      await ClaimEvidence.query(ctx.trx).insert(rows);
+    }
   }
+}
+
+/** What a payment run pays for one claim's lines of one kind. */
+export interface ClaimPaymentDue {
+  claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; claimDate: string;
+  description: string | null; decidedBy: string | null; decidedOn: string | null;
+}
+
+/** A claim's lines of one kind, summed in SQL (claimPaymentsDue's aggregate, not a table's row). */
+interface DueByKind {
+  id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense';
+  amount: number; lines: number; first_date: string; last_date: string;
 }
 
 /**
@@ -171,7 +221,7 @@ export async function storeLines(trx: Knex.Transaction, tenantId: string, claimI
  * holds its date, or, approved after that run was calculated or dated before the first run, by the
  * next run calculated; never by a run whose period ends before it.
  */
-export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, through?: string): Promise<Array<{ claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; claimDate: string; description: string | null; decidedBy: string | null; decidedOn: string | null }>> {
+export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, through?: string): Promise<ClaimPaymentDue[]> {
   const query = trx('claims as c')
     .join('claim_lines as l', function joinLines() { this.on('l.tenant_id', 'c.tenant_id').andOn('l.claim_id', 'c.id'); })
     .where({ 'c.tenant_id': tenantId, 'c.status': 'approved' })
@@ -185,7 +235,8 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
     .groupBy('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
     .orderBy([{ column: 'c.id' }, { column: 'l.kind' }])
     .select('c.id', 'c.household_id', 'c.description', 'c.decided_by', 'c.decided_on', 'l.kind')
-    .select(trx.raw('sum(l.amount)::bigint AS amount'), trx.raw('count(*)::int AS lines'), trx.raw('min(l.line_date) AS first_date'), trx.raw('max(l.line_date) AS last_date'))) as Array<{ id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense'; amount: number; lines: number; first_date: string; last_date: string }>;
+    .select(trx.raw('sum(l.amount)::bigint AS amount'), trx.raw('count(*)::int AS lines'))
+    .select(trx.raw('min(l.line_date) AS first_date'), trx.raw('max(l.line_date) AS last_date'))) as DueByKind[];
   // The claim's date across its kinds (rows of one claim are together, in claim order).
   const claimDate = new Map<string, string>();
   for (const r of rows) {
@@ -193,7 +244,8 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
     if (seen === undefined || r.last_date > seen) claimDate.set(r.id, r.last_date);
   }
   return rows.filter((r) => Number(r.amount) !== 0).map((r) => ({
-    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date, claimDate: claimDate.get(r.id)!,
+    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date,
+    claimDate: claimDate.get(r.id)!,
     description: r.description, decidedBy: r.decided_by, decidedOn: r.decided_on,
   }));
 }
@@ -203,14 +255,17 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
  * nothing: a claim that is not approved-and-unpaid throws, and the caller's transaction rolls back.
  * The caller audits its own request; each claim's history records the payment.
  */
-export async function markClaimsPaid(trx: Knex.Transaction, tenantId: string, claimIds: string[], runId: string, paidOn: string, actorId: string | null = null): Promise<number> {
+export async function markClaimsPaid(
+  trx: Knex.Transaction, tenantId: string, claimIds: string[], runId: string, paidOn: string, actorId: string | null = null,
+): Promise<number> {
   if (!claimIds.length) return 0;
-  const rows = (await trx('claims').where({ tenant_id: tenantId }).whereIn('id', claimIds).forUpdate().select('id', 'status', 'paid_in_run_id')) as Array<Pick<ClaimRow, 'id' | 'status' | 'paid_in_run_id'>>;
-  const ready = new Set(rows.filter((r) => r.status === 'approved' && r.paid_in_run_id === null).map((r) => r.id));
+  const rows = await Claim.query(trx).where({ tenant_id: tenantId }).whereIn('id', claimIds).forUpdate().select('id', 'status', 'paid_in_run_id');
+  const ready = new Set(rows.filter((r) => r.status === 'approved' && r.paidInRunId === null).map((r) => r.id));
   const notReady = claimIds.filter((id) => !ready.has(id));
   if (notReady.length) throw new Problem('conflict', `Claims not approved-and-unpaid in this tenant: ${notReady.join(', ')}`);
-  const updated = await trx('claims').where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', claimIds)
-    .update({ status: 'paid', paid_in_run_id: runId, paid_on: paidOn, version: trx.raw('version + 1'), updated_at: trx.fn.now() });
-  for (const id of claimIds) await recordHistory(trx, tenantId, id, 'approved', 'paid', actorId, `Paid in run ${runId}`);
+  // Set-based: the claims were read under lock just above, so each one's version moves on by one.
+  const updated = await Claim.query(trx).where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', claimIds)
+    .patch({ status: 'paid', paidInRunId: runId, paidOn, version: trx.raw('version + 1'), updatedAt: trx.fn.now() });
+  for (const id of claimIds) await recordHistory({ trx, tenantId }, { claimId: id, from: 'approved', to: 'paid', actorId, reasons: `Paid in run ${runId}` });
   return updated;
 }
