@@ -1,6 +1,7 @@
 import { documentResult, formatDocumentDate, formatMoney, type RemittanceView, type StatementView } from '../../documents';
 import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
+import type { CarerHousehold } from '../carers/models';
 import { findHousehold } from '../carers/shared';
 import { hiddenRecords, namesHidden, WITHHELD_NAME } from '../children/visibility';
 import { tenantConfiguration, type TenantConfiguration } from '../configuration/tenantConfiguration';
@@ -10,7 +11,6 @@ import { CALCULATED_STATUSES, FINAL_STATUSES } from './rows';
 import { findRun } from './runs';
 import type { Currency } from './shared';
 
-interface Household { id: string; name: string }
 
 /** Lines as a document shows them: a child by initials, never by name. */
 type DocumentLine = PaymentLine & { initials: string | null };
@@ -35,9 +35,9 @@ function componentLabel(config: TenantConfiguration, component: string): string 
 }
 
 /** A household's short reference: the end of its id (a UUID v7 begins with its creation time, shared by households made together). */
-const householdReference = (household: Household) => household.id.slice(-8).toUpperCase();
+const householdReference = (household: CarerHousehold) => household.id.slice(-8).toUpperCase();
 
-function reference(run: PaymentRun, household: Household): string {
+function reference(run: PaymentRun, household: CarerHousehold): string {
   return `${run.reference}-${householdReference(household)}`;
 }
 
@@ -53,7 +53,7 @@ async function documentInputs(ctx: TenantContext<'getCarerStatement' | 'getRemit
   if (!(request.finalOnly ? FINAL_STATUSES : CALCULATED_STATUSES).includes(run.status)) {
     throw new Problem('conflict', request.finalOnly ? `A remittance advice is for a finalised run; ${run.reference} is ${run.status}` : `The run ${run.reference} is ${run.status}: calculate it first`);
   }
-  const household: Household = await findHousehold(ctx, { id: request.householdId });
+  const household = await findHousehold(ctx, request.householdId);
   const lines = await PaymentLine.query(ctx.trx)
     .alias('l')
     .leftJoin('children as c', function joinChild() { this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.child_id'); })
