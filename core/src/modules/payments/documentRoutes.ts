@@ -75,7 +75,7 @@ async function tenantOf(ctx: TenantScope): Promise<{ name: string; currency: Cur
 }
 
 /** What one household is paid in a run, in the shape every pack's statement template reads. */
-export function statementView(run: PaymentRun, household: Household, lines: DocumentLine[], tenant: { name: string; currency: Currency }, config: TenantConfiguration): StatementView {
+export function statementView(run: PaymentRun, household: CarerHousehold, lines: DocumentLine[], tenant: { name: string; currency: Currency }, config: TenantConfiguration): StatementView {
   const money = (minor: number) => formatMoney(minor, tenant.currency);
   const day = (iso: string) => formatDocumentDate(iso, tenant.currency, 'short');
   const rates = lines.filter((l) => l.kind === 'rate');
@@ -122,7 +122,7 @@ export function statementView(run: PaymentRun, household: Household, lines: Docu
 }
 
 /** The payment itself: one line per component, as the bank transfer is made up. */
-export function remittanceView(run: PaymentRun, household: Household, lines: DocumentLine[], tenant: { name: string; currency: Currency }, config: TenantConfiguration): RemittanceView {
+export function remittanceView(run: PaymentRun, household: CarerHousehold, lines: DocumentLine[], tenant: { name: string; currency: Currency }, config: TenantConfiguration): RemittanceView {
   const money = (minor: number) => formatMoney(minor, tenant.currency);
   const byComponent = new Map<string, number>();
   for (const l of lines) byComponent.set(l.component, (byComponent.get(l.component) ?? 0) + Number(l.amount));
