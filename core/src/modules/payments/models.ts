@@ -215,3 +215,18 @@ export class PaymentDispute extends TenantModel {
   version!: number;
   updatedAt!: Date;
 }
+
+/** A placement's level of care from a date (append-only: a change is a later row). */
+export class PlacementLevelOfCare extends TenantModel {
+  static override tableName = 'placement_levels_of_care';
+  static override idColumn = ['tenant_id', 'id'];
+
+  id!: string;
+  placementId!: string;
+  level!: string;
+  effectiveFrom!: string;
+  assessedOn!: string | null;
+  notes!: string | null;
+  recordedBy!: string | null;
+  createdAt!: Date;
+}
