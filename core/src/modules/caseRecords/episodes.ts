@@ -30,11 +30,18 @@ async function syncChildStatus(ctx: TenantScope, change: EpisodeChange): Promise
 
 /** The episode that ended the day this one starts: the period of care continues, the child never left. */
 async function continued(ctx: TenantScope, row: ChildCareEpisode): Promise<ChildCareEpisode | undefined> {
-  return ChildCareEpisode.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: row.childId, end_date: row.startDate }).whereNull('deleted_at').whereNot('id', row.id).first();
+  return ChildCareEpisode.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, child_id: row.childId, end_date: row.startDate })
+    .whereNull('deleted_at')
+    .whereNot('id', row.id)
+    .first();
 }
 
 async function hasCurrentEvent(ctx: TenantScope, source: { type: string; id: string }): Promise<boolean> {
-  return Boolean(await CaseEvent.query(ctx.trx).where({ tenant_id: ctx.tenantId, source_type: source.type, source_id: source.id, status: 'current' }).select('id').first());
+  return Boolean(await CaseEvent.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, source_type: source.type, source_id: source.id, status: 'current' })
+    .select('id')
+    .first());
 }
 
 function leftCare(change: EpisodeChange, episode: ChildCareEpisode) {

@@ -35,7 +35,11 @@ async function detailErrors(ctx: TenantScope, change: Checked<ChildCaseRecord, '
   const errors: FieldError[] = [];
   if (row.kind === 'contact_event' && Array.isArray(details.familyMemberIds) && details.familyMemberIds.length) {
     const ids = details.familyMemberIds as string[];
-    const members = await ChildFamilyMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: row.childId }).whereNull('deleted_at').whereIn('id', ids).select('id');
+    const members = await ChildFamilyMember.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, child_id: row.childId })
+      .whereNull('deleted_at')
+      .whereIn('id', ids)
+      .select('id');
     const found = new Set(members.map((r) => r.id));
     ids.forEach((id, i) => {
       if (!found.has(id)) errors.push({ pointer: `/body/details/familyMemberIds/${i}`, message: "is not a family member on this child's record" });

@@ -2,7 +2,17 @@ import type { ModelClass, PartialModelObject, QueryBuilder } from 'objection';
 import { findOne, type FindOptions } from '../../db/find';
 import { keysetPage } from '../../db/keyset';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, type BodyOf, type OperationId, type OperationResult, type ParamsOf, type QueryOf, type TenantContext, type TenantScope, type TypedOperation } from '../../http/operation';
+import {
+  actorId,
+  type BodyOf,
+  type OperationId,
+  type OperationResult,
+  type ParamsOf,
+  type QueryOf,
+  type TenantContext,
+  type TenantScope,
+  type TypedOperation,
+} from '../../http/operation';
 import { assertIfMatch } from '../../http/etag';
 import { Problem } from '../../http/problem';
 import { created, ok } from '../../http/results';
@@ -19,7 +29,11 @@ import type { ChildRecord } from './models';
  * whose `listChild…` pages like every family (limit, cursor, from, to, includeDeleted).
  */
 export type Singular = {
-  [Id in OperationId]: Id extends `restoreChild${infer S}` ? (`createChild${S}` | `getChild${S}` | `updateChild${S}` | `deleteChild${S}` extends OperationId ? S : never) : never;
+  [Id in OperationId]: Id extends `restoreChild${infer S}`
+    ? `createChild${S}` | `getChild${S}` | `updateChild${S}` | `deleteChild${S}` extends OperationId
+      ? S
+      : never
+    : never;
 }[OperationId];
 export type Plural = { [Id in OperationId]: Id extends `listChild${infer P}` ? (QueryOf<Id> extends ListQuery ? P : never) : never }[OperationId];
 
@@ -43,7 +57,8 @@ export interface FamilyIds<S extends Singular, P extends Plural> {
 }
 
 /** The fields a table adds to what every child record has. */
-export type OwnFields<M extends ChildRecord> = Exclude<{ [K in keyof M]-?: M[K] extends (...args: never[]) => unknown ? never : K }[keyof M], keyof ChildRecord> & string;
+type DataFields<M> = { [K in keyof M]-?: M[K] extends (...args: never[]) => unknown ? never : K }[keyof M];
+export type OwnFields<M extends ChildRecord> = Exclude<DataFields<M>, keyof ChildRecord> & string;
 /** Its fields that hold a date (a sort or a range column). */
 export type DateFields<M extends ChildRecord> = { [K in OwnFields<M>]-?: M[K] extends string | null ? K : never }[OwnFields<M>];
 
@@ -165,7 +180,9 @@ async function assertNoOverlap<M extends ChildRecord>(ctx: TenantScope, spec: An
   const span = spec.span;
   const [mine, theirs] = [row as unknown as Record<string, string | null>, other as unknown as Record<string, string | null>];
   const message = `overlaps ${span.what} ${other.id} (${theirs[span.start]} to ${theirs[span.end] ?? 'open'}); ${span.what}s of one child may not overlap`;
-  if (options.asConflict) throw new Problem('conflict', `It would overlap ${span.what} ${other.id}`, { errors: [{ pointer: `/path/${spec.idParam}`, message }] });
+  if (options.asConflict) {
+    throw new Problem('conflict', `It would overlap ${span.what} ${other.id}`, { errors: [{ pointer: `/path/${spec.idParam}`, message }] });
+  }
   // The start falls inside the other span, or this span runs on into the other one.
   const startInside = theirs[span.start]! <= mine[span.start]!;
   throw Problem.unprocessable([{ pointer: `/body/${startInside ? span.startField : span.endField}`, message }]);
@@ -212,7 +229,9 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
 
   async function list(ctx: TenantContext<FamilyIds<S, P>['list']> & { query: ListQuery } & PathOf): Promise<OperationResult> {
     const q = ctx.query;
-    if (q.includeDeleted && !ctx.principal.permissions.has('children:delete')) throw new Problem('forbidden', 'Listing deleted records needs the permission children:delete');
+    if (q.includeDeleted && !ctx.principal.permissions.has('children:delete')) {
+      throw new Problem('forbidden', 'Listing deleted records needs the permission children:delete');
+    }
     const child = await findChild(ctx, ctx.params.childId);
     const query = rowsOf(spec, ctx.trx).where({ tenant_id: ctx.tenantId, child_id: child.id });
     if (!q.includeDeleted) query.whereNull('deleted_at');
@@ -233,7 +252,8 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
     const child = await findChild(ctx, ctx.params.childId, { lock: true });
     const fields = fieldsOf<M>(any, input);
     spec.prepare?.(ctx, fields);
-    const row: PartialModelObject<M> = { ...fields, ...shared<M>({ tenantId: ctx.tenantId, id: newId(), childId: child.id, version: 1, deletedAt: null, createdBy: actorId(ctx) }) };
+    const own = shared<M>({ tenantId: ctx.tenantId, id: newId(), childId: child.id, version: 1, deletedAt: null, createdBy: actorId(ctx) });
+    const row: PartialModelObject<M> = { ...fields, ...own };
     const draft = spec.model.fromJson(row);
     const change: Checked<M, S> = { child, before: null, after: draft, input, today: await tenantToday(ctx) };
     await spec.check?.(ctx, change);

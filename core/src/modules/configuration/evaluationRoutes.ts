@@ -26,7 +26,9 @@ async function evaluateRate(ctx: TenantContext<'evaluateRate'>): Promise<Operati
   if (daysBetween(body.periodStart, body.periodEnd) > 366) errors.push({ pointer: '/body/periodEnd', message: 'the period may be at most a year' });
   if (errors.length) throw Problem.unprocessable(errors);
   const { pack, currency, overlays } = await tenantPack(ctx);
-  const tenantTypes = (await LookupValue.query(ctx.trx).where({ tenant_id: ctx.tenantId, list_key: 'placement_type', active: true }).select('code')).map((v) => v.code);
+  const tenantTypes = (await LookupValue.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, list_key: 'placement_type', active: true })
+    .select('code')).map((v) => v.code);
   const placementType = placementTypeForRules(pack, tenantTypes, body.placementType ?? null);
   if (placementType.error) throw Problem.unprocessable([placementType.error]);
   const given: GivenFacts = {

@@ -18,7 +18,8 @@ async function effectiveForm(ctx: TenantScope, key: string, version: number): Pr
 
 async function getFormSchema(ctx: TenantContext<'getFormSchema'>): Promise<OperationResult> {
   const { form, layer } = await effectiveForm(ctx, ctx.params.formKey, Number(ctx.params.formVersion));
-  return ok({ key: form.key, version: form.version, title: form.title, ...(form.description ? { description: form.description } : {}), layer, schema: form.schema });
+  const description = form.description ? { description: form.description } : {};
+  return ok({ key: form.key, version: form.version, title: form.title, ...description, layer, schema: form.schema });
 }
 
 /**
@@ -43,7 +44,9 @@ async function submitForm(ctx: TenantContext<'submitForm'>): Promise<OperationRe
   const body = ctx.body;
   const { form, layer } = await effectiveForm(ctx, body.formKey, body.formVersion);
   const errors: FieldError[] = [];
-  if (!(await subjectExists(ctx, body.subjectType, body.subjectId))) errors.push({ pointer: '/body/subjectId', message: `is not a ${body.subjectType} of this tenant` });
+  if (!(await subjectExists(ctx, body.subjectType, body.subjectId))) {
+    errors.push({ pointer: '/body/subjectId', message: `is not a ${body.subjectType} of this tenant` });
+  }
   errors.push(...formDataErrors(form.schema, body.data));
   if (errors.length) throw Problem.unprocessable(errors);
   const row = await storeFormSubmission(ctx.trx, ctx.tenantId, {
@@ -57,7 +60,8 @@ async function submitForm(ctx: TenantContext<'submitForm'>): Promise<OperationRe
   });
   const submission = submissionToApi(row);
   const { formKey, formVersion, subjectType, subjectId } = submission;
-  await ctx.audit({ action: 'form.submitted', entityType: 'form_submission', entityId: submission.id, after: { formKey, formVersion, subjectType, subjectId } });
+  const after = { formKey, formVersion, subjectType, subjectId };
+  await ctx.audit({ action: 'form.submitted', entityType: 'form_submission', entityId: submission.id, after });
   return created(submission, `/v1/form-submissions/${submission.id}`);
 }
 

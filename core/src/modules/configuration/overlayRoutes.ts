@@ -59,8 +59,10 @@ async function createOverlay(ctx: TenantContext<'createOverlay'>): Promise<Opera
   if (errors.length) throw Problem.unprocessable(errors);
   if (floor) {
     const where = Object.entries(floor.dimensions).map(([d, v]) => `${d} ${v}`).join(', ');
-    throw new Problem('unprocessable', `${floor.table}: ${floor.offered} is below the floor of ${floor.floorAmount} (${where}) in effect on ${body.effectiveFrom}, from ${floor.floorLayer}`, {
-      errors: [{ pointer: `/body/changes/rates/${floor.table}/amounts/${Object.values(floor.dimensions).join('/')}`, message: `is below the floor of ${floor.floorAmount}` }],
+    const detail = `${floor.table}: ${floor.offered} is below the floor of ${floor.floorAmount} (${where}) in effect on ${body.effectiveFrom}, from ${floor.floorLayer}`;
+    const pointer = `/body/changes/rates/${floor.table}/amounts/${Object.values(floor.dimensions).join('/')}`;
+    throw new Problem('unprocessable', detail, {
+      errors: [{ pointer, message: `is below the floor of ${floor.floorAmount}` }],
       floor,
     });
   }
@@ -93,7 +95,8 @@ async function importConfiguration(ctx: TenantContext<'importConfiguration'>): P
     errors.push(...checked.errors.map((e) => ({ ...e, pointer: e.pointer.replace('/body/', `/body/overlays/${i}/`) })));
     if (checked.floor) {
       const { table, dimensions, floorAmount, floorLayer } = checked.floor;
-      errors.push({ pointer: `/body/overlays/${i}/changes/rates/${table}/amounts/${Object.values(dimensions).join('/')}`, message: `is below the floor of ${floorAmount} from ${floorLayer}` });
+      const pointer = `/body/overlays/${i}/changes/rates/${table}/amounts/${Object.values(dimensions).join('/')}`;
+      errors.push({ pointer, message: `is below the floor of ${floorAmount} from ${floorLayer}` });
     }
   });
   if (errors.length) throw Problem.unprocessable(errors);

@@ -37,7 +37,9 @@ async function listLookupLists(ctx: TenantContext<'listLookupLists'>): Promise<O
 
 async function getLookupList(ctx: TenantContext<'getLookupList'>): Promise<OperationResult> {
   const list = await findLookupList(ctx, ctx.params.listKey);
-  const values = await LookupValue.query(ctx.trx).where({ tenant_id: ctx.tenantId, list_key: list.key }).orderBy([{ column: 'sort_order' }, { column: 'code' }]);
+  const values = await LookupValue.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, list_key: list.key })
+    .orderBy([{ column: 'sort_order' }, { column: 'code' }]);
   return ok({ key: list.key, name: list.name, values: values.map(valueToApi) });
 }
 
@@ -45,7 +47,9 @@ async function addLookupValue(ctx: TenantContext<'addLookupValue'>): Promise<Ope
   const list = await findLookupList(ctx, ctx.params.listKey);
   const body = ctx.body;
   const exists = await LookupValue.query(ctx.trx).where({ tenant_id: ctx.tenantId, list_key: list.key, code: body.code }).first();
-  if (exists) throw new Problem('conflict', `The list already has the code "${body.code}"`, { errors: [{ pointer: '/body/code', message: 'is already in the list' }] });
+  if (exists) {
+    throw new Problem('conflict', `The list already has the code "${body.code}"`, { errors: [{ pointer: '/body/code', message: 'is already in the list' }] });
+  }
   const row = await LookupValue.query(ctx.trx)
     .insert({ tenantId: ctx.tenantId, listKey: list.key, code: body.code, label: body.label, sortOrder: body.sortOrder ?? 1000, source: 'tenant' })
     .returning('*');
@@ -63,9 +67,16 @@ async function updateLookupValue(ctx: TenantContext<'updateLookupValue'>): Promi
   // Keyed by (list, code), not by an id, so this is the one versioned write patchVersioned cannot take.
   const [after] = await LookupValue.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId, list_key: list.key, code: before.code })
-    .patch({ label: body.label ?? before.label, active: body.active ?? before.active, sortOrder: body.sortOrder ?? before.sortOrder, version: before.version + 1, updatedAt: ctx.trx.fn.now() })
+    .patch({
+      label: body.label ?? before.label,
+      active: body.active ?? before.active,
+      sortOrder: body.sortOrder ?? before.sortOrder,
+      version: before.version + 1,
+      updatedAt: ctx.trx.fn.now(),
+    })
     .returning('*');
-  await ctx.audit({ action: 'lookup_value.updated', entityType: 'lookup_value', entityId: `${list.key}/${before.code}`, before: valueToApi(before), after: valueToApi(after!) });
+  const entityId = `${list.key}/${before.code}`;
+  await ctx.audit({ action: 'lookup_value.updated', entityType: 'lookup_value', entityId, before: valueToApi(before), after: valueToApi(after!) });
   return ok(valueToApi(after!), after!.version);
 }
 

@@ -102,7 +102,10 @@ export async function voidCaseEvents(ctx: EventScope, source: { type: string; id
  */
 export async function moveCaseEvents(ctx: EventScope, subjectType: CaseEventSubject, fromId: string, toId: string): Promise<number> {
   const scope = taskScope(ctx);
-  const moved = await CaseEvent.query(scope.trx).where({ tenant_id: scope.tenantId, subject_type: subjectType, subject_id: fromId }).patch({ subjectId: toId }).returning('name');
+  const moved = await CaseEvent.query(scope.trx)
+    .where({ tenant_id: scope.tenantId, subject_type: subjectType, subject_id: fromId })
+    .patch({ subjectId: toId })
+    .returning('name');
   const names = [...new Set(moved.map((r) => r.name))];
   await recalculateTasks(scope, [
     { subjectType, subjectId: toId, names },

@@ -127,7 +127,10 @@ async function recalculateCycle(scope: TaskScope, cycle: CycleDefinition, calend
     .whereIn('name', names)
     .orderBy([{ column: 'occurred_on' }, { column: 'recorded_at' }, { column: 'id' }])
     .select('id', 'name', 'occurred_on', 'facts');
-  const existing = await Task.query(trx).where({ tenant_id: tenantId, subject_type: subjectType, subject_id: subjectId, cycle_key: cycle.key }).orderBy('occurrence').forUpdate();
+  const existing = await Task.query(trx)
+    .where({ tenant_id: tenantId, subject_type: subjectType, subject_id: subjectId, cycle_key: cycle.key })
+    .orderBy('occurrence')
+    .forUpdate();
   const byOccurrence = new Map(existing.map((t) => [t.occurrence, t]));
   const { desired } = await desiredOccurrences(cycle, calendar, events, existing, facts);
 

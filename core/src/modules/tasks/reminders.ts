@@ -26,7 +26,7 @@ export interface ReminderScope {
 }
 
 /** An open task due soon, with the email of its (active) owner. */
-type DueTask = Pick<Task, 'id' | 'dueDate' | 'ownerId' | 'cycleKey' | 'stepKey' | 'occurrence' | 'subjectType' | 'subjectId'> & { ownerId: string; email: string };
+type DueTask = Pick<Task, 'id' | 'dueDate' | 'cycleKey' | 'stepKey' | 'occurrence' | 'subjectType' | 'subjectId'> & { ownerId: string; email: string };
 
 /**
  * Writes the reminders due on `date` for one tenant: `overdue` for open tasks due before it, and
@@ -37,7 +37,10 @@ type DueTask = Pick<Task, 'id' | 'dueDate' | 'ownerId' | 'cycleKey' | 'stepKey' 
  * Each reminder written is audited on its task's trail (`task.reminded`), so the trail of a task
  * that went overdue shows who was told and when; a run that writes nothing appends nothing.
  */
-export async function writeTaskReminders(scope: ReminderScope, run: { date: string; jobId: string | null }): Promise<{ date: string; dueSoon: number; overdue: number }> {
+export async function writeTaskReminders(
+  scope: ReminderScope,
+  run: { date: string; jobId: string | null },
+): Promise<{ date: string; dueSoon: number; overdue: number }> {
   const { trx, tenantId } = scope;
   const { date, jobId } = run;
   const tasks = await Task.query(trx)
@@ -59,7 +62,17 @@ export async function writeTaskReminders(scope: ReminderScope, run: { date: stri
     // Through knex, not the model: objection answers an insert with the model it was given, even where
     // ON CONFLICT DO NOTHING wrote no row; the rows RETURNING gives are what says whether it was new.
     const [reminder] = await trx(TaskReminder.tableName)
-      .insert({ tenant_id: tenantId, id: newId(), task_id: task.id, kind, due_date: task.dueDate, reminder_date: date, user_id: task.ownerId, outbound_message_id: messageId, job_id: jobId })
+      .insert({
+        tenant_id: tenantId,
+        id: newId(),
+        task_id: task.id,
+        kind,
+        due_date: task.dueDate,
+        reminder_date: date,
+        user_id: task.ownerId,
+        outbound_message_id: messageId,
+        job_id: jobId,
+      })
       .onConflict(['tenant_id', 'task_id', 'kind', 'due_date'])
       .ignore()
       .returning<Array<Pick<TaskReminder, 'id'>>>('id');
@@ -72,7 +85,15 @@ export async function writeTaskReminders(scope: ReminderScope, run: { date: stri
       recipient: task.email,
       template: kind === 'overdue' ? 'tasks.overdue' : 'tasks.due_soon',
       // Ids and dates only: no child's name travels in a message row.
-      payload: JSON.stringify({ taskId: task.id, cycleKey: task.cycleKey, step: task.stepKey, occurrence: task.occurrence, dueDate: task.dueDate, subjectType: task.subjectType, subjectId: task.subjectId }),
+      payload: JSON.stringify({
+        taskId: task.id,
+        cycleKey: task.cycleKey,
+        step: task.stepKey,
+        occurrence: task.occurrence,
+        dueDate: task.dueDate,
+        subjectType: task.subjectType,
+        subjectId: task.subjectId,
+      }),
     });
     await scope.audit({
       action: 'task.reminded',

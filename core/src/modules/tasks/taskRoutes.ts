@@ -127,7 +127,9 @@ async function completeTask(ctx: TenantContext<'completeTask'>): Promise<Operati
 async function reopenTask(ctx: TenantContext<'reopenTask'>): Promise<OperationResult> {
   const before = await findTask(ctx, ctx.params.taskId, { lock: true });
   if (before.status !== 'done') throw new Problem('conflict', `The task is ${before.status}; only a task marked done is reopened`);
-  if (before.completedByEventId) throw new Problem('conflict', `The task was done by case event ${before.completedByEventId}; correct or void that record instead`);
+  if (before.completedByEventId) {
+    throw new Problem('conflict', `The task was done by case event ${before.completedByEventId}; correct or void that record instead`);
+  }
   const beforeApi = await present(ctx, before);
   await patchVersioned(ctx.trx, Task, before, { status: 'open', completedOn: null, completedManuallyBy: null });
   await recalculateSubjectCycle(taskScope(ctx), before.subjectType, before.subjectId, before.cycleKey);
@@ -138,7 +140,16 @@ async function reopenTask(ctx: TenantContext<'reopenTask'>): Promise<OperationRe
 }
 
 function reminderToApi(r: TaskReminder) {
-  return { id: r.id, taskId: r.taskId, kind: r.kind, dueDate: r.dueDate, reminderDate: r.reminderDate, userId: r.userId, outboundMessageId: r.outboundMessageId, createdAt: iso(r.createdAt) };
+  return {
+    id: r.id,
+    taskId: r.taskId,
+    kind: r.kind,
+    dueDate: r.dueDate,
+    reminderDate: r.reminderDate,
+    userId: r.userId,
+    outboundMessageId: r.outboundMessageId,
+    createdAt: iso(r.createdAt),
+  };
 }
 
 async function listTaskReminders(ctx: TenantContext<'listTaskReminders'>): Promise<OperationResult> {
@@ -153,7 +164,8 @@ async function listTaskReminders(ctx: TenantContext<'listTaskReminders'>): Promi
   if (q.userId) query.where('r.user_id', q.userId);
   if (q.kind) query.where('r.kind', q.kind);
   if (q.reminderDate) query.where('r.reminder_date', q.reminderDate);
-  const page = await keysetPage(query, q, [{ column: 'r.reminder_date', of: (r) => r.reminderDate }, { column: 'r.id', of: (r) => r.id }], reminderToApi, 'desc');
+  const order = [{ column: 'r.reminder_date', of: (r: TaskReminder) => r.reminderDate }, { column: 'r.id', of: (r: TaskReminder) => r.id }];
+  const page = await keysetPage(query, q, order, reminderToApi, 'desc');
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 

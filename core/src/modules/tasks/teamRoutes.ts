@@ -14,11 +14,20 @@ import { Team, TeamMember } from './models';
 type CountedTeam = Team & { memberCount: number };
 
 function teamToApi(row: CountedTeam) {
-  return { id: row.id, name: row.name, description: row.description, memberCount: Number(row.memberCount), version: row.version, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    memberCount: Number(row.memberCount),
+    version: row.version,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
 }
 
 function withMemberCount<Q extends QueryBuilder<Team, unknown>>(query: Q): Q {
-  return query.select('teams.*', Team.raw('(SELECT count(*)::int FROM team_members m WHERE m.tenant_id = teams.tenant_id AND m.team_id = teams.id) AS member_count'));
+  const count = '(SELECT count(*)::int FROM team_members m WHERE m.tenant_id = teams.tenant_id AND m.team_id = teams.id) AS member_count';
+  return query.select('teams.*', Team.raw(count));
 }
 
 /** One of the tenant's teams, with its member count, or not found. */
@@ -35,7 +44,9 @@ async function assertNameFree(ctx: TenantScope, name: string, exceptId?: string)
 async function listTeams(ctx: TenantContext<'listTeams'>): Promise<OperationResult> {
   const q = ctx.query;
   const query = withMemberCount(Team.query(ctx.trx).where('teams.tenant_id', ctx.tenantId)).castTo<CountedTeam[]>();
-  if (q.memberId) query.whereExists(TeamMember.query(ctx.trx).alias('m').whereRaw('m.tenant_id = teams.tenant_id AND m.team_id = teams.id').where('m.user_id', q.memberId));
+  if (q.memberId) {
+    query.whereExists(TeamMember.query(ctx.trx).alias('m').whereRaw('m.tenant_id = teams.tenant_id AND m.team_id = teams.id').where('m.user_id', q.memberId));
+  }
   const page = await keysetPage(query, q, [{ column: 'teams.id', of: (r) => r.id }], teamToApi);
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
@@ -102,7 +113,7 @@ function membersQuery(ctx: TenantScope, teamId: string) {
 }
 
 /** A member of the team, or not found. */
-async function findMember(ctx: TenantScope, teamId: string, userId: string): Promise<ListedMember> {
+export async function findTeamMember(ctx: TenantScope, teamId: string, userId: string): Promise<ListedMember> {
   const row = await membersQuery(ctx, teamId).where('m.user_id', userId).first().castTo<ListedMember | undefined>();
   if (!row) throw notFound(TeamMember.noun);
   return row;
@@ -119,11 +130,12 @@ async function addTeamMember(ctx: TenantContext<'addTeamMember'>): Promise<Opera
   const team = await findTeam(ctx, ctx.params.teamId, { lock: true });
   const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: userId, status: 'active' }).first('id');
   if (!user) throw Problem.unprocessable([{ pointer: '/body/userId', message: 'is not an active user of this tenant' }]);
-  if (await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: userId }).first()) throw new Problem('conflict', 'The user is already a member of the team');
+  const already = await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: userId }).first();
+  if (already) throw new Problem('conflict', 'The user is already a member of the team');
   await TeamMember.query(ctx.trx).insert({ tenantId: ctx.tenantId, teamId: team.id, userId, addedBy: actorId(ctx) });
   // A change of members is a change of the team: its version moves.
   const after = await patchVersioned<Team>(ctx.trx, Team, team, {});
-  const member = memberToApi(await findMember(ctx, team.id, userId));
+  const member = memberToApi(await findTeamMember(ctx, team.id, userId));
   await ctx.audit({ action: 'team.member_added', entityType: 'team', entityId: team.id, after: member });
   // Added to the team, not created at an address of its own: the contract gives this 201 the team's ETag and no Location.
   return { status: 201, body: member, headers: { ETag: etagOf(after.version) } };
@@ -132,7 +144,7 @@ async function addTeamMember(ctx: TenantContext<'addTeamMember'>): Promise<Opera
 async function removeTeamMember(ctx: TenantContext<'removeTeamMember'>): Promise<OperationResult> {
   const team = await findTeam(ctx, ctx.params.teamId, { lock: true });
   assertIfMatch(ctx.ifMatch, team.version);
-  const row = await findMember(ctx, team.id, ctx.params.userId);
+  const row = await findTeamMember(ctx, team.id, ctx.params.userId);
   await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: row.userId }).delete();
   await patchVersioned<Team>(ctx.trx, Team, team, {});
   await ctx.audit({ action: 'team.member_removed', entityType: 'team', entityId: team.id, before: memberToApi(row) });
