@@ -34,8 +34,9 @@ type DueTask = Pick<Task, 'id' | 'dueDate' | 'cycleKey' | 'stepKey' | 'occurrenc
  * A reminder is unique per task, kind and due date, so a second run (the same day or the next)
  * writes nothing new; a task whose due date moves is reminded again for its new date.
  *
- * Each reminder written is audited on its task's trail (`task.reminded`), so the trail of a task
- * that went overdue shows who was told and when; a run that writes nothing appends nothing.
+ * Each reminder written is audited on its task's trail (`task.reminded`, with the task's subject),
+ * so the trail of a task that went overdue shows who was told and when; a run that writes nothing
+ * appends nothing.
  */
 export async function writeTaskReminders(
   scope: ReminderScope,
@@ -95,11 +96,24 @@ export async function writeTaskReminders(
         subjectId: task.subjectId,
       }),
     });
+    // The event names the task's subject, as every task event does: the audit trail's fence hides
+    // events that name a restricted child or placement from those not named on it.
+    const { subjectType, subjectId } = task;
     await scope.audit({
       action: 'task.reminded',
       entityType: 'task',
       entityId: task.id,
-      after: { reminderId: reminder.id, kind, dueDate: task.dueDate, reminderDate: date, userId: task.ownerId, outboundMessageId: messageId, jobId },
+      after: {
+        reminderId: reminder.id,
+        kind,
+        dueDate: task.dueDate,
+        reminderDate: date,
+        userId: task.ownerId,
+        outboundMessageId: messageId,
+        jobId,
+        subjectType,
+        subjectId,
+      },
     });
     if (kind === 'overdue') written.overdue++;
     else written.dueSoon++;
