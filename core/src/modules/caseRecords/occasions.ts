@@ -1,14 +1,15 @@
-import type { OperationContext } from '../../http/operation';
+import type { TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import type { RateRules } from '../../packs/types';
 import { EXTRAS_KEY } from '../../rates/engine';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { throwIf } from './families';
+import { ChildOccasion } from './models';
 import type { Change, SubRecordSpec } from './subRecords';
 
 /** How many occasions of a kind the tenant's pack lets one child have in a calendar year, when it says. */
-async function perYear(ctx: OperationContext, kind: string): Promise<number | null> {
-  const { pack } = await tenantConfiguration(ctx.trx, ctx.tenantId!, ctx.services.packs);
+async function perYear(ctx: TenantScope, kind: string): Promise<number | null> {
+  const { pack } = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
   const extras = pack?.points.rates.get(EXTRAS_KEY)?.value as RateRules | undefined;
   return extras?.kind === 'rules' ? (extras.occasions?.find((o) => o.kind === kind)?.perYear ?? null) : null;
 }
@@ -18,24 +19,23 @@ async function perYear(ctx: OperationContext, kind: string): Promise<number | nu
  * other live occasion of its kind on its day, and no more of its kind in its calendar year than the
  * pack's number. Checked under the child's row lock, which every write of these rows holds.
  */
-async function occasionErrors(ctx: OperationContext, change: Change, pointer: (field: string) => string): Promise<FieldError[]> {
+async function occasionErrors(ctx: TenantScope, change: Change<ChildOccasion>, pointer: (field: string) => string): Promise<FieldError[]> {
   const row = change.after;
-  const kind = row.kind as string;
-  const date = row.occasion_date as string;
+  const { kind, occasionDate: date } = row;
   const errors: FieldError[] = [];
   if (date < change.child.dateOfBirth) errors.push({ pointer: pointer('date'), message: `is before the child's date of birth (${change.child.dateOfBirth})` });
-  const others = (await ctx.trx('child_occasions')
-    .where({ tenant_id: ctx.tenantId!, child_id: row.child_id, kind })
+  const others = await ChildOccasion.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, child_id: row.childId, kind })
     .whereNull('deleted_at')
     .whereNot('id', row.id)
     .whereRaw('extract(year FROM occasion_date) = ?', [Number(date.slice(0, 4))])
     .orderBy(['occasion_date', 'id'])
-    .select('id', 'occasion_date')) as Array<{ id: string; occasion_date: string }>;
-  const sameDay = others.find((o) => o.occasion_date === date);
+    .select('id', 'occasion_date');
+  const sameDay = others.find((o) => o.occasionDate === date);
   if (sameDay) errors.push({ pointer: pointer('date'), message: `the child already has a ${kind} on this day (occasion ${sameDay.id})` });
   const allowed = await perYear(ctx, kind);
   if (!sameDay && allowed !== null && others.length >= allowed) {
-    errors.push({ pointer: pointer('date'), message: `the child already has ${others.length} ${kind} occasion${others.length === 1 ? '' : 's'} in ${date.slice(0, 4)} (${others.map((o) => o.occasion_date).join(', ')}); the tenant's pack pays ${allowed} a year: change or delete one of those instead` });
+    errors.push({ pointer: pointer('date'), message: `the child already has ${others.length} ${kind} occasion${others.length === 1 ? '' : 's'} in ${date.slice(0, 4)} (${others.map((o) => o.occasionDate).join(', ')}); the tenant's pack pays ${allowed} a year: change or delete one of those instead` });
   }
   return errors;
 }
@@ -45,17 +45,16 @@ async function occasionErrors(ctx: OperationContext, change: Change, pointer: (f
  * weeks, on dates, for the pack's extras (birthdays come from the date of birth). A payment run
  * reads them for the nights it prices; a change to one already paid is corrected in the next run.
  */
-export const occasionSpec: SubRecordSpec = {
-  table: 'child_occasions',
+export const occasionSpec: SubRecordSpec<ChildOccasion, 'Occasion', 'Occasions'> = {
+  model: ChildOccasion,
   entityType: 'child_occasion',
-  noun: 'The occasion',
   path: 'occasions',
   idParam: 'occasionId',
-  fields: { kind: 'kind', date: 'occasion_date', name: 'name', notes: 'notes' },
-  sortColumn: 'occasion_date',
-  rangeColumn: 'occasion_date',
-  filter(query, params) {
-    if (params.kind) query.where('kind', params.kind as string);
+  fields: { kind: 'kind', date: 'occasionDate', name: 'name', notes: 'notes' },
+  sortBy: 'occasionDate',
+  rangeBy: 'occasionDate',
+  filter(query, q) {
+    if (q.kind) query.where('kind', q.kind);
   },
   async check(ctx, change) {
     throwIf(await occasionErrors(ctx, change, (field) => `/body/${field}`));

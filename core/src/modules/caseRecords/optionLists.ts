@@ -1,6 +1,7 @@
-import type { OperationContext } from '../../http/operation';
+import type { TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import type { ExtractDefinition } from '../../packs/types';
+import { LookupValue } from '../lookups/models';
 import { lookupCodeErrors } from '../lookups/service';
 
 /**
@@ -26,19 +27,22 @@ interface TenantLists {
   extracts: ExtractDefinition[];
 }
 
-const cache = new WeakMap<OperationContext, Promise<TenantLists>>();
+/** What reading the tenant's lists needs: its transaction and tenant, and the packs. */
+type ListScope = Pick<TenantScope, 'trx' | 'tenantId' | 'services'>;
 
-async function tenantLists(ctx: OperationContext): Promise<TenantLists> {
+const cache = new WeakMap<ListScope, Promise<TenantLists>>();
+
+async function tenantLists(ctx: ListScope): Promise<TenantLists> {
   let found = cache.get(ctx);
   if (!found) {
     found = (async () => {
       const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id')) as { pack_id: string | null } | undefined;
       const extracts = tenant?.pack_id && ctx.services.packs.has(tenant.pack_id) ? [...ctx.services.packs.resolve(tenant.pack_id).points.extracts.values()].map((item) => item.value as ExtractDefinition) : [];
-      const rows = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId }).select('list_key', 'code')) as Array<{ list_key: string; code: string }>;
+      const rows = await LookupValue.query(ctx.trx).where({ tenant_id: ctx.tenantId }).select('list_key', 'code');
       const codes = new Map<string, Set<string>>();
       for (const row of rows) {
-        if (!codes.has(row.list_key)) codes.set(row.list_key, new Set());
-        codes.get(row.list_key)!.add(row.code);
+        if (!codes.has(row.listKey)) codes.set(row.listKey, new Set());
+        codes.get(row.listKey)!.add(row.code);
       }
       return { codes, extracts };
     })();
@@ -48,7 +52,7 @@ async function tenantLists(ctx: OperationContext): Promise<TenantLists> {
 }
 
 /** The tenant's option list for a purpose, or null when its pack declares none (then any code is accepted). */
-export async function listFor(ctx: OperationContext, purpose: FieldPurpose): Promise<string | null> {
+export async function listFor(ctx: ListScope, purpose: FieldPurpose): Promise<string | null> {
   const { codes, extracts } = await tenantLists(ctx);
   const paths: readonly string[] = FIELD_PURPOSES[purpose];
   const columns = extracts.flatMap((e) => e.files.flatMap((f) => f.columns));
@@ -63,17 +67,17 @@ export async function listFor(ctx: OperationContext, purpose: FieldPurpose): Pro
 }
 
 /** Checks each given code against the list its purpose names; a purpose with no list accepts any code. */
-export async function purposeCodeErrors(ctx: OperationContext, checks: Array<{ purpose: FieldPurpose; code: string | null | undefined; pointer: string }>): Promise<FieldError[]> {
+export async function purposeCodeErrors(ctx: ListScope, checks: Array<{ purpose: FieldPurpose; code: string | null | undefined; pointer: string }>): Promise<FieldError[]> {
   const resolved = [];
   for (const check of checks) {
     if (typeof check.code !== 'string') continue;
     const list = await listFor(ctx, check.purpose);
     if (list) resolved.push({ list, code: check.code, pointer: check.pointer });
   }
-  return lookupCodeErrors(ctx.trx, ctx.tenantId!, resolved);
+  return lookupCodeErrors(ctx.trx, ctx.tenantId, resolved);
 }
 
-export async function assertPurposeCodes(ctx: OperationContext, checks: Parameters<typeof purposeCodeErrors>[1]): Promise<void> {
+export async function assertPurposeCodes(ctx: ListScope, checks: Parameters<typeof purposeCodeErrors>[1]): Promise<void> {
   const errors = await purposeCodeErrors(ctx, checks);
   if (errors.length) throw Problem.unprocessable(errors);
 }

@@ -1,14 +1,16 @@
-import type { OperationContext } from '../../http/operation';
+import type { TenantScope } from '../../http/operation';
 import type { FieldError } from '../../http/problem';
+import { actorId } from '../../http/operation';
 import { correctCaseEvent, recordCaseEvent, voidCaseEvents, type CaseEventName } from '../tasks/events';
 import { throwIf } from './families';
+import { ChildCaseRecord, ChildFamilyMember } from './models';
 import { purposeCodeErrors } from './optionLists';
-import type { Change, Row, SubRecordSpec } from './subRecords';
+import type { Checked, SubRecordSpec } from './subRecords';
 
 type Details = Record<string, unknown>;
 
 /** The case event a record of this kind says happened, if any. */
-export function eventOf(row: Row): CaseEventName | null {
+export function eventOf(row: ChildCaseRecord): CaseEventName | null {
   const details = (row.details ?? {}) as Details;
   switch (row.kind) {
     case 'review':
@@ -22,17 +24,23 @@ export function eventOf(row: Row): CaseEventName | null {
   }
 }
 
-const source = (row: Row) => ({ type: 'child_case_record', id: row.id });
+const source = (row: ChildCaseRecord) => ({ type: 'child_case_record', id: row.id });
 
-async function detailErrors(ctx: OperationContext, change: Change): Promise<FieldError[]> {
+/** A code a kind's details may carry, where the details hold one. */
+const codeIn = (details: Details, key: string) => details[key] as string | null | undefined;
+
+async function detailErrors(ctx: TenantScope, change: Checked<ChildCaseRecord, 'CaseRecord'>): Promise<FieldError[]> {
   const row = change.after;
   const details = (row.details ?? {}) as Details;
   const errors: FieldError[] = [];
   if (row.kind === 'contact_event' && Array.isArray(details.familyMemberIds) && details.familyMemberIds.length) {
     const ids = details.familyMemberIds as string[];
-    const found = new Set(
-      ((await ctx.trx('child_family_members').where({ tenant_id: ctx.tenantId!, child_id: row.child_id }).whereNull('deleted_at').whereIn('id', ids).select('id')) as Array<{ id: string }>).map((r) => r.id),
-    );
+    const members = await ChildFamilyMember.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, child_id: row.childId })
+      .whereNull('deleted_at')
+      .whereIn('id', ids)
+      .select('id');
+    const found = new Set(members.map((r) => r.id));
     ids.forEach((id, i) => {
       if (!found.has(id)) errors.push({ pointer: `/body/details/familyMemberIds/${i}`, message: "is not a family member on this child's record" });
     });
@@ -40,33 +48,31 @@ async function detailErrors(ctx: OperationContext, change: Change): Promise<Fiel
   if (row.kind === 'missing_episode' && typeof details.endedAt === 'string' && Date.parse(details.endedAt) < Date.parse(details.startedAt as string)) {
     errors.push({ pointer: '/body/details/endedAt', message: 'is before startedAt' });
   }
-  if (row.kind === 'review') errors.push(...(await purposeCodeErrors(ctx, [{ purpose: 'reviewParticipation', code: details.participationCode as string | null | undefined, pointer: '/body/details/participationCode' }])));
-  if (row.kind === 'missing_episode') errors.push(...(await purposeCodeErrors(ctx, [{ purpose: 'missingType', code: details.missingType as string | null | undefined, pointer: '/body/details/missingType' }])));
+  if (row.kind === 'review') errors.push(...(await purposeCodeErrors(ctx, [{ purpose: 'reviewParticipation', code: codeIn(details, 'participationCode'), pointer: '/body/details/participationCode' }])));
+  if (row.kind === 'missing_episode') errors.push(...(await purposeCodeErrors(ctx, [{ purpose: 'missingType', code: codeIn(details, 'missingType'), pointer: '/body/details/missingType' }])));
   return errors;
 }
 
-export const caseRecordSpec: SubRecordSpec = {
-  table: 'child_case_records',
+export const caseRecordSpec: SubRecordSpec<ChildCaseRecord, 'CaseRecord', 'CaseRecords'> = {
+  model: ChildCaseRecord,
   entityType: 'child_case_record',
-  noun: 'The case record',
   path: 'records',
   idParam: 'recordId',
-  fields: { kind: 'kind', occurredOn: 'occurred_on', dueOn: 'due_on', summary: 'summary', author: 'author', recordedBy: 'recorded_by', details: 'details' },
-  json: ['details'],
-  sortColumn: 'occurred_on',
-  rangeColumn: 'occurred_on',
-  filter(query, params) {
-    if (params.kind) query.where('kind', params.kind as string);
+  fields: { kind: 'kind', occurredOn: 'occurredOn', dueOn: 'dueOn', summary: 'summary', author: 'author', recordedBy: 'recordedBy', details: 'details' },
+  sortBy: 'occurredOn',
+  rangeBy: 'occurredOn',
+  filter(query, q) {
+    if (q.kind) query.where('kind', q.kind);
   },
-  prepare(ctx, columns) {
-    if (columns.recorded_by === undefined && ctx.principal!.kind === 'user') columns.recorded_by = ctx.principal!.id;
+  prepare(ctx, fields) {
+    if (fields.recordedBy === undefined && ctx.principal.kind === 'user') fields.recordedBy = actorId(ctx);
   },
   async check(ctx, change) {
     const { before, after, input } = change;
     const errors: FieldError[] = [];
-    if (before && input.kind !== before.kind) errors.push({ pointer: '/body/kind', message: `is ${String(before.kind)}: a record keeps its kind (delete it and record the right one)` });
-    if ((after.occurred_on as string) > change.today) errors.push({ pointer: '/body/occurredOn', message: 'is in the future' });
-    if (after.kind === 'plan' && !after.due_on) errors.push({ pointer: '/body/dueOn', message: 'is required for a plan (when it is next reviewed)' });
+    if (before && input.kind !== before.kind) errors.push({ pointer: '/body/kind', message: `is ${before.kind}: a record keeps its kind (delete it and record the right one)` });
+    if (after.occurredOn > change.today) errors.push({ pointer: '/body/occurredOn', message: 'is in the future' });
+    if (after.kind === 'plan' && !after.dueOn) errors.push({ pointer: '/body/dueOn', message: 'is required for a plan (when it is next reviewed)' });
     if (input.recordedBy) {
       const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: input.recordedBy, status: 'active' }).first('id');
       if (!user) errors.push({ pointer: '/body/recordedBy', message: 'is not an active user of this tenant' });
@@ -77,7 +83,7 @@ export const caseRecordSpec: SubRecordSpec = {
   async effects(ctx, change, action) {
     const row = change.after;
     const event = eventOf(row);
-    const record = (name: CaseEventName) => ({ name, subjectId: change.child.id, occurredOn: row.occurred_on as string, facts: { kind: row.kind }, source: source(row) });
+    const record = (name: CaseEventName) => ({ name, subjectId: change.child.id, occurredOn: row.occurredOn, facts: { kind: row.kind }, source: source(row) });
     if (action === 'deleted') {
       await voidCaseEvents(ctx, source(row));
     } else if (action === 'created' || action === 'restored') {
@@ -87,7 +93,7 @@ export const caseRecordSpec: SubRecordSpec = {
       if (previous !== event) {
         await voidCaseEvents(ctx, source(row));
         if (event) await recordCaseEvent(ctx, record(event));
-      } else if (event && change.before!.occurred_on !== row.occurred_on) {
+      } else if (event && change.before!.occurredOn !== row.occurredOn) {
         await correctCaseEvent(ctx, record(event));
       }
     }

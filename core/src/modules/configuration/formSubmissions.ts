@@ -3,6 +3,8 @@ import addFormats from 'ajv-formats';
 import type { Knex } from 'knex';
 import type { FieldError } from '../../http/problem';
 import { newId } from '../../ids';
+import { findOne, type FindScope } from '../../db/find';
+import { FormSubmission } from './models';
 import { iso } from '../../time';
 
 /**
@@ -11,18 +13,6 @@ import { iso } from '../../time';
  * modules whose records have forms of their own (a carer household's Form F) both store them here.
  */
 export type FormSubjectType = 'child' | 'user' | 'carer_household' | 'placement';
-
-export interface SubmissionRow {
-  id: string;
-  form_key: string;
-  form_version: number;
-  layer: string;
-  subject_type: string;
-  subject_id: string;
-  data: Record<string, unknown>;
-  submitted_by: string | null;
-  submitted_at: Date;
-}
 
 const formAjv = new Ajv2020({ allErrors: true, strict: false });
 addFormats(formAjv);
@@ -47,23 +37,25 @@ export async function storeFormSubmission(
   trx: Knex.Transaction,
   tenantId: string,
   input: { formKey: string; formVersion: number; layer: string; subjectType: FormSubjectType; subjectId: string; data: Record<string, unknown>; submittedBy: string | null },
-): Promise<SubmissionRow> {
-  const [row] = (await trx('form_submissions')
-    .insert({
-      tenant_id: tenantId,
-      id: newId(),
-      form_key: input.formKey,
-      form_version: input.formVersion,
-      layer: input.layer,
-      subject_type: input.subjectType,
-      subject_id: input.subjectId,
-      data: JSON.stringify(input.data),
-      submitted_by: input.submittedBy,
-    })
-    .returning('*')) as SubmissionRow[];
-  return row!;
+): Promise<FormSubmission> {
+  return FormSubmission.query(trx).insert({ tenantId, id: newId(), ...input }).returning('*');
 }
 
-export function submissionToApi(row: SubmissionRow) {
-  return { id: row.id, formKey: row.form_key, formVersion: row.form_version, layer: row.layer, subjectType: row.subject_type, subjectId: row.subject_id, data: row.data, submittedBy: row.submitted_by, submittedAt: iso(row.submitted_at) };
+/** A form submission of the tenant, or not found. */
+export function findFormSubmission(scope: FindScope, id: string): Promise<FormSubmission> {
+  return findOne<FormSubmission>(scope, FormSubmission, id);
+}
+
+export function submissionToApi(row: FormSubmission) {
+  return {
+    id: row.id,
+    formKey: row.formKey,
+    formVersion: row.formVersion,
+    layer: row.layer,
+    subjectType: row.subjectType,
+    subjectId: row.subjectId,
+    data: row.data,
+    submittedBy: row.submittedBy,
+    submittedAt: iso(row.submittedAt),
+  };
 }

@@ -1,26 +1,23 @@
 import type { Knex } from 'knex';
 import type { PackRegistry, ResolvedPack } from '../../packs/registry';
 import { iso, todayIn } from '../../time';
-import { effectiveConfiguration, type Overlay, type OverlayChanges } from './effective';
+import { findOne, type FindScope } from '../../db/find';
+import { effectiveConfiguration, type Overlay } from './effective';
+import { ConfigOverlay } from './models';
 
-export interface OverlayRow {
-  id: string;
-  version: number;
-  effective_from: string;
-  description: string;
-  changes: OverlayChanges;
-  created_by: string | null;
-  created_at: Date;
-}
-
-export function overlayToApi(row: OverlayRow): Overlay {
-  return { id: row.id, version: row.version, effectiveFrom: String(row.effective_from), description: row.description, changes: row.changes, createdBy: row.created_by, createdAt: iso(row.created_at) };
+export function overlayToApi(row: ConfigOverlay): Overlay {
+  return { id: row.id, version: row.version, effectiveFrom: String(row.effectiveFrom), description: row.description, changes: row.changes, createdBy: row.createdBy, createdAt: iso(row.createdAt) };
 }
 
 /** The tenant's overlays, oldest first. */
 export async function tenantOverlays(trx: Knex.Transaction, tenantId: string): Promise<Overlay[]> {
-  const rows = (await trx('tenant_config_overlays').where({ tenant_id: tenantId }).orderBy('version')) as OverlayRow[];
+  const rows = await ConfigOverlay.query(trx).where({ tenant_id: tenantId }).orderBy('version');
   return rows.map(overlayToApi);
+}
+
+/** One of the tenant's overlays, or not found. */
+export function findOverlay(scope: FindScope, id: string): Promise<ConfigOverlay> {
+  return findOne<ConfigOverlay>(scope, ConfigOverlay, id);
 }
 
 export interface TenantConfiguration {

@@ -1,6 +1,7 @@
 import type { OperationContext } from '../../http/operation';
 import { newId } from '../../ids';
-import { recalculateTasks, type TouchedSubject } from './recalculate';
+import { CaseEvent } from './models';
+import { recalculateTasks, type TaskScope, type TouchedSubject } from './recalculate';
 
 export { CASE_EVENTS, isCaseEventName, type CaseEventName, type CaseEventSubject } from './catalogue';
 import { CASE_EVENTS, type CaseEventName, type CaseEventSubject } from './catalogue';
@@ -16,26 +17,32 @@ export interface CaseEventInput {
   source: { type: string; id: string };
 }
 
-/** The tasks of the subjects whose events changed, recalculated in the same transaction. */
-async function recalculate(ctx: OperationContext, touched: TouchedSubject[]): Promise<void> {
-  await recalculateTasks({ trx: ctx.trx, tenantId: ctx.tenantId!, packs: ctx.services.packs }, touched);
+/**
+ * What recording an event needs of the module that wrote the record: its transaction, tenant and
+ * packs, and who acts. Modules not yet on TenantScope pass their request's context, whose tenant is
+ * always set by the time it writes; this is the one place that says so.
+ */
+export type EventScope = Pick<OperationContext, 'trx' | 'services' | 'tenantId' | 'principal'>;
+
+function taskScope(ctx: EventScope): TaskScope & { recordedBy: string | null } {
+  return { trx: ctx.trx, tenantId: ctx.tenantId!, packs: ctx.services.packs, recordedBy: ctx.principal?.id ?? null };
 }
 
-async function insertCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
+async function insertCaseEvent(scope: ReturnType<typeof taskScope>, input: CaseEventInput): Promise<string> {
   const definition = CASE_EVENTS[input.name];
   if (!definition) throw new Error(`Unknown case event ${String(input.name)}`);
   const id = newId();
-  await ctx.trx('case_events').insert({
-    tenant_id: ctx.tenantId!,
+  await CaseEvent.query(scope.trx).insert({
+    tenantId: scope.tenantId,
     id,
     name: input.name,
-    subject_type: definition.subject,
-    subject_id: input.subjectId,
-    occurred_on: input.occurredOn,
-    facts: JSON.stringify(input.facts ?? {}),
-    source_type: input.source.type,
-    source_id: input.source.id,
-    recorded_by: ctx.principal?.id ?? null,
+    subjectType: definition.subject,
+    subjectId: input.subjectId,
+    occurredOn: input.occurredOn,
+    facts: input.facts ?? {},
+    sourceType: input.source.type,
+    sourceId: input.source.id,
+    recordedBy: scope.recordedBy,
   });
   return id;
 }
@@ -45,9 +52,10 @@ async function insertCaseEvent(ctx: OperationContext, input: CaseEventInput): Pr
  * the event stands or falls with the record (and with its audit event); the subject's tasks are
  * recalculated from the pack's cycles in the same transaction.
  */
-export async function recordCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
-  const id = await insertCaseEvent(ctx, input);
-  await recalculate(ctx, [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }]);
+export async function recordCaseEvent(ctx: EventScope, input: CaseEventInput): Promise<string> {
+  const scope = taskScope(ctx);
+  const id = await insertCaseEvent(scope, input);
+  await recalculateTasks(scope, [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }]);
   return id;
 }
 
@@ -55,32 +63,35 @@ export async function recordCaseEvent(ctx: OperationContext, input: CaseEventInp
  * A record's date (or facts) was corrected: its current event for that name is superseded by a new
  * one, so what the cycles derive is counted from the corrected day.
  */
-export async function correctCaseEvent(ctx: OperationContext, input: CaseEventInput): Promise<string> {
-  const current = (await ctx.trx('case_events')
-    .where({ tenant_id: ctx.tenantId!, name: input.name, source_type: input.source.type, source_id: input.source.id, status: 'current' })
-    .first('id', 'subject_type', 'subject_id')) as { id: string; subject_type: CaseEventSubject; subject_id: string } | undefined;
-  const id = await insertCaseEvent(ctx, input);
-  if (current) await ctx.trx('case_events').where({ tenant_id: ctx.tenantId!, id: current.id }).update({ status: 'superseded', superseded_by: id });
+export async function correctCaseEvent(ctx: EventScope, input: CaseEventInput): Promise<string> {
+  const scope = taskScope(ctx);
+  const current = await CaseEvent.query(scope.trx)
+    .where({ tenant_id: scope.tenantId, name: input.name, source_type: input.source.type, source_id: input.source.id, status: 'current' })
+    .select('id', 'subject_type', 'subject_id')
+    .first();
+  const id = await insertCaseEvent(scope, input);
+  if (current) await CaseEvent.query(scope.trx).where({ tenant_id: scope.tenantId, id: current.id }).patch({ status: 'superseded', supersededBy: id });
   const touched: TouchedSubject[] = [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }];
-  if (current && current.subject_id !== input.subjectId) touched.push({ subjectType: current.subject_type, subjectId: current.subject_id, names: [input.name] });
-  await recalculate(ctx, touched);
+  if (current && current.subjectId !== input.subjectId) touched.push({ subjectType: current.subjectType, subjectId: current.subjectId, names: [input.name] });
+  await recalculateTasks(scope, touched);
   return id;
 }
 
 /** The record was withdrawn (entered in error): its events no longer count. */
-export async function voidCaseEvents(ctx: OperationContext, source: { type: string; id: string }): Promise<number> {
-  const voided = (await ctx.trx('case_events')
-    .where({ tenant_id: ctx.tenantId!, source_type: source.type, source_id: source.id, status: 'current' })
-    .update({ status: 'voided' })
-    .returning(['name', 'subject_type', 'subject_id'])) as Array<{ name: string; subject_type: CaseEventSubject; subject_id: string }>;
+export async function voidCaseEvents(ctx: EventScope, source: { type: string; id: string }): Promise<number> {
+  const scope = taskScope(ctx);
+  const voided = await CaseEvent.query(scope.trx)
+    .where({ tenant_id: scope.tenantId, source_type: source.type, source_id: source.id, status: 'current' })
+    .patch({ status: 'voided' })
+    .returning(['name', 'subject_type', 'subject_id']);
   const bySubject = new Map<string, TouchedSubject>();
   for (const row of voided) {
-    const key = `${row.subject_type}:${row.subject_id}`;
-    const entry = bySubject.get(key) ?? { subjectType: row.subject_type, subjectId: row.subject_id, names: [] };
+    const key = `${row.subjectType}:${row.subjectId}`;
+    const entry = bySubject.get(key) ?? { subjectType: row.subjectType, subjectId: row.subjectId, names: [] };
     entry.names.push(row.name);
     bySubject.set(key, entry);
   }
-  await recalculate(ctx, [...bySubject.values()]);
+  await recalculateTasks(scope, [...bySubject.values()]);
   return voided.length;
 }
 
@@ -89,13 +100,14 @@ export async function voidCaseEvents(ctx: OperationContext, source: { type: stri
  * the survivor, so its events (with their history of corrections) move, and both subjects' tasks are
  * recalculated: the survivor's from all its events, the duplicate's to nothing left open.
  */
-export async function moveCaseEvents(ctx: OperationContext, subjectType: CaseEventSubject, fromId: string, toId: string): Promise<number> {
-  const moved = (await ctx.trx('case_events')
-    .where({ tenant_id: ctx.tenantId!, subject_type: subjectType, subject_id: fromId })
-    .update({ subject_id: toId })
-    .returning('name')) as Array<{ name: string }>;
+export async function moveCaseEvents(ctx: EventScope, subjectType: CaseEventSubject, fromId: string, toId: string): Promise<number> {
+  const scope = taskScope(ctx);
+  const moved = await CaseEvent.query(scope.trx)
+    .where({ tenant_id: scope.tenantId, subject_type: subjectType, subject_id: fromId })
+    .patch({ subjectId: toId })
+    .returning('name');
   const names = [...new Set(moved.map((r) => r.name))];
-  await recalculate(ctx, [
+  await recalculateTasks(scope, [
     { subjectType, subjectId: toId, names },
     { subjectType, subjectId: fromId, names },
   ]);

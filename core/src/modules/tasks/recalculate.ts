@@ -4,8 +4,10 @@ import { dueDates, type DueOccurrence } from '../../packs/cycles';
 import type { PackRegistry } from '../../packs/registry';
 import type { CycleDefinition } from '../../packs/types';
 import { newId } from '../../ids';
+import { patchVersioned } from '../../db/versioned';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import type { CaseEventSubject } from './catalogue';
+import { CaseEvent, Task } from './models';
 import { subjectFacts, type SubjectFacts } from './subjects';
 
 /** What a recalculation needs: the request's (or job's) transaction, its tenant and the packs. */
@@ -22,49 +24,10 @@ export interface TouchedSubject {
   names: string[];
 }
 
-interface EventRow {
-  id: string;
-  name: string;
-  occurred_on: string;
-  facts: Record<string, unknown>;
-}
-
-export interface TaskRow {
-  tenant_id: string;
-  id: string;
-  cycle_key: string;
-  step_key: string;
-  step_name: string | null;
-  occurrence: number;
-  subject_type: CaseEventSubject;
-  subject_id: string;
-  due_date: string;
-  owner_id: string | null;
-  owner_source: 'subject' | 'manual';
-  status: 'open' | 'done' | 'cancelled';
-  completed_on: string | null;
-  completed_by_event_id: string | null;
-  completed_manually_by: string | null;
-  trigger_event_id: string | null;
-  counted_from: { basis: string; date: string };
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
 /** The fields a recalculation decides; everything else on a row (owner by hand, id, history) it keeps. */
-interface Desired {
-  occurrence: number;
-  step_key: string;
-  step_name: string | null;
-  due_date: string;
-  status: 'open' | 'done' | 'cancelled';
-  completed_on: string | null;
-  completed_by_event_id: string | null;
-  completed_manually_by: string | null;
-  trigger_event_id: string;
-  counted_from: { basis: string; date: string };
-}
+type Desired = Pick<Task, 'occurrence' | 'stepKey' | 'stepName' | 'dueDate' | 'status' | 'completedOn' | 'completedByEventId' | 'completedManuallyBy' | 'countedFrom'> & {
+  triggerEventId: string;
+};
 
 const NO_CALENDAR = { key: 'none', name: 'no calendar', source: 'none', weekend: [0, 6], holidays: [] };
 
@@ -101,7 +64,7 @@ export async function recalculateTasks(scope: TaskScope, touched: TouchedSubject
 }
 
 /** The occurrences done so far and the next one, from the current events (or nothing, without a trigger). */
-async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalendar, events: EventRow[], existing: TaskRow[], facts: SubjectFacts): Promise<{ desired: Desired[]; stopped: boolean }> {
+async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalendar, events: CaseEvent[], existing: Task[], facts: SubjectFacts): Promise<{ desired: Desired[]; stopped: boolean }> {
   const trigger = [...events].reverse().find((e) => e.name === cycle.trigger);
   if (!trigger) return { desired: [], stopped: false };
   // Events come in the order they happened (day, then when recorded), so a stop on the trigger's own
@@ -109,12 +72,16 @@ async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalen
   const stopped = events.slice(events.indexOf(trigger) + 1).some((e) => (cycle.stoppedBy ?? []).includes(e.name));
   // Completions on or after the trigger: the events, and occurrences a person marked done by hand.
   const completions = [
-    ...events.filter((e) => e.name === cycle.completedBy && e.id !== trigger.id && e.occurred_on >= trigger.occurred_on).map((e) => ({ date: e.occurred_on, eventId: e.id as string | null, by: null as string | null })),
-    ...existing.filter((t) => t.status === 'done' && !t.completed_by_event_id && t.completed_on && t.completed_on >= trigger.occurred_on).map((t) => ({ date: t.completed_on!, eventId: null, by: t.completed_manually_by })),
+    ...events
+      .filter((e) => e.name === cycle.completedBy && e.id !== trigger.id && e.occurredOn >= trigger.occurredOn)
+      .map((e) => ({ date: e.occurredOn, eventId: e.id as string | null, by: null as string | null })),
+    ...existing
+      .filter((t) => t.status === 'done' && !t.completedByEventId && t.completedOn && t.completedOn >= trigger.occurredOn)
+      .map((t) => ({ date: t.completedOn!, eventId: null, by: t.completedManuallyBy })),
   ].sort((a, b) => a.date.localeCompare(b.date));
 
   let occurrences: DueOccurrence[];
-  const input = { triggerDate: trigger.occurred_on, completed: completions.map((c) => c.date), facts: trigger.facts ?? {}, dateOfBirth: facts.dateOfBirth ?? undefined, until: '9999-12-31' };
+  const input = { triggerDate: trigger.occurredOn, completed: completions.map((c) => c.date), facts: trigger.facts ?? {}, dateOfBirth: facts.dateOfBirth ?? undefined, until: '9999-12-31' };
   try {
     occurrences = await dueDates(cycle, calendar, { ...input, maxOccurrences: completions.length + 1 });
   } catch (error) {
@@ -127,24 +94,24 @@ async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalen
     const completion = o.completedOn ? completions[i]! : null;
     return {
       occurrence: o.occurrence,
-      step_key: o.step,
-      step_name: stepNames.get(o.step) ?? null,
-      due_date: o.dueDate,
+      stepKey: o.step,
+      stepName: stepNames.get(o.step) ?? null,
+      dueDate: o.dueDate,
       status: completion ? 'done' : stopped ? 'cancelled' : 'open',
-      completed_on: completion?.date ?? null,
-      completed_by_event_id: completion?.eventId ?? null,
-      completed_manually_by: completion?.by ?? null,
-      trigger_event_id: trigger.id,
-      counted_from: { basis: o.countedFrom.basis, date: o.countedFrom.date },
+      completedOn: completion?.date ?? null,
+      completedByEventId: completion?.eventId ?? null,
+      completedManuallyBy: completion?.by ?? null,
+      triggerEventId: trigger.id,
+      countedFrom: { basis: o.countedFrom.basis, date: o.countedFrom.date },
     };
   });
   return { desired, stopped };
 }
 
-const DECIDED: Array<keyof Desired> = ['step_key', 'step_name', 'due_date', 'status', 'completed_on', 'completed_by_event_id', 'completed_manually_by', 'trigger_event_id'];
+const DECIDED = ['stepKey', 'stepName', 'dueDate', 'status', 'completedOn', 'completedByEventId', 'completedManuallyBy', 'triggerEventId'] as const;
 
-function differs(row: TaskRow, want: Desired): boolean {
-  return DECIDED.some((f) => (row[f as keyof TaskRow] ?? null) !== (want[f] ?? null)) || row.counted_from?.basis !== want.counted_from.basis || row.counted_from?.date !== want.counted_from.date;
+function differs(row: Task, want: Desired): boolean {
+  return DECIDED.some((f) => (row[f] ?? null) !== (want[f] ?? null)) || row.countedFrom?.basis !== want.countedFrom.basis || row.countedFrom?.date !== want.countedFrom.date;
 }
 
 /**
@@ -155,41 +122,35 @@ function differs(row: TaskRow, want: Desired): boolean {
 async function recalculateCycle(scope: TaskScope, cycle: CycleDefinition, calendar: WorkingCalendar, subjectType: CaseEventSubject, subjectId: string, facts: SubjectFacts): Promise<void> {
   const { trx, tenantId } = scope;
   const names = [cycle.trigger, ...(cycle.completedBy ? [cycle.completedBy] : []), ...(cycle.stoppedBy ?? [])];
-  const events = (await trx('case_events')
+  const events = await CaseEvent.query(trx)
     .where({ tenant_id: tenantId, subject_type: subjectType, subject_id: subjectId, status: 'current' })
     .whereIn('name', names)
     .orderBy([{ column: 'occurred_on' }, { column: 'recorded_at' }, { column: 'id' }])
-    .select('id', 'name', 'occurred_on', 'facts')) as EventRow[];
-  const existing = (await trx('tasks')
+    .select('id', 'name', 'occurred_on', 'facts');
+  const existing = await Task.query(trx)
     .where({ tenant_id: tenantId, subject_type: subjectType, subject_id: subjectId, cycle_key: cycle.key })
     .orderBy('occurrence')
-    .forUpdate()
-    .select('*')) as TaskRow[];
+    .forUpdate();
   const byOccurrence = new Map(existing.map((t) => [t.occurrence, t]));
   const { desired } = await desiredOccurrences(cycle, calendar, events, existing, facts);
 
   for (const want of desired) {
     const row = byOccurrence.get(want.occurrence);
     byOccurrence.delete(want.occurrence);
-    const fields = { ...want, counted_from: JSON.stringify(want.counted_from) };
     if (!row) {
       // A stop before the occurrence was ever listed leaves nothing to cancel.
       if (want.status === 'cancelled') continue;
-      await trx('tasks').insert({ tenant_id: tenantId, id: newId(), cycle_key: cycle.key, subject_type: subjectType, subject_id: subjectId, owner_id: facts.ownerId, owner_source: 'subject', ...fields });
+      await Task.query(trx).insert({ tenantId, id: newId(), cycleKey: cycle.key, subjectType, subjectId, ownerId: facts.ownerId, ownerSource: 'subject', ...want });
       continue;
     }
-    const ownerMoves = want.status === 'open' && row.owner_source === 'subject' && row.owner_id !== facts.ownerId;
+    const ownerMoves = want.status === 'open' && row.ownerSource === 'subject' && row.ownerId !== facts.ownerId;
     if (!differs(row, want) && !ownerMoves) continue;
-    await trx('tasks')
-      .where({ tenant_id: tenantId, id: row.id })
-      .update({ ...fields, ...(ownerMoves ? { owner_id: facts.ownerId } : {}), version: row.version + 1, updated_at: trx.fn.now() });
+    await patchVersioned(trx, Task, row, { ...want, ...(ownerMoves ? { ownerId: facts.ownerId } : {}) });
   }
   // Occurrences the events no longer reach (a voided trigger or completion): cancelled, never deleted.
   for (const row of byOccurrence.values()) {
     if (row.status === 'cancelled') continue;
-    await trx('tasks')
-      .where({ tenant_id: tenantId, id: row.id })
-      .update({ status: 'cancelled', completed_on: null, completed_by_event_id: null, completed_manually_by: null, version: row.version + 1, updated_at: trx.fn.now() });
+    await patchVersioned(trx, Task, row, { status: 'cancelled', completedOn: null, completedByEventId: null, completedManuallyBy: null });
   }
 }
 

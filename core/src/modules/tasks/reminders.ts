@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { JobContext } from '../../jobs/worker';
 import { newId } from '../../ids';
 import { addDays } from '../../dates';
+import type { AuditEventInput } from '../audit/service';
+import { Task, TaskReminder } from './models';
 
 export const TASK_REMINDERS_JOB = 'task-reminders';
 
@@ -16,26 +18,34 @@ export function taskRemindersKey(date: string): string {
   return `${TASK_REMINDERS_JOB}:${date}`;
 }
 
-interface DueTask {
-  id: string;
-  due_date: string;
-  owner_id: string;
-  email: string;
-  cycle_key: string;
-  step_key: string;
-  occurrence: number;
-  subject_type: string;
-  subject_id: string;
+/** Where reminders are written: the job's tenant transaction, and its audit trail in that transaction. */
+export interface ReminderScope {
+  trx: Knex.Transaction;
+  tenantId: string;
+  audit(event: AuditEventInput): Promise<void>;
 }
+
+/** An open task due soon, with the email of its (active) owner. */
+type DueTask = Pick<Task, 'id' | 'dueDate' | 'cycleKey' | 'stepKey' | 'occurrence' | 'subjectType' | 'subjectId'> & { ownerId: string; email: string };
 
 /**
  * Writes the reminders due on `date` for one tenant: `overdue` for open tasks due before it, and
  * `due_soon` for those due within DUE_SOON_DAYS, each with an outbound message to the task's owner.
  * A reminder is unique per task, kind and due date, so a second run (the same day or the next)
  * writes nothing new; a task whose due date moves is reminded again for its new date.
+ *
+ * Each reminder written is audited on its task's trail (`task.reminded`, with the task's subject),
+ * so the trail of a task that went overdue shows who was told and when; a run that writes nothing
+ * appends nothing.
  */
-export async function writeTaskReminders(trx: Knex.Transaction, tenantId: string, date: string, jobId: string | null): Promise<{ date: string; dueSoon: number; overdue: number }> {
-  const tasks = (await trx('tasks as t')
+export async function writeTaskReminders(
+  scope: ReminderScope,
+  run: { date: string; jobId: string | null },
+): Promise<{ date: string; dueSoon: number; overdue: number }> {
+  const { trx, tenantId } = scope;
+  const { date, jobId } = run;
+  const tasks = await Task.query(trx)
+    .alias('t')
     .join('users as u', function joinOwner() {
       this.on('u.tenant_id', '=', 't.tenant_id').andOn('u.id', '=', 't.owner_id');
     })
@@ -43,20 +53,32 @@ export async function writeTaskReminders(trx: Knex.Transaction, tenantId: string
     .whereNotNull('t.owner_id')
     .where('t.due_date', '<=', addDays(date, DUE_SOON_DAYS))
     .orderBy([{ column: 't.due_date' }, { column: 't.id' }])
-    .select('t.id', 't.due_date', 't.owner_id', 'u.email', 't.cycle_key', 't.step_key', 't.occurrence', 't.subject_type', 't.subject_id')) as DueTask[];
+    .select('t.id', 't.due_date', 't.owner_id', 'u.email', 't.cycle_key', 't.step_key', 't.occurrence', 't.subject_type', 't.subject_id')
+    .castTo<DueTask[]>();
   const written = { dueSoon: 0, overdue: 0 };
   for (const task of tasks) {
-    const kind = task.due_date < date ? 'overdue' : 'due_soon';
+    const kind = task.dueDate < date ? 'overdue' : 'due_soon';
     const messageId = newId();
     // The message's foreign key is checked at commit, so the reminder (which decides) goes in first.
-    const inserted = (await trx.raw(
-      `INSERT INTO task_reminders (tenant_id, id, task_id, kind, due_date, reminder_date, user_id, outbound_message_id, job_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (tenant_id, task_id, kind, due_date) DO NOTHING
-       RETURNING id`,
-      [tenantId, newId(), task.id, kind, task.due_date, date, task.owner_id, messageId, jobId],
-    )) as { rows: Array<{ id: string }> };
-    if (!inserted.rows.length) continue;
+    // Through knex, not the model: objection answers an insert with the model it was given, even where
+    // ON CONFLICT DO NOTHING wrote no row; the rows RETURNING gives are what says whether it was new.
+    const [reminder] = await trx(TaskReminder.tableName)
+      .insert({
+        tenant_id: tenantId,
+        id: newId(),
+        task_id: task.id,
+        kind,
+        due_date: task.dueDate,
+        reminder_date: date,
+        user_id: task.ownerId,
+        outbound_message_id: messageId,
+        job_id: jobId,
+      })
+      .onConflict(['tenant_id', 'task_id', 'kind', 'due_date'])
+      .ignore()
+      .returning<Array<Pick<TaskReminder, 'id'>>>('id');
+    if (!reminder) continue;
+    // outbound_messages is the messaging outbox (auth's password resets write it too); it has no model yet.
     await trx('outbound_messages').insert({
       tenant_id: tenantId,
       id: messageId,
@@ -64,7 +86,34 @@ export async function writeTaskReminders(trx: Knex.Transaction, tenantId: string
       recipient: task.email,
       template: kind === 'overdue' ? 'tasks.overdue' : 'tasks.due_soon',
       // Ids and dates only: no child's name travels in a message row.
-      payload: JSON.stringify({ taskId: task.id, cycleKey: task.cycle_key, step: task.step_key, occurrence: task.occurrence, dueDate: task.due_date, subjectType: task.subject_type, subjectId: task.subject_id }),
+      payload: JSON.stringify({
+        taskId: task.id,
+        cycleKey: task.cycleKey,
+        step: task.stepKey,
+        occurrence: task.occurrence,
+        dueDate: task.dueDate,
+        subjectType: task.subjectType,
+        subjectId: task.subjectId,
+      }),
+    });
+    // The event names the task's subject, as every task event does: the audit trail's fence hides
+    // events that name a restricted child or placement from those not named on it.
+    const { subjectType, subjectId } = task;
+    await scope.audit({
+      action: 'task.reminded',
+      entityType: 'task',
+      entityId: task.id,
+      after: {
+        reminderId: reminder.id,
+        kind,
+        dueDate: task.dueDate,
+        reminderDate: date,
+        userId: task.ownerId,
+        outboundMessageId: messageId,
+        jobId,
+        subjectType,
+        subjectId,
+      },
     });
     if (kind === 'overdue') written.overdue++;
     else written.dueSoon++;
@@ -76,5 +125,5 @@ export async function writeTaskReminders(trx: Knex.Transaction, tenantId: string
 export async function taskRemindersJob(ctx: JobContext): Promise<unknown> {
   const date = String(ctx.job.payload.date ?? '');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`task-reminders needs a payload date, got "${date}"`);
-  return ctx.inTenant((trx) => writeTaskReminders(trx, ctx.tenantId, date, ctx.job.id));
+  return ctx.inTenant((trx) => writeTaskReminders({ trx, tenantId: ctx.tenantId, audit: (event) => ctx.audit(trx, event) }, { date, jobId: ctx.job.id }));
 }

@@ -1,6 +1,5 @@
-import type { OperationMap } from '../../http/operation';
 import { taskOnlyOperations } from './taskRoutes';
 import { teamOperations } from './teamRoutes';
 
 /** The tasks module's operations, by operationId (see openapi/modules/tasks.yaml). */
-export const taskOperations: OperationMap = { ...taskOnlyOperations, ...teamOperations };
+export const taskOperations = { ...taskOnlyOperations, ...teamOperations };

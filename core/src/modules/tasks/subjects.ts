@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { Child } from '../children/models';
 import type { CaseEventSubject } from './catalogue';
 
 export interface SubjectFacts {
@@ -11,13 +12,13 @@ export interface SubjectFacts {
 /**
  * Who owns a subject's tasks and the child's date of birth, read straight from the tables of the
  * modules that own them (children, placements, carer_households). This is a read-only, tenant-filtered
- * look-up of two or three columns: those modules have no service for it yet, and the tasks module must
- * not write their tables. RLS filters these reads as well.
+ * look-up of two or three columns: those modules have no service for it yet (placements and carer
+ * households no model either), and the tasks module must not write their tables. RLS filters these reads as well.
  */
 export async function subjectFacts(trx: Knex.Transaction, tenantId: string, subjectType: CaseEventSubject, subjectId: string): Promise<SubjectFacts> {
   if (subjectType === 'child') {
-    const row = (await trx('children').where({ tenant_id: tenantId, id: subjectId }).first('allocated_worker_id', 'date_of_birth')) as { allocated_worker_id: string | null; date_of_birth: string } | undefined;
-    return { ownerId: row?.allocated_worker_id ?? null, dateOfBirth: row?.date_of_birth ?? null };
+    const row = await Child.query(trx).where({ tenant_id: tenantId, id: subjectId }).select('allocated_worker_id', 'date_of_birth').first();
+    return { ownerId: row?.allocatedWorkerId ?? null, dateOfBirth: row?.dateOfBirth ?? null };
   }
   if (subjectType === 'placement') {
     // placements(tenant_id, id, child_id, household_id, ...) is the placements module's table.

@@ -377,7 +377,7 @@ describe('reminders, written by the daily job', () => {
     await runReminders(world, world.a, date);
     await inTenantTransaction(world.db, { tenantId: world.a.id }, async (trx) => {
       const { writeTaskReminders } = await import('./reminders');
-      expect(await writeTaskReminders(trx, world.a.id, date, null)).toEqual({ date, dueSoon: 0, overdue: 0 });
+      expect(await writeTaskReminders({ trx, tenantId: world.a.id, audit: async () => undefined }, { date, jobId: null })).toEqual({ date, dueSoon: 0, overdue: 0 });
     });
     expect(await reminders()).toEqual(first);
     const jobs = await ownerRows<{ status: string; attempts: number }>(world.db, world.a.id, `SELECT status, attempts FROM jobs WHERE tenant_id = ? AND unique_key = ?`, [world.a.id, `task-reminders:${date}`]);

@@ -1,159 +1,158 @@
-import type { OperationContext, OperationMap, OperationResult } from '../../http/operation';
+import type { PartialModelObject, QueryBuilder } from 'objection';
+import { findOne, notFound, type FindOptions, type FindScope } from '../../db/find';
+import { keysetPage } from '../../db/keyset';
+import { patchVersioned } from '../../db/versioned';
+import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
-import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem } from '../../http/problem';
+import { created, noContent, ok } from '../../http/results';
 import { newId } from '../../ids';
 import { iso } from '../../time';
+import { Team, TeamMember } from './models';
 
-interface TeamRow {
-  id: string;
-  name: string;
-  description: string | null;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-  member_count: number;
+/** A team as read for an answer: with how many members it has, counted in the same statement. */
+type CountedTeam = Team & { memberCount: number };
+
+function teamToApi(row: CountedTeam) {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    memberCount: Number(row.memberCount),
+    version: row.version,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
 }
 
-function teamToApi(row: TeamRow) {
-  return { id: row.id, name: row.name, description: row.description, memberCount: Number(row.member_count), version: row.version, createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) };
+function withMemberCount<Q extends QueryBuilder<Team, unknown>>(query: Q): Q {
+  const count = '(SELECT count(*)::int FROM team_members m WHERE m.tenant_id = teams.tenant_id AND m.team_id = teams.id) AS member_count';
+  return query.select('teams.*', Team.raw(count));
 }
 
-function teamsQuery(ctx: OperationContext) {
-  return ctx.trx('teams as t')
-    .where('t.tenant_id', ctx.tenantId!)
-    .select('t.*', ctx.trx.raw('(SELECT count(*)::int FROM team_members m WHERE m.tenant_id = t.tenant_id AND m.team_id = t.id) AS member_count'));
+/** One of the tenant's teams, with its member count, or not found. */
+export async function findTeam(scope: FindScope, teamId: string, options: Pick<FindOptions, 'lock' | 'pointer'> = {}): Promise<CountedTeam> {
+  return (await findOne<Team>(scope, Team, teamId, { ...options, narrow: withMemberCount })) as CountedTeam;
 }
 
-async function findTeam(ctx: OperationContext, lock = false): Promise<TeamRow> {
-  const query = teamsQuery(ctx).where('t.id', ctx.params.teamId!).first();
-  if (lock) query.forUpdate('t');
-  const row = (await query) as TeamRow | undefined;
-  if (!row) throw Problem.notFound('The team');
-  return row;
-}
-
-async function reloadTeam(ctx: OperationContext, id: string): Promise<TeamRow> {
-  return (await teamsQuery(ctx).where('t.id', id).first()) as TeamRow;
-}
-
-async function assertNameFree(ctx: OperationContext, name: string, exceptId?: string): Promise<void> {
-  const query = ctx.trx('teams').where({ tenant_id: ctx.tenantId! }).whereRaw('lower(name) = lower(?)', [name]).first('id');
+async function assertNameFree(ctx: TenantScope, name: string, exceptId?: string): Promise<void> {
+  const query = Team.query(ctx.trx).where({ tenant_id: ctx.tenantId }).whereRaw('lower(name) = lower(?)', [name]).first();
   if (exceptId) query.whereNot('id', exceptId);
   if (await query) throw new Problem('conflict', `A team named "${name}" already exists`);
 }
 
-async function listTeams(ctx: OperationContext): Promise<OperationResult> {
-  const q = ctx.query as { limit: number; cursor?: string; memberId?: string };
-  const after = decodeCursor(q.cursor, 1);
-  const query = teamsQuery(ctx).orderBy('t.id').limit(q.limit + 1);
-  if (after) query.where('t.id', '>', String(after[0]));
-  if (q.memberId) query.whereExists(ctx.trx('team_members as m').whereRaw('m.tenant_id = t.tenant_id AND m.team_id = t.id').where('m.user_id', q.memberId).select(ctx.trx.raw('1')));
-  const rows = (await query) as TeamRow[];
-  return { status: 200, body: toPage(rows, q.limit, (r) => [r.id], teamToApi) };
+async function listTeams(ctx: TenantContext<'listTeams'>): Promise<OperationResult> {
+  const q = ctx.query;
+  const query = withMemberCount(Team.query(ctx.trx).where('teams.tenant_id', ctx.tenantId)).castTo<CountedTeam[]>();
+  if (q.memberId) {
+    query.whereExists(TeamMember.query(ctx.trx).alias('m').whereRaw('m.tenant_id = teams.tenant_id AND m.team_id = teams.id').where('m.user_id', q.memberId));
+  }
+  const page = await keysetPage(query, q, [{ column: 'teams.id', of: (r) => r.id }], teamToApi);
+  return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
-async function createTeam(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { name: string; description?: string | null };
+async function createTeam(ctx: TenantContext<'createTeam'>): Promise<OperationResult> {
+  const body = ctx.body;
   await assertNameFree(ctx, body.name);
   const id = newId();
-  await ctx.trx('teams').insert({ tenant_id: ctx.tenantId!, id, name: body.name, description: body.description ?? null });
-  const team = teamToApi(await reloadTeam(ctx, id));
+  await Team.query(ctx.trx).insert({ tenantId: ctx.tenantId, id, name: body.name, description: body.description ?? null });
+  const team = teamToApi(await findTeam(ctx, id));
   await ctx.audit({ action: 'team.created', entityType: 'team', entityId: id, after: team });
-  return { status: 201, body: team, headers: { ETag: etagOf(team.version), Location: `/v1/teams/${id}` } };
+  return created(team, `/v1/teams/${id}`, team.version);
 }
 
-async function getTeam(ctx: OperationContext): Promise<OperationResult> {
-  const row = await findTeam(ctx);
-  return { status: 200, body: teamToApi(row), headers: { ETag: etagOf(row.version) } };
+async function getTeam(ctx: TenantContext<'getTeam'>): Promise<OperationResult> {
+  const row = await findTeam(ctx, ctx.params.teamId);
+  return ok(teamToApi(row), row.version);
 }
 
-async function updateTeam(ctx: OperationContext): Promise<OperationResult> {
-  const body = ctx.body as { name?: string; description?: string | null };
-  const before = await findTeam(ctx, true);
+async function updateTeam(ctx: TenantContext<'updateTeam'>): Promise<OperationResult> {
+  const body = ctx.body;
+  const before = await findTeam(ctx, ctx.params.teamId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   if (body.name !== undefined) await assertNameFree(ctx, body.name, before.id);
-  const changes: Record<string, unknown> = {};
+  const changes: PartialModelObject<Team> = {};
   if (body.name !== undefined) changes.name = body.name;
   if (body.description !== undefined) changes.description = body.description;
-  await ctx.trx('teams').where({ tenant_id: ctx.tenantId!, id: before.id }).update({ ...changes, version: before.version + 1, updated_at: ctx.trx.fn.now() });
-  const after = await reloadTeam(ctx, before.id);
+  await patchVersioned<Team>(ctx.trx, Team, before, changes);
+  const after = await findTeam(ctx, before.id);
   await ctx.audit({ action: 'team.updated', entityType: 'team', entityId: before.id, before: teamToApi(before), after: teamToApi(after) });
-  return { status: 200, body: teamToApi(after), headers: { ETag: etagOf(after.version) } };
+  return ok(teamToApi(after), after.version);
 }
 
-async function memberIds(ctx: OperationContext, teamId: string): Promise<string[]> {
-  const rows = (await ctx.trx('team_members').where({ tenant_id: ctx.tenantId!, team_id: teamId }).orderBy('user_id').select('user_id')) as Array<{ user_id: string }>;
-  return rows.map((r) => r.user_id);
+async function memberIds(ctx: TenantScope, teamId: string): Promise<string[]> {
+  const rows = await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: teamId }).orderBy('user_id').select('user_id');
+  return rows.map((r) => r.userId);
 }
 
-async function deleteTeam(ctx: OperationContext): Promise<OperationResult> {
-  const before = await findTeam(ctx, true);
+async function deleteTeam(ctx: TenantContext<'deleteTeam'>): Promise<OperationResult> {
+  const before = await findTeam(ctx, ctx.params.teamId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   const members = await memberIds(ctx, before.id);
-  await ctx.trx('team_members').where({ tenant_id: ctx.tenantId!, team_id: before.id }).delete();
-  await ctx.trx('teams').where({ tenant_id: ctx.tenantId!, id: before.id }).delete();
+  await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: before.id }).delete();
+  await Team.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: before.id }).delete();
   await ctx.audit({ action: 'team.deleted', entityType: 'team', entityId: before.id, before: { ...teamToApi(before), memberIds: members } });
-  return { status: 204 };
+  return noContent();
 }
 
-interface MemberRow {
-  team_id: string;
-  user_id: string;
-  display_name: string;
-  email: string;
-  added_at: Date;
+/** A member as the API shows one: the membership with the user's name and email. */
+type ListedMember = TeamMember & { displayName: string; email: string };
+
+function memberToApi(row: ListedMember) {
+  return { teamId: row.teamId, userId: row.userId, displayName: row.displayName, email: row.email, addedAt: iso(row.addedAt) };
 }
 
-function memberToApi(row: MemberRow) {
-  return { teamId: row.team_id, userId: row.user_id, displayName: row.display_name, email: row.email, addedAt: iso(row.added_at) };
-}
-
-function membersQuery(ctx: OperationContext, teamId: string) {
-  return ctx.trx('team_members as m')
+function membersQuery(ctx: TenantScope, teamId: string) {
+  return TeamMember.query(ctx.trx)
+    .alias('m')
     .join('users as u', function joinUser() {
       this.on('u.tenant_id', '=', 'm.tenant_id').andOn('u.id', '=', 'm.user_id');
     })
-    .where({ 'm.tenant_id': ctx.tenantId!, 'm.team_id': teamId })
+    .where({ 'm.tenant_id': ctx.tenantId, 'm.team_id': teamId })
     .select('m.team_id', 'm.user_id', 'u.display_name', 'u.email', 'm.added_at');
 }
 
-async function listTeamMembers(ctx: OperationContext): Promise<OperationResult> {
-  const q = ctx.query as { limit: number; cursor?: string };
-  const team = await findTeam(ctx);
-  const after = decodeCursor(q.cursor, 1);
-  const query = membersQuery(ctx, team.id).orderBy('m.user_id').limit(q.limit + 1);
-  if (after) query.where('m.user_id', '>', String(after[0]));
-  const rows = (await query) as MemberRow[];
-  return { status: 200, body: toPage(rows, q.limit, (r) => [r.user_id], memberToApi) };
+/** A member of the team, or not found. */
+export async function findTeamMember(ctx: TenantScope, teamId: string, userId: string): Promise<ListedMember> {
+  const row = await membersQuery(ctx, teamId).where('m.user_id', userId).first().castTo<ListedMember | undefined>();
+  if (!row) throw notFound(TeamMember.noun);
+  return row;
 }
 
-async function addTeamMember(ctx: OperationContext): Promise<OperationResult> {
-  const { userId } = ctx.body as { userId: string };
-  const team = await findTeam(ctx, true);
-  const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId!, id: userId, status: 'active' }).first('id');
+async function listTeamMembers(ctx: TenantContext<'listTeamMembers'>): Promise<OperationResult> {
+  const team = await findTeam(ctx, ctx.params.teamId);
+  const page = await keysetPage(membersQuery(ctx, team.id).castTo<ListedMember[]>(), ctx.query, [{ column: 'm.user_id', of: (r) => r.userId }], memberToApi);
+  return ok({ data: page.data, nextCursor: page.nextCursor });
+}
+
+async function addTeamMember(ctx: TenantContext<'addTeamMember'>): Promise<OperationResult> {
+  const { userId } = ctx.body;
+  const team = await findTeam(ctx, ctx.params.teamId, { lock: true });
+  const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: userId, status: 'active' }).first('id');
   if (!user) throw Problem.unprocessable([{ pointer: '/body/userId', message: 'is not an active user of this tenant' }]);
-  if (await ctx.trx('team_members').where({ tenant_id: ctx.tenantId!, team_id: team.id, user_id: userId }).first('user_id')) throw new Problem('conflict', 'The user is already a member of the team');
-  await ctx.trx('team_members').insert({ tenant_id: ctx.tenantId!, team_id: team.id, user_id: userId, added_by: ctx.principal!.kind === 'user' ? ctx.principal!.id : null });
-  await ctx.trx('teams').where({ tenant_id: ctx.tenantId!, id: team.id }).update({ version: team.version + 1, updated_at: ctx.trx.fn.now() });
-  const member = memberToApi((await membersQuery(ctx, team.id).where('m.user_id', userId).first()) as MemberRow);
+  const already = await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: userId }).first();
+  if (already) throw new Problem('conflict', 'The user is already a member of the team');
+  await TeamMember.query(ctx.trx).insert({ tenantId: ctx.tenantId, teamId: team.id, userId, addedBy: actorId(ctx) });
+  // A change of members is a change of the team: its version moves.
+  const after = await patchVersioned<Team>(ctx.trx, Team, team, {});
+  const member = memberToApi(await findTeamMember(ctx, team.id, userId));
   await ctx.audit({ action: 'team.member_added', entityType: 'team', entityId: team.id, after: member });
-  return { status: 201, body: member, headers: { ETag: etagOf(team.version + 1) } };
+  // Added to the team, not created at an address of its own: the contract gives this 201 the team's ETag and no Location.
+  return { status: 201, body: member, headers: { ETag: etagOf(after.version) } };
 }
 
-async function removeTeamMember(ctx: OperationContext): Promise<OperationResult> {
-  const team = await findTeam(ctx, true);
+async function removeTeamMember(ctx: TenantContext<'removeTeamMember'>): Promise<OperationResult> {
+  const team = await findTeam(ctx, ctx.params.teamId, { lock: true });
   assertIfMatch(ctx.ifMatch, team.version);
-  const row = (await membersQuery(ctx, team.id).where('m.user_id', ctx.params.userId!).first()) as MemberRow | undefined;
-  if (!row) throw Problem.notFound('The member');
-  await ctx.trx('team_members').where({ tenant_id: ctx.tenantId!, team_id: team.id, user_id: row.user_id }).delete();
-  await ctx.trx('teams').where({ tenant_id: ctx.tenantId!, id: team.id }).update({ version: team.version + 1, updated_at: ctx.trx.fn.now() });
+  const row = await findTeamMember(ctx, team.id, ctx.params.userId);
+  await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: row.userId }).delete();
+  await patchVersioned<Team>(ctx.trx, Team, team, {});
   await ctx.audit({ action: 'team.member_removed', entityType: 'team', entityId: team.id, before: memberToApi(row) });
-  return { status: 204 };
+  return noContent();
 }
 
 /** Teams are about people, so they take the users permissions: reading needs users:read, changing users:manage. */
-export const teamOperations: OperationMap = {
+export const teamOperations = defineOperations({
   listTeams: { access: { permission: 'users:read' }, handle: listTeams },
   createTeam: { access: { permission: 'users:manage' }, handle: createTeam },
   getTeam: { access: { permission: 'users:read' }, handle: getTeam },
@@ -162,4 +161,4 @@ export const teamOperations: OperationMap = {
   listTeamMembers: { access: { permission: 'users:read' }, handle: listTeamMembers },
   addTeamMember: { access: { permission: 'users:manage' }, handle: addTeamMember },
   removeTeamMember: { access: { permission: 'users:manage' }, handle: removeTeamMember },
-};
+});
