@@ -2,12 +2,12 @@ import type { Knex } from 'knex';
 import type { QueryBuilder } from 'objection';
 import { notFound, type FindOptions } from '../../db/find';
 import { patchVersioned } from '../../db/versioned';
-import type { OperationContext } from '../../http/operation';
+import type { Principal, TenantScope } from '../../http/operation';
 import type { FieldError } from '../../http/problem';
 import { Child } from './models';
 
 /** What the fence needs to know: who asks, in which tenant's transaction. A request's context is one. */
-export type Fenced = Pick<OperationContext, 'trx' | 'tenantId' | 'principal'>;
+export type Fenced = Pick<TenantScope, 'trx' | 'tenantId'> & { principal: Principal | null };
 
 /**
  * The one visibility fence for children's records.
@@ -44,7 +44,7 @@ function hiddenChildCondition(ctx: Fenced): { sql: string; bindings: string[] } 
 /** True where the child id in `column` (a trusted column name, e.g. `t.child_id`) is visible to the caller, or null. */
 export function childVisible(ctx: Fenced, column: string): Knex.Raw {
   const hidden = hiddenChildCondition(ctx);
-  return ctx.trx.raw(`NOT EXISTS (SELECT 1 FROM children h WHERE h.tenant_id = ? AND h.id = ?? AND ${hidden.sql})`, [ctx.tenantId!, column, ...hidden.bindings]);
+  return ctx.trx.raw(`NOT EXISTS (SELECT 1 FROM children h WHERE h.tenant_id = ? AND h.id = ?? AND ${hidden.sql})`, [ctx.tenantId, column, ...hidden.bindings]);
 }
 
 /** True where the placement id in `column` belongs to a child visible to the caller, or is null. */
@@ -53,7 +53,7 @@ export function placementVisible(ctx: Fenced, column: string): Knex.Raw {
   return ctx.trx.raw(
     `NOT EXISTS (SELECT 1 FROM placements hp JOIN children h ON h.tenant_id = hp.tenant_id AND h.id = hp.child_id
                   WHERE hp.tenant_id = ? AND hp.id = ?? AND ${hidden.sql})`,
-    [ctx.tenantId!, column, ...hidden.bindings],
+    [ctx.tenantId, column, ...hidden.bindings],
   );
 }
 
@@ -81,7 +81,7 @@ export function hiddenRecordIds(ctx: Fenced): Knex.Raw {
     `SELECT h.id FROM children h WHERE h.tenant_id = ? AND ${hidden.sql}
      UNION ALL SELECT hp.id FROM placements hp JOIN children h ON h.tenant_id = hp.tenant_id AND h.id = hp.child_id WHERE hp.tenant_id = ? AND ${hidden.sql}
      UNION ALL SELECT hm.id FROM matching_requests hm JOIN children h ON h.tenant_id = hm.tenant_id AND h.id = hm.child_id WHERE hm.tenant_id = ? AND ${hidden.sql}`,
-    [ctx.tenantId!, ...hidden.bindings, ctx.tenantId!, ...hidden.bindings, ctx.tenantId!, ...hidden.bindings],
+    [ctx.tenantId, ...hidden.bindings, ctx.tenantId, ...hidden.bindings, ctx.tenantId, ...hidden.bindings],
   );
 }
 
@@ -103,7 +103,7 @@ export function hiddenRecords(ctx: Fenced): Promise<HiddenRecords> {
            FROM children h LEFT JOIN placements hp ON hp.tenant_id = h.tenant_id AND hp.child_id = h.id
           WHERE h.tenant_id = ? AND ${hidden.sql}
           GROUP BY h.id`,
-        [ctx.tenantId!, ...hidden.bindings],
+        [ctx.tenantId, ...hidden.bindings],
       )) as { rows: Array<{ id: string; placement_ids: string[] }> };
       return { children: new Set(result.rows.map((r) => r.id)), placements: new Set(result.rows.flatMap((r) => r.placement_ids)) };
     })();
@@ -174,7 +174,7 @@ export const WITHHELD_NAME = 'Restricted record';
 
 /** The children the caller may see, as a query to narrow further (alias `c`). */
 export function visibleChildren(ctx: Fenced): QueryBuilder<Child> {
-  return Child.query(ctx.trx).alias('c').where('c.tenant_id', ctx.tenantId!).where(childVisible(ctx, 'c.id'));
+  return Child.query(ctx.trx).alias('c').where('c.tenant_id', ctx.tenantId).where(childVisible(ctx, 'c.id'));
 }
 
 /**
@@ -195,7 +195,7 @@ export async function findChild<Extra extends object = object>(
 }
 
 /** Each read of a restricted child's record is audited (the named users' reads are the trail). */
-export async function logRestrictedRead(ctx: Fenced & Pick<OperationContext, 'audit'>, rows: Child[]): Promise<void> {
+export async function logRestrictedRead(ctx: Fenced & Pick<TenantScope, 'audit'>, rows: Child[]): Promise<void> {
   for (const row of rows) if (row.restricted) await ctx.audit({ action: 'child.restricted_read', entityType: 'child', entityId: row.id });
 }
 

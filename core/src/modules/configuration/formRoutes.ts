@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { created, ok } from '../../http/results';
@@ -6,6 +7,7 @@ import { todayIn } from '../../time';
 import { effectiveConfiguration } from './effective';
 import { findFormSubmission, formDataErrors, storeFormSubmission, submissionToApi, type FormSubjectType } from './formSubmissions';
 import { tenantPack } from './tenantPack';
+import { childVisible, placementVisible } from '../children/visibility';
 
 /** A version of one of the tenant's forms as the effective configuration has it today, or not found. */
 async function effectiveForm(ctx: TenantScope, key: string, version: number): Promise<{ form: FormDefinition; layer: string }> {
@@ -23,20 +25,22 @@ async function getFormSchema(ctx: TenantContext<'getFormSchema'>): Promise<Opera
 }
 
 /**
- * Where each kind of subject lives, to check one exists in the tenant; a deleted child is not one.
+ * Where each kind of subject lives, to check one exists in the tenant; a deleted child is not one,
+ * and neither is a restricted child (or its placement) hidden from the caller: to them it does not exist.
  * Read here, not through each module, because all this asks is whether the row is there.
  */
-const SUBJECT_TABLES: Record<FormSubjectType, { table: string; live?: string }> = {
-  child: { table: 'children', live: 'deleted_at' },
+const SUBJECT_TABLES: Record<FormSubjectType, { table: string; live?: string; fence?: (ctx: TenantScope) => Knex.Raw }> = {
+  child: { table: 'children', live: 'deleted_at', fence: (ctx) => childVisible(ctx, 'children.id') },
   user: { table: 'users' },
   carer_household: { table: 'carer_households' },
-  placement: { table: 'placements' },
+  placement: { table: 'placements', fence: (ctx) => placementVisible(ctx, 'placements.id') },
 };
 
 async function subjectExists(ctx: TenantScope, subjectType: FormSubjectType, subjectId: string): Promise<boolean> {
   const where = SUBJECT_TABLES[subjectType];
   const query = ctx.trx(where.table).where({ tenant_id: ctx.tenantId, id: subjectId }).first('id');
   if (where.live) query.whereNull(where.live);
+  if (where.fence) query.where(where.fence(ctx));
   return Boolean(await query);
 }
 

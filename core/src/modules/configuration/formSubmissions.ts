@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import type { FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { findOne, type FindScope } from '../../db/find';
+import { subjectVisible, type Fenced } from '../children/visibility';
 import { FormSubmission } from './models';
 import { iso } from '../../time';
 
@@ -42,8 +43,11 @@ export async function storeFormSubmission(
 }
 
 /** A form submission of the tenant, or not found. */
-export function findFormSubmission(scope: FindScope, id: string): Promise<FormSubmission> {
-  return findOne<FormSubmission>(scope, FormSubmission, id);
+/** A submission as the caller may see it: one about a restricted child (or its placement) is outside the fence. */
+export function findFormSubmission(ctx: FindScope & Fenced, id: string): Promise<FormSubmission> {
+  return findOne<FormSubmission>(ctx, FormSubmission, id, {
+    narrow: (query) => query.where(subjectVisible(ctx, 'form_submissions.subject_type', 'form_submissions.subject_id')),
+  });
 }
 
 export function submissionToApi(row: FormSubmission) {

@@ -6,7 +6,7 @@ import { availableTransitions, type TransitionVerdict, type WorkflowSubject } fr
 import { iso } from '../../time';
 import { findChild } from '../children/visibility';
 import { Placement, PlacementWorkflowStep, type EvidenceInput } from './models';
-import { assertRoom, checkStay, recordStarted, type PlacementScope } from './service';
+import { assertRoom, checkStay, recordStarted } from './service';
 import { agreementFormKeys, statusOfState, tenantPlacementWorkflow, type PlacementWorkflow } from './workflow';
 
 export function stepToApi(row: PlacementWorkflowStep) {
@@ -99,7 +99,7 @@ export interface Step {
 }
 
 /** Takes one step of the placement's workflow; the step into the running state starts it. */
-export async function takeStep(ctx: PlacementScope, row: Placement, step: Step): Promise<Placement> {
+export async function takeStep(ctx: TenantScope, row: Placement, step: Step): Promise<Placement> {
   const { workflow, verdicts } = await judge(ctx, row, step.evidence ?? []);
   const verdict = verdicts.find((v) => v.transition === step.transition);
   if (!verdict) {

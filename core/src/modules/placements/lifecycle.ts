@@ -1,3 +1,4 @@
+import type { TenantScope } from '../../http/operation';
 import { patchVersioned } from '../../db/versioned';
 import type { BodyOf } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
@@ -13,7 +14,6 @@ import {
   placementTypeErrors,
   recordStarted,
   requiredPlacementTypeErrors,
-  type PlacementScope,
 } from './service';
 import { placementSettings } from './settings';
 import { agreementFormKeys, tenantPlacementWorkflow } from './workflow';
@@ -28,12 +28,12 @@ export type PlacementInput = Omit<BodyOf<'createPlacement'>, 'placementType'> & 
 
 export type MoveInput = BodyOf<'movePlacement'>;
 
-function requireStartPermission(ctx: PlacementScope, why: string): void {
+function requireStartPermission(ctx: TenantScope, why: string): void {
   if (!ctx.principal.permissions.has('placements:start')) throw new Problem('forbidden', why);
 }
 
 /** A new main placement for a child: checked, placed, started at once or proposed into the approval workflow. */
-export async function placeChild(ctx: PlacementScope, childId: string, input: PlacementInput, pointer: (field: string) => string): Promise<Placement> {
+export async function placeChild(ctx: TenantScope, childId: string, input: PlacementInput, pointer: (field: string) => string): Promise<Placement> {
   const child = await findChild(ctx, childId);
   const settings = await placementSettings(ctx);
   const workflow = settings.approvalRequired ? await tenantPlacementWorkflow(ctx) : null;
@@ -85,7 +85,7 @@ export async function placeChild(ctx: PlacementScope, childId: string, input: Pl
 }
 
 /** Ending judged by the placement's workflow, where it has one: the end step's permission and conditions; the request itself is its end decision. */
-export async function endStateFor(ctx: PlacementScope, row: Placement): Promise<string | null> {
+export async function endStateFor(ctx: TenantScope, row: Placement): Promise<string | null> {
   if (!row.workflowKey) return null;
   const workflow = await tenantPlacementWorkflow(ctx, row.workflowKey);
   if (!workflow) return null;
@@ -107,14 +107,14 @@ function moveTarget(current: Placement, move: MoveInput): { proposalId: string }
 }
 
 /** The current placement ends on the move date, for the move's reasons (a planned one unless told otherwise). */
-async function endForMove(ctx: PlacementScope, current: Placement, move: MoveInput): Promise<Placement> {
+async function endForMove(ctx: TenantScope, current: Placement, move: MoveInput): Promise<Placement> {
   const endedState = await endStateFor(ctx, current);
   const end = { endDate: move.moveDate, reasons: move.reasons, outcome: move.outcome ?? 'planned', notes: move.notes ?? null };
   return endRunningPlacement(ctx, current, end, { pointers: { date: '/body/moveDate', reasons: '/body/reasons' }, endedState });
 }
 
 /** The next placement is an approved proposal of the same child starting on the move date: its workflow's start step is taken. */
-async function startProposal(ctx: PlacementScope, current: Placement, proposalId: string, moveDate: string): Promise<Placement> {
+async function startProposal(ctx: TenantScope, current: Placement, proposalId: string, moveDate: string): Promise<Placement> {
   const pointer = '/body/toPlacementId';
   const proposal = await findPlacement(ctx, proposalId, { lock: true, pointer });
   if (proposal.childId !== current.childId || proposal.respiteOf) throw Problem.unprocessable([{ pointer, message: 'is not a placement of the same child' }]);
@@ -129,7 +129,7 @@ async function startProposal(ctx: PlacementScope, current: Placement, proposalId
 }
 
 /** The next placement is a new one in the household named, started at once: it keeps the current one's kind and type unless told. */
-async function placeForMove(ctx: PlacementScope, current: Placement, householdId: string, move: MoveInput): Promise<Placement> {
+async function placeForMove(ctx: TenantScope, current: Placement, householdId: string, move: MoveInput): Promise<Placement> {
   const input = {
     householdId,
     kind: move.kind ?? current.kind,
@@ -149,7 +149,7 @@ async function placeForMove(ctx: PlacementScope, current: Placement, householdId
  * The ended placement names the one the child moved to. Its version moved when it ended, earlier in
  * this request; naming the next placement is part of that one change, so the version stays.
  */
-async function linkMove(ctx: PlacementScope, ended: Placement, next: Placement): Promise<Placement> {
+async function linkMove(ctx: TenantScope, ended: Placement, next: Placement): Promise<Placement> {
   const [linked] = await Placement.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: ended.id }).patch({ movedTo: next.id }).returning('*');
   return linked!;
 }
@@ -160,7 +160,7 @@ async function linkMove(ctx: PlacementScope, ended: Placement, next: Placement):
  * never in two main placements), the next starts that day, and the ended one names it.
  */
 export async function moveChild(
-  ctx: PlacementScope,
+  ctx: TenantScope,
   placementId: string,
   move: MoveInput,
 ): Promise<{ current: Placement; ended: Placement; started: Placement }> {
@@ -180,7 +180,7 @@ export type PlacementChange = BodyOf<'updatePlacement'>;
  * occupancy and the child's other placements; a started placement whose start or term changed has
  * its placement.started event corrected.
  */
-export async function changePlacement(ctx: PlacementScope, before: Placement, input: PlacementChange): Promise<Placement> {
+export async function changePlacement(ctx: TenantScope, before: Placement, input: PlacementChange): Promise<Placement> {
   if (before.status === 'cancelled') throw new Problem('conflict', 'The placement was cancelled');
   const startDate = input.startDate ?? before.startDate;
   const plannedEnd = input.plannedEndDate !== undefined ? input.plannedEndDate : before.plannedEndDate;
@@ -226,7 +226,7 @@ export async function changePlacement(ctx: PlacementScope, before: Placement, in
 export type RespiteInput = BodyOf<'createRespitePlacement'>;
 
 /** A respite stay of a main placement (locked by the caller): in another household, inside the placement, overlapping no other stay of it. */
-export async function addRespiteStay(ctx: PlacementScope, main: Placement, input: RespiteInput): Promise<Placement> {
+export async function addRespiteStay(ctx: TenantScope, main: Placement, input: RespiteInput): Promise<Placement> {
   if (main.respiteOf) throw new Problem('conflict', 'A respite stay has no respite of its own');
   if (!['active', 'approved', 'proposed'].includes(main.status)) throw new Problem('conflict', `The placement is ${main.status}`);
   const placementType = input.placementType ?? main.placementType;
@@ -280,7 +280,7 @@ export async function addRespiteStay(ctx: PlacementScope, main: Placement, input
  * Links the placement agreement: a submission of the pack's agreement form about the placement or
  * its child. Form submissions belong to the configuration module; only their key and subject are read.
  */
-export async function linkAgreement(ctx: PlacementScope, before: Placement, submissionId: string): Promise<Placement> {
+export async function linkAgreement(ctx: TenantScope, before: Placement, submissionId: string): Promise<Placement> {
   const keys = agreementFormKeys(await tenantPlacementWorkflow(ctx, before.workflowKey));
   const submission = (await ctx.trx('form_submissions').where({ tenant_id: ctx.tenantId, id: submissionId }).first('form_key', 'subject_type', 'subject_id')) as
     | { form_key: string; subject_type: string; subject_id: string }

@@ -1,6 +1,6 @@
-import { findOne, type FindOptions, type FindScope } from '../../db/find';
+import { findOne, type FindOptions } from '../../db/find';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, type OperationContext, type TenantScope } from '../../http/operation';
+import { actorId, type TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { householdsForMatching, type HouseholdForMatching } from '../carers/forMatching';
@@ -16,11 +16,6 @@ import { tenantToday } from '../tenants/today';
 
 export const PLACEMENT_SOURCE = 'placement';
 
-/**
- * What the module's domain functions that record case events work in: a tenant scope that is also a
- * request's context, because tasks/events.ts still takes one (it reads only the scope's parts).
- */
-export type PlacementScope = TenantScope & OperationContext;
 
 /**
  * A placement as the caller may see it (its child visible to them), or not found: the one finder every
@@ -28,22 +23,17 @@ export type PlacementScope = TenantScope & OperationContext;
  * field the id came from.
  */
 export async function findPlacement(ctx: Fenced, id: string, options: FindOptions = {}): Promise<Placement> {
-  return findOne<Placement>(tenantScoped(ctx), Placement, id, { ...options, narrow: (query) => query.where(childVisible(ctx, 'placements.child_id')) });
+  return findOne<Placement>(ctx, Placement, id, { ...options, narrow: (query) => query.where(childVisible(ctx, 'placements.child_id')) });
 }
 
 /** A matching request as the caller may see it (its child visible to them), or not found. */
 export async function findMatchingRequest(ctx: Fenced, id: string, options: FindOptions = {}): Promise<MatchingRequest> {
   return findOne<MatchingRequest>(
-    tenantScoped(ctx),
+    ctx,
     MatchingRequest,
     id,
     { ...options, narrow: (query) => query.where(childVisible(ctx, 'matching_requests.child_id')) },
   );
-}
-
-/** Modules not yet on TenantContext find placements with a request's context, whose tenant a tenant operation always has. */
-function tenantScoped(ctx: Fenced): FindScope {
-  return { trx: ctx.trx, tenantId: ctx.tenantId! };
 }
 
 export async function household(ctx: TenantScope, id: string, asOf: string, pointer: string): Promise<HouseholdForMatching> {
@@ -164,7 +154,7 @@ export async function requiredPlacementTypeErrors(
 }
 
 /** Records placement.started, or (`correct`) supersedes the one recorded when its start date or term changed. */
-export async function recordStarted(ctx: PlacementScope, row: Placement, options: { correct?: boolean } = {}): Promise<void> {
+export async function recordStarted(ctx: TenantScope, row: Placement, options: { correct?: boolean } = {}): Promise<void> {
   const input = {
     name: 'placement.started' as const,
     subjectId: row.id,
@@ -234,7 +224,7 @@ export interface EndInput {
  * `endedState` is the workflow state it ends in, for a placement that has a workflow.
  */
 export async function endRunningPlacement(
-  ctx: PlacementScope,
+  ctx: TenantScope,
   row: Placement,
   input: EndInput,
   options: { pointers: { date: string; reasons: string }; endedState: string | null },

@@ -7,7 +7,7 @@ import { recordCaseEvent } from '../tasks/events';
 import { tenantToday } from '../tenants/today';
 import { PlacementVisit, type Placement } from './models';
 import { visitToApi } from './present';
-import { findPlacement, type PlacementScope } from './service';
+import { findPlacement } from './service';
 
 /** Visits to a placement: the records, and the case events visits are. */
 
@@ -21,7 +21,7 @@ export async function activeUserErrors(ctx: Pick<TenantScope, 'trx' | 'tenantId'
 type VisitInput = BodyOf<'createPlacementVisit'>;
 
 /** Records a visit made to a started placement (locked by the caller); a child's or an unannounced visit is a case event too. */
-async function recordVisit(ctx: PlacementScope, placement: Placement, input: VisitInput): Promise<PlacementVisit> {
+async function recordVisit(ctx: TenantScope, placement: Placement, input: VisitInput): Promise<PlacementVisit> {
   const visitedBy = input.visitedBy !== undefined ? input.visitedBy : actorId(ctx);
   const errors = await activeUserErrors(ctx, visitedBy, '/body/visitedBy');
   if (!['active', 'ended'].includes(placement.status)) {

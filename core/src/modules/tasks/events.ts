@@ -1,4 +1,4 @@
-import type { OperationContext } from '../../http/operation';
+import type { Principal, TenantScope } from '../../http/operation';
 import { newId } from '../../ids';
 import { CaseEvent } from './models';
 import { recalculateTasks, type TaskScope, type TouchedSubject } from './recalculate';
@@ -17,15 +17,11 @@ export interface CaseEventInput {
   source: { type: string; id: string };
 }
 
-/**
- * What recording an event needs of the module that wrote the record: its transaction, tenant and
- * packs, and who acts. Modules not yet on TenantScope pass their request's context, whose tenant is
- * always set by the time it writes; this is the one place that says so.
- */
-export type EventScope = Pick<OperationContext, 'trx' | 'services' | 'tenantId' | 'principal'>;
+/** What recording an event needs of the module that wrote the record: its transaction, tenant and packs, and who acts. */
+export type EventScope = Pick<TenantScope, 'trx' | 'services' | 'tenantId'> & { principal: Principal | null };
 
 function taskScope(ctx: EventScope): TaskScope & { recordedBy: string | null } {
-  return { trx: ctx.trx, tenantId: ctx.tenantId!, packs: ctx.services.packs, recordedBy: ctx.principal?.id ?? null };
+  return { trx: ctx.trx, tenantId: ctx.tenantId, packs: ctx.services.packs, recordedBy: ctx.principal?.id ?? null };
 }
 
 async function insertCaseEvent(scope: ReturnType<typeof taskScope>, input: CaseEventInput): Promise<string> {
