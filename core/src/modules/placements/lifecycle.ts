@@ -1,6 +1,5 @@
-import type { TenantScope } from '../../http/operation';
 import { patchVersioned } from '../../db/versioned';
-import type { BodyOf } from '../../http/operation';
+import type { BodyOf, TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { findChild } from '../children/visibility';
 import { takeStep } from './approval';
