@@ -31,17 +31,30 @@ async function loadProcess(options) {
   const result = await autocannon(options);
   const codes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count]));
   process.stdout.write(
-    JSON.stringify({ p50: result.latency.p50, p97_5: result.latency.p97_5, p99: result.latency.p99, max: result.latency.max, total: result.requests.total, errors: result.errors, timeouts: result.timeouts, codes }) + '\n',
+    JSON.stringify({
+      p50: result.latency.p50,
+      p97_5: result.latency.p97_5,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      total: result.requests.total,
+      errors: result.errors,
+      timeouts: result.timeouts,
+      codes,
+    }) + '\n',
   );
 }
 
 /** Runs a load process and resolves with its figures. */
 function load(options) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, '--load', JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [__filename, '--load', JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load process exited ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load process exited ${code}`)),
+    );
   });
 }
 
@@ -68,14 +81,22 @@ function startServerProcess(url, settings) {
     const lines = readline.createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       const match = /Hearth is running at (\S+)/.exec(line);
-      if (match) resolve({ url: match[1], stop: () => new Promise((done) => (child.once('exit', done), child.kill('SIGTERM'))) });
+      if (match)
+        resolve({
+          url: match[1],
+          stop: () => new Promise((done) => (child.once('exit', done), child.kill('SIGTERM'))),
+        });
     });
     child.once('exit', (code) => reject(new Error(`the server exited ${code} before it listened`)));
   });
 }
 
 async function token(url, slug) {
-  const response = await fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: slug, email: `admin@${slug}.example`, password: PASSWORD }) });
+  const response = await fetch(`${url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tenant: slug, email: `admin@${slug}.example`, password: PASSWORD }),
+  });
   if (response.status !== 200) throw new Error(`log-in to ${slug} answered ${response.status}`);
   return (await response.json()).accessToken;
 }
@@ -92,7 +113,10 @@ async function measure(store, label, settings) {
     const rounds = [];
     for (let i = 0; i < ROUNDS; i++) {
       const quiet = await load({ ...q, ...QUIET, duration: SECONDS });
-      const [underFlood, flood] = await Promise.all([load({ ...q, ...QUIET, duration: SECONDS }), load({ ...f, ...FLOOD, duration: SECONDS })]);
+      const [underFlood, flood] = await Promise.all([
+        load({ ...q, ...QUIET, duration: SECONDS }),
+        load({ ...f, ...FLOOD, duration: SECONDS }),
+      ]);
       rounds.push({ quiet, underFlood, flood });
     }
     return { label, rounds };
@@ -113,13 +137,21 @@ function report({ label, rounds }) {
   process.stdout.write(`\n${label}\n`);
   rounds.forEach(({ quiet, underFlood, flood }, i) => {
     process.stdout.write(`  round ${i + 1}\n`);
-    process.stdout.write(`    Q alone       (4 conn, 50/s): p50 ${quiet.p50} ms, p97.5 ${quiet.p97_5} ms, p99 ${quiet.p99} ms; ${ok(quiet)} answered, ${refused(quiet)} 503, ${other(quiet)} other\n`);
-    process.stdout.write(`    Q while F floods             : p50 ${underFlood.p50} ms, p97.5 ${underFlood.p97_5} ms, p99 ${underFlood.p99} ms; ${ok(underFlood)} answered, ${refused(underFlood)} 503, ${other(underFlood)} other\n`);
-    process.stdout.write(`    F flooding    (128 conn)     : ${(ok(flood) / SECONDS).toFixed(0)} answered/s, ${(refused(flood) / SECONDS).toFixed(0)} 503/s, ${other(flood)} other; p50 ${flood.p50} ms, p99 ${flood.p99} ms\n`);
+    process.stdout.write(
+      `    Q alone       (4 conn, 50/s): p50 ${quiet.p50} ms, p97.5 ${quiet.p97_5} ms, p99 ${quiet.p99} ms; ${ok(quiet)} answered, ${refused(quiet)} 503, ${other(quiet)} other\n`,
+    );
+    process.stdout.write(
+      `    Q while F floods             : p50 ${underFlood.p50} ms, p97.5 ${underFlood.p97_5} ms, p99 ${underFlood.p99} ms; ${ok(underFlood)} answered, ${refused(underFlood)} 503, ${other(underFlood)} other\n`,
+    );
+    process.stdout.write(
+      `    F flooding    (128 conn)     : ${(ok(flood) / SECONDS).toFixed(0)} answered/s, ${(refused(flood) / SECONDS).toFixed(0)} 503/s, ${other(flood)} other; p50 ${flood.p50} ms, p99 ${flood.p99} ms\n`,
+    );
     process.stdout.write(`    Q p99 under flood / quiet    : ${(underFlood.p99 / quiet.p99).toFixed(2)}x\n`);
   });
   const ratio = median(rounds.map((r) => r.underFlood.p99 / r.quiet.p99));
-  process.stdout.write(`  median over ${rounds.length} rounds: Q p99 under flood / quiet ${ratio.toFixed(2)}x (target 2x or less); F ${median(rounds.map((r) => ok(r.flood) / SECONDS)).toFixed(0)} answered/s, ${median(rounds.map((r) => refused(r.flood) / SECONDS)).toFixed(0)} 503/s\n`);
+  process.stdout.write(
+    `  median over ${rounds.length} rounds: Q p99 under flood / quiet ${ratio.toFixed(2)}x (target 2x or less); F ${median(rounds.map((r) => ok(r.flood) / SECONDS)).toFixed(0)} answered/s, ${median(rounds.map((r) => refused(r.flood) / SECONDS)).toFixed(0)} 503/s\n`,
+  );
 }
 
 async function main() {
@@ -132,7 +164,9 @@ async function main() {
 
   const store = await benchDatabase('hearth_fairness');
   if (!store.url) {
-    process.stdout.write('fairness.js: no PostgreSQL server answers; PGlite is one connection, with no pool for tenants to share. Skipped.\n');
+    process.stdout.write(
+      'fairness.js: no PostgreSQL server answers; PGlite is one connection, with no pool for tenants to share. Skipped.\n',
+    );
     return;
   }
   try {
@@ -140,7 +174,15 @@ async function main() {
     await runMigrations(db);
     const packs = loadPacks();
     for (const slug of ['quiet', 'flood']) {
-      const { tenant } = await bootstrapTenant(db, packs, { kind: 'service', name: slug, slug, packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: `admin@${slug}.example`, displayName: slug, password: PASSWORD } });
+      const { tenant } = await bootstrapTenant(db, packs, {
+        kind: 'service',
+        name: slug,
+        slug,
+        packId: 'uk',
+        currency: 'GBP',
+        timeZone: 'Europe/London',
+        firstAdmin: { email: `admin@${slug}.example`, displayName: slug, password: PASSWORD },
+      });
       await db.raw(
         `INSERT INTO children (tenant_id, id, given_name, family_name, date_of_birth, sex, status)
          SELECT ?, gen_random_uuid(), 'Child' || g, initcap(substr(md5((g % 500)::text), 1, 8)), date '2008-01-01' + (g % 6000), CASE WHEN g % 2 = 0 THEN 'male' ELSE 'female' END, 'in_care'
@@ -152,13 +194,21 @@ async function main() {
     await db.destroy();
 
     const load = os.loadavg()[0];
-    process.stdout.write(`Fairness between tenants: ${os.cpus().length} cores, load average ${load.toFixed(1)} at the start; ${ROUNDS} rounds of ${SECONDS} s quiet then ${SECONDS} s flood; GET /v1/children?limit=50 on ${CHILDREN} children per tenant\n`);
+    process.stdout.write(
+      `Fairness between tenants: ${os.cpus().length} cores, load average ${load.toFixed(1)} at the start; ${ROUNDS} rounds of ${SECONDS} s quiet then ${SECONDS} s flood; GET /v1/children?limit=50 on ${CHILDREN} children per tenant\n`,
+    );
     const results = [
       await measure(store, 'Default limits (pool 10, a tenant 3 of them; 1000 may wait, a tenant 300)', {}),
-      await measure(store, 'No tenant share (a tenant may hold the whole pool; the gate still serves the tenant holding fewest first)', { HEARTH_TENANT_MAX_CONCURRENCY: '10', HEARTH_MAX_QUEUED_REQUESTS: '100000' }),
+      await measure(
+        store,
+        'No tenant share (a tenant may hold the whole pool; the gate still serves the tenant holding fewest first)',
+        { HEARTH_TENANT_MAX_CONCURRENCY: '10', HEARTH_MAX_QUEUED_REQUESTS: '100000' },
+      ),
     ];
     for (const r of results) report(r);
-    process.stdout.write(`\nload average at the end ${os.loadavg()[0].toFixed(1)} (other work on this machine shares its cores: figures are noisy)\n`);
+    process.stdout.write(
+      `\nload average at the end ${os.loadavg()[0].toFixed(1)} (other work on this machine shares its cores: figures are noisy)\n`,
+    );
   } finally {
     await store.drop();
   }

@@ -49,7 +49,10 @@ function peakMemory() {
   };
   const kernel = resetHighWater();
   let sampled = process.memoryUsage.rss();
-  if (!kernel) setInterval(() => { sampled = Math.max(sampled, process.memoryUsage.rss()); }, 10).unref();
+  if (!kernel)
+    setInterval(() => {
+      sampled = Math.max(sampled, process.memoryUsage.rss());
+    }, 10).unref();
   let before = 0;
   const memory = {
     peak: () => (kernel ? highWater() : (sampled = Math.max(sampled, process.memoryUsage.rss()))),
@@ -87,7 +90,11 @@ function service(count) {
   const uuid = (kind, n) => `${kind}${n.toString(16).padStart(7, '0')}-0000-4000-8000-000000000000`;
   let h = 0;
   while (placements.length < count) {
-    const household = { id: uuid('a', h), region: pick(['london', 'south_east', 'rest_of_england', 'rest_of_england']), level: pick(['level_1', 'level_2', 'level_3']) };
+    const household = {
+      id: uuid('a', h),
+      region: pick(['london', 'south_east', 'rest_of_england', 'rest_of_england']),
+      level: pick(['level_1', 'level_2', 'level_3']),
+    };
     households.push(household);
     const size = 1 + Math.floor(random() * 2.2);
     for (let k = 0; k < size && placements.length < count; k++) {
@@ -95,9 +102,18 @@ function service(count) {
       const child = { id: uuid('c', n), dateOfBirth: shift(PERIOD.from, -1 - Math.floor(random() * (18 * 365 - 40))) };
       children.push(child);
       const midStart = random() < 0.1;
-      const start = midStart ? shift(PERIOD.from, Math.floor(random() * 28)) : shift(PERIOD.from, -1 - Math.floor(random() * 900));
+      const start = midStart
+        ? shift(PERIOD.from, Math.floor(random() * 28))
+        : shift(PERIOD.from, -1 - Math.floor(random() * 900));
       const ends = random() < 0.1;
-      placements.push({ id: uuid('b', n), childId: child.id, householdId: household.id, start, end: ends ? shift(start > PERIOD.from ? start : PERIOD.from, 1 + Math.floor(random() * 20)) : null, placementType: pick(['U4', 'U4', 'U6', 'U3']) });
+      placements.push({
+        id: uuid('b', n),
+        childId: child.id,
+        householdId: household.id,
+        start,
+        end: ends ? shift(start > PERIOD.from ? start : PERIOD.from, 1 + Math.floor(random() * 20)) : null,
+        placementType: pick(['U4', 'U4', 'U6', 'U3']),
+      });
     }
     h++;
   }
@@ -110,14 +126,68 @@ async function load(db, tenantId, s) {
   await db.transaction(async (trx) => {
     await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);
     const col = (name, type, value) => ({ name, type, value });
-    await bulkInsert(trx, 'carer_households', [col('tenant_id', 'uuid', () => tenantId), col('id', 'uuid', (r) => r.id), col('name', 'text', (r) => `Household ${r.id.slice(1, 9)}`), col('region', 'text', (r) => r.region),
-      col('carer_level', 'text', (r) => r.level), col('workflow_key', 'text', () => 'carer-approval'), col('approval_state', 'text', () => 'approved'), col('approved_state', 'text', () => 'approved'), col('approved_on', 'date', () => '2022-01-01')], s.households);
-    await bulkInsert(trx, 'carer_approval_terms', [col('tenant_id', 'uuid', () => tenantId), col('id', 'uuid', (r) => r.id.replace(/^a/, 'd')), col('household_id', 'uuid', (r) => r.id), col('effective_from', 'date', () => '2022-01-01'),
-      col('max_children', 'integer', () => 3), col('age_min', 'integer', () => 0), col('age_max', 'integer', () => 17), col('placement_kinds', 'text[]', () => ['long_term', 'short_term']), col('carer_level', 'text', (r) => r.level)], s.households);
-    await bulkInsert(trx, 'children', [col('tenant_id', 'uuid', () => tenantId), col('id', 'uuid', (r) => r.id), col('given_name', 'text', () => 'Bench'), col('family_name', 'text', (r) => `Child ${r.id.slice(1, 9)}`),
-      col('date_of_birth', 'date', (r) => r.dateOfBirth), col('sex', 'text', () => 'female'), col('status', 'text', () => 'in_care')], s.children);
-    await bulkInsert(trx, 'placements', [col('tenant_id', 'uuid', () => tenantId), col('id', 'uuid', (r) => r.id), col('child_id', 'uuid', (r) => r.childId), col('household_id', 'uuid', (r) => r.householdId),
-      col('kind', 'text', () => 'long_term'), col('placement_type', 'text', (r) => r.placementType), col('status', 'text', (r) => (r.end ? 'ended' : 'active')), col('start_date', 'date', (r) => r.start), col('end_date', 'date', (r) => r.end)], s.placements);
+    await bulkInsert(
+      trx,
+      'carer_households',
+      [
+        col('tenant_id', 'uuid', () => tenantId),
+        col('id', 'uuid', (r) => r.id),
+        col('name', 'text', (r) => `Household ${r.id.slice(1, 9)}`),
+        col('region', 'text', (r) => r.region),
+        col('carer_level', 'text', (r) => r.level),
+        col('workflow_key', 'text', () => 'carer-approval'),
+        col('approval_state', 'text', () => 'approved'),
+        col('approved_state', 'text', () => 'approved'),
+        col('approved_on', 'date', () => '2022-01-01'),
+      ],
+      s.households,
+    );
+    await bulkInsert(
+      trx,
+      'carer_approval_terms',
+      [
+        col('tenant_id', 'uuid', () => tenantId),
+        col('id', 'uuid', (r) => r.id.replace(/^a/, 'd')),
+        col('household_id', 'uuid', (r) => r.id),
+        col('effective_from', 'date', () => '2022-01-01'),
+        col('max_children', 'integer', () => 3),
+        col('age_min', 'integer', () => 0),
+        col('age_max', 'integer', () => 17),
+        col('placement_kinds', 'text[]', () => ['long_term', 'short_term']),
+        col('carer_level', 'text', (r) => r.level),
+      ],
+      s.households,
+    );
+    await bulkInsert(
+      trx,
+      'children',
+      [
+        col('tenant_id', 'uuid', () => tenantId),
+        col('id', 'uuid', (r) => r.id),
+        col('given_name', 'text', () => 'Bench'),
+        col('family_name', 'text', (r) => `Child ${r.id.slice(1, 9)}`),
+        col('date_of_birth', 'date', (r) => r.dateOfBirth),
+        col('sex', 'text', () => 'female'),
+        col('status', 'text', () => 'in_care'),
+      ],
+      s.children,
+    );
+    await bulkInsert(
+      trx,
+      'placements',
+      [
+        col('tenant_id', 'uuid', () => tenantId),
+        col('id', 'uuid', (r) => r.id),
+        col('child_id', 'uuid', (r) => r.childId),
+        col('household_id', 'uuid', (r) => r.householdId),
+        col('kind', 'text', () => 'long_term'),
+        col('placement_type', 'text', (r) => r.placementType),
+        col('status', 'text', (r) => (r.end ? 'ended' : 'active')),
+        col('start_date', 'date', (r) => r.start),
+        col('end_date', 'date', (r) => r.end),
+      ],
+      s.placements,
+    );
   });
   await db.raw('ANALYZE');
 }
@@ -131,17 +201,22 @@ async function copyYardstick(db, lines) {
   const { from: copyFrom } = require('pg-copy-streams');
   const fs = require('node:fs');
   const file = require('node:path').join(require('node:os').tmpdir(), `hearth-bench-copy-${process.pid}.tsv`);
-  const row = (i) => `00000000-0000-4000-8000-000000000000\t${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000001\t00000000-0000-4000-8000-000000000002\t1\t${i + 1}\t00000000-0000-4000-8000-000000000003\t00000000-0000-4000-8000-000000000004\t00000000-0000-4000-8000-000000000005\trate\tallowance\t2025-03-24\t2025-04-20\t28\t${22000 + (i % 5000)}\t1\t\\N\t\\N\t\\N\t\\N\tallowance: 28 nights, 2025-03-24 to 2025-04-20\n`;
+  const row = (i) =>
+    `00000000-0000-4000-8000-000000000000\t${i.toString(16).padStart(8, '0')}-0000-4000-8000-000000000001\t00000000-0000-4000-8000-000000000002\t1\t${i + 1}\t00000000-0000-4000-8000-000000000003\t00000000-0000-4000-8000-000000000004\t00000000-0000-4000-8000-000000000005\trate\tallowance\t2025-03-24\t2025-04-20\t28\t${22000 + (i % 5000)}\t1\t\\N\t\\N\t\\N\t\\N\tallowance: 28 nights, 2025-03-24 to 2025-04-20\n`;
   const out = fs.createWriteStream(file);
   for (let i = 0; i < lines; i += 1000) {
-    if (!out.write(Array.from({ length: Math.min(1000, lines - i) }, (_, k) => row(i + k)).join(''))) await new Promise((resolve) => out.once('drain', resolve));
+    if (!out.write(Array.from({ length: Math.min(1000, lines - i) }, (_, k) => row(i + k)).join('')))
+      await new Promise((resolve) => out.once('drain', resolve));
   }
   await new Promise((resolve) => out.end(resolve));
   const client = await db.client.acquireConnection();
   try {
     await client.query('CREATE TEMP TABLE bench_copy (LIKE payment_lines INCLUDING DEFAULTS)');
-    const columns = 'tenant_id, id, run_id, calculation, position, household_id, placement_id, child_id, kind, component, period_start, period_end, nights, amount, explanation_key, corrects_run_id, corrects_line_ids, claim_id, adjustment_id, description';
-    const { ms } = await timed(() => pipeline(fs.createReadStream(file), client.query(copyFrom(`COPY bench_copy (${columns}) FROM STDIN`))));
+    const columns =
+      'tenant_id, id, run_id, calculation, position, household_id, placement_id, child_id, kind, component, period_start, period_end, nights, amount, explanation_key, corrects_run_id, corrects_line_ids, claim_id, adjustment_id, description';
+    const { ms } = await timed(() =>
+      pipeline(fs.createReadStream(file), client.query(copyFrom(`COPY bench_copy (${columns}) FROM STDIN`))),
+    );
     await client.query('DROP TABLE bench_copy');
     return ms;
   } finally {
@@ -197,7 +272,11 @@ async function serve(url) {
 
 /** Starts the server's process on the database and gives a way to ask it things. */
 async function serverProcess(url) {
-  const child = fork(__filename, [], { env: { ...process.env, BENCH_PAYMENT_SERVER: url }, execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(__filename, [], {
+    env: { ...process.env, BENCH_PAYMENT_SERVER: url },
+    execArgv: process.execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiting = new Map();
   let asked = 0;
   const started = new Promise((resolve, reject) => {
@@ -210,39 +289,69 @@ async function serverProcess(url) {
   });
   const serverUrl = await started;
   child.removeAllListeners('exit');
-  child.once('exit', (code) => { for (const resolve of waiting.values()) resolve({ error: `the server's process ended (${code})` }); });
-  const ask = (what) => new Promise((resolve) => {
-    const id = ++asked;
-    waiting.set(id, resolve);
-    child.send({ id, ask: what });
+  child.once('exit', (code) => {
+    for (const resolve of waiting.values()) resolve({ error: `the server's process ended (${code})` });
   });
+  const ask = (what) =>
+    new Promise((resolve) => {
+      const id = ++asked;
+      waiting.set(id, resolve);
+      child.send({ id, ask: what });
+    });
   return { url: serverUrl, ask, kill: () => child.kill() };
 }
 
 async function one(count) {
   const store = await benchDatabase('hearth_bench_pay');
-  if (!store.url) throw new Error('bench/paymentRun.js needs a PostgreSQL server: the COPY yardstick is the server\'s');
+  if (!store.url) throw new Error("bench/paymentRun.js needs a PostgreSQL server: the COPY yardstick is the server's");
   const { db } = benchServerConfig(store.url);
   let server;
   try {
     await dist('db/migrate').runMigrations(db);
     const packs = dist('packs/registry').loadPacks();
     const password = 'bench-password-bench-password';
-    const { tenant } = await dist('demo/seed').bootstrapTenant(db, packs, { kind: 'service', name: 'Bench fostering', slug: 'bench', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'admin@bench.test', displayName: 'Admin', password } });
+    const { tenant } = await dist('demo/seed').bootstrapTenant(db, packs, {
+      kind: 'service',
+      name: 'Bench fostering',
+      slug: 'bench',
+      packId: 'uk',
+      currency: 'GBP',
+      timeZone: 'Europe/London',
+      firstAdmin: { email: 'admin@bench.test', displayName: 'Admin', password },
+    });
     const s = service(count);
     const loaded = await timed(() => load(db, tenant.id, s));
     server = await serverProcess(store.url);
     const api = async (method, path, token, body) => {
-      const response = await fetch(`${server.url}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+      const response = await fetch(`${server.url}${path}`, {
+        method,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(body ? { 'content-type': 'application/json' } : {}),
+        },
+        body: body ? JSON.stringify(body) : undefined,
+      });
       const text = await response.text();
       if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
       return text ? JSON.parse(text) : null;
     };
-    const login = async (email) => (await api('POST', '/v1/auth/login', null, { tenant: 'bench', email, password })).accessToken;
+    const login = async (email) =>
+      (await api('POST', '/v1/auth/login', null, { tenant: 'bench', email, password })).accessToken;
     const admin = await login('admin@bench.test');
-    await api('POST', '/v1/users', admin, { email: 'officer@bench.test', displayName: 'Officer', roles: ['finance_officer'], password });
+    await api('POST', '/v1/users', admin, {
+      email: 'officer@bench.test',
+      displayName: 'Officer',
+      roles: ['finance_officer'],
+      password,
+    });
     const officer = await login('officer@bench.test');
-    await api('POST', '/v1/pay-schedules', admin, { key: 'four-weekly', name: 'Four-weekly', frequency: 'four_weekly', timing: 'arrears', anchorDate: PERIOD.from });
+    await api('POST', '/v1/pay-schedules', admin, {
+      key: 'four-weekly',
+      name: 'Four-weekly',
+      frequency: 'four_weekly',
+      timing: 'arrears',
+      anchorDate: PERIOD.from,
+    });
     const run = await api('POST', '/v1/payment-runs', admin, { periodStart: PERIOD.from });
 
     await api('POST', `/v1/payment-runs/${run.id}/calculate`, officer, {});
@@ -251,19 +360,34 @@ async function one(count) {
     if (calculated.error) throw new Error(calculated.error);
     const calculation = await server.ask('peak');
     const after = await api('GET', `/v1/payment-runs/${run.id}`, admin);
-    if (after.status !== 'calculated') throw new Error(`the run is ${after.status}: ${JSON.stringify(after.calculation)}`);
-    const nights = Number((await db.raw(`SELECT coalesce(sum(nights), 0)::bigint AS n FROM payment_lines WHERE run_id = ? AND kind = 'rate' AND component = 'allowance'`, [run.id])).rows[0].n);
+    if (after.status !== 'calculated')
+      throw new Error(`the run is ${after.status}: ${JSON.stringify(after.calculation)}`);
+    const nights = Number(
+      (
+        await db.raw(
+          `SELECT coalesce(sum(nights), 0)::bigint AS n FROM payment_lines WHERE run_id = ? AND kind = 'rate' AND component = 'allowance'`,
+          [run.id],
+        )
+      ).rows[0].n,
+    );
 
     await api('POST', `/v1/payment-runs/${run.id}/submit`, officer, {});
     await api('POST', `/v1/payment-runs/${run.id}/approve`, admin, {});
     await server.ask('phase');
     const finalised = await timed(() => api('POST', `/v1/payment-runs/${run.id}/finalise`, admin, {}));
     const finalising = await server.ask('peak');
-    const entries = Number((await db.raw('SELECT count(*)::int AS n FROM ledger_entries WHERE journal_id = ?', [finalised.result.journalId])).rows[0].n);
+    const entries = Number(
+      (await db.raw('SELECT count(*)::int AS n FROM ledger_entries WHERE journal_id = ?', [finalised.result.journalId]))
+        .rows[0].n,
+    );
 
     const beforeExport = await server.ask('phase');
     const exported = await timed(async () => {
-      const response = await fetch(`${server.url}/v1/payment-runs/${run.id}/exports`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ format: 'generic' }) });
+      const response = await fetch(`${server.url}/v1/payment-runs/${run.id}/exports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ format: 'generic' }),
+      });
       if (!response.ok) throw new Error(`export answered ${response.status}`);
       let bytes = 0;
       let rows = 0;
@@ -278,10 +402,28 @@ async function one(count) {
     const copyLines = await copyYardstick(db, after.lineCount);
     const copyNights = await copyYardstick(db, nights);
     return {
-      placements: count, households: s.households.length, nights, lines: after.lineCount, entries, total: after.total,
-      loadMs: loaded.ms, calculateMs: calculated.ms, calculateCpuMs: calculated.cpuMs, finaliseMs: finalised.ms, exportMs: exported.ms, exportRows: exported.result.rows - 1, exportBytes: exported.result.bytes,
-      copyLinesMs: copyLines, copyNightsMs: copyNights, memoryMethod: atRest.method,
-      peakRss: exporting.overall, rssAtRest: atRest.rss, calculationPeakRss: calculation.peak, finalisePeakRss: finalising.peak, exportPeakRss: exporting.peak, rssBeforeExport: beforeExport.rss,
+      placements: count,
+      households: s.households.length,
+      nights,
+      lines: after.lineCount,
+      entries,
+      total: after.total,
+      loadMs: loaded.ms,
+      calculateMs: calculated.ms,
+      calculateCpuMs: calculated.cpuMs,
+      finaliseMs: finalised.ms,
+      exportMs: exported.ms,
+      exportRows: exported.result.rows - 1,
+      exportBytes: exported.result.bytes,
+      copyLinesMs: copyLines,
+      copyNightsMs: copyNights,
+      memoryMethod: atRest.method,
+      peakRss: exporting.overall,
+      rssAtRest: atRest.rss,
+      calculationPeakRss: calculation.peak,
+      finalisePeakRss: finalising.peak,
+      exportPeakRss: exporting.peak,
+      rssBeforeExport: beforeExport.rss,
     };
   } finally {
     if (server) await server.ask('stop');
@@ -291,7 +433,13 @@ async function one(count) {
 }
 
 /** What a payment run should manage (issue 17): its memory bounded and flat as services grow, and its time within a multiple of COPY. */
-const TARGETS = { peakRssBytes: 300 * 1048576, atPlacements: 50000, growthFrom: 10000, growthBelow: 1.5, wholeRunCopies: 15 };
+const TARGETS = {
+  peakRssBytes: 300 * 1048576,
+  atPlacements: 50000,
+  growthFrom: 10000,
+  growthBelow: 1.5,
+  wholeRunCopies: 15,
+};
 
 const runMsOf = (r) => r.calculateMs + r.finaliseMs + r.exportMs;
 
@@ -315,22 +463,32 @@ function printTargets(results) {
   const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
   const lines = ['targets:'];
   const at = results.find((r) => r.placements === TARGETS.atPlacements);
-  if (at) lines.push(`  peak RSS at ${at.placements.toLocaleString('en-GB')} placements under ${mb(TARGETS.peakRssBytes)}: ${verdict(at.peakRss < TARGETS.peakRssBytes)} (${mb(at.peakRss)})`);
+  if (at)
+    lines.push(
+      `  peak RSS at ${at.placements.toLocaleString('en-GB')} placements under ${mb(TARGETS.peakRssBytes)}: ${verdict(at.peakRss < TARGETS.peakRssBytes)} (${mb(at.peakRss)})`,
+    );
   const from = results.find((r) => r.placements === TARGETS.growthFrom);
   if (at && from) {
     const growth = at.peakRss / from.peakRss;
-    lines.push(`  peak RSS growth ${from.placements.toLocaleString('en-GB')} → ${at.placements.toLocaleString('en-GB')} placements under ${TARGETS.growthBelow}x: ${verdict(growth < TARGETS.growthBelow)} (${growth.toFixed(2)}x: ${mb(from.peakRss)} → ${mb(at.peakRss)})`);
+    lines.push(
+      `  peak RSS growth ${from.placements.toLocaleString('en-GB')} → ${at.placements.toLocaleString('en-GB')} placements under ${TARGETS.growthBelow}x: ${verdict(growth < TARGETS.growthBelow)} (${growth.toFixed(2)}x: ${mb(from.peakRss)} → ${mb(at.peakRss)})`,
+    );
   }
   for (const r of results) {
     const ratio = runMsOf(r) / r.copyLinesMs;
-    lines.push(`  whole run at ${r.placements.toLocaleString('en-GB')} placements within ${TARGETS.wholeRunCopies}x a COPY of its lines: ${verdict(ratio <= TARGETS.wholeRunCopies)} (${ratio.toFixed(1)}x)`);
+    lines.push(
+      `  whole run at ${r.placements.toLocaleString('en-GB')} placements within ${TARGETS.wholeRunCopies}x a COPY of its lines: ${verdict(ratio <= TARGETS.wholeRunCopies)} (${ratio.toFixed(1)}x)`,
+    );
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 async function main() {
   if (process.env.BENCH_PAYMENT_SERVER) return serve(process.env.BENCH_PAYMENT_SERVER);
-  const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   const results = [];
   for (const size of sizes.length ? sizes : [10000, Number(process.env.BENCH_PLACEMENTS ?? 50000)]) {
     const result = await one(size);
@@ -339,7 +497,10 @@ async function main() {
   }
   if (results.length > 1) {
     process.stdout.write('export memory as runs grow (RSS above where the export began):\n');
-    for (const r of results) process.stdout.write(`  ${r.placements.toLocaleString('en-GB')} placements, ${r.exportRows.toLocaleString('en-GB')} rows: ${mb(r.exportPeakRss - r.rssBeforeExport)}\n`);
+    for (const r of results)
+      process.stdout.write(
+        `  ${r.placements.toLocaleString('en-GB')} placements, ${r.exportRows.toLocaleString('en-GB')} rows: ${mb(r.exportPeakRss - r.rssBeforeExport)}\n`,
+      );
   }
   printTargets(results);
 }

@@ -28,7 +28,9 @@ function placements(count) {
   for (let i = 0; i < count; i++) {
     const respite = random() < 0.1;
     const midStart = random() < 0.2;
-    const startDate = midStart ? shift(PERIOD.from, Math.floor(random() * 28)) : shift(PERIOD.from, -Math.floor(random() * 900) - 1);
+    const startDate = midStart
+      ? shift(PERIOD.from, Math.floor(random() * 28))
+      : shift(PERIOD.from, -Math.floor(random() * 900) - 1);
     const ends = random() < 0.25;
     const placement = {
       startDate,
@@ -37,7 +39,9 @@ function placements(count) {
       childDateOfBirth: shift(PERIOD.from, -1 - Math.floor(random() * (18 * 365 - 40))),
       region: pick(['london', 'south_east', 'rest_of_england', 'rest_of_england']),
       carerLevel: pick(['level_1', 'level_2', 'level_3', null]),
-      placementType: respite ? pick(['foster_unrelated', 'temporary_carer_holiday']) : pick(['foster_unrelated', 'foster_unrelated', 'foster_family_friends']),
+      placementType: respite
+        ? pick(['foster_unrelated', 'temporary_carer_holiday'])
+        : pick(['foster_unrelated', 'foster_unrelated', 'foster_family_friends']),
       respite,
       // A festival recorded for some children and a holiday week for more, on a night of the period.
       occasions: [
@@ -45,9 +49,13 @@ function placements(count) {
         ...(random() < 0.1 ? [{ kind: 'holiday', date: shift(PERIOD.from, Math.floor(random() * 28)) }] : []),
       ],
     };
-    if (placement.endDate !== null && placement.endDate <= placement.startDate) placement.endDate = shift(placement.startDate, 3);
+    if (placement.endDate !== null && placement.endDate <= placement.startDate)
+      placement.endDate = shift(placement.startDate, 3);
     // New terms of approval part-way through the period for some carers.
-    if (random() < 0.05) placement.changes = [{ from: shift(PERIOD.from, Math.floor(random() * 28)), carerLevel: pick(['level_2', 'level_3']) }];
+    if (random() < 0.05)
+      placement.changes = [
+        { from: shift(PERIOD.from, Math.floor(random() * 28)), carerLevel: pick(['level_2', 'level_3']) },
+      ];
     out.push(placement);
   }
   return out;
@@ -85,11 +93,16 @@ async function measure(engine, count) {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const cpu = process.cpuUsage(cpuAtStart);
   if (list.length < ORACLE_N) checkTotal = total;
-  process.stdout.write(`${JSON.stringify({ engine, placements: count, nights, segments, total, checkTotal, ms, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ engine, placements: count, nights, segments, total, checkTotal, ms, cpuMs: (cpu.user + cpu.system) / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,
+  );
 }
 
 function inChild(engine, count) {
-  const result = spawnSync(process.execPath, [path.join(__dirname, 'rateEngine.js'), engine, String(count)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const result = spawnSync(process.execPath, [path.join(__dirname, 'rateEngine.js'), engine, String(count)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (result.status !== 0) throw new Error(`${engine} run failed (${result.status})`);
   return JSON.parse(result.stdout.trim().split('\n').pop());
 }
@@ -104,11 +117,16 @@ if (process.argv[2]) {
 } else {
   const segments = inChild('segments', N);
   const oracle = inChild('nightByNight', ORACLE_N);
-  const line = (label, r) => `  ${label} ${fmt(r.placements).padStart(6)} placements, ${fmt(r.nights).padStart(9)} nights, ${fmt(r.segments).padStart(7)} lines: ${r.ms.toFixed(0).padStart(6)} ms wall (${r.cpuMs.toFixed(0)} ms CPU), ${fmt(r.nights / (r.ms / 1000)).padStart(10)} nights/s, peak RSS ${r.peakRssMb.toFixed(0)} MB\n`;
-  process.stdout.write(`rate engine: real UK pack, period ${PERIOD.from} to ${PERIOD.to} (four weeks across 6 April), one RateBook, placements one after another\n`);
+  const line = (label, r) =>
+    `  ${label} ${fmt(r.placements).padStart(6)} placements, ${fmt(r.nights).padStart(9)} nights, ${fmt(r.segments).padStart(7)} lines: ${r.ms.toFixed(0).padStart(6)} ms wall (${r.cpuMs.toFixed(0)} ms CPU), ${fmt(r.nights / (r.ms / 1000)).padStart(10)} nights/s, peak RSS ${r.peakRssMb.toFixed(0)} MB\n`;
+  process.stdout.write(
+    `rate engine: real UK pack, period ${PERIOD.from} to ${PERIOD.to} (four weeks across 6 April), one RateBook, placements one after another\n`,
+  );
   process.stdout.write(line('segment engine:', segments));
   process.stdout.write(line('night by night:', oracle));
   const agree = segments.checkTotal === oracle.total;
-  process.stdout.write(`  ratio (nights/s, segment / night by night): ${(segments.nights / segments.ms / (oracle.nights / oracle.ms)).toFixed(1)}x; totals over the first ${fmt(ORACLE_N)} placements ${agree ? 'agree' : 'DISAGREE'}: ${segments.checkTotal} and ${oracle.total}\n`);
+  process.stdout.write(
+    `  ratio (nights/s, segment / night by night): ${(segments.nights / segments.ms / (oracle.nights / oracle.ms)).toFixed(1)}x; totals over the first ${fmt(ORACLE_N)} placements ${agree ? 'agree' : 'DISAGREE'}: ${segments.checkTotal} and ${oracle.total}\n`,
+  );
   if (!agree) process.exit(1);
 }

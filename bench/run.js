@@ -2,7 +2,14 @@
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-const benches = ['rateDecisions.js', 'rateEngine.js', 'requestPath.js', 'fairness.js', 'domainLists.js', 'paymentRun.js'];
+const benches = [
+  'rateDecisions.js',
+  'rateEngine.js',
+  'requestPath.js',
+  'fairness.js',
+  'domainLists.js',
+  'paymentRun.js',
+];
 for (const bench of process.argv.slice(2).length ? process.argv.slice(2) : benches) {
   process.stdout.write(`\n== ${bench}\n`);
   const result = spawnSync(process.execPath, [path.join(__dirname, bench)], { stdio: 'inherit' });

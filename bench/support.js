@@ -43,7 +43,12 @@ async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
     if (i >= warmup) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   samples.sort((a, b) => a - b);
-  return { p50: percentile(samples, 0.5), p95: percentile(samples, 0.95), p99: percentile(samples, 0.99), max: samples[samples.length - 1] };
+  return {
+    p50: percentile(samples, 0.5),
+    p95: percentile(samples, 0.95),
+    p99: percentile(samples, 0.99),
+    max: samples[samples.length - 1],
+  };
 }
 
 /**
@@ -53,20 +58,23 @@ async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
 function benchServerConfig(url) {
   const { loadConfig } = require('../dist/core/src/config');
   const { openDatabase } = require('../dist/core/src/db/database');
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
-    HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
-    HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
-    HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
-    HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
-  }, {
-    databaseUrl: url,
-    embeddedDataDir: null,
-    port: 0,
-    seedDemoTenants: false,
-    logLevel: 'silent',
-  });
+  const config = loadConfig(
+    {
+      NODE_ENV: 'production',
+      HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+      HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
+      HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
+      HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+      HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+    },
+    {
+      databaseUrl: url,
+      embeddedDataDir: null,
+      port: 0,
+      seedDemoTenants: false,
+      logLevel: 'silent',
+    },
+  );
   return { config, db: openDatabase({ url, embeddedDataDir: null, poolMax: 20 }) };
 }
 
@@ -80,7 +88,10 @@ const { spawn, execFile } = require('node:child_process');
  */
 function startProcess(script, env = {}, nodeArgs = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, 'processes', script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...nodeArgs, path.join(__dirname, 'processes', script)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     const onData = (chunk) => {
       out += chunk;
@@ -91,11 +102,12 @@ function startProcess(script, env = {}, nodeArgs = []) {
         resolve({
           url: ready[1],
           pid: child.pid,
-          stop: () => new Promise((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
-            child.kill('SIGTERM');
-          }),
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.kill('SIGTERM');
+            }),
         });
       }
     };
@@ -107,10 +119,15 @@ function startProcess(script, env = {}, nodeArgs = []) {
 /** Runs autocannon from a process of its own (bench/processes/load.js) and resolves with its figures. */
 function loadFromAnotherProcess(options) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [path.join(__dirname, 'processes', 'load.js'), JSON.stringify(options)], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`));
-      resolve(JSON.parse(stdout));
-    });
+    execFile(
+      process.execPath,
+      [path.join(__dirname, 'processes', 'load.js'), JSON.stringify(options)],
+      { maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`load generator failed: ${stderr || error.message}`));
+        resolve(JSON.parse(stdout));
+      },
+    );
   });
 }
 

@@ -10,13 +10,25 @@ import { HearthProblem } from '../sdk/src';
 export const hearthUrl = process.env.HEARTH_URL || 'http://127.0.0.1:3000';
 
 /** Network failures that mean nothing is there to answer (as opposed to a broken answer). */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_SOCKET']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+]);
 
 /** The system error code behind Node's `fetch failed` (undici puts it on `cause`, or on each of an AggregateError's errors). */
 function networkCode(error: unknown): string | null {
   if (!(error instanceof TypeError) || error.message !== 'fetch failed') return null;
   const cause: unknown = error.cause;
-  const codes = [cause, ...(cause instanceof AggregateError ? cause.errors : [])].map((e) => (e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : null));
+  const codes = [cause, ...(cause instanceof AggregateError ? cause.errors : [])].map((e) =>
+    e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code : null,
+  );
   return codes.find((code) => code !== null) ?? (cause instanceof Error ? cause.message : 'no answer');
 }
 
@@ -46,7 +58,9 @@ function isWebAddress(text: string): boolean {
 /** Runs an example's main, and on failure says why and exits 1 (2 for a HEARTH_URL that is no web address). */
 export function runExample(main: () => Promise<void>): void {
   if (!isWebAddress(hearthUrl)) {
-    console.error(`HEARTH_URL must be an http or https address, such as http://127.0.0.1:3000, not ${JSON.stringify(hearthUrl)}`);
+    console.error(
+      `HEARTH_URL must be an http or https address, such as http://127.0.0.1:3000, not ${JSON.stringify(hearthUrl)}`,
+    );
     process.exit(2);
   }
   main().catch((error: unknown) => {

@@ -15,7 +15,11 @@ async function main(): Promise<void> {
     email: process.env.HEARTH_EMAIL ?? 'admin@demo-uk.example',
     password: process.env.HEARTH_PASSWORD ?? 'hearth-demo-password',
   });
-  const key = await unwrap(client.POST('/v1/api-keys', { body: { name: `Example integration ${new Date().toISOString()}`, permissions: ['children:read', 'audit:read'] } }));
+  const key = await unwrap(
+    client.POST('/v1/api-keys', {
+      body: { name: `Example integration ${new Date().toISOString()}`, permissions: ['children:read', 'audit:read'] },
+    }),
+  );
   await client.logout();
   console.error(`API key ${key.id} (${key.prefix}...) may: ${key.permissions.join(', ')}`);
   // Only the secret on stdout, so `export HEARTH_API_KEY=$(node .../create-api-key.js)` works.

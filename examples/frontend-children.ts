@@ -14,7 +14,9 @@ import { hearthUrl, runExample } from './cli';
 
 /** What a screen would render; the type is the contract's, never a hand-written copy. */
 function describeChild(child: Schema<'Child'>): string {
-  const name = child.preferredName ? `${child.givenName} "${child.preferredName}" ${child.familyName}` : `${child.givenName} ${child.familyName}`;
+  const name = child.preferredName
+    ? `${child.givenName} "${child.preferredName}" ${child.familyName}`
+    : `${child.givenName} ${child.familyName}`;
   return `${name}, born ${child.dateOfBirth}, ${child.status} (version ${child.version})`;
 }
 
@@ -29,7 +31,13 @@ async function main(): Promise<void> {
 
   // Create three siblings. The Idempotency-Key makes a retried submit (double click, flaky network)
   // create one record, not two.
-  const siblings = ['Maya', 'Noah', 'Olive'].map((givenName, i) => ({ givenName, familyName: 'Example', dateOfBirth: `201${4 + i}-06-30`, sex: i === 1 ? 'male' : 'female', ethnicity: 'WBRI' }));
+  const siblings = ['Maya', 'Noah', 'Olive'].map((givenName, i) => ({
+    givenName,
+    familyName: 'Example',
+    dateOfBirth: `201${4 + i}-06-30`,
+    sex: i === 1 ? 'male' : 'female',
+    ethnicity: 'WBRI',
+  }));
   const created: { child: Schema<'Child'>; response: Response }[] = [];
   for (const body of siblings) {
     const result = await client.POST('/v1/children', { params: { header: { 'Idempotency-Key': randomUUID() } }, body });
@@ -44,9 +52,15 @@ async function main(): Promise<void> {
   let cursor: string | undefined;
   let pageNumber = 0;
   do {
-    const page = await unwrap(client.GET('/v1/children', { params: { query: { q: 'Example', status: 'referred', limit: 2, ...(cursor ? { cursor } : {}) } } }));
+    const page = await unwrap(
+      client.GET('/v1/children', {
+        params: { query: { q: 'Example', status: 'referred', limit: 2, ...(cursor ? { cursor } : {}) } },
+      }),
+    );
     pageNumber += 1;
-    console.log(`Page ${pageNumber}: ${page.data.length} referred children named Example${page.nextCursor ? ' (more to come)' : ''}`);
+    console.log(
+      `Page ${pageNumber}: ${page.data.length} referred children named Example${page.nextCursor ? ' (more to come)' : ''}`,
+    );
     for (const child of page.data) console.log(`  ${describeChild(child)}`);
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -72,7 +86,8 @@ async function main(): Promise<void> {
   });
   if (invalid.error) {
     console.log(`Validation problem (${invalid.error.status} ${invalid.error.type}):`);
-    for (const field of invalid.error.errors ?? []) console.log(`  ${field.pointer.replace(/^\/body\//, '')}: ${field.message}`);
+    for (const field of invalid.error.errors ?? [])
+      console.log(`  ${field.pointer.replace(/^\/body\//, '')}: ${field.message}`);
   }
 
   await client.logout();

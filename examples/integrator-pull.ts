@@ -21,7 +21,9 @@ import { hearthUrl, runExample } from './cli';
 async function* allChildren(client: HearthClient): AsyncGenerator<Schema<'Child'>> {
   let cursor: string | undefined;
   do {
-    const page = await unwrap(client.GET('/v1/children', { params: { query: { limit: 200, ...(cursor ? { cursor } : {}) } } }));
+    const page = await unwrap(
+      client.GET('/v1/children', { params: { query: { limit: 200, ...(cursor ? { cursor } : {}) } } }),
+    );
     yield* page.data;
     cursor = page.nextCursor ?? undefined;
   } while (cursor);
@@ -49,7 +51,10 @@ async function main(): Promise<void> {
   // The export streams (oldest first), so write it as it arrives instead of holding it in memory.
   const out = process.argv[2] ?? path.join(os.tmpdir(), 'hearth-audit-events.csv');
   const since = process.env.HEARTH_SINCE;
-  const exported = await client.GET('/v1/audit-events/export', { params: { query: since ? { from: since } : {} }, parseAs: 'stream' });
+  const exported = await client.GET('/v1/audit-events/export', {
+    params: { query: since ? { from: since } : {} },
+    parseAs: 'stream',
+  });
   if (!exported.response.ok || !exported.data) throw HearthProblem.from(exported.error, exported.response);
   await pipeline(Readable.fromWeb(exported.data), fs.createWriteStream(out));
   console.log(`Audit events${since ? ` since ${since}` : ''}: ${fs.statSync(out).size} bytes of CSV written to ${out}`);

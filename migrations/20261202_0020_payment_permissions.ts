@@ -4,12 +4,26 @@ import { grantToSystemRoles } from './support';
 /** The payment-run and invoice permissions, for the system roles of tenants that already exist. */
 const PAYMENT_GRANTS: Record<string, string[]> = {
   tenant_admin: [
-    'payments:read', 'payments:manage', 'payments:calculate', 'payments:approve', 'payments:finalise', 'payments:adjust',
-    'invoices:read', 'invoices:manage', 'invoices:issue',
+    'payments:read',
+    'payments:manage',
+    'payments:calculate',
+    'payments:approve',
+    'payments:finalise',
+    'payments:adjust',
+    'invoices:read',
+    'invoices:manage',
+    'invoices:issue',
   ],
   finance_officer: [
-    'payments:read', 'payments:manage', 'payments:calculate', 'payments:approve', 'payments:finalise', 'payments:adjust',
-    'invoices:read', 'invoices:manage', 'invoices:issue',
+    'payments:read',
+    'payments:manage',
+    'payments:calculate',
+    'payments:approve',
+    'payments:finalise',
+    'payments:adjust',
+    'invoices:read',
+    'invoices:manage',
+    'invoices:issue',
   ],
 };
 

@@ -296,6 +296,5 @@ export async function up(knex: Knex): Promise<void> {
       `CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION hearth_refuse_change()`,
       `CREATE TRIGGER ${table}_no_truncate BEFORE TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION hearth_refuse_change()`,
     ]),
-
   ]);
 }

@@ -53,9 +53,19 @@ export async function up(knex: Knex): Promise<void> {
     ...tenantIsolation('child_occasions', ['SELECT', 'INSERT', 'UPDATE']),
   ]);
   await forEachTenant(knex, async (trx, tenantId) => {
-    const households = (await trx('carer_households').whereNotNull('region').select('id', 'region')) as Array<{ id: string; region: string }>;
+    const households = (await trx('carer_households').whereNotNull('region').select('id', 'region')) as Array<{
+      id: string;
+      region: string;
+    }>;
     for (const h of households) {
-      await trx('carer_household_regions').insert({ tenant_id: tenantId, id: randomUUID(), household_id: h.id, region: h.region, effective_from: null, notes: 'The region recorded on the household before regions were dated' });
+      await trx('carer_household_regions').insert({
+        tenant_id: tenantId,
+        id: randomUUID(),
+        household_id: h.id,
+        region: h.region,
+        effective_from: null,
+        notes: 'The region recorded on the household before regions were dated',
+      });
     }
   });
 }

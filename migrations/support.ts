@@ -30,7 +30,10 @@ export function tenantIsolation(table: string, grants: Grant[] = ['SELECT', 'INS
  * Runs `work` once for each tenant that exists, inside that tenant's scope: row-level security is
  * forced even for the owner, so a migration that changes tenants' rows must enter each tenant.
  */
-export async function forEachTenant(knex: Knex, work: (trx: Knex.Transaction, tenantId: string) => Promise<void>): Promise<void> {
+export async function forEachTenant(
+  knex: Knex,
+  work: (trx: Knex.Transaction, tenantId: string) => Promise<void>,
+): Promise<void> {
   const tenants = (await knex.raw('SELECT id FROM tenants')) as { rows: Array<{ id: string }> };
   for (const { id } of tenants.rows) {
     await knex.transaction(async (trx) => {

@@ -22,16 +22,24 @@ function bundleContract(dir = __dirname) {
     owner.set(key, file);
   };
   for (const p of Object.keys(document.paths ?? {})) claim(`paths ${p}`, 'hearth.yaml');
-  for (const kind of COMPONENT_KINDS) for (const name of Object.keys(document.components?.[kind] ?? {})) claim(`components/${kind}/${name}`, 'hearth.yaml');
+  for (const kind of COMPONENT_KINDS)
+    for (const name of Object.keys(document.components?.[kind] ?? {}))
+      claim(`components/${kind}/${name}`, 'hearth.yaml');
   for (const tag of document.tags ?? []) claim(`tag ${tag.name}`, 'hearth.yaml');
 
   const modulesDir = path.join(dir, 'modules');
-  const files = fs.existsSync(modulesDir) ? fs.readdirSync(modulesDir).filter((f) => f.endsWith('.yaml')).sort() : [];
+  const files = fs.existsSync(modulesDir)
+    ? fs
+        .readdirSync(modulesDir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+    : [];
   for (const file of files) {
     const where = `modules/${file}`;
     const part = YAML.parse(fs.readFileSync(path.join(modulesDir, file), 'utf8')) ?? {};
     const unknown = Object.keys(part).filter((k) => !['tags', 'paths', 'components'].includes(k));
-    if (unknown.length) throw new Error(`openapi: ${where} may hold only tags, paths and components, not ${unknown.join(', ')}`);
+    if (unknown.length)
+      throw new Error(`openapi: ${where} may hold only tags, paths and components, not ${unknown.join(', ')}`);
     for (const tag of part.tags ?? []) {
       claim(`tag ${tag.name}`, where);
       (document.tags ??= []).push(tag);
@@ -41,7 +49,10 @@ function bundleContract(dir = __dirname) {
       (document.paths ??= {})[p] = item;
     }
     for (const [kind, entries] of Object.entries(part.components ?? {})) {
-      if (!COMPONENT_KINDS.includes(kind)) throw new Error(`openapi: ${where} declares components/${kind}; modules may declare ${COMPONENT_KINDS.join(', ')}`);
+      if (!COMPONENT_KINDS.includes(kind))
+        throw new Error(
+          `openapi: ${where} declares components/${kind}; modules may declare ${COMPONENT_KINDS.join(', ')}`,
+        );
       for (const [name, value] of Object.entries(entries ?? {})) {
         claim(`components/${kind}/${name}`, where);
         ((document.components ??= {})[kind] ??= {})[name] = value;

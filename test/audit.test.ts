@@ -53,12 +53,18 @@ async function auditCount(): Promise<number> {
 /** Each tenant's newest sequence number, so the events a request adds can be told from the rest. */
 async function chainHeads(): Promise<Record<string, number>> {
   const heads: Record<string, number> = {};
-  for (const r of await rows<{ tenant_id: string; seq: number }>('SELECT tenant_id, max(seq)::int AS seq FROM audit_events GROUP BY tenant_id')) heads[r.tenant_id] = r.seq;
+  for (const r of await rows<{ tenant_id: string; seq: number }>(
+    'SELECT tenant_id, max(seq)::int AS seq FROM audit_events GROUP BY tenant_id',
+  ))
+    heads[r.tenant_id] = r.seq;
   return heads;
 }
 
 async function eventsSince(heads: Record<string, number>): Promise<AuditRow[]> {
-  return rows<AuditRow>(`SELECT * FROM audit_events e WHERE e.seq > coalesce((?::jsonb ->> e.tenant_id::text)::bigint, 0) ORDER BY tenant_id, seq`, [JSON.stringify(heads)]);
+  return rows<AuditRow>(
+    `SELECT * FROM audit_events e WHERE e.seq > coalesce((?::jsonb ->> e.tenant_id::text)::bigint, 0) ORDER BY tenant_id, seq`,
+    [JSON.stringify(heads)],
+  );
 }
 
 async function tenantEvents(tenantId: string): Promise<AuditRow[]> {
@@ -70,8 +76,15 @@ async function tenantEvents(tenantId: string): Promise<AuditRow[]> {
  * content, plus the newest audit sequence number. Counting rows alone would miss an UPDATE.
  */
 async function databaseFingerprint(): Promise<Record<string, string>> {
-  const tables = (await rows<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)).map((t) => t.table_name);
-  const parts = tables.map((t) => `SELECT '${t}' AS name, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS print FROM "${t}" x`);
+  const tables = (
+    await rows<{ table_name: string }>(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+    )
+  ).map((t) => t.table_name);
+  const parts = tables.map(
+    (t) =>
+      `SELECT '${t}' AS name, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS print FROM "${t}" x`,
+  );
   parts.push(`SELECT 'audit_events.max_seq' AS name, coalesce(max(seq)::text, '') AS print FROM audit_events`);
   const result = await rows<{ name: string; print: string }>(parts.join(' UNION ALL '));
   return Object.fromEntries(result.map((r) => [r.name, r.print]));
@@ -93,7 +106,10 @@ async function verify(tenant: TenantFixture): Promise<HttpResponse> {
 
 /** Requires a status, showing the body when it is another (a bare status mismatch says too little). */
 function expectStatus(response: HttpResponse, status: number): void {
-  expect({ status: response.status, body: response.status === status ? 'as expected' : response.text.slice(0, 400) }).toEqual({ status, body: 'as expected' });
+  expect({
+    status: response.status,
+    body: response.status === status ? 'as expected' : response.text.slice(0, 400),
+  }).toEqual({ status, body: 'as expected' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -119,7 +135,12 @@ describe('every write route appends exactly one audit event', () => {
     } else {
       const kind = PUBLIC_ACTOR[operationId];
       if (!kind) throw new Error(`${operationId} is a public write: decide in PUBLIC_ACTOR who its audit event names`);
-      expectedActor = kind === 'anonymous' ? { type: 'anonymous', id: null } : operationId === 'login' ? { type: 'user', id: world.a.adminId } : 'the user it is about';
+      expectedActor =
+        kind === 'anonymous'
+          ? { type: 'anonymous', id: null }
+          : operationId === 'login'
+            ? { type: 'user', id: world.a.adminId }
+            : 'the user it is about';
     }
     // Platform operations are the platform administrator's acts, on the platform's chain
     // (tenant creation too: core/src/modules/tenants/routes.ts switches back before auditing).
@@ -130,7 +151,10 @@ describe('every write route appends exactly one audit event', () => {
     const heads = await chainHeads();
     const countBefore = await auditCount();
     const startedAt = Date.now();
-    const response = await world.call(operationId, { ...request, headers: { ...(request.headers ?? {}), 'user-agent': userAgent } });
+    const response = await world.call(operationId, {
+      ...request,
+      headers: { ...(request.headers ?? {}), 'user-agent': userAgent },
+    });
     const finishedAt = Date.now();
     expectStatus(response, request.expect);
 
@@ -149,9 +173,14 @@ describe('every write route appends exactly one audit event', () => {
       expect(event.actor_type).toBe('user');
       expect(event.entity_type).toBe('user');
       expect(event.actor_id).toBe(event.entity_id);
-      expect(await rows('SELECT id FROM users WHERE tenant_id = ? AND id::text = ?', [world.a.id, event.actor_id])).toHaveLength(1);
+      expect(
+        await rows('SELECT id FROM users WHERE tenant_id = ? AND id::text = ?', [world.a.id, event.actor_id]),
+      ).toHaveLength(1);
     } else {
-      expect({ actorType: event.actor_type, actorId: event.actor_id }).toEqual({ actorType: expectedActor.type, actorId: expectedActor.id });
+      expect({ actorType: event.actor_type, actorId: event.actor_id }).toEqual({
+        actorType: expectedActor.type,
+        actorId: expectedActor.id,
+      });
     }
     expect(event.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$/);
     expect(event.user_agent).toBe(userAgent);
@@ -162,23 +191,30 @@ describe('every write route appends exactly one audit event', () => {
     // The event names what changed: the resource in the path, or the one just created.
     const idParams = Object.entries(request.params ?? {}).filter(([name]) => name.endsWith('Id'));
     if (idParams.length === 1) expect(event.entity_id).toBe(idParams[0]![1]);
-    else if (response.status === 201 && typeof response.body?.id === 'string') expect(event.entity_id).toBe(response.body.id);
+    else if (response.status === 201 && typeof response.body?.id === 'string')
+      expect(event.entity_id).toBe(response.body.id);
 
     // It extends its tenant's chain by one link.
     expect(event.seq).toBe((heads[chainTenant] ?? 0) + 1);
-    const previous = await rows<{ hash: string }>('SELECT hash FROM audit_events WHERE tenant_id = ? AND seq = ?', [chainTenant, event.seq - 1]);
+    const previous = await rows<{ hash: string }>('SELECT hash FROM audit_events WHERE tenant_id = ? AND seq = ?', [
+      chainTenant,
+      event.seq - 1,
+    ]);
     expect(event.prev_hash).toBe(previous[0]?.hash ?? '0'.repeat(64));
   });
 });
 
 describe('operations that only compute', () => {
-  it.each(computations.map((o) => [o.operationId]))('%s appends no audit event and changes nothing', async (operationId) => {
-    const request: OperationRequest = await requestFor(operationId, { world, tenant: world.a });
-    const before = await auditCount();
-    const response = await world.call(operationId, request);
-    expectStatus(response, request.expect);
-    expect((await auditCount()) - before).toBe(0);
-  });
+  it.each(computations.map((o) => [o.operationId]))(
+    '%s appends no audit event and changes nothing',
+    async (operationId) => {
+      const request: OperationRequest = await requestFor(operationId, { world, tenant: world.a });
+      const before = await auditCount();
+      const response = await world.call(operationId, request);
+      expectStatus(response, request.expect);
+      expect((await auditCount()) - before).toBe(0);
+    },
+  );
 });
 
 describe('a write that fails writes nothing, audit event included', () => {
@@ -200,7 +236,13 @@ describe('a write that fails writes nothing, audit event included', () => {
   it('updateChild with a stale If-Match: 412', async () => {
     const child = await makeChild({ world, tenant: world.a });
     await expectNothingWritten(
-      () => world.call('updateChild', { token: world.a.adminToken, params: { childId: child.id }, headers: { 'if-match': `"${child.version + 5}"` }, body: { preferredName: 'Stale' } }),
+      () =>
+        world.call('updateChild', {
+          token: world.a.adminToken,
+          params: { childId: child.id },
+          headers: { 'if-match': `"${child.version + 5}"` },
+          body: { preferredName: 'Stale' },
+        }),
       412,
     );
   });
@@ -208,21 +250,44 @@ describe('a write that fails writes nothing, audit event included', () => {
   it('updateChild with a date of birth in the future: 422', async () => {
     const child = await makeChild({ world, tenant: world.a });
     await expectNothingWritten(
-      () => world.call('updateChild', { token: world.a.adminToken, params: { childId: child.id }, headers: { 'if-match': `"${child.version}"` }, body: { dateOfBirth: '2999-01-01' } }),
+      () =>
+        world.call('updateChild', {
+          token: world.a.adminToken,
+          params: { childId: child.id },
+          headers: { 'if-match': `"${child.version}"` },
+          body: { dateOfBirth: '2999-01-01' },
+        }),
       422,
     );
   });
 
   it('createChild with a code that is not in the tenant’s list: 422', async () => {
-    await expectNothingWritten(() => world.call('createChild', { token: world.a.adminToken, body: { ...validChild, sex: 'NOT_A_CODE' } }), 422);
+    await expectNothingWritten(
+      () => world.call('createChild', { token: world.a.adminToken, body: { ...validChild, sex: 'NOT_A_CODE' } }),
+      422,
+    );
   });
 
   it('createUser with an email already taken: 409', async () => {
-    await expectNothingWritten(() => world.call('createUser', { token: world.a.adminToken, body: { email: world.a.adminEmail, displayName: 'Twin', roles: ['caseworker'] } }), 409);
+    await expectNothingWritten(
+      () =>
+        world.call('createUser', {
+          token: world.a.adminToken,
+          body: { email: world.a.adminEmail, displayName: 'Twin', roles: ['caseworker'] },
+        }),
+      409,
+    );
   });
 
   it('changePassword with the wrong current password: 422', async () => {
-    await expectNothingWritten(() => world.call('changePassword', { token: world.a.adminToken, body: { currentPassword: 'not my password at all', newPassword: 'a perfectly fine new one' } }), 422);
+    await expectNothingWritten(
+      () =>
+        world.call('changePassword', {
+          token: world.a.adminToken,
+          body: { currentPassword: 'not my password at all', newPassword: 'a perfectly fine new one' },
+        }),
+      422,
+    );
   });
 });
 
@@ -230,7 +295,11 @@ describe('the trail is append-only, even for the owner', () => {
   it('refuses UPDATE, DELETE and TRUNCATE by the owner (a superuser) with the trigger', async () => {
     const before = await databaseFingerprint();
     expect(await auditCount()).toBeGreaterThan(0); // else a row trigger would have nothing to refuse
-    for (const [statement, verb] of [[`UPDATE audit_events SET action = 'x'`, 'UPDATE'], ['DELETE FROM audit_events', 'DELETE'], ['TRUNCATE audit_events', 'TRUNCATE']] as const) {
+    for (const [statement, verb] of [
+      [`UPDATE audit_events SET action = 'x'`, 'UPDATE'],
+      ['DELETE FROM audit_events', 'DELETE'],
+      ['TRUNCATE audit_events', 'TRUNCATE'],
+    ] as const) {
       await expect(world.db.raw(statement)).rejects.toThrow(`audit_events is append-only: ${verb} refused`);
     }
     expect(await databaseFingerprint()).toEqual(before);
@@ -238,12 +307,18 @@ describe('the trail is append-only, even for the owner', () => {
 
   it('refuses UPDATE, DELETE and TRUNCATE to the application role: permission denied', async () => {
     const before = await databaseFingerprint();
-    for (const statement of [`UPDATE audit_events SET action = 'x'`, 'DELETE FROM audit_events', 'TRUNCATE audit_events']) {
+    for (const statement of [
+      `UPDATE audit_events SET action = 'x'`,
+      'DELETE FROM audit_events',
+      'TRUNCATE audit_events',
+    ]) {
       const attempt = world.db.transaction(async (trx) => {
         await trx.raw('SET LOCAL ROLE hearth_app');
         await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [world.a.id]);
         // The role sees its tenant's events, so a refusal is about the privilege, not an empty table.
-        const visible = ((await trx.raw('SELECT count(*)::int AS n FROM audit_events')) as { rows: Array<{ n: number }> }).rows[0]!.n;
+        const visible = (
+          (await trx.raw('SELECT count(*)::int AS n FROM audit_events')) as { rows: Array<{ n: number }> }
+        ).rows[0]!.n;
         expect(visible).toBeGreaterThan(0);
         await trx.raw(statement);
       });
@@ -259,7 +334,10 @@ describe('the hash chain names the first broken link', () => {
   let next: AuditRow;
 
   // A has a signed checkpoint (taken below) that every verdict names; B has none.
-  const A_CHECKPOINT = expect.objectContaining({ seq: expect.any(Number), hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  const A_CHECKPOINT = expect.objectContaining({
+    seq: expect.any(Number),
+    hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+  });
 
   beforeAll(async () => {
     expectStatus(await world.call('createAuditCheckpoint', { token: world.a.adminToken }), 201);
@@ -272,32 +350,87 @@ describe('the hash chain names the first broken link', () => {
 
   it('verifies an untouched chain, counting every event', async () => {
     expect(events.length).toBeGreaterThanOrEqual(6);
-    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.a.id)).length, firstBrokenLink: null, checkpoint: A_CHECKPOINT });
-    expect((await verify(world.b)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.b.id)).length, firstBrokenLink: null, checkpoint: null });
+    expect((await verify(world.a)).body).toEqual({
+      valid: true,
+      eventsChecked: (await tenantEvents(world.a.id)).length,
+      firstBrokenLink: null,
+      checkpoint: A_CHECKPOINT,
+    });
+    expect((await verify(world.b)).body).toEqual({
+      valid: true,
+      eventsChecked: (await tenantEvents(world.b.id)).length,
+      firstBrokenLink: null,
+      checkpoint: null,
+    });
   });
 
   it('names an event whose action was altered (hash_mismatch), and only in that tenant', async () => {
     const n = (await tenantEvents(world.a.id)).length;
-    await withTriggersOff((trx) => trx.raw(`UPDATE audit_events SET action = 'child.nothing_to_see' WHERE tenant_id = ? AND seq = ?`, [world.a.id, middle.seq]));
+    await withTriggersOff((trx) =>
+      trx.raw(`UPDATE audit_events SET action = 'child.nothing_to_see' WHERE tenant_id = ? AND seq = ?`, [
+        world.a.id,
+        middle.seq,
+      ]),
+    );
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' }, checkpoint: A_CHECKPOINT });
-      expect((await verify(world.b)).body).toEqual({ valid: true, eventsChecked: (await tenantEvents(world.b.id)).length, firstBrokenLink: null, checkpoint: null });
+      expect((await verify(world.a)).body).toEqual({
+        valid: false,
+        eventsChecked: middle.seq - 1,
+        firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' },
+        checkpoint: A_CHECKPOINT,
+      });
+      expect((await verify(world.b)).body).toEqual({
+        valid: true,
+        eventsChecked: (await tenantEvents(world.b.id)).length,
+        firstBrokenLink: null,
+        checkpoint: null,
+      });
     } finally {
-      await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ? WHERE tenant_id = ? AND seq = ?', [middle.action, world.a.id, middle.seq]));
+      await withTriggersOff((trx) =>
+        trx.raw('UPDATE audit_events SET action = ? WHERE tenant_id = ? AND seq = ?', [
+          middle.action,
+          world.a.id,
+          middle.seq,
+        ]),
+      );
     }
     // Put back as it was, the chain verifies again: the check is about content, not about the write.
-    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: n, firstBrokenLink: null, checkpoint: A_CHECKPOINT });
+    expect((await verify(world.a)).body).toEqual({
+      valid: true,
+      eventsChecked: n,
+      firstBrokenLink: null,
+      checkpoint: A_CHECKPOINT,
+    });
   });
 
   it('names an event whose recorded state (after) was altered (hash_mismatch)', async () => {
-    const original = (await rows<{ after: string | null }>('SELECT after::text AS after FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]))[0]!.after;
+    const original = (
+      await rows<{ after: string | null }>(
+        'SELECT after::text AS after FROM audit_events WHERE tenant_id = ? AND seq = ?',
+        [world.a.id, middle.seq],
+      )
+    )[0]!.after;
     await withTriggersOff((trx) =>
-      trx.raw(`UPDATE audit_events SET after = coalesce(after, '{}'::jsonb) || '{"givenName": "Someone else"}'::jsonb WHERE tenant_id = ? AND seq = ?`, [world.a.id, middle.seq]),
+      trx.raw(
+        `UPDATE audit_events SET after = coalesce(after, '{}'::jsonb) || '{"givenName": "Someone else"}'::jsonb WHERE tenant_id = ? AND seq = ?`,
+        [world.a.id, middle.seq],
+      ),
     );
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' }, checkpoint: A_CHECKPOINT });
+      expect((await verify(world.a)).body).toEqual({
+        valid: false,
+        eventsChecked: middle.seq - 1,
+        firstBrokenLink: { seq: middle.seq, eventId: middle.id, reason: 'hash_mismatch' },
+        checkpoint: A_CHECKPOINT,
+      });
     } finally {
-      await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET after = ?::jsonb WHERE tenant_id = ? AND seq = ?', [original, world.a.id, middle.seq]));
+      await withTriggersOff((trx) =>
+        trx.raw('UPDATE audit_events SET after = ?::jsonb WHERE tenant_id = ? AND seq = ?', [
+          original,
+          world.a.id,
+          middle.seq,
+        ]),
+      );
     }
     expect((await verify(world.a)).body).toMatchObject({ valid: true, firstBrokenLink: null });
   });
@@ -305,26 +438,61 @@ describe('the hash chain names the first broken link', () => {
   it('names the next event when the altered one was re-hashed to match (previous_hash_mismatch)', async () => {
     // A tamperer who recomputes the altered event's own hash (here with the chain key itself, which
     // the database's owner does not have) is still caught by the next link.
-    const row = (await rows<AuditRow>('SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]))[0]!;
+    const row = (
+      await rows<AuditRow>('SELECT * FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq])
+    )[0]!;
     const fields: ChainedFields = { ...rowToFields(row), action: 'child.nothing_to_see' };
-    await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [fields.action, keyedEventHash(fields, auditKeys().chainKey), world.a.id, middle.seq]));
+    await withTriggersOff((trx) =>
+      trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [
+        fields.action,
+        keyedEventHash(fields, auditKeys().chainKey),
+        world.a.id,
+        middle.seq,
+      ]),
+    );
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'previous_hash_mismatch' }, checkpoint: A_CHECKPOINT });
+      expect((await verify(world.a)).body).toEqual({
+        valid: false,
+        eventsChecked: middle.seq,
+        firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'previous_hash_mismatch' },
+        checkpoint: A_CHECKPOINT,
+      });
     } finally {
-      await withTriggersOff((trx) => trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [row.action, row.hash, world.a.id, middle.seq]));
+      await withTriggersOff((trx) =>
+        trx.raw('UPDATE audit_events SET action = ?, hash = ? WHERE tenant_id = ? AND seq = ?', [
+          row.action,
+          row.hash,
+          world.a.id,
+          middle.seq,
+        ]),
+      );
     }
     expect((await verify(world.a)).body).toMatchObject({ valid: true, firstBrokenLink: null });
   });
 
   it('names the event after a deleted one (sequence_gap)', async () => {
-    const saved = (await rows<{ j: string }>('SELECT row_to_json(e)::text AS j FROM audit_events e WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]))[0]!.j;
-    await withTriggersOff((trx) => trx.raw('DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]));
+    const saved = (
+      await rows<{ j: string }>(
+        'SELECT row_to_json(e)::text AS j FROM audit_events e WHERE tenant_id = ? AND seq = ?',
+        [world.a.id, middle.seq],
+      )
+    )[0]!.j;
+    await withTriggersOff((trx) =>
+      trx.raw('DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, middle.seq]),
+    );
     try {
-      expect((await verify(world.a)).body).toEqual({ valid: false, eventsChecked: middle.seq - 1, firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'sequence_gap' }, checkpoint: A_CHECKPOINT });
+      expect((await verify(world.a)).body).toEqual({
+        valid: false,
+        eventsChecked: middle.seq - 1,
+        firstBrokenLink: { seq: next.seq, eventId: next.id, reason: 'sequence_gap' },
+        checkpoint: A_CHECKPOINT,
+      });
       expect((await verify(world.b)).body).toMatchObject({ valid: true, firstBrokenLink: null });
     } finally {
       // INSERT is not refused to the owner: the event goes back exactly as it was.
-      await world.db.raw('INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, ?::json)', [saved]);
+      await world.db.raw('INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, ?::json)', [
+        saved,
+      ]);
     }
     expect((await verify(world.a)).body).toMatchObject({ valid: true, firstBrokenLink: null });
   });
@@ -334,15 +502,34 @@ describe('the hash chain names the first broken link', () => {
     // records the last sequence number and hash, can tell that the chain was cut short.
     const all = await tenantEvents(world.a.id);
     const last = all[all.length - 1]!;
-    const saved = (await rows<{ j: string }>('SELECT row_to_json(e)::text AS j FROM audit_events e WHERE tenant_id = ? AND seq = ?', [world.a.id, last.seq]))[0]!.j;
-    await withTriggersOff((trx) => trx.raw('DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, last.seq]));
+    const saved = (
+      await rows<{ j: string }>(
+        'SELECT row_to_json(e)::text AS j FROM audit_events e WHERE tenant_id = ? AND seq = ?',
+        [world.a.id, last.seq],
+      )
+    )[0]!.j;
+    await withTriggersOff((trx) =>
+      trx.raw('DELETE FROM audit_events WHERE tenant_id = ? AND seq = ?', [world.a.id, last.seq]),
+    );
     try {
       const verdict = (await verify(world.a)).body;
-      expect(verdict).toEqual({ valid: false, eventsChecked: all.length - 1, firstBrokenLink: { seq: last.seq, eventId: null, reason: 'truncated' }, checkpoint: A_CHECKPOINT });
+      expect(verdict).toEqual({
+        valid: false,
+        eventsChecked: all.length - 1,
+        firstBrokenLink: { seq: last.seq, eventId: null, reason: 'truncated' },
+        checkpoint: A_CHECKPOINT,
+      });
     } finally {
-      await world.db.raw('INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, ?::json)', [saved]);
+      await world.db.raw('INSERT INTO audit_events SELECT * FROM json_populate_record(NULL::audit_events, ?::json)', [
+        saved,
+      ]);
     }
-    expect((await verify(world.a)).body).toEqual({ valid: true, eventsChecked: all.length, firstBrokenLink: null, checkpoint: A_CHECKPOINT });
+    expect((await verify(world.a)).body).toEqual({
+      valid: true,
+      eventsChecked: all.length,
+      firstBrokenLink: null,
+      checkpoint: A_CHECKPOINT,
+    });
   });
 });
 
@@ -408,7 +595,10 @@ function parseCsv(text: string): string[][] {
 
 describe('parseCsv (the test’s own reader)', () => {
   it('reads quoted fields and refuses what RFC 4180 does not allow', () => {
-    expect(parseCsv('a,b\r\n"x ""y"", z",\r\n')).toEqual([['a', 'b'], ['x "y", z', '']]);
+    expect(parseCsv('a,b\r\n"x ""y"", z",\r\n')).toEqual([
+      ['a', 'b'],
+      ['x "y", z', ''],
+    ]);
     expect(() => parseCsv('a,b\r\nx"y,z\r\n')).toThrow(/quote/);
     expect(() => parseCsv('a,b\nx,y\n')).toThrow(/unexpected/);
     expect(() => parseCsv('a,b\r\nx\r\n')).toThrow(/fields/);
@@ -433,11 +623,17 @@ describe('searching and exporting the trail', () => {
   }
 
   /** Every event a listing returns, following nextCursor to the end. */
-  async function listAll(token: string, query: Record<string, string | number>): Promise<{ events: ApiEvent[]; pages: ApiEvent[][] }> {
+  async function listAll(
+    token: string,
+    query: Record<string, string | number>,
+  ): Promise<{ events: ApiEvent[]; pages: ApiEvent[][] }> {
     const pages: ApiEvent[][] = [];
     let cursor: string | null = null;
     do {
-      const response: HttpResponse = await world.call('listAuditEvents', { token, query: { ...query, ...(cursor ? { cursor } : {}) } });
+      const response: HttpResponse = await world.call('listAuditEvents', {
+        token,
+        query: { ...query, ...(cursor ? { cursor } : {}) },
+      });
       expectStatus(response, 200);
       pages.push(response.body.data as ApiEvent[]);
       cursor = response.body.nextCursor as string | null;
@@ -452,10 +648,18 @@ describe('searching and exporting the trail', () => {
     // A spread of events: by the admin and by a caseworker, about children and users.
     caseworker = await world.addUser(world.a, ['caseworker']);
     child = await makeChild({ world, tenant: world.a });
-    const updated = await world.call('updateChild', { token: world.a.adminToken, params: { childId: child.id }, headers: { 'if-match': `"${child.version}"` }, body: { preferredName: 'Searchable' } });
+    const updated = await world.call('updateChild', {
+      token: world.a.adminToken,
+      params: { childId: child.id },
+      headers: { 'if-match': `"${child.version}"` },
+      body: { preferredName: 'Searchable' },
+    });
     expectStatus(updated, 200);
     // Awkward text (quotes, commas) that the CSV must quote and give back intact.
-    const awkward = await world.call('createChild', { token: caseworker.token, body: { ...validChild, givenName: 'Zoë "Ziggy", Jr', familyName: 'O\'Brien, Smith' } });
+    const awkward = await world.call('createChild', {
+      token: caseworker.token,
+      body: { ...validChild, givenName: 'Zoë "Ziggy", Jr', familyName: "O'Brien, Smith" },
+    });
     expectStatus(awkward, 201);
     // A time window holding exactly three events, by the server's own clock (same process).
     await new Promise((r) => setTimeout(r, 15));
@@ -493,12 +697,19 @@ describe('searching and exporting the trail', () => {
       [{ entityId: child.id }, (e) => e.entity_id === child.id],
       [{ action: 'child.updated' }, (e) => e.action === 'child.updated'],
       [{ actorId: caseworker.id }, (e) => e.actor_id === caseworker.id],
-      [{ entityType: 'child', actorId: caseworker.id }, (e) => e.entity_type === 'child' && e.actor_id === caseworker.id],
+      [
+        { entityType: 'child', actorId: caseworker.id },
+        (e) => e.entity_type === 'child' && e.actor_id === caseworker.id,
+      ],
     ];
     for (const [query, keep] of cases) {
       const expected = truth.filter(keep);
       // Each filter keeps something and leaves something out, or it proves nothing.
-      expect({ query, kept: expected.length > 0, narrowed: expected.length < truth.length }).toEqual({ query, kept: true, narrowed: true });
+      expect({ query, kept: expected.length > 0, narrowed: expected.length < truth.length }).toEqual({
+        query,
+        kept: true,
+        narrowed: true,
+      });
       const { events } = await listAll(world.a.adminToken, { ...query, limit: 2 });
       expect({ query, ids: ids(events) }).toEqual({ query, ids: ids(expected) });
     }
@@ -515,8 +726,12 @@ describe('searching and exporting the trail', () => {
     expect(events.map((e) => e.entityId).sort()).toEqual([...windowChildIds].sort());
     // The bounds themselves: an event's own instant is inside `from` and outside `to`.
     const first = events[events.length - 1]!;
-    expect((await listAll(world.a.adminToken, { from: first.occurredAt, to: windowTo })).events.map((e) => e.id)).toContain(first.id);
-    expect((await listAll(world.a.adminToken, { from: windowFrom, to: first.occurredAt })).events.map((e) => e.id)).not.toContain(first.id);
+    expect(
+      (await listAll(world.a.adminToken, { from: first.occurredAt, to: windowTo })).events.map((e) => e.id),
+    ).toContain(first.id);
+    expect(
+      (await listAll(world.a.adminToken, { from: windowFrom, to: first.occurredAt })).events.map((e) => e.id),
+    ).not.toContain(first.id);
   });
 
   it('exports the tenant’s events as RFC 4180 CSV, one row per event, and only that tenant’s', async () => {
@@ -525,7 +740,22 @@ describe('searching and exporting the trail', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     const truth = await tenantEvents(world.a.id);
     const [header, ...records] = parseCsv(response.text);
-    expect(header).toEqual(['seq', 'id', 'occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'ip', 'userAgent', 'requestId', 'before', 'after', 'hash']);
+    expect(header).toEqual([
+      'seq',
+      'id',
+      'occurredAt',
+      'actorType',
+      'actorId',
+      'action',
+      'entityType',
+      'entityId',
+      'ip',
+      'userAgent',
+      'requestId',
+      'before',
+      'after',
+      'hash',
+    ]);
     expect(records).toHaveLength(truth.length);
     const column = (name: string) => header!.indexOf(name);
     const byId = new Map(truth.map((e) => [e.id, e]));
@@ -561,14 +791,24 @@ describe('searching and exporting the trail', () => {
     }
     expect(seen.size).toBe(truth.length);
     // The awkward name came back through the quoting intact.
-    expect(records.some((r) => (JSON.parse(r[column('after')] || 'null') as { givenName?: string } | null)?.givenName === 'Zoë "Ziggy", Jr')).toBe(true);
+    expect(
+      records.some(
+        (r) =>
+          (JSON.parse(r[column('after')] || 'null') as { givenName?: string } | null)?.givenName === 'Zoë "Ziggy", Jr',
+      ),
+    ).toBe(true);
   });
 
   it('applies the same filters to the export', async () => {
-    const response = await world.call('exportAuditEvents', { token: world.a.adminToken, query: { entityType: 'child', actorId: caseworker.id } });
+    const response = await world.call('exportAuditEvents', {
+      token: world.a.adminToken,
+      query: { entityType: 'child', actorId: caseworker.id },
+    });
     expectStatus(response, 200);
     const [header, ...records] = parseCsv(response.text);
-    const expected = (await tenantEvents(world.a.id)).filter((e) => e.entity_type === 'child' && e.actor_id === caseworker.id);
+    const expected = (await tenantEvents(world.a.id)).filter(
+      (e) => e.entity_type === 'child' && e.actor_id === caseworker.id,
+    );
     expect(expected.length).toBeGreaterThan(0);
     expect(records.map((r) => r[header!.indexOf('id')]).sort()).toEqual(ids(expected));
   });
@@ -576,7 +816,11 @@ describe('searching and exporting the trail', () => {
   it('refuses the audit routes to a caseworker (no audit:read, no audit:checkpoint)', async () => {
     for (const operationId of ['listAuditEvents', 'exportAuditEvents', 'verifyAuditChain', 'createAuditCheckpoint']) {
       const response = await world.call(operationId, { token: caseworker.token });
-      expect({ operationId, status: response.status, type: response.body?.type }).toEqual({ operationId, status: 403, type: 'https://hearth.dev/problems/forbidden' });
+      expect({ operationId, status: response.status, type: response.body?.type }).toEqual({
+        operationId,
+        status: 403,
+        type: 'https://hearth.dev/problems/forbidden',
+      });
     }
   });
 });

@@ -1,6 +1,13 @@
 import nodeHttp from 'node:http';
 import type { ContractOperation } from '../core/src/http/contract';
-import { assertMatchesContract, operation, pathFor, testContract, type CallOptions, type HttpResponse } from './support/contractClient';
+import {
+  assertMatchesContract,
+  operation,
+  pathFor,
+  testContract,
+  type CallOptions,
+  type HttpResponse,
+} from './support/contractClient';
 import { makeChild, requestFor, unique, type OperationRequest } from './support/fixtures';
 import { startWorld, type World } from './support/harness';
 
@@ -20,13 +27,17 @@ const document = contract.document as { paths: Record<string, Record<string, { r
 function resolve<T>(node: T): T {
   let current: unknown = node;
   while (current && typeof current === 'object' && typeof (current as { $ref?: unknown }).$ref === 'string') {
-    current = ((current as { $ref: string }).$ref.replace(/^#\//, '').split('/') as string[]).reduce<unknown>((n, k) => (n as Record<string, unknown>)[k], contract.document);
+    current = ((current as { $ref: string }).$ref.replace(/^#\//, '').split('/') as string[]).reduce<unknown>(
+      (n, k) => (n as Record<string, unknown>)[k],
+      contract.document,
+    );
   }
   return current as T;
 }
 
 function bodySchemaOf(op: ContractOperation): Schema | null {
-  const requestBody = resolve(document.paths[op.path]![op.method]!.requestBody) as { content?: Record<string, { schema?: Schema }> } | undefined;
+  const requestBody = resolve(document.paths[op.path]![op.method]!.requestBody) as
+    { content?: Record<string, { schema?: Schema }> } | undefined;
   const schema = requestBody?.content?.['application/json']?.schema;
   return schema ? resolve(schema) : null;
 }
@@ -36,8 +47,10 @@ function typesAccepted(schema: unknown): Set<string> {
   const s = resolve(schema) as Schema;
   const out = new Set<string>();
   if (s.type) (Array.isArray(s.type) ? (s.type as string[]) : [s.type as string]).forEach((t) => out.add(t));
-  for (const key of ['oneOf', 'anyOf', 'allOf']) for (const sub of (s[key] as unknown[] | undefined) ?? []) typesAccepted(sub).forEach((t) => out.add(t));
-  for (const value of (s.enum as unknown[] | undefined) ?? []) out.add(value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
+  for (const key of ['oneOf', 'anyOf', 'allOf'])
+    for (const sub of (s[key] as unknown[] | undefined) ?? []) typesAccepted(sub).forEach((t) => out.add(t));
+  for (const value of (s.enum as unknown[] | undefined) ?? [])
+    out.add(value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);
   return out;
 }
 
@@ -70,7 +83,7 @@ function flatten(schema: unknown): Schema {
  * that is not `null` (a nullable field written as `oneOf: [{ $ref }, { type: 'null' }]`).
  */
 function branchFor(schema: Schema, value: unknown): Schema {
-  const mapping = (schema.discriminator as { propertyName: string; mapping?: Record<string, string> } | undefined);
+  const mapping = schema.discriminator as { propertyName: string; mapping?: Record<string, string> } | undefined;
   if (mapping?.mapping && value && typeof value === 'object') {
     const ref = mapping.mapping[String((value as Record<string, unknown>)[mapping.propertyName])];
     if (ref) return flatten({ $ref: ref });
@@ -99,14 +112,23 @@ function boundedStrings(schema: unknown, value: unknown, path: Array<string | nu
   let s = flatten(schema);
   if (s.oneOf || s.anyOf) {
     const branch = branchFor(s, value);
-    if (branch !== s) s = { ...branch, properties: { ...((s.properties as Schema | undefined) ?? {}), ...((branch.properties as Schema | undefined) ?? {}) } };
+    if (branch !== s)
+      s = {
+        ...branch,
+        properties: {
+          ...((s.properties as Schema | undefined) ?? {}),
+          ...((branch.properties as Schema | undefined) ?? {}),
+        },
+      };
   }
   const types = typesAccepted(s);
   const found: OverLong[] = [];
-  if (types.has('string') && typeof s.maxLength === 'number') found.push({ pointer: `/body${path.map((k) => `/${segment(k)}`).join('')}`, path, maxLength: s.maxLength });
+  if (types.has('string') && typeof s.maxLength === 'number')
+    found.push({ pointer: `/body${path.map((k) => `/${segment(k)}`).join('')}`, path, maxLength: s.maxLength });
   const here = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
   if (s.properties && (path.length === 0 || here)) {
-    for (const [key, sub] of Object.entries(s.properties as Schema)) found.push(...boundedStrings(sub, here?.[key], [...path, key]));
+    for (const [key, sub] of Object.entries(s.properties as Schema))
+      found.push(...boundedStrings(sub, here?.[key], [...path, key]));
   }
   if (here && s.additionalProperties && typeof s.additionalProperties === 'object') {
     const key = Object.keys(here).find((k) => !(s.properties as Schema | undefined)?.[k]);
@@ -116,7 +138,8 @@ function boundedStrings(schema: unknown, value: unknown, path: Array<string | nu
     const first = Array.isArray(value) ? value[0] : undefined;
     const items = flatten(s.items);
     // A list of text gets a one-item list; a list of objects is walked where the body has one.
-    if (first !== undefined || typesAccepted(items).has('string')) found.push(...boundedStrings(items, first, [...path, 0]));
+    if (first !== undefined || typesAccepted(items).has('string'))
+      found.push(...boundedStrings(items, first, [...path, 0]));
   }
   return found;
 }
@@ -153,9 +176,17 @@ afterAll(async () => {
 let fingerprintSql: string | null = null;
 async function databaseFingerprint(): Promise<Record<string, string>> {
   if (!fingerprintSql) {
-    const tables = ((await world.db.raw(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`)) as { rows: Array<{ table_name: string }> }).rows.map((t) => t.table_name);
-    if (!tables.includes('audit_events') || !tables.includes('children')) throw new Error(`unexpected table list: ${tables.join(', ')}`);
-    const parts = tables.map((t) => `SELECT '${t}' AS name, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS print FROM "${t}" x`);
+    const tables = (
+      (await world.db.raw(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY table_name`,
+      )) as { rows: Array<{ table_name: string }> }
+    ).rows.map((t) => t.table_name);
+    if (!tables.includes('audit_events') || !tables.includes('children'))
+      throw new Error(`unexpected table list: ${tables.join(', ')}`);
+    const parts = tables.map(
+      (t) =>
+        `SELECT '${t}' AS name, count(*)::text || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY x::text), '')) AS print FROM "${t}" x`,
+    );
     parts.push(`SELECT 'audit_events.max_seq' AS name, coalesce(max(seq)::text, '') AS print FROM audit_events`);
     fingerprintSql = parts.join(' UNION ALL ');
   }
@@ -192,8 +223,14 @@ function expectProblem(response: HttpResponse, status: number, kind: string, poi
     status: response.status,
     contentType: (response.headers.get('content-type') ?? '').split(';')[0],
     type: response.body?.type,
-    ...(pointer ? { names: errors.some((e) => e.pointer === pointer), stray: errors.map((e) => e.pointer).filter((p) => !within(p)) } : {}),
-    text: response.status === status && response.body?.type === PROBLEM + kind ? undefined : response.text.slice(0, 400),
+    ...(pointer
+      ? {
+          names: errors.some((e) => e.pointer === pointer),
+          stray: errors.map((e) => e.pointer).filter((p) => !within(p)),
+        }
+      : {}),
+    text:
+      response.status === status && response.body?.type === PROBLEM + kind ? undefined : response.text.slice(0, 400),
   }).toEqual({
     status,
     contentType: 'application/problem+json',
@@ -207,10 +244,16 @@ function expectProblem(response: HttpResponse, status: number, kind: string, poi
  * A request through node:http, for bodies fetch will not send (it refuses a body on GET). The
  * answer still goes through the same contract check as world.call.
  */
-function rawCall(op: ContractOperation, options: { params?: Record<string, string>; token?: string; headers?: Record<string, string>; body: string }): Promise<HttpResponse> {
+function rawCall(
+  op: ContractOperation,
+  options: { params?: Record<string, string>; token?: string; headers?: Record<string, string>; body: string },
+): Promise<HttpResponse> {
   return new Promise((resolvePromise, reject) => {
     const url = new URL(pathFor(op, options.params), world.url);
-    const headers: Record<string, string | number> = { ...(options.headers ?? {}), 'content-length': Buffer.byteLength(options.body) };
+    const headers: Record<string, string | number> = {
+      ...(options.headers ?? {}),
+      'content-length': Buffer.byteLength(options.body),
+    };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     const req = nodeHttp.request(url, { method: op.method.toUpperCase(), headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -219,9 +262,15 @@ function rawCall(op: ContractOperation, options: { params?: Record<string, strin
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
         const responseHeaders = new Headers();
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
         const type = responseHeaders.get('content-type') ?? '';
-        const response: HttpResponse = { status: res.statusCode ?? 0, headers: responseHeaders, text, body: type.includes('json') && text ? JSON.parse(text) : text };
+        const response: HttpResponse = {
+          status: res.statusCode ?? 0,
+          headers: responseHeaders,
+          text,
+          body: type.includes('json') && text ? JSON.parse(text) : text,
+        };
         try {
           assertMatchesContract(op, response);
           resolvePromise(response);
@@ -248,14 +297,19 @@ function unboundedInputs(): string[] {
     if (seen.has(s)) return;
     const inner = new Set(seen).add(node).add(s);
     const types = Array.isArray(s.type) ? (s.type as string[]) : s.type ? [s.type as string] : [];
-    if (types.includes('string') && s.maxLength === undefined && s.enum === undefined && s.const === undefined) found.add(`${where}: text without maxLength`);
+    if (types.includes('string') && s.maxLength === undefined && s.enum === undefined && s.const === undefined)
+      found.add(`${where}: text without maxLength`);
     if (types.includes('array') && s.maxItems === undefined) found.add(`${where}: list without maxItems`);
     const ranged = (s.minimum ?? s.exclusiveMinimum) !== undefined && (s.maximum ?? s.exclusiveMaximum) !== undefined;
-    if ((types.includes('integer') || types.includes('number')) && s.const === undefined && !ranged) found.add(`${where}: number without minimum and maximum`);
-    for (const [key, sub] of Object.entries((s.properties as Schema | undefined) ?? {})) walk(sub, `${where}/${key}`, inner);
+    if ((types.includes('integer') || types.includes('number')) && s.const === undefined && !ranged)
+      found.add(`${where}: number without minimum and maximum`);
+    for (const [key, sub] of Object.entries((s.properties as Schema | undefined) ?? {}))
+      walk(sub, `${where}/${key}`, inner);
     if (s.items) walk(s.items, `${where}/0`, inner);
-    if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${where}/*`, inner);
-    for (const key of ['oneOf', 'anyOf', 'allOf']) for (const sub of (s[key] as unknown[] | undefined) ?? []) walk(sub, where, inner);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object')
+      walk(s.additionalProperties, `${where}/*`, inner);
+    for (const key of ['oneOf', 'anyOf', 'allOf'])
+      for (const sub of (s[key] as unknown[] | undefined) ?? []) walk(sub, where, inner);
   };
   for (const op of routed) {
     for (const p of op.parameters) walk(p.schema, `${op.operationId} ${p.in} ${p.name}`, new Set());
@@ -300,7 +354,13 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
     headers: { ...(base.headers ?? {}), 'content-type': contentType },
     rawBody,
   });
-  const withBody = (body: unknown): CallOptions => ({ token: base.token, params: base.params, query: base.query, headers: base.headers, body });
+  const withBody = (body: unknown): CallOptions => ({
+    token: base.token,
+    params: base.params,
+    query: base.query,
+    headers: base.headers,
+    body,
+  });
 
   if (op.hasBody) {
     it('refuses malformed JSON: 400 malformed-json', async () => {
@@ -315,8 +375,16 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
 
     if (fields.length) {
       it.each(fields.map((f) => [f, f]))('refuses a wrong type for %s: 400 naming /body/%s', async (field) => {
-        const body = { ...((base.body ?? {}) as object), [field]: wrongValueFor((bodySchema!.properties as Schema)[field]) };
-        expectProblem(await withoutWrites(() => world.call(operationId, withBody(body))), 400, 'validation', `/body/${field}`);
+        const body = {
+          ...((base.body ?? {}) as object),
+          [field]: wrongValueFor((bodySchema!.properties as Schema)[field]),
+        };
+        expectProblem(
+          await withoutWrites(() => world.call(operationId, withBody(body))),
+          400,
+          'validation',
+          `/body/${field}`,
+        );
       });
     }
 
@@ -327,21 +395,32 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
         const f = flatten(field);
         return typeof (f.oneOf || f.anyOf ? branchFor(f, undefined) : f).maxLength === 'number';
       };
-      if (Object.values((bodySchema?.properties as Schema | undefined) ?? {}).some(textField)) expect(cases.length).toBeGreaterThan(0);
+      if (Object.values((bodySchema?.properties as Schema | undefined) ?? {}).some(textField))
+        expect(cases.length).toBeGreaterThan(0);
       const faults: Array<{ pointer: string; status: number; errors: unknown }> = [];
       for (const overLong of cases) {
-        const response = await withoutWrites(() => world.call(operationId, withBody(withOverLong(base.body, overLong))));
+        const response = await withoutWrites(() =>
+          world.call(operationId, withBody(withOverLong(base.body, overLong))),
+        );
         const errors = (response.body?.errors ?? []) as Array<{ pointer: string; code?: string }>;
         const named = errors.some((e) => e.pointer === overLong.pointer && e.code === 'maxLength');
-        const stray = errors.filter((e) => e.pointer !== overLong.pointer && !e.pointer.startsWith(`${overLong.pointer}/`));
-        if (response.status !== 400 || response.body?.type !== `${PROBLEM}validation` || !named || stray.length) faults.push({ pointer: overLong.pointer, status: response.status, errors });
+        const stray = errors.filter(
+          (e) => e.pointer !== overLong.pointer && !e.pointer.startsWith(`${overLong.pointer}/`),
+        );
+        if (response.status !== 400 || response.body?.type !== `${PROBLEM}validation` || !named || stray.length)
+          faults.push({ pointer: overLong.pointer, status: response.status, errors });
       }
       expect(faults).toEqual([]);
     });
 
     it('refuses an unknown field: 400 naming it', async () => {
       const body = { ...((base.body ?? {}) as object), unexpectedField: 'x' };
-      expectProblem(await withoutWrites(() => world.call(operationId, withBody(body))), 400, 'validation', '/body/unexpectedField');
+      expectProblem(
+        await withoutWrites(() => world.call(operationId, withBody(body))),
+        400,
+        'validation',
+        '/body/unexpectedField',
+      );
     });
 
     it('refuses a body over the size limit: 413 payload-too-large', async () => {
@@ -350,7 +429,11 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
     });
 
     it('refuses a body that is not JSON by media type (text/plain): 415', async () => {
-      expectProblem(await withoutWrites(() => world.call(operationId, withRawBody(JSON.stringify(base.body ?? {}), 'text/plain'))), 415, 'unsupported-media-type');
+      expectProblem(
+        await withoutWrites(() => world.call(operationId, withRawBody(JSON.stringify(base.body ?? {}), 'text/plain'))),
+        415,
+        'unsupported-media-type',
+      );
     });
 
     it.each([
@@ -363,39 +446,67 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
   } else {
     it('refuses a body on an operation that takes none: 400 naming /body', async () => {
       const response = await withoutWrites(() =>
-        rawCall(op, { params: base.params, token: base.token, headers: { ...(base.headers ?? {}), 'content-type': 'application/json' }, body: '{"unexpected":true}' }),
+        rawCall(op, {
+          params: base.params,
+          token: base.token,
+          headers: { ...(base.headers ?? {}), 'content-type': 'application/json' },
+          body: '{"unexpected":true}',
+        }),
       );
       expectProblem(response, 400, 'validation', '/body');
     });
   }
 
   if (pathParams.length) {
-    it.each(pathParams.map((p) => [p, p]))('refuses a malformed path parameter %s: 400 naming /path/%s', async (name) => {
-      const schema = resolve(op.parameters.find((p) => p.in === 'path' && p.name === name)!.schema ?? {}) as Schema;
-      // 'not-a-uuid' would be a valid lookup code, so keys and codes get a value no pattern allows.
-      const bad = schema.format === 'uuid' ? 'not-a-uuid' : 'not a valid key!';
-      const params = { ...(base.params ?? {}), [name]: bad };
-      expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), params })), 400, 'validation', `/path/${name}`);
-    });
+    it.each(pathParams.map((p) => [p, p]))(
+      'refuses a malformed path parameter %s: 400 naming /path/%s',
+      async (name) => {
+        const schema = resolve(op.parameters.find((p) => p.in === 'path' && p.name === name)!.schema ?? {}) as Schema;
+        // 'not-a-uuid' would be a valid lookup code, so keys and codes get a value no pattern allows.
+        const bad = schema.format === 'uuid' ? 'not-a-uuid' : 'not a valid key!';
+        const params = { ...(base.params ?? {}), [name]: bad };
+        expectProblem(
+          await withoutWrites(() => world.call(operationId, { ...withBody(base.body), params })),
+          400,
+          'validation',
+          `/path/${name}`,
+        );
+      },
+    );
   }
 
   it('refuses an unknown query parameter: 400 naming /query/unexpectedParam', async () => {
     // Every operation refuses unknown query parameters, not only the lists: a typo must not be ignored.
     const query = { ...(base.query ?? {}), unexpectedParam: '1' };
-    expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), query })), 400, 'validation', '/query/unexpectedParam');
+    expectProblem(
+      await withoutWrites(() => world.call(operationId, { ...withBody(base.body), query })),
+      400,
+      'validation',
+      '/query/unexpectedParam',
+    );
   });
 
   if (hasLimit) {
     it.each([['abc'], ['0'], ['100000'], ['1.5']])('refuses limit=%s: 400 naming /query/limit', async (limit) => {
       const query = { ...(base.query ?? {}), limit };
-      expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), query })), 400, 'validation', '/query/limit');
+      expectProblem(
+        await withoutWrites(() => world.call(operationId, { ...withBody(base.body), query })),
+        400,
+        'validation',
+        '/query/limit',
+      );
     });
   }
 
   if (op.acceptsIdempotencyKey) {
     it('refuses a malformed Idempotency-Key: 400 naming /header/idempotency-key', async () => {
       const headers = { ...(base.headers ?? {}), 'idempotency-key': 'short' };
-      expectProblem(await withoutWrites(() => world.call(operationId, { ...withBody(base.body), headers })), 400, 'validation', '/header/idempotency-key');
+      expectProblem(
+        await withoutWrites(() => world.call(operationId, { ...withBody(base.body), headers })),
+        400,
+        'validation',
+        '/header/idempotency-key',
+      );
     });
   }
 });
@@ -407,14 +518,23 @@ describe('bounds that fit what the API itself hands out', () => {
     // characters, here of two bytes each, escaped into JSON and then into base64url.
     const names = [unique('a').padEnd(200, 'é'), unique('b').padEnd(200, 'é')];
     for (const name of names) {
-      const created = await world.call('createCommissioner', { token: world.a.adminToken, body: { name, kind: 'local_authority' } });
+      const created = await world.call('createCommissioner', {
+        token: world.a.adminToken,
+        body: { name, kind: 'local_authority' },
+      });
       expect(created.status).toBe(201);
     }
     const seen: string[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < 500; page++) {
-      const response = await world.call('listCommissioners', { token: world.a.adminToken, query: { limit: 1, ...(cursor ? { cursor } : {}) } });
-      expect({ status: response.status, text: response.status === 200 ? '' : response.text.slice(0, 300) }).toEqual({ status: 200, text: '' });
+      const response = await world.call('listCommissioners', {
+        token: world.a.adminToken,
+        query: { limit: 1, ...(cursor ? { cursor } : {}) },
+      });
+      expect({ status: response.status, text: response.status === 200 ? '' : response.text.slice(0, 300) }).toEqual({
+        status: 200,
+        text: '',
+      });
       seen.push(...(response.body.data as Array<{ name: string }>).map((c) => c.name));
       cursor = response.body.nextCursor ?? undefined;
       if (!cursor) break;

@@ -18,14 +18,30 @@ function bundledContractFile(): string {
 }
 
 const contract = testContract();
-const document = contract.document as { paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>> };
+const document = contract.document as {
+  paths: Record<string, Record<string, { responses: Record<string, unknown>; security?: unknown[] }>>;
+};
 const routed = contract.operations.filter((o) => o.tenancy !== 'system');
 const responsesOf = (op: (typeof routed)[number]) => document.paths[op.path]![op.method]!.responses;
 
 describe('the contract', () => {
   it('passes redocly lint with no errors', () => {
-    const result = spawnSync(process.execPath, [require.resolve('@redocly/cli/bin/cli.js'), 'lint', bundledContractFile(), '--format=stylish', '--config', path.join(repoRoot, 'redocly.yaml')], { cwd: repoRoot, encoding: 'utf8' });
-    expect({ status: result.status, output: result.status === 0 ? '' : result.stdout + result.stderr }).toEqual({ status: 0, output: '' });
+    const result = spawnSync(
+      process.execPath,
+      [
+        require.resolve('@redocly/cli/bin/cli.js'),
+        'lint',
+        bundledContractFile(),
+        '--format=stylish',
+        '--config',
+        path.join(repoRoot, 'redocly.yaml'),
+      ],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
+    expect({ status: result.status, output: result.status === 0 ? '' : result.stdout + result.stderr }).toEqual({
+      status: 0,
+      output: '',
+    });
   });
 
   it('has exactly one handler per routed operation', () => {
@@ -42,7 +58,11 @@ describe('the contract', () => {
       if (op.tenancy !== 'public' && !responses['403']) faults.push(`${op.operationId}: 403`);
       if (op.parameters.some((p) => p.in === 'path') && !responses['404']) faults.push(`${op.operationId}: 404`);
       if (op.hasBody && !(responses['413'] && responses['415'])) faults.push(`${op.operationId}: 413/415`);
-      if (['patch', 'put', 'delete'].includes(op.method) && !(op.requiresIfMatch && responses['412'] && responses['428'])) faults.push(`${op.operationId}: If-Match, 412, 428`);
+      if (
+        ['patch', 'put', 'delete'].includes(op.method) &&
+        !(op.requiresIfMatch && responses['412'] && responses['428'])
+      )
+        faults.push(`${op.operationId}: If-Match, 412, 428`);
     }
     expect(faults).toEqual([]);
   });
@@ -51,7 +71,11 @@ describe('the contract', () => {
 describe('the SDK', () => {
   it('is generated from the current contract (npm run generate leaves it unchanged)', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'hearth-sdk-')), 'schema.ts');
-    const result = spawnSync(process.execPath, [path.join(repoRoot, 'node_modules', 'openapi-typescript', 'bin', 'cli.js'), bundledContractFile(), '-o', out], { cwd: repoRoot, encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      [path.join(repoRoot, 'node_modules', 'openapi-typescript', 'bin', 'cli.js'), bundledContractFile(), '-o', out],
+      { cwd: repoRoot, encoding: 'utf8' },
+    );
     expect(result.status).toBe(0);
     const committed = fs.readFileSync(path.join(repoRoot, 'sdk', 'src', 'schema.ts'), 'utf8');
     expect(fs.readFileSync(out, 'utf8') === committed).toBe(true);
@@ -60,17 +84,27 @@ describe('the SDK', () => {
 
 describe('the handlers’ types', () => {
   it('count as always present only query parameters the contract gives a default wherever they appear', () => {
-    const document = readContractDocument() as { paths: Record<string, Record<string, { parameters?: unknown[] }>>; components: Record<string, Record<string, unknown>> };
+    const document = readContractDocument() as {
+      paths: Record<string, Record<string, { parameters?: unknown[] }>>;
+      components: Record<string, Record<string, unknown>>;
+    };
     const resolve = (node: unknown): Record<string, unknown> => {
       let current = node as Record<string, unknown>;
-      while (typeof current?.$ref === 'string') current = (current.$ref as string).slice(2).split('/').reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], document) as Record<string, unknown>;
+      while (typeof current?.$ref === 'string')
+        current = (current.$ref as string)
+          .slice(2)
+          .split('/')
+          .reduce<unknown>((at, key) => (at as Record<string, unknown>)[key], document) as Record<string, unknown>;
       return current;
     };
     const withDefault = new Set<string>();
     const without = new Set<string>();
     for (const item of Object.values(document.paths)) {
       for (const operation of Object.values(item)) {
-        for (const parameter of [...((item as { parameters?: unknown[] }).parameters ?? []), ...(operation.parameters ?? [])].map(resolve)) {
+        for (const parameter of [
+          ...((item as { parameters?: unknown[] }).parameters ?? []),
+          ...(operation.parameters ?? []),
+        ].map(resolve)) {
           if (parameter.in !== 'query') continue;
           (resolve(parameter.schema).default !== undefined ? withDefault : without).add(parameter.name as string);
         }
@@ -79,6 +113,8 @@ describe('the handlers’ types', () => {
     // Each listed name has a default somewhere and none where it appears without one (typed present, it
     // would be absent there). A name defaulted only in some operations stays optional in every handler.
     expect(DEFAULTED_QUERY_PARAMETERS.filter((name) => !withDefault.has(name) || without.has(name))).toEqual([]);
-    expect([...withDefault].filter((name) => !without.has(name)).sort()).toEqual([...DEFAULTED_QUERY_PARAMETERS].sort());
+    expect([...withDefault].filter((name) => !without.has(name)).sort()).toEqual(
+      [...DEFAULTED_QUERY_PARAMETERS].sort(),
+    );
   });
 });

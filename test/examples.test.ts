@@ -22,7 +22,11 @@ beforeAll(async () => {
   // Under the repository's dist/, so the compiled SDK finds openapi-fetch in node_modules as it does there.
   fs.mkdirSync(path.join(repoRoot, 'dist'), { recursive: true });
   out = fs.mkdtempSync(path.join(repoRoot, 'dist', 'examples-test-'));
-  const compiled = succeed(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(repoRoot, 'examples', 'tsconfig.json'), '--outDir', out], { cwd: repoRoot });
+  const compiled = succeed(
+    process.execPath,
+    [require.resolve('typescript/bin/tsc'), '-p', path.join(repoRoot, 'examples', 'tsconfig.json'), '--outDir', out],
+    { cwd: repoRoot },
+  );
   [world] = await Promise.all([startWorld(), compiled]);
 }, 180_000);
 
@@ -32,7 +36,10 @@ afterAll(async () => {
 });
 
 function runExample(name: string, env: Record<string, string>, args: string[] = []) {
-  return run(process.execPath, [path.join(out, 'examples', `${name}.js`), ...args], { cwd: repoRoot, env: { PATH: process.env.PATH, ...env } });
+  return run(process.execPath, [path.join(out, 'examples', `${name}.js`), ...args], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, ...env },
+  });
 }
 
 /** A loopback port that nothing listens on (one the system just handed out and took back). */
@@ -50,29 +57,48 @@ function closedPort(): Promise<number> {
 const STACK_FRAME = /^\s+at /m;
 
 describe('the node examples', () => {
-  it.each(EXAMPLES)('%s says in one line where it tried and how to start Hearth when nothing answers, and exits 1', async (name) => {
-    const url = `http://127.0.0.1:${await closedPort()}`;
-    const ran = await runExample(name, { HEARTH_URL: url, HEARTH_API_KEY: 'hk_unused' });
-    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({
-      code: 1,
-      stdout: '',
-      stderr: `Nothing answered at ${url} (ECONNREFUSED). Start Hearth with \`npm start\` in the repository, or set HEARTH_URL to where it runs.\n`,
-    });
-  });
+  it.each(EXAMPLES)(
+    '%s says in one line where it tried and how to start Hearth when nothing answers, and exits 1',
+    async (name) => {
+      const url = `http://127.0.0.1:${await closedPort()}`;
+      const ran = await runExample(name, { HEARTH_URL: url, HEARTH_API_KEY: 'hk_unused' });
+      expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({
+        code: 1,
+        stdout: '',
+        stderr: `Nothing answered at ${url} (ECONNREFUSED). Start Hearth with \`npm start\` in the repository, or set HEARTH_URL to where it runs.\n`,
+      });
+    },
+  );
 
   it('prints a problem answer’s title, detail and type, not a stack', async () => {
-    const env = { HEARTH_URL: world.url, HEARTH_TENANT: world.a.slug, HEARTH_EMAIL: world.a.adminEmail, HEARTH_PASSWORD: 'not the password' };
+    const env = {
+      HEARTH_URL: world.url,
+      HEARTH_TENANT: world.a.slug,
+      HEARTH_EMAIL: world.a.adminEmail,
+      HEARTH_PASSWORD: 'not the password',
+    };
     const refused = await world.login(world.a.slug, world.a.adminEmail, 'nor this one');
     const problem = refused.body as { status: number; type: string; title: string; detail: string };
     expect(problem.type).toBe('https://hearth.dev/problems/invalid-credentials');
     const ran = await runExample('create-api-key', env);
-    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({ code: 1, stdout: '', stderr: `Hearth answered ${problem.status} ${problem.title}: ${problem.detail} (${problem.type})\n` });
+    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `Hearth answered ${problem.status} ${problem.title}: ${problem.detail} (${problem.type})\n`,
+    });
   });
 
   it('prints each field a problem names, not a stack', async () => {
-    const key = await world.call('createApiKey', { token: world.a.adminToken, body: { name: 'Examples test', permissions: ['children:read', 'audit:read'] } });
+    const key = await world.call('createApiKey', {
+      token: world.a.adminToken,
+      body: { name: 'Examples test', permissions: ['children:read', 'audit:read'] },
+    });
     expect(key.status).toBe(201);
-    const ran = await runExample('integrator-pull', { HEARTH_URL: world.url, HEARTH_API_KEY: key.body.secret as string, HEARTH_SINCE: 'last Tuesday' }, [path.join(out, 'audit.csv')]);
+    const ran = await runExample(
+      'integrator-pull',
+      { HEARTH_URL: world.url, HEARTH_API_KEY: key.body.secret as string, HEARTH_SINCE: 'last Tuesday' },
+      [path.join(out, 'audit.csv')],
+    );
     expect(ran.code).toBe(1);
     expect(ran.stderr).not.toMatch(STACK_FRAME);
     const [said, ...fields] = ran.stderr.trimEnd().split('\n');
@@ -82,11 +108,20 @@ describe('the node examples', () => {
 
   it('refuses a HEARTH_URL that is no web address, saying what it should be', async () => {
     const ran = await runExample('create-api-key', { HEARTH_URL: '127.0.0.1:3000' });
-    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({ code: 2, stdout: '', stderr: 'HEARTH_URL must be an http or https address, such as http://127.0.0.1:3000, not "127.0.0.1:3000"\n' });
+    expect({ code: ran.code, stdout: ran.stdout, stderr: ran.stderr }).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'HEARTH_URL must be an http or https address, such as http://127.0.0.1:3000, not "127.0.0.1:3000"\n',
+    });
   });
 
   it('do their work against a running Hearth: a front end’s calls, then an API key and an integrator’s pull with it', async () => {
-    const login = { HEARTH_URL: world.url, HEARTH_TENANT: world.a.slug, HEARTH_EMAIL: world.a.adminEmail, HEARTH_PASSWORD: TEST_PASSWORD };
+    const login = {
+      HEARTH_URL: world.url,
+      HEARTH_TENANT: world.a.slug,
+      HEARTH_EMAIL: world.a.adminEmail,
+      HEARTH_PASSWORD: TEST_PASSWORD,
+    };
     const frontEnd = await runExample('frontend-children', login);
     expect({ code: frontEnd.code, stderr: frontEnd.stderr }).toEqual({ code: 0, stderr: '' });
     expect(frontEnd.stdout).toContain('Updating again with the old ETag: 412');

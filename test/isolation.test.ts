@@ -2,7 +2,18 @@ import type { Knex } from 'knex';
 import { hashToken, parseOpaqueToken } from '../core/src/auth/tokens';
 import type { ContractOperation } from '../core/src/http/contract';
 import { testContract, type HttpResponse } from './support/contractClient';
-import { makeApiKey, makeChild, makeLookupValue, makeRole, makeSession, moduleSeeds, requestFor, validAnnualReview, validChild, type OperationRequest } from './support/fixtures';
+import {
+  makeApiKey,
+  makeChild,
+  makeLookupValue,
+  makeRole,
+  makeSession,
+  moduleSeeds,
+  requestFor,
+  validAnnualReview,
+  validChild,
+  type OperationRequest,
+} from './support/fixtures';
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from './support/harness';
 
 /**
@@ -86,7 +97,15 @@ async function seed(tenant: TenantFixture): Promise<void> {
   await makeApiKey(ctx);
   await makeLookupValue(ctx);
   // A retried create leaves an idempotency key.
-  await must(await world.call('createChild', { token: tenant.adminToken, body: validChild, headers: { 'idempotency-key': `seed-${tenant.slug}` } }), 201, 'createChild');
+  await must(
+    await world.call('createChild', {
+      token: tenant.adminToken,
+      body: validChild,
+      headers: { 'idempotency-key': `seed-${tenant.slug}` },
+    }),
+    201,
+    'createChild',
+  );
   // A restricted record leaves an access grant.
   const restricted = await makeChild(ctx);
   await must(
@@ -100,20 +119,57 @@ async function seed(tenant: TenantFixture): Promise<void> {
     'setChildRestriction',
   );
   // An invited user leaves a password token and an outbound message.
-  await must(await world.call('createUser', { token: tenant.adminToken, body: { email: `invitee@${tenant.slug}.test`, displayName: 'Invitee', roles: ['caseworker'] } }), 201, 'createUser');
+  await must(
+    await world.call('createUser', {
+      token: tenant.adminToken,
+      body: { email: `invitee@${tenant.slug}.test`, displayName: 'Invitee', roles: ['caseworker'] },
+    }),
+    201,
+    'createUser',
+  );
   // A child with an identifier (kept sealed, with a keyed digest).
   await must(
     await world.call('createChild', {
       token: tenant.adminToken,
-      body: { ...validChild, givenName: `Identified ${tenant.slug}`, identifiers: [tenant === world.a ? { kind: 'nhs_number', value: '943 476 5919' } : { kind: 'state_id', value: 'CA-12345' }] },
+      body: {
+        ...validChild,
+        givenName: `Identified ${tenant.slug}`,
+        identifiers: [
+          tenant === world.a ? { kind: 'nhs_number', value: '943 476 5919' } : { kind: 'state_id', value: 'CA-12345' },
+        ],
+      },
     }),
     201,
     'createChild',
   );
   // A configuration overlay, and a form submission on a form of the tenant's own pack.
-  await must(await world.call('createOverlay', { token: tenant.adminToken, body: { effectiveFrom: '2031-01-01', description: `seed ${tenant.slug}`, changes: { terminology: { child: `child of ${tenant.slug}` } } } }), 201, 'createOverlay');
+  await must(
+    await world.call('createOverlay', {
+      token: tenant.adminToken,
+      body: {
+        effectiveFrom: '2031-01-01',
+        description: `seed ${tenant.slug}`,
+        changes: { terminology: { child: `child of ${tenant.slug}` } },
+      },
+    }),
+    201,
+    'createOverlay',
+  );
   if (tenant === world.a) {
-    await must(await world.call('submitForm', { token: tenant.adminToken, body: { formKey: 'carer-annual-review', formVersion: 1, subjectType: 'user', subjectId: tenant.adminId, data: validAnnualReview } }), 201, 'submitForm');
+    await must(
+      await world.call('submitForm', {
+        token: tenant.adminToken,
+        body: {
+          formKey: 'carer-annual-review',
+          formVersion: 1,
+          subjectType: 'user',
+          subjectId: tenant.adminId,
+          data: validAnnualReview,
+        },
+      }),
+      201,
+      'submitForm',
+    );
   } else {
     // B's pack (the USA baseline) has only long forms; the fence check needs a row, not a form journey,
     // so the owner writes one directly.
@@ -206,7 +262,10 @@ function leaksOfA(response: HttpResponse, sent: unknown): string[] {
 
 function expectStatus(response: HttpResponse, status: number): void {
   // The body is shown only when the status is wrong, so a failure says what the server answered.
-  expect({ status: response.status, body: response.status === status ? 'as expected' : response.text }).toEqual({ status, body: 'as expected' });
+  expect({ status: response.status, body: response.status === status ? 'as expected' : response.text }).toEqual({
+    status,
+    body: 'as expected',
+  });
 }
 
 function expectNoLeak(response: HttpResponse, sent: unknown): void {
@@ -220,7 +279,8 @@ function expectNoLeak(response: HttpResponse, sent: unknown): void {
  * who holds every tenant permission in B.
  */
 async function credentialOfB(op: ContractOperation, request: OperationRequest): Promise<string> {
-  if (op.tenancy === 'tenant' && request.as === 'custom') return (await makeSession({ world, tenant: world.b })).accessToken;
+  if (op.tenancy === 'tenant' && request.as === 'custom')
+    return (await makeSession({ world, tenant: world.b })).accessToken;
   return world.b.adminToken;
 }
 
@@ -234,7 +294,12 @@ function retargeted(kind: OpaqueKind, token: string, to: TenantFixture): string 
 }
 
 async function refreshTokenOfA(token: string) {
-  return ownerRows<{ used_at: unknown; revoked_at: unknown }>(world.db, world.a.id, 'SELECT used_at, revoked_at FROM refresh_tokens WHERE tenant_id = ? AND token_hash = ?', [world.a.id, hashToken(token)]);
+  return ownerRows<{ used_at: unknown; revoked_at: unknown }>(
+    world.db,
+    world.a.id,
+    'SELECT used_at, revoked_at FROM refresh_tokens WHERE tenant_id = ? AND token_hash = ?',
+    [world.a.id, hashToken(token)],
+  );
 }
 
 /**
@@ -286,7 +351,12 @@ const PUBLIC_CROSS_TENANT: Record<string, { form: string; check: (request: Opera
       const response = await world.call('confirmPasswordReset', { body });
       expectStatus(response, 401);
       expectNoLeak(response, body);
-      const rows = await ownerRows(world.db, world.a.id, 'SELECT used_at FROM password_tokens WHERE tenant_id = ? AND token_hash = ?', [world.a.id, hashToken(original)]);
+      const rows = await ownerRows(
+        world.db,
+        world.a.id,
+        'SELECT used_at FROM password_tokens WHERE tenant_id = ? AND token_hash = ?',
+        [world.a.id, hashToken(original)],
+      );
       expect(rows).toEqual([{ used_at: null }]);
     },
   },
@@ -298,7 +368,14 @@ const PUBLIC_CROSS_TENANT: Record<string, { form: string; check: (request: Opera
       const response = await world.call('requestPasswordReset', { body });
       expectStatus(response, 202);
       const messages = async (tenant: TenantFixture) =>
-        (await ownerRows<{ n: number }>(world.db, tenant.id, 'SELECT count(*)::int AS n FROM outbound_messages WHERE tenant_id = ? AND lower(recipient) = lower(?)', [tenant.id, email]))[0]!.n;
+        (
+          await ownerRows<{ n: number }>(
+            world.db,
+            tenant.id,
+            'SELECT count(*)::int AS n FROM outbound_messages WHERE tenant_id = ? AND lower(recipient) = lower(?)',
+            [tenant.id, email],
+          )
+        )[0]!.n;
       expect({ inA: await messages(world.a), inB: await messages(world.b) }).toEqual({ inA: 0, inB: 0 });
     },
   },
@@ -314,25 +391,38 @@ function classify(op: ContractOperation): Classification {
     case 'platform':
       return { kind: 'platform', expectation: "403 for B's admin: platform administration is not B's" };
     case 'tenant':
-      if (pathParams.some((p) => !SHARED_PATH_PARAMS.has(p))) return { kind: 'foreign-id', expectation: "404 for B: the path names A's record" };
+      if (pathParams.some((p) => !SHARED_PATH_PARAMS.has(p)))
+        return { kind: 'foreign-id', expectation: "404 for B: the path names A's record" };
       return { kind: 'own-data', expectation: "answers B from B's own data, naming nothing of A" };
     case 'public': {
       const cross = PUBLIC_CROSS_TENANT[op.operationId];
       if (cross) return { kind: 'public', expectation: cross.form };
-      return { kind: 'unhandled', expectation: 'has a cross-tenant form', reason: `${op.operationId} is public: add its cross-tenant form to PUBLIC_CROSS_TENANT in test/isolation.test.ts` };
+      return {
+        kind: 'unhandled',
+        expectation: 'has a cross-tenant form',
+        reason: `${op.operationId} is public: add its cross-tenant form to PUBLIC_CROSS_TENANT in test/isolation.test.ts`,
+      };
     }
     default:
-      return { kind: 'unhandled', expectation: 'is classified', reason: `${op.operationId} has x-hearth-tenancy "${String(op.tenancy)}", which test/isolation.test.ts does not know how to test` };
+      return {
+        kind: 'unhandled',
+        expectation: 'is classified',
+        reason: `${op.operationId} has x-hearth-tenancy "${String(op.tenancy)}", which test/isolation.test.ts does not know how to test`,
+      };
   }
 }
 
 /** The ETag of B's own copy of a singleton (e.g. B's settings), read through the GET on the same path. */
 async function etagOfB(op: ContractOperation, token: string): Promise<string> {
   const reader = routed.find((o) => o.path === op.path && o.method === 'get');
-  if (!reader) throw new Error(`${op.operationId} needs If-Match and names no record: add a way to read B's own ETag for it in test/isolation.test.ts`);
+  if (!reader)
+    throw new Error(
+      `${op.operationId} needs If-Match and names no record: add a way to read B's own ETag for it in test/isolation.test.ts`,
+    );
   const response = await world.call(reader.operationId, { token });
   const etag = response.headers.get('etag');
-  if (response.status !== 200 || !etag) throw new Error(`${reader.operationId} as B answered ${response.status} without an ETag: ${response.text}`);
+  if (response.status !== 200 || !etag)
+    throw new Error(`${reader.operationId} as B answered ${response.status} without an ETag: ${response.text}`);
   return etag;
 }
 
@@ -358,50 +448,57 @@ afterAll(async () => {
   await world?.close();
 });
 
-describe('tenant B sending tenant A\'s requests', () => {
-  it.each(routed.map((op) => ({ operationId: op.operationId, op, ...classify(op) })))('$operationId: $expectation', async ({ operationId, op, ...classification }) => {
-    if (classification.kind === 'unhandled') throw new Error(classification.reason);
-    if (buildFailures.has(operationId)) throw buildFailures.get(operationId);
-    const request = requestsOfA.get(operationId)!;
+describe("tenant B sending tenant A's requests", () => {
+  it.each(routed.map((op) => ({ operationId: op.operationId, op, ...classify(op) })))(
+    '$operationId: $expectation',
+    async ({ operationId, op, ...classification }) => {
+      if (classification.kind === 'unhandled') throw new Error(classification.reason);
+      if (buildFailures.has(operationId)) throw buildFailures.get(operationId);
+      const request = requestsOfA.get(operationId)!;
 
-    if (classification.kind === 'public') {
-      await PUBLIC_CROSS_TENANT[operationId]!.check(request);
-      return;
-    }
-    if (request.as === 'none') throw new Error(`${operationId} is ${op.tenancy}-scoped but its fixture sends no credential: test/isolation.test.ts cannot tell whose request it is`);
+      if (classification.kind === 'public') {
+        await PUBLIC_CROSS_TENANT[operationId]!.check(request);
+        return;
+      }
+      if (request.as === 'none')
+        throw new Error(
+          `${operationId} is ${op.tenancy}-scoped but its fixture sends no credential: test/isolation.test.ts cannot tell whose request it is`,
+        );
 
-    // A's request as it stands, with B's credential in place of A's.
-    const asB: OperationRequest = { ...request, token: await credentialOfB(op, request), apiKey: undefined };
+      // A's request as it stands, with B's credential in place of A's.
+      const asB: OperationRequest = { ...request, token: await credentialOfB(op, request), apiKey: undefined };
 
-    if (classification.kind === 'platform') {
+      if (classification.kind === 'platform') {
+        const response = await world.call(operationId, asB);
+        expectStatus(response, 403);
+        expectNoLeak(response, asB);
+        return;
+      }
+
+      if (classification.kind === 'foreign-id') {
+        // A's If-Match, body and ids go unchanged: the record must not be found before anything else is weighed.
+        const response = await world.call(operationId, asB);
+        expectStatus(response, 404);
+        expectNoLeak(response, asB);
+        return;
+      }
+
+      // own-data: the request names no record of A's, so B's request acts on B.
+      if (op.requiresIfMatch) {
+        // A's If-Match holds the version of A's copy of this singleton; B's request must carry B's
+        // own, or it would only prove the version check, not where the write went.
+        asB.headers = { ...asB.headers, 'if-match': await etagOfB(op, asB.token!) };
+      }
       const response = await world.call(operationId, asB);
-      expectStatus(response, 403);
+      expectStatus(response, EXPECTED_FOR_B[operationId]?.status ?? request.expect);
       expectNoLeak(response, asB);
-      return;
-    }
-
-    if (classification.kind === 'foreign-id') {
-      // A's If-Match, body and ids go unchanged: the record must not be found before anything else is weighed.
-      const response = await world.call(operationId, asB);
-      expectStatus(response, 404);
-      expectNoLeak(response, asB);
-      return;
-    }
-
-    // own-data: the request names no record of A's, so B's request acts on B.
-    if (op.requiresIfMatch) {
-      // A's If-Match holds the version of A's copy of this singleton; B's request must carry B's
-      // own, or it would only prove the version check, not where the write went.
-      asB.headers = { ...asB.headers, 'if-match': await etagOfB(op, asB.token!) };
-    }
-    const response = await world.call(operationId, asB);
-    expectStatus(response, EXPECTED_FOR_B[operationId]?.status ?? request.expect);
-    expectNoLeak(response, asB);
-    // A list must show B's own entries: an empty page would pass the leak check without proving anything.
-    const data = (response.body as { data?: unknown } | undefined)?.data;
-    if (Array.isArray(data)) expect(data.length).toBeGreaterThan(0);
-    if (op.method !== 'get' && response.status < 300) for (const s of stringLeaves(asB.body).filter(mentionsA)) writtenByB.add(s);
-  });
+      // A list must show B's own entries: an empty page would pass the leak check without proving anything.
+      const data = (response.body as { data?: unknown } | undefined)?.data;
+      if (Array.isArray(data)) expect(data.length).toBeGreaterThan(0);
+      if (op.method !== 'get' && response.status < 300)
+        for (const s of stringLeaves(asB.body).filter(mentionsA)) writtenByB.add(s);
+    },
+  );
 });
 
 describe("tenant A's data after B's attempts", () => {
@@ -411,7 +508,7 @@ describe("tenant A's data after B's attempts", () => {
     expect(differences(snapshotBefore, snapshot)).toEqual({});
   });
 
-  it('(control) the leak check does see A in A\'s own answers, so its silence above means something', async () => {
+  it("(control) the leak check does see A in A's own answers, so its silence above means something", async () => {
     // Run after the comparison: A's own reads of its restricted record append to A's audit trail.
     const me = await world.call('getCurrentPrincipal', { token: world.a.adminToken });
     const children = await world.call('listChildren', { token: world.a.adminToken });
@@ -453,7 +550,12 @@ async function rowsOf<T>(trx: Knex.Transaction, sql: string, bindings: unknown[]
 }
 
 async function ownerCount(tenant: TenantFixture, table: string): Promise<number> {
-  return (await ownerRows<{ n: number }>(world.db, tenant.id, 'SELECT count(*)::int AS n FROM ?? WHERE tenant_id = ?', [table, tenant.id]))[0]!.n;
+  return (
+    await ownerRows<{ n: number }>(world.db, tenant.id, 'SELECT count(*)::int AS n FROM ?? WHERE tenant_id = ?', [
+      table,
+      tenant.id,
+    ])
+  )[0]!.n;
 }
 
 describe('the SQL fence', () => {
@@ -463,7 +565,9 @@ describe('the SQL fence', () => {
   });
 
   it('has hearth_app neither superuser nor BYPASSRLS', async () => {
-    const result = (await world.db.raw(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'hearth_app'`)) as { rows: Array<{ rolsuper: boolean; rolbypassrls: boolean }> };
+    const result = (await world.db.raw(`SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'hearth_app'`)) as {
+      rows: Array<{ rolsuper: boolean; rolbypassrls: boolean }>;
+    };
     expect(result.rows).toEqual([{ rolsuper: false, rolbypassrls: false }]);
   });
 
@@ -483,7 +587,8 @@ describe('the SQL fence', () => {
     // until the seed at the top of this file gives both tenants a row in it.
     const empty: string[] = [];
     for (const table of tenantTables) {
-      for (const tenant of [world.a, world.b]) if ((await ownerCount(tenant, table)) === 0) empty.push(`${table} (${tenant.slug})`);
+      for (const tenant of [world.a, world.b])
+        if ((await ownerCount(tenant, table)) === 0) empty.push(`${table} (${tenant.slug})`);
     }
     expect(empty).toEqual([]);
   });
@@ -491,31 +596,59 @@ describe('the SQL fence', () => {
   it.each([
     ['not set', undefined],
     ["set to ''", ''],
-  ])('shows hearth_app no row of any tenant-scoped table, nor any tenant, with app.tenant_id %s', async (_label, tenantId) => {
-    const seen = await asApp(tenantId, async (trx) => {
-      // A pooled connection must not carry a tenant over from an earlier transaction.
-      const setting = await rowsOf<{ value: string | null }>(trx, `SELECT current_setting('app.tenant_id', true) AS value`);
-      expect(['', null]).toContain(setting[0]!.value);
-      const counts: Record<string, number> = {};
-      for (const table of [...tenantTables, 'tenants']) counts[table] = (await rowsOf<{ n: number }>(trx, 'SELECT count(*)::int AS n FROM ??', [table]))[0]!.n;
-      return counts;
-    });
-    expect(Object.entries(seen).filter(([, n]) => n !== 0)).toEqual([]);
-    expect(Object.keys(seen).sort()).toEqual([...tenantTables, 'tenants'].sort());
-  });
+  ])(
+    'shows hearth_app no row of any tenant-scoped table, nor any tenant, with app.tenant_id %s',
+    async (_label, tenantId) => {
+      const seen = await asApp(tenantId, async (trx) => {
+        // A pooled connection must not carry a tenant over from an earlier transaction.
+        const setting = await rowsOf<{ value: string | null }>(
+          trx,
+          `SELECT current_setting('app.tenant_id', true) AS value`,
+        );
+        expect(['', null]).toContain(setting[0]!.value);
+        const counts: Record<string, number> = {};
+        for (const table of [...tenantTables, 'tenants'])
+          counts[table] = (await rowsOf<{ n: number }>(trx, 'SELECT count(*)::int AS n FROM ??', [table]))[0]!.n;
+        return counts;
+      });
+      expect(Object.entries(seen).filter(([, n]) => n !== 0)).toEqual([]);
+      expect(Object.keys(seen).sort()).toEqual([...tenantTables, 'tenants'].sort());
+    },
+  );
 
   it("shows hearth_app, as B, none of A's children, and only B in tenants", async () => {
-    const [childOfA] = await ownerRows<{ id: string }>(world.db, world.a.id, 'SELECT id FROM children WHERE tenant_id = ? LIMIT 1', [world.a.id]);
-    const [childOfB] = await ownerRows<{ id: string }>(world.db, world.b.id, 'SELECT id FROM children WHERE tenant_id = ? LIMIT 1', [world.b.id]);
+    const [childOfA] = await ownerRows<{ id: string }>(
+      world.db,
+      world.a.id,
+      'SELECT id FROM children WHERE tenant_id = ? LIMIT 1',
+      [world.a.id],
+    );
+    const [childOfB] = await ownerRows<{ id: string }>(
+      world.db,
+      world.b.id,
+      'SELECT id FROM children WHERE tenant_id = ? LIMIT 1',
+      [world.b.id],
+    );
     const seen = await asApp(world.b.id, async (trx) => ({
       childOfA: await rowsOf(trx, 'SELECT id FROM children WHERE id = ?', [childOfA!.id]),
-      childOfAByTenant: await rowsOf(trx, 'SELECT id FROM children WHERE tenant_id = ? AND id = ?', [world.a.id, childOfA!.id]),
-      updatedOfA: await rowsOf(trx, `UPDATE children SET given_name = 'Taken' WHERE id = ? RETURNING id`, [childOfA!.id]),
+      childOfAByTenant: await rowsOf(trx, 'SELECT id FROM children WHERE tenant_id = ? AND id = ?', [
+        world.a.id,
+        childOfA!.id,
+      ]),
+      updatedOfA: await rowsOf(trx, `UPDATE children SET given_name = 'Taken' WHERE id = ? RETURNING id`, [
+        childOfA!.id,
+      ]),
       // Control: the same query finds B's own child, so the empty answers above are RLS at work.
       childOfB: await rowsOf<{ id: string }>(trx, 'SELECT id FROM children WHERE id = ?', [childOfB!.id]),
       tenants: await rowsOf<{ id: string }>(trx, 'SELECT id FROM tenants ORDER BY id'),
     }));
-    expect(seen).toEqual({ childOfA: [], childOfAByTenant: [], updatedOfA: [], childOfB: [{ id: childOfB!.id }], tenants: [{ id: world.b.id }] });
+    expect(seen).toEqual({
+      childOfA: [],
+      childOfAByTenant: [],
+      updatedOfA: [],
+      childOfB: [{ id: childOfB!.id }],
+      tenants: [{ id: world.b.id }],
+    });
   });
 
   it("refuses hearth_app, as B, a child written with A's tenant_id (WITH CHECK)", async () => {

@@ -42,7 +42,9 @@ afterAll(async () => {
 it('gives the system roles of existing tenants the permissions later migrations add', async () => {
   const upTo = migrations.findIndex((m) => m.name === BEFORE) + 1;
   // Apply the early migrations as knex would, recording them, so the rest run as pending.
-  await db.raw('CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), batch integer, migration_time timestamptz)');
+  await db.raw(
+    'CREATE TABLE knex_migrations (id serial PRIMARY KEY, name varchar(255), batch integer, migration_time timestamptz)',
+  );
   await db.raw('CREATE TABLE knex_migrations_lock (index serial PRIMARY KEY, is_locked integer)');
   await db('knex_migrations_lock').insert({ is_locked: 0 });
   for (const migration of migrations.slice(0, upTo)) {
@@ -51,10 +53,28 @@ it('gives the system roles of existing tenants the permissions later migrations 
   }
   const tenantId = await db.transaction(async (trx) => {
     await applyScope(trx, { tenantId: null, platform: true });
-    const { tenant } = await provisionTenant(trx, loadPacks(), { kind: 'service', name: 'Older', slug: 'older', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email: 'a@older.test', displayName: 'A', password: 'a long enough password' } });
+    const { tenant } = await provisionTenant(trx, loadPacks(), {
+      kind: 'service',
+      name: 'Older',
+      slug: 'older',
+      packId: 'uk',
+      currency: 'GBP',
+      timeZone: 'Europe/London',
+      firstAdmin: { email: 'a@older.test', displayName: 'A', password: 'a long enough password' },
+    });
     // As the roles were before the configuration permissions existed, plus a role of the tenant's own.
-    await trx.raw(`UPDATE roles SET permissions = ARRAY(SELECT p FROM unnest(permissions) p WHERE p !~ '^(configuration|forms|rates):') WHERE tenant_id = ?`, [tenant.id]);
-    await trx('roles').insert({ tenant_id: tenant.id, id: '01900000-0000-7000-8000-0000000000aa', key: 'own_role', name: 'Own', system: false, permissions: ['children:read'] });
+    await trx.raw(
+      `UPDATE roles SET permissions = ARRAY(SELECT p FROM unnest(permissions) p WHERE p !~ '^(configuration|forms|rates):') WHERE tenant_id = ?`,
+      [tenant.id],
+    );
+    await trx('roles').insert({
+      tenant_id: tenant.id,
+      id: '01900000-0000-7000-8000-0000000000aa',
+      key: 'own_role',
+      name: 'Own',
+      system: false,
+      permissions: ['children:read'],
+    });
     return tenant.id;
   });
 
@@ -63,10 +83,23 @@ it('gives the system roles of existing tenants the permissions later migrations 
 
   const roles = await db.transaction(async (trx) => {
     await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);
-    return (await trx('roles').where({ tenant_id: tenantId }).select('key', 'permissions')) as Array<{ key: string; permissions: string[] }>;
+    return (await trx('roles').where({ tenant_id: tenantId }).select('key', 'permissions')) as Array<{
+      key: string;
+      permissions: string[];
+    }>;
   });
-  const of = (key: string) => roles.find((r) => r.key === key)!.permissions.filter((p) => /^(configuration|forms|rates):/.test(p)).sort();
-  expect(of('tenant_admin')).toEqual(['configuration:manage', 'configuration:read', 'forms:read', 'forms:submit', 'rates:evaluate']);
+  const of = (key: string) =>
+    roles
+      .find((r) => r.key === key)!
+      .permissions.filter((p) => /^(configuration|forms|rates):/.test(p))
+      .sort();
+  expect(of('tenant_admin')).toEqual([
+    'configuration:manage',
+    'configuration:read',
+    'forms:read',
+    'forms:submit',
+    'rates:evaluate',
+  ]);
   expect(of('caseworker')).toEqual(['configuration:read', 'forms:read', 'forms:submit']);
   expect(of('finance_officer')).toEqual(['configuration:read', 'rates:evaluate']);
   expect(roles.find((r) => r.key === 'own_role')!.permissions).toEqual(['children:read']);

@@ -26,6 +26,9 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
   it('succeeds as its fixture says, inside the contract', async () => {
     const request = await requestFor(operationId, { world, tenant: world.a });
     const response = await world.call(operationId, request);
-    expect({ status: response.status, body: response.status === request.expect ? 'ok' : response.text }).toEqual({ status: request.expect, body: 'ok' });
+    expect({ status: response.status, body: response.status === request.expect ? 'ok' : response.text }).toEqual({
+      status: request.expect,
+      body: 'ok',
+    });
   });
 });

@@ -18,7 +18,8 @@ import { startWorld, type World } from './support/harness';
  */
 
 function findPgbouncer(): string | null {
-  for (const candidate of ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer']) if (fs.existsSync(candidate)) return candidate;
+  for (const candidate of ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer', '/usr/local/bin/pgbouncer'])
+    if (fs.existsSync(candidate)) return candidate;
   return null;
 }
 
@@ -29,7 +30,11 @@ const binary = findPgbouncer();
  * operations' share, 2 here) by the rate limits' 2, or log-ins wait on each other for ever.
  */
 const SERVER_CONNECTIONS = 4;
-const skipped = !adminUrl() ? 'the tests run on PGlite, with no server for PgBouncer to front' : !binary ? 'pgbouncer is not installed (Debian: apt-get install pgbouncer)' : null;
+const skipped = !adminUrl()
+  ? 'the tests run on PGlite, with no server for PgBouncer to front'
+  : !binary
+    ? 'pgbouncer is not installed (Debian: apt-get install pgbouncer)'
+    : null;
 if (skipped) process.stdout.write(`test/pgbouncer.test.ts skipped: ${skipped}\n`);
 const maybe = skipped ? describe.skip : describe;
 
@@ -92,7 +97,8 @@ async function startPgbouncer(dir: string): Promise<{ port: number; process: Chi
   const child = spawn(binary!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const log = () => `${stderr}${fs.existsSync(path.join(dir, 'pgbouncer.log')) ? fs.readFileSync(path.join(dir, 'pgbouncer.log'), 'utf8') : ''}`;
+  const log = () =>
+    `${stderr}${fs.existsSync(path.join(dir, 'pgbouncer.log')) ? fs.readFileSync(path.join(dir, 'pgbouncer.log'), 'utf8') : ''}`;
   await listening(port, 10_000).catch((error: Error) => Promise.reject(new Error(`${error.message}\n${log()}`)));
   return { port, process: child, log };
 }
@@ -112,7 +118,13 @@ maybe('the request path through PgBouncer in transaction mode', () => {
     url.hostname = '127.0.0.1';
     url.port = String(bouncer.port);
     // A second server on the same database, through PgBouncer; the same secret, so the world's tokens hold.
-    server = await startServer({ ...world.config, databaseUrl: url.toString(), dbPoolMax: 6, tenantMaxConcurrency: 2, statementTimeoutMs: 1500 });
+    server = await startServer({
+      ...world.config,
+      databaseUrl: url.toString(),
+      dbPoolMax: 6,
+      tenantMaxConcurrency: 2,
+      statementTimeoutMs: 1500,
+    });
     viaBouncer = knexFactory({ client: 'pg', connection: url.toString(), pool: { min: 0, max: SERVER_CONNECTIONS } });
   }, 120_000);
   afterAll(async () => {
@@ -127,8 +139,20 @@ maybe('the request path through PgBouncer in transaction mode', () => {
 
   it("serves two tenants' requests, interleaved on PgBouncer's few server connections, each seeing only its own rows", async () => {
     const ids: Record<string, string> = {};
-    for (const [name, tenant] of [['a', world.a], ['b', world.b]] as const) {
-      const created = await fetch(`${server.url}/v1/children`, { method: 'POST', headers: as(tenant.adminToken), body: JSON.stringify({ givenName: `Bouncer${name}`, familyName: 'Pooled', dateOfBirth: '2015-03-01', sex: 'female' }) });
+    for (const [name, tenant] of [
+      ['a', world.a],
+      ['b', world.b],
+    ] as const) {
+      const created = await fetch(`${server.url}/v1/children`, {
+        method: 'POST',
+        headers: as(tenant.adminToken),
+        body: JSON.stringify({
+          givenName: `Bouncer${name}`,
+          familyName: 'Pooled',
+          dateOfBirth: '2015-03-01',
+          sex: 'female',
+        }),
+      });
       expect(created.status).toBe(201);
       ids[name] = ((await created.json()) as { id: string }).id;
     }
@@ -138,13 +162,22 @@ maybe('the request path through PgBouncer in transaction mode', () => {
       const body = (await response.json()) as { data: Array<{ id: string }> };
       return { tenant: tenant === world.a ? 'a' : 'b', status: response.status, ids: body.data.map((c) => c.id) };
     });
-    for (const answer of await Promise.all(asks)) expect(answer).toEqual({ tenant: answer.tenant, status: 200, ids: [ids[answer.tenant]] });
+    for (const answer of await Promise.all(asks))
+      expect(answer).toEqual({ tenant: answer.tenant, status: 200, ids: [ids[answer.tenant]] });
   });
 
   it('logs in through it, again and again, from both tenants at once', async () => {
     const logins = Array.from({ length: 12 }, async (_, i) => {
       const tenant = i % 2 ? world.b : world.a;
-      const response = await fetch(`${server.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: tenant.slug, email: tenant.adminEmail, password: 'correct horse battery staple' }) });
+      const response = await fetch(`${server.url}/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          tenant: tenant.slug,
+          email: tenant.adminEmail,
+          password: 'correct horse battery staple',
+        }),
+      });
       return { status: response.status, body: response.status === 200 ? null : await response.text() };
     });
     for (const answer of await Promise.all(logins)) expect(answer).toEqual({ status: 200, body: null });
@@ -177,7 +210,8 @@ maybe('the request path through PgBouncer in transaction mode', () => {
       Array.from({ length: SERVER_CONNECTIONS }, () =>
         viaBouncer.transaction(async (trx) => {
           arrived++;
-          for (let i = 0; i < 300 && arrived < SERVER_CONNECTIONS; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+          for (let i = 0; i < 300 && arrived < SERVER_CONNECTIONS; i++)
+            await new Promise((resolve) => setTimeout(resolve, 10));
           const { rows } = (await trx.raw(
             `SELECT current_user AS role, current_setting('statement_timeout') AS statement, current_setting('idle_in_transaction_session_timeout') AS idle,
                     coalesce(current_setting('app.tenant_id', true), '') AS tenant, pg_backend_pid() AS pid`,
@@ -187,7 +221,13 @@ maybe('the request path through PgBouncer in transaction mode', () => {
       ),
     );
     expect(new Set(seen.map((s) => s.pid)).size).toBe(SERVER_CONNECTIONS);
-    for (const s of seen) expect({ role: s.role, statement: s.statement, idle: s.idle, tenant: s.tenant }).toEqual({ role: new URL(adminUrl()!).username || 'postgres', statement: '0', idle: '0', tenant: '' });
+    for (const s of seen)
+      expect({ role: s.role, statement: s.statement, idle: s.idle, tenant: s.tenant }).toEqual({
+        role: new URL(adminUrl()!).username || 'postgres',
+        statement: '0',
+        idle: '0',
+        tenant: '',
+      });
     expect(bouncer!.log()).not.toMatch(/prepared statement .* does not exist/);
   });
 });

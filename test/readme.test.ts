@@ -20,7 +20,10 @@ describe('the README', () => {
   });
 
   it('names only plugin folders that exist, in itself and in plugins/README.md', () => {
-    const named = [...read('README.md').matchAll(/`plugins\/([a-z0-9-]+)`/g), ...read('plugins/README.md').matchAll(/\| `([a-z0-9-]+)\/` \|/g)].map((m) => m[1]!);
+    const named = [
+      ...read('README.md').matchAll(/`plugins\/([a-z0-9-]+)`/g),
+      ...read('plugins/README.md').matchAll(/\| `([a-z0-9-]+)\/` \|/g),
+    ].map((m) => m[1]!);
     expect(named.length).toBeGreaterThan(3);
     expect(named.filter((folder) => !fs.existsSync(path.join(repoRoot, 'plugins', folder, 'plugin.json')))).toEqual([]);
   });
@@ -28,9 +31,14 @@ describe('the README', () => {
 
 describe('the project documents', () => {
   const tracked = () =>
-    execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' })
+    execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    })
       .split('\0')
-      .filter((file: string) => file !== '' && file !== 'package-lock.json' && fs.existsSync(path.join(repoRoot, file)));
+      .filter(
+        (file: string) => file !== '' && file !== 'package-lock.json' && fs.existsSync(path.join(repoRoot, file)),
+      );
 
   it('point at nothing outside the repository: a clone has nothing beside it', () => {
     // The folder beside the checkout that holds the team's own notes, spelled so this file does not name it.
@@ -44,8 +52,14 @@ describe('the project documents', () => {
     const architecture = read('ARCHITECTURE.md');
     const named = new Set<string>();
     // Paths in backticks, and the first column of the layout block.
-    for (const m of architecture.matchAll(/`((?:core|plugins|packs|openapi|migrations|sdk|examples|bench|test)\/[A-Za-z0-9_./<>-]*)`/g)) named.add(m[1]!);
-    for (const m of architecture.matchAll(/^((?:core|plugins|packs|openapi|migrations|sdk|examples|bench|test)[A-Za-z0-9_/]*\/?)\s/gm)) named.add(m[1]!);
+    for (const m of architecture.matchAll(
+      /`((?:core|plugins|packs|openapi|migrations|sdk|examples|bench|test)\/[A-Za-z0-9_./<>-]*)`/g,
+    ))
+      named.add(m[1]!);
+    for (const m of architecture.matchAll(
+      /^((?:core|plugins|packs|openapi|migrations|sdk|examples|bench|test)[A-Za-z0-9_/]*\/?)\s/gm,
+    ))
+      named.add(m[1]!);
     const concrete = [...named].filter((p) => !p.includes('<') && !p.includes('*'));
     expect(concrete.length).toBeGreaterThan(15);
     expect(concrete.filter((p) => !fs.existsSync(path.join(repoRoot, p)))).toEqual([]);

@@ -78,7 +78,10 @@ const REFERRING_COLUMNS = ['child_id', 'placement_id', 'subject_id', 'task_id', 
  * Everything not listed answers exactly as the fixture says.
  */
 const EXPECTED_FOR_EXCLUDED: Record<string, { status: number; why: string }> = {
-  recordCarerPanelRecommendation: { status: 403, why: "only the panel's chair and members record its recommendation, and the excluded user sits on no panel" },
+  recordCarerPanelRecommendation: {
+    status: 403,
+    why: "only the panel's chair and members record its recommendation, and the excluded user sits on no panel",
+  },
 };
 
 let world: World;
@@ -109,12 +112,16 @@ async function tablesReferringToChildren(): Promise<Record<string, string[]>> {
 
 /** A's rows of a case table that are restricted data: all of them, since every child of A is restricted, save subjects that are not children or placements. */
 function restrictedRowsSql(table: string, columns: string[]): string {
-  if (columns.includes('subject_type')) return `SELECT * FROM ${table} WHERE tenant_id = ? AND subject_type IN ('child', 'placement')`;
-  if (table === 'task_reminders') return `SELECT r.* FROM task_reminders r JOIN tasks t ON t.tenant_id = r.tenant_id AND t.id = r.task_id WHERE r.tenant_id = ? AND t.subject_type IN ('child', 'placement')`;
+  if (columns.includes('subject_type'))
+    return `SELECT * FROM ${table} WHERE tenant_id = ? AND subject_type IN ('child', 'placement')`;
+  if (table === 'task_reminders')
+    return `SELECT r.* FROM task_reminders r JOIN tasks t ON t.tenant_id = r.tenant_id AND t.id = r.task_id WHERE r.tenant_id = ? AND t.subject_type IN ('child', 'placement')`;
   return `SELECT * FROM ${table} WHERE tenant_id = ?`;
 }
 
-async function snapshotRestricted(tables: Record<string, string[]>): Promise<{ snapshot: Record<string, string[]>; rows: Array<Record<string, unknown>> }> {
+async function snapshotRestricted(
+  tables: Record<string, string[]>,
+): Promise<{ snapshot: Record<string, string[]>; rows: Array<Record<string, unknown>> }> {
   const snapshot: Record<string, string[]> = {};
   const all: Array<Record<string, unknown>> = [];
   for (const table of ['children', ...Object.keys(tables).filter((t) => CHILD_TABLES[t] === 'case')]) {
@@ -135,7 +142,8 @@ function identifiersIn(rows: Array<Record<string, unknown>>): string[] {
     if (typeof row.placement_id === 'string') ids.add(row.placement_id);
     if (row._table === 'children') {
       // Names made unique by the fixtures ("Fixture…", "Identified…"); a surname shared by every fixture ("Child") would match words, not children.
-      for (const name of [row.given_name, row.preferred_name]) if (typeof name === 'string' && name.length >= 8) ids.add(name);
+      for (const name of [row.given_name, row.preferred_name])
+        if (typeof name === 'string' && name.length >= 8) ids.add(name);
     }
   }
   return [...ids];
@@ -156,14 +164,19 @@ function leaks(response: HttpResponse, sent: unknown): string[] {
   response.headers.forEach((value, name) => {
     text += `\n${name}: ${value}`;
   });
-  const echoes = [...stringLeaves(sent).filter(mentionsRestricted), ...writtenByExcluded].sort((x, y) => y.length - x.length);
+  const echoes = [...stringLeaves(sent).filter(mentionsRestricted), ...writtenByExcluded].sort(
+    (x, y) => y.length - x.length,
+  );
   for (const echo of echoes) text = text.split(echo).join('\u0000');
   return restrictedIdentifiers.filter((id) => text.includes(id));
 }
 
 function expectStatus(response: HttpResponse, status: number | ((s: number) => boolean), label: string): void {
   const good = typeof status === 'number' ? response.status === status : status(response.status);
-  expect({ status: response.status, body: good ? 'as expected' : response.text }).toEqual({ status: good ? response.status : label, body: 'as expected' });
+  expect({ status: response.status, body: good ? 'as expected' : response.text }).toEqual({
+    status: good ? response.status : label,
+    body: 'as expected',
+  });
 }
 
 function expectNoLeak(response: HttpResponse, sent: unknown): void {
@@ -171,7 +184,8 @@ function expectNoLeak(response: HttpResponse, sent: unknown): void {
 }
 
 const pathMentions = (request: OperationRequest) => Object.values(request.params ?? {}).some(mentionsRestricted);
-const inputMentions = (request: OperationRequest) => [...stringLeaves(request.query ?? {}), ...stringLeaves(request.body ?? null)].some(mentionsRestricted);
+const inputMentions = (request: OperationRequest) =>
+  [...stringLeaves(request.query ?? {}), ...stringLeaves(request.body ?? null)].some(mentionsRestricted);
 
 /**
  * Every child of A restricted to A's first administrator, written as the owner with versions as they
@@ -182,7 +196,10 @@ async function restrictEveryChild(): Promise<Record<string, string[]>> {
   await world.db.transaction(async (trx) => {
     await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [world.a.id]);
     await trx.raw(`UPDATE children SET restricted = true WHERE tenant_id = ? AND NOT restricted`, [world.a.id]);
-    await trx.raw(`INSERT INTO child_access_grants (tenant_id, child_id, user_id) SELECT tenant_id, id, ? FROM children WHERE tenant_id = ? ON CONFLICT DO NOTHING`, [world.a.adminId, world.a.id]);
+    await trx.raw(
+      `INSERT INTO child_access_grants (tenant_id, child_id, user_id) SELECT tenant_id, id, ? FROM children WHERE tenant_id = ? ON CONFLICT DO NOTHING`,
+      [world.a.adminId, world.a.id],
+    );
   });
   const { snapshot, rows } = await snapshotRestricted(tables);
   restrictedIdentifiers = identifiersIn(rows);
@@ -190,7 +207,10 @@ async function restrictEveryChild(): Promise<Record<string, string[]>> {
 }
 
 /** Restricted rows that a request changed or removed, and rows about a restricted child it added. */
-function changedRows(before: Record<string, string[]>, after: Record<string, string[]>): Record<string, { gone: string[]; came: string[] }> {
+function changedRows(
+  before: Record<string, string[]>,
+  after: Record<string, string[]>,
+): Record<string, { gone: string[]; came: string[] }> {
   const changed: Record<string, { gone: string[]; came: string[] }> = {};
   for (const table of Object.keys(before)) {
     const was = new Set(before[table]);
@@ -216,12 +236,39 @@ interface MoneyAboutAChild {
 async function seedMoneyAboutAChild(ctx: FixtureContext): Promise<MoneyAboutAChild> {
   const householdId = await householdWithRoom(ctx);
   const startDate = await approvalDay(ctx, householdId);
-  const child = await ok(await world.call('createChild', { token: ctx.tenant.adminToken, body: { givenName: 'Paidfor', familyName: 'Child', dateOfBirth: '2014-02-03', sex: 'male' } }), 201, 'createChild');
-  await ok(await world.call('createPlacement', { token: ctx.tenant.adminToken, params: { childId: child.body.id }, body: { householdId, kind: 'long_term', startDate, placementType: 'U4' } }), 201, 'createPlacement');
+  const child = await ok(
+    await world.call('createChild', {
+      token: ctx.tenant.adminToken,
+      body: { givenName: 'Paidfor', familyName: 'Child', dateOfBirth: '2014-02-03', sex: 'male' },
+    }),
+    201,
+    'createChild',
+  );
+  await ok(
+    await world.call('createPlacement', {
+      token: ctx.tenant.adminToken,
+      params: { childId: child.body.id },
+      body: { householdId, kind: 'long_term', startDate, placementType: 'U4' },
+    }),
+    201,
+    'createPlacement',
+  );
   const body = claimBody();
   // Dated the day the household was approved (and the child placed): a claim is paid only for costs while a household is approved.
-  const claim = await ok(await world.call('createClaim', { token: ctx.tenant.adminToken, params: { householdId }, body: { ...body, lines: body.lines.map((l) => ({ ...l, date: startDate, childId: child.body.id })) } }), 201, 'createClaim');
-  await ok(await world.call('submitClaim', { token: ctx.tenant.adminToken, params: { claimId: claim.body.id }, body: {} }), 200, 'submitClaim');
+  const claim = await ok(
+    await world.call('createClaim', {
+      token: ctx.tenant.adminToken,
+      params: { householdId },
+      body: { ...body, lines: body.lines.map((l) => ({ ...l, date: startDate, childId: child.body.id })) },
+    }),
+    201,
+    'createClaim',
+  );
+  await ok(
+    await world.call('submitClaim', { token: ctx.tenant.adminToken, params: { claimId: claim.body.id }, body: {} }),
+    200,
+    'submitClaim',
+  );
   const run = await runAt(ctx, 'finalised');
   await runJobs(world);
   return { childId: child.body.id, householdId, runId: run.id, claimId: claim.body.id };
@@ -234,7 +281,10 @@ beforeAll(async () => {
   money = await seedMoneyAboutAChild(ctx);
   tables = await tablesReferringToChildren();
   excludedToken = (await world.addUser(world.a, ['tenant_admin'])).token;
-  const key = await world.call('createApiKey', { token: world.a.adminToken, body: { name: 'every permission', permissions: Object.keys(PERMISSIONS).filter((p) => p !== 'tenants:manage') } });
+  const key = await world.call('createApiKey', {
+    token: world.a.adminToken,
+    body: { name: 'every permission', permissions: Object.keys(PERMISSIONS).filter((p) => p !== 'tenants:manage') },
+  });
   if (key.status !== 201) throw new Error(`createApiKey: ${key.status} ${key.text}`);
   everythingKey = key.body.secret as string;
 }, 240_000);
@@ -251,13 +301,30 @@ describe('the tables that refer to a child', () => {
 
   it('hold restricted rows in the tables that matter most once every child is restricted, so the matrix below tests something', async () => {
     const restricted = await restrictEveryChild();
-    const empty = ['children', 'tasks', 'placements', 'child_care_episodes', 'child_case_records', 'matching_requests', 'placement_levels_of_care', 'placement_visits', 'case_events'].filter((t) => !restricted[t]?.length);
+    const empty = [
+      'children',
+      'tasks',
+      'placements',
+      'child_care_episodes',
+      'child_case_records',
+      'matching_requests',
+      'placement_levels_of_care',
+      'placement_visits',
+      'case_events',
+    ].filter((t) => !restricted[t]?.length);
     expect(empty).toEqual([]);
     expect(restrictedIdentifiers.length).toBeGreaterThan(40);
     // And money that names a restricted child, in each place money is kept.
     const money: Record<string, number> = {};
     for (const table of ['payment_lines', 'ledger_entries', 'claim_lines', 'invoice_lines']) {
-      money[table] = (await ownerRows<{ n: number }>(world.db, world.a.id, `SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = ? AND child_id IS NOT NULL`, [world.a.id]))[0]!.n;
+      money[table] = (
+        await ownerRows<{ n: number }>(
+          world.db,
+          world.a.id,
+          `SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = ? AND child_id IS NOT NULL`,
+          [world.a.id],
+        )
+      )[0]!.n;
     }
     expect(Object.entries(money).filter(([, n]) => n === 0)).toEqual([]);
   });
@@ -274,40 +341,44 @@ function classify(op: ContractOperation): string {
  * the fixture just made) is restricted, then the excluded user sends it (and, for reads, the API key).
  */
 describe("a user named on no restriction, sending the named administrator's requests", () => {
-  it.each(routed.map((op) => ({ operationId: op.operationId, op, expectation: classify(op) })))('$operationId: $expectation', async ({ operationId, op }) => {
-    const request = await requestFor(operationId, { world, tenant: world.a });
-    const before = await restrictEveryChild();
-    const own = request.as === 'none' || request.as === 'custom';
-    const sent: OperationRequest = own ? request : { ...request, token: excludedToken, apiKey: undefined };
+  it.each(routed.map((op) => ({ operationId: op.operationId, op, expectation: classify(op) })))(
+    '$operationId: $expectation',
+    async ({ operationId, op }) => {
+      const request = await requestFor(operationId, { world, tenant: world.a });
+      const before = await restrictEveryChild();
+      const own = request.as === 'none' || request.as === 'custom';
+      const sent: OperationRequest = own ? request : { ...request, token: excludedToken, apiKey: undefined };
 
-    if (op.tenancy === 'platform') {
-      const response = await world.call(operationId, { ...sent, token: excludedToken });
-      expectStatus(response, 403, '403');
+      if (op.tenancy === 'platform') {
+        const response = await world.call(operationId, { ...sent, token: excludedToken });
+        expectStatus(response, 403, '403');
+        expectNoLeak(response, sent);
+        return;
+      }
+
+      const response = await world.call(operationId, sent);
+      const expected = EXPECTED_FOR_EXCLUDED[operationId]?.status ?? request.expect;
+      if (pathMentions(request)) {
+        expectStatus(response, 404, '404: the path names restricted data');
+      } else if (inputMentions(request) && op.method !== 'get') {
+        expectStatus(response, (s) => s >= 400 && s < 500, '4xx: the input names restricted data');
+      } else if (!inputMentions(request)) {
+        expectStatus(response, expected, String(expected));
+      }
       expectNoLeak(response, sent);
-      return;
-    }
-
-    const response = await world.call(operationId, sent);
-    const expected = EXPECTED_FOR_EXCLUDED[operationId]?.status ?? request.expect;
-    if (pathMentions(request)) {
-      expectStatus(response, 404, '404: the path names restricted data');
-    } else if (inputMentions(request) && op.method !== 'get') {
-      expectStatus(response, (s) => s >= 400 && s < 500, '4xx: the input names restricted data');
-    } else if (!inputMentions(request)) {
-      expectStatus(response, expected, String(expected));
-    }
-    expectNoLeak(response, sent);
-    if (op.method !== 'get') {
-      expect(changedRows(before, (await snapshotRestricted(tables)).snapshot)).toEqual({});
-      if (response.status < 300) for (const s of stringLeaves(sent.body)) if (s.length >= 8) writtenByExcluded.add(s);
-    } else if (op.tenancy === 'tenant' && !own) {
-      // The same read with an API key that holds every permission.
-      const keyed: OperationRequest = { ...request, token: undefined, apiKey: everythingKey };
-      const byKey = await world.call(operationId, keyed);
-      if (pathMentions(request)) expectStatus(byKey, (s) => s === 404 || s === 403, '404 (or 403 where only a person may call)');
-      expectNoLeak(byKey, keyed);
-    }
-  });
+      if (op.method !== 'get') {
+        expect(changedRows(before, (await snapshotRestricted(tables)).snapshot)).toEqual({});
+        if (response.status < 300) for (const s of stringLeaves(sent.body)) if (s.length >= 8) writtenByExcluded.add(s);
+      } else if (op.tenancy === 'tenant' && !own) {
+        // The same read with an API key that holds every permission.
+        const keyed: OperationRequest = { ...request, token: undefined, apiKey: everythingKey };
+        const byKey = await world.call(operationId, keyed);
+        if (pathMentions(request))
+          expectStatus(byKey, (s) => s === 404 || s === 403, '404 (or 403 where only a person may call)');
+        expectNoLeak(byKey, keyed);
+      }
+    },
+  );
 });
 
 /**
@@ -315,7 +386,8 @@ describe("a user named on no restriction, sending the named administrator's requ
  * restricted child is read here, from the run, claim and journal seeded for it.
  */
 describe('money about a restricted child, read by a user named on no restriction', () => {
-  const asExcluded = (operationId: string, options: OperationRequest | Record<string, unknown> = {}) => world.call(operationId, { ...options, token: excludedToken });
+  const asExcluded = (operationId: string, options: OperationRequest | Record<string, unknown> = {}) =>
+    world.call(operationId, { ...options, token: excludedToken });
   const sum = (rows: Array<{ amount: number }>) => rows.reduce((s, r) => s + r.amount, 0);
 
   beforeAll(async () => {
@@ -327,23 +399,38 @@ describe('money about a restricted child, read by a user named on no restriction
     const lines = await asExcluded('listPaymentRunLines', { params: { runId: money.runId }, query: { limit: 200 } });
     expectStatus(lines, 200, '200');
     expectNoLeak(lines, {});
-    const data = lines.body.data as Array<{ amount: number; childId: string | null; householdId: string; kind: string }>;
+    const data = lines.body.data as Array<{
+      amount: number;
+      childId: string | null;
+      householdId: string;
+      kind: string;
+    }>;
     expect(sum(data)).toBe(run.body.total);
     expect(data.some((l) => l.householdId === money.householdId && l.kind === 'rate' && l.childId === null)).toBe(true);
     // (control) the administrator named on the child sees it on the same lines.
-    const named = await world.call('listPaymentRunLines', { token: world.a.adminToken, params: { runId: money.runId }, query: { limit: 200 } });
+    const named = await world.call('listPaymentRunLines', {
+      token: world.a.adminToken,
+      params: { runId: money.runId },
+      query: { limit: 200 },
+    });
     expect((named.body.data as Array<{ childId: string | null }>).some((l) => l.childId === money.childId)).toBe(true);
   });
 
   it('finds no line when a filter names the restricted child', async () => {
-    const lines = await asExcluded('listPaymentRunLines', { params: { runId: money.runId }, query: { childId: money.childId } });
+    const lines = await asExcluded('listPaymentRunLines', {
+      params: { runId: money.runId },
+      query: { childId: money.childId },
+    });
     expectStatus(lines, 200, '200');
     expect(lines.body.data).toEqual([]);
   });
 
   it("shows the household's statement and remittance with the child withheld", async () => {
     for (const operationId of ['getCarerStatement', 'getRemittanceAdvice']) {
-      const response = await asExcluded(operationId, { params: { runId: money.runId, householdId: money.householdId }, query: { format: 'html' } });
+      const response = await asExcluded(operationId, {
+        params: { runId: money.runId, householdId: money.householdId },
+        query: { format: 'html' },
+      });
       expectStatus(response, 200, '200');
       expectNoLeak(response, {});
       if (operationId === 'getCarerStatement') expect(response.text).toContain('Restricted record');
@@ -383,7 +470,10 @@ describe('money about a restricted child, read by a user named on no restriction
     expectStatus(claim, 200, '200');
     expectNoLeak(claim, {});
     const body = claimBody();
-    const request = { params: { householdId: money.householdId }, body: { ...body, lines: body.lines.map((l) => ({ ...l, childId: money.childId })) } };
+    const request = {
+      params: { householdId: money.householdId },
+      body: { ...body, lines: body.lines.map((l) => ({ ...l, childId: money.childId })) },
+    };
     const refused = await asExcluded('createClaim', request);
     expectStatus(refused, 422, '422');
     expectNoLeak(refused, request);

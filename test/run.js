@@ -20,7 +20,11 @@ async function main() {
   delete env.DATABASE_URL;
   // PGlite loads its WebAssembly through dynamic import(), which jest's VM needs this flag to allow.
   const jest = require.resolve('jest/bin/jest');
-  const result = spawnSync(process.execPath, ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, ...process.argv.slice(2)], { stdio: 'inherit', env });
+  const result = spawnSync(
+    process.execPath,
+    ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', jest, ...process.argv.slice(2)],
+    { stdio: 'inherit', env },
+  );
   process.exit(result.status ?? 1);
 }
 

@@ -11,7 +11,9 @@ import { run } from './support/processes';
  * the copy lives under the repository's dist/ so that the script finds TypeScript as it does in sdk/.
  */
 
-const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'sdk', 'package.json'), 'utf8')) as { version: string };
+const { version } = JSON.parse(fs.readFileSync(path.join(repoRoot, 'sdk', 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 let copy: string;
 
@@ -22,7 +24,14 @@ beforeAll(() => {
   fs.mkdirSync(path.join(sdk, 'scripts'), { recursive: true });
   fs.mkdirSync(path.join(sdk, 'src'));
   fs.mkdirSync(path.join(copy, 'openapi'));
-  for (const file of ['package.json', 'tsconfig.json', 'tsconfig.cjs.json', path.join('scripts', 'build.cjs'), path.join('scripts', 'buildLock.cjs')]) fs.copyFileSync(path.join(repoRoot, 'sdk', file), path.join(sdk, file));
+  for (const file of [
+    'package.json',
+    'tsconfig.json',
+    'tsconfig.cjs.json',
+    path.join('scripts', 'build.cjs'),
+    path.join('scripts', 'buildLock.cjs'),
+  ])
+    fs.copyFileSync(path.join(repoRoot, 'sdk', file), path.join(sdk, file));
   fs.copyFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), path.join(copy, 'openapi', 'hearth.yaml'));
   fs.writeFileSync(path.join(sdk, 'src', 'index.ts'), 'export const built = true;\n');
 });
@@ -37,10 +46,21 @@ it('compiles once when three builds start together, and each ends with the packa
     [1, 2, 3].map(async () => {
       const ran = await run(process.execPath, [script], { cwd: path.join(copy, 'sdk') });
       // What a reader finds the moment this build returns (npm pack, Vite).
-      const whole = ['esm/index.js', 'esm/index.d.ts', 'cjs/index.js', 'cjs/index.d.ts', 'cjs/package.json', '.inputs.sha256'].every((f) => fs.existsSync(path.join(copy, 'sdk', 'dist', f)));
+      const whole = [
+        'esm/index.js',
+        'esm/index.d.ts',
+        'cjs/index.js',
+        'cjs/index.d.ts',
+        'cjs/package.json',
+        '.inputs.sha256',
+      ].every((f) => fs.existsSync(path.join(copy, 'sdk', 'dist', f)));
       return { code: ran.code, said: ran.stderr.replace(/ in [\d.]+ s/, '').trim(), whole };
     }),
   );
-  expect(builds.map((b) => b.said).sort()).toEqual([`@hearth/sdk ${version}: built dist/esm and dist/cjs`, `@hearth/sdk ${version}: up to date`, `@hearth/sdk ${version}: up to date`]);
+  expect(builds.map((b) => b.said).sort()).toEqual([
+    `@hearth/sdk ${version}: built dist/esm and dist/cjs`,
+    `@hearth/sdk ${version}: up to date`,
+    `@hearth/sdk ${version}: up to date`,
+  ]);
   expect(builds.every((b) => b.code === 0 && b.whole)).toBe(true);
 }, 120_000);

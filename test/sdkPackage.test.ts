@@ -16,7 +16,12 @@ import { startWorld, TEST_PASSWORD, type World } from './support/harness';
  */
 
 const sdkDir = path.join(repoRoot, 'sdk');
-const installedVersion = (name: string): string => (JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+const installedVersion = (name: string): string =>
+  (
+    JSON.parse(fs.readFileSync(path.join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
 
 interface Ran {
   code: number | null;
@@ -38,9 +43,16 @@ function run(command: string, args: string[], options: { cwd: string; env?: Node
 }
 
 /** A run that must succeed: its output, or a failure that shows what it printed. */
-async function succeed(command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<string> {
+async function succeed(
+  command: string,
+  args: string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv },
+): Promise<string> {
   const ran = await run(command, args, options);
-  if (ran.code !== 0) throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`);
+  if (ran.code !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${options.cwd}) exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`,
+    );
   return ran.stdout;
 }
 
@@ -156,7 +168,9 @@ browser.HearthJourney.journey(process.env.HEARTH_URL, { tenant: process.env.HEAR
 
 /** The file and line of every line marked `// fails:` in the consumer's sources. */
 const markedFailures = Object.entries(consumerFiles)
-  .flatMap(([file, text]) => text.split('\n').flatMap((line, i) => (line.includes('// fails:') ? [`${file}:${i + 1}`] : [])))
+  .flatMap(([file, text]) =>
+    text.split('\n').flatMap((line, i) => (line.includes('// fails:') ? [`${file}:${i + 1}`] : [])),
+  )
   .sort();
 
 interface PackedFile {
@@ -181,8 +195,24 @@ beforeAll(async () => {
     const output = await succeed('npm', ['pack', '--json', '--pack-destination', packDir], { cwd: sdkDir });
     packed = (JSON.parse(output) as (typeof packed)[])[0]!;
     // The consumer's own TypeScript and Node types, at the versions this repository is checked with.
-    await succeed('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', path.join(packDir, packed.filename), `typescript@${installedVersion('typescript')}`, `@types/node@${installedVersion('@types/node')}`], { cwd: project });
-    compiled = await run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--pretty', 'false'], { cwd: project });
+    await succeed(
+      'npm',
+      [
+        'install',
+        '--prefer-offline',
+        '--no-audit',
+        '--no-fund',
+        path.join(packDir, packed.filename),
+        `typescript@${installedVersion('typescript')}`,
+        `@types/node@${installedVersion('@types/node')}`,
+      ],
+      { cwd: project },
+    );
+    compiled = await run(
+      process.execPath,
+      [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--pretty', 'false'],
+      { cwd: project },
+    );
   })();
   [world] = await Promise.all([startWorld(), install]);
   // About 40 s on an idle machine when the SDK must be built first; the margin is for a loaded one.
@@ -194,7 +224,13 @@ afterAll(async () => {
 });
 
 const project = () => path.join(scratch, 'project');
-const serverEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env.PATH, HEARTH_URL: world.url, HEARTH_TENANT: world.a.slug, HEARTH_EMAIL: world.a.adminEmail, HEARTH_PASSWORD: TEST_PASSWORD });
+const serverEnv = (): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH,
+  HEARTH_URL: world.url,
+  HEARTH_TENANT: world.a.slug,
+  HEARTH_EMAIL: world.a.adminEmail,
+  HEARTH_PASSWORD: TEST_PASSWORD,
+});
 
 /** The child as the server holds it, read behind the SDK's back. */
 async function childOnServer(id: string): Promise<unknown> {
@@ -208,14 +244,21 @@ describe('the @hearth/sdk tarball', () => {
     const files = packed.files.map((f) => f.path).sort();
     expect(files.filter((f) => /\.test\.|(?<!\.d)\.ts$|^src\/|^scripts\//.test(f))).toEqual([]);
     for (const format of ['esm', 'cjs']) {
-      for (const module of ['index', 'client', 'schema']) expect(files).toEqual(expect.arrayContaining([`dist/${format}/${module}.js`, `dist/${format}/${module}.d.ts`]));
+      for (const module of ['index', 'client', 'schema'])
+        expect(files).toEqual(expect.arrayContaining([`dist/${format}/${module}.js`, `dist/${format}/${module}.d.ts`]));
     }
     expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'dist/cjs/package.json']));
-    expect(files.every((f) => ['package.json', 'README.md'].includes(f) || f.startsWith('dist/esm/') || f.startsWith('dist/cjs/'))).toBe(true);
+    expect(
+      files.every(
+        (f) => ['package.json', 'README.md'].includes(f) || f.startsWith('dist/esm/') || f.startsWith('dist/cjs/'),
+      ),
+    ).toBe(true);
   });
 
   it('is versioned as the contract is, and the build refuses a version that differs', async () => {
-    const contract = parse(fs.readFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), 'utf8')) as { info: { version: string } };
+    const contract = parse(fs.readFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), 'utf8')) as {
+      info: { version: string };
+    };
     expect(packed.version).toBe(contract.info.version);
 
     // The build script in a copy of the layout it expects, with the package a version ahead.
@@ -225,24 +268,43 @@ describe('the @hearth/sdk tarball', () => {
     fs.copyFileSync(path.join(sdkDir, 'scripts', 'build.cjs'), path.join(copy, 'sdk', 'scripts', 'build.cjs'));
     fs.copyFileSync(path.join(sdkDir, 'scripts', 'buildLock.cjs'), path.join(copy, 'sdk', 'scripts', 'buildLock.cjs'));
     fs.copyFileSync(path.join(repoRoot, 'openapi', 'hearth.yaml'), path.join(copy, 'openapi', 'hearth.yaml'));
-    fs.writeFileSync(path.join(copy, 'sdk', 'package.json'), JSON.stringify({ name: '@hearth/sdk', version: '99.0.0' }));
-    const refused = await run(process.execPath, [path.join(copy, 'sdk', 'scripts', 'build.cjs')], { cwd: path.join(copy, 'sdk') });
-    expect({ code: refused.code, stderr: refused.stderr }).toEqual({ code: 1, stderr: expect.stringContaining(`@hearth/sdk is version 99.0.0 (sdk/package.json) but the contract is ${contract.info.version}`) });
+    fs.writeFileSync(
+      path.join(copy, 'sdk', 'package.json'),
+      JSON.stringify({ name: '@hearth/sdk', version: '99.0.0' }),
+    );
+    const refused = await run(process.execPath, [path.join(copy, 'sdk', 'scripts', 'build.cjs')], {
+      cwd: path.join(copy, 'sdk'),
+    });
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 1,
+      stderr: expect.stringContaining(
+        `@hearth/sdk is version 99.0.0 (sdk/package.json) but the contract is ${contract.info.version}`,
+      ),
+    });
     expect(fs.existsSync(path.join(copy, 'sdk', 'dist'))).toBe(false);
   });
 
   it('installs with exports that point at files it holds, and no private flag', () => {
-    const manifest = JSON.parse(fs.readFileSync(path.join(project(), 'node_modules', '@hearth', 'sdk', 'package.json'), 'utf8')) as Record<string, unknown>;
+    const manifest = JSON.parse(
+      fs.readFileSync(path.join(project(), 'node_modules', '@hearth', 'sdk', 'package.json'), 'utf8'),
+    ) as Record<string, unknown>;
     expect(manifest['private']).toBeUndefined();
     const targets = JSON.stringify(manifest['exports']).match(/"\.\/dist\/[^"]+"/g) ?? [];
     expect(targets).toHaveLength(4);
-    for (const target of [...targets.map((t) => JSON.parse(t) as string), manifest['main'], manifest['module'], manifest['types']]) {
+    for (const target of [
+      ...targets.map((t) => JSON.parse(t) as string),
+      manifest['main'],
+      manifest['module'],
+      manifest['types'],
+    ]) {
       expect(fs.existsSync(path.join(project(), 'node_modules', '@hearth', 'sdk', String(target)))).toBe(true);
     }
   });
 
   it('type-checks a consumer under plain tsc (nodenext, strict, skipLibCheck off): errors exactly on the lines that must fail', () => {
-    const errors = [...new Set([...compiled.stdout.matchAll(/^([^\s(]+)\((\d+),\d+\): error TS\d+/gm)].map((m) => `${m[1]}:${m[2]}`))].sort();
+    const errors = [
+      ...new Set([...compiled.stdout.matchAll(/^([^\s(]+)\((\d+),\d+\): error TS\d+/gm)].map((m) => `${m[1]}:${m[2]}`)),
+    ].sort();
     // tsc exits 2 for errors it still emitted output for; every error must be a marked line, and every marked line an error.
     expect({ errors, stderr: compiled.stderr }).toEqual({ errors: markedFailures, stderr: '' });
     expect(markedFailures).toHaveLength(6);
@@ -250,7 +312,10 @@ describe('the @hearth/sdk tarball', () => {
   });
 
   it('runs the compiled call as an ES module against a running Hearth', async () => {
-    const out = JSON.parse(await succeed(process.execPath, ['out/call.mjs'], { cwd: project(), env: serverEnv() })) as { sdk: string; child: { id: string } };
+    const out = JSON.parse(await succeed(process.execPath, ['out/call.mjs'], { cwd: project(), env: serverEnv() })) as {
+      sdk: string;
+      child: { id: string };
+    };
     expect(out).toMatchObject({
       sdk: expect.stringMatching(/node_modules\/@hearth\/sdk\/dist\/esm\/index\.js$/),
       child: { familyName: 'Esm', status: 'referred' },
@@ -260,7 +325,10 @@ describe('the @hearth/sdk tarball', () => {
   });
 
   it('runs the compiled call as CommonJS against a running Hearth', async () => {
-    const out = JSON.parse(await succeed(process.execPath, ['out/call.cjs'], { cwd: project(), env: serverEnv() })) as { sdk: string; child: { id: string } };
+    const out = JSON.parse(await succeed(process.execPath, ['out/call.cjs'], { cwd: project(), env: serverEnv() })) as {
+      sdk: string;
+      child: { id: string };
+    };
     expect(out).toMatchObject({
       sdk: expect.stringMatching(/node_modules\/@hearth\/sdk\/dist\/cjs\/index\.js$/),
       child: { familyName: 'Cjs', status: 'referred' },
@@ -271,15 +339,44 @@ describe('the @hearth/sdk tarball', () => {
 
   it('bundles for the browser with esbuild, and the bundle runs with only a browser’s globals', async () => {
     const esbuild = path.join(repoRoot, 'node_modules', 'esbuild-wasm', 'bin', 'esbuild');
-    await succeed(process.execPath, [esbuild, 'browser.mts', '--bundle', '--platform=browser', '--format=iife', '--global-name=HearthJourney', '--target=es2022', '--outfile=bundle/browser.js', '--metafile=bundle/meta.json', '--log-level=warning'], { cwd: project() });
-    const meta = JSON.parse(fs.readFileSync(path.join(project(), 'bundle', 'meta.json'), 'utf8')) as { inputs: Record<string, unknown>; outputs: Record<string, { imports: unknown[] }> };
+    await succeed(
+      process.execPath,
+      [
+        esbuild,
+        'browser.mts',
+        '--bundle',
+        '--platform=browser',
+        '--format=iife',
+        '--global-name=HearthJourney',
+        '--target=es2022',
+        '--outfile=bundle/browser.js',
+        '--metafile=bundle/meta.json',
+        '--log-level=warning',
+      ],
+      { cwd: project() },
+    );
+    const meta = JSON.parse(fs.readFileSync(path.join(project(), 'bundle', 'meta.json'), 'utf8')) as {
+      inputs: Record<string, unknown>;
+      outputs: Record<string, { imports: unknown[] }>;
+    };
     // The ES module build and openapi-fetch went in whole; nothing is left for a runtime to resolve.
-    expect(Object.keys(meta.inputs)).toEqual(expect.arrayContaining(['node_modules/@hearth/sdk/dist/esm/index.js', 'node_modules/@hearth/sdk/dist/esm/client.js', 'node_modules/openapi-fetch/dist/index.mjs']));
+    expect(Object.keys(meta.inputs)).toEqual(
+      expect.arrayContaining([
+        'node_modules/@hearth/sdk/dist/esm/index.js',
+        'node_modules/@hearth/sdk/dist/esm/client.js',
+        'node_modules/openapi-fetch/dist/index.mjs',
+      ]),
+    );
     expect(Object.keys(meta.inputs).filter((input) => input.includes('/dist/cjs/'))).toEqual([]);
     expect(meta.outputs['bundle/browser.js']?.imports).toEqual([]);
 
-    const out = JSON.parse(await succeed(process.execPath, ['run-bundle.cjs'], { cwd: project(), env: serverEnv() })) as { globals: string[]; child: { id: string } };
-    expect(out).toMatchObject({ globals: ['undefined', 'undefined', 'undefined', 'undefined'], child: { familyName: 'Browser', preferredName: 'Bundled', version: 2 } });
+    const out = JSON.parse(
+      await succeed(process.execPath, ['run-bundle.cjs'], { cwd: project(), env: serverEnv() }),
+    ) as { globals: string[]; child: { id: string } };
+    expect(out).toMatchObject({
+      globals: ['undefined', 'undefined', 'undefined', 'undefined'],
+      child: { familyName: 'Browser', preferredName: 'Bundled', version: 2 },
+    });
     expect(await childOnServer(out.child.id)).toMatchObject({ id: out.child.id, preferredName: 'Bundled' });
   });
 });

@@ -71,35 +71,52 @@ function send(agent: http.Agent, url: string, token: string, id: string): Promis
       settled = true;
       resolve({ id, sentAt, ...outcome });
     };
-    const req = http.request(`${url}/v1/auth/me`, { agent, headers: { authorization: `Bearer ${token}`, 'x-request-id': id } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        let complete = res.complete;
-        try {
-          JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          complete = false;
-        }
-        done({ status: res.statusCode ?? null, complete, connectionClose: res.headers.connection === 'close', error: null });
-      });
-      res.on('close', () => done({ status: res.statusCode ?? null, complete: false, connectionClose: false, error: 'response cut' }));
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => done({ status: null, complete: false, connectionClose: false, error: error.code ?? error.message }));
+    const req = http.request(
+      `${url}/v1/auth/me`,
+      { agent, headers: { authorization: `Bearer ${token}`, 'x-request-id': id } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          let complete = res.complete;
+          try {
+            JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            complete = false;
+          }
+          done({
+            status: res.statusCode ?? null,
+            complete,
+            connectionClose: res.headers.connection === 'close',
+            error: null,
+          });
+        });
+        res.on('close', () =>
+          done({ status: res.statusCode ?? null, complete: false, connectionClose: false, error: 'response cut' }),
+        );
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      done({ status: null, complete: false, connectionClose: false, error: error.code ?? error.message }),
+    );
     req.end();
   });
 }
 
 /** The child's stdout, line by line, and a way to wait for a line. */
-function watchLines(child: ChildProcess): { lines: string[]; waitFor(test: (line: string) => boolean, ms: number): Promise<string> } {
+function watchLines(child: ChildProcess): {
+  lines: string[];
+  waitFor(test: (line: string) => boolean, ms: number): Promise<string>;
+} {
   const lines: string[] = [];
   const waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
-    for (const w of [...waiters]) if (w.test(line)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
+    for (const w of [...waiters])
+      if (w.test(line)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(line);
+      }
   });
   return {
     lines,
@@ -107,7 +124,13 @@ function watchLines(child: ChildProcess): { lines: string[]; waitFor(test: (line
       new Promise((resolve, reject) => {
         const seen = lines.find(test);
         if (seen) return resolve(seen);
-        const timer = setTimeout(() => reject(new Error(`no such line from the server within ${ms} ms; it printed:\n${lines.slice(-20).join('\n')}`)), ms);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`no such line from the server within ${ms} ms; it printed:\n${lines.slice(-20).join('\n')}`),
+            ),
+          ms,
+        );
         waiters.push({ test, resolve: (line) => (clearTimeout(timer), resolve(line)) });
       }),
   };
@@ -157,29 +180,47 @@ describe('SIGTERM under keep-alive load', () => {
     if (embedded) await db.destroy();
 
     const trigger = path.join(triggerDir, 'go');
-    child = spawn(process.execPath, ['-r', path.join(repoRoot, 'test', 'support', 'registerTs.js'), path.join(repoRoot, 'test', 'support', 'shutdownServer.ts')], {
-      cwd: repoRoot,
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'test',
-        HEARTH_JOBS: '1',
-        HEARTH_DEMO: '0',
-        LOG_LEVEL: 'info',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        HEARTH_SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_MS),
-        SHUTDOWN_TEST_TRIGGER: trigger,
-        ...store.env,
+    child = spawn(
+      process.execPath,
+      [
+        '-r',
+        path.join(repoRoot, 'test', 'support', 'registerTs.js'),
+        path.join(repoRoot, 'test', 'support', 'shutdownServer.ts'),
+      ],
+      {
+        cwd: repoRoot,
+        env: {
+          PATH: process.env.PATH ?? '',
+          NODE_ENV: 'test',
+          HEARTH_JOBS: '1',
+          HEARTH_DEMO: '0',
+          LOG_LEVEL: 'info',
+          PORT: '0',
+          HOST: '127.0.0.1',
+          HEARTH_SHUTDOWN_TIMEOUT: String(SHUTDOWN_TIMEOUT_MS),
+          SHUTDOWN_TEST_TRIGGER: trigger,
+          ...store.env,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child!.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+      child!.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
+    );
     const out = watchLines(child);
-    const url = (await out.waitFor((l) => l.startsWith('listening '), 90_000).catch((error: Error) => Promise.reject(new Error(`${error.message}\n${stderr}`)))).slice('listening '.length);
+    const url = (
+      await out
+        .waitFor((l) => l.startsWith('listening '), 90_000)
+        .catch((error: Error) => Promise.reject(new Error(`${error.message}\n${stderr}`)))
+    ).slice('listening '.length);
 
-    const login = await fetch(`${url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ tenant: 'shutdown', email: 'admin@shutdown.test', password: PASSWORD }) });
+    const login = await fetch(`${url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: 'shutdown', email: 'admin@shutdown.test', password: PASSWORD }),
+    });
     expect(login.status).toBe(200);
     const token = ((await login.json()) as { accessToken: string }).accessToken;
 
@@ -205,16 +246,21 @@ describe('SIGTERM under keep-alive load', () => {
 
     const signalledAt = Date.now();
     child.kill('SIGTERM');
-    const exit = await Promise.race([exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), SHUTDOWN_TIMEOUT_MS + 5000))]);
+    const exit = await Promise.race([
+      exited,
+      new Promise<null>((resolve) => setTimeout(() => resolve(null), SHUTDOWN_TIMEOUT_MS + 5000)),
+    ]);
     stopped = true;
     if (!exit) child.kill('SIGKILL');
     await Promise.all(users);
     agent.destroy();
     await exited;
 
-    if (process.env.SHUTDOWN_TEST_LOG) fs.writeFileSync(process.env.SHUTDOWN_TEST_LOG, out.lines.join("\n"));
+    if (process.env.SHUTDOWN_TEST_LOG) fs.writeFileSync(process.env.SHUTDOWN_TEST_LOG, out.lines.join('\n'));
     const accepted = acceptedIds(out.lines);
-    const failed = outcomes.filter((o) => accepted.has(o.id) && !(o.status !== null && o.status >= 200 && o.status < 300 && o.complete));
+    const failed = outcomes.filter(
+      (o) => accepted.has(o.id) && !(o.status !== null && o.status >= 200 && o.status < 300 && o.complete),
+    );
     const afterSignal = outcomes.filter((o) => o.sentAt >= signalledAt || o.connectionClose);
     const closedAfterSignal = afterSignal.filter((o) => o.status === 200 && o.connectionClose).length;
     const neverAccepted = outcomes.filter((o) => !accepted.has(o.id)).length;
@@ -229,7 +275,9 @@ describe('SIGTERM under keep-alive load', () => {
     expect(closedAfterSignal).toBeGreaterThan(0);
     // Exit 0 is the server's own word that it drained within the deadline; its log says how long it took.
     expect(exit).toMatchObject({ code: 0, signal: null });
-    const done = out.lines.filter((l) => l.includes('"shut down cleanly"')).map((l) => (JSON.parse(l) as { ms: number }).ms);
+    const done = out.lines
+      .filter((l) => l.includes('"shut down cleanly"'))
+      .map((l) => (JSON.parse(l) as { ms: number }).ms);
     expect(done).toEqual([expect.any(Number)]);
     expect(done[0]).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
     // Seen from here, with process teardown and this busy test process's own event loop on a loaded machine.
@@ -238,23 +286,45 @@ describe('SIGTERM under keep-alive load', () => {
 
     // The job is back in the queue as if never claimed, and nothing of its cut attempt was kept.
     if (embedded) db = store.open();
-    const probes = async () => ((await db.raw('SELECT count(*)::int AS n FROM shutdown_probe WHERE job_id = ?', [job.id])) as { rows: Array<{ n: number }> }).rows[0]!.n;
-    expect(await getJob(db, tenant.id, job.id)).toMatchObject({ status: 'queued', attempts: 0, lockedBy: null, lockedUntil: null, result: null });
+    const probes = async () =>
+      (
+        (await db.raw('SELECT count(*)::int AS n FROM shutdown_probe WHERE job_id = ?', [job.id])) as {
+          rows: Array<{ n: number }>;
+        }
+      ).rows[0]!.n;
+    expect(await getJob(db, tenant.id, job.id)).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      lockedBy: null,
+      lockedUntil: null,
+      result: null,
+    });
     expect(await probes()).toBe(0);
 
     // Another worker runs it again, in full, once.
     const whole: JobHandler = async (ctx) => {
-      await ctx.inTenant((trx) => trx.raw('INSERT INTO shutdown_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]));
+      await ctx.inTenant((trx) =>
+        trx.raw('INSERT INTO shutdown_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]),
+      );
       return { finished: true };
     };
     const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: store.env.DATABASE_URL });
     const rateLimits = RateLimits.open(config, db, pino({ level: 'silent' }));
     try {
-      expect(await runDueJobs(db, { handlers: { [SLOW_JOB]: whole }, services: { config, packs: loadPacks(), plugins: await loadPlugins(), rateLimits } })).toBe(1);
+      expect(
+        await runDueJobs(db, {
+          handlers: { [SLOW_JOB]: whole },
+          services: { config, packs: loadPacks(), plugins: await loadPlugins(), rateLimits },
+        }),
+      ).toBe(1);
     } finally {
       await rateLimits.close();
     }
-    expect(await getJob(db, tenant.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { finished: true } });
+    expect(await getJob(db, tenant.id, job.id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { finished: true },
+    });
     expect(await probes()).toBe(1);
     if (embedded) await db.destroy();
   }, 180_000);

@@ -13,12 +13,18 @@
 const express = require('express');
 const pg = require('pg');
 
-const pool = new pg.Pool({ connectionString: process.env.BENCH_DATABASE_URL, max: Number(process.env.BENCH_POOL ?? 10) });
+const pool = new pg.Pool({
+  connectionString: process.env.BENCH_DATABASE_URL,
+  max: Number(process.env.BENCH_POOL ?? 10),
+});
 const app = express();
 
 app.get('/one/:tenantId/:childId', async (req, res) => {
   try {
-    const { rows } = await pool.query('SELECT * FROM children WHERE tenant_id = $1 AND id = $2', [req.params.tenantId, req.params.childId]);
+    const { rows } = await pool.query('SELECT * FROM children WHERE tenant_id = $1 AND id = $2', [
+      req.params.tenantId,
+      req.params.childId,
+    ]);
     if (!rows[0]) return res.status(404).json({ status: 404 });
     res.json(rows[0]);
   } catch (error) {
@@ -30,10 +36,22 @@ app.get('/six/:tenantId/:childId', async (req, res) => {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    await client.query(`SELECT set_config('role', 'hearth_app', true), set_config('app.tenant_id', $1, true), set_config('app.platform', 'off', true)`, [req.params.tenantId]);
-    await client.query(`SELECT u.id, u.status, (SELECT json_agg(r.permissions) FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id) AS roles FROM users u WHERE u.tenant_id = $1 AND u.id = $2`, [req.params.tenantId, req.query.user]);
-    const { rows } = await client.query('SELECT * FROM children WHERE tenant_id = $1 AND id = $2', [req.params.tenantId, req.params.childId]);
-    await client.query('SELECT kind, last_four FROM child_identifiers WHERE tenant_id = $1 AND child_id = $2', [req.params.tenantId, req.params.childId]);
+    await client.query(
+      `SELECT set_config('role', 'hearth_app', true), set_config('app.tenant_id', $1, true), set_config('app.platform', 'off', true)`,
+      [req.params.tenantId],
+    );
+    await client.query(
+      `SELECT u.id, u.status, (SELECT json_agg(r.permissions) FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id) AS roles FROM users u WHERE u.tenant_id = $1 AND u.id = $2`,
+      [req.params.tenantId, req.query.user],
+    );
+    const { rows } = await client.query('SELECT * FROM children WHERE tenant_id = $1 AND id = $2', [
+      req.params.tenantId,
+      req.params.childId,
+    ]);
+    await client.query('SELECT kind, last_four FROM child_identifiers WHERE tenant_id = $1 AND child_id = $2', [
+      req.params.tenantId,
+      req.params.childId,
+    ]);
     await client.query('COMMIT');
     if (!rows[0]) return res.status(404).json({ status: 404 });
     res.json(rows[0]);
@@ -69,5 +87,7 @@ app.get('/three/:tenantId/:childId', async (req, res) => {
   }
 });
 
-const server = app.listen(0, '127.0.0.1', () => process.stdout.write(`READY http://127.0.0.1:${server.address().port}\n`));
+const server = app.listen(0, '127.0.0.1', () =>
+  process.stdout.write(`READY http://127.0.0.1:${server.address().port}\n`),
+);
 process.once('SIGTERM', () => server.close(() => pool.end().then(() => process.exit(0))));

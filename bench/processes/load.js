@@ -11,6 +11,15 @@ autocannon(JSON.parse(process.argv[2]), (error, result) => {
   }
   const failures = result.non2xx + result.errors + result.timeouts;
   process.stdout.write(
-    JSON.stringify({ rps: result.requests.average, total: result.requests.total, failures, p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max, statusCodes: result.statusCodeStats }),
+    JSON.stringify({
+      rps: result.requests.average,
+      total: result.requests.total,
+      failures,
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      statusCodes: result.statusCodeStats,
+    }),
   );
 });

@@ -32,7 +32,16 @@ const INPUT_DIRS = [
   ['plugins', ['.ts', '.json']],
   ['openapi', ['.yaml', '.js']],
 ];
-const INPUT_FILES = ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'sdk/package.json', 'sdk/tsconfig.json', 'sdk/tsconfig.cjs.json', 'sdk/scripts/build.cjs', 'core/scripts/build.cjs'];
+const INPUT_FILES = [
+  'package.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'sdk/package.json',
+  'sdk/tsconfig.json',
+  'sdk/tsconfig.cjs.json',
+  'sdk/scripts/build.cjs',
+  'core/scripts/build.cjs',
+];
 // Written by the build itself from the contract, which is hashed: hashing it too would make every
 // build that regenerates it look like a change.
 const GENERATED = new Set(['sdk/src/schema.ts']);
@@ -41,7 +50,8 @@ function walk(dir, endings) {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const file = path.join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'node_modules' || entry.name.startsWith('.') ? [] : walk(file, endings);
+    if (entry.isDirectory())
+      return entry.name === 'node_modules' || entry.name.startsWith('.') ? [] : walk(file, endings);
     return endings.some((e) => entry.name.endsWith(e)) && !entry.name.endsWith('.test.ts') ? [file] : [];
   });
 }
@@ -89,9 +99,21 @@ async function build(force) {
   // A failed build must not leave a stamp that vouches for what is in dist/.
   fs.rmSync(stampFile, { force: true });
   const node = process.execPath;
-  await step('bundling the contract', node, [path.join(root, 'openapi', 'bundle.js'), path.join(dist, 'contract', 'openapi.yaml')]);
-  await step('generating the SDK types', node, [path.join(path.dirname(require.resolve('openapi-typescript/package.json')), 'bin', 'cli.js'), path.join(dist, 'contract', 'openapi.yaml'), '-o', path.join(root, 'sdk', 'src', 'schema.ts')]);
-  await step('tsc -p tsconfig.build.json', node, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json')]);
+  await step('bundling the contract', node, [
+    path.join(root, 'openapi', 'bundle.js'),
+    path.join(dist, 'contract', 'openapi.yaml'),
+  ]);
+  await step('generating the SDK types', node, [
+    path.join(path.dirname(require.resolve('openapi-typescript/package.json')), 'bin', 'cli.js'),
+    path.join(dist, 'contract', 'openapi.yaml'),
+    '-o',
+    path.join(root, 'sdk', 'src', 'schema.ts'),
+  ]);
+  await step('tsc -p tsconfig.build.json', node, [
+    require.resolve('typescript/bin/tsc'),
+    '-p',
+    path.join(root, 'tsconfig.build.json'),
+  ]);
   await step('building @hearth/sdk', node, [path.join(root, 'sdk', 'scripts', 'build.cjs')]);
   fs.writeFileSync(stampFile, hash);
   process.stderr.write(`Hearth: built dist/ in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

@@ -141,16 +141,21 @@ const RATE_LIMIT_VARIABLES: Record<keyof RateLimitSettings, [variable: string, f
 function rateLimitFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: string): RateLimit {
   const raw = env[name] || fallback;
   const match = /^(\d{1,7})\/(\d{1,8})(?:\/(\d{1,8}))?$/.exec(raw.trim());
-  const [points, windowSeconds, blockSeconds] = match ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)] : [0, 0, 0];
+  const [points, windowSeconds, blockSeconds] = match
+    ? [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)]
+    : [0, 0, 0];
   if (points < 1 || windowSeconds < 1 || windowSeconds > 90 * 86400 || blockSeconds > 90 * 86400) {
-    throw new ConfigError(`${name} must be points/seconds or points/seconds/blockSeconds (at least 1 point, at most 90 days), got "${raw}"`);
+    throw new ConfigError(
+      `${name} must be points/seconds or points/seconds/blockSeconds (at least 1 point, at most 90 days), got "${raw}"`,
+    );
   }
   return { points, windowSeconds, blockSeconds };
 }
 
 function rateLimitsFromEnv(env: NodeJS.ProcessEnv): RateLimitSettings {
   const limits = {} as RateLimitSettings;
-  for (const key of Object.keys(RATE_LIMIT_VARIABLES) as Array<keyof RateLimitSettings>) limits[key] = rateLimitFromEnv(env, ...RATE_LIMIT_VARIABLES[key]);
+  for (const key of Object.keys(RATE_LIMIT_VARIABLES) as Array<keyof RateLimitSettings>)
+    limits[key] = rateLimitFromEnv(env, ...RATE_LIMIT_VARIABLES[key]);
   return limits;
 }
 
@@ -158,10 +163,16 @@ function rateLimitsFromEnv(env: NodeJS.ProcessEnv): RateLimitSettings {
 function trustProxyFromEnv(env: NodeJS.ProcessEnv): string[] | number {
   const raw = (env.HEARTH_TRUST_PROXY ?? 'loopback').trim();
   if (/^\d+$/.test(raw)) return intFromEnv(env, 'HEARTH_TRUST_PROXY', 0, 0, 10);
-  const entries = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const named = ['loopback', 'linklocal', 'uniquelocal'];
   const bad = entries.find((e) => !named.includes(e) && !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
-  if (!entries.length || bad !== undefined) throw new ConfigError(`HEARTH_TRUST_PROXY must be a number of hops or a list of addresses, subnets, loopback, linklocal or uniquelocal, got "${raw}"`);
+  if (!entries.length || bad !== undefined)
+    throw new ConfigError(
+      `HEARTH_TRUST_PROXY must be a number of hops or a list of addresses, subnets, loopback, linklocal or uniquelocal, got "${raw}"`,
+    );
   return entries;
 }
 
@@ -194,12 +205,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const dbPoolMax = intFromEnv(env, 'HEARTH_DB_POOL_MAX', 10, 1, 1000);
   // A third of the pool by default: bench/fairness.js measured half letting one flooding tenant's
   // requests take enough of the process to more than double another tenant's p99.
-  const tenantMaxConcurrency = intFromEnv(env, 'HEARTH_TENANT_MAX_CONCURRENCY', Math.max(1, Math.floor(dbPoolMax / 3)), 1, 1000);
+  const tenantMaxConcurrency = intFromEnv(
+    env,
+    'HEARTH_TENANT_MAX_CONCURRENCY',
+    Math.max(1, Math.floor(dbPoolMax / 3)),
+    1,
+    1000,
+  );
   if (tenantMaxConcurrency > dbPoolMax) {
-    throw new ConfigError(`HEARTH_TENANT_MAX_CONCURRENCY (${tenantMaxConcurrency}) cannot exceed HEARTH_DB_POOL_MAX (${dbPoolMax})`);
+    throw new ConfigError(
+      `HEARTH_TENANT_MAX_CONCURRENCY (${tenantMaxConcurrency}) cannot exceed HEARTH_DB_POOL_MAX (${dbPoolMax})`,
+    );
   }
   const metricsToken = env.HEARTH_METRICS_TOKEN || null;
-  if (metricsToken !== null && metricsToken.length < 32) throw new ConfigError('HEARTH_METRICS_TOKEN must be at least 32 characters');
+  if (metricsToken !== null && metricsToken.length < 32)
+    throw new ConfigError('HEARTH_METRICS_TOKEN must be at least 32 characters');
 
   return {
     audit: auditSettingsFromEnv(env),
@@ -217,9 +237,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimitBytes: intFromEnv(env, 'HEARTH_BODY_LIMIT', 100 * 1024, 1024, 50 * 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? (env.NODE_ENV === 'test' ? 'silent' : 'info'),
     seedDemoTenants: env.HEARTH_DEMO !== undefined ? env.HEARTH_DEMO === '1' : !env.DATABASE_URL,
-    corsOrigins: (env.HEARTH_CORS_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
-    extraPackRoots: (env.HEARTH_PACK_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
-    extraPluginRoots: (env.HEARTH_PLUGIN_PATHS ?? '').split(path.delimiter).map((s) => s.trim()).filter(Boolean).map((p) => path.resolve(p)),
+    corsOrigins: (env.HEARTH_CORS_ORIGINS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    extraPackRoots: (env.HEARTH_PACK_PATHS ?? '')
+      .split(path.delimiter)
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((p) => path.resolve(p)),
+    extraPluginRoots: (env.HEARTH_PLUGIN_PATHS ?? '')
+      .split(path.delimiter)
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((p) => path.resolve(p)),
     production,
     dbPoolMax,
     statementTimeoutMs: intFromEnv(env, 'HEARTH_STATEMENT_TIMEOUT', 30_000, 0, 3_600_000),
@@ -235,17 +266,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 /** A base64 setting that must decode to exactly 32 bytes (Buffer.from would quietly skip bad characters). */
 function key32(name: string, raw: string): Buffer {
   const bytes = Buffer.from(raw.trim(), 'base64');
-  if (bytes.length !== 32 || bytes.toString('base64').replace(/=+$/, '') !== raw.trim().replace(/=+$/, '')) throw new ConfigError(`${name} must be 32 bytes, base64-encoded`);
+  if (bytes.length !== 32 || bytes.toString('base64').replace(/=+$/, '') !== raw.trim().replace(/=+$/, ''))
+    throw new ConfigError(`${name} must be 32 bytes, base64-encoded`);
   return bytes;
 }
 
 function listOf(raw: string | undefined): string[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function chainKey(secret: Buffer): AuditChainKey {
   // A digest of the key, not the key: the id sits in the database beside the events it names.
-  return { id: crypto.createHash('sha256').update('hearth audit chain key id\n').update(secret).digest('hex').slice(0, 16), secret };
+  return {
+    id: crypto.createHash('sha256').update('hearth audit chain key id\n').update(secret).digest('hex').slice(0, 16),
+    secret,
+  };
 }
 
 // The fixed DER prefixes of an Ed25519 private key (PKCS #8) and public key (SPKI): the 32 raw bytes follow them.
@@ -258,7 +296,11 @@ function publicKeyId(publicKey: crypto.KeyObject): string {
 }
 
 function signingKey(seed: Buffer): AuditSigningKey {
-  const privateKey = crypto.createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const privateKey = crypto.createPrivateKey({
+    key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
   const publicKey = crypto.createPublicKey(privateKey);
   return { id: publicKeyId(publicKey), privateKey, publicKey };
 }
@@ -280,26 +322,45 @@ export function auditSettingsFromEnv(env: NodeJS.ProcessEnv): AuditSettings {
   };
   const developmentKey = (label: string) => crypto.createHash('sha256').update(label).digest().toString('base64');
 
-  const current = chainKey(key32('HEARTH_AUDIT_KEY', required('HEARTH_AUDIT_KEY', () => developmentKey('hearth-development-audit-key'))));
+  const current = chainKey(
+    key32(
+      'HEARTH_AUDIT_KEY',
+      required('HEARTH_AUDIT_KEY', () => developmentKey('hearth-development-audit-key')),
+    ),
+  );
   const chainKeys = new Map<string, AuditChainKey>([[current.id, current]]);
   for (const raw of listOf(env.HEARTH_AUDIT_RETIRED_KEYS)) {
     const retired = chainKey(key32('HEARTH_AUDIT_RETIRED_KEYS (each)', raw));
     if (!chainKeys.has(retired.id)) chainKeys.set(retired.id, retired);
   }
 
-  const signing = signingKey(key32('HEARTH_AUDIT_SIGNING_KEY', required('HEARTH_AUDIT_SIGNING_KEY', () => developmentKey('hearth-development-audit-signing-key'))));
+  const signing = signingKey(
+    key32(
+      'HEARTH_AUDIT_SIGNING_KEY',
+      required('HEARTH_AUDIT_SIGNING_KEY', () => developmentKey('hearth-development-audit-signing-key')),
+    ),
+  );
   const publicKeys = new Map<string, crypto.KeyObject>([[signing.id, signing.publicKey]]);
   for (const raw of listOf(env.HEARTH_AUDIT_RETIRED_PUBLIC_KEYS)) {
-    const publicKey = crypto.createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, key32('HEARTH_AUDIT_RETIRED_PUBLIC_KEYS (each)', raw)]), format: 'der', type: 'spki' });
+    const publicKey = crypto.createPublicKey({
+      key: Buffer.concat([ED25519_SPKI_PREFIX, key32('HEARTH_AUDIT_RETIRED_PUBLIC_KEYS (each)', raw)]),
+      format: 'der',
+      type: 'spki',
+    });
     publicKeys.set(publicKeyId(publicKey), publicKey);
   }
 
   // Tests get a folder of their own under the system's temporary folder, so no run sees another's checkpoints.
   const target = required('HEARTH_AUDIT_CHECKPOINT_TARGET', () =>
-    env.NODE_ENV === 'test' ? path.join(os.tmpdir(), `hearth-audit-checkpoints-${crypto.randomBytes(6).toString('hex')}`) : path.join(repoRoot, '.hearth', 'audit-checkpoints'),
+    env.NODE_ENV === 'test'
+      ? path.join(os.tmpdir(), `hearth-audit-checkpoints-${crypto.randomBytes(6).toString('hex')}`)
+      : path.join(repoRoot, '.hearth', 'audit-checkpoints'),
   );
   const sink = env.HEARTH_AUDIT_CHECKPOINT_SINK || 'files';
-  if (!/^[a-z][a-z0-9_-]{0,49}$/.test(sink)) throw new ConfigError(`HEARTH_AUDIT_CHECKPOINT_SINK must be the key of a checkpoint sink (lower-case letters, digits, _ or -), got "${sink}"`);
+  if (!/^[a-z][a-z0-9_-]{0,49}$/.test(sink))
+    throw new ConfigError(
+      `HEARTH_AUDIT_CHECKPOINT_SINK must be the key of a checkpoint sink (lower-case letters, digits, _ or -), got "${sink}"`,
+    );
   return {
     chainKey: current,
     chainKeys,

@@ -20,7 +20,9 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof PackLoadError || error instanceof PluginLoadError) {
     process.stderr.write(`Hearth cannot start: ${error.message}\n`);
   } else {
-    process.stderr.write(`Hearth cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `Hearth cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
   }
   process.exit(1);
 });

@@ -61,15 +61,23 @@ export function jobGraceMs(timeoutMs: number, oneConnection = false): number {
  * Everything that can be wrong is checked before the server listens: configuration, packs, plugins,
  * the contract against the handlers, the database and its migrations.
  */
-export async function startServer(config: HearthConfig, options: { logger?: Logger; db?: Database; jobHandlers?: JobHandlers } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: HearthConfig,
+  options: { logger?: Logger; db?: Database; jobHandlers?: JobHandlers } = {},
+): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const packs = loadPacks([...DEFAULT_PACK_ROOTS, ...config.extraPackRoots]);
   const plugins = await loadPlugins([...DEFAULT_PLUGIN_ROOTS, ...config.extraPluginRoots]);
   const contract = loadContract();
   const operations = allOperations();
-  const db = options.db ?? openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir, poolMax: config.dbPoolMax });
+  const db =
+    options.db ??
+    openDatabase({ url: config.databaseUrl, embeddedDataDir: config.embeddedDataDir, poolMax: config.dbPoolMax });
   // The worker's own few connections, so it cannot take the ones requests wait for (PGlite has only one).
-  const jobsDb = jobsEnabled() && !options.db && config.databaseUrl ? openDatabase({ url: config.databaseUrl, embeddedDataDir: null, poolMax: JOBS_POOL_MAX }) : db;
+  const jobsDb =
+    jobsEnabled() && !options.db && config.databaseUrl
+      ? openDatabase({ url: config.databaseUrl, embeddedDataDir: null, poolMax: JOBS_POOL_MAX })
+      : db;
   const rateLimits = RateLimits.open(config, db, logger);
   const services: AppServices = { config, packs, plugins, rateLimits };
   // The audit keys and checkpoint sink, before anything appends an event.
@@ -82,10 +90,26 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
   try {
     const applied = await runMigrations(db);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
-    const demoLogins = config.seedDemoTenants ? await seedDemoTenants(db, { services, contract, operations, log: (detail, message) => logger.info(detail, message) }) : null;
+    const demoLogins = config.seedDemoTenants
+      ? await seedDemoTenants(db, {
+          services,
+          contract,
+          operations,
+          log: (detail, message) => logger.info(detail, message),
+        })
+      : null;
     let drain: HttpDrain | null = null;
     const admission = new AdmissionGate(admissionLimits(config, db.hearthEmbedded));
-    const app = createApp({ db, contract, operations, services, authenticator: createAuthenticator(config), logger, admission, isDraining: () => drain?.isDraining ?? false });
+    const app = createApp({
+      db,
+      contract,
+      operations,
+      services,
+      authenticator: createAuthenticator(config),
+      logger,
+      admission,
+      isDraining: () => drain?.isDraining ?? false,
+    });
     const server = http.createServer(app);
     drain = new HttpDrain(server);
     const httpDrain = drain;
@@ -128,7 +152,13 @@ export async function startServer(config: HearthConfig, options: { logger?: Logg
       if (!drained) {
         const cutRequests = httpDrain.cut();
         logger.error(
-          { cutRequests, connectionsOpen: pending.requests, jobWorkerRunning: pending.jobs, poolsOpen: pending.pools, timeoutMs },
+          {
+            cutRequests,
+            connectionsOpen: pending.requests,
+            jobWorkerRunning: pending.jobs,
+            poolsOpen: pending.pools,
+            timeoutMs,
+          },
           `shutdown deadline passed: ${cutRequests.length} requests cut`,
         );
         // Exiting closes the connections; PostgreSQL rolls back whatever they had open.

@@ -14,5 +14,7 @@ export function inEffectOn<T extends { effectiveFrom: string }>(entries: readonl
 
 /** Today's calendar date where a tenant is: a day that has begun in London may not have in UTC. */
 export function todayIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(),
+  );
 }

@@ -16,9 +16,16 @@ for (const file of fs.readdirSync(here).filter((f) => f.endsWith('.schema.json')
   ajv.addSchema(schema);
 }
 const SCHEMA_FOR = {
-  terminology: 'terminology.schema.json', accounts: 'accounts.schema.json', lookups: 'lookup.schema.json', calendars: 'calendar.schema.json',
-  forms: 'form.schema.json', workflows: 'workflow.schema.json', cycles: 'cycle.schema.json', rates: 'rates.schema.json',
-  templates: 'template.schema.json', extracts: 'extract.schema.json',
+  terminology: 'terminology.schema.json',
+  accounts: 'accounts.schema.json',
+  lookups: 'lookup.schema.json',
+  calendars: 'calendar.schema.json',
+  forms: 'form.schema.json',
+  workflows: 'workflow.schema.json',
+  cycles: 'cycle.schema.json',
+  rates: 'rates.schema.json',
+  templates: 'template.schema.json',
+  extracts: 'extract.schema.json',
 };
 
 let failures = 0;
@@ -34,7 +41,8 @@ function check(file, schemaName) {
   const validate = ajv.getSchema(`https://hearth.dev/schemas/${schemaName}`);
   if (!validate(data)) {
     failures++;
-    for (const e of validate.errors.slice(0, 10)) console.log(`${file} at ${e.instancePath || '/'}: ${e.message} ${JSON.stringify(e.params)}`);
+    for (const e of validate.errors.slice(0, 10))
+      console.log(`${file} at ${e.instancePath || '/'}: ${e.message} ${JSON.stringify(e.params)}`);
   }
   return data;
 }

@@ -31,7 +31,8 @@ async function fsyncPath(file: string, flags: string): Promise<void> {
 function storeAt(root: string): AuditCheckpointStore {
   return {
     async write(checkpoint: AuditCheckpoint): Promise<void> {
-      if (!Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1) throw new Error(`audit checkpoint: seq ${String(checkpoint.seq)} is not a positive whole number`);
+      if (!Number.isSafeInteger(checkpoint.seq) || checkpoint.seq < 1)
+        throw new Error(`audit checkpoint: seq ${String(checkpoint.seq)} is not a positive whole number`);
       const folder = tenantFolder(root, checkpoint.tenantId);
       await fs.promises.mkdir(folder, { recursive: true });
       const name = `${String(checkpoint.seq).padStart(20, '0')}.json`;
@@ -59,7 +60,10 @@ function storeAt(root: string): AuditCheckpointStore {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw error;
       }
-      const newest = names.filter((n) => CHECKPOINT_FILE.test(n)).sort().pop();
+      const newest = names
+        .filter((n) => CHECKPOINT_FILE.test(n))
+        .sort()
+        .pop();
       if (!newest) return null;
       const file = path.join(folder, newest);
       const text = await fs.promises.readFile(file, 'utf8');
@@ -75,9 +79,11 @@ function storeAt(root: string): AuditCheckpointStore {
 export const fileCheckpointSink: AuditCheckpointSink = {
   key: 'files',
   open(target: string): AuditCheckpointStore {
-    if (!path.isAbsolute(target)) throw new Error(`the files checkpoint sink needs an absolute folder, got "${target}"`);
+    if (!path.isAbsolute(target))
+      throw new Error(`the files checkpoint sink needs an absolute folder, got "${target}"`);
     fs.mkdirSync(target, { recursive: true });
-    if (!fs.statSync(target).isDirectory()) throw new Error(`the files checkpoint sink's target ${target} is not a folder`);
+    if (!fs.statSync(target).isDirectory())
+      throw new Error(`the files checkpoint sink's target ${target} is not a folder`);
     try {
       fs.accessSync(target, fs.constants.W_OK);
     } catch {

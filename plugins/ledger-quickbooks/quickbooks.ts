@@ -5,9 +5,15 @@ export const quickbooksFormat: LedgerExportFormat = {
   key: 'quickbooks',
   contentType: 'text/csv',
   columns: ['Journal No', 'Journal Date', 'Account', 'Debits', 'Credits', 'Description', 'Name'],
-  rowsFor: (entry, journal, tenant) => [[
-    String(journal.number), editionFor(tenant.currency).date(journal.postingDate), entry.accountCode,
-    entry.debitMinor > 0 ? formatMinor(entry.debitMinor, journal.currency) : '', entry.creditMinor > 0 ? formatMinor(entry.creditMinor, journal.currency) : '',
-    entry.description ?? journal.description, '',
-  ]],
+  rowsFor: (entry, journal, tenant) => [
+    [
+      String(journal.number),
+      editionFor(tenant.currency).date(journal.postingDate),
+      entry.accountCode,
+      entry.debitMinor > 0 ? formatMinor(entry.debitMinor, journal.currency) : '',
+      entry.creditMinor > 0 ? formatMinor(entry.creditMinor, journal.currency) : '',
+      entry.description ?? journal.description,
+      '',
+    ],
+  ],
 };

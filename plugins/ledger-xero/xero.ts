@@ -16,12 +16,33 @@ function zeroTaxRate(country: string): string {
 export const xeroFormat: LedgerExportFormat = {
   key: 'xero',
   contentType: 'text/csv',
-  columns: ['*Narration', '*Date', 'Description', '*AccountCode', '*TaxRate', '*Amount', 'TrackingName1', 'TrackingOption1', 'TrackingName2', 'TrackingOption2'],
+  columns: [
+    '*Narration',
+    '*Date',
+    'Description',
+    '*AccountCode',
+    '*TaxRate',
+    '*Amount',
+    'TrackingName1',
+    'TrackingOption1',
+    'TrackingName2',
+    'TrackingOption2',
+  ],
   rowsFor: (entry, journal, tenant) => {
     const edition = editionFor(tenant.currency);
-    return [[
-      `Journal ${journal.number}: ${journal.description}`, edition.date(journal.postingDate), entry.description ?? journal.description, entry.accountCode,
-      zeroTaxRate(edition.country), formatMinor(entry.amountMinor, journal.currency), '', '', '', '',
-    ]];
+    return [
+      [
+        `Journal ${journal.number}: ${journal.description}`,
+        edition.date(journal.postingDate),
+        entry.description ?? journal.description,
+        entry.accountCode,
+        zeroTaxRate(edition.country),
+        formatMinor(entry.amountMinor, journal.currency),
+        '',
+        '',
+        '',
+        '',
+      ],
+    ];
   },
 };

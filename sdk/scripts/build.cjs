@@ -43,7 +43,9 @@ function contractVersion() {
     const match = line.match(/^(\s*)version:\s*(?:"([^"]+)"|'([^']+)'|([^\s#'"]+))\s*(?:#.*)?$/);
     if (match && match[1] === indent) return match[2] ?? match[3] ?? match[4];
   }
-  throw new Error('openapi/hearth.yaml: no info.version found (a `version:` line directly under the top-level `info:`)');
+  throw new Error(
+    'openapi/hearth.yaml: no info.version found (a `version:` line directly under the top-level `info:`)',
+  );
 }
 
 /** Throws unless the package's version is the contract's, naming both files and both versions. */
@@ -74,7 +76,12 @@ function sourceFiles(dir = path.join(sdkDir, 'src')) {
 function inputsHash() {
   const hash = crypto.createHash('sha256');
   hash.update(`typescript ${require('typescript/package.json').version}\n`);
-  for (const file of [...sourceFiles(), ...CONFIGS.map((c) => path.join(sdkDir, c)), path.join(sdkDir, 'package.json'), __filename]) {
+  for (const file of [
+    ...sourceFiles(),
+    ...CONFIGS.map((c) => path.join(sdkDir, c)),
+    path.join(sdkDir, 'package.json'),
+    __filename,
+  ]) {
     hash.update(`${path.relative(sdkDir, file)}\n`);
     hash.update(fs.readFileSync(file));
   }
@@ -89,7 +96,9 @@ function upToDate(hash) {
 /** Runs `tsc -p <config>`, resolving to its output when it fails and to null when it succeeds. */
 function compile(config) {
   return new Promise((resolve) => {
-    const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(sdkDir, config)], { cwd: sdkDir });
+    const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(sdkDir, config)], {
+      cwd: sdkDir,
+    });
     let output = '';
     tsc.stdout.on('data', (chunk) => (output += chunk));
     tsc.stderr.on('data', (chunk) => (output += chunk));
@@ -99,7 +108,11 @@ function compile(config) {
 
 async function main() {
   const version = checkVersion();
-  await withBuildLock(`hearth-sdk-build-${crypto.createHash('sha256').update(sdkDir).digest('hex').slice(0, 16)}`, '@hearth/sdk', () => build(version));
+  await withBuildLock(
+    `hearth-sdk-build-${crypto.createHash('sha256').update(sdkDir).digest('hex').slice(0, 16)}`,
+    '@hearth/sdk',
+    () => build(version),
+  );
 }
 
 async function build(version) {
@@ -126,7 +139,9 @@ async function build(version) {
   // otherwise: this one makes dist/cjs CommonJS for Node and its .d.ts CommonJS for TypeScript.
   fs.writeFileSync(path.join(distDir, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
   fs.writeFileSync(stampFile, hash);
-  process.stderr.write(`@hearth/sdk ${version}: built dist/esm and dist/cjs in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(
+    `@hearth/sdk ${version}: built dist/esm and dist/cjs in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
 }
 
 main().catch((error) => {

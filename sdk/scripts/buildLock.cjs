@@ -45,7 +45,8 @@ async function withBuildLock(name, what, work) {
     // An empty file is a lock being written this instant, unless it has stayed empty for seconds.
     const abandoned = holder > 0 ? !running(holder) : age > 5_000;
     if (abandoned) fs.rmSync(lock, { force: true });
-    else if (Date.now() > deadline) throw new Error(`another build of ${what} (process ${holder}) has held ${lock} for ten minutes`);
+    else if (Date.now() > deadline)
+      throw new Error(`another build of ${what} (process ${holder}) has held ${lock} for ten minutes`);
     else await sleep(100);
   }
   try {

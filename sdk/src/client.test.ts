@@ -1,5 +1,14 @@
 import { startWorld, TEST_PASSWORD, type World } from '../../test/support/harness';
-import { createHearthClient, HearthProblem, ifMatch, isProblem, unwrap, type HearthClient, type Schema, type TokenPair } from './index';
+import {
+  createHearthClient,
+  HearthProblem,
+  ifMatch,
+  isProblem,
+  unwrap,
+  type HearthClient,
+  type Schema,
+  type TokenPair,
+} from './index';
 
 /**
  * The SDK against the running server on a real database: what a front end or an integrator does
@@ -87,7 +96,12 @@ describe('the SDK against a running Hearth', () => {
     expect(updated.data).toMatchObject({ preferredName: 'Et', status: 'in_care', version: 2 });
     expect(updated.response.headers.get('ETag')).toBe('"2"');
 
-    const stale = await unwrap(client.PATCH('/v1/children/{childId}', { params: { path: { childId }, header: ifMatch('"1"') }, body: { preferredName: 'Lost' } })).catch((e: unknown) => e);
+    const stale = await unwrap(
+      client.PATCH('/v1/children/{childId}', {
+        params: { path: { childId }, header: ifMatch('"1"') },
+        body: { preferredName: 'Lost' },
+      }),
+    ).catch((e: unknown) => e);
     expect(stale).toBeInstanceOf(HearthProblem);
     expect(stale).toMatchObject({ status: 412, type: 'https://hearth.dev/problems/precondition-failed' });
     expect((stale as HearthProblem).problem).toMatchObject({ currentETag: '"2"' });
@@ -104,7 +118,9 @@ describe('the SDK against a running Hearth', () => {
     expect(malformed.error!.errors!.map((e) => e.pointer)).toEqual(['/body/dateOfBirth']);
 
     // Well-formed but breaks the tenant's rules (codes not in its lists): 422.
-    const thrown = await unwrap(client.POST('/v1/children', { body: { ...amy, sex: 'not-a-code', ethnicity: 'hispanic' } })).catch((e: unknown) => e);
+    const thrown = await unwrap(
+      client.POST('/v1/children', { body: { ...amy, sex: 'not-a-code', ethnicity: 'hispanic' } }),
+    ).catch((e: unknown) => e);
     expect(thrown).toBeInstanceOf(HearthProblem);
     const problem = thrown as HearthProblem;
     expect(problem).toMatchObject({ status: 422, type: 'https://hearth.dev/problems/unprocessable' });
@@ -114,7 +130,9 @@ describe('the SDK against a running Hearth', () => {
 
   it('refuses a wrong password with a problem, and holds no tokens', async () => {
     const client = createHearthClient({ baseUrl: world.url });
-    const refused = await client.login({ tenant: world.a.slug, email: world.a.adminEmail, password: 'not the password' }).catch((e: unknown) => e);
+    const refused = await client
+      .login({ tenant: world.a.slug, email: world.a.adminEmail, password: 'not the password' })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(HearthProblem);
     expect(refused).toMatchObject({ status: 401, type: 'https://hearth.dev/problems/invalid-credentials' });
     expect(client.tokens()).toBeNull();
@@ -138,7 +156,9 @@ describe('the SDK against a running Hearth', () => {
   it('lists children with an API key made by the admin, within the key’s permissions', async () => {
     const admin = await adminOfA();
     const child = await unwrap(admin.POST('/v1/children', { body: { ...amy, givenName: 'Keyla' } }));
-    const key = await unwrap(admin.POST('/v1/api-keys', { body: { name: 'SDK test integration', permissions: ['children:read'] } }));
+    const key = await unwrap(
+      admin.POST('/v1/api-keys', { body: { name: 'SDK test integration', permissions: ['children:read'] } }),
+    );
     expect(key.secret).toEqual(expect.any(String));
 
     const integrator = createHearthClient({ baseUrl: world.url, apiKey: key.secret });
@@ -157,8 +177,17 @@ describe('the SDK against a running Hearth', () => {
     expect(isProblem({ type: 'x', title: 'y' })).toBe(false);
     expect(isProblem('Bad Gateway')).toBe(false);
     // A failure that is not a problem body (a proxy's page) still becomes a HearthProblem with its status.
-    const proxied = HearthProblem.from('<html>Bad Gateway</html>', new Response(null, { status: 502, statusText: 'Bad Gateway' }));
-    expect(proxied).toMatchObject({ type: 'about:blank', title: 'Bad Gateway', status: 502, detail: '<html>Bad Gateway</html>', errors: [] });
+    const proxied = HearthProblem.from(
+      '<html>Bad Gateway</html>',
+      new Response(null, { status: 502, statusText: 'Bad Gateway' }),
+    );
+    expect(proxied).toMatchObject({
+      type: 'about:blank',
+      title: 'Bad Gateway',
+      status: 502,
+      detail: '<html>Bad Gateway</html>',
+      errors: [],
+    });
   });
 });
 
@@ -167,12 +196,22 @@ describe('the configuration API through the SDK', () => {
     const client = await adminOfA();
     const evaluation = await unwrap(
       client.POST('/v1/rates/evaluate', {
-        body: { childDateOfBirth: '2012-01-15', placementStart: '2025-06-01', placementEnd: '2025-06-08', periodStart: '2025-06-01', periodEnd: '2025-06-30', region: 'london', placementType: 'foster_unrelated' },
+        body: {
+          childDateOfBirth: '2012-01-15',
+          placementStart: '2025-06-01',
+          placementEnd: '2025-06-08',
+          periodStart: '2025-06-01',
+          periodEnd: '2025-06-30',
+          region: 'london',
+          placementType: 'foster_unrelated',
+        },
       }),
     );
     const lines = typed<Schema<'RateEvaluation'>>(evaluation).lines;
     // Seven nights of the 2025-26 London allowance for an 11-15 year old: £257.
-    expect(lines.map((l) => [l.component, l.nights, l.amount, l.explanation.layer])).toEqual([['allowance', 7, 25700, 'pack:uk']]);
+    expect(lines.map((l) => [l.component, l.nights, l.amount, l.explanation.layer])).toEqual([
+      ['allowance', 7, 25700, 'pack:uk'],
+    ]);
     const config = await unwrap(client.GET('/v1/configuration', { params: { query: { asOf: '2025-06-01' } } }));
     expect(typed<Schema<'EffectiveConfiguration'>>(config).chain).toEqual(['uk']);
   });
@@ -216,7 +255,11 @@ describe('automatic refresh (access tokens living one second)', () => {
     // Concurrent calls after expiry share one refresh: a second use of the same refresh token
     // would revoke the whole session.
     await untilExpired();
-    const results = await Promise.all([client.GET('/v1/children'), client.GET('/v1/auth/me'), client.GET('/v1/children/{childId}', { params: { path: { childId: created.data!.id } } })]);
+    const results = await Promise.all([
+      client.GET('/v1/children'),
+      client.GET('/v1/auth/me'),
+      client.GET('/v1/children/{childId}', { params: { path: { childId: created.data!.id } } }),
+    ]);
     expect(results.map((r) => r.response.status)).toEqual([200, 200, 200]);
     expect(refreshes()).toBe(3);
     expect(client.tokens()).not.toBeNull();
@@ -227,7 +270,9 @@ describe('automatic refresh (access tokens living one second)', () => {
     const first = await client.login({ tenant: short.a.slug, email: short.a.adminEmail, password: TEST_PASSWORD });
     // Spending the refresh token elsewhere rotates it out from under the client.
     const other = createHearthClient({ baseUrl: short.url });
-    expect((await other.POST('/v1/auth/token/refresh', { body: { refreshToken: first.refreshToken } })).response.status).toBe(200);
+    expect(
+      (await other.POST('/v1/auth/token/refresh', { body: { refreshToken: first.refreshToken } })).response.status,
+    ).toBe(200);
     await untilExpired();
 
     const list = await client.GET('/v1/children');

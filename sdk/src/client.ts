@@ -43,7 +43,15 @@ export class HearthProblem extends Error {
   /** Wraps whatever a failed call returned; a body that is not a problem (a proxy's HTML page) keeps the HTTP status. */
   static from(error: unknown, response: Response): HearthProblem {
     if (isProblem(error)) return new HearthProblem(error, response);
-    return new HearthProblem({ type: 'about:blank', title: response.statusText || `HTTP ${response.status}`, status: response.status, ...(typeof error === 'string' && error ? { detail: error.slice(0, 500) } : {}) }, response);
+    return new HearthProblem(
+      {
+        type: 'about:blank',
+        title: response.statusText || `HTTP ${response.status}`,
+        status: response.status,
+        ...(typeof error === 'string' && error ? { detail: error.slice(0, 500) } : {}),
+      },
+      response,
+    );
   }
 }
 
@@ -99,7 +107,11 @@ export interface HearthClient extends Client<paths> {
 export function createHearthClient(options: HearthClientOptions): HearthClient {
   // Late-bound, so a fetch replaced after construction is used, and never called detached from its global.
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
-  const client = createClient<paths>({ baseUrl: options.baseUrl, fetch: send, ...(options.apiKey ? { headers: { 'X-API-Key': options.apiKey } } : {}) });
+  const client = createClient<paths>({
+    baseUrl: options.baseUrl,
+    fetch: send,
+    ...(options.apiKey ? { headers: { 'X-API-Key': options.apiKey } } : {}),
+  });
   // Log-in, refresh and log-out go through a client without the middleware: they must never carry or refresh a token.
   const auth = createClient<paths>({ baseUrl: options.baseUrl, fetch: send });
 
@@ -147,10 +159,14 @@ export function createHearthClient(options: HearthClientOptions): HearthClient {
       const body = authorised.get(id);
       authorised.delete(id);
       if (!authorisedHere || response.status !== 401) return undefined;
-      const problem: unknown = await response.clone().json().catch(() => null);
+      const problem: unknown = await response
+        .clone()
+        .json()
+        .catch(() => null);
       if (!isProblem(problem) || problem.type !== INVALID_TOKEN) return undefined;
       // Refresh unless another request already did while this one was in flight; then just resend.
-      if (request.headers.get('Authorization') === `Bearer ${held?.accessToken}` && !(await refresh())) return undefined;
+      if (request.headers.get('Authorization') === `Bearer ${held?.accessToken}` && !(await refresh()))
+        return undefined;
       if (!held) return undefined;
       // The 401 is replaced: release its body (undici holds the connection until a body is read or cancelled).
       await response.body?.cancel();

@@ -8,10 +8,21 @@ import { chromium, type Browser } from 'playwright-core';
  */
 export const CHROMIUM = process.env.HEARTH_CHROMIUM ?? '/usr/bin/chromium';
 
-export const chromiumMissing: string | null = fs.existsSync(CHROMIUM) ? null : `no Chromium at ${CHROMIUM} (install Debian's chromium, or set HEARTH_CHROMIUM)`;
+export const chromiumMissing: string | null = fs.existsSync(CHROMIUM)
+  ? null
+  : `no Chromium at ${CHROMIUM} (install Debian's chromium, or set HEARTH_CHROMIUM)`;
 
 /** The flags this machine's sandbox needs: no network beyond loopback, so nothing in the background. */
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });

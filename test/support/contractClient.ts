@@ -26,7 +26,12 @@ export function testContract(): Contract {
   return contract;
 }
 
-export async function http(baseUrl: string, method: string, path: string, options: RequestOptions = {}): Promise<HttpResponse> {
+export async function http(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: RequestOptions = {},
+): Promise<HttpResponse> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.apiKey) headers['x-api-key'] = options.apiKey;
@@ -72,15 +77,27 @@ function sharedAjv(components: unknown): Ajv2020 {
 
 /** Validators for every declared response, so a test fails when the server answers outside the contract. */
 const responseValidators = new Map<string, ValidateFunction | null>();
-function responseValidator(op: ContractOperation, status: number, contentType: string): ValidateFunction | null | 'undeclared' {
-  const document = testContract().document as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: unknown };
+function responseValidator(
+  op: ContractOperation,
+  status: number,
+  contentType: string,
+): ValidateFunction | null | 'undeclared' {
+  const document = testContract().document as {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+    components: unknown;
+  };
   const responses = document.paths[op.path]![op.method]!.responses;
-  const declared = (responses[String(status)] ?? responses.default) as { $ref?: string; content?: Record<string, { schema?: unknown }> } | undefined;
+  const declared = (responses[String(status)] ?? responses.default) as
+    { $ref?: string; content?: Record<string, { schema?: unknown }> } | undefined;
   if (!declared) return 'undeclared';
   const key = `${op.operationId} ${status} ${contentType}`;
   if (!responseValidators.has(key)) {
     let response = declared;
-    if (response.$ref) response = response.$ref.replace(/^#\//, '').split('/').reduce<any>((n, k) => n[k], document); // eslint-disable-line @typescript-eslint/no-explicit-any
+    if (response.$ref)
+      response = response.$ref
+        .replace(/^#\//, '')
+        .split('/')
+        .reduce<any>((n, k) => n[k], document); // eslint-disable-line @typescript-eslint/no-explicit-any
     const media = contentType.split(';')[0]!.trim();
     const schema = response.content?.[media]?.schema;
     if (!schema) {
@@ -90,7 +107,12 @@ function responseValidator(op: ContractOperation, status: number, contentType: s
       const rewrite = (node: unknown): unknown => {
         if (Array.isArray(node)) return node.map(rewrite);
         if (node && typeof node === 'object') {
-          return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `hearth${v}` : rewrite(v)]));
+          return Object.fromEntries(
+            Object.entries(node).map(([k, v]) => [
+              k,
+              k === '$ref' && typeof v === 'string' && v.startsWith('#/') ? `hearth${v}` : rewrite(v),
+            ]),
+          );
         }
         return node;
       };
@@ -104,9 +126,14 @@ function responseValidator(op: ContractOperation, status: number, contentType: s
 export function assertMatchesContract(op: ContractOperation, response: HttpResponse): void {
   const contentType = response.headers.get('content-type') ?? '';
   const validator = responseValidator(op, response.status, contentType);
-  if (validator === 'undeclared') throw new Error(`${op.operationId} answered ${response.status}, which the contract does not declare: ${response.text.slice(0, 300)}`);
+  if (validator === 'undeclared')
+    throw new Error(
+      `${op.operationId} answered ${response.status}, which the contract does not declare: ${response.text.slice(0, 300)}`,
+    );
   if (validator && contentType.includes('json') && !validator(response.body)) {
-    throw new Error(`${op.operationId} ${response.status} does not match the contract: ${JSON.stringify(validator.errors)} in ${response.text.slice(0, 500)}`);
+    throw new Error(
+      `${op.operationId} ${response.status} does not match the contract: ${JSON.stringify(validator.errors)} in ${response.text.slice(0, 500)}`,
+    );
   }
   if (response.status >= 400 && !contentType.startsWith('application/problem+json')) {
     throw new Error(`${op.operationId} ${response.status} is not a problem document (${contentType})`);

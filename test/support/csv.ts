@@ -14,7 +14,11 @@ export function parseCsv(text: string): string[][] {
         for (;;) {
           if (i >= text.length) throw new Error('unterminated quoted field');
           if (text[i] === '"') {
-            if (text[i + 1] === '"') { field += '"'; i += 2; continue; }
+            if (text[i + 1] === '"') {
+              field += '"';
+              i += 2;
+              continue;
+            }
             i++;
             break;
           }
@@ -27,14 +31,22 @@ export function parseCsv(text: string): string[][] {
         }
       }
       record.push(field);
-      if (text[i] === ',') { i++; continue; }
-      if (text[i] === '\r' && text[i + 1] === '\n') { i += 2; break; }
+      if (text[i] === ',') {
+        i++;
+        continue;
+      }
+      if (text[i] === '\r' && text[i + 1] === '\n') {
+        i += 2;
+        break;
+      }
       throw new Error(`expected a comma or CRLF at ${i}, found ${JSON.stringify(text[i])}`);
     }
     records.push(record);
   }
   const width = records[0]!.length;
-  records.forEach((r, n) => { if (r.length !== width) throw new Error(`record ${n} has ${r.length} fields, the header ${width}`); });
+  records.forEach((r, n) => {
+    if (r.length !== width) throw new Error(`record ${n} has ${r.length} fields, the header ${width}`);
+  });
   return records;
 }
 

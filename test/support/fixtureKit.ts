@@ -23,7 +23,8 @@ let serial = 0;
 export const unique = (prefix: string) => `${prefix}${Date.now().toString(36)}${(++serial).toString(36)}`;
 
 export async function ok(response: HttpResponse, status: number, what: string): Promise<HttpResponse> {
-  if (response.status !== status) throw new Error(`fixture set-up (${what}) answered ${response.status}: ${response.text}`);
+  if (response.status !== status)
+    throw new Error(`fixture set-up (${what}) answered ${response.status}: ${response.text}`);
   return response;
 }
 
@@ -35,36 +36,70 @@ export function uniqueChild(): typeof validChild {
 }
 
 export async function makeChild({ world, tenant }: FixtureContext): Promise<{ id: string; version: number }> {
-  const r = await ok(await world.call('createChild', { token: tenant.adminToken, body: uniqueChild() }), 201, 'createChild');
+  const r = await ok(
+    await world.call('createChild', { token: tenant.adminToken, body: uniqueChild() }),
+    201,
+    'createChild',
+  );
   return { id: r.body.id, version: r.body.version };
 }
 
 export async function makeUser({ world, tenant }: FixtureContext): Promise<{ id: string; email: string }> {
   const email = `${unique('fx')}@${tenant.slug}.test`;
-  const r = await ok(await world.call('createUser', { token: tenant.adminToken, body: { email, displayName: 'Fixture User', roles: ['caseworker'], password: TEST_PASSWORD } }), 201, 'createUser');
+  const r = await ok(
+    await world.call('createUser', {
+      token: tenant.adminToken,
+      body: { email, displayName: 'Fixture User', roles: ['caseworker'], password: TEST_PASSWORD },
+    }),
+    201,
+    'createUser',
+  );
   return { id: r.body.id, email };
 }
 
 export async function makeRole({ world, tenant }: FixtureContext): Promise<{ id: string }> {
-  const r = await ok(await world.call('createRole', { token: tenant.adminToken, body: { key: unique('fx_role_'), name: 'Fixture role', permissions: ['children:read'] } }), 201, 'createRole');
+  const r = await ok(
+    await world.call('createRole', {
+      token: tenant.adminToken,
+      body: { key: unique('fx_role_'), name: 'Fixture role', permissions: ['children:read'] },
+    }),
+    201,
+    'createRole',
+  );
   return { id: r.body.id };
 }
 
 export async function makeApiKey({ world, tenant }: FixtureContext): Promise<{ id: string; secret: string }> {
-  const r = await ok(await world.call('createApiKey', { token: tenant.adminToken, body: { name: unique('fixture key '), permissions: ['children:read'] } }), 201, 'createApiKey');
+  const r = await ok(
+    await world.call('createApiKey', {
+      token: tenant.adminToken,
+      body: { name: unique('fixture key '), permissions: ['children:read'] },
+    }),
+    201,
+    'createApiKey',
+  );
   return { id: r.body.id, secret: r.body.secret };
 }
 
 export async function makeLookupValue({ world, tenant }: FixtureContext): Promise<{ code: string; version: number }> {
   const code = unique('FX');
-  const r = await ok(await world.call('addLookupValue', { token: tenant.adminToken, params: { listKey: 'ethnicity' }, body: { code, label: 'Fixture value' } }), 201, 'addLookupValue');
+  const r = await ok(
+    await world.call('addLookupValue', {
+      token: tenant.adminToken,
+      params: { listKey: 'ethnicity' },
+      body: { code, label: 'Fixture value' },
+    }),
+    201,
+    'addLookupValue',
+  );
   return { code, version: r.body.version };
 }
 
 /** A fresh user of the tenant, logged in: for operations that change the caller's own account. */
-export async function makeSession(ctx: FixtureContext): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
+export async function makeSession(
+  ctx: FixtureContext,
+): Promise<{ id: string; email: string; accessToken: string; refreshToken: string }> {
   const user = await makeUser(ctx);
   const r = await ok(await ctx.world.login(ctx.tenant.slug, user.email), 200, 'login');
   return { ...user, accessToken: r.body.accessToken, refreshToken: r.body.refreshToken };
 }
-

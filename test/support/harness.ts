@@ -35,7 +35,11 @@ export interface World {
   /** Logs in and returns the access token, failing the test if the log-in fails. */
   token(tenant: string, email: string, password?: string): Promise<string>;
   /** Adds a user with the given system roles through the API, and returns its id and token. */
-  addUser(tenant: TenantFixture, roles: string[], email?: string): Promise<{ id: string; email: string; token: string }>;
+  addUser(
+    tenant: TenantFixture,
+    roles: string[],
+    email?: string,
+  ): Promise<{ id: string; email: string; token: string }>;
   close(): Promise<void>;
 }
 
@@ -55,7 +59,19 @@ const SUITE_RATE_LIMITS = Object.fromEntries(
 
 export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise<World> {
   const database: TestDatabase = await freshDatabase();
-  const config = loadConfig({ NODE_ENV: 'test' }, { databaseUrl: database.url, embeddedDataDir: null, port: 0, host: '127.0.0.1', seedDemoTenants: false, logLevel: process.env.HEARTH_TEST_LOG_LEVEL ?? 'silent', rateLimits: SUITE_RATE_LIMITS, ...overrides });
+  const config = loadConfig(
+    { NODE_ENV: 'test' },
+    {
+      databaseUrl: database.url,
+      embeddedDataDir: null,
+      port: 0,
+      host: '127.0.0.1',
+      seedDemoTenants: false,
+      logLevel: process.env.HEARTH_TEST_LOG_LEVEL ?? 'silent',
+      rateLimits: SUITE_RATE_LIMITS,
+      ...overrides,
+    },
+  );
   const packs = loadPacks();
   const make = async (kind: 'platform' | 'service', slug: string, packId: string, currency: 'GBP' | 'USD') => {
     const email = `admin@${slug}.test`;
@@ -92,11 +108,15 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
       call(url, 'login', { body: { tenant, email, password, ...(totpCode ? { totpCode } : {}) } }),
     token: async (tenant, email, password = TEST_PASSWORD) => {
       const response = await world.login(tenant, email, password);
-      if (response.status !== 200) throw new Error(`log-in of ${email} at ${tenant} failed: ${response.status} ${response.text}`);
+      if (response.status !== 200)
+        throw new Error(`log-in of ${email} at ${tenant} failed: ${response.status} ${response.text}`);
       return response.body.accessToken as string;
     },
     addUser: async (tenant, roles, email = `user${++userCounter}@${tenant.slug}.test`) => {
-      const created = await call(url, 'createUser', { token: tenant.adminToken, body: { email, displayName: email, roles, password: TEST_PASSWORD } });
+      const created = await call(url, 'createUser', {
+        token: tenant.adminToken,
+        body: { email, displayName: email, roles, password: TEST_PASSWORD },
+      });
       if (created.status !== 201) throw new Error(`createUser failed: ${created.status} ${created.text}`);
       return { id: created.body.id as string, email, token: await world.token(tenant.slug, email) };
     },
@@ -104,7 +124,8 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
       await server.close();
       await database.drop();
       // The audit checkpoints of this world went to a temporary folder of its own (config.ts, under tests).
-      if (path.basename(config.audit.checkpointTarget).startsWith('hearth-audit-checkpoints-')) fs.rmSync(config.audit.checkpointTarget, { recursive: true, force: true });
+      if (path.basename(config.audit.checkpointTarget).startsWith('hearth-audit-checkpoints-'))
+        fs.rmSync(config.audit.checkpointTarget, { recursive: true, force: true });
     },
   };
   for (const t of [platform, a, b]) t.adminToken = await world.token(t.slug, t.adminEmail);
@@ -112,7 +133,12 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
 }
 
 /** Rows of a table as the owner sees them (RLS forced, so the owner gives itself the tenant explicitly). */
-export async function ownerRows<T = Record<string, unknown>>(db: Database, tenantId: string, sql: string, bindings: unknown[] = []): Promise<T[]> {
+export async function ownerRows<T = Record<string, unknown>>(
+  db: Database,
+  tenantId: string,
+  sql: string,
+  bindings: unknown[] = [],
+): Promise<T[]> {
   return db.transaction(async (trx) => {
     await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);
     const result = (await trx.raw(sql, bindings as never[])) as { rows: T[] };

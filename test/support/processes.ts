@@ -27,6 +27,9 @@ export function run(command: string, args: string[], options: RunOptions): Promi
 /** A run that must succeed: its output, or a failure that shows what it printed. */
 export async function succeed(command: string, args: string[], options: RunOptions): Promise<string> {
   const ran = await run(command, args, options);
-  if (ran.code !== 0) throw new Error(`${command} ${args.join(' ')} (in ${options.cwd}) exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`);
+  if (ran.code !== 0)
+    throw new Error(
+      `${command} ${args.join(' ')} (in ${options.cwd}) exited ${ran.code}:\n${ran.stdout}\n${ran.stderr}`,
+    );
   return ran.stdout;
 }

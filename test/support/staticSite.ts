@@ -24,7 +24,8 @@ const TYPES: Record<string, string> = {
 export function serveStatic(root: string): Promise<StaticSite> {
   const base = path.resolve(root);
   const server = http.createServer((request, response) => {
-    const fail = (status: number) => response.writeHead(status, { 'Content-Type': 'text/plain' }).end(http.STATUS_CODES[status]);
+    const fail = (status: number) =>
+      response.writeHead(status, { 'Content-Type': 'text/plain' }).end(http.STATUS_CODES[status]);
     if (request.method !== 'GET' && request.method !== 'HEAD') return fail(405);
     let pathname: string;
     try {
@@ -36,7 +37,11 @@ export function serveStatic(root: string): Promise<StaticSite> {
     if (!file.startsWith(`${base}${path.sep}`)) return fail(404);
     fs.readFile(file, (error, body) => {
       if (error) return fail(404);
-      response.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream', 'Cache-Control': 'no-store', 'Content-Length': body.length });
+      response.writeHead(200, {
+        'Content-Type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+        'Cache-Control': 'no-store',
+        'Content-Length': body.length,
+      });
       response.end(request.method === 'HEAD' ? undefined : body);
     });
   });

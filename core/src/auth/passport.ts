@@ -11,7 +11,14 @@ import { JWT_AUDIENCE, JWT_ISSUER, jwtKey, parseOpaqueToken, tokenTimesValid, ty
  * the user or key still exists, is active and holds the permissions.
  */
 export type Credential =
-  | { kind: 'user'; userId: string; tenantId: string; sessionId: string; scope: AccessClaims['scp']; generation: number }
+  | {
+      kind: 'user';
+      userId: string;
+      tenantId: string;
+      sessionId: string;
+      scope: AccessClaims['scp'];
+      generation: number;
+    }
   | { kind: 'api_key'; tenantId: string; token: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -20,7 +27,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 function userCredential(claims: Partial<AccessClaims>, skewSeconds: number): Credential | null {
   if (!tokenTimesValid(claims, skewSeconds)) return null;
   const { sub, tid, sid, gen, scp } = claims;
-  if (typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string' || !UUID.test(sub) || !UUID.test(tid) || !UUID.test(sid)) return null;
+  if (
+    typeof sub !== 'string' ||
+    typeof tid !== 'string' ||
+    typeof sid !== 'string' ||
+    !UUID.test(sub) ||
+    !UUID.test(tid) ||
+    !UUID.test(sid)
+  )
+    return null;
   if (!Number.isInteger(gen) || (scp !== 'full' && scp !== 'mfa_enrolment')) return null;
   return { kind: 'user', userId: sub, tenantId: tid, sessionId: sid, scope: scp, generation: gen! };
 }

@@ -18,7 +18,11 @@ describe('password hashing', () => {
   it('keeps the event loop free while hashing', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    await Promise.all([hashPassword('one password to hash'), hashPassword('two passwords to hash'), hashPassword('three passwords to hash')]);
+    await Promise.all([
+      hashPassword('one password to hash'),
+      hashPassword('two passwords to hash'),
+      hashPassword('three passwords to hash'),
+    ]);
     clearInterval(timer);
     // On the main thread three hashes (~450 ms) would allow no tick at all.
     expect(ticks).toBeGreaterThan(10);

@@ -26,7 +26,14 @@ parentPort.on('message', async ({ id, op, password, hash, salt, params }) => {
 });
 `;
 
-type Job = { id: number; op: 'hash' | 'verify'; password: string; hash?: string; salt?: string; params?: typeof PARAMS };
+type Job = {
+  id: number;
+  op: 'hash' | 'verify';
+  password: string;
+  hash?: string;
+  salt?: string;
+  params?: typeof PARAMS;
+};
 type Pending = { resolve: (value: string | boolean) => void; reject: (error: Error) => void };
 
 class HashPool {
@@ -74,7 +81,12 @@ class HashPool {
 const pool = new HashPool();
 
 export async function hashPassword(password: string): Promise<string> {
-  return (await pool.run({ op: 'hash', password, salt: crypto.randomBytes(16).toString('base64'), params: PARAMS })) as string;
+  return (await pool.run({
+    op: 'hash',
+    password,
+    salt: crypto.randomBytes(16).toString('base64'),
+    params: PARAMS,
+  })) as string;
 }
 
 let dummyHash: Promise<string> | null = null;

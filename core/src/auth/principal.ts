@@ -68,13 +68,19 @@ interface ApiKeyPrincipalRow {
  * not valid now. `touch`: records an API key's use, at most every few minutes (a hot key would
  * otherwise contend on its own row).
  */
-export async function principalFrom(credential: Credential, rows: unknown[], touch: (keyId: string) => Promise<void>): Promise<Principal> {
+export async function principalFrom(
+  credential: Credential,
+  rows: unknown[],
+  touch: (keyId: string) => Promise<void>,
+): Promise<Principal> {
   if (credential.kind === 'user') {
     const user = rows[0] as UserPrincipalRow | undefined;
-    if (!user || user.tenant_status !== 'active' || user.status !== 'active') throw new Problem('invalidToken', 'The credential is not valid');
+    if (!user || user.tenant_status !== 'active' || user.status !== 'active')
+      throw new Problem('invalidToken', 'The credential is not valid');
     // Ending a user's sessions (password or MFA change, disablement) moves the generation on; tokens
     // carry the generation they were issued in, so the old ones stop here, to the request.
-    if (credential.generation !== user.session_generation || !user.session_live) throw new Problem('invalidToken', 'The token was revoked');
+    if (credential.generation !== user.session_generation || !user.session_live)
+      throw new Problem('invalidToken', 'The token was revoked');
     const permissions = new Set<Permission>();
     for (const role of user.roles) for (const p of role.permissions) if (isPermission(p)) permissions.add(p);
     return {
@@ -97,7 +103,8 @@ export async function principalFrom(credential: Credential, rows: unknown[], tou
   if (!key.id || key.revoked_at || (key.expires_at && new Date(key.expires_at).getTime() <= Date.now())) {
     throw new Problem('invalidToken', 'The API key is not valid');
   }
-  if (!key.last_used_at || Date.now() - new Date(key.last_used_at).getTime() > API_KEY_TOUCH_INTERVAL_MS) await touch(key.id);
+  if (!key.last_used_at || Date.now() - new Date(key.last_used_at).getTime() > API_KEY_TOUCH_INTERVAL_MS)
+    await touch(key.id);
   return {
     kind: 'api_key',
     id: key.id,

@@ -26,17 +26,30 @@ describe('clientNetwork, what a per-IP limit counts', () => {
 
 describe('the settings the limits read', () => {
   it('reads points/seconds and points/seconds/blockSeconds, and refuses a limit that would let everything through', () => {
-    expect(loadConfig({ HEARTH_LIMIT_LOGIN_FAILURES_PER_IP: '50/600' }).rateLimits.loginFailuresPerIp).toEqual({ points: 50, windowSeconds: 600, blockSeconds: 0 });
-    expect(loadConfig({ HEARTH_LIMIT_LOGIN_CONSECUTIVE_FAILURES: '5/3600/300' }).rateLimits.loginConsecutiveFailures).toEqual({ points: 5, windowSeconds: 3600, blockSeconds: 300 });
+    expect(loadConfig({ HEARTH_LIMIT_LOGIN_FAILURES_PER_IP: '50/600' }).rateLimits.loginFailuresPerIp).toEqual({
+      points: 50,
+      windowSeconds: 600,
+      blockSeconds: 0,
+    });
+    expect(
+      loadConfig({ HEARTH_LIMIT_LOGIN_CONSECUTIVE_FAILURES: '5/3600/300' }).rateLimits.loginConsecutiveFailures,
+    ).toEqual({ points: 5, windowSeconds: 3600, blockSeconds: 300 });
     for (const bad of ['0/600', 'off', '50', '50/0', '-1/60', '50/9999999']) {
-      expect(() => loadConfig({ HEARTH_LIMIT_REFRESHES_PER_IP: bad })).toThrow(/HEARTH_LIMIT_REFRESHES_PER_IP must be points\/seconds/);
+      expect(() => loadConfig({ HEARTH_LIMIT_REFRESHES_PER_IP: bad })).toThrow(
+        /HEARTH_LIMIT_REFRESHES_PER_IP must be points\/seconds/,
+      );
     }
   });
 
   it('reads which proxies to believe about the client address: loopback unless HEARTH_TRUST_PROXY says otherwise', () => {
     expect(loadConfig({}).trustProxy).toEqual(['loopback']);
     expect(loadConfig({ HEARTH_TRUST_PROXY: '1' }).trustProxy).toBe(1);
-    expect(loadConfig({ HEARTH_TRUST_PROXY: '10.0.0.0/8, loopback, fd00::/8' }).trustProxy).toEqual(['10.0.0.0/8', 'loopback', 'fd00::/8']);
-    for (const bad of ['everyone', '', '10.0.0.0/8;rm', '11']) expect(() => loadConfig({ HEARTH_TRUST_PROXY: bad })).toThrow(/HEARTH_TRUST_PROXY must be/);
+    expect(loadConfig({ HEARTH_TRUST_PROXY: '10.0.0.0/8, loopback, fd00::/8' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      'loopback',
+      'fd00::/8',
+    ]);
+    for (const bad of ['everyone', '', '10.0.0.0/8;rm', '11'])
+      expect(() => loadConfig({ HEARTH_TRUST_PROXY: bad })).toThrow(/HEARTH_TRUST_PROXY must be/);
   });
 });

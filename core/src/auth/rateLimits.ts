@@ -2,7 +2,12 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import {
+  RateLimiterMemory,
+  RateLimiterPostgres,
+  RateLimiterRes,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
 import type { HearthConfig, RateLimitSettings } from '../config';
 import type { Database } from '../db/database';
 
@@ -98,7 +103,11 @@ export class RateLimits {
     if (db.hearthEmbedded) {
       let shared = embeddedLimits.get(db);
       if (!shared) {
-        shared = new RateLimits(limitersOn(config.rateLimits, () => ({})), rateLimitKeySecret(config), null);
+        shared = new RateLimits(
+          limitersOn(config.rateLimits, () => ({})),
+          rateLimitKeySecret(config),
+          null,
+        );
         embeddedLimits.set(db, shared);
       }
       return shared;
@@ -112,8 +121,16 @@ export class RateLimits {
     // One limiter per process deletes rows that expired over an hour ago (the library's timer, every 5 minutes).
     // The library names its statements; PgBouncer in transaction mode (before 1.21) cannot carry a
     // named statement from one server connection to the next, so they go unnamed.
-    const unnamed: StatementClient = { query: (statement) => pool.query({ text: statement.text, values: statement.values }) };
-    const limiters = limitersOn(config.rateLimits, (first) => ({ storeClient: unnamed, storeType: 'pool', tableName: RATE_LIMIT_TABLE, tableCreated: true, clearExpiredByTimeout: first }));
+    const unnamed: StatementClient = {
+      query: (statement) => pool.query({ text: statement.text, values: statement.values }),
+    };
+    const limiters = limitersOn(config.rateLimits, (first) => ({
+      storeClient: unnamed,
+      storeType: 'pool',
+      tableName: RATE_LIMIT_TABLE,
+      tableCreated: true,
+      clearExpiredByTimeout: first,
+    }));
     return new RateLimits(limiters, rateLimitKeySecret(config), pool);
   }
 }
@@ -133,13 +150,24 @@ interface StoreOptions {
   clearExpiredByTimeout?: boolean;
 }
 
-function limitersOn(settings: RateLimitSettings, store: (first: boolean) => StoreOptions): Record<RateLimitName, RateLimiterAbstract> {
+function limitersOn(
+  settings: RateLimitSettings,
+  store: (first: boolean) => StoreOptions,
+): Record<RateLimitName, RateLimiterAbstract> {
   const limiters = {} as Record<RateLimitName, RateLimiterAbstract>;
   for (const [index, name] of (Object.keys(settings) as RateLimitName[]).entries()) {
     const limit = settings[name];
     // The key prefix keeps each limit's rows apart in the one table.
-    const options = { keyPrefix: name, points: limit.points, duration: limit.windowSeconds, blockDuration: limit.blockSeconds, ...store(index === 0) };
-    limiters[name] = options.storeClient ? new RateLimiterPostgres({ ...options, storeClient: options.storeClient }) : new RateLimiterMemory(options);
+    const options = {
+      keyPrefix: name,
+      points: limit.points,
+      duration: limit.windowSeconds,
+      blockDuration: limit.blockSeconds,
+      ...store(index === 0),
+    };
+    limiters[name] = options.storeClient
+      ? new RateLimiterPostgres({ ...options, storeClient: options.storeClient })
+      : new RateLimiterMemory(options);
   }
   return limiters;
 }
@@ -159,9 +187,14 @@ export function clientNetwork(ip: string | null): string {
   if (!net.isIPv6(ip)) return ip;
   const address = ip.split('%')[0]!;
   const [head, tail] = address.split('::') as [string, string | undefined];
-  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []);
+  const groups = (part: string | undefined) =>
+    part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : [];
   const left = groups(head);
   const right = groups(tail);
-  const full = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${full.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  const full =
+    tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }

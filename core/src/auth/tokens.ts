@@ -36,14 +36,18 @@ export function signAccessToken(
   session: { userId: string; tenantId: string; sessionId: string; generation: number },
   scope: AccessClaims['scp'],
 ): string {
-  return jwt.sign({ tid: session.tenantId, scp: scope, gen: session.generation, sid: session.sessionId }, jwtKey(config.jwtSecret), {
-    algorithm: 'HS256',
-    subject: session.userId,
-    issuer: JWT_ISSUER,
-    audience: JWT_AUDIENCE,
-    expiresIn: config.accessTokenTtlSeconds,
-    jwtid: crypto.randomUUID(),
-  });
+  return jwt.sign(
+    { tid: session.tenantId, scp: scope, gen: session.generation, sid: session.sessionId },
+    jwtKey(config.jwtSecret),
+    {
+      algorithm: 'HS256',
+      subject: session.userId,
+      issuer: JWT_ISSUER,
+      audience: JWT_AUDIENCE,
+      expiresIn: config.accessTokenTtlSeconds,
+      jwtid: crypto.randomUUID(),
+    },
+  );
 }
 
 /**
@@ -51,7 +55,11 @@ export function signAccessToken(
  * looks at an `iat` in the future. A token must carry both, and may not have been issued later than
  * `skewSeconds` ahead of this server's clock.
  */
-export function tokenTimesValid(claims: { iat?: unknown; exp?: unknown }, skewSeconds: number, now = Date.now()): boolean {
+export function tokenTimesValid(
+  claims: { iat?: unknown; exp?: unknown },
+  skewSeconds: number,
+  now = Date.now(),
+): boolean {
   if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number') return false;
   return claims.iat <= Math.floor(now / 1000) + skewSeconds;
 }
@@ -80,7 +88,9 @@ export function parseOpaqueToken(kind: OpaqueKind, token: string): { tenantId: s
   const match = new RegExp(`^${kind}_([0-9a-f]{32})_[A-Za-z0-9_-]{43}$`).exec(token);
   if (!match) return null;
   const hex = match[1]!;
-  return { tenantId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}` };
+  return {
+    tenantId: `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`,
+  };
 }
 
 /** The secrets are 256 random bits, so a fast hash is enough; passwords get argon2id instead. */

@@ -24,13 +24,16 @@ const PLAIN_TYPES = new Set(['uuid', 'date', 'integer', 'bigint']);
 
 /** Text as a field of COPY's text format: backslash, tab and line ends escaped. */
 function copyText(text: string): string {
-  return /[\\\t\n\r]/.test(text) ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r')) : text;
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : text;
 }
 
 /** How a column's values are written as fields of COPY's text format (\N for null), chosen once per column rather than once per value. */
 function copyField(column: BulkColumn<never>): (value: unknown) => string {
   if (PLAIN_TYPES.has(column.type)) return (value) => (value === null || value === undefined ? '\\N' : String(value));
-  if (ARRAY_TYPES.has(column.type)) return (value) => (value === null || value === undefined ? '\\N' : copyText(arrayLiteral(value as string[])));
+  if (ARRAY_TYPES.has(column.type))
+    return (value) => (value === null || value === undefined ? '\\N' : copyText(arrayLiteral(value as string[])));
   return (value) => (value === null || value === undefined ? '\\N' : copyText(String(value)));
 }
 
@@ -42,7 +45,12 @@ function copyField(column: BulkColumn<never>): (value: unknown) => string {
  * `unnest` turns them back into rows. Either way the table's policies, constraints and triggers
  * (statement triggers with transition tables too) see every row, in one statement.
  */
-export async function bulkInsert<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
+export async function bulkInsert<Row>(
+  trx: Knex.Transaction,
+  table: string,
+  columns: Array<BulkColumn<Row>>,
+  rows: readonly Row[],
+): Promise<void> {
   if (!rows.length) return;
   const inserter = bulkInserter(trx, table, columns);
   await inserter.insert(rows);
@@ -62,7 +70,11 @@ export interface BulkInserter<Row> {
 
 let stagings = 0;
 
-export function bulkInserter<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>): BulkInserter<Row> {
+export function bulkInserter<Row>(
+  trx: Knex.Transaction,
+  table: string,
+  columns: Array<BulkColumn<Row>>,
+): BulkInserter<Row> {
   let staging: string | null = null;
   let client: pg.Client | null = null;
   return {
@@ -75,7 +87,9 @@ export function bulkInserter<Row>(trx: Knex.Transaction, table: string, columns:
       if (staging === null) {
         staging = `bulk_insert_${++stagings}`;
         // The given columns' types, and none of the table's constraints: the INSERT checks those, and a column left to its default stays out.
-        await client.query(`CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${columns.map((c) => c.name).join(', ')} FROM ${table} WITH NO DATA`);
+        await client.query(
+          `CREATE TEMP TABLE ${staging} ON COMMIT DROP AS SELECT ${columns.map((c) => c.name).join(', ')} FROM ${table} WITH NO DATA`,
+        );
       }
       await copyRows(client, staging, table, columns, rows);
     },
@@ -86,7 +100,13 @@ export function bulkInserter<Row>(trx: Knex.Transaction, table: string, columns:
   };
 }
 
-async function copyRows<Row>(client: pg.Client, staging: string, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
+async function copyRows<Row>(
+  client: pg.Client,
+  staging: string,
+  table: string,
+  columns: Array<BulkColumn<Row>>,
+  rows: readonly Row[],
+): Promise<void> {
   const names = columns.map((c) => c.name).join(', ');
   const fields = columns.map((c) => copyField(c as BulkColumn<never>));
   function* lines() {
@@ -106,19 +126,28 @@ async function copyRows<Row>(client: pg.Client, staging: string, table: string, 
   await client.query(`INSERT INTO ${table} (${names}) SELECT ${names} FROM ${staging}; TRUNCATE ${staging}`);
 }
 
-async function unnestRows<Row>(trx: Knex.Transaction, table: string, columns: Array<BulkColumn<Row>>, rows: readonly Row[]): Promise<void> {
+async function unnestRows<Row>(
+  trx: Knex.Transaction,
+  table: string,
+  columns: Array<BulkColumn<Row>>,
+  rows: readonly Row[],
+): Promise<void> {
   for (let start = 0; start < rows.length; start += BATCH) {
     const batch = rows.slice(start, start + BATCH);
     const bindings = columns.map((column) => {
       const values = batch.map((row) => column.value(row));
       // Arrays of arrays travel as text, cast per row: unnest would flatten a uuid[][].
-      if (ARRAY_TYPES.has(column.type)) return values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as string[])));
+      if (ARRAY_TYPES.has(column.type))
+        return values.map((v) => (v === null || v === undefined ? null : arrayLiteral(v as string[])));
       return values;
     });
     const asText = (column: BulkColumn<Row>) => ARRAY_TYPES.has(column.type) || column.type === 'jsonb';
     const arrays = columns.map((column) => `?::${asText(column) ? 'text' : column.type}[]`).join(', ');
     const casts = columns.map((column, i) => (asText(column) ? `c${i}::${column.type}` : `c${i}`)).join(', ');
     const names = columns.map((_, i) => `c${i}`).join(', ');
-    await trx.raw(`INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${casts} FROM unnest(${arrays}) WITH ORDINALITY AS t(${names}, ord) ORDER BY ord`, bindings as unknown as Knex.RawBinding[]);
+    await trx.raw(
+      `INSERT INTO ${table} (${columns.map((c) => c.name).join(', ')}) SELECT ${casts} FROM unnest(${arrays}) WITH ORDINALITY AS t(${names}, ord) ORDER BY ord`,
+      bindings as unknown as Knex.RawBinding[],
+    );
   }
 }

@@ -44,4 +44,3 @@ export function openDatabase(options: DatabaseOptions): Database {
   }
   return Object.assign(db, { hearthEmbedded: !options.url });
 }
-

@@ -30,7 +30,11 @@ export async function keysetPage<Row, Item>(
   const operator = direction === 'asc' ? '>' : '<';
   if (after) {
     if (columns.length === 1) query.where(columns[0]!.column, operator, after[0]!);
-    else query.whereRaw(`(${columns.map((c) => c.column).join(', ')}) ${operator} (${columns.map(() => '?').join(', ')})`, after);
+    else
+      query.whereRaw(
+        `(${columns.map((c) => c.column).join(', ')}) ${operator} (${columns.map(() => '?').join(', ')})`,
+        after,
+      );
   }
   for (const { column } of columns) query.orderBy(column, direction);
   query.limit(page.limit + 1);

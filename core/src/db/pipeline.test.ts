@@ -11,7 +11,10 @@ import { scopeStatement } from './tenantTransaction';
  */
 let store: TestDatabase;
 const skip = !process.env.HEARTH_TEST_ADMIN_URL;
-if (skip) process.stdout.write('core/src/db/pipeline.test.ts skipped: pipelines are for a PostgreSQL server; the embedded database opens transactions one statement at a time\n');
+if (skip)
+  process.stdout.write(
+    'core/src/db/pipeline.test.ts skipped: pipelines are for a PostgreSQL server; the embedded database opens transactions one statement at a time\n',
+  );
 
 beforeAll(async () => {
   if (!skip) store = await freshDatabase();
@@ -24,10 +27,20 @@ const TENANT = '01900000-0000-7000-8000-000000000001';
 const who = `SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant, txid_current_if_assigned() AS txid, now()::text AS started`;
 
 function opening(mode: Opening['mode']): Opening {
-  return { mode, scope: scopeStatement({ tenantId: TENANT }), statements: [{ text: `SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant, $1::int AS n`, values: [7] }] };
+  return {
+    mode,
+    scope: scopeStatement({ tenantId: TENANT }),
+    statements: [
+      {
+        text: `SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant, $1::int AS n`,
+        values: [7],
+      },
+    ],
+  };
 }
 
-const rows = async (trx: Knex.Transaction, sql: string) => ((await trx.raw(sql)) as { rows: Array<Record<string, unknown>> }).rows;
+const rows = async (trx: Knex.Transaction, sql: string) =>
+  ((await trx.raw(sql)) as { rows: Array<Record<string, unknown>> }).rows;
 
 (skip ? describe.skip : describe)('a request transaction on PostgreSQL', () => {
   it('opens a read-only request in one round trip, and runs every later query, knex or objection, as the application role in its tenant', async () => {
@@ -36,7 +49,12 @@ const rows = async (trx: Knex.Transaction, sql: string) => ((await trx.raw(sql))
         expect(openingOf(trx)!.opened!.map((r) => r.rows)).toEqual([[{ role: 'hearth_app', tenant: TENANT, n: 7 }]]);
         const first = await rows(trx, who);
         const second = await rows(trx, who);
-        expect([first[0]!.role, first[0]!.tenant, second[0]!.role, second[0]!.tenant]).toEqual(['hearth_app', TENANT, 'hearth_app', TENANT]);
+        expect([first[0]!.role, first[0]!.tenant, second[0]!.role, second[0]!.tenant]).toEqual([
+          'hearth_app',
+          TENANT,
+          'hearth_app',
+          TENANT,
+        ]);
         // Each query is its own implicit transaction: no BEGIN holds a snapshot or locks between them.
         expect(first[0]!.started).not.toBe(second[0]!.started);
         // objection's queries go the same way (RLS applies: the tenant has no children).
@@ -72,14 +90,23 @@ const rows = async (trx: Knex.Transaction, sql: string) => ((await trx.raw(sql))
         .catch(() => undefined);
     }
     // The pool has few connections: every one is checked.
-    const seen = await Promise.all(Array.from({ length: 5 }, () => store.db.raw(who) as Promise<{ rows: Array<{ role: string; tenant: string | null }> }>));
-    expect(seen.map((r) => [r.rows[0]!.role, r.rows[0]!.tenant ?? ''])).toEqual(Array.from({ length: 5 }, () => ['postgres', '']));
+    const seen = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () => store.db.raw(who) as Promise<{ rows: Array<{ role: string; tenant: string | null }> }>,
+      ),
+    );
+    expect(seen.map((r) => [r.rows[0]!.role, r.rows[0]!.tenant ?? ''])).toEqual(
+      Array.from({ length: 5 }, () => ['postgres', '']),
+    );
   });
 
   it('fails the whole pipeline, leaving the connection usable, when one of its statements fails', async () => {
     const connection = (await store.db.client.acquireConnection()) as Parameters<typeof runPipeline>[0];
     try {
-      await expect(runPipeline(connection, [{ text: 'SELECT 1/0' }, { text: 'SELECT 2' }])).rejects.toThrow('division by zero');
+      await expect(runPipeline(connection, [{ text: 'SELECT 1/0' }, { text: 'SELECT 2' }])).rejects.toThrow(
+        'division by zero',
+      );
       const after = await runPipeline(connection, [{ text: 'SELECT $1::int AS n', values: [3] }]);
       expect(after[0]!.rows).toEqual([{ n: 3 }]);
     } finally {
@@ -89,8 +116,20 @@ const rows = async (trx: Knex.Transaction, sql: string) => ((await trx.raw(sql))
 
   it('rolls back a writing request whose opening fails, so the connection goes back outside any transaction', async () => {
     const failing: Opening = { ...opening('write'), statements: [{ text: 'SELECT 1/0' }] };
-    await expect(store.db.transaction(async () => undefined, { hearthOpening: failing } as Knex.TransactionConfig)).rejects.toThrow('division by zero');
-    const after = await Promise.all(Array.from({ length: 5 }, () => store.db.raw(`SELECT current_setting('app.tenant_id', true) AS tenant, now() = statement_timestamp() AS outside`) as Promise<{ rows: Array<{ tenant: string | null; outside: boolean }> }>));
-    expect(after.map((r) => [r.rows[0]!.tenant ?? '', r.rows[0]!.outside])).toEqual(Array.from({ length: 5 }, () => ['', true]));
+    await expect(
+      store.db.transaction(async () => undefined, { hearthOpening: failing } as Knex.TransactionConfig),
+    ).rejects.toThrow('division by zero');
+    const after = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () =>
+          store.db.raw(
+            `SELECT current_setting('app.tenant_id', true) AS tenant, now() = statement_timestamp() AS outside`,
+          ) as Promise<{ rows: Array<{ tenant: string | null; outside: boolean }> }>,
+      ),
+    );
+    expect(after.map((r) => [r.rows[0]!.tenant ?? '', r.rows[0]!.outside])).toEqual(
+      Array.from({ length: 5 }, () => ['', true]),
+    );
   });
 });

@@ -3,7 +3,11 @@ import pg from 'pg';
 import { serialize } from 'pg-protocol';
 // node-postgres's Query and Result: a custom submittable (as pg-cursor and pg-query-stream are) needs them.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const Query = require('pg/lib/query') as new (config: { text: string; values?: unknown[] }, values: undefined, callback: (error: Error | null, results?: pg.QueryResult[]) => void) => PgQuery;
+const Query = require('pg/lib/query') as new (
+  config: { text: string; values?: unknown[] },
+  values: undefined,
+  callback: (error: Error | null, results?: pg.QueryResult[]) => void,
+) => PgQuery;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Result = require('pg/lib/result') as new (rowMode: undefined, types: unknown) => PgResult;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,7 +72,12 @@ class PipelinedQuery extends Query {
     for (const statement of this.statements) {
       messages.push(
         serialize.parse({ text: statement.text, name: '', types: [] }),
-        serialize.bind({ portal: '', statement: '', values: statement.values ?? [], valueMapper: pgUtils.prepareValue }),
+        serialize.bind({
+          portal: '',
+          statement: '',
+          values: statement.values ?? [],
+          valueMapper: pgUtils.prepareValue,
+        }),
         serialize.describe({ type: 'P', name: '' }),
         serialize.execute({ portal: '', rows: 0 }),
       );
@@ -165,7 +174,11 @@ interface ReadSession {
 type ScopedConnection = pg.ClientBase & { __hearthRead?: ReadSession };
 
 /** Sends the opening's statements (with `query` after them, if given) and confirms their answers before any answer is used. */
-async function openThenQuery(connection: ScopedConnection, session: ReadSession, query: Statement | null): Promise<pg.QueryResult | undefined> {
+async function openThenQuery(
+  connection: ScopedConnection,
+  session: ReadSession,
+  query: Statement | null,
+): Promise<pg.QueryResult | undefined> {
   const { opening } = session;
   session.pending = false;
   let release!: (error?: unknown) => void;
@@ -188,7 +201,9 @@ async function openThenQuery(connection: ScopedConnection, session: ReadSession,
 
 // knex's PostgreSQL transaction, which the pipelined opening extends.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const TransactionPg = require('knex/lib/dialects/postgres/execution/pg-transaction') as new (...args: unknown[]) => KnexTransactionInternals;
+const TransactionPg = require('knex/lib/dialects/postgres/execution/pg-transaction') as new (
+  ...args: unknown[]
+) => KnexTransactionInternals;
 
 interface KnexTransactionInternals {
   userParams?: object & { hearthOpening?: Opening };
@@ -209,7 +224,12 @@ interface KnexTransactionInternals {
  * Without an `Opening` it is knex's own transaction, unchanged.
  */
 class PipelinedTransaction extends TransactionPg {
-  constructor(client: unknown, container: unknown, config: { userParams?: object; hearthOpening?: Opening } | undefined, outerTx: unknown) {
+  constructor(
+    client: unknown,
+    container: unknown,
+    config: { userParams?: object; hearthOpening?: Opening } | undefined,
+    outerTx: unknown,
+  ) {
     super(client, container, config, outerTx);
     // knex hands every transaction the instance's one userParams object: the opening is this one's alone.
     if (config?.hearthOpening) this.userParams = { ...config.userParams, hearthOpening: config.hearthOpening };
@@ -291,7 +311,8 @@ export class PipelinedPgClient extends ClientPg {
   override async _query(connection: ScopedConnection, obj: QueryObject): Promise<unknown> {
     const session = connection.__hearthRead;
     if (!session) return super._query(connection, obj);
-    if (obj.options && Object.keys(obj.options).length) throw new Error('A read-only request cannot run a query with driver options');
+    if (obj.options && Object.keys(obj.options).length)
+      throw new Error('A read-only request cannot run a query with driver options');
     const query = { text: obj.sql, values: obj.bindings ?? [] };
     if (session.pending) {
       obj.response = await openThenQuery(connection, session, query);
@@ -310,7 +331,11 @@ export class PipelinedPgClient extends ClientPg {
     return super._stream(connection, ...rest);
   }
 
-  transaction(container: unknown, config: { userParams?: object; hearthOpening?: Opening } | undefined, outerTx: unknown): unknown {
+  transaction(
+    container: unknown,
+    config: { userParams?: object; hearthOpening?: Opening } | undefined,
+    outerTx: unknown,
+  ): unknown {
     return new PipelinedTransaction(this, container, config, outerTx);
   }
 }
@@ -320,9 +345,13 @@ export function openingOf(trx: Knex.Transaction): Opening | undefined {
   return (trx.userParams as { hearthOpening?: Opening } | undefined)?.hearthOpening;
 }
 
-async function sessionOf(trx: Knex.Transaction): Promise<{ connection: ScopedConnection; session: ReadSession } | null> {
+async function sessionOf(
+  trx: Knex.Transaction,
+): Promise<{ connection: ScopedConnection; session: ReadSession } | null> {
   if (openingOf(trx)?.mode !== 'read') return null;
-  const connection = (await (trx.client as unknown as { acquireConnection(): Promise<ScopedConnection> }).acquireConnection()) as ScopedConnection;
+  const connection = (await (
+    trx.client as unknown as { acquireConnection(): Promise<ScopedConnection> }
+  ).acquireConnection()) as ScopedConnection;
   return connection.__hearthRead ? { connection, session: connection.__hearthRead } : null;
 }
 

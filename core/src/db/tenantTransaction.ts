@@ -32,8 +32,12 @@ export function scopeStatement(scope: TransactionScope): Statement {
     ['app.platform', scope.platform ? 'on' : 'off'],
   ];
   if (scope.statementTimeoutMs) settings.push(['statement_timeout', String(scope.statementTimeoutMs)]);
-  if (scope.idleInTransactionTimeoutMs) settings.push(['idle_in_transaction_session_timeout', String(scope.idleInTransactionTimeoutMs)]);
-  return { text: `SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, values: settings.flat() };
+  if (scope.idleInTransactionTimeoutMs)
+    settings.push(['idle_in_transaction_session_timeout', String(scope.idleInTransactionTimeoutMs)]);
+  return {
+    text: `SELECT ${settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`,
+    values: settings.flat(),
+  };
 }
 
 /** Scopes the transaction (or, in a read-only request, every query after this) to `scope`. */

@@ -14,7 +14,8 @@ export interface ApprovalJourney {
   ending: Transition | null;
 }
 
-const terminal = (workflow: WorkflowDefinition, state: string) => Boolean(workflow.states.find((s) => s.key === state)?.terminal);
+const terminal = (workflow: WorkflowDefinition, state: string) =>
+  Boolean(workflow.states.find((s) => s.key === state)?.terminal);
 
 /**
  * The approval decision is the step taken under `carers:approve` into a state not yet visited that
@@ -41,14 +42,22 @@ export function approvalJourney(workflow: WorkflowDefinition, endOfApproval: str
   const toApproval: Transition[] = [];
   for (let step: Transition | null = approval; step; step = cameBy.get(step.from[0]!) ?? null) toApproval.unshift(step);
   const approvedState = approval.to;
-  const out = workflow.transitions.find((t) => t.from.includes(approvedState) && t.to !== approvedState && !terminal(workflow, t.to));
+  const out = workflow.transitions.find(
+    (t) => t.from.includes(approvedState) && t.to !== approvedState && !terminal(workflow, t.to),
+  );
   const back = out && workflow.transitions.find((t) => t.from.includes(out.to) && t.to === approvedState);
   const endings = workflow.transitions.filter((t) => t.from.includes(approvedState) && terminal(workflow, t.to));
   return {
     workflowKey: workflow.key,
     toApproval,
     approvedState,
-    review: out && back ? [{ ...out, from: [approvedState] }, { ...back, from: [out.to] }] : null,
+    review:
+      out && back
+        ? [
+            { ...out, from: [approvedState] },
+            { ...back, from: [out.to] },
+          ]
+        : null,
     ending: endings.find((t) => t.key === endOfApproval) ?? endings[0] ?? null,
   };
 }

@@ -38,8 +38,17 @@ export interface DemoServiceSettings {
 /** A small service: a few dozen children over two years, a handful of households and workers. */
 export function demoServiceOptions(settings: DemoServiceSettings, slug: string, asOf: string): LargeServiceOptions {
   return {
-    seed: settings.seed, asOf, children: 40, households: 16, placements: 64, years: 2, caseworkers: 3, supervisingWorkers: 1, teams: 1,
-    vocabulary: settings.vocabulary, emailDomain: `${slug}.example`,
+    seed: settings.seed,
+    asOf,
+    children: 40,
+    households: 16,
+    placements: 64,
+    years: 2,
+    caseworkers: 3,
+    supervisingWorkers: 1,
+    teams: 1,
+    vocabulary: settings.vocabulary,
+    emailDomain: `${slug}.example`,
   };
 }
 
@@ -59,16 +68,25 @@ export interface CastMember {
   displayName: string;
 }
 
-export function castStaff(service: LargeService, people: { caseworker: CastMember; supervisor: CastMember }): LargeService {
+export function castStaff(
+  service: LargeService,
+  people: { caseworker: CastMember; supervisor: CastMember },
+): LargeService {
   const lead = service.workers.find((w) => w.role === 'caseworker')!;
   const supervising = service.workers.find((w) => w.role === 'supervisor')!;
-  const renamed = new Map([[lead.id, people.caseworker], [supervising.id, people.supervisor]]);
+  const renamed = new Map([
+    [lead.id, people.caseworker],
+    [supervising.id, people.supervisor],
+  ]);
   const idOf = (id: string) => renamed.get(id)?.id ?? id;
   return {
     ...service,
     workers: service.workers.map((w) => ({ ...w, ...(renamed.get(w.id) ?? {}) })),
     households: service.households.map((h) => ({ ...h, supervisingWorkerId: idOf(h.supervisingWorkerId) })),
-    children: service.children.map((c, i) => ({ ...c, allocatedWorkerId: i % 3 === 2 ? idOf(c.allocatedWorkerId) : people.caseworker.id })),
+    children: service.children.map((c, i) => ({
+      ...c,
+      allocatedWorkerId: i % 3 === 2 ? idOf(c.allocatedWorkerId) : people.caseworker.id,
+    })),
   };
 }
 
@@ -81,7 +99,8 @@ export function lastCompletePeriod(shape: ScheduleShape, today: string): PayPeri
   return periodFrom(shape, start);
 }
 
-const inPeriod = (p: SimPlacement, period: { start: string; end: string }) => p.startOn <= period.end && (p.endOn === null || p.endOn > period.start);
+const inPeriod = (p: SimPlacement, period: { start: string; end: string }) =>
+  p.startOn <= period.end && (p.endOn === null || p.endOn > period.start);
 
 export interface DemoServiceSummary {
   asOf: string;
@@ -110,8 +129,14 @@ export async function seedDemoService(
   const { api } = deps;
   const as = new Map<StaffPart, Actor & { member: CastMember }>();
   for (const member of staff) {
-    const user = await api.call(admin, 'createUser', { body: { email: member.email, displayName: member.displayName, roles: member.roles, password } });
-    as.set(member.part, { tenantId: tenant.id, userId: user.id, member: { id: user.id, email: member.email, displayName: member.displayName } });
+    const user = await api.call(admin, 'createUser', {
+      body: { email: member.email, displayName: member.displayName, roles: member.roles, password },
+    });
+    as.set(member.part, {
+      tenantId: tenant.id,
+      userId: user.id,
+      member: { id: user.id, email: member.email, displayName: member.displayName },
+    });
   }
   const person = (part: StaffPart) => {
     const found = as.get(part);
@@ -129,10 +154,18 @@ export async function seedDemoService(
   const schedules = await api.call(financeCalculates, 'listPaySchedules');
   const schedule = schedules.data.find((s) => s.status === 'active');
   if (!schedule) throw new Error(`The demo tenant ${tenant.slug} has no active pay schedule`);
-  const shape = { frequency: schedule.frequency, timing: schedule.timing, anchorDate: schedule.anchorDate, paymentLagDays: schedule.paymentLagDays };
+  const shape = {
+    frequency: schedule.frequency,
+    timing: schedule.timing,
+    anchorDate: schedule.anchorDate,
+    paymentLagDays: schedule.paymentLagDays,
+  };
   const period = lastCompletePeriod(shape, tenant.today);
   const placed = service.placements.filter((p) => inPeriod(p, period));
-  if (placed.length < 3) throw new Error(`The demo service of ${tenant.slug} has ${placed.length} placements in ${period.start}..${period.end}; it needs three for its claims`);
+  if (placed.length < 3)
+    throw new Error(
+      `The demo service of ${tenant.slug} has ${placed.length} placements in ${period.start}..${period.end}; it needs three for its claims`,
+    );
 
   await tasksDoneByHand(api, admin, caseworker, settings.vocabulary.cyclesDoneByHand, tenant.today);
   await claims(api, { caseworker, approver: financeApproves }, placed, tenant.today);
@@ -146,36 +179,74 @@ export async function seedDemoService(
  * (else the caseworker) on the day they were due; each done task may bring the next occurrence due,
  * so this repeats until none is left that late.
  */
-async function tasksDoneByHand(api: InProcessApi, admin: Actor, caseworker: Actor, cycles: readonly string[], today: string): Promise<void> {
+async function tasksDoneByHand(
+  api: InProcessApi,
+  admin: Actor,
+  caseworker: Actor,
+  cycles: readonly string[],
+  today: string,
+): Promise<void> {
   if (!cycles.length) return;
   // A few rounds reach today: each occurrence is a year (or a review period) after the last.
   for (let round = 0; round < 20; round++) {
-    const page = await api.call(admin, 'listTasks', { query: { status: 'open', dueBefore: addDays(today, -42), limit: 200 } });
+    const page = await api.call(admin, 'listTasks', {
+      query: { status: 'open', dueBefore: addDays(today, -42), limit: 200 },
+    });
     const late = page.data.filter((task) => cycles.includes(task.cycleKey));
     if (!late.length) return;
     for (const task of late) {
       const owner = task.ownerId ? { tenantId: admin.tenantId, userId: task.ownerId } : caseworker;
-      await api.call(owner, 'completeTask', { params: { taskId: task.id }, body: { completedOn: task.dueDate }, version: task.version });
+      await api.call(owner, 'completeTask', {
+        params: { taskId: task.id },
+        body: { completedOn: task.dueDate },
+        version: task.version,
+      });
     }
   }
 }
 
 /** A carer's mileage for a child's contact (a draft), an expense submitted, and a journey approved by finance (paid by the run). */
-async function claims(api: InProcessApi, people: { caseworker: Actor; approver: Actor }, placed: SimPlacement[], today: string): Promise<void> {
+async function claims(
+  api: InProcessApi,
+  people: { caseworker: Actor; approver: Actor },
+  placed: SimPlacement[],
+  today: string,
+): Promise<void> {
   const [first, second, third] = placed;
   const day = (n: number) => addDays(today, -n);
   await api.call(people.caseworker, 'createClaim', {
     params: { householdId: first!.householdId },
     body: {
       description: 'Contact at the family centre',
-      lines: [{ kind: 'mileage', date: day(3), from: 'Home', to: 'Family centre', purpose: 'Supervised contact with birth family', miles: 14.2, childId: first!.childId, placementId: first!.id }],
+      lines: [
+        {
+          kind: 'mileage',
+          date: day(3),
+          from: 'Home',
+          to: 'Family centre',
+          purpose: 'Supervised contact with birth family',
+          miles: 14.2,
+          childId: first!.childId,
+          placementId: first!.id,
+        },
+      ],
     },
   });
   const submitted = await api.call(people.caseworker, 'createClaim', {
     params: { householdId: second!.householdId },
     body: {
       description: 'School uniform',
-      lines: [{ kind: 'expense', date: day(9), category: 'school_uniform', description: 'Winter uniform and PE kit', amount: 4650, childId: second!.childId, placementId: second!.id }],
+      lines: [
+        {
+          kind: 'expense',
+          date: day(9),
+          category: 'school_uniform',
+          description: 'Winter uniform and PE kit',
+          amount: 4650,
+          childId: second!.childId,
+          placementId: second!.id,
+        },
+      ],
       evidence: [{ key: 'receipt', title: 'Uniform shop receipt', receivedOn: day(8) }],
     },
   });
@@ -185,59 +256,112 @@ async function claims(api: InProcessApi, people: { caseworker: Actor; approver: 
     body: {
       description: 'Health assessment and school meeting',
       lines: [
-        { kind: 'mileage', date: day(12), from: 'Home', to: 'Community health clinic', purpose: 'Review health assessment', miles: 9.6, childId: third!.childId, placementId: third!.id },
-        { kind: 'mileage', date: day(10), from: 'Home', to: 'School', purpose: 'Personal education plan meeting', miles: 4.5, childId: third!.childId, placementId: third!.id },
+        {
+          kind: 'mileage',
+          date: day(12),
+          from: 'Home',
+          to: 'Community health clinic',
+          purpose: 'Review health assessment',
+          miles: 9.6,
+          childId: third!.childId,
+          placementId: third!.id,
+        },
+        {
+          kind: 'mileage',
+          date: day(10),
+          from: 'Home',
+          to: 'School',
+          purpose: 'Personal education plan meeting',
+          miles: 4.5,
+          childId: third!.childId,
+          placementId: third!.id,
+        },
       ],
     },
   });
   await api.call(people.caseworker, 'submitClaim', { params: { claimId: approved.id }, body: {} });
-  await api.call(people.approver, 'approveClaim', { params: { claimId: approved.id }, body: { reasons: 'Journeys match the diary and the placement plan.' } });
+  await api.call(people.approver, 'approveClaim', {
+    params: { claimId: approved.id },
+    body: { reasons: 'Journeys match the diary and the placement plan.' },
+  });
 }
 
 /**
  * The commissioners, a fee for every placement in the period (taken in turn between them, from the
  * placement's start), the drafts for the period, and the first commissioner's invoice issued.
  */
-async function invoices(api: InProcessApi, finance: Actor, settings: DemoServiceSettings, placements: SimPlacement[], period: PayPeriod): Promise<string> {
+async function invoices(
+  api: InProcessApi,
+  finance: Actor,
+  settings: DemoServiceSettings,
+  placements: SimPlacement[],
+  period: PayPeriod,
+): Promise<string> {
   if (settings.invoicing) {
     const policy = await api.call(finance, 'getInvoicingPolicy');
     await api.call(finance, 'updateInvoicingPolicy', { body: settings.invoicing, version: policy.version });
   }
   const commissioners: Array<{ id: string }> = [];
-  for (const body of settings.commissioners) commissioners.push(await api.call(finance, 'createCommissioner', { body }));
+  for (const body of settings.commissioners)
+    commissioners.push(await api.call(finance, 'createCommissioner', { body }));
   const charged = placements.filter((p) => inPeriod(p, period));
   for (const [i, p] of charged.entries()) {
     await api.call(finance, 'recordPlacementCommission', {
       params: { placementId: p.id },
       body: {
-        commissionerId: commissioners[i % 2]!.id, feeAmount: settings.fees[i % settings.fees.length]!, feePeriod: settings.feePeriod, effectiveFrom: p.startOn,
+        commissionerId: commissioners[i % 2]!.id,
+        feeAmount: settings.fees[i % settings.fees.length]!,
+        feePeriod: settings.feePeriod,
+        effectiveFrom: p.startOn,
         commissionerReference: `PO-${p.startOn.slice(0, 4)}-${String(101 + i).padStart(4, '0')}`,
       },
     });
   }
-  const drafts = await api.call(finance, 'generateInvoiceDrafts', { body: { periodStart: period.start, periodEnd: period.end } });
+  const drafts = await api.call(finance, 'generateInvoiceDrafts', {
+    body: { periodStart: period.start, periodEnd: period.end },
+  });
   const draft = drafts.invoices.find((d) => d.commissionerId === commissioners[0]!.id);
-  if (!draft) throw new Error(`No draft invoice for ${settings.commissioners[0].name} in ${period.start}..${period.end}`);
-  const issued = await api.call(finance, 'issueInvoice', { params: { invoiceId: draft.id }, body: {}, version: draft.version ?? undefined });
+  if (!draft)
+    throw new Error(`No draft invoice for ${settings.commissioners[0].name} in ${period.start}..${period.end}`);
+  const issued = await api.call(finance, 'issueInvoice', {
+    params: { invoiceId: draft.id },
+    body: {},
+    version: draft.version ?? undefined,
+  });
   return issued.reference ?? issued.id;
 }
 
 /** The period's run, opened, calculated (the job run here) and submitted by one finance officer. */
-async function submittedRun(deps: { db: Knex; api: InProcessApi; services: AppServices }, finance: Actor, period: PayPeriod): Promise<string> {
+async function submittedRun(
+  deps: { db: Knex; api: InProcessApi; services: AppServices },
+  finance: Actor,
+  period: PayPeriod,
+): Promise<string> {
   const { api } = deps;
-  const run = await api.call(finance, 'createPaymentRun', { body: { periodStart: period.start, notes: 'Placements and approved claims for the period' } });
+  const run = await api.call(finance, 'createPaymentRun', {
+    body: { periodStart: period.start, notes: 'Placements and approved claims for the period' },
+  });
   await api.call(finance, 'calculatePaymentRun', { params: { runId: run.id }, body: {} });
   // What the server's worker would do in the background: only this kind of job, so nothing else is
   // run early. Another process's worker on the same database may have claimed it: wait for that one.
-  const calculation = { handlers: { [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob }, services: deps.services, backoffMs: () => 0 };
+  const calculation = {
+    handlers: { [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob },
+    services: deps.services,
+    backoffMs: () => 0,
+  };
   let calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
   for (let waited = 0; calculated.status === 'calculating' && waited < 600; waited++) {
     if (!(await runDueJobs(deps.db, calculation))) await new Promise((resolve) => setTimeout(resolve, 100));
     calculated = await api.call(finance, 'getPaymentRun', { params: { runId: run.id } });
   }
   if (calculated.status !== 'calculated') {
-    throw new Error(`The demo run ${calculated.reference} is ${calculated.status} after its calculation: ${JSON.stringify(calculated.calculation)}`);
+    throw new Error(
+      `The demo run ${calculated.reference} is ${calculated.status} after its calculation: ${JSON.stringify(calculated.calculation)}`,
+    );
   }
-  await api.call(finance, 'submitPaymentRun', { params: { runId: run.id }, body: { notes: 'Checked against the placements list' } });
+  await api.call(finance, 'submitPaymentRun', {
+    params: { runId: run.id },
+    body: { notes: 'Checked against the placements list' },
+  });
   return calculated.reference;
 }

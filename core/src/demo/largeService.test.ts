@@ -1,11 +1,21 @@
 import { generateLargeService, LARGE_SERVICE } from './largeService';
 
-const small = { ...LARGE_SERVICE, children: 300, households: 120, placements: 480, caseworkers: 12, supervisingWorkers: 4, teams: 3 };
+const small = {
+  ...LARGE_SERVICE,
+  children: 300,
+  households: 120,
+  placements: 480,
+  caseworkers: 12,
+  supervisingWorkers: 4,
+  teams: 3,
+};
 
 describe('the synthetic large service', () => {
   it('is the same service, id for id, for the same seed and date, and another for another seed', () => {
     expect(JSON.stringify(generateLargeService(small))).toBe(JSON.stringify(generateLargeService(small)));
-    expect(generateLargeService({ ...small, seed: small.seed + 1 }).children[0]!.id).not.toBe(generateLargeService(small).children[0]!.id);
+    expect(generateLargeService({ ...small, seed: small.seed + 1 }).children[0]!.id).not.toBe(
+      generateLargeService(small).children[0]!.id,
+    );
   });
 
   it('has no child in care past their eighteenth birthday: leaving care at 18 is when the allowance tables end', () => {
@@ -28,10 +38,14 @@ describe('the synthetic large service', () => {
     for (const p of service.placements) {
       const h = households.get(p.householdId)!;
       expect(p.startOn >= h.approvedOn).toBe(true);
-      const age = Math.floor((Date.parse(p.startOn) - Date.parse(children.get(p.childId)!.dateOfBirth)) / (365.25 * 86_400_000));
+      const age = Math.floor(
+        (Date.parse(p.startOn) - Date.parse(children.get(p.childId)!.dateOfBirth)) / (365.25 * 86_400_000),
+      );
       expect(age).toBeGreaterThanOrEqual(h.terms.ageMin);
       expect(age).toBeLessThanOrEqual(h.terms.ageMax);
-      const together = service.placements.filter((q) => q.householdId === p.householdId && q.startOn <= p.startOn && p.startOn < end(q));
+      const together = service.placements.filter(
+        (q) => q.householdId === p.householdId && q.startOn <= p.startOn && p.startOn < end(q),
+      );
       expect(together.length).toBeLessThanOrEqual(h.terms.maxChildren);
     }
   });

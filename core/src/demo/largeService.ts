@@ -42,9 +42,31 @@ export const LARGE_SERVICE: LargeServiceOptions = {
   teams: 12,
 };
 
-export interface SimWorker { id: string; email: string; displayName: string; role: 'caseworker' | 'supervisor'; team: number }
-export interface SimMember { id: string; householdId: string; givenName: string; familyName: string; dateOfBirth: string; role: 'applicant' | 'adult_member' | 'child_member' }
-export interface SimCheck { id: string; memberId: string; householdId: string; checkType: string; requestedOn: string; completedOn: string; expiresOn: string | null; status: 'satisfactory' }
+export interface SimWorker {
+  id: string;
+  email: string;
+  displayName: string;
+  role: 'caseworker' | 'supervisor';
+  team: number;
+}
+export interface SimMember {
+  id: string;
+  householdId: string;
+  givenName: string;
+  familyName: string;
+  dateOfBirth: string;
+  role: 'applicant' | 'adult_member' | 'child_member';
+}
+export interface SimCheck {
+  id: string;
+  memberId: string;
+  householdId: string;
+  checkType: string;
+  requestedOn: string;
+  completedOn: string;
+  expiresOn: string | null;
+  status: 'satisfactory';
+}
 export interface SimHousehold {
   id: string;
   name: string;
@@ -143,7 +165,13 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
   const workers: SimWorker[] = [];
   for (let i = 0; i < options.caseworkers + options.supervisingWorkers; i++) {
     const role = i < options.caseworkers ? 'caseworker' : 'supervisor';
-    workers.push({ id: uuid(), email: `worker${i + 1}@${emailDomain}`, displayName: `${pick(words.givenNames)} ${pick(words.familyNames)}`, role, team: i % options.teams });
+    workers.push({
+      id: uuid(),
+      email: `worker${i + 1}@${emailDomain}`,
+      displayName: `${pick(words.givenNames)} ${pick(words.familyNames)}`,
+      role,
+      team: i % options.teams,
+    });
   }
   const caseworkers = workers.filter((w) => w.role === 'caseworker');
   const supervising = workers.filter((w) => w.role === 'supervisor');
@@ -158,21 +186,37 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
     const enquiryOn = approvedOn - between(120, 300);
     const endedOn = random() < 0.08 ? between(Math.max(approvedOn + 180, start), asOf - 1) : null;
     const regionRoll = random();
-    const region = words.regions ? (words.regions.find((r) => regionRoll < r.upTo) ?? words.regions[words.regions.length - 1]!).region : null;
+    const region = words.regions
+      ? (words.regions.find((r) => regionRoll < r.upTo) ?? words.regions[words.regions.length - 1]!).region
+      : null;
     const ageRoll = random();
     const [ageMin, ageMax] = ageRoll < 0.6 ? [0, 17] : ageRoll < 0.75 ? [0, 4] : ageRoll < 0.9 ? [5, 17] : [11, 17];
     const capacityRoll = random();
     const maxChildren = capacityRoll < 0.35 ? 1 : capacityRoll < 0.8 ? 2 : 3;
-    const kinds = ['short_term', 'emergency', ...(random() < 0.6 ? ['long_term'] : []), ...(random() < 0.3 ? ['respite'] : [])];
+    const kinds = [
+      'short_term',
+      'emergency',
+      ...(random() < 0.6 ? ['long_term'] : []),
+      ...(random() < 0.3 ? ['respite'] : []),
+    ];
     const reviews: string[] = [];
-    for (let r = addMonths(fromDays(approvedOn), 12); toDays(r) < Math.min(asOf, endedOn ?? asOf); r = addMonths(r, 12)) reviews.push(fromDays(toDays(r) + between(-20, 10)));
+    for (let r = addMonths(fromDays(approvedOn), 12); toDays(r) < Math.min(asOf, endedOn ?? asOf); r = addMonths(r, 12))
+      reviews.push(fromDays(toDays(r) + between(-20, 10)));
     households.push({
       id,
       name: `The ${familyName} household`,
       region,
       // The draws in this order (area, two numbers, letters) whatever the place's format uses.
-      postcode: words.postcode(pick(words.postcodeAreas), between(1, 20), between(1, 9), pick(['AB', 'DE', 'FG', 'HJ', 'LN', 'PQ', 'RS', 'TU', 'WX'])),
-      location: { lat: Math.round((words.centre.lat + (random() - 0.5) * words.centre.latSpread) * 1e5) / 1e5, lon: Math.round((words.centre.lon + (random() - 0.5) * words.centre.lonSpread) * 1e5) / 1e5 },
+      postcode: words.postcode(
+        pick(words.postcodeAreas),
+        between(1, 20),
+        between(1, 9),
+        pick(['AB', 'DE', 'FG', 'HJ', 'LN', 'PQ', 'RS', 'TU', 'WX']),
+      ),
+      location: {
+        lat: Math.round((words.centre.lat + (random() - 0.5) * words.centre.latSpread) * 1e5) / 1e5,
+        lon: Math.round((words.centre.lon + (random() - 0.5) * words.centre.lonSpread) * 1e5) / 1e5,
+      },
       carerLevel: words.carerLevels ? pick(words.carerLevels) : null,
       skills: words.skills.filter(() => random() < 0.18),
       languages: [...new Set(['en', pick(words.languages)])],
@@ -187,8 +231,16 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
     const others = random() < 0.2 ? 1 : 0;
     for (let m = 0; m < adults + others + between(0, 2); m++) {
       const role = m < adults ? 'applicant' : m < adults + others ? 'adult_member' : 'child_member';
-      const dob = role === 'child_member' ? between(asOf - 17 * 365, asOf - 365) : between(asOf - 70 * 365, asOf - 25 * 365);
-      const member: SimMember = { id: uuid(), householdId: id, givenName: pick(words.givenNames), familyName, dateOfBirth: fromDays(dob), role };
+      const dob =
+        role === 'child_member' ? between(asOf - 17 * 365, asOf - 365) : between(asOf - 70 * 365, asOf - 25 * 365);
+      const member: SimMember = {
+        id: uuid(),
+        householdId: id,
+        givenName: pick(words.givenNames),
+        familyName,
+        dateOfBirth: fromDays(dob),
+        role,
+      };
       members.push(member);
       if (role === 'child_member') continue;
       for (const check of words.checks) {
@@ -197,7 +249,9 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
         // twenty has lapsed, by up to four months.
         let completed = enquiryOn + between(20, 90);
         const lapsed = random() < 0.05 ? between(1, 120) : 0;
-        if (check.validYears) while (completed + check.validYears * 365 < asOf - lapsed) completed += check.validYears * 365 - between(0, 30);
+        if (check.validYears)
+          while (completed + check.validYears * 365 < asOf - lapsed)
+            completed += check.validYears * 365 - between(0, 30);
         checks.push({
           id: uuid(),
           memberId: member.id,
@@ -258,7 +312,9 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
     return points.every((p) => taken.filter(([s, e]) => s <= p && p < e).length < h.terms.maxChildren);
   };
   // A child can have a placement for each fortnight in care at most.
-  const most = children.map((child) => Math.max(1, Math.floor(((child.leftCareOn ? toDays(child.leftCareOn) : asOf) - toDays(child.enteredCareOn)) / 14)));
+  const most = children.map((child) =>
+    Math.max(1, Math.floor(((child.leftCareOn ? toDays(child.leftCareOn) : asOf) - toDays(child.enteredCareOn)) / 14)),
+  );
   const perChild = splitPlacements(options.placements, most, random);
   const placements: SimPlacement[] = [];
   children.forEach((child, index) => {
@@ -310,7 +366,13 @@ export function generateLargeService(options: LargeServiceOptions = LARGE_SERVIC
  * id for id, as before they were added. Most are on time; some are late and a few missed, so the
  * cycles that ask for them show tasks done, due and overdue.
  */
-function keptRecords(options: LargeServiceOptions, words: ServiceVocabulary, children: SimChild[], households: SimHousehold[], placements: SimPlacement[]): void {
+function keptRecords(
+  options: LargeServiceOptions,
+  words: ServiceVocabulary,
+  children: SimChild[],
+  households: SimHousehold[],
+  placements: SimPlacement[],
+): void {
   const random = seededRandom((options.seed ^ 0x9e3779b9) >>> 0);
   const between = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const asOf = toDays(options.asOf);
@@ -327,18 +389,26 @@ function keptRecords(options: LargeServiceOptions, words: ServiceVocabulary, chi
     }
     if (words.records.pepReviews) {
       // Termly, about every four months, from the first term in care.
-      for (let on = from + between(40, 100); on < until; on = toDays(addMonths(fromDays(on), 4)) + between(-15, 12)) if (random() > 0.08) child.pepReviews.push(fromDays(on));
+      for (let on = from + between(40, 100); on < until; on = toDays(addMonths(fromDays(on), 4)) + between(-15, 12))
+        if (random() > 0.08) child.pepReviews.push(fromDays(on));
     }
   }
   if (!words.records.unannouncedVisits) return;
   // Yearly from approval, to whichever child is placed in the household that day (a visit is recorded on a placement).
   const byHousehold = new Map<string, SimPlacement[]>();
-  for (const p of placements) (byHousehold.get(p.householdId) ?? byHousehold.set(p.householdId, []).get(p.householdId)!).push(p);
+  for (const p of placements)
+    (byHousehold.get(p.householdId) ?? byHousehold.set(p.householdId, []).get(p.householdId)!).push(p);
   for (const h of households) {
     const end = Math.min(asOf, h.endedOn ? toDays(h.endedOn) : asOf);
-    for (let on = toDays(addMonths(h.approvedOn, 12)) - between(10, 60); on < end; on = toDays(addMonths(fromDays(on), 12)) - between(0, 45)) {
+    for (
+      let on = toDays(addMonths(h.approvedOn, 12)) - between(10, 60);
+      on < end;
+      on = toDays(addMonths(fromDays(on), 12)) - between(0, 45)
+    ) {
       const day = fromDays(on);
-      const placed = (byHousehold.get(h.id) ?? []).find((p) => p.startOn <= day && (p.endOn === null || day <= p.endOn));
+      const placed = (byHousehold.get(h.id) ?? []).find(
+        (p) => p.startOn <= day && (p.endOn === null || day <= p.endOn),
+      );
       if (placed && random() > 0.1) placed.unannouncedVisits.push(day);
     }
   }

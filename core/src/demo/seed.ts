@@ -9,7 +9,12 @@ import { appendAuditEvent, systemActor } from '../modules/audit/service';
 import type { Tenant } from '../modules/tenants/models';
 import { provisionTenant, type NewTenant } from '../modules/tenants/provision';
 import { todayIn } from '../time';
-import { seedDemoService, type DemoServiceSettings, type DemoServiceSummary, type DemoStaffMember } from './demoService';
+import {
+  seedDemoService,
+  type DemoServiceSettings,
+  type DemoServiceSummary,
+  type DemoStaffMember,
+} from './demoService';
 import { inProcessApi } from './inProcessApi';
 import { CALIFORNIA, ENGLAND } from './vocabularies';
 
@@ -31,11 +36,38 @@ export interface DemoTenant extends NewTenant {
   carer: null;
 }
 
-const staffOf = (slug: string, names: { caseworker: string; supervisor: string; financeCalculates: string; financeApproves: string }): DemoStaffMember[] => [
-  { part: 'caseworker', role: 'caseworker (holds most children)', email: `caseworker@${slug}.example`, displayName: names.caseworker, roles: ['caseworker'] },
-  { part: 'supervisor', role: 'supervisor (supervises the carers)', email: `supervisor@${slug}.example`, displayName: names.supervisor, roles: ['supervisor'] },
-  { part: 'financeCalculates', role: 'finance officer (calculated the payment run)', email: `finance@${slug}.example`, displayName: names.financeCalculates, roles: ['finance_officer'] },
-  { part: 'financeApproves', role: 'finance officer (may approve the payment run)', email: `finance2@${slug}.example`, displayName: names.financeApproves, roles: ['finance_officer'] },
+const staffOf = (
+  slug: string,
+  names: { caseworker: string; supervisor: string; financeCalculates: string; financeApproves: string },
+): DemoStaffMember[] => [
+  {
+    part: 'caseworker',
+    role: 'caseworker (holds most children)',
+    email: `caseworker@${slug}.example`,
+    displayName: names.caseworker,
+    roles: ['caseworker'],
+  },
+  {
+    part: 'supervisor',
+    role: 'supervisor (supervises the carers)',
+    email: `supervisor@${slug}.example`,
+    displayName: names.supervisor,
+    roles: ['supervisor'],
+  },
+  {
+    part: 'financeCalculates',
+    role: 'finance officer (calculated the payment run)',
+    email: `finance@${slug}.example`,
+    displayName: names.financeCalculates,
+    roles: ['finance_officer'],
+  },
+  {
+    part: 'financeApproves',
+    role: 'finance officer (may approve the payment run)',
+    email: `finance2@${slug}.example`,
+    displayName: names.financeApproves,
+    roles: ['finance_officer'],
+  },
 ];
 
 /** An English independent fostering agency invoicing the local authorities that place with it (fictional councils). */
@@ -43,8 +75,22 @@ const UK_SERVICE: DemoServiceSettings = {
   seed: 4401,
   vocabulary: ENGLAND,
   commissioners: [
-    { name: 'Northmoor County Council', kind: 'local_authority', customerReference: 'NMC-0042', addressLines: ["Children's Services Finance", 'County Hall', 'Northmoor NM1 1AA'], email: 'childrens.finance@northmoor.example', paymentTermsDays: 30 },
-    { name: 'Eastbridge Borough Council', kind: 'local_authority', customerReference: 'EBC-0117', addressLines: ['Placements Finance Team', 'Civic Centre', 'Eastbridge EB2 4CD'], email: 'placements.finance@eastbridge.example', paymentTermsDays: 28 },
+    {
+      name: 'Northmoor County Council',
+      kind: 'local_authority',
+      customerReference: 'NMC-0042',
+      addressLines: ["Children's Services Finance", 'County Hall', 'Northmoor NM1 1AA'],
+      email: 'childrens.finance@northmoor.example',
+      paymentTermsDays: 30,
+    },
+    {
+      name: 'Eastbridge Borough Council',
+      kind: 'local_authority',
+      customerReference: 'EBC-0117',
+      addressLines: ['Placements Finance Team', 'Civic Centre', 'Eastbridge EB2 4CD'],
+      email: 'placements.finance@eastbridge.example',
+      paymentTermsDays: 28,
+    },
   ],
   fees: [87_500, 92_000, 98_500, 105_000, 112_500],
   feePeriod: 'week',
@@ -56,32 +102,78 @@ const CALIFORNIA_SERVICE: DemoServiceSettings = {
   seed: 4402,
   vocabulary: CALIFORNIA,
   commissioners: [
-    { name: 'Sierra Pines County Department of Children and Family Services', kind: 'county', customerReference: 'SPC-2210', addressLines: ['Fiscal Services, Placement Payments', '425 Main Street', 'Pine Valley, CA 95999'], email: 'fiscal@sierrapines.example', paymentTermsDays: 45 },
-    { name: 'Alder Valley County Child Welfare Services', kind: 'county', customerReference: 'AVC-0381', addressLines: ['Accounts Payable', '90 Court Street', 'Alder Valley, CA 95998'], email: 'ap@aldervalley.example', paymentTermsDays: 30 },
+    {
+      name: 'Sierra Pines County Department of Children and Family Services',
+      kind: 'county',
+      customerReference: 'SPC-2210',
+      addressLines: ['Fiscal Services, Placement Payments', '425 Main Street', 'Pine Valley, CA 95999'],
+      email: 'fiscal@sierrapines.example',
+      paymentTermsDays: 45,
+    },
+    {
+      name: 'Alder Valley County Child Welfare Services',
+      kind: 'county',
+      customerReference: 'AVC-0381',
+      addressLines: ['Accounts Payable', '90 Court Street', 'Alder Valley, CA 95998'],
+      email: 'ap@aldervalley.example',
+      paymentTermsDays: 30,
+    },
   ],
   fees: [9_500, 11_000, 12_500, 14_000],
   feePeriod: 'day',
-  invoicing: { frequency: 'monthly', chargeDepartureDay: false, rounding: 'half_up_per_line', paymentTermsDays: 45, invoicePrefix: 'INV-', creditNotePrefix: 'CN-' },
+  invoicing: {
+    frequency: 'monthly',
+    chargeDepartureDay: false,
+    rounding: 'half_up_per_line',
+    paymentTermsDays: 45,
+    invoicePrefix: 'INV-',
+    creditNotePrefix: 'CN-',
+  },
 };
 
 export const DEMO_TENANTS: DemoTenant[] = [
   {
-    kind: 'service', name: 'Demo Fostering (England)', slug: 'demo-uk', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London',
+    kind: 'service',
+    name: 'Demo Fostering (England)',
+    slug: 'demo-uk',
+    packId: 'uk',
+    currency: 'GBP',
+    timeZone: 'Europe/London',
     firstAdmin: { email: 'admin@demo-uk.example', displayName: 'UK Demo Admin', password: DEMO_PASSWORD },
-    staff: staffOf('demo-uk', { caseworker: 'Priya Shah', supervisor: 'Tom Hughes', financeCalculates: 'Grace Okafor', financeApproves: 'Daniel Reid' }),
+    staff: staffOf('demo-uk', {
+      caseworker: 'Priya Shah',
+      supervisor: 'Tom Hughes',
+      financeCalculates: 'Grace Okafor',
+      financeApproves: 'Daniel Reid',
+    }),
     service: UK_SERVICE,
     carer: null,
   },
   {
-    kind: 'service', name: 'Demo Resource Families (California)', slug: 'demo-usa', packId: 'usa/ca', currency: 'USD', timeZone: 'America/Los_Angeles',
+    kind: 'service',
+    name: 'Demo Resource Families (California)',
+    slug: 'demo-usa',
+    packId: 'usa/ca',
+    currency: 'USD',
+    timeZone: 'America/Los_Angeles',
     firstAdmin: { email: 'admin@demo-usa.example', displayName: 'USA Demo Admin', password: DEMO_PASSWORD },
-    staff: staffOf('demo-usa', { caseworker: 'Maria Lopez', supervisor: 'James Carter', financeCalculates: 'Linda Nguyen', financeApproves: 'Robert Kim' }),
+    staff: staffOf('demo-usa', {
+      caseworker: 'Maria Lopez',
+      supervisor: 'James Carter',
+      financeCalculates: 'Linda Nguyen',
+      financeApproves: 'Robert Kim',
+    }),
     service: CALIFORNIA_SERVICE,
     carer: null,
   },
   // Created last: its presence says the seed ran to the end.
   {
-    kind: 'platform', name: 'Hearth platform', slug: 'platform', packId: 'platform', currency: 'GBP', timeZone: 'Europe/London',
+    kind: 'platform',
+    name: 'Hearth platform',
+    slug: 'platform',
+    packId: 'platform',
+    currency: 'GBP',
+    timeZone: 'Europe/London',
     firstAdmin: { email: 'admin@platform.example', displayName: 'Platform Admin', password: DEMO_PASSWORD },
     staff: [],
     service: null,
@@ -99,7 +191,12 @@ export interface SeededLogin {
 /** Every demo login, tenant by tenant: the admin first, then the staff. */
 export function demoLogins(): SeededLogin[] {
   return DEMO_TENANTS.flatMap((t) => [
-    { tenant: t.slug, role: t.kind === 'platform' ? 'platform admin' : 'admin', email: t.firstAdmin.email, password: DEMO_PASSWORD },
+    {
+      tenant: t.slug,
+      role: t.kind === 'platform' ? 'platform admin' : 'admin',
+      email: t.firstAdmin.email,
+      password: DEMO_PASSWORD,
+    },
     ...t.staff.map((s) => ({ tenant: t.slug, role: s.role, email: s.email, password: DEMO_PASSWORD })),
   ]);
 }
@@ -107,13 +204,19 @@ export function demoLogins(): SeededLogin[] {
 /** The lines start-up prints under "Demo logins". */
 export function demoLoginLines(): string[] {
   return [
-    ...demoLogins().map((l) => `tenant ${l.tenant.padEnd(9)} ${l.role.padEnd(45)} email ${l.email.padEnd(27)} password ${l.password}`),
+    ...demoLogins().map(
+      (l) => `tenant ${l.tenant.padEnd(9)} ${l.role.padEnd(45)} email ${l.email.padEnd(27)} password ${l.password}`,
+    ),
     'a carer login comes with the carer portal, which is not built yet',
   ];
 }
 
 /** Creates a tenant outside any request (seeding, tests), with its creation audited as the system's act. */
-export async function bootstrapTenant(db: Knex, packs: PackRegistry, input: NewTenant): Promise<{ tenant: Tenant; adminUserId: string }> {
+export async function bootstrapTenant(
+  db: Knex,
+  packs: PackRegistry,
+  input: NewTenant,
+): Promise<{ tenant: Tenant; adminUserId: string }> {
   return db.transaction(async (trx) => {
     await applyScope(trx, { tenantId: null, platform: true });
     const created = await provisionTenant(trx, packs, input);
@@ -142,7 +245,8 @@ export interface SeedDeps {
  * seeded twice (its slug is taken), so start-up stops and says how to begin again.
  */
 export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededLogin[] | null> {
-  const exists = async (slug: string) => ((await db.raw(`SELECT id FROM hearth_tenant_by_slug(?)`, [slug])) as { rows: unknown[] }).rows.length > 0;
+  const exists = async (slug: string) =>
+    ((await db.raw(`SELECT id FROM hearth_tenant_by_slug(?)`, [slug])) as { rows: unknown[] }).rows.length > 0;
   if (await exists('platform')) return null;
   const seedStarted = Date.now();
   const packs = deps.services.packs;
@@ -161,12 +265,22 @@ export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededL
       await demoPaySchedule(db, packs, tenant);
       if (demo.service) {
         const where = { id: tenant.id, slug: tenant.slug, today: todayIn(tenant.timeZone) };
-        summary = await seedDemoService({ db, api, services: deps.services }, where, { tenantId: tenant.id, userId: adminUserId }, demo.staff, demo.service, DEMO_PASSWORD);
+        summary = await seedDemoService(
+          { db, api, services: deps.services },
+          where,
+          { tenantId: tenant.id, userId: adminUserId },
+          demo.staff,
+          demo.service,
+          DEMO_PASSWORD,
+        );
       }
     }
     deps.log?.({ tenant: demo.slug, seconds: (Date.now() - started) / 1000, ...(summary ?? {}) }, 'demo tenant seeded');
   }
-  deps.log?.({ tenants: DEMO_TENANTS.map((t) => t.slug), seconds: (Date.now() - seedStarted) / 1000 }, 'demo tenants seeded');
+  deps.log?.(
+    { tenants: DEMO_TENANTS.map((t) => t.slug), seconds: (Date.now() - seedStarted) / 1000 },
+    'demo tenants seeded',
+  );
   return demoLogins();
 }
 
@@ -183,10 +297,21 @@ async function demoPaySchedule(db: Knex, packs: PackRegistry, tenant: Tenant): P
     await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenant.id]);
     const id = newId();
     await trx('pay_schedules').insert({
-      tenant_id: tenant.id, id, key: `demo-${frequency}`, name: `${frequency.replace('_', '-')} in ${policy.schedule.timing}`, frequency, timing: policy.schedule.timing,
+      tenant_id: tenant.id,
+      id,
+      key: `demo-${frequency}`,
+      name: `${frequency.replace('_', '-')} in ${policy.schedule.timing}`,
+      frequency,
+      timing: policy.schedule.timing,
       // 5 January 2026 is a Monday: weekly periods run Monday to Sunday.
-      anchor_date: frequency === 'monthly' ? '2026-01-01' : '2026-01-05', payment_lag_days: 3,
+      anchor_date: frequency === 'monthly' ? '2026-01-01' : '2026-01-05',
+      payment_lag_days: 3,
     });
-    await appendAuditEvent(trx, tenant.id, systemActor(`demo-seed-${id}`), { action: 'pay_schedule.created', entityType: 'pay_schedule', entityId: id, after: { frequency, timing: policy.schedule.timing } });
+    await appendAuditEvent(trx, tenant.id, systemActor(`demo-seed-${id}`), {
+      action: 'pay_schedule.created',
+      entityType: 'pay_schedule',
+      entityId: id,
+      after: { frequency, timing: policy.schedule.timing },
+    });
   });
 }

@@ -21,13 +21,30 @@ async function main(): Promise<void> {
     if (existing.rows.length) throw new Error('A tenant "large" exists already in this database; seed a fresh one');
     const packs = loadPacks();
     const email = 'admin@large.example';
-    const { tenant } = await bootstrapTenant(db, packs, { kind: 'service', name: 'A large service (synthetic)', slug: 'large', packId: 'uk', currency: 'GBP', timeZone: 'Europe/London', firstAdmin: { email, displayName: 'Large admin', password: DEMO_PASSWORD } });
-    const options = { ...LARGE_SERVICE, seed: Number(process.env.HEARTH_SEED ?? LARGE_SERVICE.seed), asOf: process.env.HEARTH_AS_OF ?? LARGE_SERVICE.asOf };
+    const { tenant } = await bootstrapTenant(db, packs, {
+      kind: 'service',
+      name: 'A large service (synthetic)',
+      slug: 'large',
+      packId: 'uk',
+      currency: 'GBP',
+      timeZone: 'Europe/London',
+      firstAdmin: { email, displayName: 'Large admin', password: DEMO_PASSWORD },
+    });
+    const options = {
+      ...LARGE_SERVICE,
+      seed: Number(process.env.HEARTH_SEED ?? LARGE_SERVICE.seed),
+      asOf: process.env.HEARTH_AS_OF ?? LARGE_SERVICE.asOf,
+    };
     const started = Date.now();
-    const { counts } = await seedLargeService(db, packs, tenant.id, options, (line) => process.stdout.write(`${line}\n`));
+    const { counts } = await seedLargeService(db, packs, tenant.id, options, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
     await db.raw('ANALYZE');
-    process.stdout.write(`\nSeeded tenant "large" (seed ${options.seed}, as of ${options.asOf}) in ${((Date.now() - started) / 1000).toFixed(1)} s:\n`);
-    for (const [table, n] of Object.entries(counts)) process.stdout.write(`  ${table.padEnd(26)} ${String(n).padStart(7)}\n`);
+    process.stdout.write(
+      `\nSeeded tenant "large" (seed ${options.seed}, as of ${options.asOf}) in ${((Date.now() - started) / 1000).toFixed(1)} s:\n`,
+    );
+    for (const [table, n] of Object.entries(counts))
+      process.stdout.write(`  ${table.padEnd(26)} ${String(n).padStart(7)}\n`);
     process.stdout.write(`Log in: tenant large, email ${email}, password ${DEMO_PASSWORD}\n`);
   } finally {
     await db.destroy();
@@ -35,6 +52,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`seed:large failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `seed:large failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

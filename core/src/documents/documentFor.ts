@@ -45,13 +45,23 @@ function isEffective(config: TenantConfiguration | EffectiveConfiguration): conf
   return 'templates' in config;
 }
 
-function resolve(config: TenantConfiguration | EffectiveConfiguration, pack: ResolvedPack | undefined): { effective: EffectiveConfiguration; pack: ResolvedPack } {
+function resolve(
+  config: TenantConfiguration | EffectiveConfiguration,
+  pack: ResolvedPack | undefined,
+): { effective: EffectiveConfiguration; pack: ResolvedPack } {
   if (isEffective(config)) {
-    if (!pack) throw new DocumentTemplateError('An effective configuration needs its resolved pack to read the pack’s template files');
-    if (pack.manifest.id !== config.packId) throw new DocumentTemplateError(`The effective configuration is for pack "${config.packId}", not "${pack.manifest.id}"`);
+    if (!pack)
+      throw new DocumentTemplateError(
+        'An effective configuration needs its resolved pack to read the pack’s template files',
+      );
+    if (pack.manifest.id !== config.packId)
+      throw new DocumentTemplateError(
+        `The effective configuration is for pack "${config.packId}", not "${pack.manifest.id}"`,
+      );
     return { effective: config, pack };
   }
-  if (!config.pack || !config.effective) throw new DocumentTemplateError(`The tenant's pack "${config.packId}" is not loaded on this platform`);
+  if (!config.pack || !config.effective)
+    throw new DocumentTemplateError(`The tenant's pack "${config.packId}" is not loaded on this platform`);
   return { effective: config.effective, pack: config.pack };
 }
 
@@ -68,10 +78,17 @@ function toDocument(item: EffectiveConfiguration['templates'][number], pack: Res
  */
 export function documentFor(config: TenantConfiguration, templateKey: string): DocumentTemplate;
 export function documentFor(config: EffectiveConfiguration, templateKey: string, pack: ResolvedPack): DocumentTemplate;
-export function documentFor(config: TenantConfiguration | EffectiveConfiguration, templateKey: string, pack?: ResolvedPack): DocumentTemplate {
+export function documentFor(
+  config: TenantConfiguration | EffectiveConfiguration,
+  templateKey: string,
+  pack?: ResolvedPack,
+): DocumentTemplate {
   const resolved = resolve(config, pack);
   const item = resolved.effective.templates.find((t) => t.key === templateKey);
-  if (!item) throw new DocumentTemplateError(`The tenant's configuration (pack "${resolved.effective.packId}") has no template "${templateKey}"`);
+  if (!item)
+    throw new DocumentTemplateError(
+      `The tenant's configuration (pack "${resolved.effective.packId}") has no template "${templateKey}"`,
+    );
   return toDocument(item, resolved.pack);
 }
 
@@ -81,13 +98,23 @@ export function documentFor(config: TenantConfiguration | EffectiveConfiguration
  * (letters) must be asked for by key.
  */
 export function documentOfKind(config: TenantConfiguration, kind: TemplateKind): DocumentTemplate;
-export function documentOfKind(config: EffectiveConfiguration, kind: TemplateKind, pack: ResolvedPack): DocumentTemplate;
-export function documentOfKind(config: TenantConfiguration | EffectiveConfiguration, kind: TemplateKind, pack?: ResolvedPack): DocumentTemplate {
+export function documentOfKind(
+  config: EffectiveConfiguration,
+  kind: TemplateKind,
+  pack: ResolvedPack,
+): DocumentTemplate;
+export function documentOfKind(
+  config: TenantConfiguration | EffectiveConfiguration,
+  kind: TemplateKind,
+  pack?: ResolvedPack,
+): DocumentTemplate {
   const resolved = resolve(config, pack);
   const items = resolved.effective.templates.filter((t) => (t.value as unknown as TemplateDefinition).kind === kind);
   if (items.length !== 1) {
     const found = items.length ? `several (${items.map((t) => t.key).join(', ')}); ask for one by key` : 'none';
-    throw new DocumentTemplateError(`The tenant's configuration (pack "${resolved.effective.packId}") has ${found} of kind "${kind}"`);
+    throw new DocumentTemplateError(
+      `The tenant's configuration (pack "${resolved.effective.packId}") has ${found} of kind "${kind}"`,
+    );
   }
   return toDocument(items[0]!, resolved.pack);
 }

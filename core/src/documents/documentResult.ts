@@ -25,7 +25,12 @@ const fileSafe = (text: string) => text.replace(/[^A-Za-z0-9._-]/g, '-');
  * does not have (an overlay's source is only checked to compile when it is added), is the tenant's
  * configuration to put right: a 409 naming the template, not a fault of the server.
  */
-export async function documentResult(config: TenantConfiguration, kind: TemplateKind, view: object, request: DocumentRequest): Promise<OperationResult> {
+export async function documentResult(
+  config: TenantConfiguration,
+  kind: TemplateKind,
+  view: object,
+  request: DocumentRequest,
+): Promise<OperationResult> {
   let template: DocumentTemplate;
   let html: string;
   try {
@@ -33,11 +38,28 @@ export async function documentResult(config: TenantConfiguration, kind: Template
     html = renderHtml(template.source, view);
   } catch (error) {
     if (error instanceof DocumentTemplateError) throw new Problem('conflict', error.message);
-    if (error instanceof TemplateRenderError) throw new Problem('conflict', `The tenant's ${kind.replace('_', ' ')} template (${template!.layer}) cannot render this document: ${error.message}`);
+    if (error instanceof TemplateRenderError)
+      throw new Problem(
+        'conflict',
+        `The tenant's ${kind.replace('_', ' ')} template (${template!.layer}) cannot render this document: ${error.message}`,
+      );
     throw error;
   }
   const filename = fileSafe(request.filename);
-  if (request.format === 'html') return { status: 200, raw: { contentType: 'text/html; charset=utf-8', body: html, filename: `${filename}.html` }, noWrite: true };
-  const pdf = await htmlToPdf(html, { pageSize: pageSizeFor(request.currency), title: request.title, creationDate: request.madeAt });
-  return { status: 200, raw: { contentType: 'application/pdf', body: pdf, filename: `${filename}.pdf` }, noWrite: true };
+  if (request.format === 'html')
+    return {
+      status: 200,
+      raw: { contentType: 'text/html; charset=utf-8', body: html, filename: `${filename}.html` },
+      noWrite: true,
+    };
+  const pdf = await htmlToPdf(html, {
+    pageSize: pageSizeFor(request.currency),
+    title: request.title,
+    creationDate: request.madeAt,
+  });
+  return {
+    status: 200,
+    raw: { contentType: 'application/pdf', body: pdf, filename: `${filename}.pdf` },
+    noWrite: true,
+  };
 }

@@ -6,7 +6,18 @@ import { effectiveConfiguration, type Overlay } from '../modules/configuration/e
 import type { TenantConfiguration } from '../modules/configuration/tenantConfiguration';
 import { loadPacks } from '../packs/registry';
 import type { TemplateDefinition } from '../packs/types';
-import { compileTemplate, documentFor, documentOfKind, DocumentTemplateError, formatDocumentDate, formatMoney, htmlToPdf, pageSizeFor, renderHtml, TemplateRenderError } from '.';
+import {
+  compileTemplate,
+  documentFor,
+  documentOfKind,
+  DocumentTemplateError,
+  formatDocumentDate,
+  formatMoney,
+  htmlToPdf,
+  pageSizeFor,
+  renderHtml,
+  TemplateRenderError,
+} from '.';
 import type { CreditNoteView, InvoiceView, RemittanceView, StatementView } from './viewModels';
 import { toWinAnsi } from './winAnsi';
 import ukStatement from '../../../packs/uk/templates/carer-statement.json';
@@ -20,7 +31,16 @@ import usaCreditNote from '../../../packs/usa/templates/credit-note.json';
 
 // One view model fills both packs' templates of a kind: each pack's sampleData must be assignable
 // to the kind's type, so a shape that drifts fails typecheck.
-const _samplesFitTheViewModels: [StatementView, StatementView, RemittanceView, RemittanceView, InvoiceView, InvoiceView, CreditNoteView, CreditNoteView] = [
+const _samplesFitTheViewModels: [
+  StatementView,
+  StatementView,
+  RemittanceView,
+  RemittanceView,
+  InvoiceView,
+  InvoiceView,
+  CreditNoteView,
+  CreditNoteView,
+] = [
   ukStatement.sampleData,
   usaStatement.sampleData,
   ukRemittance.sampleData,
@@ -93,7 +113,9 @@ const KEY_VALUES: Record<string, string[]> = {
 const CP1252_80_9F = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
 
 function winAnsiText(hex: string): string {
-  return [...Buffer.from(hex, 'hex')].map((byte) => (byte >= 0x80 && byte <= 0x9f ? CP1252_80_9F[byte - 0x80]! : String.fromCharCode(byte))).join('');
+  return [...Buffer.from(hex, 'hex')]
+    .map((byte) => (byte >= 0x80 && byte <= 0x9f ? CP1252_80_9F[byte - 0x80]! : String.fromCharCode(byte)))
+    .join('');
 }
 
 /**
@@ -101,14 +123,12 @@ function winAnsiText(hex: string): string {
  * WinAnsi (what the standard fonts use), one TJ per line. A page is one content stream.
  */
 function pdfPages(pdf: Buffer): string[] {
-  const streams = [...pdf.toString('latin1').matchAll(/stream\n([\s\S]*?)\nendstream/g)].map((m) => m[1]!).filter((s) => s.includes(' TJ'));
+  const streams = [...pdf.toString('latin1').matchAll(/stream\n([\s\S]*?)\nendstream/g)]
+    .map((m) => m[1]!)
+    .filter((s) => s.includes(' TJ'));
   return streams.map((stream) =>
     [...stream.matchAll(/\[(.*?)\] TJ/g)]
-      .map((tj) =>
-        [...tj[1]!.matchAll(/<([0-9a-f]*)>/g)]
-          .map((hex) => winAnsiText(hex[1]!))
-          .join(''),
-      )
+      .map((tj) => [...tj[1]!.matchAll(/<([0-9a-f]*)>/g)].map((hex) => winAnsiText(hex[1]!)).join(''))
       .join('\n'),
   );
 }
@@ -119,10 +139,12 @@ function pdfText(pdf: Buffer): string {
 
 /** Where each piece of text starts on the page, to check alignment. */
 function textPositions(pdf: Buffer): Array<{ x: number; text: string }> {
-  return [...pdf.toString('latin1').matchAll(/1 0 0 1 ([\d.]+) [\d.]+ Tm\n\/F\d+ [\d.]+ Tf\n\[(.*?)\] TJ/g)].map((m) => ({
-    x: Number(m[1]),
-    text: [...m[2]!.matchAll(/<([0-9a-f]*)>/g)].map((hex) => winAnsiText(hex[1]!)).join(''),
-  }));
+  return [...pdf.toString('latin1').matchAll(/1 0 0 1 ([\d.]+) [\d.]+ Tm\n\/F\d+ [\d.]+ Tf\n\[(.*?)\] TJ/g)].map(
+    (m) => ({
+      x: Number(m[1]),
+      text: [...m[2]!.matchAll(/<([0-9a-f]*)>/g)].map((hex) => winAnsiText(hex[1]!)).join(''),
+    }),
+  );
 }
 
 function pageCount(pdf: Buffer): number {
@@ -130,42 +152,57 @@ function pageCount(pdf: Buffer): number {
 }
 
 describe('every template of every pack', () => {
-  it.each(templates.map((t) => [`${t.pack}/${t.template.key}`, t] as const))('%s renders its sampleData to HTML, every value in it escaped', (name, { pack, template, source }) => {
-    const html = renderHtml(source, template.sampleData);
-    const missing = strings(template.sampleData)
-      .filter(([pointer, value]) => value !== '' && !NOT_PRINTED[name]?.test(pointer))
-      .filter(([, value]) => !html.includes(Handlebars.escapeExpression(value)));
-    expect(missing).toEqual([]);
-    for (const pointer of KEY_VALUES[`${pack}/${template.key}`] ?? []) expect(html).toContain(Handlebars.escapeExpression(pick(template.sampleData, pointer)));
-  });
+  it.each(templates.map((t) => [`${t.pack}/${t.template.key}`, t] as const))(
+    '%s renders its sampleData to HTML, every value in it escaped',
+    (name, { pack, template, source }) => {
+      const html = renderHtml(source, template.sampleData);
+      const missing = strings(template.sampleData)
+        .filter(([pointer, value]) => value !== '' && !NOT_PRINTED[name]?.test(pointer))
+        .filter(([, value]) => !html.includes(Handlebars.escapeExpression(value)));
+      expect(missing).toEqual([]);
+      for (const pointer of KEY_VALUES[`${pack}/${template.key}`] ?? [])
+        expect(html).toContain(Handlebars.escapeExpression(pick(template.sampleData, pointer)));
+    },
+  );
 
   it('has the key values of each template listed, so none goes unchecked in the PDF', () => {
     expect(Object.keys(KEY_VALUES).sort()).toEqual(templates.map((t) => `${t.pack}/${t.template.key}`).sort());
   });
 
-  it.each(templates.map((t) => [`${t.pack}/${t.template.key}`, t] as const))('%s renders to a PDF whose text reads back, on the page size of its currency', async (_name, { pack, template, source }) => {
-    const html = renderHtml(source, template.sampleData);
-    const pageSize = pageSizeFor(registry.resolve(pack).manifest.currency);
-    const pdf = await htmlToPdf(html, { pageSize, creationDate: CREATED, compress: false });
-    expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    const mediaBox = pageSize === 'A4' ? '/MediaBox [0 0 595.28 841.89]' : '/MediaBox [0 0 612 792]';
-    expect(pdf.toString('latin1')).toContain(mediaBox);
-    const text = pdfText(pdf);
-    for (const pointer of KEY_VALUES[`${pack}/${template.key}`]!) expect(text).toContain(toWinAnsi(pick(template.sampleData, pointer)));
-  });
+  it.each(templates.map((t) => [`${t.pack}/${t.template.key}`, t] as const))(
+    '%s renders to a PDF whose text reads back, on the page size of its currency',
+    async (_name, { pack, template, source }) => {
+      const html = renderHtml(source, template.sampleData);
+      const pageSize = pageSizeFor(registry.resolve(pack).manifest.currency);
+      const pdf = await htmlToPdf(html, { pageSize, creationDate: CREATED, compress: false });
+      expect(pdf.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      const mediaBox = pageSize === 'A4' ? '/MediaBox [0 0 595.28 841.89]' : '/MediaBox [0 0 612 792]';
+      expect(pdf.toString('latin1')).toContain(mediaBox);
+      const text = pdfText(pdf);
+      for (const pointer of KEY_VALUES[`${pack}/${template.key}`]!)
+        expect(text).toContain(toWinAnsi(pick(template.sampleData, pointer)));
+    },
+  );
 
-  it.each(templates.map((t) => [`${t.pack}/${t.template.key}`, t] as const))('%s gives the same PDF bytes each time', async (_name, { template, source }) => {
-    const html = renderHtml(source, template.sampleData);
-    const first = await htmlToPdf(html, { pageSize: 'A4', creationDate: CREATED });
-    const second = await htmlToPdf(html, { pageSize: 'A4', creationDate: new Date(CREATED) });
-    expect(first.subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    expect(second.equals(first)).toBe(true);
-  });
+  it.each(templates.map((t) => [`${t.pack}/${t.template.key}`, t] as const))(
+    '%s gives the same PDF bytes each time',
+    async (_name, { template, source }) => {
+      const html = renderHtml(source, template.sampleData);
+      const first = await htmlToPdf(html, { pageSize: 'A4', creationDate: CREATED });
+      const second = await htmlToPdf(html, { pageSize: 'A4', creationDate: new Date(CREATED) });
+      expect(first.subarray(0, 5).toString('latin1')).toBe('%PDF-');
+      expect(second.equals(first)).toBe(true);
+    },
+  );
 });
 
 describe('the financial templates', () => {
   it('are one of each kind in each pack, and documentOfKind finds them whatever the pack calls them', () => {
-    for (const [packId, statementKey] of [['uk', 'carer-statement'], ['usa/ca', 'provider-statement'], ['usa/tx', 'provider-statement']] as const) {
+    for (const [packId, statementKey] of [
+      ['uk', 'carer-statement'],
+      ['usa/ca', 'provider-statement'],
+      ['usa/tx', 'provider-statement'],
+    ] as const) {
       const pack = registry.resolve(packId);
       const effective = effectiveConfiguration(pack, [], '2025-10-24');
       expect(documentOfKind(effective, 'statement', pack).key).toBe(statementKey);
@@ -188,7 +225,11 @@ describe('the financial templates', () => {
 
   it('right-align a column of amounts and leave words left-aligned', async () => {
     const { source } = templates.find((t) => t.pack === 'uk' && t.template.key === 'carer-statement')!;
-    const pdf = await htmlToPdf(renderHtml(source, ukStatement.sampleData), { pageSize: 'A4', creationDate: CREATED, compress: false });
+    const pdf = await htmlToPdf(renderHtml(source, ukStatement.sampleData), {
+      pageSize: 'A4',
+      creationDate: CREATED,
+      compress: false,
+    });
     const at = (text: string) => textPositions(pdf).find((p) => p.text === text)!.x;
     // Allowances £194.00 and £97.14 end at the same edge, so the shorter one starts further right.
     expect(at('£97.14')).toBeGreaterThan(at('£194.00'));
@@ -241,13 +282,28 @@ describe('documentFor', () => {
   });
   const tenant = (packId: string, overlays: Overlay[], asOf: string): TenantConfiguration => {
     const pack = registry.resolve(packId);
-    return { packId, timeZone: 'Europe/London', currency: pack.manifest.currency, today: asOf, pack, overlays, effective: effectiveConfiguration(pack, overlays, asOf) };
+    return {
+      packId,
+      timeZone: 'Europe/London',
+      currency: pack.manifest.currency,
+      today: asOf,
+      pack,
+      overlays,
+      effective: effectiveConfiguration(pack, overlays, asOf),
+    };
   };
 
   it("gives the pack's source and layer without an overlay, from a TenantConfiguration or an effective configuration", () => {
     const fromTenant = documentFor(tenant('uk', [], '2025-10-24'), 'carer-statement');
-    expect(fromTenant).toMatchObject({ key: 'carer-statement', kind: 'statement', layer: 'pack:uk', name: 'Foster carer payment statement' });
-    expect(fromTenant.source).toBe(fs.readFileSync(path.join(repoRoot, 'packs/uk/templates/carer-statement.hbs'), 'utf8'));
+    expect(fromTenant).toMatchObject({
+      key: 'carer-statement',
+      kind: 'statement',
+      layer: 'pack:uk',
+      name: 'Foster carer payment statement',
+    });
+    expect(fromTenant.source).toBe(
+      fs.readFileSync(path.join(repoRoot, 'packs/uk/templates/carer-statement.hbs'), 'utf8'),
+    );
     expect(documentFor(effectiveConfiguration(uk, [], '2025-10-24'), 'carer-statement', uk)).toEqual(fromTenant);
   });
 
@@ -263,16 +319,31 @@ describe('documentFor', () => {
   });
 
   it('names the baseline as the layer of a template a state pack inherits', () => {
-    expect(documentFor(tenant('usa/ca', [], '2025-10-24'), 'provider-statement')).toMatchObject({ layer: 'pack:usa', kind: 'statement' });
+    expect(documentFor(tenant('usa/ca', [], '2025-10-24'), 'provider-statement')).toMatchObject({
+      layer: 'pack:usa',
+      kind: 'statement',
+    });
   });
 
   it('says what is wrong when the template or the pack is not there', () => {
     expect(() => documentFor(tenant('uk', [], '2025-10-24'), 'provider-statement')).toThrow(DocumentTemplateError);
-    expect(() => documentFor(tenant('uk', [], '2025-10-24'), 'provider-statement')).toThrow('(pack "uk") has no template "provider-statement"');
+    expect(() => documentFor(tenant('uk', [], '2025-10-24'), 'provider-statement')).toThrow(
+      '(pack "uk") has no template "provider-statement"',
+    );
     expect(() => documentOfKind(tenant('uk', [], '2025-10-24'), 'letter')).not.toThrow();
-    const unloaded: TenantConfiguration = { packId: 'atlantis', timeZone: 'UTC', currency: 'GBP', today: '2025-10-24', pack: null, overlays: [], effective: null };
+    const unloaded: TenantConfiguration = {
+      packId: 'atlantis',
+      timeZone: 'UTC',
+      currency: 'GBP',
+      today: '2025-10-24',
+      pack: null,
+      overlays: [],
+      effective: null,
+    };
     expect(() => documentFor(unloaded, 'carer-statement')).toThrow('pack "atlantis" is not loaded');
-    expect(() => documentFor(effectiveConfiguration(uk, [], '2025-10-24'), 'carer-statement', registry.resolve('usa'))).toThrow('is for pack "uk", not "usa"');
+    expect(() =>
+      documentFor(effectiveConfiguration(uk, [], '2025-10-24'), 'carer-statement', registry.resolve('usa')),
+    ).toThrow('is for pack "uk", not "usa"');
   });
 });
 
@@ -284,7 +355,10 @@ describe('htmlToPdf', () => {
       from: '1 Oct 2025',
       to: '31 Oct 2025',
       nights: 31,
-      description: i % 7 === 0 ? 'Age 16, London, with a description long enough to wrap onto a second line in its column' : 'Age 10, rest of England',
+      description:
+        i % 7 === 0
+          ? 'Age 16, London, with a description long enough to wrap onto a second line in its column'
+          : 'Age 10, rest of England',
       amounts: { allowance: '£859.14', fee: '£442.86' },
       total: '£1,302.00',
     }));
@@ -319,11 +393,16 @@ describe('htmlToPdf', () => {
     const pdf = await htmlToPdf(html, { pageSize: 'A4', creationDate: CREATED });
     const done = process.hrtime.bigint();
     const ms = (from: bigint, to: bigint) => (Number(to - from) / 1e6).toFixed(1);
-    console.log(`300-line statement: HTML ${ms(started, rendered)} ms, PDF ${ms(rendered, done)} ms, ${pageCount(pdf)} pages, ${pdf.length} bytes`);
+    console.log(
+      `300-line statement: HTML ${ms(started, rendered)} ms, PDF ${ms(rendered, done)} ms, ${pageCount(pdf)} pages, ${pdf.length} bytes`,
+    );
   });
 
   it('shows £, $, é and curly quotes, and brings other letters to the nearest the standard fonts have', async () => {
-    const pdf = await htmlToPdf('<p>Café “quoted” ‘single’ — £5 and $7 – naïve</p><p>Łukasz Żółć, Ștefan, Nguyễn: 3−2</p>', { pageSize: 'LETTER', creationDate: CREATED, compress: false });
+    const pdf = await htmlToPdf(
+      '<p>Café “quoted” ‘single’ — £5 and $7 – naïve</p><p>Łukasz Żółć, Ștefan, Nguyễn: 3−2</p>',
+      { pageSize: 'LETTER', creationDate: CREATED, compress: false },
+    );
     const text = pdfText(pdf);
     expect(text).toContain('Café “quoted” ‘single’ — £5 and $7 – naïve');
     expect(text).toContain('Lukasz Zólc, Stefan, Nguyên: 3-2');
@@ -333,15 +412,21 @@ describe('htmlToPdf', () => {
 
   it('dates the PDF from creationDate, titles it from the HTML or the option, and refuses a date it cannot read', async () => {
     const html = '<html lang="en-US"><head><title>Remittance RA-1</title></head><body><p>Paid</p></body></html>';
-    const pdf = (await htmlToPdf(html, { pageSize: 'LETTER', creationDate: '2022-10-10T12:00:00Z', compress: false })).toString('latin1');
+    const pdf = (
+      await htmlToPdf(html, { pageSize: 'LETTER', creationDate: '2022-10-10T12:00:00Z', compress: false })
+    ).toString('latin1');
     expect(pdf).toContain('(D:20221010120000Z)');
     expect(pdf).toContain('\n(Remittance RA-1)\n');
     expect(pdf).toContain('/Lang (en-US)');
-    const titled = (await htmlToPdf(html, { pageSize: 'LETTER', title: 'Other', creationDate: '2022-10-10', compress: false })).toString('latin1');
+    const titled = (
+      await htmlToPdf(html, { pageSize: 'LETTER', title: 'Other', creationDate: '2022-10-10', compress: false })
+    ).toString('latin1');
     expect(titled).toContain('\n(Other)\n');
     const later = await htmlToPdf(html, { pageSize: 'LETTER', creationDate: '2022-10-11' });
     expect(later.equals(await htmlToPdf(html, { pageSize: 'LETTER', creationDate: '2022-10-10' }))).toBe(false);
-    await expect(htmlToPdf(html, { pageSize: 'LETTER', creationDate: 'yesterday' })).rejects.toThrow('creationDate "yesterday" is not a date');
+    await expect(htmlToPdf(html, { pageSize: 'LETTER', creationDate: 'yesterday' })).rejects.toThrow(
+      'creationDate "yesterday" is not a date',
+    );
   });
 });
 

@@ -22,6 +22,12 @@ const DATE_STYLE = { GBP: 'en-GB', USD: 'en-US' } as const;
  * GBP tenant, "October 24, 2025" for a USD one. Read in UTC so the day never shifts with the server's zone.
  */
 export function formatDocumentDate(isoDate: string, currency: 'GBP' | 'USD', month: 'long' | 'short' = 'long'): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate) || Number.isNaN(Date.parse(`${isoDate}T00:00:00Z`))) throw new Error(`formatDocumentDate: "${isoDate}" is not a date (YYYY-MM-DD)`);
-  return new Intl.DateTimeFormat(DATE_STYLE[currency], { timeZone: 'UTC', day: 'numeric', month, year: 'numeric' }).format(new Date(`${isoDate}T00:00:00Z`));
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(isoDate) || Number.isNaN(Date.parse(`${isoDate}T00:00:00Z`)))
+    throw new Error(`formatDocumentDate: "${isoDate}" is not a date (YYYY-MM-DD)`);
+  return new Intl.DateTimeFormat(DATE_STYLE[currency], {
+    timeZone: 'UTC',
+    day: 'numeric',
+    month,
+    year: 'numeric',
+  }).format(new Date(`${isoDate}T00:00:00Z`));
 }

@@ -44,8 +44,59 @@ interface HtmlElement {
 }
 type HtmlNode = HtmlElement | string;
 
-const SKIPPED = new Set(['head', 'title', 'meta', 'link', 'style', 'script', 'template', 'img', 'svg', 'canvas', 'video', 'audio', 'iframe', 'object', 'noscript', 'input', 'button', 'select', 'textarea']);
-const INLINE = new Set(['a', 'abbr', 'b', 'bdi', 'bdo', 'cite', 'code', 'data', 'del', 'dfn', 'em', 'font', 'i', 'ins', 'kbd', 'label', 'mark', 'q', 's', 'samp', 'small', 'span', 'strong', 'sub', 'sup', 'time', 'u', 'var', 'wbr', 'br']);
+const SKIPPED = new Set([
+  'head',
+  'title',
+  'meta',
+  'link',
+  'style',
+  'script',
+  'template',
+  'img',
+  'svg',
+  'canvas',
+  'video',
+  'audio',
+  'iframe',
+  'object',
+  'noscript',
+  'input',
+  'button',
+  'select',
+  'textarea',
+]);
+const INLINE = new Set([
+  'a',
+  'abbr',
+  'b',
+  'bdi',
+  'bdo',
+  'cite',
+  'code',
+  'data',
+  'del',
+  'dfn',
+  'em',
+  'font',
+  'i',
+  'ins',
+  'kbd',
+  'label',
+  'mark',
+  'q',
+  's',
+  'samp',
+  'small',
+  'span',
+  'strong',
+  'sub',
+  'sup',
+  'time',
+  'u',
+  'var',
+  'wbr',
+  'br',
+]);
 const BOLD = new Set(['b', 'strong']);
 const ITALIC = new Set(['i', 'em', 'cite', 'dfn', 'var']);
 const HEADINGS: Record<string, ParagraphRole> = { h1: 'h1', h2: 'h2', h3: 'h3', h4: 'h4', h5: 'h4', h6: 'h4' };
@@ -83,7 +134,12 @@ function inlineRuns(nodes: HtmlNode[], style: InlineStyle, out: Run[] = []): Run
   for (const node of nodes) {
     if (typeof node === 'string') out.push({ text: node, ...style });
     else if (node.name === 'br') out.push({ text: '\n', ...style });
-    else if (!SKIPPED.has(node.name)) inlineRuns(node.children, { bold: style.bold || BOLD.has(node.name), italic: style.italic || ITALIC.has(node.name) }, out);
+    else if (!SKIPPED.has(node.name))
+      inlineRuns(
+        node.children,
+        { bold: style.bold || BOLD.has(node.name), italic: style.italic || ITALIC.has(node.name) },
+        out,
+      );
   }
   return out;
 }
@@ -114,7 +170,8 @@ export function tidyRuns(runs: Run[]): Run[] {
     if (lineStart || previous?.text.endsWith(' ')) text = text.replace(/^ /, '');
     if (!text) continue;
     lineStart = false;
-    if (previous && previous.text !== '\n' && previous.bold === run.bold && previous.italic === run.italic) previous.text += text;
+    if (previous && previous.text !== '\n' && previous.bold === run.bold && previous.italic === run.italic)
+      previous.text += text;
     else out.push({ text, bold: run.bold, italic: run.italic });
   }
   trimEnd();
@@ -144,7 +201,11 @@ function tableRows(node: HtmlElement, style: InlineStyle): TableRow[] {
         .map((cell) => {
           const span = Number.parseInt(cell.attributes.colspan ?? '1', 10);
           const header = cell.name === 'th';
-          return { blocks: toBlocks(cell.children, { ...style, bold: style.bold || header }), header, colspan: Number.isFinite(span) && span > 0 ? Math.min(span, 50) : 1 };
+          return {
+            blocks: toBlocks(cell.children, { ...style, bold: style.bold || header }),
+            header,
+            colspan: Number.isFinite(span) && span > 0 ? Math.min(span, 50) : 1,
+          };
         }),
     )
     .filter((row) => row.length > 0);
@@ -166,7 +227,8 @@ function definitions(node: HtmlElement, style: InlineStyle): Block {
   const block: Extract<Block, { type: 'definitions' }> = { type: 'definitions', entries: [] };
   const visit = (children: HtmlElement[]) => {
     for (const child of children) {
-      if (child.name === 'dt') block.entries.push({ term: tidyRuns(inlineRuns(child.children, { ...style, bold: true })), details: [] });
+      if (child.name === 'dt')
+        block.entries.push({ term: tidyRuns(inlineRuns(child.children, { ...style, bold: true })), details: [] });
       else if (child.name === 'dd') {
         if (!block.entries.length) block.entries.push({ term: [], details: [] });
         block.entries[block.entries.length - 1]!.details.push(...toBlocks(child.children, style));

@@ -36,7 +36,13 @@ const TABLE_SIZE = 9;
 const LEADING = 1.3;
 const CELL_PAD_X = 4;
 const CELL_PAD_Y = 3;
-const HEADINGS = { h1: { size: 16, before: 4, after: 6 }, h2: { size: 12.5, before: 10, after: 4 }, h3: { size: 11, before: 8, after: 3 }, h4: { size: 10, before: 6, after: 2 }, body: { size: BODY_SIZE, before: 0, after: 5 } };
+const HEADINGS = {
+  h1: { size: 16, before: 4, after: 6 },
+  h2: { size: 12.5, before: 10, after: 4 },
+  h3: { size: 11, before: 8, after: 3 },
+  h4: { size: 10, before: 6, after: 2 },
+  body: { size: BODY_SIZE, before: 0, after: 5 },
+};
 const RULE = '#888888';
 const HAIRLINE = '#c8c8c8';
 const HEADER_FILL = '#ececec';
@@ -69,7 +75,12 @@ class Layout {
 
   text(runs: Run[], left: number, width: number, size: number, align: Align = 'left'): Piece[] {
     const lineHeight = size * LEADING;
-    return this.measure.lines(runs, size, width).map((line) => ({ height: lineHeight, draw: (top: number) => drawLine(this.doc, line, size, left, top + (lineHeight - size) / 2, width, align) }));
+    return this.measure
+      .lines(runs, size, width)
+      .map((line) => ({
+        height: lineHeight,
+        draw: (top: number) => drawLine(this.doc, line, size, left, top + (lineHeight - size) / 2, width, align),
+      }));
   }
 
   /** The page flow of some blocks in a column. `size` is the body size: tables and cells use their own. */
@@ -86,7 +97,17 @@ class Layout {
       } else if (block.type === 'list') pieces.push(...this.list(block, left, width, size), gap(4));
       else if (block.type === 'definitions') pieces.push(...this.definitions(block, left, width, size), gap(6));
       else if (block.type === 'table') pieces.push(...this.table(block, left, width), gap(10));
-      else pieces.push({ height: 8, draw: (top) => this.doc.moveTo(left, top + 4).lineTo(left + width, top + 4).lineWidth(0.5).strokeColor(RULE).stroke() });
+      else
+        pieces.push({
+          height: 8,
+          draw: (top) =>
+            this.doc
+              .moveTo(left, top + 4)
+              .lineTo(left + width, top + 4)
+              .lineWidth(0.5)
+              .strokeColor(RULE)
+              .stroke(),
+        });
     }
     return pieces;
   }
@@ -102,7 +123,10 @@ class Layout {
       const drawFirst = first.draw;
       first.draw = (top) => {
         drawFirst(top);
-        this.doc.font('Helvetica').fontSize(size).text(marker, left + 2, top + (first.height - size) / 2, { lineBreak: false });
+        this.doc
+          .font('Helvetica')
+          .fontSize(size)
+          .text(marker, left + 2, top + (first.height - size) / 2, { lineBreak: false });
       };
       pieces.push(...content, gap(2));
     });
@@ -110,7 +134,12 @@ class Layout {
   }
 
   /** Terms in a left column, bold; what they define beside them. An entry does not break across pages. */
-  private definitions(block: Extract<Block, { type: 'definitions' }>, left: number, width: number, size: number): Piece[] {
+  private definitions(
+    block: Extract<Block, { type: 'definitions' }>,
+    left: number,
+    width: number,
+    size: number,
+  ): Piece[] {
     const widest = Math.max(0, ...block.entries.map((e) => this.measure.extent(e.term, size).max));
     const termWidth = Math.min(Math.max(widest + 12, 60), width * 0.35);
     return block.entries.map((entry) => {
@@ -153,18 +182,37 @@ class Layout {
         const cellWidth = widths.slice(column, column + cell.colspan).reduce((a, b) => a + b, 0);
         const align: Align = cell.colspan === 1 && figures[column] ? 'right' : 'left';
         column += cell.colspan;
-        return trimGaps(this.flow(cell.blocks, x + CELL_PAD_X, Math.max(cellWidth - 2 * CELL_PAD_X, 1), TABLE_SIZE, align));
+        return trimGaps(
+          this.flow(cell.blocks, x + CELL_PAD_X, Math.max(cellWidth - 2 * CELL_PAD_X, 1), TABLE_SIZE, align),
+        );
       });
       const inner = this.stack(cells, CELL_PAD_Y, CELL_PAD_Y);
       return {
         height: inner.height,
         draw: (top) => {
           const doc = this.doc;
-          if (kind === 'head') doc.rect(left, top, tableWidth, inner.height).fillColor(HEADER_FILL).fill().fillColor('black');
-          if (kind === 'foot' && index === 0) doc.moveTo(left, top).lineTo(left + tableWidth, top).lineWidth(0.75).strokeColor(RULE).stroke();
+          if (kind === 'head')
+            doc.rect(left, top, tableWidth, inner.height).fillColor(HEADER_FILL).fill().fillColor('black');
+          if (kind === 'foot' && index === 0)
+            doc
+              .moveTo(left, top)
+              .lineTo(left + tableWidth, top)
+              .lineWidth(0.75)
+              .strokeColor(RULE)
+              .stroke();
           inner.draw(top);
-          const last = kind === 'head' ? index === block.head.length - 1 : kind === 'foot' ? index === block.foot.length - 1 : index === block.body.length - 1 && !block.foot.length;
-          doc.moveTo(left, top + inner.height).lineTo(left + tableWidth, top + inner.height).lineWidth(last ? 0.75 : 0.25).strokeColor(last ? RULE : HAIRLINE).stroke();
+          const last =
+            kind === 'head'
+              ? index === block.head.length - 1
+              : kind === 'foot'
+                ? index === block.foot.length - 1
+                : index === block.body.length - 1 && !block.foot.length;
+          doc
+            .moveTo(left, top + inner.height)
+            .lineTo(left + tableWidth, top + inner.height)
+            .lineWidth(last ? 0.75 : 0.25)
+            .strokeColor(last ? RULE : HAIRLINE)
+            .stroke();
         },
       };
     };
@@ -276,7 +324,7 @@ function paginate(doc: PDFKit.PDFDocument, pieces: Piece[]): void {
     }
     // A heading or a header row needs room for what it keeps with, or it moves with it.
     let need = piece.height;
-    for (let j = i; pieces[j]?.keepWithNext; ) {
+    for (let j = i; pieces[j]?.keepWithNext;) {
       let k = j + 1;
       while (pieces[k]?.gap) need += pieces[k++]!.height;
       if (!pieces[k]) break;
@@ -316,7 +364,8 @@ function footers(doc: PDFKit.PDFDocument, title: string): void {
 
 export function htmlToPdf(html: string, options: PdfOptions): Promise<Buffer> {
   const created = new Date(options.creationDate);
-  if (Number.isNaN(created.getTime())) return Promise.reject(new Error(`htmlToPdf: creationDate "${String(options.creationDate)}" is not a date`));
+  if (Number.isNaN(created.getTime()))
+    return Promise.reject(new Error(`htmlToPdf: creationDate "${String(options.creationDate)}" is not a date`));
   const parsed = htmlBlocks(html);
   const title = options.title ?? parsed.title ?? 'Document';
   const doc = new PDFDocument({

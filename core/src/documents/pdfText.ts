@@ -7,7 +7,12 @@ import { toWinAnsi } from './winAnsi';
  * decide whether the row still fits on the page.
  */
 
-const FONTS = { regular: 'Helvetica', bold: 'Helvetica-Bold', italic: 'Helvetica-Oblique', boldItalic: 'Helvetica-BoldOblique' } as const;
+const FONTS = {
+  regular: 'Helvetica',
+  bold: 'Helvetica-Bold',
+  italic: 'Helvetica-Oblique',
+  boldItalic: 'Helvetica-BoldOblique',
+} as const;
 type FontName = (typeof FONTS)[keyof typeof FONTS];
 
 export function fontFor(bold: boolean, italic: boolean): FontName {
@@ -58,7 +63,8 @@ export class TextMeasure {
     for (const line of this.lines(runs, size, Number.POSITIVE_INFINITY)) {
       max = Math.max(max, line.width);
       for (const fragment of line.fragments) {
-        for (const word of fragment.text.split(' ')) if (word) min = Math.max(min, this.width(fragment.font, size, word));
+        for (const word of fragment.text.split(' '))
+          if (word) min = Math.max(min, this.width(fragment.font, size, word));
       }
     }
     return { min, max };
@@ -118,7 +124,14 @@ export class TextMeasure {
     return lines;
   }
 
-  private placeLong(word: string, font: FontName, size: number, width: number, place: (text: string, font: FontName, space: boolean, w: number) => void, finish: () => void): void {
+  private placeLong(
+    word: string,
+    font: FontName,
+    size: number,
+    width: number,
+    place: (text: string, font: FontName, space: boolean, w: number) => void,
+    finish: () => void,
+  ): void {
     const wordWidth = this.width(font, size, word);
     if (wordWidth <= width + FIT_TOLERANCE) return place(word, font, false, wordWidth);
     let piece = '';
@@ -134,9 +147,20 @@ export class TextMeasure {
   }
 }
 
-export function drawLine(doc: PDFKit.PDFDocument, line: TextLine, size: number, left: number, top: number, boxWidth: number, align: Align): void {
+export function drawLine(
+  doc: PDFKit.PDFDocument,
+  line: TextLine,
+  size: number,
+  left: number,
+  top: number,
+  boxWidth: number,
+  align: Align,
+): void {
   const offset = align === 'right' ? Math.max(0, boxWidth - line.width) : 0;
   for (const fragment of line.fragments) {
-    doc.font(fragment.font).fontSize(size).text(fragment.text, left + offset + fragment.x, top, { lineBreak: false });
+    doc
+      .font(fragment.font)
+      .fontSize(size)
+      .text(fragment.text, left + offset + fragment.x, top, { lineBreak: false });
   }
 }

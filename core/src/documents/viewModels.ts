@@ -59,7 +59,14 @@ export interface StatementView {
   /** Arrears and recoveries, each saying what it corrects. */
   adjustments: Array<{ description: string; amount: string }>;
   /** `lines` is every line's total added up; `total` is what is paid, with extras, expenses and adjustments. */
-  totals: { amounts: Record<string, string>; lines: string; extras: string; expenses: string; adjustments: string; total: string };
+  totals: {
+    amounts: Record<string, string>;
+    lines: string;
+    extras: string;
+    expenses: string;
+    adjustments: string;
+    total: string;
+  };
   /** Optional lines of explanation under the statement (how nights are counted, for example). */
   notes?: string[];
 }

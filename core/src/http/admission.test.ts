@@ -2,7 +2,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { ConfigError, loadConfig } from '../config';
-import { AdmissionGate, admissionLimits, NotAdmitted, PUBLIC_KEY, RETRY_AFTER_SECONDS, type Release } from './admission';
+import {
+  AdmissionGate,
+  admissionLimits,
+  NotAdmitted,
+  PUBLIC_KEY,
+  RETRY_AFTER_SECONDS,
+  type Release,
+} from './admission';
 
 /** Lets pending promise callbacks run, so that an admission that is due has happened. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -88,7 +95,11 @@ describe('the admission gate', () => {
     const q2 = ask(gate, 'Q');
     await settle();
     expect(q2.refused?.reason).toBe('queue-full');
-    expect(gate.stats()).toEqual({ inUse: 1, queued: 3, refused: { 'queue-full': 2, 'tenant-queue-full': 1, 'client-gone': 0 } });
+    expect(gate.stats()).toEqual({
+      inUse: 1,
+      queued: 3,
+      refused: { 'queue-full': 2, 'tenant-queue-full': 1, 'client-gone': 0 },
+    });
     // F's holder leaves: all three hold none, so the one waiting longest, F's, goes.
     holder.release!();
     await settle();
@@ -209,9 +220,26 @@ async function until(condition: () => boolean): Promise<void> {
 describe('the limits as settings', () => {
   it('defaults to a pool of 10, a third of it per tenant, 1000 waiting and as large a part of those per tenant; PGlite is one connection', () => {
     const config = loadConfig({ NODE_ENV: 'test' });
-    expect(config).toMatchObject({ dbPoolMax: 10, tenantMaxConcurrency: 3, maxQueuedRequests: 1000, statementTimeoutMs: 30_000, idleInTransactionTimeoutMs: 60_000, shutdownTimeoutMs: 10_000 });
-    expect(admissionLimits(config, false)).toEqual({ capacity: 10, perTenant: 3, maxQueued: 1000, maxQueuedPerTenant: 300 });
-    expect(admissionLimits(config, true)).toEqual({ capacity: 1, perTenant: 1, maxQueued: 1000, maxQueuedPerTenant: 1000 });
+    expect(config).toMatchObject({
+      dbPoolMax: 10,
+      tenantMaxConcurrency: 3,
+      maxQueuedRequests: 1000,
+      statementTimeoutMs: 30_000,
+      idleInTransactionTimeoutMs: 60_000,
+      shutdownTimeoutMs: 10_000,
+    });
+    expect(admissionLimits(config, false)).toEqual({
+      capacity: 10,
+      perTenant: 3,
+      maxQueued: 1000,
+      maxQueuedPerTenant: 300,
+    });
+    expect(admissionLimits(config, true)).toEqual({
+      capacity: 1,
+      perTenant: 1,
+      maxQueued: 1000,
+      maxQueuedPerTenant: 1000,
+    });
     expect(loadConfig({ NODE_ENV: 'test', HEARTH_DB_POOL_MAX: '1' }).tenantMaxConcurrency).toBe(1);
     expect(loadConfig({ NODE_ENV: 'test', HEARTH_DB_POOL_MAX: '25' }).tenantMaxConcurrency).toBe(8);
   });
@@ -221,9 +249,15 @@ describe('the limits as settings', () => {
     [{ HEARTH_DB_POOL_MAX: 'ten' }, /HEARTH_DB_POOL_MAX/],
     [{ HEARTH_STATEMENT_TIMEOUT: '-1' }, /HEARTH_STATEMENT_TIMEOUT must be a whole number from 0/],
     [{ HEARTH_MAX_QUEUED_REQUESTS: '1.5' }, /HEARTH_MAX_QUEUED_REQUESTS/],
-    [{ HEARTH_IDLE_IN_TRANSACTION_TIMEOUT: 'a minute' }, /HEARTH_IDLE_IN_TRANSACTION_TIMEOUT must be a whole number from 0/],
+    [
+      { HEARTH_IDLE_IN_TRANSACTION_TIMEOUT: 'a minute' },
+      /HEARTH_IDLE_IN_TRANSACTION_TIMEOUT must be a whole number from 0/,
+    ],
     [{ HEARTH_TENANT_MAX_CONCURRENCY: '0' }, /HEARTH_TENANT_MAX_CONCURRENCY must be a whole number from 1/],
-    [{ HEARTH_DB_POOL_MAX: '4', HEARTH_TENANT_MAX_CONCURRENCY: '5' }, /HEARTH_TENANT_MAX_CONCURRENCY \(5\) cannot exceed HEARTH_DB_POOL_MAX \(4\)/],
+    [
+      { HEARTH_DB_POOL_MAX: '4', HEARTH_TENANT_MAX_CONCURRENCY: '5' },
+      /HEARTH_TENANT_MAX_CONCURRENCY \(5\) cannot exceed HEARTH_DB_POOL_MAX \(4\)/,
+    ],
     [{ HEARTH_SHUTDOWN_TIMEOUT: '500' }, /HEARTH_SHUTDOWN_TIMEOUT must be a whole number from 1000/],
   ])('refuses %j at start-up, naming the setting', (env, message) => {
     expect(() => loadConfig({ NODE_ENV: 'test', ...env })).toThrow(ConfigError);

@@ -26,11 +26,19 @@ export interface AdmissionLimits {
  * The limits from the settings. A tenant may take the same part of the queue as of the pool, so one
  * tenant's flood leaves room in both for the others. PGlite is one connection, so its capacity is one.
  */
-export function admissionLimits(settings: { dbPoolMax: number; tenantMaxConcurrency: number; maxQueuedRequests: number }, embedded: boolean): AdmissionLimits {
+export function admissionLimits(
+  settings: { dbPoolMax: number; tenantMaxConcurrency: number; maxQueuedRequests: number },
+  embedded: boolean,
+): AdmissionLimits {
   const capacity = embedded ? 1 : settings.dbPoolMax;
   const perTenant = Math.max(1, Math.min(settings.tenantMaxConcurrency, capacity));
   const maxQueued = settings.maxQueuedRequests;
-  return { capacity, perTenant, maxQueued, maxQueuedPerTenant: Math.min(maxQueued, Math.ceil((maxQueued * perTenant) / capacity)) };
+  return {
+    capacity,
+    perTenant,
+    maxQueued,
+    maxQueuedPerTenant: Math.min(maxQueued, Math.ceil((maxQueued * perTenant) / capacity)),
+  };
 }
 
 /** The key the public operations (log-in, token refresh, password reset) share, as if one tenant. */
@@ -86,7 +94,11 @@ export class AdmissionGate {
   private seq = 0;
   private readonly tenants = new Map<string, TenantState>();
   private readonly waitingKeys = new Set<string>();
-  private readonly refused: Record<NotAdmittedReason, number> = { 'queue-full': 0, 'tenant-queue-full': 0, 'client-gone': 0 };
+  private readonly refused: Record<NotAdmittedReason, number> = {
+    'queue-full': 0,
+    'tenant-queue-full': 0,
+    'client-gone': 0,
+  };
 
   constructor(readonly limits: AdmissionLimits) {}
 
@@ -100,8 +112,10 @@ export class AdmissionGate {
     const tenant = this.tenant(key);
     // Whenever a slot frees, every waiter that may take it does, so an arrival that may take one
     // now overtakes nobody.
-    if (this.inUse < this.limits.capacity && tenant.inUse < this.limits.perTenant) return Promise.resolve(this.admit(key, tenant));
-    if (tenant.waiting.length >= this.limits.maxQueuedPerTenant) return Promise.reject(this.refuse('tenant-queue-full'));
+    if (this.inUse < this.limits.capacity && tenant.inUse < this.limits.perTenant)
+      return Promise.resolve(this.admit(key, tenant));
+    if (tenant.waiting.length >= this.limits.maxQueuedPerTenant)
+      return Promise.reject(this.refuse('tenant-queue-full'));
     // A full queue makes room by refusing the newest waiter of the tenant with most waiting, when that
     // is not this one: tenants flooding together can fill it, but cannot keep another tenant out.
     if (this.queued >= this.limits.maxQueued && !this.makeRoomFor(tenant)) {
@@ -146,7 +160,8 @@ export class AdmissionGate {
     try {
       release = await this.acquire(tenantId ?? PUBLIC_KEY, gone.signal);
     } catch (error) {
-      if (error instanceof NotAdmitted && error.reason !== 'client-gone') res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+      if (error instanceof NotAdmitted && error.reason !== 'client-gone')
+        res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
       throw error;
     } finally {
       res.off('close', onClose);
@@ -221,7 +236,11 @@ export class AdmissionGate {
       for (const key of this.waitingKeys) {
         const tenant = this.tenants.get(key)!;
         if (tenant.inUse >= this.limits.perTenant) continue;
-        if (!best || tenant.inUse < best.inUse || (tenant.inUse === best.inUse && tenant.waiting[0]!.seq < best.waiting[0]!.seq)) {
+        if (
+          !best ||
+          tenant.inUse < best.inUse ||
+          (tenant.inUse === best.inUse && tenant.waiting[0]!.seq < best.waiting[0]!.seq)
+        ) {
           best = tenant;
           bestKey = key;
         }

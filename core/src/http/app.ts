@@ -32,13 +32,19 @@ export interface AppDeps {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,100}$/;
 
 function sendProblem(req: Request, res: Response, problem: { status: number } & Record<string, unknown>): void {
-  res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl, requestId: String(req.id) });
+  res
+    .status(problem.status)
+    .type('application/problem+json')
+    .json({ ...problem, instance: req.originalUrl, requestId: String(req.id) });
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** Whether a request may read /metrics: with the configured bearer token, or, without one, only where the API listens on loopback alone. */
-export function metricsAllowed(config: { metricsToken: string | null; host: string }, authorization: string | undefined): boolean {
+export function metricsAllowed(
+  config: { metricsToken: string | null; host: string },
+  authorization: string | undefined,
+): boolean {
   if (config.metricsToken === null) return LOOPBACK_HOSTS.has(config.host);
   const presented = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
   const expected = Buffer.from(config.metricsToken);
@@ -108,14 +114,21 @@ export function createApp(deps: AppDeps): express.Express {
       },
       // Bodies and credentials never reach the log.
       serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url.split('?')[0] }),
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.split('?')[0],
+        }),
       },
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'info'),
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'info',
     }),
   );
   app.use((req, res, next) => {
     const end = requestDuration.startTimer({ method: req.method });
-    res.on('finish', () => end({ route: (req.route as { path?: string } | undefined)?.path ?? 'unmatched', status: String(res.statusCode) }));
+    res.on('finish', () =>
+      end({ route: (req.route as { path?: string } | undefined)?.path ?? 'unmatched', status: String(res.statusCode) }),
+    );
     next();
   });
   app.use(helmet());
@@ -130,7 +143,13 @@ export function createApp(deps: AppDeps): express.Express {
       }),
     );
   }
-  app.use(express.json({ limit: deps.services.config.bodyLimitBytes, strict: false, type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: deps.services.config.bodyLimitBytes,
+      strict: false,
+      type: ['application/json', 'application/*+json'],
+    }),
+  );
 
   // System routes: no tenant, no credential, no transaction.
   app.get('/healthz', (_req, res) => {
@@ -153,7 +172,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.get('/metrics', async (req, res) => {
     // Metrics name every route and its traffic: behind a token, or on a loopback-only listener; elsewhere there is no such route.
-    if (!metricsAllowed(deps.services.config, req.headers.authorization)) return sendProblem(req, res, new Problem('notFound', 'No such route').body);
+    if (!metricsAllowed(deps.services.config, req.headers.authorization))
+      return sendProblem(req, res, new Problem('notFound', 'No such route').body);
     res.setHeader('Cache-Control', 'no-store');
     res.type(registry.contentType).send(await registry.metrics());
   });
@@ -162,7 +182,17 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use('/docs', docsRouter(deps.contract.document));
 
-  app.use(buildApiRouter({ db: deps.db, contract: deps.contract, operations: deps.operations, services: deps.services, authenticator: deps.authenticator, logger, admission }));
+  app.use(
+    buildApiRouter({
+      db: deps.db,
+      contract: deps.contract,
+      operations: deps.operations,
+      services: deps.services,
+      authenticator: deps.authenticator,
+      logger,
+      admission,
+    }),
+  );
 
   const known = deps.contract.operations.map((o) => ({ matcher: pathMatcher(o.path), method: o.method.toUpperCase() }));
   app.use((req, res) => {

@@ -31,7 +31,11 @@ export interface ContractOperation {
   acceptsIdempotencyKey: boolean;
   /** Whether success changes data (and so must be audited): every non-GET unless `x-hearth-writes: false`. */
   writes: boolean;
-  validateParams: (input: { path: Record<string, unknown>; query: Record<string, unknown>; header: Record<string, unknown> }) => FieldError[];
+  validateParams: (input: {
+    path: Record<string, unknown>;
+    query: Record<string, unknown>;
+    header: Record<string, unknown>;
+  }) => FieldError[];
   validateBody: ((body: unknown) => FieldError[]) | null;
 }
 
@@ -99,11 +103,22 @@ const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~
  * PostgreSQL's text and jsonb do not, so it is refused here, by field, before anything is written.
  */
 export function nulCharacterErrors(pointer: string, value: unknown): FieldError[] {
-  if (typeof value === 'string') return value.includes('\u0000') ? [{ pointer, message: 'must not contain the NUL character (U+0000)', code: 'nul' }] : [];
+  if (typeof value === 'string')
+    return value.includes('\u0000')
+      ? [{ pointer, message: 'must not contain the NUL character (U+0000)', code: 'nul' }]
+      : [];
   if (Array.isArray(value)) return value.flatMap((item, i) => nulCharacterErrors(`${pointer}/${i}`, item));
   if (value && typeof value === 'object') {
     return Object.entries(value as Record<string, unknown>).flatMap(([key, item]) => [
-      ...(key.includes('\u0000') ? [{ pointer: `${pointer}/${escapePointer(key)}`, message: 'is a key that must not contain the NUL character (U+0000)', code: 'nul' }] : []),
+      ...(key.includes('\u0000')
+        ? [
+            {
+              pointer: `${pointer}/${escapePointer(key)}`,
+              message: 'is a key that must not contain the NUL character (U+0000)',
+              code: 'nul',
+            },
+          ]
+        : []),
       ...nulCharacterErrors(`${pointer}/${escapePointer(key)}`, item),
     ]);
   }
@@ -136,7 +151,8 @@ export function loadContract(file = contractPath()): Contract {
     if (schema && typeof schema === 'object') {
       const out: Record<string, unknown> = {};
       for (const [key, value] of Object.entries(schema)) {
-        out[key] = key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `hearth${value}` : rewriteRefs(value);
+        out[key] =
+          key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `hearth${value}` : rewriteRefs(value);
       }
       return out;
     }
@@ -157,15 +173,19 @@ export function loadContract(file = contractPath()): Contract {
   const bodyValidator = (schema: unknown): ((body: unknown) => FieldError[]) => {
     const whole = ajv.compile(rewriteRefs(schema) as object);
     const all = (): FieldError[] => dedupe(toFieldErrors('body', whole.errors));
-    const resolved = resolveRef(document, schema) as { oneOf?: unknown[]; discriminator?: { propertyName: string; mapping?: Record<string, string> } } | undefined;
+    const resolved = resolveRef(document, schema) as
+      { oneOf?: unknown[]; discriminator?: { propertyName: string; mapping?: Record<string, string> } } | undefined;
     const mapping = resolved?.discriminator?.mapping;
     if (!resolved?.oneOf || !mapping) return (body) => (whole(body) ? [] : all());
     const { oneOf: _branches, discriminator, ...shared } = resolved;
     const base = ajv.compile(rewriteRefs(shared) as object);
-    const branches = new Map(Object.entries(mapping).map(([tag, ref]) => [tag, ajv.compile(rewriteRefs({ $ref: ref }) as object)]));
+    const branches = new Map(
+      Object.entries(mapping).map(([tag, ref]) => [tag, ajv.compile(rewriteRefs({ $ref: ref }) as object)]),
+    );
     return (body) => {
       if (whole(body)) return [];
-      const tag = body && typeof body === 'object' ? (body as Record<string, unknown>)[discriminator!.propertyName] : undefined;
+      const tag =
+        body && typeof body === 'object' ? (body as Record<string, unknown>)[discriminator!.propertyName] : undefined;
       const branch = typeof tag === 'string' ? branches.get(tag) : undefined;
       const errors = base(body) ? [] : toFieldErrors('body', base.errors);
       if (branch && !branch(body)) errors.push(...toFieldErrors('body', branch.errors));
@@ -203,7 +223,9 @@ export function loadContract(file = contractPath()): Contract {
       const validateParamsFn: ValidateFunction = coercing.compile(paramSchema);
 
       const requestBody = resolveRef(document, op.requestBody as Record<string, unknown> | undefined);
-      const bodySchema = (requestBody?.content as Record<string, { schema?: unknown }> | undefined)?.['application/json']?.schema;
+      const bodySchema = (requestBody?.content as Record<string, { schema?: unknown }> | undefined)?.[
+        'application/json'
+      ]?.schema;
       const validateBodyFn = bodySchema ? bodyValidator(bodySchema) : null;
 
       operations.push({
@@ -222,7 +244,13 @@ export function loadContract(file = contractPath()): Contract {
           const nul = [...nulCharacterErrors('/path', input.path), ...nulCharacterErrors('/query', input.query)];
           if (validateParamsFn(input)) return nul;
           // A missing required If-Match is its own problem (428), reported by the router.
-          return dedupe([...toFieldErrors('', validateParamsFn.errors).map((e) => ({ ...e, pointer: e.pointer.replace(/^\/\//, '/') })), ...nul]);
+          return dedupe([
+            ...toFieldErrors('', validateParamsFn.errors).map((e) => ({
+              ...e,
+              pointer: e.pointer.replace(/^\/\//, '/'),
+            })),
+            ...nul,
+          ]);
         },
         validateBody: validateBodyFn ? (body) => [...validateBodyFn(body), ...nulCharacterErrors('/body', body)] : null,
       });

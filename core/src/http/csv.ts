@@ -14,7 +14,12 @@ export async function streamCsv(res: Response, csv: CsvResult, options: { end?: 
   res.status(200);
   res.setHeader('Content-Type', 'text/csv; charset=utf-8');
   res.setHeader('Content-Disposition', `attachment; filename="${csv.filename}"`);
-  const stringifier = stringify({ header: true, columns: csv.columns, record_delimiter: '\r\n', cast: { boolean: (v) => String(v), date: (v) => v.toISOString() } });
+  const stringifier = stringify({
+    header: true,
+    columns: csv.columns,
+    record_delimiter: '\r\n',
+    cast: { boolean: (v) => String(v), date: (v) => v.toISOString() },
+  });
   stringifier.pipe(res, { end });
   for await (const row of csv.rows) {
     if (!stringifier.write(row)) await once(stringifier, 'drain');

@@ -7,7 +7,13 @@ describe('the API docs views', () => {
   const views = docsViews(contract.document);
 
   it('offer every operation of the contract, under each of its tags, and no other', () => {
-    const offered = views.flatMap((v) => Object.values(v.document.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((item) => Object.values(item).map((op) => op.operationId).filter(Boolean)));
+    const offered = views.flatMap((v) =>
+      Object.values(v.document.paths as Record<string, Record<string, { operationId?: string }>>).flatMap((item) =>
+        Object.values(item)
+          .map((op) => op.operationId)
+          .filter(Boolean),
+      ),
+    );
     expect([...new Set(offered)].sort()).toEqual(contract.operations.map((o) => o.operationId).sort());
   });
 
@@ -15,7 +21,13 @@ describe('the API docs views', () => {
     for (const view of views) {
       const text = JSON.stringify(view.document);
       const refs = [...new Set([...text.matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!))];
-      const missing = refs.filter((ref) => ref.split('/').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], view.document) === undefined);
+      const missing = refs.filter(
+        (ref) =>
+          ref
+            .split('/')
+            .reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], view.document) ===
+          undefined,
+      );
       expect({ view: view.name, missing }).toEqual({ view: view.name, missing: [] });
       expect(view.document.servers).toEqual([{ url: '/', description: 'This Hearth server' }]);
     }

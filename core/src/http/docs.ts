@@ -60,14 +60,23 @@ export function docsViews(contract: Json): DocsView[] {
   return tags.map((tag) => {
     const tagged: Record<string, Json> = {};
     for (const [path, item] of Object.entries(paths)) {
-      const kept = Object.entries(item).filter(([key, op]) => key === 'parameters' || ((op as { tags?: string[] } | null)?.tags ?? []).includes(tag.name));
+      const kept = Object.entries(item).filter(
+        ([key, op]) => key === 'parameters' || ((op as { tags?: string[] } | null)?.tags ?? []).includes(tag.name),
+      );
       if (kept.some(([key]) => key !== 'parameters')) tagged[path] = Object.fromEntries(kept);
     }
     const securitySchemes = components.securitySchemes;
     const reached = reachableComponents(tagged, components);
     const picked: Record<string, Json> = securitySchemes ? { securitySchemes } : {};
-    for (const [kind, names] of reached) picked[kind] = Object.fromEntries([...names].sort().map((name) => [name, components[kind]![name]]));
-    const document: Json = { ...contract, servers: [{ url: '/', description: 'This Hearth server' }], tags: [tag], paths: tagged, components: picked };
+    for (const [kind, names] of reached)
+      picked[kind] = Object.fromEntries([...names].sort().map((name) => [name, components[kind]![name]]));
+    const document: Json = {
+      ...contract,
+      servers: [{ url: '/', description: 'This Hearth server' }],
+      tags: [tag],
+      paths: tagged,
+      components: picked,
+    };
     return { name: tag.name, slug: slugOf(tag.name), document };
   });
 }

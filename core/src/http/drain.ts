@@ -48,7 +48,12 @@ export class HttpDrain {
     const now = Date.now();
     const cut = [...this.inFlight].map(([res, r]) => {
       const id = res.getHeader('X-Request-Id');
-      return { requestId: typeof id === 'string' ? id : null, method: r.method, path: r.path, runningMs: now - r.startedAt };
+      return {
+        requestId: typeof id === 'string' ? id : null,
+        method: r.method,
+        path: r.path,
+        runningMs: now - r.startedAt,
+      };
     });
     if (this.sweep) clearInterval(this.sweep);
     this.server.closeAllConnections();

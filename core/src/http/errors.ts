@@ -10,7 +10,10 @@ function snakeToCamel(name: string): string {
 function fieldFromDetail(detail: string | undefined): string | null {
   const match = /Key \(([^)]+)\)/.exec(detail ?? '');
   if (!match) return null;
-  const columns = match[1]!.split(',').map((c) => c.trim()).filter((c) => c !== 'tenant_id' && !c.startsWith('lower('));
+  const columns = match[1]!
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== 'tenant_id' && !c.startsWith('lower('));
   const column = columns[columns.length - 1];
   return column ? `/body/${snakeToCamel(column)}` : null;
 }
@@ -22,21 +25,30 @@ function fieldFromDetail(detail: string | undefined): string | null {
 export function problemFromError(error: unknown, _op?: ContractOperation): ProblemBody {
   if (error instanceof Problem) return error.body;
   // The router decodes path parameters before any route runs; a malformed escape (`%ff`) is the caller's.
-  if (error instanceof URIError) return Problem.validation([{ pointer: '/path', message: 'holds a malformed percent-encoding' }]).body;
+  if (error instanceof URIError)
+    return Problem.validation([{ pointer: '/path', message: 'holds a malformed percent-encoding' }]).body;
   const bodyParser = error as { type?: string; status?: number };
   if (bodyParser && typeof bodyParser.type === 'string' && typeof bodyParser.status === 'number') {
-    if (bodyParser.type === 'entity.parse.failed') return new Problem('malformedJson', 'The body is not valid JSON').body;
+    if (bodyParser.type === 'entity.parse.failed')
+      return new Problem('malformedJson', 'The body is not valid JSON').body;
     if (bodyParser.type === 'entity.too.large') return new Problem('payloadTooLarge').body;
-    if (bodyParser.type === 'encoding.unsupported' || bodyParser.type === 'charset.unsupported') return new Problem('unsupportedMediaType').body;
+    if (bodyParser.type === 'encoding.unsupported' || bodyParser.type === 'charset.unsupported')
+      return new Problem('unsupportedMediaType').body;
   }
   const pg = asPgError(error);
   if (pg) {
     const pointer = fieldFromDetail(pg.detail);
     switch (pg.code) {
       case PG.foreignKeyViolation:
-        return Problem.unprocessable([{ pointer: pointer ?? '/body', message: 'refers to a record that does not exist' }]).body;
+        return Problem.unprocessable([
+          { pointer: pointer ?? '/body', message: 'refers to a record that does not exist' },
+        ]).body;
       case PG.uniqueViolation:
-        return new Problem('conflict', 'A record with the same key already exists', pointer ? { errors: [{ pointer, message: 'is already taken' }] } : {}).body;
+        return new Problem(
+          'conflict',
+          'A record with the same key already exists',
+          pointer ? { errors: [{ pointer, message: 'is already taken' }] } : {},
+        ).body;
       case PG.checkViolation:
       case PG.notNullViolation:
         return Problem.unprocessable([{ pointer: pointer ?? '/body', message: 'breaks a rule of the record' }]).body;
@@ -54,5 +66,6 @@ export function problemFromError(error: unknown, _op?: ContractOperation): Probl
         break;
     }
   }
-  return new Problem('internal', 'Something went wrong; the request id in this response helps the operators find it').body;
+  return new Problem('internal', 'Something went wrong; the request id in this response helps the operators find it')
+    .body;
 }

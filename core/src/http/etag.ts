@@ -10,6 +10,10 @@ export function assertIfMatch(ifMatch: string | undefined, version: number): voi
   if (ifMatch === undefined) throw new Problem('preconditionRequired', 'Send If-Match with the ETag you read');
   const tags = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, ''));
   if (!tags.includes(etagOf(version))) {
-    throw new Problem('preconditionFailed', `The resource is at ETag ${etagOf(version)}; read it again before changing it`, { currentETag: etagOf(version) });
+    throw new Problem(
+      'preconditionFailed',
+      `The resource is at ETag ${etagOf(version)}; read it again before changing it`,
+      { currentETag: etagOf(version) },
+    );
   }
 }

@@ -10,7 +10,10 @@ export interface StoredResponse {
 }
 
 export function requestFingerprint(operationId: string, params: unknown, body: unknown): string {
-  return crypto.createHash('sha256').update(canonicalJson({ operationId, params, body: body ?? null })).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(canonicalJson({ operationId, params, body: body ?? null }))
+    .digest('hex');
 }
 
 /**
@@ -32,11 +35,21 @@ export async function claimIdempotencyKey(
   const row = (await trx('idempotency_keys')
     .where({ tenant_id: scope.tenantId, principal_id: scope.principalId, key: scope.key })
     .first('operation_id', 'request_hash', 'response_status', 'response_headers', 'response_body')) as
-    | { operation_id: string; request_hash: string; response_status: number | null; response_headers: Record<string, string> | null; response_body: unknown }
+    | {
+        operation_id: string;
+        request_hash: string;
+        response_status: number | null;
+        response_headers: Record<string, string> | null;
+        response_body: unknown;
+      }
     | undefined;
-  if (!row || row.response_status === null) throw new Problem('conflict', 'A request with this Idempotency-Key is still in progress');
+  if (!row || row.response_status === null)
+    throw new Problem('conflict', 'A request with this Idempotency-Key is still in progress');
   if (row.operation_id !== scope.operationId || row.request_hash !== scope.fingerprint) {
-    throw new Problem('idempotencyKeyReused', 'This Idempotency-Key was first used with a different request; use a new key');
+    throw new Problem(
+      'idempotencyKeyReused',
+      'This Idempotency-Key was first used with a different request; use a new key',
+    );
   }
   return { status: row.response_status, headers: row.response_headers ?? {}, body: row.response_body };
 }

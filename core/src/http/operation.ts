@@ -104,15 +104,25 @@ type Defaulted = (typeof DEFAULTED_QUERY_PARAMETERS)[number];
 
 type ParametersOf<Id extends OperationId> = operations[Id] extends { parameters: infer P } ? P : never;
 type WithDefaults<Q> = Q & { [K in keyof Q & Defaulted]-?: Exclude<Q[K], undefined> };
-type Present<T> = [T] extends [never] ? Record<string, never> : [T] extends [undefined] ? Record<string, never> : NonNullable<T>;
+type Present<T> = [T] extends [never]
+  ? Record<string, never>
+  : [T] extends [undefined]
+    ? Record<string, never>
+    : NonNullable<T>;
 type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
 
 /** An operation's query, as validated against the contract, with its defaults filled in. */
-export type QueryOf<Id extends OperationId> = WithDefaults<Present<ParametersOf<Id> extends { query?: infer Q } ? Q : never>>;
+export type QueryOf<Id extends OperationId> = WithDefaults<
+  Present<ParametersOf<Id> extends { query?: infer Q } ? Q : never>
+>;
 /** An operation's path parameters, as validated against the contract. */
 export type ParamsOf<Id extends OperationId> = Present<ParametersOf<Id> extends { path?: infer P } ? P : never>;
 /** An operation's JSON body, as validated against the contract; `undefined` where it takes none, or where sending one is optional. */
-export type BodyOf<Id extends OperationId> = operations[Id] extends { requestBody: infer R } ? JsonOf<R> : operations[Id] extends { requestBody?: infer R } ? JsonOf<R> | undefined : undefined;
+export type BodyOf<Id extends OperationId> = operations[Id] extends { requestBody: infer R }
+  ? JsonOf<R>
+  : operations[Id] extends { requestBody?: infer R }
+    ? JsonOf<R> | undefined
+    : undefined;
 
 /** A tenant operation's context: its inputs typed from the contract, its tenant and principal certain. */
 export interface TenantContext<Id extends OperationId> extends TenantScope {

@@ -12,7 +12,8 @@ export function decodeCursor(cursor: string | undefined, arity: number): Array<s
   if (cursor === undefined) return null;
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(key) && key.length === arity && key.every((k) => typeof k === 'string' || typeof k === 'number')) return key;
+    if (Array.isArray(key) && key.length === arity && key.every((k) => typeof k === 'string' || typeof k === 'number'))
+      return key;
   } catch {
     // reported below
   }
@@ -20,7 +21,12 @@ export function decodeCursor(cursor: string | undefined, arity: number): Array<s
 }
 
 /** Rows were fetched with `limit + 1`; the extra row only says whether another page exists. */
-export function toPage<Row, Item>(rows: Row[], limit: number, keyOf: (row: Row) => Array<string | number>, map: (row: Row) => Item) {
+export function toPage<Row, Item>(
+  rows: Row[],
+  limit: number,
+  keyOf: (row: Row) => Array<string | number>,
+  map: (row: Row) => Item,
+) {
   const more = rows.length > limit;
   const pageRows = more ? rows.slice(0, limit) : rows;
   const last = pageRows[pageRows.length - 1];

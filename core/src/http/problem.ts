@@ -36,13 +36,21 @@ export const ProblemTypes = {
   payloadTooLarge: { slug: 'payload-too-large', title: 'The body is too large', status: 413 },
   unsupportedMediaType: { slug: 'unsupported-media-type', title: 'The body must be application/json', status: 415 },
   unprocessable: { slug: 'unprocessable', title: 'A value breaks a rule', status: 422 },
-  idempotencyKeyReused: { slug: 'idempotency-key-reused', title: 'The Idempotency-Key was used for another request', status: 422 },
+  idempotencyKeyReused: {
+    slug: 'idempotency-key-reused',
+    title: 'The Idempotency-Key was used for another request',
+    status: 422,
+  },
   accountLocked: { slug: 'account-locked', title: 'The account is locked', status: 423 },
   preconditionRequired: { slug: 'precondition-required', title: 'If-Match is required', status: 428 },
   tooManyRequests: { slug: 'too-many-requests', title: 'Too many requests', status: 429 },
   internal: { slug: 'internal', title: 'Internal server error', status: 500 },
   unavailable: { slug: 'unavailable', title: 'Service unavailable', status: 503 },
-  overloaded: { slug: 'overloaded', title: 'Too many requests are waiting; retry after the time in Retry-After', status: 503 },
+  overloaded: {
+    slug: 'overloaded',
+    title: 'Too many requests are waiting; retry after the time in Retry-After',
+    status: 503,
+  },
   timeout: { slug: 'timeout', title: 'The request took longer than the server allows', status: 503 },
 } as const;
 
@@ -61,7 +69,13 @@ export class Problem extends Error {
     const def = ProblemTypes[kind];
     super(detail ?? def.title);
     this.status = def.status;
-    this.body = { type: problemTypeUri(kind), title: def.title, status: def.status, ...(detail ? { detail } : {}), ...extensions };
+    this.body = {
+      type: problemTypeUri(kind),
+      title: def.title,
+      status: def.status,
+      ...(detail ? { detail } : {}),
+      ...extensions,
+    };
   }
 
   static validation(errors: FieldError[], detail?: string): Problem {
@@ -69,7 +83,9 @@ export class Problem extends Error {
   }
 
   static unprocessable(errors: FieldError[], detail?: string): Problem {
-    return new Problem('unprocessable', detail ?? errors.map((e) => `${e.pointer}: ${e.message}`).join('; '), { errors });
+    return new Problem('unprocessable', detail ?? errors.map((e) => `${e.pointer}: ${e.message}`).join('; '), {
+      errors,
+    });
   }
 
   static notFound(what: string): Problem {

@@ -10,7 +10,10 @@ import { startWorld, type World } from '../../../test/support/harness';
  */
 let world: World;
 const onServer = !!process.env.HEARTH_TEST_ADMIN_URL;
-if (!onServer) process.stdout.write('core/src/http/requestPath.test.ts: round trips are counted on a PostgreSQL server only; the fences are checked on both\n');
+if (!onServer)
+  process.stdout.write(
+    'core/src/http/requestPath.test.ts: round trips are counted on a PostgreSQL server only; the fences are checked on both\n',
+  );
 
 beforeAll(async () => {
   world = await startWorld();
@@ -27,14 +30,21 @@ async function roundTrips<T>(work: () => Promise<T>): Promise<{ result: T; trips
 }
 
 describe('round trips', () => {
-  (onServer ? it : it.skip)('a read of one child takes one round trip once the caller is known, two the first time', async () => {
-    const child = await makeChild({ world, tenant: world.a });
-    const user = await world.addUser(world.a, ['caseworker']);
-    const first = await roundTrips(() => world.call('getChild', { token: user.token, params: { childId: child.id } }));
-    const second = await roundTrips(() => world.call('getChild', { token: user.token, params: { childId: child.id } }));
-    expect([first.result.status, second.result.status]).toEqual([200, 200]);
-    expect({ first: first.trips, second: second.trips }).toEqual({ first: 2, second: 1 });
-  });
+  (onServer ? it : it.skip)(
+    'a read of one child takes one round trip once the caller is known, two the first time',
+    async () => {
+      const child = await makeChild({ world, tenant: world.a });
+      const user = await world.addUser(world.a, ['caseworker']);
+      const first = await roundTrips(() =>
+        world.call('getChild', { token: user.token, params: { childId: child.id } }),
+      );
+      const second = await roundTrips(() =>
+        world.call('getChild', { token: user.token, params: { childId: child.id } }),
+      );
+      expect([first.result.status, second.result.status]).toEqual([200, 200]);
+      expect({ first: first.trips, second: second.trips }).toEqual({ first: 2, second: 1 });
+    },
+  );
 });
 
 describe('what a cached principal may never hide', () => {
@@ -43,12 +53,22 @@ describe('what a cached principal may never hide', () => {
     const child = await makeChild({ world, tenant: world.a });
     expect((await world.call('getChild', { token: user.token, params: { childId: child.id } })).status).toBe(200);
     const read = await world.call('getUser', { token: world.a.adminToken, params: { userId: user.id } });
-    const changed = await world.call('updateUser', { token: world.a.adminToken, params: { userId: user.id }, body: { roles: ['finance_officer'] }, headers: { 'if-match': read.headers.get('etag')! } });
+    const changed = await world.call('updateUser', {
+      token: world.a.adminToken,
+      params: { userId: user.id },
+      body: { roles: ['finance_officer'] },
+      headers: { 'if-match': read.headers.get('etag')! },
+    });
     expect(changed.status).toBe(200);
     expect((await world.call('getChild', { token: user.token, params: { childId: child.id } })).status).toBe(403);
     const me = await world.call('getCurrentPrincipal', { token: user.token });
     expect(me.body.roles).toEqual(['finance_officer']);
-    const back = await world.call('updateUser', { token: world.a.adminToken, params: { userId: user.id }, body: { roles: ['caseworker'] }, headers: { 'if-match': changed.headers.get('etag')! } });
+    const back = await world.call('updateUser', {
+      token: world.a.adminToken,
+      params: { userId: user.id },
+      body: { roles: ['caseworker'] },
+      headers: { 'if-match': changed.headers.get('etag')! },
+    });
     expect(back.status).toBe(200);
     expect((await world.call('getChild', { token: user.token, params: { childId: child.id } })).status).toBe(200);
   });
@@ -58,7 +78,16 @@ describe('what a cached principal may never hide', () => {
     expect((await world.call('listChildren', { token: user.token })).status).toBe(200);
     expect((await world.call('getCurrentPrincipal', { token: user.token })).status).toBe(200);
     const read = await world.call('getUser', { token: world.a.adminToken, params: { userId: user.id } });
-    expect((await world.call('updateUser', { token: world.a.adminToken, params: { userId: user.id }, body: { status: 'disabled' }, headers: { 'if-match': read.headers.get('etag')! } })).status).toBe(200);
+    expect(
+      (
+        await world.call('updateUser', {
+          token: world.a.adminToken,
+          params: { userId: user.id },
+          body: { status: 'disabled' },
+          headers: { 'if-match': read.headers.get('etag')! },
+        })
+      ).status,
+    ).toBe(200);
     expect((await world.call('listChildren', { token: user.token })).status).toBe(401);
     expect((await world.call('getCurrentPrincipal', { token: user.token })).status).toBe(401);
 
@@ -79,7 +108,16 @@ describe('what a cached principal may never hide', () => {
     expect((await world.call('listPermissions', { token: user.token })).status).toBe(403);
     expect((await world.call('listChildren', { token: user.token })).status).toBe(200);
     const read = await world.call('getUser', { token: world.a.adminToken, params: { userId: user.id } });
-    expect((await world.call('updateUser', { token: world.a.adminToken, params: { userId: user.id }, body: { roles: ['caseworker', 'tenant_admin'] }, headers: { 'if-match': read.headers.get('etag')! } })).status).toBe(200);
+    expect(
+      (
+        await world.call('updateUser', {
+          token: world.a.adminToken,
+          params: { userId: user.id },
+          body: { roles: ['caseworker', 'tenant_admin'] },
+          headers: { 'if-match': read.headers.get('etag')! },
+        })
+      ).status,
+    ).toBe(200);
     expect((await world.call('listPermissions', { token: user.token })).status).toBe(200);
   });
 });

@@ -10,7 +10,11 @@ export function ok(body: unknown, version?: number): OperationResult {
 }
 
 export function created(body: unknown, location: string, version?: number): OperationResult {
-  return { status: 201, body, headers: { Location: location, ...(version === undefined ? {} : { ETag: etagOf(version) }) } };
+  return {
+    status: 201,
+    body,
+    headers: { Location: location, ...(version === undefined ? {} : { ETag: etagOf(version) }) },
+  };
 }
 
 /** Accepted for work that goes on after the answer (a job): where to follow it. */

@@ -12,7 +12,15 @@ import { appendAuditEvent, type AuditActor } from '../modules/audit/service';
 import type { Contract, ContractOperation } from './contract';
 import { streamCsv } from './csv';
 import { claimIdempotencyKey, requestFingerprint, storeIdempotentResponse } from './idempotency';
-import type { AppServices, OperationContext, OperationDefinition, OperationMap, OperationResult, Principal, RequestMeta } from './operation';
+import type {
+  AppServices,
+  OperationContext,
+  OperationDefinition,
+  OperationMap,
+  OperationResult,
+  Principal,
+  RequestMeta,
+} from './operation';
 import { Problem, type FieldError } from './problem';
 import { problemFromError } from './errors';
 import { NotAdmitted, type AdmissionGate } from './admission';
@@ -43,7 +51,11 @@ export function checkOperationsMatchContract(contract: Contract, operations: Ope
 
 function requestMeta(req: Request): RequestMeta {
   const userAgent = req.headers['user-agent'];
-  return { requestId: String(req.id), ip: req.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 500) : null };
+  return {
+    requestId: String(req.id),
+    ip: req.ip ?? null,
+    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, 500) : null,
+  };
 }
 
 function hasBody(req: Request): boolean {
@@ -52,9 +64,13 @@ function hasBody(req: Request): boolean {
 }
 
 /** Steps that need no database: media type, If-Match presence, and the contract's schemas. */
-function validateRequest(op: ContractOperation, req: Request): { path: Record<string, string>; query: Record<string, unknown>; body: unknown } {
+function validateRequest(
+  op: ContractOperation,
+  req: Request,
+): { path: Record<string, string>; query: Record<string, unknown>; body: unknown } {
   if (op.hasBody) {
-    if (hasBody(req) && !req.is('application/json')) throw new Problem('unsupportedMediaType', 'Send the body as application/json');
+    if (hasBody(req) && !req.is('application/json'))
+      throw new Problem('unsupportedMediaType', 'Send the body as application/json');
   } else if (hasBody(req)) {
     throw Problem.validation([{ pointer: '/body', message: 'this operation takes no body' }]);
   }
@@ -62,11 +78,16 @@ function validateRequest(op: ContractOperation, req: Request): { path: Record<st
     throw new Problem('preconditionRequired', 'Send If-Match with the ETag you read');
   }
   const header: Record<string, unknown> = {};
-  for (const p of op.parameters) if (p.in === 'header') {
-    const value = req.headers[p.name.toLowerCase()];
-    if (value !== undefined) header[p.name.toLowerCase()] = value;
-  }
-  const input = { path: { ...req.params } as Record<string, unknown>, query: { ...(req.query as Record<string, unknown>) }, header };
+  for (const p of op.parameters)
+    if (p.in === 'header') {
+      const value = req.headers[p.name.toLowerCase()];
+      if (value !== undefined) header[p.name.toLowerCase()] = value;
+    }
+  const input = {
+    path: { ...req.params } as Record<string, unknown>,
+    query: { ...(req.query as Record<string, unknown>) },
+    header,
+  };
   const errors: FieldError[] = op.validateParams(input);
   let body: unknown = undefined;
   if (op.validateBody) {
@@ -93,21 +114,31 @@ export function checkAccess(definition: OperationDefinition, principal: Principa
   if (!principal) throw new Problem('unauthorized', 'Send a bearer token or an API key');
   const enrolmentOnly = principal.kind === 'user' && principal.scope === 'mfa_enrolment';
   if ('authenticated' in access) {
-    if (access.usersOnly && principal.kind !== 'user') throw new Problem('forbidden', 'Only a person can do this, not an API key');
-    if (enrolmentOnly && !access.allowMfaEnrolmentScope) throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
+    if (access.usersOnly && principal.kind !== 'user')
+      throw new Problem('forbidden', 'Only a person can do this, not an API key');
+    if (enrolmentOnly && !access.allowMfaEnrolmentScope)
+      throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
     return;
   }
-  if (enrolmentOnly) throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
-  if (!principal.permissions.has(access.permission)) throw new Problem('forbidden', `This needs the permission ${access.permission}`);
+  if (enrolmentOnly)
+    throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
+  if (!principal.permissions.has(access.permission))
+    throw new Problem('forbidden', `This needs the permission ${access.permission}`);
 }
 
 function sendResult(res: Response, result: OperationResult, replayed: boolean): void {
   for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, value);
   if (replayed) res.setHeader('Idempotent-Replayed', 'true');
   if (result.problem) {
-    res.status(result.problem.status).type('application/problem+json').json({ ...result.problem, instance: res.req.originalUrl, requestId: String(res.req.id) });
+    res
+      .status(result.problem.status)
+      .type('application/problem+json')
+      .json({ ...result.problem, instance: res.req.originalUrl, requestId: String(res.req.id) });
   } else if (result.raw) {
-    res.status(result.status).type(result.raw.contentType).setHeader('Content-Disposition', `inline; filename="${result.raw.filename}"`);
+    res
+      .status(result.status)
+      .type(result.raw.contentType)
+      .setHeader('Content-Disposition', `inline; filename="${result.raw.filename}"`);
     res.send(result.raw.body);
   } else if (result.body === undefined) {
     res.status(result.status).end();
@@ -133,7 +164,12 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
   // A deferred re-read only ever confirms people's sessions, whose use is not recorded.
   const noTouch = async () => undefined;
   // PGlite is one embedded session: a timeout that ends the session would end the database.
-  const limits = deps.db.hearthEmbedded ? {} : { statementTimeoutMs: deps.services.config.statementTimeoutMs, idleInTransactionTimeoutMs: deps.services.config.idleInTransactionTimeoutMs };
+  const limits = deps.db.hearthEmbedded
+    ? {}
+    : {
+        statementTimeoutMs: deps.services.config.statementTimeoutMs,
+        idleInTransactionTimeoutMs: deps.services.config.idleInTransactionTimeoutMs,
+      };
 
   for (const op of deps.contract.operations) {
     if (op.tenancy === 'system') continue;
@@ -148,7 +184,10 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
         if (!('public' in definition.access)) {
           const presented = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
           credential = await authenticate(deps.authenticator, req);
-          if (!credential) throw presented ? new Problem('invalidToken', 'The credential is invalid or expired') : new Problem('unauthorized', 'Send a bearer token or an API key');
+          if (!credential)
+            throw presented
+              ? new Problem('invalidToken', 'The credential is invalid or expired')
+              : new Problem('unauthorized', 'Send a bearer token or an API key');
         }
 
         let principal: Principal | null = null;
@@ -160,8 +199,15 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
         const scope = { tenantId: credential?.tenantId ?? null, platform: false, ...limits };
         const readOnly = op.method === 'get' && !op.writes;
         const attempt = (cachePrincipal: boolean) => {
-          const cached = cachePrincipal && readOnly && credential && !deps.db.hearthEmbedded ? principals.get(credential) : undefined;
-          const opening: Opening = { mode: readOnly ? 'read' : 'write', scope: scopeStatement(scope), statements: credential ? [principalStatement(credential)] : [] };
+          const cached =
+            cachePrincipal && readOnly && credential && !deps.db.hearthEmbedded
+              ? principals.get(credential)
+              : undefined;
+          const opening: Opening = {
+            mode: readOnly ? 'read' : 'write',
+            scope: scopeStatement(scope),
+            statements: credential ? [principalStatement(credential)] : [],
+          };
           if (cached && credential) {
             opening.confirm = async (opened) => {
               const fresh = await principalFrom(credential, opened[0]!.rows, noTouch).catch((error: unknown) => {
@@ -174,29 +220,38 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
               }
             };
           }
-          return deps.db.transaction(async (trx) => {
-            if (cached) principal = cached;
-            else if (openingOf(trx)?.opened) {
-              if (credential) principal = await principalFrom(credential, openingOf(trx)!.opened![0]!.rows, touchApiKey(trx, credential.tenantId));
-              if (credential && principal) principals.set(credential, principal);
-            } else {
-              // The embedded database opens a transaction as knex does, one statement at a time.
-              await applyScope(trx, scope);
-              if (credential) principal = await loadPrincipal(trx, credential);
-            }
-            try {
-              return await handleWithin(trx);
-            } catch (error) {
-              // Not even a refusal goes out on a principal that was not confirmed: a changed one runs again.
-              await confirmOpening(trx);
-              throw error;
-            }
-          }, { hearthOpening: opening } as Knex.TransactionConfig);
+          return deps.db.transaction(
+            async (trx) => {
+              if (cached) principal = cached;
+              else if (openingOf(trx)?.opened) {
+                if (credential)
+                  principal = await principalFrom(
+                    credential,
+                    openingOf(trx)!.opened![0]!.rows,
+                    touchApiKey(trx, credential.tenantId),
+                  );
+                if (credential && principal) principals.set(credential, principal);
+              } else {
+                // The embedded database opens a transaction as knex does, one statement at a time.
+                await applyScope(trx, scope);
+                if (credential) principal = await loadPrincipal(trx, credential);
+              }
+              try {
+                return await handleWithin(trx);
+              } catch (error) {
+                // Not even a refusal goes out on a principal that was not confirmed: a changed one runs again.
+                await confirmOpening(trx);
+                throw error;
+              }
+            },
+            { hearthOpening: opening } as Knex.TransactionConfig,
+          );
         };
 
         const handleWithin = async (trx: Knex.Transaction): Promise<OperationResult> => {
           if (op.tenancy === 'platform') {
-            if (!principal?.platform) throw new Problem('forbidden', 'Platform administration is not open to this tenant');
+            if (!principal?.platform)
+              throw new Problem('forbidden', 'Platform administration is not open to this tenant');
             await applyScope(trx, { tenantId: principal.tenantId, platform: true });
           }
           checkAccess(definition, principal);
@@ -225,13 +280,29 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
             },
           };
 
-          const idempotencyKey = op.acceptsIdempotencyKey && principal ? (req.headers['idempotency-key'] as string | undefined) : undefined;
-          const idemScope = idempotencyKey && principal ? { tenantId: (principal as Principal).tenantId, principalId: (principal as Principal).id, key: idempotencyKey } : null;
+          const idempotencyKey =
+            op.acceptsIdempotencyKey && principal ? (req.headers['idempotency-key'] as string | undefined) : undefined;
+          const idemScope =
+            idempotencyKey && principal
+              ? {
+                  tenantId: (principal as Principal).tenantId,
+                  principalId: (principal as Principal).id,
+                  key: idempotencyKey,
+                }
+              : null;
           if (idemScope) {
-            const stored = await claimIdempotencyKey(trx, { ...idemScope, operationId: op.operationId, fingerprint: requestFingerprint(op.operationId, input.path, input.body) });
+            const stored = await claimIdempotencyKey(trx, {
+              ...idemScope,
+              operationId: op.operationId,
+              fingerprint: requestFingerprint(op.operationId, input.path, input.body),
+            });
             if (stored) {
               replayed = true;
-              return { status: stored.status, headers: stored.headers, body: stored.body ?? undefined } satisfies OperationResult;
+              return {
+                status: stored.status,
+                headers: stored.headers,
+                body: stored.body ?? undefined,
+              } satisfies OperationResult;
             }
           }
 
@@ -242,7 +313,11 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
             throw new Error(`${op.operationId} succeeded without appending an audit event`);
           }
           if (idemScope) {
-            await storeIdempotentResponse(trx, idemScope, { status: outcome.status, headers: outcome.headers ?? {}, body: outcome.replayBody ?? outcome.body });
+            await storeIdempotentResponse(trx, idemScope, {
+              status: outcome.status,
+              headers: outcome.headers ?? {},
+              body: outcome.replayBody ?? outcome.body,
+            });
           }
           // A read-only request answers only on a confirmed principal.
           await confirmOpening(trx);
@@ -262,12 +337,16 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
         } else sendResult(res, result, replayed);
       } catch (error) {
         const problem = problemFromError(error, op);
-        if (problem.status >= 500 && !(error instanceof NotAdmitted)) req.log.error({ err: error, operationId: op.operationId }, 'request failed');
+        if (problem.status >= 500 && !(error instanceof NotAdmitted))
+          req.log.error({ err: error, operationId: op.operationId }, 'request failed');
         if (res.headersSent) {
           res.destroy(error instanceof Error ? error : undefined);
           return;
         }
-        res.status(problem.status).type('application/problem+json').json({ ...problem, instance: req.originalUrl, requestId: meta.requestId });
+        res
+          .status(problem.status)
+          .type('application/problem+json')
+          .json({ ...problem, instance: req.originalUrl, requestId: meta.requestId });
       }
     });
   }

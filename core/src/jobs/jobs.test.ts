@@ -18,7 +18,12 @@ let serial = 0;
 const kind = (name: string) => `test-${name}-${++serial}`;
 
 async function run(handlers: JobHandlers, options: { lockMs?: number; backoffMs?: (n: number) => number } = {}) {
-  return runDueJobs(world.db, { handlers, services: services(), backoffMs: options.backoffMs ?? (() => 0), lockMs: options.lockMs });
+  return runDueJobs(world.db, {
+    handlers,
+    services: services(),
+    backoffMs: options.backoffMs ?? (() => 0),
+    lockMs: options.lockMs,
+  });
 }
 
 describe('the jobs queue', () => {
@@ -42,7 +47,12 @@ describe('the jobs queue', () => {
     await enqueue(world.db, { tenantId: world.a.id, kind: k, uniqueKey: 'k-1' });
     expect(await run({ [k]: handler })).toBe(0);
     expect(runs.sort()).toEqual([`${world.a.id}:1`, `${world.b.id}:-`].sort());
-    expect(await getJob(world.db, world.a.id, first.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { ok: true }, lockedUntil: null });
+    expect(await getJob(world.db, world.a.id, first.id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { ok: true },
+      lockedUntil: null,
+    });
   });
 
   it('retries a failing job with backoff, keeping its error, and fails it for good after max attempts', async () => {
@@ -63,14 +73,23 @@ describe('the jobs queue', () => {
     // Its time comes: it runs again, fails once more, then succeeds.
     await world.db('jobs').where({ tenant_id: world.a.id, id: job.id }).update({ run_after: world.db.fn.now() });
     expect(await run({ [k]: flaky })).toBe(2);
-    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 3, result: { calls: 3 }, error: null });
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      result: { calls: 3 },
+      error: null,
+    });
 
     const hopeless = await enqueue(world.db, { tenantId: world.a.id, kind: k, maxAttempts: 2 });
     const always: JobHandler = async () => {
       throw new Error('never works');
     };
     expect(await run({ [k]: always })).toBe(2);
-    expect(await getJob(world.db, world.a.id, hopeless.id)).toMatchObject({ status: 'failed', attempts: 2, error: 'never works' });
+    expect(await getJob(world.db, world.a.id, hopeless.id)).toMatchObject({
+      status: 'failed',
+      attempts: 2,
+      error: 'never works',
+    });
   });
 
   it('claims again a job whose worker died once its lock runs out, and only then', async () => {
@@ -101,9 +120,16 @@ describe('the jobs queue', () => {
     await run({
       [k]: async (ctx) => {
         seen = await ctx.inTenant(async (trx) => {
-          const role = ((await trx.raw('SELECT current_user AS role')) as { rows: Array<{ role: string }> }).rows[0]!.role;
-          const tenants = ((await trx.raw('SELECT id FROM tenants')) as { rows: Array<{ id: string }> }).rows.map((r) => r.id);
-          const childrenOfA = ((await trx.raw('SELECT count(*)::int AS n FROM children WHERE tenant_id = ?', [world.a.id])) as { rows: Array<{ n: number }> }).rows[0]!.n;
+          const role = ((await trx.raw('SELECT current_user AS role')) as { rows: Array<{ role: string }> }).rows[0]!
+            .role;
+          const tenants = ((await trx.raw('SELECT id FROM tenants')) as { rows: Array<{ id: string }> }).rows.map(
+            (r) => r.id,
+          );
+          const childrenOfA = (
+            (await trx.raw('SELECT count(*)::int AS n FROM children WHERE tenant_id = ?', [world.a.id])) as {
+              rows: Array<{ n: number }>;
+            }
+          ).rows[0]!.n;
           return { role, tenants, childrenOfA };
         });
         await ctx.progress(1, 1);
@@ -116,7 +142,9 @@ describe('the jobs queue', () => {
   it('is refused to a tenant enqueuing for another (RLS on jobs)', async () => {
     const refused = await world.db
       .transaction(async (trx) => {
-        await trx.raw(`SELECT set_config('role', 'hearth_app', true), set_config('app.tenant_id', ?, true)`, [world.b.id]);
+        await trx.raw(`SELECT set_config('role', 'hearth_app', true), set_config('app.tenant_id', ?, true)`, [
+          world.b.id,
+        ]);
         await enqueue(trx, { tenantId: world.a.id, kind: kind('forged') });
       })
       .then(
@@ -129,7 +157,12 @@ describe('the jobs queue', () => {
   it('schedules the daily reminders once per tenant per day', async () => {
     await scheduleDailyJobs(world.db);
     expect(await scheduleDailyJobs(world.db)).toBe(0);
-    const rows = await ownerRows<{ n: number }>(world.db, world.a.id, `SELECT count(*)::int AS n FROM jobs WHERE tenant_id = ? AND kind = 'task-reminders' AND unique_key = ?`, [world.a.id, `task-reminders:${todayIn('Europe/London')}`]);
+    const rows = await ownerRows<{ n: number }>(
+      world.db,
+      world.a.id,
+      `SELECT count(*)::int AS n FROM jobs WHERE tenant_id = ? AND kind = 'task-reminders' AND unique_key = ?`,
+      [world.a.id, `task-reminders:${todayIn('Europe/London')}`],
+    );
     expect(rows[0]!.n).toBe(1);
     expect(jobsEnabled({ NODE_ENV: 'test' })).toBe(false);
     expect(jobsEnabled({ NODE_ENV: 'test', HEARTH_JOBS: '1' })).toBe(true);
@@ -142,7 +175,12 @@ describe('a job at shutdown', () => {
     await world.db.raw('CREATE TABLE job_probe (tenant_id uuid NOT NULL, job_id text NOT NULL)');
     await world.db.raw('GRANT SELECT, INSERT ON job_probe TO hearth_app');
   });
-  const probes = async (jobId: string) => ((await world.db.raw('SELECT count(*)::int AS n FROM job_probe WHERE job_id = ?', [jobId])) as { rows: Array<{ n: number }> }).rows[0]!.n;
+  const probes = async (jobId: string) =>
+    (
+      (await world.db.raw('SELECT count(*)::int AS n FROM job_probe WHERE job_id = ?', [jobId])) as {
+        rows: Array<{ n: number }>;
+      }
+    ).rows[0]!.n;
 
   it('is cut short when the abandon signal aborts: its transaction rolled back, its claim given back uncounted, and it runs again in full', async () => {
     const k = kind('cut');
@@ -162,21 +200,38 @@ describe('a job at shutdown', () => {
         else await trx.raw('SELECT pg_sleep(60)');
       });
     const started = Date.now();
-    const running = runDueJobs(world.db, { handlers: { [k]: stuck }, services: services(), abandon: abandon.signal, signal: abandon.signal });
+    const running = runDueJobs(world.db, {
+      handlers: { [k]: stuck },
+      services: services(),
+      abandon: abandon.signal,
+      signal: abandon.signal,
+    });
     await inside;
     abandon.abort();
     expect(await running).toBe(1);
     expect(Date.now() - started).toBeLessThan(10_000);
     wake();
-    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'queued', attempts: 0, lockedBy: null, lockedUntil: null, result: null });
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({
+      status: 'queued',
+      attempts: 0,
+      lockedBy: null,
+      lockedUntil: null,
+      result: null,
+    });
     expect(await probes(job.id)).toBe(0);
 
     const whole: JobHandler = async (ctx) => {
-      await ctx.inTenant((trx) => trx.raw('INSERT INTO job_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]));
+      await ctx.inTenant((trx) =>
+        trx.raw('INSERT INTO job_probe (tenant_id, job_id) VALUES (?, ?)', [ctx.tenantId, ctx.job.id]),
+      );
       return { done: true };
     };
     expect(await run({ [k]: whole })).toBe(1);
-    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({ status: 'succeeded', attempts: 1, result: { done: true } });
+    expect(await getJob(world.db, world.a.id, job.id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { done: true },
+    });
     expect(await probes(job.id)).toBe(1);
   });
 
@@ -189,8 +244,12 @@ describe('a job at shutdown', () => {
       stop.abort();
       return 'finished';
     };
-    expect(await runDueJobs(world.db, { handlers: { [k]: handler }, services: services(), signal: stop.signal })).toBe(1);
-    const states = [await getJob(world.db, world.a.id, first.id), await getJob(world.db, world.a.id, second.id)].map((j) => j!.status).sort();
+    expect(await runDueJobs(world.db, { handlers: { [k]: handler }, services: services(), signal: stop.signal })).toBe(
+      1,
+    );
+    const states = [await getJob(world.db, world.a.id, first.id), await getJob(world.db, world.a.id, second.id)]
+      .map((j) => j!.status)
+      .sort();
     expect(states).toEqual(['queued', 'succeeded']);
   });
 });
@@ -198,7 +257,12 @@ describe('a job at shutdown', () => {
 describe('the worker loop', () => {
   it('leaves no listener behind on its stop signal as it polls (none piles up to a MaxListenersExceededWarning)', async () => {
     const stop = new AbortController();
-    const loop = runWorker(world.db, { handlers: { [kind('idle')]: async () => undefined }, services: services(), pollMs: 1, signal: stop.signal });
+    const loop = runWorker(world.db, {
+      handlers: { [kind('idle')]: async () => undefined },
+      services: services(),
+      pollMs: 1,
+      signal: stop.signal,
+    });
     let listening: number;
     try {
       // A poll a few milliseconds apart: in a second, far more than the ten waits a leak would need to pass the limit.

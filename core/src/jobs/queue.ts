@@ -94,17 +94,30 @@ export interface EnqueueInput {
  * connection (the scheduler) and inside a request's tenant-scoped transaction (RLS lets a tenant
  * enqueue only its own jobs), so a job can be enqueued atomically with the write that asks for it.
  */
-export async function enqueue(db: Knex | Knex.Transaction, input: EnqueueInput): Promise<{ id: string; created: boolean }> {
+export async function enqueue(
+  db: Knex | Knex.Transaction,
+  input: EnqueueInput,
+): Promise<{ id: string; created: boolean }> {
   const id = newId();
   const inserted = (await db.raw(
     `INSERT INTO jobs (tenant_id, id, kind, unique_key, payload, run_after, max_attempts)
      VALUES (?, ?, ?, ?, ?::jsonb, coalesce(?::timestamptz, now()), ?)
      ON CONFLICT (tenant_id, kind, unique_key) WHERE unique_key IS NOT NULL DO NOTHING
      RETURNING id`,
-    [input.tenantId, id, input.kind, input.uniqueKey ?? null, JSON.stringify(input.payload ?? {}), input.runAfter ? input.runAfter.toISOString() : null, input.maxAttempts ?? 5],
+    [
+      input.tenantId,
+      id,
+      input.kind,
+      input.uniqueKey ?? null,
+      JSON.stringify(input.payload ?? {}),
+      input.runAfter ? input.runAfter.toISOString() : null,
+      input.maxAttempts ?? 5,
+    ],
   )) as { rows: Array<{ id: string }> };
   if (inserted.rows.length) return { id, created: true };
-  const existing = (await db('jobs').where({ tenant_id: input.tenantId, kind: input.kind, unique_key: input.uniqueKey! }).first('id')) as { id: string };
+  const existing = (await db('jobs')
+    .where({ tenant_id: input.tenantId, kind: input.kind, unique_key: input.uniqueKey! })
+    .first('id')) as { id: string };
   return { id: existing.id, created: false };
 }
 
@@ -137,13 +150,21 @@ export async function claimNext(db: Knex, options: { kinds: string[]; lockMs: nu
 export async function recordProgress(db: Knex, job: Job, progress: JobProgress, lockMs: number): Promise<void> {
   await db('jobs')
     .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
-    .update({ progress: JSON.stringify(progress), locked_until: db.raw(`now() + (? * interval '1 millisecond')`, [lockMs]) });
+    .update({
+      progress: JSON.stringify(progress),
+      locked_until: db.raw(`now() + (? * interval '1 millisecond')`, [lockMs]),
+    });
 }
 
 export async function markSucceeded(db: Knex, job: Job, result: unknown): Promise<boolean> {
   const updated = await db('jobs')
     .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
-    .update({ status: 'succeeded', result: JSON.stringify(result ?? null), locked_until: null, finished_at: db.fn.now() });
+    .update({
+      status: 'succeeded',
+      result: JSON.stringify(result ?? null),
+      locked_until: null,
+      finished_at: db.fn.now(),
+    });
   return updated > 0;
 }
 
@@ -155,7 +176,13 @@ export async function markFailed(db: Knex, job: Job, error: string, retryInMs: n
     .update(
       final
         ? { status: 'failed', error, locked_until: null, finished_at: db.fn.now() }
-        : { status: 'queued', error, locked_until: null, locked_by: null, run_after: db.raw(`now() + (? * interval '1 millisecond')`, [retryInMs]) },
+        : {
+            status: 'queued',
+            error,
+            locked_until: null,
+            locked_by: null,
+            run_after: db.raw(`now() + (? * interval '1 millisecond')`, [retryInMs]),
+          },
     );
   return final ? 'failed' : 'retry';
 }
@@ -167,7 +194,13 @@ export async function markFailed(db: Knex, job: Job, error: string, retryInMs: n
 export async function releaseClaim(db: Knex, job: Job): Promise<boolean> {
   const updated = await db('jobs')
     .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
-    .update({ status: 'queued', locked_until: null, locked_by: null, run_after: db.fn.now(), attempts: db.raw('greatest(attempts - 1, 0)') });
+    .update({
+      status: 'queued',
+      locked_until: null,
+      locked_by: null,
+      run_after: db.fn.now(),
+      attempts: db.raw('greatest(attempts - 1, 0)'),
+    });
   return updated > 0;
 }
 

@@ -20,7 +20,12 @@ export async function scheduleDailyJobs(db: Knex): Promise<number> {
   let created = 0;
   for (const tenant of tenants) {
     const date = todayIn(tenant.timeZone);
-    const job = await enqueue(db, { tenantId: tenant.id, kind: TASK_REMINDERS_JOB, uniqueKey: taskRemindersKey(date), payload: { date } });
+    const job = await enqueue(db, {
+      tenantId: tenant.id,
+      kind: TASK_REMINDERS_JOB,
+      uniqueKey: taskRemindersKey(date),
+      payload: { date },
+    });
     if (job.created) created++;
   }
   return created;
@@ -53,7 +58,14 @@ export function jobsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  * (the server calls it on close, before it closes the database). Tests drive the queue themselves (runDueJobs), so under NODE_ENV=test
  * nothing starts unless HEARTH_JOBS=1.
  */
-export function startJobsRunner(options: { db: Knex; services: AppServices; logger?: Logger; handlers?: JobHandlers; scheduleEveryMs?: number; pollMs?: number }): JobsRunner {
+export function startJobsRunner(options: {
+  db: Knex;
+  services: AppServices;
+  logger?: Logger;
+  handlers?: JobHandlers;
+  scheduleEveryMs?: number;
+  pollMs?: number;
+}): JobsRunner {
   if (!jobsEnabled()) return { stop: async () => undefined };
   const controller = new AbortController();
   const abandon = new AbortController();
@@ -80,7 +92,14 @@ export function startJobsRunner(options: { db: Knex; services: AppServices; logg
   const checkpointTimer = setInterval(() => void checkpoint(), Math.max(checkpointEveryMs / 4, 15_000));
   checkpointTimer.unref();
   const worker = Promise.all([schedule(), checkpoint()]).then(() =>
-    runWorker(options.db, { handlers: options.handlers ?? jobHandlers(), services: options.services, logger: options.logger, pollMs: options.pollMs, signal: controller.signal, abandon: abandon.signal }),
+    runWorker(options.db, {
+      handlers: options.handlers ?? jobHandlers(),
+      services: options.services,
+      logger: options.logger,
+      pollMs: options.pollMs,
+      signal: controller.signal,
+      abandon: abandon.signal,
+    }),
   );
   const stop = async ({ graceMs }: { graceMs?: number } = {}) => {
     clearInterval(timer);

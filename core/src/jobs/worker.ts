@@ -73,7 +73,10 @@ class JobTransactions {
   private readonly open = new Set<Knex.Transaction>();
   cutShort = false;
 
-  constructor(private readonly db: Knex, private readonly tenantId: string) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly tenantId: string,
+  ) {}
 
   run<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     if (this.cutShort) return Promise.reject(new JobAbandoned());
@@ -97,7 +100,8 @@ class JobTransactions {
   private async rollBack(trx: Knex.Transaction): Promise<void> {
     const connection = (await trx.client.acquireConnection()) as { processID?: unknown };
     // PGlite has no other session to cancel from; its one connection runs the ROLLBACK after the statement.
-    if (typeof connection.processID === 'number') await (this.db.client as CancellableClient).cancelQuery(connection).catch(() => undefined);
+    if (typeof connection.processID === 'number')
+      await (this.db.client as CancellableClient).cancelQuery(connection).catch(() => undefined);
     await trx.rollback(new JobAbandoned()).catch(() => undefined);
   }
 }
@@ -129,7 +133,14 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
   const backoff = options.backoffMs ?? defaultBackoffMs;
   // A job whose worker died on every attempt is not run again past its attempts.
   if (!handler || job.attempts > job.maxAttempts) {
-    await markFailed(db, { ...job, attempts: job.maxAttempts }, handler ? `gave up after ${job.maxAttempts} attempts (the lock ran out)` : `no handler for jobs of kind "${job.kind}"`, 0);
+    await markFailed(
+      db,
+      { ...job, attempts: job.maxAttempts },
+      handler
+        ? `gave up after ${job.maxAttempts} attempts (the lock ran out)`
+        : `no handler for jobs of kind "${job.kind}"`,
+      0,
+    );
     return;
   }
   const transactions = new JobTransactions(db, job.tenantId);
@@ -141,24 +152,38 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     audit: async (trx, event) => {
       await appendAuditEvent(trx, job.tenantId, systemActor(`job-${job.id}`), event);
     },
-    progress: (done, total = null) => (transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs)),
+    progress: (done, total = null) =>
+      transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs),
   };
-  const outcome = await settle(Promise.resolve().then(() => handler(ctx)), options.abandon);
+  const outcome = await settle(
+    Promise.resolve().then(() => handler(ctx)),
+    options.abandon,
+  );
   if (outcome.kind === 'abandoned') {
     await transactions.cut();
     const released = await releaseClaim(db, job);
-    options.logger?.warn({ job: job.id, kind: job.kind, tenant: job.tenantId, released }, 'job cut short by shutdown: rolled back and given back to the queue');
+    options.logger?.warn(
+      { job: job.id, kind: job.kind, tenant: job.tenantId, released },
+      'job cut short by shutdown: rolled back and given back to the queue',
+    );
     return;
   }
   if (outcome.kind === 'threw') {
     const error = outcome.error;
     const message = error instanceof Error ? error.message : String(error);
     const failed = await markFailed(db, job, message, backoff(job.attempts));
-    options.logger?.warn({ job: job.id, kind: job.kind, tenant: job.tenantId, attempts: job.attempts, outcome: failed, err: error }, 'job failed');
+    options.logger?.warn(
+      { job: job.id, kind: job.kind, tenant: job.tenantId, attempts: job.attempts, outcome: failed, err: error },
+      'job failed',
+    );
     return;
   }
   const result = outcome.result;
-  if (!(await markSucceeded(db, job, result))) options.logger?.warn({ job: job.id, kind: job.kind }, 'job finished after its lock ran out; another claim owns it now');
+  if (!(await markSucceeded(db, job, result)))
+    options.logger?.warn(
+      { job: job.id, kind: job.kind },
+      'job finished after its lock ran out; another claim owns it now',
+    );
 }
 
 /**
@@ -166,7 +191,10 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
  * use it. `db` is the owner's connection: it claims across tenants, and each job then runs in its
  * own tenant's scope.
  */
-export async function runDueJobs(db: Knex, options: WorkerOptions & { max?: number; signal?: AbortSignal }): Promise<number> {
+export async function runDueJobs(
+  db: Knex,
+  options: WorkerOptions & { max?: number; signal?: AbortSignal },
+): Promise<number> {
   const kinds = Object.keys(options.handlers);
   let ran = 0;
   // Once the signal aborts, no job is claimed: the one running finishes (or is abandoned) and that is all.
@@ -180,7 +208,10 @@ export async function runDueJobs(db: Knex, options: WorkerOptions & { max?: numb
 }
 
 /** A worker loop: runs due jobs, then waits pollMs, until the signal aborts. */
-export async function runWorker(db: Knex, options: WorkerOptions & { pollMs?: number; signal: AbortSignal }): Promise<void> {
+export async function runWorker(
+  db: Knex,
+  options: WorkerOptions & { pollMs?: number; signal: AbortSignal },
+): Promise<void> {
   const pollMs = options.pollMs ?? 2000;
   while (!options.signal.aborted) {
     try {

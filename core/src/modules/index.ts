@@ -17,8 +17,25 @@ import { taskOperations } from './tasks/routes';
 import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
 
-const modules: OperationMap[] = [authOperations, tenantOperations, userOperations, roleOperations, apiKeyOperations, lookupOperations, auditOperations, childOperations, configurationOperations,
-  caseRecordOperations, carerOperations, placementOperations, taskOperations, ledgerOperations, claimOperations, paymentOperations, invoiceOperations];
+const modules: OperationMap[] = [
+  authOperations,
+  tenantOperations,
+  userOperations,
+  roleOperations,
+  apiKeyOperations,
+  lookupOperations,
+  auditOperations,
+  childOperations,
+  configurationOperations,
+  caseRecordOperations,
+  carerOperations,
+  placementOperations,
+  taskOperations,
+  ledgerOperations,
+  claimOperations,
+  paymentOperations,
+  invoiceOperations,
+];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
 export function allOperations(): OperationMap {

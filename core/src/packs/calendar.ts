@@ -30,10 +30,12 @@ export class WorkingCalendar {
   /** The date `count` working days after `iso` (the start day itself is not counted). */
   addWorkingDays(iso: string, count: number): string {
     let date = iso;
-    for (let counted = 0; counted < count; ) {
+    for (let counted = 0; counted < count;) {
       date = addDays(date, 1);
       if (Number(date.slice(0, 4)) > this.lastKnownYear) {
-        throw new CalendarRangeError(`calendar "${this.definition.key}" lists holidays only to ${this.lastKnownYear}; cannot count working days into ${date.slice(0, 4)}`);
+        throw new CalendarRangeError(
+          `calendar "${this.definition.key}" lists holidays only to ${this.lastKnownYear}; cannot count working days into ${date.slice(0, 4)}`,
+        );
       }
       if (this.isWorkingDay(date)) counted++;
     }
@@ -45,7 +47,8 @@ export class WorkingCalendar {
     const terms = [...(this.definition.schoolTerms ?? [])].sort((a, b) => a.start.localeCompare(b.start));
     const next = terms.findIndex((t) => t.start > iso);
     const term = next >= 0 ? terms[next + count - 1] : undefined;
-    if (!term) throw new CalendarRangeError(`calendar "${this.definition.key}" has no school term ${count} after ${iso}`);
+    if (!term)
+      throw new CalendarRangeError(`calendar "${this.definition.key}" has no school term ${count} after ${iso}`);
     return term.end;
   }
 
@@ -62,5 +65,8 @@ export class WorkingCalendar {
 
 /** Calendar arithmetic that never needs the holiday list (a duration without working days or terms). */
 export function addPlainDuration(iso: string, duration: Duration): string {
-  return new WorkingCalendar({ key: 'none', name: 'none', source: 'none', weekend: [], holidays: [] }).add(iso, duration);
+  return new WorkingCalendar({ key: 'none', name: 'none', source: 'none', weekend: [], holidays: [] }).add(
+    iso,
+    duration,
+  );
 }

@@ -50,7 +50,13 @@ const socialWorkerVisit: CycleDefinition = {
   steps: [
     { key: 'first', due: { weeks: 1 }, from: 'trigger' },
     { key: 'first-year', due: { weeks: 6 }, from: 'previous', repeat: true, until: { months: 12 } },
-    { key: 'long-term', due: { months: 3 }, from: 'previous', repeat: true, when: { all: [{ fact: 'longTerm', operator: 'equal', value: true }] } },
+    {
+      key: 'long-term',
+      due: { months: 3 },
+      from: 'previous',
+      repeat: true,
+      when: { all: [{ fact: 'longTerm', operator: 'equal', value: true }] },
+    },
     { key: 'standard', due: { weeks: 6 }, from: 'previous', repeat: true },
   ],
 };
@@ -78,7 +84,11 @@ describe('the looked-after child review cycle', () => {
     // April (4 more, 8), Good Friday 3 April and Easter Monday 6 April skipped, 7-10 April (12),
     // 13-17 April (17), 20-22 April (20): Wednesday 22 April. Without the holidays it would be 20 April.
     const due = await dueDates(childReview, calendar, { triggerDate: '2026-03-23', until: '2027-12-31' });
-    expect(due[0]).toMatchObject({ step: 'first', dueDate: '2026-04-22', countedFrom: { basis: 'trigger', date: '2026-03-23' } });
+    expect(due[0]).toMatchObject({
+      step: 'first',
+      dueDate: '2026-04-22',
+      countedFrom: { basis: 'trigger', date: '2026-03-23' },
+    });
     // Second within 3 months of the first; then every 6 months.
     expect(due.slice(1, 4).map((d) => [d.step, d.dueDate])).toEqual([
       ['second', '2026-07-22'],
@@ -88,7 +98,11 @@ describe('the looked-after child review cycle', () => {
   });
 
   it('counts the next review from the day the previous one was held, when it was held early', async () => {
-    const due = await dueDates(childReview, calendar, { triggerDate: '2026-03-23', completed: ['2026-04-15', '2026-06-30'], until: '2027-03-01' });
+    const due = await dueDates(childReview, calendar, {
+      triggerDate: '2026-03-23',
+      completed: ['2026-04-15', '2026-06-30'],
+      until: '2027-03-01',
+    });
     expect(due.map((d) => [d.step, d.dueDate, d.countedFrom.basis])).toEqual([
       ['first', '2026-04-22', 'trigger'],
       ['second', '2026-07-15', 'previous_done'],
@@ -97,7 +111,12 @@ describe('the looked-after child review cycle', () => {
   });
 
   it('stops after maxOccurrences, whatever until says (the done ones and the next)', async () => {
-    const due = await dueDates(childReview, calendar, { triggerDate: '2026-03-23', completed: ['2026-04-15'], until: '9999-12-31', maxOccurrences: 2 });
+    const due = await dueDates(childReview, calendar, {
+      triggerDate: '2026-03-23',
+      completed: ['2026-04-15'],
+      until: '9999-12-31',
+      maxOccurrences: 2,
+    });
     expect(due.map((d) => [d.occurrence, d.step, d.dueDate, d.completedOn])).toEqual([
       [1, 'first', '2026-04-22', '2026-04-15'],
       [2, 'second', '2026-07-15', null],
@@ -107,7 +126,11 @@ describe('the looked-after child review cycle', () => {
 
 describe('social worker visits', () => {
   it('follow the 1-week then 6-week rule in the first year, then 3 months for a long-term placement', async () => {
-    const due = await dueDates(socialWorkerVisit, calendar, { triggerDate: '2026-01-05', facts: { longTerm: true }, until: '2027-06-30' });
+    const due = await dueDates(socialWorkerVisit, calendar, {
+      triggerDate: '2026-01-05',
+      facts: { longTerm: true },
+      until: '2027-06-30',
+    });
     const dates = due.map((d) => d.dueDate);
     expect(due[0]).toMatchObject({ step: 'first', dueDate: '2026-01-12' });
     // Every 6 weeks from the first visit while within a year of the start...
@@ -125,7 +148,11 @@ describe('social worker visits', () => {
   });
 
   it('stay at 6 weeks after the first year when the placement is not long-term', async () => {
-    const due = await dueDates(socialWorkerVisit, calendar, { triggerDate: '2026-01-05', facts: { longTerm: false }, until: '2027-06-30' });
+    const due = await dueDates(socialWorkerVisit, calendar, {
+      triggerDate: '2026-01-05',
+      facts: { longTerm: false },
+      until: '2027-06-30',
+    });
     expect(due.filter((d) => d.step === 'long-term')).toHaveLength(0);
     expect(due.filter((d) => d.step === 'standard').length).toBeGreaterThan(0);
   });
@@ -140,11 +167,27 @@ describe('age-dependent and termly cycles', () => {
       subject: 'child',
       trigger: 'child.initial_health_assessment',
       steps: [
-        { key: 'under-five', due: { months: 6 }, from: 'previous', repeat: true, when: { all: [{ fact: 'ageYears', operator: 'lessThan', value: 5 }] } },
-        { key: 'five-and-over', due: { months: 12 }, from: 'previous', repeat: true, when: { all: [{ fact: 'ageYears', operator: 'greaterThanInclusive', value: 5 }] } },
+        {
+          key: 'under-five',
+          due: { months: 6 },
+          from: 'previous',
+          repeat: true,
+          when: { all: [{ fact: 'ageYears', operator: 'lessThan', value: 5 }] },
+        },
+        {
+          key: 'five-and-over',
+          due: { months: 12 },
+          from: 'previous',
+          repeat: true,
+          when: { all: [{ fact: 'ageYears', operator: 'greaterThanInclusive', value: 5 }] },
+        },
       ],
     };
-    const due = await dueDates(health, calendar, { triggerDate: '2026-01-10', dateOfBirth: '2021-09-01', until: '2028-12-31' });
+    const due = await dueDates(health, calendar, {
+      triggerDate: '2026-01-10',
+      dateOfBirth: '2021-09-01',
+      until: '2028-12-31',
+    });
     // Born 1 September 2021: 4 on 10 July 2026 (so 6 months again), 5 by 10 January 2027 (so 12 months).
     expect(due.map((d) => [d.step, d.dueDate])).toEqual([
       ['under-five', '2026-07-10'],
@@ -154,7 +197,14 @@ describe('age-dependent and termly cycles', () => {
   });
 
   it('review a PEP by the end of the next school term', async () => {
-    const pep: CycleDefinition = { key: 'pep-review', name: 'PEP review', source: 'statutory guidance on PEPs', subject: 'child', trigger: 'child.pep_started', steps: [{ key: 'termly', due: { schoolTerms: 1 }, from: 'previous', repeat: true }] };
+    const pep: CycleDefinition = {
+      key: 'pep-review',
+      name: 'PEP review',
+      source: 'statutory guidance on PEPs',
+      subject: 'child',
+      trigger: 'child.pep_started',
+      steps: [{ key: 'termly', due: { schoolTerms: 1 }, from: 'previous', repeat: true }],
+    };
     const due = await dueDates(pep, calendar, { triggerDate: '2026-10-01', until: '2027-06-30' });
     expect(due.map((d) => d.dueDate)).toEqual(['2027-03-26']);
   });

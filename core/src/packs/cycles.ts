@@ -46,7 +46,11 @@ function monthsBetween(from: string, to: string): number {
  * whose `when` holds takes over. Conditions see the event's facts plus ageYears and
  * monthsSinceTrigger as of the date being counted from.
  */
-export async function dueDates(cycle: CycleDefinition, calendar: WorkingCalendar, input: CycleInput): Promise<DueOccurrence[]> {
+export async function dueDates(
+  cycle: CycleDefinition,
+  calendar: WorkingCalendar,
+  input: CycleInput,
+): Promise<DueOccurrence[]> {
   const completed = input.completed ?? [];
   const out: DueOccurrence[] = [];
   let stepIndex = 0;
@@ -82,7 +86,12 @@ export async function dueDates(cycle: CycleDefinition, calendar: WorkingCalendar
       occurrence: index + 1,
       step: step.key,
       dueDate,
-      countedFrom: step.from === 'trigger' ? { basis: 'trigger', date: input.triggerDate } : previous ? { basis: previous.completedOn ? 'previous_done' : 'previous_due', date: base } : { basis: 'trigger', date: input.triggerDate },
+      countedFrom:
+        step.from === 'trigger'
+          ? { basis: 'trigger', date: input.triggerDate }
+          : previous
+            ? { basis: previous.completedOn ? 'previous_done' : 'previous_due', date: base }
+            : { basis: 'trigger', date: input.triggerDate },
       interval: step.due,
       completedOn: completed[index] ?? null,
     });

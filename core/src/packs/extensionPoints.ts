@@ -62,7 +62,10 @@ export type ExtensionPointName = keyof ExtensionPointTypes;
 export type ContributionOf<N extends ExtensionPointName> = ExtensionPointTypes[N]['item'];
 
 /** Point N, typed by what its files hold and what they contribute. */
-export type ExtensionPointOf<N extends ExtensionPointName> = ExtensionPoint<ExtensionPointTypes[N]['file'], ContributionOf<N>> & { name: N };
+export type ExtensionPointOf<N extends ExtensionPointName> = ExtensionPoint<
+  ExtensionPointTypes[N]['file'],
+  ContributionOf<N>
+> & { name: N };
 
 const byKey =
   <T extends { key: string }>() =>
@@ -73,10 +76,21 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
     name: 'terminology',
     schema: 'terminology.schema.json',
     multiple: false,
-    contributions: (data) => Object.entries(data.terms).map(([key, value]) => ({ key, value, pointer: `/terms/${key}` })),
+    contributions: (data) =>
+      Object.entries(data.terms).map(([key, value]) => ({ key, value, pointer: `/terms/${key}` })),
   },
-  lookups: { name: 'lookups', schema: 'lookup.schema.json', multiple: true, contributions: byKey<LookupListDefinition>() },
-  calendars: { name: 'calendars', schema: 'calendar.schema.json', multiple: true, contributions: byKey<CalendarDefinition>() },
+  lookups: {
+    name: 'lookups',
+    schema: 'lookup.schema.json',
+    multiple: true,
+    contributions: byKey<LookupListDefinition>(),
+  },
+  calendars: {
+    name: 'calendars',
+    schema: 'calendar.schema.json',
+    multiple: true,
+    contributions: byKey<CalendarDefinition>(),
+  },
   forms: {
     name: 'forms',
     schema: 'form.schema.json',
@@ -84,18 +98,37 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
     // Versions live side by side: a submission stays tied to the version it was valid against.
     contributions: (data) => [{ key: `${data.key}@${data.version}`, value: data, pointer: '' }],
   },
-  workflows: { name: 'workflows', schema: 'workflow.schema.json', multiple: true, contributions: byKey<WorkflowDefinition>() },
+  workflows: {
+    name: 'workflows',
+    schema: 'workflow.schema.json',
+    multiple: true,
+    contributions: byKey<WorkflowDefinition>(),
+  },
   cycles: { name: 'cycles', schema: 'cycle.schema.json', multiple: true, contributions: byKey<CycleDefinition>() },
   rates: { name: 'rates', schema: 'rates.schema.json', multiple: true, contributions: byKey<RateDefinition>() },
-  templates: { name: 'templates', schema: 'template.schema.json', multiple: true, contributions: byKey<TemplateDefinition>() },
-  extracts: { name: 'extracts', schema: 'extract.schema.json', multiple: true, contributions: byKey<ExtractDefinition>() },
+  templates: {
+    name: 'templates',
+    schema: 'template.schema.json',
+    multiple: true,
+    contributions: byKey<TemplateDefinition>(),
+  },
+  extracts: {
+    name: 'extracts',
+    schema: 'extract.schema.json',
+    multiple: true,
+    contributions: byKey<ExtractDefinition>(),
+  },
   accounts: {
     name: 'accounts',
     schema: 'accounts.schema.json',
     multiple: false,
     contributions: (data) => [
       ...data.accounts.map((a, i) => ({ key: `account:${a.key}`, value: a, pointer: `/accounts/${i}` })),
-      ...Object.entries(data.postings).map(([component, posting]) => ({ key: `posting:${component}`, value: posting, pointer: `/postings/${component}` })),
+      ...Object.entries(data.postings).map(([component, posting]) => ({
+        key: `posting:${component}`,
+        value: posting,
+        pointer: `/postings/${component}`,
+      })),
     ],
   },
 };

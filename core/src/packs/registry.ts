@@ -124,12 +124,22 @@ function loadPack(folder: string, validators: ReturnType<typeof schemaValidators
     const validate = validators.point(point.schema);
     files.forEach((relative, index) => {
       const file = path.join(folder, relative);
-      if (!fs.existsSync(file)) throw new PackLoadError(manifestFile, point.multiple ? `/${point.name}/${index}` : `/${point.name}`, `no file ${relative}`);
+      if (!fs.existsSync(file))
+        throw new PackLoadError(
+          manifestFile,
+          point.multiple ? `/${point.name}/${index}` : `/${point.name}`,
+          `no file ${relative}`,
+        );
       const data = readJson(file);
       if (!validate(data)) throw schemaError(file, validate.errors);
       for (const item of point.contributions(data)) {
         const clash = items.get(item.key);
-        if (clash) throw new PackLoadError(file, item.pointer || '/key', `${point.name} "${item.key}" is also contributed by ${path.relative(repoRoot, clash.file)}`);
+        if (clash)
+          throw new PackLoadError(
+            file,
+            item.pointer || '/key',
+            `${point.name} "${item.key}" is also contributed by ${path.relative(repoRoot, clash.file)}`,
+          );
         items.set(item.key, { value: item.value, layer: manifest.id, folder, file, pointer: item.pointer });
       }
     });
@@ -147,7 +157,12 @@ export class PackRegistry {
 
   register(pack: LoadedPack): void {
     const clash = this.packs.get(pack.manifest.id);
-    if (clash) throw new PackLoadError(path.join(pack.folder, 'pack.json'), '/id', `pack "${pack.manifest.id}" is already registered from ${path.relative(repoRoot, clash.folder)}`);
+    if (clash)
+      throw new PackLoadError(
+        path.join(pack.folder, 'pack.json'),
+        '/id',
+        `pack "${pack.manifest.id}" is already registered from ${path.relative(repoRoot, clash.folder)}`,
+      );
     this.packs.set(pack.manifest.id, pack);
   }
 
@@ -168,8 +183,17 @@ export class PackRegistry {
     const cached = this.resolved.get(id);
     if (cached) return cached;
     const chain: LoadedPack[] = [];
-    for (let pack = this.packs.get(id); pack; pack = pack.manifest.extends ? this.packs.get(pack.manifest.extends) : undefined) {
-      if (chain.includes(pack)) throw new PackLoadError(path.join(pack.folder, 'pack.json'), '/extends', `"${id}" extends itself through ${chain.map((p) => p.manifest.id).join(' -> ')}`);
+    for (
+      let pack = this.packs.get(id);
+      pack;
+      pack = pack.manifest.extends ? this.packs.get(pack.manifest.extends) : undefined
+    ) {
+      if (chain.includes(pack))
+        throw new PackLoadError(
+          path.join(pack.folder, 'pack.json'),
+          '/extends',
+          `"${id}" extends itself through ${chain.map((p) => p.manifest.id).join(' -> ')}`,
+        );
       chain.unshift(pack);
     }
     if (!chain.length) throw new Error(`No pack "${id}"`);
@@ -182,7 +206,12 @@ export class PackRegistry {
     }
     const calendarKey = [...chain].reverse().find((p) => p.manifest.calendar)?.manifest.calendar;
     const calendar = calendarKey ? (points.calendars.get(calendarKey)?.value ?? null) : null;
-    const resolved: ResolvedPack = { manifest: chain[chain.length - 1]!.manifest, chain: chain.map((p) => p.manifest.id), points, calendar };
+    const resolved: ResolvedPack = {
+      manifest: chain[chain.length - 1]!.manifest,
+      chain: chain.map((p) => p.manifest.id),
+      points,
+      calendar,
+    };
     this.resolved.set(id, resolved);
     return resolved;
   }
@@ -197,10 +226,19 @@ export class PackRegistry {
     for (const pack of this.list()) {
       const manifestFile = path.join(pack.folder, 'pack.json');
       if (pack.manifest.extends && !this.has(pack.manifest.extends)) {
-        throw new PackLoadError(manifestFile, '/extends', `extends "${pack.manifest.extends}", which is not a known pack`);
+        throw new PackLoadError(
+          manifestFile,
+          '/extends',
+          `extends "${pack.manifest.extends}", which is not a known pack`,
+        );
       }
       const resolved = this.resolve(pack.manifest.id);
-      if (pack.manifest.calendar && !resolved.calendar) throw new PackLoadError(manifestFile, '/calendar', `no calendar "${pack.manifest.calendar}" in this pack or those it extends`);
+      if (pack.manifest.calendar && !resolved.calendar)
+        throw new PackLoadError(
+          manifestFile,
+          '/calendar',
+          `no calendar "${pack.manifest.calendar}" in this pack or those it extends`,
+        );
       checkWorkflows(resolved);
       checkRates(resolved);
       checkForms(resolved);
@@ -215,12 +253,19 @@ function checkWorkflows(pack: ResolvedPack): void {
   for (const item of pack.points.workflows.values()) {
     const workflow = item.value;
     const states = new Set(workflow.states.map((s) => s.key));
-    if (!states.has(workflow.initial)) throw new PackLoadError(item.file, '/initial', `"${workflow.initial}" is not one of the workflow's states`);
+    if (!states.has(workflow.initial))
+      throw new PackLoadError(item.file, '/initial', `"${workflow.initial}" is not one of the workflow's states`);
     workflow.transitions.forEach((t, i) => {
       t.from.forEach((from, j) => {
-        if (!states.has(from)) throw new PackLoadError(item.file, `/transitions/${i}/from/${j}`, `"${from}" is not one of the workflow's states`);
+        if (!states.has(from))
+          throw new PackLoadError(
+            item.file,
+            `/transitions/${i}/from/${j}`,
+            `"${from}" is not one of the workflow's states`,
+          );
       });
-      if (!states.has(t.to)) throw new PackLoadError(item.file, `/transitions/${i}/to`, `"${t.to}" is not one of the workflow's states`);
+      if (!states.has(t.to))
+        throw new PackLoadError(item.file, `/transitions/${i}/to`, `"${t.to}" is not one of the workflow's states`);
     });
   }
 }
@@ -231,14 +276,24 @@ function checkRates(pack: ResolvedPack): void {
     if (rate.kind === 'rules') {
       rate.rules.forEach((rule, i) => {
         const table = pack.points.rates.get(rule.event.params.table)?.value;
-        if (!table || table.kind !== 'table') throw new PackLoadError(item.file, `/rules/${i}/event/params/table`, `no rate table "${rule.event.params.table}" in the pack or those it extends`);
+        if (!table || table.kind !== 'table')
+          throw new PackLoadError(
+            item.file,
+            `/rules/${i}/event/params/table`,
+            `no rate table "${rule.event.params.table}" in the pack or those it extends`,
+          );
       });
     }
     if (rate.kind === 'table') checkTable(item.file, rate);
     if (rate.kind === 'table' || rate.kind === 'mileage') {
       rate.values.forEach((value, i) => {
         const previous = rate.values[i - 1];
-        if (previous && previous.effectiveFrom >= value.effectiveFrom) throw new PackLoadError(item.file, `/values/${i}/effectiveFrom`, 'values must be in order of the date they take effect');
+        if (previous && previous.effectiveFrom >= value.effectiveFrom)
+          throw new PackLoadError(
+            item.file,
+            `/values/${i}/effectiveFrom`,
+            'values must be in order of the date they take effect',
+          );
       });
     }
   }
@@ -246,16 +301,24 @@ function checkRates(pack: ResolvedPack): void {
 
 /** Every value's amounts must nest exactly along the table's dimensions, with integer leaves. */
 function checkTable(file: string, table: RateTable): void {
-  if (table.dimensions.includes('ageBand') && !table.ageBands?.length) throw new PackLoadError(file, '/ageBands', 'is required when ageBand is a dimension');
+  if (table.dimensions.includes('ageBand') && !table.ageBands?.length)
+    throw new PackLoadError(file, '/ageBands', 'is required when ageBand is a dimension');
   table.values.forEach((value, i) => {
     const walk = (node: unknown, depth: number, pointer: string): void => {
       if (depth === table.dimensions.length) {
-        if (!Number.isInteger(node)) throw new PackLoadError(file, pointer, `must be an amount in minor units (nesting follows dimensions ${JSON.stringify(table.dimensions)})`);
+        if (!Number.isInteger(node))
+          throw new PackLoadError(
+            file,
+            pointer,
+            `must be an amount in minor units (nesting follows dimensions ${JSON.stringify(table.dimensions)})`,
+          );
         return;
       }
-      if (!node || typeof node !== 'object') throw new PackLoadError(file, pointer, `must be an object keyed by ${table.dimensions[depth]}`);
+      if (!node || typeof node !== 'object')
+        throw new PackLoadError(file, pointer, `must be an object keyed by ${table.dimensions[depth]}`);
       if (table.dimensions[depth] === 'ageBand') {
-        for (const band of table.ageBands!) if (!(band.key in node)) throw new PackLoadError(file, pointer, `has no amount for age band "${band.key}"`);
+        for (const band of table.ageBands!)
+          if (!(band.key in node)) throw new PackLoadError(file, pointer, `has no amount for age band "${band.key}"`);
       }
       for (const [key, child] of Object.entries(node)) walk(child, depth + 1, `${pointer}/${key}`);
     };
@@ -293,7 +356,8 @@ function checkAccounts(pack: ResolvedPack): void {
     if (!key.startsWith('posting:')) continue;
     const posting = item.value as AccountsDefinition['postings'][string];
     for (const side of ['debit', 'credit'] as const) {
-      if (!pack.points.accounts.has(`account:${posting[side]}`)) throw new PackLoadError(item.file, `${item.pointer}/${side}`, `no account "${posting[side]}"`);
+      if (!pack.points.accounts.has(`account:${posting[side]}`))
+        throw new PackLoadError(item.file, `${item.pointer}/${side}`, `no account "${posting[side]}"`);
     }
   }
 }
@@ -309,9 +373,19 @@ function checkCycleEvents(item: Layered, cycle: CycleDefinition): void {
   if (cycle.completedBy !== undefined) named.push(['/completedBy', cycle.completedBy]);
   (cycle.stoppedBy ?? []).forEach((name, i) => named.push([`/stoppedBy/${i}`, name]));
   for (const [pointer, name] of named) {
-    if (!isCaseEventName(name)) throw new PackLoadError(item.file, pointer, `"${name}" is not an event the core records (one of ${Object.keys(CASE_EVENTS).join(', ')})`);
+    if (!isCaseEventName(name))
+      throw new PackLoadError(
+        item.file,
+        pointer,
+        `"${name}" is not an event the core records (one of ${Object.keys(CASE_EVENTS).join(', ')})`,
+      );
     const subject = CASE_EVENTS[name].subject;
-    if (subject !== cycle.subject) throw new PackLoadError(item.file, pointer, `"${name}" is an event about a ${subject}, but the cycle's subject is ${cycle.subject}`);
+    if (subject !== cycle.subject)
+      throw new PackLoadError(
+        item.file,
+        pointer,
+        `"${name}" is an event about a ${subject}, but the cycle's subject is ${cycle.subject}`,
+      );
   }
 }
 
@@ -320,8 +394,10 @@ function checkCycles(pack: ResolvedPack): void {
     const cycle = item.value;
     checkCycleEvents(item, cycle);
     cycle.steps.forEach((step, i) => {
-      if (step.due.workingDays !== undefined && !pack.calendar) throw new PackLoadError(item.file, `/steps/${i}/due`, 'counts working days, but the pack names no calendar');
-      if (step.due.schoolTerms !== undefined && !pack.calendar?.schoolTerms?.length) throw new PackLoadError(item.file, `/steps/${i}/due`, "counts school terms, but the pack's calendar has none");
+      if (step.due.workingDays !== undefined && !pack.calendar)
+        throw new PackLoadError(item.file, `/steps/${i}/due`, 'counts working days, but the pack names no calendar');
+      if (step.due.schoolTerms !== undefined && !pack.calendar?.schoolTerms?.length)
+        throw new PackLoadError(item.file, `/steps/${i}/due`, "counts school terms, but the pack's calendar has none");
     });
   }
 }
@@ -336,7 +412,8 @@ function packFolders(root: string): string[] {
     const states = path.join(folder, 'states');
     if (fs.existsSync(states)) {
       for (const state of fs.readdirSync(states, { withFileTypes: true })) {
-        if (state.isDirectory() && fs.existsSync(path.join(states, state.name, 'pack.json'))) folders.push(path.join(states, state.name));
+        if (state.isDirectory() && fs.existsSync(path.join(states, state.name, 'pack.json')))
+          folders.push(path.join(states, state.name));
       }
     }
   }

@@ -180,7 +180,11 @@ export interface ExtractDefinition {
   key: string;
   name: string;
   source: string;
-  files: Array<{ name: string; description?: string; columns: Array<{ name: string; from: string; lookup?: string; format?: string }> }>;
+  files: Array<{
+    name: string;
+    description?: string;
+    columns: Array<{ name: string; from: string; lookup?: string; format?: string }>;
+  }>;
 }
 
 // Type aliases, not interfaces, like the anonymous types they were: the effective configuration

@@ -26,19 +26,42 @@ export interface TransitionVerdict {
  * evidence the step names (forms, checks, documents, decisions), and its json-rules-engine conditions.
  * The workflow is data; nothing here knows a UK panel from a US home study.
  */
-export async function availableTransitions(workflow: WorkflowDefinition, subject: WorkflowSubject, permissions: ReadonlySet<string>): Promise<TransitionVerdict[]> {
-  if (!workflow.states.some((s) => s.key === subject.state)) throw new Error(`"${subject.state}" is not a state of the workflow "${workflow.key}"`);
+export async function availableTransitions(
+  workflow: WorkflowDefinition,
+  subject: WorkflowSubject,
+  permissions: ReadonlySet<string>,
+): Promise<TransitionVerdict[]> {
+  if (!workflow.states.some((s) => s.key === subject.state))
+    throw new Error(`"${subject.state}" is not a state of the workflow "${workflow.key}"`);
   const have = new Set(subject.evidence.map((e) => `${e.kind}:${e.key}`));
   const verdicts: TransitionVerdict[] = [];
   for (const transition of workflow.transitions.filter((t) => t.from.includes(subject.state))) {
     const blockers: TransitionVerdict['blockers'] = [];
-    if (!permissions.has(transition.permission)) blockers.push({ kind: 'permission', detail: `needs the permission ${transition.permission}` });
+    if (!permissions.has(transition.permission))
+      blockers.push({ kind: 'permission', detail: `needs the permission ${transition.permission}` });
     for (const evidence of transition.evidence ?? []) {
-      if (!have.has(`${evidence.kind}:${evidence.key}`)) blockers.push({ kind: 'evidence', detail: `missing ${evidence.kind} "${evidence.key}"${evidence.description ? `: ${evidence.description}` : ''}`, evidence });
+      if (!have.has(`${evidence.kind}:${evidence.key}`))
+        blockers.push({
+          kind: 'evidence',
+          detail: `missing ${evidence.kind} "${evidence.key}"${evidence.description ? `: ${evidence.description}` : ''}`,
+          evidence,
+        });
     }
-    const { holds, conditions } = transition.conditions ? await conditionHolds(`workflow step ${transition.key}`, transition.conditions, subject.facts ?? {}) : { holds: true, conditions: null };
-    if (!holds) blockers.push({ kind: 'condition', detail: `the step's conditions do not hold: ${JSON.stringify(transition.conditions)}` });
-    verdicts.push({ transition: transition.key, to: transition.to, allowed: blockers.length === 0, blockers, conditions });
+    const { holds, conditions } = transition.conditions
+      ? await conditionHolds(`workflow step ${transition.key}`, transition.conditions, subject.facts ?? {})
+      : { holds: true, conditions: null };
+    if (!holds)
+      blockers.push({
+        kind: 'condition',
+        detail: `the step's conditions do not hold: ${JSON.stringify(transition.conditions)}`,
+      });
+    verdicts.push({
+      transition: transition.key,
+      to: transition.to,
+      allowed: blockers.length === 0,
+      blockers,
+      conditions,
+    });
   }
   return verdicts;
 }

@@ -40,7 +40,12 @@ export class PluginLoadError extends Error {
     readonly reason: string,
   ) {
     const inside = path.relative(folder, file);
-    const where = file === folder ? '' : inside && !inside.startsWith('..') && !path.isAbsolute(inside) ? `: ${inside}` : `: ${shown(file)}`;
+    const where =
+      file === folder
+        ? ''
+        : inside && !inside.startsWith('..') && !path.isAbsolute(inside)
+          ? `: ${inside}`
+          : `: ${shown(file)}`;
     super(`plugin ${shown(folder)}${where}${pointer ? ` at ${pointer}` : ''}: ${reason}`);
   }
 }
@@ -62,8 +67,20 @@ function manifestValidator(): ValidateFunction<PluginManifest> {
 function schemaError(folder: string, file: string, errors: ErrorObject[] | null | undefined): PluginLoadError {
   const error = [...(errors ?? [])].sort((a, b) => b.instancePath.length - a.instancePath.length)[0];
   if (!error) return new PluginLoadError(folder, file, '/', 'is invalid');
-  if (error.keyword === 'required') return new PluginLoadError(folder, file, `${error.instancePath}/${(error.params as { missingProperty: string }).missingProperty}`, 'is required');
-  if (error.keyword === 'additionalProperties') return new PluginLoadError(folder, file, `${error.instancePath}/${(error.params as { additionalProperty: string }).additionalProperty}`, 'is not a known field');
+  if (error.keyword === 'required')
+    return new PluginLoadError(
+      folder,
+      file,
+      `${error.instancePath}/${(error.params as { missingProperty: string }).missingProperty}`,
+      'is required',
+    );
+  if (error.keyword === 'additionalProperties')
+    return new PluginLoadError(
+      folder,
+      file,
+      `${error.instancePath}/${(error.params as { additionalProperty: string }).additionalProperty}`,
+      'is not a known field',
+    );
   return new PluginLoadError(folder, file, error.instancePath || '/', error.message ?? 'is invalid');
 }
 
@@ -73,9 +90,17 @@ function pluginFolders(root: string): string[] {
   try {
     entries = fs.readdirSync(root, { withFileTypes: true });
   } catch {
-    throw new PluginLoadError(root, root, '', 'is not a folder that can be read (a plugin root, from HEARTH_PLUGIN_PATHS or plugins/)');
+    throw new PluginLoadError(
+      root,
+      root,
+      '',
+      'is not a folder that can be read (a plugin root, from HEARTH_PLUGIN_PATHS or plugins/)',
+    );
   }
-  return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => path.join(root, e.name)).sort();
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => path.join(root, e.name))
+    .sort();
 }
 
 function readManifest(folder: string, validate: ValidateFunction<PluginManifest>): PluginManifest {
@@ -84,7 +109,12 @@ function readManifest(folder: string, validate: ValidateFunction<PluginManifest>
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch {
-    throw new PluginLoadError(folder, file, '', 'is missing: every folder in a plugin root is a plugin with a plugin.json');
+    throw new PluginLoadError(
+      folder,
+      file,
+      '',
+      'is missing: every folder in a plugin root is a plugin with a plugin.json',
+    );
   }
   let manifest: unknown;
   try {
@@ -103,7 +133,8 @@ function readManifest(folder: string, validate: ValidateFunction<PluginManifest>
 function mainFile(folder: string, manifest: PluginManifest): string {
   const inRepository = !path.relative(repoRoot, folder).startsWith('..');
   const candidates = [path.join(folder, manifest.main)];
-  if (inRepository && CODE_ROOT !== repoRoot) candidates.unshift(path.join(CODE_ROOT, path.relative(repoRoot, folder), manifest.main));
+  if (inRepository && CODE_ROOT !== repoRoot)
+    candidates.unshift(path.join(CODE_ROOT, path.relative(repoRoot, folder), manifest.main));
   for (const candidate of candidates) {
     try {
       return require.resolve(candidate);
@@ -111,7 +142,12 @@ function mainFile(folder: string, manifest: PluginManifest): string {
       // try the next place
     }
   }
-  throw new PluginLoadError(folder, path.join(folder, 'plugin.json'), '/main', `no module "${manifest.main}" (looked for ${candidates.map(shown).join(', ')} with a .js or, from source, .ts extension)`);
+  throw new PluginLoadError(
+    folder,
+    path.join(folder, 'plugin.json'),
+    '/main',
+    `no module "${manifest.main}" (looked for ${candidates.map(shown).join(', ')} with a .js or, from source, .ts extension)`,
+  );
 }
 
 async function pluginOf(folder: string, file: string, manifest: PluginManifest): Promise<HearthPlugin> {
@@ -122,7 +158,13 @@ async function pluginOf(folder: string, file: string, manifest: PluginManifest):
     throw new PluginLoadError(folder, file, '', `cannot be loaded: ${(error as Error).message}`);
   }
   const factory = loaded.default;
-  if (typeof factory !== 'function') throw new PluginLoadError(folder, file, '', 'must export its factory as the default export (export default (): HearthPlugin => ({ id, register }))');
+  if (typeof factory !== 'function')
+    throw new PluginLoadError(
+      folder,
+      file,
+      '',
+      'must export its factory as the default export (export default (): HearthPlugin => ({ id, register }))',
+    );
   let plugin: unknown;
   try {
     plugin = (factory as () => unknown)();
@@ -130,8 +172,15 @@ async function pluginOf(folder: string, file: string, manifest: PluginManifest):
     throw new PluginLoadError(folder, file, '', `the factory failed: ${(error as Error).message}`);
   }
   const candidate = plugin as Partial<HearthPlugin> | null;
-  if (!candidate || typeof candidate !== 'object' || typeof candidate.register !== 'function') throw new PluginLoadError(folder, file, '', 'the factory must return an object with an id and a register function');
-  if (candidate.id !== manifest.id) throw new PluginLoadError(folder, file, '', `the factory made plugin "${String(candidate.id)}", but plugin.json says "${manifest.id}"`);
+  if (!candidate || typeof candidate !== 'object' || typeof candidate.register !== 'function')
+    throw new PluginLoadError(folder, file, '', 'the factory must return an object with an id and a register function');
+  if (candidate.id !== manifest.id)
+    throw new PluginLoadError(
+      folder,
+      file,
+      '',
+      `the factory made plugin "${String(candidate.id)}", but plugin.json says "${manifest.id}"`,
+    );
   return candidate as HearthPlugin;
 }
 
@@ -150,7 +199,13 @@ export async function loadPlugins(roots: string[] = DEFAULT_PLUGIN_ROOTS): Promi
     for (const folder of pluginFolders(root)) {
       const manifest = readManifest(folder, validate);
       const clash = loaded.find((p) => p.manifest.id === manifest.id);
-      if (clash) throw new PluginLoadError(folder, path.join(folder, 'plugin.json'), '/id', `plugin "${manifest.id}" is already loaded from ${shown(clash.folder)}`);
+      if (clash)
+        throw new PluginLoadError(
+          folder,
+          path.join(folder, 'plugin.json'),
+          '/id',
+          `plugin "${manifest.id}" is already loaded from ${shown(clash.folder)}`,
+        );
       const file = mainFile(folder, manifest);
       const plugin = await pluginOf(folder, file, manifest);
       let result: unknown;
@@ -161,7 +216,12 @@ export async function loadPlugins(roots: string[] = DEFAULT_PLUGIN_ROOTS): Promi
       }
       if (result && typeof (result as { then?: unknown }).then === 'function') {
         (result as Promise<unknown>).then(undefined, () => undefined); // refused below; its outcome must not surface as an unhandled rejection
-        throw new PluginLoadError(folder, file, '', 'register must be synchronous (it only declares what the plugin adds)');
+        throw new PluginLoadError(
+          folder,
+          file,
+          '',
+          'register must be synchronous (it only declares what the plugin adds)',
+        );
       }
       loaded.push({ manifest, folder, file });
     }

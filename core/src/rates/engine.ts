@@ -148,17 +148,31 @@ export class RateBook {
     overlays: { rates?: OverlayRateValue[]; rules?: OverlayRuleChange[]; extras?: OverlayRuleChange[] } = {},
   ) {
     const rules = pack.points.rates.get(RULES_KEY)?.value as RateRules | undefined;
-    if (!rules || rules.kind !== 'rules') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "${RULES_KEY}" rules: choose a pack that sets rates (a state pack, for the USA)`);
+    if (!rules || rules.kind !== 'rules')
+      throw new RateConfigurationError(
+        `pack "${pack.manifest.id}" has no "${RULES_KEY}" rules: choose a pack that sets rates (a state pack, for the USA)`,
+      );
     this.ruleEpochs = ruleEpochs(pack, RULES_KEY, rules.rules, overlays.rules);
-    for (const [key, item] of pack.points.rates) if ((item.value as RateTable).kind === 'table') this.tables.set(key, item as Layered<RateTable>);
-    for (const value of overlays.rates ?? []) this.overlayValues.set(value.table, [...(this.overlayValues.get(value.table) ?? []), value].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom)));
+    for (const [key, item] of pack.points.rates)
+      if ((item.value as RateTable).kind === 'table') this.tables.set(key, item as Layered<RateTable>);
+    for (const value of overlays.rates ?? [])
+      this.overlayValues.set(
+        value.table,
+        [...(this.overlayValues.get(value.table) ?? []), value].sort((a, b) =>
+          a.effectiveFrom.localeCompare(b.effectiveFrom),
+        ),
+      );
     const policy = pack.points.rates.get('payment-policy')?.value as PaymentPolicy | undefined;
-    if (!policy || policy.kind !== 'policy') throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "payment-policy"`);
+    if (!policy || policy.kind !== 'policy')
+      throw new RateConfigurationError(`pack "${pack.manifest.id}" has no "payment-policy"`);
     this.policy = policy;
     const extras = pack.points.rates.get(EXTRAS_KEY)?.value as RateRules | undefined;
     // A tenant's overlay changes the extras as it changes the placement rules: rules added or removed from a date.
     this.extraEpochs = extras?.kind === 'rules' ? ruleEpochs(pack, EXTRAS_KEY, extras.rules, overlays.extras) : [];
-    this.ruleAgeBands = [...pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length) ?? null;
+    this.ruleAgeBands =
+      [...pack.points.rates.values()]
+        .map((i) => i.value as RateTable)
+        .find((t) => t.kind === 'table' && t.ageBands?.length) ?? null;
     const dates = new Set<string>(this.ruleEpochs.slice(1).map((e) => e.from));
     for (const { value } of this.tables.values()) for (const v of value.values) dates.add(v.effectiveFrom);
     for (const values of this.overlayValues.values()) for (const v of values) dates.add(v.effectiveFrom);
@@ -188,12 +202,28 @@ export class RateBook {
     }
     if (overlay) {
       if (table.floor && packValue && packAmount !== null && packAmount > overlay.amount) {
-        return { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom, source: packValue.source, floor: { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom } };
+        return {
+          amount: packAmount,
+          layer: `pack:${layered.layer}`,
+          effectiveFrom: packValue.effectiveFrom,
+          source: packValue.source,
+          floor: { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom },
+        };
       }
-      return { amount: overlay.amount, layer: overlay.value.layer, effectiveFrom: overlay.value.effectiveFrom, source: overlay.value.source };
+      return {
+        amount: overlay.amount,
+        layer: overlay.value.layer,
+        effectiveFrom: overlay.value.effectiveFrom,
+        source: overlay.value.source,
+      };
     }
     if (!packValue || packAmount === null) return null;
-    return { amount: packAmount, layer: `pack:${layered.layer}`, effectiveFrom: packValue.effectiveFrom, source: packValue.source };
+    return {
+      amount: packAmount,
+      layer: `pack:${layered.layer}`,
+      effectiveFrom: packValue.effectiveFrom,
+      source: packValue.source,
+    };
   }
 
   table(key: string): Layered<RateTable> {
@@ -224,13 +254,23 @@ export class RateBook {
 type RuleEpoch = { from: string; rules: CompiledRuleSet<RateFacts, RuleParams> };
 
 /** A rule set from the start, then as each overlay that changes it leaves it from its date (an added rule replaces one of its name). */
-function ruleEpochs(pack: ResolvedPack, key: string, rules: RuleDefinition[], changes: OverlayRuleChange[] = []): RuleEpoch[] {
+function ruleEpochs(
+  pack: ResolvedPack,
+  key: string,
+  rules: RuleDefinition[],
+  changes: OverlayRuleChange[] = [],
+): RuleEpoch[] {
   let current = rules;
-  const epochs: RuleEpoch[] = [{ from: '0000-01-01', rules: new CompiledRuleSet(`${pack.manifest.id}:${key}`, current) }];
+  const epochs: RuleEpoch[] = [
+    { from: '0000-01-01', rules: new CompiledRuleSet(`${pack.manifest.id}:${key}`, current) },
+  ];
   for (const change of [...changes].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
     const replaced = new Set([...change.remove, ...change.add.map((r) => r.name)]);
     current = [...current.filter((r) => !replaced.has(r.name)), ...change.add];
-    epochs.push({ from: change.effectiveFrom, rules: new CompiledRuleSet(`${pack.manifest.id}:${key}@${change.effectiveFrom}`, current) });
+    epochs.push({
+      from: change.effectiveFrom,
+      rules: new CompiledRuleSet(`${pack.manifest.id}:${key}@${change.effectiveFrom}`, current),
+    });
   }
   return epochs;
 }
@@ -267,7 +307,12 @@ interface SpanLine {
 
 /** Whether a value is one JSON writes as itself, so that !== between two of them means different JSON. */
 function plainJson(value: unknown): boolean {
-  return typeof value === 'string' || typeof value === 'boolean' || value === null || (typeof value === 'number' && Number.isFinite(value));
+  return (
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    value === null ||
+    (typeof value === 'number' && Number.isFinite(value))
+  );
 }
 
 /**
@@ -276,8 +321,20 @@ function plainJson(value: unknown): boolean {
  * field by field, falling back to that JSON only for values JSON would rewrite (NaN, undefined).
  */
 function sameGroup(a: SpanLine, b: SpanLine): boolean {
-  if (a.component !== b.component || a.tableKey !== b.tableKey || a.effectiveFrom !== b.effectiveFrom || a.layer !== b.layer || a.monthKey !== b.monthKey || a.rule !== b.rule) return false;
-  if ((a.periodAmount !== b.periodAmount || a.divisor !== b.divisor) && JSON.stringify([a.periodAmount, a.divisor]) !== JSON.stringify([b.periodAmount, b.divisor])) return false;
+  if (
+    a.component !== b.component ||
+    a.tableKey !== b.tableKey ||
+    a.effectiveFrom !== b.effectiveFrom ||
+    a.layer !== b.layer ||
+    a.monthKey !== b.monthKey ||
+    a.rule !== b.rule
+  )
+    return false;
+  if (
+    (a.periodAmount !== b.periodAmount || a.divisor !== b.divisor) &&
+    JSON.stringify([a.periodAmount, a.divisor]) !== JSON.stringify([b.periodAmount, b.divisor])
+  )
+    return false;
   const aFacts = a.facts as unknown as Record<string, unknown>;
   const bFacts = b.facts as unknown as Record<string, unknown>;
   const aNames = Object.keys(aFacts);
@@ -317,7 +374,9 @@ function dateOfDay(dayNumber: number): string {
   const z = dayNumber + 719468;
   const era = Math.floor(z / 146097);
   const dayOfEra = z - era * 146097;
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365);
+  const yearOfEra = Math.floor(
+    (dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365,
+  );
   const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100));
   const mp = Math.floor((5 * dayOfYear + 2) / 153);
   const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1;
@@ -338,7 +397,8 @@ function checkDate(what: string, value: string): void {
     const year = Number(value.slice(0, 4));
     const month = Number(value.slice(5, 7));
     const day = Number(value.slice(8, 10));
-    const days = month === 2 ? (isLeapYear(year) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+    const days =
+      month === 2 ? (isLeapYear(year) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
     if (month >= 1 && month <= 12 && day >= 1 && day <= days) return;
   }
   throw new RateConfigurationError(`${what} "${value}" is not a calendar date (YYYY-MM-DD)`);
@@ -366,7 +426,16 @@ function birthdaysBetween(dateOfBirth: string, from: string, to: string): string
 
 /** The facts as one table sees them (its own age band), field by field in the rules' order: cheaper than a spread on this path. */
 function factsWithBand(facts: RateFacts, ageBand: string | null): RateFacts {
-  return { inCare: facts.inCare, ageYears: facts.ageYears, region: facts.region, carerLevel: facts.carerLevel, placementType: facts.placementType, levelOfCare: facts.levelOfCare, respite: facts.respite, ageBand };
+  return {
+    inCare: facts.inCare,
+    ageYears: facts.ageYears,
+    region: facts.region,
+    carerLevel: facts.carerLevel,
+    placementType: facts.placementType,
+    levelOfCare: facts.levelOfCare,
+    respite: facts.respite,
+    ageBand,
+  };
 }
 
 type DatedFacts = Pick<RateFacts, 'region' | 'carerLevel' | 'placementType' | 'levelOfCare'>;
@@ -377,7 +446,13 @@ const DATED_FACTS = ['region', 'carerLevel', 'placementType', 'levelOfCare'] as 
  * can change: a birthday (the age is a fact), a table value, overlay value or rule set taking
  * effect, the first of a month when a monthly table pays (its divisor and month key), a dated fact.
  */
-function boundaries(book: RateBook, placement: PlacementForRates, changes: PlacementFactChange[], first: string, last: string): string[] {
+function boundaries(
+  book: RateBook,
+  placement: PlacementForRates,
+  changes: PlacementFactChange[],
+  first: string,
+  last: string,
+): string[] {
   const dates: string[] = [];
   for (const date of book.effectiveDates) if (date > first && date <= last) dates.push(date);
   for (let year = Number(first.slice(0, 4)); year <= Number(last.slice(0, 4)); year++) {
@@ -414,7 +489,11 @@ function boundaries(book: RateBook, placement: PlacementForRates, changes: Place
  * which gives exactly the segments a night-by-night walk gives (core/src/rates/nightByNight.ts, the
  * tests' oracle), at a cost per placement that does not grow with the nights in the period.
  */
-export async function placementSegments(book: RateBook, placement: PlacementForRates, period: { from: string; to: string }): Promise<RateSegment[]> {
+export async function placementSegments(
+  book: RateBook,
+  placement: PlacementForRates,
+  period: { from: string; to: string },
+): Promise<RateSegment[]> {
   checkDate('period from', period.from);
   checkDate('period to', period.to);
   checkDate('placement startDate', placement.startDate);
@@ -424,12 +503,19 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
   for (const occasion of placement.occasions ?? []) checkDate(`${occasion.kind} date`, occasion.date);
   const policy = book.policy;
   const first = placement.startDate > period.from ? placement.startDate : period.from;
-  const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : dateOfDay(dayNumber(placement.endDate) - 1);
+  const lastPaid =
+    placement.endDate === null
+      ? period.to
+      : policy.departureDayPaid
+        ? placement.endDate
+        : dateOfDay(dayNumber(placement.endDate) - 1);
   const last = lastPaid < period.to ? lastPaid : period.to;
   if (first > last) return [];
 
   // Sorted by date, ties kept in the order given: the later entry for a day wins.
-  const changes = placement.changes?.length ? [...placement.changes].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0)) : [];
+  const changes = placement.changes?.length
+    ? [...placement.changes].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))
+    : [];
   const dated: DatedFacts = {
     region: placement.region ?? null,
     carerLevel: placement.carerLevel ?? null,
@@ -499,7 +585,9 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       if (!book.valueOn(table, night)) continue; // the table has no value yet on this night
       const resolved = book.resolveAmount(tableKey, tableFacts, night);
       if (resolved === null) {
-        throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
+        throw new RateConfigurationError(
+          `rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`,
+        );
       }
       const divisor = nightlyDivisor(table, night);
       lines.push({
@@ -525,7 +613,8 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
       // Two rules paying the same component on one night: each night closes the other's run, so
       // they are fed night by night, as the night-by-night engine did, each with its own explanation.
       for (let day = fromDay, date = night; day <= toDay; day++, date = dateOfDay(day)) {
-        for (const line of lines) extend({ ...line, explanation: { ...line.explanation, facts: { ...line.facts } } }, date, day, date, day);
+        for (const line of lines)
+          extend({ ...line, explanation: { ...line.explanation, facts: { ...line.facts } } }, date, day, date, day);
       }
     }
   }
@@ -535,7 +624,13 @@ export async function placementSegments(book: RateBook, placement: PlacementForR
 }
 
 /** What a line says of itself: the rule that chose it, the table value and its layer, the facts. */
-export function explain(fired: FiredRule<RuleParams>, table: RateTable, resolved: ResolvedAmount, policy: PaymentPolicy, facts: RateFacts): RateSegment['explanation'] {
+export function explain(
+  fired: FiredRule<RuleParams>,
+  table: RateTable,
+  resolved: ResolvedAmount,
+  policy: PaymentPolicy,
+  facts: RateFacts,
+): RateSegment['explanation'] {
   return {
     rule: fired.rule,
     table: table.key,
@@ -565,10 +660,15 @@ interface PaidSpan {
  * the next placement, or no one, has the child that night), so each is paid once, by one placement.
  */
 function occasionsIn(placement: PlacementForRates, from: string, to: string): Occasion[] {
-  const lastNight = placement.endDate !== null && placement.endDate <= to ? dateOfDay(dayNumber(placement.endDate) - 1) : to;
+  const lastNight =
+    placement.endDate !== null && placement.endDate <= to ? dateOfDay(dayNumber(placement.endDate) - 1) : to;
   if (from > lastNight) return [];
-  const found: Occasion[] = birthdaysBetween(placement.childDateOfBirth, from, lastNight).map((date) => ({ kind: BIRTHDAY, date }));
-  for (const occasion of placement.occasions ?? []) if (occasion.date >= from && occasion.date <= lastNight) found.push(occasion);
+  const found: Occasion[] = birthdaysBetween(placement.childDateOfBirth, from, lastNight).map((date) => ({
+    kind: BIRTHDAY,
+    date,
+  }));
+  for (const occasion of placement.occasions ?? [])
+    if (occasion.date >= from && occasion.date <= lastNight) found.push(occasion);
   // Stable: a birthday (listed first) stays ahead of what is recorded for its day.
   return found.sort((a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0));
 }
@@ -613,9 +713,15 @@ export async function occasionPayments(book: RateBook, night: RateFacts, occasio
     const table = book.table(tableKey).value;
     const tableFacts = { ...facts, ageBand: table.ageBands ? book.ageBand(table, facts.ageYears) : facts.ageBand };
     const resolved = book.resolveAmount(tableKey, tableFacts, occasion.date);
-    if (!resolved) throw new RateConfigurationError(`rate table "${tableKey}" has no amount for the ${component} on ${occasion.date}`);
+    if (!resolved)
+      throw new RateConfigurationError(
+        `rate table "${tableKey}" has no amount for the ${component} on ${occasion.date}`,
+      );
     const perWeek = table.period === 'week' ? resolved.amount : table.period === 'day' ? resolved.amount * 7 : null;
-    if (perWeek === null) throw new RateConfigurationError(`the ${component} is paid in weeks of "${tableKey}", which is not a weekly or daily table`);
+    if (perWeek === null)
+      throw new RateConfigurationError(
+        `the ${component} is paid in weeks of "${tableKey}", which is not a weekly or daily table`,
+      );
     out.push({
       component,
       from: occasion.date,
@@ -624,7 +730,12 @@ export async function occasionPayments(book: RateBook, night: RateFacts, occasio
       amount: perWeek * (weeks ?? 1),
       explanation: {
         ...explain(fired, table, resolved, book.policy, facts),
-        occasion: { kind: occasion.kind, date: occasion.date, name: occasion.name ?? null, recordId: occasion.id ?? null },
+        occasion: {
+          kind: occasion.kind,
+          date: occasion.date,
+          name: occasion.name ?? null,
+          recordId: occasion.id ?? null,
+        },
       },
     });
   }

@@ -6,7 +6,9 @@ import { mileagePayment, thresholdPeriodStart } from './mileage';
 
 // The UK pack's HMRC approved mileage rates: 45p a mile for the first 10,000 business miles in the
 // tax year, 25p after.
-const hmrc = JSON.parse(fs.readFileSync(path.join(repoRoot, 'packs', 'uk', 'rates', 'hmrc-mileage.json'), 'utf8')) as MileageTable;
+const hmrc = JSON.parse(
+  fs.readFileSync(path.join(repoRoot, 'packs', 'uk', 'rates', 'hmrc-mileage.json'), 'utf8'),
+) as MileageTable;
 
 describe('mileage by the pack bands', () => {
   it('pays 45p a mile below the threshold', () => {
@@ -30,9 +32,18 @@ describe('mileage by the pack bands', () => {
   });
 
   it('rounds the whole journey once, half up, for fractions of a mile and of a cent', () => {
-    const irs: MileageTable = { kind: 'mileage', key: 'irs', name: 'IRS', thresholdResets: 'never', values: [{ effectiveFrom: '2025-01-01', source: 'IRS Notice 2025-5', bands: [{ amountPerMile: 70 }] }] };
+    const irs: MileageTable = {
+      kind: 'mileage',
+      key: 'irs',
+      name: 'IRS',
+      thresholdResets: 'never',
+      values: [{ effectiveFrom: '2025-01-01', source: 'IRS Notice 2025-5', bands: [{ amountPerMile: 70 }] }],
+    };
     expect(mileagePayment(irs, '2025-03-01', 12.5, 0).amount).toBe(875);
-    const half: MileageTable = { ...irs, values: [{ effectiveFrom: '2023-01-01', source: 'IRS 2023', bands: [{ amountPerMile: 65.5 }] }] };
+    const half: MileageTable = {
+      ...irs,
+      values: [{ effectiveFrom: '2023-01-01', source: 'IRS 2023', bands: [{ amountPerMile: 65.5 }] }],
+    };
     expect(mileagePayment(half, '2023-05-01', 3, 0).amount).toBe(197); // 196.5 → 197
   });
 });

@@ -22,7 +22,12 @@ export function thresholdPeriodStart(resets: MileageTable['thresholdResets'], da
  * threshold period (HMRC: 45p a mile for the first 10,000 business miles in the tax year, 25p after),
  * so a journey that crosses the threshold is split between the bands. Rounded once, half up.
  */
-export function mileagePayment(table: MileageTable, date: string, miles: number, milesAlreadyInPeriod: number): MileagePayment {
+export function mileagePayment(
+  table: MileageTable,
+  date: string,
+  miles: number,
+  milesAlreadyInPeriod: number,
+): MileagePayment {
   const value = inEffectOn(table.values, date);
   if (!value) throw new Error(`mileage table "${table.key}" has no rate on ${date}`);
   const bands: MileagePayment['bands'] = [];
@@ -40,5 +45,11 @@ export function mileagePayment(table: MileageTable, date: string, miles: number,
     position += inBand;
     remaining -= inBand;
   }
-  return { amount: Math.floor(exact + 0.5 + 1e-9), thresholdPeriodStart: thresholdPeriodStart(table.thresholdResets, date), bands, effectiveFrom: value.effectiveFrom, source: value.source };
+  return {
+    amount: Math.floor(exact + 0.5 + 1e-9),
+    thresholdPeriodStart: thresholdPeriodStart(table.thresholdResets, date),
+    bands,
+    effectiveFrom: value.effectiveFrom,
+    source: value.source,
+  };
 }

@@ -1,7 +1,17 @@
 import { addDays, ageOn } from '../dates';
 import type { RateTable } from '../packs/types';
 import { nightlyDivisor, prorate } from './proration';
-import { BIRTHDAY, explain, occasionPayments, RateConfigurationError, type Occasion, type PlacementForRates, type RateBook, type RateFacts, type RateSegment } from './engine';
+import {
+  BIRTHDAY,
+  explain,
+  occasionPayments,
+  RateConfigurationError,
+  type Occasion,
+  type PlacementForRates,
+  type RateBook,
+  type RateFacts,
+  type RateSegment,
+} from './engine';
 
 /*
  * The rate engine as it was before it learnt to evaluate per segment: every night walked, the rules
@@ -24,8 +34,11 @@ function datedFactsOn(placement: PlacementForRates, night: string): DatedFacts {
     placementType: placement.placementType ?? null,
     levelOfCare: placement.levelOfCare ?? null,
   };
-  const inEffect = (placement.changes ?? []).filter((c) => c.from <= night).sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
-  for (const change of inEffect) for (const name of DATED_FACTS) if (change[name] !== undefined) facts[name] = change[name];
+  const inEffect = (placement.changes ?? [])
+    .filter((c) => c.from <= night)
+    .sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0));
+  for (const change of inEffect)
+    for (const name of DATED_FACTS) if (change[name] !== undefined) facts[name] = change[name];
   return facts;
 }
 
@@ -38,12 +51,23 @@ interface NightLine {
   explanation: RateSegment['explanation'];
 }
 
-export async function placementSegmentsNightByNight(book: RateBook, placement: PlacementForRates, period: { from: string; to: string }): Promise<RateSegment[]> {
+export async function placementSegmentsNightByNight(
+  book: RateBook,
+  placement: PlacementForRates,
+  period: { from: string; to: string },
+): Promise<RateSegment[]> {
   const policy = book.policy;
   const first = placement.startDate > period.from ? placement.startDate : period.from;
-  const lastPaid = placement.endDate === null ? period.to : policy.departureDayPaid ? placement.endDate : addDays(placement.endDate, -1);
+  const lastPaid =
+    placement.endDate === null
+      ? period.to
+      : policy.departureDayPaid
+        ? placement.endDate
+        : addDays(placement.endDate, -1);
   const last = lastPaid < period.to ? lastPaid : period.to;
-  const bandTable = [...book.pack.points.rates.values()].map((i) => i.value as RateTable).find((t) => t.kind === 'table' && t.ageBands?.length);
+  const bandTable = [...book.pack.points.rates.values()]
+    .map((i) => i.value as RateTable)
+    .find((t) => t.kind === 'table' && t.ageBands?.length);
   const lines: NightLine[] = [];
   for (let night = first; night <= last; night = addDays(night, 1)) {
     const ageYears = ageOn(placement.childDateOfBirth, night);
@@ -67,7 +91,9 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
       if (!book.valueOn(table, night)) continue;
       const resolved = book.resolveAmount(tableKey, tableFacts, night);
       if (resolved === null) {
-        throw new RateConfigurationError(`rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`);
+        throw new RateConfigurationError(
+          `rate table "${tableKey}" has no amount for ${table.dimensions.map((d) => `${d} ${JSON.stringify(tableFacts[d as keyof RateFacts])}`).join(', ')} on ${night}`,
+        );
       }
       const periodAmount = resolved.amount;
       const divisor = nightlyDivisor(table, night);
@@ -77,7 +103,17 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
         component,
         periodAmount,
         divisor,
-        groupKey: JSON.stringify([component, tableKey, resolved.effectiveFrom, resolved.layer, periodAmount, divisor, monthKey, tableFacts, fired.rule]),
+        groupKey: JSON.stringify([
+          component,
+          tableKey,
+          resolved.effectiveFrom,
+          resolved.layer,
+          periodAmount,
+          divisor,
+          monthKey,
+          tableFacts,
+          fired.rule,
+        ]),
         explanation: explain(fired, table, resolved, policy, tableFacts),
       });
     }
@@ -113,7 +149,6 @@ export async function placementSegmentsNightByNight(book: RateBook, placement: P
   return segments.sort((a, b) => a.from.localeCompare(b.from) || a.component.localeCompare(b.component));
 }
 
-
 /**
  * Extras, night by night: a night the child spends in the placement (not its day of departure) is a
  * birthday when the age in whole years goes up on it, and holds the occasions recorded for that day;
@@ -126,7 +161,8 @@ async function extrasFor(book: RateBook, placement: PlacementForRates, lines: Ni
   for (const night of [...new Set(lines.map((l) => l.night))]) {
     if (placement.endDate !== null && night >= placement.endDate) continue;
     const occasions: Occasion[] = [];
-    if (night > dateOfBirth && ageOn(dateOfBirth, night) > ageOn(dateOfBirth, addDays(night, -1))) occasions.push({ kind: BIRTHDAY, date: night });
+    if (night > dateOfBirth && ageOn(dateOfBirth, night) > ageOn(dateOfBirth, addDays(night, -1)))
+      occasions.push({ kind: BIRTHDAY, date: night });
     occasions.push(...(placement.occasions ?? []).filter((o) => o.date === night));
     const facts = lines.find((l) => l.night === night)!.explanation.facts;
     for (const occasion of occasions) out.push(...(await occasionPayments(book, facts, occasion)));

@@ -15,7 +15,12 @@ export function nightlyDivisor(table: RateTable, night: string): number {
 }
 
 /** amount = periodAmount × nights ÷ divisor, rounded to the minor unit, half up (or half even), in integers. */
-export function prorate(periodAmount: number, nights: number, divisor: number, rounding: PaymentPolicy['rounding']): number {
+export function prorate(
+  periodAmount: number,
+  nights: number,
+  divisor: number,
+  rounding: PaymentPolicy['rounding'],
+): number {
   const numerator = periodAmount * nights;
   const whole = Math.floor(numerator / divisor);
   const twiceRemainder = 2 * (numerator - whole * divisor);

@@ -1,8 +1,23 @@
 import { CompiledRuleSet, referencedFacts, RuleSetError } from './ruleSet';
 
 const rules = [
-  { name: 'allowance', priority: 10, conditions: { all: [{ fact: 'inCare', operator: 'equal', value: true }] }, event: { type: 'component', params: { component: 'allowance' } } },
-  { name: 'fee', priority: 5, conditions: { all: [{ fact: 'carerLevel', operator: 'in', value: ['level_2', 'level_3'] }, { fact: 'respite', operator: 'equal', value: false }] }, event: { type: 'component', params: { component: 'fee' } } },
+  {
+    name: 'allowance',
+    priority: 10,
+    conditions: { all: [{ fact: 'inCare', operator: 'equal', value: true }] },
+    event: { type: 'component', params: { component: 'allowance' } },
+  },
+  {
+    name: 'fee',
+    priority: 5,
+    conditions: {
+      all: [
+        { fact: 'carerLevel', operator: 'in', value: ['level_2', 'level_3'] },
+        { fact: 'respite', operator: 'equal', value: false },
+      ],
+    },
+    event: { type: 'component', params: { component: 'fee' } },
+  },
 ];
 
 describe('the rules wrapper', () => {
@@ -36,16 +51,34 @@ describe('the rules wrapper', () => {
       { inCare: true, carerLevel: 'level_2', respite: false },
     ];
     const decisions = await ruleSet.decideAll(batch);
-    expect(decisions.map((d) => d.fired.map((f) => f.rule))).toEqual([['allowance', 'fee'], ['allowance'], [], ['allowance', 'fee']]);
+    expect(decisions.map((d) => d.fired.map((f) => f.rule))).toEqual([
+      ['allowance', 'fee'],
+      ['allowance'],
+      [],
+      ['allowance', 'fee'],
+    ]);
     expect(decisions[3]).toBe(decisions[0]);
   });
 
   it('finds facts used as comparison values too', () => {
-    expect([...referencedFacts([{ any: [{ fact: 'a', operator: 'equal', value: { fact: 'b' } }, { not: { fact: 'c', operator: 'equal', value: 1 } }] }])].sort()).toEqual(['a', 'b', 'c']);
+    expect(
+      [
+        ...referencedFacts([
+          {
+            any: [
+              { fact: 'a', operator: 'equal', value: { fact: 'b' } },
+              { not: { fact: 'c', operator: 'equal', value: 1 } },
+            ],
+          },
+        ]),
+      ].sort(),
+    ).toEqual(['a', 'b', 'c']);
   });
 
   it('refuses facts that break the schema it was given', async () => {
-    const ruleSet = new CompiledRuleSet('typed', rules, { factsSchema: { type: 'object', required: ['inCare'], properties: { inCare: { type: 'boolean' } } } });
+    const ruleSet = new CompiledRuleSet('typed', rules, {
+      factsSchema: { type: 'object', required: ['inCare'], properties: { inCare: { type: 'boolean' } } },
+    });
     await expect(ruleSet.decide({ inCare: 'yes' } as never)).rejects.toThrow(RuleSetError);
   });
 });

@@ -89,13 +89,23 @@ export class CompiledRuleSet<Facts extends object, Params> {
     this.factsKey = options.factsKey ?? (keyFunction(this.referenced) as (facts: Facts) => string);
     try {
       this.engine = new Engine(
-        rules.map((rule) => ({ name: rule.name, priority: rule.priority, conditions: rule.conditions, event: rule.event }) as RuleProperties),
+        rules.map(
+          (rule) =>
+            ({
+              name: rule.name,
+              priority: rule.priority,
+              conditions: rule.conditions,
+              event: rule.event,
+            }) as RuleProperties,
+        ),
         { allowUndefinedFacts: true },
       );
     } catch (error) {
       throw new RuleSetError(`rule set "${key}" does not compile: ${(error as Error).message}`);
     }
-    this.validateFacts = options.factsSchema ? new Ajv2020({ allErrors: true, strict: false }).compile(options.factsSchema) : null;
+    this.validateFacts = options.factsSchema
+      ? new Ajv2020({ allErrors: true, strict: false }).compile(options.factsSchema)
+      : null;
     this.cacheSize = options.cacheSize ?? DEFAULT_CACHE;
   }
 
@@ -109,7 +119,9 @@ export class CompiledRuleSet<Facts extends object, Params> {
     let decision = this.decisions.get(key);
     if (!decision) {
       if (this.validateFacts && !this.validateFacts(facts)) {
-        return Promise.reject(new RuleSetError(`facts for "${this.key}" are not valid: ${JSON.stringify(this.validateFacts.errors)}`));
+        return Promise.reject(
+          new RuleSetError(`facts for "${this.key}" are not valid: ${JSON.stringify(this.validateFacts.errors)}`),
+        );
       }
       decision = this.run(facts);
       // Oldest first out: a long run walks through its fact sets roughly in order.
@@ -174,7 +186,11 @@ const conditionSets = new WeakMap<object, CompiledRuleSet<Record<string, unknown
  * Whether one pack condition (a workflow step's, a cycle step's) holds for the facts, compiled once
  * per condition object and kept with it; returns what each part of the condition saw when it held.
  */
-export async function conditionHolds(name: string, conditions: JsonCondition, facts: Record<string, unknown>): Promise<{ holds: boolean; conditions: unknown }> {
+export async function conditionHolds(
+  name: string,
+  conditions: JsonCondition,
+  facts: Record<string, unknown>,
+): Promise<{ holds: boolean; conditions: unknown }> {
   let ruleSet = conditionSets.get(conditions);
   if (!ruleSet) {
     ruleSet = new CompiledRuleSet(name, [{ name, conditions, event: { type: 'holds', params: {} } }]);

@@ -14,7 +14,13 @@ export function describeFailure(error: unknown): HTMLElement {
       { class: 'problem', role: 'alert' },
       h('p', {}, h('strong', {}, error.title)),
       error.detail && error.detail !== error.title ? h('p', {}, error.detail) : null,
-      error.errors.length > 0 ? h('ul', {}, error.errors.map((field) => h('li', {}, h('code', {}, field.pointer), `: ${field.message}`))) : null,
+      error.errors.length > 0
+        ? h(
+            'ul',
+            {},
+            error.errors.map((field) => h('li', {}, h('code', {}, field.pointer), `: ${field.message}`)),
+          )
+        : null,
       h('p', { class: 'problem-type' }, `${error.status} `, h('code', {}, error.type)),
     );
   }
@@ -24,8 +30,17 @@ export function describeFailure(error: unknown): HTMLElement {
       'div',
       { class: 'problem', role: 'alert' },
       h('p', {}, h('strong', {}, `Hearth did not answer at ${HEARTH_URL}.`)),
-      h('p', {}, `Is it running there, and does its HEARTH_CORS_ORIGINS setting list this page's origin (${window.location.origin})?`),
+      h(
+        'p',
+        {},
+        `Is it running there, and does its HEARTH_CORS_ORIGINS setting list this page's origin (${window.location.origin})?`,
+      ),
     );
   }
-  return h('div', { class: 'problem', role: 'alert' }, h('p', {}, h('strong', {}, 'Something went wrong.')), h('p', {}, String(error)));
+  return h(
+    'div',
+    { class: 'problem', role: 'alert' },
+    h('p', {}, h('strong', {}, 'Something went wrong.')),
+    h('p', {}, String(error)),
+  );
 }

@@ -22,7 +22,8 @@ export function placeOf(tenant: { currency: Currency; timeZone: string }): Place
  * float, and Intl formats that string (Intl.NumberFormat accepts decimal strings exactly).
  */
 export function formatMoney(minorUnits: number, currency: Currency, locale: string = LOCALE_OF[currency]): string {
-  if (!Number.isSafeInteger(minorUnits)) throw new RangeError(`an amount in minor units must be an integer, not ${minorUnits}`);
+  if (!Number.isSafeInteger(minorUnits))
+    throw new RangeError(`an amount in minor units must be an integer, not ${minorUnits}`);
   const format = new Intl.NumberFormat(locale, { style: 'currency', currency });
   const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
   const units = String(Math.abs(minorUnits)).padStart(digits + 1, '0');
@@ -33,7 +34,9 @@ export function formatMoney(minorUnits: number, currency: Currency, locale: stri
 
 /** A calendar date (`2026-11-30`) as its locale writes it. Read and written in UTC, so no time zone moves it a day. */
 export function formatDate(isoDate: string, locale: string): string {
-  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(new Date(`${isoDate}T00:00:00Z`));
+  return new Intl.DateTimeFormat(locale, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).format(
+    new Date(`${isoDate}T00:00:00Z`),
+  );
 }
 
 /** A date for the page: its words for people, its ISO form for machines (`<time datetime>`). */
@@ -48,7 +51,9 @@ export function moneyElement(minorUnits: number, currency: Currency, locale: str
 
 /** Today's date in a time zone, as `YYYY-MM-DD` (the tenant's day decides what is overdue and how old a child is). */
 export function todayIn(timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(
+    new Date(),
+  );
 }
 
 /** Whole years from a date of birth to a day, both `YYYY-MM-DD`. */

@@ -21,9 +21,19 @@ interface Route {
 
 /** The screens, by the URL's hash: the one index.html serves them all, so any static server will do. */
 const routes: Route[] = [
-  { path: /^#\/caseload$/, view: caseloadView, needs: 'children:read', nav: { label: 'My caseload', href: '#/caseload', covers: /^#\/(caseload|children\/)/ } },
+  {
+    path: /^#\/caseload$/,
+    view: caseloadView,
+    needs: 'children:read',
+    nav: { label: 'My caseload', href: '#/caseload', covers: /^#\/(caseload|children\/)/ },
+  },
   { path: /^#\/children\/([0-9a-f-]{36})$/, view: childView, needs: 'children:read' },
-  { path: /^#\/households$/, view: householdsView, needs: 'carers:read', nav: { label: 'Carer households', href: '#/households', covers: /^#\/households/ } },
+  {
+    path: /^#\/households$/,
+    view: householdsView,
+    needs: 'carers:read',
+    nav: { label: 'Carer households', href: '#/households', covers: /^#\/households/ },
+  },
   { path: /^#\/households\/([0-9a-f-]{36})$/, view: householdView, needs: 'carers:read' },
 ];
 
@@ -69,7 +79,15 @@ function drawHeader(): void {
   }
   const current = session;
   const links = routes.flatMap(({ nav: item, needs }) =>
-    item && current.can(needs) ? [h('li', {}, h('a', { href: item.href, 'aria-current': item.covers.test(location.hash) ? 'page' : null }, item.label))] : [],
+    item && current.can(needs)
+      ? [
+          h(
+            'li',
+            {},
+            h('a', { href: item.href, 'aria-current': item.covers.test(location.hash) ? 'page' : null }, item.label),
+          ),
+        ]
+      : [],
   );
   const out = h('button', { type: 'button', class: 'link' }, 'Log out');
   out.addEventListener('click', () => {
@@ -82,7 +100,10 @@ function drawHeader(): void {
         go('#/');
       });
   });
-  nav.replaceChildren(h('ul', {}, links), h('p', { class: 'who' }, `${current.me.displayName ?? current.me.email ?? ''} `, out));
+  nav.replaceChildren(
+    h('ul', {}, links),
+    h('p', { class: 'who' }, `${current.me.displayName ?? current.me.email ?? ''} `, out),
+  );
 }
 
 async function render(): Promise<void> {
@@ -110,10 +131,26 @@ async function render(): Promise<void> {
       return;
     }
     if (target === '#/') {
-      show({ title: 'Nothing to show', content: [h('h1', { tabindex: '-1' }, 'Nothing to show'), h('p', {}, 'This example shows children (children:read) and carer households (carers:read); your role reads neither.')] });
+      show({
+        title: 'Nothing to show',
+        content: [
+          h('h1', { tabindex: '-1' }, 'Nothing to show'),
+          h(
+            'p',
+            {},
+            'This example shows children (children:read) and carer households (carers:read); your role reads neither.',
+          ),
+        ],
+      });
       return;
     }
-    show({ title: 'Not found', content: [h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, 'There is no such screen. ', h('a', { href: target }, 'Go to the start'))] });
+    show({
+      title: 'Not found',
+      content: [
+        h('h1', { tabindex: '-1' }, 'Not found'),
+        h('p', {}, 'There is no such screen. ', h('a', { href: target }, 'Go to the start')),
+      ],
+    });
     return;
   }
   status.textContent = 'Loading…';
@@ -128,7 +165,10 @@ async function render(): Promise<void> {
       if (ticket === navigation) await render();
       return;
     }
-    rendered = { title: 'Could not load', content: [h('h1', { tabindex: '-1' }, 'Could not load this screen'), describeFailure(error)] };
+    rendered = {
+      title: 'Could not load',
+      content: [h('h1', { tabindex: '-1' }, 'Could not load this screen'), describeFailure(error)],
+    };
   }
   if (ticket === navigation) show(rendered);
 }

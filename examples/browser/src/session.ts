@@ -1,4 +1,11 @@
-import { createHearthClient, unwrap, type HearthClient, type LoginRequest, type Schema, type TokenPair } from '@hearth/sdk';
+import {
+  createHearthClient,
+  unwrap,
+  type HearthClient,
+  type LoginRequest,
+  type Schema,
+  type TokenPair,
+} from '@hearth/sdk';
 import { HEARTH_URL } from './config';
 import { placeOf, type Place } from './format';
 
@@ -29,7 +36,8 @@ function newClient(tokens?: TokenPair): HearthClient {
     baseUrl: HEARTH_URL,
     tokens,
     // The SDK refreshes an expired access token by itself; each new pair is kept for the next reload.
-    onTokens: (pair) => (pair ? sessionStorage.setItem(TOKENS_KEY, JSON.stringify(pair)) : sessionStorage.removeItem(TOKENS_KEY)),
+    onTokens: (pair) =>
+      pair ? sessionStorage.setItem(TOKENS_KEY, JSON.stringify(pair)) : sessionStorage.removeItem(TOKENS_KEY),
   });
 }
 
@@ -39,7 +47,13 @@ async function open(client: HearthClient): Promise<Session> {
   // The tenant's currency and time zone decide how amounts and dates read; a role without
   // tenant:read gets the browser's locale and amounts in each record's own currency.
   const tenant = permissions.has('tenant:read') ? await unwrap(client.GET('/v1/tenant')) : null;
-  const place = tenant ? placeOf(tenant) : { locale: navigator.language, currency: 'GBP' as const, timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+  const place = tenant
+    ? placeOf(tenant)
+    : {
+        locale: navigator.language,
+        currency: 'GBP' as const,
+        timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      };
   return { client, me, tenantName: tenant?.name ?? null, place, can: (permission) => permissions.has(permission) };
 }
 

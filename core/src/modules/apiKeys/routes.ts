@@ -1,7 +1,13 @@
 import { newOpaqueToken } from '../../auth/tokens';
 import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import { keysetPage } from '../../db/keyset';
-import { defineOperations, type OperationResult, type TenantContext, type TenantScope, type UserPrincipal } from '../../http/operation';
+import {
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+  type UserPrincipal,
+} from '../../http/operation';
 import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
@@ -10,7 +16,17 @@ import { grantErrors } from '../roles/service';
 import { ApiKey } from './models';
 
 /** Everything but the token's hash, which never leaves the database's comparison. */
-const COLUMNS = ['id', 'name', 'prefix', 'permissions', 'created_by', 'expires_at', 'revoked_at', 'last_used_at', 'created_at'];
+const COLUMNS = [
+  'id',
+  'name',
+  'prefix',
+  'permissions',
+  'created_by',
+  'expires_at',
+  'revoked_at',
+  'last_used_at',
+  'created_at',
+];
 
 function keyToApi(row: ApiKey) {
   return {
@@ -28,7 +44,8 @@ function keyToApi(row: ApiKey) {
 
 function requireUser(ctx: TenantScope): UserPrincipal {
   // A key that could mint keys would outlive its own revocation.
-  if (ctx.principal.kind !== 'user') throw new Problem('forbidden', 'API keys are managed by people, not by other API keys');
+  if (ctx.principal.kind !== 'user')
+    throw new Problem('forbidden', 'API keys are managed by people, not by other API keys');
   return ctx.principal;
 }
 
@@ -83,8 +100,17 @@ async function revokeApiKey(ctx: TenantContext<'revokeApiKey'>): Promise<Operati
   requireUser(ctx);
   const before = await findApiKey(ctx, ctx.params.apiKeyId, { lock: true });
   if (before.revokedAt) throw new Problem('conflict', 'The key is already revoked');
-  const [after] = await ApiKey.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: before.id }).patch({ revokedAt: ctx.trx.fn.now() }).returning(COLUMNS);
-  await ctx.audit({ action: 'api_key.revoked', entityType: 'api_key', entityId: before.id, before: keyToApi(before), after: keyToApi(after!) });
+  const [after] = await ApiKey.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, id: before.id })
+    .patch({ revokedAt: ctx.trx.fn.now() })
+    .returning(COLUMNS);
+  await ctx.audit({
+    action: 'api_key.revoked',
+    entityType: 'api_key',
+    entityId: before.id,
+    before: keyToApi(before),
+    after: keyToApi(after!),
+  });
   return ok(keyToApi(after!));
 }
 

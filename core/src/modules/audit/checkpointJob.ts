@@ -21,22 +21,40 @@ type CheckpointDue =
  * being taken at the same moment. Throws AuditChainBroken when the last checkpoint cannot be read or
  * does not verify (nothing can be built on it).
  */
-async function checkpointDue(trx: Knex.Transaction, tenantId: string, store: AuditCheckpointStore): Promise<CheckpointDue> {
+async function checkpointDue(
+  trx: Knex.Transaction,
+  tenantId: string,
+  store: AuditCheckpointStore,
+): Promise<CheckpointDue> {
   const latest = await latestCheckpoint(store, tenantId, auditKeys());
   const head = await readHead(trx, tenantId);
   if (!head || head.last_seq === 0) return { state: 'empty' };
-  if (latest.state === 'unreadable') throw new AuditChainBroken({ seq: 0, eventId: null, reason: 'checkpoint_unreadable' });
-  if (latest.state === 'unverified') throw new AuditChainBroken({ seq: latest.seq ?? 0, eventId: null, reason: 'checkpoint_invalid' });
+  if (latest.state === 'unreadable')
+    throw new AuditChainBroken({ seq: 0, eventId: null, reason: 'checkpoint_unreadable' });
+  if (latest.state === 'unverified')
+    throw new AuditChainBroken({ seq: latest.seq ?? 0, eventId: null, reason: 'checkpoint_invalid' });
   const previous = latest.state === 'verified' ? latest.checkpoint : null;
-  const current = previous && previous.seq === head.last_seq && previous.hash === head.last_hash && previous.keyedFromSeq === head.keyed_from_seq;
+  const current =
+    previous &&
+    previous.seq === head.last_seq &&
+    previous.hash === head.last_hash &&
+    previous.keyedFromSeq === head.keyed_from_seq;
   if (current) return { state: 'current', checkpoint: previous };
   return { state: 'due', previous, head };
 }
 
 /** Checks the chain from the last checkpoint to `head` (it must never bless a chain cut back or forged since), then signs the head. */
-async function verifiedAndSigned(trx: Knex.Transaction, tenantId: string, head: ChainHead, previous: AuditCheckpoint | null): Promise<AuditCheckpoint> {
+async function verifiedAndSigned(
+  trx: Knex.Transaction,
+  tenantId: string,
+  head: ChainHead,
+  previous: AuditCheckpoint | null,
+): Promise<AuditCheckpoint> {
   await verifySinceCheckpoint(trx, tenantId, head, previous);
-  return signCheckpoint({ tenantId, seq: head.last_seq, hash: head.last_hash, keyedFromSeq: head.keyed_from_seq }, auditKeys());
+  return signCheckpoint(
+    { tenantId, seq: head.last_seq, hash: head.last_hash, keyedFromSeq: head.keyed_from_seq },
+    auditKeys(),
+  );
 }
 
 /**
@@ -99,7 +117,12 @@ export async function scheduleAuditCheckpoints(db: Knex, everyMs: number, now = 
   const period = `period-${Math.floor(now.getTime() / everyMs)}-of-${everyMs}`;
   let created = 0;
   for (const tenant of tenants) {
-    const job = await enqueue(db, { tenantId: tenant.id, kind: AUDIT_CHECKPOINT_JOB, uniqueKey: period, maxAttempts: 3 });
+    const job = await enqueue(db, {
+      tenantId: tenant.id,
+      kind: AUDIT_CHECKPOINT_JOB,
+      uniqueKey: period,
+      maxAttempts: 3,
+    });
     if (job.created) created++;
   }
   return created;

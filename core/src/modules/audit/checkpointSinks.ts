@@ -45,11 +45,17 @@ export class AuditCheckpointSinkRegistry {
   private readonly sinks = new Map<string, { sink: AuditCheckpointSink; by: string }>();
 
   register(sink: AuditCheckpointSink, by: string): void {
-    if (!sink || typeof sink !== 'object') throw new Error(`Audit checkpoint sink (by ${by}) must be an object with key and open`);
-    if (typeof sink.key !== 'string' || !/^[a-z][a-z0-9_-]{0,49}$/.test(sink.key)) throw new Error(`Audit checkpoint sink key "${String(sink.key)}" (by ${by}) must be lower-case letters, digits, _ or -, at most 50`);
+    if (!sink || typeof sink !== 'object')
+      throw new Error(`Audit checkpoint sink (by ${by}) must be an object with key and open`);
+    if (typeof sink.key !== 'string' || !/^[a-z][a-z0-9_-]{0,49}$/.test(sink.key))
+      throw new Error(
+        `Audit checkpoint sink key "${String(sink.key)}" (by ${by}) must be lower-case letters, digits, _ or -, at most 50`,
+      );
     const existing = this.sinks.get(sink.key);
-    if (existing) throw new Error(`Audit checkpoint sink "${sink.key}" is registered twice: by ${existing.by} and by ${by}`);
-    if (typeof sink.open !== 'function') throw new Error(`Audit checkpoint sink "${sink.key}" (by ${by}) must have an open function`);
+    if (existing)
+      throw new Error(`Audit checkpoint sink "${sink.key}" is registered twice: by ${existing.by} and by ${by}`);
+    if (typeof sink.open !== 'function')
+      throw new Error(`Audit checkpoint sink "${sink.key}" (by ${by}) must have an open function`);
     this.sinks.set(sink.key, { sink, by });
   }
 

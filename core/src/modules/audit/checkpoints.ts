@@ -8,13 +8,23 @@ import { useAuditKeys } from './keys';
 /** What a signature covers: every field but the signature, canonical, after a label that says what it is. */
 function signedBytes(checkpoint: Omit<AuditCheckpoint, 'signature'>): Buffer {
   const { version, tenantId, seq, hash, keyedFromSeq, takenAt, keyId } = checkpoint;
-  return Buffer.from(`hearth audit checkpoint\n${canonicalJson({ version, tenantId, seq, hash, keyedFromSeq, takenAt, keyId })}`, 'utf8');
+  return Buffer.from(
+    `hearth audit checkpoint\n${canonicalJson({ version, tenantId, seq, hash, keyedFromSeq, takenAt, keyId })}`,
+    'utf8',
+  );
 }
 
-export function signCheckpoint(head: { tenantId: string; seq: number; hash: string; keyedFromSeq: number }, settings: AuditSettings, takenAt = new Date()): AuditCheckpoint {
+export function signCheckpoint(
+  head: { tenantId: string; seq: number; hash: string; keyedFromSeq: number },
+  settings: AuditSettings,
+  takenAt = new Date(),
+): AuditCheckpoint {
   const unsigned = { version: 1 as const, ...head, takenAt: takenAt.toISOString(), keyId: settings.signingKey.id };
   // Ed25519 hashes the message itself, so the algorithm argument is null.
-  return { ...unsigned, signature: crypto.sign(null, signedBytes(unsigned), settings.signingKey.privateKey).toString('base64') };
+  return {
+    ...unsigned,
+    signature: crypto.sign(null, signedBytes(unsigned), settings.signingKey.privateKey).toString('base64'),
+  };
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -28,11 +38,34 @@ const positive = (n: unknown): n is number => typeof n === 'number' && Number.is
 export function verifiedCheckpoint(value: unknown, tenantId: string, settings: AuditSettings): AuditCheckpoint | null {
   if (!value || typeof value !== 'object') return null;
   const c = value as Record<string, unknown>;
-  if (c.version !== 1 || c.tenantId !== tenantId || !positive(c.seq) || typeof c.hash !== 'string' || !HEX64.test(c.hash) || !positive(c.keyedFromSeq)) return null;
-  if (typeof c.takenAt !== 'string' || Number.isNaN(Date.parse(c.takenAt)) || typeof c.keyId !== 'string' || typeof c.signature !== 'string') return null;
+  if (
+    c.version !== 1 ||
+    c.tenantId !== tenantId ||
+    !positive(c.seq) ||
+    typeof c.hash !== 'string' ||
+    !HEX64.test(c.hash) ||
+    !positive(c.keyedFromSeq)
+  )
+    return null;
+  if (
+    typeof c.takenAt !== 'string' ||
+    Number.isNaN(Date.parse(c.takenAt)) ||
+    typeof c.keyId !== 'string' ||
+    typeof c.signature !== 'string'
+  )
+    return null;
   const publicKey = settings.publicKeys.get(c.keyId);
   if (!publicKey) return null;
-  const checkpoint: AuditCheckpoint = { version: 1, tenantId, seq: c.seq, hash: c.hash, keyedFromSeq: c.keyedFromSeq, takenAt: c.takenAt, keyId: c.keyId, signature: c.signature };
+  const checkpoint: AuditCheckpoint = {
+    version: 1,
+    tenantId,
+    seq: c.seq,
+    hash: c.hash,
+    keyedFromSeq: c.keyedFromSeq,
+    takenAt: c.takenAt,
+    keyId: c.keyId,
+    signature: c.signature,
+  };
   const signature = Buffer.from(checkpoint.signature, 'base64');
   return crypto.verify(null, signedBytes(checkpoint), publicKey, signature) ? checkpoint : null;
 }
@@ -51,7 +84,9 @@ export function startAuditTrail(services: AppServices): void {
   const sink = services.plugins.auditCheckpointSinks.get(audit.checkpointSink);
   if (!sink) {
     const known = services.plugins.auditCheckpointSinks.keys();
-    throw new ConfigError(`HEARTH_AUDIT_CHECKPOINT_SINK is "${audit.checkpointSink}", which no plugin registered (registered: ${known.length ? known.join(', ') : 'none'})`);
+    throw new ConfigError(
+      `HEARTH_AUDIT_CHECKPOINT_SINK is "${audit.checkpointSink}", which no plugin registered (registered: ${known.length ? known.join(', ') : 'none'})`,
+    );
   }
   try {
     stores.set(services, sink.open(audit.checkpointTarget));
@@ -62,7 +97,8 @@ export function startAuditTrail(services: AppServices): void {
 
 export function checkpointStore(services: AppServices): AuditCheckpointStore {
   const store = stores.get(services);
-  if (!store) throw new Error('audit: no checkpoint sink is open for these services (startServer opens it with startAuditTrail)');
+  if (!store)
+    throw new Error('audit: no checkpoint sink is open for these services (startServer opens it with startAuditTrail)');
   return store;
 }
 
@@ -73,7 +109,11 @@ export type LatestCheckpoint =
   | { state: 'unverified'; seq: number | null }
   | { state: 'unreadable'; error: string };
 
-export async function latestCheckpoint(store: AuditCheckpointStore, tenantId: string, settings: AuditSettings): Promise<LatestCheckpoint> {
+export async function latestCheckpoint(
+  store: AuditCheckpointStore,
+  tenantId: string,
+  settings: AuditSettings,
+): Promise<LatestCheckpoint> {
   let value: unknown;
   try {
     value = await store.latest(tenantId);

@@ -54,5 +54,8 @@ export function unkeyedEventHash(fields: ChainedFields): string {
  * cannot make a hash that verifies.
  */
 export function keyedEventHash(fields: ChainedFields, key: AuditChainKey): string {
-  return crypto.createHmac('sha256', key.secret).update(canonicalJson({ ...fields, keyId: key.id })).digest('hex');
+  return crypto
+    .createHmac('sha256', key.secret)
+    .update(canonicalJson({ ...fields, keyId: key.id }))
+    .digest('hex');
 }

@@ -11,7 +11,20 @@ import { AuditChainBroken, verifyAuditChain } from './verify';
 
 const EXPORT_BATCH = 1000;
 const EXPORT_COLUMNS = [
-  'seq', 'id', 'occurredAt', 'actorType', 'actorId', 'action', 'entityType', 'entityId', 'ip', 'userAgent', 'requestId', 'before', 'after', 'hash',
+  'seq',
+  'id',
+  'occurredAt',
+  'actorType',
+  'actorId',
+  'action',
+  'entityType',
+  'entityId',
+  'ip',
+  'userAgent',
+  'requestId',
+  'before',
+  'after',
+  'hash',
 ];
 
 /**
@@ -26,13 +39,21 @@ function visibleEvents(ctx: TenantScope, filters: AuditFilters): Knex.QueryBuild
       q
         .select(ctx.trx.raw('1'))
         .from('hidden_records as x')
-        .whereRaw(`e.entity_id = x.id::text OR strpos(coalesce(e.before::text, ''), x.id::text) > 0 OR strpos(coalesce(e.after::text, ''), x.id::text) > 0`),
+        .whereRaw(
+          `e.entity_id = x.id::text OR strpos(coalesce(e.before::text, ''), x.id::text) > 0 OR strpos(coalesce(e.after::text, ''), x.id::text) > 0`,
+        ),
     )
     .select('e.*');
 }
 
 async function listAuditEvents(ctx: TenantContext<'listAuditEvents'>): Promise<OperationResult> {
-  const page = await keysetPage(visibleEvents(ctx, ctx.query), ctx.query, [{ column: 'e.seq', of: (r) => Number(r.seq) }], auditRowToApi, 'desc');
+  const page = await keysetPage(
+    visibleEvents(ctx, ctx.query),
+    ctx.query,
+    [{ column: 'e.seq', of: (r) => Number(r.seq) }],
+    auditRowToApi,
+    'desc',
+  );
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
@@ -45,7 +66,22 @@ async function* exportRows(ctx: TenantScope, filters: AuditFilters): AsyncGenera
       const e = auditRowToApi(row);
       const before = e.before ? JSON.stringify(e.before) : '';
       const after = e.after ? JSON.stringify(e.after) : '';
-      yield [e.seq, e.id, e.occurredAt, e.actorType, e.actorId, e.action, e.entityType, e.entityId, e.ip, e.userAgent, e.requestId, before, after, e.hash];
+      yield [
+        e.seq,
+        e.id,
+        e.occurredAt,
+        e.actorType,
+        e.actorId,
+        e.action,
+        e.entityType,
+        e.entityId,
+        e.ip,
+        e.userAgent,
+        e.requestId,
+        before,
+        after,
+        e.hash,
+      ];
     }
     if (rows.length < EXPORT_BATCH) return;
     afterSeq = Number(rows[rows.length - 1]!.seq);
@@ -53,7 +89,14 @@ async function* exportRows(ctx: TenantScope, filters: AuditFilters): AsyncGenera
 }
 
 async function exportAuditEvents(ctx: TenantContext<'exportAuditEvents'>): Promise<OperationResult> {
-  return { status: 200, csv: { filename: `audit-${ctx.principal.tenantSlug}.csv`, columns: EXPORT_COLUMNS, rows: exportRows(ctx, ctx.query) } };
+  return {
+    status: 200,
+    csv: {
+      filename: `audit-${ctx.principal.tenantSlug}.csv`,
+      columns: EXPORT_COLUMNS,
+      rows: exportRows(ctx, ctx.query),
+    },
+  };
 }
 
 async function verifyChain(ctx: TenantContext<'verifyAuditChain'>): Promise<OperationResult> {
@@ -69,7 +112,8 @@ async function createCheckpoint(ctx: TenantContext<'createAuditCheckpoint'>): Pr
   try {
     taken = await takeCheckpoint(ctx.trx, ctx.tenantId, checkpointStore(ctx.services));
   } catch (error) {
-    if (error instanceof AuditChainBroken) throw new Problem('conflict', `No checkpoint was taken: ${error.message}`, { firstBrokenLink: error.link });
+    if (error instanceof AuditChainBroken)
+      throw new Problem('conflict', `No checkpoint was taken: ${error.message}`, { firstBrokenLink: error.link });
     throw error;
   }
   // Every tenant's chain starts with its creation, so this is a chain whose head is gone.

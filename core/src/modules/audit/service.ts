@@ -51,7 +51,20 @@ interface AuditRow {
 }
 
 /** Strips secrets from what an audit event records of a row. */
-const REDACTED_KEYS = new Set(['password', 'passwordHash', 'password_hash', 'mfaSecret', 'mfa_secret', 'mfaPendingSecret', 'mfa_pending_secret', 'tokenHash', 'token_hash', 'secret', 'newPassword', 'currentPassword']);
+const REDACTED_KEYS = new Set([
+  'password',
+  'passwordHash',
+  'password_hash',
+  'mfaSecret',
+  'mfa_secret',
+  'mfaPendingSecret',
+  'mfa_pending_secret',
+  'tokenHash',
+  'token_hash',
+  'secret',
+  'newPassword',
+  'currentPassword',
+]);
 
 function redact(value: unknown): unknown {
   if (value === undefined) return null;
@@ -61,7 +74,10 @@ function redact(value: unknown): unknown {
     if (Array.isArray(node)) return node.map(walk);
     if (node && typeof node === 'object') {
       return Object.fromEntries(
-        Object.entries(node as Record<string, unknown>).map(([k, v]) => [k, REDACTED_KEYS.has(k) ? '[redacted]' : walk(v)]),
+        Object.entries(node as Record<string, unknown>).map(([k, v]) => [
+          k,
+          REDACTED_KEYS.has(k) ? '[redacted]' : walk(v),
+        ]),
       );
     }
     return node;
@@ -116,7 +132,12 @@ interface AppendOutcome {
  * head and its own clock and either appends and moves the head, or says what the head and the time
  * are, and the event is hashed again with those. In the usual case that is one round trip.
  */
-export async function appendAuditEvent(trx: Knex.Transaction, tenantId: string, actor: AuditActor, event: AuditEventInput): Promise<string> {
+export async function appendAuditEvent(
+  trx: Knex.Transaction,
+  tenantId: string,
+  actor: AuditActor,
+  event: AuditEventInput,
+): Promise<string> {
   const key = auditKeys().chainKey;
   const id = newId();
   const before = redact(event.before);
@@ -144,12 +165,28 @@ export async function appendAuditEvent(trx: Knex.Transaction, tenantId: string, 
       keyId: key.id,
     };
     const hash = keyedEventHash(fields, key);
-    const result = (await trx.raw(`SELECT * FROM hearth_append_audit_event(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?)`, [
-      tenantId, id, fields.seq, fields.prevHash, fields.occurredAt,
-      fields.actorType, fields.actorId, fields.action, fields.entityType, fields.entityId,
-      before === null ? null : canonicalJson(before), after === null ? null : canonicalJson(after),
-      fields.ip, fields.userAgent, fields.requestId, key.id, hash,
-    ])) as { rows: AppendOutcome[] };
+    const result = (await trx.raw(
+      `SELECT * FROM hearth_append_audit_event(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?)`,
+      [
+        tenantId,
+        id,
+        fields.seq,
+        fields.prevHash,
+        fields.occurredAt,
+        fields.actorType,
+        fields.actorId,
+        fields.action,
+        fields.entityType,
+        fields.entityId,
+        before === null ? null : canonicalJson(before),
+        after === null ? null : canonicalJson(after),
+        fields.ip,
+        fields.userAgent,
+        fields.requestId,
+        key.id,
+        hash,
+      ],
+    )) as { rows: AppendOutcome[] };
     const answer = result.rows[0]!;
     // Every answer carries the database's clock: keep in step with it, so the next stamp is its time.
     clockOffsetMs = new Date(answer.db_time).getTime() - Date.now();
@@ -158,7 +195,11 @@ export async function appendAuditEvent(trx: Knex.Transaction, tenantId: string, 
       return id;
     }
     if (answer.outcome === 'clock') continue;
-    head = { seq: Number(answer.head_seq), hash: answer.head_hash!, occurredAt: answer.head_time ? new Date(answer.head_time).getTime() : 0 };
+    head = {
+      seq: Number(answer.head_seq),
+      hash: answer.head_hash!,
+      occurredAt: answer.head_time ? new Date(answer.head_time).getTime() : 0,
+    };
   }
   throw new Error(`audit: the chain of tenant ${tenantId} did not take the event after ${APPEND_ATTEMPTS} attempts`);
 }
@@ -172,7 +213,11 @@ export interface AuditFilters {
   to?: string;
 }
 
-export function applyAuditFilters(query: Knex.QueryBuilder, tenantId: string, filters: AuditFilters): Knex.QueryBuilder {
+export function applyAuditFilters(
+  query: Knex.QueryBuilder,
+  tenantId: string,
+  filters: AuditFilters,
+): Knex.QueryBuilder {
   query.where('tenant_id', tenantId);
   if (filters.entityType) query.where('entity_type', filters.entityType);
   if (filters.entityId) query.where('entity_id', filters.entityId);

@@ -64,7 +64,9 @@ export async function readHead(trx: Knex.Transaction, tenantId: string): Promise
   const head = await trx<ChainHead & { tenant_id: string }>('audit_chain_heads')
     .where({ tenant_id: tenantId })
     .first('last_seq', 'last_hash', 'keyed_from_seq');
-  return head ? { last_seq: Number(head.last_seq), last_hash: head.last_hash, keyed_from_seq: Number(head.keyed_from_seq) } : null;
+  return head
+    ? { last_seq: Number(head.last_seq), last_hash: head.last_hash, keyed_from_seq: Number(head.keyed_from_seq) }
+    : null;
 }
 
 interface WalkOptions {
@@ -83,7 +85,12 @@ interface WalkOptions {
  * (seq, prev_hash) and that its hash is what its key makes of its fields: the chain key's HMAC, or,
  * below the boundary only, the unkeyed SHA-256 events had before chains were keyed.
  */
-async function walk(trx: Knex.Transaction, tenantId: string, from: Link, options: WalkOptions): Promise<{ broken: BrokenLink | null; checked: number; last: Link }> {
+async function walk(
+  trx: Knex.Transaction,
+  tenantId: string,
+  from: Link,
+  options: WalkOptions,
+): Promise<{ broken: BrokenLink | null; checked: number; last: Link }> {
   let last = from;
   let checked = 0;
   // Once keyed, always keyed: an unkeyed hash after a keyed one is a forgery wherever the boundary says it is.
@@ -110,7 +117,8 @@ async function walk(trx: Knex.Transaction, tenantId: string, from: Link, options
         if (keyedEventHash(rowToFields(row), key) !== row.hash) return broken('hash_mismatch');
         keyedSeen = true;
       }
-      if (options.anchor && seq === options.anchor.seq && row.hash !== options.anchor.hash) return broken('forked_from_checkpoint');
+      if (options.anchor && seq === options.anchor.seq && row.hash !== options.anchor.hash)
+        return broken('forked_from_checkpoint');
       last = { seq, hash: row.hash, id: row.id };
       checked++;
     }
@@ -122,7 +130,13 @@ async function walk(trx: Knex.Transaction, tenantId: string, from: Link, options
  * there are events), say the same seq and hash, and cover every event; the chain must reach the
  * checkpoint and keep the boundary the checkpoint signed.
  */
-async function endBroken(trx: Knex.Transaction, tenantId: string, head: ChainHead | null, last: Link, anchor: AuditCheckpoint | null): Promise<BrokenLink | null> {
+async function endBroken(
+  trx: Knex.Transaction,
+  tenantId: string,
+  head: ChainHead | null,
+  last: Link,
+  anchor: AuditCheckpoint | null,
+): Promise<BrokenLink | null> {
   if (!head) {
     if (last.seq > 0) {
       // The first append made the head and its event together: a head that shows up now is that, not tampering.
@@ -135,19 +149,33 @@ async function endBroken(trx: Knex.Transaction, tenantId: string, head: ChainHea
     if (last.hash !== head.last_hash) return { seq: last.seq, eventId: last.id, reason: 'head_mismatch' };
     // An event past the head was not appended through the head. Appends commit the event and the
     // head together, so one made during the walk shows as a head that has moved past it.
-    const beyond = await trx<AuditRow>('audit_events').where('tenant_id', tenantId).where('seq', '>', head.last_seq).orderBy('seq').first('id', 'seq');
+    const beyond = await trx<AuditRow>('audit_events')
+      .where('tenant_id', tenantId)
+      .where('seq', '>', head.last_seq)
+      .orderBy('seq')
+      .first('id', 'seq');
     if (beyond) {
       const now = await readHead(trx, tenantId);
-      if (!now || now.last_seq < Number(beyond.seq)) return { seq: Number(beyond.seq), eventId: beyond.id, reason: 'head_mismatch' };
+      if (!now || now.last_seq < Number(beyond.seq))
+        return { seq: Number(beyond.seq), eventId: beyond.id, reason: 'head_mismatch' };
     }
   }
   if (anchor && last.seq < anchor.seq) return { seq: anchor.seq, eventId: null, reason: 'behind_checkpoint' };
-  if (anchor && head && head.keyed_from_seq !== anchor.keyedFromSeq) return { seq: head.keyed_from_seq, eventId: null, reason: 'boundary_moved' };
+  if (anchor && head && head.keyed_from_seq !== anchor.keyedFromSeq)
+    return { seq: head.keyed_from_seq, eventId: null, reason: 'boundary_moved' };
   return null;
 }
 
 function checked(checkpoint: AuditCheckpoint | null): CheckedCheckpoint | null {
-  return checkpoint ? { seq: checkpoint.seq, hash: checkpoint.hash, keyedFromSeq: checkpoint.keyedFromSeq, takenAt: checkpoint.takenAt, keyId: checkpoint.keyId } : null;
+  return checkpoint
+    ? {
+        seq: checkpoint.seq,
+        hash: checkpoint.hash,
+        keyedFromSeq: checkpoint.keyedFromSeq,
+        takenAt: checkpoint.takenAt,
+        keyId: checkpoint.keyId,
+      }
+    : null;
 }
 
 /**
@@ -158,14 +186,31 @@ function checked(checkpoint: AuditCheckpoint | null): CheckedCheckpoint | null {
  * A checkpoint that cannot be read, or whose signature does not verify, fails the verdict: the
  * chain cannot be vouched for without it.
  */
-export async function verifyAuditChain(trx: Knex.Transaction, tenantId: string, store: AuditCheckpointStore | null, batchSize = 1000): Promise<ChainVerdict> {
+export async function verifyAuditChain(
+  trx: Knex.Transaction,
+  tenantId: string,
+  store: AuditCheckpointStore | null,
+  batchSize = 1000,
+): Promise<ChainVerdict> {
   const keys = auditKeys();
   let anchor: AuditCheckpoint | null = null;
   // The checkpoint before the head: it was written after its head committed, so the head read next is at or past it.
   if (store) {
     const latest = await latestCheckpoint(store, tenantId, keys);
-    if (latest.state === 'unreadable') return { valid: false, eventsChecked: 0, firstBrokenLink: { seq: 0, eventId: null, reason: 'checkpoint_unreadable' }, checkpoint: null };
-    if (latest.state === 'unverified') return { valid: false, eventsChecked: 0, firstBrokenLink: { seq: latest.seq ?? 0, eventId: null, reason: 'checkpoint_invalid' }, checkpoint: null };
+    if (latest.state === 'unreadable')
+      return {
+        valid: false,
+        eventsChecked: 0,
+        firstBrokenLink: { seq: 0, eventId: null, reason: 'checkpoint_unreadable' },
+        checkpoint: null,
+      };
+    if (latest.state === 'unverified')
+      return {
+        valid: false,
+        eventsChecked: 0,
+        firstBrokenLink: { seq: latest.seq ?? 0, eventId: null, reason: 'checkpoint_invalid' },
+        checkpoint: null,
+      };
     if (latest.state === 'verified') anchor = latest.checkpoint;
   }
   const head = await readHead(trx, tenantId);
@@ -178,13 +223,20 @@ export async function verifyAuditChain(trx: Knex.Transaction, tenantId: string, 
     batchSize,
   });
   const broken = walked.broken ?? (await endBroken(trx, tenantId, head, walked.last, anchor));
-  return { valid: broken === null, eventsChecked: walked.checked, firstBrokenLink: broken, checkpoint: checked(anchor) };
+  return {
+    valid: broken === null,
+    eventsChecked: walked.checked,
+    firstBrokenLink: broken,
+    checkpoint: checked(anchor),
+  };
 }
 
 /** A chain that does not verify from the last checkpoint to its head: no checkpoint may bless it. */
 export class AuditChainBroken extends Error {
   constructor(readonly link: BrokenLink) {
-    super(`the audit chain does not verify: ${link.reason} at seq ${link.seq}${link.eventId ? ` (event ${link.eventId})` : ''}`);
+    super(
+      `the audit chain does not verify: ${link.reason} at seq ${link.seq}${link.eventId ? ` (event ${link.eventId})` : ''}`,
+    );
   }
 }
 
@@ -193,15 +245,29 @@ export class AuditChainBroken extends Error {
  * new checkpoint extends the last one and never signs what was cut back, forked or forged since.
  * Events before the checkpoint are not walked again: its signed hash fixes them.
  */
-export async function verifySinceCheckpoint(trx: Knex.Transaction, tenantId: string, head: ChainHead, previous: AuditCheckpoint | null): Promise<void> {
+export async function verifySinceCheckpoint(
+  trx: Knex.Transaction,
+  tenantId: string,
+  head: ChainHead,
+  previous: AuditCheckpoint | null,
+): Promise<void> {
   let from = GENESIS;
   if (previous) {
-    const at = await trx<AuditRow>('audit_events').where({ tenant_id: tenantId, seq: previous.seq }).first('id', 'hash');
+    const at = await trx<AuditRow>('audit_events')
+      .where({ tenant_id: tenantId, seq: previous.seq })
+      .first('id', 'hash');
     if (!at) throw new AuditChainBroken({ seq: previous.seq, eventId: null, reason: 'behind_checkpoint' });
-    if (at.hash !== previous.hash) throw new AuditChainBroken({ seq: previous.seq, eventId: at.id, reason: 'forked_from_checkpoint' });
+    if (at.hash !== previous.hash)
+      throw new AuditChainBroken({ seq: previous.seq, eventId: at.id, reason: 'forked_from_checkpoint' });
     from = { seq: previous.seq, hash: previous.hash, id: at.id };
   }
-  const walked = await walk(trx, tenantId, from, { keyedFromSeq: previous?.keyedFromSeq ?? head.keyed_from_seq, untilSeq: head.last_seq, anchor: null, keys: auditKeys(), batchSize: 1000 });
+  const walked = await walk(trx, tenantId, from, {
+    keyedFromSeq: previous?.keyedFromSeq ?? head.keyed_from_seq,
+    untilSeq: head.last_seq,
+    anchor: null,
+    keys: auditKeys(),
+    batchSize: 1000,
+  });
   const broken = walked.broken ?? (await endBroken(trx, tenantId, head, walked.last, previous));
   if (broken) throw new AuditChainBroken(broken);
 }

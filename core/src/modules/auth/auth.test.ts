@@ -4,7 +4,14 @@ import { authenticator } from 'otplib';
 import { currentTotp } from '../../auth/totp';
 import { startServer, type RunningServer } from '../../server';
 import { call, type HttpResponse } from '../../../../test/support/contractClient';
-import { DEFAULT_RATE_LIMITS, ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
+import {
+  DEFAULT_RATE_LIMITS,
+  ownerRows,
+  startWorld,
+  TEST_PASSWORD,
+  type TenantFixture,
+  type World,
+} from '../../../../test/support/harness';
 
 /*
  * Authentication end to end, through the HTTP API on a real database: lockout, token expiry,
@@ -28,17 +35,30 @@ const sha256 = (value: string) => crypto.createHash('sha256').update(value).dige
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 let serial = 0;
-const uniqueEmail = (tenant: TenantFixture, what: string) => `${what}${Date.now().toString(36)}${++serial}@${tenant.slug}.test`;
+const uniqueEmail = (tenant: TenantFixture, what: string) =>
+  `${what}${Date.now().toString(36)}${++serial}@${tenant.slug}.test`;
 
 /** Creates a user with TEST_PASSWORD through the API without logging in (log-ins cost an argon2 hash each). */
-async function createUser(tenant: TenantFixture, roles: string[], what = 'auth'): Promise<{ id: string; email: string }> {
+async function createUser(
+  tenant: TenantFixture,
+  roles: string[],
+  what = 'auth',
+): Promise<{ id: string; email: string }> {
   const email = uniqueEmail(tenant, what);
-  const r = await world.call('createUser', { token: tenant.adminToken, body: { email, displayName: email, roles, password: TEST_PASSWORD } });
+  const r = await world.call('createUser', {
+    token: tenant.adminToken,
+    body: { email, displayName: email, roles, password: TEST_PASSWORD },
+  });
   expect(r.status).toBe(201);
   return { id: r.body.id as string, email };
 }
 
-async function loginOk(tenant: TenantFixture, email: string, password = TEST_PASSWORD, totpCode?: string): Promise<{ accessToken: string; refreshToken: string; scope: string }> {
+async function loginOk(
+  tenant: TenantFixture,
+  email: string,
+  password = TEST_PASSWORD,
+  totpCode?: string,
+): Promise<{ accessToken: string; refreshToken: string; scope: string }> {
   const r = await world.login(tenant.slug, email, password, totpCode);
   expect(r.status).toBe(200);
   return r.body as { accessToken: string; refreshToken: string; scope: string };
@@ -85,22 +105,39 @@ interface RefreshRow {
 }
 
 async function refreshRow(tenant: TenantFixture, token: string, db = world.db): Promise<RefreshRow> {
-  const rows = await ownerRows<RefreshRow>(db, tenant.id, 'SELECT family_id, used_at, revoked_at, expires_at FROM refresh_tokens WHERE token_hash = ?', [sha256(token)]);
+  const rows = await ownerRows<RefreshRow>(
+    db,
+    tenant.id,
+    'SELECT family_id, used_at, revoked_at, expires_at FROM refresh_tokens WHERE token_hash = ?',
+    [sha256(token)],
+  );
   expect(rows).toHaveLength(1);
   return rows[0]!;
 }
 
 async function familyRows(tenant: TenantFixture, familyId: string): Promise<RefreshRow[]> {
-  return ownerRows<RefreshRow>(world.db, tenant.id, 'SELECT family_id, used_at, revoked_at, expires_at FROM refresh_tokens WHERE family_id = ? ORDER BY created_at', [familyId]);
+  return ownerRows<RefreshRow>(
+    world.db,
+    tenant.id,
+    'SELECT family_id, used_at, revoked_at, expires_at FROM refresh_tokens WHERE family_id = ? ORDER BY created_at',
+    [familyId],
+  );
 }
 
 /** Changes tenant A's security policy the way an administrator does: read the ETag, send it back. */
-async function setPolicy(tenant: TenantFixture, securityPolicy: Record<string, unknown>): Promise<Record<string, unknown>> {
+async function setPolicy(
+  tenant: TenantFixture,
+  securityPolicy: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const settings = await world.call('getTenantSettings', { token: tenant.adminToken });
   expect(settings.status).toBe(200);
   const etag = settings.headers.get('etag');
   expect(etag).toMatch(/^"\d+"$/);
-  const updated = await world.call('updateTenantSettings', { token: tenant.adminToken, body: { securityPolicy }, headers: { 'if-match': etag! } });
+  const updated = await world.call('updateTenantSettings', {
+    token: tenant.adminToken,
+    body: { securityPolicy },
+    headers: { 'if-match': etag! },
+  });
   expect(updated.status).toBe(200);
   return updated.body.securityPolicy as Record<string, unknown>;
 }
@@ -110,7 +147,9 @@ const DEFAULT_POLICY = { mfaRequiredForRoles: [], maxFailedLogins: 5, lockoutMin
 /** A six-digit code that is not valid for the secret at any step near now (the server accepts one step either side). */
 function wrongTotp(secret: string): string {
   const now = Date.now();
-  const near = new Set([-3, -2, -1, 0, 1, 2, 3].map((step) => authenticator.clone({ epoch: now + step * 30_000 }).generate(secret)));
+  const near = new Set(
+    [-3, -2, -1, 0, 1, 2, 3].map((step) => authenticator.clone({ epoch: now + step * 30_000 }).generate(secret)),
+  );
   for (let i = 0; ; i++) {
     const code = String(i).padStart(6, '0');
     if (!near.has(code)) return code;
@@ -121,10 +160,22 @@ function wrongTotp(secret: string): string {
 const sessionOf = (accessToken: string) => (jwt.decode(accessToken) as JwtPayload).sid as string;
 
 /** Claims of a token for tenant A's administrator, in the session the harness opened for it. */
-const adminClaims = () => ({ sub: world.a.adminId, tid: world.a.id, scp: 'full', gen: 0, sid: sessionOf(world.a.adminToken) });
+const adminClaims = () => ({
+  sub: world.a.adminId,
+  tid: world.a.id,
+  scp: 'full',
+  gen: 0,
+  sid: sessionOf(world.a.adminToken),
+});
 
 function signWith(secret: string, claims: Record<string, unknown>, options: jwt.SignOptions = {}): string {
-  return jwt.sign(claims, secret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api', expiresIn: 300, ...options });
+  return jwt.sign(claims, secret, {
+    algorithm: 'HS256',
+    issuer: 'hearth',
+    audience: 'hearth-api',
+    expiresIn: 300,
+    ...options,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -161,7 +212,9 @@ describe('log-in lockout', () => {
       `SELECT after FROM audit_events WHERE action = 'auth.account_locked' AND entity_id = ?`,
       [user.id],
     );
-    expect(lockEvents.map((e) => e.after)).toEqual([expect.objectContaining({ failedLogins: 5, lockedUntil: right.body.lockedUntil })]);
+    expect(lockEvents.map((e) => e.after)).toEqual([
+      expect.objectContaining({ failedLogins: 5, lockedUntil: right.body.lockedUntil }),
+    ]);
 
     // While locked, a wrong password still looks like any wrong password (and is not counted).
     expectProblem(await world.login(world.a.slug, user.email, WRONG_PASSWORD), 401, 'invalid-credentials');
@@ -185,13 +238,17 @@ describe('log-in lockout', () => {
 
   it('applies a changed policy (3 failures, 1-minute lock) to the next log-in, and the change needs If-Match', async () => {
     const user = await createUser(world.a, ['caseworker'], 'policy');
-    const noIfMatch = await world.call('updateTenantSettings', { token: world.a.adminToken, body: { securityPolicy: { maxFailedLogins: 3 } } });
+    const noIfMatch = await world.call('updateTenantSettings', {
+      token: world.a.adminToken,
+      body: { securityPolicy: { maxFailedLogins: 3 } },
+    });
     expectProblem(noIfMatch, 428, 'precondition-required');
 
     const policy = await setPolicy(world.a, { maxFailedLogins: 3, lockoutMinutes: 1 });
     try {
       expect(policy).toEqual({ mfaRequiredForRoles: [], maxFailedLogins: 3, lockoutMinutes: 1 });
-      for (let attempt = 1; attempt <= 2; attempt++) expectProblem(await world.login(world.a.slug, user.email, WRONG_PASSWORD), 401, 'invalid-credentials');
+      for (let attempt = 1; attempt <= 2; attempt++)
+        expectProblem(await world.login(world.a.slug, user.email, WRONG_PASSWORD), 401, 'invalid-credentials');
       const before = Date.now();
       expectProblem(await world.login(world.a.slug, user.email, WRONG_PASSWORD), 401, 'invalid-credentials');
       const third = await world.login(world.a.slug, user.email, TEST_PASSWORD);
@@ -208,7 +265,9 @@ describe('log-in lockout', () => {
   it('counts concurrent failures without losing any: five at once still lock the account', async () => {
     const user = await createUser(world.a, ['caseworker'], 'race');
     // The user row is locked per attempt, so parallel attempts queue rather than overwrite each other's count.
-    const results = await Promise.all(Array.from({ length: 5 }, () => world.login(world.a.slug, user.email, WRONG_PASSWORD)));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => world.login(world.a.slug, user.email, WRONG_PASSWORD)),
+    );
     expect(results.map((r) => r.status)).toEqual([401, 401, 401, 401, 401]);
     expect((await authRow(world.a, user.id)).locked_until).not.toBeNull();
   });
@@ -273,9 +332,17 @@ describe('token expiry', () => {
     const now = Math.floor(Date.now() / 1000);
     const claims = adminClaims();
     // The same forgery with a future exp works, so only the exp makes the difference.
-    const live = jwt.sign({ ...claims, iat: now - 120, exp: now + 60 }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api' });
+    const live = jwt.sign({ ...claims, iat: now - 120, exp: now + 60 }, world.config.jwtSecret, {
+      algorithm: 'HS256',
+      issuer: 'hearth',
+      audience: 'hearth-api',
+    });
     expect((await me(live)).status).toBe(200);
-    const expired = jwt.sign({ ...claims, iat: now - 120, exp: now - 60 }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api' });
+    const expired = jwt.sign({ ...claims, iat: now - 120, exp: now - 60 }, world.config.jwtSecret, {
+      algorithm: 'HS256',
+      issuer: 'hearth',
+      audience: 'hearth-api',
+    });
     expectProblem(await me(expired), 401, 'invalid-token');
   });
 });
@@ -340,7 +407,9 @@ describe('refresh token rotation', () => {
     expectProblem(await refresh(live), 401, 'invalid-token');
 
     expect((await world.call('logout', { body: { refreshToken: live } })).status).toBe(204);
-    expect((await world.call('logout', { body: { refreshToken: `rt_${'0'.repeat(32)}_${'A'.repeat(43)}` } })).status).toBe(204);
+    expect(
+      (await world.call('logout', { body: { refreshToken: `rt_${'0'.repeat(32)}_${'A'.repeat(43)}` } })).status,
+    ).toBe(204);
   });
 
   it('refuses the access tokens of a session at once when it is logged out, not when they expire', async () => {
@@ -350,10 +419,14 @@ describe('refresh token rotation', () => {
     expect(rotated.status).toBe(200);
     const other = await loginOk(world.a, user.email);
     // Both access tokens of the session work until it ends.
-    for (const token of [session.accessToken, rotated.body.accessToken as string]) expect((await me(token)).status).toBe(200);
+    for (const token of [session.accessToken, rotated.body.accessToken as string])
+      expect((await me(token)).status).toBe(200);
 
-    expect((await world.call('logout', { body: { refreshToken: rotated.body.refreshToken as string } })).status).toBe(204);
-    for (const token of [session.accessToken, rotated.body.accessToken as string]) expectProblem(await me(token), 401, 'invalid-token');
+    expect((await world.call('logout', { body: { refreshToken: rotated.body.refreshToken as string } })).status).toBe(
+      204,
+    );
+    for (const token of [session.accessToken, rotated.body.accessToken as string])
+      expectProblem(await me(token), 401, 'invalid-token');
     expectProblem(await world.call('listChildren', { token: session.accessToken }), 401, 'invalid-token');
     // The same user's other log-in is another session: it carries on.
     expect((await me(other.accessToken)).status).toBe(200);
@@ -369,7 +442,8 @@ describe('refresh token rotation', () => {
 
     // The first refresh token comes back: the family ends, and with it both holders' access tokens.
     expectProblem(await refresh(session.refreshToken), 401, 'invalid-token');
-    for (const token of [session.accessToken, rotated.body.accessToken as string]) expectProblem(await me(token), 401, 'invalid-token');
+    for (const token of [session.accessToken, rotated.body.accessToken as string])
+      expectProblem(await me(token), 401, 'invalid-token');
     expect((await me(other.accessToken)).status).toBe(200);
   });
 
@@ -421,12 +495,20 @@ describe('tampered and missing credentials', () => {
     const claims = adminClaims();
     // Control: the same claims with Hearth's audience and issuer are accepted.
     expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
-    expectProblem(await me(signWith(world.config.jwtSecret, claims, { audience: 'someone-else' })), 401, 'invalid-token');
+    expectProblem(
+      await me(signWith(world.config.jwtSecret, claims, { audience: 'someone-else' })),
+      401,
+      'invalid-token',
+    );
     expectProblem(await me(signWith(world.config.jwtSecret, claims, { issuer: 'not-hearth' })), 401, 'invalid-token');
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, scp: 'admin' })), 401, 'invalid-token');
     // A token from before the user's sessions were last ended (an older generation) no longer counts.
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, gen: -1 })), 401, 'invalid-token');
-    expectProblem(await me(signWith(world.config.jwtSecret, { sub: claims.sub, tid: claims.tid, scp: 'full', sid: claims.sid })), 401, 'invalid-token');
+    expectProblem(
+      await me(signWith(world.config.jwtSecret, { sub: claims.sub, tid: claims.tid, scp: 'full', sid: claims.sid })),
+      401,
+      'invalid-token',
+    );
   });
 
   it('refuses a token that names no session, a session that does not exist, or the session of another user', async () => {
@@ -434,7 +516,11 @@ describe('tampered and missing credentials', () => {
     expect((await me(signWith(world.config.jwtSecret, claims))).status).toBe(200);
     const { sid: _sid, ...sessionless } = claims;
     expectProblem(await me(signWith(world.config.jwtSecret, sessionless)), 401, 'invalid-token');
-    expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: crypto.randomUUID() })), 401, 'invalid-token');
+    expectProblem(
+      await me(signWith(world.config.jwtSecret, { ...claims, sid: crypto.randomUUID() })),
+      401,
+      'invalid-token',
+    );
     expectProblem(await me(signWith(world.config.jwtSecret, { ...claims, sid: 'not-a-uuid' })), 401, 'invalid-token');
     const other = await createUser(world.a, ['caseworker'], 'othersid');
     const otherSession = sessionOf((await loginOk(world.a, other.email)).accessToken);
@@ -448,7 +534,12 @@ describe('tampered and missing credentials', () => {
     expect(skew).toBe(30);
     // Signed as jsonwebtoken would with the times given, and no others added.
     const sign = (times: { iat?: number; exp?: number }) =>
-      jwt.sign({ ...claims, ...times }, world.config.jwtSecret, { algorithm: 'HS256', issuer: 'hearth', audience: 'hearth-api', noTimestamp: times.iat === undefined });
+      jwt.sign({ ...claims, ...times }, world.config.jwtSecret, {
+        algorithm: 'HS256',
+        issuer: 'hearth',
+        audience: 'hearth-api',
+        noTimestamp: times.iat === undefined,
+      });
     // Controls: well-formed times pass, and so does an iat a little ahead (another server's clock running fast).
     expect((await me(sign({ iat: now, exp: now + 300 }))).status).toBe(200);
     expect((await me(sign({ iat: now + 10, exp: now + 300 }))).status).toBe(200);
@@ -463,7 +554,11 @@ describe('tampered and missing credentials', () => {
 
   it('answers a missing credential with unauthorized, and a malformed one with invalid-token', async () => {
     expectProblem(await world.call('listChildren'), 401, 'unauthorized');
-    expectProblem(await world.call('listChildren', { headers: { authorization: 'Bearer not-a-jwt' } }), 401, 'invalid-token');
+    expectProblem(
+      await world.call('listChildren', { headers: { authorization: 'Bearer not-a-jwt' } }),
+      401,
+      'invalid-token',
+    );
     expectProblem(await world.call('listChildren', { apiKey: 'hk_not_a_key' }), 401, 'invalid-token');
   });
 });
@@ -474,7 +569,10 @@ describe('MFA required by the tenant policy', () => {
   it('gives a caseworker enrolment-only tokens until TOTP is enrolled, then requires the code at log-in', async () => {
     const caseworker = await createUser(world.a, ['caseworker'], 'mfa');
     const officer = await createUser(world.a, ['placement_officer'], 'nomfa');
-    expect(await setPolicy(world.a, { mfaRequiredForRoles: ['caseworker'] })).toEqual({ ...DEFAULT_POLICY, mfaRequiredForRoles: ['caseworker'] });
+    expect(await setPolicy(world.a, { mfaRequiredForRoles: ['caseworker'] })).toEqual({
+      ...DEFAULT_POLICY,
+      mfaRequiredForRoles: ['caseworker'],
+    });
     try {
       const enrolment = await loginOk(world.a, caseworker.email);
       expect(enrolment.scope).toBe('mfa_enrolment');
@@ -493,12 +591,18 @@ describe('MFA required by the tenant policy', () => {
       const secret = setup.body.secret as string;
       expect(setup.body.otpauthUri).toContain(`secret=${secret}`);
 
-      const wrong = await world.call('confirmTotpEnrolment', { token: enrolment.accessToken, body: { code: wrongTotp(secret) } });
+      const wrong = await world.call('confirmTotpEnrolment', {
+        token: enrolment.accessToken,
+        body: { code: wrongTotp(secret) },
+      });
       expect(wrong.status).toBe(422);
       expect(wrong.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/code']);
       expect((await authRow(world.a, caseworker.id)).mfa_enabled).toBe(false);
 
-      const confirmed = await world.call('confirmTotpEnrolment', { token: enrolment.accessToken, body: { code: currentTotp(secret) } });
+      const confirmed = await world.call('confirmTotpEnrolment', {
+        token: enrolment.accessToken,
+        body: { code: currentTotp(secret) },
+      });
       expect(confirmed.status).toBe(204);
       const enrolled = await authRow(world.a, caseworker.id);
       expect(enrolled.mfa_enabled).toBe(true);
@@ -511,18 +615,30 @@ describe('MFA required by the tenant policy', () => {
       // No count for a missing code: the password was right and nothing was guessed.
       expect((await authRow(world.a, caseworker.id)).failed_login_count).toBe(0);
 
-      expectProblem(await world.login(world.a.slug, caseworker.email, TEST_PASSWORD, wrongTotp(secret)), 401, 'invalid-credentials');
+      expectProblem(
+        await world.login(world.a.slug, caseworker.email, TEST_PASSWORD, wrongTotp(secret)),
+        401,
+        'invalid-credentials',
+      );
       expect((await authRow(world.a, caseworker.id)).failed_login_count).toBe(1);
 
       // The code that confirmed enrolment is spent: a TOTP code works once (RFC 6238 section 5.2).
-      expectProblem(await world.login(world.a.slug, caseworker.email, TEST_PASSWORD, currentTotp(secret)), 401, 'invalid-credentials');
+      expectProblem(
+        await world.login(world.a.slug, caseworker.email, TEST_PASSWORD, currentTotp(secret)),
+        401,
+        'invalid-credentials',
+      );
       // The next step's code is inside the server's window and not yet used.
       const nextCode = currentTotp(secret, 1);
       const full = await loginOk(world.a, caseworker.email, TEST_PASSWORD, nextCode);
       expect(full.scope).toBe('full');
       expect((await world.call('listChildren', { token: full.accessToken })).status).toBe(200);
       expect((await authRow(world.a, caseworker.id)).failed_login_count).toBe(0);
-      expectProblem(await world.login(world.a.slug, caseworker.email, TEST_PASSWORD, nextCode), 401, 'invalid-credentials');
+      expectProblem(
+        await world.login(world.a.slug, caseworker.email, TEST_PASSWORD, nextCode),
+        401,
+        'invalid-credentials',
+      );
     } finally {
       expect(await setPolicy(world.a, { mfaRequiredForRoles: [] })).toEqual(DEFAULT_POLICY);
     }
@@ -542,7 +658,14 @@ describe('MFA required by the tenant policy', () => {
       for (const session of [full, enrolment]) {
         const setup = await world.call('startTotpEnrolment', { token: session.accessToken });
         expect(setup.status).toBe(201);
-        expect((await world.call('confirmTotpEnrolment', { token: session.accessToken, body: { code: currentTotp(setup.body.secret as string) } })).status).toBe(204);
+        expect(
+          (
+            await world.call('confirmTotpEnrolment', {
+              token: session.accessToken,
+              body: { code: currentTotp(setup.body.secret as string) },
+            })
+          ).status,
+        ).toBe(204);
       }
 
       // Otherwise a session opened with the password alone outlives the switch to two factors: its
@@ -566,7 +689,11 @@ describe('MFA required by the tenant policy', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('API keys', () => {
-  async function createKey(token: string, permissions: string[], extra: Record<string, unknown> = {}): Promise<HttpResponse> {
+  async function createKey(
+    token: string,
+    permissions: string[],
+    extra: Record<string, unknown> = {},
+  ): Promise<HttpResponse> {
     return world.call('createApiKey', { token, body: { name: `key ${++serial}`, permissions, ...extra } });
   }
 
@@ -576,12 +703,31 @@ describe('API keys', () => {
     const apiKey = created.body.secret as string;
 
     const principal = await world.call('getCurrentPrincipal', { apiKey });
-    expect(principal.body).toMatchObject({ kind: 'api_key', id: created.body.id, tenantId: world.a.id, permissions: ['children:read'] });
+    expect(principal.body).toMatchObject({
+      kind: 'api_key',
+      id: created.body.id,
+      tenantId: world.a.id,
+      permissions: ['children:read'],
+    });
     expect((await world.call('listChildren', { apiKey })).status).toBe(200);
-    expectProblem(await world.call('createChild', { apiKey, body: { givenName: 'Key', familyName: 'Child', dateOfBirth: '2016-05-01', sex: 'female' } }), 403, 'forbidden');
+    expectProblem(
+      await world.call('createChild', {
+        apiKey,
+        body: { givenName: 'Key', familyName: 'Child', dateOfBirth: '2016-05-01', sex: 'female' },
+      }),
+      403,
+      'forbidden',
+    );
     expectProblem(await world.call('listUsers', { apiKey }), 403, 'forbidden');
     // Operations for people only stay closed to keys.
-    expectProblem(await world.call('changePassword', { apiKey, body: { currentPassword: TEST_PASSWORD, newPassword: 'a key has no password 1' } }), 403, 'forbidden');
+    expectProblem(
+      await world.call('changePassword', {
+        apiKey,
+        body: { currentPassword: TEST_PASSWORD, newPassword: 'a key has no password 1' },
+      }),
+      403,
+      'forbidden',
+    );
   });
 
   it('shows the secret once and stores only its hash', async () => {
@@ -603,7 +749,12 @@ describe('API keys', () => {
     for (const key of list.body.data) expect(key).not.toHaveProperty('secret');
     expect(list.text).not.toContain(randomPart);
 
-    const rows = await ownerRows<{ token_hash: string; row: string }>(world.db, world.a.id, 'SELECT token_hash, row_to_json(k)::text AS row FROM api_keys k WHERE id = ?', [id]);
+    const rows = await ownerRows<{ token_hash: string; row: string }>(
+      world.db,
+      world.a.id,
+      'SELECT token_hash, row_to_json(k)::text AS row FROM api_keys k WHERE id = ?',
+      [id],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.token_hash).toBe(sha256(secret));
     expect(rows[0]!.token_hash).not.toBe(secret);
@@ -611,7 +762,12 @@ describe('API keys', () => {
     expect(rows[0]!.row).not.toContain(randomPart);
     expect(rows[0]!.row).not.toContain(randomPart.slice(8));
     // Nor does the audit trail.
-    const audit = await ownerRows<{ event: string }>(world.db, world.a.id, `SELECT row_to_json(e)::text AS event FROM audit_events e WHERE entity_id = ?`, [id]);
+    const audit = await ownerRows<{ event: string }>(
+      world.db,
+      world.a.id,
+      `SELECT row_to_json(e)::text AS event FROM audit_events e WHERE entity_id = ?`,
+      [id],
+    );
     expect(audit.length).toBeGreaterThan(0);
     for (const e of audit) expect(e.event).not.toContain(randomPart.slice(8));
   });
@@ -625,7 +781,10 @@ describe('API keys', () => {
     expect(platformOnly.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/permissions/0']);
 
     // A key manager who may only read children cannot mint a key that deletes them.
-    const role = await world.call('createRole', { token: world.a.adminToken, body: { key: `key_manager_${++serial}`, name: 'Key manager', permissions: ['api_keys:manage', 'children:read'] } });
+    const role = await world.call('createRole', {
+      token: world.a.adminToken,
+      body: { key: `key_manager_${++serial}`, name: 'Key manager', permissions: ['api_keys:manage', 'children:read'] },
+    });
     expect(role.status).toBe(201);
     const manager = await world.addUser(world.a, [role.body.key as string]);
     const beyond = await createKey(manager.token, ['children:read', 'children:delete']);
@@ -633,7 +792,9 @@ describe('API keys', () => {
     expect(beyond.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/permissions/1']);
     expect((await createKey(manager.token, ['children:read'])).status).toBe(201);
 
-    const past = await createKey(world.a.adminToken, ['children:read'], { expiresAt: new Date(Date.now() - 60_000).toISOString() });
+    const past = await createKey(world.a.adminToken, ['children:read'], {
+      expiresAt: new Date(Date.now() - 60_000).toISOString(),
+    });
     expect(past.status).toBe(422);
     expect(past.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/expiresAt']);
   });
@@ -641,13 +802,21 @@ describe('API keys', () => {
   it('stops working when revoked or expired, or when its tenant part is rewritten', async () => {
     const revoked = (await createKey(world.a.adminToken, ['children:read'])).body as { id: string; secret: string };
     expect((await world.call('listChildren', { apiKey: revoked.secret })).status).toBe(200);
-    expect((await world.call('revokeApiKey', { token: world.a.adminToken, params: { apiKeyId: revoked.id } })).status).toBe(200);
+    expect(
+      (await world.call('revokeApiKey', { token: world.a.adminToken, params: { apiKeyId: revoked.id } })).status,
+    ).toBe(200);
     expectProblem(await world.call('listChildren', { apiKey: revoked.secret }), 401, 'invalid-token');
 
-    const expiring = (await createKey(world.a.adminToken, ['children:read'], { expiresAt: new Date(Date.now() + 3_600_000).toISOString() })).body as { id: string; secret: string };
+    const expiring = (
+      await createKey(world.a.adminToken, ['children:read'], {
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      })
+    ).body as { id: string; secret: string };
     expect((await world.call('listChildren', { apiKey: expiring.secret })).status).toBe(200);
     // Move the expiry into the past behind the API's back rather than wait for it.
-    await ownerRows(world.db, world.a.id, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = ?`, [expiring.id]);
+    await ownerRows(world.db, world.a.id, `UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = ?`, [
+      expiring.id,
+    ]);
     expectProblem(await world.call('listChildren', { apiKey: expiring.secret }), 401, 'invalid-token');
 
     const good = (await createKey(world.a.adminToken, ['children:read'])).body as { id: string; secret: string };
@@ -663,10 +832,22 @@ describe('API keys', () => {
     const apiKey = created.body.secret as string;
     // The key holds the permission, so it is the "people only" rule that refuses, not a missing grant.
     expect((await world.call('getCurrentPrincipal', { apiKey })).body.permissions).toContain('api_keys:manage');
-    expectProblem(await world.call('createApiKey', { apiKey, body: { name: 'minted by a key', permissions: ['children:read'] } }), 403, 'forbidden');
+    expectProblem(
+      await world.call('createApiKey', { apiKey, body: { name: 'minted by a key', permissions: ['children:read'] } }),
+      403,
+      'forbidden',
+    );
     expectProblem(await world.call('listApiKeys', { apiKey }), 403, 'forbidden');
-    expectProblem(await world.call('revokeApiKey', { apiKey, params: { apiKeyId: created.body.id as string } }), 403, 'forbidden');
-    const rows = await ownerRows<{ n: number }>(world.db, world.a.id, `SELECT count(*)::int AS n FROM api_keys WHERE name = 'minted by a key'`);
+    expectProblem(
+      await world.call('revokeApiKey', { apiKey, params: { apiKeyId: created.body.id as string } }),
+      403,
+      'forbidden',
+    );
+    const rows = await ownerRows<{ n: number }>(
+      world.db,
+      world.a.id,
+      `SELECT count(*)::int AS n FROM api_keys WHERE name = 'minted by a key'`,
+    );
     expect(rows[0]!.n).toBe(0);
   });
 });
@@ -675,7 +856,12 @@ describe('API keys', () => {
 
 describe('password reset and change', () => {
   async function outboundTokens(tenant: TenantFixture, email: string): Promise<string[]> {
-    const rows = await ownerRows<{ payload: { token: string } }>(world.db, tenant.id, 'SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at, id', [email]);
+    const rows = await ownerRows<{ payload: { token: string } }>(
+      world.db,
+      tenant.id,
+      'SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at, id',
+      [email],
+    );
     return rows.map((r) => r.payload.token);
   }
 
@@ -693,15 +879,29 @@ describe('password reset and change', () => {
     expect(tokens).toHaveLength(1);
     const token = tokens[0]!;
     // Only the hash is kept in password_tokens.
-    const stored = await ownerRows<{ token_hash: string }>(world.db, world.a.id, 'SELECT token_hash FROM password_tokens WHERE user_id = ?', [user.id]);
+    const stored = await ownerRows<{ token_hash: string }>(
+      world.db,
+      world.a.id,
+      'SELECT token_hash FROM password_tokens WHERE user_id = ?',
+      [user.id],
+    );
     expect(stored.map((r) => r.token_hash)).toEqual([sha256(token)]);
 
     // A lock is lifted by the reset (the contract says so).
-    await ownerRows(world.db, world.a.id, `UPDATE users SET locked_until = now() + interval '10 minutes' WHERE id = ?`, [user.id]);
+    await ownerRows(
+      world.db,
+      world.a.id,
+      `UPDATE users SET locked_until = now() + interval '10 minutes' WHERE id = ?`,
+      [user.id],
+    );
     const newPassword = 'a brand new password 1';
     expect((await world.call('confirmPasswordReset', { body: { token, newPassword } })).status).toBe(204);
 
-    expectProblem(await world.call('confirmPasswordReset', { body: { token, newPassword: 'yet another password 2' } }), 401, 'invalid-token');
+    expectProblem(
+      await world.call('confirmPasswordReset', { body: { token, newPassword: 'yet another password 2' } }),
+      401,
+      'invalid-token',
+    );
     expectProblem(await me(session.accessToken), 401, 'invalid-token');
     expectProblem(await refresh(session.refreshToken), 401, 'invalid-token');
     expect((await refreshRow(world.a, session.refreshToken)).revoked_at).not.toBeNull();
@@ -716,11 +916,21 @@ describe('password reset and change', () => {
     const other = await loginOk(world.a, user.email);
     const session = await loginOk(world.a, user.email);
 
-    const wrong = await world.call('changePassword', { token: session.accessToken, body: { currentPassword: WRONG_PASSWORD, newPassword: 'a changed password 1' } });
+    const wrong = await world.call('changePassword', {
+      token: session.accessToken,
+      body: { currentPassword: WRONG_PASSWORD, newPassword: 'a changed password 1' },
+    });
     expect(wrong.status).toBe(422);
     expect(wrong.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(['/body/currentPassword']);
 
-    expect((await world.call('changePassword', { token: session.accessToken, body: { currentPassword: TEST_PASSWORD, newPassword: 'a changed password 1' } })).status).toBe(204);
+    expect(
+      (
+        await world.call('changePassword', {
+          token: session.accessToken,
+          body: { currentPassword: TEST_PASSWORD, newPassword: 'a changed password 1' },
+        })
+      ).status,
+    ).toBe(204);
     expectProblem(await me(other.accessToken), 401, 'invalid-token');
     expectProblem(await refresh(other.refreshToken), 401, 'invalid-token');
 
@@ -740,7 +950,12 @@ describe('disabled users', () => {
     const read = await world.call('getUser', { token: world.a.adminToken, params: { userId: user.id } });
     const etag = read.headers.get('etag');
     expect(etag).toMatch(/^"\d+"$/);
-    const disabled = await world.call('updateUser', { token: world.a.adminToken, params: { userId: user.id }, body: { status: 'disabled' }, headers: { 'if-match': etag! } });
+    const disabled = await world.call('updateUser', {
+      token: world.a.adminToken,
+      params: { userId: user.id },
+      body: { status: 'disabled' },
+      headers: { 'if-match': etag! },
+    });
     expect(disabled.status).toBe(200);
     expect(disabled.body.status).toBe('disabled');
 
@@ -784,7 +999,10 @@ describe('rate limits on log-in, refresh and password reset', () => {
   const unknown = (what: string) => uniqueEmail(limited.a, what);
   async function knownUser(what: string): Promise<string> {
     const email = uniqueEmail(limited.a, what);
-    const r = await limited.call('createUser', { token: limited.a.adminToken, body: { email, displayName: email, roles: ['caseworker'], password: TEST_PASSWORD } });
+    const r = await limited.call('createUser', {
+      token: limited.a.adminToken,
+      body: { email, displayName: email, roles: ['caseworker'], password: TEST_PASSWORD },
+    });
     expect(r.status).toBe(201);
     return email;
   }
@@ -802,7 +1020,8 @@ describe('rate limits on log-in, refresh and password reset', () => {
   it('refuses a client its next log-in once it has failed as often as the limit allows, whatever emails it tried', async () => {
     const ip = newClient();
     const { points, windowSeconds } = limits.loginFailuresPerIp;
-    for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, unknown(`spray${i}-`)), 401, 'invalid-credentials');
+    for (let i = 0; i < points; i++)
+      expectProblem(await loginFrom(ip, unknown(`spray${i}-`)), 401, 'invalid-credentials');
 
     // Refused before anything is looked at: the right password of a real account fares no better.
     const refused = await loginFrom(ip, limited.a.adminEmail, TEST_PASSWORD);
@@ -857,10 +1076,18 @@ describe('rate limits on log-in, refresh and password reset', () => {
   it('holds across two servers on the same database', async () => {
     const ip = newClient();
     const { points, windowSeconds } = limits.loginFailuresPerIp;
-    const second: RunningServer = await startServer(limited.config, limited.db.hearthEmbedded ? { db: limited.db } : {});
+    const second: RunningServer = await startServer(
+      limited.config,
+      limited.db.hearthEmbedded ? { db: limited.db } : {},
+    );
     try {
       // Half the failures at each server: neither alone has seen the limit reached.
-      for (let i = 0; i < points; i++) expectProblem(await loginFrom(ip, unknown(`twin${i}-`), WRONG_PASSWORD, i % 2 ? second : limited), 401, 'invalid-credentials');
+      for (let i = 0; i < points; i++)
+        expectProblem(
+          await loginFrom(ip, unknown(`twin${i}-`), WRONG_PASSWORD, i % 2 ? second : limited),
+          401,
+          'invalid-credentials',
+        );
       expectRefused(await loginFrom(ip, unknown('twin-next'), WRONG_PASSWORD, second), windowSeconds);
       expectRefused(await loginFrom(ip, unknown('twin-next'), WRONG_PASSWORD, limited), windowSeconds);
     } finally {
@@ -872,11 +1099,16 @@ describe('rate limits on log-in, refresh and password reset', () => {
     const email = await knownUser('resetlimit');
     const stranger = unknown('resetstranger');
     const { points, windowSeconds } = limits.resetRequestsPerAccount;
-    const requestFrom = (ip: string, address: string) => call(limited.url, 'requestPasswordReset', { body: { tenant: limited.a.slug, email: address }, headers: { 'x-forwarded-for': ip } });
+    const requestFrom = (ip: string, address: string) =>
+      call(limited.url, 'requestPasswordReset', {
+        body: { tenant: limited.a.slug, email: address },
+        headers: { 'x-forwarded-for': ip },
+      });
     const answers = async (address: string) => {
       const statuses: number[] = [];
       // A new client each time: the account is what is counted.
-      for (let i = 0; i < points; i++) statuses.push((await requestFrom(newClient(), i % 2 ? address.toUpperCase() : address)).status);
+      for (let i = 0; i < points; i++)
+        statuses.push((await requestFrom(newClient(), i % 2 ? address.toUpperCase() : address)).status);
       return { statuses, next: await requestFrom(newClient(), address) };
     };
     const known = await answers(email);
@@ -887,7 +1119,12 @@ describe('rate limits on log-in, refresh and password reset', () => {
     expectRefused(notKnown.next, windowSeconds);
     expect(stableProblem(notKnown.next.body)).toEqual(stableProblem(known.next.body));
     // Only the requests let through queued a message.
-    const queued = await ownerRows<{ n: number }>(limited.db, limited.a.id, 'SELECT count(*)::int AS n FROM outbound_messages WHERE lower(recipient) = lower(?)', [email]);
+    const queued = await ownerRows<{ n: number }>(
+      limited.db,
+      limited.a.id,
+      'SELECT count(*)::int AS n FROM outbound_messages WHERE lower(recipient) = lower(?)',
+      [email],
+    );
     expect(queued[0]!.n).toBe(points);
 
     const ip = newClient();
@@ -900,17 +1137,29 @@ describe('rate limits on log-in, refresh and password reset', () => {
     const confirmIp = newClient();
     const confirms = limits.resetConfirmsPerIp;
     const confirmFrom = (ip: string) =>
-      call(limited.url, 'confirmPasswordReset', { body: { token: `pw_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}`, newPassword: 'a new password 123' }, headers: { 'x-forwarded-for': ip } });
+      call(limited.url, 'confirmPasswordReset', {
+        body: {
+          token: `pw_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}`,
+          newPassword: 'a new password 123',
+        },
+        headers: { 'x-forwarded-for': ip },
+      });
     for (let i = 0; i < confirms.points; i++) expectProblem(await confirmFrom(confirmIp), 401, 'invalid-token');
     expectRefused(await confirmFrom(confirmIp), confirms.windowSeconds);
 
     const refreshIp = newClient();
     const refreshes = limits.refreshesPerIp;
     const refreshFrom = (ip: string) =>
-      call(limited.url, 'refreshToken', { body: { refreshToken: `rt_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}` }, headers: { 'x-forwarded-for': ip } });
+      call(limited.url, 'refreshToken', {
+        body: { refreshToken: `rt_${limited.a.id.replace(/-/g, '')}_${crypto.randomBytes(32).toString('base64url')}` },
+        headers: { 'x-forwarded-for': ip },
+      });
     // Ten at a time: each request is counted before it is looked at, so running them in parallel changes no count.
     for (let i = 0; i < refreshes.points; i += 10) {
-      for (const r of await Promise.all(Array.from({ length: Math.min(10, refreshes.points - i) }, () => refreshFrom(refreshIp)))) expectProblem(r, 401, 'invalid-token');
+      for (const r of await Promise.all(
+        Array.from({ length: Math.min(10, refreshes.points - i) }, () => refreshFrom(refreshIp)),
+      ))
+        expectProblem(r, 401, 'invalid-token');
     }
     expectRefused(await refreshFrom(refreshIp), refreshes.windowSeconds);
     expectProblem(await refreshFrom(newClient()), 401, 'invalid-token');

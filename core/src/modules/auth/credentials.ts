@@ -10,13 +10,17 @@ import { RefreshToken, type TokenScope } from './models';
 
 /** Log-in knows only a slug; the database answers slug -> id (and status) before any tenant is entered. */
 export async function tenantBySlug(trx: Knex.Transaction, slug: string): Promise<Pick<Tenant, 'id' | 'status'> | null> {
-  const result = (await trx.raw('SELECT id, status FROM hearth_tenant_by_slug(?)', [slug])) as { rows: Array<Pick<Tenant, 'id' | 'status'>> };
+  const result = (await trx.raw('SELECT id, status FROM hearth_tenant_by_slug(?)', [slug])) as {
+    rows: Array<Pick<Tenant, 'id' | 'status'>>;
+  };
   return result.rows[0] ?? null;
 }
 
 /** Whether the tenant an opaque token names is active, asked before entering it. */
 export async function tenantActive(trx: Knex.Transaction, tenantId: string): Promise<boolean> {
-  const status = (await trx.raw('SELECT hearth_tenant_status(?) AS status', [tenantId])) as { rows: Array<{ status: Tenant['status'] | null }> };
+  const status = (await trx.raw('SELECT hearth_tenant_status(?) AS status', [tenantId])) as {
+    rows: Array<{ status: Tenant['status'] | null }>;
+  };
   return status.rows[0]?.status === 'active';
 }
 
@@ -26,7 +30,11 @@ export async function securityPolicy(trx: Knex.Transaction, tenantId: string): P
 }
 
 /** Full access, unless the tenant's policy requires MFA for one of the user's roles and the user has not enrolled. */
-export async function scopeFor(trx: Knex.Transaction, tenantId: string, user: Pick<User, 'id' | 'mfaEnabled'>): Promise<TokenScope> {
+export async function scopeFor(
+  trx: Knex.Transaction,
+  tenantId: string,
+  user: Pick<User, 'id' | 'mfaEnabled'>,
+): Promise<TokenScope> {
   if (user.mfaEnabled) return 'full';
   const policy = await securityPolicy(trx, tenantId);
   if (!policy.mfaRequiredForRoles.length) return 'full';
@@ -60,7 +68,11 @@ export async function issueTokens(
     expiresAt: new Date(Date.now() + config.refreshTokenTtlSeconds * 1000),
   });
   return {
-    accessToken: signAccessToken(config, { userId: user.id, tenantId, sessionId: familyId, generation: user.sessionGeneration }, scope),
+    accessToken: signAccessToken(
+      config,
+      { userId: user.id, tenantId, sessionId: familyId, generation: user.sessionGeneration },
+      scope,
+    ),
     refreshToken: refresh.token,
     tokenType: 'Bearer' as const,
     expiresIn: config.accessTokenTtlSeconds,

@@ -8,8 +8,15 @@ import { Problem } from '../../http/problem';
  * nothing in the request's transaction needs undoing, and the counters live outside it.
  */
 export function tooManyRequests(refusal: Refusal): OperationResult {
-  const problem = new Problem('tooManyRequests', 'Too many attempts; try again after the number of seconds in Retry-After');
-  return { status: problem.status, problem: problem.body, headers: { 'Retry-After': String(refusal.retryAfterSeconds) } };
+  const problem = new Problem(
+    'tooManyRequests',
+    'Too many attempts; try again after the number of seconds in Retry-After',
+  );
+  return {
+    status: problem.status,
+    problem: problem.body,
+    headers: { 'Retry-After': String(refusal.retryAfterSeconds) },
+  };
 }
 
 /**

@@ -12,10 +12,15 @@ async function startTotpEnrolment(ctx: TenantContext<'startTotpEnrolment'>): Pro
   const user = await lockedOwnUser(ctx, principal.id);
   if (user.mfaEnabled) throw new Problem('conflict', 'TOTP is already enabled for this account');
   const secret = newTotpSecret();
-  await User.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: principal.id }).patch({ mfaPendingSecret: seal(ctx.services.config.dataKey, secret) });
+  await User.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, id: principal.id })
+    .patch({ mfaPendingSecret: seal(ctx.services.config.dataKey, secret) });
   await ctx.audit({ action: 'auth.mfa_enrolment_started', entityType: 'user', entityId: principal.id });
   // Nothing to point at: the enrolment is a state of the caller's own account.
-  return { status: 201, body: { secret, otpauthUri: totpUri(secret, `${principal.tenantSlug}:${principal.email}`, 'Hearth') } };
+  return {
+    status: 201,
+    body: { secret, otpauthUri: totpUri(secret, `${principal.tenantSlug}:${principal.email}`, 'Hearth') },
+  };
 }
 
 async function confirmTotpEnrolment(ctx: TenantContext<'confirmTotpEnrolment'>): Promise<OperationResult> {
@@ -26,18 +31,37 @@ async function confirmTotpEnrolment(ctx: TenantContext<'confirmTotpEnrolment'>):
   if (!user.mfaPendingSecret) throw new Problem('conflict', 'Start TOTP enrolment first');
   const step = totpStep(open(ctx.services.config.dataKey, user.mfaPendingSecret), code);
   if (step === null) {
-    throw Problem.unprocessable([{ pointer: '/body/code', message: 'does not match the authenticator; check the device clock' }]);
+    throw Problem.unprocessable([
+      { pointer: '/body/code', message: 'does not match the authenticator; check the device clock' },
+    ]);
   }
   await User.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId, id: principal.id })
-    .patch({ mfaEnabled: true, mfaSecret: user.mfaPendingSecret, mfaPendingSecret: null, mfaLastStep: step, updatedAt: ctx.trx.fn.now() });
+    .patch({
+      mfaEnabled: true,
+      mfaSecret: user.mfaPendingSecret,
+      mfaPendingSecret: null,
+      mfaLastStep: step,
+      updatedAt: ctx.trx.fn.now(),
+    });
   // Sessions opened with the password alone end: from now on a session needs the second factor.
   await revokeSessions(ctx, principal.id);
-  await ctx.audit({ action: 'auth.mfa_enabled', entityType: 'user', entityId: principal.id, after: { mfaEnabled: true } });
+  await ctx.audit({
+    action: 'auth.mfa_enabled',
+    entityType: 'user',
+    entityId: principal.id,
+    after: { mfaEnabled: true },
+  });
   return noContent();
 }
 
 export const mfaOperations = defineOperations({
-  startTotpEnrolment: { access: { authenticated: true, usersOnly: true, allowMfaEnrolmentScope: true }, handle: startTotpEnrolment },
-  confirmTotpEnrolment: { access: { authenticated: true, usersOnly: true, allowMfaEnrolmentScope: true }, handle: confirmTotpEnrolment },
+  startTotpEnrolment: {
+    access: { authenticated: true, usersOnly: true, allowMfaEnrolmentScope: true },
+    handle: startTotpEnrolment,
+  },
+  confirmTotpEnrolment: {
+    access: { authenticated: true, usersOnly: true, allowMfaEnrolmentScope: true },
+    handle: confirmTotpEnrolment,
+  },
 });

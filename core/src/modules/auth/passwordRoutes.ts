@@ -30,7 +30,13 @@ async function requestPasswordReset(ctx: PublicContext<'requestPasswordReset'>):
     .first()
     .select('id', 'email');
   if (!user) return nothingToDo;
-  await issuePasswordToken(ctx.trx, { tenantId: tenant.id, userId: user.id, email: user.email, purpose: 'reset', tenantSlug: body.tenant });
+  await issuePasswordToken(ctx.trx, {
+    tenantId: tenant.id,
+    userId: user.id,
+    email: user.email,
+    purpose: 'reset',
+    tenantSlug: body.tenant,
+  });
   await ctx.audit({ action: 'auth.password_reset_requested', entityType: 'user', entityId: user.id });
   return accepted(undefined);
 }
@@ -46,15 +52,27 @@ async function confirmPasswordReset(ctx: PublicContext<'confirmPasswordReset'>):
   if (!(await tenantActive(ctx.trx, parsed.tenantId))) throw invalid();
   const tenantId = parsed.tenantId;
   await ctx.enterTenant(tenantId);
-  const row = await PasswordToken.query(ctx.trx).where({ tenant_id: tenantId, token_hash: hashToken(body.token) }).forUpdate().first();
+  const row = await PasswordToken.query(ctx.trx)
+    .where({ tenant_id: tenantId, token_hash: hashToken(body.token) })
+    .forUpdate()
+    .first();
   if (!row || row.usedAt || new Date(row.expiresAt).getTime() <= Date.now()) throw invalid();
 
   await PasswordToken.query(ctx.trx).where({ tenant_id: tenantId, id: row.id }).patch({ usedAt: ctx.trx.fn.now() });
   await User.query(ctx.trx)
     .where({ tenant_id: tenantId, id: row.userId })
-    .patch({ passwordHash: await hashPassword(body.newPassword), failedLoginCount: 0, lockedUntil: null, updatedAt: ctx.trx.fn.now() });
+    .patch({
+      passwordHash: await hashPassword(body.newPassword),
+      failedLoginCount: 0,
+      lockedUntil: null,
+      updatedAt: ctx.trx.fn.now(),
+    });
   await revokeSessions({ trx: ctx.trx, tenantId }, row.userId);
-  await ctx.audit({ action: row.purpose === 'invite' ? 'auth.invitation_accepted' : 'auth.password_reset', entityType: 'user', entityId: row.userId });
+  await ctx.audit({
+    action: row.purpose === 'invite' ? 'auth.invitation_accepted' : 'auth.password_reset',
+    entityType: 'user',
+    entityId: row.userId,
+  });
   return noContent();
 }
 
@@ -79,5 +97,8 @@ async function changePassword(ctx: TenantContext<'changePassword'>): Promise<Ope
 export const passwordOperations = defineOperations({
   requestPasswordReset: { access: { public: true }, handle: requestPasswordReset },
   confirmPasswordReset: { access: { public: true }, handle: confirmPasswordReset },
-  changePassword: { access: { authenticated: true, usersOnly: true, allowMfaEnrolmentScope: true }, handle: changePassword },
+  changePassword: {
+    access: { authenticated: true, usersOnly: true, allowMfaEnrolmentScope: true },
+    handle: changePassword,
+  },
 });

@@ -24,7 +24,11 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
     throw invalidCredentials();
   }
   await ctx.enterTenant(tenant.id);
-  const user = await User.query(ctx.trx).where({ tenant_id: tenant.id }).whereRaw('lower(email) = lower(?)', [body.email]).forUpdate().first();
+  const user = await User.query(ctx.trx)
+    .where({ tenant_id: tenant.id })
+    .whereRaw('lower(email) = lower(?)', [body.email])
+    .forUpdate()
+    .first();
   if (!user || user.status !== 'active' || !user.passwordHash) {
     await verifyPassword(null, body.password);
     throw invalidCredentials();
@@ -35,23 +39,32 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
     // account looks like a wrong password, so locking cannot be used to find who has an account.
     if (!passwordOk) throw invalidCredentials();
     await attempt.passwordRight();
-    throw new Problem('accountLocked', 'Too many failed log-ins; try again later or ask an administrator to unlock the account', {
-      lockedUntil: new Date(user.lockedUntil).toISOString(),
-    });
+    throw new Problem(
+      'accountLocked',
+      'Too many failed log-ins; try again later or ask an administrator to unlock the account',
+      {
+        lockedUntil: new Date(user.lockedUntil).toISOString(),
+      },
+    );
   }
   if (passwordOk && user.mfaEnabled && body.totpCode === undefined) {
     await attempt.passwordRight();
     throw new Problem('mfaRequired', 'Send totpCode from your authenticator app');
   }
-  const secret = user.mfaEnabled && body.totpCode !== undefined && user.mfaSecret !== null ? open(ctx.services.config.dataKey, user.mfaSecret) : null;
+  const secret =
+    user.mfaEnabled && body.totpCode !== undefined && user.mfaSecret !== null
+      ? open(ctx.services.config.dataKey, user.mfaSecret)
+      : null;
   const step = secret !== null ? totpStep(secret, body.totpCode!) : null;
-  const secondFactorOk = !user.mfaEnabled || (step !== null && (user.mfaLastStep === null || step > Number(user.mfaLastStep)));
+  const secondFactorOk =
+    !user.mfaEnabled || (step !== null && (user.mfaLastStep === null || step > Number(user.mfaLastStep)));
 
   if (!passwordOk || !secondFactorOk) {
     // The failure is recorded and committed, so the count survives; the response is still a 401 (or 423).
     const policy = await securityPolicy(ctx.trx, tenant.id);
     const failures = user.failedLoginCount + 1;
-    const lockedUntil = failures >= policy.maxFailedLogins ? new Date(Date.now() + policy.lockoutMinutes * 60_000) : null;
+    const lockedUntil =
+      failures >= policy.maxFailedLogins ? new Date(Date.now() + policy.lockoutMinutes * 60_000) : null;
     await User.query(ctx.trx)
       .where({ tenant_id: tenant.id, id: user.id })
       .patch({ failedLoginCount: lockedUntil ? 0 : failures, lockedUntil });
@@ -59,10 +72,16 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
       action: lockedUntil ? 'auth.account_locked' : 'auth.login_failed',
       entityType: 'user',
       entityId: user.id,
-      after: { failedLogins: failures, lockedUntil: lockedUntil?.toISOString() ?? null, reason: passwordOk ? 'totp' : 'password' },
+      after: {
+        failedLogins: failures,
+        lockedUntil: lockedUntil?.toISOString() ?? null,
+        reason: passwordOk ? 'totp' : 'password',
+      },
     });
     // The failure that locks answers like any other; the lock shows only to the right password.
-    const problem = passwordOk ? new Problem('invalidCredentials', 'The TOTP code is not valid, or was already used') : invalidCredentials();
+    const problem = passwordOk
+      ? new Problem('invalidCredentials', 'The TOTP code is not valid, or was already used')
+      : invalidCredentials();
     return { status: problem.status, problem: problem.body };
   }
 
@@ -72,7 +91,13 @@ async function login(ctx: PublicContext<'login'>): Promise<OperationResult> {
   await attempt.succeeded();
   const scope = await scopeFor(ctx.trx, tenant.id, user);
   const tokens = await issueTokens(ctx.trx, ctx.services.config, { tenantId: tenant.id, user, scope });
-  await ctx.audit({ action: 'auth.login', entityType: 'user', entityId: user.id, after: { scope }, actor: { type: 'user', id: user.id } });
+  await ctx.audit({
+    action: 'auth.login',
+    entityType: 'user',
+    entityId: user.id,
+    after: { scope },
+    actor: { type: 'user', id: user.id },
+  });
   return ok(tokens);
 }
 
@@ -85,12 +110,18 @@ async function presentedRefreshToken(
   if (!parsed) return null;
   if (!(await tenantActive(ctx.trx, parsed.tenantId))) return null;
   await ctx.enterTenant(parsed.tenantId);
-  const row = await RefreshToken.query(ctx.trx).where({ tenant_id: parsed.tenantId, token_hash: hashToken(token) }).forUpdate().first();
+  const row = await RefreshToken.query(ctx.trx)
+    .where({ tenant_id: parsed.tenantId, token_hash: hashToken(token) })
+    .forUpdate()
+    .first();
   return row ? { row, tenantId: parsed.tenantId } : null;
 }
 
 async function endSession(trx: Knex.Transaction, tenantId: string, familyId: string): Promise<void> {
-  await RefreshToken.query(trx).where({ tenant_id: tenantId, family_id: familyId }).whereNull('revoked_at').patch({ revokedAt: trx.fn.now() });
+  await RefreshToken.query(trx)
+    .where({ tenant_id: tenantId, family_id: familyId })
+    .whereNull('revoked_at')
+    .patch({ revokedAt: trx.fn.now() });
 }
 
 async function refreshToken(ctx: PublicContext<'refreshToken'>): Promise<OperationResult> {
@@ -103,19 +134,37 @@ async function refreshToken(ctx: PublicContext<'refreshToken'>): Promise<Operati
   if (row.usedAt) {
     // A rotated token came back: someone holds a copy. End the whole family, for both holders.
     await endSession(ctx.trx, tenantId, row.familyId);
-    await ctx.audit({ action: 'auth.refresh_token_reused', entityType: 'user', entityId: row.userId, after: { familyId: row.familyId } });
-    const problem = new Problem('invalidToken', 'The refresh token was already used; every session from that log-in has been ended');
+    await ctx.audit({
+      action: 'auth.refresh_token_reused',
+      entityType: 'user',
+      entityId: row.userId,
+      after: { familyId: row.familyId },
+    });
+    const problem = new Problem(
+      'invalidToken',
+      'The refresh token was already used; every session from that log-in has been ended',
+    );
     return { status: problem.status, problem: problem.body };
   }
-  if (new Date(row.expiresAt).getTime() <= Date.now()) throw new Problem('invalidToken', 'The refresh token has expired');
-  const user = await User.query(ctx.trx).where({ tenant_id: tenantId, id: row.userId }).first().select('id', 'status', 'mfa_enabled', 'session_generation');
+  if (new Date(row.expiresAt).getTime() <= Date.now())
+    throw new Problem('invalidToken', 'The refresh token has expired');
+  const user = await User.query(ctx.trx)
+    .where({ tenant_id: tenantId, id: row.userId })
+    .first()
+    .select('id', 'status', 'mfa_enabled', 'session_generation');
   if (!user || user.status !== 'active') throw new Problem('invalidToken', 'The refresh token is not valid');
 
   await RefreshToken.query(ctx.trx).where({ tenant_id: tenantId, id: row.id }).patch({ usedAt: ctx.trx.fn.now() });
   const scope = await scopeFor(ctx.trx, tenantId, user);
   const tokens = await issueTokens(ctx.trx, ctx.services.config, { tenantId, user, scope, familyId: row.familyId });
   const after = { familyId: row.familyId, scope };
-  await ctx.audit({ action: 'auth.token_refreshed', entityType: 'user', entityId: user.id, after, actor: { type: 'user', id: user.id } });
+  await ctx.audit({
+    action: 'auth.token_refreshed',
+    entityType: 'user',
+    entityId: user.id,
+    after,
+    actor: { type: 'user', id: user.id },
+  });
   return ok(tokens);
 }
 
@@ -124,16 +173,32 @@ async function logout(ctx: PublicContext<'logout'>): Promise<OperationResult> {
   // An unknown token gets the same answer: logging out cannot be used to test tokens.
   if (!found || found.row.revokedAt) return { ...noContent(), noWrite: true };
   await endSession(ctx.trx, found.tenantId, found.row.familyId);
-  await ctx.audit({ action: 'auth.logout', entityType: 'user', entityId: found.row.userId, after: { familyId: found.row.familyId } });
+  await ctx.audit({
+    action: 'auth.logout',
+    entityType: 'user',
+    entityId: found.row.userId,
+    after: { familyId: found.row.familyId },
+  });
   return noContent();
 }
 
 async function getCurrentPrincipal(ctx: TenantContext<'getCurrentPrincipal'>): Promise<OperationResult> {
   const p = ctx.principal;
   const permissions = [...p.permissions].sort();
-  if (p.kind === 'api_key') return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, permissions });
+  if (p.kind === 'api_key')
+    return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, permissions });
   const { email, displayName, roles, mfaEnabled } = p;
-  return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, email, displayName, roles, permissions, mfaEnabled });
+  return ok({
+    kind: p.kind,
+    id: p.id,
+    tenantId: p.tenantId,
+    tenantSlug: p.tenantSlug,
+    email,
+    displayName,
+    roles,
+    permissions,
+    mfaEnabled,
+  });
 }
 
 export const sessionOperations = defineOperations({

@@ -44,7 +44,11 @@ export interface HouseholdCompliance {
 export type HouseholdSelection = QueryBuilder<CarerHousehold, CarerHousehold[]>;
 
 /** `column IN` the households, given as ids or as the query that chose them. */
-function whereInHouseholds<QB extends AnyQueryBuilder>(query: QB, column: string, households: string[] | HouseholdSelection): QB {
+function whereInHouseholds<QB extends AnyQueryBuilder>(
+  query: QB,
+  column: string,
+  households: string[] | HouseholdSelection,
+): QB {
   return Array.isArray(households) ? query.whereIn(column, households) : query.whereIn(column, households);
 }
 
@@ -63,7 +67,10 @@ export interface ComplianceQuestion {
  * expires on its `expiresOn` day). A check recorded for the household (no member) counts for every
  * member. Members who have left the household by `asOf` are not counted.
  */
-export async function complianceOf(ctx: FindScope, question: ComplianceQuestion): Promise<Map<string, HouseholdCompliance>> {
+export async function complianceOf(
+  ctx: FindScope,
+  question: ComplianceQuestion,
+): Promise<Map<string, HouseholdCompliance>> {
   const { householdIds, requiredCheckTypes, asOf, householdQuery } = question;
   const out = new Map<string, HouseholdCompliance>();
   if (!householdIds.length) return out;
@@ -79,7 +86,17 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
   const checks = await whereInHouseholds(CarerCheck.query(ctx.trx), 'household_id', households)
     .where({ tenant_id: ctx.tenantId })
     .where((w) => w.whereIn('check_type', requiredCheckTypes).orWhereNotNull('hours'))
-    .select('id', 'household_id', 'member_id', 'check_type', 'status', 'requested_on', 'completed_on', 'expires_on', 'hours');
+    .select(
+      'id',
+      'household_id',
+      'member_id',
+      'check_type',
+      'status',
+      'requested_on',
+      'completed_on',
+      'expires_on',
+      'hours',
+    );
   const checksBy = new Map<string, CarerCheck[]>();
   for (const c of checks) {
     const key = `${c.householdId}|${c.memberId ?? ''}`;
@@ -90,8 +107,15 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
   const since = addMonths(asOf, -12);
   for (const id of householdIds) {
     out.set(id, {
-      compliant: false, requiredCheckTypes, members: [], issues: [],
-      checksPending: 0, checksDisqualifying: 0, satisfiedCheckTypes: [], trainingHours: 0, annualTrainingHours: 0,
+      compliant: false,
+      requiredCheckTypes,
+      members: [],
+      issues: [],
+      checksPending: 0,
+      checksDisqualifying: 0,
+      satisfiedCheckTypes: [],
+      trainingHours: 0,
+      annualTrainingHours: 0,
     });
   }
   const applicantHours = new Map<string, { all: number[]; annual: number[] }>();
@@ -108,15 +132,30 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
         if (current) continue;
         let issue: ComplianceIssue;
         if (satisfactory.length) {
-          const latest = satisfactory.map((c) => c.expiresOn!).sort().pop()!;
-          issue = { kind: 'expired', checkType: type, memberId: m.id, detail: `${type} for ${m.name} expired on ${latest}` };
+          const latest = satisfactory
+            .map((c) => c.expiresOn!)
+            .sort()
+            .pop()!;
+          issue = {
+            kind: 'expired',
+            checkType: type,
+            memberId: m.id,
+            detail: `${type} for ${m.name} expired on ${latest}`,
+          };
         } else if (ofType.some((c) => c.status === 'unsatisfactory')) {
-          issue = { kind: 'unsatisfactory', checkType: type, memberId: m.id, detail: `${type} for ${m.name} is unsatisfactory` };
+          issue = {
+            kind: 'unsatisfactory',
+            checkType: type,
+            memberId: m.id,
+            detail: `${type} for ${m.name} is unsatisfactory`,
+          };
           h.checksDisqualifying += 1;
         } else {
           const pending = ofType.find((c) => c.status === 'requested' || c.status === 'received');
           if (pending) h.checksPending += 1;
-          const detail = pending ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory` : `no ${type} check recorded for ${m.name}`;
+          const detail = pending
+            ? `${type} for ${m.name} is ${pending.status}, not yet satisfactory`
+            : `no ${type} check recorded for ${m.name}`;
           issue = { kind: 'missing', checkType: type, memberId: m.id, detail };
         }
         member.issues.push(issue);
@@ -127,7 +166,11 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
       const done = own.filter((c) => c.status === 'satisfactory' && c.hours !== null);
       const hours = applicantHours.get(m.householdId) ?? { all: [], annual: [] };
       hours.all.push(done.reduce((s, c) => s + Number(c.hours), 0));
-      hours.annual.push(done.filter((c) => c.completedOn !== null && c.completedOn > since && c.completedOn <= asOf).reduce((s, c) => s + Number(c.hours), 0));
+      hours.annual.push(
+        done
+          .filter((c) => c.completedOn !== null && c.completedOn > since && c.completedOn <= asOf)
+          .reduce((s, c) => s + Number(c.hours), 0),
+      );
       applicantHours.set(m.householdId, hours);
     }
     h.members.push(member);
@@ -135,7 +178,9 @@ export async function complianceOf(ctx: FindScope, question: ComplianceQuestion)
   for (const [id, h] of out) {
     const adults = h.members.filter((m) => m.adult);
     h.compliant = adults.length > 0 && h.issues.length === 0;
-    h.satisfiedCheckTypes = adults.length ? requiredCheckTypes.filter((t) => !h.issues.some((i) => i.checkType === t)) : [];
+    h.satisfiedCheckTypes = adults.length
+      ? requiredCheckTypes.filter((t) => !h.issues.some((i) => i.checkType === t))
+      : [];
     const hours = applicantHours.get(id);
     h.trainingHours = hours ? Math.min(...hours.all) : 0;
     h.annualTrainingHours = hours ? Math.min(...hours.annual) : 0;

@@ -6,36 +6,71 @@ import { formDataErrors, storeFormSubmission, submissionToApi } from '../configu
 import { CarerDecision, CarerEvidenceDocument } from './models';
 import { configFor, decisionToApi, documentToApi, findHousehold } from './shared';
 
-export async function recordCarerEvidenceDocument(ctx: TenantContext<'recordCarerEvidenceDocument'>): Promise<OperationResult> {
+export async function recordCarerEvidenceDocument(
+  ctx: TenantContext<'recordCarerEvidenceDocument'>,
+): Promise<OperationResult> {
   const input = ctx.body;
   const household = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   const { today } = await configFor(ctx);
-  if (input.receivedOn > today) throw Problem.unprocessable([{ pointer: '/body/receivedOn', message: 'is in the future' }]);
+  if (input.receivedOn > today)
+    throw Problem.unprocessable([{ pointer: '/body/receivedOn', message: 'is in the future' }]);
   const row = await CarerEvidenceDocument.query(ctx.trx)
     .insert({
-      tenantId: ctx.tenantId, id: newId(), householdId: household.id, key: input.key, title: input.title, receivedOn: input.receivedOn,
-      notes: input.notes ?? null, recordedBy: actorId(ctx),
+      tenantId: ctx.tenantId,
+      id: newId(),
+      householdId: household.id,
+      key: input.key,
+      title: input.title,
+      receivedOn: input.receivedOn,
+      notes: input.notes ?? null,
+      recordedBy: actorId(ctx),
     })
     .returning('*');
   const body = documentToApi(row);
-  await ctx.audit({ action: 'carer_household.document_recorded', entityType: 'carer_household', entityId: household.id, after: { document: body } });
+  await ctx.audit({
+    action: 'carer_household.document_recorded',
+    entityType: 'carer_household',
+    entityId: household.id,
+    after: { document: body },
+  });
   return created(body, `/v1/carer-households/${household.id}/documents/${body.id}`);
 }
 
-export interface DecisionInput { key: string; outcome?: string; decidedOn?: string; reasons?: string; facts?: Record<string, unknown> }
+export interface DecisionInput {
+  key: string;
+  outcome?: string;
+  decidedOn?: string;
+  reasons?: string;
+  facts?: Record<string, unknown>;
+}
 
 /** Stores a decision in the request's transaction (the caller audits). */
 export async function insertDecision(
   ctx: TenantScope,
-  entry: { householdId: string; decision: DecisionInput & { decidedOn: string }; details?: Record<string, unknown>; panelId?: string },
+  entry: {
+    householdId: string;
+    decision: DecisionInput & { decidedOn: string };
+    details?: Record<string, unknown>;
+    panelId?: string;
+  },
 ): Promise<CarerDecision> {
   const { decision } = entry;
   const { today } = await configFor(ctx);
-  if (decision.decidedOn > today) throw Problem.unprocessable([{ pointer: '/body/decidedOn', message: 'is in the future' }]);
+  if (decision.decidedOn > today)
+    throw Problem.unprocessable([{ pointer: '/body/decidedOn', message: 'is in the future' }]);
   return CarerDecision.query(ctx.trx)
     .insert({
-      tenantId: ctx.tenantId, id: newId(), householdId: entry.householdId, key: decision.key, outcome: decision.outcome ?? null, decidedOn: decision.decidedOn,
-      reasons: decision.reasons ?? null, facts: decision.facts ?? {}, details: entry.details ?? {}, panelId: entry.panelId ?? null, recordedBy: actorId(ctx),
+      tenantId: ctx.tenantId,
+      id: newId(),
+      householdId: entry.householdId,
+      key: decision.key,
+      outcome: decision.outcome ?? null,
+      decidedOn: decision.decidedOn,
+      reasons: decision.reasons ?? null,
+      facts: decision.facts ?? {},
+      details: entry.details ?? {},
+      panelId: entry.panelId ?? null,
+      recordedBy: actorId(ctx),
     })
     .returning('*');
 }
@@ -43,18 +78,29 @@ export async function insertDecision(
 export async function recordCarerDecision(ctx: TenantContext<'recordCarerDecision'>): Promise<OperationResult> {
   const household = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   const body = decisionToApi(await insertDecision(ctx, { householdId: household.id, decision: ctx.body }));
-  await ctx.audit({ action: 'carer_household.decision_recorded', entityType: 'carer_household', entityId: household.id, after: { decision: body } });
+  await ctx.audit({
+    action: 'carer_household.decision_recorded',
+    entityType: 'carer_household',
+    entityId: household.id,
+    after: { decision: body },
+  });
   return created(body, `/v1/carer-households/${household.id}/decisions/${body.id}`);
 }
 
 /** Validated against the tenant's effective form and stored in form_submissions with the household as subject. */
-export async function submitCarerHouseholdForm(ctx: TenantContext<'submitCarerHouseholdForm'>): Promise<OperationResult> {
+export async function submitCarerHouseholdForm(
+  ctx: TenantContext<'submitCarerHouseholdForm'>,
+): Promise<OperationResult> {
   const input = ctx.body;
   const household = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   const { forms } = await configFor(ctx);
   const versions = forms.get(input.formKey);
-  if (!versions?.length) throw Problem.unprocessable([{ pointer: '/body/formKey', message: "is not a form of the tenant's configuration" }]);
-  const form = input.formVersion === undefined ? versions[versions.length - 1]! : versions.find((v) => v.version === input.formVersion);
+  if (!versions?.length)
+    throw Problem.unprocessable([{ pointer: '/body/formKey', message: "is not a form of the tenant's configuration" }]);
+  const form =
+    input.formVersion === undefined
+      ? versions[versions.length - 1]!
+      : versions.find((v) => v.version === input.formVersion);
   if (!form) {
     const message = `is not a version of the form "${input.formKey}" (${versions.map((v) => v.version).join(', ')})`;
     throw Problem.unprocessable([{ pointer: '/body/formVersion', message }]);
@@ -62,11 +108,21 @@ export async function submitCarerHouseholdForm(ctx: TenantContext<'submitCarerHo
   const errors = formDataErrors(form.schema, input.data);
   if (errors.length) throw Problem.unprocessable(errors);
   const submission = await storeFormSubmission(ctx.trx, ctx.tenantId, {
-    formKey: input.formKey, formVersion: form.version, layer: form.layer, subjectType: 'carer_household', subjectId: household.id, data: input.data,
+    formKey: input.formKey,
+    formVersion: form.version,
+    layer: form.layer,
+    subjectType: 'carer_household',
+    subjectId: household.id,
+    data: input.data,
     submittedBy: actorId(ctx),
   });
   const body = submissionToApi(submission);
   const recorded = { id: body.id, formKey: body.formKey, formVersion: body.formVersion, layer: body.layer };
-  await ctx.audit({ action: 'carer_household.form_submitted', entityType: 'carer_household', entityId: household.id, after: { submission: recorded } });
+  await ctx.audit({
+    action: 'carer_household.form_submitted',
+    entityType: 'carer_household',
+    entityId: household.id,
+    after: { submission: recorded },
+  });
   return created(body, `/v1/form-submissions/${body.id}`);
 }

@@ -20,10 +20,21 @@ export interface HouseholdForMatching {
   /** In an approved (placeable) state on asOf. */
   approved: boolean;
   terms: { maxChildren: number; ageMin: number; ageMax: number; placementKinds: string[] } | null;
-  compliance: { compliant: boolean; issues: Array<{ kind: 'missing' | 'expired' | 'unsatisfactory'; checkType: string; memberId: string; detail: string }> };
+  compliance: {
+    compliant: boolean;
+    issues: Array<{
+      kind: 'missing' | 'expired' | 'unsatisfactory';
+      checkType: string;
+      memberId: string;
+      detail: string;
+    }>;
+  };
 }
 
-type TermsOn = Pick<CarerApprovalTerms, 'householdId' | 'maxChildren' | 'ageMin' | 'ageMax' | 'placementKinds' | 'carerLevel'>;
+type TermsOn = Pick<
+  CarerApprovalTerms,
+  'householdId' | 'maxChildren' | 'ageMin' | 'ageMax' | 'placementKinds' | 'carerLevel'
+>;
 
 /** Approved on a date: approval began on or before it and had not ended by it. */
 export function approvedOn(household: Pick<CarerHousehold, 'approvedOn' | 'approvalEndedOn'>, asOf: string): boolean {
@@ -46,7 +57,10 @@ async function termsOn(
   const rows = await query
     .where('effective_from', '<=', asOf)
     .orderBy([{ column: 'household_id' }, { column: 'effective_from', order: 'desc' }])
-    .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
     .select('household_id', 'max_children', 'age_min', 'age_max', 'placement_kinds', 'carer_level');
   return new Map(rows.map((r) => [r.householdId, r]));
 }
@@ -57,27 +71,57 @@ async function termsOn(
  * compliance (members and checks), however many households there are.
  */
 export async function householdsForMatching(
-  trx: Knex.Transaction, tenantId: string, asOf: string, ids: string[] | undefined, packs: PackRegistry,
+  trx: Knex.Transaction,
+  tenantId: string,
+  asOf: string,
+  ids: string[] | undefined,
+  packs: PackRegistry,
 ): Promise<HouseholdForMatching[]> {
   const chosen = (): HouseholdSelection => {
     const q = CarerHousehold.query(trx).where({ tenant_id: tenantId });
     if (ids) return q.whereIn('id', ids);
-    return q.where('status', 'active').where('approved_on', '<=', asOf).where((w) => w.whereNull('approval_ended_on').orWhere('approval_ended_on', '>', asOf));
+    return q
+      .where('status', 'active')
+      .where('approved_on', '<=', asOf)
+      .where((w) => w.whereNull('approval_ended_on').orWhere('approval_ended_on', '>', asOf));
   };
   if (ids && !ids.length) return [];
   const rows = await chosen()
     .orderBy('id')
-    .select('id', 'name', 'region', 'postcode', 'latitude', 'longitude', 'carer_level', 'skills', 'languages', 'supervising_worker_id')
+    .select(
+      'id',
+      'name',
+      'region',
+      'postcode',
+      'latitude',
+      'longitude',
+      'carer_level',
+      'skills',
+      'languages',
+      'supervising_worker_id',
+    )
     .select('approval_state', 'approved_on', 'approval_ended_on', 'status');
   if (!rows.length) return [];
   const config = await carerConfig(trx, tenantId, packs, asOf);
   const householdIds = rows.map((r) => r.id);
   const scope = { trx, tenantId };
-  const terms = await termsOn(trx, tenantId, { householdIds, asOf, householdQuery: ids ? undefined : chosen().select('id') });
+  const terms = await termsOn(trx, tenantId, {
+    householdIds,
+    asOf,
+    householdQuery: ids ? undefined : chosen().select('id'),
+  });
   // Compliance decided in SQL for all of them; the detail of what is wrong only for those it names.
-  const failing = await nonCompliantAmong(scope, { households: ids ?? chosen().select('id'), requiredCheckTypes: config.requiredCheckTypes, asOf });
+  const failing = await nonCompliantAmong(scope, {
+    households: ids ?? chosen().select('id'),
+    requiredCheckTypes: config.requiredCheckTypes,
+    asOf,
+  });
   const detailed = householdIds.filter((id) => failing.has(id));
-  const compliance = await complianceOf(scope, { householdIds: detailed, requiredCheckTypes: config.requiredCheckTypes, asOf });
+  const compliance = await complianceOf(scope, {
+    householdIds: detailed,
+    requiredCheckTypes: config.requiredCheckTypes,
+    asOf,
+  });
   return rows.map((r) => {
     const t = terms.get(r.id);
     const c = compliance.get(r.id) ?? { compliant: true, issues: [] };
@@ -86,14 +130,17 @@ export async function householdsForMatching(
       name: r.name,
       region: r.region,
       postcode: r.postcode,
-      location: r.latitude !== null && r.longitude !== null ? { lat: Number(r.latitude), lon: Number(r.longitude) } : null,
+      location:
+        r.latitude !== null && r.longitude !== null ? { lat: Number(r.latitude), lon: Number(r.longitude) } : null,
       carerLevel: t?.carerLevel ?? r.carerLevel,
       skills: r.skills ?? [],
       languages: r.languages ?? [],
       supervisingWorkerId: r.supervisingWorkerId,
       approvalState: r.approvalState,
       approved: r.status === 'active' && approvedOn(r, asOf),
-      terms: t ? { maxChildren: t.maxChildren, ageMin: t.ageMin, ageMax: t.ageMax, placementKinds: t.placementKinds } : null,
+      terms: t
+        ? { maxChildren: t.maxChildren, ageMin: t.ageMin, ageMax: t.ageMax, placementKinds: t.placementKinds }
+        : null,
       compliance: { compliant: c.compliant, issues: c.issues },
     };
   });

@@ -23,11 +23,20 @@ import { configFor, findHousehold, householdToApi } from './shared';
  */
 
 const regionToApi = (r: CarerHouseholdRegion) => ({
-  id: r.id, householdId: r.householdId, region: r.region, effectiveFrom: r.effectiveFrom, notes: r.notes, recordedBy: r.recordedBy, createdAt: iso(r.createdAt),
+  id: r.id,
+  householdId: r.householdId,
+  region: r.region,
+  effectiveFrom: r.effectiveFrom,
+  notes: r.notes,
+  recordedBy: r.recordedBy,
+  createdAt: iso(r.createdAt),
 });
 
 /** A household's region rows in the order they apply: undated first, then by date, each as recorded. */
-async function regionRows(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, householdId: string): Promise<CarerHouseholdRegion[]> {
+async function regionRows(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  householdId: string,
+): Promise<CarerHouseholdRegion[]> {
   return CarerHouseholdRegion.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId, household_id: householdId })
     .orderByRaw('effective_from ASC NULLS FIRST, created_at, id');
@@ -41,10 +50,16 @@ function regionOn(rows: CarerHouseholdRegion[], date: string): string | null {
 }
 
 /** The region must be one the tenant's rate tables price (where they have that dimension). */
-export async function regionErrors(ctx: TenantScope, region: string | null | undefined, pointer: string): Promise<FieldError[]> {
+export async function regionErrors(
+  ctx: TenantScope,
+  region: string | null | undefined,
+  pointer: string,
+): Promise<FieldError[]> {
   if (typeof region !== 'string') return [];
   const { regions } = await configFor(ctx);
-  return regions && !regions.includes(region) ? [{ pointer, message: `is not a region of the tenant's rate tables (${regions.join(', ')})` }] : [];
+  return regions && !regions.includes(region)
+    ? [{ pointer, message: `is not a region of the tenant's rate tables (${regions.join(', ')})` }]
+    : [];
 }
 
 /**
@@ -55,19 +70,36 @@ export async function regionErrors(ctx: TenantScope, region: string | null | und
  */
 export async function insertRegionRow(
   ctx: TenantScope,
-  entry: { household: Pick<CarerHousehold, 'id' | 'region'>; region: string | null; effectiveFrom: string | null; notes?: string | null },
+  entry: {
+    household: Pick<CarerHousehold, 'id' | 'region'>;
+    region: string | null;
+    effectiveFrom: string | null;
+    notes?: string | null;
+  },
 ): Promise<CarerHouseholdRegion> {
   const { household } = entry;
-  const known = await CarerHouseholdRegion.query(ctx.trx).where({ tenant_id: ctx.tenantId, household_id: household.id }).select('id').first();
+  const known = await CarerHouseholdRegion.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, household_id: household.id })
+    .select('id')
+    .first();
   if (!known && household.region !== null) {
     await CarerHouseholdRegion.query(ctx.trx).insert({
-      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: household.region, effectiveFrom: null,
+      tenantId: ctx.tenantId,
+      id: newId(),
+      householdId: household.id,
+      region: household.region,
+      effectiveFrom: null,
       notes: 'The region the household had before this change',
     });
   }
   return CarerHouseholdRegion.query(ctx.trx)
     .insert({
-      tenantId: ctx.tenantId, id: newId(), householdId: household.id, region: entry.region, effectiveFrom: entry.effectiveFrom, notes: entry.notes ?? null,
+      tenantId: ctx.tenantId,
+      id: newId(),
+      householdId: household.id,
+      region: entry.region,
+      effectiveFrom: entry.effectiveFrom,
+      notes: entry.notes ?? null,
       recordedBy: actorId(ctx),
     })
     .returning('*');
@@ -80,13 +112,17 @@ async function syncCurrentRegion(ctx: TenantScope, household: CarerHousehold, to
   return patchVersioned(ctx.trx, CarerHousehold, household, { region: current });
 }
 
-export async function listCarerHouseholdRegions(ctx: TenantContext<'listCarerHouseholdRegions'>): Promise<OperationResult> {
+export async function listCarerHouseholdRegions(
+  ctx: TenantContext<'listCarerHouseholdRegions'>,
+): Promise<OperationResult> {
   const household = await findHousehold(ctx, ctx.params.householdId);
   const rows = await regionRows(ctx, household.id);
   return ok({ region: household.region, data: rows.map(regionToApi) });
 }
 
-export async function recordCarerHouseholdRegion(ctx: TenantContext<'recordCarerHouseholdRegion'>): Promise<OperationResult> {
+export async function recordCarerHouseholdRegion(
+  ctx: TenantContext<'recordCarerHouseholdRegion'>,
+): Promise<OperationResult> {
   const input = ctx.body;
   const before = await findHousehold(ctx, ctx.params.householdId, { lock: true });
   const { today } = await configFor(ctx);
@@ -95,10 +131,19 @@ export async function recordCarerHouseholdRegion(ctx: TenantContext<'recordCarer
     errors.push({ pointer: '/body/effectiveFrom', message: 'is in the future: record a move once it has happened' });
   }
   if (errors.length) throw Problem.unprocessable(errors);
-  const row = await insertRegionRow(ctx, { household: before, region: input.region, effectiveFrom: input.effectiveFrom, notes: input.notes });
+  const row = await insertRegionRow(ctx, {
+    household: before,
+    region: input.region,
+    effectiveFrom: input.effectiveFrom,
+    notes: input.notes,
+  });
   const household = await syncCurrentRegion(ctx, before, today);
   const entry = regionToApi(row);
   const event = { action: 'carer_household.region_recorded', entityType: 'carer_household', entityId: before.id };
-  await ctx.audit({ ...event, before: householdToApi(before), after: { ...householdToApi(household), regionRecorded: entry } });
+  await ctx.audit({
+    ...event,
+    before: householdToApi(before),
+    after: { ...householdToApi(household), regionRecorded: entry },
+  });
   return created(entry, `/v1/carer-households/${before.id}/regions`);
 }

@@ -1,13 +1,30 @@
 import { defineOperations } from '../../http/operation';
 import { getCarerApproval, takeCarerApprovalTransition } from './approval';
-import { getCarerHouseholdCompliance, listCarerChecks, listExpiringCarerChecks, recordCarerCheck, updateCarerCheck } from './checks';
+import {
+  getCarerHouseholdCompliance,
+  listCarerChecks,
+  listExpiringCarerChecks,
+  recordCarerCheck,
+  updateCarerCheck,
+} from './checks';
 import { recordCarerDecision, recordCarerEvidenceDocument, submitCarerHouseholdForm } from './evidence';
 import {
-  addCarerHouseholdMember, createCarerHousehold, getCarerHousehold, listCarerHouseholdMembers, listCarerHouseholds,
-  updateCarerHousehold, updateCarerHouseholdMember,
+  addCarerHouseholdMember,
+  createCarerHousehold,
+  getCarerHousehold,
+  listCarerHouseholdMembers,
+  listCarerHouseholds,
+  updateCarerHousehold,
+  updateCarerHouseholdMember,
 } from './households';
 import { listCarerHouseholdRegions, recordCarerHouseholdRegion } from './regions';
-import { addCarerPanelAgendaItem, getCarerPanel, listCarerPanels, recordCarerPanelRecommendation, scheduleCarerPanel } from './panels';
+import {
+  addCarerPanelAgendaItem,
+  getCarerPanel,
+  listCarerPanels,
+  recordCarerPanelRecommendation,
+  scheduleCarerPanel,
+} from './panels';
 
 /**
  * The carers module's operations, by operationId (see openapi/modules/carers.yaml). Approval steps

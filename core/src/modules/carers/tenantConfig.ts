@@ -27,12 +27,22 @@ function keysAtDepth(amounts: unknown, depth: number, out: Set<string>): void {
   }
 }
 
-export async function carerConfig(trx: Knex.Transaction, tenantId: string, packs: PackRegistry, asOf?: string): Promise<CarerConfig> {
+export async function carerConfig(
+  trx: Knex.Transaction,
+  tenantId: string,
+  packs: PackRegistry,
+  asOf?: string,
+): Promise<CarerConfig> {
   const { packId, timeZone, today, effective: config } = await tenantConfiguration(trx, tenantId, packs, asOf);
-  if (!config) return { packId, timeZone, today, workflow: null, requiredCheckTypes: [], regions: null, forms: new Map() };
-  const workflow = (config.workflows.map((w) => w.value as unknown as WorkflowDefinition).find((w) => w.subject === 'carer_household')) ?? null;
+  if (!config)
+    return { packId, timeZone, today, workflow: null, requiredCheckTypes: [], regions: null, forms: new Map() };
+  const workflow =
+    config.workflows
+      .map((w) => w.value as unknown as WorkflowDefinition)
+      .find((w) => w.subject === 'carer_household') ?? null;
   const required = new Set<string>();
-  for (const t of workflow?.transitions ?? []) for (const e of t.evidence ?? []) if (e.kind === 'check') required.add(e.key);
+  for (const t of workflow?.transitions ?? [])
+    for (const e of t.evidence ?? []) if (e.kind === 'check') required.add(e.key);
   let regions: Set<string> | null = null;
   for (const item of config.rates) {
     const table = item.value as unknown as RateTable & { effective?: { amounts: unknown } | null };
@@ -50,5 +60,13 @@ export async function carerConfig(trx: Knex.Transaction, tenantId: string, packs
     list.sort((a, b) => a.version - b.version);
     forms.set(form.key, list);
   }
-  return { packId, timeZone, today, workflow, requiredCheckTypes: [...required].sort(), regions: regions ? [...regions].sort() : null, forms };
+  return {
+    packId,
+    timeZone,
+    today,
+    workflow,
+    requiredCheckTypes: [...required].sort(),
+    regions: regions ? [...regions].sort() : null,
+    forms,
+  };
 }

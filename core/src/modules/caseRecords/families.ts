@@ -4,10 +4,22 @@ import { assertPurposeCodes } from './optionLists';
 import type { Change, DateFields, SubRecordSpec } from './subRecords';
 
 /** A span's end on or after its start, else 422 naming the end field. */
-export function spanErrors<M extends ChildRecord>(change: Change<M>, start: DateFields<M>, end: DateFields<M>, endField: string): FieldError[] {
+export function spanErrors<M extends ChildRecord>(
+  change: Change<M>,
+  start: DateFields<M>,
+  end: DateFields<M>,
+  endField: string,
+): FieldError[] {
   const from = change.after[start] as string;
   const to = change.after[end] as string | null;
-  return to !== null && to !== undefined && to < from ? [{ pointer: `/body/${endField}`, message: `is before ${start === 'startDate' ? 'the start date' : 'the date it starts'} (${from})` }] : [];
+  return to !== null && to !== undefined && to < from
+    ? [
+        {
+          pointer: `/body/${endField}`,
+          message: `is before ${start === 'startDate' ? 'the start date' : 'the date it starts'} (${from})`,
+        },
+      ]
+    : [];
 }
 
 export function throwIf(errors: FieldError[]): void {
@@ -25,7 +37,8 @@ export const legalStatusSpec: SubRecordSpec<ChildLegalStatus, 'LegalStatus', 'Le
   span: { start: 'startDate', end: 'endDate', startField: 'startDate', endField: 'endDate', what: 'legal status' },
   async check(ctx, change) {
     throwIf(spanErrors(change, 'startDate', 'endDate', 'endDate'));
-    if (change.input.code !== undefined) await assertPurposeCodes(ctx, [{ purpose: 'legalStatus', code: change.after.code, pointer: '/body/code' }]);
+    if (change.input.code !== undefined)
+      await assertPurposeCodes(ctx, [{ purpose: 'legalStatus', code: change.after.code, pointer: '/body/code' }]);
   },
 };
 
@@ -34,14 +47,23 @@ export const alertSpec: SubRecordSpec<ChildAlert, 'Alert', 'Alerts'> = {
   entityType: 'child_alert',
   path: 'alerts',
   idParam: 'alertId',
-  fields: { category: 'category', severity: 'severity', title: 'title', description: 'description', activeFrom: 'activeFrom', activeTo: 'activeTo' },
+  fields: {
+    category: 'category',
+    severity: 'severity',
+    title: 'title',
+    description: 'description',
+    activeFrom: 'activeFrom',
+    activeTo: 'activeTo',
+  },
   sortBy: 'activeFrom',
   rangeBy: 'activeFrom',
   filter(query, q) {
     const on = q.activeOn;
     if (on) query.where('active_from', '<=', on).where((w) => w.whereNull('active_to').orWhere('active_to', '>=', on));
   },
-  extra: (row, today) => ({ active: !row.deletedAt && row.activeFrom <= today && (row.activeTo === null || row.activeTo >= today) }),
+  extra: (row, today) => ({
+    active: !row.deletedAt && row.activeFrom <= today && (row.activeTo === null || row.activeTo >= today),
+  }),
   async check(_ctx, change) {
     throwIf(spanErrors(change, 'activeFrom', 'activeTo', 'activeTo'));
   },
@@ -53,8 +75,17 @@ export const familyMemberSpec: SubRecordSpec<ChildFamilyMember, 'FamilyMember', 
   path: 'family-members',
   idParam: 'familyMemberId',
   fields: {
-    givenName: 'givenName', familyName: 'familyName', dateOfBirth: 'dateOfBirth', relationship: 'relationship', parentalResponsibility: 'parentalResponsibility',
-    contactAllowed: 'contactAllowed', contactSupervised: 'contactSupervised', phone: 'phone', email: 'email', address: 'address', notes: 'notes',
+    givenName: 'givenName',
+    familyName: 'familyName',
+    dateOfBirth: 'dateOfBirth',
+    relationship: 'relationship',
+    parentalResponsibility: 'parentalResponsibility',
+    contactAllowed: 'contactAllowed',
+    contactSupervised: 'contactSupervised',
+    phone: 'phone',
+    email: 'email',
+    address: 'address',
+    notes: 'notes',
   },
   async check(_ctx, change) {
     const born = change.after.dateOfBirth;

@@ -106,4 +106,12 @@ export class ChildOccasion extends ChildRecord {
 }
 
 /** Every table that keeps something on a child, so a merge carries all of it. */
-export const CHILD_RECORD_MODELS: ReadonlyArray<typeof ChildRecord> = [ChildLegalStatus, ChildCareEpisode, ChildAlert, ChildFamilyMember, ChildKeyContact, ChildCaseRecord, ChildOccasion];
+export const CHILD_RECORD_MODELS: ReadonlyArray<typeof ChildRecord> = [
+  ChildLegalStatus,
+  ChildCareEpisode,
+  ChildAlert,
+  ChildFamilyMember,
+  ChildKeyContact,
+  ChildCaseRecord,
+  ChildOccasion,
+];

@@ -19,11 +19,19 @@ async function perYear(ctx: TenantScope, kind: string): Promise<number | null> {
  * other live occasion of its kind on its day, and no more of its kind in its calendar year than the
  * pack's number. Checked under the child's row lock, which every write of these rows holds.
  */
-async function occasionErrors(ctx: TenantScope, change: Change<ChildOccasion>, pointer: (field: string) => string): Promise<FieldError[]> {
+async function occasionErrors(
+  ctx: TenantScope,
+  change: Change<ChildOccasion>,
+  pointer: (field: string) => string,
+): Promise<FieldError[]> {
   const row = change.after;
   const { kind, occasionDate: date } = row;
   const errors: FieldError[] = [];
-  if (date < change.child.dateOfBirth) errors.push({ pointer: pointer('date'), message: `is before the child's date of birth (${change.child.dateOfBirth})` });
+  if (date < change.child.dateOfBirth)
+    errors.push({
+      pointer: pointer('date'),
+      message: `is before the child's date of birth (${change.child.dateOfBirth})`,
+    });
   const others = await ChildOccasion.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId, child_id: row.childId, kind })
     .whereNull('deleted_at')
@@ -32,10 +40,17 @@ async function occasionErrors(ctx: TenantScope, change: Change<ChildOccasion>, p
     .orderBy(['occasion_date', 'id'])
     .select('id', 'occasion_date');
   const sameDay = others.find((o) => o.occasionDate === date);
-  if (sameDay) errors.push({ pointer: pointer('date'), message: `the child already has a ${kind} on this day (occasion ${sameDay.id})` });
+  if (sameDay)
+    errors.push({
+      pointer: pointer('date'),
+      message: `the child already has a ${kind} on this day (occasion ${sameDay.id})`,
+    });
   const allowed = await perYear(ctx, kind);
   if (!sameDay && allowed !== null && others.length >= allowed) {
-    errors.push({ pointer: pointer('date'), message: `the child already has ${others.length} ${kind} occasion${others.length === 1 ? '' : 's'} in ${date.slice(0, 4)} (${others.map((o) => o.occasionDate).join(', ')}); the tenant's pack pays ${allowed} a year: change or delete one of those instead` });
+    errors.push({
+      pointer: pointer('date'),
+      message: `the child already has ${others.length} ${kind} occasion${others.length === 1 ? '' : 's'} in ${date.slice(0, 4)} (${others.map((o) => o.occasionDate).join(', ')}); the tenant's pack pays ${allowed} a year: change or delete one of those instead`,
+    });
   }
   return errors;
 }
@@ -61,6 +76,9 @@ export const occasionSpec: SubRecordSpec<ChildOccasion, 'Occasion', 'Occasions'>
   },
   async restoring(ctx, change) {
     const errors = await occasionErrors(ctx, change, () => `/path/occasionId`);
-    if (errors.length) throw new Problem('unprocessable', `The occasion cannot come back: ${errors.map((e) => e.message).join('; ')}`, { errors });
+    if (errors.length)
+      throw new Problem('unprocessable', `The occasion cannot come back: ${errors.map((e) => e.message).join('; ')}`, {
+        errors,
+      });
   },
 };

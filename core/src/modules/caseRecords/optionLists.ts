@@ -36,8 +36,14 @@ async function tenantLists(ctx: ListScope): Promise<TenantLists> {
   let found = cache.get(ctx);
   if (!found) {
     found = (async () => {
-      const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id')) as { pack_id: string | null } | undefined;
-      const extracts = tenant?.pack_id && ctx.services.packs.has(tenant.pack_id) ? [...ctx.services.packs.resolve(tenant.pack_id).points.extracts.values()].map((item) => item.value as ExtractDefinition) : [];
+      const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id')) as
+        { pack_id: string | null } | undefined;
+      const extracts =
+        tenant?.pack_id && ctx.services.packs.has(tenant.pack_id)
+          ? [...ctx.services.packs.resolve(tenant.pack_id).points.extracts.values()].map(
+              (item) => item.value as ExtractDefinition,
+            )
+          : [];
       const rows = await LookupValue.query(ctx.trx).where({ tenant_id: ctx.tenantId }).select('list_key', 'code');
       const codes = new Map<string, Set<string>>();
       for (const row of rows) {
@@ -56,7 +62,8 @@ export async function listFor(ctx: ListScope, purpose: FieldPurpose): Promise<st
   const { codes, extracts } = await tenantLists(ctx);
   const paths: readonly string[] = FIELD_PURPOSES[purpose];
   const columns = extracts.flatMap((e) => e.files.flatMap((f) => f.columns));
-  for (const column of columns) if (column.lookup && paths.includes(column.from) && codes.has(column.lookup)) return column.lookup;
+  for (const column of columns)
+    if (column.lookup && paths.includes(column.from) && codes.has(column.lookup)) return column.lookup;
   for (const path of paths) {
     const prefix = `${path}Includes.`;
     const named = columns.filter((c) => c.from.startsWith(prefix)).map((c) => c.from.slice(prefix.length));
@@ -67,7 +74,10 @@ export async function listFor(ctx: ListScope, purpose: FieldPurpose): Promise<st
 }
 
 /** Checks each given code against the list its purpose names; a purpose with no list accepts any code. */
-export async function purposeCodeErrors(ctx: ListScope, checks: Array<{ purpose: FieldPurpose; code: string | null | undefined; pointer: string }>): Promise<FieldError[]> {
+export async function purposeCodeErrors(
+  ctx: ListScope,
+  checks: Array<{ purpose: FieldPurpose; code: string | null | undefined; pointer: string }>,
+): Promise<FieldError[]> {
   const resolved = [];
   for (const check of checks) {
     if (typeof check.code !== 'string') continue;
@@ -77,7 +87,10 @@ export async function purposeCodeErrors(ctx: ListScope, checks: Array<{ purpose:
   return lookupCodeErrors(ctx.trx, ctx.tenantId, resolved);
 }
 
-export async function assertPurposeCodes(ctx: ListScope, checks: Parameters<typeof purposeCodeErrors>[1]): Promise<void> {
+export async function assertPurposeCodes(
+  ctx: ListScope,
+  checks: Parameters<typeof purposeCodeErrors>[1],
+): Promise<void> {
   const errors = await purposeCodeErrors(ctx, checks);
   if (errors.length) throw Problem.unprocessable(errors);
 }

@@ -18,7 +18,9 @@ export function eventOf(row: ChildCaseRecord): CaseEventName | null {
     case 'pep_review':
       return 'child.pep_reviewed';
     case 'health_assessment':
-      return details.type === 'initial' ? 'child.initial_health_assessment_held' : 'child.review_health_assessment_held';
+      return details.type === 'initial'
+        ? 'child.initial_health_assessment_held'
+        : 'child.review_health_assessment_held';
     default:
       return null;
   }
@@ -42,14 +44,36 @@ async function detailErrors(ctx: TenantScope, change: Checked<ChildCaseRecord, '
       .select('id');
     const found = new Set(members.map((r) => r.id));
     ids.forEach((id, i) => {
-      if (!found.has(id)) errors.push({ pointer: `/body/details/familyMemberIds/${i}`, message: "is not a family member on this child's record" });
+      if (!found.has(id))
+        errors.push({
+          pointer: `/body/details/familyMemberIds/${i}`,
+          message: "is not a family member on this child's record",
+        });
     });
   }
-  if (row.kind === 'missing_episode' && typeof details.endedAt === 'string' && Date.parse(details.endedAt) < Date.parse(details.startedAt as string)) {
+  if (
+    row.kind === 'missing_episode' &&
+    typeof details.endedAt === 'string' &&
+    Date.parse(details.endedAt) < Date.parse(details.startedAt as string)
+  ) {
     errors.push({ pointer: '/body/details/endedAt', message: 'is before startedAt' });
   }
-  if (row.kind === 'review') errors.push(...(await purposeCodeErrors(ctx, [{ purpose: 'reviewParticipation', code: codeIn(details, 'participationCode'), pointer: '/body/details/participationCode' }])));
-  if (row.kind === 'missing_episode') errors.push(...(await purposeCodeErrors(ctx, [{ purpose: 'missingType', code: codeIn(details, 'missingType'), pointer: '/body/details/missingType' }])));
+  if (row.kind === 'review')
+    errors.push(
+      ...(await purposeCodeErrors(ctx, [
+        {
+          purpose: 'reviewParticipation',
+          code: codeIn(details, 'participationCode'),
+          pointer: '/body/details/participationCode',
+        },
+      ])),
+    );
+  if (row.kind === 'missing_episode')
+    errors.push(
+      ...(await purposeCodeErrors(ctx, [
+        { purpose: 'missingType', code: codeIn(details, 'missingType'), pointer: '/body/details/missingType' },
+      ])),
+    );
   return errors;
 }
 
@@ -58,7 +82,15 @@ export const caseRecordSpec: SubRecordSpec<ChildCaseRecord, 'CaseRecord', 'CaseR
   entityType: 'child_case_record',
   path: 'records',
   idParam: 'recordId',
-  fields: { kind: 'kind', occurredOn: 'occurredOn', dueOn: 'dueOn', summary: 'summary', author: 'author', recordedBy: 'recordedBy', details: 'details' },
+  fields: {
+    kind: 'kind',
+    occurredOn: 'occurredOn',
+    dueOn: 'dueOn',
+    summary: 'summary',
+    author: 'author',
+    recordedBy: 'recordedBy',
+    details: 'details',
+  },
   sortBy: 'occurredOn',
   rangeBy: 'occurredOn',
   filter(query, q) {
@@ -70,11 +102,19 @@ export const caseRecordSpec: SubRecordSpec<ChildCaseRecord, 'CaseRecord', 'CaseR
   async check(ctx, change) {
     const { before, after, input } = change;
     const errors: FieldError[] = [];
-    if (before && input.kind !== before.kind) errors.push({ pointer: '/body/kind', message: `is ${before.kind}: a record keeps its kind (delete it and record the right one)` });
+    if (before && input.kind !== before.kind)
+      errors.push({
+        pointer: '/body/kind',
+        message: `is ${before.kind}: a record keeps its kind (delete it and record the right one)`,
+      });
     if (after.occurredOn > change.today) errors.push({ pointer: '/body/occurredOn', message: 'is in the future' });
-    if (after.kind === 'plan' && !after.dueOn) errors.push({ pointer: '/body/dueOn', message: 'is required for a plan (when it is next reviewed)' });
+    if (after.kind === 'plan' && !after.dueOn)
+      errors.push({ pointer: '/body/dueOn', message: 'is required for a plan (when it is next reviewed)' });
     if (input.recordedBy) {
-      const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: input.recordedBy, status: 'active' }).first('id');
+      const user = await ctx
+        .trx('users')
+        .where({ tenant_id: ctx.tenantId, id: input.recordedBy, status: 'active' })
+        .first('id');
       if (!user) errors.push({ pointer: '/body/recordedBy', message: 'is not an active user of this tenant' });
     }
     if (!errors.length) errors.push(...(await detailErrors(ctx, change)));
@@ -83,7 +123,13 @@ export const caseRecordSpec: SubRecordSpec<ChildCaseRecord, 'CaseRecord', 'CaseR
   async effects(ctx, change, action) {
     const row = change.after;
     const event = eventOf(row);
-    const record = (name: CaseEventName) => ({ name, subjectId: change.child.id, occurredOn: row.occurredOn, facts: { kind: row.kind }, source: source(row) });
+    const record = (name: CaseEventName) => ({
+      name,
+      subjectId: change.child.id,
+      occurredOn: row.occurredOn,
+      facts: { kind: row.kind },
+      source: source(row),
+    });
     if (action === 'deleted') {
       await voidCaseEvents(ctx, source(row));
     } else if (action === 'created' || action === 'restored') {

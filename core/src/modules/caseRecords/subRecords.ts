@@ -35,7 +35,9 @@ export type Singular = {
       : never
     : never;
 }[OperationId];
-export type Plural = { [Id in OperationId]: Id extends `listChild${infer P}` ? (QueryOf<Id> extends ListQuery ? P : never) : never }[OperationId];
+export type Plural = {
+  [Id in OperationId]: Id extends `listChild${infer P}` ? (QueryOf<Id> extends ListQuery ? P : never) : never;
+}[OperationId];
 
 /** What every family's list takes; a family's own filters (kind, activeOn) come beside these. */
 interface ListQuery {
@@ -60,7 +62,9 @@ export interface FamilyIds<S extends Singular, P extends Plural> {
 type DataFields<M> = { [K in keyof M]-?: M[K] extends (...args: never[]) => unknown ? never : K }[keyof M];
 export type OwnFields<M extends ChildRecord> = Exclude<DataFields<M>, keyof ChildRecord> & string;
 /** Its fields that hold a date (a sort or a range column). */
-export type DateFields<M extends ChildRecord> = { [K in OwnFields<M>]-?: M[K] extends string | null ? K : never }[OwnFields<M>];
+export type DateFields<M extends ChildRecord> = {
+  [K in OwnFields<M>]-?: M[K] extends string | null ? K : never;
+}[OwnFields<M>];
 
 /** What a create or a change sends, as the contract has it. */
 export type InputOf<S extends Singular> = BodyOf<`createChild${S}`> | BodyOf<`updateChild${S}`>;
@@ -118,7 +122,8 @@ export interface SubRecordSpec<M extends ChildRecord, S extends Singular, P exte
 /** Any family's spec, where only what every family shares is read. */
 type AnySpec<M extends ChildRecord> = SubRecordSpec<M, Singular, Plural>;
 
-const column = <M extends ChildRecord>(spec: { model: ModelClass<M> }, field: string): string => spec.model.propertyNameToColumnName(field);
+const column = <M extends ChildRecord>(spec: { model: ModelClass<M> }, field: string): string =>
+  spec.model.propertyNameToColumnName(field);
 
 /** A family's rows. objection cannot resolve the query builder of a model given as a type parameter, so it is named here, once. */
 function rowsOf<M extends ChildRecord>(spec: { model: ModelClass<M> }, trx: TenantScope['trx']): QueryBuilder<M, M[]> {
@@ -126,7 +131,11 @@ function rowsOf<M extends ChildRecord>(spec: { model: ModelClass<M> }, trx: Tena
 }
 
 /** Inserts a family's row and reads it back as written (its dates and defaults). */
-async function insertRow<M extends ChildRecord>(spec: { model: ModelClass<M> }, trx: TenantScope['trx'], row: PartialModelObject<M>): Promise<M> {
+async function insertRow<M extends ChildRecord>(
+  spec: { model: ModelClass<M> },
+  trx: TenantScope['trx'],
+  row: PartialModelObject<M>,
+): Promise<M> {
   // objection's type for returning() does not resolve on a builder of a type parameter; what comes back is the family's row.
   return (await spec.model.query(trx).insert(row).returning('*')) as unknown as M;
 }
@@ -136,7 +145,11 @@ function shared<M extends ChildRecord>(changes: PartialModelObject<ChildRecord>)
   return changes as PartialModelObject<M>;
 }
 
-export function toApi<M extends ChildRecord>(spec: Pick<AnySpec<M>, 'fields' | 'extra'>, row: M, today: string): Record<string, unknown> {
+export function toApi<M extends ChildRecord>(
+  spec: Pick<AnySpec<M>, 'fields' | 'extra'>,
+  row: M,
+  today: string,
+): Record<string, unknown> {
   const values = row as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = { id: row.id, childId: row.childId };
   for (const [field, own] of Object.entries<string>(spec.fields)) out[field] = values[own] ?? null;
@@ -154,7 +167,8 @@ export function toApi<M extends ChildRecord>(spec: Pick<AnySpec<M>, 'fields' | '
 function fieldsOf<M extends ChildRecord>(spec: Pick<AnySpec<M>, 'fields'>, input: unknown): PartialModelObject<M> {
   const sent = (input ?? {}) as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [field, own] of Object.entries<string>(spec.fields)) if (sent[field] !== undefined && field in sent) out[own] = sent[field];
+  for (const [field, own] of Object.entries<string>(spec.fields))
+    if (sent[field] !== undefined && field in sent) out[own] = sent[field];
   return out as PartialModelObject<M>;
 }
 
@@ -173,15 +187,25 @@ async function overlapping<M extends ChildRecord>(ctx: TenantScope, spec: AnySpe
     .first();
 }
 
-async function assertNoOverlap<M extends ChildRecord>(ctx: TenantScope, spec: AnySpec<M>, row: M, options: { asConflict: boolean }): Promise<void> {
+async function assertNoOverlap<M extends ChildRecord>(
+  ctx: TenantScope,
+  spec: AnySpec<M>,
+  row: M,
+  options: { asConflict: boolean },
+): Promise<void> {
   if (!spec.span) return;
   const other = await overlapping(ctx, spec, row);
   if (!other) return;
   const span = spec.span;
-  const [mine, theirs] = [row as unknown as Record<string, string | null>, other as unknown as Record<string, string | null>];
+  const [mine, theirs] = [
+    row as unknown as Record<string, string | null>,
+    other as unknown as Record<string, string | null>,
+  ];
   const message = `overlaps ${span.what} ${other.id} (${theirs[span.start]} to ${theirs[span.end] ?? 'open'}); ${span.what}s of one child may not overlap`;
   if (options.asConflict) {
-    throw new Problem('conflict', `It would overlap ${span.what} ${other.id}`, { errors: [{ pointer: `/path/${spec.idParam}`, message }] });
+    throw new Problem('conflict', `It would overlap ${span.what} ${other.id}`, {
+      errors: [{ pointer: `/path/${spec.idParam}`, message }],
+    });
   }
   // The start falls inside the other span, or this span runs on into the other one.
   const startInside = theirs[span.start]! <= mine[span.start]!;
@@ -199,16 +223,34 @@ export function findChildRecord<M extends ChildRecord>(
   id: string,
   options: Pick<FindOptions, 'lock' | 'allowDeleted'> = {},
 ): Promise<M> {
-  return findOne<M>(ctx, model, id, { ...options, softDeleted: true, narrow: (query) => query.where('child_id', child.id) });
+  return findOne<M>(ctx, model, id, {
+    ...options,
+    softDeleted: true,
+    narrow: (query) => query.where('child_id', child.id),
+  });
 }
 
-async function write<M extends ChildRecord>(ctx: TenantScope, spec: AnySpec<M>, change: Change<M>, action: WriteAction): Promise<OperationResult> {
+async function write<M extends ChildRecord>(
+  ctx: TenantScope,
+  spec: AnySpec<M>,
+  change: Change<M>,
+  action: WriteAction,
+): Promise<OperationResult> {
   await spec.effects?.(ctx, change, action);
   const after = toApi(spec, change.after, change.today);
   // A new record is an addition to the child's case (the resource in the path); later events name the record itself.
-  const entity = action === 'created' ? { entityType: 'child', entityId: change.child.id } : { entityType: spec.entityType, entityId: change.after.id };
-  await ctx.audit({ action: `${spec.entityType}.${action}`, ...entity, ...(change.before ? { before: toApi(spec, change.before, change.today) } : {}), after });
-  if (action === 'created') return created(after, `/v1/children/${change.child.id}/${spec.path}/${change.after.id}`, change.after.version);
+  const entity =
+    action === 'created'
+      ? { entityType: 'child', entityId: change.child.id }
+      : { entityType: spec.entityType, entityId: change.after.id };
+  await ctx.audit({
+    action: `${spec.entityType}.${action}`,
+    ...entity,
+    ...(change.before ? { before: toApi(spec, change.before, change.today) } : {}),
+    after,
+  });
+  if (action === 'created')
+    return created(after, `/v1/children/${change.child.id}/${spec.path}/${change.after.id}`, change.after.version);
   return ok(after, change.after.version);
 }
 
@@ -216,7 +258,9 @@ async function write<M extends ChildRecord>(ctx: TenantScope, spec: AnySpec<M>, 
 type PathOf = { params: { childId: string } & Record<string, string> };
 
 /** The six operations of one family, each typed by its operationId; routes.ts merges the families. */
-export type FamilyOperations<S extends Singular, P extends Plural> = { [K in keyof FamilyIds<S, P> as FamilyIds<S, P>[K]]: TypedOperation<FamilyIds<S, P>[K]> };
+export type FamilyOperations<S extends Singular, P extends Plural> = {
+  [K in keyof FamilyIds<S, P> as FamilyIds<S, P>[K]]: TypedOperation<FamilyIds<S, P>[K]>;
+};
 
 /** The six operations of one family (list, create, read, change, soft-delete, restore). */
 export function subRecordOperations<M extends ChildRecord, S extends Singular, P extends Plural>(
@@ -227,7 +271,9 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
   const any = spec as unknown as AnySpec<M>;
   const idOf = (ctx: PathOf) => ctx.params[spec.idParam]!;
 
-  async function list(ctx: TenantContext<FamilyIds<S, P>['list']> & { query: ListQuery } & PathOf): Promise<OperationResult> {
+  async function list(
+    ctx: TenantContext<FamilyIds<S, P>['list']> & { query: ListQuery } & PathOf,
+  ): Promise<OperationResult> {
     const q = ctx.query;
     if (q.includeDeleted && !ctx.principal.permissions.has('children:delete')) {
       throw new Problem('forbidden', 'Listing deleted records needs the permission children:delete');
@@ -252,7 +298,14 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
     const child = await findChild(ctx, ctx.params.childId, { lock: true });
     const fields = fieldsOf<M>(any, input);
     spec.prepare?.(ctx, fields);
-    const own = shared<M>({ tenantId: ctx.tenantId, id: newId(), childId: child.id, version: 1, deletedAt: null, createdBy: actorId(ctx) });
+    const own = shared<M>({
+      tenantId: ctx.tenantId,
+      id: newId(),
+      childId: child.id,
+      version: 1,
+      deletedAt: null,
+      createdBy: actorId(ctx),
+    });
     const row: PartialModelObject<M> = { ...fields, ...own };
     const draft = spec.model.fromJson(row);
     const change: Checked<M, S> = { child, before: null, after: draft, input, today: await tenantToday(ctx) };
@@ -264,7 +317,9 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
 
   async function get(ctx: TenantContext<FamilyIds<S, P>['get']> & PathOf): Promise<OperationResult> {
     const child = await findChild(ctx, ctx.params.childId);
-    const row = await findChildRecord(ctx, spec.model, child, idOf(ctx), { allowDeleted: ctx.principal.permissions.has('children:delete') });
+    const row = await findChildRecord(ctx, spec.model, child, idOf(ctx), {
+      allowDeleted: ctx.principal.permissions.has('children:delete'),
+    });
     await logRestrictedRead(ctx, [child]);
     return ok(toApi(any, row, await tenantToday(ctx)), row.version);
   }
@@ -275,7 +330,13 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
     const before = await findChildRecord(ctx, spec.model, child, idOf(ctx), { lock: true });
     assertIfMatch(ctx.ifMatch, before.version);
     const fields = fieldsOf<M>(any, input);
-    const change: Checked<M, S> = { child, before, after: before.$clone().$set(fields), input, today: await tenantToday(ctx) };
+    const change: Checked<M, S> = {
+      child,
+      before,
+      after: before.$clone().$set(fields),
+      input,
+      today: await tenantToday(ctx),
+    };
     await spec.check?.(ctx, change);
     await assertNoOverlap(ctx, any, change.after, { asConflict: false });
     change.after = await patchVersioned<M>(ctx.trx, spec.model, before, fields);
@@ -287,7 +348,12 @@ export function subRecordOperations<M extends ChildRecord, S extends Singular, P
     const before = await findChildRecord(ctx, spec.model, child, idOf(ctx), { lock: true, allowDeleted: true });
     assertIfMatch(ctx.ifMatch, before.version);
     if (before.deletedAt) throw new Problem('conflict', 'It is already deleted');
-    const after = await patchVersioned<M>(ctx.trx, spec.model, before, shared({ deletedAt: ctx.trx.fn.now(), deletedBy: actorId(ctx) }));
+    const after = await patchVersioned<M>(
+      ctx.trx,
+      spec.model,
+      before,
+      shared({ deletedAt: ctx.trx.fn.now(), deletedBy: actorId(ctx) }),
+    );
     return write(ctx, any, { child, before, after, today: await tenantToday(ctx) }, 'deleted');
   }
 

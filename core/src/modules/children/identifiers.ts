@@ -37,14 +37,23 @@ export function identifierErrors(identifiers: IdentifierInput[] | undefined, poi
     if (seen.has(identifier.kind)) errors.push({ pointer: `${pointer}/${i}/kind`, message: 'is given twice' });
     seen.add(identifier.kind);
     if (identifier.kind === 'nhs_number' && !validNhsNumber(normaliseIdentifier(identifier.value))) {
-      errors.push({ pointer: `${pointer}/${i}/value`, message: 'is not a valid NHS number (10 digits with a modulus 11 check digit)' });
+      errors.push({
+        pointer: `${pointer}/${i}/value`,
+        message: 'is not a valid NHS number (10 digits with a modulus 11 check digit)',
+      });
     }
   });
   return errors;
 }
 
 /** Stores identifiers for a child; each kind given replaces the one held. */
-export async function saveIdentifiers(trx: Knex.Transaction, dataKey: Buffer, tenantId: string, childId: string, identifiers: IdentifierInput[]): Promise<void> {
+export async function saveIdentifiers(
+  trx: Knex.Transaction,
+  dataKey: Buffer,
+  tenantId: string,
+  childId: string,
+  identifiers: IdentifierInput[],
+): Promise<void> {
   for (const identifier of identifiers) {
     const normalised = normaliseIdentifier(identifier.value);
     await ChildIdentifier.query(trx).where({ tenant_id: tenantId, child_id: childId, kind: identifier.kind }).delete();
@@ -71,10 +80,18 @@ export function maskedIdentifiersColumn(trx: Knex.Transaction): Knex.Raw {
 }
 
 /** The masked identifiers of each child, for reads: kind and last four characters only. */
-export async function maskedIdentifiers(trx: Knex.Transaction, tenantId: string, childIds: string[]): Promise<Map<string, Array<{ kind: string; lastFour: string }>>> {
+export async function maskedIdentifiers(
+  trx: Knex.Transaction,
+  tenantId: string,
+  childIds: string[],
+): Promise<Map<string, Array<{ kind: string; lastFour: string }>>> {
   const out = new Map<string, Array<{ kind: string; lastFour: string }>>(childIds.map((id) => [id, []]));
   if (!childIds.length) return out;
-  const rows = await ChildIdentifier.query(trx).where('tenant_id', tenantId).whereIn('child_id', childIds).orderBy('kind').select('child_id', 'kind', 'last_four');
+  const rows = await ChildIdentifier.query(trx)
+    .where('tenant_id', tenantId)
+    .whereIn('child_id', childIds)
+    .orderBy('kind')
+    .select('child_id', 'kind', 'last_four');
   for (const row of rows) out.get(row.childId)?.push({ kind: row.kind, lastFour: row.lastFour });
   return out;
 }

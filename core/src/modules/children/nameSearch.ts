@@ -15,8 +15,15 @@ interface NameFilterable {
  * `child_name_tokens` (migration 0016), so both sides agree on case and punctuation; the prefix
  * ranges use leakproof operators, which an index serves under row-level security.
  */
-export async function whereNameStartsWith(trx: Knex.Transaction, tenantId: string, query: NameFilterable, text: string): Promise<void> {
-  const { rows } = (await trx.raw('SELECT hearth_name_tokens(?) AS tokens', [text])) as { rows: Array<{ tokens: string[] }> };
+export async function whereNameStartsWith(
+  trx: Knex.Transaction,
+  tenantId: string,
+  query: NameFilterable,
+  text: string,
+): Promise<void> {
+  const { rows } = (await trx.raw('SELECT hearth_name_tokens(?) AS tokens', [text])) as {
+    rows: Array<{ tokens: string[] }>;
+  };
   const words = rows[0]?.tokens ?? [];
   if (!words.length) {
     // Only punctuation was typed: no name matches it.
@@ -24,6 +31,12 @@ export async function whereNameStartsWith(trx: Knex.Transaction, tenantId: strin
     return;
   }
   for (const word of words) {
-    query.whereIn('c.id', trx('child_name_tokens').where('tenant_id', tenantId).whereRaw('token ~>=~ ? AND token ~<~ ?', [word, word + TOP]).select('child_id'));
+    query.whereIn(
+      'c.id',
+      trx('child_name_tokens')
+        .where('tenant_id', tenantId)
+        .whereRaw('token ~>=~ ? AND token ~<~ ?', [word, word + TOP])
+        .select('child_id'),
+    );
   }
 }

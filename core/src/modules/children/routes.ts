@@ -1,14 +1,28 @@
 import type { PartialModelObject } from 'objection';
 import { keysetPage } from '../../db/keyset';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { assertIfMatch } from '../../http/etag';
 import { created, ok } from '../../http/results';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
-import { identifierDigest, identifierErrors, maskedIdentifiers, maskedIdentifiersColumn, normaliseIdentifier, saveIdentifiers, type IdentifierInput } from './identifiers';
+import {
+  identifierDigest,
+  identifierErrors,
+  maskedIdentifiers,
+  maskedIdentifiersColumn,
+  normaliseIdentifier,
+  saveIdentifiers,
+  type IdentifierInput,
+} from './identifiers';
 import { Child, ChildAccessGrant, ChildIdentifier } from './models';
 import { findChild, logRestrictedRead, visibleChildren } from './visibility';
 import { moveCaseRecords } from '../caseRecords/merge';
@@ -16,9 +30,26 @@ import { moveCaseEvents } from '../tasks/events';
 import { whereNameStartsWith } from './nameSearch';
 import { tenantToday } from '../tenants/today';
 
-const INPUT_FIELDS = ['givenName', 'familyName', 'preferredName', 'dateOfBirth', 'sex', 'ethnicity', 'status', 'allocatedWorkerId', 'gender', 'language', 'interpreterNeeded', 'religion', 'disabilities'] as const;
+const INPUT_FIELDS = [
+  'givenName',
+  'familyName',
+  'preferredName',
+  'dateOfBirth',
+  'sex',
+  'ethnicity',
+  'status',
+  'allocatedWorkerId',
+  'gender',
+  'language',
+  'interpreterNeeded',
+  'religion',
+  'disabilities',
+] as const;
 
-type ChildInput = Partial<Pick<Child, (typeof INPUT_FIELDS)[number]>> & { identifiers?: IdentifierInput[]; allowDuplicate?: boolean };
+type ChildInput = Partial<Pick<Child, (typeof INPUT_FIELDS)[number]>> & {
+  identifiers?: IdentifierInput[];
+  allowDuplicate?: boolean;
+};
 type ChildCreate = TenantContext<'createChild'>['body'];
 
 type MaskedIdentifier = { kind: string; lastFour: string };
@@ -68,10 +99,14 @@ async function checkChildInput(ctx: TenantScope, input: ChildInput): Promise<voi
     { list: 'sex', code: input.sex, pointer: '/body/sex' },
     { list: 'ethnicity', code: input.ethnicity, pointer: '/body/ethnicity' },
   ]);
-  if (input.dateOfBirth !== undefined && input.dateOfBirth > (await tenantToday(ctx))) errors.push({ pointer: '/body/dateOfBirth', message: 'is in the future' });
+  if (input.dateOfBirth !== undefined && input.dateOfBirth > (await tenantToday(ctx)))
+    errors.push({ pointer: '/body/dateOfBirth', message: 'is in the future' });
   errors.push(...identifierErrors(input.identifiers, '/body/identifiers'));
   if (input.allocatedWorkerId) {
-    const worker = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: input.allocatedWorkerId, status: 'active' }).first('id');
+    const worker = await ctx
+      .trx('users')
+      .where({ tenant_id: ctx.tenantId, id: input.allocatedWorkerId, status: 'active' })
+      .first('id');
     if (!worker) errors.push({ pointer: '/body/allocatedWorkerId', message: 'is not an active user of this tenant' });
   }
   if (errors.length) throw Problem.unprocessable(errors);
@@ -91,7 +126,11 @@ async function listChildren(ctx: TenantContext<'listChildren'>): Promise<Operati
   if (q.q) await whereNameStartsWith(ctx.trx, ctx.tenantId, query, q.q);
   // Identifiers are read for the page in one query, after it, so the page's rows are the ones shown.
   const page = await keysetPage(query, q, [{ column: 'c.id', of: (r) => r.id }], (r) => r);
-  const identifiers = await maskedIdentifiers(ctx.trx, ctx.tenantId, page.rows.map((r) => r.id));
+  const identifiers = await maskedIdentifiers(
+    ctx.trx,
+    ctx.tenantId,
+    page.rows.map((r) => r.id),
+  );
   await logRestrictedRead(ctx, page.rows);
   return ok({ data: page.rows.map((r) => childToApi(r, identifiers.get(r.id) ?? [])), nextCursor: page.nextCursor });
 }
@@ -106,12 +145,22 @@ async function likelyDuplicates(ctx: TenantScope, input: ChildCreate): Promise<A
   const sameName = await Child.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId })
     .whereNull('deleted_at')
-    .whereRaw('lower(family_name) = lower(?) AND lower(given_name) = lower(?) AND date_of_birth = ?', [input.familyName, input.givenName, input.dateOfBirth])
+    .whereRaw('lower(family_name) = lower(?) AND lower(given_name) = lower(?) AND date_of_birth = ?', [
+      input.familyName,
+      input.givenName,
+      input.dateOfBirth,
+    ])
     .select('id');
   for (const row of sameName) found.set(row.id, 'same_name_and_date_of_birth');
   for (const identifier of input.identifiers ?? []) {
-    const digest = identifierDigest(ctx.services.config.dataKey, identifier.kind, normaliseIdentifier(identifier.value));
-    const rows = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, kind: identifier.kind, value_digest: digest }).select('child_id');
+    const digest = identifierDigest(
+      ctx.services.config.dataKey,
+      identifier.kind,
+      normaliseIdentifier(identifier.value),
+    );
+    const rows = await ChildIdentifier.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, kind: identifier.kind, value_digest: digest })
+      .select('child_id');
     for (const row of rows) if (!found.has(row.childId)) found.set(row.childId, 'same_identifier');
   }
   return [...found].map(([id, reason]) => ({ id, reason }));
@@ -123,11 +172,21 @@ async function createChild(ctx: TenantContext<'createChild'>): Promise<Operation
   if (!input.allowDuplicate) {
     const duplicates = await likelyDuplicates(ctx, input);
     if (duplicates.length) {
-      throw new Problem('conflict', `${duplicates.length} record(s) look like this child already; merge them, or send allowDuplicate to create anyway`, { duplicates });
+      throw new Problem(
+        'conflict',
+        `${duplicates.length} record(s) look like this child already; merge them, or send allowDuplicate to create anyway`,
+        { duplicates },
+      );
     }
   }
   const row = await Child.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), status: 'referred', ...fieldsOf(input), createdBy: ctx.principal.id })
+    .insert({
+      tenantId: ctx.tenantId,
+      id: newId(),
+      status: 'referred',
+      ...fieldsOf(input),
+      createdBy: ctx.principal.id,
+    })
     .returning('*');
   await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId, row.id, input.identifiers ?? []);
   const child = await present(ctx, row);
@@ -136,12 +195,21 @@ async function createChild(ctx: TenantContext<'createChild'>): Promise<Operation
 }
 
 async function getChild(ctx: TenantContext<'getChild'>): Promise<OperationResult> {
-  const row = await findChild<{ maskedIdentifiers: MaskedIdentifier[] }>(ctx, ctx.params.childId, { allowDeleted: ctx.principal.permissions.has('children:delete'), columns: [maskedIdentifiersColumn(ctx.trx)] });
+  const row = await findChild<{ maskedIdentifiers: MaskedIdentifier[] }>(ctx, ctx.params.childId, {
+    allowDeleted: ctx.principal.permissions.has('children:delete'),
+    columns: [maskedIdentifiersColumn(ctx.trx)],
+  });
   await logRestrictedRead(ctx, [row]);
   return ok(childToApi(row, row.maskedIdentifiers), row.version);
 }
 
-async function writeChild(ctx: TenantScope, before: Child, changes: PartialModelObject<Child>, action: string, identifiers: IdentifierInput[] = []): Promise<OperationResult> {
+async function writeChild(
+  ctx: TenantScope,
+  before: Child,
+  changes: PartialModelObject<Child>,
+  action: string,
+  identifiers: IdentifierInput[] = [],
+): Promise<OperationResult> {
   const beforeApi = await present(ctx, before);
   await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId, before.id, identifiers);
   const after = await patchVersioned(ctx.trx, Child, before, changes);
@@ -168,29 +236,59 @@ async function deleteChild(ctx: TenantContext<'deleteChild'>): Promise<Operation
 async function restoreChild(ctx: TenantContext<'restoreChild'>): Promise<OperationResult> {
   const before = await findChild(ctx, ctx.params.childId, { lock: true, allowDeleted: true });
   if (!before.deletedAt) throw new Problem('conflict', 'The record is not deleted');
-  if (before.mergedInto) throw new Problem('conflict', `The record was merged into ${before.mergedInto}; it is kept for its history, not restored`);
+  if (before.mergedInto)
+    throw new Problem(
+      'conflict',
+      `The record was merged into ${before.mergedInto}; it is kept for its history, not restored`,
+    );
   return writeChild(ctx, before, { deletedAt: null, deletedBy: null }, 'child.restored');
 }
 
 async function mergeChild(ctx: TenantContext<'mergeChild'>): Promise<OperationResult> {
   const { intoChildId } = ctx.body;
-  if (intoChildId === ctx.params.childId) throw Problem.unprocessable([{ pointer: '/body/intoChildId', message: 'is the record being merged' }]);
+  if (intoChildId === ctx.params.childId)
+    throw Problem.unprocessable([{ pointer: '/body/intoChildId', message: 'is the record being merged' }]);
   const duplicate = await findChild(ctx, ctx.params.childId, { lock: true });
   const survivorRow = await findChild(ctx, intoChildId, { lock: true, pointer: '/body/intoChildId' });
   const before = { duplicate: await present(ctx, duplicate), survivor: await present(ctx, survivorRow) };
 
   // What the survivor lacks moves to it: identifiers of kinds it has not, and named-user access.
-  const held = new Set((await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: intoChildId }).select('kind')).map((r) => r.kind));
+  const held = new Set(
+    (await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: intoChildId }).select('kind')).map(
+      (r) => r.kind,
+    ),
+  );
   const moving = await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: duplicate.id });
   for (const identifier of moving) {
     if (held.has(identifier.kind)) continue;
-    await ChildIdentifier.query(ctx.trx).insert({ tenantId: ctx.tenantId, childId: intoChildId, kind: identifier.kind, valueSealed: identifier.valueSealed, valueDigest: identifier.valueDigest, lastFour: identifier.lastFour });
+    await ChildIdentifier.query(ctx.trx).insert({
+      tenantId: ctx.tenantId,
+      childId: intoChildId,
+      kind: identifier.kind,
+      valueSealed: identifier.valueSealed,
+      valueDigest: identifier.valueDigest,
+      lastFour: identifier.lastFour,
+    });
   }
   await ChildIdentifier.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: duplicate.id }).delete();
   if (duplicate.restricted || survivorRow.restricted) {
-    const grants = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: duplicate.id }).select('user_id');
-    const existing = new Set((await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: intoChildId }).select('user_id')).map((g) => g.userId));
-    for (const grant of grants) if (!existing.has(grant.userId)) await ChildAccessGrant.query(ctx.trx).insert({ tenantId: ctx.tenantId, childId: intoChildId, userId: grant.userId });
+    const grants = await ChildAccessGrant.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, child_id: duplicate.id })
+      .select('user_id');
+    const existing = new Set(
+      (
+        await ChildAccessGrant.query(ctx.trx)
+          .where({ tenant_id: ctx.tenantId, child_id: intoChildId })
+          .select('user_id')
+      ).map((g) => g.userId),
+    );
+    for (const grant of grants)
+      if (!existing.has(grant.userId))
+        await ChildAccessGrant.query(ctx.trx).insert({
+          tenantId: ctx.tenantId,
+          childId: intoChildId,
+          userId: grant.userId,
+        });
     // A restricted duplicate keeps the survivor restricted, so merging never widens who can read.
     if (duplicate.restricted && !survivorRow.restricted) {
       await Child.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: intoChildId }).patch({ restricted: true });
@@ -200,22 +298,38 @@ async function mergeChild(ctx: TenantContext<'mergeChild'>): Promise<OperationRe
   const caseRecordsMoved = await moveCaseRecords(ctx, duplicate.id, intoChildId);
   // And what happened to the child (entered care, reviews held…), so the cycles count it for the survivor.
   const caseEventsMoved = await moveCaseEvents(ctx, 'child', duplicate.id, intoChildId);
-  await patchVersioned(ctx.trx, Child, duplicate, { mergedInto: intoChildId, deletedAt: ctx.trx.fn.now(), deletedBy: actorId(ctx) });
+  await patchVersioned(ctx.trx, Child, duplicate, {
+    mergedInto: intoChildId,
+    deletedAt: ctx.trx.fn.now(),
+    deletedBy: actorId(ctx),
+  });
   const survivor = await patchVersioned(ctx.trx, Child, survivorRow, {});
   const after = await present(ctx, survivor);
   // One event naming both records: each record's trail (by entity) keeps its own history and this.
-  await ctx.audit({ action: 'child.merged', entityType: 'child', entityId: duplicate.id, before, after: { mergedInto: intoChildId, survivor: after, caseRecordsMoved, caseEventsMoved } });
+  await ctx.audit({
+    action: 'child.merged',
+    entityType: 'child',
+    entityId: duplicate.id,
+    before,
+    after: { mergedInto: intoChildId, survivor: after, caseRecordsMoved, caseEventsMoved },
+  });
   return ok(after, survivor.version);
 }
 
 async function grantedUserIds(ctx: TenantScope, childId: string): Promise<string[]> {
-  const rows = await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: childId }).orderBy('user_id').select('user_id');
+  const rows = await ChildAccessGrant.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, child_id: childId })
+    .orderBy('user_id')
+    .select('user_id');
   return rows.map((r) => r.userId);
 }
 
 async function getChildRestriction(ctx: TenantContext<'getChildRestriction'>): Promise<OperationResult> {
   const row = await findChild(ctx, ctx.params.childId);
-  return ok({ restricted: row.restricted, allowedUserIds: row.restricted ? await grantedUserIds(ctx, row.id) : [] }, row.version);
+  return ok(
+    { restricted: row.restricted, allowedUserIds: row.restricted ? await grantedUserIds(ctx, row.id) : [] },
+    row.version,
+  );
 }
 
 async function setChildRestriction(ctx: TenantContext<'setChildRestriction'>): Promise<OperationResult> {
@@ -225,22 +339,45 @@ async function setChildRestriction(ctx: TenantContext<'setChildRestriction'>): P
   assertIfMatch(ctx.ifMatch, before.version);
   const allowed = body.restricted ? body.allowedUserIds : [];
   const errors: FieldError[] = [];
-  if (body.restricted && !allowed.includes(ctx.principal.id)) errors.push({ pointer: '/body/allowedUserIds', message: 'must include you, so the record is not locked away from everyone' });
-  if (!body.restricted && body.allowedUserIds.length) errors.push({ pointer: '/body/allowedUserIds', message: 'must be empty when the record is not restricted' });
+  if (body.restricted && !allowed.includes(ctx.principal.id))
+    errors.push({
+      pointer: '/body/allowedUserIds',
+      message: 'must include you, so the record is not locked away from everyone',
+    });
+  if (!body.restricted && body.allowedUserIds.length)
+    errors.push({ pointer: '/body/allowedUserIds', message: 'must be empty when the record is not restricted' });
   if (allowed.length) {
-    const found = new Set(((await ctx.trx('users').where({ tenant_id: ctx.tenantId, status: 'active' }).whereIn('id', allowed).select('id')) as Array<{ id: string }>).map((r) => r.id));
+    const found = new Set(
+      (
+        (await ctx
+          .trx('users')
+          .where({ tenant_id: ctx.tenantId, status: 'active' })
+          .whereIn('id', allowed)
+          .select('id')) as Array<{ id: string }>
+      ).map((r) => r.id),
+    );
     allowed.forEach((id, i) => {
-      if (!found.has(id)) errors.push({ pointer: `/body/allowedUserIds/${i}`, message: 'is not an active user of this tenant' });
+      if (!found.has(id))
+        errors.push({ pointer: `/body/allowedUserIds/${i}`, message: 'is not an active user of this tenant' });
     });
   }
   if (errors.length) throw Problem.unprocessable(errors);
 
   const beforeIds = before.restricted ? await grantedUserIds(ctx, before.id) : [];
   await ChildAccessGrant.query(ctx.trx).where({ tenant_id: ctx.tenantId, child_id: before.id }).delete();
-  if (allowed.length) await ChildAccessGrant.query(ctx.trx).insert(allowed.map((userId) => ({ tenantId: ctx.tenantId, childId: before.id, userId })));
+  if (allowed.length)
+    await ChildAccessGrant.query(ctx.trx).insert(
+      allowed.map((userId) => ({ tenantId: ctx.tenantId, childId: before.id, userId })),
+    );
   const after = await patchVersioned(ctx.trx, Child, before, { restricted: body.restricted });
   const result = { restricted: body.restricted, allowedUserIds: [...allowed].sort() };
-  await ctx.audit({ action: 'child.restriction_changed', entityType: 'child', entityId: before.id, before: { restricted: before.restricted, allowedUserIds: beforeIds }, after: result });
+  await ctx.audit({
+    action: 'child.restriction_changed',
+    entityType: 'child',
+    entityId: before.id,
+    before: { restricted: before.restricted, allowedUserIds: beforeIds },
+    after: result,
+  });
   return ok(result, after.version);
 }
 

@@ -44,7 +44,11 @@ function hiddenChildCondition(ctx: Fenced): { sql: string; bindings: string[] } 
 /** True where the child id in `column` (a trusted column name, e.g. `t.child_id`) is visible to the caller, or null. */
 export function childVisible(ctx: Fenced, column: string): Knex.Raw {
   const hidden = hiddenChildCondition(ctx);
-  return ctx.trx.raw(`NOT EXISTS (SELECT 1 FROM children h WHERE h.tenant_id = ? AND h.id = ?? AND ${hidden.sql})`, [ctx.tenantId, column, ...hidden.bindings]);
+  return ctx.trx.raw(`NOT EXISTS (SELECT 1 FROM children h WHERE h.tenant_id = ? AND h.id = ?? AND ${hidden.sql})`, [
+    ctx.tenantId,
+    column,
+    ...hidden.bindings,
+  ]);
 }
 
 /** True where the placement id in `column` belongs to a child visible to the caller, or is null. */
@@ -105,7 +109,10 @@ export function hiddenRecords(ctx: Fenced): Promise<HiddenRecords> {
           GROUP BY h.id`,
         [ctx.tenantId, ...hidden.bindings],
       )) as { rows: Array<{ id: string; placement_ids: string[] }> };
-      return { children: new Set(result.rows.map((r) => r.id)), placements: new Set(result.rows.flatMap((r) => r.placement_ids)) };
+      return {
+        children: new Set(result.rows.map((r) => r.id)),
+        placements: new Set(result.rows.flatMap((r) => r.placement_ids)),
+      };
     })();
     hiddenByRequest.set(ctx, found);
   }
@@ -131,7 +138,10 @@ export function namesHidden(hidden: HiddenRecords, row: object, keys: ChildKeys 
   const r = row as Record<string, unknown>;
   const child = r[keys.child];
   const placement = r[keys.placement];
-  return (typeof child === 'string' && hidden.children.has(child)) || (typeof placement === 'string' && hidden.placements.has(placement));
+  return (
+    (typeof child === 'string' && hidden.children.has(child)) ||
+    (typeof placement === 'string' && hidden.placements.has(placement))
+  );
 }
 
 /**
@@ -139,7 +149,12 @@ export function namesHidden(hidden: HiddenRecords, row: object, keys: ChildKeys 
  * and placement withheld (null) and `replace` laid over it (the child's initials, a placement's
  * reference, an explanation built from the child's facts). Rows are copied, never changed in place.
  */
-export async function withholdRestricted<T extends object>(ctx: Fenced, rows: T[], replace: Partial<T> = {}, keys: ChildKeys = API_KEYS): Promise<T[]> {
+export async function withholdRestricted<T extends object>(
+  ctx: Fenced,
+  rows: T[],
+  replace: Partial<T> = {},
+  keys: ChildKeys = API_KEYS,
+): Promise<T[]> {
   const hidden = await hiddenRecords(ctx);
   if (!hidden.children.size) return rows;
   return rows.map((row) => {
@@ -152,7 +167,12 @@ export async function withholdRestricted<T extends object>(ctx: Fenced, rows: T[
 }
 
 /** One row, as `withholdRestricted` shows it. */
-export async function withholdRestrictedOne<T extends object>(ctx: Fenced, row: T, replace: Partial<T> = {}, keys: ChildKeys = API_KEYS): Promise<T> {
+export async function withholdRestrictedOne<T extends object>(
+  ctx: Fenced,
+  row: T,
+  replace: Partial<T> = {},
+  keys: ChildKeys = API_KEYS,
+): Promise<T> {
   return (await withholdRestricted(ctx, [row], replace, keys))[0]!;
 }
 
@@ -160,12 +180,20 @@ export async function withholdRestrictedOne<T extends object>(ctx: Fenced, row: 
  * Errors for inputs that name a child or a placement hidden from the caller, in the words used for
  * any id that is not the tenant's: to the caller, it is not one.
  */
-export async function hiddenReferenceErrors(ctx: Fenced, items: NamesAChild[], pointer: (index: number, field: keyof NamesAChild) => string): Promise<FieldError[]> {
+export async function hiddenReferenceErrors(
+  ctx: Fenced,
+  items: NamesAChild[],
+  pointer: (index: number, field: keyof NamesAChild) => string,
+): Promise<FieldError[]> {
   const hidden = await hiddenRecords(ctx);
   if (!hidden.children.size) return [];
   return items.flatMap((item, i) => [
-    ...(item.childId && hidden.children.has(item.childId) ? [{ pointer: pointer(i, 'childId'), message: 'is not a child of this tenant' }] : []),
-    ...(item.placementId && hidden.placements.has(item.placementId) ? [{ pointer: pointer(i, 'placementId'), message: 'is not a placement of this tenant' }] : []),
+    ...(item.childId && hidden.children.has(item.childId)
+      ? [{ pointer: pointer(i, 'childId'), message: 'is not a child of this tenant' }]
+      : []),
+    ...(item.placementId && hidden.placements.has(item.placementId)
+      ? [{ pointer: pointer(i, 'placementId'), message: 'is not a placement of this tenant' }]
+      : []),
   ]);
 }
 
@@ -187,7 +215,10 @@ export async function findChild<Extra extends object = object>(
   childId: string,
   options: FindOptions & { columns?: Knex.Raw[] } = {},
 ): Promise<Child & Extra> {
-  const query = visibleChildren(ctx).where('c.id', childId).select('c.*', ...(options.columns ?? [])).first();
+  const query = visibleChildren(ctx)
+    .where('c.id', childId)
+    .select('c.*', ...(options.columns ?? []))
+    .first();
   if (options.lock) query.forUpdate();
   const row = await query;
   if (!row || (row.deletedAt && !options.allowDeleted)) throw notFound(Child.noun, options.pointer);
@@ -196,7 +227,8 @@ export async function findChild<Extra extends object = object>(
 
 /** Each read of a restricted child's record is audited (the named users' reads are the trail). */
 export async function logRestrictedRead(ctx: Fenced & Pick<TenantScope, 'audit'>, rows: Child[]): Promise<void> {
-  for (const row of rows) if (row.restricted) await ctx.audit({ action: 'child.restricted_read', entityType: 'child', entityId: row.id });
+  for (const row of rows)
+    if (row.restricted) await ctx.audit({ action: 'child.restricted_read', entityType: 'child', entityId: row.id });
 }
 
 /**

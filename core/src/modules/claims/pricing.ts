@@ -22,8 +22,13 @@ export interface PricedMileage {
   position: number;
   amount: number;
   explanation: {
-    table: string; layer: string; effectiveFrom: string; source: string; thresholdPeriodStart: string;
-    milesBefore: number; bands: Array<{ miles: number; amountPerMile: number; amount: number }>;
+    table: string;
+    layer: string;
+    effectiveFrom: string;
+    source: string;
+    thresholdPeriodStart: string;
+    milesBefore: number;
+    bands: Array<{ miles: number; amountPerMile: number; amount: number }>;
   };
 }
 
@@ -37,7 +42,9 @@ export interface PricedMileage {
 export async function priceMileage(
   ctx: FindScope,
   claim: {
-    householdId: string; claimId: string; mileage: { table: MileageTable; layer: string };
+    householdId: string;
+    claimId: string;
+    mileage: { table: MileageTable; layer: string };
     lines: Array<{ position: number; date: string; tenths: number }>;
   },
 ): Promise<PricedMileage[]> {
@@ -51,7 +58,9 @@ export async function priceMileage(
     const start = thresholdPeriodStart(table.thresholdResets, line.date);
     if (!counted.has(start)) {
       const row = (await trx('claim_lines as l')
-        .join('claims as c', function on() { this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.claim_id'); })
+        .join('claims as c', function on() {
+          this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.claim_id');
+        })
         .where({ 'l.tenant_id': tenantId, 'c.tenant_id': tenantId, 'c.household_id': householdId, 'l.kind': 'mileage' })
         .whereIn('c.status', ['approved', 'paid'])
         .whereNot('c.id', claimId)
@@ -68,8 +77,13 @@ export async function priceMileage(
       position: line.position,
       amount: payment.amount,
       explanation: {
-        table: table.key, layer, effectiveFrom: payment.effectiveFrom, source: payment.source, thresholdPeriodStart: payment.thresholdPeriodStart,
-        milesBefore: before / 10, bands: payment.bands.map((b) => ({ ...b, miles: Math.round(b.miles * 10) / 10 })),
+        table: table.key,
+        layer,
+        effectiveFrom: payment.effectiveFrom,
+        source: payment.source,
+        thresholdPeriodStart: payment.thresholdPeriodStart,
+        milesBefore: before / 10,
+        bands: payment.bands.map((b) => ({ ...b, miles: Math.round(b.miles * 10) / 10 })),
       },
     });
   }

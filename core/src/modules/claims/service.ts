@@ -14,11 +14,24 @@ import { mileageTableOf, priceMileage } from './pricing';
 export type { ClaimStatus } from './models';
 
 export interface LineInput {
-  kind: 'mileage' | 'expense'; date: string; from?: string; to?: string; purpose?: string; miles?: number;
-  category?: string; description?: string; amount?: number; childId?: string | null; placementId?: string | null;
+  kind: 'mileage' | 'expense';
+  date: string;
+  from?: string;
+  to?: string;
+  purpose?: string;
+  miles?: number;
+  category?: string;
+  description?: string;
+  amount?: number;
+  childId?: string | null;
+  placementId?: string | null;
 }
 
-export interface EvidenceInput { key: string; title: string; receivedOn: string }
+export interface EvidenceInput {
+  key: string;
+  title: string;
+  receivedOn: string;
+}
 
 /** The lookup list expense categories are checked against, when the tenant has it (no pack defines one yet). */
 export const EXPENSE_CATEGORY_LIST = 'expense_category';
@@ -30,17 +43,41 @@ export async function findClaim(ctx: FindScope, claimId: string, options: FindOp
 
 export function claimSummaryToApi(r: Claim) {
   return {
-    id: r.id, householdId: r.householdId, description: r.description, status: r.status, currency: r.currency, total: r.total,
-    submittedBy: r.submittedBy, submittedAt: iso(r.submittedAt), decidedBy: r.decidedBy, decidedAt: iso(r.decidedAt), decisionReasons: r.decisionReasons,
-    paidInRunId: r.paidInRunId, paidOn: r.paidOn, version: r.version, createdBy: r.createdBy, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+    id: r.id,
+    householdId: r.householdId,
+    description: r.description,
+    status: r.status,
+    currency: r.currency,
+    total: r.total,
+    submittedBy: r.submittedBy,
+    submittedAt: iso(r.submittedAt),
+    decidedBy: r.decidedBy,
+    decidedAt: iso(r.decidedAt),
+    decisionReasons: r.decisionReasons,
+    paidInRunId: r.paidInRunId,
+    paidOn: r.paidOn,
+    version: r.version,
+    createdBy: r.createdBy,
+    createdAt: iso(r.createdAt),
+    updatedAt: iso(r.updatedAt),
   };
 }
 
 function lineToApi(r: ClaimLine) {
   return {
-    id: r.id, kind: r.kind, date: r.lineDate, from: r.fromPlace, to: r.toPlace, purpose: r.purpose,
-    miles: r.tenthsOfMile === null ? null : r.tenthsOfMile / 10, category: r.category, description: r.description, amount: r.amount,
-    childId: r.childId, placementId: r.placementId, explanation: r.explanation ?? null,
+    id: r.id,
+    kind: r.kind,
+    date: r.lineDate,
+    from: r.fromPlace,
+    to: r.toPlace,
+    purpose: r.purpose,
+    miles: r.tenthsOfMile === null ? null : r.tenthsOfMile / 10,
+    category: r.category,
+    description: r.description,
+    amount: r.amount,
+    childId: r.childId,
+    placementId: r.placementId,
+    explanation: r.explanation ?? null,
   };
 }
 
@@ -57,18 +94,35 @@ export async function presentClaim(ctx: FindScope, claim: Claim) {
     ...claimSummaryToApi(claim),
     lines: lines.map(lineToApi),
     evidence: evidence.map((e) => ({ id: e.id, key: e.key, title: e.title, receivedOn: e.receivedOn })),
-    history: history.map((h) => ({ fromStatus: h.fromStatus, toStatus: h.toStatus, actorId: h.actorId, at: iso(h.at), reasons: h.reasons })),
+    history: history.map((h) => ({
+      fromStatus: h.fromStatus,
+      toStatus: h.toStatus,
+      actorId: h.actorId,
+      at: iso(h.at),
+      reasons: h.reasons,
+    })),
   };
 }
 
 /** One step of a claim's history: from one status to the next, by whom and why. */
 export async function recordHistory(
   ctx: FindScope,
-  entry: { claimId: string; from: ClaimStatus | null; to: ClaimStatus; actorId: string | null; reasons?: string | null },
+  entry: {
+    claimId: string;
+    from: ClaimStatus | null;
+    to: ClaimStatus;
+    actorId: string | null;
+    reasons?: string | null;
+  },
 ): Promise<void> {
   await ClaimHistory.query(ctx.trx).insert({
-    tenantId: ctx.tenantId, id: newId(), claimId: entry.claimId, fromStatus: entry.from, toStatus: entry.to,
-    actorId: entry.actorId, reasons: entry.reasons ?? null,
+    tenantId: ctx.tenantId,
+    id: newId(),
+    claimId: entry.claimId,
+    fromStatus: entry.from,
+    toStatus: entry.to,
+    actorId: entry.actorId,
+    reasons: entry.reasons ?? null,
   });
 }
 
@@ -81,29 +135,43 @@ export async function lineErrors(
   const { pack, today, lines, evidence } = claim;
   const errors: FieldError[] = [];
   const mileage = mileageTableOf(pack);
-  const hasCategories = Boolean(await trx('lookup_lists').where({ tenant_id: tenantId, key: EXPENSE_CATEGORY_LIST }).first('key'));
+  const hasCategories = Boolean(
+    await trx('lookup_lists').where({ tenant_id: tenantId, key: EXPENSE_CATEGORY_LIST }).first('key'),
+  );
   const categoryChecks: Array<{ list: string; code: string; pointer: string }> = [];
   for (const [i, line] of lines.entries()) {
     const at = (field: string) => `/body/lines/${i}/${field}`;
     if (line.date > today) errors.push({ pointer: at('date'), message: 'is in the future' });
-    const forbidden = line.kind === 'mileage' ? (['category', 'description', 'amount'] as const) : (['from', 'to', 'purpose', 'miles'] as const);
-    for (const field of forbidden) if (line[field] !== undefined) errors.push({ pointer: at(field), message: `is not part of a ${line.kind} line` });
+    const forbidden =
+      line.kind === 'mileage'
+        ? (['category', 'description', 'amount'] as const)
+        : (['from', 'to', 'purpose', 'miles'] as const);
+    for (const field of forbidden)
+      if (line[field] !== undefined) errors.push({ pointer: at(field), message: `is not part of a ${line.kind} line` });
     if (line.kind === 'mileage') {
       for (const field of ['from', 'to', 'purpose'] as const) {
         if (line[field] === undefined) errors.push({ pointer: at(field), message: 'is required on a mileage line' });
       }
       if (line.miles === undefined) errors.push({ pointer: at('miles'), message: 'is required on a mileage line' });
       else if (!(line.miles > 0)) errors.push({ pointer: at('miles'), message: 'must be more than 0' });
-      else if (Math.abs(line.miles * 10 - Math.round(line.miles * 10)) > 1e-6) errors.push({ pointer: at('miles'), message: 'is kept to a tenth of a mile' });
-      else if (line.miles > 10000) errors.push({ pointer: at('miles'), message: 'is more than 10,000 miles for one journey' });
+      else if (Math.abs(line.miles * 10 - Math.round(line.miles * 10)) > 1e-6)
+        errors.push({ pointer: at('miles'), message: 'is kept to a tenth of a mile' });
+      else if (line.miles > 10000)
+        errors.push({ pointer: at('miles'), message: 'is more than 10,000 miles for one journey' });
       if (!mileage) errors.push({ pointer: at('kind'), message: "the tenant's pack has no mileage table" });
       else if (!inEffectOn(mileage.table.values, line.date)) {
-        errors.push({ pointer: at('date'), message: `the mileage table "${mileage.table.key}" has no rate on this date` });
+        errors.push({
+          pointer: at('date'),
+          message: `the mileage table "${mileage.table.key}" has no rate on this date`,
+        });
       }
     } else {
-      if (line.category === undefined) errors.push({ pointer: at('category'), message: 'is required on an expense line' });
-      else if (hasCategories) categoryChecks.push({ list: EXPENSE_CATEGORY_LIST, code: line.category, pointer: at('category') });
-      if (line.description === undefined) errors.push({ pointer: at('description'), message: 'is required on an expense line' });
+      if (line.category === undefined)
+        errors.push({ pointer: at('category'), message: 'is required on an expense line' });
+      else if (hasCategories)
+        categoryChecks.push({ list: EXPENSE_CATEGORY_LIST, code: line.category, pointer: at('category') });
+      if (line.description === undefined)
+        errors.push({ pointer: at('description'), message: 'is required on an expense line' });
       if (line.amount === undefined) errors.push({ pointer: at('amount'), message: 'is required on an expense line' });
       else if (line.amount <= 0) errors.push({ pointer: at('amount'), message: 'must be more than 0' });
     }
@@ -112,12 +180,25 @@ export async function lineErrors(
   const childIds = [...new Set(lines.map((l) => l.childId).filter((v): v is string => typeof v === 'string'))];
   const placementIds = [...new Set(lines.map((l) => l.placementId).filter((v): v is string => typeof v === 'string'))];
   // Only that they exist here: hiddenReferenceErrors (routes.ts) judges whether the caller may name them.
-  const children = new Set(childIds.length
-    ? (await Child.query(trx).where({ tenant_id: tenantId }).whereNull('deleted_at').whereIn('id', childIds).select('id')).map((r) => r.id)
-    : []);
-  const placements = new Set<string>(placementIds.length ? await trx('placements').where({ tenant_id: tenantId }).whereIn('id', placementIds).pluck('id') : []);
+  const children = new Set(
+    childIds.length
+      ? (
+          await Child.query(trx)
+            .where({ tenant_id: tenantId })
+            .whereNull('deleted_at')
+            .whereIn('id', childIds)
+            .select('id')
+        ).map((r) => r.id)
+      : [],
+  );
+  const placements = new Set<string>(
+    placementIds.length
+      ? await trx('placements').where({ tenant_id: tenantId }).whereIn('id', placementIds).pluck('id')
+      : [],
+  );
   lines.forEach((line, i) => {
-    if (line.childId && !children.has(line.childId)) errors.push({ pointer: `/body/lines/${i}/childId`, message: 'is not a child of this tenant' });
+    if (line.childId && !children.has(line.childId))
+      errors.push({ pointer: `/body/lines/${i}/childId`, message: 'is not a child of this tenant' });
     if (line.placementId && !placements.has(line.placementId)) {
       errors.push({ pointer: `/body/lines/${i}/placementId`, message: 'is not a placement of this tenant' });
     }
@@ -142,29 +223,35 @@ export interface ApprovalFault {
  */
 export function approvalFaults(household: CarerHousehold, dates: string[]): ApprovalFault[] {
   if (household.approvedOn === null) {
-    const message = `has never been approved as carers (its approval is at "${household.approvalState}"): `
-      + 'a claim is paid only for costs while a household is approved';
+    const message =
+      `has never been approved as carers (its approval is at "${household.approvalState}"): ` +
+      'a claim is paid only for costs while a household is approved';
     return [{ line: null, message }];
   }
   const span = `approved from ${household.approvedOn}${household.approvalEndedOn ? ` until its approval ended on ${household.approvalEndedOn}` : ''}`;
   const faults: ApprovalFault[] = [];
   dates.forEach((date, i) => {
-    if (!approvedOn(household, date)) faults.push({ line: i, message: `is dated ${date}, a day the household was not approved as carers (${span})` });
+    if (!approvedOn(household, date))
+      faults.push({ line: i, message: `is dated ${date}, a day the household was not approved as carers (${span})` });
   });
   return faults;
 }
 
 /** Prices the claim's mileage lines again (expense lines keep their amounts) and stores amounts, explanations and the total. */
 export async function repriceClaim(ctx: FindScope, claim: Claim, pack: ResolvedPack): Promise<number> {
-  const lines = await ClaimLine.query(ctx.trx).where({ tenant_id: ctx.tenantId, claim_id: claim.id }).orderBy('position');
+  const lines = await ClaimLine.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, claim_id: claim.id })
+    .orderBy('position');
   const mileageLines = lines.filter((l) => l.kind === 'mileage');
   const mileage = mileageTableOf(pack);
   if (mileageLines.length && !mileage) throw new Problem('unprocessable', "The tenant's pack has no mileage table");
   const priced = mileageLines.length
     ? await priceMileage(ctx, {
-      householdId: claim.householdId, claimId: claim.id, mileage: mileage!,
-      lines: mileageLines.map((l) => ({ position: l.position, date: l.lineDate, tenths: l.tenthsOfMile! })),
-    })
+        householdId: claim.householdId,
+        claimId: claim.id,
+        mileage: mileage!,
+        lines: mileageLines.map((l) => ({ position: l.position, date: l.lineDate, tenths: l.tenthsOfMile! })),
+      })
     : [];
   for (const p of priced) {
     await ClaimLine.query(ctx.trx)
@@ -184,18 +271,38 @@ export async function storeLines(
   const where = { tenant_id: ctx.tenantId, claim_id: claimId };
   if (lines) {
     await ClaimLine.query(ctx.trx).where(where).delete();
-    await ClaimLine.query(ctx.trx).insert(lines.map((l, position) => ({
-      tenantId: ctx.tenantId, id: newId(), claimId, position, kind: l.kind, lineDate: l.date,
-      fromPlace: l.from ?? null, toPlace: l.to ?? null, purpose: l.purpose ?? null,
-      tenthsOfMile: l.kind === 'mileage' ? Math.round(l.miles! * 10) : null,
-      category: l.category ?? null, description: l.description ?? null, amount: l.kind === 'expense' ? l.amount! : 0,
-      childId: l.childId ?? null, placementId: l.placementId ?? null, explanation: null,
-    })));
+    await ClaimLine.query(ctx.trx).insert(
+      lines.map((l, position) => ({
+        tenantId: ctx.tenantId,
+        id: newId(),
+        claimId,
+        position,
+        kind: l.kind,
+        lineDate: l.date,
+        fromPlace: l.from ?? null,
+        toPlace: l.to ?? null,
+        purpose: l.purpose ?? null,
+        tenthsOfMile: l.kind === 'mileage' ? Math.round(l.miles! * 10) : null,
+        category: l.category ?? null,
+        description: l.description ?? null,
+        amount: l.kind === 'expense' ? l.amount! : 0,
+        childId: l.childId ?? null,
+        placementId: l.placementId ?? null,
+        explanation: null,
+      })),
+    );
   }
   if (evidence) {
     await ClaimEvidence.query(ctx.trx).where(where).delete();
     if (evidence.length) {
-      const rows = evidence.map((e) => ({ tenantId: ctx.tenantId, id: newId(), claimId, key: e.key, title: e.title, receivedOn: e.receivedOn }));
+      const rows = evidence.map((e) => ({
+        tenantId: ctx.tenantId,
+        id: newId(),
+        claimId,
+        key: e.key,
+        title: e.title,
+        receivedOn: e.receivedOn,
+      }));
       await ClaimEvidence.query(ctx.trx).insert(rows);
     }
   }
@@ -203,14 +310,31 @@ export async function storeLines(
 
 /** What a payment run pays for one claim's lines of one kind. */
 export interface ClaimPaymentDue {
-  claimId: string; householdId: string; kind: 'mileage' | 'expense'; amount: number; lines: number; firstDate: string; lastDate: string; claimDate: string;
-  description: string | null; decidedBy: string | null; decidedOn: string | null;
+  claimId: string;
+  householdId: string;
+  kind: 'mileage' | 'expense';
+  amount: number;
+  lines: number;
+  firstDate: string;
+  lastDate: string;
+  claimDate: string;
+  description: string | null;
+  decidedBy: string | null;
+  decidedOn: string | null;
 }
 
 /** A claim's lines of one kind, summed in SQL (claimPaymentsDue's aggregate, not a table's row). */
 interface DueByKind {
-  id: string; household_id: string; description: string | null; decided_by: string | null; decided_on: string | null; kind: 'mileage' | 'expense';
-  amount: number; lines: number; first_date: string; last_date: string;
+  id: string;
+  household_id: string;
+  description: string | null;
+  decided_by: string | null;
+  decided_on: string | null;
+  kind: 'mileage' | 'expense';
+  amount: number;
+  lines: number;
+  first_date: string;
+  last_date: string;
 }
 
 /**
@@ -221,14 +345,22 @@ interface DueByKind {
  * holds its date, or, approved after that run was calculated or dated before the first run, by the
  * next run calculated; never by a run whose period ends before it.
  */
-export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, through?: string): Promise<ClaimPaymentDue[]> {
+export async function claimPaymentsDue(
+  trx: Knex.Transaction,
+  tenantId: string,
+  through?: string,
+): Promise<ClaimPaymentDue[]> {
   const query = trx('claims as c')
-    .join('claim_lines as l', function joinLines() { this.on('l.tenant_id', 'c.tenant_id').andOn('l.claim_id', 'c.id'); })
+    .join('claim_lines as l', function joinLines() {
+      this.on('l.tenant_id', 'c.tenant_id').andOn('l.claim_id', 'c.id');
+    })
     .where({ 'c.tenant_id': tenantId, 'c.status': 'approved' })
     .whereNull('c.paid_in_run_id');
   if (through !== undefined) {
     query.whereNotExists(function laterLine() {
-      this.from('claim_lines as later').whereRaw('later.tenant_id = c.tenant_id AND later.claim_id = c.id').where('later.line_date', '>', through);
+      this.from('claim_lines as later')
+        .whereRaw('later.tenant_id = c.tenant_id AND later.claim_id = c.id')
+        .where('later.line_date', '>', through);
     });
   }
   const rows = (await query
@@ -243,11 +375,21 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
     const seen = claimDate.get(r.id);
     if (seen === undefined || r.last_date > seen) claimDate.set(r.id, r.last_date);
   }
-  return rows.filter((r) => Number(r.amount) !== 0).map((r) => ({
-    claimId: r.id, householdId: r.household_id, kind: r.kind, amount: Number(r.amount), lines: r.lines, firstDate: r.first_date, lastDate: r.last_date,
-    claimDate: claimDate.get(r.id)!,
-    description: r.description, decidedBy: r.decided_by, decidedOn: r.decided_on,
-  }));
+  return rows
+    .filter((r) => Number(r.amount) !== 0)
+    .map((r) => ({
+      claimId: r.id,
+      householdId: r.household_id,
+      kind: r.kind,
+      amount: Number(r.amount),
+      lines: r.lines,
+      firstDate: r.first_date,
+      lastDate: r.last_date,
+      claimDate: claimDate.get(r.id)!,
+      description: r.description,
+      decidedBy: r.decided_by,
+      decidedOn: r.decided_on,
+    }));
 }
 
 /**
@@ -256,16 +398,32 @@ export async function claimPaymentsDue(trx: Knex.Transaction, tenantId: string, 
  * The caller audits its own request; each claim's history records the payment.
  */
 export async function markClaimsPaid(
-  trx: Knex.Transaction, tenantId: string, claimIds: string[], runId: string, paidOn: string, actorId: string | null = null,
+  trx: Knex.Transaction,
+  tenantId: string,
+  claimIds: string[],
+  runId: string,
+  paidOn: string,
+  actorId: string | null = null,
 ): Promise<number> {
   if (!claimIds.length) return 0;
-  const rows = await Claim.query(trx).where({ tenant_id: tenantId }).whereIn('id', claimIds).forUpdate().select('id', 'status', 'paid_in_run_id');
+  const rows = await Claim.query(trx)
+    .where({ tenant_id: tenantId })
+    .whereIn('id', claimIds)
+    .forUpdate()
+    .select('id', 'status', 'paid_in_run_id');
   const ready = new Set(rows.filter((r) => r.status === 'approved' && r.paidInRunId === null).map((r) => r.id));
   const notReady = claimIds.filter((id) => !ready.has(id));
-  if (notReady.length) throw new Problem('conflict', `Claims not approved-and-unpaid in this tenant: ${notReady.join(', ')}`);
+  if (notReady.length)
+    throw new Problem('conflict', `Claims not approved-and-unpaid in this tenant: ${notReady.join(', ')}`);
   // Set-based: the claims were read under lock just above, so each one's version moves on by one.
-  const updated = await Claim.query(trx).where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', claimIds)
+  const updated = await Claim.query(trx)
+    .where({ tenant_id: tenantId, status: 'approved' })
+    .whereIn('id', claimIds)
     .patch({ status: 'paid', paidInRunId: runId, paidOn, version: trx.raw('version + 1'), updatedAt: trx.fn.now() });
-  for (const id of claimIds) await recordHistory({ trx, tenantId }, { claimId: id, from: 'approved', to: 'paid', actorId, reasons: `Paid in run ${runId}` });
+  for (const id of claimIds)
+    await recordHistory(
+      { trx, tenantId },
+      { claimId: id, from: 'approved', to: 'paid', actorId, reasons: `Paid in run ${runId}` },
+    );
   return updated;
 }

@@ -1,8 +1,22 @@
 import Handlebars from 'handlebars';
 import type { FieldError } from '../../http/problem';
 import type { Layered, ResolvedPack } from '../../packs/registry';
-import type { Amounts, FormDefinition, LookupListDefinition, RateRules, RateTable, RuleDefinition, WorkflowDefinition } from '../../packs/types';
-import { amountFor, EXTRAS_KEY, type OverlayRateValue, type OverlayRuleChange, type RateFacts } from '../../rates/engine';
+import type {
+  Amounts,
+  FormDefinition,
+  LookupListDefinition,
+  RateRules,
+  RateTable,
+  RuleDefinition,
+  WorkflowDefinition,
+} from '../../packs/types';
+import {
+  amountFor,
+  EXTRAS_KEY,
+  type OverlayRateValue,
+  type OverlayRuleChange,
+  type RateFacts,
+} from '../../rates/engine';
 import { CompiledRuleSet } from '../../rules/ruleSet';
 import { inEffectOn } from '../../time';
 
@@ -41,18 +55,34 @@ export function overlaysInEffect(overlays: Overlay[], asOf: string): Overlay[] {
 }
 
 /** The tenant's rate overlays in the engine's terms: dated amounts per table, and changes to the placement rules and the extras. */
-export function rateOverlays(overlays: Overlay[]): { rates: OverlayRateValue[]; rules: OverlayRuleChange[]; extras: OverlayRuleChange[] } {
+export function rateOverlays(overlays: Overlay[]): {
+  rates: OverlayRateValue[];
+  rules: OverlayRuleChange[];
+  extras: OverlayRuleChange[];
+} {
   const rates: OverlayRateValue[] = [];
   const rules: OverlayRuleChange[] = [];
   const extras: OverlayRuleChange[] = [];
   for (const overlay of [...overlays].sort((a, b) => a.version - b.version)) {
     for (const [table, change] of Object.entries(overlay.changes.rates ?? {})) {
-      rates.push({ table, effectiveFrom: overlay.effectiveFrom, amounts: change.amounts, layer: overlayLayer(overlay), source: `tenant overlay ${overlay.version}: ${overlay.description}` });
+      rates.push({
+        table,
+        effectiveFrom: overlay.effectiveFrom,
+        amounts: change.amounts,
+        layer: overlayLayer(overlay),
+        source: `tenant overlay ${overlay.version}: ${overlay.description}`,
+      });
     }
     const placementRules = overlay.changes.rules?.['placement-rules'];
-    if (placementRules) rules.push({ effectiveFrom: overlay.effectiveFrom, add: placementRules.add ?? [], remove: placementRules.remove ?? [] });
+    if (placementRules)
+      rules.push({
+        effectiveFrom: overlay.effectiveFrom,
+        add: placementRules.add ?? [],
+        remove: placementRules.remove ?? [],
+      });
     const extraRules = overlay.changes.rules?.[EXTRAS_KEY];
-    if (extraRules) extras.push({ effectiveFrom: overlay.effectiveFrom, add: extraRules.add ?? [], remove: extraRules.remove ?? [] });
+    if (extraRules)
+      extras.push({ effectiveFrom: overlay.effectiveFrom, add: extraRules.add ?? [], remove: extraRules.remove ?? [] });
   }
   return { rates, rules, extras };
 }
@@ -72,9 +102,15 @@ function mergeAmounts(base: Amounts, over: Amounts): Amounts {
 export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], asOf: string) {
   const active = overlaysInEffect(overlays, asOf);
   const terminology: Record<string, { value: string; layer: string }> = {};
-  for (const [key, item] of pack.points.terminology) terminology[key] = { value: item.value as string, layer: packLayer(item) };
+  for (const [key, item] of pack.points.terminology)
+    terminology[key] = { value: item.value as string, layer: packLayer(item) };
   const section = (name: keyof ResolvedPack['points']): Map<string, LayeredItem> =>
-    new Map([...pack.points[name]].map(([key, item]) => [key, { key, layer: packLayer(item), value: structuredClone(item.value) as Record<string, unknown> }]));
+    new Map(
+      [...pack.points[name]].map(([key, item]) => [
+        key,
+        { key, layer: packLayer(item), value: structuredClone(item.value) as Record<string, unknown> },
+      ]),
+    );
   const lookups = section('lookups');
   const forms = section('forms');
   const workflows = section('workflows');
@@ -106,7 +142,10 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
       const workflow = workflows.get(key);
       if (!workflow) continue;
       const value = workflow.value as unknown as WorkflowDefinition;
-      value.transitions = [...value.transitions.filter((t) => !(change.removeTransitions ?? []).includes(t.key)), ...(change.addTransitions ?? [])];
+      value.transitions = [
+        ...value.transitions.filter((t) => !(change.removeTransitions ?? []).includes(t.key)),
+        ...(change.addTransitions ?? []),
+      ];
       workflow.layer = layer;
     }
     for (const [key, change] of Object.entries(changes.templates ?? {})) {
@@ -130,12 +169,24 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
     const table = item.value as unknown as RateTable;
     if (table.kind !== 'table') continue;
     const packValue = inEffectOn(table.values, asOf);
-    let effective = packValue ? { effectiveFrom: packValue.effectiveFrom, source: packValue.source, amounts: packValue.amounts, layer: item.layer } : null;
+    let effective = packValue
+      ? {
+          effectiveFrom: packValue.effectiveFrom,
+          source: packValue.source,
+          amounts: packValue.amounts,
+          layer: item.layer,
+        }
+      : null;
     for (const overlay of active) {
       const change = overlay.changes.rates?.[key];
       if (!change) continue;
       const merged = mergeAmounts(effective?.amounts ?? {}, change.amounts);
-      effective = { effectiveFrom: overlay.effectiveFrom, source: `tenant overlay ${overlay.version}: ${overlay.description}`, amounts: table.floor && packValue ? liftToFloor(merged, packValue.amounts) : merged, layer: overlayLayer(overlay) };
+      effective = {
+        effectiveFrom: overlay.effectiveFrom,
+        source: `tenant overlay ${overlay.version}: ${overlay.description}`,
+        amounts: table.floor && packValue ? liftToFloor(merged, packValue.amounts) : merged,
+        layer: overlayLayer(overlay),
+      };
     }
     const { values: _values, ...rest } = table;
     item.value = { ...rest, effective } as unknown as Record<string, unknown>;
@@ -178,7 +229,10 @@ export interface FloorBreach {
 }
 
 /** Dimensions whose values are a code list's codes: an overlay may price a code the pack's table leaves out (a level of care it has no figure for). */
-const DIMENSION_LISTS: Partial<Record<RateTable['dimensions'][number], string>> = { levelOfCare: 'level_of_care', carerLevel: 'carer_level' };
+const DIMENSION_LISTS: Partial<Record<RateTable['dimensions'][number], string>> = {
+  levelOfCare: 'level_of_care',
+  carerLevel: 'carer_level',
+};
 
 function listCodes(pack: ResolvedPack, dimension: string): string[] {
   const listKey = DIMENSION_LISTS[dimension as RateTable['dimensions'][number]];
@@ -191,13 +245,18 @@ function listCodes(pack: ResolvedPack, dimension: string): string[] {
  * along the table's dimensions, rules compile and name real tables, templates compile, added workflow
  * steps join real states, and no amount goes below a floor in effect on the overlay's date.
  */
-export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effectiveFrom: string): { errors: FieldError[]; floor: FloorBreach | null } {
+export function checkOverlay(
+  pack: ResolvedPack,
+  changes: OverlayChanges,
+  effectiveFrom: string,
+): { errors: FieldError[]; floor: FloorBreach | null } {
   const errors: FieldError[] = [];
   let floor: FloorBreach | null = null;
   const at = (...parts: string[]) => `/body/changes/${parts.join('/')}`;
 
   for (const term of Object.keys(changes.terminology ?? {})) {
-    if (!pack.points.terminology.has(term)) errors.push({ pointer: at('terminology', term), message: 'is not a term of the pack' });
+    if (!pack.points.terminology.has(term))
+      errors.push({ pointer: at('terminology', term), message: 'is not a term of the pack' });
   }
   for (const [key, change] of Object.entries(changes.rates ?? {})) {
     const item = pack.points.rates.get(key);
@@ -210,19 +269,39 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
     const walk = (node: Amounts, depth: number, path: string[]): void => {
       const pointer = at('rates', key, 'amounts', ...path);
       if (depth === table.dimensions.length) {
-        if (typeof node !== 'number') return void errors.push({ pointer, message: `must be an amount in minor units (the table nests by ${table.dimensions.join(', ') || 'nothing'})` });
+        if (typeof node !== 'number')
+          return void errors.push({
+            pointer,
+            message: `must be an amount in minor units (the table nests by ${table.dimensions.join(', ') || 'nothing'})`,
+          });
         const dims = Object.fromEntries(table.dimensions.map((d, i) => [d, path[i]!]));
-        const floorAmount = table.floor && packValue ? amountFor(table, packValue.amounts, dims as unknown as RateFacts) : null;
+        const floorAmount =
+          table.floor && packValue ? amountFor(table, packValue.amounts, dims as unknown as RateFacts) : null;
         if (floorAmount !== null && node < floorAmount && !floor) {
-          floor = { table: key, dimensions: dims, floorAmount, offered: node, floorEffectiveFrom: packValue!.effectiveFrom, floorLayer: `pack:${item!.layer}`, floorSource: packValue!.source };
+          floor = {
+            table: key,
+            dimensions: dims,
+            floorAmount,
+            offered: node,
+            floorEffectiveFrom: packValue!.effectiveFrom,
+            floorLayer: `pack:${item!.layer}`,
+            floorSource: packValue!.source,
+          };
         }
         return;
       }
-      if (typeof node !== 'object') return void errors.push({ pointer, message: `must be an object keyed by ${table.dimensions[depth]}` });
+      if (typeof node !== 'object')
+        return void errors.push({ pointer, message: `must be an object keyed by ${table.dimensions[depth]}` });
       const dimension = table.dimensions[depth]!;
-      const known = dimension === 'ageBand' ? new Set(table.ageBands?.map((b) => b.key)) : packValue && depth === 0 ? new Set([...Object.keys(packValue.amounts as object), ...listCodes(pack, dimension)]) : null;
+      const known =
+        dimension === 'ageBand'
+          ? new Set(table.ageBands?.map((b) => b.key))
+          : packValue && depth === 0
+            ? new Set([...Object.keys(packValue.amounts as object), ...listCodes(pack, dimension)])
+            : null;
       for (const [k, child] of Object.entries(node)) {
-        if (known && !known.has(k)) errors.push({ pointer: `${pointer}/${k}`, message: `is not a ${table.dimensions[depth]} of the table` });
+        if (known && !known.has(k))
+          errors.push({ pointer: `${pointer}/${k}`, message: `is not a ${table.dimensions[depth]} of the table` });
         else walk(child, depth + 1, [...path, k]);
       }
     };
@@ -236,8 +315,16 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
     }
     (change.add ?? []).forEach((rule, i) => {
       const table = pack.points.rates.get(rule?.event?.params?.table ?? '')?.value as RateTable | undefined;
-      if (!rule || typeof rule.name !== 'string' || !rule.conditions || rule.event?.type !== 'component') errors.push({ pointer: at('rules', key, 'add', String(i)), message: 'must be a rule: { name, conditions, event: { type: "component", params: { component, table } } }' });
-      else if (!table || table.kind !== 'table') errors.push({ pointer: at('rules', key, 'add', String(i), 'event', 'params', 'table'), message: 'is not a rate table of the pack' });
+      if (!rule || typeof rule.name !== 'string' || !rule.conditions || rule.event?.type !== 'component')
+        errors.push({
+          pointer: at('rules', key, 'add', String(i)),
+          message: 'must be a rule: { name, conditions, event: { type: "component", params: { component, table } } }',
+        });
+      else if (!table || table.kind !== 'table')
+        errors.push({
+          pointer: at('rules', key, 'add', String(i), 'event', 'params', 'table'),
+          message: 'is not a rate table of the pack',
+        });
       else {
         try {
           new CompiledRuleSet('overlay', [rule]);
@@ -247,14 +334,17 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
       }
     });
     (change.remove ?? []).forEach((name, i) => {
-      if (!rules.rules.some((r) => r.name === name)) errors.push({ pointer: at('rules', key, 'remove', String(i)), message: 'is not a rule of the set' });
+      if (!rules.rules.some((r) => r.name === name))
+        errors.push({ pointer: at('rules', key, 'remove', String(i)), message: 'is not a rule of the set' });
     });
   }
   for (const key of Object.keys(changes.lookups ?? {})) {
-    if (!pack.points.lookups.has(key)) errors.push({ pointer: at('lookups', key), message: 'is not an option list of the pack' });
+    if (!pack.points.lookups.has(key))
+      errors.push({ pointer: at('lookups', key), message: 'is not an option list of the pack' });
   }
   for (const key of Object.keys(changes.forms ?? {})) {
-    if (![...pack.points.forms.values()].some((f) => (f.value as FormDefinition).key === key)) errors.push({ pointer: at('forms', key), message: 'is not a form of the pack' });
+    if (![...pack.points.forms.values()].some((f) => (f.value as FormDefinition).key === key))
+      errors.push({ pointer: at('forms', key), message: 'is not a form of the pack' });
   }
   for (const [key, change] of Object.entries(changes.workflows ?? {})) {
     const workflow = pack.points.workflows.get(key)?.value as WorkflowDefinition | undefined;
@@ -264,11 +354,25 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
     }
     const states = new Set(workflow.states.map((s) => s.key));
     (change.removeTransitions ?? []).forEach((t, i) => {
-      if (!workflow.transitions.some((x) => x.key === t)) errors.push({ pointer: at('workflows', key, 'removeTransitions', String(i)), message: 'is not a step of the workflow' });
+      if (!workflow.transitions.some((x) => x.key === t))
+        errors.push({
+          pointer: at('workflows', key, 'removeTransitions', String(i)),
+          message: 'is not a step of the workflow',
+        });
     });
     (change.addTransitions ?? []).forEach((t, i) => {
-      const ok = t && typeof t.key === 'string' && Array.isArray(t.from) && t.from.every((f) => states.has(f)) && states.has(t.to) && /^[a-z][a-z_]*:[a-z][a-z_]*$/.test(String(t.permission));
-      if (!ok) errors.push({ pointer: at('workflows', key, 'addTransitions', String(i)), message: 'must be a step { key, from: [states], to: state, permission } between states of the workflow' });
+      const ok =
+        t &&
+        typeof t.key === 'string' &&
+        Array.isArray(t.from) &&
+        t.from.every((f) => states.has(f)) &&
+        states.has(t.to) &&
+        /^[a-z][a-z_]*:[a-z][a-z_]*$/.test(String(t.permission));
+      if (!ok)
+        errors.push({
+          pointer: at('workflows', key, 'addTransitions', String(i)),
+          message: 'must be a step { key, from: [states], to: state, permission } between states of the workflow',
+        });
     });
   }
   for (const [key, change] of Object.entries(changes.templates ?? {})) {
@@ -279,7 +383,10 @@ export function checkOverlay(pack: ResolvedPack, changes: OverlayChanges, effect
     try {
       Handlebars.precompile(change.source);
     } catch (error) {
-      errors.push({ pointer: at('templates', key, 'source'), message: `does not compile: ${(error as Error).message.split('\n')[0]}` });
+      errors.push({
+        pointer: at('templates', key, 'source'),
+        message: `does not compile: ${(error as Error).message.split('\n')[0]}`,
+      });
     }
   }
   return { errors, floor };

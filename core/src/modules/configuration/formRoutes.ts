@@ -1,16 +1,32 @@
 import type { Knex } from 'knex';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { created, ok } from '../../http/results';
 import type { FormDefinition } from '../../packs/types';
 import { todayIn } from '../../time';
 import { effectiveConfiguration } from './effective';
-import { findFormSubmission, formDataErrors, storeFormSubmission, submissionToApi, type FormSubjectType } from './formSubmissions';
+import {
+  findFormSubmission,
+  formDataErrors,
+  storeFormSubmission,
+  submissionToApi,
+  type FormSubjectType,
+} from './formSubmissions';
 import { tenantPack } from './tenantPack';
 import { childVisible, placementVisible } from '../children/visibility';
 
 /** A version of one of the tenant's forms as the effective configuration has it today, or not found. */
-async function effectiveForm(ctx: TenantScope, key: string, version: number): Promise<{ form: FormDefinition; layer: string }> {
+async function effectiveForm(
+  ctx: TenantScope,
+  key: string,
+  version: number,
+): Promise<{ form: FormDefinition; layer: string }> {
   const { pack, timeZone, overlays } = await tenantPack(ctx);
   const config = effectiveConfiguration(pack, overlays, todayIn(timeZone));
   const item = config.forms.find((f) => f.key === `${key}@${version}`);
@@ -29,7 +45,10 @@ async function getFormSchema(ctx: TenantContext<'getFormSchema'>): Promise<Opera
  * and neither is a restricted child (or its placement) hidden from the caller: to them it does not exist.
  * Read here, not through each module, because all this asks is whether the row is there.
  */
-const SUBJECT_TABLES: Record<FormSubjectType, { table: string; live?: string; fence?: (ctx: TenantScope) => Knex.Raw }> = {
+const SUBJECT_TABLES: Record<
+  FormSubjectType,
+  { table: string; live?: string; fence?: (ctx: TenantScope) => Knex.Raw }
+> = {
   child: { table: 'children', live: 'deleted_at', fence: (ctx) => childVisible(ctx, 'children.id') },
   user: { table: 'users' },
   carer_household: { table: 'carer_households' },

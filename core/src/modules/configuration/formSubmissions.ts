@@ -29,17 +29,36 @@ export function formDataErrors(schema: object, data: unknown): FieldError[] {
   }
   if (validate(data)) return [];
   return (validate.errors ?? []).map((e) => {
-    const extra = e.keyword === 'required' ? `/${(e.params as { missingProperty: string }).missingProperty}` : e.keyword === 'additionalProperties' ? `/${(e.params as { additionalProperty: string }).additionalProperty}` : '';
-    return { pointer: `/body/data${e.instancePath}${extra}`, message: e.keyword === 'additionalProperties' ? 'is not a field of the form' : (e.message ?? 'is invalid'), code: e.keyword };
+    const extra =
+      e.keyword === 'required'
+        ? `/${(e.params as { missingProperty: string }).missingProperty}`
+        : e.keyword === 'additionalProperties'
+          ? `/${(e.params as { additionalProperty: string }).additionalProperty}`
+          : '';
+    return {
+      pointer: `/body/data${e.instancePath}${extra}`,
+      message: e.keyword === 'additionalProperties' ? 'is not a field of the form' : (e.message ?? 'is invalid'),
+      code: e.keyword,
+    };
   });
 }
 
 export async function storeFormSubmission(
   trx: Knex.Transaction,
   tenantId: string,
-  input: { formKey: string; formVersion: number; layer: string; subjectType: FormSubjectType; subjectId: string; data: Record<string, unknown>; submittedBy: string | null },
+  input: {
+    formKey: string;
+    formVersion: number;
+    layer: string;
+    subjectType: FormSubjectType;
+    subjectId: string;
+    data: Record<string, unknown>;
+    submittedBy: string | null;
+  },
 ): Promise<FormSubmission> {
-  return FormSubmission.query(trx).insert({ tenantId, id: newId(), ...input }).returning('*');
+  return FormSubmission.query(trx)
+    .insert({ tenantId, id: newId(), ...input })
+    .returning('*');
 }
 
 /** A form submission of the tenant, or not found. */

@@ -1,5 +1,11 @@
 import { keysetPage } from '../../db/keyset';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { created, ok } from '../../http/results';
 import { newId } from '../../ids';
@@ -20,7 +26,11 @@ const changesOf = (input: OverlayInput): OverlayChanges => input.changes as Over
 /** Stores overlays as the next versions, in order; the caller holds the tenant row lock. */
 async function insertOverlays(ctx: TenantScope, overlays: OverlayInput[]): Promise<ConfigOverlay[]> {
   if (!overlays.length) return [];
-  const last = await ConfigOverlay.query(ctx.trx).where({ tenant_id: ctx.tenantId }).max('version as version').first().castTo<{ version: number | null }>();
+  const last = await ConfigOverlay.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId })
+    .max('version as version')
+    .first()
+    .castTo<{ version: number | null }>();
   return ConfigOverlay.query(ctx.trx)
     .insert(
       overlays.map((overlay, i) => ({
@@ -58,7 +68,9 @@ async function createOverlay(ctx: TenantContext<'createOverlay'>): Promise<Opera
   const { errors, floor } = checkOverlay(pack, changesOf(body), body.effectiveFrom);
   if (errors.length) throw Problem.unprocessable(errors);
   if (floor) {
-    const where = Object.entries(floor.dimensions).map(([d, v]) => `${d} ${v}`).join(', ');
+    const where = Object.entries(floor.dimensions)
+      .map(([d, v]) => `${d} ${v}`)
+      .join(', ');
     const detail = `${floor.table}: ${floor.offered} is below the floor of ${floor.floorAmount} (${where}) in effect on ${body.effectiveFrom}, from ${floor.floorLayer}`;
     const pointer = `/body/changes/rates/${floor.table}/amounts/${Object.values(floor.dimensions).join('/')}`;
     throw new Problem('unprocessable', detail, {
@@ -68,7 +80,12 @@ async function createOverlay(ctx: TenantContext<'createOverlay'>): Promise<Opera
   }
   const [row] = await insertOverlays(ctx, [body]);
   const overlay = overlayToApi(row!);
-  await ctx.audit({ action: 'configuration.overlay_added', entityType: 'configuration_overlay', entityId: overlay.id, after: overlay });
+  await ctx.audit({
+    action: 'configuration.overlay_added',
+    entityType: 'configuration_overlay',
+    entityId: overlay.id,
+    after: overlay,
+  });
   return created(overlay, `/v1/configuration/overlays/${overlay.id}`);
 }
 
@@ -87,7 +104,10 @@ async function importConfiguration(ctx: TenantContext<'importConfiguration'>): P
   const body = ctx.body;
   await lockTenant(ctx);
   const { pack } = await tenantPack(ctx);
-  if (body.packId !== pack.manifest.id) throw Problem.unprocessable([{ pointer: '/body/packId', message: `the tenant is on the pack "${pack.manifest.id}"` }]);
+  if (body.packId !== pack.manifest.id)
+    throw Problem.unprocessable([
+      { pointer: '/body/packId', message: `the tenant is on the pack "${pack.manifest.id}"` },
+    ]);
   // Every overlay is checked before any is stored: all or nothing.
   const errors: FieldError[] = [];
   body.overlays.forEach((overlay, i) => {
@@ -101,7 +121,12 @@ async function importConfiguration(ctx: TenantContext<'importConfiguration'>): P
   });
   if (errors.length) throw Problem.unprocessable(errors);
   const versions = (await insertOverlays(ctx, body.overlays)).map((row) => row.version);
-  await ctx.audit({ action: 'configuration.imported', entityType: 'configuration', entityId: ctx.tenantId, after: { packId: body.packId, versions } });
+  await ctx.audit({
+    action: 'configuration.imported',
+    entityType: 'configuration',
+    entityId: ctx.tenantId,
+    after: { packId: body.packId, versions },
+  });
   return { status: 201, body: { imported: versions.length, versions } };
 }
 

@@ -20,7 +20,15 @@ export type GivenFacts = Record<GivenFact, string | null>;
 const RULES_KEY = 'placement-rules';
 
 /** json-rules-engine's operators that a null (or absent) fact never passes, given a value that is not null. */
-const NULL_NEVER_PASSES = new Set(['equal', 'in', 'contains', 'lessThan', 'lessThanInclusive', 'greaterThan', 'greaterThanInclusive']);
+const NULL_NEVER_PASSES = new Set([
+  'equal',
+  'in',
+  'contains',
+  'lessThan',
+  'lessThanInclusive',
+  'greaterThan',
+  'greaterThanInclusive',
+]);
 
 /**
  * The facts a condition cannot pass without: every `all` adds its members' facts, an `any` only the
@@ -28,7 +36,14 @@ const NULL_NEVER_PASSES = new Set(['equal', 'in', 'contains', 'lessThan', 'lessT
  * need nothing (they may pass on a null). So what this names is needed, never more.
  */
 export function factsNeeded(condition: JsonCondition): Set<string> {
-  const c = condition as { all?: JsonCondition[]; any?: JsonCondition[]; fact?: unknown; operator?: unknown; value?: unknown; path?: unknown };
+  const c = condition as {
+    all?: JsonCondition[];
+    any?: JsonCondition[];
+    fact?: unknown;
+    operator?: unknown;
+    value?: unknown;
+    path?: unknown;
+  };
   if (Array.isArray(c.all)) return new Set(c.all.flatMap((member) => [...factsNeeded(member)]));
   if (Array.isArray(c.any)) return intersection(c.any.map(factsNeeded));
   if (typeof c.fact !== 'string' || typeof c.operator !== 'string' || c.path !== undefined) return new Set();
@@ -48,14 +63,19 @@ function intersection(sets: Array<Set<string>>): Set<string> {
  * changes rules replaces them from its date (as the rate book does), those in effect on the first
  * night and every set that takes effect before the last.
  */
-export function rulesInPeriod(pack: ResolvedPack, changes: OverlayRuleChange[], period: { from: string; to: string }): RuleDefinition[] {
+export function rulesInPeriod(
+  pack: ResolvedPack,
+  changes: OverlayRuleChange[],
+  period: { from: string; to: string },
+): RuleDefinition[] {
   const rules = pack.points.rates.get(RULES_KEY)?.value as RateRules | undefined;
   if (!rules || rules.kind !== 'rules') return [];
   let current = rules.rules;
   const seen = new Map<string, RuleDefinition>();
   for (const change of [...changes].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom))) {
     if (change.effectiveFrom > period.to) break;
-    if (change.effectiveFrom > period.from) for (const rule of current) seen.set(`${rule.name}\u0000${JSON.stringify(rule)}`, rule);
+    if (change.effectiveFrom > period.from)
+      for (const rule of current) seen.set(`${rule.name}\u0000${JSON.stringify(rule)}`, rule);
     const replaced = new Set([...change.remove, ...change.add.map((r) => r.name)]);
     current = [...current.filter((r) => !replaced.has(r.name)), ...change.add];
   }
@@ -80,12 +100,14 @@ export function missingForEveryRule(rules: RuleDefinition[], given: GivenFacts):
  * None means the fault is the configuration's or a value's, not a missing field.
  */
 export function missingForTables(pack: ResolvedPack, rules: RuleDefinition[], given: GivenFacts): FieldError[] {
-  const leftOut = (fact: string): fact is GivenFact => (GIVEN_FACTS as readonly string[]).includes(fact) && given[fact as GivenFact] === null;
+  const leftOut = (fact: string): fact is GivenFact =>
+    (GIVEN_FACTS as readonly string[]).includes(fact) && given[fact as GivenFact] === null;
   const missing = new Map<GivenFact, string>();
   for (const rule of rules) {
     if ([...factsNeeded(rule.conditions)].some(leftOut)) continue;
     const table = pack.points.rates.get(rule.event.params.table)?.value as RateTable | undefined;
-    for (const dimension of table?.dimensions ?? []) if (leftOut(dimension) && !missing.has(dimension)) missing.set(dimension, table!.key);
+    for (const dimension of table?.dimensions ?? [])
+      if (leftOut(dimension) && !missing.has(dimension)) missing.set(dimension, table!.key);
   }
   return [...missing].map(([fact, table]) => ({
     pointer: pointer(fact),
@@ -98,7 +120,11 @@ export function missingForTables(pack: ResolvedPack, rules: RuleDefinition[], gi
  * becomes its category (U4 → foster_unrelated), as a payment run maps it; a category passes as
  * itself; anything else is refused, since a misspelt type would otherwise be paid nothing.
  */
-export function placementTypeForRules(pack: ResolvedPack, tenantCodes: string[], given: string | null): { value: string | null; error?: FieldError } {
+export function placementTypeForRules(
+  pack: ResolvedPack,
+  tenantCodes: string[],
+  given: string | null,
+): { value: string | null; error?: FieldError } {
   if (given === null) return { value: null };
   const list = pack.points.lookups.get('placement_type')?.value as LookupListDefinition | undefined;
   if (!list) return { value: given };
@@ -108,7 +134,13 @@ export function placementTypeForRules(pack: ResolvedPack, tenantCodes: string[],
   if (categories.has(given) || tenantCodes.includes(given)) return { value: given };
   const example = list.values.find((v) => v.normalised);
   const as = example ? ` (as ${example.code} or ${example.normalised})` : '';
-  return { value: given, error: { pointer: '/body/placementType', message: `is not a code of the tenant's placement_type list nor one of its categories${as}` } };
+  return {
+    value: given,
+    error: {
+      pointer: '/body/placementType',
+      message: `is not a code of the tenant's placement_type list nor one of its categories${as}`,
+    },
+  };
 }
 
 export interface NotPaid {
@@ -133,11 +165,24 @@ export interface EvaluatedPlacement {
   given: GivenFacts;
 }
 
-export async function notPaidReason(book: RateBook, input: EvaluatedPlacement, period: { from: string; to: string }): Promise<NotPaid> {
+export async function notPaidReason(
+  book: RateBook,
+  input: EvaluatedPlacement,
+  period: { from: string; to: string },
+): Promise<NotPaid> {
   const first = input.placementStart > period.from ? input.placementStart : period.from;
-  const lastPaid = input.placementEnd === null ? period.to : book.policy.departureDayPaid ? input.placementEnd : dayBefore(input.placementEnd);
+  const lastPaid =
+    input.placementEnd === null
+      ? period.to
+      : book.policy.departureDayPaid
+        ? input.placementEnd
+        : dayBefore(input.placementEnd);
   const last = lastPaid < period.to ? lastPaid : period.to;
-  if (first > last) return { code: 'no_night_in_period', reason: `The placement has no paid night from ${period.from} to ${period.to}` };
+  if (first > last)
+    return {
+      code: 'no_night_in_period',
+      reason: `The placement has no paid night from ${period.from} to ${period.to}`,
+    };
   const ageYears = ageOn(input.childDateOfBirth, first);
   const facts: RateFacts = {
     inCare: true,
@@ -152,9 +197,15 @@ export async function notPaidReason(book: RateBook, input: EvaluatedPlacement, p
   const chosen = (await book.decide(facts, first)).fired.filter((f) => f.event.params.weeks === undefined);
   if (!chosen.length) {
     const facts = described(input.given, input.respite);
-    return { code: 'not_paid_by_rules', reason: `No rule of the tenant's rates (${RULES_KEY}) pays a night with these facts (${facts}): the tenant's configuration does not pay for this care` };
+    return {
+      code: 'not_paid_by_rules',
+      reason: `No rule of the tenant's rates (${RULES_KEY}) pays a night with these facts (${facts}): the tenant's configuration does not pay for this care`,
+    };
   }
   const tables = [...new Set(chosen.map((f) => f.event.params.table))];
   const named = `rate table${tables.length > 1 ? 's' : ''} ${tables.map((t) => `"${t}"`).join(', ')}`;
-  return { code: 'no_rate_in_effect', reason: `The rules choose the ${named}, with no amount in effect on the nights from ${first} to ${last}` };
+  return {
+    code: 'no_rate_in_effect',
+    reason: `The rules choose the ${named}, with no amount in effect on the nights from ${first} to ${last}`,
+  };
 }

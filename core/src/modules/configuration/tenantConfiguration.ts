@@ -6,7 +6,15 @@ import { effectiveConfiguration, type Overlay } from './effective';
 import { ConfigOverlay } from './models';
 
 export function overlayToApi(row: ConfigOverlay): Overlay {
-  return { id: row.id, version: row.version, effectiveFrom: String(row.effectiveFrom), description: row.description, changes: row.changes, createdBy: row.createdBy, createdAt: iso(row.createdAt) };
+  return {
+    id: row.id,
+    version: row.version,
+    effectiveFrom: String(row.effectiveFrom),
+    description: row.description,
+    changes: row.changes,
+    createdBy: row.createdBy,
+    createdAt: iso(row.createdAt),
+  };
 }
 
 /** The tenant's overlays, oldest first. */
@@ -38,8 +46,17 @@ export interface TenantConfiguration {
  * configuration on a date. Modules read the tenant's workflows, forms, cycles and rates from here,
  * never from the pack alone, so an overlay applies everywhere at once.
  */
-export async function tenantConfiguration(trx: Knex.Transaction, tenantId: string, packs: PackRegistry, asOf?: string): Promise<TenantConfiguration> {
-  const tenant = (await trx('tenants').where({ id: tenantId }).first('pack_id', 'time_zone', 'currency')) as { pack_id: string; time_zone: string; currency: 'GBP' | 'USD' };
+export async function tenantConfiguration(
+  trx: Knex.Transaction,
+  tenantId: string,
+  packs: PackRegistry,
+  asOf?: string,
+): Promise<TenantConfiguration> {
+  const tenant = (await trx('tenants').where({ id: tenantId }).first('pack_id', 'time_zone', 'currency')) as {
+    pack_id: string;
+    time_zone: string;
+    currency: 'GBP' | 'USD';
+  };
   const today = todayIn(tenant.time_zone);
   const base = { packId: tenant.pack_id, timeZone: tenant.time_zone, currency: tenant.currency, today };
   if (!packs.has(tenant.pack_id)) return { ...base, pack: null, overlays: [], effective: null };

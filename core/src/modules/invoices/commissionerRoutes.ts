@@ -14,7 +14,15 @@ import { commissionerToApi, commissionToApi, findCommissioner } from './present'
 /** What a caller may set on a commissioner: every field an update may name (a create names some of them). */
 type CommissionerFields = TenantContext<'updateCommissioner'>['body'];
 
-const COMMISSIONER_FIELDS = ['name', 'kind', 'customerReference', 'addressLines', 'email', 'paymentTermsDays', 'status'] as const;
+const COMMISSIONER_FIELDS = [
+  'name',
+  'kind',
+  'customerReference',
+  'addressLines',
+  'email',
+  'paymentTermsDays',
+  'status',
+] as const;
 
 /** Only the fields a caller may set; the contract has already refused any other. */
 function commissionerFields(body: CommissionerFields): PartialModelObject<Commissioner> {
@@ -30,7 +38,15 @@ async function listCommissioners(ctx: TenantContext<'listCommissioners'>): Promi
   const q = ctx.query;
   const query = Commissioner.query(ctx.trx).where('tenant_id', ctx.tenantId);
   if (q.status) query.where('status', q.status);
-  const page = await keysetPage(query, q, [{ column: 'name', of: (r) => r.name }, { column: 'id', of: (r) => r.id }], commissionerToApi);
+  const page = await keysetPage(
+    query,
+    q,
+    [
+      { column: 'name', of: (r) => r.name },
+      { column: 'id', of: (r) => r.id },
+    ],
+    commissionerToApi,
+  );
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
@@ -53,7 +69,13 @@ async function updateCommissioner(ctx: TenantContext<'updateCommissioner'>): Pro
   assertIfMatch(ctx.ifMatch, before.version);
   const row = await patchVersioned(ctx.trx, Commissioner, before, commissionerFields(ctx.body));
   const after = commissionerToApi(row);
-  await ctx.audit({ action: 'commissioner.updated', entityType: 'commissioner', entityId: before.id, before: commissionerToApi(before), after });
+  await ctx.audit({
+    action: 'commissioner.updated',
+    entityType: 'commissioner',
+    entityId: before.id,
+    before: commissionerToApi(before),
+    after,
+  });
   return ok(after, row.version);
 }
 
@@ -64,7 +86,10 @@ async function listPlacementCommissions(ctx: TenantContext<'listPlacementCommiss
   // The placements module's finder: a placement of a restricted child exists only for those named on it.
   const placement = await findPlacement(ctx, ctx.params.placementId);
   const query = PlacementCommission.query(ctx.trx).where({ tenant_id: ctx.tenantId, placement_id: placement.id });
-  const order = [{ column: 'effective_from', of: (r: PlacementCommission) => r.effectiveFrom }, { column: 'id', of: (r: PlacementCommission) => r.id }];
+  const order = [
+    { column: 'effective_from', of: (r: PlacementCommission) => r.effectiveFrom },
+    { column: 'id', of: (r: PlacementCommission) => r.id },
+  ];
   const page = await keysetPage(query, ctx.query, order, commissionToApi);
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
@@ -72,13 +97,19 @@ async function listPlacementCommissions(ctx: TenantContext<'listPlacementCommiss
 async function recordPlacementCommission(ctx: TenantContext<'recordPlacementCommission'>): Promise<OperationResult> {
   const body = ctx.body;
   const placement = await findPlacement(ctx, ctx.params.placementId);
-  if (placement.status === 'cancelled') throw new Problem('conflict', 'The placement was cancelled: nothing is charged for it');
+  if (placement.status === 'cancelled')
+    throw new Problem('conflict', 'The placement was cancelled: nothing is charged for it');
   const errors: FieldError[] = [];
   // Read rather than found: an unknown commissioner is one refusal among the body's others.
-  const commissioner = await Commissioner.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: body.commissionerId }).first();
+  const commissioner = await Commissioner.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, id: body.commissionerId })
+    .first();
   if (!commissioner) errors.push({ pointer: '/body/commissionerId', message: 'is not a commissioner of this tenant' });
   else if (commissioner.status === 'archived') {
-    errors.push({ pointer: '/body/commissionerId', message: 'is archived; make it active again to record fees it pays' });
+    errors.push({
+      pointer: '/body/commissionerId',
+      message: 'is archived; make it active again to record fees it pays',
+    });
   }
   if (placement.endDate && body.effectiveFrom > placement.endDate) {
     errors.push({ pointer: '/body/effectiveFrom', message: `is after the placement ended (${placement.endDate})` });
@@ -86,8 +117,16 @@ async function recordPlacementCommission(ctx: TenantContext<'recordPlacementComm
   if (errors.length) throw Problem.unprocessable(errors);
   const row = await PlacementCommission.query(ctx.trx)
     .insert({
-      tenantId: ctx.tenantId, id: newId(), placementId: placement.id, commissionerId: body.commissionerId, feeAmount: body.feeAmount, feePeriod: body.feePeriod,
-      effectiveFrom: body.effectiveFrom, commissionerReference: body.commissionerReference ?? null, notes: body.notes ?? null, createdBy: actorId(ctx),
+      tenantId: ctx.tenantId,
+      id: newId(),
+      placementId: placement.id,
+      commissionerId: body.commissionerId,
+      feeAmount: body.feeAmount,
+      feePeriod: body.feePeriod,
+      effectiveFrom: body.effectiveFrom,
+      commissionerReference: body.commissionerReference ?? null,
+      notes: body.notes ?? null,
+      createdBy: actorId(ctx),
     })
     .returning('*');
   const after = commissionToApi(row);
@@ -114,12 +153,22 @@ async function updateInvoicingPolicy(ctx: TenantContext<'updateInvoicingPolicy'>
     throw Problem.unprocessable([{ pointer: '/body/creditNotePrefix', message }]);
   }
   const settings = {
-    frequency: body.frequency, chargeDepartureDay: body.chargeDepartureDay, rounding: body.rounding, paymentTermsDays: body.paymentTermsDays,
-    invoicePrefix: body.invoicePrefix, creditNotePrefix: body.creditNotePrefix,
+    frequency: body.frequency,
+    chargeDepartureDay: body.chargeDepartureDay,
+    rounding: body.rounding,
+    paymentTermsDays: body.paymentTermsDays,
+    invoicePrefix: body.invoicePrefix,
+    creditNotePrefix: body.creditNotePrefix,
   };
   await saveInvoicingPolicy(ctx.trx, ctx.tenantId, { before, settings, updatedBy: actorId(ctx) });
   const after = await invoicingPolicy(ctx.trx, ctx.tenantId);
-  await ctx.audit({ action: 'invoicing_policy.updated', entityType: 'invoicing_policy', entityId: ctx.tenantId, before, after });
+  await ctx.audit({
+    action: 'invoicing_policy.updated',
+    entityType: 'invoicing_policy',
+    entityId: ctx.tenantId,
+    before,
+    after,
+  });
   return ok(after, after.version);
 }
 

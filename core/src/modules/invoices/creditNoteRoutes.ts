@@ -9,7 +9,12 @@ import { creditNoteSummaryToApi, findCreditNote, presentCreditNote } from './pre
 async function createCreditNote(ctx: TenantContext<'createCreditNote'>): Promise<OperationResult> {
   const { creditNote, journal } = await creditInvoice(issuing(ctx), ctx.params.invoiceId, ctx.body);
   // The event names the invoice in the path; `after` carries the credit note and its journal.
-  await ctx.audit({ action: 'credit_note.issued', entityType: 'invoice', entityId: ctx.params.invoiceId, after: { ...creditNote, journal } });
+  await ctx.audit({
+    action: 'credit_note.issued',
+    entityType: 'invoice',
+    entityId: ctx.params.invoiceId,
+    after: { ...creditNote, journal },
+  });
   // A credit note never changes: it has no version to answer with.
   return created(creditNote, `/v1/credit-notes/${creditNote.id}`);
 }
@@ -26,7 +31,8 @@ async function listCreditNotes(ctx: TenantContext<'listCreditNotes'>): Promise<O
     .castTo<CreditNoteWithInvoice[]>();
   if (q.invoiceId) query.where('c.invoice_id', q.invoiceId);
   if (q.commissionerId) query.where('i.commissioner_id', q.commissionerId);
-  const toApi = (r: CreditNoteWithInvoice) => creditNoteSummaryToApi(r, { reference: r.invoiceReference, commissionerId: r.commissionerId });
+  const toApi = (r: CreditNoteWithInvoice) =>
+    creditNoteSummaryToApi(r, { reference: r.invoiceReference, commissionerId: r.commissionerId });
   const page = await keysetPage(query, q, [{ column: 'c.number', of: (r) => Number(r.number) }], toApi, 'desc');
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }

@@ -18,7 +18,13 @@ async function render(
   const config = await tenantConfiguration(scope.trx, scope.tenantId, scope.services.packs, document.asOf);
   const { title, filename } = options;
   const { currency, madeAt } = document;
-  return documentResult(config, kind, document.view, { format: options.format ?? 'html', currency, title, filename, madeAt });
+  return documentResult(config, kind, document.view, {
+    format: options.format ?? 'html',
+    currency,
+    title,
+    filename,
+    madeAt,
+  });
 }
 
 async function getInvoiceDocument(ctx: TenantContext<'getInvoiceDocument'>): Promise<OperationResult> {
@@ -33,7 +39,11 @@ async function getCreditNoteDocument(ctx: TenantContext<'getCreditNoteDocument'>
   const note = await findCreditNote(ctx, ctx.params.creditNoteId);
   const document = await creditNoteDocument(ctx, note, (await hiddenRecords(ctx)).placements);
   const title = `Credit note ${document.reference}`;
-  return render(ctx, 'credit_note', document, { format: ctx.query.format, title, filename: `credit-note-${document.reference}` });
+  return render(ctx, 'credit_note', document, {
+    format: ctx.query.format,
+    title,
+    filename: `credit-note-${document.reference}`,
+  });
 }
 
 export const invoiceDocumentOperations = defineOperations({

@@ -44,7 +44,9 @@ export async function feeSegmentsFor(
     .orderBy(['pc.placement_id', 'pc.effective_from', 'pc.id'])
     .select('pc.*', 'p.child_id', 'p.start_date', 'p.end_date')
     .castTo<Array<PlacementCommission & { childId: string; startDate: string; endDate: string | null }>>();
-  const paidFor = commissionerId ? new Set(rows.filter((r) => r.commissionerId === commissionerId).map((r) => r.placementId)) : null;
+  const paidFor = commissionerId
+    ? new Set(rows.filter((r) => r.commissionerId === commissionerId).map((r) => r.placementId))
+    : null;
   const commissions = paidFor ? rows.filter((r) => paidFor.has(r.placementId)) : rows;
   if (!commissions.length) return [];
   const placementIds = [...new Set(commissions.map((c) => c.placementId))];
@@ -55,15 +57,23 @@ export async function feeSegmentsFor(
     .whereRaw('placement_id = ANY(?::uuid[])', [placementIds])
     .select('placement_id', 'night');
   const stays = new Map<string, StayForInvoicing>(
-    commissions.map((c) => [c.placementId, { placementId: c.placementId, childId: c.childId, startDate: c.startDate, endDate: c.endDate }]),
+    commissions.map((c) => [
+      c.placementId,
+      { placementId: c.placementId, childId: c.childId, startDate: c.startDate, endDate: c.endDate },
+    ]),
   );
 
   const feesOf = new Map<string, CommissionForInvoicing[]>();
   for (const c of commissions) {
     const list = feesOf.get(c.placementId) ?? [];
     list.push({
-      id: c.id, placementId: c.placementId, commissionerId: c.commissionerId, feeAmount: Number(c.feeAmount), feePeriod: c.feePeriod,
-      effectiveFrom: c.effectiveFrom, commissionerReference: c.commissionerReference,
+      id: c.id,
+      placementId: c.placementId,
+      commissionerId: c.commissionerId,
+      feeAmount: Number(c.feeAmount),
+      feePeriod: c.feePeriod,
+      effectiveFrom: c.effectiveFrom,
+      commissionerReference: c.commissionerReference,
     });
     feesOf.set(c.placementId, list);
   }
@@ -74,19 +84,45 @@ export async function feeSegmentsFor(
     heldBy.set(h.placementId, set);
   }
   const segments: FeeSegment[] = [];
-  for (const stay of stays.values()) segments.push(...feeSegments(stay, feesOf.get(stay.placementId) ?? [], period, policy, heldBy.get(stay.placementId) ?? new Set()));
+  for (const stay of stays.values())
+    segments.push(
+      ...feeSegments(
+        stay,
+        feesOf.get(stay.placementId) ?? [],
+        period,
+        policy,
+        heldBy.get(stay.placementId) ?? new Set(),
+      ),
+    );
   const wanted = commissionerId ? segments.filter((s) => s.commissionerId === commissionerId) : segments;
   // The order an invoice reads in: by the commissioner's reference for the child, then by date.
-  return wanted.sort((a, b) => (a.commissionerReference ?? '').localeCompare(b.commissionerReference ?? '') || a.placementId.localeCompare(b.placementId) || a.periodStart.localeCompare(b.periodStart));
+  return wanted.sort(
+    (a, b) =>
+      (a.commissionerReference ?? '').localeCompare(b.commissionerReference ?? '') ||
+      a.placementId.localeCompare(b.placementId) ||
+      a.periodStart.localeCompare(b.periodStart),
+  );
 }
 
 async function insertLines(scope: FindScope, draftId: string, segments: FeeSegment[]): Promise<void> {
   const rows = segments.map((s, i) => ({
-    tenantId: scope.tenantId, id: newId(), draftId, lineNumber: i + 1, placementId: s.placementId, childId: s.childId, commissionId: s.commissionId,
-    commissionerReference: s.commissionerReference, periodStart: s.periodStart, periodEnd: s.periodEnd, nights: s.nights,
-    feeAmount: s.feeAmount, feePeriod: s.feePeriod, amount: s.amount,
+    tenantId: scope.tenantId,
+    id: newId(),
+    draftId,
+    lineNumber: i + 1,
+    placementId: s.placementId,
+    childId: s.childId,
+    commissionId: s.commissionId,
+    commissionerReference: s.commissionerReference,
+    periodStart: s.periodStart,
+    periodEnd: s.periodEnd,
+    nights: s.nights,
+    feeAmount: s.feeAmount,
+    feePeriod: s.feePeriod,
+    amount: s.amount,
   }));
-  for (let i = 0; i < rows.length; i += INSERT_BATCH) await InvoiceDraftLine.query(scope.trx).insert(rows.slice(i, i + INSERT_BATCH));
+  for (let i = 0; i < rows.length; i += INSERT_BATCH)
+    await InvoiceDraftLine.query(scope.trx).insert(rows.slice(i, i + INSERT_BATCH));
 }
 
 const totalOf = (segments: FeeSegment[]) => segments.reduce((sum, s) => sum + s.amount, 0);
@@ -114,7 +150,10 @@ export async function generateDrafts(
   const commissioners = Commissioner.query(trx).where({ tenant_id: tenantId }).orderBy('id').forUpdate().select('id');
   if (commissionerId) commissioners.where('id', commissionerId);
   await commissioners;
-  const overlapping = InvoiceDraft.query(trx).where({ tenant_id: tenantId }).where('period_start', '<=', period.end).where('period_end', '>=', period.start);
+  const overlapping = InvoiceDraft.query(trx)
+    .where({ tenant_id: tenantId })
+    .where('period_start', '<=', period.end)
+    .where('period_end', '>=', period.start);
   if (commissionerId) overlapping.where('commissioner_id', commissionerId);
   const replaced = (await overlapping.forUpdate().select('id').orderBy('id')).map((r) => r.id);
   await deleteDrafts(scope, replaced);
@@ -131,7 +170,14 @@ export async function generateDrafts(
     const id = newId();
     const draft = await InvoiceDraft.query(trx)
       .insert({
-        tenantId, id, commissionerId: commissioner, periodStart: period.start, periodEnd: period.end, currency, total: totalOf(lines), createdBy: scope.actorId,
+        tenantId,
+        id,
+        commissionerId: commissioner,
+        periodStart: period.start,
+        periodEnd: period.end,
+        currency,
+        total: totalOf(lines),
+        createdBy: scope.actorId,
       })
       .returning('*');
     await insertLines(scope, id, lines);
@@ -143,7 +189,9 @@ export async function generateDrafts(
 /** The draft's lines worked out again from the fees, placements and issued invoices as they are now. */
 export async function regenerateDraft(scope: FindScope, draft: InvoiceDraft): Promise<InvoiceDraft> {
   const policy = await invoicingPolicy(scope.trx, scope.tenantId);
-  const segments = await feeSegmentsFor(scope, { start: draft.periodStart, end: draft.periodEnd }, policy, { commissionerId: draft.commissionerId });
+  const segments = await feeSegmentsFor(scope, { start: draft.periodStart, end: draft.periodEnd }, policy, {
+    commissionerId: draft.commissionerId,
+  });
   await InvoiceDraftLine.query(scope.trx).where({ tenant_id: scope.tenantId, draft_id: draft.id }).delete();
   await insertLines(scope, draft.id, segments);
   return patchVersioned(scope.trx, InvoiceDraft, draft, { total: totalOf(segments) });

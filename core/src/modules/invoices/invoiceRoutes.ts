@@ -2,7 +2,13 @@ import type { QueryBuilder } from 'objection';
 import { daysBetween } from '../../dates';
 import type { FindScope } from '../../db/find';
 import { assertIfMatch } from '../../http/etag';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
 import { noContent, ok } from '../../http/results';
@@ -10,7 +16,15 @@ import { deleteDrafts, generateDrafts, regenerateDraft } from './drafts';
 import { issueDraft, type IssuingScope } from './issue';
 import { Invoice, InvoiceDraft } from './models';
 import { invoicingPolicy, periodEndFor, type InvoicingFrequency } from './policy';
-import { draftSummaryToApi, findCommissioner, findInvoice, invoiceSummaryToApi, presentDraft, presentInvoice, shownInvoice } from './present';
+import {
+  draftSummaryToApi,
+  findCommissioner,
+  findInvoice,
+  invoiceSummaryToApi,
+  presentDraft,
+  presentInvoice,
+  shownInvoice,
+} from './present';
 
 const MAX_PERIOD_DAYS = 366;
 
@@ -24,7 +38,10 @@ async function listInvoices(ctx: TenantContext<'listInvoices'>): Promise<Operati
   const after = decodeCursor(q.cursor, 1);
   // Drafts and issued invoices are two tables read as one list: each is read a page ahead and the
   // two merged, so keysetPage (one query) does not apply.
-  const narrow = <Q extends QueryBuilder<InvoiceDraft | Invoice, Array<InvoiceDraft | Invoice>>>(query: Q, alias: string): Q => {
+  const narrow = <Q extends QueryBuilder<InvoiceDraft | Invoice, Array<InvoiceDraft | Invoice>>>(
+    query: Q,
+    alias: string,
+  ): Q => {
     query.where(`${alias}.tenant_id`, ctx.tenantId);
     if (after) query.where(`${alias}.id`, '<', after[0]!);
     if (q.commissionerId) query.where(`${alias}.commissioner_id`, q.commissionerId);
@@ -34,19 +51,32 @@ async function listInvoices(ctx: TenantContext<'listInvoices'>): Promise<Operati
   };
   // Ids are UUID v7 and an issued invoice keeps its draft's: newest first across both, by id.
   const drafts = q.status === 'issued' ? [] : await narrow(InvoiceDraft.query(ctx.trx).alias('d').select('d.*'), 'd');
-  const issued = q.status === 'draft' ? [] : await narrow(
-    Invoice.query(ctx.trx)
-      .alias('i')
-      .select('i.*', ctx.trx.raw(`(SELECT coalesce(sum(c.total), 0)::bigint FROM credit_notes c
-                                   WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id) AS credited`))
-      .castTo<Array<Invoice & { credited: number }>>(),
-    'i',
-  );
+  const issued =
+    q.status === 'draft'
+      ? []
+      : await narrow(
+          Invoice.query(ctx.trx)
+            .alias('i')
+            .select(
+              'i.*',
+              ctx.trx.raw(`(SELECT coalesce(sum(c.total), 0)::bigint FROM credit_notes c
+                                   WHERE c.tenant_id = i.tenant_id AND c.invoice_id = i.id) AS credited`),
+            )
+            .castTo<Array<Invoice & { credited: number }>>(),
+          'i',
+        );
   const merged = [
     ...drafts.map((r) => ({ id: r.id, summary: () => draftSummaryToApi(r) })),
     ...issued.map((r) => ({ id: r.id, summary: () => invoiceSummaryToApi(r, Number(r.credited)) })),
   ].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  return ok(toPage(merged.slice(0, q.limit + 1), q.limit, (r) => [r.id], (r) => r.summary()));
+  return ok(
+    toPage(
+      merged.slice(0, q.limit + 1),
+      q.limit,
+      (r) => [r.id],
+      (r) => r.summary(),
+    ),
+  );
 }
 
 async function getInvoice(ctx: TenantContext<'getInvoice'>): Promise<OperationResult> {
@@ -56,7 +86,10 @@ async function getInvoice(ctx: TenantContext<'getInvoice'>): Promise<OperationRe
   return found.kind === 'draft' ? ok(body, found.row.version) : ok(body);
 }
 
-function periodOf(body: { periodStart: string; periodEnd?: string }, frequency: InvoicingFrequency): { start: string; end: string } {
+function periodOf(
+  body: { periodStart: string; periodEnd?: string },
+  frequency: InvoicingFrequency,
+): { start: string; end: string } {
   const start = body.periodStart;
   const end = body.periodEnd ?? periodEndFor(start, frequency);
   const errors: FieldError[] = [];
@@ -74,23 +107,43 @@ async function generateInvoiceDrafts(ctx: TenantContext<'generateInvoiceDrafts'>
   const period = periodOf(body, policy.frequency);
   if (body.commissionerId) await findCommissioner(ctx, body.commissionerId, { pointer: '/body/commissionerId' });
   const commissionerId = body.commissionerId ?? null;
-  const { drafts, replaced } = await generateDrafts({ trx: ctx.trx, tenantId: ctx.tenantId, actorId: actorId(ctx) }, { period, commissionerId });
+  const { drafts, replaced } = await generateDrafts(
+    { trx: ctx.trx, tenantId: ctx.tenantId, actorId: actorId(ctx) },
+    { period, commissionerId },
+  );
   const invoices = [];
   for (const draft of drafts) invoices.push(await presentDraft(ctx, draft));
-  const result = { periodStart: period.start, periodEnd: period.end, commissionerId, invoices, replacedDraftIds: replaced };
+  const result = {
+    periodStart: period.start,
+    periodEnd: period.end,
+    commissionerId,
+    invoices,
+    replacedDraftIds: replaced,
+  };
   const shown = { ...result, invoices: await Promise.all(invoices.map((invoice) => shownInvoice(ctx, invoice))) };
   if (!drafts.length && !replaced.length) return { status: 200, body: shown, noWrite: true };
   await ctx.audit({
-    action: 'invoice.drafts_generated', entityType: 'invoice_drafts', entityId: null,
-    before: { replacedDraftIds: replaced }, after: { ...result, invoices: invoices.map(({ lines, ...summary }) => ({ ...summary, lineCount: lines.length })) },
+    action: 'invoice.drafts_generated',
+    entityType: 'invoice_drafts',
+    entityId: null,
+    before: { replacedDraftIds: replaced },
+    after: { ...result, invoices: invoices.map(({ lines, ...summary }) => ({ ...summary, lineCount: lines.length })) },
   });
   return ok(shown);
 }
 
 /** A draft to change, locked, at the version the caller read; an issued invoice is refused. */
-async function lockedDraft(scope: FindScope, invoiceId: string, options: { ifMatch: string | undefined; doing: string }): Promise<InvoiceDraft> {
+async function lockedDraft(
+  scope: FindScope,
+  invoiceId: string,
+  options: { ifMatch: string | undefined; doing: string },
+): Promise<InvoiceDraft> {
   const found = await findInvoice(scope, invoiceId, { lockDraft: true });
-  if (found.kind === 'issued') throw new Problem('conflict', `${found.row.reference} is issued, so it cannot be ${options.doing}; a credit note reverses it`);
+  if (found.kind === 'issued')
+    throw new Problem(
+      'conflict',
+      `${found.row.reference} is issued, so it cannot be ${options.doing}; a credit note reverses it`,
+    );
   assertIfMatch(options.ifMatch, found.row.version);
   return found.row;
 }
@@ -113,8 +166,16 @@ async function regenerateInvoiceDraft(ctx: TenantContext<'regenerateInvoiceDraft
 }
 
 async function issueInvoice(ctx: TenantContext<'issueInvoice'>): Promise<OperationResult> {
-  const { invoice, journal } = await issueDraft(issuing(ctx), ctx.params.invoiceId, { ifMatch: ctx.ifMatch, issueDate: ctx.body?.issueDate });
-  await ctx.audit({ action: 'invoice.issued', entityType: 'invoice', entityId: invoice.id, after: { ...invoice, journal } });
+  const { invoice, journal } = await issueDraft(issuing(ctx), ctx.params.invoiceId, {
+    ifMatch: ctx.ifMatch,
+    issueDate: ctx.body?.issueDate,
+  });
+  await ctx.audit({
+    action: 'invoice.issued',
+    entityType: 'invoice',
+    entityId: invoice.id,
+    after: { ...invoice, journal },
+  });
   return ok(await shownInvoice(ctx, invoice));
 }
 

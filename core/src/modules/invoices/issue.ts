@@ -5,9 +5,27 @@ import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { addDays } from '../../dates';
 import { postJournal, type LedgerPoster } from '../ledger/post';
-import { CreditNote, CreditNoteLine, Invoice, InvoiceDraft, InvoiceDraftLine, InvoiceLine, InvoiceNight, type ChargeLine } from './models';
+import {
+  CreditNote,
+  CreditNoteLine,
+  Invoice,
+  InvoiceDraft,
+  InvoiceDraftLine,
+  InvoiceLine,
+  InvoiceNight,
+  type ChargeLine,
+} from './models';
 import { invoicingPolicy, printedNumber, tenantForInvoicing } from './policy';
-import { billToOf, creditedByLine, draftLines, findCommissioner, findInvoice, invoiceLines, presentCreditNote, presentIssued } from './present';
+import {
+  billToOf,
+  creditedByLine,
+  draftLines,
+  findCommissioner,
+  findInvoice,
+  invoiceLines,
+  presentCreditNote,
+  presentIssued,
+} from './present';
 
 const INSERT_BATCH = 500;
 
@@ -40,7 +58,15 @@ async function nextNumber(trx: Knex.Transaction, tenantId: string, series: 'invo
 function ledgerFor(scope: IssuingScope): { ledger: TenantScope | LedgerPoster; journalEvent: () => unknown } {
   if (!('services' in scope.ledger)) return { ledger: scope.ledger, journalEvent: () => null };
   let kept: unknown = null;
-  return { ledger: { ...scope.ledger, audit: async (event) => { kept = event.after; } }, journalEvent: () => kept };
+  return {
+    ledger: {
+      ...scope.ledger,
+      audit: async (event) => {
+        kept = event.after;
+      },
+    },
+    journalEvent: () => kept,
+  };
 }
 
 function eachNight(from: string, to: string): string[] {
@@ -65,11 +91,15 @@ async function nightsAlreadyInvoiced(trx: Knex.Transaction, tenantId: string, li
     .castTo<Array<InvoiceNight & { reference: string }>>();
   const clashes: string[] = [];
   for (const line of lines) {
-    const hits = held.filter((h) => h.placementId === line.placementId && h.night >= line.periodStart && h.night <= line.periodEnd);
+    const hits = held.filter(
+      (h) => h.placementId === line.placementId && h.night >= line.periodStart && h.night <= line.periodEnd,
+    );
     if (!hits.length) continue;
     const nights = hits.map((h) => h.night).sort();
     const references = [...new Set(hits.map((h) => h.reference))].sort();
-    clashes.push(`line ${line.lineNumber}: ${hits.length} night(s) from ${nights[0]} to ${nights[nights.length - 1]} already on ${references.join(', ')}`);
+    clashes.push(
+      `line ${line.lineNumber}: ${hits.length} night(s) from ${nights[0]} to ${nights[nights.length - 1]} already on ${references.join(', ')}`,
+    );
   }
   return clashes;
 }
@@ -79,18 +109,26 @@ async function nightsAlreadyInvoiced(trx: Knex.Transaction, tenantId: string, li
  * billing details as they stand, the nights held, and a journal posted to the ledger (component
  * `invoice`). The draft is copied into the append-only tables under the same id, then deleted.
  */
-export async function issueDraft(scope: IssuingScope, draftId: string, options: { ifMatch?: string; issueDate?: string } = {}) {
+export async function issueDraft(
+  scope: IssuingScope,
+  draftId: string,
+  options: { ifMatch?: string; issueDate?: string } = {},
+) {
   const { trx, tenantId } = scope;
   const found = await findInvoice(scope, draftId, { lockDraft: true });
   if (found.kind === 'issued') throw new Problem('conflict', `The invoice is already issued as ${found.row.reference}`);
   const draft: InvoiceDraft = found.row;
   if (options.ifMatch !== undefined) assertIfMatch(options.ifMatch, draft.version);
   const lines = await draftLines(scope, draft.id);
-  if (!lines.length) throw new Problem('conflict', 'The draft has no lines: there is nothing to invoice; delete it or regenerate it');
+  if (!lines.length)
+    throw new Problem('conflict', 'The draft has no lines: there is nothing to invoice; delete it or regenerate it');
 
   const tenant = await tenantForInvoicing(trx, tenantId);
   const issueDate = options.issueDate ?? tenant.today;
-  if (issueDate > tenant.today) throw Problem.unprocessable([{ pointer: '/body/issueDate', message: `is in the future (today is ${tenant.today} where the tenant is)` }]);
+  if (issueDate > tenant.today)
+    throw Problem.unprocessable([
+      { pointer: '/body/issueDate', message: `is in the future (today is ${tenant.today} where the tenant is)` },
+    ]);
   const policy = await invoicingPolicy(trx, tenantId);
   const commissioner = await findCommissioner(scope, draft.commissionerId);
   const terms = commissioner.paymentTermsDays ?? policy.paymentTermsDays;
@@ -98,37 +136,84 @@ export async function issueDraft(scope: IssuingScope, draftId: string, options: 
   const number = await nextNumber(trx, tenantId, 'invoice');
   const reference = printedNumber(policy.invoicePrefix, number);
   const clashes = await nightsAlreadyInvoiced(trx, tenantId, lines);
-  if (clashes.length) throw new Problem('conflict', `Nights on this draft are already invoiced (${clashes.join('; ')}); regenerate the draft`);
+  if (clashes.length)
+    throw new Problem(
+      'conflict',
+      `Nights on this draft are already invoiced (${clashes.join('; ')}); regenerate the draft`,
+    );
 
   const total = lines.reduce((sum, l) => sum + Number(l.amount), 0);
   const { ledger, journalEvent } = ledgerFor(scope);
-  const journal = await postJournal(ledger, {
-    postingDate: issueDate,
-    description: `Invoice ${reference} to ${commissioner.name}`,
-    source: { type: 'invoice', id: draft.id },
-    lines: lines.map((l) => ({
-      component: 'invoice', amount: Number(l.amount), placementId: l.placementId, childId: l.childId, periodStart: l.periodStart, periodEnd: l.periodEnd,
-      sourceLineId: l.id, description: `${reference} line ${l.lineNumber}`,
-    })),
-  }, { pointer: '/ledger' });
+  const journal = await postJournal(
+    ledger,
+    {
+      postingDate: issueDate,
+      description: `Invoice ${reference} to ${commissioner.name}`,
+      source: { type: 'invoice', id: draft.id },
+      lines: lines.map((l) => ({
+        component: 'invoice',
+        amount: Number(l.amount),
+        placementId: l.placementId,
+        childId: l.childId,
+        periodStart: l.periodStart,
+        periodEnd: l.periodEnd,
+        sourceLineId: l.id,
+        description: `${reference} line ${l.lineNumber}`,
+      })),
+    },
+    { pointer: '/ledger' },
+  );
 
   const invoice = await Invoice.query(trx)
     .insert({
-      tenantId, id: draft.id, number, reference, commissionerId: draft.commissionerId, periodStart: draft.periodStart, periodEnd: draft.periodEnd,
-      issueDate, dueDate: addDays(issueDate, terms), paymentTermsDays: terms, currency: draft.currency, total,
-      billTo: billToOf(commissioner), journalId: journal.id, draftedBy: draft.createdBy, draftedAt: draft.createdAt, issuedBy: scope.actorId,
+      tenantId,
+      id: draft.id,
+      number,
+      reference,
+      commissionerId: draft.commissionerId,
+      periodStart: draft.periodStart,
+      periodEnd: draft.periodEnd,
+      issueDate,
+      dueDate: addDays(issueDate, terms),
+      paymentTermsDays: terms,
+      currency: draft.currency,
+      total,
+      billTo: billToOf(commissioner),
+      journalId: journal.id,
+      draftedBy: draft.createdBy,
+      draftedAt: draft.createdAt,
+      issuedBy: scope.actorId,
     })
     .returning('*');
   const issuedLines = lines.map((l) => ({
-    tenantId, id: l.id, invoiceId: draft.id, lineNumber: l.lineNumber, placementId: l.placementId, childId: l.childId, commissionId: l.commissionId,
-    commissionerReference: l.commissionerReference, periodStart: l.periodStart, periodEnd: l.periodEnd, nights: l.nights,
-    feeAmount: l.feeAmount, feePeriod: l.feePeriod, amount: l.amount,
+    tenantId,
+    id: l.id,
+    invoiceId: draft.id,
+    lineNumber: l.lineNumber,
+    placementId: l.placementId,
+    childId: l.childId,
+    commissionId: l.commissionId,
+    commissionerReference: l.commissionerReference,
+    periodStart: l.periodStart,
+    periodEnd: l.periodEnd,
+    nights: l.nights,
+    feeAmount: l.feeAmount,
+    feePeriod: l.feePeriod,
+    amount: l.amount,
   }));
-  for (let i = 0; i < issuedLines.length; i += INSERT_BATCH) await InvoiceLine.query(trx).insert(issuedLines.slice(i, i + INSERT_BATCH));
-  const nights = lines.flatMap((l) => eachNight(l.periodStart, l.periodEnd).map((night) => ({
-    tenantId, invoiceLineId: l.id, night, placementId: l.placementId, invoiceId: draft.id,
-  })));
-  for (let i = 0; i < nights.length; i += INSERT_BATCH) await InvoiceNight.query(trx).insert(nights.slice(i, i + INSERT_BATCH));
+  for (let i = 0; i < issuedLines.length; i += INSERT_BATCH)
+    await InvoiceLine.query(trx).insert(issuedLines.slice(i, i + INSERT_BATCH));
+  const nights = lines.flatMap((l) =>
+    eachNight(l.periodStart, l.periodEnd).map((night) => ({
+      tenantId,
+      invoiceLineId: l.id,
+      night,
+      placementId: l.placementId,
+      invoiceId: draft.id,
+    })),
+  );
+  for (let i = 0; i < nights.length; i += INSERT_BATCH)
+    await InvoiceNight.query(trx).insert(nights.slice(i, i + INSERT_BATCH));
   await InvoiceDraftLine.query(trx).where({ tenant_id: tenantId, draft_id: draft.id }).delete();
   await InvoiceDraft.query(trx).where({ tenant_id: tenantId, id: draft.id }).delete();
 
@@ -145,10 +230,15 @@ export interface CreditLineInput {
  * left on a line. Numbered from the tenant's credit note series; posts a journal reversing the
  * invoice (component `credit_note`); a line credited in full frees its nights to be invoiced again.
  */
-export async function creditInvoice(scope: IssuingScope, invoiceId: string, input: { reason: string; issueDate?: string; lines?: CreditLineInput[] }) {
+export async function creditInvoice(
+  scope: IssuingScope,
+  invoiceId: string,
+  input: { reason: string; issueDate?: string; lines?: CreditLineInput[] },
+) {
   const { trx, tenantId } = scope;
   const found = await findInvoice(scope, invoiceId);
-  if (found.kind === 'draft') throw new Problem('conflict', 'A draft is not credited: it has not been issued; delete or regenerate it instead');
+  if (found.kind === 'draft')
+    throw new Problem('conflict', 'A draft is not credited: it has not been issued; delete or regenerate it instead');
   const invoice: Invoice = found.row;
 
   // Taken first: the counter's lock makes credit notes in a tenant run one after another, so what
@@ -157,8 +247,13 @@ export async function creditInvoice(scope: IssuingScope, invoiceId: string, inpu
   const tenant = await tenantForInvoicing(trx, tenantId);
   const issueDate = input.issueDate ?? tenant.today;
   const errors: FieldError[] = [];
-  if (issueDate > tenant.today) errors.push({ pointer: '/body/issueDate', message: `is in the future (today is ${tenant.today} where the tenant is)` });
-  else if (issueDate < invoice.issueDate) errors.push({ pointer: '/body/issueDate', message: `is before the invoice was issued (${invoice.issueDate})` });
+  if (issueDate > tenant.today)
+    errors.push({
+      pointer: '/body/issueDate',
+      message: `is in the future (today is ${tenant.today} where the tenant is)`,
+    });
+  else if (issueDate < invoice.issueDate)
+    errors.push({ pointer: '/body/issueDate', message: `is before the invoice was issued (${invoice.issueDate})` });
 
   const lines = await invoiceLines(scope, invoice.id);
   const credited = await creditedByLine(scope, invoice.id);
@@ -169,14 +264,23 @@ export async function creditInvoice(scope: IssuingScope, invoiceId: string, inpu
     const seen = new Set<string>();
     input.lines.forEach((l, i) => {
       const left = remaining.get(l.invoiceLineId);
-      if (left === undefined) errors.push({ pointer: `/body/lines/${i}/invoiceLineId`, message: 'is not a line of this invoice' });
-      else if (seen.has(l.invoiceLineId)) errors.push({ pointer: `/body/lines/${i}/invoiceLineId`, message: 'is named twice' });
-      else if (left === 0) errors.push({ pointer: `/body/lines/${i}/amount`, message: 'the line is already fully credited' });
-      else if (l.amount > left) errors.push({ pointer: `/body/lines/${i}/amount`, message: `is more than the ${left} (minor units) left uncredited on this line` });
+      if (left === undefined)
+        errors.push({ pointer: `/body/lines/${i}/invoiceLineId`, message: 'is not a line of this invoice' });
+      else if (seen.has(l.invoiceLineId))
+        errors.push({ pointer: `/body/lines/${i}/invoiceLineId`, message: 'is named twice' });
+      else if (left === 0)
+        errors.push({ pointer: `/body/lines/${i}/amount`, message: 'the line is already fully credited' });
+      else if (l.amount > left)
+        errors.push({
+          pointer: `/body/lines/${i}/amount`,
+          message: `is more than the ${left} (minor units) left uncredited on this line`,
+        });
       seen.add(l.invoiceLineId);
     });
   } else {
-    wanted = lines.filter((l) => remaining.get(l.id)! > 0).map((l) => ({ invoiceLineId: l.id, amount: remaining.get(l.id)! }));
+    wanted = lines
+      .filter((l) => remaining.get(l.id)! > 0)
+      .map((l) => ({ invoiceLineId: l.id, amount: remaining.get(l.id)! }));
   }
   if (errors.length) throw Problem.unprocessable(errors);
   if (!wanted.length) throw new Problem('conflict', `${invoice.reference} is already fully credited`);
@@ -187,26 +291,52 @@ export async function creditInvoice(scope: IssuingScope, invoiceId: string, inpu
   const total = wanted.reduce((sum, l) => sum + l.amount, 0);
   const id = newId();
   const { ledger, journalEvent } = ledgerFor(scope);
-  const journal = await postJournal(ledger, {
-    postingDate: issueDate,
-    description: `Credit note ${reference} against ${invoice.reference}: ${input.reason}`.slice(0, 500),
-    source: { type: 'credit_note', id },
-    lines: wanted.map((w) => {
-      const line = byId.get(w.invoiceLineId)!;
-      return {
-        component: 'credit_note', amount: w.amount, placementId: line.placementId, childId: line.childId,
-        periodStart: line.periodStart, periodEnd: line.periodEnd, sourceLineId: line.id, description: `${reference} against ${invoice.reference} line ${line.lineNumber}`,
-      };
-    }),
-  }, { pointer: '/ledger' });
+  const journal = await postJournal(
+    ledger,
+    {
+      postingDate: issueDate,
+      description: `Credit note ${reference} against ${invoice.reference}: ${input.reason}`.slice(0, 500),
+      source: { type: 'credit_note', id },
+      lines: wanted.map((w) => {
+        const line = byId.get(w.invoiceLineId)!;
+        return {
+          component: 'credit_note',
+          amount: w.amount,
+          placementId: line.placementId,
+          childId: line.childId,
+          periodStart: line.periodStart,
+          periodEnd: line.periodEnd,
+          sourceLineId: line.id,
+          description: `${reference} against ${invoice.reference} line ${line.lineNumber}`,
+        };
+      }),
+    },
+    { pointer: '/ledger' },
+  );
 
   const note = await CreditNote.query(trx)
     .insert({
-      tenantId, id, number, reference, invoiceId: invoice.id, issueDate, reason: input.reason, currency: invoice.currency, total,
-      journalId: journal.id, createdBy: scope.actorId,
+      tenantId,
+      id,
+      number,
+      reference,
+      invoiceId: invoice.id,
+      issueDate,
+      reason: input.reason,
+      currency: invoice.currency,
+      total,
+      journalId: journal.id,
+      createdBy: scope.actorId,
     })
     .returning('*');
-  const creditLines = wanted.map((w, i) => ({ tenantId, id: newId(), creditNoteId: id, lineNumber: i + 1, invoiceLineId: w.invoiceLineId, amount: w.amount }));
+  const creditLines = wanted.map((w, i) => ({
+    tenantId,
+    id: newId(),
+    creditNoteId: id,
+    lineNumber: i + 1,
+    invoiceLineId: w.invoiceLineId,
+    amount: w.amount,
+  }));
   await CreditNoteLine.query(trx).insert(creditLines);
   const fullyCredited = wanted.filter((w) => w.amount === remaining.get(w.invoiceLineId)).map((w) => w.invoiceLineId);
   if (fullyCredited.length) {

@@ -37,19 +37,33 @@ export const DEFAULT_POLICY: Omit<InvoicingPolicy, 'version' | 'updatedBy' | 'up
 };
 
 /** The tenant's policy (its defaults until it sets one, at version 0); `lock` takes the row's lock for a write. */
-export async function invoicingPolicy(trx: Knex.Transaction, tenantId: string, options: { lock?: boolean } = {}): Promise<InvoicingPolicy> {
+export async function invoicingPolicy(
+  trx: Knex.Transaction,
+  tenantId: string,
+  options: { lock?: boolean } = {},
+): Promise<InvoicingPolicy> {
   const query = TenantInvoicingPolicy.query(trx).where('tenant_id', tenantId).first();
   if (options.lock) query.forUpdate();
   const row = await query;
   if (!row) return { ...DEFAULT_POLICY, version: 0, updatedBy: null, updatedAt: null };
   return {
-    frequency: row.frequency, chargeDepartureDay: row.chargeDepartureDay, rounding: row.rounding, paymentTermsDays: row.paymentTermsDays,
-    invoicePrefix: row.invoicePrefix, creditNotePrefix: row.creditNotePrefix, numberDigits: NUMBER_DIGITS,
-    version: row.version, updatedBy: row.updatedBy, updatedAt: iso(row.updatedAt),
+    frequency: row.frequency,
+    chargeDepartureDay: row.chargeDepartureDay,
+    rounding: row.rounding,
+    paymentTermsDays: row.paymentTermsDays,
+    invoicePrefix: row.invoicePrefix,
+    creditNotePrefix: row.creditNotePrefix,
+    numberDigits: NUMBER_DIGITS,
+    version: row.version,
+    updatedBy: row.updatedBy,
+    updatedAt: iso(row.updatedAt),
   };
 }
 
-export type PolicySettings = Pick<InvoicingPolicy, 'frequency' | 'chargeDepartureDay' | 'rounding' | 'paymentTermsDays' | 'invoicePrefix' | 'creditNotePrefix'>;
+export type PolicySettings = Pick<
+  InvoicingPolicy,
+  'frequency' | 'chargeDepartureDay' | 'rounding' | 'paymentTermsDays' | 'invoicePrefix' | 'creditNotePrefix'
+>;
 
 /**
  * Writes the tenant's policy over `before` (read under lock): its first write inserts the row at
@@ -64,7 +78,10 @@ export async function saveInvoicingPolicy(
   const { before, settings, updatedBy } = input;
   const changes = { ...settings, updatedBy, updatedAt: trx.fn.now() };
   if (before.version === 0) await TenantInvoicingPolicy.query(trx).insert({ tenantId, ...changes, version: 1 });
-  else await TenantInvoicingPolicy.query(trx).where('tenant_id', tenantId).patch({ ...changes, version: before.version + 1 });
+  else
+    await TenantInvoicingPolicy.query(trx)
+      .where('tenant_id', tenantId)
+      .patch({ ...changes, version: before.version + 1 });
 }
 
 /** The last night of one invoicing period that starts on `start`. */
@@ -79,7 +96,12 @@ export function printedNumber(prefix: string, number: number): string {
 }
 
 /** What a document needs of its tenant: the name it is issued in, its currency and today where it is. */
-export async function tenantForInvoicing(trx: Knex.Transaction, tenantId: string): Promise<{ name: string; currency: Currency; today: string }> {
-  const row: { name: string; currency: Currency; time_zone: string } = await trx('tenants').where({ id: tenantId }).first('name', 'currency', 'time_zone');
+export async function tenantForInvoicing(
+  trx: Knex.Transaction,
+  tenantId: string,
+): Promise<{ name: string; currency: Currency; today: string }> {
+  const row: { name: string; currency: Currency; time_zone: string } = await trx('tenants')
+    .where({ id: tenantId })
+    .first('name', 'currency', 'time_zone');
   return { name: row.name, currency: row.currency, today: todayIn(row.time_zone) };
 }

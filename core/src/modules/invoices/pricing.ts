@@ -44,9 +44,14 @@ export interface FeeSegment {
  * The nights of a stay that fall in a period and are charged: the day of arrival counts; the day of
  * departure counts only when the tenant charges it. Null when none do.
  */
-export function chargedNights(stay: StayForInvoicing, period: { start: string; end: string }, chargeDepartureDay: boolean): { first: string; last: string } | null {
+export function chargedNights(
+  stay: StayForInvoicing,
+  period: { start: string; end: string },
+  chargeDepartureDay: boolean,
+): { first: string; last: string } | null {
   const first = stay.startDate > period.start ? stay.startDate : period.start;
-  const lastCharged = stay.endDate === null ? period.end : chargeDepartureDay ? stay.endDate : addDays(stay.endDate, -1);
+  const lastCharged =
+    stay.endDate === null ? period.end : chargeDepartureDay ? stay.endDate : addDays(stay.endDate, -1);
   const last = lastCharged < period.end ? lastCharged : period.end;
   return first <= last ? { first, last } : null;
 }
@@ -88,8 +93,17 @@ export function feeSegments(
     // A line that rounds to nothing charges nothing, and so holds no nights.
     if (amount > 0) {
       segments.push({
-        placementId: stay.placementId, childId: stay.childId, commissionId: c.id, commissionerId: c.commissionerId, commissionerReference: c.commissionerReference,
-        periodStart: open.from, periodEnd: open.to, nights: open.nights, feeAmount: c.feeAmount, feePeriod: c.feePeriod, amount,
+        placementId: stay.placementId,
+        childId: stay.childId,
+        commissionId: c.id,
+        commissionerId: c.commissionerId,
+        commissionerReference: c.commissionerReference,
+        periodStart: open.from,
+        periodEnd: open.to,
+        nights: open.nights,
+        feeAmount: c.feeAmount,
+        feePeriod: c.feePeriod,
+        amount,
       });
     }
     open = null;

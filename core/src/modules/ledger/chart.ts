@@ -19,7 +19,12 @@ export interface TenantChart {
  * Read from the tenant's effective configuration (pack ⊕ sub-pack ⊕ overlays), never the pack alone,
  * so a tenant's own account codes apply as soon as the configuration carries them.
  */
-export async function tenantChart(trx: Knex.Transaction, tenantId: string, packs: PackRegistry, asOf?: string): Promise<TenantChart> {
+export async function tenantChart(
+  trx: Knex.Transaction,
+  tenantId: string,
+  packs: PackRegistry,
+  asOf?: string,
+): Promise<TenantChart> {
   const config = await tenantConfiguration(trx, tenantId, packs, asOf);
   const accounts = new Map<string, ChartAccount>();
   const postings = new Map<string, { debit: string; credit: string }>();

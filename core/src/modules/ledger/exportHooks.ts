@@ -6,7 +6,11 @@ import type { ExportSelection } from './exportService';
  * journal stands for (a payment run) marks them exported without the ledger knowing of it, and says
  * what it changed, for the export's audit event.
  */
-export type JournalsExportedListener = (trx: Knex.Transaction, tenantId: string, exported: { exportId: string; selection: ExportSelection }) => Promise<Record<string, unknown>>;
+export type JournalsExportedListener = (
+  trx: Knex.Transaction,
+  tenantId: string,
+  exported: { exportId: string; selection: ExportSelection },
+) => Promise<Record<string, unknown>>;
 
 const listeners: JournalsExportedListener[] = [];
 
@@ -14,7 +18,11 @@ export function onJournalsExported(listener: JournalsExportedListener): void {
   if (!listeners.includes(listener)) listeners.push(listener);
 }
 
-export async function journalsExported(trx: Knex.Transaction, tenantId: string, exported: { exportId: string; selection: ExportSelection }): Promise<Record<string, unknown>> {
+export async function journalsExported(
+  trx: Knex.Transaction,
+  tenantId: string,
+  exported: { exportId: string; selection: ExportSelection },
+): Promise<Record<string, unknown>> {
   const changed: Record<string, unknown> = {};
   for (const listener of listeners) Object.assign(changed, await listener(trx, tenantId, exported));
   return changed;

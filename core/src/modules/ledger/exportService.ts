@@ -29,7 +29,8 @@ const BATCH = 1000;
 export function filterErrors(f: ExportFilters): FieldError[] {
   const errors: FieldError[] = [];
   if (f.from && f.to && f.from > f.to) errors.push({ pointer: '/body/to', message: 'is before from' });
-  if (f.journalFrom != null && f.journalTo != null && f.journalFrom > f.journalTo) errors.push({ pointer: '/body/journalTo', message: 'is below journalFrom' });
+  if (f.journalFrom != null && f.journalTo != null && f.journalFrom > f.journalTo)
+    errors.push({ pointer: '/body/journalTo', message: 'is below journalFrom' });
   if (f.sourceId && !f.sourceType) errors.push({ pointer: '/body/sourceType', message: 'is needed with sourceId' });
   return errors;
 }
@@ -51,7 +52,10 @@ function whereSelected(query: Knex.QueryBuilder, tenantId: string, s: ExportSele
  * number up to it is committed too, and an export bounded by it reads the same rows however often it runs.
  */
 export async function lastJournalNumber(trx: Knex.Transaction, tenantId: string): Promise<number> {
-  const { rows } = await trx.raw<{ rows: Array<{ n: number | null }> }>('SELECT max(number) AS n FROM ledger_journals WHERE tenant_id = ?', [tenantId]);
+  const { rows } = await trx.raw<{ rows: Array<{ n: number | null }> }>(
+    'SELECT max(number) AS n FROM ledger_journals WHERE tenant_id = ?',
+    [tenantId],
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -64,16 +68,19 @@ interface SelectionTotals {
 }
 
 export async function summarise(trx: Knex.Transaction, tenantId: string, s: ExportSelection) {
-  const row: SelectionTotals = await whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
-    this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
-  }), tenantId, s)
-    .first(
-      trx.raw('count(DISTINCT j.id)::int AS journals'),
-      trx.raw('count(*)::int AS entries'),
-      trx.raw('min(j.number) AS first'),
-      trx.raw('max(j.number) AS last'),
-      trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'),
-    );
+  const row: SelectionTotals = await whereSelected(
+    trx('ledger_journals as j').join('ledger_entries as e', function () {
+      this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
+    }),
+    tenantId,
+    s,
+  ).first(
+    trx.raw('count(DISTINCT j.id)::int AS journals'),
+    trx.raw('count(*)::int AS entries'),
+    trx.raw('min(j.number) AS first'),
+    trx.raw('max(j.number) AS last'),
+    trx.raw('coalesce(sum(e.debit), 0)::bigint AS total'),
+  );
   return {
     journalCount: row.journals,
     entryCount: row.entries,
@@ -96,15 +103,31 @@ let cursors = 0;
  * their amounts and accounts, the child and placement withheld, as on every other view of money.
  * A format is handed views (exports/views.ts), never the cursor's rows.
  */
-export async function* exportRows(trx: Knex.Transaction, tenantId: string, s: ExportSelection, format: LedgerExportFormat, tenant: ExportTenant, hidden: HiddenRecords): AsyncGenerator<unknown[]> {
+export async function* exportRows(
+  trx: Knex.Transaction,
+  tenantId: string,
+  s: ExportSelection,
+  format: LedgerExportFormat,
+  tenant: ExportTenant,
+  hidden: HiddenRecords,
+): AsyncGenerator<unknown[]> {
   const cursor = `ledger_export_${++cursors}`;
-  const query = whereSelected(trx('ledger_journals as j').join('ledger_entries as e', function () {
-    this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
-  }), tenantId, s)
+  const query = whereSelected(
+    trx('ledger_journals as j').join('ledger_entries as e', function () {
+      this.on('e.tenant_id', 'j.tenant_id').andOn('e.journal_id', 'j.id');
+    }),
+    tenantId,
+    s,
+  )
     .orderBy([{ column: 'j.number' }, { column: 'e.line_number' }])
     .select(
-      'e.*', 'j.number as j_number', 'j.posting_date as j_posting_date', 'j.description as j_description',
-      'j.source_type as j_source_type', 'j.source_id as j_source_id', 'j.currency as j_currency',
+      'e.*',
+      'j.number as j_number',
+      'j.posting_date as j_posting_date',
+      'j.description as j_description',
+      'j.source_type as j_source_type',
+      'j.source_id as j_source_id',
+      'j.currency as j_currency',
     )
     .toSQL();
   await trx.raw(`DECLARE ${cursor} NO SCROLL CURSOR FOR ${query.sql}`, query.bindings as Knex.RawBinding[]);
@@ -182,7 +205,9 @@ export async function takeLedgerExport(ctx: TenantScope, request: ExportRequest)
   const { format, selection, auditAs } = request;
   const replayOf = request.replayOf ?? null;
   const summary = await summarise(trx, tenantId, selection);
-  const tenant: { currency: string; slug: string } = await trx('tenants').where({ id: tenantId }).first('currency', 'slug');
+  const tenant: { currency: string; slug: string } = await trx('tenants')
+    .where({ id: tenantId })
+    .first('currency', 'slug');
   const row = await LedgerExport.query(trx)
     .insert({
       tenantId,
@@ -218,7 +243,13 @@ export async function takeLedgerExport(ctx: TenantScope, request: ExportRequest)
 }
 
 /** The journals a selection holds, by id (for a module that marks what they stand for). */
-export async function selectedJournalIds(trx: Knex.Transaction, tenantId: string, s: ExportSelection): Promise<string[]> {
-  const rows: Array<Pick<LedgerJournal, 'id'>> = await whereSelected(trx('ledger_journals as j'), tenantId, s).select('j.id');
+export async function selectedJournalIds(
+  trx: Knex.Transaction,
+  tenantId: string,
+  s: ExportSelection,
+): Promise<string[]> {
+  const rows: Array<Pick<LedgerJournal, 'id'>> = await whereSelected(trx('ledger_journals as j'), tenantId, s).select(
+    'j.id',
+  );
   return rows.map((r) => r.id);
 }

@@ -7,9 +7,15 @@ export function journalsWithTotals(scope: FindScope) {
     .alias('j')
     .where('j.tenant_id', scope.tenantId)
     .select('j.*')
-    .select(scope.trx.raw('(SELECT count(*)::int FROM ledger_entries e WHERE e.tenant_id = j.tenant_id AND e.journal_id = j.id) AS line_count'))
-    .select(scope.trx.raw(`(SELECT coalesce(sum(e.debit), 0)::bigint FROM ledger_entries e
-                             WHERE e.tenant_id = j.tenant_id AND e.journal_id = j.id) AS total_minor`))
+    .select(
+      scope.trx.raw(
+        '(SELECT count(*)::int FROM ledger_entries e WHERE e.tenant_id = j.tenant_id AND e.journal_id = j.id) AS line_count',
+      ),
+    )
+    .select(
+      scope.trx.raw(`(SELECT coalesce(sum(e.debit), 0)::bigint FROM ledger_entries e
+                             WHERE e.tenant_id = j.tenant_id AND e.journal_id = j.id) AS total_minor`),
+    )
     .castTo<JournalWithTotals[]>();
 }
 

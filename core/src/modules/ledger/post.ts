@@ -22,7 +22,8 @@ export interface JournalLineRefs {
 }
 
 /** A component line (`allowance`, `fee`, …) becomes two entries through the chart's postings; an account line is one entry. */
-export type JournalLineInput = JournalLineRefs & ({ component: string; amount: number } | { account: string; debit?: number; credit?: number });
+export type JournalLineInput = JournalLineRefs &
+  ({ component: string; amount: number } | { account: string; debit?: number; credit?: number });
 
 export interface JournalInput {
   postingDate: string;
@@ -72,16 +73,26 @@ export async function postJournal(scope: TenantScope | LedgerPoster, input: Jour
   input.lines.forEach((line, i) => {
     const at = `${base}/lines/${i}`;
     const refs = refsOf(line);
-    if (refs.periodStart && refs.periodEnd && refs.periodStart > refs.periodEnd) errors.push({ pointer: `${at}/periodEnd`, message: 'is before periodStart' });
+    if (refs.periodStart && refs.periodEnd && refs.periodStart > refs.periodEnd)
+      errors.push({ pointer: `${at}/periodEnd`, message: 'is before periodStart' });
     const account = (key: string, pointer: string) => {
       const found = chart.accounts.get(key);
-      if (!found) errors.push({ pointer, message: `is not an account of the tenant's chart (${[...chart.accounts.keys()].join(', ')})` });
+      if (!found)
+        errors.push({
+          pointer,
+          message: `is not an account of the tenant's chart (${[...chart.accounts.keys()].join(', ')})`,
+        });
       return found;
     };
     if ('component' in line) {
-      if (!positive(line.amount)) errors.push({ pointer: `${at}/amount`, message: 'must be a positive whole number of minor units' });
+      if (!positive(line.amount))
+        errors.push({ pointer: `${at}/amount`, message: 'must be a positive whole number of minor units' });
       const posting = chart.postings.get(line.component);
-      if (!posting) return void errors.push({ pointer: `${at}/component`, message: `is not a component the tenant's chart posts (${[...chart.postings.keys()].join(', ')})` });
+      if (!posting)
+        return void errors.push({
+          pointer: `${at}/component`,
+          message: `is not a component the tenant's chart posts (${[...chart.postings.keys()].join(', ')})`,
+        });
       const debit = account(posting.debit, `${at}/component`);
       const credit = account(posting.credit, `${at}/component`);
       if (debit && credit && positive(line.amount)) {
@@ -94,7 +105,10 @@ export async function postJournal(scope: TenantScope | LedgerPoster, input: Jour
       const credit = line.credit ?? 0;
       const sides = [debit, credit].filter((v) => v !== 0);
       if (sides.length !== 1 || !sides.every(positive)) {
-        return void errors.push({ pointer: at, message: 'must have exactly one of debit or credit, a positive whole number of minor units' });
+        return void errors.push({
+          pointer: at,
+          message: 'must have exactly one of debit or credit, a positive whole number of minor units',
+        });
       }
       if (found) entries.push({ ...refs, accountKey: found.key, accountCode: found.code, debit, credit });
     }
@@ -107,14 +121,21 @@ export async function postJournal(scope: TenantScope | LedgerPoster, input: Jour
   if (!Number.isSafeInteger(debits) || !Number.isSafeInteger(credits)) {
     throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'the total is too large' }]);
   }
-  if (entries.length < 2) throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'a journal needs at least two entries' }]);
+  if (entries.length < 2)
+    throw Problem.unprocessable([{ pointer: `${base}/lines`, message: 'a journal needs at least two entries' }]);
   if (debits !== credits) {
     const message = `does not balance: debits ${debits}, credits ${credits} (minor units), a difference of ${debits - credits}`;
     throw Problem.unprocessable([{ pointer: `${base}/lines`, message }]);
   }
 
   const written = await writeJournal(trx, tenantId, chart.currency, input, entries, createdBy);
-  const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: written.summary.id, before: null, after: written.summary };
+  const event = {
+    action: 'ledger_journal.post',
+    entityType: 'ledger_journal',
+    entityId: written.summary.id,
+    before: null,
+    after: written.summary,
+  };
   if (isContext(scope)) await scope.audit(event);
   else await appendAuditEvent(trx, tenantId, scope.actor, event);
   return { ...written.summary, entries: written.rows.map(entryToApi) };
@@ -162,18 +183,30 @@ export async function postJournalFromQuery(
   );
   const totals = await journalTotals(trx, tenantId, journal.id);
   if (totals.lines < 2 || totals.debits !== totals.credits) {
-    throw new Error(`postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`);
+    throw new Error(
+      `postJournalFromQuery: ${totals.lines} entries do not balance (debits ${totals.debits}, credits ${totals.credits})`,
+    );
   }
   const summary = journalToApi(journal, { lineCount: totals.lines, total: totals.debits });
   if (options.audit ?? true) {
-    const event = { action: 'ledger_journal.post', entityType: 'ledger_journal', entityId: summary.id, before: null, after: summary };
+    const event = {
+      action: 'ledger_journal.post',
+      entityType: 'ledger_journal',
+      entityId: summary.id,
+      before: null,
+      after: summary,
+    };
     await appendAuditEvent(trx, tenantId, scope.actor, event);
   }
   return summary;
 }
 
 /** Counted and summed by the database, after a posting straight from a query. */
-async function journalTotals(trx: Knex.Transaction, tenantId: string, journalId: string): Promise<{ lines: number; debits: number; credits: number }> {
+async function journalTotals(
+  trx: Knex.Transaction,
+  tenantId: string,
+  journalId: string,
+): Promise<{ lines: number; debits: number; credits: number }> {
   const { rows } = await trx.raw<{ rows: Array<{ lines: number; debits: number; credits: number }> }>(
     `SELECT count(*)::int AS lines, coalesce(sum(debit), 0)::bigint AS debits, coalesce(sum(credit), 0)::bigint AS credits
        FROM ledger_entries WHERE tenant_id = ? AND journal_id = ?`,
@@ -259,7 +292,13 @@ async function writeJournal(
   createdBy: string | null,
 ) {
   const journal = await openJournal(trx, tenantId, currency, input, createdBy);
-  const rows: NewEntry[] = entries.map((e, i) => ({ tenantId, id: newId(), journalId: journal.id, lineNumber: i + 1, ...e }));
+  const rows: NewEntry[] = entries.map((e, i) => ({
+    tenantId,
+    id: newId(),
+    journalId: journal.id,
+    lineNumber: i + 1,
+    ...e,
+  }));
   await bulkInsert<NewEntry>(trx, 'ledger_entries', ENTRY_COLUMNS, rows);
   const total = rows.reduce((sum, e) => sum + e.debit, 0);
   return { summary: journalToApi(journal, { lineCount: rows.length, total }), rows };
@@ -271,7 +310,12 @@ async function writeJournal(
  * placement holds the three together; here a mismatch is a 422 naming the field, not a failed
  * statement).
  */
-async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: JournalLineInput[], base: string): Promise<FieldError[]> {
+async function referenceErrors(
+  trx: Knex.Transaction,
+  tenantId: string,
+  lines: JournalLineInput[],
+  base: string,
+): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   const checks = [
     { field: 'carerHouseholdId', table: 'carer_households' },
@@ -291,14 +335,18 @@ async function referenceErrors(trx: Knex.Transaction, tenantId: string, lines: J
     const found = new Set(rows.map((r) => r.id));
     lines.forEach((line, i) => {
       const id = line[field];
-      if (typeof id === 'string' && !found.has(id)) errors.push({ pointer: `${base}/lines/${i}/${field}`, message: 'is not a record of this tenant' });
+      if (typeof id === 'string' && !found.has(id))
+        errors.push({ pointer: `${base}/lines/${i}/${field}`, message: 'is not a record of this tenant' });
     });
   }
   lines.forEach((line, i) => {
     const placement = line.placementId ? placements.get(line.placementId) : undefined;
     if (!placement) return;
     if (line.carerHouseholdId && line.carerHouseholdId !== placement.household_id) {
-      errors.push({ pointer: `${base}/lines/${i}/carerHouseholdId`, message: 'is not the household of this placement' });
+      errors.push({
+        pointer: `${base}/lines/${i}/carerHouseholdId`,
+        message: 'is not the household of this placement',
+      });
     }
     if (line.childId && line.childId !== placement.child_id) {
       errors.push({ pointer: `${base}/lines/${i}/childId`, message: 'is not the child of this placement' });

@@ -4,7 +4,14 @@ import { Problem, type FieldError } from '../../http/problem';
 import { ok } from '../../http/results';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
 import {
-  exportsOfJournal, filterErrors, findLedgerExport, lastJournalNumber, selectionOf, takeLedgerExport, unknownFormat, type ExportSelection,
+  exportsOfJournal,
+  filterErrors,
+  findLedgerExport,
+  lastJournalNumber,
+  selectionOf,
+  takeLedgerExport,
+  unknownFormat,
+  type ExportSelection,
 } from './exportService';
 import { findJournal, journalsWithTotals } from './journals';
 import { LedgerEntry, LedgerExport, type JournalWithTotals } from './models';
@@ -18,9 +25,14 @@ function linesOf(body: JournalBody): JournalLineInput[] {
   const errors: FieldError[] = [];
   const lines = body.lines.map((line, i): JournalLineInput => {
     const { component, amount, account, debit, credit, ...refs } = line;
-    if (component !== undefined && account === undefined && debit === undefined && credit === undefined) return { ...refs, component, amount: amount ?? 0 };
-    if (account !== undefined && component === undefined && amount === undefined) return { ...refs, account, debit, credit };
-    errors.push({ pointer: `/body/lines/${i}`, message: 'must be either component and amount, or account with exactly one of debit or credit' });
+    if (component !== undefined && account === undefined && debit === undefined && credit === undefined)
+      return { ...refs, component, amount: amount ?? 0 };
+    if (account !== undefined && component === undefined && amount === undefined)
+      return { ...refs, account, debit, credit };
+    errors.push({
+      pointer: `/body/lines/${i}`,
+      message: 'must be either component and amount, or account with exactly one of debit or credit',
+    });
     return { ...refs, account: '', debit, credit };
   });
   if (errors.length) throw Problem.unprocessable(errors);
@@ -56,7 +68,9 @@ async function listLedgerJournals(ctx: TenantContext<'listLedgerJournals'>): Pro
 
 async function getLedgerJournal(ctx: TenantContext<'getLedgerJournal'>): Promise<OperationResult> {
   const journal = await findJournal(ctx, ctx.params.journalId);
-  const entries = await LedgerEntry.query(ctx.trx).where({ tenant_id: ctx.tenantId, journal_id: journal.id }).orderBy('line_number');
+  const entries = await LedgerEntry.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, journal_id: journal.id })
+    .orderBy('line_number');
   const totals = { lineCount: entries.length, total: entries.reduce((sum, e) => sum + Number(e.debit), 0) };
   return ok({
     ...journalToApi(journal, totals),
@@ -77,15 +91,21 @@ async function listLedgerExports(ctx: TenantContext<'listLedgerExports'>): Promi
 /** The selection an export request names: its filters over every journal committed now, or an earlier export's. */
 async function selectionFor(scope: TenantScope, body: ExportBody): Promise<ExportSelection> {
   if (body.exportId) {
-    const others = (['from', 'to', 'journalFrom', 'journalTo', 'sourceType', 'sourceId'] as const).filter((k) => body[k] !== undefined);
-    const message = 'cannot be given with exportId: a replay takes the earlier export\'s selection';
+    const others = (['from', 'to', 'journalFrom', 'journalTo', 'sourceType', 'sourceId'] as const).filter(
+      (k) => body[k] !== undefined,
+    );
+    const message = "cannot be given with exportId: a replay takes the earlier export's selection";
     if (others.length) throw Problem.unprocessable(others.map((k) => ({ pointer: `/body/${k}`, message })));
     // An earlier export that is not the tenant's is not found (404), though its id came in the body.
     return selectionOf(await findLedgerExport(scope, body.exportId));
   }
   const filters = {
-    from: body.from ?? null, to: body.to ?? null, journalFrom: body.journalFrom ?? null, journalTo: body.journalTo ?? null,
-    sourceType: body.sourceType ?? null, sourceId: body.sourceId ?? null,
+    from: body.from ?? null,
+    to: body.to ?? null,
+    journalFrom: body.journalFrom ?? null,
+    journalTo: body.journalTo ?? null,
+    sourceType: body.sourceType ?? null,
+    sourceId: body.sourceId ?? null,
   };
   const errors = filterErrors(filters);
   if (errors.length) throw Problem.unprocessable(errors);

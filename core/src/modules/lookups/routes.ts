@@ -6,7 +6,14 @@ import { ok } from '../../http/results';
 import { LookupList, LookupValue } from './models';
 
 function valueToApi(row: LookupValue) {
-  return { code: row.code, label: row.label, active: row.active, sortOrder: row.sortOrder, source: row.source, version: row.version };
+  return {
+    code: row.code,
+    label: row.label,
+    active: row.active,
+    sortOrder: row.sortOrder,
+    source: row.source,
+    version: row.version,
+  };
 }
 
 /** The tenant's option list by its key, or not found. Lists are keyed, not id'd, so this reads the key itself. */
@@ -17,7 +24,12 @@ export async function findLookupList(scope: FindScope, key: string): Promise<Loo
 }
 
 /** One code of one of the tenant's lists, or not found. */
-export async function findLookupValue(scope: FindScope, listKey: string, code: string, options: Pick<FindOptions, 'lock'> = {}): Promise<LookupValue> {
+export async function findLookupValue(
+  scope: FindScope,
+  listKey: string,
+  code: string,
+  options: Pick<FindOptions, 'lock'> = {},
+): Promise<LookupValue> {
   const query = LookupValue.query(scope.trx).where({ tenant_id: scope.tenantId, list_key: listKey, code }).first();
   if (options.lock) query.forUpdate();
   const row = await query;
@@ -29,7 +41,13 @@ async function listLookupLists(ctx: TenantContext<'listLookupLists'>): Promise<O
   const rows = await LookupList.query(ctx.trx)
     .alias('l')
     .where('l.tenant_id', ctx.tenantId)
-    .select('l.key', 'l.name', ctx.trx.raw('(SELECT count(*)::int FROM lookup_values v WHERE v.tenant_id = l.tenant_id AND v.list_key = l.key) AS value_count'))
+    .select(
+      'l.key',
+      'l.name',
+      ctx.trx.raw(
+        '(SELECT count(*)::int FROM lookup_values v WHERE v.tenant_id = l.tenant_id AND v.list_key = l.key) AS value_count',
+      ),
+    )
     .orderBy('l.key')
     .castTo<Array<LookupList & { valueCount: number }>>();
   return ok({ data: rows.map((r) => ({ key: r.key, name: r.name, valueCount: r.valueCount })) });
@@ -46,14 +64,30 @@ async function getLookupList(ctx: TenantContext<'getLookupList'>): Promise<Opera
 async function addLookupValue(ctx: TenantContext<'addLookupValue'>): Promise<OperationResult> {
   const list = await findLookupList(ctx, ctx.params.listKey);
   const body = ctx.body;
-  const exists = await LookupValue.query(ctx.trx).where({ tenant_id: ctx.tenantId, list_key: list.key, code: body.code }).first();
+  const exists = await LookupValue.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, list_key: list.key, code: body.code })
+    .first();
   if (exists) {
-    throw new Problem('conflict', `The list already has the code "${body.code}"`, { errors: [{ pointer: '/body/code', message: 'is already in the list' }] });
+    throw new Problem('conflict', `The list already has the code "${body.code}"`, {
+      errors: [{ pointer: '/body/code', message: 'is already in the list' }],
+    });
   }
   const row = await LookupValue.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, listKey: list.key, code: body.code, label: body.label, sortOrder: body.sortOrder ?? 1000, source: 'tenant' })
+    .insert({
+      tenantId: ctx.tenantId,
+      listKey: list.key,
+      code: body.code,
+      label: body.label,
+      sortOrder: body.sortOrder ?? 1000,
+      source: 'tenant',
+    })
     .returning('*');
-  await ctx.audit({ action: 'lookup_value.added', entityType: 'lookup_value', entityId: `${list.key}/${body.code}`, after: valueToApi(row) });
+  await ctx.audit({
+    action: 'lookup_value.added',
+    entityType: 'lookup_value',
+    entityId: `${list.key}/${body.code}`,
+    after: valueToApi(row),
+  });
   // Added, not created at an address of its own: the contract gives this 201 an ETag and no Location.
   return { status: 201, body: valueToApi(row), headers: { ETag: etagOf(row.version) } };
 }
@@ -76,7 +110,13 @@ async function updateLookupValue(ctx: TenantContext<'updateLookupValue'>): Promi
     })
     .returning('*');
   const entityId = `${list.key}/${before.code}`;
-  await ctx.audit({ action: 'lookup_value.updated', entityType: 'lookup_value', entityId, before: valueToApi(before), after: valueToApi(after!) });
+  await ctx.audit({
+    action: 'lookup_value.updated',
+    entityType: 'lookup_value',
+    entityId,
+    before: valueToApi(before),
+    after: valueToApi(after!),
+  });
   return ok(valueToApi(after!), after!.version);
 }
 

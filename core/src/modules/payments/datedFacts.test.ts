@@ -32,42 +32,94 @@ const claims: Record<string, string> = {};
 /** (nights × weekly) ÷ 7, rounded half up, in pence. */
 const perNights = (weekly: number, nights: number) => Math.floor((2 * weekly * nights + 7) / 14);
 
-type Line = { id: string; placementId: string | null; householdId: string; kind: string; component: string; periodStart: string | null; periodEnd: string | null; nights: number | null; amount: number; claimId: string | null; correctsRunId: string | null; correctsLineIds?: string[] | null; explanation: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Line = {
+  id: string;
+  placementId: string | null;
+  householdId: string;
+  kind: string;
+  component: string;
+  periodStart: string | null;
+  periodEnd: string | null;
+  nights: number | null;
+  amount: number;
+  claimId: string | null;
+  correctsRunId: string | null;
+  correctsLineIds?: string[] | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  explanation: Record<string, any>;
+};
 
 async function lines(runId: string): Promise<Line[]> {
-  return (await world.call('listPaymentRunLines', { token: world.a.adminToken, params: { runId }, query: { limit: 200 } })).body.data as Line[];
+  return (
+    await world.call('listPaymentRunLines', { token: world.a.adminToken, params: { runId }, query: { limit: 200 } })
+  ).body.data as Line[];
 }
 
 async function calculate(runId: string): Promise<void> {
-  expect((await world.call('calculatePaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(202);
+  expect((await world.call('calculatePaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(
+    202,
+  );
   await runJobs(world);
   const run = await world.call('getPaymentRun', { token: world.a.adminToken, params: { runId } });
   expect(run.body).toMatchObject({ status: 'calculated', issueCount: 0 });
 }
 
 async function finalise(runId: string): Promise<void> {
-  expect((await world.call('submitPaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(200);
-  expect((await world.call('approvePaymentRun', { token: world.a.adminToken, params: { runId }, body: {} })).status).toBe(200);
-  expect((await world.call('finalisePaymentRun', { token: world.a.adminToken, params: { runId }, body: {} })).status).toBe(200);
+  expect((await world.call('submitPaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(
+    200,
+  );
+  expect(
+    (await world.call('approvePaymentRun', { token: world.a.adminToken, params: { runId }, body: {} })).status,
+  ).toBe(200);
+  expect(
+    (await world.call('finalisePaymentRun', { token: world.a.adminToken, params: { runId }, body: {} })).status,
+  ).toBe(200);
 }
 
 const occasions: Record<string, string> = {};
 
 async function occasion(child: string, kind: 'festival' | 'holiday', date: string, name: string): Promise<string> {
-  const r = await world.call('createChildOccasion', { token: world.a.adminToken, params: { childId: ids[child]! }, body: { kind, date, name } });
+  const r = await world.call('createChildOccasion', {
+    token: world.a.adminToken,
+    params: { childId: ids[child]! },
+    body: { kind, date, name },
+  });
   expect(r.status).toBe(201);
   return r.body.id as string;
 }
 
 async function move(household: string, region: string, effectiveFrom: string): Promise<void> {
-  expect((await world.call('recordCarerHouseholdRegion', { token: world.a.adminToken, params: { householdId: ids[household]! }, body: { region, effectiveFrom } })).status).toBe(201);
+  expect(
+    (
+      await world.call('recordCarerHouseholdRegion', {
+        token: world.a.adminToken,
+        params: { householdId: ids[household]! },
+        body: { region, effectiveFrom },
+      })
+    ).status,
+  ).toBe(201);
 }
 
 async function approvedClaim(household: string, date: string, amount: number): Promise<string> {
-  const created = await world.call('createClaim', { token: caseworker.token, params: { householdId: ids[household]! }, body: { lines: [{ kind: 'expense', date, category: 'school_uniform', description: 'Uniform', amount }] } });
+  const created = await world.call('createClaim', {
+    token: caseworker.token,
+    params: { householdId: ids[household]! },
+    body: { lines: [{ kind: 'expense', date, category: 'school_uniform', description: 'Uniform', amount }] },
+  });
   expect(created.status).toBe(201);
-  expect((await world.call('submitClaim', { token: caseworker.token, params: { claimId: created.body.id }, body: {} })).status).toBe(200);
-  expect((await world.call('approveClaim', { token: officer.token, params: { claimId: created.body.id }, body: { reasons: 'Receipt seen' } })).status).toBe(200);
+  expect(
+    (await world.call('submitClaim', { token: caseworker.token, params: { claimId: created.body.id }, body: {} }))
+      .status,
+  ).toBe(200);
+  expect(
+    (
+      await world.call('approveClaim', {
+        token: officer.token,
+        params: { claimId: created.body.id },
+        body: { reasons: 'Receipt seen' },
+      })
+    ).status,
+  ).toBe(200);
   return created.body.id as string;
 }
 
@@ -75,7 +127,15 @@ async function approvedClaim(household: string, date: string, amount: number): P
 function shape(all: Line[]): Array<[string, string, string, string | null, string | null, number | null, number]> {
   const key = Object.fromEntries([...Object.entries(ids), ...Object.entries(claims)].map(([k, id]) => [id, k]));
   return all
-    .map((l): [string, string, string, string | null, string | null, number | null, number] => [key[l.placementId ?? l.claimId ?? '']!, l.kind, l.component, l.periodStart, l.periodEnd, l.nights, l.amount])
+    .map((l): [string, string, string, string | null, string | null, number | null, number] => [
+      key[l.placementId ?? l.claimId ?? '']!,
+      l.kind,
+      l.component,
+      l.periodStart,
+      l.periodEnd,
+      l.nights,
+      l.amount,
+    ])
     .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 }
 
@@ -86,7 +146,14 @@ beforeAll(async () => {
   ids = await seedCareHistory(world.db, world.a.id, {
     households: [
       { key: 'Mover', region: 'london', levels: [{ from: '2024-01-01', level: 'level_1' }] },
-      { key: 'Promoted', region: 'rest_of_england', levels: [{ from: '2024-01-01', level: 'level_2' }, { from: '2025-04-11', level: 'level_3' }] },
+      {
+        key: 'Promoted',
+        region: 'rest_of_england',
+        levels: [
+          { from: '2024-01-01', level: 'level_2' },
+          { from: '2025-04-11', level: 'level_3' },
+        ],
+      },
       { key: 'NewlyApproved', region: 'rest_of_england', levels: [{ from: '2025-04-10', level: 'level_2' }] },
     ],
     children: [
@@ -100,7 +167,20 @@ beforeAll(async () => {
       { key: 'P3', child: 'C3', household: 'NewlyApproved', start: '2025-04-01', placementType: 'U4' },
     ],
   });
-  expect((await world.call('createPaySchedule', { token: world.a.adminToken, body: { key: 'weekly', name: 'Weekly in arrears', frequency: 'weekly', timing: 'arrears', anchorDate: '2025-04-07' } })).status).toBe(201);
+  expect(
+    (
+      await world.call('createPaySchedule', {
+        token: world.a.adminToken,
+        body: {
+          key: 'weekly',
+          name: 'Weekly in arrears',
+          frequency: 'weekly',
+          timing: 'arrears',
+          anchorDate: '2025-04-07',
+        },
+      })
+    ).status,
+  ).toBe(201);
 
   await move('Mover', 'rest_of_england', '2025-04-10');
   await occasion('C1', 'festival', '2025-04-12', 'Vaisakhi');
@@ -109,7 +189,8 @@ beforeAll(async () => {
   claims.Z = await approvedClaim('Mover', '2025-03-01', 1000);
   claims.Y = await approvedClaim('NewlyApproved', '2025-04-16', 4000);
 
-  firstRun = (await world.call('createPaymentRun', { token: world.a.adminToken, body: { periodStart: '2025-04-07' } })).body.id;
+  firstRun = (await world.call('createPaymentRun', { token: world.a.adminToken, body: { periodStart: '2025-04-07' } }))
+    .body.id;
   await calculate(firstRun);
 });
 afterAll(async () => {
@@ -118,39 +199,167 @@ afterAll(async () => {
 
 describe('a run pays each night by the facts of that night', () => {
   it('pays the first week as worked by hand: the move, the level change, the first terms, the festival, the claims by date', async () => {
-    expect(shape(await lines(firstRun))).toEqual(shape([
-      // Mover: London 7-9 April, the rest of England from the 10th (level 1: no fee); the festival week at the new region's rate.
-      { placementId: ids.P1!, kind: 'rate', component: 'allowance', periodStart: '2025-04-07', periodEnd: '2025-04-09', nights: 3, amount: perNights(22500, 3) },
-      { placementId: ids.P1!, kind: 'rate', component: 'allowance', periodStart: '2025-04-10', periodEnd: '2025-04-13', nights: 4, amount: perNights(19400, 4) },
-      { placementId: ids.P1!, kind: 'extra', component: 'festival_extra', periodStart: '2025-04-12', periodEnd: '2025-04-12', nights: null, amount: 19400 },
-      // Promoted: level 2 to the 10th, level 3 from the 11th; the allowance splits with the fact.
-      { placementId: ids.P2!, kind: 'rate', component: 'allowance', periodStart: '2025-04-07', periodEnd: '2025-04-10', nights: 4, amount: perNights(22000, 4) },
-      { placementId: ids.P2!, kind: 'rate', component: 'fee', periodStart: '2025-04-07', periodEnd: '2025-04-10', nights: 4, amount: perNights(10000, 4) },
-      { placementId: ids.P2!, kind: 'rate', component: 'allowance', periodStart: '2025-04-11', periodEnd: '2025-04-13', nights: 3, amount: perNights(22000, 3) },
-      { placementId: ids.P2!, kind: 'rate', component: 'fee', periodStart: '2025-04-11', periodEnd: '2025-04-13', nights: 3, amount: perNights(20000, 3) },
-      // Newly approved: no fee before its first terms (10 April), the allowance throughout.
-      { placementId: ids.P3!, kind: 'rate', component: 'allowance', periodStart: '2025-04-07', periodEnd: '2025-04-09', nights: 3, amount: perNights(19400, 3) },
-      { placementId: ids.P3!, kind: 'rate', component: 'allowance', periodStart: '2025-04-10', periodEnd: '2025-04-13', nights: 4, amount: perNights(19400, 4) },
-      { placementId: ids.P3!, kind: 'rate', component: 'fee', periodStart: '2025-04-10', periodEnd: '2025-04-13', nights: 4, amount: perNights(10000, 4) },
-      // Claims dated in the period (10 April) and before it (1 March); not the one dated 16 April.
-      { placementId: null, claimId: claims.X!, kind: 'claim', component: 'expense', periodStart: '2025-04-10', periodEnd: '2025-04-10', nights: null, amount: 2500 },
-      { placementId: null, claimId: claims.Z!, kind: 'claim', component: 'expense', periodStart: '2025-03-01', periodEnd: '2025-03-01', nights: null, amount: 1000 },
-    ] as Line[]));
+    expect(shape(await lines(firstRun))).toEqual(
+      shape([
+        // Mover: London 7-9 April, the rest of England from the 10th (level 1: no fee); the festival week at the new region's rate.
+        {
+          placementId: ids.P1!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-07',
+          periodEnd: '2025-04-09',
+          nights: 3,
+          amount: perNights(22500, 3),
+        },
+        {
+          placementId: ids.P1!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-10',
+          periodEnd: '2025-04-13',
+          nights: 4,
+          amount: perNights(19400, 4),
+        },
+        {
+          placementId: ids.P1!,
+          kind: 'extra',
+          component: 'festival_extra',
+          periodStart: '2025-04-12',
+          periodEnd: '2025-04-12',
+          nights: null,
+          amount: 19400,
+        },
+        // Promoted: level 2 to the 10th, level 3 from the 11th; the allowance splits with the fact.
+        {
+          placementId: ids.P2!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-07',
+          periodEnd: '2025-04-10',
+          nights: 4,
+          amount: perNights(22000, 4),
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'rate',
+          component: 'fee',
+          periodStart: '2025-04-07',
+          periodEnd: '2025-04-10',
+          nights: 4,
+          amount: perNights(10000, 4),
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-11',
+          periodEnd: '2025-04-13',
+          nights: 3,
+          amount: perNights(22000, 3),
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'rate',
+          component: 'fee',
+          periodStart: '2025-04-11',
+          periodEnd: '2025-04-13',
+          nights: 3,
+          amount: perNights(20000, 3),
+        },
+        // Newly approved: no fee before its first terms (10 April), the allowance throughout.
+        {
+          placementId: ids.P3!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-07',
+          periodEnd: '2025-04-09',
+          nights: 3,
+          amount: perNights(19400, 3),
+        },
+        {
+          placementId: ids.P3!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-10',
+          periodEnd: '2025-04-13',
+          nights: 4,
+          amount: perNights(19400, 4),
+        },
+        {
+          placementId: ids.P3!,
+          kind: 'rate',
+          component: 'fee',
+          periodStart: '2025-04-10',
+          periodEnd: '2025-04-13',
+          nights: 4,
+          amount: perNights(10000, 4),
+        },
+        // Claims dated in the period (10 April) and before it (1 March); not the one dated 16 April.
+        {
+          placementId: null,
+          claimId: claims.X!,
+          kind: 'claim',
+          component: 'expense',
+          periodStart: '2025-04-10',
+          periodEnd: '2025-04-10',
+          nights: null,
+          amount: 2500,
+        },
+        {
+          placementId: null,
+          claimId: claims.Z!,
+          kind: 'claim',
+          component: 'expense',
+          periodStart: '2025-03-01',
+          periodEnd: '2025-03-01',
+          nights: null,
+          amount: 1000,
+        },
+      ] as Line[]),
+    );
     // The hand calculation's own figures, so a slip in perNights cannot hide.
-    expect([perNights(22500, 3), perNights(19400, 4), perNights(22000, 4), perNights(10000, 4), perNights(22000, 3), perNights(20000, 3), perNights(19400, 3)]).toEqual([9643, 11086, 12571, 5714, 9429, 8571, 8314]);
+    expect([
+      perNights(22500, 3),
+      perNights(19400, 4),
+      perNights(22000, 4),
+      perNights(10000, 4),
+      perNights(22000, 3),
+      perNights(20000, 3),
+      perNights(19400, 3),
+    ]).toEqual([9643, 11086, 12571, 5714, 9429, 8571, 8314]);
     const run = await world.call('getPaymentRun', { token: world.a.adminToken, params: { runId: firstRun } });
     expect(run.body.total).toBe(9643 + 11086 + 19400 + 12571 + 5714 + 9429 + 8571 + 8314 + 11086 + 5714 + 2500 + 1000);
   });
 
   it('explains each line with the facts as they were on its nights, and the festival with its occasion', async () => {
     const all = await lines(firstRun);
-    const of = (placement: string, component: string, from: string) => all.find((l) => l.placementId === ids[placement] && l.component === component && l.periodStart === from)!.explanation;
-    expect(of('P1', 'allowance', '2025-04-07')).toMatchObject({ table: 'nma-allowance', periodAmount: 22500, facts: { region: 'london', carerLevel: 'level_1', ageBand: '5-10' } });
-    expect(of('P1', 'allowance', '2025-04-10')).toMatchObject({ periodAmount: 19400, facts: { region: 'rest_of_england', carerLevel: 'level_1' } });
-    expect(of('P2', 'fee', '2025-04-11')).toMatchObject({ rule: 'fee_by_level', table: 'fee-by-level', periodAmount: 20000, facts: { carerLevel: 'level_3' } });
+    const of = (placement: string, component: string, from: string) =>
+      all.find((l) => l.placementId === ids[placement] && l.component === component && l.periodStart === from)!
+        .explanation;
+    expect(of('P1', 'allowance', '2025-04-07')).toMatchObject({
+      table: 'nma-allowance',
+      periodAmount: 22500,
+      facts: { region: 'london', carerLevel: 'level_1', ageBand: '5-10' },
+    });
+    expect(of('P1', 'allowance', '2025-04-10')).toMatchObject({
+      periodAmount: 19400,
+      facts: { region: 'rest_of_england', carerLevel: 'level_1' },
+    });
+    expect(of('P2', 'fee', '2025-04-11')).toMatchObject({
+      rule: 'fee_by_level',
+      table: 'fee-by-level',
+      periodAmount: 20000,
+      facts: { carerLevel: 'level_3' },
+    });
     expect(of('P3', 'allowance', '2025-04-07').facts).toMatchObject({ carerLevel: null });
     const festival = of('P1', 'festival_extra', '2025-04-12');
-    expect(festival).toMatchObject({ rule: 'festival_extra', table: 'nma-allowance', periodAmount: 19400, facts: { region: 'rest_of_england', ageBand: '5-10', occasion: 'festival' }, occasion: { kind: 'festival', date: '2025-04-12', name: 'Vaisakhi' } });
+    expect(festival).toMatchObject({
+      rule: 'festival_extra',
+      table: 'nma-allowance',
+      periodAmount: 19400,
+      facts: { region: 'rest_of_england', ageBand: '5-10', occasion: 'festival' },
+      occasion: { kind: 'festival', date: '2025-04-12', name: 'Vaisakhi' },
+    });
     expect(festival.occasion.recordId).toEqual(expect.any(String));
     const claim = all.find((l) => l.claimId === claims.X)!.explanation;
     expect(claim).toMatchObject({ kind: 'claim', claimDate: '2025-04-10', paidThrough: '2025-04-13' });
@@ -167,31 +376,115 @@ describe('a run pays each night by the facts of that night', () => {
     // Due now for Promoted's first week: 7-10 at £220 (level 2), the 11th at £220 (level 3), 12-13 in London at £257.
     const dueAllowance = perNights(22000, 4) + perNights(22000, 1) + perNights(25700, 2);
     expect(dueAllowance).toBe(12571 + 3143 + 7343);
-    expect(shape(all)).toEqual(shape([
-      { placementId: ids.P1!, kind: 'rate', component: 'allowance', periodStart: '2025-04-14', periodEnd: '2025-04-20', nights: 7, amount: 19400 },
-      { placementId: ids.P1!, kind: 'extra', component: 'holiday_extra', periodStart: '2025-04-14', periodEnd: '2025-04-14', nights: null, amount: 19400 },
-      { placementId: ids.P2!, kind: 'rate', component: 'allowance', periodStart: '2025-04-14', periodEnd: '2025-04-20', nights: 7, amount: 25700 },
-      { placementId: ids.P2!, kind: 'rate', component: 'fee', periodStart: '2025-04-14', periodEnd: '2025-04-20', nights: 7, amount: 20000 },
-      { placementId: ids.P2!, kind: 'arrears', component: 'allowance', periodStart: '2025-04-07', periodEnd: '2025-04-13', nights: null, amount: dueAllowance - (12571 + 9429) },
-      { placementId: ids.P2!, kind: 'arrears', component: 'festival_extra', periodStart: '2025-04-07', periodEnd: '2025-04-13', nights: null, amount: 22000 },
-      { placementId: ids.P3!, kind: 'rate', component: 'allowance', periodStart: '2025-04-14', periodEnd: '2025-04-20', nights: 7, amount: 19400 },
-      { placementId: ids.P3!, kind: 'rate', component: 'fee', periodStart: '2025-04-14', periodEnd: '2025-04-20', nights: 7, amount: 10000 },
-      { placementId: null, claimId: claims.Y!, kind: 'claim', component: 'expense', periodStart: '2025-04-16', periodEnd: '2025-04-16', nights: null, amount: 4000 },
-    ] as Line[]));
+    expect(shape(all)).toEqual(
+      shape([
+        {
+          placementId: ids.P1!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-14',
+          periodEnd: '2025-04-20',
+          nights: 7,
+          amount: 19400,
+        },
+        {
+          placementId: ids.P1!,
+          kind: 'extra',
+          component: 'holiday_extra',
+          periodStart: '2025-04-14',
+          periodEnd: '2025-04-14',
+          nights: null,
+          amount: 19400,
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-14',
+          periodEnd: '2025-04-20',
+          nights: 7,
+          amount: 25700,
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'rate',
+          component: 'fee',
+          periodStart: '2025-04-14',
+          periodEnd: '2025-04-20',
+          nights: 7,
+          amount: 20000,
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'arrears',
+          component: 'allowance',
+          periodStart: '2025-04-07',
+          periodEnd: '2025-04-13',
+          nights: null,
+          amount: dueAllowance - (12571 + 9429),
+        },
+        {
+          placementId: ids.P2!,
+          kind: 'arrears',
+          component: 'festival_extra',
+          periodStart: '2025-04-07',
+          periodEnd: '2025-04-13',
+          nights: null,
+          amount: 22000,
+        },
+        {
+          placementId: ids.P3!,
+          kind: 'rate',
+          component: 'allowance',
+          periodStart: '2025-04-14',
+          periodEnd: '2025-04-20',
+          nights: 7,
+          amount: 19400,
+        },
+        {
+          placementId: ids.P3!,
+          kind: 'rate',
+          component: 'fee',
+          periodStart: '2025-04-14',
+          periodEnd: '2025-04-20',
+          nights: 7,
+          amount: 10000,
+        },
+        {
+          placementId: null,
+          claimId: claims.Y!,
+          kind: 'claim',
+          component: 'expense',
+          periodStart: '2025-04-16',
+          periodEnd: '2025-04-16',
+          nights: null,
+          amount: 4000,
+        },
+      ] as Line[]),
+    );
     const arrears = all.find((l) => l.kind === 'arrears' && l.component === 'festival_extra')!;
     expect(arrears.correctsRunId).toBe(firstRun);
-    expect(arrears.explanation.due.segments[0].explanation).toMatchObject({ occasion: { kind: 'festival', date: '2025-04-08' }, facts: { region: 'rest_of_england', ageBand: '11-15' } });
+    expect(arrears.explanation.due.segments[0].explanation).toMatchObject({
+      occasion: { kind: 'festival', date: '2025-04-08' },
+      facts: { region: 'rest_of_england', ageBand: '11-15' },
+    });
   });
 
   it('recovers an extra paid for an occasion deleted afterwards, in the next run, pointing at the line it paid', async () => {
     await finalise(secondRun);
     const paid = (await lines(secondRun)).find((l) => l.component === 'holiday_extra')!;
-    const deleted = await world.call('deleteChildOccasion', { token: world.a.adminToken, params: { childId: ids.C1!, occasionId: occasions.holiday! }, headers: { 'if-match': '"1"' } });
+    const deleted = await world.call('deleteChildOccasion', {
+      token: world.a.adminToken,
+      params: { childId: ids.C1!, occasionId: occasions.holiday! },
+      headers: { 'if-match': '"1"' },
+    });
     expect(deleted.status).toBe(200);
     const thirdRun = (await world.call('createPaymentRun', { token: world.a.adminToken, body: {} })).body.id as string;
     await calculate(thirdRun);
     const corrections = (await lines(thirdRun)).filter((l) => l.correctsRunId !== null);
-    expect(corrections.map((l) => [l.placementId, l.kind, l.component, l.amount])).toEqual([[ids.P1, 'recovery', 'holiday_extra', -19400]]);
+    expect(corrections.map((l) => [l.placementId, l.kind, l.component, l.amount])).toEqual([
+      [ids.P1, 'recovery', 'holiday_extra', -19400],
+    ]);
     expect(corrections[0]).toMatchObject({ correctsRunId: secondRun, correctsLineIds: [paid.id] });
   });
 });

@@ -1,4 +1,10 @@
-import { documentResult, formatDocumentDate, formatMoney, type RemittanceView, type StatementView } from '../../documents';
+import {
+  documentResult,
+  formatDocumentDate,
+  formatMoney,
+  type RemittanceView,
+  type StatementView,
+} from '../../documents';
 import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import type { CarerHousehold } from '../carers/models';
@@ -11,10 +17,8 @@ import { CALCULATED_STATUSES, FINAL_STATUSES } from './rows';
 import { findRun } from './runs';
 import type { Currency } from './shared';
 
-
 /** Lines as a document shows them: a child by initials, never by name. */
 type DocumentLine = PaymentLine & { initials: string | null };
-
 
 /**
  * The components a statement has columns for: every one the tenant's nightly rules can pay, in the
@@ -22,7 +26,8 @@ type DocumentLine = PaymentLine & { initials: string | null };
  * allowance and fee side by side), then any other a line of the run carries.
  */
 function statementComponents(config: TenantConfiguration, lines: DocumentLine[]): string[] {
-  const rules = config.effective?.rates.find((r) => r.key === 'placement-rules')?.value as unknown as RateRules | undefined;
+  const rules = config.effective?.rates.find((r) => r.key === 'placement-rules')?.value as unknown as
+    RateRules | undefined;
   const fromRules = (rules?.rules ?? []).map((r) => r.event.params.component);
   return [...new Set([...fromRules, ...lines.filter((l) => l.kind === 'rate').map((l) => l.component)])];
 }
@@ -48,18 +53,36 @@ interface DocumentRequest {
   finalOnly: boolean;
 }
 
-async function documentInputs(ctx: TenantContext<'getCarerStatement' | 'getRemittanceAdvice'>, request: DocumentRequest) {
+async function documentInputs(
+  ctx: TenantContext<'getCarerStatement' | 'getRemittanceAdvice'>,
+  request: DocumentRequest,
+) {
   const run = await findRun(ctx, request.runId);
   if (!(request.finalOnly ? FINAL_STATUSES : CALCULATED_STATUSES).includes(run.status)) {
-    throw new Problem('conflict', request.finalOnly ? `A remittance advice is for a finalised run; ${run.reference} is ${run.status}` : `The run ${run.reference} is ${run.status}: calculate it first`);
+    throw new Problem(
+      'conflict',
+      request.finalOnly
+        ? `A remittance advice is for a finalised run; ${run.reference} is ${run.status}`
+        : `The run ${run.reference} is ${run.status}: calculate it first`,
+    );
   }
   const household = await findHousehold(ctx, request.householdId);
   const lines = await PaymentLine.query(ctx.trx)
     .alias('l')
-    .leftJoin('children as c', function joinChild() { this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.child_id'); })
-    .where({ 'l.tenant_id': ctx.tenantId, 'l.run_id': run.id, 'l.calculation': run.calculationNumber, 'l.household_id': household.id })
+    .leftJoin('children as c', function joinChild() {
+      this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.child_id');
+    })
+    .where({
+      'l.tenant_id': ctx.tenantId,
+      'l.run_id': run.id,
+      'l.calculation': run.calculationNumber,
+      'l.household_id': household.id,
+    })
     .orderBy('l.position')
-    .select('l.*', ctx.trx.raw("upper(left(c.given_name, 1)) || '. ' || upper(left(c.family_name, 1)) || '.' AS initials"))
+    .select(
+      'l.*',
+      ctx.trx.raw("upper(left(c.given_name, 1)) || '. ' || upper(left(c.family_name, 1)) || '.' AS initials"),
+    )
     .castTo<DocumentLine[]>();
   if (!lines.length) throw Problem.notFound(`A payment to this household in ${run.reference}`);
   // A restricted child's lines stay on the household's document, the child named to no one not named on the record.
@@ -75,7 +98,13 @@ async function tenantOf(ctx: TenantScope): Promise<{ name: string; currency: Cur
 }
 
 /** What one household is paid in a run, in the shape every pack's statement template reads. */
-export function statementView(run: PaymentRun, household: CarerHousehold, lines: DocumentLine[], tenant: { name: string; currency: Currency }, config: TenantConfiguration): StatementView {
+export function statementView(
+  run: PaymentRun,
+  household: CarerHousehold,
+  lines: DocumentLine[],
+  tenant: { name: string; currency: Currency },
+  config: TenantConfiguration,
+): StatementView {
   const money = (minor: number) => formatMoney(minor, tenant.currency);
   const day = (iso: string) => formatDocumentDate(iso, tenant.currency, 'short');
   const rates = lines.filter((l) => l.kind === 'rate');
@@ -93,8 +122,17 @@ export function statementView(run: PaymentRun, household: CarerHousehold, lines:
   const corrections = lines.filter((l) => l.kind === 'arrears' || l.kind === 'recovery' || l.kind === 'adjustment');
   return {
     service: { name: tenant.name, addressLines: [], contact: tenant.name },
-    statement: { reference: reference(run, household), paymentDate: formatDocumentDate(run.paymentDate, tenant.currency), paymentDateIso: run.paymentDate },
-    period: { start: formatDocumentDate(run.periodStart, tenant.currency), startIso: run.periodStart, end: formatDocumentDate(run.periodEnd, tenant.currency), endIso: run.periodEnd },
+    statement: {
+      reference: reference(run, household),
+      paymentDate: formatDocumentDate(run.paymentDate, tenant.currency),
+      paymentDateIso: run.paymentDate,
+    },
+    period: {
+      start: formatDocumentDate(run.periodStart, tenant.currency),
+      startIso: run.periodStart,
+      end: formatDocumentDate(run.periodEnd, tenant.currency),
+      endIso: run.periodEnd,
+    },
     carer: { names: household.name, reference: householdReference(household) },
     components: components.map((key) => ({ key, label: componentLabel(config, key) })),
     lines: [...rows.values()].map(({ line, amounts }) => ({
@@ -106,8 +144,16 @@ export function statementView(run: PaymentRun, household: CarerHousehold, lines:
       amounts: Object.fromEntries(components.map((c) => [c, money(amounts.get(c) ?? 0)])),
       total: money([...amounts.values()].reduce((s, a) => s + a, 0)),
     })),
-    extras: extras.map((l) => ({ child: l.initials ?? '', description: l.description, amount: money(Number(l.amount)) })),
-    expenses: claims.map((l) => ({ date: l.periodEnd ? day(l.periodEnd) : '', description: l.description, amount: money(Number(l.amount)) })),
+    extras: extras.map((l) => ({
+      child: l.initials ?? '',
+      description: l.description,
+      amount: money(Number(l.amount)),
+    })),
+    expenses: claims.map((l) => ({
+      date: l.periodEnd ? day(l.periodEnd) : '',
+      description: l.description,
+      amount: money(Number(l.amount)),
+    })),
     adjustments: corrections.map((l) => ({ description: l.description, amount: money(Number(l.amount)) })),
     totals: {
       amounts: Object.fromEntries(components.map((c) => [c, money(sum(rates.filter((l) => l.component === c)))])),
@@ -117,37 +163,80 @@ export function statementView(run: PaymentRun, household: CarerHousehold, lines:
       adjustments: money(sum(corrections)),
       total: money(sum(lines)),
     },
-    ...(FINAL_STATUSES.includes(run.status) ? {} : { notes: [`Draft: run ${run.reference} is ${run.status}, not yet finalised; amounts may change before it is paid.`] }),
+    ...(FINAL_STATUSES.includes(run.status)
+      ? {}
+      : {
+          notes: [
+            `Draft: run ${run.reference} is ${run.status}, not yet finalised; amounts may change before it is paid.`,
+          ],
+        }),
   };
 }
 
 /** The payment itself: one line per component, as the bank transfer is made up. */
-export function remittanceView(run: PaymentRun, household: CarerHousehold, lines: DocumentLine[], tenant: { name: string; currency: Currency }, config: TenantConfiguration): RemittanceView {
+export function remittanceView(
+  run: PaymentRun,
+  household: CarerHousehold,
+  lines: DocumentLine[],
+  tenant: { name: string; currency: Currency },
+  config: TenantConfiguration,
+): RemittanceView {
   const money = (minor: number) => formatMoney(minor, tenant.currency);
   const byComponent = new Map<string, number>();
   for (const l of lines) byComponent.set(l.component, (byComponent.get(l.component) ?? 0) + Number(l.amount));
   const period = `${formatDocumentDate(run.periodStart, tenant.currency, 'short')} to ${formatDocumentDate(run.periodEnd, tenant.currency, 'short')}`;
   return {
     service: { name: tenant.name, addressLines: [], contact: tenant.name },
-    remittance: { reference: `RA-${reference(run, household)}`, paymentRun: run.reference, paymentDate: formatDocumentDate(run.paymentDate, tenant.currency), paymentDateIso: run.paymentDate, method: 'Bank transfer' },
+    remittance: {
+      reference: `RA-${reference(run, household)}`,
+      paymentRun: run.reference,
+      paymentDate: formatDocumentDate(run.paymentDate, tenant.currency),
+      paymentDateIso: run.paymentDate,
+      method: 'Bank transfer',
+    },
     // Hearth holds no bank details; the finance system that makes the payment adds them to its own advice.
     payee: { name: household.name, reference: householdReference(household), accountEnding: '', sortCodeEnding: null },
-    lines: [...byComponent].map(([component, amount]) => ({ reference: reference(run, household), description: componentLabel(config, component), period, amount: money(amount) })),
+    lines: [...byComponent].map(([component, amount]) => ({
+      reference: reference(run, household),
+      description: componentLabel(config, component),
+      period,
+      amount: money(amount),
+    })),
     total: money(lines.reduce((s, l) => s + Number(l.amount), 0)),
   };
 }
 
 async function getCarerStatement(ctx: TenantContext<'getCarerStatement'>): Promise<OperationResult> {
-  const { run, household, lines, tenant, config } = await documentInputs(ctx, { runId: ctx.params.runId, householdId: ctx.params.householdId, finalOnly: false });
+  const { run, household, lines, tenant, config } = await documentInputs(ctx, {
+    runId: ctx.params.runId,
+    householdId: ctx.params.householdId,
+    finalOnly: false,
+  });
   const view = statementView(run, household, lines, tenant, config);
   // A statement's PDF is dated by the calculation it shows, so rendering it again gives the same bytes.
-  return documentResult(config, 'statement', view, { format: ctx.query.format ?? 'html', currency: tenant.currency, title: `Statement ${view.statement.reference}`, filename: `statement-${view.statement.reference}`, madeAt: run.calculatedAt ?? run.createdAt });
+  return documentResult(config, 'statement', view, {
+    format: ctx.query.format ?? 'html',
+    currency: tenant.currency,
+    title: `Statement ${view.statement.reference}`,
+    filename: `statement-${view.statement.reference}`,
+    madeAt: run.calculatedAt ?? run.createdAt,
+  });
 }
 
 async function getRemittanceAdvice(ctx: TenantContext<'getRemittanceAdvice'>): Promise<OperationResult> {
-  const { run, household, lines, tenant, config } = await documentInputs(ctx, { runId: ctx.params.runId, householdId: ctx.params.householdId, finalOnly: true });
+  const { run, household, lines, tenant, config } = await documentInputs(ctx, {
+    runId: ctx.params.runId,
+    householdId: ctx.params.householdId,
+    finalOnly: true,
+  });
   const view = remittanceView(run, household, lines, tenant, config);
-  return documentResult(config, 'remittance', view, { format: ctx.query.format ?? 'html', currency: tenant.currency, title: `Remittance advice ${view.remittance.reference}`, filename: `remittance-${view.remittance.reference}`, madeAt: run.finalisedAt! });
+  return documentResult(config, 'remittance', view, {
+    format: ctx.query.format ?? 'html',
+    currency: tenant.currency,
+    title: `Remittance advice ${view.remittance.reference}`,
+    filename: `remittance-${view.remittance.reference}`,
+    madeAt: run.finalisedAt!,
+  });
 }
 
 export const documentOperations = defineOperations({

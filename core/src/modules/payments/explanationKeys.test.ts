@@ -27,7 +27,11 @@ it('gives two explanations one key exactly when their JSON is the same, and hand
   const given = new Set<number>();
   let shared = 0;
   for (let i = 0; i < 5000; i++) {
-    const explanation = { rule: randomValue(random, 1), facts: randomValue(random, 1), conditions: randomValue(random, 0) };
+    const explanation = {
+      rule: randomValue(random, 1),
+      facts: randomValue(random, 1),
+      conditions: randomValue(random, 0),
+    };
     const json = JSON.stringify(explanation);
     const { key, body } = keys.keyOf(explanation);
     const seen = keyByJson.get(json);
@@ -49,7 +53,11 @@ it('knows a nested object it has read by the object itself, and tells apart nest
   const conditions = { all: [{ fact: 'region', value: 'london' }] };
   const first = keys.keyOf({ rule: 'r', conditions, facts: { age: 4 } });
   expect(keys.keyOf({ rule: 'r', conditions, facts: { age: 4 } })).toEqual({ key: first.key, body: null });
-  expect(keys.keyOf({ rule: 'r', conditions: { all: [{ fact: 'region', value: 'london' }] }, facts: { age: 4 } })).toEqual({ key: first.key, body: null });
-  expect(keys.keyOf({ rule: 'r', conditions: { all: [{ fact: 'region', value: 'leeds' }] }, facts: { age: 4 } }).body).toContain('leeds');
+  expect(
+    keys.keyOf({ rule: 'r', conditions: { all: [{ fact: 'region', value: 'london' }] }, facts: { age: 4 } }),
+  ).toEqual({ key: first.key, body: null });
+  expect(
+    keys.keyOf({ rule: 'r', conditions: { all: [{ fact: 'region', value: 'leeds' }] }, facts: { age: 4 } }).body,
+  ).toContain('leeds');
   expect(keys.keyOf({ rule: 'r', conditions, facts: { age: 5 } }).body).toContain('"age":5');
 });

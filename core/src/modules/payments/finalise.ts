@@ -9,7 +9,11 @@ import { PaymentAdjustment, PaymentLine, type PaymentRun } from './models';
  * where the household owes, debited). Lines keep their run order, each household's payable entry
  * after its lines. Balanced by construction; the ledger checks again, and the database at commit.
  */
-export function runJournalEntries(tenantId: string, run: PaymentRun, postings: Map<string, { debit: string; credit: string }>): EntrySource {
+export function runJournalEntries(
+  tenantId: string,
+  run: PaymentRun,
+  postings: Map<string, { debit: string; credit: string }>,
+): EntrySource {
   const components = [...postings.keys()];
   return {
     // Each line's accounts are looked up in the chart's short list of components, not joined to it: a
@@ -28,7 +32,18 @@ export function runJournalEntries(tenantId: string, run: PaymentRun, postings: M
             FROM lines
            GROUP BY household_id, credit_account
           HAVING sum(amount) <> 0`,
-    bindings: [components.map((c) => postings.get(c)!.debit), components, components.map((c) => postings.get(c)!.credit), components, tenantId, run.id, run.calculationNumber, run.periodStart, run.periodEnd, `Payable to the carer household, ${run.reference}`],
+    bindings: [
+      components.map((c) => postings.get(c)!.debit),
+      components,
+      components.map((c) => postings.get(c)!.credit),
+      components,
+      tenantId,
+      run.id,
+      run.calculationNumber,
+      run.periodStart,
+      run.periodEnd,
+      `Payable to the carer household, ${run.reference}`,
+    ],
   };
 }
 
@@ -42,12 +57,16 @@ export async function postRun(poster: LedgerPoster, run: PaymentRun): Promise<st
   let journalId: string | null = null;
   if (run.lineCount > 0) {
     const chart = await tenantChart(trx, tenantId, packs, run.paymentDate);
-    const journal = await postJournalFromQuery(poster, {
-      postingDate: run.paymentDate,
-      description: `Payment run ${run.reference}: ${run.periodStart} to ${run.periodEnd}`,
-      source: { type: 'payment_run', id: run.id },
-      entries: runJournalEntries(tenantId, run, chart.postings),
-    }, { audit: false });
+    const journal = await postJournalFromQuery(
+      poster,
+      {
+        postingDate: run.paymentDate,
+        description: `Payment run ${run.reference}: ${run.periodStart} to ${run.periodEnd}`,
+        source: { type: 'payment_run', id: run.id },
+        entries: runJournalEntries(tenantId, run, chart.postings),
+      },
+      { audit: false },
+    );
     journalId = journal.id;
   }
   const paid = await PaymentLine.query(trx)
@@ -59,10 +78,15 @@ export async function postRun(poster: LedgerPoster, run: PaymentRun): Promise<st
   const adjustmentIds = [...new Set(paid.flatMap((l) => (l.adjustmentId ? [l.adjustmentId] : [])))];
   if (adjustmentIds.length) {
     // Set-based: each adjustment's version moves on in the statement that marks it paid.
-    const updated = await PaymentAdjustment.query(trx).where({ tenant_id: tenantId, status: 'approved' }).whereIn('id', adjustmentIds)
+    const updated = await PaymentAdjustment.query(trx)
+      .where({ tenant_id: tenantId, status: 'approved' })
+      .whereIn('id', adjustmentIds)
       .patch({ status: 'paid', paidInRunId: run.id, version: trx.raw('version + 1'), updatedAt: trx.fn.now() });
     // Nothing but finalising a run pays an approved adjustment, so a shortfall is a fault, not a refusal: it stays a 500.
-    if (updated !== adjustmentIds.length) throw new Error(`payment run ${run.reference}: ${adjustmentIds.length - updated} of its adjustments are no longer approved and unpaid`);
+    if (updated !== adjustmentIds.length)
+      throw new Error(
+        `payment run ${run.reference}: ${adjustmentIds.length - updated} of its adjustments are no longer approved and unpaid`,
+      );
   }
   return journalId;
 }

@@ -9,10 +9,21 @@ import { PaymentRunIssue, type IssueSeverity, type PaymentRun } from './models';
  */
 
 /** The columns of an issue the API shows. */
-type IssueFields = Pick<PaymentRunIssue, 'id' | 'householdId' | 'placementId' | 'childId' | 'severity' | 'code' | 'message'>;
+type IssueFields = Pick<
+  PaymentRunIssue,
+  'id' | 'householdId' | 'placementId' | 'childId' | 'severity' | 'code' | 'message'
+>;
 
 export function issueToApi(r: IssueFields) {
-  return { id: r.id, householdId: r.householdId, placementId: r.placementId, childId: r.childId, severity: r.severity, code: r.code, message: r.message };
+  return {
+    id: r.id,
+    householdId: r.householdId,
+    placementId: r.placementId,
+    childId: r.childId,
+    severity: r.severity,
+    code: r.code,
+    message: r.message,
+  };
 }
 
 export type IssueApi = ReturnType<typeof issueToApi>;
@@ -24,7 +35,6 @@ export interface IssueSummary {
 
 /** Issues shown in full on the run; the rest are counted, and listed by GET …/issues. */
 export const FIRST_ISSUES = 5;
-
 
 /** All the issues of a run's current calculation, errors first (then as written), restricted children withheld. */
 export async function runIssues(ctx: TenantScope, run: PaymentRun): Promise<IssueApi[]> {
@@ -68,7 +78,10 @@ export async function issueSummaries(ctx: TenantScope, runs: PaymentRun[]): Prom
       ORDER BY i.run_id, i.severity, i.id`,
     [FIRST_ISSUES, ctx.tenantId, ids],
   );
-  const shown = await withholdRestricted(ctx, first.rows.map((row) => ({ runId: row.runId, ...issueToApi(row) })));
+  const shown = await withholdRestricted(
+    ctx,
+    first.rows.map((row) => ({ runId: row.runId, ...issueToApi(row) })),
+  );
   for (const { runId, ...issue } of shown) out.get(runId)!.first.push(issue);
   return out;
 }

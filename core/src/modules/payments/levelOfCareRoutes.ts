@@ -32,13 +32,23 @@ async function recordLevelOfCare(ctx: TenantContext<'recordLevelOfCare'>): Promi
   const placement = await findPlacement(ctx, ctx.params.placementId);
   const errors: FieldError[] = [];
   if (body.effectiveFrom < placement.startDate) {
-    errors.push({ pointer: '/body/effectiveFrom', message: `is before the placement started (${placement.startDate}); to pay from the first night, give that date` });
+    errors.push({
+      pointer: '/body/effectiveFrom',
+      message: `is before the placement started (${placement.startDate}); to pay from the first night, give that date`,
+    });
   }
   if (placement.endDate && body.effectiveFrom >= placement.endDate) {
-    errors.push({ pointer: '/body/effectiveFrom', message: `is on or after the placement ended (${placement.endDate})` });
+    errors.push({
+      pointer: '/body/effectiveFrom',
+      message: `is on or after the placement ended (${placement.endDate})`,
+    });
   }
   if (await hasLookupList(ctx, 'level_of_care')) {
-    errors.push(...(await lookupCodeErrors(ctx.trx, ctx.tenantId, [{ list: 'level_of_care', code: body.level, pointer: '/body/level' }])));
+    errors.push(
+      ...(await lookupCodeErrors(ctx.trx, ctx.tenantId, [
+        { list: 'level_of_care', code: body.level, pointer: '/body/level' },
+      ])),
+    );
   }
   if (errors.length) throw Problem.unprocessable(errors);
   const row = await PlacementLevelOfCare.query(ctx.trx)
@@ -54,7 +64,12 @@ async function recordLevelOfCare(ctx: TenantContext<'recordLevelOfCare'>): Promi
     })
     .returning('*');
   const after = levelToApi(row);
-  await ctx.audit({ action: 'placement.level_of_care_recorded', entityType: 'placement', entityId: placement.id, after });
+  await ctx.audit({
+    action: 'placement.level_of_care_recorded',
+    entityType: 'placement',
+    entityId: placement.id,
+    after,
+  });
   // The contract gives this answer no Location: a level of care is read through its placement's list.
   return { status: 201, body: after };
 }

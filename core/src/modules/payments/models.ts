@@ -8,7 +8,8 @@ import type { PayFrequency, PayTiming } from './periods';
  * bigint columns arrive as numbers and dates as ISO strings (core/src/db/database.ts).
  */
 
-export type PaymentRunStatus = 'draft' | 'calculating' | 'calculated' | 'submitted' | 'approved' | 'finalised' | 'exported' | 'cancelled';
+export type PaymentRunStatus =
+  'draft' | 'calculating' | 'calculated' | 'submitted' | 'approved' | 'finalised' | 'exported' | 'cancelled';
 export type PaymentLineKind = 'rate' | 'extra' | 'arrears' | 'recovery' | 'claim' | 'adjustment';
 export type IssueSeverity = 'error' | 'notice';
 

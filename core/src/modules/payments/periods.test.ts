@@ -1,20 +1,31 @@
 import { firstPeriodStartOnOrAfter, isPeriodStart, periodFrom, type ScheduleShape } from './periods';
 
-const shape = (frequency: ScheduleShape['frequency'], timing: ScheduleShape['timing'], anchorDate: string, paymentLagDays = 0): ScheduleShape => ({ frequency, timing, anchorDate, paymentLagDays });
+const shape = (
+  frequency: ScheduleShape['frequency'],
+  timing: ScheduleShape['timing'],
+  anchorDate: string,
+  paymentLagDays = 0,
+): ScheduleShape => ({ frequency, timing, anchorDate, paymentLagDays });
 
 describe('pay periods', () => {
   it.each([
     ['weekly', 7, '2025-04-07', '2025-04-13'],
     ['fortnightly', 14, '2025-04-07', '2025-04-20'],
     ['four_weekly', 28, '2025-04-07', '2025-05-04'],
-  ] as const)('%s periods are %i nights, counted from the anchor forwards and backwards', (frequency, length, start, end) => {
-    const s = shape(frequency, 'arrears', '2025-04-07');
-    expect(periodFrom(s, start)).toEqual({ start, end, paymentDate: end });
-    const day = (iso: string, n: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
-    expect([day(start, -length), start, day(start, length), day(start, 10 * length)].every((d) => isPeriodStart(s, d))).toBe(true);
-    expect(isPeriodStart(s, day(start, 1))).toBe(false);
-    expect(isPeriodStart(s, day(start, -1))).toBe(false);
-  });
+  ] as const)(
+    '%s periods are %i nights, counted from the anchor forwards and backwards',
+    (frequency, length, start, end) => {
+      const s = shape(frequency, 'arrears', '2025-04-07');
+      expect(periodFrom(s, start)).toEqual({ start, end, paymentDate: end });
+      const day = (iso: string, n: number) =>
+        new Date(Date.parse(`${iso}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+      expect(
+        [day(start, -length), start, day(start, length), day(start, 10 * length)].every((d) => isPeriodStart(s, d)),
+      ).toBe(true);
+      expect(isPeriodStart(s, day(start, 1))).toBe(false);
+      expect(isPeriodStart(s, day(start, -1))).toBe(false);
+    },
+  );
 
   it('makes monthly periods from the anchor day to the day before it next month, over year ends and February', () => {
     const s = shape('monthly', 'arrears', '2025-01-28');

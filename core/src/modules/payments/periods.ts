@@ -18,7 +18,11 @@ export interface PayPeriod {
   paymentDate: string;
 }
 
-const LENGTH_IN_DAYS: Record<Exclude<PayFrequency, 'monthly'>, number> = { weekly: 7, fortnightly: 14, four_weekly: 28 };
+const LENGTH_IN_DAYS: Record<Exclude<PayFrequency, 'monthly'>, number> = {
+  weekly: 7,
+  fortnightly: 14,
+  four_weekly: 28,
+};
 
 /** Whether a date begins one of the schedule's periods (a whole number of periods from the anchor, before or after it). */
 export function isPeriodStart(schedule: ScheduleShape, date: string): boolean {
@@ -29,9 +33,11 @@ export function isPeriodStart(schedule: ScheduleShape, date: string): boolean {
 
 /** The period that begins on `start` (which must be a period start) and the day it is paid. */
 export function periodFrom(schedule: ScheduleShape, start: string): PayPeriod {
-  const next = schedule.frequency === 'monthly' ? addMonths(start, 1) : addDays(start, LENGTH_IN_DAYS[schedule.frequency]);
+  const next =
+    schedule.frequency === 'monthly' ? addMonths(start, 1) : addDays(start, LENGTH_IN_DAYS[schedule.frequency]);
   const end = addDays(next, -1);
-  const paymentDate = schedule.timing === 'arrears' ? addDays(end, schedule.paymentLagDays) : addDays(start, -schedule.paymentLagDays);
+  const paymentDate =
+    schedule.timing === 'arrears' ? addDays(end, schedule.paymentLagDays) : addDays(start, -schedule.paymentLagDays);
   return { start, end, paymentDate };
 }
 

@@ -2,7 +2,13 @@ import { iso } from '../../time';
 import type { PaymentLine, PaymentRun, PaymentRunStatus } from './models';
 
 /** Statuses in which a run has a whole calculation to show: its lines, totals and documents. */
-export const CALCULATED_STATUSES: readonly PaymentRunStatus[] = ['calculated', 'submitted', 'approved', 'finalised', 'exported'];
+export const CALCULATED_STATUSES: readonly PaymentRunStatus[] = [
+  'calculated',
+  'submitted',
+  'approved',
+  'finalised',
+  'exported',
+];
 /** Statuses in which a run has been paid into the ledger. */
 export const FINAL_STATUSES: readonly PaymentRunStatus[] = ['finalised', 'exported'];
 

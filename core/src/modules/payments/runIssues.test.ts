@@ -14,7 +14,14 @@ let runId: string;
 
 interface Summary {
   byCode: Array<{ severity: string; code: string; count: number }>;
-  first: Array<{ severity: string; code: string; householdId: string | null; placementId: string | null; childId: string | null; message: string }>;
+  first: Array<{
+    severity: string;
+    code: string;
+    householdId: string | null;
+    placementId: string | null;
+    childId: string | null;
+    message: string;
+  }>;
 }
 
 beforeAll(async () => {
@@ -32,7 +39,20 @@ beforeAll(async () => {
       { key: 'PUntyped', child: 'Untyped', household: 'H', start: '2025-01-01', placementType: null },
     ],
   });
-  expect((await world.call('createPaySchedule', { token: world.a.adminToken, body: { key: 'weekly', name: 'Weekly in arrears', frequency: 'weekly', timing: 'arrears', anchorDate: '2025-06-02' } })).status).toBe(201);
+  expect(
+    (
+      await world.call('createPaySchedule', {
+        token: world.a.adminToken,
+        body: {
+          key: 'weekly',
+          name: 'Weekly in arrears',
+          frequency: 'weekly',
+          timing: 'arrears',
+          anchorDate: '2025-06-02',
+        },
+      })
+    ).status,
+  ).toBe(201);
   const run = await world.call('createPaymentRun', { token: world.a.adminToken, body: { periodStart: '2025-06-02' } });
   expect(run.status).toBe(201);
   runId = run.body.id;
@@ -43,7 +63,9 @@ afterAll(async () => {
 
 async function calculate(): Promise<Record<string, unknown> & { issueSummary: Summary }> {
   const officer = await financeOfficer({ world, tenant: world.a });
-  expect((await world.call('calculatePaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(202);
+  expect((await world.call('calculatePaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(
+    202,
+  );
   await runJobs(world);
   const run = await world.call('getPaymentRun', { token: world.a.adminToken, params: { runId } });
   expect(run.status).toBe(200);
@@ -60,8 +82,22 @@ describe('a run that pays two placements in care nothing', () => {
       { severity: 'notice', code: 'not_paid', count: 1 },
     ]);
     expect(run.issueSummary.first).toEqual([
-      expect.objectContaining({ severity: 'error', code: 'no_placement_type', householdId: ids.H!, placementId: ids.PUntyped!, childId: ids.Untyped!, message: expect.stringContaining(`PATCH /v1/placements/${ids.PUntyped!}`) }),
-      expect.objectContaining({ severity: 'notice', code: 'not_paid', householdId: ids.H!, placementId: ids.PAdopted!, childId: ids.Adopted!, message: expect.stringContaining('placed_for_adoption') }),
+      expect.objectContaining({
+        severity: 'error',
+        code: 'no_placement_type',
+        householdId: ids.H!,
+        placementId: ids.PUntyped!,
+        childId: ids.Untyped!,
+        message: expect.stringContaining(`PATCH /v1/placements/${ids.PUntyped!}`),
+      }),
+      expect.objectContaining({
+        severity: 'notice',
+        code: 'not_paid',
+        householdId: ids.H!,
+        placementId: ids.PAdopted!,
+        childId: ids.Adopted!,
+        message: expect.stringContaining('placed_for_adoption'),
+      }),
     ]);
     // The list shows the same, so a run that paid someone nothing is seen without opening it.
     const list = await world.call('listPaymentRuns', { token: world.a.adminToken });
@@ -75,26 +111,46 @@ describe('a run that pays two placements in care nothing', () => {
     const officer = await financeOfficer({ world, tenant: world.a });
     const submit = await world.call('submitPaymentRun', { token: officer.token, params: { runId }, body: {} });
     expect(submit.status).toBe(409);
-    const typed = await world.call('updatePlacement', { token: world.a.adminToken, params: { placementId: ids.PUntyped! }, body: { placementType: 'U6' }, headers: { 'if-match': '"1"' } });
+    const typed = await world.call('updatePlacement', {
+      token: world.a.adminToken,
+      params: { placementId: ids.PUntyped! },
+      body: { placementType: 'U6' },
+      headers: { 'if-match': '"1"' },
+    });
     expect(typed.status).toBe(200);
     const again = await calculate();
     expect(again).toMatchObject({ issueCount: 0, noticeCount: 1 });
     expect(again.issueSummary.byCode).toEqual([{ severity: 'notice', code: 'not_paid', count: 1 }]);
-    const lines = await world.call('listPaymentRunLines', { token: world.a.adminToken, params: { runId }, query: { placementId: ids.PUntyped! } });
+    const lines = await world.call('listPaymentRunLines', {
+      token: world.a.adminToken,
+      params: { runId },
+      query: { placementId: ids.PUntyped! },
+    });
     expect(lines.body.data.length).toBeGreaterThan(0);
-    expect((await world.call('submitPaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(200);
+    expect((await world.call('submitPaymentRun', { token: officer.token, params: { runId }, body: {} })).status).toBe(
+      200,
+    );
   });
 
   it('withholds a restricted child from those not named on it, on the run as on its issues', async () => {
     const child = await world.call('getChild', { token: world.a.adminToken, params: { childId: ids.Adopted! } });
-    const restricted = await world.call('setChildRestriction', { token: world.a.adminToken, params: { childId: ids.Adopted! }, body: { restricted: true, allowedUserIds: [world.a.adminId] }, headers: { 'if-match': `"${child.body.version}"` } });
+    const restricted = await world.call('setChildRestriction', {
+      token: world.a.adminToken,
+      params: { childId: ids.Adopted! },
+      body: { restricted: true, allowedUserIds: [world.a.adminId] },
+      headers: { 'if-match': `"${child.body.version}"` },
+    });
     expect(restricted.status).toBe(200);
     const officer = await financeOfficer({ world, tenant: world.a });
     const seen = await world.call('getPaymentRun', { token: officer.token, params: { runId } });
-    expect(seen.body.issueSummary.first).toEqual([expect.objectContaining({ code: 'not_paid', householdId: ids.H!, placementId: null, childId: null })]);
+    expect(seen.body.issueSummary.first).toEqual([
+      expect.objectContaining({ code: 'not_paid', householdId: ids.H!, placementId: null, childId: null }),
+    ]);
     const issues = await world.call('listPaymentRunIssues', { token: officer.token, params: { runId } });
     expect(issues.body.data).toEqual(seen.body.issueSummary.first);
     const named = await world.call('getPaymentRun', { token: world.a.adminToken, params: { runId } });
-    expect(named.body.issueSummary.first).toEqual([expect.objectContaining({ placementId: ids.PAdopted!, childId: ids.Adopted! })]);
+    expect(named.body.issueSummary.first).toEqual([
+      expect.objectContaining({ placementId: ids.PAdopted!, childId: ids.Adopted! }),
+    ]);
   });
 });

@@ -2,7 +2,13 @@ import type { Knex } from 'knex';
 import type { PartialModelObject } from 'objection';
 import { patchVersioned } from '../../db/versioned';
 import { keysetPage } from '../../db/keyset';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { created, ok } from '../../http/results';
 import { newId } from '../../ids';
@@ -52,12 +58,19 @@ async function presentRun(ctx: TenantScope, run: PaymentRun, workflow: RunWorkfl
         .where({ tenant_id: ctx.tenantId, run_id: run.id, calculation: run.calculationNumber })
         .groupBy('component', 'kind')
         .orderBy([{ column: 'kind' }, { column: 'component' }])
-        .select('component', 'kind', ctx.trx.raw('sum(amount)::bigint AS amount'), ctx.trx.raw('count(*)::int AS lines'))
+        .select(
+          'component',
+          'kind',
+          ctx.trx.raw('sum(amount)::bigint AS amount'),
+          ctx.trx.raw('count(*)::int AS lines'),
+        )
         .castTo<Array<Pick<PaymentLine, 'component' | 'kind' | 'amount'> & { lines: number }>>()
     : [];
   const nextSteps = [];
   const state = run.status === 'calculating' ? 'draft' : run.status;
-  for (const transition of workflow.definition.transitions.filter((t) => t.from.includes(state) && t.key in RUN_STEPS)) {
+  for (const transition of workflow.definition.transitions.filter(
+    (t) => t.from.includes(state) && t.key in RUN_STEPS,
+  )) {
     const verdict = await judgeStep(workflow, run, transition.key as RunStep, ctx.principal);
     nextSteps.push({ step: verdict.step, to: verdict.to, allowed: verdict.allowed, blockers: verdict.blockers });
   }
@@ -65,7 +78,12 @@ async function presentRun(ctx: TenantScope, run: PaymentRun, workflow: RunWorkfl
     ...runSummaryToApi(run, await tenantCurrency(ctx)),
     issueSummary: (await issueSummaries(ctx, [run])).get(run.id)!,
     calculation: calculationOf(run, job),
-    totalsByComponent: totals.map((t) => ({ component: t.component, kind: t.kind, amount: Number(t.amount), lines: t.lines })),
+    totalsByComponent: totals.map((t) => ({
+      component: t.component,
+      kind: t.kind,
+      amount: Number(t.amount),
+      lines: t.lines,
+    })),
     nextSteps,
     history: await runHistory(ctx.trx, ctx.tenantId, run.id),
     notes: run.notes,
@@ -100,13 +118,22 @@ async function takeStep(ctx: TenantScope, input: StepInput): Promise<{ run: Paym
   const extra = await input.changes(before);
   const after = await patchVersioned(ctx.trx, PaymentRun, before, { status: to, ...extra });
   await recordStep(ctx.trx, ctx.tenantId, {
-    runId: before.id, action: input.step, from: before.status, to, actorType: ctx.principal.kind, actorId: ctx.principal.id, notes: input.notes,
+    runId: before.id,
+    action: input.step,
+    from: before.status,
+    to,
+    actorType: ctx.principal.kind,
+    actorId: ctx.principal.id,
+    notes: input.notes,
     detail: extra.calculationNumber ? { calculation: extra.calculationNumber } : undefined,
   });
   const currency = await tenantCurrency(ctx);
   await ctx.audit({
-    action: `payment_run.${input.step}`, entityType: 'payment_run', entityId: before.id,
-    before: runSummaryToApi(before, currency), after: { ...runSummaryToApi(after, currency), notes: input.notes },
+    action: `payment_run.${input.step}`,
+    entityType: 'payment_run',
+    entityId: before.id,
+    before: runSummaryToApi(before, currency),
+    after: { ...runSummaryToApi(after, currency), notes: input.notes },
   });
   return { run: after, workflow };
 }
@@ -123,7 +150,10 @@ async function listPaymentRuns(ctx: TenantContext<'listPaymentRuns'>): Promise<O
   const page = await keysetPage(query, q, [{ column: 'number', of: (r) => r.number }], (r) => r, 'desc');
   const currency = await tenantCurrency(ctx);
   const issues = await issueSummaries(ctx, page.rows);
-  return ok({ data: page.rows.map((r) => ({ ...runSummaryToApi(r, currency), issueSummary: issues.get(r.id)! })), nextCursor: page.nextCursor });
+  return ok({
+    data: page.rows.map((r) => ({ ...runSummaryToApi(r, currency), issueSummary: issues.get(r.id)! })),
+    nextCursor: page.nextCursor,
+  });
 }
 
 async function createPaymentRun(ctx: TenantContext<'createPaymentRun'>): Promise<OperationResult> {
@@ -134,10 +164,20 @@ async function createPaymentRun(ctx: TenantContext<'createPaymentRun'>): Promise
   let start: string;
   if (body.periodStart) {
     if (!isPeriodStart(shape, body.periodStart)) {
-      throw Problem.unprocessable([{ pointer: '/body/periodStart', message: `is not the start of a ${schedule.frequency} period of the schedule "${schedule.key}" (anchored on ${schedule.anchorDate})` }]);
+      throw Problem.unprocessable([
+        {
+          pointer: '/body/periodStart',
+          message: `is not the start of a ${schedule.frequency} period of the schedule "${schedule.key}" (anchored on ${schedule.anchorDate})`,
+        },
+      ]);
     }
     if (last && body.periodStart !== addDays(last.periodEnd, 1)) {
-      throw Problem.unprocessable([{ pointer: '/body/periodStart', message: `the tenant's last run ends on ${last.periodEnd}, so the next starts on ${addDays(last.periodEnd, 1)}: runs follow on without a gap or an overlap` }]);
+      throw Problem.unprocessable([
+        {
+          pointer: '/body/periodStart',
+          message: `the tenant's last run ends on ${last.periodEnd}, so the next starts on ${addDays(last.periodEnd, 1)}: runs follow on without a gap or an overlap`,
+        },
+      ]);
     }
     start = body.periodStart;
   } else {
@@ -145,20 +185,44 @@ async function createPaymentRun(ctx: TenantContext<'createPaymentRun'>): Promise
   }
   const period = periodFrom(shape, start);
   const workflow = await runWorkflow(ctx);
-  const [highest] = await PaymentRun.query(ctx.trx).where({ tenant_id: ctx.tenantId }).max('number as n').castTo<Array<{ n: number | null }>>();
+  const [highest] = await PaymentRun.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId })
+    .max('number as n')
+    .castTo<Array<{ n: number | null }>>();
   const number = Number(highest?.n ?? 0) + 1;
   const id = newId();
   const row = await PaymentRun.query(ctx.trx)
     .insert({
-      tenantId: ctx.tenantId, id, number, reference: `PR-${String(number).padStart(6, '0')}`, scheduleId: schedule.id, timing: schedule.timing,
-      periodStart: period.start, periodEnd: period.end, paymentDate: period.paymentDate, status: 'draft', workflowKey: workflow.definition.key,
-      notes: body.notes ?? null, createdBy: actorId(ctx),
+      tenantId: ctx.tenantId,
+      id,
+      number,
+      reference: `PR-${String(number).padStart(6, '0')}`,
+      scheduleId: schedule.id,
+      timing: schedule.timing,
+      periodStart: period.start,
+      periodEnd: period.end,
+      paymentDate: period.paymentDate,
+      status: 'draft',
+      workflowKey: workflow.definition.key,
+      notes: body.notes ?? null,
+      createdBy: actorId(ctx),
     })
     .returning('*');
   await recordStep(ctx.trx, ctx.tenantId, {
-    runId: id, action: 'open', from: null, to: 'draft', actorType: ctx.principal.kind, actorId: ctx.principal.id, notes: body.notes ?? null,
+    runId: id,
+    action: 'open',
+    from: null,
+    to: 'draft',
+    actorType: ctx.principal.kind,
+    actorId: ctx.principal.id,
+    notes: body.notes ?? null,
   });
-  await ctx.audit({ action: 'payment_run.opened', entityType: 'payment_run', entityId: id, after: runSummaryToApi(row, await tenantCurrency(ctx)) });
+  await ctx.audit({
+    action: 'payment_run.opened',
+    entityType: 'payment_run',
+    entityId: id,
+    after: runSummaryToApi(row, await tenantCurrency(ctx)),
+  });
   return created(await presentRun(ctx, row, workflow), `/v1/payment-runs/${id}`, row.version);
 }
 
@@ -178,7 +242,10 @@ async function calculatePaymentRun(ctx: TenantContext<'calculatePaymentRun'>): P
   const notes = ctx.body?.notes ?? null;
   const run = await findRun(ctx, ctx.params.runId, { lock: true });
   if (run.status === 'calculating' && !(await calculationStuck(ctx, run))) {
-    throw new Problem('conflict', `The run ${run.reference} is being calculated (calculation ${run.calculationNumber}); GET it for progress`);
+    throw new Problem(
+      'conflict',
+      `The run ${run.reference} is being calculated (calculation ${run.calculationNumber}); GET it for progress`,
+    );
   }
   const open = await PaymentRun.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId })
@@ -188,7 +255,11 @@ async function calculatePaymentRun(ctx: TenantContext<'calculatePaymentRun'>): P
     .select('reference', 'status')
     .first();
   // Corrections are found against finalised runs: an earlier run still open would be missed, or paid twice.
-  if (open) throw new Problem('conflict', `The earlier run ${open.reference} is ${open.status}: finalise or cancel it before calculating ${run.reference}`);
+  if (open)
+    throw new Problem(
+      'conflict',
+      `The earlier run ${open.reference} is ${open.status}: finalise or cancel it before calculating ${run.reference}`,
+    );
   const { run: after, workflow } = await takeStep(ctx, {
     runId: run.id,
     step: 'calculate',
@@ -196,10 +267,18 @@ async function calculatePaymentRun(ctx: TenantContext<'calculatePaymentRun'>): P
     changes: async (before) => {
       const calculation = before.calculationNumber + 1;
       const job = await enqueue(ctx.trx, {
-        tenantId: ctx.tenantId, kind: PAYMENT_RUN_CALCULATION_JOB, uniqueKey: calculationJobKey(before.id, calculation), payload: { runId: before.id, calculation }, maxAttempts: 5,
+        tenantId: ctx.tenantId,
+        kind: PAYMENT_RUN_CALCULATION_JOB,
+        uniqueKey: calculationJobKey(before.id, calculation),
+        payload: { runId: before.id, calculation },
+        maxAttempts: 5,
       });
       return {
-        calculationNumber: calculation, calculationJobId: job.id, calculationRequestedBy: actorId(ctx), calculationRequestedAt: ctx.trx.fn.now(), calculationError: null,
+        calculationNumber: calculation,
+        calculationJobId: job.id,
+        calculationRequestedBy: actorId(ctx),
+        calculationRequestedAt: ctx.trx.fn.now(),
+        calculationError: null,
       };
     },
   });
@@ -213,7 +292,12 @@ async function submitPaymentRun(ctx: TenantContext<'submitPaymentRun'>): Promise
 }
 
 async function returnPaymentRun(ctx: TenantContext<'returnPaymentRun'>): Promise<OperationResult> {
-  return answerStep(ctx, { runId: ctx.params.runId, step: 'return', notes: ctx.body.reasons, changes: () => ({ submittedBy: null, submittedAt: null }) });
+  return answerStep(ctx, {
+    runId: ctx.params.runId,
+    step: 'return',
+    notes: ctx.body.reasons,
+    changes: () => ({ submittedBy: null, submittedAt: null }),
+  });
 }
 
 async function approvePaymentRun(ctx: TenantContext<'approvePaymentRun'>): Promise<OperationResult> {
@@ -229,7 +313,11 @@ async function finalisePaymentRun(ctx: TenantContext<'finalisePaymentRun'>): Pro
     runId: ctx.params.runId,
     step: 'finalise',
     notes: ctx.body?.notes ?? null,
-    changes: async (run) => ({ journalId: await postRun(poster, run), finalisedBy: actorId(ctx), finalisedAt: ctx.trx.fn.now() }),
+    changes: async (run) => ({
+      journalId: await postRun(poster, run),
+      finalisedBy: actorId(ctx),
+      finalisedAt: ctx.trx.fn.now(),
+    }),
   });
 }
 
@@ -245,7 +333,8 @@ async function exportPaymentRun(ctx: TenantContext<'exportPaymentRun'>): Promise
   const run = await findRun(ctx, ctx.params.runId);
   const workflow = await runWorkflow(ctx);
   assertAllowed(await judgeStep(workflow, run, 'export', ctx.principal));
-  if (!run.journalId) throw new Problem('conflict', `The run ${run.reference} paid nothing, so it has no journal to export`);
+  if (!run.journalId)
+    throw new Problem('conflict', `The run ${run.reference} paid nothing, so it has no journal to export`);
   // The run's journal, bounded by the journals committed now: the same export replays byte for byte.
   const throughJournalNumber = await lastJournalNumber(ctx.trx, ctx.tenantId);
   const selection = { sourceType: 'payment_run', sourceId: run.id, throughJournalNumber };
@@ -256,13 +345,29 @@ async function exportPaymentRun(ctx: TenantContext<'exportPaymentRun'>): Promise
  * A finalised run becomes exported the first time an export takes its journal, whether the export
  * named the run or a date range that held it.
  */
-async function markRunsExported(trx: Knex.Transaction, tenantId: string, exported: { exportId: string; selection: Parameters<typeof selectedJournalIds>[2] }): Promise<Record<string, unknown>> {
+async function markRunsExported(
+  trx: Knex.Transaction,
+  tenantId: string,
+  exported: { exportId: string; selection: Parameters<typeof selectedJournalIds>[2] },
+): Promise<Record<string, unknown>> {
   const journalIds = await selectedJournalIds(trx, tenantId, exported.selection);
   if (!journalIds.length) return {};
-  const runs = await PaymentRun.query(trx).where({ tenant_id: tenantId, status: 'finalised' }).whereIn('journal_id', journalIds).forUpdate();
+  const runs = await PaymentRun.query(trx)
+    .where({ tenant_id: tenantId, status: 'finalised' })
+    .whereIn('journal_id', journalIds)
+    .forUpdate();
   for (const run of runs) {
     await patchVersioned(trx, PaymentRun, run, { status: 'exported', exportedAt: trx.fn.now() });
-    await recordStep(trx, tenantId, { runId: run.id, action: 'export', from: 'finalised', to: 'exported', actorType: 'system', actorId: null, notes: null, detail: { exportId: exported.exportId } });
+    await recordStep(trx, tenantId, {
+      runId: run.id,
+      action: 'export',
+      from: 'finalised',
+      to: 'exported',
+      actorType: 'system',
+      actorId: null,
+      notes: null,
+      detail: { exportId: exported.exportId },
+    });
   }
   return runs.length ? { paymentRunsMarkedExported: runs.map((r) => r.id) } : {};
 }

@@ -2,7 +2,13 @@ import type { Knex } from 'knex';
 import type { PartialModelObject } from 'objection';
 import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { assertIfMatch } from '../../http/etag';
 import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
@@ -15,17 +21,35 @@ import { PaymentRun, PaySchedule } from './models';
 import { isPeriodStart, periodFrom, type PayPeriod, type ScheduleShape } from './periods';
 
 export function shapeOf(row: PaySchedule): ScheduleShape {
-  return { frequency: row.frequency, timing: row.timing, anchorDate: row.anchorDate, paymentLagDays: row.paymentLagDays };
+  return {
+    frequency: row.frequency,
+    timing: row.timing,
+    anchorDate: row.anchorDate,
+    paymentLagDays: row.paymentLagDays,
+  };
 }
 
 /** The last period any run (not cancelled) of the tenant covers, whatever its schedule. */
-export async function lastRunPeriod(trx: Knex.Transaction, tenantId: string): Promise<{ periodStart: string; periodEnd: string } | null> {
-  const row = await PaymentRun.query(trx).where({ tenant_id: tenantId }).whereNot('status', 'cancelled').orderBy('period_start', 'desc').select('period_start', 'period_end').first();
+export async function lastRunPeriod(
+  trx: Knex.Transaction,
+  tenantId: string,
+): Promise<{ periodStart: string; periodEnd: string } | null> {
+  const row = await PaymentRun.query(trx)
+    .where({ tenant_id: tenantId })
+    .whereNot('status', 'cancelled')
+    .orderBy('period_start', 'desc')
+    .select('period_start', 'period_end')
+    .first();
   return row ? { periodStart: row.periodStart, periodEnd: row.periodEnd } : null;
 }
 
 /** The period the tenant's next run would cover on this schedule: the one after its last run, or, with none yet, the one containing today. */
-export async function nextPeriod(trx: Knex.Transaction, tenantId: string, schedule: PaySchedule, today: string): Promise<PayPeriod | null> {
+export async function nextPeriod(
+  trx: Knex.Transaction,
+  tenantId: string,
+  schedule: PaySchedule,
+  today: string,
+): Promise<PayPeriod | null> {
   if (schedule.status !== 'active') return null;
   const shape = shapeOf(schedule);
   const last = await lastRunPeriod(trx, tenantId);
@@ -64,12 +88,15 @@ export function findSchedule(scope: FindScope, scheduleId: string, options: Find
  */
 export async function activeSchedule(trx: Knex.Transaction, tenantId: string): Promise<PaySchedule> {
   const row = await PaySchedule.query(trx).where({ tenant_id: tenantId, status: 'active' }).forUpdate().first();
-  if (!row) throw new PaymentsSetupError('The tenant has no active pay schedule: set one up first (POST /v1/pay-schedules)');
+  if (!row)
+    throw new PaymentsSetupError('The tenant has no active pay schedule: set one up first (POST /v1/pay-schedules)');
   return row;
 }
 
 async function listPaySchedules(ctx: TenantContext<'listPaySchedules'>): Promise<OperationResult> {
-  const rows = await PaySchedule.query(ctx.trx).where({ tenant_id: ctx.tenantId }).orderBy([{ column: 'created_at' }, { column: 'id' }]);
+  const rows = await PaySchedule.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId })
+    .orderBy([{ column: 'created_at' }, { column: 'id' }]);
   const data = [];
   for (const row of rows) data.push(await scheduleToApi(ctx, row));
   return ok({ data });
@@ -79,23 +106,50 @@ async function createPaySchedule(ctx: TenantContext<'createPaySchedule'>): Promi
   const body = ctx.body;
   // The tenant row is locked so two schedules cannot both become active.
   await ctx.trx('tenants').where({ id: ctx.tenantId }).forUpdate().first('id');
-  const active = await PaySchedule.query(ctx.trx).where({ tenant_id: ctx.tenantId, status: 'active' }).select('key').first();
-  if (active) throw new Problem('conflict', `The schedule "${active.key}" is active: retire it before setting up another`);
+  const active = await PaySchedule.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, status: 'active' })
+    .select('key')
+    .first();
+  if (active)
+    throw new Problem('conflict', `The schedule "${active.key}" is active: retire it before setting up another`);
   if (await PaySchedule.query(ctx.trx).where({ tenant_id: ctx.tenantId, key: body.key }).select('id').first()) {
     throw Problem.unprocessable([{ pointer: '/body/key', message: 'is the key of another schedule of this tenant' }]);
   }
   if (body.frequency === 'monthly' && Number(body.anchorDate.slice(8, 10)) > 28) {
-    throw Problem.unprocessable([{ pointer: '/body/anchorDate', message: 'a monthly schedule starts on day 1 to 28, so every month has the day' }]);
+    throw Problem.unprocessable([
+      { pointer: '/body/anchorDate', message: 'a monthly schedule starts on day 1 to 28, so every month has the day' },
+    ]);
   }
   // A schedule that follows another carries on from the day after its last period.
   const last = await lastRunPeriod(ctx.trx, ctx.tenantId);
-  if (last && !isPeriodStart({ frequency: body.frequency, timing: body.timing, anchorDate: body.anchorDate, paymentLagDays: 0 }, addDays(last.periodEnd, 1))) {
-    throw Problem.unprocessable([{ pointer: '/body/anchorDate', message: `the tenant's last run ends on ${last.periodEnd}, so a period of the new schedule must start on ${addDays(last.periodEnd, 1)}` }]);
+  if (
+    last &&
+    !isPeriodStart(
+      { frequency: body.frequency, timing: body.timing, anchorDate: body.anchorDate, paymentLagDays: 0 },
+      addDays(last.periodEnd, 1),
+    )
+  ) {
+    throw Problem.unprocessable([
+      {
+        pointer: '/body/anchorDate',
+        message: `the tenant's last run ends on ${last.periodEnd}, so a period of the new schedule must start on ${addDays(last.periodEnd, 1)}`,
+      },
+    ]);
   }
   const row = await PaySchedule.query(ctx.trx)
     .insert({
-      tenantId: ctx.tenantId, id: newId(), key: body.key, name: body.name, frequency: body.frequency, timing: body.timing, anchorDate: body.anchorDate,
-      paymentLagDays: body.paymentLagDays ?? 0, correctionLookbackDays: body.correctionLookbackDays ?? 366, status: 'active', createdBy: actorId(ctx), updatedBy: actorId(ctx),
+      tenantId: ctx.tenantId,
+      id: newId(),
+      key: body.key,
+      name: body.name,
+      frequency: body.frequency,
+      timing: body.timing,
+      anchorDate: body.anchorDate,
+      paymentLagDays: body.paymentLagDays ?? 0,
+      correctionLookbackDays: body.correctionLookbackDays ?? 366,
+      status: 'active',
+      createdBy: actorId(ctx),
+      updatedBy: actorId(ctx),
     })
     .returning('*');
   const schedule = await scheduleToApi(ctx, row);
@@ -114,8 +168,16 @@ async function updatePaySchedule(ctx: TenantContext<'updatePaySchedule'>): Promi
   assertIfMatch(ctx.ifMatch, before.version);
   if (body.status === 'retired') {
     if (before.status === 'retired') throw new Problem('conflict', 'The schedule is already retired');
-    const open = await PaymentRun.query(ctx.trx).where({ tenant_id: ctx.tenantId, schedule_id: before.id }).whereNotIn('status', ['finalised', 'exported', 'cancelled']).select('reference').first();
-    if (open) throw new Problem('conflict', `The run ${open.reference} of this schedule is still open: finalise or cancel it before retiring the schedule`);
+    const open = await PaymentRun.query(ctx.trx)
+      .where({ tenant_id: ctx.tenantId, schedule_id: before.id })
+      .whereNotIn('status', ['finalised', 'exported', 'cancelled'])
+      .select('reference')
+      .first();
+    if (open)
+      throw new Problem(
+        'conflict',
+        `The run ${open.reference} of this schedule is still open: finalise or cancel it before retiring the schedule`,
+      );
   }
   const changes: PartialModelObject<PaySchedule> = { updatedBy: actorId(ctx) };
   if (body.name !== undefined) changes.name = body.name;
@@ -124,7 +186,13 @@ async function updatePaySchedule(ctx: TenantContext<'updatePaySchedule'>): Promi
   if (body.status !== undefined) changes.status = body.status;
   const row = await patchVersioned(ctx.trx, PaySchedule, before, changes);
   const after = await scheduleToApi(ctx, row);
-  await ctx.audit({ action: 'pay_schedule.updated', entityType: 'pay_schedule', entityId: before.id, before: await scheduleToApi(ctx, before), after });
+  await ctx.audit({
+    action: 'pay_schedule.updated',
+    entityType: 'pay_schedule',
+    entityId: before.id,
+    before: await scheduleToApi(ctx, before),
+    after,
+  });
   return ok(after, row.version);
 }
 

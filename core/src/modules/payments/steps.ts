@@ -31,6 +31,16 @@ export async function recordStep(trx: Knex.Transaction, tenantId: string, step: 
 }
 
 export async function runHistory(trx: Knex.Transaction, tenantId: string, runId: string) {
-  const rows = await PaymentRunStep.query(trx).where({ tenant_id: tenantId, run_id: runId }).orderBy([{ column: 'at' }, { column: 'id' }]);
-  return rows.map((r) => ({ action: r.action, fromStatus: r.fromStatus, toStatus: r.toStatus, actorType: r.actorType, actorId: r.actorId, at: iso(r.at), notes: r.notes }));
+  const rows = await PaymentRunStep.query(trx)
+    .where({ tenant_id: tenantId, run_id: runId })
+    .orderBy([{ column: 'at' }, { column: 'id' }]);
+  return rows.map((r) => ({
+    action: r.action,
+    fromStatus: r.fromStatus,
+    toStatus: r.toStatus,
+    actorType: r.actorType,
+    actorId: r.actorId,
+    at: iso(r.at),
+    notes: r.notes,
+  }));
 }

@@ -45,13 +45,27 @@ export interface RunWorkflow {
  * a workflow must offer each of them; one that does not is a configuration fault, named
  * (a PaymentsSetupError, which handlers answer as a 422).
  */
-export async function tenantRunWorkflow(trx: Knex.Transaction, tenantId: string, packs: PackRegistry): Promise<RunWorkflow> {
+export async function tenantRunWorkflow(
+  trx: Knex.Transaction,
+  tenantId: string,
+  packs: PackRegistry,
+): Promise<RunWorkflow> {
   const config = await tenantConfiguration(trx, tenantId, packs);
-  const item = config.effective?.workflows.find((w) => (w.value as unknown as WorkflowDefinition).subject === 'payment_run');
-  if (!item) throw new PaymentsSetupError(`The tenant's pack "${config.packId}" has no payment-run workflow (a workflow with subject "payment_run")`);
+  const item = config.effective?.workflows.find(
+    (w) => (w.value as unknown as WorkflowDefinition).subject === 'payment_run',
+  );
+  if (!item)
+    throw new PaymentsSetupError(
+      `The tenant's pack "${config.packId}" has no payment-run workflow (a workflow with subject "payment_run")`,
+    );
   const definition = item.value as unknown as WorkflowDefinition;
-  const missing = Object.entries(RUN_STEPS).filter(([key, to]) => !definition.transitions.some((t) => t.key === key && t.to === to)).map(([key, to]) => `${key} (to ${to})`);
-  if (missing.length) throw new PaymentsSetupError(`The payment-run workflow "${definition.key}" lacks the steps ${missing.join(', ')}; the tenant's configuration needs correcting`);
+  const missing = Object.entries(RUN_STEPS)
+    .filter(([key, to]) => !definition.transitions.some((t) => t.key === key && t.to === to))
+    .map(([key, to]) => `${key} (to ${to})`);
+  if (missing.length)
+    throw new PaymentsSetupError(
+      `The payment-run workflow "${definition.key}" lacks the steps ${missing.join(', ')}; the tenant's configuration needs correcting`,
+    );
   return { definition, overlays: config.overlays };
 }
 
@@ -82,8 +96,14 @@ export function approvalBarred(run: PaymentRun, overlays: Overlay[]): Array<{ us
   if (!inputs) return barred;
   const read = overlays.filter((o) => o.version <= inputs.overlayVersion).sort((a, b) => b.version - a.version);
   const touched: Array<{ what: string; changes: (o: Overlay) => boolean }> = [
-    ...inputs.tablesUsed.map((table) => ({ what: `the rate table "${table}"`, changes: (o: Overlay) => Boolean(o.changes.rates?.[table]) })),
-    ...inputs.ruleSetsUsed.map((rules) => ({ what: `the rules "${rules}"`, changes: (o: Overlay) => Boolean(o.changes.rules?.[rules]) })),
+    ...inputs.tablesUsed.map((table) => ({
+      what: `the rate table "${table}"`,
+      changes: (o: Overlay) => Boolean(o.changes.rates?.[table]),
+    })),
+    ...inputs.ruleSetsUsed.map((rules) => ({
+      what: `the rules "${rules}"`,
+      changes: (o: Overlay) => Boolean(o.changes.rules?.[rules]),
+    })),
   ];
   for (const { what, changes } of touched) {
     const last = read.find(changes);
@@ -93,17 +113,46 @@ export function approvalBarred(run: PaymentRun, overlays: Overlay[]): Array<{ us
 }
 
 /** Judges one step for a principal: the workflow's permission and conditions, the run's status, and (to approve) separation of duties. */
-export async function judgeStep(workflow: RunWorkflow, run: PaymentRun, step: RunStep, principal: Principal): Promise<StepVerdict> {
+export async function judgeStep(
+  workflow: RunWorkflow,
+  run: PaymentRun,
+  step: RunStep,
+  principal: Principal,
+): Promise<StepVerdict> {
   const transition = workflow.definition.transitions.find((t) => t.key === step)!;
   const state = run.status === 'calculating' ? 'draft' : run.status;
   if (!transition.from.includes(state)) {
-    return { step, to: transition.to, allowed: false, blockers: [{ kind: 'state', detail: `a ${run.status} run cannot be ${step === 'return' ? 'returned' : RUN_STEPS[step]}; that step starts from ${transition.from.join(' or ')}` }], conditions: null };
+    return {
+      step,
+      to: transition.to,
+      allowed: false,
+      blockers: [
+        {
+          kind: 'state',
+          detail: `a ${run.status} run cannot be ${step === 'return' ? 'returned' : RUN_STEPS[step]}; that step starts from ${transition.from.join(' or ')}`,
+        },
+      ],
+      conditions: null,
+    };
   }
-  const [verdict] = await availableTransitions({ ...workflow.definition, transitions: [transition] }, { state, evidence: [], facts: runFacts(run) }, principal.permissions as ReadonlySet<string>);
-  const blockers: StepBlocker[] = verdict!.blockers.filter((b) => b.kind !== 'evidence').map((b) => ({ kind: b.kind as 'permission' | 'condition', detail: b.detail }));
+  const [verdict] = await availableTransitions(
+    { ...workflow.definition, transitions: [transition] },
+    { state, evidence: [], facts: runFacts(run) },
+    principal.permissions as ReadonlySet<string>,
+  );
+  const blockers: StepBlocker[] = verdict!.blockers
+    .filter((b) => b.kind !== 'evidence')
+    .map((b) => ({ kind: b.kind as 'permission' | 'condition', detail: b.detail }));
   if (step === 'approve') {
-    if (principal.kind !== 'user') blockers.push({ kind: 'separation_of_duties', detail: 'only a named person can approve a payment run, not an API key' });
-    else for (const bar of approvalBarred(run, workflow.overlays)) if (bar.userId === principal.id) blockers.push({ kind: 'separation_of_duties', detail: `you ${bar.why}, so another person must approve it` });
+    if (principal.kind !== 'user')
+      blockers.push({
+        kind: 'separation_of_duties',
+        detail: 'only a named person can approve a payment run, not an API key',
+      });
+    else
+      for (const bar of approvalBarred(run, workflow.overlays))
+        if (bar.userId === principal.id)
+          blockers.push({ kind: 'separation_of_duties', detail: `you ${bar.why}, so another person must approve it` });
   }
   return { step, to: transition.to, allowed: blockers.length === 0, blockers, conditions: verdict!.conditions };
 }

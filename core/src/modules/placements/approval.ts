@@ -22,8 +22,13 @@ export function stepToApi(row: PlacementWorkflowStep) {
   };
 }
 
-export async function workflowSteps(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, placementId: string): Promise<PlacementWorkflowStep[]> {
-  return PlacementWorkflowStep.query(ctx.trx).where({ tenant_id: ctx.tenantId, placement_id: placementId }).orderBy('id');
+export async function workflowSteps(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  placementId: string,
+): Promise<PlacementWorkflowStep[]> {
+  return PlacementWorkflowStep.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, placement_id: placementId })
+    .orderBy('id');
 }
 
 /**
@@ -31,9 +36,14 @@ export async function workflowSteps(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, 
  * pack's agreement form about the placement. Form submissions belong to the configuration module,
  * which has no reading service yet; only their key, subject and id are read here.
  */
-export async function agreementSubmissions(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, row: Placement, formKeys: string[]): Promise<string[]> {
+export async function agreementSubmissions(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  row: Placement,
+  formKeys: string[],
+): Promise<string[]> {
   if (!formKeys.length) return [];
-  const found = (await ctx.trx('form_submissions')
+  const found = (await ctx
+    .trx('form_submissions')
     .where({ tenant_id: ctx.tenantId })
     .whereIn('form_key', formKeys)
     .where((w) => {
@@ -80,7 +90,8 @@ export interface Judged {
 
 export async function judge(ctx: TenantScope, row: Placement, supplied: EvidenceInput[] = []): Promise<Judged> {
   const workflow = await tenantPlacementWorkflow(ctx, row.workflowKey);
-  if (!workflow || !row.workflowState) throw new Problem('conflict', 'The placement does not go through an approval workflow');
+  if (!workflow || !row.workflowState)
+    throw new Problem('conflict', 'The placement does not go through an approval workflow');
   const earlier = (await workflowSteps(ctx, row.id)).flatMap((s) => s.evidence);
   const forms = await agreementSubmissions(ctx, row, agreementFormKeys(workflow));
   const evidence: WorkflowSubject['evidence'] = [
@@ -88,7 +99,11 @@ export async function judge(ctx: TenantScope, row: Placement, supplied: Evidence
     ...forms.map((key) => ({ kind: 'form' as const, key })),
   ];
   const facts = await placementFacts(ctx, row);
-  const verdicts = await availableTransitions(workflow.definition, { state: row.workflowState, evidence, facts }, ctx.principal.permissions);
+  const verdicts = await availableTransitions(
+    workflow.definition,
+    { state: row.workflowState, evidence, facts },
+    ctx.principal.permissions,
+  );
   return { workflow, verdicts, facts };
 }
 
@@ -103,21 +118,31 @@ export async function takeStep(ctx: TenantScope, row: Placement, step: Step): Pr
   const { workflow, verdicts } = await judge(ctx, row, step.evidence ?? []);
   const verdict = verdicts.find((v) => v.transition === step.transition);
   if (!verdict) {
-    throw Problem.unprocessable([{
-      pointer: '/body/transition',
-      message: `is not a step from "${row.workflowState}" (open steps: ${verdicts.map((v) => v.transition).join(', ') || 'none'})`,
-    }]);
+    throw Problem.unprocessable([
+      {
+        pointer: '/body/transition',
+        message: `is not a step from "${row.workflowState}" (open steps: ${verdicts.map((v) => v.transition).join(', ') || 'none'})`,
+      },
+    ]);
   }
   if (verdict.to === workflow.endedState) {
-    throw new Problem('conflict', 'Ending a placement needs its date, reasons and outcome: use POST /v1/placements/{placementId}/end');
+    throw new Problem(
+      'conflict',
+      'Ending a placement needs its date, reasons and outcome: use POST /v1/placements/{placementId}/end',
+    );
   }
   const starting = verdict.to === workflow.runningState;
   const mayStart = !starting || ctx.principal.permissions.has('placements:start');
   const extra = mayStart ? [] : [{ kind: 'permission' as const, detail: 'needs the permission placements:start' }];
   const blockers = [...verdict.blockers, ...extra];
   if (blockers.length) {
-    if (blockers.every((b) => b.kind === 'permission')) throw new Problem('forbidden', blockers.map((b) => b.detail).join('; '), { blockers });
-    throw new Problem('conflict', `The step "${verdict.transition}" is not open: ${blockers.map((b) => b.detail).join('; ')}`, { blockers });
+    if (blockers.every((b) => b.kind === 'permission'))
+      throw new Problem('forbidden', blockers.map((b) => b.detail).join('; '), { blockers });
+    throw new Problem(
+      'conflict',
+      `The step "${verdict.transition}" is not open: ${blockers.map((b) => b.detail).join('; ')}`,
+      { blockers },
+    );
   }
   if (starting) {
     const child = await findChild(ctx, row.childId);
@@ -145,7 +170,11 @@ export async function takeStep(ctx: TenantScope, row: Placement, step: Step): Pr
     notes: step.notes ?? null,
     takenBy: actorId(ctx),
   });
-  const changes = { status: statusOfState(workflow, verdict.to), workflowState: verdict.to, ...(starting ? { startedAt: ctx.trx.fn.now() } : {}) };
+  const changes = {
+    status: statusOfState(workflow, verdict.to),
+    workflowState: verdict.to,
+    ...(starting ? { startedAt: ctx.trx.fn.now() } : {}),
+  };
   const after = await patchVersioned(ctx.trx, Placement, row, changes);
   if (starting) await recordStarted(ctx, after);
   return after;

@@ -32,19 +32,35 @@ function requireStartPermission(ctx: TenantScope, why: string): void {
 }
 
 /** A new main placement for a child: checked, placed, started at once or proposed into the approval workflow. */
-export async function placeChild(ctx: TenantScope, childId: string, input: PlacementInput, pointer: (field: string) => string): Promise<Placement> {
+export async function placeChild(
+  ctx: TenantScope,
+  childId: string,
+  input: PlacementInput,
+  pointer: (field: string) => string,
+): Promise<Placement> {
   const child = await findChild(ctx, childId);
   const settings = await placementSettings(ctx);
   const workflow = settings.approvalRequired ? await tenantPlacementWorkflow(ctx) : null;
   if (!workflow) {
-    requireStartPermission(ctx, 'The tenant does not require placement approval, so this starts the placement: it needs the permission placements:start');
+    requireStartPermission(
+      ctx,
+      'The tenant does not require placement approval, so this starts the placement: it needs the permission placements:start',
+    );
   }
-  const errors: FieldError[] = await requiredPlacementTypeErrors(ctx, input.placementType, pointer('placementType'), 'the placement it follows has none');
+  const errors: FieldError[] = await requiredPlacementTypeErrors(
+    ctx,
+    input.placementType,
+    pointer('placementType'),
+    'the placement it follows has none',
+  );
   if (input.plannedEndDate && input.plannedEndDate <= input.startDate) {
     errors.push({ pointer: pointer('plannedEndDate'), message: 'is not after the start date' });
   }
   if (input.kind === 'respite') {
-    errors.push({ pointer: pointer('kind'), message: 'respite stays are made from the main placement (POST /v1/placements/{placementId}/respite)' });
+    errors.push({
+      pointer: pointer('kind'),
+      message: 'respite stays are made from the main placement (POST /v1/placements/{placementId}/respite)',
+    });
   }
   if (input.matchingRequestId) {
     const request = await MatchingRequest.query(ctx.trx)
@@ -57,7 +73,16 @@ export async function placeChild(ctx: TenantScope, childId: string, input: Place
   }
   if (errors.length) throw Problem.unprocessable(errors);
   const pointers = { household: pointer('householdId'), start: pointer('startDate'), kind: pointer('kind') };
-  const stay = { childId, householdId: input.householdId, kind: input.kind, startDate: input.startDate, until: null, main: !workflow, exclude: [], pointers };
+  const stay = {
+    childId,
+    householdId: input.householdId,
+    kind: input.kind,
+    startDate: input.startDate,
+    until: null,
+    main: !workflow,
+    exclude: [],
+    pointers,
+  };
   const fit = await checkStay(ctx, child, stay);
   assertRoom(fit, pointer('householdId'));
   const placement = await insertPlacement(ctx, {
@@ -98,37 +123,66 @@ export async function endStateFor(ctx: TenantScope, row: Placement): Promise<str
 function moveTarget(current: Placement, move: MoveInput): { proposalId: string } | { householdId: string } {
   if (current.respiteOf) throw new Problem('conflict', 'A respite stay is not moved; end it');
   if (move.toPlacementId && move.householdId) {
-    throw Problem.unprocessable([{ pointer: '/body/householdId', message: 'give either toPlacementId or householdId, not both' }]);
+    throw Problem.unprocessable([
+      { pointer: '/body/householdId', message: 'give either toPlacementId or householdId, not both' },
+    ]);
   }
   if (move.toPlacementId) return { proposalId: move.toPlacementId };
   if (move.householdId) return { householdId: move.householdId };
-  throw Problem.unprocessable([{ pointer: '/body/householdId', message: 'is required (or toPlacementId, an approved proposal to start)' }]);
+  throw Problem.unprocessable([
+    { pointer: '/body/householdId', message: 'is required (or toPlacementId, an approved proposal to start)' },
+  ]);
 }
 
 /** The current placement ends on the move date, for the move's reasons (a planned one unless told otherwise). */
 async function endForMove(ctx: TenantScope, current: Placement, move: MoveInput): Promise<Placement> {
   const endedState = await endStateFor(ctx, current);
-  const end = { endDate: move.moveDate, reasons: move.reasons, outcome: move.outcome ?? 'planned', notes: move.notes ?? null };
-  return endRunningPlacement(ctx, current, end, { pointers: { date: '/body/moveDate', reasons: '/body/reasons' }, endedState });
+  const end = {
+    endDate: move.moveDate,
+    reasons: move.reasons,
+    outcome: move.outcome ?? 'planned',
+    notes: move.notes ?? null,
+  };
+  return endRunningPlacement(ctx, current, end, {
+    pointers: { date: '/body/moveDate', reasons: '/body/reasons' },
+    endedState,
+  });
 }
 
 /** The next placement is an approved proposal of the same child starting on the move date: its workflow's start step is taken. */
-async function startProposal(ctx: TenantScope, current: Placement, proposalId: string, moveDate: string): Promise<Placement> {
+async function startProposal(
+  ctx: TenantScope,
+  current: Placement,
+  proposalId: string,
+  moveDate: string,
+): Promise<Placement> {
   const pointer = '/body/toPlacementId';
   const proposal = await findPlacement(ctx, proposalId, { lock: true, pointer });
-  if (proposal.childId !== current.childId || proposal.respiteOf) throw Problem.unprocessable([{ pointer, message: 'is not a placement of the same child' }]);
-  if (proposal.startDate !== moveDate) throw Problem.unprocessable([{ pointer, message: `starts on ${proposal.startDate}, not on the move date` }]);
+  if (proposal.childId !== current.childId || proposal.respiteOf)
+    throw Problem.unprocessable([{ pointer, message: 'is not a placement of the same child' }]);
+  if (proposal.startDate !== moveDate)
+    throw Problem.unprocessable([{ pointer, message: `starts on ${proposal.startDate}, not on the move date` }]);
   if (proposal.status !== 'approved' || !proposal.workflowKey) {
-    throw new Problem('conflict', `The placement ${proposal.id} is ${proposal.status}; only an approved proposal can be started by a move`);
+    throw new Problem(
+      'conflict',
+      `The placement ${proposal.id} is ${proposal.status}; only an approved proposal can be started by a move`,
+    );
   }
   const workflow = await tenantPlacementWorkflow(ctx, proposal.workflowKey);
-  const start = workflow!.definition.transitions.find((t) => t.to === workflow!.runningState && t.from.includes(proposal.workflowState!));
+  const start = workflow!.definition.transitions.find(
+    (t) => t.to === workflow!.runningState && t.from.includes(proposal.workflowState!),
+  );
   if (!start) throw new Problem('conflict', `No step starts the placement from "${proposal.workflowState}"`);
   return takeStep(ctx, proposal, { transition: start.key, notes: `Move from placement ${current.id}` });
 }
 
 /** The next placement is a new one in the household named, started at once: it keeps the current one's kind and type unless told. */
-async function placeForMove(ctx: TenantScope, current: Placement, householdId: string, move: MoveInput): Promise<Placement> {
+async function placeForMove(
+  ctx: TenantScope,
+  current: Placement,
+  householdId: string,
+  move: MoveInput,
+): Promise<Placement> {
   const input = {
     householdId,
     kind: move.kind ?? current.kind,
@@ -139,7 +193,10 @@ async function placeForMove(ctx: TenantScope, current: Placement, householdId: s
   };
   const next = await placeChild(ctx, current.childId, input, (f) => `/body/${f === 'startDate' ? 'moveDate' : f}`);
   if (next.status !== 'active') {
-    throw new Problem('conflict', 'The tenant requires placement approval: propose the new placement, have it approved, then move with toPlacementId');
+    throw new Problem(
+      'conflict',
+      'The tenant requires placement approval: propose the new placement, have it approved, then move with toPlacementId',
+    );
   }
   return next;
 }
@@ -149,7 +206,10 @@ async function placeForMove(ctx: TenantScope, current: Placement, householdId: s
  * this request; naming the next placement is part of that one change, so the version stays.
  */
 async function linkMove(ctx: TenantScope, ended: Placement, next: Placement): Promise<Placement> {
-  const [linked] = await Placement.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: ended.id }).patch({ movedTo: next.id }).returning('*');
+  const [linked] = await Placement.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, id: ended.id })
+    .patch({ movedTo: next.id })
+    .returning('*');
   return linked!;
 }
 
@@ -168,7 +228,9 @@ export async function moveChild(
   const target = moveTarget(current, move);
   const ended = await endForMove(ctx, current, move);
   const started =
-    'proposalId' in target ? await startProposal(ctx, current, target.proposalId, move.moveDate) : await placeForMove(ctx, current, target.householdId, move);
+    'proposalId' in target
+      ? await startProposal(ctx, current, target.proposalId, move.moveDate)
+      : await placeForMove(ctx, current, target.householdId, move);
   return { current, ended: await linkMove(ctx, ended, started), started };
 }
 
@@ -190,7 +252,8 @@ export async function changePlacement(ctx: TenantScope, before: Placement, input
       message: 'the planned end is not after the start date',
     });
   }
-  if (before.endDate && startDate > before.endDate) errors.push({ pointer: '/body/startDate', message: `is after the end date ${before.endDate}` });
+  if (before.endDate && startDate > before.endDate)
+    errors.push({ pointer: '/body/startDate', message: `is after the end date ${before.endDate}` });
   if (before.respiteOf && input.plannedEndDate === null) {
     errors.push({ pointer: '/body/plannedEndDate', message: 'a respite stay needs the day the child returns' });
   }
@@ -218,7 +281,8 @@ export async function changePlacement(ctx: TenantScope, before: Placement, input
     ...(input.placementType !== undefined ? { placementType: input.placementType } : {}),
   });
   const started = (before.status === 'active' || before.status === 'ended') && !before.respiteOf;
-  if (started && (after.startDate !== before.startDate || after.longTerm !== before.longTerm)) await recordStarted(ctx, after, { correct: true });
+  if (started && (after.startDate !== before.startDate || after.longTerm !== before.longTerm))
+    await recordStarted(ctx, after, { correct: true });
   return after;
 }
 
@@ -227,13 +291,23 @@ export type RespiteInput = BodyOf<'createRespitePlacement'>;
 /** A respite stay of a main placement (locked by the caller): in another household, inside the placement, overlapping no other stay of it. */
 export async function addRespiteStay(ctx: TenantScope, main: Placement, input: RespiteInput): Promise<Placement> {
   if (main.respiteOf) throw new Problem('conflict', 'A respite stay has no respite of its own');
-  if (!['active', 'approved', 'proposed'].includes(main.status)) throw new Problem('conflict', `The placement is ${main.status}`);
+  if (!['active', 'approved', 'proposed'].includes(main.status))
+    throw new Problem('conflict', `The placement is ${main.status}`);
   const placementType = input.placementType ?? main.placementType;
-  const errors: FieldError[] = await requiredPlacementTypeErrors(ctx, placementType, '/body/placementType', 'the main placement has none');
-  if (input.endDate <= input.startDate) errors.push({ pointer: '/body/endDate', message: 'is not after the start date' });
-  if (input.startDate < main.startDate) errors.push({ pointer: '/body/startDate', message: `is before the placement starts (${main.startDate})` });
-  if (main.endDate && input.endDate > main.endDate) errors.push({ pointer: '/body/endDate', message: `is after the placement ended (${main.endDate})` });
-  if (input.householdId === main.householdId) errors.push({ pointer: '/body/householdId', message: 'is the household of the placement itself' });
+  const errors: FieldError[] = await requiredPlacementTypeErrors(
+    ctx,
+    placementType,
+    '/body/placementType',
+    'the main placement has none',
+  );
+  if (input.endDate <= input.startDate)
+    errors.push({ pointer: '/body/endDate', message: 'is not after the start date' });
+  if (input.startDate < main.startDate)
+    errors.push({ pointer: '/body/startDate', message: `is before the placement starts (${main.startDate})` });
+  if (main.endDate && input.endDate > main.endDate)
+    errors.push({ pointer: '/body/endDate', message: `is after the placement ended (${main.endDate})` });
+  if (input.householdId === main.householdId)
+    errors.push({ pointer: '/body/householdId', message: 'is the household of the placement itself' });
   if (errors.length) throw Problem.unprocessable(errors);
   const child = await findChild(ctx, main.childId);
   // Two respite stays of one child do not overlap either.
@@ -281,9 +355,11 @@ export async function addRespiteStay(ctx: TenantScope, main: Placement, input: R
  */
 export async function linkAgreement(ctx: TenantScope, before: Placement, submissionId: string): Promise<Placement> {
   const keys = agreementFormKeys(await tenantPlacementWorkflow(ctx, before.workflowKey));
-  const submission = (await ctx.trx('form_submissions').where({ tenant_id: ctx.tenantId, id: submissionId }).first('form_key', 'subject_type', 'subject_id')) as
-    | { form_key: string; subject_type: string; subject_id: string }
-    | undefined;
+  const submission = (await ctx
+    .trx('form_submissions')
+    .where({ tenant_id: ctx.tenantId, id: submissionId })
+    .first('form_key', 'subject_type', 'subject_id')) as
+    { form_key: string; subject_type: string; subject_id: string } | undefined;
   const pointer = '/body/submissionId';
   const errors: FieldError[] = [];
   if (!submission) errors.push({ pointer, message: 'is not a form submission of this tenant' });
@@ -295,7 +371,8 @@ export async function linkAgreement(ctx: TenantScope, before: Placement, submiss
       });
     }
     const about =
-      (submission.subject_type === 'placement' && submission.subject_id === before.id) || (submission.subject_type === 'child' && submission.subject_id === before.childId);
+      (submission.subject_type === 'placement' && submission.subject_id === before.id) ||
+      (submission.subject_type === 'child' && submission.subject_id === before.childId);
     if (!about) errors.push({ pointer, message: 'is not about this placement or its child' });
   }
   if (errors.length) throw Problem.unprocessable(errors);

@@ -14,7 +14,11 @@ async function getPlacementWorkflow(ctx: TenantContext<'getPlacementWorkflow'>):
     transition: v.transition,
     to: v.to,
     allowed: v.allowed,
-    blockers: v.blockers.map((b) => ({ kind: b.kind, detail: b.detail, ...(b.evidence ? { evidence: b.evidence } : {}) })),
+    blockers: v.blockers.map((b) => ({
+      kind: b.kind,
+      detail: b.detail,
+      ...(b.evidence ? { evidence: b.evidence } : {}),
+    })),
   }));
   return ok({ placementId: row.id, workflowKey: row.workflowKey, state: row.workflowState, available, history });
 }
@@ -37,16 +41,31 @@ async function transitionPlacement(ctx: TenantContext<'transitionPlacement'>): P
 async function endPlacement(ctx: TenantContext<'endPlacement'>): Promise<OperationResult> {
   const before = await findPlacement(ctx, ctx.params.placementId, { lock: true });
   const endedState = await endStateFor(ctx, before);
-  const after = await endRunningPlacement(ctx, before, ctx.body, { pointers: { date: '/body/endDate', reasons: '/body/reasons' }, endedState });
+  const after = await endRunningPlacement(ctx, before, ctx.body, {
+    pointers: { date: '/body/endDate', reasons: '/body/reasons' },
+    endedState,
+  });
   const body = placementToApi(after);
-  await ctx.audit({ action: 'placement.ended', entityType: 'placement', entityId: before.id, before: placementToApi(before), after: body });
+  await ctx.audit({
+    action: 'placement.ended',
+    entityType: 'placement',
+    entityId: before.id,
+    before: placementToApi(before),
+    after: body,
+  });
   return ok(body, after.version);
 }
 
 async function movePlacement(ctx: TenantContext<'movePlacement'>): Promise<OperationResult> {
   const { current, ended, started } = await moveChild(ctx, ctx.params.placementId, ctx.body);
   const result = { ended: placementToApi(ended), started: placementToApi(started) };
-  await ctx.audit({ action: 'placement.moved', entityType: 'placement', entityId: current.id, before: placementToApi(current), after: result });
+  await ctx.audit({
+    action: 'placement.moved',
+    entityType: 'placement',
+    entityId: current.id,
+    before: placementToApi(current),
+    after: result,
+  });
   return ok(result);
 }
 

@@ -56,11 +56,21 @@ export function rankHouseholds(
 ) {
   const age = ageOn(childDateOfBirth, request.wantedFrom);
   const excludedIds = new Set(request.excludeHouseholdIds ?? []);
-  const location = request.locationLat !== null && request.locationLon !== null ? { lat: Number(request.locationLat), lon: Number(request.locationLon) } : null;
+  const location =
+    request.locationLat !== null && request.locationLon !== null
+      ? { lat: Number(request.locationLat), lon: Number(request.locationLon) }
+      : null;
   const maxKm = request.maxDistanceKm === null ? null : Number(request.maxDistanceKm);
   const wanted = (request.requiredSkills ?? []).map((s) => ({ raw: s, key: norm(s) }));
-  const asked = { distance: !!location, skills: wanted.length > 0, language: !!request.language, region: !!request.preferredRegion };
-  const askedWeight = (Object.keys(WEIGHTS) as Array<keyof typeof WEIGHTS>).filter((k) => asked[k]).reduce((sum, k) => sum + WEIGHTS[k], 0);
+  const asked = {
+    distance: !!location,
+    skills: wanted.length > 0,
+    language: !!request.language,
+    region: !!request.preferredRegion,
+  };
+  const askedWeight = (Object.keys(WEIGHTS) as Array<keyof typeof WEIGHTS>)
+    .filter((k) => asked[k])
+    .reduce((sum, k) => sum + WEIGHTS[k], 0);
   const scale = askedWeight ? 100 / askedWeight : 0;
 
   const candidates: Candidate[] = [];
@@ -74,24 +84,41 @@ export function rankHouseholds(
     if (h.approved) pass('approved', `approved (${h.approvalState})`);
     else fail('approved', `not approved on ${request.wantedFrom} (${h.approvalState})`);
     if (h.compliance.compliant) pass('compliant', 'checks complete and in date');
-    else fail('compliant', `checks not in order: ${h.compliance.issues.map((i) => `${i.checkType} ${i.kind}`).join(', ')}`);
+    else
+      fail(
+        'compliant',
+        `checks not in order: ${h.compliance.issues.map((i) => `${i.checkType} ${i.kind}`).join(', ')}`,
+      );
     const terms = h.terms;
     let vacancies = 0;
     if (!terms) {
       fail('terms', 'no terms of approval');
     } else {
-      if (age >= terms.ageMin && age <= terms.ageMax) pass('age_range', `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age}`);
-      else fail('age_range', `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age} on ${request.wantedFrom}`);
-      if (terms.placementKinds.includes(request.placementKind)) pass('placement_kind', `${request.placementKind} is in the terms of approval`);
-      else fail('placement_kind', `${request.placementKind} is not in the terms of approval (${terms.placementKinds.join(', ') || 'none'})`);
+      if (age >= terms.ageMin && age <= terms.ageMax)
+        pass('age_range', `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age}`);
+      else
+        fail(
+          'age_range',
+          `approved for ages ${terms.ageMin}-${terms.ageMax}; the child is ${age} on ${request.wantedFrom}`,
+        );
+      if (terms.placementKinds.includes(request.placementKind))
+        pass('placement_kind', `${request.placementKind} is in the terms of approval`);
+      else
+        fail(
+          'placement_kind',
+          `${request.placementKind} is not in the terms of approval (${terms.placementKinds.join(', ') || 'none'})`,
+        );
       vacancies = terms.maxChildren - (peaks.get(h.id) ?? 0);
       if (vacancies >= childrenToPlace) {
         pass(
           'vacancies',
           `has ${vacancies} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}${request.plannedEnd ? ` to ${request.plannedEnd}` : ''}`,
         );
-      }
-      else fail('vacancies', `has ${Math.max(0, vacancies)} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}; ${childrenToPlace} needed`);
+      } else
+        fail(
+          'vacancies',
+          `has ${Math.max(0, vacancies)} vacanc${vacancies === 1 ? 'y' : 'ies'} from ${request.wantedFrom}; ${childrenToPlace} needed`,
+        );
     }
     const failed = hard.filter((r) => !r.met);
     if (failed.length) {
@@ -136,7 +163,12 @@ export function rankHouseholds(
       const speaks = h.languages.map(norm).includes(norm(request.language));
       const points = speaks ? round1(WEIGHTS.language * scale) : 0;
       score += points;
-      soft.push({ code: 'language', met: speaks, detail: speaks ? `speaks ${request.language}` : `does not list ${request.language}`, points });
+      soft.push({
+        code: 'language',
+        met: speaks,
+        detail: speaks ? `speaks ${request.language}` : `does not list ${request.language}`,
+        points,
+      });
     }
     if (request.preferredRegion) {
       const inRegion = !!h.region && norm(h.region) === norm(request.preferredRegion);
@@ -161,7 +193,13 @@ export function rankHouseholds(
       reasons: [...hard, ...soft],
     });
   }
-  candidates.sort((a, b) => b.score - a.score || (a.distanceKm ?? Infinity) - (b.distanceKm ?? Infinity) || b.vacancies - a.vacancies || a.householdId.localeCompare(b.householdId));
+  candidates.sort(
+    (a, b) =>
+      b.score - a.score ||
+      (a.distanceKm ?? Infinity) - (b.distanceKm ?? Infinity) ||
+      b.vacancies - a.vacancies ||
+      a.householdId.localeCompare(b.householdId),
+  );
   candidates.forEach((c, i) => {
     c.rank = i + 1;
   });

@@ -1,7 +1,13 @@
 import type { PartialModelObject } from 'objection';
 import { keysetPage } from '../../db/keyset';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { assertIfMatch } from '../../http/etag';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { Problem, type FieldError } from '../../http/problem';
@@ -57,14 +63,19 @@ interface MatchingCheck {
 
 async function checkMatchingInput(ctx: TenantScope, check: MatchingCheck): Promise<void> {
   const errors: FieldError[] = [];
-  if (check.plannedEnd && check.plannedEnd <= check.wantedFrom) errors.push({ pointer: '/body/plannedEnd', message: 'is not after wantedFrom' });
-  if (check.siblingIds.includes(check.childId)) errors.push({ pointer: '/body/siblingIds', message: 'names the child the request is for' });
+  if (check.plannedEnd && check.plannedEnd <= check.wantedFrom)
+    errors.push({ pointer: '/body/plannedEnd', message: 'is not after wantedFrom' });
+  if (check.siblingIds.includes(check.childId))
+    errors.push({ pointer: '/body/siblingIds', message: 'names the child the request is for' });
   for (const [i, id] of check.newSiblingIds.entries()) {
     const found = await visibleChildren(ctx).where('c.id', id).whereNull('c.deleted_at').select('c.id').first();
     if (!found) errors.push({ pointer: `/body/siblingIds/${i}`, message: 'is not a child of this tenant' });
   }
   if (check.childCount !== undefined && check.childCount < 1 + check.siblingIds.length) {
-    errors.push({ pointer: '/body/childCount', message: `is less than this child and the ${check.siblingIds.length} sibling(s) named` });
+    errors.push({
+      pointer: '/body/childCount',
+      message: `is less than this child and the ${check.siblingIds.length} sibling(s) named`,
+    });
   }
   if (errors.length) throw Problem.unprocessable(errors);
 }
@@ -100,7 +111,10 @@ async function createMatchingRequest(ctx: TenantContext<'createMatchingRequest'>
 
 async function listMatchingRequests(ctx: TenantContext<'listMatchingRequests'>): Promise<OperationResult> {
   const q = ctx.query;
-  const query = MatchingRequest.query(ctx.trx).alias('m').where('m.tenant_id', ctx.tenantId).where(childVisible(ctx, 'm.child_id'));
+  const query = MatchingRequest.query(ctx.trx)
+    .alias('m')
+    .where('m.tenant_id', ctx.tenantId)
+    .where(childVisible(ctx, 'm.child_id'));
   if (q.childId) query.where('m.child_id', q.childId);
   if (q.status) query.where('m.status', q.status);
   const page = await keysetPage(query, q, [{ column: 'm.id', of: (r) => r.id }], matchingRequestToApi);
@@ -126,7 +140,13 @@ async function updateMatchingRequest(ctx: TenantContext<'updateMatchingRequest'>
   });
   const after = await patchVersioned(ctx.trx, MatchingRequest, before, matchingFields(input));
   const body = matchingRequestToApi(after);
-  await ctx.audit({ action: 'matching_request.updated', entityType: 'matching_request', entityId: body.id, before: matchingRequestToApi(before), after: body });
+  await ctx.audit({
+    action: 'matching_request.updated',
+    entityType: 'matching_request',
+    entityId: body.id,
+    before: matchingRequestToApi(before),
+    after: body,
+  });
   return ok(body, after.version);
 }
 
@@ -134,7 +154,13 @@ async function getMatchingShortlist(ctx: TenantContext<'getMatchingShortlist'>):
   const q = ctx.query;
   const request = await findMatchingRequest(ctx, ctx.params.matchingRequestId);
   const child = await findChild(ctx, request.childId);
-  const households = await householdsForMatching(ctx.trx, ctx.tenantId, request.wantedFrom, undefined, ctx.services.packs);
+  const households = await householdsForMatching(
+    ctx.trx,
+    ctx.tenantId,
+    request.wantedFrom,
+    undefined,
+    ctx.services.packs,
+  );
   // One query for the occupancy of every household over the wanted period.
   const peaks = await peakOccupancy(ctx.trx, ctx.tenantId, null, request.wantedFrom, request.plannedEnd);
   const ranked = rankHouseholds(request, child.dateOfBirth, households, peaks, request.childCount);
@@ -158,20 +184,45 @@ async function listVacancies(ctx: TenantContext<'listVacancies'>): Promise<Opera
   const after = decodeCursor(q.cursor, 1);
   const inRegion = (region: string | null) => !q.region || (region ?? '').toLowerCase() === q.region.toLowerCase();
   const offers = (kinds: string[]) => !q.placementKind || kinds.includes(q.placementKind);
-  const households = (await householdsForMatching(ctx.trx, ctx.tenantId, asOf, undefined, ctx.services.packs)).flatMap((h) =>
-    h.approved && h.terms && inRegion(h.region) && offers(h.terms.placementKinds) && (!after || h.id > (after[0] as string)) ? [{ ...h, terms: h.terms }] : [],
+  const households = (await householdsForMatching(ctx.trx, ctx.tenantId, asOf, undefined, ctx.services.packs)).flatMap(
+    (h) =>
+      h.approved &&
+      h.terms &&
+      inRegion(h.region) &&
+      offers(h.terms.placementKinds) &&
+      (!after || h.id > (after[0] as string))
+        ? [{ ...h, terms: h.terms }]
+        : [],
   );
   const placed = await placedOn(ctx.trx, ctx.tenantId, null, asOf);
   const free = households
     .map((h) => {
       const { maxChildren, placementKinds, ageMin, ageMax } = h.terms;
       const taken = placed.get(h.id) ?? 0;
-      return { householdId: h.id, name: h.name, region: h.region, maxChildren, placed: taken, vacancies: maxChildren - taken, placementKinds, ageMin, ageMax };
+      return {
+        householdId: h.id,
+        name: h.name,
+        region: h.region,
+        maxChildren,
+        placed: taken,
+        vacancies: maxChildren - taken,
+        placementKinds,
+        ageMin,
+        ageMax,
+      };
     })
     .filter((v) => v.vacancies > 0)
     .sort((a, b) => a.householdId.localeCompare(b.householdId))
     .slice(0, q.limit + 1);
-  return ok({ asOf, ...toPage(free, q.limit, (v) => [v.householdId], (v) => v) });
+  return ok({
+    asOf,
+    ...toPage(
+      free,
+      q.limit,
+      (v) => [v.householdId],
+      (v) => v,
+    ),
+  });
 }
 
 export const matchingOperations = defineOperations({

@@ -2,7 +2,15 @@ import { TenantModel } from '../../db/baseModel';
 
 /** The placements module's tables: placements and their workflow steps, matching requests, visits, contact sessions, settings. */
 
-export const PLACEMENT_KINDS = ['emergency', 'short_term', 'long_term', 'respite', 'parent_and_child', 'remand', 'short_breaks'] as const;
+export const PLACEMENT_KINDS = [
+  'emergency',
+  'short_term',
+  'long_term',
+  'respite',
+  'parent_and_child',
+  'remand',
+  'short_breaks',
+] as const;
 export type PlacementKind = (typeof PLACEMENT_KINDS)[number];
 export type PlacementStatus = 'proposed' | 'approved' | 'active' | 'ended' | 'cancelled';
 

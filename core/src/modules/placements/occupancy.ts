@@ -31,7 +31,14 @@ export async function lockOccupancy(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, 
  * in one query for all of them. Occupancy only rises on a start date, so the peak is on `from` or on
  * a start date inside the range.
  */
-export async function peakOccupancy(trx: Knex.Transaction, tenantId: string, householdIds: string[] | null, from: string, to: string | null, excludePlacementIds: string[] = []): Promise<Map<string, number>> {
+export async function peakOccupancy(
+  trx: Knex.Transaction,
+  tenantId: string,
+  householdIds: string[] | null,
+  from: string,
+  to: string | null,
+  excludePlacementIds: string[] = [],
+): Promise<Map<string, number>> {
   const bindings: unknown[] = [from, tenantId, to, to, from];
   let filter = '';
   if (householdIds) {
@@ -66,7 +73,12 @@ export async function peakOccupancy(trx: Knex.Transaction, tenantId: string, hou
 }
 
 /** Children placed in each household on one night. */
-export async function placedOn(trx: Knex.Transaction, tenantId: string, householdIds: string[] | null, night: string): Promise<Map<string, number>> {
+export async function placedOn(
+  trx: Knex.Transaction,
+  tenantId: string,
+  householdIds: string[] | null,
+  night: string,
+): Promise<Map<string, number>> {
   const query = trx('placements')
     .where({ tenant_id: tenantId })
     .whereNot('status', 'cancelled')

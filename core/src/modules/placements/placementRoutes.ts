@@ -11,7 +11,12 @@ import { findPlacement } from './service';
 async function createPlacement(ctx: TenantContext<'createPlacement'>): Promise<OperationResult> {
   const row = await placeChild(ctx, ctx.params.childId, ctx.body, (f) => `/body/${f}`);
   const body = placementToApi(row);
-  await ctx.audit({ action: row.status === 'active' ? 'placement.started' : 'placement.proposed', entityType: 'child', entityId: row.childId, after: body });
+  await ctx.audit({
+    action: row.status === 'active' ? 'placement.started' : 'placement.proposed',
+    entityType: 'child',
+    entityId: row.childId,
+    after: body,
+  });
   return created(body, `/v1/placements/${row.id}`, row.version);
 }
 
@@ -45,7 +50,13 @@ async function updatePlacement(ctx: TenantContext<'updatePlacement'>): Promise<O
   assertIfMatch(ctx.ifMatch, before.version);
   const after = await changePlacement(ctx, before, ctx.body);
   const body = placementToApi(after);
-  await ctx.audit({ action: 'placement.updated', entityType: 'placement', entityId: before.id, before: placementToApi(before), after: body });
+  await ctx.audit({
+    action: 'placement.updated',
+    entityType: 'placement',
+    entityId: before.id,
+    before: placementToApi(before),
+    after: body,
+  });
   return ok(body, after.version);
 }
 
@@ -62,7 +73,13 @@ async function setPlacementAgreement(ctx: TenantContext<'setPlacementAgreement'>
   assertIfMatch(ctx.ifMatch, before.version);
   const after = await linkAgreement(ctx, before, ctx.body.submissionId);
   const body = placementToApi(after);
-  await ctx.audit({ action: 'placement.agreement_linked', entityType: 'placement', entityId: before.id, before: placementToApi(before), after: body });
+  await ctx.audit({
+    action: 'placement.agreement_linked',
+    entityType: 'placement',
+    entityId: before.id,
+    before: placementToApi(before),
+    after: body,
+  });
   return ok(body, after.version);
 }
 

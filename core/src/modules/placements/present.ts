@@ -44,7 +44,10 @@ export function matchingRequestToApi(row: MatchingRequest) {
     siblingIds: row.siblingIds ?? [],
     requiredSkills: row.requiredSkills ?? [],
     language: row.language,
-    location: row.locationLat !== null && row.locationLon !== null ? { lat: Number(row.locationLat), lon: Number(row.locationLon) } : null,
+    location:
+      row.locationLat !== null && row.locationLon !== null
+        ? { lat: Number(row.locationLat), lon: Number(row.locationLon) }
+        : null,
     maxDistanceKm: row.maxDistanceKm === null ? null : Number(row.maxDistanceKm),
     preferredRegion: row.preferredRegion,
     excludeHouseholdIds: row.excludeHouseholdIds ?? [],

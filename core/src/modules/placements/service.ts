@@ -16,27 +16,36 @@ import { tenantToday } from '../tenants/today';
 
 export const PLACEMENT_SOURCE = 'placement';
 
-
 /**
  * A placement as the caller may see it (its child visible to them), or not found: the one finder every
  * module uses for a placement by id. `lock` takes its row lock for a write; `pointer` names the body
  * field the id came from.
  */
 export async function findPlacement(ctx: Fenced, id: string, options: FindOptions = {}): Promise<Placement> {
-  return findOne<Placement>(ctx, Placement, id, { ...options, narrow: (query) => query.where(childVisible(ctx, 'placements.child_id')) });
+  return findOne<Placement>(ctx, Placement, id, {
+    ...options,
+    narrow: (query) => query.where(childVisible(ctx, 'placements.child_id')),
+  });
 }
 
 /** A matching request as the caller may see it (its child visible to them), or not found. */
-export async function findMatchingRequest(ctx: Fenced, id: string, options: FindOptions = {}): Promise<MatchingRequest> {
-  return findOne<MatchingRequest>(
-    ctx,
-    MatchingRequest,
-    id,
-    { ...options, narrow: (query) => query.where(childVisible(ctx, 'matching_requests.child_id')) },
-  );
+export async function findMatchingRequest(
+  ctx: Fenced,
+  id: string,
+  options: FindOptions = {},
+): Promise<MatchingRequest> {
+  return findOne<MatchingRequest>(ctx, MatchingRequest, id, {
+    ...options,
+    narrow: (query) => query.where(childVisible(ctx, 'matching_requests.child_id')),
+  });
 }
 
-export async function household(ctx: TenantScope, id: string, asOf: string, pointer: string): Promise<HouseholdForMatching> {
+export async function household(
+  ctx: TenantScope,
+  id: string,
+  asOf: string,
+  pointer: string,
+): Promise<HouseholdForMatching> {
   const [found] = await householdsForMatching(ctx.trx, ctx.tenantId, asOf, [id], ctx.services.packs);
   if (!found) throw Problem.unprocessable([{ pointer, message: 'is not a carer household of this tenant' }]);
   return found;
@@ -69,15 +78,25 @@ export interface Fit {
  * the household approved with terms that cover the kind and the child's age, a place free on every
  * night, and (for a main placement) no other main placement of the child on any of those nights.
  */
-export async function checkStay(ctx: TenantScope, child: Pick<Child, 'dateOfBirth'>, stay: Stay, options: { requireTerms?: boolean } = {}): Promise<Fit> {
+export async function checkStay(
+  ctx: TenantScope,
+  child: Pick<Child, 'dateOfBirth'>,
+  stay: Stay,
+  options: { requireTerms?: boolean } = {},
+): Promise<Fit> {
   await lockOccupancy(ctx, [stay.householdId, stay.childId]);
   const carer = await household(ctx, stay.householdId, stay.startDate, stay.pointers.household);
   const errors: FieldError[] = [];
   const strict = options.requireTerms !== false;
-  if (strict && !carer.approved) errors.push({ pointer: stay.pointers.household, message: `is not an approved household on ${stay.startDate}` });
+  if (strict && !carer.approved)
+    errors.push({ pointer: stay.pointers.household, message: `is not an approved household on ${stay.startDate}` });
   if (strict && !carer.terms) errors.push({ pointer: stay.pointers.household, message: 'has no terms of approval' });
   const age = ageOn(child.dateOfBirth, stay.startDate);
-  const withinTerms = !!carer.terms && carer.terms.placementKinds.includes(stay.kind) && age >= carer.terms.ageMin && age <= carer.terms.ageMax;
+  const withinTerms =
+    !!carer.terms &&
+    carer.terms.placementKinds.includes(stay.kind) &&
+    age >= carer.terms.ageMin &&
+    age <= carer.terms.ageMax;
   if (carer.terms && strict) {
     if (!carer.terms.placementKinds.includes(stay.kind)) {
       errors.push({
@@ -92,7 +111,8 @@ export async function checkStay(ctx: TenantScope, child: Pick<Child, 'dateOfBirt
       });
     }
   }
-  if (child.dateOfBirth > stay.startDate) errors.push({ pointer: stay.pointers.start, message: 'is before the child was born' });
+  if (child.dateOfBirth > stay.startDate)
+    errors.push({ pointer: stay.pointers.start, message: 'is before the child was born' });
   if (errors.length) throw Problem.unprocessable(errors);
 
   if (stay.main) {
@@ -115,7 +135,10 @@ export async function checkStay(ctx: TenantScope, child: Pick<Child, 'dateOfBirt
       });
     }
   }
-  const peak = (await peakOccupancy(ctx.trx, ctx.tenantId, [stay.householdId], stay.startDate, stay.until, stay.exclude)).get(stay.householdId) ?? 0;
+  const peak =
+    (await peakOccupancy(ctx.trx, ctx.tenantId, [stay.householdId], stay.startDate, stay.until, stay.exclude)).get(
+      stay.householdId,
+    ) ?? 0;
   const max = carer.terms?.maxChildren ?? 0;
   return { household: carer, childrenAfter: peak + 1, vacanciesBefore: max - peak, withinTerms };
 }
@@ -123,13 +146,21 @@ export async function checkStay(ctx: TenantScope, child: Pick<Child, 'dateOfBirt
 export function assertRoom(fit: Fit, pointer: string): void {
   const max = fit.household.terms?.maxChildren ?? 0;
   if (fit.childrenAfter > max) {
-    throw new Problem('conflict', `The household is approved for ${max} child(ren) and has no place free on every night of the placement`, {
-      errors: [{ pointer, message: `has no vacancy (${max} place(s), ${fit.childrenAfter - 1} taken)` }],
-    });
+    throw new Problem(
+      'conflict',
+      `The household is approved for ${max} child(ren) and has no place free on every night of the placement`,
+      {
+        errors: [{ pointer, message: `has no vacancy (${max} place(s), ${fit.childrenAfter - 1} taken)` }],
+      },
+    );
   }
 }
 
-export async function placementTypeErrors(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, code: string | null | undefined, pointer: string): Promise<FieldError[]> {
+export async function placementTypeErrors(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  code: string | null | undefined,
+  pointer: string,
+): Promise<FieldError[]> {
   return lookupCodeErrors(ctx.trx, ctx.tenantId, [{ list: 'placement_type', code, pointer }]);
 }
 
@@ -149,12 +180,17 @@ export async function requiredPlacementTypeErrors(
   pointer: string,
   inherited: string,
 ): Promise<FieldError[]> {
-  if (code === null) return [{ pointer, message: `is required: a placement is paid by its type, and ${inherited} to take` }];
+  if (code === null)
+    return [{ pointer, message: `is required: a placement is paid by its type, and ${inherited} to take` }];
   return placementTypeErrors(ctx, code, pointer);
 }
 
 /** Records placement.started, or (`correct`) supersedes the one recorded when its start date or term changed. */
-export async function recordStarted(ctx: TenantScope, row: Placement, options: { correct?: boolean } = {}): Promise<void> {
+export async function recordStarted(
+  ctx: TenantScope,
+  row: Placement,
+  options: { correct?: boolean } = {},
+): Promise<void> {
   const input = {
     name: 'placement.started' as const,
     subjectId: row.id,
@@ -183,7 +219,13 @@ export interface NewPlacement {
 
 export async function insertPlacement(ctx: TenantScope, input: NewPlacement): Promise<Placement> {
   return Placement.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), ...input, createdBy: actorId(ctx), startedAt: input.status === 'active' ? ctx.trx.fn.now() : null })
+    .insert({
+      tenantId: ctx.tenantId,
+      id: newId(),
+      ...input,
+      createdBy: actorId(ctx),
+      startedAt: input.status === 'active' ? ctx.trx.fn.now() : null,
+    })
     .returning('*');
 }
 
@@ -202,12 +244,16 @@ export async function endReasonErrors(ctx: TenantScope, reasons: EndReason[], po
     if (seen.has(reason.list)) errors.push({ pointer: `${pointer}/${i}/list`, message: 'is given twice' });
     seen.add(reason.list);
   });
-  const known = reasons.map((reason, i) => ({ reason, i })).filter(({ reason }) => settings.endReasonLists.includes(reason.list));
-  errors.push(...(await lookupCodeErrors(
-    ctx.trx,
-    ctx.tenantId,
-    known.map(({ reason, i }) => ({ list: reason.list, code: reason.code, pointer: `${pointer}/${i}/code` })),
-  )));
+  const known = reasons
+    .map((reason, i) => ({ reason, i }))
+    .filter(({ reason }) => settings.endReasonLists.includes(reason.list));
+  errors.push(
+    ...(await lookupCodeErrors(
+      ctx.trx,
+      ctx.tenantId,
+      known.map(({ reason, i }) => ({ list: reason.list, code: reason.code, pointer: `${pointer}/${i}/code` })),
+    )),
+  );
   return errors;
 }
 
@@ -230,10 +276,13 @@ export async function endRunningPlacement(
   options: { pointers: { date: string; reasons: string }; endedState: string | null },
 ): Promise<Placement> {
   const { pointers } = options;
-  if (row.status !== 'active') throw new Problem('conflict', `The placement is ${row.status}; only an active placement can end`);
+  if (row.status !== 'active')
+    throw new Problem('conflict', `The placement is ${row.status}; only an active placement can end`);
   const errors: FieldError[] = [];
-  if (input.endDate < row.startDate) errors.push({ pointer: pointers.date, message: `is before the start date ${row.startDate}` });
-  if (input.endDate > (await tenantToday(ctx))) errors.push({ pointer: pointers.date, message: 'is in the future; end the placement when the child has left' });
+  if (input.endDate < row.startDate)
+    errors.push({ pointer: pointers.date, message: `is before the start date ${row.startDate}` });
+  if (input.endDate > (await tenantToday(ctx)))
+    errors.push({ pointer: pointers.date, message: 'is in the future; end the placement when the child has left' });
   errors.push(...(await endReasonErrors(ctx, input.reasons, pointers.reasons)));
   if (errors.length) throw Problem.unprocessable(errors);
   // Respite stays of this placement: cut at the end date, or cancelled when they had not begun.
@@ -259,10 +308,13 @@ export async function endRunningPlacement(
   });
   if (!ended.respiteOf) {
     const facts = { longTerm: row.longTerm, outcome: input.outcome, reasons: input.reasons };
-    await recordCaseEvent(
-      ctx,
-      { name: 'placement.ended', subjectId: row.id, occurredOn: input.endDate, facts, source: { type: PLACEMENT_SOURCE, id: row.id } },
-    );
+    await recordCaseEvent(ctx, {
+      name: 'placement.ended',
+      subjectId: row.id,
+      occurredOn: input.endDate,
+      facts,
+      source: { type: PLACEMENT_SOURCE, id: row.id },
+    });
   }
   return ended;
 }

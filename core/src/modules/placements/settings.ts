@@ -17,12 +17,17 @@ export interface PlacementSettings {
 }
 
 export async function tenantLookupLists(ctx: Pick<TenantScope, 'trx' | 'tenantId'>): Promise<Set<string>> {
-  const rows = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId }).distinct('list_key')) as Array<{ list_key: string }>;
+  const rows = (await ctx.trx('lookup_values').where({ tenant_id: ctx.tenantId }).distinct('list_key')) as Array<{
+    list_key: string;
+  }>;
   return new Set(rows.map((r) => r.list_key));
 }
 
 /** The tenant's settings, its defaults (version 0) until it first changes them. */
-export async function placementSettings(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, options: { lock?: boolean } = {}): Promise<PlacementSettings> {
+export async function placementSettings(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  options: { lock?: boolean } = {},
+): Promise<PlacementSettings> {
   const query = StoredPlacementSettings.query(ctx.trx).where('tenant_id', ctx.tenantId).first();
   if (options.lock) query.forUpdate();
   const row = await query;
@@ -31,7 +36,12 @@ export async function placementSettings(ctx: Pick<TenantScope, 'trx' | 'tenantId
     const have = await tenantLookupLists(ctx);
     lists = DEFAULT_END_REASON_LISTS.filter((l) => have.has(l));
   }
-  return { approvalRequired: row?.approvalRequired ?? false, endReasonLists: lists, version: row?.version ?? 0, updatedAt: row ? iso(row.updatedAt) : null };
+  return {
+    approvalRequired: row?.approvalRequired ?? false,
+    endReasonLists: lists,
+    version: row?.version ?? 0,
+    updatedAt: row ? iso(row.updatedAt) : null,
+  };
 }
 
 /**

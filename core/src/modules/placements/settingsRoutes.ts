@@ -20,7 +20,8 @@ async function updatePlacementSettings(ctx: TenantContext<'updatePlacementSettin
   if (body.endReasonLists) {
     const have = await tenantLookupLists(ctx);
     body.endReasonLists.forEach((list, i) => {
-      if (!have.has(list)) errors.push({ pointer: `/body/endReasonLists/${i}`, message: "is not one of the tenant's lookup lists" });
+      if (!have.has(list))
+        errors.push({ pointer: `/body/endReasonLists/${i}`, message: "is not one of the tenant's lookup lists" });
     });
   }
   if (body.approvalRequired && !(await tenantPlacementWorkflow(ctx))) {
@@ -28,7 +29,13 @@ async function updatePlacementSettings(ctx: TenantContext<'updatePlacementSettin
   }
   if (errors.length) throw Problem.unprocessable(errors);
   const after = await saveSettings(ctx, before, body);
-  await ctx.audit({ action: 'placement_settings.updated', entityType: 'placement_settings', entityId: ctx.tenantId, before, after });
+  await ctx.audit({
+    action: 'placement_settings.updated',
+    entityType: 'placement_settings',
+    entityId: ctx.tenantId,
+    before,
+    after,
+  });
   return ok(after, after.version);
 }
 

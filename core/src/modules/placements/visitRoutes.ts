@@ -1,5 +1,12 @@
 import { keysetPage } from '../../db/keyset';
-import { actorId, defineOperations, type BodyOf, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type BodyOf,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { created, ok } from '../../http/results';
 import { newId } from '../../ids';
@@ -12,7 +19,11 @@ import { findPlacement } from './service';
 /** Visits to a placement: the records, and the case events visits are. */
 
 /** An active user of the tenant, or an error naming the field. */
-export async function activeUserErrors(ctx: Pick<TenantScope, 'trx' | 'tenantId'>, id: string | null | undefined, pointer: string): Promise<FieldError[]> {
+export async function activeUserErrors(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId'>,
+  id: string | null | undefined,
+  pointer: string,
+): Promise<FieldError[]> {
   if (!id) return [];
   const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id, status: 'active' }).first('id');
   return user ? [] : [{ pointer, message: 'is not an active user of this tenant' }];
@@ -27,24 +38,36 @@ async function recordVisit(ctx: TenantScope, placement: Placement, input: VisitI
   if (!['active', 'ended'].includes(placement.status)) {
     throw new Problem('conflict', `The placement is ${placement.status}: visits are to a placement that has started`);
   }
-  if (input.visitDate < placement.startDate) errors.push({ pointer: '/body/visitDate', message: `is before the placement started (${placement.startDate})` });
+  if (input.visitDate < placement.startDate)
+    errors.push({ pointer: '/body/visitDate', message: `is before the placement started (${placement.startDate})` });
   if (placement.endDate && input.visitDate > placement.endDate) {
     errors.push({ pointer: '/body/visitDate', message: `is after the placement ended (${placement.endDate})` });
   }
-  if (input.visitDate > (await tenantToday(ctx))) errors.push({ pointer: '/body/visitDate', message: 'is in the future; record a visit once it is made' });
-  if (input.childSeenAlone && input.childSeen === false) errors.push({ pointer: '/body/childSeenAlone', message: 'the child was not seen' });
+  if (input.visitDate > (await tenantToday(ctx)))
+    errors.push({ pointer: '/body/visitDate', message: 'is in the future; record a visit once it is made' });
+  if (input.childSeenAlone && input.childSeen === false)
+    errors.push({ pointer: '/body/childSeenAlone', message: 'the child was not seen' });
   if (errors.length) throw Problem.unprocessable(errors);
   const id = newId();
   const source = { type: 'placement_visit', id };
   let caseEventId: string | null = null;
   if (input.kind === 'child_visit') {
     const facts = { childSeen: input.childSeen ?? null, childSeenAlone: input.childSeenAlone ?? null };
-    caseEventId = await recordCaseEvent(ctx, { name: 'placement.visit_held', subjectId: placement.id, occurredOn: input.visitDate, facts, source });
+    caseEventId = await recordCaseEvent(ctx, {
+      name: 'placement.visit_held',
+      subjectId: placement.id,
+      occurredOn: input.visitDate,
+      facts,
+      source,
+    });
   } else if (input.kind === 'unannounced_visit') {
-    caseEventId = await recordCaseEvent(
-      ctx,
-      { name: 'carer.unannounced_visit_held', subjectId: placement.householdId, occurredOn: input.visitDate, facts: { placementId: placement.id }, source },
-    );
+    caseEventId = await recordCaseEvent(ctx, {
+      name: 'carer.unannounced_visit_held',
+      subjectId: placement.householdId,
+      occurredOn: input.visitDate,
+      facts: { placementId: placement.id },
+      source,
+    });
   }
   return PlacementVisit.query(ctx.trx)
     .insert({

@@ -27,10 +27,18 @@ export function analyseWorkflow(definition: WorkflowDefinition): PlacementWorkfl
     const out = definition.transitions.filter((t) => t.from.includes(s.key));
     return out.length > 0 && out.every((t) => terminal.has(t.to));
   });
-  if (running.length !== 1) throw new Problem('unprocessable', `The placement workflow "${definition.key}" has no single running state (found ${running.length}); the tenant's configuration needs correcting`);
+  if (running.length !== 1)
+    throw new Problem(
+      'unprocessable',
+      `The placement workflow "${definition.key}" has no single running state (found ${running.length}); the tenant's configuration needs correcting`,
+    );
   const runningState = running[0]!.key;
   const ends = definition.transitions.filter((t) => t.from.includes(runningState));
-  if (ends.length !== 1) throw new Problem('unprocessable', `The placement workflow "${definition.key}" must have one step out of "${runningState}"`);
+  if (ends.length !== 1)
+    throw new Problem(
+      'unprocessable',
+      `The placement workflow "${definition.key}" must have one step out of "${runningState}"`,
+    );
   return { definition, runningState, endedState: ends[0]!.to, endTransition: ends[0]! };
 }
 
@@ -46,15 +54,26 @@ export function statusOfState(workflow: PlacementWorkflow, state: string): Place
  * The tenant's placement workflow today: the pack's, with the tenant's overlays applied
  * (the configuration module's effective configuration; its overlays are read as it stores them).
  */
-export async function tenantPlacementWorkflow(ctx: Pick<TenantScope, 'trx' | 'tenantId' | 'services'>, key?: string | null): Promise<PlacementWorkflow | null> {
+export async function tenantPlacementWorkflow(
+  ctx: Pick<TenantScope, 'trx' | 'tenantId' | 'services'>,
+  key?: string | null,
+): Promise<PlacementWorkflow | null> {
   const { effective: config } = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
   if (!config) return null;
-  const item = config.workflows.find((w) => (key ? w.key === key : (w.value as unknown as WorkflowDefinition).subject === 'placement'));
+  const item = config.workflows.find((w) =>
+    key ? w.key === key : (w.value as unknown as WorkflowDefinition).subject === 'placement',
+  );
   return item ? analyseWorkflow(item.value as unknown as WorkflowDefinition) : null;
 }
 
 /** The form a start step names as its evidence: the pack's placement agreement. */
 export function agreementFormKeys(workflow: PlacementWorkflow | null): string[] {
   if (!workflow) return [];
-  return [...new Set(workflow.definition.transitions.filter((t) => t.to === workflow.runningState).flatMap((t) => (t.evidence ?? []).filter((e) => e.kind === 'form').map((e) => e.key)))];
+  return [
+    ...new Set(
+      workflow.definition.transitions
+        .filter((t) => t.to === workflow.runningState)
+        .flatMap((t) => (t.evidence ?? []).filter((e) => e.kind === 'form').map((e) => e.key)),
+    ),
+  ];
 }

@@ -38,9 +38,19 @@ async function createRole(ctx: TenantContext<'createRole'>): Promise<OperationRe
   const errors = grantErrors(ctx.principal, body.permissions, '/body/permissions');
   if (errors.length) throw Problem.unprocessable(errors);
   const existing = await Role.query(ctx.trx).where({ tenant_id: ctx.tenantId, key: body.key }).first().select('id');
-  if (existing) throw new Problem('conflict', `A role "${body.key}" exists`, { errors: [{ pointer: '/body/key', message: 'is already taken' }] });
+  if (existing)
+    throw new Problem('conflict', `A role "${body.key}" exists`, {
+      errors: [{ pointer: '/body/key', message: 'is already taken' }],
+    });
   const row = await Role.query(ctx.trx)
-    .insert({ tenantId: ctx.tenantId, id: newId(), key: body.key, name: body.name, system: false, permissions: body.permissions })
+    .insert({
+      tenantId: ctx.tenantId,
+      id: newId(),
+      key: body.key,
+      name: body.name,
+      system: false,
+      permissions: body.permissions,
+    })
     .returning('*');
   await ctx.audit({ action: 'role.created', entityType: 'role', entityId: row.id, after: roleToApi(row) });
   return created(roleToApi(row), `/v1/roles/${row.id}`, row.version);
@@ -60,8 +70,17 @@ async function updateRole(ctx: TenantContext<'updateRole'>): Promise<OperationRe
     const errors = grantErrors(ctx.principal, body.permissions, '/body/permissions');
     if (errors.length) throw Problem.unprocessable(errors);
   }
-  const after = await patchVersioned(ctx.trx, Role, before, { name: body.name ?? before.name, permissions: body.permissions ?? before.permissions });
-  await ctx.audit({ action: 'role.updated', entityType: 'role', entityId: before.id, before: roleToApi(before), after: roleToApi(after) });
+  const after = await patchVersioned(ctx.trx, Role, before, {
+    name: body.name ?? before.name,
+    permissions: body.permissions ?? before.permissions,
+  });
+  await ctx.audit({
+    action: 'role.updated',
+    entityType: 'role',
+    entityId: before.id,
+    before: roleToApi(before),
+    after: roleToApi(after),
+  });
   return ok(roleToApi(after), after.version);
 }
 

@@ -16,8 +16,10 @@ export function findRole(scope: FindScope, roleId: string, options: FindOptions 
 export function grantErrors(principal: Principal, permissions: readonly string[], pointer: string): FieldError[] {
   const errors: FieldError[] = [];
   permissions.forEach((permission, i) => {
-    if (!isPermission(permission)) errors.push({ pointer: `${pointer}/${i}`, message: 'is not a permission in the catalogue' });
-    else if (PLATFORM_PERMISSIONS.has(permission) && !principal.platform) errors.push({ pointer: `${pointer}/${i}`, message: 'is a platform permission' });
+    if (!isPermission(permission))
+      errors.push({ pointer: `${pointer}/${i}`, message: 'is not a permission in the catalogue' });
+    else if (PLATFORM_PERMISSIONS.has(permission) && !principal.platform)
+      errors.push({ pointer: `${pointer}/${i}`, message: 'is a platform permission' });
     else if (!principal.permissions.has(permission as Permission)) {
       errors.push({ pointer: `${pointer}/${i}`, message: 'you cannot grant a permission you do not hold' });
     }

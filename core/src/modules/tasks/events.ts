@@ -51,7 +51,9 @@ async function insertCaseEvent(scope: ReturnType<typeof taskScope>, input: CaseE
 export async function recordCaseEvent(ctx: EventScope, input: CaseEventInput): Promise<string> {
   const scope = taskScope(ctx);
   const id = await insertCaseEvent(scope, input);
-  await recalculateTasks(scope, [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }]);
+  await recalculateTasks(scope, [
+    { subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] },
+  ]);
   return id;
 }
 
@@ -62,13 +64,25 @@ export async function recordCaseEvent(ctx: EventScope, input: CaseEventInput): P
 export async function correctCaseEvent(ctx: EventScope, input: CaseEventInput): Promise<string> {
   const scope = taskScope(ctx);
   const current = await CaseEvent.query(scope.trx)
-    .where({ tenant_id: scope.tenantId, name: input.name, source_type: input.source.type, source_id: input.source.id, status: 'current' })
+    .where({
+      tenant_id: scope.tenantId,
+      name: input.name,
+      source_type: input.source.type,
+      source_id: input.source.id,
+      status: 'current',
+    })
     .select('id', 'subject_type', 'subject_id')
     .first();
   const id = await insertCaseEvent(scope, input);
-  if (current) await CaseEvent.query(scope.trx).where({ tenant_id: scope.tenantId, id: current.id }).patch({ status: 'superseded', supersededBy: id });
-  const touched: TouchedSubject[] = [{ subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] }];
-  if (current && current.subjectId !== input.subjectId) touched.push({ subjectType: current.subjectType, subjectId: current.subjectId, names: [input.name] });
+  if (current)
+    await CaseEvent.query(scope.trx)
+      .where({ tenant_id: scope.tenantId, id: current.id })
+      .patch({ status: 'superseded', supersededBy: id });
+  const touched: TouchedSubject[] = [
+    { subjectType: CASE_EVENTS[input.name].subject, subjectId: input.subjectId, names: [input.name] },
+  ];
+  if (current && current.subjectId !== input.subjectId)
+    touched.push({ subjectType: current.subjectType, subjectId: current.subjectId, names: [input.name] });
   await recalculateTasks(scope, touched);
   return id;
 }
@@ -96,7 +110,12 @@ export async function voidCaseEvents(ctx: EventScope, source: { type: string; id
  * the survivor, so its events (with their history of corrections) move, and both subjects' tasks are
  * recalculated: the survivor's from all its events, the duplicate's to nothing left open.
  */
-export async function moveCaseEvents(ctx: EventScope, subjectType: CaseEventSubject, fromId: string, toId: string): Promise<number> {
+export async function moveCaseEvents(
+  ctx: EventScope,
+  subjectType: CaseEventSubject,
+  fromId: string,
+  toId: string,
+): Promise<number> {
   const scope = taskScope(ctx);
   const moved = await CaseEvent.query(scope.trx)
     .where({ tenant_id: scope.tenantId, subject_type: subjectType, subject_id: fromId })

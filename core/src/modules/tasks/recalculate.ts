@@ -25,17 +25,34 @@ export interface TouchedSubject {
 }
 
 /** The fields a recalculation decides; everything else on a row (owner by hand, id, history) it keeps. */
-type Desired = Pick<Task, 'occurrence' | 'stepKey' | 'stepName' | 'dueDate' | 'status' | 'completedOn' | 'completedByEventId' | 'completedManuallyBy' | 'countedFrom'> & {
+type Desired = Pick<
+  Task,
+  | 'occurrence'
+  | 'stepKey'
+  | 'stepName'
+  | 'dueDate'
+  | 'status'
+  | 'completedOn'
+  | 'completedByEventId'
+  | 'completedManuallyBy'
+  | 'countedFrom'
+> & {
   triggerEventId: string;
 };
 
 const NO_CALENDAR = { key: 'none', name: 'no calendar', source: 'none', weekend: [0, 6], holidays: [] };
 
 /** The cycles of the tenant's effective configuration (pack ⊕ sub-pack ⊕ overlays, today) and its calendar. */
-export async function tenantCycles(scope: TaskScope): Promise<{ cycles: CycleDefinition[]; calendar: WorkingCalendar; timeZone: string }> {
+export async function tenantCycles(
+  scope: TaskScope,
+): Promise<{ cycles: CycleDefinition[]; calendar: WorkingCalendar; timeZone: string }> {
   const { pack, effective, timeZone } = await tenantConfiguration(scope.trx, scope.tenantId, scope.packs);
   if (!pack || !effective) return { cycles: [], calendar: new WorkingCalendar(NO_CALENDAR), timeZone };
-  return { cycles: effective.cycles.map((c) => c.value as unknown as CycleDefinition), calendar: new WorkingCalendar(pack.calendar ?? NO_CALENDAR), timeZone };
+  return {
+    cycles: effective.cycles.map((c) => c.value as unknown as CycleDefinition),
+    calendar: new WorkingCalendar(pack.calendar ?? NO_CALENDAR),
+    timeZone,
+  };
 }
 
 function namesEvent(cycle: CycleDefinition, names: string[]): boolean {
@@ -64,7 +81,13 @@ export async function recalculateTasks(scope: TaskScope, touched: TouchedSubject
 }
 
 /** The occurrences done so far and the next one, from the current events (or nothing, without a trigger). */
-async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalendar, events: CaseEvent[], existing: Task[], facts: SubjectFacts): Promise<{ desired: Desired[]; stopped: boolean }> {
+async function desiredOccurrences(
+  cycle: CycleDefinition,
+  calendar: WorkingCalendar,
+  events: CaseEvent[],
+  existing: Task[],
+  facts: SubjectFacts,
+): Promise<{ desired: Desired[]; stopped: boolean }> {
   const trigger = [...events].reverse().find((e) => e.name === cycle.trigger);
   if (!trigger) return { desired: [], stopped: false };
   // Events come in the order they happened (day, then when recorded), so a stop on the trigger's own
@@ -76,18 +99,28 @@ async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalen
       .filter((e) => e.name === cycle.completedBy && e.id !== trigger.id && e.occurredOn >= trigger.occurredOn)
       .map((e) => ({ date: e.occurredOn, eventId: e.id as string | null, by: null as string | null })),
     ...existing
-      .filter((t) => t.status === 'done' && !t.completedByEventId && t.completedOn && t.completedOn >= trigger.occurredOn)
+      .filter(
+        (t) => t.status === 'done' && !t.completedByEventId && t.completedOn && t.completedOn >= trigger.occurredOn,
+      )
       .map((t) => ({ date: t.completedOn!, eventId: null, by: t.completedManuallyBy })),
   ].sort((a, b) => a.date.localeCompare(b.date));
 
   let occurrences: DueOccurrence[];
-  const input = { triggerDate: trigger.occurredOn, completed: completions.map((c) => c.date), facts: trigger.facts ?? {}, dateOfBirth: facts.dateOfBirth ?? undefined, until: '9999-12-31' };
+  const input = {
+    triggerDate: trigger.occurredOn,
+    completed: completions.map((c) => c.date),
+    facts: trigger.facts ?? {},
+    dateOfBirth: facts.dateOfBirth ?? undefined,
+    until: '9999-12-31',
+  };
   try {
     occurrences = await dueDates(cycle, calendar, { ...input, maxOccurrences: completions.length + 1 });
   } catch (error) {
     // The next due date is past the years the pack's calendar knows: keep what is done, add no guess.
     if (!(error instanceof CalendarRangeError)) throw error;
-    occurrences = completions.length ? await dueDates(cycle, calendar, { ...input, maxOccurrences: completions.length }).catch(() => []) : [];
+    occurrences = completions.length
+      ? await dueDates(cycle, calendar, { ...input, maxOccurrences: completions.length }).catch(() => [])
+      : [];
   }
   const stepNames = new Map(cycle.steps.map((s) => [s.key, s.name ?? null]));
   const desired = occurrences.map((o, i): Desired => {
@@ -108,10 +141,23 @@ async function desiredOccurrences(cycle: CycleDefinition, calendar: WorkingCalen
   return { desired, stopped };
 }
 
-const DECIDED = ['stepKey', 'stepName', 'dueDate', 'status', 'completedOn', 'completedByEventId', 'completedManuallyBy', 'triggerEventId'] as const;
+const DECIDED = [
+  'stepKey',
+  'stepName',
+  'dueDate',
+  'status',
+  'completedOn',
+  'completedByEventId',
+  'completedManuallyBy',
+  'triggerEventId',
+] as const;
 
 function differs(row: Task, want: Desired): boolean {
-  return DECIDED.some((f) => (row[f] ?? null) !== (want[f] ?? null)) || row.countedFrom?.basis !== want.countedFrom.basis || row.countedFrom?.date !== want.countedFrom.date;
+  return (
+    DECIDED.some((f) => (row[f] ?? null) !== (want[f] ?? null)) ||
+    row.countedFrom?.basis !== want.countedFrom.basis ||
+    row.countedFrom?.date !== want.countedFrom.date
+  );
 }
 
 /**
@@ -119,7 +165,14 @@ function differs(row: Task, want: Desired): boolean {
  * rows (unique per subject, cycle and occurrence), a corrected date moves the due dates, a voided
  * completion reopens its occurrence, a stop event cancels what is open.
  */
-async function recalculateCycle(scope: TaskScope, cycle: CycleDefinition, calendar: WorkingCalendar, subjectType: CaseEventSubject, subjectId: string, facts: SubjectFacts): Promise<void> {
+async function recalculateCycle(
+  scope: TaskScope,
+  cycle: CycleDefinition,
+  calendar: WorkingCalendar,
+  subjectType: CaseEventSubject,
+  subjectId: string,
+  facts: SubjectFacts,
+): Promise<void> {
   const { trx, tenantId } = scope;
   const names = [cycle.trigger, ...(cycle.completedBy ? [cycle.completedBy] : []), ...(cycle.stoppedBy ?? [])];
   const events = await CaseEvent.query(trx)
@@ -140,7 +193,16 @@ async function recalculateCycle(scope: TaskScope, cycle: CycleDefinition, calend
     if (!row) {
       // A stop before the occurrence was ever listed leaves nothing to cancel.
       if (want.status === 'cancelled') continue;
-      await Task.query(trx).insert({ tenantId, id: newId(), cycleKey: cycle.key, subjectType, subjectId, ownerId: facts.ownerId, ownerSource: 'subject', ...want });
+      await Task.query(trx).insert({
+        tenantId,
+        id: newId(),
+        cycleKey: cycle.key,
+        subjectType,
+        subjectId,
+        ownerId: facts.ownerId,
+        ownerSource: 'subject',
+        ...want,
+      });
       continue;
     }
     const ownerMoves = want.status === 'open' && row.ownerSource === 'subject' && row.ownerId !== facts.ownerId;
@@ -150,15 +212,32 @@ async function recalculateCycle(scope: TaskScope, cycle: CycleDefinition, calend
   // Occurrences the events no longer reach (a voided trigger or completion): cancelled, never deleted.
   for (const row of byOccurrence.values()) {
     if (row.status === 'cancelled') continue;
-    await patchVersioned(trx, Task, row, { status: 'cancelled', completedOn: null, completedByEventId: null, completedManuallyBy: null });
+    await patchVersioned(trx, Task, row, {
+      status: 'cancelled',
+      completedOn: null,
+      completedByEventId: null,
+      completedManuallyBy: null,
+    });
   }
 }
 
 /** One subject's tasks for one cycle, recalculated after a manual completion or reopening. */
-export async function recalculateSubjectCycle(scope: TaskScope, subjectType: CaseEventSubject, subjectId: string, cycleKey: string): Promise<void> {
+export async function recalculateSubjectCycle(
+  scope: TaskScope,
+  subjectType: CaseEventSubject,
+  subjectId: string,
+  cycleKey: string,
+): Promise<void> {
   const { cycles, calendar } = await tenantCycles(scope);
   const cycle = cycles.find((c) => c.key === cycleKey && c.subject === subjectType);
   // A cycle the configuration no longer has keeps its tasks as they stand.
   if (!cycle) return;
-  await recalculateCycle(scope, cycle, calendar, subjectType, subjectId, await subjectFacts(scope.trx, scope.tenantId, subjectType, subjectId));
+  await recalculateCycle(
+    scope,
+    cycle,
+    calendar,
+    subjectType,
+    subjectId,
+    await subjectFacts(scope.trx, scope.tenantId, subjectType, subjectId),
+  );
 }

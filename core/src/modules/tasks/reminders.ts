@@ -26,7 +26,10 @@ export interface ReminderScope {
 }
 
 /** An open task due soon, with the email of its (active) owner. */
-type DueTask = Pick<Task, 'id' | 'dueDate' | 'cycleKey' | 'stepKey' | 'occurrence' | 'subjectType' | 'subjectId'> & { ownerId: string; email: string };
+type DueTask = Pick<Task, 'id' | 'dueDate' | 'cycleKey' | 'stepKey' | 'occurrence' | 'subjectType' | 'subjectId'> & {
+  ownerId: string;
+  email: string;
+};
 
 /**
  * Writes the reminders due on `date` for one tenant: `overdue` for open tasks due before it, and
@@ -53,7 +56,17 @@ export async function writeTaskReminders(
     .whereNotNull('t.owner_id')
     .where('t.due_date', '<=', addDays(date, DUE_SOON_DAYS))
     .orderBy([{ column: 't.due_date' }, { column: 't.id' }])
-    .select('t.id', 't.due_date', 't.owner_id', 'u.email', 't.cycle_key', 't.step_key', 't.occurrence', 't.subject_type', 't.subject_id')
+    .select(
+      't.id',
+      't.due_date',
+      't.owner_id',
+      'u.email',
+      't.cycle_key',
+      't.step_key',
+      't.occurrence',
+      't.subject_type',
+      't.subject_id',
+    )
     .castTo<DueTask[]>();
   const written = { dueSoon: 0, overdue: 0 };
   for (const task of tasks) {
@@ -125,5 +138,10 @@ export async function writeTaskReminders(
 export async function taskRemindersJob(ctx: JobContext): Promise<unknown> {
   const date = String(ctx.job.payload.date ?? '');
   if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) throw new Error(`task-reminders needs a payload date, got "${date}"`);
-  return ctx.inTenant((trx) => writeTaskReminders({ trx, tenantId: ctx.tenantId, audit: (event) => ctx.audit(trx, event) }, { date, jobId: ctx.job.id }));
+  return ctx.inTenant((trx) =>
+    writeTaskReminders(
+      { trx, tenantId: ctx.tenantId, audit: (event) => ctx.audit(trx, event) },
+      { date, jobId: ctx.job.id },
+    ),
+  );
 }

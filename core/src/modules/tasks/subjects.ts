@@ -15,9 +15,17 @@ export interface SubjectFacts {
  * look-up of two or three columns: those modules have no service for it yet (placements and carer
  * households no model either), and the tasks module must not write their tables. RLS filters these reads as well.
  */
-export async function subjectFacts(trx: Knex.Transaction, tenantId: string, subjectType: CaseEventSubject, subjectId: string): Promise<SubjectFacts> {
+export async function subjectFacts(
+  trx: Knex.Transaction,
+  tenantId: string,
+  subjectType: CaseEventSubject,
+  subjectId: string,
+): Promise<SubjectFacts> {
   if (subjectType === 'child') {
-    const row = await Child.query(trx).where({ tenant_id: tenantId, id: subjectId }).select('allocated_worker_id', 'date_of_birth').first();
+    const row = await Child.query(trx)
+      .where({ tenant_id: tenantId, id: subjectId })
+      .select('allocated_worker_id', 'date_of_birth')
+      .first();
     return { ownerId: row?.allocatedWorkerId ?? null, dateOfBirth: row?.dateOfBirth ?? null };
   }
   if (subjectType === 'placement') {
@@ -27,10 +35,13 @@ export async function subjectFacts(trx: Knex.Transaction, tenantId: string, subj
         this.on('c.tenant_id', '=', 'p.tenant_id').andOn('c.id', '=', 'p.child_id');
       })
       .where({ 'p.tenant_id': tenantId, 'p.id': subjectId })
-      .first('c.allocated_worker_id', 'c.date_of_birth')) as { allocated_worker_id: string | null; date_of_birth: string } | undefined;
+      .first('c.allocated_worker_id', 'c.date_of_birth')) as
+      { allocated_worker_id: string | null; date_of_birth: string } | undefined;
     return { ownerId: row?.allocated_worker_id ?? null, dateOfBirth: row?.date_of_birth ?? null };
   }
   // carer_households(tenant_id, id, supervising_worker_id, ...) is the carers module's table.
-  const row = (await trx('carer_households').where({ tenant_id: tenantId, id: subjectId }).first('supervising_worker_id')) as { supervising_worker_id: string | null } | undefined;
+  const row = (await trx('carer_households')
+    .where({ tenant_id: tenantId, id: subjectId })
+    .first('supervising_worker_id')) as { supervising_worker_id: string | null } | undefined;
   return { ownerId: row?.supervising_worker_id ?? null, dateOfBirth: null };
 }

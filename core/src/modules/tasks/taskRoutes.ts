@@ -2,7 +2,13 @@ import type { Knex } from 'knex';
 import { findOne, type FindOptions } from '../../db/find';
 import { keysetPage } from '../../db/keyset';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { assertIfMatch } from '../../http/etag';
 import { Problem } from '../../http/problem';
 import { ok } from '../../http/results';
@@ -13,11 +19,19 @@ import { Task, TaskReminder, TeamMember } from './models';
 import { recalculateSubjectCycle } from './recalculate';
 
 /** The teams of each owner: a task belongs to its owner's teams (read when shown, so it never goes stale). */
-async function teamsOf(trx: Knex.Transaction, tenantId: string, ownerIds: Array<string | null>): Promise<Map<string, string[]>> {
+async function teamsOf(
+  trx: Knex.Transaction,
+  tenantId: string,
+  ownerIds: Array<string | null>,
+): Promise<Map<string, string[]>> {
   const ids = [...new Set(ownerIds.filter((id): id is string => id !== null))];
   const out = new Map<string, string[]>();
   if (!ids.length) return out;
-  const rows = await TeamMember.query(trx).where({ tenant_id: tenantId }).whereIn('user_id', ids).orderBy(['user_id', 'team_id']).select('user_id', 'team_id');
+  const rows = await TeamMember.query(trx)
+    .where({ tenant_id: tenantId })
+    .whereIn('user_id', ids)
+    .orderBy(['user_id', 'team_id'])
+    .select('user_id', 'team_id');
   for (const row of rows) out.set(row.userId, [...(out.get(row.userId) ?? []), row.teamId]);
   return out;
 }
@@ -52,8 +66,15 @@ async function present(ctx: TenantScope, row: Task, today?: string) {
 }
 
 /** A task, if the caller may see its subject (a restricted child's tasks exist only for those named on it); else not found. */
-export function findTask(ctx: Fenced & { tenantId: string }, taskId: string, options: Pick<FindOptions, 'lock' | 'pointer'> = {}): Promise<Task> {
-  return findOne<Task>(ctx, Task, taskId, { ...options, narrow: (query) => query.where(subjectVisible(ctx, 'tasks.subject_type', 'tasks.subject_id')) });
+export function findTask(
+  ctx: Fenced & { tenantId: string },
+  taskId: string,
+  options: Pick<FindOptions, 'lock' | 'pointer'> = {},
+): Promise<Task> {
+  return findOne<Task>(ctx, Task, taskId, {
+    ...options,
+    narrow: (query) => query.where(subjectVisible(ctx, 'tasks.subject_type', 'tasks.subject_id')),
+  });
 }
 
 /**
@@ -63,9 +84,17 @@ export function findTask(ctx: Fenced & { tenantId: string }, taskId: string, opt
 async function listTasks(ctx: TenantContext<'listTasks'>): Promise<OperationResult> {
   const q = ctx.query;
   const today = await tenantToday(ctx);
-  const query = Task.query(ctx.trx).alias('t').where('t.tenant_id', ctx.tenantId).where(subjectVisible(ctx, 't.subject_type', 't.subject_id')).select('t.*');
+  const query = Task.query(ctx.trx)
+    .alias('t')
+    .where('t.tenant_id', ctx.tenantId)
+    .where(subjectVisible(ctx, 't.subject_type', 't.subject_id'))
+    .select('t.*');
   if (q.ownerId) query.where('t.owner_id', q.ownerId);
-  if (q.teamId) query.whereIn('t.owner_id', TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: q.teamId }).select('user_id'));
+  if (q.teamId)
+    query.whereIn(
+      't.owner_id',
+      TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: q.teamId }).select('user_id'),
+    );
   if (q.status) query.where('t.status', q.status);
   if (q.overdue === true) query.where('t.status', 'open').where('t.due_date', '<', today);
   if (q.overdue === false) query.where((w) => w.whereNot('t.status', 'open').orWhere('t.due_date', '>=', today));
@@ -74,8 +103,20 @@ async function listTasks(ctx: TenantContext<'listTasks'>): Promise<OperationResu
   if (q.subjectType) query.where('t.subject_type', q.subjectType);
   if (q.subjectId) query.where('t.subject_id', q.subjectId);
   if (q.cycleKey) query.where('t.cycle_key', q.cycleKey);
-  const page = await keysetPage(query, q, [{ column: 't.due_date', of: (r) => r.dueDate }, { column: 't.id', of: (r) => r.id }], (r) => r);
-  const teams = await teamsOf(ctx.trx, ctx.tenantId, page.rows.map((r) => r.ownerId));
+  const page = await keysetPage(
+    query,
+    q,
+    [
+      { column: 't.due_date', of: (r) => r.dueDate },
+      { column: 't.id', of: (r) => r.id },
+    ],
+    (r) => r,
+  );
+  const teams = await teamsOf(
+    ctx.trx,
+    ctx.tenantId,
+    page.rows.map((r) => r.ownerId),
+  );
   return ok({ data: page.rows.map((r) => taskToApi(r, teams, today)), nextCursor: page.nextCursor });
 }
 
@@ -88,15 +129,23 @@ async function reassignTask(ctx: TenantContext<'reassignTask'>): Promise<Operati
   const { ownerId } = ctx.body;
   const before = await findTask(ctx, ctx.params.taskId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  if (before.status !== 'open') throw new Problem('conflict', `The task is ${before.status}; only an open task is reassigned`);
+  if (before.status !== 'open')
+    throw new Problem('conflict', `The task is ${before.status}; only an open task is reassigned`);
   if (ownerId) {
     const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: ownerId, status: 'active' }).first('id');
-    if (!user) throw Problem.unprocessable([{ pointer: '/body/ownerId', message: 'is not an active user of this tenant' }]);
+    if (!user)
+      throw Problem.unprocessable([{ pointer: '/body/ownerId', message: 'is not an active user of this tenant' }]);
   }
   const beforeApi = await present(ctx, before);
   const after = await patchVersioned(ctx.trx, Task, before, { ownerId, ownerSource: 'manual' });
   const afterApi = await present(ctx, after);
-  await ctx.audit({ action: 'task.reassigned', entityType: 'task', entityId: before.id, before: beforeApi, after: afterApi });
+  await ctx.audit({
+    action: 'task.reassigned',
+    entityType: 'task',
+    entityId: before.id,
+    before: beforeApi,
+    after: afterApi,
+  });
   return ok(afterApi, after.version);
 }
 
@@ -107,35 +156,62 @@ function taskScope(ctx: TenantScope) {
 async function completeTask(ctx: TenantContext<'completeTask'>): Promise<OperationResult> {
   const { completedOn } = ctx.body;
   const before = await findTask(ctx, ctx.params.taskId, { lock: true });
-  if (before.status !== 'open') throw new Problem('conflict', `The task is ${before.status}; only an open task is marked done`);
+  if (before.status !== 'open')
+    throw new Problem('conflict', `The task is ${before.status}; only an open task is marked done`);
   const today = await tenantToday(ctx);
   if (completedOn > today) throw Problem.unprocessable([{ pointer: '/body/completedOn', message: 'is in the future' }]);
   if (completedOn < before.countedFrom.date) {
-    throw Problem.unprocessable([{ pointer: '/body/completedOn', message: `is before ${before.countedFrom.date}, the day this occurrence is counted from` }]);
+    throw Problem.unprocessable([
+      {
+        pointer: '/body/completedOn',
+        message: `is before ${before.countedFrom.date}, the day this occurrence is counted from`,
+      },
+    ]);
   }
   const beforeApi = await present(ctx, before, today);
-  await patchVersioned(ctx.trx, Task, before, { status: 'done', completedOn, completedByEventId: null, completedManuallyBy: actorId(ctx) });
+  await patchVersioned(ctx.trx, Task, before, {
+    status: 'done',
+    completedOn,
+    completedByEventId: null,
+    completedManuallyBy: actorId(ctx),
+  });
   // The next occurrence is counted from the day it was done.
   await recalculateSubjectCycle(taskScope(ctx), before.subjectType, before.subjectId, before.cycleKey);
   // Read again: the recalculation may have written this occurrence too.
   const after = await findTask(ctx, before.id);
   const afterApi = await present(ctx, after, today);
-  await ctx.audit({ action: 'task.completed', entityType: 'task', entityId: before.id, before: beforeApi, after: afterApi });
+  await ctx.audit({
+    action: 'task.completed',
+    entityType: 'task',
+    entityId: before.id,
+    before: beforeApi,
+    after: afterApi,
+  });
   return ok(afterApi, after.version);
 }
 
 async function reopenTask(ctx: TenantContext<'reopenTask'>): Promise<OperationResult> {
   const before = await findTask(ctx, ctx.params.taskId, { lock: true });
-  if (before.status !== 'done') throw new Problem('conflict', `The task is ${before.status}; only a task marked done is reopened`);
+  if (before.status !== 'done')
+    throw new Problem('conflict', `The task is ${before.status}; only a task marked done is reopened`);
   if (before.completedByEventId) {
-    throw new Problem('conflict', `The task was done by case event ${before.completedByEventId}; correct or void that record instead`);
+    throw new Problem(
+      'conflict',
+      `The task was done by case event ${before.completedByEventId}; correct or void that record instead`,
+    );
   }
   const beforeApi = await present(ctx, before);
   await patchVersioned(ctx.trx, Task, before, { status: 'open', completedOn: null, completedManuallyBy: null });
   await recalculateSubjectCycle(taskScope(ctx), before.subjectType, before.subjectId, before.cycleKey);
   const after = await findTask(ctx, before.id);
   const afterApi = await present(ctx, after);
-  await ctx.audit({ action: 'task.reopened', entityType: 'task', entityId: before.id, before: beforeApi, after: afterApi });
+  await ctx.audit({
+    action: 'task.reopened',
+    entityType: 'task',
+    entityId: before.id,
+    before: beforeApi,
+    after: afterApi,
+  });
   return ok(afterApi, after.version);
 }
 
@@ -164,7 +240,10 @@ async function listTaskReminders(ctx: TenantContext<'listTaskReminders'>): Promi
   if (q.userId) query.where('r.user_id', q.userId);
   if (q.kind) query.where('r.kind', q.kind);
   if (q.reminderDate) query.where('r.reminder_date', q.reminderDate);
-  const order = [{ column: 'r.reminder_date', of: (r: TaskReminder) => r.reminderDate }, { column: 'r.id', of: (r: TaskReminder) => r.id }];
+  const order = [
+    { column: 'r.reminder_date', of: (r: TaskReminder) => r.reminderDate },
+    { column: 'r.id', of: (r: TaskReminder) => r.id },
+  ];
   const page = await keysetPage(query, q, order, reminderToApi, 'desc');
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }

@@ -2,7 +2,13 @@ import type { PartialModelObject, QueryBuilder } from 'objection';
 import { findOne, notFound, type FindOptions, type FindScope } from '../../db/find';
 import { keysetPage } from '../../db/keyset';
 import { patchVersioned } from '../../db/versioned';
-import { actorId, defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
+import {
+  actorId,
+  defineOperations,
+  type OperationResult,
+  type TenantContext,
+  type TenantScope,
+} from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
 import { Problem } from '../../http/problem';
 import { created, noContent, ok } from '../../http/results';
@@ -26,17 +32,25 @@ function teamToApi(row: CountedTeam) {
 }
 
 function withMemberCount<Q extends QueryBuilder<Team, unknown>>(query: Q): Q {
-  const count = '(SELECT count(*)::int FROM team_members m WHERE m.tenant_id = teams.tenant_id AND m.team_id = teams.id) AS member_count';
+  const count =
+    '(SELECT count(*)::int FROM team_members m WHERE m.tenant_id = teams.tenant_id AND m.team_id = teams.id) AS member_count';
   return query.select('teams.*', Team.raw(count));
 }
 
 /** One of the tenant's teams, with its member count, or not found. */
-export async function findTeam(scope: FindScope, teamId: string, options: Pick<FindOptions, 'lock' | 'pointer'> = {}): Promise<CountedTeam> {
+export async function findTeam(
+  scope: FindScope,
+  teamId: string,
+  options: Pick<FindOptions, 'lock' | 'pointer'> = {},
+): Promise<CountedTeam> {
   return (await findOne<Team>(scope, Team, teamId, { ...options, narrow: withMemberCount })) as CountedTeam;
 }
 
 async function assertNameFree(ctx: TenantScope, name: string, exceptId?: string): Promise<void> {
-  const query = Team.query(ctx.trx).where({ tenant_id: ctx.tenantId }).whereRaw('lower(name) = lower(?)', [name]).first();
+  const query = Team.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId })
+    .whereRaw('lower(name) = lower(?)', [name])
+    .first();
   if (exceptId) query.whereNot('id', exceptId);
   if (await query) throw new Problem('conflict', `A team named "${name}" already exists`);
 }
@@ -45,7 +59,12 @@ async function listTeams(ctx: TenantContext<'listTeams'>): Promise<OperationResu
   const q = ctx.query;
   const query = withMemberCount(Team.query(ctx.trx).where('teams.tenant_id', ctx.tenantId)).castTo<CountedTeam[]>();
   if (q.memberId) {
-    query.whereExists(TeamMember.query(ctx.trx).alias('m').whereRaw('m.tenant_id = teams.tenant_id AND m.team_id = teams.id').where('m.user_id', q.memberId));
+    query.whereExists(
+      TeamMember.query(ctx.trx)
+        .alias('m')
+        .whereRaw('m.tenant_id = teams.tenant_id AND m.team_id = teams.id')
+        .where('m.user_id', q.memberId),
+    );
   }
   const page = await keysetPage(query, q, [{ column: 'teams.id', of: (r) => r.id }], teamToApi);
   return ok({ data: page.data, nextCursor: page.nextCursor });
@@ -55,7 +74,12 @@ async function createTeam(ctx: TenantContext<'createTeam'>): Promise<OperationRe
   const body = ctx.body;
   await assertNameFree(ctx, body.name);
   const id = newId();
-  await Team.query(ctx.trx).insert({ tenantId: ctx.tenantId, id, name: body.name, description: body.description ?? null });
+  await Team.query(ctx.trx).insert({
+    tenantId: ctx.tenantId,
+    id,
+    name: body.name,
+    description: body.description ?? null,
+  });
   const team = teamToApi(await findTeam(ctx, id));
   await ctx.audit({ action: 'team.created', entityType: 'team', entityId: id, after: team });
   return created(team, `/v1/teams/${id}`, team.version);
@@ -76,12 +100,21 @@ async function updateTeam(ctx: TenantContext<'updateTeam'>): Promise<OperationRe
   if (body.description !== undefined) changes.description = body.description;
   await patchVersioned<Team>(ctx.trx, Team, before, changes);
   const after = await findTeam(ctx, before.id);
-  await ctx.audit({ action: 'team.updated', entityType: 'team', entityId: before.id, before: teamToApi(before), after: teamToApi(after) });
+  await ctx.audit({
+    action: 'team.updated',
+    entityType: 'team',
+    entityId: before.id,
+    before: teamToApi(before),
+    after: teamToApi(after),
+  });
   return ok(teamToApi(after), after.version);
 }
 
 async function memberIds(ctx: TenantScope, teamId: string): Promise<string[]> {
-  const rows = await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: teamId }).orderBy('user_id').select('user_id');
+  const rows = await TeamMember.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, team_id: teamId })
+    .orderBy('user_id')
+    .select('user_id');
   return rows.map((r) => r.userId);
 }
 
@@ -91,7 +124,12 @@ async function deleteTeam(ctx: TenantContext<'deleteTeam'>): Promise<OperationRe
   const members = await memberIds(ctx, before.id);
   await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: before.id }).delete();
   await Team.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: before.id }).delete();
-  await ctx.audit({ action: 'team.deleted', entityType: 'team', entityId: before.id, before: { ...teamToApi(before), memberIds: members } });
+  await ctx.audit({
+    action: 'team.deleted',
+    entityType: 'team',
+    entityId: before.id,
+    before: { ...teamToApi(before), memberIds: members },
+  });
   return noContent();
 }
 
@@ -99,7 +137,13 @@ async function deleteTeam(ctx: TenantContext<'deleteTeam'>): Promise<OperationRe
 type ListedMember = TeamMember & { displayName: string; email: string };
 
 function memberToApi(row: ListedMember) {
-  return { teamId: row.teamId, userId: row.userId, displayName: row.displayName, email: row.email, addedAt: iso(row.addedAt) };
+  return {
+    teamId: row.teamId,
+    userId: row.userId,
+    displayName: row.displayName,
+    email: row.email,
+    addedAt: iso(row.addedAt),
+  };
 }
 
 function membersQuery(ctx: TenantScope, teamId: string) {
@@ -121,7 +165,12 @@ export async function findTeamMember(ctx: TenantScope, teamId: string, userId: s
 
 async function listTeamMembers(ctx: TenantContext<'listTeamMembers'>): Promise<OperationResult> {
   const team = await findTeam(ctx, ctx.params.teamId);
-  const page = await keysetPage(membersQuery(ctx, team.id).castTo<ListedMember[]>(), ctx.query, [{ column: 'm.user_id', of: (r) => r.userId }], memberToApi);
+  const page = await keysetPage(
+    membersQuery(ctx, team.id).castTo<ListedMember[]>(),
+    ctx.query,
+    [{ column: 'm.user_id', of: (r) => r.userId }],
+    memberToApi,
+  );
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
@@ -129,8 +178,11 @@ async function addTeamMember(ctx: TenantContext<'addTeamMember'>): Promise<Opera
   const { userId } = ctx.body;
   const team = await findTeam(ctx, ctx.params.teamId, { lock: true });
   const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: userId, status: 'active' }).first('id');
-  if (!user) throw Problem.unprocessable([{ pointer: '/body/userId', message: 'is not an active user of this tenant' }]);
-  const already = await TeamMember.query(ctx.trx).where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: userId }).first();
+  if (!user)
+    throw Problem.unprocessable([{ pointer: '/body/userId', message: 'is not an active user of this tenant' }]);
+  const already = await TeamMember.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, team_id: team.id, user_id: userId })
+    .first();
   if (already) throw new Problem('conflict', 'The user is already a member of the team');
   await TeamMember.query(ctx.trx).insert({ tenantId: ctx.tenantId, teamId: team.id, userId, addedBy: actorId(ctx) });
   // A change of members is a change of the team: its version moves.

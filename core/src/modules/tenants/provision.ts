@@ -10,7 +10,11 @@ import { Role } from '../roles/models';
 import { User, UserRole } from '../users/models';
 import { Tenant, type SecurityPolicy, type TenantKind } from './models';
 
-export const DEFAULT_SECURITY_POLICY: SecurityPolicy = { mfaRequiredForRoles: [], maxFailedLogins: 5, lockoutMinutes: 15 };
+export const DEFAULT_SECURITY_POLICY: SecurityPolicy = {
+  mfaRequiredForRoles: [],
+  maxFailedLogins: 5,
+  lockoutMinutes: 15,
+};
 
 export interface NewTenant {
   kind: TenantKind;
@@ -50,7 +54,9 @@ export async function provisionTenant(
 
   const taken = (await trx.raw('SELECT id FROM hearth_tenant_by_slug(?)', [input.slug])) as { rows: unknown[] };
   if (taken.rows.length) {
-    throw new Problem('conflict', `The slug "${input.slug}" is taken`, { errors: [{ pointer: '/body/slug', message: 'is already taken' }] });
+    throw new Problem('conflict', `The slug "${input.slug}" is taken`, {
+      errors: [{ pointer: '/body/slug', message: 'is already taken' }],
+    });
   }
 
   const id = newId();
@@ -74,7 +80,15 @@ export async function provisionTenant(
     roles.map((role) => {
       const roleId = newId();
       roleIds.set(role.key, roleId);
-      return { tenantId: id, id: roleId, key: role.key, name: role.name, description: role.description, system: true, permissions: role.permissions };
+      return {
+        tenantId: id,
+        id: roleId,
+        key: role.key,
+        name: role.name,
+        description: role.description,
+        system: true,
+        permissions: role.permissions,
+      };
     }),
   );
 
@@ -106,7 +120,13 @@ export async function provisionTenant(
   const adminRole = input.kind === 'platform' ? 'platform_admin' : 'tenant_admin';
   await UserRole.query(trx).insert({ tenantId: id, userId: adminUserId, roleId: roleIds.get(adminRole)! });
   if (!input.firstAdmin.password) {
-    await issuePasswordToken(trx, { tenantId: id, userId: adminUserId, email: input.firstAdmin.email, purpose: 'invite', tenantSlug: input.slug });
+    await issuePasswordToken(trx, {
+      tenantId: id,
+      userId: adminUserId,
+      email: input.firstAdmin.email,
+      purpose: 'invite',
+      tenantSlug: input.slug,
+    });
   }
   return { tenant, adminUserId };
 }

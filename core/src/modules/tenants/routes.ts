@@ -35,7 +35,11 @@ function settingsToApi(row: Tenant) {
  * A service tenant, as platform operations see it, or not found: the platform tenant administers
  * itself through /v1/tenant. (Tenants have no tenant_id to scope by, so this is not on findOne.)
  */
-export async function findServiceTenant(trx: Knex.Transaction, tenantId: string, options: Pick<FindOptions, 'lock'> = {}): Promise<Tenant> {
+export async function findServiceTenant(
+  trx: Knex.Transaction,
+  tenantId: string,
+  options: Pick<FindOptions, 'lock'> = {},
+): Promise<Tenant> {
   const query = Tenant.query(trx).where({ id: tenantId, kind: 'service' }).first();
   if (options.lock) query.forUpdate();
   const row = await query;
@@ -54,7 +58,11 @@ async function ownTenant(ctx: TenantScope, options: Pick<FindOptions, 'lock'> = 
  * patchVersioned for the tenants table, which is keyed by id alone: the version moves on by one (the
  * next ETag) and updated_at to now.
  */
-async function patchTenant(trx: Knex.Transaction, before: Tenant, changes: PartialModelObject<Tenant>): Promise<Tenant> {
+async function patchTenant(
+  trx: Knex.Transaction,
+  before: Tenant,
+  changes: PartialModelObject<Tenant>,
+): Promise<Tenant> {
   const [after] = await Tenant.query(trx)
     .where({ id: before.id })
     .patch({ ...changes, version: before.version + 1, updatedAt: trx.fn.now() })
@@ -72,7 +80,9 @@ async function createTenant(ctx: TenantContext<'createTenant'>): Promise<Operati
   const body = ctx.body;
   const pack = ctx.services.packs.get(body.packId);
   if (pack && pack.manifest.currency !== body.currency) {
-    throw Problem.unprocessable([{ pointer: '/body/currency', message: `pack "${body.packId}" pays in ${pack.manifest.currency}` }]);
+    throw Problem.unprocessable([
+      { pointer: '/body/currency', message: `pack "${body.packId}" pays in ${pack.manifest.currency}` },
+    ]);
   }
   const platformTenantId = ctx.tenantId;
   const { tenant, adminUserId } = await provisionTenant(ctx.trx, ctx.services.packs, { ...body, kind: 'service' });
@@ -94,7 +104,13 @@ async function updateTenantStatus(ctx: TenantContext<'updateTenantStatus'>): Pro
   assertIfMatch(ctx.ifMatch, before.version);
   const after = await patchTenant(ctx.trx, before, { status });
   const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated';
-  await ctx.audit({ action, entityType: 'tenant', entityId: before.id, before: tenantToApi(before), after: tenantToApi(after) });
+  await ctx.audit({
+    action,
+    entityType: 'tenant',
+    entityId: before.id,
+    before: tenantToApi(before),
+    after: tenantToApi(after),
+  });
   return ok(tenantToApi(after), after.version);
 }
 
@@ -112,15 +128,30 @@ async function updateTenantSettings(ctx: TenantContext<'updateTenantSettings'>):
   }
   const policy = { ...before.securityPolicy, ...(body.securityPolicy ?? {}) };
   if (body.securityPolicy?.mfaRequiredForRoles) {
-    const known = new Set((await Role.query(ctx.trx).where({ tenant_id: ctx.tenantId }).select('key')).map((r) => r.key));
+    const known = new Set(
+      (await Role.query(ctx.trx).where({ tenant_id: ctx.tenantId }).select('key')).map((r) => r.key),
+    );
     const errors = body.securityPolicy.mfaRequiredForRoles
       .map((key, i) => ({ key, i }))
       .filter(({ key }) => !known.has(key))
-      .map(({ i }) => ({ pointer: `/body/securityPolicy/mfaRequiredForRoles/${i}`, message: 'is not a role of this tenant' }));
+      .map(({ i }) => ({
+        pointer: `/body/securityPolicy/mfaRequiredForRoles/${i}`,
+        message: 'is not a role of this tenant',
+      }));
     if (errors.length) throw Problem.unprocessable(errors);
   }
-  const after = await patchTenant(ctx.trx, before, { name: body.name ?? before.name, timeZone: body.timeZone ?? before.timeZone, securityPolicy: policy });
-  await ctx.audit({ action: 'tenant.settings_updated', entityType: 'tenant', entityId: before.id, before: settingsToApi(before), after: settingsToApi(after) });
+  const after = await patchTenant(ctx.trx, before, {
+    name: body.name ?? before.name,
+    timeZone: body.timeZone ?? before.timeZone,
+    securityPolicy: policy,
+  });
+  await ctx.audit({
+    action: 'tenant.settings_updated',
+    entityType: 'tenant',
+    entityId: before.id,
+    before: settingsToApi(before),
+    after: settingsToApi(after),
+  });
   return ok(settingsToApi(after), after.version);
 }
 

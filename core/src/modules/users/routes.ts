@@ -53,8 +53,15 @@ async function listUsers(ctx: TenantContext<'listUsers'>): Promise<OperationResu
 async function createUser(ctx: TenantContext<'createUser'>): Promise<OperationResult> {
   const body = ctx.body;
   const roleIds = await roleIdsFor(ctx, body.roles);
-  const taken = await User.query(ctx.trx).where({ tenant_id: ctx.tenantId }).whereRaw('lower(email) = lower(?)', [body.email]).first().select('id');
-  if (taken) throw new Problem('conflict', 'A user with this email exists', { errors: [{ pointer: '/body/email', message: 'is already taken' }] });
+  const taken = await User.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId })
+    .whereRaw('lower(email) = lower(?)', [body.email])
+    .first()
+    .select('id');
+  if (taken)
+    throw new Problem('conflict', 'A user with this email exists', {
+      errors: [{ pointer: '/body/email', message: 'is already taken' }],
+    });
   const id = newId();
   await User.query(ctx.trx).insert({
     tenantId: ctx.tenantId,
@@ -65,10 +72,21 @@ async function createUser(ctx: TenantContext<'createUser'>): Promise<OperationRe
   });
   await UserRole.query(ctx.trx).insert(roleIds.map((roleId) => ({ tenantId: ctx.tenantId, userId: id, roleId })));
   if (!body.password) {
-    await issuePasswordToken(ctx.trx, { tenantId: ctx.tenantId, userId: id, email: body.email, purpose: 'invite', tenantSlug: ctx.principal.tenantSlug });
+    await issuePasswordToken(ctx.trx, {
+      tenantId: ctx.tenantId,
+      userId: id,
+      email: body.email,
+      purpose: 'invite',
+      tenantSlug: ctx.principal.tenantSlug,
+    });
   }
   const row = await findUser(ctx, id);
-  await ctx.audit({ action: 'user.created', entityType: 'user', entityId: id, after: { ...userToApi(row), invited: !body.password } });
+  await ctx.audit({
+    action: 'user.created',
+    entityType: 'user',
+    entityId: id,
+    after: { ...userToApi(row), invited: !body.password },
+  });
   return created(userToApi(row), `/v1/users/${id}`, row.version);
 }
 
@@ -82,17 +100,24 @@ async function updateUser(ctx: TenantContext<'updateUser'>): Promise<OperationRe
   const before = await findUser(ctx, ctx.params.userId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   const self = ctx.principal.kind === 'user' && ctx.principal.id === before.id;
-  if (self && body.status === 'disabled') throw Problem.unprocessable([{ pointer: '/body/status', message: 'you cannot disable your own account' }]);
-  if (self && body.roles) throw Problem.unprocessable([{ pointer: '/body/roles', message: 'you cannot change your own roles' }]);
+  if (self && body.status === 'disabled')
+    throw Problem.unprocessable([{ pointer: '/body/status', message: 'you cannot disable your own account' }]);
+  if (self && body.roles)
+    throw Problem.unprocessable([{ pointer: '/body/roles', message: 'you cannot change your own roles' }]);
   // Taking roles away is also a grant decision: the actor must hold what the user held.
   if (body.roles) {
     const current = await rolesByKey(ctx, before.roles);
     if ([...current.values()].some((r) => grantErrors(ctx.principal, r.permissions, '').length)) {
-      throw new Problem('forbidden', 'This user holds permissions you do not; only someone who holds them can change their roles');
+      throw new Problem(
+        'forbidden',
+        'This user holds permissions you do not; only someone who holds them can change their roles',
+      );
     }
     const roleIds = await roleIdsFor(ctx, body.roles);
     await UserRole.query(ctx.trx).where({ tenant_id: ctx.tenantId, user_id: before.id }).delete();
-    await UserRole.query(ctx.trx).insert(roleIds.map((roleId) => ({ tenantId: ctx.tenantId, userId: before.id, roleId })));
+    await UserRole.query(ctx.trx).insert(
+      roleIds.map((roleId) => ({ tenantId: ctx.tenantId, userId: before.id, roleId })),
+    );
   }
   await patchVersioned<User>(ctx.trx, User, before, {
     ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
@@ -102,7 +127,13 @@ async function updateUser(ctx: TenantContext<'updateUser'>): Promise<OperationRe
   // sessions too means no refresh token outlives the decision.
   if (body.status === 'disabled') await revokeSessions(ctx, before.id);
   const after = await findUser(ctx, before.id);
-  await ctx.audit({ action: 'user.updated', entityType: 'user', entityId: before.id, before: userToApi(before), after: userToApi(after) });
+  await ctx.audit({
+    action: 'user.updated',
+    entityType: 'user',
+    entityId: before.id,
+    before: userToApi(before),
+    after: userToApi(after),
+  });
   return ok(userToApi(after), after.version);
 }
 
@@ -110,7 +141,13 @@ async function unlockUser(ctx: TenantContext<'unlockUser'>): Promise<OperationRe
   const before = await findUser(ctx, ctx.params.userId, { lock: true });
   await patchVersioned<User>(ctx.trx, User, before, { failedLoginCount: 0, lockedUntil: null });
   const after = await findUser(ctx, before.id);
-  await ctx.audit({ action: 'user.unlocked', entityType: 'user', entityId: before.id, before: userToApi(before), after: userToApi(after) });
+  await ctx.audit({
+    action: 'user.unlocked',
+    entityType: 'user',
+    entityId: before.id,
+    before: userToApi(before),
+    after: userToApi(after),
+  });
   return ok(userToApi(after), after.version);
 }
 

@@ -9,7 +9,16 @@ export type UserWithRoles = User & { roles: string[] };
 
 /** What a user's reads take: never the password hash or the MFA secrets. */
 const USER_COLUMNS = [
-  'u.tenant_id', 'u.id', 'u.email', 'u.display_name', 'u.status', 'u.mfa_enabled', 'u.locked_until', 'u.version', 'u.created_at', 'u.updated_at',
+  'u.tenant_id',
+  'u.id',
+  'u.email',
+  'u.display_name',
+  'u.status',
+  'u.mfa_enabled',
+  'u.locked_until',
+  'u.version',
+  'u.created_at',
+  'u.updated_at',
 ];
 
 function rolesColumn(trx: Knex.Transaction): Knex.Raw {
@@ -21,7 +30,11 @@ function rolesColumn(trx: Knex.Transaction): Knex.Raw {
 
 /** The tenant's users (as `u`), each with their roles. */
 export function usersWithRoles(scope: FindScope): QueryBuilder<User, UserWithRoles[]> {
-  return User.query(scope.trx).alias('u').where('u.tenant_id', scope.tenantId).select(...USER_COLUMNS, rolesColumn(scope.trx)).castTo<UserWithRoles[]>();
+  return User.query(scope.trx)
+    .alias('u')
+    .where('u.tenant_id', scope.tenantId)
+    .select(...USER_COLUMNS, rolesColumn(scope.trx))
+    .castTo<UserWithRoles[]>();
 }
 
 /**
@@ -29,7 +42,8 @@ export function usersWithRoles(scope: FindScope): QueryBuilder<User, UserWithRol
  * its own first, so the roles read next are the ones committed by whoever held the lock before.
  */
 export async function findUser(scope: FindScope, userId: string, options: FindOptions = {}): Promise<UserWithRoles> {
-  if (options.lock) await findOne<User>(scope, User, userId, { lock: true, pointer: options.pointer, narrow: (q) => q.select('id') });
+  if (options.lock)
+    await findOne<User>(scope, User, userId, { lock: true, pointer: options.pointer, narrow: (q) => q.select('id') });
   const withRoles = (query: QueryBuilder<User>) => query.alias('u').select(...USER_COLUMNS, rolesColumn(scope.trx));
   return (await findOne<User>(scope, User, userId, { pointer: options.pointer, narrow: withRoles })) as UserWithRoles;
 }

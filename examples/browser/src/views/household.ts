@@ -14,7 +14,9 @@ const RUNS_SHOWN = 3;
 /** A carer household, and what it is paid in the latest payment runs, line by line, with its statements. */
 export const householdView: View = async (session, householdId) => {
   const { client, place } = session;
-  const household = await unwrap(client.GET('/v1/carer-households/{householdId}', { params: { path: { householdId } } }));
+  const household = await unwrap(
+    client.GET('/v1/carer-households/{householdId}', { params: { path: { householdId } } }),
+  );
   const payments = session.can('payments:read')
     ? await paymentsSection(client, place, householdId)
     : [h('p', {}, 'Payments are shown to finance staff (the permission payments:read).')];
@@ -27,7 +29,14 @@ export const householdView: View = async (session, householdId) => {
         'dl',
         { class: 'facts' },
         h('dt', {}, 'Approval'),
-        h('dd', {}, words(household.approvalState), household.approvedOn ? h('span', {}, ' (approved ', dateElement(household.approvedOn, place.locale), ')') : ''),
+        h(
+          'dd',
+          {},
+          words(household.approvalState),
+          household.approvedOn
+            ? h('span', {}, ' (approved ', dateElement(household.approvedOn, place.locale), ')')
+            : '',
+        ),
         h('dt', {}, 'Region'),
         h('dd', {}, household.region ? words(household.region) : 'Not recorded'),
         h('dt', {}, 'Carer level'),
@@ -43,12 +52,26 @@ async function paymentsSection(client: HearthClient, place: Place, householdId: 
   const runs = (await unwrap(client.GET('/v1/payment-runs', { params: { query: { limit: RUNS_SHOWN } } }))).data;
   if (runs.length === 0) return [h('p', {}, 'No payment runs yet.')];
   const lines = await Promise.all(
-    runs.map((run) => allPages((cursor) => unwrap(client.GET('/v1/payment-runs/{runId}/lines', { params: { path: { runId: run.id }, query: { householdId, limit: 200, ...cursor } } })))),
+    runs.map((run) =>
+      allPages((cursor) =>
+        unwrap(
+          client.GET('/v1/payment-runs/{runId}/lines', {
+            params: { path: { runId: run.id }, query: { householdId, limit: 200, ...cursor } },
+          }),
+        ),
+      ),
+    ),
   );
   return runs.map((run, i) => runSection(client, place, householdId, run, lines[i] ?? []));
 }
 
-function runSection(client: HearthClient, place: Place, householdId: string, run: PaymentRun, lines: PaymentLine[]): HTMLElement {
+function runSection(
+  client: HearthClient,
+  place: Place,
+  householdId: string,
+  run: PaymentRun,
+  lines: PaymentLine[],
+): HTMLElement {
   const money = (minorUnits: number) => moneyElement(minorUnits, run.currency, place.locale);
   const date = (iso: string) => dateElement(iso, place.locale);
   // Integers in minor units all the way: the total is a sum of integers, formatted once.
@@ -67,7 +90,13 @@ function runSection(client: HearthClient, place: Place, householdId: string, run
           table(
             `Lines of ${run.reference} for this household`,
             ['Line', 'Component', 'Kind', 'Nights', 'Amount'],
-            lines.map((line) => [line.description, words(line.component), words(line.kind), line.nights ?? '', money(line.amount)]),
+            lines.map((line) => [
+              line.description,
+              words(line.component),
+              words(line.kind),
+              line.nights ?? '',
+              money(line.amount),
+            ]),
             { rowHeader: true, numeric: [3, 4], footer: ['Total', '', '', '', money(total)] },
           ),
           statement(client, run, householdId),
@@ -92,7 +121,11 @@ function statement(client: HearthClient, run: PaymentRun, householdId: string): 
     view.disabled = true;
     unwrap(client.GET(path, { params: params('html'), parseAs: 'text' }))
       .then((html) => {
-        const frame = h('iframe', { title: `Statement for ${run.reference}`, sandbox: '', referrerpolicy: 'no-referrer' });
+        const frame = h('iframe', {
+          title: `Statement for ${run.reference}`,
+          sandbox: '',
+          referrerpolicy: 'no-referrer',
+        });
         frame.srcdoc = html;
         shown.replaceChildren(frame);
       })

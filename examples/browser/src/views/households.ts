@@ -36,7 +36,11 @@ export const householdsView: View = async (session) => {
       shown = 0;
       cursor = null;
     }
-    const page = await unwrap(client.GET('/v1/carer-households', { params: { query: { limit: PAGE, ...(query ? { q: query } : {}), ...(cursor ? { cursor } : {}) } } }));
+    const page = await unwrap(
+      client.GET('/v1/carer-households', {
+        params: { query: { limit: PAGE, ...(query ? { q: query } : {}), ...(cursor ? { cursor } : {}) } },
+      }),
+    );
     rows.append(...page.data.map(row));
     shown += page.data.length;
     cursor = page.nextCursor ?? null;
@@ -71,8 +75,19 @@ export const householdsView: View = async (session) => {
     'table',
     {},
     h('caption', {}, 'Carer households'),
-    h('thead', {}, h('tr', {}, ['Household', 'Approval', 'Region', 'Status'].map((column) => h('th', { scope: 'col' }, column)))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        ['Household', 'Approval', 'Region', 'Status'].map((column) => h('th', { scope: 'col' }, column)),
+      ),
+    ),
     rows,
   );
-  return { title, content: [h('h1', { id: 'page-title', tabindex: '-1' }, title), form, count, list, h('p', {}, more), failure] };
+  return {
+    title,
+    content: [h('h1', { id: 'page-title', tabindex: '-1' }, title), form, count, list, h('p', {}, more), failure],
+  };
 };

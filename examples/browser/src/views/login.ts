@@ -12,12 +12,37 @@ export function loginForm(onLoggedIn: (session: Session) => void): HTMLElement {
   const field = (label: string, input: HTMLInputElement, hint?: string) => {
     const hintId = hint ? `${input.id}-hint` : null;
     if (hintId) input.setAttribute('aria-describedby', hintId);
-    return h('p', { class: 'field' }, h('label', { for: input.id }, label), hintId ? h('span', { id: hintId, class: 'hint' }, hint) : null, input);
+    return h(
+      'p',
+      { class: 'field' },
+      h('label', { for: input.id }, label),
+      hintId ? h('span', { id: hintId, class: 'hint' }, hint) : null,
+      input,
+    );
   };
-  const tenant = h('input', { id: 'tenant', name: 'tenant', required: true, autocomplete: 'organization', spellcheck: 'false', value: localStorage.getItem(LAST_TENANT_KEY) ?? '' });
+  const tenant = h('input', {
+    id: 'tenant',
+    name: 'tenant',
+    required: true,
+    autocomplete: 'organization',
+    spellcheck: 'false',
+    value: localStorage.getItem(LAST_TENANT_KEY) ?? '',
+  });
   const email = h('input', { id: 'email', name: 'email', type: 'email', required: true, autocomplete: 'username' });
-  const password = h('input', { id: 'password', name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
-  const totp = h('input', { id: 'totp', name: 'totp', inputmode: 'numeric', autocomplete: 'one-time-code', pattern: '[0-9]{6}' });
+  const password = h('input', {
+    id: 'password',
+    name: 'password',
+    type: 'password',
+    required: true,
+    autocomplete: 'current-password',
+  });
+  const totp = h('input', {
+    id: 'totp',
+    name: 'totp',
+    inputmode: 'numeric',
+    autocomplete: 'one-time-code',
+    pattern: '[0-9]{6}',
+  });
   const totpField = field('Code from your authenticator app', totp);
   totpField.hidden = true;
   const failure = h('div', { class: 'failure' });
@@ -30,7 +55,11 @@ export function loginForm(onLoggedIn: (session: Session) => void): HTMLElement {
       novalidate: false,
       onsubmit: (event: Event) => {
         event.preventDefault();
-        const credentials: LoginRequest = { tenant: tenant.value.trim(), email: email.value.trim(), password: password.value };
+        const credentials: LoginRequest = {
+          tenant: tenant.value.trim(),
+          email: email.value.trim(),
+          password: password.value,
+        };
         if (!totpField.hidden && totp.value) credentials.totpCode = totp.value;
         submit.disabled = true;
         failure.replaceChildren(h('p', { role: 'status' }, 'Logging in…'));
@@ -57,5 +86,11 @@ export function loginForm(onLoggedIn: (session: Session) => void): HTMLElement {
     failure,
     h('p', {}, submit),
   );
-  return h('section', {}, h('h1', { id: 'page-title', tabindex: '-1' }, 'Log in to Hearth'), h('p', { class: 'hint' }, `Hearth at ${HEARTH_URL}`), form);
+  return h(
+    'section',
+    {},
+    h('h1', { id: 'page-title', tabindex: '-1' }, 'Log in to Hearth'),
+    h('p', { class: 'hint' }, `Hearth at ${HEARTH_URL}`),
+    form,
+  );
 }

@@ -15,7 +15,10 @@ export type ExportCursorRow = EntryRow & { [K in CursorJournalColumn as `j_${K}`
  * the export keeps its amounts and accounts, the child and placement withheld, as on every other view
  * of money. Each call makes fresh objects: what one format call does to them cannot reach the next.
  */
-export function exportViewsOf(row: ExportCursorRow, hidden: HiddenRecords): { entry: LedgerEntryView; journal: LedgerJournalView } {
+export function exportViewsOf(
+  row: ExportCursorRow,
+  hidden: HiddenRecords,
+): { entry: LedgerEntryView; journal: LedgerJournalView } {
   const withheld = namesHidden(hidden, row, ROW_KEYS);
   return {
     journal: {

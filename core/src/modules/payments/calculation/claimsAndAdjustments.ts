@@ -22,25 +22,63 @@ export class ClaimsAndAdjustments {
 
   static async read(trx: Knex.Transaction, tenantId: string, period: { to: string }): Promise<ClaimsAndAdjustments> {
     const claims = await claimPaymentsDue(trx, tenantId, period.to);
-    const adjustments = await PaymentAdjustment.query(trx).where({ tenant_id: tenantId, status: 'approved' }).orderBy('id');
+    const adjustments = await PaymentAdjustment.query(trx)
+      .where({ tenant_id: tenantId, status: 'approved' })
+      .orderBy('id');
     const lines: DraftLine[] = [];
     for (const c of claims) {
       lines.push({
-        householdId: c.householdId, placementId: null, childId: null, kind: 'claim', component: c.kind, periodStart: c.firstDate, periodEnd: c.lastDate, nights: null, amount: c.amount,
-        explanation: { kind: 'claim', claimId: c.claimId, lines: c.lines, approvedBy: c.decidedBy, approvedOn: c.decidedOn, from: c.firstDate, to: c.lastDate, claimDate: c.claimDate, paidThrough: period.to },
-        ...NO_LINKS, claimId: c.claimId,
+        householdId: c.householdId,
+        placementId: null,
+        childId: null,
+        kind: 'claim',
+        component: c.kind,
+        periodStart: c.firstDate,
+        periodEnd: c.lastDate,
+        nights: null,
+        amount: c.amount,
+        explanation: {
+          kind: 'claim',
+          claimId: c.claimId,
+          lines: c.lines,
+          approvedBy: c.decidedBy,
+          approvedOn: c.decidedOn,
+          from: c.firstDate,
+          to: c.lastDate,
+          claimDate: c.claimDate,
+          paidThrough: period.to,
+        },
+        ...NO_LINKS,
+        claimId: c.claimId,
         description: `${c.kind === 'mileage' ? 'Mileage' : 'Expenses'} claim${c.description ? ` "${c.description}"` : ''}: ${c.lines} line${c.lines === 1 ? '' : 's'}, ${c.firstDate} to ${c.lastDate}`,
       });
     }
     for (const a of adjustments) {
       lines.push({
-        householdId: a.householdId, placementId: a.placementId, childId: a.childId, kind: 'adjustment', component: a.component, periodStart: null, periodEnd: null, nights: null,
+        householdId: a.householdId,
+        placementId: a.placementId,
+        childId: a.childId,
+        kind: 'adjustment',
+        component: a.component,
+        periodStart: null,
+        periodEnd: null,
+        nights: null,
         amount: Number(a.amount),
         explanation: {
-          kind: 'adjustment', adjustmentId: a.id, source: a.source, reason: a.reason, proposedBy: a.proposedBy, approvedBy: a.decidedBy, decisionReasons: a.decisionReasons,
-          disputeId: a.disputeId, correctsLineId: a.correctsLineId,
+          kind: 'adjustment',
+          adjustmentId: a.id,
+          source: a.source,
+          reason: a.reason,
+          proposedBy: a.proposedBy,
+          approvedBy: a.decidedBy,
+          decisionReasons: a.decisionReasons,
+          disputeId: a.disputeId,
+          correctsLineId: a.correctsLineId,
         },
-        ...NO_LINKS, correctsLineIds: a.correctsLineId ? [a.correctsLineId] : null, adjustmentId: a.id, description: `Adjustment: ${a.reason}`,
+        ...NO_LINKS,
+        correctsLineIds: a.correctsLineId ? [a.correctsLineId] : null,
+        adjustmentId: a.id,
+        description: `Adjustment: ${a.reason}`,
       });
     }
     // By household, and (the sort is stable) claims before adjustments within one, each in the order read.
@@ -51,7 +89,11 @@ export class ClaimsAndAdjustments {
   /** The lines of the households up to the end of `range` not handed out yet (slices come in household order). */
   through(range: HouseholdRange): DraftLine[] {
     const from = this.next;
-    while (this.next < this.lines.length && (range.through === null || this.lines[this.next]!.householdId <= range.through)) this.next++;
+    while (
+      this.next < this.lines.length &&
+      (range.through === null || this.lines[this.next]!.householdId <= range.through)
+    )
+      this.next++;
     return this.lines.slice(from, this.next);
   }
 }

@@ -21,7 +21,11 @@ export interface SettledRun {
 export type CalculationInputs = Pick<RunInputs, 'packVersions' | 'overlayVersion'>;
 
 /** What finalised runs paid one placement for one settled run's period, in one component (summed over its lines). */
-type PaidFor = Pick<PaymentLine, 'placementId' | 'householdId' | 'childId' | 'component' | 'amount'> & { placementId: string; forRun: string; lineIds: string[] };
+type PaidFor = Pick<PaymentLine, 'placementId' | 'householdId' | 'childId' | 'component' | 'amount'> & {
+  placementId: string;
+  forRun: string;
+  lineIds: string[];
+};
 
 /**
  * Changes recorded this long before an earlier calculation still count as after it: a change whose
@@ -68,7 +72,13 @@ export interface Corrections {
  * This finds the scope once per calculation; `correctionsIn` then corrects one slice of households
  * at a time.
  */
-export async function correctionScope(trx: Knex.Transaction, tenantId: string, run: { periodStart: string; lookbackDays: number }, current: CalculationInputs, overlays: Overlay[]): Promise<CorrectionScope | null> {
+export async function correctionScope(
+  trx: Knex.Transaction,
+  tenantId: string,
+  run: { periodStart: string; lookbackDays: number },
+  current: CalculationInputs,
+  overlays: Overlay[],
+): Promise<CorrectionScope | null> {
   const lookbackStart = addDays(run.periodStart, -run.lookbackDays);
   const lastNight = addDays(run.periodStart, -1);
   const settled = await PaymentRun.query(trx)
@@ -80,7 +90,14 @@ export async function correctionScope(trx: Knex.Transaction, tenantId: string, r
     .select('id', 'reference', 'period_start', 'period_end', 'calculated_at', 'inputs');
   if (!settled.length) return null;
   // A finalised run was calculated, so it has its calculated_at.
-  const runs: SettledRun[] = settled.map((r) => ({ id: r.id, reference: r.reference, periodStart: r.periodStart, periodEnd: r.periodEnd, calculatedAt: new Date(r.calculatedAt!), packVersions: r.inputs?.packVersions ?? null }));
+  const runs: SettledRun[] = settled.map((r) => ({
+    id: r.id,
+    reference: r.reference,
+    periodStart: r.periodStart,
+    periodEnd: r.periodEnd,
+    calculatedAt: new Date(r.calculatedAt!),
+    packVersions: r.inputs?.packVersions ?? null,
+  }));
   const previous = runs[runs.length - 1]!;
   const since = new Date(previous.calculatedAt.getTime() - CLOCK_MARGIN_MS);
   const from = runs[0]!.periodStart > lookbackStart ? runs[0]!.periodStart : lookbackStart;
@@ -89,7 +106,8 @@ export async function correctionScope(trx: Knex.Transaction, tenantId: string, r
   let configFrom: string | null = null;
   if (JSON.stringify(previous.packVersions) !== JSON.stringify(current.packVersions)) configFrom = from;
   for (const overlay of overlays) {
-    const touchesRates = Object.keys(overlay.changes.rates ?? {}).length > 0 || Object.keys(overlay.changes.rules ?? {}).length > 0;
+    const touchesRates =
+      Object.keys(overlay.changes.rates ?? {}).length > 0 || Object.keys(overlay.changes.rules ?? {}).length > 0;
     if (touchesRates && new Date(overlay.createdAt) > since && overlay.effectiveFrom <= lastNight) {
       const reach = overlay.effectiveFrom < from ? from : overlay.effectiveFrom;
       if (configFrom === null || reach < configFrom) configFrom = reach;
@@ -99,17 +117,35 @@ export async function correctionScope(trx: Knex.Transaction, tenantId: string, r
 }
 
 /** The corrections (see correctionScope) for the placements of one slice of households. */
-export async function correctionsIn(trx: Knex.Transaction, tenantId: string, rates: Rates, scope: CorrectionScope, categories: Map<string, string>, households: HouseholdRange): Promise<Corrections> {
+export async function correctionsIn(
+  trx: Knex.Transaction,
+  tenantId: string,
+  rates: Rates,
+  scope: CorrectionScope,
+  categories: Map<string, string>,
+  households: HouseholdRange,
+): Promise<Corrections> {
   const { runs, since, from, lastNight, configFrom } = scope;
   const candidates = new Set(await changedPlacements(trx, tenantId, { from, to: lastNight }, since, households));
   if (configFrom !== null) {
-    for (const id of await placementIdsToPrice(trx, tenantId, { from: configFrom, to: lastNight }, { households })) candidates.add(id);
+    for (const id of await placementIdsToPrice(trx, tenantId, { from: configFrom, to: lastNight }, { households }))
+      candidates.add(id);
   }
   if (!candidates.size) return { lines: [], issues: [], placementsChecked: 0 };
 
   const ids = [...candidates].sort();
-  const facts = new Map((await placementsToPrice(trx, tenantId, { from, to: lastNight }, categories, { placementIds: ids })).map((p) => [p.placementId, p]));
-  const paid = await paidFor(trx, tenantId, ids, runs.map((r) => r.id));
+  const facts = new Map(
+    (await placementsToPrice(trx, tenantId, { from, to: lastNight }, categories, { placementIds: ids })).map((p) => [
+      p.placementId,
+      p,
+    ]),
+  );
+  const paid = await paidFor(
+    trx,
+    tenantId,
+    ids,
+    runs.map((r) => r.id),
+  );
 
   const lines: DraftLine[] = [];
   const issues: CalculationIssue[] = [];
@@ -123,10 +159,20 @@ export async function correctionsIn(trx: Knex.Transaction, tenantId: string, rat
         // A tenant whose configuration sets no rates paid no placement, so there is nothing to correct.
         if (!rates.book) continue;
         try {
-          due = await placementSegments(rates.book, placement.rates, { from: settledRun.periodStart, to: settledRun.periodEnd });
+          due = await placementSegments(rates.book, placement.rates, {
+            from: settledRun.periodStart,
+            to: settledRun.periodEnd,
+          });
         } catch (error) {
           if (!(error instanceof RateConfigurationError)) throw error;
-          issues.push({ householdId: placement.householdId, placementId, childId: placement.childId, severity: 'error', code: 'rate_configuration', message: `Correcting ${settledRun.reference}: ${error.message}` });
+          issues.push({
+            householdId: placement.householdId,
+            placementId,
+            childId: placement.childId,
+            severity: 'error',
+            code: 'rate_configuration',
+            message: `Correcting ${settledRun.reference}: ${error.message}`,
+          });
           continue;
         }
       }
@@ -137,7 +183,12 @@ export async function correctionsIn(trx: Knex.Transaction, tenantId: string, rat
 }
 
 /** Due against paid for one placement and one settled run, component by component. */
-function differences(run: SettledRun, placement: PricedPlacement | null, due: RateSegment[], paid: PaidFor[]): DraftLine[] {
+function differences(
+  run: SettledRun,
+  placement: PricedPlacement | null,
+  due: RateSegment[],
+  paid: PaidFor[],
+): DraftLine[] {
   const components = [...new Set([...due.map((s) => s.component), ...paid.map((p) => p.component)])].sort();
   const out: DraftLine[] = [];
   for (const component of components) {
@@ -166,7 +217,17 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
       explanation: {
         kind: 'correction',
         corrects: { runId: run.id, reference: run.reference, periodStart: run.periodStart, periodEnd: run.periodEnd },
-        due: { amount: dueAmount, nights, segments: dueSegments.map((s) => ({ from: s.from, to: s.to, nights: s.nights, amount: s.amount, explanation: s.explanation })) },
+        due: {
+          amount: dueAmount,
+          nights,
+          segments: dueSegments.map((s) => ({
+            from: s.from,
+            to: s.to,
+            nights: s.nights,
+            amount: s.amount,
+            explanation: s.explanation,
+          })),
+        },
         paid: { amount: paidAmount, lineIds: paidRows.flatMap((p) => p.lineIds).sort() },
         difference,
       },
@@ -186,7 +247,13 @@ function differences(run: SettledRun, placement: PricedPlacement | null, due: Ra
  * levels of care gained a row, or an occasion of the child was recorded, changed, deleted or
  * restored. (The modules' tables, read in one statement; filtered by tenant.)
  */
-async function changedPlacements(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, since: Date, households: HouseholdRange): Promise<string[]> {
+async function changedPlacements(
+  trx: Knex.Transaction,
+  tenantId: string,
+  window: { from: string; to: string },
+  since: Date,
+  households: HouseholdRange,
+): Promise<string[]> {
   const rows: { rows: Array<{ id: string }> } = await trx.raw(
     `SELECT p.id FROM placements p
        JOIN children c ON c.tenant_id = p.tenant_id AND c.id = p.child_id
@@ -198,13 +265,25 @@ async function changedPlacements(trx: Knex.Transaction, tenantId: string, window
           OR EXISTS (SELECT 1 FROM carer_household_regions g WHERE g.tenant_id = p.tenant_id AND g.household_id = p.household_id AND g.created_at > :since)
           OR EXISTS (SELECT 1 FROM child_occasions o WHERE o.tenant_id = p.tenant_id AND o.child_id = p.child_id AND (o.created_at > :since OR o.updated_at > :since))
           OR EXISTS (SELECT 1 FROM placement_levels_of_care l WHERE l.tenant_id = p.tenant_id AND l.placement_id = p.id AND l.created_at > :since))`,
-    { tenant: tenantId, from: window.from, to: window.to, since: since.toISOString(), after: households.after, through: households.through },
+    {
+      tenant: tenantId,
+      from: window.from,
+      to: window.to,
+      since: since.toISOString(),
+      after: households.after,
+      through: households.through,
+    },
   );
   return rows.rows.map((r) => r.id);
 }
 
 /** What finalised runs paid each placement for each settled run's period, by component: the run's own lines and corrections of it. */
-async function paidFor(trx: Knex.Transaction, tenantId: string, placementIds: string[], runIds: string[]): Promise<Map<string, PaidFor[]>> {
+async function paidFor(
+  trx: Knex.Transaction,
+  tenantId: string,
+  placementIds: string[],
+  runIds: string[],
+): Promise<Map<string, PaidFor[]>> {
   const rows: { rows: PaidFor[] } = await trx.raw(
     `SELECT l.placement_id AS "placementId", l.household_id AS "householdId", l.child_id AS "childId", coalesce(l.corrects_run_id, l.run_id) AS "forRun", l.component,
             sum(l.amount)::bigint AS amount, array_agg(l.id ORDER BY l.id) AS "lineIds"

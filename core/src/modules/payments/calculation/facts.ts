@@ -30,7 +30,8 @@ interface PlacementRow {
  * Levels of care and carer levels are not mapped: their rate tables are keyed by the codes themselves.
  */
 export function placementCategories(config: TenantConfiguration): Map<string, string> {
-  const list = config.effective?.lookups.find((l) => l.key === 'placement_type')?.value as unknown as LookupListDefinition | undefined;
+  const list = config.effective?.lookups.find((l) => l.key === 'placement_type')?.value as unknown as
+    LookupListDefinition | undefined;
   return new Map((list?.values ?? []).filter((v) => v.normalised).map((v) => [v.code, v.normalised!]));
 }
 
@@ -45,7 +46,11 @@ export interface HouseholdRange {
 }
 
 /** Limits a query to the households of a range, by the column naming them. */
-export function inHouseholds<Q extends Knex.QueryBuilder>(query: Q, column: string, range: HouseholdRange | undefined): Q {
+export function inHouseholds<Q extends Knex.QueryBuilder>(
+  query: Q,
+  column: string,
+  range: HouseholdRange | undefined,
+): Q {
   if (range?.after != null) query.where(column, '>', range.after);
   if (range?.through != null) query.where(column, '<=', range.through);
   return query;
@@ -64,10 +69,18 @@ export const HOUSEHOLDS_PER_SLICE = 500;
  * The tenant's carer households in slices of `size`, in id order (the order a run's lines are in),
  * each slice read when the one before it is done: the last slice runs on to the last household.
  */
-export async function* householdRanges(trx: Knex.Transaction, tenantId: string, size: number): AsyncGenerator<HouseholdRange> {
+export async function* householdRanges(
+  trx: Knex.Transaction,
+  tenantId: string,
+  size: number,
+): AsyncGenerator<HouseholdRange> {
   let after: string | null = null;
   for (;;) {
-    const next = trx('carer_households').where('tenant_id', tenantId).orderBy('id').offset(size - 1).first('id');
+    const next = trx('carer_households')
+      .where('tenant_id', tenantId)
+      .orderBy('id')
+      .offset(size - 1)
+      .first('id');
     if (after !== null) next.where('id', '>', after);
     const through = ((await next) as { id: string } | undefined)?.id ?? null;
     yield { after, through };
@@ -85,25 +98,47 @@ export interface PlacementSelection {
  * The placements with a night in `[from, to]` (the day of departure may be paid, so one ending on
  * `from` is read too): ongoing and ended ones, a respite stay up to the day the child is due back.
  */
-function placementsInCare(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, options: PlacementSelection): Knex.QueryBuilder {
+function placementsInCare(
+  trx: Knex.Transaction,
+  tenantId: string,
+  window: { from: string; to: string },
+  options: PlacementSelection,
+): Knex.QueryBuilder {
   const query = trx('placements as p')
     .where('p.tenant_id', tenantId)
     .whereIn('p.status', ['active', 'ended'])
     .where('p.start_date', '<=', window.to)
-    .whereRaw('coalesce(p.end_date, CASE WHEN p.respite_of IS NOT NULL THEN p.planned_end_date END, ?::date) >= ?::date', [window.from, window.from]);
+    .whereRaw(
+      'coalesce(p.end_date, CASE WHEN p.respite_of IS NOT NULL THEN p.planned_end_date END, ?::date) >= ?::date',
+      [window.from, window.from],
+    );
   if (options.placementIds) query.whereIn('p.id', options.placementIds);
   return inHouseholds(query, 'p.household_id', options.households);
 }
 
 /** How many placements a run over `window` prices (in the given households). */
-export async function countPlacementsToPrice(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, options: PlacementSelection = {}): Promise<number> {
-  const row = (await placementsInCare(trx, tenantId, window, options).first(trx.raw('count(*)::int AS n'))) as { n: number };
+export async function countPlacementsToPrice(
+  trx: Knex.Transaction,
+  tenantId: string,
+  window: { from: string; to: string },
+  options: PlacementSelection = {},
+): Promise<number> {
+  const row = (await placementsInCare(trx, tenantId, window, options).first(trx.raw('count(*)::int AS n'))) as {
+    n: number;
+  };
   return row.n;
 }
 
 /** The ids of the placements a run over `window` prices (in the given households), without their facts. */
-export async function placementIdsToPrice(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, options: PlacementSelection = {}): Promise<string[]> {
-  return ((await placementsInCare(trx, tenantId, window, options).select('p.id')) as Array<{ id: string }>).map((r) => r.id);
+export async function placementIdsToPrice(
+  trx: Knex.Transaction,
+  tenantId: string,
+  window: { from: string; to: string },
+  options: PlacementSelection = {},
+): Promise<string[]> {
+  return ((await placementsInCare(trx, tenantId, window, options).select('p.id')) as Array<{ id: string }>).map(
+    (r) => r.id,
+  );
 }
 
 /**
@@ -123,12 +158,33 @@ export async function placementIdsToPrice(trx: Knex.Transaction, tenantId: strin
  * table rather than through each module's service: a run reads tens of thousands of placements,
  * and a call per placement would be most of its time. Every query is filtered by tenant (RLS too).
  */
-export async function placementsToPrice(trx: Knex.Transaction, tenantId: string, window: { from: string; to: string }, categories: Map<string, string>, options: PlacementSelection = {}): Promise<PricedPlacement[]> {
+export async function placementsToPrice(
+  trx: Knex.Transaction,
+  tenantId: string,
+  window: { from: string; to: string },
+  categories: Map<string, string>,
+  options: PlacementSelection = {},
+): Promise<PricedPlacement[]> {
   const query = placementsInCare(trx, tenantId, window, options)
-    .join('children as c', function joinChild() { this.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id'); })
-    .join('carer_households as h', function joinHousehold() { this.on('h.tenant_id', 'p.tenant_id').andOn('h.id', 'p.household_id'); })
+    .join('children as c', function joinChild() {
+      this.on('c.tenant_id', 'p.tenant_id').andOn('c.id', 'p.child_id');
+    })
+    .join('carer_households as h', function joinHousehold() {
+      this.on('h.tenant_id', 'p.tenant_id').andOn('h.id', 'p.household_id');
+    })
     .orderBy([{ column: 'p.household_id' }, { column: 'p.start_date' }, { column: 'p.id' }])
-    .select('p.id', 'p.child_id', 'p.household_id', 'p.start_date', 'p.end_date', 'p.planned_end_date', 'p.respite_of', 'p.placement_type', 'c.date_of_birth', 'h.region');
+    .select(
+      'p.id',
+      'p.child_id',
+      'p.household_id',
+      'p.start_date',
+      'p.end_date',
+      'p.planned_end_date',
+      'p.respite_of',
+      'p.placement_type',
+      'c.date_of_birth',
+      'h.region',
+    );
   const rows = (await query) as PlacementRow[];
   if (!rows.length) return [];
 
@@ -177,16 +233,28 @@ type Timeline<V = string> = Map<string, Array<{ from: string; value: V }>>;
  * else the first move's region) and its moves by date (the latest recorded wins for a date).
  * Households recorded before regions were dated, with no rows, are missing: their column stands.
  */
-async function regionTimelines(trx: Knex.Transaction, tenantId: string, householdIds: string[]): Promise<Map<string, { from: string | null; moves: Array<{ from: string; value: string | null }> }>> {
+async function regionTimelines(
+  trx: Knex.Transaction,
+  tenantId: string,
+  householdIds: string[],
+): Promise<Map<string, { from: string | null; moves: Array<{ from: string; value: string | null }> }>> {
   const rows = (await trx('carer_household_regions')
     .where('tenant_id', tenantId)
     .whereRaw('household_id = ANY(?::uuid[])', [householdIds])
     .orderBy('household_id')
     .orderByRaw('effective_from ASC NULLS FIRST, created_at, id')
-    .select('household_id', 'effective_from', 'region')) as Array<{ household_id: string; effective_from: string | null; region: string | null }>;
+    .select('household_id', 'effective_from', 'region')) as Array<{
+    household_id: string;
+    effective_from: string | null;
+    region: string | null;
+  }>;
   const start = new Map<string, string | null>();
   for (const r of rows) if (r.effective_from === null) start.set(r.household_id, r.region);
-  const moves = timeline(rows.filter((r) => r.effective_from !== null).map((r) => ({ owner: r.household_id, from: r.effective_from!, value: r.region })));
+  const moves = timeline(
+    rows
+      .filter((r) => r.effective_from !== null)
+      .map((r) => ({ owner: r.household_id, from: r.effective_from!, value: r.region })),
+  );
   const out = new Map<string, { from: string | null; moves: Array<{ from: string; value: string | null }> }>();
   for (const id of new Set(rows.map((r) => r.household_id))) {
     const dated = moves.get(id) ?? [];
@@ -202,16 +270,28 @@ async function carerLevelTimelines(trx: Knex.Transaction, tenantId: string, hous
     .whereRaw('household_id = ANY(?::uuid[])', [householdIds])
     .whereNotNull('carer_level')
     .orderBy([{ column: 'household_id' }, { column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }])
-    .select('household_id', 'effective_from', 'carer_level')) as Array<{ household_id: string; effective_from: string; carer_level: string }>;
+    .select('household_id', 'effective_from', 'carer_level')) as Array<{
+    household_id: string;
+    effective_from: string;
+    carer_level: string;
+  }>;
   return timeline(rows.map((r) => ({ owner: r.household_id, from: r.effective_from, value: r.carer_level })));
 }
 
-async function levelOfCareTimelines(trx: Knex.Transaction, tenantId: string, placementIds: string[]): Promise<Timeline> {
+async function levelOfCareTimelines(
+  trx: Knex.Transaction,
+  tenantId: string,
+  placementIds: string[],
+): Promise<Timeline> {
   const rows = (await trx('placement_levels_of_care')
     .where('tenant_id', tenantId)
     .whereRaw('placement_id = ANY(?::uuid[])', [placementIds])
     .orderBy([{ column: 'placement_id' }, { column: 'effective_from' }, { column: 'created_at' }, { column: 'id' }])
-    .select('placement_id', 'effective_from', 'level')) as Array<{ placement_id: string; effective_from: string; level: string }>;
+    .select('placement_id', 'effective_from', 'level')) as Array<{
+    placement_id: string;
+    effective_from: string;
+    level: string;
+  }>;
   return timeline(rows.map((r) => ({ owner: r.placement_id, from: r.effective_from, value: r.level })));
 }
 
@@ -220,17 +300,40 @@ async function levelOfCareTimelines(trx: Knex.Transaction, tenantId: string, pla
  * records of one festival on one day (a merge of duplicate children can bring that about) are one
  * occasion, paid once.
  */
-async function occasionsOf(trx: Knex.Transaction, tenantId: string, childIds: string[], window: { from: string; to: string }): Promise<Map<string, Occasion[]>> {
+async function occasionsOf(
+  trx: Knex.Transaction,
+  tenantId: string,
+  childIds: string[],
+  window: { from: string; to: string },
+): Promise<Map<string, Occasion[]>> {
   const rows = (await trx('child_occasions')
     .distinctOn(['child_id', 'occasion_date', 'kind'])
     .where('tenant_id', tenantId)
     .whereRaw('child_id = ANY(?::uuid[])', [childIds])
     .whereNull('deleted_at')
     .whereBetween('occasion_date', [window.from, window.to])
-    .orderBy([{ column: 'child_id' }, { column: 'occasion_date' }, { column: 'kind' }, { column: 'created_at' }, { column: 'id' }])
-    .select('child_id', 'id', 'kind', 'occasion_date', 'name')) as Array<{ child_id: string; id: string; kind: string; occasion_date: string; name: string }>;
+    .orderBy([
+      { column: 'child_id' },
+      { column: 'occasion_date' },
+      { column: 'kind' },
+      { column: 'created_at' },
+      { column: 'id' },
+    ])
+    .select('child_id', 'id', 'kind', 'occasion_date', 'name')) as Array<{
+    child_id: string;
+    id: string;
+    kind: string;
+    occasion_date: string;
+    name: string;
+  }>;
   const out = new Map<string, Occasion[]>();
-  for (const r of rows) (out.get(r.child_id) ?? out.set(r.child_id, []).get(r.child_id)!).push({ kind: r.kind, date: r.occasion_date, name: r.name, id: r.id });
+  for (const r of rows)
+    (out.get(r.child_id) ?? out.set(r.child_id, []).get(r.child_id)!).push({
+      kind: r.kind,
+      date: r.occasion_date,
+      name: r.name,
+      id: r.id,
+    });
   return out;
 }
 

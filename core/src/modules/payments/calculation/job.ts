@@ -6,7 +6,13 @@ import { PaymentRun, PaySchedule, type RunInputs } from '../models';
 import { recordStep } from '../steps';
 import { ClaimsAndAdjustments } from './claimsAndAdjustments';
 import { correctionScope, correctionsIn } from './corrections';
-import { countPlacementsToPrice, householdRanges, HOUSEHOLDS_PER_SLICE, placementCategories, placementsToPrice } from './facts';
+import {
+  countPlacementsToPrice,
+  householdRanges,
+  HOUSEHOLDS_PER_SLICE,
+  placementCategories,
+  placementsToPrice,
+} from './facts';
 import type { CalculationIssue, DraftLine } from './lines';
 import { pricePlacements } from './pricing';
 import { tenantRates } from './rateBook';
@@ -24,9 +30,12 @@ export function calculationJobKey(runId: string, calculation: number): string {
   return `${runId}:${calculation}`;
 }
 
-
 /** The run, locked, if it is still waiting for this calculation. */
-async function currentRun(trx: Knex.Transaction, tenantId: string, payload: CalculationPayload): Promise<PaymentRun | null> {
+async function currentRun(
+  trx: Knex.Transaction,
+  tenantId: string,
+  payload: CalculationPayload,
+): Promise<PaymentRun | null> {
   const run = await PaymentRun.query(trx).where({ tenant_id: tenantId, id: payload.runId }).forUpdate().first();
   // A newer calculation replaced this one, or this one is already written: nothing to do.
   return run && run.status === 'calculating' && run.calculationNumber === payload.calculation ? run : null;
@@ -66,14 +75,35 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
     const clock: { rows: Array<{ now: Date }> } = await trx.raw('SELECT now() AS now');
     const readAt = clock.rows[0]!.now;
     const { config, rates } = await tenantRates(trx, tenantId, services.packs, run.periodEnd);
-    if (!config.pack) return { failed: await recordFailure(trx, ctx, run, payload, `The tenant's pack "${config.packId}" is not loaded on this platform`) };
+    if (!config.pack)
+      return {
+        failed: await recordFailure(
+          trx,
+          ctx,
+          run,
+          payload,
+          `The tenant's pack "${config.packId}" is not loaded on this platform`,
+        ),
+      };
     const period = { from: run.periodStart, to: run.periodEnd };
     const categories = placementCategories(config);
     const chart = await tenantChart(trx, tenantId, services.packs, run.paymentDate);
-    const schedule = await PaySchedule.query(trx).where({ tenant_id: tenantId, id: run.scheduleId }).select('correction_lookback_days').first().throwIfNotFound();
-    const packVersions = Object.fromEntries(config.pack.chain.map((id) => [id, services.packs.get(id)?.manifest.version ?? 'unknown']));
+    const schedule = await PaySchedule.query(trx)
+      .where({ tenant_id: tenantId, id: run.scheduleId })
+      .select('correction_lookback_days')
+      .first()
+      .throwIfNotFound();
+    const packVersions = Object.fromEntries(
+      config.pack.chain.map((id) => [id, services.packs.get(id)?.manifest.version ?? 'unknown']),
+    );
     const overlayVersion = config.overlays.reduce((max, o) => Math.max(max, o.version), 0);
-    const corrections = await correctionScope(trx, tenantId, { periodStart: run.periodStart, lookbackDays: schedule.correctionLookbackDays }, { packVersions, overlayVersion }, config.overlays);
+    const corrections = await correctionScope(
+      trx,
+      tenantId,
+      { periodStart: run.periodStart, lookbackDays: schedule.correctionLookbackDays },
+      { packVersions, overlayVersion },
+      config.overlays,
+    );
     const householdPayments = await ClaimsAndAdjustments.read(trx, tenantId, period);
 
     const total = await countPlacementsToPrice(trx, tenantId, period);
@@ -86,7 +116,9 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
     for await (const households of householdRanges(trx, tenantId, householdsPerSlice)) {
       const placements = await placementsToPrice(trx, tenantId, period, categories, { households });
       const priced = await pricePlacements(rates, placements, period);
-      const corrected = corrections ? await correctionsIn(trx, tenantId, rates, corrections, categories, households) : null;
+      const corrected = corrections
+        ? await correctionsIn(trx, tenantId, rates, corrections, categories, households)
+        : null;
       const lines = [...priced.lines, ...(corrected?.lines ?? []), ...householdPayments.through(households)];
       for (const line of lines) {
         kinds.add(line.kind);
@@ -96,11 +128,22 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
       const before = done;
       done += placements.length;
       placementsChecked += corrected?.placementsChecked ?? 0;
-      if (progressAlongside && Math.floor(done / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY)) await ctx.progress(done, total);
+      if (progressAlongside && Math.floor(done / PROGRESS_EVERY) > Math.floor(before / PROGRESS_EVERY))
+        await ctx.progress(done, total);
     }
     // Every component must post somewhere: a line the ledger cannot take is found now, not at finalising.
     const unposted = [...writer.components].filter((component) => !chart.postings.has(component)).sort();
-    await writer.write([], unposted.map((component): CalculationIssue => ({ householdId: null, placementId: null, childId: null, severity: 'error', code: 'no_posting', message: `The component "${component}" has no posting in the tenant's chart of accounts (accounts: postings)` })));
+    await writer.write(
+      [],
+      unposted.map((component): CalculationIssue => ({
+        householdId: null,
+        placementId: null,
+        childId: null,
+        severity: 'error',
+        code: 'no_posting',
+        message: `The component "${component}" has no posting in the tenant's chart of accounts (accounts: postings)`,
+      })),
+    );
     await writer.close();
     const stored = writer.stored;
 
@@ -108,7 +151,13 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
       packVersions,
       overlayVersion,
       tablesUsed: [...tables].sort(),
-      ruleSetsUsed: [...new Set([...kinds].filter((k) => k === 'rate' || k === 'extra' || k === 'arrears' || k === 'recovery').map((k) => (k === 'extra' ? 'extras' : 'placement-rules')))].sort(),
+      ruleSetsUsed: [
+        ...new Set(
+          [...kinds]
+            .filter((k) => k === 'rate' || k === 'extra' || k === 'arrears' || k === 'recovery')
+            .map((k) => (k === 'extra' ? 'extras' : 'placement-rules')),
+        ),
+      ].sort(),
       readAt: new Date(readAt).toISOString(),
       placementsPriced: done,
       corrections: { settledRuns: corrections?.runs.length ?? 0, placementsChecked },
@@ -129,13 +178,29 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
       noticeCount: stored.noticeCount,
       correctionCount: stored.correctionCount,
     });
-    await recordStep(trx, tenantId, { runId: run.id, action: 'calculated', from: 'calculating', to: 'calculated', actorType: 'system', actorId: null, notes: null, detail: { calculation: payload.calculation, jobId: ctx.job.id, ...stored } });
+    await recordStep(trx, tenantId, {
+      runId: run.id,
+      action: 'calculated',
+      from: 'calculating',
+      to: 'calculated',
+      actorType: 'system',
+      actorId: null,
+      notes: null,
+      detail: { calculation: payload.calculation, jobId: ctx.job.id, ...stored },
+    });
     await ctx.audit(trx, {
       action: 'payment_run.calculated',
       entityType: 'payment_run',
       entityId: run.id,
       before: { status: 'calculating', calculation: payload.calculation },
-      after: { status: after.status, calculation: payload.calculation, jobId: ctx.job.id, requestedBy: run.calculationRequestedBy, ...stored, inputs },
+      after: {
+        status: after.status,
+        calculation: payload.calculation,
+        jobId: ctx.job.id,
+        requestedBy: run.calculationRequestedBy,
+        ...stored,
+        inputs,
+      },
     });
     if (progressAlongside) await ctx.progress(done, total);
     return { stored, done, total };
@@ -147,10 +212,31 @@ async function calculate(ctx: JobContext, householdsPerSlice: number): Promise<u
 }
 
 /** A calculation that cannot succeed however often it is tried (the tenant's pack is not loaded here): the run goes back to draft, saying why. */
-async function recordFailure(trx: Knex.Transaction, ctx: JobContext, run: PaymentRun, payload: CalculationPayload, message: string): Promise<string> {
+async function recordFailure(
+  trx: Knex.Transaction,
+  ctx: JobContext,
+  run: PaymentRun,
+  payload: CalculationPayload,
+  message: string,
+): Promise<string> {
   await patchVersioned(trx, PaymentRun, run, { status: 'draft', calculationError: message });
-  await recordStep(trx, ctx.tenantId, { runId: run.id, action: 'calculation_failed', from: 'calculating', to: 'draft', actorType: 'system', actorId: null, notes: message, detail: { calculation: payload.calculation, jobId: ctx.job.id } });
-  await ctx.audit(trx, { action: 'payment_run.calculation_failed', entityType: 'payment_run', entityId: run.id, before: { status: 'calculating' }, after: { status: 'draft', error: message, calculation: payload.calculation } });
+  await recordStep(trx, ctx.tenantId, {
+    runId: run.id,
+    action: 'calculation_failed',
+    from: 'calculating',
+    to: 'draft',
+    actorType: 'system',
+    actorId: null,
+    notes: message,
+    detail: { calculation: payload.calculation, jobId: ctx.job.id },
+  });
+  await ctx.audit(trx, {
+    action: 'payment_run.calculation_failed',
+    entityType: 'payment_run',
+    entityId: run.id,
+    before: { status: 'calculating' },
+    after: { status: 'draft', error: message, calculation: payload.calculation },
+  });
   return message;
 }
 

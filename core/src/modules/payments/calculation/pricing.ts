@@ -1,4 +1,10 @@
-import { placementSegments, RateConfigurationError, type PlacementForRates, type RateBook, type RateSegment } from '../../../rates/engine';
+import {
+  placementSegments,
+  RateConfigurationError,
+  type PlacementForRates,
+  type RateBook,
+  type RateSegment,
+} from '../../../rates/engine';
 import type { PricedPlacement } from './facts';
 import { NO_LINKS, type CalculationIssue, type DraftLine } from './lines';
 
@@ -8,11 +14,19 @@ export interface PricingResult {
 }
 
 /** The placement's facts as they were on a night: its own, then each dated change in effect by then. */
-function factsOn(p: PricedPlacement, night: string): Pick<PlacementForRates, 'placementType' | 'region' | 'carerLevel'> {
-  const facts = { placementType: p.rates.placementType ?? null, region: p.rates.region ?? null, carerLevel: p.rates.carerLevel ?? null };
+function factsOn(
+  p: PricedPlacement,
+  night: string,
+): Pick<PlacementForRates, 'placementType' | 'region' | 'carerLevel'> {
+  const facts = {
+    placementType: p.rates.placementType ?? null,
+    region: p.rates.region ?? null,
+    carerLevel: p.rates.carerLevel ?? null,
+  };
   for (const change of p.rates.changes ?? []) {
     if (change.from > night) break;
-    for (const name of ['placementType', 'region', 'carerLevel'] as const) if (change[name] !== undefined) facts[name] = change[name];
+    for (const name of ['placementType', 'region', 'carerLevel'] as const)
+      if (change[name] !== undefined) facts[name] = change[name];
   }
   return facts;
 }
@@ -20,7 +34,12 @@ function factsOn(p: PricedPlacement, night: string): Pick<PlacementForRates, 'pl
 /** What the placement's facts were on the first night of the period it was in care. */
 function describeFacts(p: PricedPlacement, period: { from: string }): string {
   const r = factsOn(p, p.rates.startDate > period.from ? p.rates.startDate : period.from);
-  return [`placement type ${r.placementType ?? 'not set'}`, `region ${r.region ?? 'not set'}`, `carer level ${r.carerLevel ?? 'not set'}`, ...(p.rates.respite ? ['respite'] : [])].join(', ');
+  return [
+    `placement type ${r.placementType ?? 'not set'}`,
+    `region ${r.region ?? 'not set'}`,
+    `carer level ${r.carerLevel ?? 'not set'}`,
+    ...(p.rates.respite ? ['respite'] : []),
+  ].join(', ');
 }
 
 /** A segment as a run line: a night-by-night component (rate) or a once-a-period extra. */
@@ -51,7 +70,11 @@ export function segmentLine(p: PricedPlacement, segment: RateSegment): DraftLine
  */
 function untyped(p: PricedPlacement): CalculationIssue {
   return {
-    householdId: p.householdId, placementId: p.placementId, childId: p.childId, severity: 'error', code: 'no_placement_type',
+    householdId: p.householdId,
+    placementId: p.placementId,
+    childId: p.childId,
+    severity: 'error',
+    code: 'no_placement_type',
     message: `The placement has no placement type, so no rate rule pays it: set its type (PATCH /v1/placements/${p.placementId}) and calculate the run again`,
   };
 }
@@ -65,7 +88,11 @@ export type Rates = { book: RateBook; error?: undefined } | { book?: undefined; 
  * failed run: the rest of the run (claims, adjustments) stands, and the packs' workflows refuse
  * approval until the issue is put right.
  */
-export async function pricePlacements(rates: Rates, placements: PricedPlacement[], period: { from: string; to: string }): Promise<PricingResult> {
+export async function pricePlacements(
+  rates: Rates,
+  placements: PricedPlacement[],
+  period: { from: string; to: string },
+): Promise<PricingResult> {
   const lines: DraftLine[] = [];
   const issues: CalculationIssue[] = [];
   for (let i = 0; i < placements.length; i++) {
@@ -81,7 +108,16 @@ export async function pricePlacements(rates: Rates, placements: PricedPlacement[
         if (segment.amount !== 0) lines.push(segmentLine(p, segment));
       }
       if (lines.length === before) {
-        issues.push(p.rates.placementType === null ? untyped(p) : { ...about, severity: 'notice', code: 'not_paid', message: `No rate rule pays this placement's nights in the period (${describeFacts(p, period)})` });
+        issues.push(
+          p.rates.placementType === null
+            ? untyped(p)
+            : {
+                ...about,
+                severity: 'notice',
+                code: 'not_paid',
+                message: `No rate rule pays this placement's nights in the period (${describeFacts(p, period)})`,
+              },
+        );
       }
     } catch (error) {
       if (!(error instanceof RateConfigurationError)) throw error;

@@ -3,7 +3,14 @@ import { bulkInserter, type BulkInserter } from '../../../db/bulkInsert';
 import { newId } from '../../../ids';
 import type { CalculationIssue, DraftLine } from './lines';
 
-const KIND_ORDER: Record<DraftLine['kind'], number> = { rate: 0, extra: 1, arrears: 2, recovery: 3, claim: 4, adjustment: 5 };
+const KIND_ORDER: Record<DraftLine['kind'], number> = {
+  rate: 0,
+  extra: 1,
+  arrears: 2,
+  recovery: 3,
+  claim: 4,
+  adjustment: 5,
+};
 
 /** Ids and ISO dates order as their characters do: compared as plain strings, not by locale (a run sorts 100,000 lines). */
 function byText(a: string, b: string): number {
@@ -151,7 +158,15 @@ interface StagedLine {
  * cannot add to a run.
  */
 export class CalculationWriter {
-  readonly stored: StoredCalculation = { total: 0, lineCount: 0, householdCount: 0, placementCount: 0, issueCount: 0, noticeCount: 0, correctionCount: 0 };
+  readonly stored: StoredCalculation = {
+    total: 0,
+    lineCount: 0,
+    householdCount: 0,
+    placementCount: 0,
+    issueCount: 0,
+    noticeCount: 0,
+    correctionCount: 0,
+  };
   /** Every component a line was written for: each must post somewhere. */
   readonly components = new Set<string>();
   private readonly explanationKeys = new ExplanationKeys();
@@ -211,7 +226,8 @@ export class CalculationWriter {
    */
   async write(lines: DraftLine[], issues: CalculationIssue[]): Promise<void> {
     lines.sort(compareLines);
-    if (lines.length && this.last && compareLines(this.last, lines[0]!) > 0) throw new Error('payment lines written out of order: a slice must hold whole households, after the last slice\'s');
+    if (lines.length && this.last && compareLines(this.last, lines[0]!) > 0)
+      throw new Error("payment lines written out of order: a slice must hold whole households, after the last slice's");
     const explanations: Array<{ key: number; body: string }> = [];
     const rows: StagedLine[] = new Array(lines.length);
     const households = new Set<string>();
