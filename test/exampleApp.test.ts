@@ -247,15 +247,13 @@ describe('the browser example on @hearth/sdk', () => {
       expect(expected.filter((c) => c.overdue > 0).length).toBeGreaterThan(0);
 
       const table = page.getByRole('table', { name: /Children allocated to/ });
-      const shown = await table
-        .locator('tbody tr')
-        .evaluateAll((rows) =>
-          rows.map((row) => ({
-            id: (row.querySelector('a')?.getAttribute('href') ?? '').replace('#/children/', ''),
-            name: row.querySelector('a')?.textContent ?? '',
-            overdue: Number(row.lastElementChild?.textContent),
-          })),
-        );
+      const shown = await table.locator('tbody tr').evaluateAll((rows) =>
+        rows.map((row) => ({
+          id: (row.querySelector('a')?.getAttribute('href') ?? '').replace('#/children/', ''),
+          name: row.querySelector('a')?.textContent ?? '',
+          overdue: Number(row.lastElementChild?.textContent),
+        })),
+      );
       const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
       expect(shown.sort(byId)).toEqual(expected.sort(byId));
 

@@ -75,12 +75,10 @@ class Layout {
 
   text(runs: Run[], left: number, width: number, size: number, align: Align = 'left'): Piece[] {
     const lineHeight = size * LEADING;
-    return this.measure
-      .lines(runs, size, width)
-      .map((line) => ({
-        height: lineHeight,
-        draw: (top: number) => drawLine(this.doc, line, size, left, top + (lineHeight - size) / 2, width, align),
-      }));
+    return this.measure.lines(runs, size, width).map((line) => ({
+      height: lineHeight,
+      draw: (top: number) => drawLine(this.doc, line, size, left, top + (lineHeight - size) / 2, width, align),
+    }));
   }
 
   /** The page flow of some blocks in a column. `size` is the body size: tables and cells use their own. */

@@ -35,15 +35,13 @@ async function confirmTotpEnrolment(ctx: TenantContext<'confirmTotpEnrolment'>):
       { pointer: '/body/code', message: 'does not match the authenticator; check the device clock' },
     ]);
   }
-  await User.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId, id: principal.id })
-    .patch({
-      mfaEnabled: true,
-      mfaSecret: user.mfaPendingSecret,
-      mfaPendingSecret: null,
-      mfaLastStep: step,
-      updatedAt: ctx.trx.fn.now(),
-    });
+  await User.query(ctx.trx).where({ tenant_id: ctx.tenantId, id: principal.id }).patch({
+    mfaEnabled: true,
+    mfaSecret: user.mfaPendingSecret,
+    mfaPendingSecret: null,
+    mfaLastStep: step,
+    updatedAt: ctx.trx.fn.now(),
+  });
   // Sessions opened with the password alone end: from now on a session needs the second factor.
   await revokeSessions(ctx, principal.id);
   await ctx.audit({
