@@ -1,3 +1,4 @@
+import { patchVersioned } from '../../db/versioned';
 import type { Knex } from 'knex';
 import { addDays, addMonths } from '../../dates';
 import { iso, todayIn } from '../../time';
@@ -67,8 +68,7 @@ export type PolicySettings = Pick<
 
 /**
  * Writes the tenant's policy over `before` (read under lock): its first write inserts the row at
- * version 1, later ones move the version on. (The table is keyed by tenant, with no id, so this is
- * its own versioned write rather than patchVersioned's.)
+ * version 1, later ones move the version on (the table is keyed by the tenant alone).
  */
 export async function saveInvoicingPolicy(
   trx: Knex.Transaction,
@@ -79,9 +79,7 @@ export async function saveInvoicingPolicy(
   const changes = { ...settings, updatedBy, updatedAt: trx.fn.now() };
   if (before.version === 0) await TenantInvoicingPolicy.query(trx).insert({ tenantId, ...changes, version: 1 });
   else
-    await TenantInvoicingPolicy.query(trx)
-      .where('tenant_id', tenantId)
-      .patch({ ...changes, version: before.version + 1 });
+    await patchVersioned<TenantInvoicingPolicy>(trx, TenantInvoicingPolicy, before, changes, { tenant_id: tenantId });
 }
 
 /** The last night of one invoicing period that starts on `start`. */

@@ -1,3 +1,4 @@
+import { patchVersioned } from '../../db/versioned';
 import { notFound, type FindOptions, type FindScope } from '../../db/find';
 import { defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
 import { assertIfMatch, etagOf } from '../../http/etag';
@@ -98,26 +99,26 @@ async function updateLookupValue(ctx: TenantContext<'updateLookupValue'>): Promi
   const before = await findLookupValue(ctx, list.key, ctx.params.code, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
   // Default values can be relabelled or retired but keep their code, which statutory returns map.
-  // Keyed by (list, code), not by an id, so this is the one versioned write patchVersioned cannot take.
-  const [after] = await LookupValue.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId, list_key: list.key, code: before.code })
-    .patch({
+  const after = await patchVersioned<LookupValue>(
+    ctx.trx,
+    LookupValue,
+    before,
+    {
       label: body.label ?? before.label,
       active: body.active ?? before.active,
       sortOrder: body.sortOrder ?? before.sortOrder,
-      version: before.version + 1,
-      updatedAt: ctx.trx.fn.now(),
-    })
-    .returning('*');
+    },
+    { tenant_id: ctx.tenantId, list_key: list.key, code: before.code },
+  );
   const entityId = `${list.key}/${before.code}`;
   await ctx.audit({
     action: 'lookup_value.updated',
     entityType: 'lookup_value',
     entityId,
     before: valueToApi(before),
-    after: valueToApi(after!),
+    after: valueToApi(after),
   });
-  return ok(valueToApi(after!), after!.version);
+  return ok(valueToApi(after), after.version);
 }
 
 export const lookupOperations = defineOperations({

@@ -1,3 +1,4 @@
+import { patchVersioned } from '../../db/versioned';
 import { actorId, type TenantScope } from '../../http/operation';
 import { iso } from '../../time';
 import { StoredPlacementSettings } from './models';
@@ -44,10 +45,7 @@ export async function placementSettings(
   };
 }
 
-/**
- * Writes the settings read (and locked) as `before`. The table is keyed by the tenant alone (no id),
- * so this is its own versioned write rather than patchVersioned; the first change makes the row.
- */
+/** Writes the settings read (and locked) as `before`; the table is keyed by the tenant alone. */
 export async function saveSettings(
   ctx: TenantScope,
   before: PlacementSettings,
@@ -56,11 +54,20 @@ export async function saveSettings(
   const values = {
     approvalRequired: changes.approvalRequired ?? before.approvalRequired,
     ...(changes.endReasonLists ? { endReasonLists: changes.endReasonLists } : {}),
-    version: before.version + 1,
     updatedBy: actorId(ctx),
-    updatedAt: ctx.trx.fn.now(),
   };
-  if (before.version === 0) await StoredPlacementSettings.query(ctx.trx).insert({ tenantId: ctx.tenantId, ...values });
-  else await StoredPlacementSettings.query(ctx.trx).where('tenant_id', ctx.tenantId).patch(values);
+  // The first change makes the row (a tenant without one reads the defaults at version 0).
+  if (before.version === 0) {
+    await StoredPlacementSettings.query(ctx.trx).insert({
+      tenantId: ctx.tenantId,
+      ...values,
+      version: 1,
+      updatedAt: ctx.trx.fn.now(),
+    });
+  } else {
+    await patchVersioned<StoredPlacementSettings>(ctx.trx, StoredPlacementSettings, before, values, {
+      tenant_id: ctx.tenantId,
+    });
+  }
   return placementSettings(ctx);
 }

@@ -1,5 +1,5 @@
+import { patchVersioned } from '../../db/versioned';
 import type { Knex } from 'knex';
-import type { PartialModelObject } from 'objection';
 import { notFound, type FindOptions } from '../../db/find';
 import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { assertIfMatch } from '../../http/etag';
@@ -54,22 +54,6 @@ async function ownTenant(ctx: TenantScope, options: Pick<FindOptions, 'lock'> = 
   return (await query)!;
 }
 
-/**
- * patchVersioned for the tenants table, which is keyed by id alone: the version moves on by one (the
- * next ETag) and updated_at to now.
- */
-async function patchTenant(
-  trx: Knex.Transaction,
-  before: Tenant,
-  changes: PartialModelObject<Tenant>,
-): Promise<Tenant> {
-  const [after] = await Tenant.query(trx)
-    .where({ id: before.id })
-    .patch({ ...changes, version: before.version + 1, updatedAt: trx.fn.now() })
-    .returning('*');
-  return after!;
-}
-
 async function listTenants(ctx: TenantContext<'listTenants'>): Promise<OperationResult> {
   const query = Tenant.query(ctx.trx).where({ kind: 'service' });
   const page = await keysetPage(query, ctx.query, [{ column: 'id', of: (r) => r.id }], tenantToApi);
@@ -102,7 +86,7 @@ async function updateTenantStatus(ctx: TenantContext<'updateTenantStatus'>): Pro
   const { status } = ctx.body;
   const before = await findServiceTenant(ctx.trx, ctx.params.tenantId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  const after = await patchTenant(ctx.trx, before, { status });
+  const after = await patchVersioned<Tenant>(ctx.trx, Tenant, before, { status }, { id: before.id });
   const action = status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated';
   await ctx.audit({
     action,
@@ -140,11 +124,17 @@ async function updateTenantSettings(ctx: TenantContext<'updateTenantSettings'>):
       }));
     if (errors.length) throw Problem.unprocessable(errors);
   }
-  const after = await patchTenant(ctx.trx, before, {
-    name: body.name ?? before.name,
-    timeZone: body.timeZone ?? before.timeZone,
-    securityPolicy: policy,
-  });
+  const after = await patchVersioned<Tenant>(
+    ctx.trx,
+    Tenant,
+    before,
+    {
+      name: body.name ?? before.name,
+      timeZone: body.timeZone ?? before.timeZone,
+      securityPolicy: policy,
+    },
+    { id: before.id },
+  );
   await ctx.audit({
     action: 'tenant.settings_updated',
     entityType: 'tenant',
