@@ -86,7 +86,7 @@ async function createApiKey(ctx: TenantContext<'createApiKey'>): Promise<Operati
   await ctx.audit({ action: 'api_key.created', entityType: 'api_key', entityId: key.id, after: key });
   // The secret is shown once: a replay of this request returns the key without it.
   return {
-    ...created({ ...key, secret: token.token }, `/v1/api-keys/${key.id}`),
+    ...created({ ...key, secret: token.token }, { location: `/v1/api-keys/${key.id}` }),
     replayBody: { ...key, secret: `${token.prefix}…(shown once)` },
   };
 }

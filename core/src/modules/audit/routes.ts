@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { keysetPage } from '../../db/keyset';
 import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { hiddenRecordIds } from '../children/visibility';
 import { takeCheckpoint } from './checkpointJob';
@@ -123,7 +123,7 @@ async function createCheckpoint(ctx: TenantContext<'createAuditCheckpoint'>): Pr
   const after = { seq, hash, keyedFromSeq, takenAt, keyId, written };
   await ctx.audit({ action: 'audit.checkpoint_taken', entityType: 'audit_checkpoint', entityId: String(seq), after });
   // A new checkpoint has no address of its own to give as a Location: 201 says it was written now.
-  return written ? { status: 201, body: checkpoint } : ok(checkpoint);
+  return written ? created(checkpoint) : ok(checkpoint);
 }
 
 export const auditOperations = defineOperations({

@@ -1,7 +1,7 @@
 import { newTotpSecret, totpStep, totpUri } from '../../auth/totp';
 import { open, seal } from '../../crypto/secretBox';
 import { defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
-import { noContent } from '../../http/results';
+import { created, noContent } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { User } from '../users/models';
 import { lockedOwnUser, userPrincipal } from './credentials';
@@ -17,10 +17,7 @@ async function startTotpEnrolment(ctx: TenantContext<'startTotpEnrolment'>): Pro
     .patch({ mfaPendingSecret: seal(ctx.services.config.dataKey, secret) });
   await ctx.audit({ action: 'auth.mfa_enrolment_started', entityType: 'user', entityId: principal.id });
   // Nothing to point at: the enrolment is a state of the caller's own account.
-  return {
-    status: 201,
-    body: { secret, otpauthUri: totpUri(secret, `${principal.tenantSlug}:${principal.email}`, 'Hearth') },
-  };
+  return created({ secret, otpauthUri: totpUri(secret, `${principal.tenantSlug}:${principal.email}`, 'Hearth') });
 }
 
 async function confirmTotpEnrolment(ctx: TenantContext<'confirmTotpEnrolment'>): Promise<OperationResult> {

@@ -2,7 +2,7 @@ import type { PartialModelObject } from 'objection';
 import { daysBetween } from '../../dates';
 import { patchVersioned } from '../../db/versioned';
 import { actorId, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import {
@@ -421,5 +421,5 @@ export async function takeCarerApprovalTransition(
     },
   });
   // The contract declares no headers for this answer: it is the approval as it now stands, not the step.
-  return { status: 201, body };
+  return created(body);
 }

@@ -121,7 +121,7 @@ export async function recordCarerCheck(ctx: TenantContext<'recordCarerCheck'>): 
     entityId: household.id,
     after: { check: body },
   });
-  return created(body, `/v1/carer-households/${household.id}/checks/${body.id}`, row.version);
+  return created(body, { location: `/v1/carer-households/${household.id}/checks/${body.id}`, version: row.version });
 }
 
 export async function updateCarerCheck(ctx: TenantContext<'updateCarerCheck'>): Promise<OperationResult> {

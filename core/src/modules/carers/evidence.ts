@@ -33,7 +33,7 @@ export async function recordCarerEvidenceDocument(
     entityId: household.id,
     after: { document: body },
   });
-  return created(body, `/v1/carer-households/${household.id}/documents/${body.id}`);
+  return created(body, { location: `/v1/carer-households/${household.id}/documents/${body.id}` });
 }
 
 export interface DecisionInput {
@@ -84,7 +84,7 @@ export async function recordCarerDecision(ctx: TenantContext<'recordCarerDecisio
     entityId: household.id,
     after: { decision: body },
   });
-  return created(body, `/v1/carer-households/${household.id}/decisions/${body.id}`);
+  return created(body, { location: `/v1/carer-households/${household.id}/decisions/${body.id}` });
 }
 
 /** Validated against the tenant's effective form and stored in form_submissions with the household as subject. */
@@ -124,5 +124,5 @@ export async function submitCarerHouseholdForm(
     entityId: household.id,
     after: { submission: recorded },
   });
-  return created(body, `/v1/form-submissions/${body.id}`);
+  return created(body, { location: `/v1/form-submissions/${body.id}` });
 }

@@ -104,7 +104,7 @@ export async function createCarerHousehold(ctx: TenantContext<'createCarerHouseh
     await insertRegionRow(ctx, { household: { ...row, region: null }, region: input.region, effectiveFrom: null });
   const body = householdToApi(row);
   await ctx.audit({ action: 'carer_household.created', entityType: 'carer_household', entityId: body.id, after: body });
-  return created(body, `/v1/carer-households/${body.id}`, row.version);
+  return created(body, { location: `/v1/carer-households/${body.id}`, version: row.version });
 }
 
 export async function getCarerHousehold(ctx: TenantContext<'getCarerHousehold'>): Promise<OperationResult> {
@@ -182,7 +182,7 @@ export async function addCarerHouseholdMember(ctx: TenantContext<'addCarerHouseh
     entityId: household.id,
     after: { member: body },
   });
-  return created(body, `/v1/carer-households/${household.id}/members/${body.id}`, row.version);
+  return created(body, { location: `/v1/carer-households/${household.id}/members/${body.id}`, version: row.version });
 }
 
 const MEMBER_FIELDS = ['name', 'dateOfBirth', 'role', 'relationship', 'leftOn'] as const;

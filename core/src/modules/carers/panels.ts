@@ -124,7 +124,7 @@ export async function scheduleCarerPanel(ctx: TenantContext<'scheduleCarerPanel'
     .returning('*');
   const [body] = await present(ctx, [row]);
   await ctx.audit({ action: 'carer_panel.scheduled', entityType: 'carer_panel', entityId: row.id, after: body });
-  return created(body, `/v1/carer-panels/${row.id}`, row.version);
+  return created(body, { location: `/v1/carer-panels/${row.id}`, version: row.version });
 }
 
 export async function getCarerPanel(ctx: TenantContext<'getCarerPanel'>): Promise<OperationResult> {
@@ -160,7 +160,7 @@ export async function addCarerPanelAgendaItem(ctx: TenantContext<'addCarerPanelA
     entityId: panel.id,
     after: { agendaItem: body },
   });
-  return created(body, `/v1/carer-panels/${panel.id}/agenda/${body.id}`);
+  return created(body, { location: `/v1/carer-panels/${panel.id}/agenda/${body.id}` });
 }
 
 type RecommendationInput = TenantContext<'recordCarerPanelRecommendation'>['body'];
@@ -231,5 +231,5 @@ export async function recordCarerPanelRecommendation(
   };
   await ctx.audit({ ...event, before: itemToApi(item, undefined), after: body });
   // The contract declares no headers for this answer.
-  return { status: 201, body };
+  return created(body);
 }

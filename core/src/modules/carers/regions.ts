@@ -145,5 +145,5 @@ export async function recordCarerHouseholdRegion(
     before: householdToApi(before),
     after: { ...householdToApi(household), regionRecorded: entry },
   });
-  return created(entry, `/v1/carer-households/${before.id}/regions`);
+  return created(entry, { location: `/v1/carer-households/${before.id}/regions` });
 }

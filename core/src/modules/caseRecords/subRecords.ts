@@ -250,7 +250,10 @@ async function write<M extends ChildRecord>(
     after,
   });
   if (action === 'created')
-    return created(after, `/v1/children/${change.child.id}/${spec.path}/${change.after.id}`, change.after.version);
+    return created(after, {
+      location: `/v1/children/${change.child.id}/${spec.path}/${change.after.id}`,
+      version: change.after.version,
+    });
   return ok(after, change.after.version);
 }
 

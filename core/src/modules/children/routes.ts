@@ -191,7 +191,7 @@ async function createChild(ctx: TenantContext<'createChild'>): Promise<Operation
   await saveIdentifiers(ctx.trx, ctx.services.config.dataKey, ctx.tenantId, row.id, input.identifiers ?? []);
   const child = await present(ctx, row);
   await ctx.audit({ action: 'child.created', entityType: 'child', entityId: child.id, after: child });
-  return created(child, `/v1/children/${child.id}`, row.version);
+  return created(child, { location: `/v1/children/${child.id}`, version: row.version });
 }
 
 async function getChild(ctx: TenantContext<'getChild'>): Promise<OperationResult> {

@@ -154,7 +154,7 @@ async function createClaim(ctx: TenantContext<'createClaim'>): Promise<Operation
   const { whole, shown } = await present(ctx, row!);
   // The event names the resource in the path (the household claiming); `after` carries the new claim's id.
   await ctx.audit({ action: 'claim.created', entityType: 'carer_household', entityId: household.id, after: whole });
-  return created(shown, `/v1/claims/${row!.id}`, row!.version);
+  return created(shown, { location: `/v1/claims/${row!.id}`, version: row!.version });
 }
 
 async function getClaim(ctx: TenantContext<'getClaim'>): Promise<OperationResult> {

@@ -85,7 +85,7 @@ async function submitForm(ctx: TenantContext<'submitForm'>): Promise<OperationRe
   const { formKey, formVersion, subjectType, subjectId } = submission;
   const after = { formKey, formVersion, subjectType, subjectId };
   await ctx.audit({ action: 'form.submitted', entityType: 'form_submission', entityId: submission.id, after });
-  return created(submission, `/v1/form-submissions/${submission.id}`);
+  return created(submission, { location: `/v1/form-submissions/${submission.id}` });
 }
 
 async function getFormSubmission(ctx: TenantContext<'getFormSubmission'>): Promise<OperationResult> {

@@ -86,7 +86,7 @@ async function createOverlay(ctx: TenantContext<'createOverlay'>): Promise<Opera
     entityId: overlay.id,
     after: overlay,
   });
-  return created(overlay, `/v1/configuration/overlays/${overlay.id}`);
+  return created(overlay, { location: `/v1/configuration/overlays/${overlay.id}` });
 }
 
 async function exportConfiguration(ctx: TenantContext<'exportConfiguration'>): Promise<OperationResult> {
@@ -127,7 +127,7 @@ async function importConfiguration(ctx: TenantContext<'importConfiguration'>): P
     entityId: ctx.tenantId,
     after: { packId: body.packId, versions },
   });
-  return { status: 201, body: { imported: versions.length, versions } };
+  return created({ imported: versions.length, versions });
 }
 
 export const overlayOperations = defineOperations({

@@ -56,7 +56,7 @@ async function createCommissioner(ctx: TenantContext<'createCommissioner'>): Pro
     .returning('*');
   const after = commissionerToApi(row);
   await ctx.audit({ action: 'commissioner.created', entityType: 'commissioner', entityId: row.id, after });
-  return created(after, `/v1/commissioners/${row.id}`, row.version);
+  return created(after, { location: `/v1/commissioners/${row.id}`, version: row.version });
 }
 
 async function getCommissioner(ctx: TenantContext<'getCommissioner'>): Promise<OperationResult> {
@@ -133,7 +133,7 @@ async function recordPlacementCommission(ctx: TenantContext<'recordPlacementComm
   // The event names the placement in the path; `after` carries the new fee's id.
   await ctx.audit({ action: 'placement_commission.recorded', entityType: 'placement', entityId: placement.id, after });
   // No Location: a fee has no path of its own.
-  return { status: 201, body: after };
+  return created(after);
 }
 
 // ---------------------------------------------------------------------------------------------

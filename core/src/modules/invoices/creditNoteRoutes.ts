@@ -16,7 +16,7 @@ async function createCreditNote(ctx: TenantContext<'createCreditNote'>): Promise
     after: { ...creditNote, journal },
   });
   // A credit note never changes: it has no version to answer with.
-  return created(creditNote, `/v1/credit-notes/${creditNote.id}`);
+  return created(creditNote, { location: `/v1/credit-notes/${creditNote.id}` });
 }
 
 type CreditNoteWithInvoice = CreditNote & { invoiceReference: string; commissionerId: string };

@@ -121,7 +121,7 @@ async function generateInvoiceDrafts(ctx: TenantContext<'generateInvoiceDrafts'>
     replacedDraftIds: replaced,
   };
   const shown = { ...result, invoices: await Promise.all(invoices.map((invoice) => shownInvoice(ctx, invoice))) };
-  if (!drafts.length && !replaced.length) return { status: 200, body: shown, noWrite: true };
+  if (!drafts.length && !replaced.length) return { ...ok(shown), noWrite: true };
   await ctx.audit({
     action: 'invoice.drafts_generated',
     entityType: 'invoice_drafts',

@@ -1,7 +1,7 @@
 import { keysetPage } from '../../db/keyset';
 import { defineOperations, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
 import {
   exportsOfJournal,
@@ -51,7 +51,7 @@ async function postLedgerJournal(ctx: TenantContext<'postLedgerJournal'>): Promi
     lines: linesOf(body),
   });
   // No Location: the contract answers a posted journal without one.
-  return { status: 201, body: { ...posted, exports: [] } };
+  return created({ ...posted, exports: [] });
 }
 
 async function listLedgerJournals(ctx: TenantContext<'listLedgerJournals'>): Promise<OperationResult> {

@@ -1,9 +1,9 @@
 import { patchVersioned } from '../../db/versioned';
 import { notFound, type FindOptions, type FindScope } from '../../db/find';
 import { defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
-import { assertIfMatch, etagOf } from '../../http/etag';
+import { assertIfMatch } from '../../http/etag';
 import { Problem } from '../../http/problem';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { LookupList, LookupValue } from './models';
 
 function valueToApi(row: LookupValue) {
@@ -90,7 +90,7 @@ async function addLookupValue(ctx: TenantContext<'addLookupValue'>): Promise<Ope
     after: valueToApi(row),
   });
   // Added, not created at an address of its own: the contract gives this 201 an ETag and no Location.
-  return { status: 201, body: valueToApi(row), headers: { ETag: etagOf(row.version) } };
+  return created(valueToApi(row), { version: row.version });
 }
 
 async function updateLookupValue(ctx: TenantContext<'updateLookupValue'>): Promise<OperationResult> {

@@ -147,7 +147,7 @@ async function proposePaymentAdjustment(ctx: TenantContext<'proposePaymentAdjust
     .returning('*');
   const after = adjustmentToApi(row);
   await ctx.audit({ action: 'payment_adjustment.proposed', entityType: 'payment_adjustment', entityId: row.id, after });
-  return created(after, `/v1/payment-adjustments/${row.id}`, row.version);
+  return created(after, { location: `/v1/payment-adjustments/${row.id}`, version: row.version });
 }
 
 async function getPaymentAdjustment(ctx: TenantContext<'getPaymentAdjustment'>): Promise<OperationResult> {
@@ -213,7 +213,7 @@ async function raisePaymentDispute(ctx: TenantContext<'raisePaymentDispute'>): P
     .returning('*');
   const after = disputeToApi(row);
   await ctx.audit({ action: 'payment_dispute.raised', entityType: 'payment_line', entityId: line.id, after });
-  return created(after, `/v1/payment-disputes/${row.id}`, row.version);
+  return created(after, { location: `/v1/payment-disputes/${row.id}`, version: row.version });
 }
 
 async function listPaymentDisputes(ctx: TenantContext<'listPaymentDisputes'>): Promise<OperationResult> {

@@ -1,6 +1,6 @@
 import { actorId, defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
-import { ok } from '../../http/results';
+import { created, ok } from '../../http/results';
 import { newId } from '../../ids';
 import { iso } from '../../time';
 import { hasLookupList } from '../carers/shared';
@@ -71,7 +71,7 @@ async function recordLevelOfCare(ctx: TenantContext<'recordLevelOfCare'>): Promi
     after,
   });
   // The contract gives this answer no Location: a level of care is read through its placement's list.
-  return { status: 201, body: after };
+  return created(after);
 }
 
 export const levelOfCareOperations = defineOperations({

@@ -10,7 +10,7 @@ import {
   type TenantScope,
 } from '../../http/operation';
 import { Problem } from '../../http/problem';
-import { created, ok } from '../../http/results';
+import { accepted, created, ok } from '../../http/results';
 import { newId } from '../../ids';
 import { enqueue, getJob, type Job } from '../../jobs/queue';
 import { addDays } from '../../dates';
@@ -223,7 +223,7 @@ async function createPaymentRun(ctx: TenantContext<'createPaymentRun'>): Promise
     entityId: id,
     after: runSummaryToApi(row, await tenantCurrency(ctx)),
   });
-  return created(await presentRun(ctx, row, workflow), `/v1/payment-runs/${id}`, row.version);
+  return created(await presentRun(ctx, row, workflow), { location: `/v1/payment-runs/${id}`, version: row.version });
 }
 
 async function getPaymentRun(ctx: TenantContext<'getPaymentRun'>): Promise<OperationResult> {
@@ -283,7 +283,7 @@ async function calculatePaymentRun(ctx: TenantContext<'calculatePaymentRun'>): P
     },
   });
   // Accepted: the calculation goes on in its job; the answer carries the run's ETag all the same.
-  return { ...ok(await presentRun(ctx, after, workflow), after.version), status: 202 };
+  return accepted(await presentRun(ctx, after, workflow), { version: after.version });
 }
 
 async function submitPaymentRun(ctx: TenantContext<'submitPaymentRun'>): Promise<OperationResult> {

@@ -154,7 +154,7 @@ async function createPaySchedule(ctx: TenantContext<'createPaySchedule'>): Promi
     .returning('*');
   const schedule = await scheduleToApi(ctx, row);
   await ctx.audit({ action: 'pay_schedule.created', entityType: 'pay_schedule', entityId: row.id, after: schedule });
-  return created(schedule, `/v1/pay-schedules/${row.id}`, row.version);
+  return created(schedule, { location: `/v1/pay-schedules/${row.id}`, version: row.version });
 }
 
 async function getPaySchedule(ctx: TenantContext<'getPaySchedule'>): Promise<OperationResult> {

@@ -111,7 +111,10 @@ async function createPlacementContactSession(
     entityId: placement.id,
     after: body,
   });
-  return created(body, `/v1/placements/${placement.id}/contact-sessions/${body.id}`, row.version);
+  return created(body, {
+    location: `/v1/placements/${placement.id}/contact-sessions/${body.id}`,
+    version: row.version,
+  });
 }
 
 async function listPlacementContactSessions(

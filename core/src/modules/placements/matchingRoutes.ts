@@ -106,7 +106,7 @@ async function createMatchingRequest(ctx: TenantContext<'createMatchingRequest'>
   const body = matchingRequestToApi(row);
   // A new record is an addition to the child's case (the resource in the path); later events name the record itself.
   await ctx.audit({ action: 'matching_request.created', entityType: 'child', entityId: child.id, after: body });
-  return created(body, `/v1/matching-requests/${body.id}`, row.version);
+  return created(body, { location: `/v1/matching-requests/${body.id}`, version: row.version });
 }
 
 async function listMatchingRequests(ctx: TenantContext<'listMatchingRequests'>): Promise<OperationResult> {

@@ -17,7 +17,7 @@ async function createPlacement(ctx: TenantContext<'createPlacement'>): Promise<O
     entityId: row.childId,
     after: body,
   });
-  return created(body, `/v1/placements/${row.id}`, row.version);
+  return created(body, { location: `/v1/placements/${row.id}`, version: row.version });
 }
 
 async function listPlacements(ctx: TenantContext<'listPlacements'>): Promise<OperationResult> {
@@ -65,7 +65,7 @@ async function createRespitePlacement(ctx: TenantContext<'createRespitePlacement
   const row = await addRespiteStay(ctx, main, ctx.body);
   const body = placementToApi(row);
   await ctx.audit({ action: 'placement.respite_created', entityType: 'placement', entityId: main.id, after: body });
-  return created(body, `/v1/placements/${row.id}`, row.version);
+  return created(body, { location: `/v1/placements/${row.id}`, version: row.version });
 }
 
 async function setPlacementAgreement(ctx: TenantContext<'setPlacementAgreement'>): Promise<OperationResult> {

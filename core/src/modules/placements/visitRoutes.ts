@@ -91,7 +91,7 @@ async function createPlacementVisit(ctx: TenantContext<'createPlacementVisit'>):
   const row = await recordVisit(ctx, placement, ctx.body);
   const body = visitToApi(row);
   await ctx.audit({ action: 'placement_visit.recorded', entityType: 'placement', entityId: placement.id, after: body });
-  return created(body, `/v1/placements/${placement.id}/visits/${row.id}`);
+  return created(body, { location: `/v1/placements/${placement.id}/visits/${row.id}` });
 }
 
 async function listPlacementVisits(ctx: TenantContext<'listPlacementVisits'>): Promise<OperationResult> {

@@ -53,7 +53,7 @@ async function createRole(ctx: TenantContext<'createRole'>): Promise<OperationRe
     })
     .returning('*');
   await ctx.audit({ action: 'role.created', entityType: 'role', entityId: row.id, after: roleToApi(row) });
-  return created(roleToApi(row), `/v1/roles/${row.id}`, row.version);
+  return created(roleToApi(row), { location: `/v1/roles/${row.id}`, version: row.version });
 }
 
 async function getRole(ctx: TenantContext<'getRole'>): Promise<OperationResult> {

@@ -9,7 +9,7 @@ import {
   type TenantContext,
   type TenantScope,
 } from '../../http/operation';
-import { assertIfMatch, etagOf } from '../../http/etag';
+import { assertIfMatch } from '../../http/etag';
 import { Problem } from '../../http/problem';
 import { created, noContent, ok } from '../../http/results';
 import { newId } from '../../ids';
@@ -82,7 +82,7 @@ async function createTeam(ctx: TenantContext<'createTeam'>): Promise<OperationRe
   });
   const team = teamToApi(await findTeam(ctx, id));
   await ctx.audit({ action: 'team.created', entityType: 'team', entityId: id, after: team });
-  return created(team, `/v1/teams/${id}`, team.version);
+  return created(team, { location: `/v1/teams/${id}`, version: team.version });
 }
 
 async function getTeam(ctx: TenantContext<'getTeam'>): Promise<OperationResult> {
@@ -190,7 +190,7 @@ async function addTeamMember(ctx: TenantContext<'addTeamMember'>): Promise<Opera
   const member = memberToApi(await findTeamMember(ctx, team.id, userId));
   await ctx.audit({ action: 'team.member_added', entityType: 'team', entityId: team.id, after: member });
   // Added to the team, not created at an address of its own: the contract gives this 201 the team's ETag and no Location.
-  return { status: 201, body: member, headers: { ETag: etagOf(after.version) } };
+  return created(member, { version: after.version });
 }
 
 async function removeTeamMember(ctx: TenantContext<'removeTeamMember'>): Promise<OperationResult> {

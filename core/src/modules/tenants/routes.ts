@@ -74,7 +74,7 @@ async function createTenant(ctx: TenantContext<'createTenant'>): Promise<Operati
   await ctx.enterTenant(platformTenantId);
   const after = { ...tenantToApi(tenant), firstAdminUserId: adminUserId, firstAdminEmail: body.firstAdmin.email };
   await ctx.audit({ action: 'tenant.created', entityType: 'tenant', entityId: tenant.id, after });
-  return created(tenantToApi(tenant), `/v1/platform/tenants/${tenant.id}`, tenant.version);
+  return created(tenantToApi(tenant), { location: `/v1/platform/tenants/${tenant.id}`, version: tenant.version });
 }
 
 async function getTenant(ctx: TenantContext<'getTenant'>): Promise<OperationResult> {

@@ -87,7 +87,7 @@ async function createUser(ctx: TenantContext<'createUser'>): Promise<OperationRe
     entityId: id,
     after: { ...userToApi(row), invited: !body.password },
   });
-  return created(userToApi(row), `/v1/users/${id}`, row.version);
+  return created(userToApi(row), { location: `/v1/users/${id}`, version: row.version });
 }
 
 async function getUser(ctx: TenantContext<'getUser'>): Promise<OperationResult> {
