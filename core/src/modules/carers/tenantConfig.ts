@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { PackRegistry } from '../../packs/registry';
-import type { RateTable, WorkflowDefinition } from '../../packs/types';
+import type { WorkflowDefinition } from '../../packs/types';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 
 /** What the carers module needs from the tenant's effective configuration (pack ⊕ sub-pack ⊕ overlays). */
@@ -36,16 +36,13 @@ export async function carerConfig(
   const { packId, timeZone, today, effective: config } = await tenantConfiguration(trx, tenantId, packs, asOf);
   if (!config)
     return { packId, timeZone, today, workflow: null, requiredCheckTypes: [], regions: null, forms: new Map() };
-  const workflow =
-    config.workflows
-      .map((w) => w.value as unknown as WorkflowDefinition)
-      .find((w) => w.subject === 'carer_household') ?? null;
+  const workflow = config.workflows.map((w) => w.value).find((w) => w.subject === 'carer_household') ?? null;
   const required = new Set<string>();
   for (const t of workflow?.transitions ?? [])
     for (const e of t.evidence ?? []) if (e.kind === 'check') required.add(e.key);
   let regions: Set<string> | null = null;
   for (const item of config.rates) {
-    const table = item.value as unknown as RateTable & { effective?: { amounts: unknown } | null };
+    const table = item.value;
     if (table.kind !== 'table' || !Array.isArray(table.dimensions)) continue;
     const depth = (table.dimensions as string[]).indexOf('region');
     if (depth < 0) continue;

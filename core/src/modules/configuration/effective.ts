@@ -1,13 +1,16 @@
 import Handlebars from 'handlebars';
 import type { FieldError } from '../../http/problem';
 import type { Layered, ResolvedPack } from '../../packs/registry';
+import type { ContributionOf, ExtensionPointName } from '../../packs/extensionPoints';
 import type {
   Amounts,
   FormDefinition,
   LookupListDefinition,
+  RateDefinition,
   RateRules,
   RateTable,
   RuleDefinition,
+  TemplateDefinition,
   WorkflowDefinition,
 } from '../../packs/types';
 import {
@@ -40,11 +43,20 @@ export interface Overlay {
   createdAt: string;
 }
 
-export interface LayeredItem {
+/** One item of the effective configuration, typed by its point, and the layer it last came from. */
+export interface LayeredItem<T = unknown> {
   key: string;
   layer: string;
-  value: Record<string, unknown>;
+  value: T;
 }
+
+/** A rate table as the effective configuration shows it: the amounts in effect on the date, not every dated entry. */
+export type EffectiveRateTable = Omit<RateTable, 'values'> & {
+  effective: { effectiveFrom: string; source: string; amounts: Amounts; layer: string } | null;
+};
+
+/** What the effective configuration holds under rates: tables as in effect, the rest as the pack and overlays made them. */
+export type EffectiveRate = Exclude<RateDefinition, RateTable> | EffectiveRateTable;
 
 const packLayer = (item: Layered) => `pack:${item.layer}`;
 const overlayLayer = (overlay: Overlay) => `overlay:${overlay.version}`;
@@ -104,17 +116,18 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
   const terminology: Record<string, { value: string; layer: string }> = {};
   for (const [key, item] of pack.points.terminology)
     terminology[key] = { value: item.value as string, layer: packLayer(item) };
-  const section = (name: keyof ResolvedPack['points']): Map<string, LayeredItem> =>
+  const section = <N extends ExtensionPointName>(name: N): Map<string, LayeredItem<ContributionOf<N>>> =>
     new Map(
-      [...pack.points[name]].map(([key, item]) => [
+      [...(pack.points[name] as Map<string, Layered<ContributionOf<N>>>)].map(([key, item]) => [
         key,
-        { key, layer: packLayer(item), value: structuredClone(item.value) as Record<string, unknown> },
+        { key, layer: packLayer(item), value: structuredClone(item.value) },
       ]),
     );
   const lookups = section('lookups');
   const forms = section('forms');
   const workflows = section('workflows');
-  const templates = section('templates');
+  // An overlay may replace a template's text, which the effective item then carries as `source`.
+  const templates: Map<string, LayeredItem<TemplateDefinition & { source?: string }>> = section('templates');
   const rates = section('rates');
 
   for (const overlay of active) {
@@ -124,13 +137,13 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
     for (const [key, change] of Object.entries(changes.lookups ?? {})) {
       const list = lookups.get(key);
       if (!list) continue;
-      const value = list.value as unknown as LookupListDefinition;
+      const value = list.value;
       value.values.push(...change.add.map((v) => ({ ...v, layer })));
       list.layer = layer;
     }
     for (const [key, change] of Object.entries(changes.forms ?? {})) {
       for (const form of forms.values()) {
-        const value = form.value as unknown as FormDefinition;
+        const value = form.value;
         if (value.key !== key) continue;
         const schema = value.schema as { properties?: Record<string, unknown>; required?: string[] };
         schema.properties = { ...(schema.properties ?? {}), ...change.extraFields };
@@ -141,7 +154,7 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
     for (const [key, change] of Object.entries(changes.workflows ?? {})) {
       const workflow = workflows.get(key);
       if (!workflow) continue;
-      const value = workflow.value as unknown as WorkflowDefinition;
+      const value = workflow.value;
       value.transitions = [
         ...value.transitions.filter((t) => !(change.removeTransitions ?? []).includes(t.key)),
         ...(change.addTransitions ?? []),
@@ -157,7 +170,8 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
     for (const [key, change] of Object.entries(changes.rules ?? {})) {
       const rules = rates.get(key);
       if (!rules) continue;
-      const value = rules.value as unknown as RateRules;
+      const value = rules.value;
+      if (value.kind !== 'rules') continue;
       const replaced = new Set([...(change.remove ?? []), ...(change.add ?? []).map((r) => r.name)]);
       value.rules = [...value.rules.filter((r) => !replaced.has(r.name)), ...(change.add ?? [])];
       rules.layer = layer;
@@ -165,9 +179,13 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
   }
 
   // Rate tables: the value in effect on the date, with overlays merged over the pack's and floors kept.
+  const effectiveRates = new Map<string, LayeredItem<EffectiveRate>>();
   for (const [key, item] of rates) {
-    const table = item.value as unknown as RateTable;
-    if (table.kind !== 'table') continue;
+    const table = item.value;
+    if (table.kind !== 'table') {
+      effectiveRates.set(key, { ...item, value: table });
+      continue;
+    }
     const packValue = inEffectOn(table.values, asOf);
     let effective = packValue
       ? {
@@ -189,11 +207,10 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
       };
     }
     const { values: _values, ...rest } = table;
-    item.value = { ...rest, effective } as unknown as Record<string, unknown>;
-    if (effective) item.layer = effective.layer;
+    effectiveRates.set(key, { key, layer: effective?.layer ?? item.layer, value: { ...rest, effective } });
   }
 
-  const list = (map: Map<string, LayeredItem>) => [...map.values()].sort((a, b) => a.key.localeCompare(b.key));
+  const list = <T>(map: Map<string, LayeredItem<T>>) => [...map.values()].sort((a, b) => a.key.localeCompare(b.key));
   return {
     packId: pack.manifest.id,
     chain: pack.chain,
@@ -205,7 +222,7 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
     forms: list(forms),
     workflows: list(workflows),
     cycles: list(section('cycles')),
-    rates: list(rates),
+    rates: list(effectiveRates),
     templates: list(templates),
     extracts: list(section('extracts')),
     accounts: list(section('accounts')),

@@ -4,7 +4,6 @@ import { Problem, type FieldError } from '../../http/problem';
 import { ok } from '../../http/results';
 import { CalendarRangeError, WorkingCalendar } from '../../packs/calendar';
 import { dueDates } from '../../packs/cycles';
-import type { CycleDefinition } from '../../packs/types';
 import { placementSegments, RateBook, RateConfigurationError, type Occasion } from '../../rates/engine';
 import { todayIn } from '../../time';
 import { LookupValue } from '../lookups/models';
@@ -113,7 +112,7 @@ async function computeCycleDueDates(ctx: TenantContext<'computeCycleDueDates'>):
   const config = effectiveConfiguration(pack, overlays, todayIn(timeZone));
   const item = config.cycles.find((c) => c.key === ctx.params.cycleKey);
   if (!item) throw Problem.notFound(`The cycle "${ctx.params.cycleKey}"`);
-  const cycle = item.value as unknown as CycleDefinition;
+  const cycle = item.value;
   if (body.until < body.triggerDate)
     throw Problem.unprocessable([{ pointer: '/body/until', message: 'is before triggerDate' }]);
   const calendar = new WorkingCalendar(

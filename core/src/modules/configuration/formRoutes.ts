@@ -31,7 +31,7 @@ async function effectiveForm(
   const config = effectiveConfiguration(pack, overlays, todayIn(timeZone));
   const item = config.forms.find((f) => f.key === `${key}@${version}`);
   if (!item) throw Problem.notFound(`Version ${version} of the form "${key}"`);
-  return { form: item.value as unknown as FormDefinition, layer: item.layer };
+  return { form: item.value, layer: item.layer };
 }
 
 async function getFormSchema(ctx: TenantContext<'getFormSchema'>): Promise<OperationResult> {

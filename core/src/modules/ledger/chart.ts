@@ -29,11 +29,10 @@ export async function tenantChart(
   const accounts = new Map<string, ChartAccount>();
   const postings = new Map<string, { debit: string; credit: string }>();
   for (const item of config.effective?.accounts ?? []) {
-    if (item.key.startsWith('account:')) {
-      const value = item.value as unknown as ChartAccount;
+    const value = item.value;
+    if ('code' in value) {
       accounts.set(value.key, { key: value.key, code: value.code, name: value.name });
-    } else if (item.key.startsWith('posting:')) {
-      const value = item.value as unknown as { debit: string; credit: string };
+    } else {
       postings.set(item.key.slice('posting:'.length), { debit: value.debit, credit: value.credit });
     }
   }

@@ -11,7 +11,6 @@ import type { CarerHousehold } from '../carers/models';
 import { findHousehold } from '../carers/shared';
 import { hiddenRecords, namesHidden, WITHHELD_NAME } from '../children/visibility';
 import { tenantConfiguration, type TenantConfiguration } from '../configuration/tenantConfiguration';
-import type { RateRules } from '../../packs/types';
 import { PaymentLine, type PaymentRun } from './models';
 import { CALCULATED_STATUSES, FINAL_STATUSES } from './rows';
 import { findRun } from './runs';
@@ -26,8 +25,8 @@ type DocumentLine = PaymentLine & { initials: string | null };
  * allowance and fee side by side), then any other a line of the run carries.
  */
 function statementComponents(config: TenantConfiguration, lines: DocumentLine[]): string[] {
-  const rules = config.effective?.rates.find((r) => r.key === 'placement-rules')?.value as unknown as
-    RateRules | undefined;
+  const found = config.effective?.rates.find((r) => r.key === 'placement-rules')?.value;
+  const rules = found?.kind === 'rules' ? found : undefined;
   const fromRules = (rules?.rules ?? []).map((r) => r.event.params.component);
   return [...new Set([...fromRules, ...lines.filter((l) => l.kind === 'rate').map((l) => l.component)])];
 }

@@ -51,14 +51,12 @@ export async function tenantRunWorkflow(
   packs: PackRegistry,
 ): Promise<RunWorkflow> {
   const config = await tenantConfiguration(trx, tenantId, packs);
-  const item = config.effective?.workflows.find(
-    (w) => (w.value as unknown as WorkflowDefinition).subject === 'payment_run',
-  );
+  const item = config.effective?.workflows.find((w) => w.value.subject === 'payment_run');
   if (!item)
     throw new PaymentsSetupError(
       `The tenant's pack "${config.packId}" has no payment-run workflow (a workflow with subject "payment_run")`,
     );
-  const definition = item.value as unknown as WorkflowDefinition;
+  const definition = item.value;
   const missing = Object.entries(RUN_STEPS)
     .filter(([key, to]) => !definition.transitions.some((t) => t.key === key && t.to === to))
     .map(([key, to]) => `${key} (to ${to})`);

@@ -60,10 +60,8 @@ export async function tenantPlacementWorkflow(
 ): Promise<PlacementWorkflow | null> {
   const { effective: config } = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
   if (!config) return null;
-  const item = config.workflows.find((w) =>
-    key ? w.key === key : (w.value as unknown as WorkflowDefinition).subject === 'placement',
-  );
-  return item ? analyseWorkflow(item.value as unknown as WorkflowDefinition) : null;
+  const item = config.workflows.find((w) => (key ? w.key === key : w.value.subject === 'placement'));
+  return item ? analyseWorkflow(item.value) : null;
 }
 
 /** The form a start step names as its evidence: the pack's placement agreement. */

@@ -49,7 +49,7 @@ export async function tenantCycles(
   const { pack, effective, timeZone } = await tenantConfiguration(scope.trx, scope.tenantId, scope.packs);
   if (!pack || !effective) return { cycles: [], calendar: new WorkingCalendar(NO_CALENDAR), timeZone };
   return {
-    cycles: effective.cycles.map((c) => c.value as unknown as CycleDefinition),
+    cycles: effective.cycles.map((c) => c.value),
     calendar: new WorkingCalendar(pack.calendar ?? NO_CALENDAR),
     timeZone,
   };

@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import type { LookupListDefinition } from '../../../packs/types';
 import type { Occasion, PlacementFactChange, PlacementForRates } from '../../../rates/engine';
 import type { TenantConfiguration } from '../../configuration/tenantConfiguration';
 
@@ -30,8 +29,7 @@ interface PlacementRow {
  * Levels of care and carer levels are not mapped: their rate tables are keyed by the codes themselves.
  */
 export function placementCategories(config: TenantConfiguration): Map<string, string> {
-  const list = config.effective?.lookups.find((l) => l.key === 'placement_type')?.value as unknown as
-    LookupListDefinition | undefined;
+  const list = config.effective?.lookups.find((l) => l.key === 'placement_type')?.value;
   return new Map((list?.values ?? []).filter((v) => v.normalised).map((v) => [v.code, v.normalised!]));
 }
 
