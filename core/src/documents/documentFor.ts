@@ -66,7 +66,7 @@ function resolve(
 }
 
 function toDocument(item: EffectiveConfiguration['templates'][number], pack: ResolvedPack): DocumentTemplate {
-  const value = item.value as unknown as TemplateDefinition & { source?: unknown };
+  const value = item.value;
   // An overlay puts its source on the item; a pack's template is only named by its file.
   const source = typeof value.source === 'string' ? value.source : packSource(pack, item.key);
   return { key: item.key, kind: value.kind, name: value.name, layer: item.layer, source };
@@ -109,7 +109,7 @@ export function documentOfKind(
   pack?: ResolvedPack,
 ): DocumentTemplate {
   const resolved = resolve(config, pack);
-  const items = resolved.effective.templates.filter((t) => (t.value as unknown as TemplateDefinition).kind === kind);
+  const items = resolved.effective.templates.filter((t) => t.value.kind === kind);
   if (items.length !== 1) {
     const found = items.length ? `several (${items.map((t) => t.key).join(', ')}); ask for one by key` : 'none';
     throw new DocumentTemplateError(
