@@ -5,7 +5,7 @@ import { loadContract } from '../core/src/http/contract';
 import { applyScope } from '../core/src/db/tenantTransaction';
 import { createApp } from '../core/src/http/app';
 import { allOperations } from '../core/src/modules';
-import { startWorld, type World } from './support/harness';
+import { holdTableLock, startWorld, type World } from './support/harness';
 import { adminUrl } from './support/databases';
 
 /**
@@ -35,17 +35,8 @@ describe('limits on the request path', () => {
   onServer(
     'holds a tenant to its share, refuses past its queue with 503 and Retry-After, serves other tenants meanwhile, and cancels a statement past the timeout as a 503',
     async () => {
-      let unlock!: () => void;
-      const unlocked = new Promise<void>((resolve) => (unlock = resolve));
-      let locked!: () => void;
-      const isLocked = new Promise<void>((resolve) => (locked = resolve));
-      const lock = world.db.transaction(async (trx) => {
-        await trx.raw('LOCK TABLE children IN ACCESS EXCLUSIVE MODE');
-        locked();
-        await unlocked;
-      });
+      const release = await holdTableLock(world.db, 'children');
       try {
-        await isLocked;
         // Raw requests: the contract does not declare the 503s these answer (see the README's limits).
         const list = () => world.http('GET', '/v1/children', { token: world.a.adminToken });
         const startedAt = Date.now();
@@ -70,7 +61,7 @@ describe('limits on the request path', () => {
         expect(timedOut.status).toBe(503);
         expect(timedOut.body).toMatchObject({ type: 'https://hearth.dev/problems/timeout', status: 503 });
         expect(Date.now() - startedAt).toBeGreaterThanOrEqual(STATEMENT_TIMEOUT_MS - 50);
-        unlock();
+        await release();
         // The waiter had its turn once the first let go.
         expect((await waiting).status).toBe(200);
         expect(admission().stats()).toMatchObject({ inUse: 0, queued: 0 });
@@ -80,8 +71,7 @@ describe('limits on the request path', () => {
         expect(metrics).toMatch(/^hearth_admission_queued 0$/m);
         expect(metrics).toMatch(/^hearth_admission_in_use \d+$/m);
       } finally {
-        unlock();
-        await lock;
+        await release();
       }
     },
   );
@@ -159,17 +149,8 @@ describe('limits on the request path', () => {
 describe('shutdown past its deadline', () => {
   // Last in this file: it shuts the world's server down.
   onServer('destroys the connections of requests still running, says which, and reports itself unclean', async () => {
-    let unlock!: () => void;
-    const unlocked = new Promise<void>((resolve) => (unlock = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
-    const lock = world.db.transaction(async (trx) => {
-      await trx.raw('LOCK TABLE children IN ACCESS EXCLUSIVE MODE');
-      locked();
-      await unlocked;
-    });
+    const release = await holdTableLock(world.db, 'children');
     try {
-      await isLocked;
       const stuck = fetch(`${world.url}/v1/children`, {
         headers: { authorization: `Bearer ${world.a.adminToken}`, 'x-request-id': 'stuck-request-1' },
       }).then(
@@ -187,8 +168,7 @@ describe('shutdown past its deadline', () => {
       // The client saw its connection go, not an answer.
       expect(await stuck).toBe('TypeError');
     } finally {
-      unlock();
-      await lock;
+      await release();
     }
   });
 });

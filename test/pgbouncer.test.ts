@@ -6,7 +6,7 @@ import path from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { startServer, type RunningServer } from '../core/src/server';
 import { adminUrl } from './support/databases';
-import { startWorld, type World } from './support/harness';
+import { holdTableLock, startWorld, type World } from './support/harness';
 
 /**
  * The request path through PgBouncer in transaction pooling mode, where each transaction may run on
@@ -185,24 +185,14 @@ maybe('the request path through PgBouncer in transaction mode', () => {
   });
 
   it('cancels a statement past the timeout as a 503, and leaves no role, tenant or timeout on the server connections', async () => {
-    let unlock!: () => void;
-    const unlocked = new Promise<void>((resolve) => (unlock = resolve));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((resolve) => (locked = resolve));
     // Directly on the server, not through PgBouncer: its two connections stay for the requests.
-    const lock = world.db.transaction(async (trx) => {
-      await trx.raw('LOCK TABLE children IN ACCESS EXCLUSIVE MODE');
-      locked();
-      await unlocked;
-    });
+    const release = await holdTableLock(world.db, 'children');
     try {
-      await isLocked;
       const response = await fetch(`${server.url}/v1/children`, { headers: as(world.a.adminToken) });
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ type: 'https://hearth.dev/problems/timeout' });
     } finally {
-      unlock();
-      await lock;
+      await release();
     }
     // As many transactions at once through PgBouncer as it has server connections take them all: each shows the defaults.
     let arrived = 0;

@@ -145,3 +145,25 @@ export async function ownerRows<T = Record<string, unknown>>(
     return result.rows;
   });
 }
+
+/**
+ * Holds an ACCESS EXCLUSIVE lock on a table, as the owner, from a transaction of its own: requests
+ * that read it block until `release`, which a test uses to hold a statement past its timeout or a
+ * request past a shutdown deadline. Resolves once the lock is held; `release` may be called twice.
+ */
+export async function holdTableLock(db: Database, table: string): Promise<() => Promise<void>> {
+  let unlock!: () => void;
+  const unlocked = new Promise<void>((resolve) => (unlock = resolve));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((resolve) => (locked = resolve));
+  const lock = db.transaction(async (trx) => {
+    await trx.raw(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    locked();
+    await unlocked;
+  });
+  await Promise.race([isLocked, lock]);
+  return async () => {
+    unlock();
+    await lock;
+  };
+}
