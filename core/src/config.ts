@@ -84,6 +84,19 @@ export interface HearthConfig {
   metricsToken: string | null;
   /** The audit trail's keys and checkpoints (HEARTH_AUDIT_*): see auditSettingsFromEnv. */
   audit: AuditSettings;
+  /** Where documents' bytes go and how big one may be (HEARTH_DOCUMENT_*): see documentSettingsFromEnv. */
+  documents: DocumentSettings;
+}
+
+export interface DocumentSettings {
+  /** The documentStorage key (core's `filesystem`, or a plugin's such as `s3`). */
+  storage: string;
+  /** Where that store keeps objects: for `filesystem` a folder, for `s3` a URL naming the bucket. */
+  target: string;
+  /** The largest upload this process takes; a tenant may set a lower limit, never a higher one. */
+  maxUploadBytes: number;
+  /** How long a signed download URL lives, where the store can sign. */
+  signedUrlSeconds: number;
 }
 
 /** An HMAC-SHA256 key of the audit chain. Its id, a digest of the key, is stored on every event it hashed. */
@@ -223,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
 
   return {
     audit: auditSettingsFromEnv(env),
+    documents: documentSettingsFromEnv(env),
     databaseUrl: env.DATABASE_URL || undefined,
     embeddedDataDir: embeddedDir,
     port: intFromEnv(env, 'PORT', 3000, 0, 65535),
@@ -369,5 +383,35 @@ export function auditSettingsFromEnv(env: NodeJS.ProcessEnv): AuditSettings {
     checkpointSink: sink,
     checkpointTarget: path.isAbsolute(target) ? target : path.resolve(target),
     checkpointEveryMs: intFromEnv(env, 'HEARTH_AUDIT_CHECKPOINT_EVERY', 60, 1, 24 * 60) * 60 * 1000,
+  };
+}
+
+/**
+ * The document store: `filesystem` under `.hearth/documents` by default (a folder of its own per
+ * test process), or any key a plugin registered, at HEARTH_DOCUMENT_STORAGE_TARGET. Production names
+ * its target, so documents never land in a checkout by accident.
+ */
+export function documentSettingsFromEnv(env: NodeJS.ProcessEnv): DocumentSettings {
+  const storage = env.HEARTH_DOCUMENT_STORAGE || 'filesystem';
+  if (!/^[a-z][a-z0-9_-]{0,49}$/.test(storage))
+    throw new ConfigError(
+      `HEARTH_DOCUMENT_STORAGE must be the key of a document store (lower-case letters, digits, _ or -), got "${storage}"`,
+    );
+  let target = env.HEARTH_DOCUMENT_STORAGE_TARGET;
+  if (!target) {
+    if (env.NODE_ENV === 'production')
+      throw new ConfigError('HEARTH_DOCUMENT_STORAGE_TARGET is required in production');
+    if (storage !== 'filesystem')
+      throw new ConfigError(`HEARTH_DOCUMENT_STORAGE_TARGET is required for the "${storage}" document store`);
+    target =
+      env.NODE_ENV === 'test'
+        ? path.join(os.tmpdir(), `hearth-documents-${crypto.randomBytes(6).toString('hex')}`)
+        : path.join(repoRoot, '.hearth', 'documents');
+  }
+  return {
+    storage,
+    target: storage === 'filesystem' && !path.isAbsolute(target) ? path.resolve(target) : target,
+    maxUploadBytes: intFromEnv(env, 'HEARTH_DOCUMENT_MAX_BYTES', 25 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+    signedUrlSeconds: intFromEnv(env, 'HEARTH_DOCUMENT_SIGNED_URL_SECONDS', 60, 5, 3600),
   };
 }

@@ -18,6 +18,7 @@ import type { AppServices } from './http/operation';
 import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
 import { startAuditTrail } from './modules/audit/checkpoints';
+import { openDocumentStore } from './modules/documents/openStore';
 
 export interface RunningServer {
   url: string;
@@ -82,6 +83,7 @@ export async function startServer(
   const services: AppServices = { config, packs, plugins, rateLimits };
   // The audit keys and checkpoint sink, before anything appends an event.
   startAuditTrail(services);
+  openDocumentStore(services);
   const closePools = async () => {
     await rateLimits.close();
     if (jobsDb !== db) await jobsDb.destroy();

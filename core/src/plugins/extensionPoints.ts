@@ -1,6 +1,8 @@
 import { LedgerExportRegistry } from '../modules/ledger/exports/registry';
 import type { LedgerExportFormat } from './api';
 import { AuditCheckpointSinkRegistry, type AuditCheckpointSink } from '../modules/audit/checkpointSinks';
+import { DocumentStorageRegistry, type DocumentStorage } from '../modules/documents/storage';
+import { filesystemStorage } from '../modules/documents/filesystemStore';
 
 /**
  * What a plugin's register step is given: for each extension point core owns, an add-only view that
@@ -15,11 +17,14 @@ export interface PluginPoints {
   ledgerExports: { register(format: LedgerExportFormat): void };
   /** Places outside the database that keep the audit trail's signed checkpoints, by key (HEARTH_AUDIT_CHECKPOINT_SINK). */
   auditCheckpointSinks: { register(sink: AuditCheckpointSink): void };
+  /** Stores for documents' bytes, by key (HEARTH_DOCUMENT_STORAGE); core itself adds `filesystem`. */
+  documentStorage: { register(storage: DocumentStorage): void };
 }
 
 export interface PluginRegistries {
   ledgerExports: LedgerExportRegistry;
   auditCheckpointSinks: AuditCheckpointSinkRegistry;
+  documentStorage: DocumentStorageRegistry;
 }
 
 /** One plugin: the object its factory makes, once per start-up. */
@@ -33,8 +38,15 @@ export interface HearthPlugin {
 /** What a plugin's main module exports as its default: a fresh plugin for each server that starts. */
 export type PluginFactory = () => HearthPlugin;
 
+/** The registries before any plugin: core's own filesystem store is the embedded default. */
 export function emptyRegistries(): PluginRegistries {
-  return { ledgerExports: new LedgerExportRegistry(), auditCheckpointSinks: new AuditCheckpointSinkRegistry() };
+  const documentStorage = new DocumentStorageRegistry();
+  documentStorage.register(filesystemStorage, 'core');
+  return {
+    ledgerExports: new LedgerExportRegistry(),
+    auditCheckpointSinks: new AuditCheckpointSinkRegistry(),
+    documentStorage,
+  };
 }
 
 /**
@@ -56,6 +68,12 @@ export function pointsFor(registries: PluginRegistries, by: string, open: () => 
       register: (sink) => {
         whileOpen('auditCheckpointSinks');
         registries.auditCheckpointSinks.register(sink, by);
+      },
+    },
+    documentStorage: {
+      register: (storage) => {
+        whileOpen('documentStorage');
+        registries.documentStorage.register(storage, by);
       },
     },
   };
