@@ -260,7 +260,8 @@ function rawCall(
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const bytes = Buffer.concat(chunks);
+        const text = bytes.toString('utf8');
         const responseHeaders = new Headers();
         for (const [k, v] of Object.entries(res.headers))
           if (v !== undefined) responseHeaders.set(k, Array.isArray(v) ? v.join(', ') : v);
@@ -269,6 +270,7 @@ function rawCall(
           status: res.statusCode ?? 0,
           headers: responseHeaders,
           text,
+          bytes,
           body: type.includes('json') && text ? JSON.parse(text) : text,
         };
         try {

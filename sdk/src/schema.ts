@@ -2272,6 +2272,198 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List documents
+         * @description Documents the caller may see, oldest first: those of records it can read (a restricted child's documents exist only for the users named on the child), and confidential ones only with `documents:read_confidential`. Filter by the record, the category, or an expiry before a date.
+         */
+        get: operations["listDocuments"];
+        put?: never;
+        /**
+         * Upload a document
+         * @description A new document, its first version the `file` part. The fields come as multipart form fields; the file is streamed to the document store, never held whole: its type is detected from its bytes (never from its name or the part's header) against the allow-list (PDF, PNG, JPEG, GIF, WebP, TIFF, HEIC, Word, Excel, PowerPoint, OpenDocument, plain text), its SHA-256 taken, and the tenant's size limit applied as it arrives. A refused upload (413 too large, 415 a type off the list, 400 cut short, 422 a field or the file part missing) leaves no object and no row.
+         */
+        post: operations["uploadDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{documentId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a document
+         * @description The document and its current version (not its bytes).
+         */
+        get: operations["getDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a document's title, category, sensitivity or expiry */
+        patch: operations["updateDocument"];
+        trace?: never;
+    };
+    "/v1/documents/{documentId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List a document's versions
+         * @description Every version, newest first; earlier versions stay readable.
+         */
+        get: operations["listDocumentVersions"];
+        put?: never;
+        /**
+         * Upload a new version of a document
+         * @description Version n+1 of the document, which becomes its current version; checked and stored as an upload is. With `expiresOn` the document's expiry moves to the new version's (a renewed certificate).
+         */
+        post: operations["uploadDocumentVersion"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{documentId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download the current version
+         * @description The current version's bytes, streamed, with its detected type, `Content-Disposition` (attachment unless `disposition=inline`), its SHA-256 as `Repr-Digest`, and `Cache-Control: no-store`. The download is audited and appears in the document's download log. A quarantined version is refused (409).
+         */
+        get: operations["downloadDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{documentId}/versions/{versionNumber}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+                /** @description The version's number, from 1. */
+                versionNumber: components["parameters"]["DocumentVersionNumber"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download one version
+         * @description As downloading the current version, for any version.
+         */
+        get: operations["downloadDocumentVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{documentId}/versions/{versionNumber}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+                /** @description The version's number, from 1. */
+                versionNumber: components["parameters"]["DocumentVersionNumber"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A short-lived signed URL for one version
+         * @description Where the document store signs URLs (S3), a URL the caller's browser fetches the version from directly, valid for the configured seconds (HEARTH_DOCUMENT_SIGNED_URL_SECONDS); logged and audited as a download. A store that cannot sign (the filesystem) answers 409: download the content instead.
+         */
+        post: operations["createDocumentDownloadLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{documentId}/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The document's download log
+         * @description Who downloaded which version when and how, newest first. Needs `audit:read` as well.
+         */
+        get: operations["listDocumentDownloads"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/document-settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The tenant's document settings */
+        get: operations["getDocumentSettings"];
+        /**
+         * Change the tenant's document settings
+         * @description The tenant's upload limit, at most the process's own (HEARTH_DOCUMENT_MAX_BYTES).
+         */
+        put: operations["updateDocumentSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/commissioners": {
         parameters: {
             query?: never;
@@ -5998,6 +6190,135 @@ export interface components {
             approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
             total: components["schemas"]["MoneyTotal"];
         };
+        /**
+         * @description The kind of record a document is kept against.
+         * @enum {string}
+         */
+        DocumentSubjectType: "child" | "case_record" | "household" | "member" | "check" | "claim" | "claim_line" | "placement" | "panel" | "payment_run" | "invoice";
+        /**
+         * @description Who besides the record's readers may see it: `shared_with_household` is also shown to the carer household the record belongs to (through the carer portal); `staff` to staff who can read the record; `confidential` only to staff with `documents:read_confidential` as well.
+         * @enum {string}
+         */
+        DocumentSensitivity: "shared_with_household" | "staff" | "confidential";
+        /**
+         * @description What the scan hook said of the version: `clean`, `quarantined` (never served), or `not_scanned` where no scanner is installed.
+         * @enum {string}
+         */
+        DocumentScanStatus: "clean" | "quarantined" | "not_scanned";
+        DocumentUpload: {
+            subjectType: components["schemas"]["DocumentSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /** @description A code of the tenant's `document_category` list (Form F, DBS, medical, receipt…). */
+            category: components["schemas"]["Code"];
+            title: string;
+            sensitivity?: components["schemas"]["DocumentSensitivity"];
+            /** Format: date */
+            expiresOn?: string;
+            /** @description The file, the last part; its filename is kept for display only. */
+            file: string;
+        };
+        DocumentVersionUpload: {
+            /** Format: date */
+            expiresOn?: string;
+            /** @description The file, the last part. */
+            file: string;
+        };
+        DocumentUpdate: {
+            title?: string;
+            category?: components["schemas"]["Code"];
+            sensitivity?: components["schemas"]["DocumentSensitivity"];
+            expiresOn?: string | null;
+        };
+        DocumentVersion: {
+            number: number;
+            /** @description The name it was uploaded with, for display only. */
+            filename: string;
+            /** @description The type detected from the bytes. */
+            mediaType: string;
+            sizeBytes: number;
+            sha256: string;
+            scanStatus: components["schemas"]["DocumentScanStatus"];
+            scanDetail?: string | null;
+            /** @enum {string} */
+            source: "upload" | "generated";
+            /** @description For a generated version, the pack template it was rendered from. */
+            template?: null | {
+                key: string;
+                layer: string;
+                version: string;
+            };
+            uploadedBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        DocumentVersionList: {
+            data: components["schemas"]["DocumentVersion"][];
+        };
+        Document: {
+            /** Format: uuid */
+            id: string;
+            subjectType: components["schemas"]["DocumentSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /** @description The child the record belongs to, where it belongs to one. */
+            childId: string | null;
+            /** @description The carer household the record belongs to, where it belongs to one. */
+            householdId: string | null;
+            category: components["schemas"]["Code"];
+            title: string;
+            sensitivity: components["schemas"]["DocumentSensitivity"];
+            expiresOn: string | null;
+            /** @enum {string} */
+            status: "active" | "destroyed";
+            currentVersion: components["schemas"]["DocumentVersion"] | null;
+            version: components["schemas"]["Version"];
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        DocumentPage: {
+            data: components["schemas"]["Document"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        DocumentDownloadLink: {
+            /** Format: uri */
+            url: string;
+            /** Format: date-time */
+            expiresAt: string;
+        };
+        DocumentDownload: {
+            /** Format: uuid */
+            id: string;
+            versionNumber: number;
+            /** @enum {string} */
+            actorType: "user" | "api_key";
+            /** Format: uuid */
+            actorId: string;
+            /** @enum {string} */
+            via: "stream" | "signed_url";
+            requestId: string | null;
+            /** Format: date-time */
+            at: string;
+        };
+        DocumentDownloadPage: {
+            data: components["schemas"]["DocumentDownload"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        DocumentSettings: {
+            /** @description The tenant's upload limit. */
+            maxUploadBytes: number;
+            /** @description The limit this deployment sets for every tenant. */
+            processMaxUploadBytes: number;
+            /** @description The document store in use (filesystem, s3…). */
+            storage: string;
+            version: components["schemas"]["Version"];
+        };
+        DocumentSettingsUpdate: {
+            maxUploadBytes: number;
+        };
         /** @enum {string} */
         CommissionerKind: "local_authority" | "county" | "state_agency" | "other";
         /** @enum {string} */
@@ -7746,6 +8067,12 @@ export interface components {
         ClaimHouseholdId: string;
         /** @description The claim's id. */
         ClaimId: string;
+        /** @description The document's id. */
+        DocumentId: string;
+        /** @description The version's number, from 1. */
+        DocumentVersionNumber: number;
+        /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
+        Disposition: "attachment" | "inline";
         /** @description The commissioner's id. */
         CommissionerId: string;
         /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
@@ -12549,6 +12876,404 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDocuments: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only documents of this kind of record. */
+                subjectType?: components["schemas"]["DocumentSubjectType"];
+                /** @description Only documents of this record (with subjectType). */
+                subjectId?: string;
+                /** @description Only documents of this category (a code of the `document_category` list). */
+                category?: components["schemas"]["Code"];
+                /** @description Only documents whose expiry date is before this date. */
+                expiresBefore?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of documents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DocumentUpload"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateDocument: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentUpdate"];
+            };
+        };
+        responses: {
+            /** @description The document as changed. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDocumentVersions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentVersionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadDocumentVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["DocumentVersionUpload"];
+            };
+        };
+        responses: {
+            /** @description The document with its new current version. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadDocument: {
+        parameters: {
+            query?: {
+                /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
+                disposition?: components["parameters"]["Disposition"];
+            };
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadDocumentVersion: {
+        parameters: {
+            query?: {
+                /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
+                disposition?: components["parameters"]["Disposition"];
+            };
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+                /** @description The version's number, from 1. */
+                versionNumber: components["parameters"]["DocumentVersionNumber"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createDocumentDownloadLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+                /** @description The version's number, from 1. */
+                versionNumber: components["parameters"]["DocumentVersionNumber"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDownloadLink"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDocumentDownloads: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description The document's id. */
+                documentId: components["parameters"]["DocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of downloads. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentDownloadPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDocumentSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateDocumentSettings: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description The settings as changed. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -8,6 +8,14 @@ export interface HttpResponse {
   /** Parsed JSON where the response is JSON, else the text. */
   body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
   text: string;
+  /** The body's bytes as they came (a downloaded file). */
+  bytes: Buffer;
+}
+
+/** A multipart/form-data body: text parts, then the file part. */
+export interface MultipartBody {
+  fields?: Record<string, string>;
+  file?: { field?: string; filename: string; bytes: Buffer | string; type?: string };
 }
 
 export interface RequestOptions {
@@ -16,6 +24,7 @@ export interface RequestOptions {
   body?: unknown;
   /** Sent as-is, with the content type given in headers (malformed JSON, other media types). */
   rawBody?: string | Buffer;
+  multipart?: MultipartBody;
   headers?: Record<string, string>;
   query?: Record<string, string | number | boolean>;
 }
@@ -35,8 +44,9 @@ export async function http(
   const headers: Record<string, string> = { ...(options.headers ?? {}) };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.apiKey) headers['x-api-key'] = options.apiKey;
-  let body: string | Buffer | undefined;
+  let body: string | Buffer | FormData | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.multipart) body = formData(options.multipart);
   else if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers['content-type'] ??= 'application/json';
@@ -44,11 +54,33 @@ export async function http(
   const url = new URL(path, baseUrl);
   for (const [k, v] of Object.entries(options.query ?? {})) url.searchParams.set(k, String(v));
   const response = await fetch(url, { method: method.toUpperCase(), headers, body });
-  const text = await response.text();
+  const bytes = Buffer.from(await response.arrayBuffer());
+  const text = bytes.toString('utf8');
   const type = response.headers.get('content-type') ?? '';
   let parsed: unknown = text;
   if (type.includes('json') && text) parsed = JSON.parse(text);
-  return { status: response.status, headers: response.headers, body: parsed, text };
+  return { status: response.status, headers: response.headers, body: parsed, text, bytes };
+}
+
+export function formData(multipart: MultipartBody): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(multipart.fields ?? {})) form.append(name, value);
+  if (multipart.file) {
+    const { field = 'file', filename, bytes, type = 'application/octet-stream' } = multipart.file;
+    form.append(field, new Blob([typeof bytes === 'string' ? Buffer.from(bytes) : bytes], { type }), filename);
+  }
+  return form;
+}
+
+/** What a suite that knows nothing of files sends to a multipart operation: its body as text parts, and a small text file. */
+export function multipartFromBody(body: unknown): MultipartBody {
+  const fields = Object.fromEntries(
+    Object.entries((body ?? {}) as Record<string, unknown>).map(([k, v]) => [
+      k,
+      typeof v === 'string' ? v : JSON.stringify(v),
+    ]),
+  );
+  return { fields, file: { filename: 'fixture.txt', bytes: 'A fixture document.\n', type: 'text/plain' } };
 }
 
 export function operation(operationId: string): ContractOperation {
@@ -147,7 +179,11 @@ export interface CallOptions extends RequestOptions {
 /** Calls an operation by its operationId, and checks the answer against the contract. */
 export async function call(baseUrl: string, operationId: string, options: CallOptions = {}): Promise<HttpResponse> {
   const op = operation(operationId);
-  const response = await http(baseUrl, op.method, pathFor(op, options.params), options);
+  const multipart =
+    op.multipart && options.multipart === undefined && options.rawBody === undefined
+      ? { multipart: multipartFromBody(options.body) }
+      : {};
+  const response = await http(baseUrl, op.method, pathFor(op, options.params), { ...options, ...multipart });
   assertMatchesContract(op, response);
   return response;
 }

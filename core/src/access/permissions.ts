@@ -56,6 +56,11 @@ export const PERMISSIONS = {
   'invoices:read': 'Read commissioners, placement fees, invoices and credit notes',
   'invoices:manage': 'Record commissioners and placement fees, and draft invoices',
   'invoices:issue': 'Issue invoices and credit notes (numbered, posted to the ledger)',
+  'documents:read': 'List, read and download the documents of records the caller can read',
+  'documents:upload': 'Upload documents and new versions of them',
+  'documents:manage':
+    "Change documents' titles, categories, sensitivity and expiry, and the tenant's document settings",
+  'documents:read_confidential': 'Read and download documents marked confidential',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

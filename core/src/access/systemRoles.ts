@@ -23,11 +23,15 @@ const FINANCE_PERMISSIONS: Permission[] = [
 ];
 
 /**
- * The carers, placements, tasks and finance permissions each role holds; migrations 0011, 0017 and 0020
+ * The carers, placements, tasks, finance and documents permissions each role holds; migrations 0011, 0017, 0020 and 0030
  * grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
   tenant_admin: [
+    'documents:read',
+    'documents:upload',
+    'documents:manage',
+    'documents:read_confidential',
     'carers:read',
     'carers:create',
     'carers:update',
@@ -53,6 +57,10 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     ...FINANCE_PERMISSIONS,
   ],
   supervisor: [
+    'documents:read',
+    'documents:upload',
+    'documents:manage',
+    'documents:read_confidential',
     'carers:read',
     'carers:approve',
     'carers:deregister',
@@ -64,6 +72,8 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'tasks:manage',
   ],
   caseworker: [
+    'documents:read',
+    'documents:upload',
     'carers:read',
     'carers:create',
     'carers:update',
@@ -77,6 +87,8 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'claims:submit',
   ],
   placement_officer: [
+    'documents:read',
+    'documents:upload',
     'carers:read',
     'placements:read',
     'placements:match',
@@ -89,6 +101,8 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'claims:submit',
   ],
   finance_officer: [
+    'documents:read',
+    'documents:upload',
     'carers:read',
     'placements:read',
     'claims:read',
@@ -97,7 +111,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'ledger:export',
     ...FINANCE_PERMISSIONS,
   ],
-  panel_member: ['carers:read', 'panel:recommend'],
+  panel_member: ['carers:read', 'panel:recommend', 'documents:read'],
 };
 
 /**

@@ -29,7 +29,11 @@ export interface ContractOperation {
   bodyRequired: boolean;
   requiresIfMatch: boolean;
   acceptsIdempotencyKey: boolean;
-  /** Whether success changes data (and so must be audited): every non-GET unless `x-hearth-writes: false`. */
+  /**
+   * Whether success changes data (and so must be audited and run in a writing transaction): every
+   * non-GET unless `x-hearth-writes: false`, and a GET marked `x-hearth-writes: true` (a download, which
+   * is logged).
+   */
   writes: boolean;
   validateParams: (input: {
     path: Record<string, unknown>;
@@ -37,6 +41,11 @@ export interface ContractOperation {
     header: Record<string, unknown>;
   }) => FieldError[];
   validateBody: ((body: unknown) => FieldError[]) | null;
+  /**
+   * A `multipart/form-data` body: its one file part (the property whose `contentMediaType` is set), and
+   * `validateBody` checks the other parts, as strings, once they have arrived.
+   */
+  multipart: { fileField: string } | null;
 }
 
 export interface Contract {
@@ -136,6 +145,27 @@ function dedupe(errors: FieldError[]): FieldError[] {
   });
 }
 
+/** A multipart body's schema split into its one file part and the schema of its other (string) parts. */
+function multipartFields(
+  document: Record<string, unknown>,
+  schema: unknown,
+): { fileField: string; fields: Record<string, unknown> } {
+  const resolved = resolveRef(document, schema) as {
+    properties?: Record<string, { contentMediaType?: string; format?: string }>;
+    required?: string[];
+  };
+  const files = Object.entries(resolved.properties ?? {}).filter(
+    ([, p]) => p.contentMediaType !== undefined || p.format === 'binary',
+  );
+  if (files.length !== 1) throw new Error('A multipart/form-data body must have exactly one file part');
+  const fileField = files[0]![0];
+  const { [fileField]: _file, ...properties } = resolved.properties ?? {};
+  return {
+    fileField,
+    fields: { ...resolved, properties, required: (resolved.required ?? []).filter((r) => r !== fileField) },
+  };
+}
+
 /**
  * Loads the OpenAPI document and compiles, once, an ajv validator for every operation's
  * parameters and body. The document is the source of truth: the router mounts exactly its operations.
@@ -223,10 +253,15 @@ export function loadContract(file = contractPath()): Contract {
       const validateParamsFn: ValidateFunction = coercing.compile(paramSchema);
 
       const requestBody = resolveRef(document, op.requestBody as Record<string, unknown> | undefined);
-      const bodySchema = (requestBody?.content as Record<string, { schema?: unknown }> | undefined)?.[
-        'application/json'
-      ]?.schema;
-      const validateBodyFn = bodySchema ? bodyValidator(bodySchema) : null;
+      const content = requestBody?.content as Record<string, { schema?: unknown }> | undefined;
+      const bodySchema = content?.['application/json']?.schema;
+      const multipartSchema = content?.['multipart/form-data']?.schema;
+      const multipart = multipartSchema ? multipartFields(document, multipartSchema) : null;
+      const validateBodyFn = bodySchema
+        ? bodyValidator(bodySchema)
+        : multipart
+          ? bodyValidator(multipart.fields)
+          : null;
 
       operations.push({
         operationId: op.operationId as string,
@@ -235,11 +270,11 @@ export function loadContract(file = contractPath()): Contract {
         expressPath: apiPath.replace(/\{([^}]+)\}/g, ':$1'),
         tenancy: (op['x-hearth-tenancy'] as Tenancy | undefined) ?? 'tenant',
         parameters,
-        hasBody: Boolean(bodySchema),
+        hasBody: Boolean(bodySchema || multipart),
         bodyRequired: Boolean(requestBody?.required),
         requiresIfMatch: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'if-match' && p.required),
         acceptsIdempotencyKey: parameters.some((p) => p.in === 'header' && p.name.toLowerCase() === 'idempotency-key'),
-        writes: method !== 'get' && op['x-hearth-writes'] !== false,
+        writes: typeof op['x-hearth-writes'] === 'boolean' ? op['x-hearth-writes'] : method !== 'get',
         validateParams: (input) => {
           const nul = [...nulCharacterErrors('/path', input.path), ...nulCharacterErrors('/query', input.query)];
           if (validateParamsFn(input)) return nul;
@@ -253,6 +288,7 @@ export function loadContract(file = contractPath()): Contract {
           ]);
         },
         validateBody: validateBodyFn ? (body) => [...validateBodyFn(body), ...nulCharacterErrors('/body', body)] : null,
+        multipart: multipart ? { fileField: multipart.fileField } : null,
       });
     }
   }

@@ -7,6 +7,7 @@ import type { PluginRegistry } from '../plugins/host';
 import type { AuditEventInput } from '../modules/audit/service';
 import type { ProblemBody } from './problem';
 import type { operations } from '../../../sdk/src/schema';
+import type { ReceivedFile } from '../modules/documents/receive';
 
 export interface RequestMeta {
   requestId: string;
@@ -80,6 +81,8 @@ export interface OperationContext {
   params: Record<string, string>;
   query: Record<string, unknown>;
   body: unknown;
+  /** A multipart operation's file, already in the document store (see core/src/http/multipart.ts). */
+  upload?: ReceivedFile;
   ifMatch: string | undefined;
   meta: RequestMeta;
   /** Appends one audit event in this transaction, to the current tenant's chain. */
@@ -109,7 +112,17 @@ type Present<T> = [T] extends [never]
   : [T] extends [undefined]
     ? Record<string, never>
     : NonNullable<T>;
-type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
+type JsonOf<R> = R extends { content: { 'application/json': infer B } }
+  ? B
+  : R extends { content: { 'multipart/form-data': infer M } }
+    ? Omit<M, 'file'>
+    : undefined;
+/** A multipart operation's file, as stored before its handler runs; `undefined` for every other operation. */
+export type UploadOf<Id extends OperationId> = operations[Id] extends {
+  requestBody: { content: { 'multipart/form-data': unknown } };
+}
+  ? ReceivedFile
+  : undefined;
 
 /** An operation's query, as validated against the contract, with its defaults filled in. */
 export type QueryOf<Id extends OperationId> = WithDefaults<
@@ -128,7 +141,9 @@ export type BodyOf<Id extends OperationId> = operations[Id] extends { requestBod
 export interface TenantContext<Id extends OperationId> extends TenantScope {
   params: ParamsOf<Id>;
   query: QueryOf<Id>;
+  /** For a multipart operation, its text parts as validated against the contract. */
   body: BodyOf<Id>;
+  upload: UploadOf<Id>;
   ifMatch: string | undefined;
   enterTenant(tenantId: string): Promise<void>;
 }
@@ -153,10 +168,20 @@ export interface RawResult {
   filename: string;
 }
 
+/** Bytes streamed from the document store once the transaction has committed (a download). */
+export interface StreamResult {
+  open(): Promise<import('node:stream').Readable>;
+  contentType: string;
+  contentLength: number;
+  /** The Content-Disposition header, whole. */
+  disposition: string;
+}
+
 export interface OperationResult {
   status: number;
   body?: unknown;
   raw?: RawResult;
+  stream?: StreamResult;
   headers?: Record<string, string>;
   contentType?: string;
   csv?: CsvResult;

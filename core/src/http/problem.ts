@@ -35,6 +35,17 @@ export const ProblemTypes = {
   preconditionFailed: { slug: 'precondition-failed', title: 'The resource has changed since it was read', status: 412 },
   payloadTooLarge: { slug: 'payload-too-large', title: 'The body is too large', status: 413 },
   unsupportedMediaType: { slug: 'unsupported-media-type', title: 'The body must be application/json', status: 415 },
+  fileTypeNotAllowed: {
+    slug: 'file-type-not-allowed',
+    title: 'The file is of a type this service does not keep',
+    status: 415,
+  },
+  uploadIncomplete: { slug: 'upload-incomplete', title: 'The upload ended before the file did', status: 400 },
+  documentQuarantined: {
+    slug: 'document-quarantined',
+    title: 'The scan quarantined this version; it is never served',
+    status: 409,
+  },
   unprocessable: { slug: 'unprocessable', title: 'A value breaks a rule', status: 422 },
   idempotencyKeyReused: {
     slug: 'idempotency-key-reused',

@@ -24,6 +24,10 @@ import type {
 import { Problem, type FieldError } from './problem';
 import { problemFromError } from './errors';
 import { NotAdmitted, type AdmissionGate } from './admission';
+import { readMultipart } from './multipart';
+import { discardReceived, receiveDocumentFile, type ReceivedFile } from '../modules/documents/receive';
+import { uploadLimit } from '../modules/documents/settings';
+import { pipeline } from 'node:stream/promises';
 
 export interface ApiRouterDeps {
   db: Database;
@@ -68,7 +72,10 @@ function validateRequest(
   op: ContractOperation,
   req: Request,
 ): { path: Record<string, string>; query: Record<string, unknown>; body: unknown } {
-  if (op.hasBody) {
+  if (op.multipart) {
+    if (!req.is('multipart/form-data'))
+      throw new Problem('unsupportedMediaType', 'Send the body as multipart/form-data, the file as its last part');
+  } else if (op.hasBody) {
     if (hasBody(req) && !req.is('application/json'))
       throw new Problem('unsupportedMediaType', 'Send the body as application/json');
   } else if (hasBody(req)) {
@@ -90,7 +97,8 @@ function validateRequest(
   };
   const errors: FieldError[] = op.validateParams(input);
   let body: unknown = undefined;
-  if (op.validateBody) {
+  // A multipart body is read after authentication, as it streams to the store (receiveUpload).
+  if (op.validateBody && !op.multipart) {
     body = hasBody(req) ? req.body : undefined;
     if (body !== undefined || op.bodyRequired) errors.push(...op.validateBody(body === undefined ? undefined : body));
   }
@@ -134,6 +142,20 @@ function sendResult(res: Response, result: OperationResult, replayed: boolean): 
       .status(result.problem.status)
       .type('application/problem+json')
       .json({ ...result.problem, instance: res.req.originalUrl, requestId: String(res.req.id) });
+  } else if (result.stream) {
+    // Only reached once committed: the download's log row and audit event are kept.
+    res
+      .status(result.status)
+      .type(result.stream.contentType)
+      .setHeader('Content-Length', String(result.stream.contentLength))
+      .setHeader('Content-Disposition', result.stream.disposition);
+    void result.stream
+      .open()
+      .then((body) => pipeline(body, res))
+      .catch((error: unknown) => {
+        res.req.log.error({ err: error }, 'document download failed after commit');
+        res.destroy(error instanceof Error ? error : undefined);
+      });
   } else if (result.raw) {
     res
       .status(result.status)
@@ -149,6 +171,51 @@ function sendResult(res: Response, result: OperationResult, replayed: boolean): 
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.end(text);
   }
+}
+
+/**
+ * A multipart upload, before its operation's transaction: the caller's access and its tenant's upload
+ * limit are read first (in a short transaction of their own, so nobody streams a file they may not
+ * send), then the file streams to the document store as it arrives, and the text parts are checked
+ * against the contract. Whatever fails, the stored file is removed before the error goes on.
+ */
+async function receiveUpload(
+  deps: ApiRouterDeps,
+  request: {
+    op: ContractOperation;
+    definition: OperationDefinition;
+    req: Request;
+    res: Response;
+    credential: Credential;
+  },
+): Promise<{ fields: Record<string, string>; file: ReceivedFile }> {
+  const { op, definition, req, res, credential } = request;
+  const fileField = op.multipart!.fileField;
+  const maxFileBytes = await deps.admission.run(credential.tenantId, res, () =>
+    deps.db.transaction(async (trx) => {
+      await applyScope(trx, { tenantId: credential.tenantId, platform: false });
+      checkAccess(definition, await loadPrincipal(trx, credential));
+      return uploadLimit(trx, credential.tenantId, deps.services.config);
+    }),
+  );
+  const reading = readMultipart(req, fileField, { maxFileBytes }, (stream, part) =>
+    receiveDocumentFile(stream, part, { tenantId: credential.tenantId, services: deps.services }),
+  );
+  let outcome: { fields: Record<string, string>; file: ReceivedFile | undefined };
+  try {
+    outcome = await reading.done;
+  } catch (error) {
+    const stored = await reading.received();
+    if (stored) await discardReceived(deps.services, stored).catch(() => undefined);
+    throw error;
+  }
+  const errors: FieldError[] = op.validateBody ? op.validateBody(outcome.fields) : [];
+  if (!outcome.file) errors.push({ pointer: `/body/${fileField}`, message: 'is required', code: 'required' });
+  if (errors.length) {
+    if (outcome.file) await discardReceived(deps.services, outcome.file).catch(() => undefined);
+    throw Problem.validation(errors);
+  }
+  return { fields: outcome.fields, file: outcome.file! };
 }
 
 /**
@@ -178,6 +245,7 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
       const meta = requestMeta(req);
       // Tokens, children's records, audit exports and documents: no cache between here and the caller keeps any answer.
       res.setHeader('Cache-Control', 'no-store');
+      let upload: ReceivedFile | undefined;
       try {
         const input = validateRequest(op, req);
         let credential: Credential | null = null;
@@ -188,6 +256,12 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
             throw presented
               ? new Problem('invalidToken', 'The credential is invalid or expired')
               : new Problem('unauthorized', 'Send a bearer token or an API key');
+        }
+
+        if (op.multipart && credential) {
+          const received = await receiveUpload(deps, { op, definition, req, res, credential });
+          input.body = received.fields;
+          upload = received.file;
         }
 
         let principal: Principal | null = null;
@@ -265,6 +339,7 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
             params: input.path,
             query: input.query,
             body: input.body,
+            upload,
             ifMatch: typeof req.headers['if-match'] === 'string' ? req.headers['if-match'] : undefined,
             meta,
             audit: async (event) => {
@@ -336,6 +411,8 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
           if (op.writes) res.end();
         } else sendResult(res, result, replayed);
       } catch (error) {
+        // A refused or failed upload leaves no object behind.
+        if (upload) await discardReceived(deps.services, upload).catch(() => undefined);
         const problem = problemFromError(error, op);
         if (problem.status >= 500 && !(error instanceof NotAdmitted))
           req.log.error({ err: error, operationId: op.operationId }, 'request failed');

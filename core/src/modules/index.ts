@@ -7,6 +7,7 @@ import { caseRecordOperations } from './caseRecords/routes';
 import { childOperations } from './children/routes';
 import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
+import { documentOperations } from './documents/routes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -35,6 +36,7 @@ const modules: OperationMap[] = [
   claimOperations,
   paymentOperations,
   invoiceOperations,
+  documentOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */

@@ -11,6 +11,7 @@
 export type { HearthPlugin, PluginFactory, PluginPoints } from './extensionPoints';
 export type { AuditCheckpoint, AuditCheckpointSink, AuditCheckpointStore } from '../modules/audit/checkpointSinks';
 export type { DocumentStorage, DocumentStore } from '../modules/documents/storage';
+export type { DocumentScanner, ScanVerdict } from '../modules/documents/scanning';
 export { ObjectMissing, OBJECT_KEY } from '../modules/documents/storage';
 export { formatMinor } from '../modules/ledger/money';
 export { editionFor, type DateOrder, type Edition } from './regional';

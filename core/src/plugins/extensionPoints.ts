@@ -3,6 +3,7 @@ import type { LedgerExportFormat } from './api';
 import { AuditCheckpointSinkRegistry, type AuditCheckpointSink } from '../modules/audit/checkpointSinks';
 import { DocumentStorageRegistry, type DocumentStorage } from '../modules/documents/storage';
 import { filesystemStorage } from '../modules/documents/filesystemStore';
+import { DocumentScannerRegistry, type DocumentScanner } from '../modules/documents/scanning';
 
 /**
  * What a plugin's register step is given: for each extension point core owns, an add-only view that
@@ -19,12 +20,15 @@ export interface PluginPoints {
   auditCheckpointSinks: { register(sink: AuditCheckpointSink): void };
   /** Stores for documents' bytes, by key (HEARTH_DOCUMENT_STORAGE); core itself adds `filesystem`. */
   documentStorage: { register(storage: DocumentStorage): void };
+  /** Scanners every upload passes through (a virus scanner, say); any of them can quarantine a version. */
+  documentScanners: { register(scanner: DocumentScanner): void };
 }
 
 export interface PluginRegistries {
   ledgerExports: LedgerExportRegistry;
   auditCheckpointSinks: AuditCheckpointSinkRegistry;
   documentStorage: DocumentStorageRegistry;
+  documentScanners: DocumentScannerRegistry;
 }
 
 /** One plugin: the object its factory makes, once per start-up. */
@@ -46,6 +50,7 @@ export function emptyRegistries(): PluginRegistries {
     ledgerExports: new LedgerExportRegistry(),
     auditCheckpointSinks: new AuditCheckpointSinkRegistry(),
     documentStorage,
+    documentScanners: new DocumentScannerRegistry(),
   };
 }
 
@@ -74,6 +79,12 @@ export function pointsFor(registries: PluginRegistries, by: string, open: () => 
       register: (storage) => {
         whileOpen('documentStorage');
         registries.documentStorage.register(storage, by);
+      },
+    },
+    documentScanners: {
+      register: (scanner) => {
+        whileOpen('documentScanners');
+        registries.documentScanners.register(scanner, by);
       },
     },
   };
