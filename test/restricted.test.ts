@@ -49,6 +49,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   child_legal_statuses: 'case',
   child_name_tokens: 'case',
   child_occasions: 'case',
+  documents: 'case',
   form_submissions: 'case',
   matching_requests: 'case',
   placement_commissions: 'case',
@@ -112,6 +113,8 @@ async function tablesReferringToChildren(): Promise<Record<string, string[]>> {
 
 /** A's rows of a case table that are restricted data: all of them, since every child of A is restricted, save subjects that are not children or placements. */
 function restrictedRowsSql(table: string, columns: string[]): string {
+  // A document is the child's whatever record it is kept against (a case record, a claim line, a placement).
+  if (table === 'documents') return `SELECT * FROM documents WHERE tenant_id = ? AND child_id IS NOT NULL`;
   if (columns.includes('subject_type'))
     return `SELECT * FROM ${table} WHERE tenant_id = ? AND subject_type IN ('child', 'placement')`;
   if (table === 'task_reminders')

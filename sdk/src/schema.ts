@@ -5195,6 +5195,18 @@ export interface components {
         CarerHouseholdCompliance: {
             /** Format: uuid */
             householdId: string;
+            /** @description The household's own evidence (documents kept against the household, a member or a check) whose expiry date has come by `asOf`: each makes the household not compliant until a new version with a later expiry is uploaded. */
+            expiredDocuments: {
+                /** Format: uuid */
+                documentId: string;
+                category: components["schemas"]["Code"];
+                /** @enum {string} */
+                subjectType: "household" | "member" | "check";
+                /** Format: uuid */
+                subjectId: string;
+                /** Format: date */
+                expiresOn: string;
+            }[];
             /** Format: date */
             asOf: string;
             compliant: boolean;

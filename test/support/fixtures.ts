@@ -18,6 +18,7 @@ import { caseRecordFixtures, seedCaseRecords } from './fixtures/caseRecords';
 import { carerFixtures, seedCarers } from './fixtures/carers';
 import { claimFixtures, seedClaims } from './fixtures/claims';
 import { invoiceFixtures, seedInvoices } from './fixtures/invoices';
+import { documentFixtures, seedDocuments } from './fixtures/documents';
 import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
@@ -364,6 +365,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedLedger,
   seedPayments,
   seedInvoices,
+  seedDocuments,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -378,6 +380,7 @@ for (const part of [
   claimFixtures,
   paymentFixtures,
   invoiceFixtures,
+  documentFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

@@ -187,7 +187,8 @@ export async function getCarerHouseholdCompliance(
     compliant: result.compliant,
     rule:
       `Each adult member (${ADULT_AGE} or over) still in the household needs a satisfactory, unexpired check of every type the approval workflow ` +
-      `"${config.workflow?.key ?? 'none'}" names as evidence: ${required}. A check recorded for the household counts for every member.`,
+      `"${config.workflow?.key ?? 'none'}" names as evidence: ${required}. A check recorded for the household counts for every member. ` +
+      'No evidence document kept against the household, a member or a check may be past its expiry date.',
     requiredCheckTypes: config.requiredCheckTypes,
     members: result.members.map((m) => ({
       memberId: m.memberId,
@@ -197,5 +198,6 @@ export async function getCarerHouseholdCompliance(
       issues: m.issues,
     })),
     issues: result.issues,
+    expiredDocuments: result.expiredDocuments,
   });
 }

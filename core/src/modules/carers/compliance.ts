@@ -2,6 +2,7 @@ import type { AnyQueryBuilder, QueryBuilder } from 'objection';
 import { addMonths, ageOn } from '../../dates';
 import type { FindScope } from '../../db/find';
 import { CarerCheck, CarerHousehold, CarerHouseholdMember } from './models';
+import { Document } from '../documents/models';
 
 export type { CheckStatus } from './models';
 
@@ -24,6 +25,7 @@ export interface MemberCompliance {
 }
 
 export interface HouseholdCompliance {
+  /** Every adult's required checks current, and none of the household's evidence documents expired. */
   compliant: boolean;
   requiredCheckTypes: string[];
   members: MemberCompliance[];
@@ -38,6 +40,28 @@ export interface HouseholdCompliance {
   trainingHours: number;
   /** The same, counting only checks completed in the year before the date. */
   annualTrainingHours: number;
+  /** The household's own evidence documents whose expiry has come (each keeps it from being compliant). */
+  expiredDocuments: ExpiredDocument[];
+}
+
+export interface ExpiredDocument {
+  documentId: string;
+  category: string;
+  subjectType: 'household' | 'member' | 'check';
+  subjectId: string;
+  expiresOn: string;
+}
+
+/** Documents that are a household's own evidence: kept against it, one of its members, or one of its checks. */
+const EVIDENCE_SUBJECTS = ['household', 'member', 'check'];
+
+/** Active evidence documents of the households whose expiry has come by `asOf` (expired on their day, as checks). */
+function expiredEvidence(ctx: FindScope, households: string[] | HouseholdSelection, asOf: string) {
+  return whereInHouseholds(Document.query(ctx.trx).alias('doc'), 'doc.household_id', households)
+    .where('doc.tenant_id', ctx.tenantId)
+    .where('doc.status', 'active')
+    .whereIn('doc.subject_type', EVIDENCE_SUBJECTS)
+    .where('doc.expires_on', '<=', asOf);
 }
 
 /** Households chosen by a query (matching's approved ones), where the caller has one rather than ids. */
@@ -116,6 +140,19 @@ export async function complianceOf(
       satisfiedCheckTypes: [],
       trainingHours: 0,
       annualTrainingHours: 0,
+      expiredDocuments: [],
+    });
+  }
+  const expired = await expiredEvidence(ctx, households, asOf)
+    .orderBy(['doc.expires_on', 'doc.id'])
+    .select('doc.id', 'doc.household_id', 'doc.category', 'doc.subject_type', 'doc.subject_id', 'doc.expires_on');
+  for (const d of expired) {
+    out.get(d.householdId!)?.expiredDocuments.push({
+      documentId: d.id,
+      category: d.category,
+      subjectType: d.subjectType as ExpiredDocument['subjectType'],
+      subjectId: d.subjectId,
+      expiresOn: d.expiresOn!,
     });
   }
   const applicantHours = new Map<string, { all: number[]; annual: number[] }>();
@@ -177,7 +214,7 @@ export async function complianceOf(
   }
   for (const [id, h] of out) {
     const adults = h.members.filter((m) => m.adult);
-    h.compliant = adults.length > 0 && h.issues.length === 0;
+    h.compliant = adults.length > 0 && h.issues.length === 0 && h.expiredDocuments.length === 0;
     h.satisfiedCheckTypes = adults.length
       ? requiredCheckTypes.filter((t) => !h.issues.some((i) => i.checkType === t))
       : [];
@@ -222,5 +259,10 @@ export async function nonCompliantAmong(
     .where('h.tenant_id', ctx.tenantId)
     .whereNotExists(adults().whereRaw('m.household_id = h.id').select(trx.raw('1')))
     .select('h.id');
-  return new Set([...lacking.map((r) => r.householdId), ...noAdult.map((r) => r.id)]);
+  const expiredIn = await expiredEvidence(ctx, households, asOf).distinct('doc.household_id');
+  return new Set([
+    ...lacking.map((r) => r.householdId),
+    ...noAdult.map((r) => r.id),
+    ...expiredIn.map((r) => r.householdId!),
+  ]);
 }

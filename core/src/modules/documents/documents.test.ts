@@ -6,6 +6,7 @@ import { ZipFile } from 'yazl';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { makeChild } from '../../../../test/support/fixtureKit';
 import type { MultipartBody } from '../../../../test/support/contractClient';
+import { daysFromToday, makeHousehold } from '../../../../test/support/fixtures/carers';
 
 let world: World;
 let caseworker: { id: string; token: string };
@@ -475,5 +476,49 @@ describe('access', () => {
       params: { documentId: doc.id },
     });
     expect(withoutAudit.status).toBe(403);
+  });
+});
+
+describe('expiry', () => {
+  test('an expired evidence document keeps its household from being compliant until a renewed version replaces it', async () => {
+    const household = await makeHousehold({ world, tenant: world.a });
+    const compliance = async () =>
+      (
+        await world.call('getCarerHouseholdCompliance', {
+          token: world.a.adminToken,
+          params: { householdId: household.id },
+        })
+      ).body;
+    expect((await compliance()).expiredDocuments).toEqual([]);
+    const insurance = await upload({
+      fields: {
+        subjectType: 'household',
+        subjectId: household.id,
+        category: 'insurance',
+        title: 'Home insurance',
+        expiresOn: daysFromToday(-1),
+      },
+      file: { filename: 'insurance.pdf', bytes: PDF },
+    });
+    expect(insurance.status).toBe(201);
+    expect(insurance.body.householdId).toBe(household.id);
+    const expired = await compliance();
+    expect(expired.compliant).toBe(false);
+    expect(expired.expiredDocuments).toEqual([
+      {
+        documentId: insurance.body.id,
+        category: 'insurance',
+        subjectType: 'household',
+        subjectId: household.id,
+        expiresOn: daysFromToday(-1),
+      },
+    ]);
+    const renewed = await world.call('uploadDocumentVersion', {
+      token: world.a.adminToken,
+      params: { documentId: insurance.body.id },
+      multipart: { fields: { expiresOn: daysFromToday(365) }, file: { filename: 'insurance 2.pdf', bytes: PDF } },
+    });
+    expect(renewed.status).toBe(201);
+    expect((await compliance()).expiredDocuments).toEqual([]);
   });
 });
