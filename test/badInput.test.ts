@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import nodeHttp from 'node:http';
+import path from 'node:path';
 import type { ContractOperation } from '../core/src/http/contract';
 import {
   assertMatchesContract,
@@ -40,6 +42,30 @@ function bodySchemaOf(op: ContractOperation): Schema | null {
     { content?: Record<string, { schema?: Schema }> } | undefined;
   const schema = requestBody?.content?.['application/json']?.schema;
   return schema ? resolve(schema) : null;
+}
+
+/** A multipart body's text parts (its schema without the file part), and the file part's name. */
+function multipartOf(op: ContractOperation): { fields: Schema; fileField: string } | null {
+  if (!op.multipart) return null;
+  const requestBody = resolve(document.paths[op.path]![op.method]!.requestBody) as
+    { content?: Record<string, { schema?: Schema }> } | undefined;
+  const schema = resolve(requestBody!.content!['multipart/form-data']!.schema!);
+  const { [op.multipart.fileField]: _file, ...properties } = (schema.properties ?? {}) as Record<string, unknown>;
+  return { fields: { ...schema, properties }, fileField: op.multipart.fileField };
+}
+
+/** Every object the document store holds: a refused upload must leave none behind. */
+function storedObjects(): number {
+  const root = world.config.documents.target;
+  let count = 0;
+  const walk = (dir: string) => {
+    for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+      if (entry.isDirectory()) walk(path.join(dir, entry.name));
+      else count++;
+    }
+  };
+  walk(root);
+  return count;
 }
 
 /** The JSON types a schema accepts (the union over its branches). */
@@ -316,6 +342,7 @@ function unboundedInputs(): string[] {
   for (const op of routed) {
     for (const p of op.parameters) walk(p.schema, `${op.operationId} ${p.in} ${p.name}`, new Set());
     walk(bodySchemaOf(op), `${op.operationId} /body`, new Set());
+    walk(multipartOf(op)?.fields, `${op.operationId} /body`, new Set());
   }
   return [...found];
 }
@@ -364,7 +391,115 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
     body,
   });
 
-  if (op.hasBody) {
+  const multipart = multipartOf(op);
+  if (multipart) {
+    /** A multipart request from the fixture's text parts, changed, with the given file (or none). */
+    const upload = (
+      fields: Record<string, string>,
+      file: { filename: string; bytes: Buffer | string } | null = { filename: 'ok.txt', bytes: 'Fine.\n' },
+    ): CallOptions => ({
+      token: base.token,
+      params: base.params,
+      headers: base.headers,
+      multipart: { fields, ...(file ? { file: { field: multipart.fileField, ...file } } : {}) },
+    });
+    const baseFields = () =>
+      Object.fromEntries(Object.entries((base.body ?? {}) as Record<string, unknown>).map(([k, v]) => [k, String(v)]));
+    /** Sends a bad upload and requires that no row changed and no object was left in the store. */
+    const withoutTrace = async (send: () => Promise<HttpResponse>) => {
+      const objects = storedObjects();
+      const response = await withoutWrites(send);
+      expect(storedObjects()).toBe(objects);
+      return response;
+    };
+
+    it('refuses a JSON body: 415, the file goes as multipart/form-data', async () => {
+      expectProblem(
+        await withoutTrace(() => world.call(operationId, withRawBody(JSON.stringify(base.body ?? {})))),
+        415,
+        'unsupported-media-type',
+      );
+    });
+
+    it('refuses an upload without its file part: 400 naming it', async () => {
+      expectProblem(
+        await withoutTrace(() => world.call(operationId, upload(baseFields(), null))),
+        400,
+        'validation',
+        `/body/${multipart.fileField}`,
+      );
+    });
+
+    it('refuses an unknown text part: 400 naming it', async () => {
+      expectProblem(
+        await withoutTrace(() => world.call(operationId, upload({ ...baseFields(), unexpectedField: 'x' }))),
+        400,
+        'validation',
+        '/body/unexpectedField',
+      );
+    });
+
+    it('refuses every text part one character over its maxLength: 400 naming it', async () => {
+      const faults: Array<{ pointer: string; status: number }> = [];
+      for (const overLong of boundedStrings(multipart.fields, base.body)) {
+        const field = overLong.pointer.replace(/^\/body\//, '');
+        const response = await withoutTrace(() =>
+          world.call(operationId, upload({ ...baseFields(), [field]: 'x'.repeat(overLong.maxLength + 1) })),
+        );
+        const errors = (response.body?.errors ?? []) as Array<{ pointer: string; code?: string }>;
+        if (response.status !== 400 || !errors.some((e) => e.pointer === overLong.pointer))
+          faults.push({ pointer: overLong.pointer, status: response.status });
+      }
+      expect(faults).toEqual([]);
+    });
+
+    it('refuses a file of a type off the allow-list, whatever its name: 415 naming the file part', async () => {
+      const exe = Buffer.concat([
+        Buffer.from('MZ'),
+        Buffer.alloc(58),
+        Buffer.from([0x80, 0, 0, 0]),
+        Buffer.alloc(64),
+        Buffer.from('PE\0\0'),
+        Buffer.alloc(200),
+      ]);
+      expectProblem(
+        await withoutTrace(() => world.call(operationId, upload(baseFields(), { filename: 'letter.pdf', bytes: exe }))),
+        415,
+        'file-type-not-allowed',
+        `/body/${multipart.fileField}`,
+      );
+    });
+
+    it("refuses a file over the tenant's limit: 413 naming the file part", async () => {
+      const limit = (await world.call('getDocumentSettings', { token: world.a.adminToken })).body
+        .maxUploadBytes as number;
+      expectProblem(
+        await withoutTrace(() =>
+          world.call(operationId, upload(baseFields(), { filename: 'big.txt', bytes: Buffer.alloc(limit + 1, 'x') })),
+        ),
+        413,
+        'payload-too-large',
+        `/body/${multipart.fileField}`,
+      );
+    });
+
+    it('refuses a body cut short: 400 upload-incomplete', async () => {
+      const boundary = 'badinputboundary';
+      const parts = Object.entries(baseFields())
+        .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+        .join('');
+      const body = `${parts}--${boundary}\r\nContent-Disposition: form-data; name="${multipart.fileField}"; filename="cut.txt"\r\n\r\nThe file and the body end here`;
+      const response = await withoutTrace(() =>
+        rawCall(op, {
+          params: base.params,
+          token: base.token,
+          headers: { ...(base.headers ?? {}), 'content-type': `multipart/form-data; boundary=${boundary}` },
+          body,
+        }),
+      );
+      expectProblem(response, 400, 'upload-incomplete');
+    });
+  } else if (op.hasBody) {
     it('refuses malformed JSON: 400 malformed-json', async () => {
       expectProblem(await withoutWrites(() => world.call(operationId, withRawBody('{"a":'))), 400, 'malformed-json');
     });

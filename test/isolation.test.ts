@@ -61,6 +61,8 @@ const EXPECTED_FOR_B: Record<string, { status: number }> = {
   createPaySchedule: { status: 409 },
   // A's body names A's carer household: not a household of B's, so nothing is proposed.
   proposePaymentAdjustment: { status: 422 },
+  // A's upload names A's child as the record it is kept against: not a child of B's, so nothing is stored.
+  uploadDocument: { status: 422 },
 };
 
 /** Opaque tokens that carry their tenant in clear: `rt_<tenant id, 32 hex>_<secret>` (core/src/auth/tokens.ts). */

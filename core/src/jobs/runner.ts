@@ -3,15 +3,22 @@ import type { Logger } from 'pino';
 import type { AppServices } from '../http/operation';
 import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
+import { DOCUMENT_EXPIRY_JOB, documentExpiryKey } from '../modules/documents/expiry';
 import { Tenant } from '../modules/tenants/models';
 import { todayIn } from '../time';
 import { jobHandlers } from './handlers';
 import { enqueue } from './queue';
 import { runWorker, type JobHandlers } from './worker';
 
+/** The jobs each service tenant runs once a day, by kind and the unique key of one day's run. */
+const DAILY_JOBS: Array<{ kind: string; key: (date: string) => string }> = [
+  { kind: TASK_REMINDERS_JOB, key: taskRemindersKey },
+  { kind: DOCUMENT_EXPIRY_JOB, key: documentExpiryKey },
+];
+
 /**
- * The daily jobs: for each active service tenant, one `task-reminders` job for the tenant's today
- * (its own time zone). The unique key makes this safe to run as often as we like, from as many
+ * The daily jobs: for each active service tenant, one job of each DAILY_JOBS kind for the tenant's
+ * today (its own time zone). The unique key makes this safe to run as often as we like, from as many
  * processes as we like: each tenant's day is enqueued, and run, once.
  */
 export async function scheduleDailyJobs(db: Knex): Promise<number> {
@@ -20,13 +27,15 @@ export async function scheduleDailyJobs(db: Knex): Promise<number> {
   let created = 0;
   for (const tenant of tenants) {
     const date = todayIn(tenant.timeZone);
-    const job = await enqueue(db, {
-      tenantId: tenant.id,
-      kind: TASK_REMINDERS_JOB,
-      uniqueKey: taskRemindersKey(date),
-      payload: { date },
-    });
-    if (job.created) created++;
+    for (const daily of DAILY_JOBS) {
+      const job = await enqueue(db, {
+        tenantId: tenant.id,
+        kind: daily.kind,
+        uniqueKey: daily.key(date),
+        payload: { date },
+      });
+      if (job.created) created++;
+    }
   }
   return created;
 }

@@ -77,15 +77,25 @@ export function subjectVisible(ctx: Fenced, typeColumn: string, idColumn: string
 
 /**
  * The ids of the records hidden from the caller that other records name: hidden children, their
- * placements and their matching requests, as one `id` column (for a `WITH … AS MATERIALIZED`).
+ * placements, their matching requests and their documents, as one `id` column (for a `WITH … AS MATERIALIZED`).
  */
 export function hiddenRecordIds(ctx: Fenced): Knex.Raw {
   const hidden = hiddenChildCondition(ctx);
   return ctx.trx.raw(
     `SELECT h.id FROM children h WHERE h.tenant_id = ? AND ${hidden.sql}
      UNION ALL SELECT hp.id FROM placements hp JOIN children h ON h.tenant_id = hp.tenant_id AND h.id = hp.child_id WHERE hp.tenant_id = ? AND ${hidden.sql}
-     UNION ALL SELECT hm.id FROM matching_requests hm JOIN children h ON h.tenant_id = hm.tenant_id AND h.id = hm.child_id WHERE hm.tenant_id = ? AND ${hidden.sql}`,
-    [ctx.tenantId, ...hidden.bindings, ctx.tenantId, ...hidden.bindings, ctx.tenantId, ...hidden.bindings],
+     UNION ALL SELECT hm.id FROM matching_requests hm JOIN children h ON h.tenant_id = hm.tenant_id AND h.id = hm.child_id WHERE hm.tenant_id = ? AND ${hidden.sql}
+     UNION ALL SELECT hd.id FROM documents hd JOIN children h ON h.tenant_id = hd.tenant_id AND h.id = hd.child_id WHERE hd.tenant_id = ? AND ${hidden.sql}`,
+    [
+      ctx.tenantId,
+      ...hidden.bindings,
+      ctx.tenantId,
+      ...hidden.bindings,
+      ctx.tenantId,
+      ...hidden.bindings,
+      ctx.tenantId,
+      ...hidden.bindings,
+    ],
   );
 }
 

@@ -7,6 +7,10 @@ import { ownerRows, startWorld, type World } from '../../../../test/support/harn
 import { makeChild } from '../../../../test/support/fixtureKit';
 import type { MultipartBody } from '../../../../test/support/contractClient';
 import { daysFromToday, makeHousehold } from '../../../../test/support/fixtures/carers';
+import { enqueue } from '../../jobs/queue';
+import { runDueJobs } from '../../jobs/worker';
+import { jobHandlers } from '../../jobs/handlers';
+import { DOCUMENT_EXPIRY_JOB, documentExpiryKey } from './expiry';
 
 let world: World;
 let caseworker: { id: string; token: string };
@@ -520,5 +524,63 @@ describe('expiry', () => {
     });
     expect(renewed.status).toBe(201);
     expect((await compliance()).expiredDocuments).toEqual([]);
+  });
+});
+
+describe('expiry reminders', () => {
+  async function runExpiry(date: string) {
+    await enqueue(world.db, {
+      tenantId: world.a.id,
+      kind: DOCUMENT_EXPIRY_JOB,
+      uniqueKey: documentExpiryKey(date),
+      payload: { date },
+    });
+    await runDueJobs(world.db, { handlers: jobHandlers(), services: world.server.services });
+  }
+  const tasksFor = (documentId: string) =>
+    ownerRows<{ step_key: string; due_date: string; subject_type: string; subject_id: string; owner_id: string }>(
+      world.db,
+      world.a.id,
+      `SELECT step_key, to_char(due_date, 'YYYY-MM-DD') AS due_date, subject_type, subject_id, owner_id FROM tasks
+        WHERE cycle_key = 'document-expiry' AND counted_from->>'documentId' = ? ORDER BY occurrence`,
+      [documentId],
+    );
+
+  test('a task 60 days before a document expires and another at 30, for whoever owns its record, once each', async () => {
+    const household = await makeHousehold({ world, tenant: world.a });
+    const expiresOn = '2027-03-31';
+    const doc = await upload({
+      fields: {
+        subjectType: 'household',
+        subjectId: household.id,
+        category: 'dbs_certificate',
+        title: 'DBS',
+        expiresOn,
+      },
+      file: { filename: 'dbs.pdf', bytes: PDF },
+    });
+    expect(doc.status).toBe(201);
+    await runExpiry('2027-01-29'); // 61 days before: nothing yet
+    expect(await tasksFor(doc.body.id)).toEqual([]);
+    await runExpiry('2027-01-30'); // 60 days before
+    await runExpiry('2027-01-31');
+    expect(await tasksFor(doc.body.id)).toEqual([
+      {
+        step_key: 'renew-60',
+        due_date: expiresOn,
+        subject_type: 'carer_household',
+        subject_id: household.id,
+        owner_id: world.a.adminId,
+      },
+    ]);
+    await runExpiry('2027-03-01'); // 30 days before
+    expect((await tasksFor(doc.body.id)).map((t) => t.step_key)).toEqual(['renew-60', 'renew-30']);
+    const audited = await ownerRows(
+      world.db,
+      world.a.id,
+      `SELECT 1 FROM audit_events WHERE action = 'task.created' AND after->>'documentId' = ?`,
+      [doc.body.id],
+    );
+    expect(audited).toHaveLength(2);
   });
 });
