@@ -83,13 +83,13 @@ async function downloadDocument(ctx: TenantContext<'downloadDocument'>): Promise
   const document = await findDocument(ctx, ctx.params.documentId);
   const current = await currentVersionOf(ctx, document);
   if (!current) throw new Problem('conflict', 'The document has no version to download');
-  return streamVersion(ctx, document, current, ctx.query.disposition ?? 'attachment');
+  return streamVersion(ctx, document, current, ctx.query.disposition);
 }
 
 async function downloadDocumentVersion(ctx: TenantContext<'downloadDocumentVersion'>): Promise<OperationResult> {
   const document = await findDocument(ctx, ctx.params.documentId);
   const version = await versionOf(ctx, document, ctx.params.versionNumber);
-  return streamVersion(ctx, document, version, ctx.query.disposition ?? 'attachment');
+  return streamVersion(ctx, document, version, ctx.query.disposition);
 }
 
 async function createDocumentDownloadLink(ctx: TenantContext<'createDocumentDownloadLink'>): Promise<OperationResult> {
