@@ -22,6 +22,7 @@ import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
+import { webhookFixtures } from './fixtures/webhooks';
 
 export * from './fixtureKit';
 
@@ -378,6 +379,7 @@ for (const part of [
   claimFixtures,
   paymentFixtures,
   invoiceFixtures,
+  webhookFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

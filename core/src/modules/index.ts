@@ -7,6 +7,7 @@ import { caseRecordOperations } from './caseRecords/routes';
 import { childOperations } from './children/routes';
 import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
+import { eventOperations } from './events/routes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -16,6 +17,7 @@ import { roleOperations } from './roles/routes';
 import { taskOperations } from './tasks/routes';
 import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
+import { webhookOperations } from './webhooks/routes';
 
 const modules: OperationMap[] = [
   authOperations,
@@ -35,6 +37,8 @@ const modules: OperationMap[] = [
   claimOperations,
   paymentOperations,
   invoiceOperations,
+  eventOperations,
+  webhookOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
