@@ -22,7 +22,7 @@ import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
-import { webhookFixtures } from './fixtures/webhooks';
+import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 
 export * from './fixtureKit';
 
@@ -365,6 +365,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedLedger,
   seedPayments,
   seedInvoices,
+  seedWebhooks,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
