@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { adminUrl } from '../../../../test/support/databases';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
+import { repoRoot } from '../../config';
 import { runDueJobs } from '../../jobs/worker';
 import { isPublicAddress } from './addresses';
 import { webhookDeliveryJob } from './delivery';
@@ -474,6 +478,76 @@ describe('webhook deliveries', () => {
       await hook.close();
     }
   });
+});
+
+/** PGlite lives inside this process: a worker of its own, to be killed, needs a database server. */
+const onServer = adminUrl() ? it : it.skip;
+
+describe('a worker killed mid-delivery', () => {
+  onServer(
+    'is as good as never having claimed the job: the delivery is sent again, under the same webhook-id, and recorded once',
+    async () => {
+      const hook = await receiver((n) => (n === 0 ? 'hold' : 200));
+      try {
+        const endpoint = await createEndpoint(hook.url);
+        await createChild('Killed');
+        const worker = spawn(
+          process.execPath,
+          [
+            '-r',
+            path.join(repoRoot, 'test', 'support', 'registerTs.js'),
+            path.join(repoRoot, 'test', 'support', 'webhookWorker.ts'),
+          ],
+          {
+            cwd: repoRoot,
+            env: {
+              PATH: process.env.PATH ?? '',
+              NODE_ENV: 'test',
+              DATABASE_URL: world.config.databaseUrl!,
+              HEARTH_WEBHOOKS_ALLOW_PRIVATE: '1',
+              WORKER_LOCK_MS: '500',
+            },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        const exited = new Promise((resolve) => worker.once('exit', resolve));
+        // Killed once the receiver has the request: sent, never recorded.
+        for (let i = 0; hook.held.length === 0; i++) {
+          if (i > 600) throw new Error('the worker process never delivered');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        worker.kill('SIGKILL');
+        await exited;
+        const [delivery] = await deliveriesOf(endpoint.id);
+        expect(delivery).toMatchObject({ status: 'pending', attempts: 0 });
+        const [job] = await ownerRows<{ status: string }>(
+          world.db,
+          world.a.id,
+          `SELECT status FROM jobs WHERE tenant_id = ? AND kind = ? AND payload->>'deliveryId' = ?`,
+          [world.a.id, WEBHOOK_DELIVERY_JOB, delivery!.id],
+        );
+        expect(job!.status).toBe('running');
+
+        // Its lock runs out; another worker takes the job over.
+        await new Promise((r) => setTimeout(r, 600));
+        await drain();
+        expect(hook.received).toHaveLength(2);
+        expect(hook.received[1]!.headers['webhook-id']).toBe(hook.received[0]!.headers['webhook-id']);
+        const detail = await deliveryDetail(delivery!.id);
+        expect(detail).toMatchObject({ status: 'succeeded', attempts: 1 });
+        expect(detail.attemptLog).toHaveLength(1);
+        const jobs = await ownerRows<{ status: string; attempts: number }>(
+          world.db,
+          world.a.id,
+          `SELECT status, attempts FROM jobs WHERE tenant_id = ? AND kind = ? AND payload->>'deliveryId' = ?`,
+          [world.a.id, WEBHOOK_DELIVERY_JOB, delivery!.id],
+        );
+        expect(jobs).toEqual([{ status: 'succeeded', attempts: 2 }]);
+      } finally {
+        await hook.close();
+      }
+    },
+  );
 });
 
 describe('where webhooks may go', () => {
