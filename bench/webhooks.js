@@ -66,6 +66,7 @@ function startServerProcess(url) {
     HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
     HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
     HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+    HEARTH_DOCUMENT_STORAGE_TARGET: path.join(os.tmpdir(), 'hearth-bench-documents'),
     HEARTH_DEMO: '0',
     HEARTH_JOBS: '1',
     HEARTH_WEBHOOKS_ALLOW_PRIVATE: '1',

@@ -56,7 +56,8 @@ export const PERMISSIONS = {
   'invoices:read': 'Read commissioners, placement fees, invoices and credit notes',
   'invoices:manage': 'Record commissioners and placement fees, and draft invoices',
   'invoices:issue': 'Issue invoices and credit notes (numbered, posted to the ledger)',
-  'events:read': "Read the tenant's event feed (thin notices of what changed; a restricted child's stay behind the fence)",
+  'events:read':
+    "Read the tenant's event feed (thin notices of what changed; a restricted child's stay behind the fence)",
   'webhooks:manage': 'Add, change and remove webhook endpoints, rotate their secrets, read and replay deliveries',
 } as const;
 
