@@ -50,6 +50,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   child_name_tokens: 'case',
   child_occasions: 'case',
   documents: 'case',
+  events: 'case',
   form_submissions: 'case',
   matching_requests: 'case',
   placement_commissions: 'case',

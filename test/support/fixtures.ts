@@ -23,6 +23,7 @@ import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
+import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 
 export * from './fixtureKit';
 
@@ -366,6 +367,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedPayments,
   seedInvoices,
   seedDocuments,
+  seedWebhooks,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -381,6 +383,7 @@ for (const part of [
   paymentFixtures,
   invoiceFixtures,
   documentFixtures,
+  webhookFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

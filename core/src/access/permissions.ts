@@ -61,6 +61,9 @@ export const PERMISSIONS = {
   'documents:manage':
     "Change documents' titles, categories, sensitivity and expiry, and the tenant's document settings",
   'documents:read_confidential': 'Read and download documents marked confidential',
+  'events:read':
+    "Read the tenant's event feed (thin notices of what changed; a restricted child's stay behind the fence)",
+  'webhooks:manage': 'Add, change and remove webhook endpoints, rotate their secrets, read and replay deliveries',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

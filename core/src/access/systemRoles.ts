@@ -135,6 +135,8 @@ export const SERVICE_ROLES: SystemRoleDefinition[] = [
       'lookups:manage',
       'audit:read',
       'audit:checkpoint',
+      'events:read',
+      'webhooks:manage',
       'children:read',
       'children:create',
       'children:update',

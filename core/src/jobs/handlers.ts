@@ -2,6 +2,8 @@ import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from '../modules/audit/check
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import { DOCUMENT_EXPIRY_JOB, documentExpiryJob } from '../modules/documents/expiry';
+import { webhookDeliveryJob } from '../modules/webhooks/delivery';
+import { WEBHOOK_DELIVERY_JOB } from '../modules/webhooks/settings';
 import type { JobHandlers } from './worker';
 
 /** Every kind of job the platform runs, by kind. A module with long work adds its handler here. */
@@ -11,5 +13,6 @@ export function jobHandlers(): JobHandlers {
     [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob,
     [AUDIT_CHECKPOINT_JOB]: auditCheckpointJob,
     [DOCUMENT_EXPIRY_JOB]: documentExpiryJob,
+    [WEBHOOK_DELIVERY_JOB]: webhookDeliveryJob,
   };
 }

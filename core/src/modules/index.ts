@@ -8,6 +8,7 @@ import { childOperations } from './children/routes';
 import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
 import { documentOperations } from './documents/routes';
+import { eventOperations } from './events/routes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -17,6 +18,7 @@ import { roleOperations } from './roles/routes';
 import { taskOperations } from './tasks/routes';
 import { tenantOperations } from './tenants/routes';
 import { userOperations } from './users/routes';
+import { webhookOperations } from './webhooks/routes';
 
 const modules: OperationMap[] = [
   authOperations,
@@ -37,6 +39,8 @@ const modules: OperationMap[] = [
   paymentOperations,
   invoiceOperations,
   documentOperations,
+  eventOperations,
+  webhookOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */

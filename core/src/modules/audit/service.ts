@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { newId } from '../../ids';
+import { publishEvent } from '../events/publish';
 import { canonicalJson, GENESIS_HASH, keyedEventHash, type ChainedFields } from './hashChain';
 import { auditKeys } from './keys';
 
@@ -192,6 +193,8 @@ export async function appendAuditEvent(
     clockOffsetMs = new Date(answer.db_time).getTime() - Date.now();
     if (answer.outcome === 'appended') {
       knownHeads.set(tenantId, { seq: fields.seq, hash, occurredAt: occurredAt.getTime() });
+      // The public event rides on the audit event: same transaction, and its position in the chain as its order.
+      await publishEvent(trx, tenantId, { id, seq: fields.seq, occurredAt: fields.occurredAt }, event);
       return id;
     }
     if (answer.outcome === 'clock') continue;
