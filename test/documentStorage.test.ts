@@ -47,6 +47,7 @@ describe('a server with HEARTH_DOCUMENT_STORAGE=s3', () => {
 });
 
 describe('a document store that cannot be opened stops start-up, naming the setting', () => {
+  // Each start reads the packs and the contract before it reaches the store: slow on a busy machine.
   // startServer opens its database before the store and does not close it when the store refuses:
   // handed one, it opens none, and the test closes this one, so nothing outlives the test.
   const starting = async (env: NodeJS.ProcessEnv) => {
@@ -72,7 +73,7 @@ describe('a document store that cannot be opened stops start-up, naming the sett
     await expect(refused).rejects.toThrow(
       'HEARTH_DOCUMENT_STORAGE is "azure-blob", which no plugin registered (registered: filesystem, s3)',
     );
-  });
+  }, 120_000);
 
   it('a bad s3 URL names HEARTH_DOCUMENT_STORAGE_TARGET and what is wrong with it', async () => {
     const refused = starting({
@@ -83,7 +84,7 @@ describe('a document store that cannot be opened stops start-up, naming the sett
     await expect(refused).rejects.toThrow(
       /^HEARTH_DOCUMENT_STORAGE_TARGET for "s3": "forcePathstyle" is not an option \(region, endpoint, forcePathStyle\); the s3 store's target is s3:\/\/<bucket>/,
     );
-  });
+  }, 120_000);
 
   it('s3 without a target names HEARTH_DOCUMENT_STORAGE_TARGET', () => {
     expect(() => loadConfig({ NODE_ENV: 'test', HEARTH_DOCUMENT_STORAGE: 's3' })).toThrow(

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ObjectMissing, OBJECT_KEY, type DocumentStorage, type DocumentStore } from '../../core/src/plugins/api';
-import { parseS3Target, type S3Target } from './target';
+import { ObjectMissing, OBJECT_KEY, type DocumentStore } from '../../core/src/plugins/api';
+import type { S3Target } from './target';
 
 /**
  * Parts of a streamed put: S3's smallest, and two in flight at once, so a put holds about three parts
@@ -58,7 +58,8 @@ function clientFor(target: S3Target): S3Client {
   });
 }
 
-function storeAt(target: S3Target): DocumentStore {
+/** The store on a parsed target: objects in its bucket, under its prefix. */
+export function openS3Store(target: S3Target): DocumentStore {
   const client = clientFor(target);
   const { bucket, prefix } = target;
   const keyOf = (key: string) => {
@@ -144,11 +145,3 @@ function storeAt(target: S3Target): DocumentStore {
     },
   };
 }
-
-/** The extension point documentStorage's `s3`: objects in a bucket, under the target's prefix. */
-export const s3Storage: DocumentStorage = {
-  key: 's3',
-  open(target: string): DocumentStore {
-    return storeAt(parseS3Target(target));
-  },
-};
