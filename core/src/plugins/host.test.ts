@@ -52,10 +52,11 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 describe('the first-party plugins', () => {
-  it('load from plugins/ and register the generic, xero and quickbooks formats, and the files checkpoint sink', async () => {
+  it('load from plugins/ and register the generic, xero and quickbooks formats, the files checkpoint sink and the s3 document store', async () => {
     const plugins = await loadPlugins();
     expect(plugins.loaded.map((p) => [p.manifest.id, path.relative(repoRoot, p.folder)])).toEqual([
       ['audit-checkpoint-files', 'plugins/audit-checkpoint-files'],
+      ['document-storage-s3', 'plugins/document-storage-s3'],
       ['ledger-generic', 'plugins/ledger-generic'],
       ['ledger-quickbooks', 'plugins/ledger-quickbooks'],
       ['ledger-xero', 'plugins/ledger-xero'],
@@ -63,6 +64,7 @@ describe('the first-party plugins', () => {
     expect(plugins.ledgerExports.keys()).toEqual(['generic', 'quickbooks', 'xero']);
     expect(plugins.ledgerExports.get('xero')!.columns[0]).toBe('*Narration');
     expect(plugins.auditCheckpointSinks.keys()).toEqual(['files']);
+    expect(plugins.documentStorage.keys()).toEqual(['filesystem', 's3']);
   });
 
   it('name each ledger plugin after the format key it adds (ledger-<key>), so the folder an operator reads is the format an integrator asks for', async () => {
