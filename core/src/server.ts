@@ -81,15 +81,15 @@ export async function startServer(
       : db;
   const rateLimits = RateLimits.open(config, db, logger);
   const services: AppServices = { config, packs, plugins, rateLimits };
-  // The audit keys and checkpoint sink, before anything appends an event.
-  startAuditTrail(services);
-  openDocumentStore(services);
   const closePools = async () => {
     await rateLimits.close();
     if (jobsDb !== db) await jobsDb.destroy();
     if (!options.db) await db.destroy();
   };
   try {
+    // The audit keys and checkpoint sink, before anything appends an event; a bad target closes the pools.
+    startAuditTrail(services);
+    openDocumentStore(services);
     const applied = await runMigrations(db);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
     const demoLogins = config.seedDemoTenants
