@@ -45,6 +45,8 @@ export function readMultipart<T>(
     try {
       parser = busboy({
         headers: req.headers,
+        // Browsers and fetch send a file's name as raw UTF-8 bytes; busboy would read them as Latin-1.
+        defParamCharset: 'utf8',
         limits: {
           files: 1,
           fileSize: limits.maxFileBytes,

@@ -1,0 +1,124 @@
+import crypto from 'node:crypto';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { documentSettingsFromEnv } from '../../config';
+import { startWorld, type World } from '../../../../test/support/harness';
+import { makeChild } from '../../../../test/support/fixtureKit';
+import { startS3, type S3Server } from '../../../../test/support/s3';
+
+/** The documents API over the wire to an S3-protocol service: uploads, versions, downloads, signed links, refusals. */
+let s3: S3Server;
+let world: World;
+beforeAll(async () => {
+  s3 = await startS3({ prefix: 'hearth' });
+  world = await startWorld({
+    documents: documentSettingsFromEnv({
+      NODE_ENV: 'test',
+      HEARTH_DOCUMENT_STORAGE: 's3',
+      HEARTH_DOCUMENT_STORAGE_TARGET: s3.target,
+    }),
+  });
+}, 180_000);
+afterAll(async () => {
+  await world?.close();
+  await s3?.close();
+});
+
+const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
+
+async function bucketKeys(): Promise<string[]> {
+  const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true });
+  try {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }));
+    return (listed.Contents ?? []).map((o) => o.Key!).sort();
+  } finally {
+    client.destroy();
+  }
+}
+
+test('an upload lands in the bucket under the tenant prefix; versions and downloads come back byte for byte', async () => {
+  const child = await makeChild({ world, tenant: world.a });
+  const first = await world.call('uploadDocument', {
+    token: world.a.adminToken,
+    multipart: {
+      fields: { subjectType: 'child', subjectId: child.id, category: 'care_plan', title: 'Care plan' },
+      file: { filename: 'plan.pdf', bytes: PDF },
+    },
+  });
+  expect(first.status).toBe(201);
+  expect(first.body.currentVersion.sha256).toBe(crypto.createHash('sha256').update(PDF).digest('hex'));
+  const keys = await bucketKeys();
+  expect(keys).toHaveLength(1);
+  expect(keys[0]).toMatch(new RegExp(`^hearth/tenants/${world.a.id}/objects/[0-9a-f-]{36}$`));
+
+  const second = await world.call('uploadDocumentVersion', {
+    token: world.a.adminToken,
+    params: { documentId: first.body.id },
+    multipart: { file: { filename: 'plan.txt', bytes: 'The plan, typed out.\n' } },
+  });
+  expect(second.status).toBe(201);
+  const v1 = await world.call('downloadDocumentVersion', {
+    token: world.a.adminToken,
+    params: { documentId: first.body.id, versionNumber: '1' },
+  });
+  expect(v1.bytes.equals(PDF)).toBe(true);
+  const current = await world.call('downloadDocument', {
+    token: world.a.adminToken,
+    params: { documentId: first.body.id },
+  });
+  expect(current.text).toBe('The plan, typed out.\n');
+});
+
+test('a signed link downloads the version straight from the store, and is logged as a download', async () => {
+  const child = await makeChild({ world, tenant: world.a });
+  const doc = await world.call('uploadDocument', {
+    token: world.a.adminToken,
+    multipart: {
+      fields: { subjectType: 'child', subjectId: child.id, category: 'care_plan', title: 'Plan' },
+      file: { filename: 'Care plan – June.pdf', bytes: PDF },
+    },
+  });
+  const link = await world.call('createDocumentDownloadLink', {
+    token: world.a.adminToken,
+    params: { documentId: doc.body.id, versionNumber: '1' },
+  });
+  expect(link.status).toBe(201);
+  const fetched = await fetch(link.body.url);
+  expect(fetched.status).toBe(200);
+  expect(Buffer.from(await fetched.arrayBuffer()).equals(PDF)).toBe(true);
+  expect(fetched.headers.get('content-disposition')).toContain("filename*=UTF-8''Care%20plan%20%E2%80%93%20June.pdf");
+  const log = await world.call('listDocumentDownloads', {
+    token: world.a.adminToken,
+    params: { documentId: doc.body.id },
+  });
+  expect(log.body.data).toEqual([expect.objectContaining({ via: 'signed_url', versionNumber: 1 })]);
+});
+
+test('a refused upload leaves nothing in the bucket', async () => {
+  const child = await makeChild({ world, tenant: world.a });
+  const before = await bucketKeys();
+  const exe = Buffer.concat([
+    Buffer.from('MZ'),
+    Buffer.alloc(58),
+    Buffer.from([0x80, 0, 0, 0]),
+    Buffer.alloc(64),
+    Buffer.from('PE\0\0'),
+    Buffer.alloc(200),
+  ]);
+  const refused = await world.call('uploadDocument', {
+    token: world.a.adminToken,
+    multipart: {
+      fields: { subjectType: 'child', subjectId: child.id, category: 'care_plan', title: 'Plan' },
+      file: { filename: 'plan.pdf', bytes: exe },
+    },
+  });
+  expect(refused.status).toBe(415);
+  const noCategory = await world.call('uploadDocument', {
+    token: world.a.adminToken,
+    multipart: {
+      fields: { subjectType: 'child', subjectId: child.id, category: 'nope', title: 'Plan' },
+      file: { filename: 'plan.pdf', bytes: PDF },
+    },
+  });
+  expect(noCategory.status).toBe(422);
+  expect(await bucketKeys()).toEqual(before);
+});
