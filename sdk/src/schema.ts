@@ -6431,11 +6431,13 @@ export interface components {
             expiresOn?: string | null;
         };
         DocumentVersion: {
+            /** Format: int32 */
             number: number;
             /** @description The name it was uploaded with, for display only. */
             filename: string;
             /** @description The type detected from the bytes. */
             mediaType: string;
+            /** Format: int64 */
             sizeBytes: number;
             sha256: string;
             scanStatus: components["schemas"]["DocumentScanStatus"];
@@ -6492,6 +6494,7 @@ export interface components {
         DocumentDownload: {
             /** Format: uuid */
             id: string;
+            /** Format: int32 */
             versionNumber: number;
             /** @enum {string} */
             actorType: "user" | "api_key";
@@ -6508,15 +6511,22 @@ export interface components {
             nextCursor: components["schemas"]["Cursor"] | null;
         };
         DocumentSettings: {
-            /** @description The tenant's upload limit. */
+            /**
+             * Format: int64
+             * @description The tenant's upload limit.
+             */
             maxUploadBytes: number;
-            /** @description The limit this deployment sets for every tenant. */
+            /**
+             * Format: int64
+             * @description The limit this deployment sets for every tenant.
+             */
             processMaxUploadBytes: number;
             /** @description The document store in use (filesystem, s3…). */
             storage: string;
             version: components["schemas"]["Version"];
         };
         DocumentSettingsUpdate: {
+            /** Format: int64 */
             maxUploadBytes: number;
         };
         /** @description A public event type, e.g. `placement.started`, `payment_run.finalised`. */
