@@ -2272,6 +2272,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents/generated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a document from a pack template
+         * @description Renders the tenant's template (pack ⊕ overlays, as `GET /v1/configuration` shows it) with the data of one record, as HTML or PDF, and keeps the result as a document (or, with `documentId`, as a new version of that document) whose version has `source: generated` and the template's key, layer and version. Which record each template reads: `approval-letter` and `review-report` a carer household (its latest approval decision and terms, or its latest completed review); `placement-agreement` a placement; the statement template (`carer-statement`, `provider-statement`) a payment run and a household (`subjectType: household` with `paymentRunId`, or `subjectType: payment_run` with `householdId`). The document is dated by the record (the decision, the placement's start, the run's calculation), never by the clock, so the same record and template give the same bytes. A restricted child's placement is not found for anyone the child is hidden from. Audited as the document's upload.
+         */
+        post: operations["generateDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/documents": {
         parameters: {
             query?: never;
@@ -6189,6 +6209,38 @@ export interface components {
             submittedTotal: components["schemas"]["MoneyTotal"];
             approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
             total: components["schemas"]["MoneyTotal"];
+        };
+        DocumentGenerationRequest: {
+            /** @description The template's key in the tenant's configuration (`approval-letter`, `placement-agreement`, `review-report`, `carer-statement`…). */
+            template: string;
+            /**
+             * @description The record the document is rendered from and kept against.
+             * @enum {string}
+             */
+            subjectType: "household" | "placement" | "payment_run";
+            /** Format: uuid */
+            subjectId: string;
+            /**
+             * Format: uuid
+             * @description For a statement kept against a household, the payment run it shows.
+             */
+            paymentRunId?: string;
+            /**
+             * Format: uuid
+             * @description For a statement kept against a payment run, the household it is for.
+             */
+            householdId?: string;
+            /** @enum {string} */
+            format: "html" | "pdf";
+            /** @description The document's title (a new document only); the template's name and the record's reference otherwise. */
+            title?: string;
+            /** @description A code of the tenant's `document_category` list (a new document only); by default the template's (decision_letter, placement_agreement, review_report, statement). */
+            category?: components["schemas"]["Code"];
+            /**
+             * Format: uuid
+             * @description Add the rendering as a new version of this document (kept against the same record) instead of making a new one.
+             */
+            documentId?: string;
         };
         /**
          * @description The kind of record a document is kept against.
@@ -12866,6 +12918,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    generateDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentGenerationRequest"];
+            };
+        };
+        responses: {
+            /** @description The document, its current version the one generated. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
                 };
             };
             400: components["responses"]["BadRequest"];
