@@ -2484,6 +2484,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/evidence-packs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List evidence packs
+         * @description Packs of households and children the caller can see, oldest first; filter by the record.
+         */
+        get: operations["listEvidencePacks"];
+        put?: never;
+        /**
+         * Build an evidence pack
+         * @description Takes the snapshot at once (the audit trail's sequence number and the time; the current version of every document of the record the caller may see, a restricted child's never for anyone it is hidden from) and queues the build (202). The job streams the ZIP into the document store entry by entry: `documents/…` (each current version's bytes), `decisions.json`, `audit-events.jsonl` (the events of the period on the record, its documents and decisions, up to the snapshot), and last `manifest.json` (every file's path, SHA-256, size and what it is). Entries are sorted and dated by the snapshot, so a rebuild from the same snapshot gives the same manifest and the same bytes. Needs `audit:read` as well, since the pack holds audit events.
+         */
+        post: operations["createEvidencePack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evidence-packs/{evidencePackId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        /** An evidence pack, with its progress */
+        get: operations["getEvidencePack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evidence-packs/{evidencePackId}/rebuild": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build a pack again from the same snapshot
+         * @description A new pack of the same record and period from this pack's snapshot (the same document versions, decisions and audit events, whatever changed since); its manifest is this pack's. Queued (202).
+         */
+        post: operations["rebuildEvidencePack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/commissioners": {
         parameters: {
             query?: never;
@@ -6371,6 +6438,69 @@ export interface components {
         DocumentSettingsUpdate: {
             maxUploadBytes: number;
         };
+        /**
+         * @description Whose pack it is.
+         * @enum {string}
+         */
+        EvidencePackSubjectType: "household" | "child";
+        EvidencePackRequest: {
+            subjectType: components["schemas"]["EvidencePackSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /**
+             * Format: date
+             * @description The period's first day (decisions and audit events from this day).
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description The period's last day, inclusive.
+             */
+            to: string;
+        };
+        EvidencePack: {
+            /** Format: uuid */
+            id: string;
+            subjectType: components["schemas"]["EvidencePackSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @enum {string} */
+            status: "queued" | "building" | "ready" | "failed";
+            /** @description Files written of the pack's files. */
+            progress: {
+                done: number;
+                total: number;
+            };
+            /** @description What the pack holds, fixed when it was asked for. */
+            snapshot: {
+                /** @description The audit trail's last sequence number then: no later event is in the pack. */
+                auditSeq: number;
+                /** Format: date-time */
+                takenAt: string;
+                /** @description How many document versions it holds. */
+                documents: number;
+            };
+            /** @description The pack's own document (category `evidence_pack`, confidential) once ready. */
+            documentId: string | null;
+            /** @description The SHA-256 of manifest.json once ready. */
+            manifestSha256: string | null;
+            error: string | null;
+            /** @description The pack whose snapshot this one was built from again. */
+            rebuildOf: string | null;
+            version: components["schemas"]["Version"];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        EvidencePackPage: {
+            data: components["schemas"]["EvidencePack"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
         /** @enum {string} */
         CommissionerKind: "local_authority" | "county" | "state_agency" | "other";
         /** @enum {string} */
@@ -8125,6 +8255,8 @@ export interface components {
         DocumentVersionNumber: number;
         /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
         Disposition: "attachment" | "inline";
+        /** @description The evidence pack's id. */
+        EvidencePackId: string;
         /** @description The commissioner's id. */
         CommissionerId: string;
         /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
@@ -13361,6 +13493,131 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvidencePacks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only packs of this kind of record. */
+                subjectType?: components["schemas"]["EvidencePackSubjectType"];
+                /** @description Only packs of this record (with subjectType). */
+                subjectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of packs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePackPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createEvidencePack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvidencePackRequest"];
+            };
+        };
+        responses: {
+            /** @description The pack, queued. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEvidencePack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pack. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rebuildEvidencePack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new pack, queued. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

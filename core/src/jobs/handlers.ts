@@ -1,4 +1,6 @@
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from '../modules/audit/checkpointJob';
+import { evidencePackJob } from '../modules/documents/evidencePackJob';
+import { EVIDENCE_PACK_JOB } from '../modules/documents/evidencePacks';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import type { JobHandlers } from './worker';
@@ -9,5 +11,6 @@ export function jobHandlers(): JobHandlers {
     [TASK_REMINDERS_JOB]: taskRemindersJob,
     [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob,
     [AUDIT_CHECKPOINT_JOB]: auditCheckpointJob,
+    [EVIDENCE_PACK_JOB]: evidencePackJob,
   };
 }

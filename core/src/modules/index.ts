@@ -9,6 +9,7 @@ import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
 import { documentOperations } from './documents/routes';
 import { documentGenerationOperations } from './documents/generateRoutes';
+import { evidencePackOperations } from './documents/evidencePackRoutes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -39,6 +40,7 @@ const modules: OperationMap[] = [
   invoiceOperations,
   documentOperations,
   documentGenerationOperations,
+  evidencePackOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
