@@ -6472,16 +6472,24 @@ export interface components {
             status: "queued" | "building" | "ready" | "failed";
             /** @description Files written of the pack's files. */
             progress: {
+                /** Format: int32 */
                 done: number;
+                /** Format: int32 */
                 total: number;
             };
             /** @description What the pack holds, fixed when it was asked for. */
             snapshot: {
-                /** @description The audit trail's last sequence number then: no later event is in the pack. */
+                /**
+                 * Format: int64
+                 * @description The audit trail's last sequence number then: no later event is in the pack.
+                 */
                 auditSeq: number;
                 /** Format: date-time */
                 takenAt: string;
-                /** @description How many document versions it holds. */
+                /**
+                 * Format: int32
+                 * @description How many document versions it holds.
+                 */
                 documents: number;
             };
             /** @description The pack's own document (category `evidence_pack`, confidential) once ready. */
