@@ -49,6 +49,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   child_legal_statuses: 'case',
   child_name_tokens: 'case',
   child_occasions: 'case',
+  evidence_packs: 'case',
   form_submissions: 'case',
   matching_requests: 'case',
   placement_commissions: 'case',

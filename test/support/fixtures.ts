@@ -17,6 +17,7 @@ import {
 import { caseRecordFixtures, seedCaseRecords } from './fixtures/caseRecords';
 import { carerFixtures, seedCarers } from './fixtures/carers';
 import { claimFixtures, seedClaims } from './fixtures/claims';
+import { evidenceFixtures, seedEvidence } from './fixtures/evidence';
 import { invoiceFixtures, seedInvoices } from './fixtures/invoices';
 import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
@@ -364,6 +365,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedLedger,
   seedPayments,
   seedInvoices,
+  seedEvidence,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -378,6 +380,7 @@ for (const part of [
   claimFixtures,
   paymentFixtures,
   invoiceFixtures,
+  evidenceFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);
