@@ -13,7 +13,10 @@
  * Runs on DATABASE_URL, else the PostgreSQL server on 127.0.0.1:5432 (a database it creates and
  * drops), else PGlite. Needs a build: `npm run bench` builds first; `node bench/run.js documents.js`.
  */
+/* global FormData */
 const crypto = require('node:crypto');
+const { Blob } = require('node:buffer');
+const { setTimeout: sleep } = require('node:timers/promises');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -59,9 +62,9 @@ async function metricsRss(url) {
 
 /** A settled level: the process idle, collected as it would be, read twice 200 ms apart. */
 async function settledRss(pid) {
-  await new Promise((r) => setTimeout(r, 500));
+  await sleep(500);
   const a = rssOf(pid);
-  await new Promise((r) => setTimeout(r, 200));
+  await sleep(200);
   return Math.max(a, rssOf(pid));
 }
 
@@ -234,7 +237,7 @@ async function main() {
       let pack = await asked.json();
       if (asked.status !== 202) throw new Error(`createEvidencePack: ${JSON.stringify(pack)}`);
       while (pack.status === 'queued' || pack.status === 'building') {
-        await new Promise((r) => setTimeout(r, 250));
+        await sleep(250);
         pack = await (await fetch(`${collected.url}/v1/evidence-packs/${pack.id}`, { headers: auth })).json();
       }
       return pack;
