@@ -66,6 +66,12 @@ function benchServerConfig(url) {
       HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
       HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
       HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+      // Production names its document store; a bench keeps it in a temporary folder unless told otherwise.
+      HEARTH_DOCUMENT_STORAGE_TARGET:
+        process.env.HEARTH_DOCUMENT_STORAGE_TARGET || path.join(os.tmpdir(), 'hearth-bench-documents'),
+      ...(process.env.HEARTH_DOCUMENT_MAX_BYTES
+        ? { HEARTH_DOCUMENT_MAX_BYTES: process.env.HEARTH_DOCUMENT_MAX_BYTES }
+        : {}),
     },
     {
       databaseUrl: url,

@@ -57,6 +57,9 @@ const EXPECTED_FOR_B: Record<string, { status: number }> = {
   evaluateRate: { status: 422 },
   // A's configuration document names A's pack (uk); B is on another, so the import is refused whole.
   importConfiguration: { status: 422 },
+  // A's body names A's carer household: not a household of B's, so nothing is rendered or packed.
+  generateDocument: { status: 422 },
+  createEvidencePack: { status: 422 },
   // B has its own active pay schedule (seeded), and one tenant has one active schedule at a time.
   createPaySchedule: { status: 409 },
   // A's body names A's carer household: not a household of B's, so nothing is proposed.

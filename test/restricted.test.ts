@@ -51,6 +51,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   child_occasions: 'case',
   documents: 'case',
   events: 'case',
+  evidence_packs: 'case',
   form_submissions: 'case',
   matching_requests: 'case',
   placement_commissions: 'case',

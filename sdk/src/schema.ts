@@ -2272,6 +2272,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/documents/generated": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate a document from a pack template
+         * @description Renders the tenant's template (pack ⊕ overlays, as `GET /v1/configuration` shows it) with the data of one record, as HTML or PDF, and keeps the result as a document (or, with `documentId`, as a new version of that document) whose version has `source: generated` and the template's key, layer and version. Which record each template reads: `approval-letter` and `review-report` a carer household (its latest approval decision and terms, or its latest completed review); `placement-agreement` a placement; the statement template (`carer-statement`, `provider-statement`) a payment run and a household (`subjectType: household` with `paymentRunId`, or `subjectType: payment_run` with `householdId`). The document is dated by the record (the decision, the placement's start, the run's calculation), never by the clock, so the same record and template give the same bytes. A restricted child's placement is not found for anyone the child is hidden from. Audited as the document's upload.
+         */
+        post: operations["generateDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/documents": {
         parameters: {
             query?: never;
@@ -2480,6 +2500,73 @@ export interface paths {
         get: operations["listEvents"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evidence-packs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List evidence packs
+         * @description Packs of households and children the caller can see, oldest first; filter by the record.
+         */
+        get: operations["listEvidencePacks"];
+        put?: never;
+        /**
+         * Build an evidence pack
+         * @description Takes the snapshot at once (the audit trail's sequence number and the time; the current version of every document of the record the caller may see, a restricted child's never for anyone it is hidden from) and queues the build (202). The job streams the ZIP into the document store entry by entry: `documents/…` (each current version's bytes), `decisions.json`, `audit-events.jsonl` (the events of the period on the record, its documents and decisions, up to the snapshot), and last `manifest.json` (every file's path, SHA-256, size and what it is). Entries are sorted and dated by the snapshot, so a rebuild from the same snapshot gives the same manifest and the same bytes. Needs `audit:read` as well, since the pack holds audit events.
+         */
+        post: operations["createEvidencePack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evidence-packs/{evidencePackId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        /** An evidence pack, with its progress */
+        get: operations["getEvidencePack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/evidence-packs/{evidencePackId}/rebuild": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Build a pack again from the same snapshot
+         * @description A new pack of the same record and period from this pack's snapshot (the same document versions, decisions and audit events, whatever changed since); its manifest is this pack's. Queued (202).
+         */
+        post: operations["rebuildEvidencePack"];
         delete?: never;
         options?: never;
         head?: never;
@@ -6390,6 +6477,38 @@ export interface components {
             approvedUnpaidTotal: components["schemas"]["MoneyTotal"];
             total: components["schemas"]["MoneyTotal"];
         };
+        DocumentGenerationRequest: {
+            /** @description The template's key in the tenant's configuration (`approval-letter`, `placement-agreement`, `review-report`, `carer-statement`…). */
+            template: string;
+            /**
+             * @description The record the document is rendered from and kept against.
+             * @enum {string}
+             */
+            subjectType: "household" | "placement" | "payment_run";
+            /** Format: uuid */
+            subjectId: string;
+            /**
+             * Format: uuid
+             * @description For a statement kept against a household, the payment run it shows.
+             */
+            paymentRunId?: string;
+            /**
+             * Format: uuid
+             * @description For a statement kept against a payment run, the household it is for.
+             */
+            householdId?: string;
+            /** @enum {string} */
+            format: "html" | "pdf";
+            /** @description The document's title (a new document only); the template's name and the record's reference otherwise. */
+            title?: string;
+            /** @description A code of the tenant's `document_category` list (a new document only); by default the template's (decision_letter, placement_agreement, review_report, statement). */
+            category?: components["schemas"]["Code"];
+            /**
+             * Format: uuid
+             * @description Add the rendering as a new version of this document (kept against the same record) instead of making a new one.
+             */
+            documentId?: string;
+        };
         /**
          * @description The kind of record a document is kept against.
          * @enum {string}
@@ -6560,6 +6679,77 @@ export interface components {
             /** @description Where the next page starts (null only before the tenant's first event). */
             cursor: components["schemas"]["Cursor"] | null;
             hasMore: boolean;
+        };
+        /**
+         * @description Whose pack it is.
+         * @enum {string}
+         */
+        EvidencePackSubjectType: "household" | "child";
+        EvidencePackRequest: {
+            subjectType: components["schemas"]["EvidencePackSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /**
+             * Format: date
+             * @description The period's first day (decisions and audit events from this day).
+             */
+            from: string;
+            /**
+             * Format: date
+             * @description The period's last day, inclusive.
+             */
+            to: string;
+        };
+        EvidencePack: {
+            /** Format: uuid */
+            id: string;
+            subjectType: components["schemas"]["EvidencePackSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            /** @enum {string} */
+            status: "queued" | "building" | "ready" | "failed";
+            /** @description Files written of the pack's files. */
+            progress: {
+                /** Format: int32 */
+                done: number;
+                /** Format: int32 */
+                total: number;
+            };
+            /** @description What the pack holds, fixed when it was asked for. */
+            snapshot: {
+                /**
+                 * Format: int64
+                 * @description The audit trail's last sequence number then: no later event is in the pack.
+                 */
+                auditSeq: number;
+                /** Format: date-time */
+                takenAt: string;
+                /**
+                 * Format: int32
+                 * @description How many document versions it holds.
+                 */
+                documents: number;
+            };
+            /** @description The pack's own document (category `evidence_pack`, confidential) once ready. */
+            documentId: string | null;
+            /** @description The SHA-256 of manifest.json once ready. */
+            manifestSha256: string | null;
+            error: string | null;
+            /** @description The pack whose snapshot this one was built from again. */
+            rebuildOf: string | null;
+            version: components["schemas"]["Version"];
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        EvidencePackPage: {
+            data: components["schemas"]["EvidencePack"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
         CommissionerKind: "local_authority" | "county" | "state_agency" | "other";
@@ -8483,6 +8673,8 @@ export interface components {
         DocumentVersionNumber: number;
         /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
         Disposition: "attachment" | "inline";
+        /** @description The evidence pack's id. */
+        EvidencePackId: string;
         /** @description The commissioner's id. */
         CommissionerId: string;
         /** @description The invoice's (or draft's) id; a draft keeps its id when issued. */
@@ -13293,6 +13485,41 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    generateDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentGenerationRequest"];
+            };
+        };
+        responses: {
+            /** @description The document, its current version the one generated. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Document"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listDocuments: {
         parameters: {
             query?: {
@@ -13719,6 +13946,131 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listEvidencePacks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only packs of this kind of record. */
+                subjectType?: components["schemas"]["EvidencePackSubjectType"];
+                /** @description Only packs of this record (with subjectType). */
+                subjectId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of packs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePackPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createEvidencePack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvidencePackRequest"];
+            };
+        };
+        responses: {
+            /** @description The pack, queued. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEvidencePack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The pack. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rebuildEvidencePack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The evidence pack's id. */
+                evidencePackId: components["parameters"]["EvidencePackId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new pack, queued. */
+            202: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvidencePack"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

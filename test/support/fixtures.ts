@@ -17,6 +17,7 @@ import {
 import { caseRecordFixtures, seedCaseRecords } from './fixtures/caseRecords';
 import { carerFixtures, seedCarers } from './fixtures/carers';
 import { claimFixtures, seedClaims } from './fixtures/claims';
+import { evidenceFixtures, seedEvidence } from './fixtures/evidence';
 import { invoiceFixtures, seedInvoices } from './fixtures/invoices';
 import { documentFixtures, seedDocuments } from './fixtures/documents';
 import { ledgerFixtures, seedLedger } from './fixtures/ledger';
@@ -368,6 +369,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedInvoices,
   seedDocuments,
   seedWebhooks,
+  seedEvidence,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -384,6 +386,7 @@ for (const part of [
   invoiceFixtures,
   documentFixtures,
   webhookFixtures,
+  evidenceFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

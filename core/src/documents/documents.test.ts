@@ -101,12 +101,14 @@ const KEY_VALUES: Record<string, string[]> = {
   'uk/credit-note': ['/billTo/name', '/credits/invoiceNumber', '/totals/total'],
   'uk/approval-letter': ['/carer/names', '/decision/decisionMakerName'],
   'uk/placement-agreement': ['/carer/names', '/finance/allowance'],
+  'uk/review-report': ['/carer/names', '/review/outcome'],
   'usa/provider-statement': ['/carer/names', '/totals/total'],
   'usa/remittance-advice': ['/payee/name', '/total'],
   'usa/invoice': ['/billTo/name', '/invoice/number', '/totals/total'],
   'usa/credit-note': ['/billTo/name', '/credits/invoiceNumber', '/totals/total'],
   'usa/approval-letter': ['/family/names', '/approval/effectiveDate'],
   'usa/placement-agreement': ['/family/names', '/rate/amount'],
+  'usa/review-report': ['/carer/names', '/review/outcome'],
 };
 
 /** Windows-1252's 0x80-0x9F (Node's TextDecoder reads this label as Latin-1, which has controls there). */

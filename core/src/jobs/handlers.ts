@@ -1,4 +1,6 @@
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from '../modules/audit/checkpointJob';
+import { evidencePackJob } from '../modules/documents/evidencePackJob';
+import { EVIDENCE_PACK_JOB } from '../modules/documents/evidencePacks';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import { DOCUMENT_EXPIRY_JOB, documentExpiryJob } from '../modules/documents/expiry';
@@ -14,5 +16,6 @@ export function jobHandlers(): JobHandlers {
     [AUDIT_CHECKPOINT_JOB]: auditCheckpointJob,
     [DOCUMENT_EXPIRY_JOB]: documentExpiryJob,
     [WEBHOOK_DELIVERY_JOB]: webhookDeliveryJob,
+    [EVIDENCE_PACK_JOB]: evidencePackJob,
   };
 }

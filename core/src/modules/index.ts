@@ -9,6 +9,8 @@ import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
 import { documentOperations } from './documents/routes';
 import { eventOperations } from './events/routes';
+import { documentGenerationOperations } from './documents/generateRoutes';
+import { evidencePackOperations } from './documents/evidencePackRoutes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -41,6 +43,8 @@ const modules: OperationMap[] = [
   documentOperations,
   eventOperations,
   webhookOperations,
+  documentGenerationOperations,
+  evidencePackOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
