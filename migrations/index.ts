@@ -29,6 +29,7 @@ import * as lineReferenceKeys from './20261207_0027_line_reference_keys';
 import * as restrictedChildrenIndex from './20261207_0028_restricted_children_index';
 import * as datedPaymentFacts from './20261207_0029_dated_payment_facts';
 import * as documents from './20261207_0030_documents';
+import * as documentRetention from './20261207_0033_document_retention';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -62,4 +63,5 @@ export const migrations: Migration[] = [
   { name: '20261207_0028_restricted_children_index', up: restrictedChildrenIndex.up },
   { name: '20261207_0029_dated_payment_facts', up: datedPaymentFacts.up },
   { name: '20261207_0030_documents', up: documents.up },
+  { name: '20261207_0033_document_retention', up: documentRetention.up },
 ];

@@ -61,6 +61,10 @@ export const PERMISSIONS = {
   'documents:manage':
     "Change documents' titles, categories, sensitivity and expiry, and the tenant's document settings",
   'documents:read_confidential': 'Read and download documents marked confidential',
+  'documents:retention':
+    "See which documents are due for destruction under the pack's retention rules, ask for their destruction, and read the tombstones",
+  'documents:destroy': 'Approve or reject a destruction request (never one of your own)',
+  'documents:legal_hold': 'Place and release legal holds, which keep documents from destruction',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;
