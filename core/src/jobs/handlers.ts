@@ -1,4 +1,7 @@
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from '../modules/audit/checkpointJob';
+import { RETENTION_DUE_JOB, retentionDueJob } from '../modules/documents/retentionDaily';
+import { retentionDestructionJob } from '../modules/documents/retentionDestruction';
+import { RETENTION_DESTRUCTION_JOB } from '../modules/documents/retentionService';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import type { JobHandlers } from './worker';
@@ -9,5 +12,7 @@ export function jobHandlers(): JobHandlers {
     [TASK_REMINDERS_JOB]: taskRemindersJob,
     [PAYMENT_RUN_CALCULATION_JOB]: paymentRunCalculationJob,
     [AUDIT_CHECKPOINT_JOB]: auditCheckpointJob,
+    [RETENTION_DUE_JOB]: retentionDueJob,
+    [RETENTION_DESTRUCTION_JOB]: retentionDestructionJob,
   };
 }

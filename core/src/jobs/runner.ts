@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AppServices } from '../http/operation';
 import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
+import { RETENTION_DUE_JOB, retentionDueKey } from '../modules/documents/retentionDaily';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
 import { Tenant } from '../modules/tenants/models';
 import { todayIn } from '../time';
@@ -10,7 +11,7 @@ import { enqueue } from './queue';
 import { runWorker, type JobHandlers } from './worker';
 
 /**
- * The daily jobs: for each active service tenant, one `task-reminders` job for the tenant's today
+ * The daily jobs: for each active service tenant, one `task-reminders` and one `retention-due` job for the tenant's today
  * (its own time zone). The unique key makes this safe to run as often as we like, from as many
  * processes as we like: each tenant's day is enqueued, and run, once.
  */
@@ -27,6 +28,13 @@ export async function scheduleDailyJobs(db: Knex): Promise<number> {
       payload: { date },
     });
     if (job.created) created++;
+    const due = await enqueue(db, {
+      tenantId: tenant.id,
+      kind: RETENTION_DUE_JOB,
+      uniqueKey: retentionDueKey(date),
+      payload: { date },
+    });
+    if (due.created) created++;
   }
   return created;
 }

@@ -8,6 +8,7 @@ import { childOperations } from './children/routes';
 import { claimOperations } from './claims/routes';
 import { configurationOperations } from './configuration/routes';
 import { documentOperations } from './documents/routes';
+import { retentionOperations } from './documents/retentionRoutes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -37,6 +38,7 @@ const modules: OperationMap[] = [
   paymentOperations,
   invoiceOperations,
   documentOperations,
+  retentionOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */
