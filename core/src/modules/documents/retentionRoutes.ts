@@ -83,11 +83,12 @@ async function createLegalHold(ctx: TenantContext<'createLegalHold'>): Promise<O
 
 async function listLegalHolds(ctx: TenantContext<'listLegalHolds'>): Promise<OperationResult> {
   const query = LegalHold.query(ctx.trx)
-    .alias('h')
-    .where('h.tenant_id', ctx.tenantId)
-    .where(childVisible(ctx, 'h.child_id'));
-  if (!ctx.query.includeReleased) query.whereNull('h.released_at');
-  const page = await keysetPage(query, ctx.query, [{ column: 'h.id', of: (r) => r.id }], holdToApi, 'desc');
+    // Not `h`: the fence's own subquery names the children it hides `h`.
+    .alias('lh')
+    .where('lh.tenant_id', ctx.tenantId)
+    .where(childVisible(ctx, 'lh.child_id'));
+  if (!ctx.query.includeReleased) query.whereNull('lh.released_at');
+  const page = await keysetPage(query, ctx.query, [{ column: 'lh.id', of: (r) => r.id }], holdToApi, 'desc');
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
