@@ -61,6 +61,9 @@ const EXPECTED_FOR_B: Record<string, { status: number }> = {
   createPaySchedule: { status: 409 },
   // A's body names A's carer household: not a household of B's, so nothing is proposed.
   proposePaymentAdjustment: { status: 422 },
+  // A's bodies name A's document or A's child: not B's, so nothing is asked for or held.
+  createDestructionRequest: { status: 422 },
+  createLegalHold: { status: 422 },
 };
 
 /** Opaque tokens that carry their tenant in clear: `rt_<tenant id, 32 hex>_<secret>` (core/src/auth/tokens.ts). */

@@ -24,10 +24,11 @@ beforeAll(async () => {
   world = await startWorld();
   approver = await world.addUser(world.a, ['tenant_admin']);
   caseworker = await world.addUser(world.a, ['caseworker']);
-});
+  // Migrating a fresh embedded database on a loaded machine takes longer than one test may.
+}, 300_000);
 afterAll(async () => {
   await world?.close();
-});
+}, 120_000);
 
 async function child(tenant: TenantFixture, dateOfBirth: string): Promise<string> {
   const r = await world.call('createChild', {

@@ -23,6 +23,8 @@ import { documentsVisible, resolveSubject } from './subjects';
 
 export const RETENTION_DESTRUCTION_JOB = 'retention-destruction';
 
+const NOT_FOUND = 'is not a document of this tenant';
+
 export async function tenantToday(ctx: Pick<TenantScope, 'trx' | 'tenantId'>): Promise<string> {
   const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
   return todayIn(tenant.time_zone);
@@ -107,7 +109,7 @@ async function checkDue(
   ids.forEach((id, index) => {
     const fail = (message: string) => errors.push({ pointer: pointer(index), message });
     const status = statusOf.get(id);
-    if (!status) return fail('is not a document of this tenant');
+    if (!status) return fail(NOT_FOUND);
     if (status === 'destroyed') return fail('is already destroyed');
     const standing = standings.get(id);
     if (!standing) return fail('no retention rule of the pack covers it, so it is never due for destruction');
@@ -243,11 +245,15 @@ export async function approveDestruction(
   const ids = all.map((i) => i.documentId);
   const asOf = await tenantToday(ctx);
   const { errors } = await checkDue(ctx, ids, asOf, (i) => `/items/${i}`, before.id);
-  if (errors.length)
-    throw new Problem(
-      'conflict',
-      `The request can no longer be approved: ${errors.map((e) => `document ${ids[Number(e.pointer.split('/')[2])]} ${e.message}`).join('; ')}`,
-    );
+  if (errors.length) {
+    // A document outside the approver's view is counted, never named: its id would say it exists.
+    const unseen = errors.filter((e) => e.message === NOT_FOUND).length;
+    const named = errors
+      .filter((e) => e.message !== NOT_FOUND)
+      .map((e) => `document ${ids[Number(e.pointer.split('/')[2])]} ${e.message}`);
+    if (unseen) named.push(`${unseen} of its documents are outside what you may see`);
+    throw new Problem('conflict', `The request can no longer be approved: ${named.join('; ')}`);
+  }
   const job = await enqueue(ctx.trx, {
     tenantId: ctx.tenantId,
     kind: RETENTION_DESTRUCTION_JOB,
