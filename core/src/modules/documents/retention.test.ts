@@ -9,6 +9,8 @@ import { ownerRows, startWorld, type TenantFixture, type World } from '../../../
 import { unique } from '../../../../test/support/fixtureKit';
 import { makeHousehold } from '../../../../test/support/fixtures/carers';
 import { runAt, runJobs } from '../../../../test/support/fixtures/payments';
+import { jobHandlers } from '../../jobs/handlers';
+import { runDueJobs } from '../../jobs/worker';
 import { dueUnder, monthsAfterNotEarly, standingFor } from './retentionRules';
 
 /** The smallest PDF a reader opens: enough for the type to be told from its bytes. */
@@ -502,6 +504,66 @@ describe('destruction', () => {
     expect(
       (await world.call('getDocument', { token: world.a.adminToken, params: { documentId: doc.id } })).body.status,
     ).toBe('active');
+  });
+
+  test('a store that fails leaves the document as it was, never destroyed with bytes kept; the retry finishes', async () => {
+    const id = await child(world.a, '1939-09-09');
+    const doc = await upload(world.a, 'child', id, 'correspondence');
+    const second = await world.call('uploadDocumentVersion', {
+      token: world.a.adminToken,
+      params: { documentId: doc.id },
+      multipart: { fields: {}, file: { filename: 'reply.pdf', bytes: Buffer.concat([PDF, Buffer.from('%reply\n')]) } },
+    });
+    expect(second.status).toBe(201);
+    const asked = await request([doc.id]);
+    expect(
+      (
+        await world.call('approveDestructionRequest', {
+          token: approver.token,
+          params: { requestId: asked.body.id },
+          body: {},
+        })
+      ).status,
+    ).toBe(202);
+    // The second version's object made a folder: the store's delete of it fails, as a store that is down would.
+    const [first, last] = await versionRows(doc.id);
+    const blocked = path.join(world.config.documents.target, ...last!.object_key!.split('/'));
+    const bytes = fs.readFileSync(blocked);
+    fs.rmSync(blocked);
+    fs.mkdirSync(blocked);
+    fs.writeFileSync(path.join(blocked, 'inside'), 'x');
+    await runDueJobs(world.db, {
+      handlers: jobHandlers(),
+      services: world.server.services,
+      backoffMs: () => 0,
+      max: 1,
+    });
+
+    // The first version's bytes went, but nothing says destroyed: the document, its keys and its request are as they were.
+    expect(storedObjects()).not.toContain(first!.object_key);
+    expect((await versionRows(doc.id)).map((v) => v.object_key)).toEqual([first!.object_key, last!.object_key]);
+    expect(
+      (await world.call('getDocument', { token: world.a.adminToken, params: { documentId: doc.id } })).body.status,
+    ).toBe('active');
+    const waiting = await world.call('getDestructionRequest', {
+      token: approver.token,
+      params: { requestId: asked.body.id },
+    });
+    expect(waiting.body).toMatchObject({ status: 'approved', items: [{ outcome: null }] });
+    expect(
+      await ownerRows(world.db, world.a.id, 'SELECT 1 FROM retention_tombstones WHERE document_id = ?', [doc.id]),
+    ).toEqual([]);
+
+    fs.rmSync(blocked, { recursive: true });
+    fs.writeFileSync(blocked, bytes);
+    await runJobs(world);
+    expect(storedObjects()).not.toContain(last!.object_key);
+    expect((await versionRows(doc.id)).map((v) => v.object_key)).toEqual([null, null]);
+    const done = await world.call('getDestructionRequest', {
+      token: approver.token,
+      params: { requestId: asked.body.id },
+    });
+    expect(done.body).toMatchObject({ status: 'done', items: [{ outcome: 'destroyed' }] });
   });
 
   test('a rejected request destroys nothing and cannot then be approved', async () => {
