@@ -445,7 +445,8 @@ beforeAll(async () => {
   const { snapshot, rows } = await snapshotOfA();
   snapshotBefore = snapshot;
   identifiersOfA = identifiersIn(rows);
-}, 180_000);
+  // Every module's seed and a fixture per operation, for two tenants: minutes on a loaded machine.
+}, 600_000);
 
 afterAll(async () => {
   await world?.close();

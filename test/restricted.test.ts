@@ -45,6 +45,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   child_case_records: 'case',
   child_family_members: 'case',
   child_identifiers: 'case',
+  documents: 'case',
   child_key_contacts: 'case',
   child_legal_statuses: 'case',
   child_name_tokens: 'case',
