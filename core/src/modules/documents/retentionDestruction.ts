@@ -47,7 +47,7 @@ async function destroyOne(
       action: 'retention.destruction_held',
       entityType: 'document',
       entityId: document.id,
-      after: { requestId: request.id, holdIds: holds },
+      after: { requestId: request.id, holdIds: holds, childId: document.childId },
     });
     return 'held';
   }
@@ -92,6 +92,8 @@ async function destroyOne(
       status: 'destroyed',
       subjectType: document.subjectType,
       subjectId: document.subjectId,
+      // Named so the audit trail's fence hides the event with the child's other records.
+      childId: document.childId,
       tombstoneId: tombstone.id,
       requestId: request.id,
       ruleKey: item.ruleKey,

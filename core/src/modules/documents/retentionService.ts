@@ -172,7 +172,7 @@ export async function requestDestruction(
     action: 'retention.destruction_requested',
     entityType: 'destruction_request',
     entityId: request.id,
-    after: requestToApi(request, items),
+    after: requestAudit(request, items),
   });
   return { request, items };
 }
@@ -218,6 +218,16 @@ export function requestToApi(r: DestructionRequest, items: DestructionItem[]) {
     })),
     version: r.version,
   };
+}
+
+/**
+ * A request as its audit events record it: with the children its documents belong to, so the audit
+ * trail's fence hides the event from whoever cannot see one of them (it hides events naming a
+ * hidden child), as it hides the documents themselves.
+ */
+function requestAudit(r: DestructionRequest, items: DestructionItem[]) {
+  const childIds = [...new Set(items.map((i) => i.childId).filter((id): id is string => id !== null))].sort();
+  return { ...requestToApi(r, items), childIds };
 }
 
 function assertPending(request: DestructionRequest): void {
@@ -272,8 +282,8 @@ export async function approveDestruction(
     action: 'retention.destruction_approved',
     entityType: 'destruction_request',
     entityId: request.id,
-    before: requestToApi(before, all),
-    after: requestToApi(request, all),
+    before: requestAudit(before, all),
+    after: requestAudit(request, all),
   });
   return { request, items: all };
 }
