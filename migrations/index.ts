@@ -30,6 +30,7 @@ import * as restrictedChildrenIndex from './20261207_0028_restricted_children_in
 import * as datedPaymentFacts from './20261207_0029_dated_payment_facts';
 import * as documents from './20261207_0030_documents';
 import * as eventsWebhooks from './20261207_0032_events_webhooks';
+import * as documentRetention from './20261207_0033_document_retention';
 import * as evidencePacks from './20261207_0034_evidence_packs';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
@@ -65,5 +66,6 @@ export const migrations: Migration[] = [
   { name: '20261207_0029_dated_payment_facts', up: datedPaymentFacts.up },
   { name: '20261207_0030_documents', up: documents.up },
   { name: '20261207_0032_events_webhooks', up: eventsWebhooks.up },
+  { name: '20261207_0033_document_retention', up: documentRetention.up },
   { name: '20261207_0034_evidence_packs', up: evidencePacks.up },
 ];

@@ -66,6 +66,9 @@ const EXPECTED_FOR_B: Record<string, { status: number }> = {
   proposePaymentAdjustment: { status: 422 },
   // A's upload names A's child as the record it is kept against: not a child of B's, so nothing is stored.
   uploadDocument: { status: 422 },
+  // A's bodies name A's document or A's child: not B's, so nothing is asked for or held.
+  createDestructionRequest: { status: 422 },
+  createLegalHold: { status: 422 },
 };
 
 /** Opaque tokens that carry their tenant in clear: `rt_<tenant id, 32 hex>_<secret>` (core/src/auth/tokens.ts). */
@@ -447,7 +450,8 @@ beforeAll(async () => {
   const { snapshot, rows } = await snapshotOfA();
   snapshotBefore = snapshot;
   identifiersOfA = identifiersIn(rows);
-}, 180_000);
+  // Every module's seed and a fixture per operation, for two tenants: minutes on a loaded machine.
+}, 600_000);
 
 afterAll(async () => {
   await world?.close();

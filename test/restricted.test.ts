@@ -60,6 +60,9 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   placement_visits: 'case',
   placement_workflow_steps: 'case',
   placements: 'case',
+  retention_destruction_items: 'case',
+  retention_legal_holds: 'case',
+  retention_tombstones: 'case',
   task_reminders: 'case',
   tasks: 'case',
   claim_lines: 'money',
@@ -84,6 +87,10 @@ const EXPECTED_FOR_EXCLUDED: Record<string, { status: number; why: string }> = {
   recordCarerPanelRecommendation: {
     status: 403,
     why: "only the panel's chair and members record its recommendation, and the excluded user sits on no panel",
+  },
+  approveDestructionRequest: {
+    status: 409,
+    why: "the request's document belongs to a restricted child the approver cannot see, and no one approves destroying what they cannot see",
   },
 };
 

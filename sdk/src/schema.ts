@@ -3959,6 +3959,183 @@ export interface paths {
         patch: operations["updatePlacementContactSession"];
         trace?: never;
     };
+    "/v1/retention/due": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dry run - documents due for destruction
+         * @description Every active document the caller may see that is due for destruction on `asOf` (the tenant's today by default) under the pack's retention rules, oldest id first: its rule (the one that runs out last, when several cover it), the start event and its date, the due date, and the legal holds that block it (held documents are listed, marked `held`, and cannot be destroyed). Documents no rule covers, and those whose start event has not happened, are never listed. Reads only; nothing is destroyed.
+         */
+        get: operations["listRetentionDue"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/destruction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List destruction requests
+         * @description Newest first; filter by status. Documents of records outside the caller's view are left out of each request's items.
+         */
+        get: operations["listDestructionRequests"];
+        put?: never;
+        /**
+         * Ask for documents to be destroyed
+         * @description From the dry run: each document is checked again now, against the tenant's today. A document that is not one of the caller's, no rule makes due yet, a legal hold blocks, is already destroyed or is in another open request is refused by its index in `documentIds`, and nothing is asked for. Destruction waits for another person's approval.
+         */
+        post: operations["createDestructionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/destruction-requests/{requestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destruction request's id. */
+                requestId: components["parameters"]["DestructionRequestId"];
+            };
+            cookie?: never;
+        };
+        /** A destruction request */
+        get: operations["getDestructionRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/destruction-requests/{requestId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destruction request's id. */
+                requestId: components["parameters"]["DestructionRequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a destruction request
+         * @description Only someone other than who asked may approve (403 for the requester). Every document is checked again: still due today, not held, still visible to the approver; any that is not refuses the approval (409) and nothing changes. Approved, the destruction runs as a job: each version's stored bytes are deleted first, and only then is the document marked destroyed and its tombstone written, in one audited transaction, so a store that fails leaves the document as it was, to be retried. A hold placed after the approval still wins: that document is kept (outcome `held`). Concurrent approvals give one; the others answer 409.
+         */
+        post: operations["approveDestructionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/destruction-requests/{requestId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destruction request's id. */
+                requestId: components["parameters"]["DestructionRequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a destruction request
+         * @description A pending request only; its documents are kept and may be asked for again.
+         */
+        post: operations["rejectDestructionRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/legal-holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List legal holds
+         * @description Newest first; those in force only unless `includeReleased`. A hold on a record outside the caller's view is left out.
+         */
+        get: operations["listLegalHolds"];
+        put?: never;
+        /**
+         * Place a legal hold
+         * @description On one document (`documentId`) or on a whole record (`subjectType` and `subjectId`: every document kept against it, and for a child or a household every document that belongs to them). While it is in force nothing it covers is destroyed.
+         */
+        post: operations["createLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/legal-holds/{holdId}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The legal hold's id. */
+                holdId: components["parameters"]["LegalHoldId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release a legal hold
+         * @description With the reason, audited. A hold already released answers 409.
+         */
+        post: operations["releaseLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/tombstones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tombstones of destroyed documents
+         * @description Newest first. What was destroyed, when, by whom and under which rule; never a title, file name or content.
+         */
+        get: operations["listTombstones"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks": {
         parameters: {
             query?: never;
@@ -8148,6 +8325,177 @@ export interface components {
             data: components["schemas"]["PlacementContactSession"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
+        /**
+         * @description What a retention period counts from: `approval_ended` (the carer household's approval ended), `child_75th_birthday`, `placement_ended`, `claim_paid`, `payment_run_finalised`.
+         * @enum {string}
+         */
+        RetentionStartEvent: "approval_ended" | "child_75th_birthday" | "placement_ended" | "claim_paid" | "payment_run_finalised";
+        RetentionRuleRef: {
+            key: string;
+            name: string;
+            /** @description The rule's citation. */
+            source: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            period: {
+                /** Format: int32 */
+                years: number;
+                /** Format: int32 */
+                months: number;
+            };
+        };
+        RetentionDueDocument: {
+            /** Format: uuid */
+            documentId: string;
+            subjectType: components["schemas"]["DocumentSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            childId: string | null;
+            householdId: string | null;
+            category: components["schemas"]["Code"];
+            title: string;
+            rule: components["schemas"]["RetentionRuleRef"];
+            /**
+             * Format: date
+             * @description The day the start event happened.
+             */
+            eventOn: string;
+            /**
+             * Format: date
+             * @description The first day the document may be destroyed.
+             */
+            dueOn: string;
+            /** @description A legal hold in force blocks its destruction. */
+            held: boolean;
+            holdIds: string[];
+        };
+        RetentionDuePage: {
+            /** Format: date */
+            asOf: string;
+            data: components["schemas"]["RetentionDueDocument"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        /**
+         * @description `pending` approval, `approved` (destruction under way), `rejected`, or `done`.
+         * @enum {string}
+         */
+        DestructionRequestStatus: "pending" | "approved" | "rejected" | "done";
+        DestructionRequestCreate: {
+            documentIds: string[];
+            note?: string;
+        };
+        DestructionDecision: {
+            note?: string;
+        };
+        DestructionRejection: {
+            reason: string;
+        };
+        DestructionItem: {
+            /** Format: uuid */
+            documentId: string;
+            ruleKey: string;
+            ruleSource: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            /** Format: date */
+            eventOn: string;
+            /** Format: date */
+            dueOn: string;
+            /** @description `destroyed`, `held` (a hold placed after the approval kept it), or null until the destruction reaches it. */
+            outcome: ("destroyed" | "held") | null;
+        };
+        DestructionRequest: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["DestructionRequestStatus"];
+            /**
+             * Format: date
+             * @description The day its documents were checked as due.
+             */
+            asOf: string;
+            note: string | null;
+            /** Format: uuid */
+            requestedBy: string;
+            /** Format: date-time */
+            requestedAt: string;
+            decidedBy: string | null;
+            decidedAt: string | null;
+            decisionNote: string | null;
+            completedAt: string | null;
+            items: components["schemas"]["DestructionItem"][];
+            version: components["schemas"]["Version"];
+        };
+        DestructionRequestPage: {
+            data: components["schemas"]["DestructionRequest"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        /** @description Either `documentId`, or `subjectType` with `subjectId`. */
+        LegalHoldCreate: {
+            /** Format: uuid */
+            documentId?: string;
+            subjectType?: components["schemas"]["DocumentSubjectType"];
+            /** Format: uuid */
+            subjectId?: string;
+            reason: string;
+        };
+        LegalHoldRelease: {
+            reason: string;
+        };
+        LegalHold: {
+            /** Format: uuid */
+            id: string;
+            documentId: string | null;
+            subjectType: components["schemas"]["DocumentSubjectType"] | null;
+            subjectId: string | null;
+            childId: string | null;
+            householdId: string | null;
+            reason: string;
+            placedBy: string | null;
+            /** Format: date-time */
+            placedAt: string;
+            releasedBy: string | null;
+            releasedAt: string | null;
+            releaseReason: string | null;
+            active: boolean;
+            version: components["schemas"]["Version"];
+        };
+        LegalHoldPage: {
+            data: components["schemas"]["LegalHold"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        Tombstone: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            documentId: string;
+            subjectType: components["schemas"]["DocumentSubjectType"];
+            /** Format: uuid */
+            subjectId: string;
+            childId: string | null;
+            householdId: string | null;
+            category: components["schemas"]["Code"];
+            /** Format: int32 */
+            versionCount: number;
+            /** @description The SHA-256 of each destroyed version, by version number. */
+            sha256s: string[];
+            ruleKey: string;
+            ruleSource: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            /** Format: date */
+            eventOn: string;
+            /** Format: date */
+            dueOn: string;
+            /** Format: uuid */
+            requestId: string;
+            /** Format: uuid */
+            requestedBy: string;
+            /** Format: uuid */
+            approvedBy: string;
+            /** Format: date-time */
+            destroyedAt: string;
+        };
+        TombstonePage: {
+            data: components["schemas"]["Tombstone"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
         /** @enum {string} */
         TaskStatus: "open" | "done" | "cancelled";
         /** @enum {string} */
@@ -8696,6 +9044,10 @@ export interface components {
         MatchingRequestId: string;
         /** @description Contact session id. */
         PlacementContactSessionId: string;
+        /** @description The destruction request's id. */
+        DestructionRequestId: string;
+        /** @description The legal hold's id. */
+        LegalHoldId: string;
         /** @description Task id. */
         TaskId: string;
         /** @description Team id. */
@@ -16698,6 +17050,335 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listRetentionDue: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The day to work out dueness for (the tenant's today when absent). */
+                asOf?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the documents due. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionDuePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listDestructionRequests: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only requests in this status. */
+                status?: components["schemas"]["DestructionRequestStatus"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of destruction requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestructionRequestPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createDestructionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DestructionRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description The request, pending approval. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestructionRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getDestructionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destruction request's id. */
+                requestId: components["parameters"]["DestructionRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request with its documents. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestructionRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    approveDestructionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destruction request's id. */
+                requestId: components["parameters"]["DestructionRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DestructionDecision"];
+            };
+        };
+        responses: {
+            /** @description Approved; the destruction job follows. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestructionRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    rejectDestructionRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The destruction request's id. */
+                requestId: components["parameters"]["DestructionRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DestructionRejection"];
+            };
+        };
+        responses: {
+            /** @description The request, rejected. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DestructionRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listLegalHolds: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Released holds too. */
+                includeReleased?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of legal holds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHoldPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldCreate"];
+            };
+        };
+        responses: {
+            /** @description The hold, in force. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    releaseLegalHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The legal hold's id. */
+                holdId: components["parameters"]["LegalHoldId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LegalHoldRelease"];
+            };
+        };
+        responses: {
+            /** @description The hold, released. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LegalHold"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listTombstones: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only the tombstone of this document. */
+                documentId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tombstones. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TombstonePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

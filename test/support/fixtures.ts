@@ -23,6 +23,7 @@ import { documentFixtures, seedDocuments } from './fixtures/documents';
 import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
+import { retentionFixtures, seedRetention } from './fixtures/retention';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
 import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 
@@ -370,6 +371,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedDocuments,
   seedWebhooks,
   seedEvidence,
+  seedRetention,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -387,6 +389,7 @@ for (const part of [
   documentFixtures,
   webhookFixtures,
   evidenceFixtures,
+  retentionFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

@@ -64,6 +64,10 @@ export const PERMISSIONS = {
   'events:read':
     "Read the tenant's event feed (thin notices of what changed; a restricted child's stay behind the fence)",
   'webhooks:manage': 'Add, change and remove webhook endpoints, rotate their secrets, read and replay deliveries',
+  'documents:retention':
+    "See which documents are due for destruction under the pack's retention rules, ask for their destruction, and read the tombstones",
+  'documents:destroy': 'Approve or reject a destruction request (never one of your own)',
+  'documents:legal_hold': 'Place and release legal holds, which keep documents from destruction',
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -23,8 +23,8 @@ const FINANCE_PERMISSIONS: Permission[] = [
 ];
 
 /**
- * The carers, placements, tasks, finance and documents permissions each role holds; migrations 0011, 0017, 0020 and 0030
- * grant the same to the system roles of tenants created before them.
+ * The carers, placements, tasks, finance and documents permissions each role holds; migrations 0011, 0017, 0020, 0030
+ * and 0033 grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
   tenant_admin: [
@@ -32,6 +32,9 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'documents:upload',
     'documents:manage',
     'documents:read_confidential',
+    'documents:retention',
+    'documents:destroy',
+    'documents:legal_hold',
     'carers:read',
     'carers:create',
     'carers:update',
@@ -61,6 +64,8 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'documents:upload',
     'documents:manage',
     'documents:read_confidential',
+    'documents:retention',
+    'documents:legal_hold',
     'carers:read',
     'carers:approve',
     'carers:deregister',

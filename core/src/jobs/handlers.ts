@@ -1,6 +1,9 @@
 import { AUDIT_CHECKPOINT_JOB, auditCheckpointJob } from '../modules/audit/checkpointJob';
 import { evidencePackJob } from '../modules/documents/evidencePackJob';
 import { EVIDENCE_PACK_JOB } from '../modules/documents/evidencePacks';
+import { RETENTION_DUE_JOB, retentionDueJob } from '../modules/documents/retentionDaily';
+import { retentionDestructionJob } from '../modules/documents/retentionDestruction';
+import { RETENTION_DESTRUCTION_JOB } from '../modules/documents/retentionService';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import { DOCUMENT_EXPIRY_JOB, documentExpiryJob } from '../modules/documents/expiry';
@@ -17,5 +20,7 @@ export function jobHandlers(): JobHandlers {
     [DOCUMENT_EXPIRY_JOB]: documentExpiryJob,
     [WEBHOOK_DELIVERY_JOB]: webhookDeliveryJob,
     [EVIDENCE_PACK_JOB]: evidencePackJob,
+    [RETENTION_DUE_JOB]: retentionDueJob,
+    [RETENTION_DESTRUCTION_JOB]: retentionDestructionJob,
   };
 }

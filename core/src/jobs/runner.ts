@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { AppServices } from '../http/operation';
 import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
+import { RETENTION_DUE_JOB, retentionDueKey } from '../modules/documents/retentionDaily';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
 import { DOCUMENT_EXPIRY_JOB, documentExpiryKey } from '../modules/documents/expiry';
 import { Tenant } from '../modules/tenants/models';
@@ -14,6 +15,7 @@ import { runWorker, type JobHandlers } from './worker';
 const DAILY_JOBS: Array<{ kind: string; key: (date: string) => string }> = [
   { kind: TASK_REMINDERS_JOB, key: taskRemindersKey },
   { kind: DOCUMENT_EXPIRY_JOB, key: documentExpiryKey },
+  { kind: RETENTION_DUE_JOB, key: retentionDueKey },
 ];
 
 /**

@@ -11,6 +11,7 @@ import { documentOperations } from './documents/routes';
 import { eventOperations } from './events/routes';
 import { documentGenerationOperations } from './documents/generateRoutes';
 import { evidencePackOperations } from './documents/evidencePackRoutes';
+import { retentionOperations } from './documents/retentionRoutes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
@@ -45,6 +46,7 @@ const modules: OperationMap[] = [
   webhookOperations,
   documentGenerationOperations,
   evidencePackOperations,
+  retentionOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */

@@ -8,6 +8,8 @@ import type {
   LookupListDefinition,
   PostingDefinition,
   RateDefinition,
+  RetentionDefinition,
+  RetentionRule,
   TemplateDefinition,
   Terminology,
   WorkflowDefinition,
@@ -54,6 +56,8 @@ export interface ExtensionPointTypes {
   extracts: { file: ExtractDefinition; item: ExtractDefinition };
   /** One file; an account is an item by `account:<key>`, a component's posting by `posting:<component>`. */
   accounts: { file: AccountsDefinition; item: AccountDefinition | PostingDefinition };
+  /** One file; each rule is an item by its key, so a state pack replaces a rule of its parent's by naming its key. */
+  retention: { file: RetentionDefinition; item: RetentionRule };
 }
 
 export type ExtensionPointName = keyof ExtensionPointTypes;
@@ -130,5 +134,11 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
         pointer: `/postings/${component}`,
       })),
     ],
+  },
+  retention: {
+    name: 'retention',
+    schema: 'retention.schema.json',
+    multiple: false,
+    contributions: (data) => data.rules.map((rule, i) => ({ key: rule.key, value: rule, pointer: `/rules/${i}` })),
   },
 };

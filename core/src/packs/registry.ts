@@ -245,6 +245,7 @@ export class PackRegistry {
       checkTemplates(resolved);
       checkAccounts(resolved);
       checkCycles(resolved);
+      checkRetention(resolved);
     }
   }
 }
@@ -398,6 +399,24 @@ function checkCycles(pack: ResolvedPack): void {
         throw new PackLoadError(item.file, `/steps/${i}/due`, 'counts working days, but the pack names no calendar');
       if (step.due.schoolTerms !== undefined && !pack.calendar?.schoolTerms?.length)
         throw new PackLoadError(item.file, `/steps/${i}/due`, "counts school terms, but the pack's calendar has none");
+    });
+  }
+}
+
+/**
+ * A retention rule names document categories by their codes in the pack's `document_category` list:
+ * a code the list lacks would match no document, and the rule would silently keep nothing it meant to.
+ */
+function checkRetention(pack: ResolvedPack): void {
+  const categories = new Set(pack.points.lookups.get('document_category')?.value.values.map((v) => v.code) ?? []);
+  for (const item of pack.points.retention.values()) {
+    (item.value.documents.categories ?? []).forEach((code, i) => {
+      if (!categories.has(code))
+        throw new PackLoadError(
+          item.file,
+          `${item.pointer}/documents/categories/${i}`,
+          `"${code}" is not a code of the pack's document_category list`,
+        );
     });
   }
 }

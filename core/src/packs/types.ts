@@ -34,6 +34,7 @@ export interface PackManifest {
   rates?: string[];
   templates?: string[];
   extracts?: string[];
+  retention?: string;
 }
 
 export interface Terminology {
@@ -206,4 +207,37 @@ export interface AccountsDefinition {
   source?: string;
   accounts: AccountDefinition[];
   postings: Record<string, PostingDefinition>;
+}
+
+/** The events a retention period is counted from; core finds each one's date for a document (retentionRules.ts). */
+export type RetentionStartEvent =
+  'approval_ended' | 'child_75th_birthday' | 'placement_ended' | 'claim_paid' | 'payment_run_finalised';
+
+export type RetentionSubjectType =
+  | 'child'
+  | 'case_record'
+  | 'household'
+  | 'member'
+  | 'check'
+  | 'claim'
+  | 'claim_line'
+  | 'placement'
+  | 'panel'
+  | 'payment_run'
+  | 'invoice';
+
+// A type alias, like the accounts' items: the effective configuration reads items as records.
+export type RetentionRule = {
+  key: string;
+  name: string;
+  description?: string;
+  documents: { subjectTypes?: RetentionSubjectType[]; categories?: string[] };
+  startEvent: RetentionStartEvent;
+  period: { years?: number; months?: number };
+  source: string;
+};
+
+export interface RetentionDefinition {
+  description?: string;
+  rules: RetentionRule[];
 }

@@ -46,6 +46,7 @@ function syntheticPack(id: string, rates: RateDefinition[]): ResolvedPack {
       templates: empty(),
       extracts: empty(),
       accounts: empty(),
+      retention: empty(),
     },
   };
 }

@@ -81,6 +81,7 @@ function pack(id: string, rates: RateDefinition[]): ResolvedPack {
       templates: empty(),
       extracts: empty(),
       accounts: empty(),
+      retention: empty(),
     },
   };
 }
