@@ -28,6 +28,7 @@ import * as authRateLimits from './20261207_0026_auth_rate_limits';
 import * as lineReferenceKeys from './20261207_0027_line_reference_keys';
 import * as restrictedChildrenIndex from './20261207_0028_restricted_children_index';
 import * as datedPaymentFacts from './20261207_0029_dated_payment_facts';
+import * as notifications from './20261207_0031_notifications';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -60,4 +61,5 @@ export const migrations: Migration[] = [
   { name: '20261207_0027_line_reference_keys', up: lineReferenceKeys.up },
   { name: '20261207_0028_restricted_children_index', up: restrictedChildrenIndex.up },
   { name: '20261207_0029_dated_payment_facts', up: datedPaymentFacts.up },
+  { name: '20261207_0031_notifications', up: notifications.up },
 ];

@@ -19,6 +19,7 @@ import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
 import { startAuditTrail } from './modules/audit/checkpoints';
 import { openDocumentStore } from './modules/documents/openStore';
+import { openNotificationChannels } from './modules/notifications/openChannels';
 
 export interface RunningServer {
   url: string;
@@ -84,7 +85,9 @@ export async function startServer(
   // The audit keys and checkpoint sink, before anything appends an event.
   startAuditTrail(services);
   openDocumentStore(services);
+  const channels = openNotificationChannels(services);
   const closePools = async () => {
+    await channels.close().catch(() => undefined);
     await rateLimits.close();
     if (jobsDb !== db) await jobsDb.destroy();
     if (!options.db) await db.destroy();

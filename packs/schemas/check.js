@@ -26,6 +26,7 @@ const SCHEMA_FOR = {
   rates: 'rates.schema.json',
   templates: 'template.schema.json',
   extracts: 'extract.schema.json',
+  notifications: 'notification.schema.json',
 };
 
 let failures = 0;

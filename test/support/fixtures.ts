@@ -33,14 +33,14 @@ export * from './fixtureKit';
  * escape them. Each domain module keeps its fixtures in `fixtures/<module>.ts`.
  */
 async function latestOutboundToken(world: World, tenantId: string, email: string): Promise<string> {
-  const rows = await ownerRows<{ payload: { token: string } }>(
+  const rows = await ownerRows<{ payload: { link: string } }>(
     world.db,
     tenantId,
-    `SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+    `SELECT payload FROM outbound_messages WHERE recipient = ? AND channel = 'email' ORDER BY created_at DESC, id DESC LIMIT 1`,
     [email],
   );
   if (!rows[0]) throw new Error(`no outbound message for ${email}`);
-  return rows[0].payload.token;
+  return /[#&]token=([^&]+)/.exec(rows[0].payload.link)![1]!;
 }
 
 async function tenantVersion(world: World, tenantId: string): Promise<number> {

@@ -126,6 +126,8 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
       // The audit checkpoints of this world went to a temporary folder of its own (config.ts, under tests).
       if (path.basename(config.audit.checkpointTarget).startsWith('hearth-audit-checkpoints-'))
         fs.rmSync(config.audit.checkpointTarget, { recursive: true, force: true });
+      if (path.basename(config.notifications.emailTarget).startsWith('hearth-mailbox-'))
+        fs.rmSync(config.notifications.emailTarget, { recursive: true, force: true });
     },
   };
   for (const t of [platform, a, b]) t.adminToken = await world.token(t.slug, t.adminEmail);

@@ -56,6 +56,8 @@ export const PERMISSIONS = {
   'invoices:read': 'Read commissioners, placement fees, invoices and credit notes',
   'invoices:manage': 'Record commissioners and placement fees, and draft invoices',
   'invoices:issue': 'Issue invoices and credit notes (numbered, posted to the ledger)',
+  'notifications:read': 'Search the communication log: messages sent, by record and recipient',
+  'notifications:manage': "Choose which events notify by which channels, and the tenant's SMS quiet hours",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -23,8 +23,8 @@ const FINANCE_PERMISSIONS: Permission[] = [
 ];
 
 /**
- * The carers, placements, tasks and finance permissions each role holds; migrations 0011, 0017 and 0020
- * grant the same to the system roles of tenants created before them.
+ * The carers, placements, tasks and finance permissions each role holds; migrations 0011, 0017, 0020
+ * and 0031 grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
   tenant_admin: [
@@ -51,6 +51,8 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'ledger:read',
     'ledger:export',
     ...FINANCE_PERMISSIONS,
+    'notifications:read',
+    'notifications:manage',
   ],
   supervisor: [
     'carers:read',
@@ -62,6 +64,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'placements:approve',
     'tasks:read',
     'tasks:manage',
+    'notifications:read',
   ],
   caseworker: [
     'carers:read',
@@ -75,6 +78,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'tasks:manage',
     'claims:read',
     'claims:submit',
+    'notifications:read',
   ],
   placement_officer: [
     'carers:read',
@@ -96,6 +100,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'ledger:read',
     'ledger:export',
     ...FINANCE_PERMISSIONS,
+    'notifications:read',
   ],
   panel_member: ['carers:read', 'panel:recommend'],
 };

@@ -10,6 +10,7 @@ import { configurationOperations } from './configuration/routes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
+import { notificationOperations } from './notifications/routes';
 import { paymentOperations } from './payments/routes';
 import { placementOperations } from './placements/routes';
 import { roleOperations } from './roles/routes';
@@ -35,6 +36,7 @@ const modules: OperationMap[] = [
   claimOperations,
   paymentOperations,
   invoiceOperations,
+  notificationOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */

@@ -6,6 +6,7 @@ import type {
   ExtractDefinition,
   FormDefinition,
   LookupListDefinition,
+  NotificationTemplateDefinition,
   PostingDefinition,
   RateDefinition,
   TemplateDefinition,
@@ -52,6 +53,8 @@ export interface ExtensionPointTypes {
   rates: { file: RateDefinition; item: RateDefinition };
   templates: { file: TemplateDefinition; item: TemplateDefinition };
   extracts: { file: ExtractDefinition; item: ExtractDefinition };
+  /** One event's templates per channel, by the event (`auth.password_reset`). */
+  notifications: { file: NotificationTemplateDefinition; item: NotificationTemplateDefinition };
   /** One file; an account is an item by `account:<key>`, a component's posting by `posting:<component>`. */
   accounts: { file: AccountsDefinition; item: AccountDefinition | PostingDefinition };
 }
@@ -117,6 +120,12 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
     schema: 'extract.schema.json',
     multiple: true,
     contributions: byKey<ExtractDefinition>(),
+  },
+  notifications: {
+    name: 'notifications',
+    schema: 'notification.schema.json',
+    multiple: true,
+    contributions: byKey<NotificationTemplateDefinition>(),
   },
   accounts: {
     name: 'accounts',

@@ -12,6 +12,14 @@ export type { HearthPlugin, PluginFactory, PluginPoints } from './extensionPoint
 export type { AuditCheckpoint, AuditCheckpointSink, AuditCheckpointStore } from '../modules/audit/checkpointSinks';
 export type { DocumentStorage, DocumentStore } from '../modules/documents/storage';
 export { ObjectMissing, OBJECT_KEY } from '../modules/documents/storage';
+export type {
+  ChannelConnection,
+  ChannelMedium,
+  NotificationChannel,
+  OutgoingMessage,
+  SendResult,
+} from '../modules/notifications/channels';
+export { PermanentFailure } from '../modules/notifications/channels';
 export { formatMinor } from '../modules/ledger/money';
 export { editionFor, type DateOrder, type Edition } from './regional';
 

@@ -3,6 +3,8 @@ import type { LedgerExportFormat } from './api';
 import { AuditCheckpointSinkRegistry, type AuditCheckpointSink } from '../modules/audit/checkpointSinks';
 import { DocumentStorageRegistry, type DocumentStorage } from '../modules/documents/storage';
 import { filesystemStorage } from '../modules/documents/filesystemStore';
+import { NotificationChannelRegistry, type NotificationChannel } from '../modules/notifications/channels';
+import { mailboxChannel } from '../modules/notifications/mailbox';
 
 /**
  * What a plugin's register step is given: for each extension point core owns, an add-only view that
@@ -19,12 +21,15 @@ export interface PluginPoints {
   auditCheckpointSinks: { register(sink: AuditCheckpointSink): void };
   /** Stores for documents' bytes, by key (HEARTH_DOCUMENT_STORAGE); core itself adds `filesystem`. */
   documentStorage: { register(storage: DocumentStorage): void };
+  /** Ways messages leave Hearth, by key (HEARTH_EMAIL_CHANNEL, HEARTH_SMS_CHANNEL); core itself adds `mailbox`. */
+  notificationChannels: { register(channel: NotificationChannel): void };
 }
 
 export interface PluginRegistries {
   ledgerExports: LedgerExportRegistry;
   auditCheckpointSinks: AuditCheckpointSinkRegistry;
   documentStorage: DocumentStorageRegistry;
+  notificationChannels: NotificationChannelRegistry;
 }
 
 /** One plugin: the object its factory makes, once per start-up. */
@@ -38,14 +43,17 @@ export interface HearthPlugin {
 /** What a plugin's main module exports as its default: a fresh plugin for each server that starts. */
 export type PluginFactory = () => HearthPlugin;
 
-/** The registries before any plugin: core's own filesystem store is the embedded default. */
+/** The registries before any plugin: core's own filesystem store and mailbox are the embedded defaults. */
 export function emptyRegistries(): PluginRegistries {
   const documentStorage = new DocumentStorageRegistry();
   documentStorage.register(filesystemStorage, 'core');
+  const notificationChannels = new NotificationChannelRegistry();
+  notificationChannels.register(mailboxChannel, 'core');
   return {
     ledgerExports: new LedgerExportRegistry(),
     auditCheckpointSinks: new AuditCheckpointSinkRegistry(),
     documentStorage,
+    notificationChannels,
   };
 }
 
@@ -74,6 +82,12 @@ export function pointsFor(registries: PluginRegistries, by: string, open: () => 
       register: (storage) => {
         whileOpen('documentStorage');
         registries.documentStorage.register(storage, by);
+      },
+    },
+    notificationChannels: {
+      register: (channel) => {
+        whileOpen('notificationChannels');
+        registries.notificationChannels.register(channel, by);
       },
     },
   };
