@@ -22,6 +22,7 @@ import { ledgerFixtures, seedLedger } from './fixtures/ledger';
 import { paymentFixtures, seedPayments } from './fixtures/payments';
 import { placementFixtures, seedPlacements } from './fixtures/placements';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
+import { notificationFixtures, seedNotifications } from './fixtures/notifications';
 
 export * from './fixtureKit';
 
@@ -364,6 +365,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedLedger,
   seedPayments,
   seedInvoices,
+  seedNotifications,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -378,6 +380,7 @@ for (const part of [
   claimFixtures,
   paymentFixtures,
   invoiceFixtures,
+  notificationFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

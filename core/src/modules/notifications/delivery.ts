@@ -27,6 +27,16 @@ async function termsOf(
   return terms;
 }
 
+export function recordsOf(message: NotificationMessage) {
+  return {
+    childId: message.childId,
+    placementId: message.placementId,
+    householdId: message.householdId,
+    claimId: message.claimId,
+    paymentRunId: message.paymentRunId,
+  };
+}
+
 interface Prepared {
   message: NotificationMessage;
   rendered: RenderedMessage;
@@ -122,7 +132,8 @@ export async function deliverNotificationJob(ctx: JobContext): Promise<unknown> 
         action: `notification.${status}`,
         entityType: 'notification',
         entityId: message.id,
-        after: { event: message.event, channel: message.channel, attempt, error },
+        // The records it is about, so the audit trail's fence hides the event wherever it hides them.
+        after: { event: message.event, channel: message.channel, attempt, error, ...recordsOf(message) },
       });
     };
     let rendered: RenderedMessage;
@@ -208,7 +219,13 @@ export async function deliverNotificationJob(ctx: JobContext): Promise<unknown> 
         action: `notification.${status}`,
         entityType: 'notification',
         entityId: message.id,
-        after: { event: message.event, channel: message.channel, attempt, error: failure?.message ?? null },
+        after: {
+          event: message.event,
+          channel: message.channel,
+          attempt,
+          error: failure?.message ?? null,
+          ...recordsOf(message),
+        },
       });
   });
   // A failure that may pass goes back to the queue, which retries it after its backoff.

@@ -152,7 +152,7 @@ describe('the in-app inbox', () => {
   it("lists a person's own messages once delivered, marks them read, and hides them from everyone else", async () => {
     const me = await world.addUser(world.a, ['caseworker']);
     const other = await world.addUser(world.a, ['caseworker']);
-    const [id] = await notify({
+    const [id = ''] = await notify({
       event: 'tasks.assigned',
       occurrence: 'task-1',
       recipients: [{ userId: me.id, name: 'Me' }],

@@ -18,6 +18,7 @@ import {
   NotificationSettingsRow,
   type EventPolicy,
 } from './models';
+import { recordsOf } from './delivery';
 import { templatedMedia } from './render';
 import { optOutKey } from './settings';
 
@@ -104,14 +105,19 @@ async function markInboxMessageRead(ctx: TenantContext<'markInboxMessageRead'>):
     q.where({ user_id: me.id, channel: 'inapp', status: 'delivered' }).forUpdate(),
   );
   if (row.readAt) {
-    await ctx.audit({ action: 'notification.read_again', entityType: 'notification', entityId: row.id });
+    await ctx.audit({
+      action: 'notification.read_again',
+      entityType: 'notification',
+      entityId: row.id,
+      after: recordsOf(row),
+    });
     return ok(inboxToApi(row));
   }
   const [after] = await NotificationMessage.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId, id: row.id })
     .patch({ readAt: ctx.trx.fn.now() as unknown as Date, updatedAt: ctx.trx.fn.now() as unknown as Date })
     .returning('*');
-  await ctx.audit({ action: 'notification.read', entityType: 'notification', entityId: row.id });
+  await ctx.audit({ action: 'notification.read', entityType: 'notification', entityId: row.id, after: recordsOf(row) });
   return ok(inboxToApi(after!));
 }
 
