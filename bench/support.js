@@ -66,6 +66,10 @@ function benchServerConfig(url) {
       HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
       HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
       HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+      HEARTH_DOCUMENT_STORAGE_TARGET: path.join(os.tmpdir(), 'hearth-bench-documents'),
+      // Email to a mailbox folder unless the bench names a channel (bench/notifications.js names its SMTP server).
+      HEARTH_EMAIL_CHANNEL: process.env.HEARTH_EMAIL_CHANNEL || 'mailbox',
+      HEARTH_EMAIL_TARGET: process.env.HEARTH_EMAIL_TARGET || path.join(os.tmpdir(), 'hearth-bench-mailbox'),
     },
     {
       databaseUrl: url,
