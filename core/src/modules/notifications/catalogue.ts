@@ -19,7 +19,7 @@ export const NOTIFICATION_EVENTS = {
   'auth.invitation': { critical: true, channels: ['email'], recipients: 'the person invited' },
   'tasks.due_soon': { critical: false, channels: ['email', 'inapp'], recipients: "the task's owner" },
   'tasks.overdue': { critical: false, channels: ['email', 'inapp'], recipients: "the task's owner" },
-  'tasks.assigned': { critical: false, channels: ['inapp'], recipients: 'the new owner' },
+  'tasks.assigned': { critical: false, channels: ['email', 'inapp'], recipients: 'the new owner' },
   'carers.check_expiring': {
     critical: false,
     channels: ['email', 'inapp'],

@@ -6,6 +6,7 @@ import { jobHandlers } from '../../jobs/handlers';
 import { runDueJobs } from '../../jobs/worker';
 import { ownerRows, startWorld, TEST_PASSWORD, type World } from '../../../../test/support/harness';
 import { startSmtpServer, type TestSmtpServer } from '../../../../test/support/smtp';
+import { makeChildInCare } from '../../../../test/support/fixtures/tasks';
 import { notificationChannels } from './openChannels';
 import { queueNotification, type NotificationInput } from './outbox';
 
@@ -183,6 +184,31 @@ describe('the in-app inbox', () => {
     expect(
       await notify({ event: 'tasks.assigned', occurrence: 'task-1', recipients: [{ userId: me.id }], data: {} }),
     ).toEqual([]);
+  });
+});
+
+describe('a task reassigned', () => {
+  it("tells its new owner in their inbox and by email, the message filed under the task's child", async () => {
+    const task = await makeChildInCare({ world, tenant: world.a });
+    const owner = await world.addUser(world.a, ['caseworker']);
+    const before = smtp.received.length;
+    const moved = await world.call('reassignTask', {
+      token: world.a.adminToken,
+      params: { taskId: task.taskId },
+      headers: { 'if-match': `"${task.version}"` },
+      body: { ownerId: owner.id },
+    });
+    expect(moved.status).toBe(200);
+    await runJobs();
+    const inbox = await world.call('listInbox', { token: owner.token });
+    expect(inbox.body.data).toMatchObject([{ event: 'tasks.assigned', subject: 'Task assigned to you' }]);
+    const log = await world.call('listMessages', { token: world.a.adminToken, query: { childId: task.childId } });
+    expect(log.body.data.map((m: { channel: string }) => m.channel).sort()).toEqual(['email', 'inapp']);
+    const mails = smtp.received.slice(before).filter((m) => m.to.includes(owner.email));
+    expect(mails.map((m) => m.subject)).toEqual(['A task was assigned to you']);
+    // No child's name travels: the email names the task by link and reference only.
+    expect(mails[0]!.text).toContain(`https://app.hearth.test/tasks/${task.taskId}`);
+    expect(mails[0]!.text).not.toMatch(/Fixture|Child/);
   });
 });
 
