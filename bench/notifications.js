@@ -20,6 +20,7 @@
 const { fork } = require('node:child_process');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
+const { setTimeout, clearTimeout } = require('node:timers');
 const { SMTPServer } = require('smtp-server');
 const { benchDatabase, benchServerConfig } = require('./support');
 
