@@ -6760,7 +6760,13 @@ export interface components {
             events?: {
                 [key: string]: components["schemas"]["EventPolicy"];
             };
-            quietHours?: components["schemas"]["QuietHours"] | null;
+            /** @description SMS quiet hours in the tenant's time zone, or null for none. */
+            quietHours?: {
+                /** @description HH:MM in the tenant's time zone. */
+                start: string;
+                /** @description HH:MM; before start means the next morning. */
+                end: string;
+            } | null;
         };
         OptOut: {
             event: components["schemas"]["NotificationEvent"];
