@@ -10,6 +10,7 @@ const benches = [
   'domainLists.js',
   'paymentRun.js',
   'documents.js',
+  'notifications.js',
 ];
 for (const bench of process.argv.slice(2).length ? process.argv.slice(2) : benches) {
   process.stdout.write(`\n== ${bench}\n`);

@@ -72,6 +72,9 @@ function benchServerConfig(url) {
       ...(process.env.HEARTH_DOCUMENT_MAX_BYTES
         ? { HEARTH_DOCUMENT_MAX_BYTES: process.env.HEARTH_DOCUMENT_MAX_BYTES }
         : {}),
+      // Email to a mailbox folder unless the bench names a channel (bench/notifications.js names its SMTP server).
+      HEARTH_EMAIL_CHANNEL: process.env.HEARTH_EMAIL_CHANNEL || 'mailbox',
+      HEARTH_EMAIL_TARGET: process.env.HEARTH_EMAIL_TARGET || path.join(os.tmpdir(), 'hearth-bench-mailbox'),
     },
     {
       databaseUrl: url,

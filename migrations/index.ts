@@ -29,6 +29,7 @@ import * as lineReferenceKeys from './20261207_0027_line_reference_keys';
 import * as restrictedChildrenIndex from './20261207_0028_restricted_children_index';
 import * as datedPaymentFacts from './20261207_0029_dated_payment_facts';
 import * as documents from './20261207_0030_documents';
+import * as notifications from './20261207_0031_notifications';
 import * as eventsWebhooks from './20261207_0032_events_webhooks';
 import * as documentRetention from './20261207_0033_document_retention';
 import * as evidencePacks from './20261207_0034_evidence_packs';
@@ -65,6 +66,7 @@ export const migrations: Migration[] = [
   { name: '20261207_0028_restricted_children_index', up: restrictedChildrenIndex.up },
   { name: '20261207_0029_dated_payment_facts', up: datedPaymentFacts.up },
   { name: '20261207_0030_documents', up: documents.up },
+  { name: '20261207_0031_notifications', up: notifications.up },
   { name: '20261207_0032_events_webhooks', up: eventsWebhooks.up },
   { name: '20261207_0033_document_retention', up: documentRetention.up },
   { name: '20261207_0034_evidence_packs', up: evidencePacks.up },

@@ -64,6 +64,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   retention_legal_holds: 'case',
   retention_tombstones: 'case',
   task_reminders: 'case',
+  outbound_messages: 'case',
   tasks: 'case',
   claim_lines: 'money',
   invoice_draft_lines: 'money',
@@ -84,6 +85,14 @@ const REFERRING_COLUMNS = ['child_id', 'placement_id', 'subject_id', 'task_id', 
  * Everything not listed answers exactly as the fixture says.
  */
 const EXPECTED_FOR_EXCLUDED: Record<string, { status: number; why: string }> = {
+  markInboxMessageRead: {
+    status: 404,
+    why: "an inbox is its owner's: another person's message is not found, whoever asks",
+  },
+  updateMyNotificationPreferences: {
+    status: 412,
+    why: "preferences are the caller's own: the administrator's ETag is not the excluded user's version",
+  },
   recordCarerPanelRecommendation: {
     status: 403,
     why: "only the panel's chair and members record its recommendation, and the excluded user sits on no panel",
@@ -126,6 +135,9 @@ function restrictedRowsSql(table: string, columns: string[]): string {
   if (table === 'documents') return `SELECT * FROM documents WHERE tenant_id = ? AND child_id IS NOT NULL`;
   if (columns.includes('subject_type'))
     return `SELECT * FROM ${table} WHERE tenant_id = ? AND subject_type IN ('child', 'placement')`;
+  // Messages about no child (password resets, remittances) are not the child's record.
+  if (table === 'outbound_messages')
+    return `SELECT * FROM outbound_messages WHERE tenant_id = ? AND (child_id IS NOT NULL OR placement_id IS NOT NULL)`;
   if (table === 'task_reminders')
     return `SELECT r.* FROM task_reminders r JOIN tasks t ON t.tenant_id = r.tenant_id AND t.id = r.task_id WHERE r.tenant_id = ? AND t.subject_type IN ('child', 'placement')`;
   return `SELECT * FROM ${table} WHERE tenant_id = ?`;

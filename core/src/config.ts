@@ -86,6 +86,27 @@ export interface HearthConfig {
   audit: AuditSettings;
   /** Where documents' bytes go and how big one may be (HEARTH_DOCUMENT_*): see documentSettingsFromEnv. */
   documents: DocumentSettings;
+  /** Where messages go (HEARTH_EMAIL_*, HEARTH_SMS_*, HEARTH_APP_URL): see notificationSettingsFromEnv. */
+  notifications: NotificationSettings;
+}
+
+export interface NotificationSettings {
+  /** The email channel's key: core's `mailbox` (files) or a plugin's (`smtp`). */
+  emailChannel: string;
+  /** Where it sends: for `mailbox` a folder, for `smtp` a URL (smtp://user:password@host:587, smtps://…). */
+  emailTarget: string;
+  /** The From of every email. */
+  emailFrom: string;
+  /** The SMS channel's key (a plugin's, `sms-http`), or null: no SMS is sent, and a message for SMS fails saying so. */
+  smsChannel: string | null;
+  /** The SMS provider's endpoint URL. */
+  smsTarget: string | null;
+  /** The SMS provider's API key, sent as a bearer token. */
+  smsCredential: string | null;
+  /** The front end's base URL, which links in messages (set a password, open a task) point at. */
+  appUrl: string;
+  /** Attempts at delivering one message before it is dead-lettered. */
+  maxAttempts: number;
 }
 
 export interface DocumentSettings {
@@ -237,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   return {
     audit: auditSettingsFromEnv(env),
     documents: documentSettingsFromEnv(env),
+    notifications: notificationSettingsFromEnv(env),
     databaseUrl: env.DATABASE_URL || undefined,
     embeddedDataDir: embeddedDir,
     port: intFromEnv(env, 'PORT', 3000, 0, 65535),
@@ -413,5 +435,54 @@ export function documentSettingsFromEnv(env: NodeJS.ProcessEnv): DocumentSetting
     target: storage === 'filesystem' && !path.isAbsolute(target) ? path.resolve(target) : target,
     maxUploadBytes: intFromEnv(env, 'HEARTH_DOCUMENT_MAX_BYTES', 25 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
     signedUrlSeconds: intFromEnv(env, 'HEARTH_DOCUMENT_SIGNED_URL_SECONDS', 60, 5, 3600),
+  };
+}
+
+/**
+ * Messages: email goes to core's `mailbox` (one .eml file per message under `.hearth/mailbox`) unless
+ * a channel is named, so `npm start` never drops a password reset and never needs an SMTP server.
+ * Production names its email channel and target: a mailbox on a server's disk reaches nobody.
+ */
+export function notificationSettingsFromEnv(env: NodeJS.ProcessEnv): NotificationSettings {
+  const keyOf = (name: string, value: string) => {
+    if (!/^[a-z][a-z0-9_-]{0,49}$/.test(value))
+      throw new ConfigError(
+        `${name} must be the key of a notification channel (lower-case letters, digits, _ or -), got "${value}"`,
+      );
+    return value;
+  };
+  const emailChannel = keyOf('HEARTH_EMAIL_CHANNEL', env.HEARTH_EMAIL_CHANNEL || 'mailbox');
+  let emailTarget = env.HEARTH_EMAIL_TARGET;
+  if (!emailTarget) {
+    if (env.NODE_ENV === 'production')
+      throw new ConfigError(
+        'HEARTH_EMAIL_CHANNEL and HEARTH_EMAIL_TARGET are required in production (smtp and its URL)',
+      );
+    if (emailChannel !== 'mailbox')
+      throw new ConfigError(`HEARTH_EMAIL_TARGET is required for the "${emailChannel}" email channel`);
+    emailTarget =
+      env.NODE_ENV === 'test'
+        ? path.join(os.tmpdir(), `hearth-mailbox-${crypto.randomBytes(6).toString('hex')}`)
+        : path.join(repoRoot, '.hearth', 'mailbox');
+  }
+  const smsChannel = env.HEARTH_SMS_CHANNEL ? keyOf('HEARTH_SMS_CHANNEL', env.HEARTH_SMS_CHANNEL) : null;
+  const smsTarget = env.HEARTH_SMS_TARGET || null;
+  if (smsChannel && !smsTarget)
+    throw new ConfigError(`HEARTH_SMS_TARGET is required for the "${smsChannel}" SMS channel`);
+  const appUrl = (env.HEARTH_APP_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
+  try {
+    new URL(appUrl);
+  } catch {
+    throw new ConfigError(`HEARTH_APP_URL must be a URL, got "${appUrl}"`);
+  }
+  return {
+    emailChannel,
+    emailTarget: emailChannel === 'mailbox' && !path.isAbsolute(emailTarget) ? path.resolve(emailTarget) : emailTarget,
+    emailFrom: env.HEARTH_EMAIL_FROM || 'Hearth <no-reply@hearth.invalid>',
+    smsChannel,
+    smsTarget,
+    smsCredential: env.HEARTH_SMS_CREDENTIAL || null,
+    appUrl,
+    maxAttempts: intFromEnv(env, 'HEARTH_NOTIFICATION_MAX_ATTEMPTS', 5, 1, 50),
   };
 }

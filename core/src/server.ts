@@ -19,6 +19,7 @@ import { allOperations } from './modules';
 import { seedDemoTenants, type SeededLogin } from './demo/seed';
 import { startAuditTrail } from './modules/audit/checkpoints';
 import { openDocumentStore } from './modules/documents/openStore';
+import { openNotificationChannels } from './modules/notifications/openChannels';
 
 export interface RunningServer {
   url: string;
@@ -81,7 +82,9 @@ export async function startServer(
       : db;
   const rateLimits = RateLimits.open(config, db, logger);
   const services: AppServices = { config, packs, plugins, rateLimits };
+  let channels: { close(): Promise<void> } | undefined;
   const closePools = async () => {
+    await channels?.close().catch(() => undefined);
     await rateLimits.close();
     if (jobsDb !== db) await jobsDb.destroy();
     if (!options.db) await db.destroy();
@@ -90,6 +93,7 @@ export async function startServer(
     // The audit keys and checkpoint sink, before anything appends an event; a bad target closes the pools.
     startAuditTrail(services);
     openDocumentStore(services);
+    channels = openNotificationChannels(services);
     const applied = await runMigrations(db);
     if (applied.length) logger.info({ migrations: applied }, 'migrations applied');
     const demoLogins = config.seedDemoTenants

@@ -27,6 +27,7 @@ const SCHEMA_FOR = {
   templates: 'template.schema.json',
   extracts: 'extract.schema.json',
   retention: 'retention.schema.json',
+  notifications: 'notification.schema.json',
 };
 
 let failures = 0;

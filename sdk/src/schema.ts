@@ -3003,6 +3003,139 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications/inbox": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My in-app inbox
+         * @description The caller's in-app messages, newest first. `unread=true` keeps those not yet marked read.
+         */
+        get: operations["listInbox"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/inbox/{messageId}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark an inbox message read
+         * @description Marking a message read twice keeps the first time. Another person's message is not found.
+         */
+        post: operations["markInboxMessageRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search the communication log
+         * @description Every message written, newest first, by the record it is about (a child, household,
+         *     placement, claim or payment run) and by recipient. A message about a child the caller
+         *     cannot see is not listed, exactly as the child is not. The link a message carried (a
+         *     set-password link holds a token) is never shown.
+         */
+        get: operations["listMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        /** Read a message of the log, with its delivery attempts */
+        get: operations["getMessage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which events notify by which channels
+         * @description Every event of the catalogue with the tenant's choice (or the default), whether it is critical, and the SMS quiet hours.
+         */
+        get: operations["getNotificationSettings"];
+        /**
+         * Choose which events notify by which channels, and the quiet hours
+         * @description Events named are set; events not named keep what they had. A critical event cannot be
+         *     turned off, and a channel needs wording in the tenant's pack for the event. Quiet hours are
+         *     in the tenant's time zone; SMS that is not critical waits until they end.
+         */
+        put: operations["updateNotificationSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My notification preferences */
+        get: operations["getMyNotificationPreferences"];
+        /**
+         * Opt out of events, and set my SMS number
+         * @description A critical event (password reset, invitation, safeguarding alert) cannot be opted out of.
+         */
+        put: operations["updateMyNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pay-schedules": {
         parameters: {
             query?: never;
@@ -7433,6 +7566,154 @@ export interface components {
             nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
+        NotificationEvent: "auth.password_reset" | "auth.invitation" | "tasks.due_soon" | "tasks.overdue" | "tasks.assigned" | "carers.check_expiring" | "claims.decided" | "payments.run_finalised" | "payments.remittance_ready" | "carers.panel_date_set" | "children.safeguarding_alert";
+        /** @enum {string} */
+        NotificationChannelKind: "email" | "sms" | "inapp";
+        /**
+         * @description `queued` (waiting, or waiting for a retry), `sending` (handed to the channel), `sent` (the
+         *     channel took it), `delivered` (the channel reports it reached the recipient: the mailbox, the
+         *     inbox), `bounced` (refused for good), `failed` (cannot be sent: no wording, no channel),
+         *     `dead` (every attempt failed).
+         * @enum {string}
+         */
+        MessageStatus: "queued" | "sending" | "sent" | "delivered" | "bounced" | "failed" | "dead";
+        InboxMessage: {
+            /** Format: uuid */
+            id: string;
+            event: string;
+            subject: string | null;
+            body: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            readAt: string | null;
+        };
+        InboxPage: {
+            data: components["schemas"]["InboxMessage"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        Message: {
+            /** Format: uuid */
+            id: string;
+            event: string;
+            channel: components["schemas"]["NotificationChannelKind"];
+            /** @description The address: an email, a phone number, or for the inbox the user id. */
+            recipient: string;
+            /** Format: uuid */
+            userId: string | null;
+            status: components["schemas"]["MessageStatus"];
+            critical: boolean;
+            /** Format: int32 */
+            attempts: number;
+            lastError: string | null;
+            subject: string | null;
+            /** @description The wording it was rendered from: `<pack>:<event>@<version>`. */
+            templateVersion: string | null;
+            /**
+             * Format: date-time
+             * @description Held back by quiet hours until then.
+             */
+            notBefore: string | null;
+            /** Format: date-time */
+            sentAt: string | null;
+            /** Format: date-time */
+            deliveredAt: string | null;
+            /** Format: uuid */
+            childId: string | null;
+            /** Format: uuid */
+            householdId: string | null;
+            /** Format: uuid */
+            placementId: string | null;
+            /** Format: uuid */
+            claimId: string | null;
+            /** Format: uuid */
+            paymentRunId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        MessagePage: {
+            data: components["schemas"]["Message"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        DeliveryAttempt: {
+            /** Format: int32 */
+            attempt: number;
+            channelKey: string;
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            finishedAt: string | null;
+            /**
+             * @description null while the attempt is in the channel (or its worker died there).
+             * @enum {string|null}
+             */
+            outcome: "sent" | "delivered" | "bounced" | "failed" | "deferred" | null;
+            error: string | null;
+            providerMessageId: string | null;
+        };
+        MessageDetail: {
+            message: components["schemas"]["Message"];
+            deliveryAttempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        QuietHours: {
+            /** @description HH:MM in the tenant's time zone. */
+            start: string;
+            /** @description HH:MM; before start means the next morning. */
+            end: string;
+        };
+        EventPolicy: {
+            enabled: boolean;
+            channels: components["schemas"]["NotificationChannelKind"][];
+        };
+        NotificationEventSetting: {
+            event: components["schemas"]["NotificationEvent"];
+            /** @description Cannot be turned off or opted out of. */
+            critical: boolean;
+            /** @description Who the event notifies. */
+            recipients: string;
+            enabled: boolean;
+            channels: components["schemas"]["NotificationChannelKind"][];
+            /** @description The channels the tenant's pack has wording for. */
+            availableChannels: components["schemas"]["NotificationChannelKind"][];
+            /** @description true where the tenant chose; false where the default applies. */
+            chosen: boolean;
+        };
+        NotificationSettings: {
+            events: components["schemas"]["NotificationEventSetting"][];
+            quietHours: components["schemas"]["QuietHours"] | null;
+            /** Format: int32 */
+            version: number;
+        };
+        NotificationSettingsUpdate: {
+            events?: {
+                [key: string]: components["schemas"]["EventPolicy"];
+            };
+            /** @description SMS quiet hours in the tenant's time zone, or null for none. */
+            quietHours?: {
+                /** @description HH:MM in the tenant's time zone. */
+                start: string;
+                /** @description HH:MM; before start means the next morning. */
+                end: string;
+            } | null;
+        };
+        OptOut: {
+            event: components["schemas"]["NotificationEvent"];
+            channel: components["schemas"]["NotificationChannelKind"];
+        };
+        NotificationPreferences: {
+            optedOut: components["schemas"]["OptOut"][];
+            smsNumber: string | null;
+            /** Format: int32 */
+            version: number;
+        };
+        NotificationPreferencesUpdate: {
+            optedOut?: components["schemas"]["OptOut"][];
+            /** @description E.164. */
+            smsNumber?: string | null;
+        };
+        /** @enum {string} */
         PayFrequency: "weekly" | "fortnightly" | "four_weekly" | "monthly";
         /**
          * @description In arrears a run pays the nights of a period that has ended; in advance, the nights of a period to come (a placement that then ends early is recovered in a later run).
@@ -9029,6 +9310,8 @@ export interface components {
         InvoiceId: string;
         /** @description The credit note's id. */
         CreditNoteId: string;
+        /** @description Message id. */
+        MessageId: string;
         ScheduleId: string;
         PaymentRunId: string;
         PaymentHouseholdId: string;
@@ -15216,6 +15499,266 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listInbox: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only messages not yet read (true), or only those read (false). */
+                unread?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the inbox. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markInboxMessageRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message, read. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InboxMessage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only messages about this child. */
+                childId?: string;
+                /** @description Only messages about this carer household. */
+                householdId?: string;
+                /** @description Only messages about this placement. */
+                placementId?: string;
+                /** @description Only messages about this claim. */
+                claimId?: string;
+                /** @description Only messages about this payment run. */
+                paymentRunId?: string;
+                /** @description Only messages to this user. */
+                userId?: string;
+                /** @description Only messages to this address (an email or phone number; case does not matter). */
+                recipient?: string;
+                /** @description Only messages of this event. */
+                event?: components["schemas"]["NotificationEvent"];
+                /** @description Only messages in this delivery state. */
+                status?: components["schemas"]["MessageStatus"];
+                /** @description Only messages on this channel. */
+                channel?: components["schemas"]["NotificationChannelKind"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Message id. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message and every attempt at delivering it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateNotificationSettings: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSettingsUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's preferences. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updateMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Updated. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferences"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

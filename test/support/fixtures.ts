@@ -26,6 +26,7 @@ import { placementFixtures, seedPlacements } from './fixtures/placements';
 import { retentionFixtures, seedRetention } from './fixtures/retention';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
 import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
+import { notificationFixtures, seedNotifications } from './fixtures/notifications';
 
 export * from './fixtureKit';
 
@@ -37,14 +38,14 @@ export * from './fixtureKit';
  * escape them. Each domain module keeps its fixtures in `fixtures/<module>.ts`.
  */
 async function latestOutboundToken(world: World, tenantId: string, email: string): Promise<string> {
-  const rows = await ownerRows<{ payload: { token: string } }>(
+  const rows = await ownerRows<{ payload: { link: string } }>(
     world.db,
     tenantId,
-    `SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at DESC, id DESC LIMIT 1`,
+    `SELECT payload FROM outbound_messages WHERE recipient = ? AND channel = 'email' ORDER BY created_at DESC, id DESC LIMIT 1`,
     [email],
   );
   if (!rows[0]) throw new Error(`no outbound message for ${email}`);
-  return rows[0].payload.token;
+  return /[#&]token=([^&]+)/.exec(rows[0].payload.link)![1]!;
 }
 
 async function tenantVersion(world: World, tenantId: string): Promise<number> {
@@ -372,6 +373,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedWebhooks,
   seedEvidence,
   seedRetention,
+  seedNotifications,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -390,6 +392,7 @@ for (const part of [
   webhookFixtures,
   evidenceFixtures,
   retentionFixtures,
+  notificationFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

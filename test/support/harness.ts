@@ -128,6 +128,8 @@ export async function startWorld(overrides: Partial<HearthConfig> = {}): Promise
         fs.rmSync(config.audit.checkpointTarget, { recursive: true, force: true });
       if (path.basename(config.documents.target).startsWith('hearth-documents-'))
         fs.rmSync(config.documents.target, { recursive: true, force: true });
+      if (path.basename(config.notifications.emailTarget).startsWith('hearth-mailbox-'))
+        fs.rmSync(config.notifications.emailTarget, { recursive: true, force: true });
     },
   };
   for (const t of [platform, a, b]) t.adminToken = await world.token(t.slug, t.adminEmail);

@@ -68,6 +68,8 @@ export const PERMISSIONS = {
     "See which documents are due for destruction under the pack's retention rules, ask for their destruction, and read the tombstones",
   'documents:destroy': 'Approve or reject a destruction request (never one of your own)',
   'documents:legal_hold': 'Place and release legal holds, which keep documents from destruction',
+  'notifications:read': 'Search the communication log: messages sent, by record and recipient',
+  'notifications:manage': "Choose which events notify by which channels, and the tenant's SMS quiet hours",
 } as const;
 
 export type Permission = keyof typeof PERMISSIONS;

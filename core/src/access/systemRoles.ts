@@ -23,8 +23,8 @@ const FINANCE_PERMISSIONS: Permission[] = [
 ];
 
 /**
- * The carers, placements, tasks, finance and documents permissions each role holds; migrations 0011, 0017, 0020, 0030
- * and 0033 grant the same to the system roles of tenants created before them.
+ * The carers, placements, tasks, finance, documents and notifications permissions each role holds; migrations 0011,
+ * 0017, 0020, 0030, 0031 and 0033 grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
   tenant_admin: [
@@ -58,6 +58,8 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'ledger:read',
     'ledger:export',
     ...FINANCE_PERMISSIONS,
+    'notifications:read',
+    'notifications:manage',
   ],
   supervisor: [
     'documents:read',
@@ -75,6 +77,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'placements:approve',
     'tasks:read',
     'tasks:manage',
+    'notifications:read',
   ],
   caseworker: [
     'documents:read',
@@ -90,6 +93,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'tasks:manage',
     'claims:read',
     'claims:submit',
+    'notifications:read',
   ],
   placement_officer: [
     'documents:read',
@@ -115,6 +119,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'ledger:read',
     'ledger:export',
     ...FINANCE_PERMISSIONS,
+    'notifications:read',
   ],
   panel_member: ['carers:read', 'panel:recommend', 'documents:read'],
 };

@@ -9,6 +9,8 @@ import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders
 import { DOCUMENT_EXPIRY_JOB, documentExpiryJob } from '../modules/documents/expiry';
 import { webhookDeliveryJob } from '../modules/webhooks/delivery';
 import { WEBHOOK_DELIVERY_JOB } from '../modules/webhooks/settings';
+import { NOTIFICATION_DELIVERY_JOB } from '../modules/notifications/outbox';
+import { deliverNotificationJob } from '../modules/notifications/delivery';
 import type { JobHandlers } from './worker';
 
 /** Every kind of job the platform runs, by kind. A module with long work adds its handler here. */
@@ -22,5 +24,6 @@ export function jobHandlers(): JobHandlers {
     [EVIDENCE_PACK_JOB]: evidencePackJob,
     [RETENTION_DUE_JOB]: retentionDueJob,
     [RETENTION_DESTRUCTION_JOB]: retentionDestructionJob,
+    [NOTIFICATION_DELIVERY_JOB]: deliverNotificationJob,
   };
 }

@@ -207,21 +207,27 @@ export async function runDueJobs(
   return ran;
 }
 
-/** A worker loop: runs due jobs, then waits pollMs, until the signal aborts. */
+const BATCH = 100;
+
+/** A worker loop: runs due jobs, then (unless a whole batch was due) waits pollMs, until the signal aborts. */
 export async function runWorker(
   db: Knex,
   options: WorkerOptions & { pollMs?: number; signal: AbortSignal },
 ): Promise<void> {
   const pollMs = options.pollMs ?? 2000;
   while (!options.signal.aborted) {
+    let ran = 0;
     try {
-      await runDueJobs(db, { ...options, max: 100 });
+      ran = await runDueJobs(db, { ...options, max: BATCH });
     } catch (error) {
       if (options.signal.aborted) break;
       options.logger?.error({ err: error }, 'job worker: claiming failed');
     }
     // An abort that came while a job ran has already fired: waiting for it would wait the whole poll.
     if (options.signal.aborted) break;
+    // A full batch means more are due (a payment run's remittances queue thousands of messages at
+    // once): claim again at once rather than deliver a hundred per poll.
+    if (ran === BATCH) continue;
     // The wait's abort listener goes when the wait ends either way: one left behind per poll piled up
     // on the signal (Node warned of a leak, MaxListenersExceededWarning, some 20 seconds after start).
     await new Promise<void>((resolve) => {

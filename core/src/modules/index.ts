@@ -15,6 +15,7 @@ import { retentionOperations } from './documents/retentionRoutes';
 import { invoiceOperations } from './invoices/routes';
 import { ledgerOperations } from './ledger/routes';
 import { lookupOperations } from './lookups/routes';
+import { notificationOperations } from './notifications/routes';
 import { paymentOperations } from './payments/routes';
 import { placementOperations } from './placements/routes';
 import { roleOperations } from './roles/routes';
@@ -47,6 +48,7 @@ const modules: OperationMap[] = [
   documentGenerationOperations,
   evidencePackOperations,
   retentionOperations,
+  notificationOperations,
 ];
 
 /** Every operation handler, by operationId; a name declared twice is a start-up error. */

@@ -6,6 +6,7 @@ import type {
   ExtractDefinition,
   FormDefinition,
   LookupListDefinition,
+  NotificationTemplateDefinition,
   PostingDefinition,
   RateDefinition,
   RetentionDefinition,
@@ -54,6 +55,8 @@ export interface ExtensionPointTypes {
   rates: { file: RateDefinition; item: RateDefinition };
   templates: { file: TemplateDefinition; item: TemplateDefinition };
   extracts: { file: ExtractDefinition; item: ExtractDefinition };
+  /** One event's templates per channel, by the event (`auth.password_reset`). */
+  notifications: { file: NotificationTemplateDefinition; item: NotificationTemplateDefinition };
   /** One file; an account is an item by `account:<key>`, a component's posting by `posting:<component>`. */
   accounts: { file: AccountsDefinition; item: AccountDefinition | PostingDefinition };
   /** One file; each rule is an item by its key, so a state pack replaces a rule of its parent's by naming its key. */
@@ -121,6 +124,12 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
     schema: 'extract.schema.json',
     multiple: true,
     contributions: byKey<ExtractDefinition>(),
+  },
+  notifications: {
+    name: 'notifications',
+    schema: 'notification.schema.json',
+    multiple: true,
+    contributions: byKey<NotificationTemplateDefinition>(),
   },
   accounts: {
     name: 'accounts',

@@ -243,6 +243,7 @@ export class PackRegistry {
       checkRates(resolved);
       checkForms(resolved);
       checkTemplates(resolved);
+      checkNotifications(resolved);
       checkAccounts(resolved);
       checkCycles(resolved);
       checkRetention(resolved);
@@ -348,6 +349,25 @@ function checkTemplates(pack: ResolvedPack): void {
       Handlebars.precompile(fs.readFileSync(found, 'utf8'), { strict: false });
     } catch (error) {
       throw new PackLoadError(found, '', `does not compile: ${(error as Error).message}`);
+    }
+  }
+}
+
+/** Every channel's wording must compile; a typo in a subject would otherwise surface only when a message is sent. */
+function checkNotifications(pack: ResolvedPack): void {
+  for (const item of pack.points.notifications.values()) {
+    for (const [channel, parts] of Object.entries(item.value.channels)) {
+      for (const [part, source] of Object.entries(parts as Record<string, string>)) {
+        try {
+          Handlebars.precompile(source, { strict: false });
+        } catch (error) {
+          throw new PackLoadError(
+            item.file,
+            `/channels/${channel}/${part}`,
+            `does not compile: ${(error as Error).message}`,
+          );
+        }
+      }
     }
   }
 }

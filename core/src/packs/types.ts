@@ -35,6 +35,7 @@ export interface PackManifest {
   templates?: string[];
   extracts?: string[];
   retention?: string;
+  notifications?: string[];
 }
 
 export interface Terminology {
@@ -174,6 +175,19 @@ export interface TemplateDefinition {
   name: string;
   kind: 'letter' | 'agreement' | 'report' | 'statement' | 'remittance' | 'invoice' | 'credit_note';
   file: string;
+  sampleData: Record<string, unknown>;
+}
+
+/** One event's templates per channel (packs/schemas/notification.schema.json). */
+export interface NotificationTemplateDefinition {
+  key: string;
+  version: number;
+  name: string;
+  channels: {
+    email?: { subject: string; text: string; html?: string };
+    sms?: { text: string };
+    inapp?: { subject: string; text: string };
+  };
   sampleData: Record<string, unknown>;
 }
 

@@ -13,6 +13,14 @@ export type { AuditCheckpoint, AuditCheckpointSink, AuditCheckpointStore } from 
 export type { DocumentStorage, DocumentStore } from '../modules/documents/storage';
 export type { DocumentScanner, ScanVerdict } from '../modules/documents/scanning';
 export { ObjectMissing, OBJECT_KEY } from '../modules/documents/storage';
+export type {
+  ChannelConnection,
+  ChannelMedium,
+  NotificationChannel,
+  OutgoingMessage,
+  SendResult,
+} from '../modules/notifications/channels';
+export { PermanentFailure } from '../modules/notifications/channels';
 export { formatMinor } from '../modules/ledger/money';
 export { editionFor, type DateOrder, type Edition } from './regional';
 

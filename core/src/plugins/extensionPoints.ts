@@ -4,6 +4,8 @@ import { AuditCheckpointSinkRegistry, type AuditCheckpointSink } from '../module
 import { DocumentStorageRegistry, type DocumentStorage } from '../modules/documents/storage';
 import { filesystemStorage } from '../modules/documents/filesystemStore';
 import { DocumentScannerRegistry, type DocumentScanner } from '../modules/documents/scanning';
+import { NotificationChannelRegistry, type NotificationChannel } from '../modules/notifications/channels';
+import { mailboxChannel } from '../modules/notifications/mailbox';
 
 /**
  * What a plugin's register step is given: for each extension point core owns, an add-only view that
@@ -22,6 +24,8 @@ export interface PluginPoints {
   documentStorage: { register(storage: DocumentStorage): void };
   /** Scanners every upload passes through (a virus scanner, say); any of them can quarantine a version. */
   documentScanners: { register(scanner: DocumentScanner): void };
+  /** Ways messages leave Hearth, by key (HEARTH_EMAIL_CHANNEL, HEARTH_SMS_CHANNEL); core itself adds `mailbox`. */
+  notificationChannels: { register(channel: NotificationChannel): void };
 }
 
 export interface PluginRegistries {
@@ -29,6 +33,7 @@ export interface PluginRegistries {
   auditCheckpointSinks: AuditCheckpointSinkRegistry;
   documentStorage: DocumentStorageRegistry;
   documentScanners: DocumentScannerRegistry;
+  notificationChannels: NotificationChannelRegistry;
 }
 
 /** One plugin: the object its factory makes, once per start-up. */
@@ -42,15 +47,18 @@ export interface HearthPlugin {
 /** What a plugin's main module exports as its default: a fresh plugin for each server that starts. */
 export type PluginFactory = () => HearthPlugin;
 
-/** The registries before any plugin: core's own filesystem store is the embedded default. */
+/** The registries before any plugin: core's own filesystem store and mailbox are the embedded defaults. */
 export function emptyRegistries(): PluginRegistries {
   const documentStorage = new DocumentStorageRegistry();
   documentStorage.register(filesystemStorage, 'core');
+  const notificationChannels = new NotificationChannelRegistry();
+  notificationChannels.register(mailboxChannel, 'core');
   return {
     ledgerExports: new LedgerExportRegistry(),
     auditCheckpointSinks: new AuditCheckpointSinkRegistry(),
     documentStorage,
     documentScanners: new DocumentScannerRegistry(),
+    notificationChannels,
   };
 }
 
@@ -85,6 +93,12 @@ export function pointsFor(registries: PluginRegistries, by: string, open: () => 
       register: (scanner) => {
         whileOpen('documentScanners');
         registries.documentScanners.register(scanner, by);
+      },
+    },
+    notificationChannels: {
+      register: (channel) => {
+        whileOpen('notificationChannels');
+        registries.notificationChannels.register(channel, by);
       },
     },
   };

@@ -52,7 +52,7 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 describe('the first-party plugins', () => {
-  it('load from plugins/ and register the generic, xero and quickbooks formats, the files checkpoint sink and the s3 document store', async () => {
+  it('load from plugins/ and register the generic, xero and quickbooks formats, the files checkpoint sink, the s3 document store and the smtp and sms-http channels', async () => {
     const plugins = await loadPlugins();
     expect(plugins.loaded.map((p) => [p.manifest.id, path.relative(repoRoot, p.folder)])).toEqual([
       ['audit-checkpoint-files', 'plugins/audit-checkpoint-files'],
@@ -60,11 +60,15 @@ describe('the first-party plugins', () => {
       ['ledger-generic', 'plugins/ledger-generic'],
       ['ledger-quickbooks', 'plugins/ledger-quickbooks'],
       ['ledger-xero', 'plugins/ledger-xero'],
+      ['notify-sms-http', 'plugins/notify-sms-http'],
+      ['notify-smtp', 'plugins/notify-smtp'],
     ]);
     expect(plugins.ledgerExports.keys()).toEqual(['generic', 'quickbooks', 'xero']);
     expect(plugins.ledgerExports.get('xero')!.columns[0]).toBe('*Narration');
     expect(plugins.auditCheckpointSinks.keys()).toEqual(['files']);
     expect(plugins.documentStorage.keys()).toEqual(['filesystem', 's3']);
+    // Core's own mailbox is beside them: the embedded default for email.
+    expect(plugins.notificationChannels.keys()).toEqual(['mailbox', 'sms-http', 'smtp']);
   });
 
   it('name each ledger plugin after the format key it adds (ledger-<key>), so the folder an operator reads is the format an integrator asks for', async () => {

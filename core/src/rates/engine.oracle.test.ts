@@ -37,6 +37,7 @@ function syntheticPack(id: string, rates: RateDefinition[]): ResolvedPack {
     calendar: null,
     points: {
       terminology: empty(),
+      notifications: empty(),
       lookups: empty(),
       calendars: empty(),
       forms: empty(),

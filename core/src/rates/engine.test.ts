@@ -72,6 +72,7 @@ function pack(id: string, rates: RateDefinition[]): ResolvedPack {
     calendar: null,
     points: {
       terminology: empty(),
+      notifications: empty(),
       lookups: empty(),
       calendars: empty(),
       forms: empty(),

@@ -856,13 +856,13 @@ describe('API keys', () => {
 
 describe('password reset and change', () => {
   async function outboundTokens(tenant: TenantFixture, email: string): Promise<string[]> {
-    const rows = await ownerRows<{ payload: { token: string } }>(
+    const rows = await ownerRows<{ payload: { link: string } }>(
       world.db,
       tenant.id,
-      'SELECT payload FROM outbound_messages WHERE recipient = ? ORDER BY created_at, id',
+      "SELECT payload FROM outbound_messages WHERE recipient = ? AND channel = 'email' ORDER BY created_at, id",
       [email],
     );
-    return rows.map((r) => r.payload.token);
+    return rows.map((r) => /[#&]token=([^&]+)/.exec(r.payload.link)![1]!);
   }
 
   it('answers known and unknown emails alike; the token works once, unlocks, and ends every session', async () => {

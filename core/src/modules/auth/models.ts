@@ -31,18 +31,3 @@ export class PasswordToken extends TenantModel {
   usedAt!: Date | null;
   createdAt!: Date;
 }
-
-/** A message waiting for a delivery channel; it holds the link to send, so it is as sensitive as the token. */
-export class OutboundMessage extends TenantModel {
-  static override tableName = 'outbound_messages';
-  static override idColumn = ['tenant_id', 'id'];
-  static override jsonAttributes = ['payload'];
-
-  id!: string;
-  channel!: 'email';
-  recipient!: string;
-  template!: string;
-  payload!: Record<string, unknown>;
-  createdAt!: Date;
-  sentAt!: Date | null;
-}

@@ -28,7 +28,7 @@ async function requestPasswordReset(ctx: PublicContext<'requestPasswordReset'>):
     .where({ tenant_id: tenant.id, status: 'active' })
     .whereRaw('lower(email) = lower(?)', [body.email])
     .first()
-    .select('id', 'email');
+    .select('id', 'email', 'display_name');
   if (!user) return nothingToDo;
   await issuePasswordToken(ctx.trx, {
     tenantId: tenant.id,
@@ -36,6 +36,7 @@ async function requestPasswordReset(ctx: PublicContext<'requestPasswordReset'>):
     email: user.email,
     purpose: 'reset',
     tenantSlug: body.tenant,
+    displayName: user.displayName,
   });
   await ctx.audit({ action: 'auth.password_reset_requested', entityType: 'user', entityId: user.id });
   return accepted(undefined);

@@ -3,6 +3,7 @@ import type { JobContext } from '../../jobs/worker';
 import { newId } from '../../ids';
 import { addDays } from '../../dates';
 import type { AuditEventInput } from '../audit/service';
+import { queueNotification } from '../notifications/outbox';
 import { Task, TaskReminder } from './models';
 
 export const TASK_REMINDERS_JOB = 'task-reminders';
@@ -29,11 +30,12 @@ export interface ReminderScope {
 type DueTask = Pick<Task, 'id' | 'dueDate' | 'cycleKey' | 'stepKey' | 'occurrence' | 'subjectType' | 'subjectId'> & {
   ownerId: string;
   email: string;
+  displayName: string;
 };
 
 /**
  * Writes the reminders due on `date` for one tenant: `overdue` for open tasks due before it, and
- * `due_soon` for those due within DUE_SOON_DAYS, each with an outbound message to the task's owner.
+ * `due_soon` for those due within DUE_SOON_DAYS, each told to the task's owner through the notifications outbox.
  * A reminder is unique per task, kind and due date, so a second run (the same day or the next)
  * writes nothing new; a task whose due date moves is reminded again for its new date.
  *
@@ -61,6 +63,7 @@ export async function writeTaskReminders(
       't.due_date',
       't.owner_id',
       'u.email',
+      'u.display_name',
       't.cycle_key',
       't.step_key',
       't.occurrence',
@@ -71,8 +74,6 @@ export async function writeTaskReminders(
   const written = { dueSoon: 0, overdue: 0 };
   for (const task of tasks) {
     const kind = task.dueDate < date ? 'overdue' : 'due_soon';
-    const messageId = newId();
-    // The message's foreign key is checked at commit, so the reminder (which decides) goes in first.
     // Through knex, not the model: objection answers an insert with the model it was given, even where
     // ON CONFLICT DO NOTHING wrote no row; the rows RETURNING gives are what says whether it was new.
     const [reminder] = await trx(TaskReminder.tableName)
@@ -84,31 +85,43 @@ export async function writeTaskReminders(
         due_date: task.dueDate,
         reminder_date: date,
         user_id: task.ownerId,
-        outbound_message_id: messageId,
         job_id: jobId,
       })
       .onConflict(['tenant_id', 'task_id', 'kind', 'due_date'])
       .ignore()
       .returning<Array<Pick<TaskReminder, 'id'>>>('id');
     if (!reminder) continue;
-    // outbound_messages is the messaging outbox (auth's password resets write it too); it has no model yet.
-    await trx('outbound_messages').insert({
-      tenant_id: tenantId,
-      id: messageId,
-      channel: 'email',
-      recipient: task.email,
-      template: kind === 'overdue' ? 'tasks.overdue' : 'tasks.due_soon',
-      // Ids and dates only: no child's name travels in a message row.
-      payload: JSON.stringify({
-        taskId: task.id,
-        cycleKey: task.cycleKey,
-        step: task.stepKey,
-        occurrence: task.occurrence,
-        dueDate: task.dueDate,
-        subjectType: task.subjectType,
-        subjectId: task.subjectId,
-      }),
-    });
+    // The owner is told through the notifications outbox, in this transaction: ids and dates only,
+    // no child's name travels in a message; the records it names let the communication log fence it.
+    const messages = await queueNotification(
+      { trx, tenantId },
+      {
+        event: kind === 'overdue' ? 'tasks.overdue' : 'tasks.due_soon',
+        occurrence: reminder.id,
+        recipients: [{ userId: task.ownerId, email: task.email, name: task.displayName }],
+        data: {
+          taskId: task.id,
+          cycleKey: task.cycleKey,
+          step: task.stepKey,
+          occurrence: task.occurrence,
+          dueDate: task.dueDate,
+          subjectType: task.subjectType,
+          subjectId: task.subjectId,
+        },
+        link: `/tasks/${task.id}`,
+        reference: task.id.slice(0, 8),
+        records: {
+          childId: task.subjectType === 'child' ? task.subjectId : null,
+          placementId: task.subjectType === 'placement' ? task.subjectId : null,
+          householdId: task.subjectType === 'carer_household' ? task.subjectId : null,
+        },
+      },
+    );
+    const messageId = messages[0] ?? null;
+    if (messageId)
+      await trx(TaskReminder.tableName)
+        .where({ tenant_id: tenantId, id: reminder.id })
+        .update({ outbound_message_id: messageId });
     // The event names the task's subject, as every task event does: the audit trail's fence hides
     // events that name a restricted child or placement from those not named on it.
     const { subjectType, subjectId } = task;

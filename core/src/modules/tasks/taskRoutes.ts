@@ -16,6 +16,7 @@ import { iso } from '../../time';
 import { subjectVisible, type Fenced } from '../children/visibility';
 import { tenantToday } from '../tenants/today';
 import { Task, TaskReminder, TeamMember } from './models';
+import { queueNotification } from '../notifications/outbox';
 import { recalculateSubjectCycle } from './recalculate';
 
 /** The teams of each owner: a task belongs to its owner's teams (read when shown, so it never goes stale). */
@@ -131,14 +132,33 @@ async function reassignTask(ctx: TenantContext<'reassignTask'>): Promise<Operati
   assertIfMatch(ctx.ifMatch, before.version);
   if (before.status !== 'open')
     throw new Problem('conflict', `The task is ${before.status}; only an open task is reassigned`);
+  let user: { id: string; email: string; display_name: string } | undefined;
   if (ownerId) {
-    const user = await ctx.trx('users').where({ tenant_id: ctx.tenantId, id: ownerId, status: 'active' }).first('id');
+    user = (await ctx
+      .trx('users')
+      .where({ tenant_id: ctx.tenantId, id: ownerId, status: 'active' })
+      .first('id', 'email', 'display_name')) as typeof user;
     if (!user)
       throw Problem.unprocessable([{ pointer: '/body/ownerId', message: 'is not an active user of this tenant' }]);
   }
   const beforeApi = await present(ctx, before);
   const after = await patchVersioned(ctx.trx, Task, before, { ownerId, ownerSource: 'manual' });
   const afterApi = await present(ctx, after);
+  // The new owner hears of it, in this transaction; a task given back to its owner is no news.
+  if (ownerId && ownerId !== before.ownerId)
+    await queueNotification(ctx, {
+      event: 'tasks.assigned',
+      occurrence: `${before.id}@${after.version}`,
+      recipients: [{ userId: ownerId, email: user!.email, name: user!.display_name }],
+      data: { taskId: before.id, dueDate: before.dueDate },
+      link: `/tasks/${before.id}`,
+      reference: before.id.slice(0, 8),
+      records: {
+        childId: before.subjectType === 'child' ? before.subjectId : null,
+        placementId: before.subjectType === 'placement' ? before.subjectId : null,
+        householdId: before.subjectType === 'carer_household' ? before.subjectId : null,
+      },
+    });
   await ctx.audit({
     action: 'task.reassigned',
     entityType: 'task',

@@ -126,6 +126,7 @@ export async function provisionTenant(
       email: input.firstAdmin.email,
       purpose: 'invite',
       tenantSlug: input.slug,
+      displayName: input.firstAdmin.displayName,
     });
   }
   return { tenant, adminUserId };

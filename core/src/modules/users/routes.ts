@@ -78,6 +78,7 @@ async function createUser(ctx: TenantContext<'createUser'>): Promise<OperationRe
       email: body.email,
       purpose: 'invite',
       tenantSlug: ctx.principal.tenantSlug,
+      displayName: body.displayName,
     });
   }
   const row = await findUser(ctx, id);
