@@ -820,6 +820,10 @@ describe('configuration', () => {
       ...withSigning,
       HEARTH_AUDIT_CHECKPOINT_TARGET: '/srv/checkpoints',
       HEARTH_AUDIT_CHECKPOINT_EVERY: '15',
+      // Production names where documents and email go too (documentSettingsFromEnv, the notification settings).
+      HEARTH_DOCUMENT_STORAGE_TARGET: '/srv/documents',
+      HEARTH_EMAIL_CHANNEL: 'smtp',
+      HEARTH_EMAIL_TARGET: 'smtp://mail.example:587',
     }).audit;
     expect(settings).toMatchObject({
       checkpointSink: 'files',
