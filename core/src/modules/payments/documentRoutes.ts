@@ -52,6 +52,36 @@ interface DocumentRequest {
   finalOnly: boolean;
 }
 
+/**
+ * A household's lines of a run's current calculation, each child by initials, a restricted child's
+ * name withheld from whoever is not named on the record (its lines stay: the money is the household's);
+ * not found where the run paid the household nothing. Statements and remittances, on request or
+ * generated into a document, read them here.
+ */
+export async function householdLines(ctx: TenantScope, run: PaymentRun, householdId: string): Promise<DocumentLine[]> {
+  const lines = await PaymentLine.query(ctx.trx)
+    .alias('l')
+    .leftJoin('children as c', function joinChild() {
+      this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.child_id');
+    })
+    .where({
+      'l.tenant_id': ctx.tenantId,
+      'l.run_id': run.id,
+      'l.calculation': run.calculationNumber,
+      'l.household_id': householdId,
+    })
+    .orderBy('l.position')
+    .select(
+      'l.*',
+      ctx.trx.raw("upper(left(c.given_name, 1)) || '. ' || upper(left(c.family_name, 1)) || '.' AS initials"),
+    )
+    .castTo<DocumentLine[]>();
+  if (!lines.length) throw Problem.notFound(`A payment to this household in ${run.reference}`);
+  const hidden = await hiddenRecords(ctx);
+  for (const line of lines) if (namesHidden(hidden, line)) line.initials = WITHHELD_NAME;
+  return lines;
+}
+
 async function documentInputs(
   ctx: TenantContext<'getCarerStatement' | 'getRemittanceAdvice'>,
   request: DocumentRequest,
@@ -66,27 +96,7 @@ async function documentInputs(
     );
   }
   const household = await findHousehold(ctx, request.householdId);
-  const lines = await PaymentLine.query(ctx.trx)
-    .alias('l')
-    .leftJoin('children as c', function joinChild() {
-      this.on('c.tenant_id', 'l.tenant_id').andOn('c.id', 'l.child_id');
-    })
-    .where({
-      'l.tenant_id': ctx.tenantId,
-      'l.run_id': run.id,
-      'l.calculation': run.calculationNumber,
-      'l.household_id': household.id,
-    })
-    .orderBy('l.position')
-    .select(
-      'l.*',
-      ctx.trx.raw("upper(left(c.given_name, 1)) || '. ' || upper(left(c.family_name, 1)) || '.' AS initials"),
-    )
-    .castTo<DocumentLine[]>();
-  if (!lines.length) throw Problem.notFound(`A payment to this household in ${run.reference}`);
-  // A restricted child's lines stay on the household's document, the child named to no one not named on the record.
-  const hidden = await hiddenRecords(ctx);
-  for (const line of lines) if (namesHidden(hidden, line)) line.initials = WITHHELD_NAME;
+  const lines = await householdLines(ctx, run, household.id);
   const tenant = await tenantOf(ctx);
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs, run.paymentDate);
   return { run, household, lines, tenant, config };
