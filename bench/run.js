@@ -9,6 +9,7 @@ const benches = [
   'fairness.js',
   'domainLists.js',
   'paymentRun.js',
+  'webhooks.js',
 ];
 for (const bench of process.argv.slice(2).length ? process.argv.slice(2) : benches) {
   process.stdout.write(`\n== ${bench}\n`);
