@@ -11,6 +11,7 @@ const benches = [
   'paymentRun.js',
   'documents.js',
   'notifications.js',
+  'webhooks.js',
 ];
 for (const bench of process.argv.slice(2).length ? process.argv.slice(2) : benches) {
   process.stdout.write(`\n== ${bench}\n`);

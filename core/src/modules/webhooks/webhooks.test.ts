@@ -21,7 +21,7 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   world = await startWorld();
-});
+}, 120_000);
 afterAll(async () => {
   await world?.close();
 });
