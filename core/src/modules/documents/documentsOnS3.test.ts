@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { documentSettingsFromEnv } from '../../config';
-import { startWorld, type World } from '../../../../test/support/harness';
+import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { makeChild } from '../../../../test/support/fixtureKit';
 import { startS3, type S3Server } from '../../../../test/support/s3';
 
@@ -91,6 +91,16 @@ test('a signed link downloads the version straight from the store, and is logged
     params: { documentId: doc.body.id },
   });
   expect(log.body.data).toEqual([expect.objectContaining({ via: 'signed_url', versionNumber: 1 })]);
+  const audited = await ownerRows<{ action: string; after: { via: string } }>(
+    world.db,
+    world.a.id,
+    `SELECT action, after FROM audit_events WHERE entity_type = 'document' AND entity_id = ? ORDER BY seq`,
+    [doc.body.id],
+  );
+  expect(audited.map((a) => [a.action, a.after.via ?? null])).toEqual([
+    ['document.uploaded', null],
+    ['document.downloaded', 'signed_url'],
+  ]);
 });
 
 test('a refused upload leaves nothing in the bucket', async () => {

@@ -120,7 +120,8 @@ async function insertPack(
   await ctx.audit({
     action: input.rebuildOf ? 'evidence_pack.rebuild_requested' : 'evidence_pack.requested',
     entityType: 'evidence_pack',
-    entityId: pack.id,
+    // A rebuild is told on the pack it rebuilds (the new pack, rebuildOf it, is in `after`).
+    entityId: input.rebuildOf ?? pack.id,
     after: evidencePackToApi(pack),
   });
   return pack;
