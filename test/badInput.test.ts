@@ -12,6 +12,7 @@ import {
 } from './support/contractClient';
 import { makeChild, requestFor, unique, type OperationRequest } from './support/fixtures';
 import { startWorld, type World } from './support/harness';
+import { EXE } from './support/sampleFiles';
 
 /**
  * Bad input never gets past the contract: for every operation, starting from the fixture's valid
@@ -454,16 +455,8 @@ describe.each(routed.map((o) => [o.operationId]))('%s', (operationId) => {
     });
 
     it('refuses a file of a type off the allow-list, whatever its name: 415 naming the file part', async () => {
-      const exe = Buffer.concat([
-        Buffer.from('MZ'),
-        Buffer.alloc(58),
-        Buffer.from([0x80, 0, 0, 0]),
-        Buffer.alloc(64),
-        Buffer.from('PE\0\0'),
-        Buffer.alloc(200),
-      ]);
       expectProblem(
-        await withoutTrace(() => world.call(operationId, upload(baseFields(), { filename: 'letter.pdf', bytes: exe }))),
+        await withoutTrace(() => world.call(operationId, upload(baseFields(), { filename: 'letter.pdf', bytes: EXE }))),
         415,
         'file-type-not-allowed',
         `/body/${multipart.fileField}`,

@@ -6,6 +6,7 @@ import { ZipFile } from 'yazl';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { makeChild } from '../../../../test/support/fixtureKit';
 import type { MultipartBody } from '../../../../test/support/contractClient';
+import { EXE, PDF, PNG } from '../../../../test/support/sampleFiles';
 import { daysFromToday, makeHousehold } from '../../../../test/support/fixtures/carers';
 import { enqueue } from '../../jobs/queue';
 import { runDueJobs } from '../../jobs/worker';
@@ -21,24 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await world?.close();
 });
-
-/** The smallest PDF a reader opens: enough for the type to be told from its bytes. */
-const PDF = Buffer.from(
-  '%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n',
-);
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
-  'base64',
-);
-/** A Windows executable's header: refused whatever it is called. */
-const EXE = Buffer.concat([
-  Buffer.from('MZ'),
-  Buffer.alloc(58),
-  Buffer.from([0x80, 0, 0, 0]),
-  Buffer.alloc(64),
-  Buffer.from('PE\0\0'),
-  Buffer.alloc(200),
-]);
 
 async function docx(): Promise<Buffer> {
   const zip = new ZipFile();

@@ -4,6 +4,7 @@ import { documentSettingsFromEnv } from '../../config';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { makeChild } from '../../../../test/support/fixtureKit';
 import { startS3, type S3Server } from '../../../../test/support/s3';
+import { EXE, PDF } from '../../../../test/support/sampleFiles';
 
 /** The documents API over the wire to an S3-protocol service: uploads, versions, downloads, signed links, refusals. */
 let s3: S3Server;
@@ -22,8 +23,6 @@ afterAll(async () => {
   await world?.close();
   await s3?.close();
 });
-
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n');
 
 async function bucketKeys(): Promise<string[]> {
   const client = new S3Client({ region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true });
@@ -106,19 +105,11 @@ test('a signed link downloads the version straight from the store, and is logged
 test('a refused upload leaves nothing in the bucket', async () => {
   const child = await makeChild({ world, tenant: world.a });
   const before = await bucketKeys();
-  const exe = Buffer.concat([
-    Buffer.from('MZ'),
-    Buffer.alloc(58),
-    Buffer.from([0x80, 0, 0, 0]),
-    Buffer.alloc(64),
-    Buffer.from('PE\0\0'),
-    Buffer.alloc(200),
-  ]);
   const refused = await world.call('uploadDocument', {
     token: world.a.adminToken,
     multipart: {
       fields: { subjectType: 'child', subjectId: child.id, category: 'care_plan', title: 'Plan' },
-      file: { filename: 'plan.pdf', bytes: exe },
+      file: { filename: 'plan.pdf', bytes: EXE },
     },
   });
   expect(refused.status).toBe(415);
