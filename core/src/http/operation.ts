@@ -102,7 +102,13 @@ export type OperationId = keyof operations & string;
  * in before a handler runs, so a handler's query has them; test/contract.test.ts holds this list to
  * the contract. (`format` has a default in some operations only, so it stays optional.)
  */
-export const DEFAULTED_QUERY_PARAMETERS = ['limit', 'includeDeleted', 'includeExcluded', 'disposition'] as const;
+export const DEFAULTED_QUERY_PARAMETERS = [
+  'limit',
+  'includeDeleted',
+  'includeExcluded',
+  'disposition',
+  'includeReleased',
+] as const;
 type Defaulted = (typeof DEFAULTED_QUERY_PARAMETERS)[number];
 
 type ParametersOf<Id extends OperationId> = operations[Id] extends { parameters: infer P } ? P : never;

@@ -156,7 +156,12 @@ describe('evidence packs', () => {
       `SELECT action FROM audit_events WHERE tenant_id = ? AND entity_type = 'evidence_pack' AND entity_id = ? ORDER BY seq`,
       [world.a.id, pack.id],
     );
-    expect(audit.map((a) => a.action)).toEqual(['evidence_pack.requested', 'evidence_pack.built']);
+    // The rebuild is told on the pack it rebuilt; the rebuilt pack's own build on its own trail.
+    expect(audit.map((a) => a.action)).toEqual([
+      'evidence_pack.requested',
+      'evidence_pack.built',
+      'evidence_pack.rebuild_requested',
+    ]);
   });
 
   test("a restricted child's documents are never in a household's pack built by whoever cannot see the child", async () => {
