@@ -17,6 +17,7 @@ const { spawn } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
+const { benchServerEnv } = require('./support');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -62,16 +63,8 @@ function load(options) {
 function startServerProcess(url, settings) {
   const env = {
     PATH: process.env.PATH,
-    NODE_ENV: 'production',
+    ...benchServerEnv(),
     DATABASE_URL: url,
-    HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
-    HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
-    HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
-    HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
-    HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
-    HEARTH_DOCUMENT_STORAGE_TARGET: path.join(os.tmpdir(), 'hearth-bench-documents'),
-    HEARTH_EMAIL_CHANNEL: 'mailbox',
-    HEARTH_EMAIL_TARGET: path.join(os.tmpdir(), 'hearth-bench-mailbox'),
     HEARTH_DEMO: '0',
     HEARTH_JOBS: '0',
     LOG_LEVEL: 'silent',

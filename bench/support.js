@@ -52,42 +52,46 @@ async function timeRequests(url, headers, { count = 200, warmup = 20 } = {}) {
 }
 
 /**
+ * The production settings a bench server runs with, as environment variables: fixed keys, and the
+ * places production must name (audit checkpoints, documents, email) in temporary folders unless the
+ * bench's own environment names them (bench/notifications.js names its SMTP server).
+ */
+function benchServerEnv() {
+  return {
+    NODE_ENV: 'production',
+    HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
+    HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
+    HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
+    HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
+    HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
+    HEARTH_DOCUMENT_STORAGE_TARGET:
+      process.env.HEARTH_DOCUMENT_STORAGE_TARGET || path.join(os.tmpdir(), 'hearth-bench-documents'),
+    ...(process.env.HEARTH_DOCUMENT_MAX_BYTES
+      ? { HEARTH_DOCUMENT_MAX_BYTES: process.env.HEARTH_DOCUMENT_MAX_BYTES }
+      : {}),
+    HEARTH_EMAIL_CHANNEL: process.env.HEARTH_EMAIL_CHANNEL || 'mailbox',
+    HEARTH_EMAIL_TARGET: process.env.HEARTH_EMAIL_TARGET || path.join(os.tmpdir(), 'hearth-bench-mailbox'),
+  };
+}
+
+/**
  * A production-like server configuration on the bench's database (fixed secrets, no demo tenants,
  * silent logs, any free port) and the owner's pool beside it. Needs a build: it reads dist/.
  */
 function benchServerConfig(url) {
   const { loadConfig } = require('../dist/core/src/config');
   const { openDatabase } = require('../dist/core/src/db/database');
-  const config = loadConfig(
-    {
-      NODE_ENV: 'production',
-      HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
-      HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
-      HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
-      HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
-      HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
-      // Production names its document store; a bench keeps it in a temporary folder unless told otherwise.
-      HEARTH_DOCUMENT_STORAGE_TARGET:
-        process.env.HEARTH_DOCUMENT_STORAGE_TARGET || path.join(os.tmpdir(), 'hearth-bench-documents'),
-      ...(process.env.HEARTH_DOCUMENT_MAX_BYTES
-        ? { HEARTH_DOCUMENT_MAX_BYTES: process.env.HEARTH_DOCUMENT_MAX_BYTES }
-        : {}),
-      // Email to a mailbox folder unless the bench names a channel (bench/notifications.js names its SMTP server).
-      HEARTH_EMAIL_CHANNEL: process.env.HEARTH_EMAIL_CHANNEL || 'mailbox',
-      HEARTH_EMAIL_TARGET: process.env.HEARTH_EMAIL_TARGET || path.join(os.tmpdir(), 'hearth-bench-mailbox'),
-    },
-    {
-      databaseUrl: url,
-      embeddedDataDir: null,
-      port: 0,
-      seedDemoTenants: false,
-      logLevel: 'silent',
-    },
-  );
+  const config = loadConfig(benchServerEnv(), {
+    databaseUrl: url,
+    embeddedDataDir: null,
+    port: 0,
+    seedDemoTenants: false,
+    logLevel: 'silent',
+  });
   return { config, db: openDatabase({ url, embeddedDataDir: null, poolMax: 20 }) };
 }
 
-module.exports = { benchDatabase, benchServerConfig, percentile, timeRequests };
+module.exports = { benchDatabase, benchServerConfig, benchServerEnv, percentile, timeRequests };
 
 const { spawn, execFile } = require('node:child_process');
 

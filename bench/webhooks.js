@@ -17,6 +17,7 @@ const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
 const readline = require('node:readline');
+const { benchServerEnv } = require('./support');
 const { setTimeout } = require('node:timers');
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -26,47 +27,15 @@ const GET_LOAD = { connections: 4, overallRate: 50 };
 const PASSWORD = 'bench password 12345';
 const CHILDREN = 2000;
 
-/** As a load process: run autocannon with the options given and print its figures as JSON. */
-async function loadProcess(options) {
-  const autocannon = require('autocannon');
-  const result = await autocannon(options);
-  const codes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, s]) => [code, s.count]));
-  process.stdout.write(
-    JSON.stringify({
-      p50: result.latency.p50,
-      p99: result.latency.p99,
-      max: result.latency.max,
-      total: result.requests.total,
-      codes,
-    }) + '\n',
-  );
-}
-
-function load(options) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [__filename, '--load', JSON.stringify(options)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk) => (out += chunk));
-    child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`load process exited ${code}`)),
-    );
-  });
-}
+/** Requests answered 200 in a load run (bench/processes/load.js reports autocannon's counts by status). */
+const answered = (run) => run.statusCodes?.['200']?.count ?? 0;
 
 /** The server as `npm start` runs it, with its job worker on and private (loopback) receivers allowed. */
 function startServerProcess(url) {
   const env = {
     PATH: process.env.PATH,
-    NODE_ENV: 'production',
+    ...benchServerEnv(),
     DATABASE_URL: url,
-    HEARTH_JWT_SECRET: 'bench-secret-bench-secret-bench-secret',
-    HEARTH_DATA_KEY: Buffer.alloc(32, 7).toString('base64'),
-    HEARTH_AUDIT_KEY: Buffer.alloc(32, 8).toString('base64'),
-    HEARTH_AUDIT_SIGNING_KEY: Buffer.alloc(32, 9).toString('base64'),
-    HEARTH_AUDIT_CHECKPOINT_TARGET: path.join(os.tmpdir(), 'hearth-bench-audit-checkpoints'),
-    HEARTH_DOCUMENT_STORAGE_TARGET: path.join(os.tmpdir(), 'hearth-bench-documents'),
     HEARTH_DEMO: '0',
     HEARTH_JOBS: '1',
     HEARTH_WEBHOOKS_ALLOW_PRIVATE: '1',
@@ -127,7 +96,7 @@ function median(values) {
 }
 
 async function main() {
-  const { benchDatabase } = require('./support');
+  const { benchDatabase, loadFromAnotherProcess } = require('./support');
   const dist = (p) => require(`../dist/core/src/${p}`);
   const { openDatabase } = dist('db/database');
   const { runMigrations } = dist('db/migrate');
@@ -179,14 +148,14 @@ async function main() {
         `${ROUNDS} rounds of ${SECONDS} s without deliveries then ${SECONDS} s with them; a receiver taking ${RECEIVER_MS} ms a delivery; ` +
         `GET /v1/children?limit=50 (${CHILDREN} children) at ${GET_LOAD.overallRate}/s on ${GET_LOAD.connections} connections\n`,
     );
-    await load({ ...target, ...GET_LOAD, duration: 3 });
+    await loadFromAnotherProcess({ ...target, ...GET_LOAD, duration: 3 });
     const rounds = [];
     let created = 0;
     for (let i = 0; i < ROUNDS; i++) {
       // Nothing in flight: every delivery so far has reached the receiver and been answered.
       while (receiver.arrivals.length < created) await sleep(200);
       await sleep(RECEIVER_MS + 500);
-      const quiet = await load({ ...target, ...GET_LOAD, duration: SECONDS });
+      const quiet = await loadFromAnotherProcess({ ...target, ...GET_LOAD, duration: SECONDS });
 
       // A backlog longer than the window: one delivery a second keeps the worker busy throughout.
       const backlog = SECONDS + 6;
@@ -202,13 +171,13 @@ async function main() {
       const firstArrival = receiver.arrivals.length;
       while (receiver.arrivals.length === firstArrival) await sleep(50);
       const windowStart = Date.now();
-      const busy = await load({ ...target, ...GET_LOAD, duration: SECONDS });
+      const busy = await loadFromAnotherProcess({ ...target, ...GET_LOAD, duration: SECONDS });
       const windowEnd = Date.now();
       const delivered = receiver.arrivals.filter((t) => t >= windowStart && t <= windowEnd).length;
       rounds.push({ quiet, busy, delivered });
       process.stdout.write(
-        `  round ${i + 1}: GET without deliveries p50 ${quiet.p50} ms, p99 ${quiet.p99} ms (${quiet.codes['200'] ?? 0} answered); ` +
-          `with deliveries p50 ${busy.p50} ms, p99 ${busy.p99} ms (${busy.codes['200'] ?? 0} answered), ` +
+        `  round ${i + 1}: GET without deliveries p50 ${quiet.p50} ms, p99 ${quiet.p99} ms (${answered(quiet)} answered); ` +
+          `with deliveries p50 ${busy.p50} ms, p99 ${busy.p99} ms (${answered(busy)} answered), ` +
           `${delivered} deliveries arrived in the window; p99 ratio ${(busy.p99 / quiet.p99).toFixed(2)}x\n`,
       );
     }
@@ -226,14 +195,7 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--load') {
-  loadProcess(JSON.parse(process.argv[3])).catch((error) => {
-    process.stderr.write(`${error.stack ?? error}\n`);
-    process.exit(1);
-  });
-} else {
-  main().catch((error) => {
-    process.stderr.write(`${error.stack ?? error}\n`);
-    process.exit(1);
-  });
-}
+main().catch((error) => {
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
