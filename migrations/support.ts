@@ -17,13 +17,41 @@ type Grant = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
  * The fence every tenant-scoped table gets: RLS enabled and forced (so even the owner is filtered)
  * and a policy that sees and writes only rows of the tenant in `app.tenant_id`.
  */
-export function tenantIsolation(table: string, grants: Grant[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE']): string[] {
+export function tenantIsolation(
+  table: string,
+  grants: Grant[] = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'],
+  options: { portal?: string } = {},
+): string[] {
   return [
     `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY`,
     `ALTER TABLE ${table} FORCE ROW LEVEL SECURITY`,
     `CREATE POLICY ${table}_tenant_isolation ON ${table} USING (tenant_id = hearth_current_tenant()) WITH CHECK (tenant_id = hearth_current_tenant())`,
     `GRANT ${grants.join(', ')} ON ${table} TO hearth_app`,
+    ...portalFence(table, options.portal ?? 'false'),
   ];
+}
+
+/**
+ * What a carer's request (the role `hearth_portal`, migration 0038) sees of a table: nothing unless
+ * the table says otherwise (`rule` is a restrictive policy's condition, 'open' leaves only the tenant
+ * fence). The role is made by migration 0038, which fences the tables made before it itself; roles
+ * are cluster-wide, so it may already exist when an earlier migration runs on a new database, and
+ * 0038 then replaces what was made here.
+ */
+export function portalFence(table: string, rule: string): string[] {
+  if (rule === 'open') return [];
+  const policy = `CREATE POLICY ${table}_portal ON ${table} AS RESTRICTIVE TO hearth_portal USING (${rule}) WITH CHECK (${rule})`;
+  return [
+    `DO $portal$ BEGIN
+       IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'hearth_portal') THEN
+         EXECUTE ${quoteLiteral(policy)};
+       END IF;
+     END $portal$`,
+  ];
+}
+
+function quoteLiteral(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
 }
 
 /**

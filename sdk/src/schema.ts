@@ -99,6 +99,8 @@ export interface paths {
          *     locked until `lockedUntil`. When the user has TOTP enabled, `totpCode` is required (a 401
          *     of type `mfa-required` says so). When the tenant's policy requires MFA for one of the
          *     user's roles and the user has not enrolled, the tokens returned only allow MFA enrolment.
+         *     A carer whose portal access has ended (they left the household, or its approval ended) is
+         *     refused with a 403 of type `portal-access-ended`, once the password is right.
          */
         post: operations["login"];
         delete?: never;
@@ -120,6 +122,7 @@ export interface paths {
          * Exchange a refresh token for a new pair
          * @description Refresh tokens rotate: each is good once. Presenting one that was already used revokes
          *     every token of its family (a sign it was stolen).
+         *     A carer whose portal access has ended gets a 403 of type `portal-access-ended`.
          */
         post: operations["refreshToken"];
         delete?: never;
@@ -4092,6 +4095,293 @@ export interface paths {
         patch: operations["updatePlacementContactSession"];
         trace?: never;
     };
+    "/v1/carer-households/{householdId}/members/{memberId}/portal-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["PortalHouseholdId"];
+                /** @description Household member id. */
+                memberId: components["parameters"]["PortalMemberId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Invite a household member to the carer portal
+         * @description Makes the member a carer login of their own (never a shared one: a member holds at most one, 409 otherwise) and sends a single-use invitation link that expires, through the notifications outbox. Only an adult member still in the household, of a household that is not closed and whose approval has not ended, can be invited (422 naming the path parameter). The email must not belong to another user of the tenant (409 naming `/body/email`).
+         */
+        post: operations["inviteCarerToPortal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/carer-households/{householdId}/portal-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["PortalHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The household's carer logins
+         * @description Each member's login, whether it is active now, and why not (left the household, household closed, approval ended, user disabled).
+         */
+        get: operations["listHouseholdPortalLogins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/daily-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Daily logs carers wrote about a child
+         * @description Newest first. A restricted child's logs are as visible as the child (404 otherwise).
+         */
+        get: operations["listChildDailyLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/children/{childId}/daily-logs/{logId}/seen": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description Daily log id. */
+                logId: components["parameters"]["DailyLogId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a daily log seen
+         * @description Records who saw the log and when; the log itself never changes. Marking a log already seen changes nothing (200, no audit event).
+         */
+        post: operations["markDailyLogSeen"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who I am in the portal and what it offers
+         * @description The carer's household and member, the features the tenant has turned on today, the child fields it shares with carers, the out-of-hours number, and the words the tenant's pack uses (foster carer and supervising social worker in England; resource parent and licensing worker in the USA).
+         */
+        get: operations["getPortalOverview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/household": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household
+         * @description The household's details, its members, its approval (status and terms), the next review date, its checks and what expires within 90 days, and the supervising worker.
+         */
+        get: operations["getPortalHousehold"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/household/change-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's change requests
+         * @description Newest first, with their status.
+         */
+        get: operations["listPortalChangeRequests"];
+        put?: never;
+        /**
+         * Ask for a change to my household's details
+         * @description A new phone number, address or the like never goes straight into the record: it becomes a task for the supervising worker (due in five working days), who makes the change or declines it.
+         */
+        post: operations["requestHouseholdChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/placements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My placements
+         * @description Current and past placements with this household, newest first: dates, type, and the child's preferred or given name. A respite placement shows its own dates only. Each child listed is audited as an access.
+         */
+        get: operations["listPortalPlacements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/placements/{placementId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PortalPlacementId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One placement, with the child's profile, key contacts and schedule
+         * @description The child's profile holds only the fields the tenant shares with carers, and only while the placement is current (for a respite placement, during its dates); a past placement shows its dates alone. Key contacts are the child's social worker, the supervising worker and the out-of-hours number; the schedule lists the visits, contact sessions and the reviews shared with the household. Reading a child's profile is audited as an access (who, which child, which fields).
+         */
+        get: operations["getPortalPlacement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/daily-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Daily logs my household wrote
+         * @description Newest first. The carer who wrote a log can always read it back, whether or not the child is still placed.
+         */
+        get: operations["listPortalDailyLogs"];
+        put?: never;
+        /**
+         * Write a daily log about a child in my care
+         * @description Dated on a day the child was placed with the household (for a respite carer, within the respite dates), not in the future (422 naming `/body/occurredOn`). A submitted log is never edited: a correction is a new log naming the one it corrects in `correctsLogId`.
+         */
+        post: operations["createPortalDailyLog"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/daily-logs/{logId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["DailyLogId"];
+            };
+            cookie?: never;
+        };
+        /** One daily log my household wrote */
+        get: operations["getPortalDailyLog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My payment history, by payment run
+         * @description Finalised runs that paid the household, newest first, each with its total and lines (what was paid for which nights; the child by first name only).
+         */
+        get: operations["listPortalPayments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/claims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's claims
+         * @description Newest first, with status, total and the reasons given for a decision.
+         */
+        get: operations["listPortalClaims"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/retention/due": {
         parameters: {
             query?: never;
@@ -4787,13 +5077,26 @@ export interface components {
             code: string;
         };
         Principal: {
-            /** @enum {string} */
-            kind: "user" | "api_key";
+            /**
+             * @description `carer`: a foster carer (resource parent) signed in to the carer portal, bound to one household; they reach the `Carer portal` operations only.
+             * @enum {string}
+             */
+            kind: "user" | "api_key" | "carer";
             /** Format: uuid */
             id: string;
             /** Format: uuid */
             tenantId: string;
             tenantSlug: components["schemas"]["Code"];
+            /**
+             * Format: uuid
+             * @description A carer's household.
+             */
+            householdId?: string;
+            /**
+             * Format: uuid
+             * @description The household member a carer's login belongs to.
+             */
+            memberId?: string;
             email?: components["schemas"]["Email"];
             displayName?: components["schemas"]["Name"];
             roles?: components["schemas"]["RoleKey"][];
@@ -5258,6 +5561,23 @@ export interface components {
             templates: components["schemas"]["LayeredItem"][];
             extracts: components["schemas"]["LayeredItem"][];
             accounts: components["schemas"]["LayeredItem"][];
+            /** @description The carer portal in effect, each part with the layer it came from. */
+            portal: {
+                features: {
+                    [key: string]: {
+                        value: boolean;
+                        layer: components["schemas"]["Layer"];
+                    };
+                };
+                childFields: {
+                    value: components["schemas"]["PortalChildField"][];
+                    layer: components["schemas"]["Layer"];
+                };
+                outOfHoursPhone: {
+                    value: string | null;
+                    layer: components["schemas"]["Layer"];
+                };
+            };
         };
         FormDocument: {
             key: components["schemas"]["Code"];
@@ -5319,6 +5639,18 @@ export interface components {
                 [key: string]: {
                     source: string;
                 };
+            };
+            /** @description The carer portal. Features named are turned on or off; `childFields` replaces the whole list of the child's fields carers see; `outOfHoursPhone` is the number carers are given. */
+            portal?: {
+                features?: {
+                    claims?: boolean;
+                    forms?: boolean;
+                    logs?: boolean;
+                    documents?: boolean;
+                    money?: boolean;
+                };
+                childFields?: components["schemas"]["PortalChildField"][];
+                outOfHoursPhone?: string | null;
             };
         };
         OverlayCreate: {
@@ -8606,6 +8938,292 @@ export interface components {
             data: components["schemas"]["PlacementContactSession"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
+        /** @enum {string} */
+        PortalFeature: "claims" | "forms" | "logs" | "documents" | "money";
+        /**
+         * @description A field of the child's record a tenant may share with carers; nothing else ever leaves the server through the portal.
+         * @enum {string}
+         */
+        PortalChildField: "givenName" | "familyName" | "preferredName" | "dateOfBirth" | "sex" | "gender" | "ethnicity" | "language" | "interpreterNeeded" | "religion" | "disabilities";
+        PortalInvitation: {
+            email: components["schemas"]["Email"];
+            /** @description Defaults to the member's name. */
+            displayName?: string;
+        };
+        PortalLogin: {
+            /** Format: uuid */
+            userId: string;
+            /** Format: uuid */
+            householdId: string;
+            /** Format: uuid */
+            memberId: string;
+            email: components["schemas"]["Email"];
+            displayName: string;
+            /**
+             * @description `invited` until the carer sets a password through the invitation.
+             * @enum {string}
+             */
+            status: "invited" | "active" | "disabled";
+            /** @description Whether the login reaches the portal today. */
+            active: boolean;
+            inactiveReason?: ("left_household" | "household_closed" | "approval_ended" | "user_disabled") | null;
+            /** Format: date-time */
+            invitedAt: string;
+        };
+        PortalOverview: {
+            /** Format: uuid */
+            householdId: string;
+            /** Format: uuid */
+            memberId: string;
+            displayName: string;
+            features: {
+                claims: boolean;
+                forms: boolean;
+                logs: boolean;
+                documents: boolean;
+                money: boolean;
+            };
+            childFields: components["schemas"]["PortalChildField"][];
+            outOfHoursPhone: string | null;
+            /** @description The pack's words for what the portal shows (carer, supervisingWorker, remittance, …). */
+            terms: {
+                [key: string]: string;
+            };
+        };
+        StaffContact: {
+            /** Format: uuid */
+            id: string;
+            displayName: string;
+            email: components["schemas"]["Email"];
+        };
+        PortalHousehold: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            address: string | null;
+            postcode: string | null;
+            /** @enum {string} */
+            status: "active" | "on_hold" | "closed";
+            approval: {
+                state: string;
+                approvedOn: string | null;
+                approvalEndedOn: string | null;
+                /** @description The terms of approval in effect today, as recorded. */
+                terms: Record<string, never> | null;
+            };
+            members: {
+                /** Format: uuid */
+                id: string;
+                name: string;
+                /** @enum {string} */
+                role: "applicant" | "household_member";
+                relationship: string | null;
+                leftOn: string | null;
+            }[];
+            supervisingWorker: components["schemas"]["StaffContact"] | null;
+            nextReviewDate: string | null;
+            checks: components["schemas"]["PortalCheck"][];
+            /** @description Checks that have expired or expire within 90 days. */
+            expiring: components["schemas"]["PortalCheck"][];
+        };
+        PortalCheck: {
+            /** Format: uuid */
+            id: string;
+            checkType: string;
+            memberId: string | null;
+            /** @enum {string} */
+            status: "requested" | "received" | "satisfactory" | "unsatisfactory";
+            completedOn: string | null;
+            expiresOn: string | null;
+        };
+        ChangeRequestCreate: {
+            /**
+             * @description What the carer asks to change.
+             * @enum {string}
+             */
+            field: "phone" | "email" | "address" | "postcode" | "name" | "member" | "other";
+            proposedValue: string;
+            note?: string;
+        };
+        ChangeRequest: {
+            /** Format: uuid */
+            id: string;
+            field: string;
+            proposedValue: string;
+            note: string | null;
+            /**
+             * @description The status of the task it made.
+             * @enum {string}
+             */
+            status: "open" | "done" | "cancelled";
+            /** Format: uuid */
+            taskId: string;
+            /** Format: uuid */
+            requestedBy: string;
+            /** Format: date-time */
+            requestedAt: string;
+        };
+        ChangeRequestPage: {
+            data: components["schemas"]["ChangeRequest"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalPlacementSummary: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            /** @description The child's preferred name, else given name. */
+            childName: string;
+            kind: string;
+            placementType: string | null;
+            /** @enum {string} */
+            status: "approved" | "active" | "ended";
+            /** Format: date */
+            startDate: string;
+            plannedEndDate: string | null;
+            endDate: string | null;
+            /** @description This household is giving respite (a short break) to another household's child. */
+            respite: boolean;
+            current: boolean;
+        };
+        PortalPlacement: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            childId: string;
+            /** @description The child's preferred name, else given name. */
+            childName: string;
+            kind: string;
+            placementType: string | null;
+            /** @enum {string} */
+            status: "approved" | "active" | "ended";
+            /** Format: date */
+            startDate: string;
+            plannedEndDate: string | null;
+            endDate: string | null;
+            /** @description This household is giving respite (a short break) to another household's child. */
+            respite: boolean;
+            current: boolean;
+            /** @description The fields the tenant shares, while the placement is current; null otherwise. */
+            child: {
+                givenName?: string;
+                familyName?: string;
+                preferredName?: string | null;
+                /** Format: date */
+                dateOfBirth?: string;
+                sex?: string;
+                gender?: string | null;
+                ethnicity?: string | null;
+                language?: string | null;
+                interpreterNeeded?: boolean;
+                religion?: string | null;
+                disabilities?: string[];
+            } | null;
+            contacts: {
+                childsWorker: components["schemas"]["StaffContact"] | null;
+                supervisingWorker: components["schemas"]["StaffContact"] | null;
+                outOfHoursPhone: string | null;
+            };
+            schedule: components["schemas"]["PortalScheduleItem"][];
+        };
+        PortalScheduleItem: {
+            /** @enum {string} */
+            kind: "visit" | "contact_session" | "review" | "respite";
+            /** Format: date */
+            date: string;
+            endDate?: string | null;
+            title: string;
+            status: string;
+        };
+        DailyLogCreate: {
+            /** Format: uuid */
+            childId: string;
+            /** Format: date */
+            occurredOn: string;
+            title: string;
+            body: string;
+            /**
+             * Format: uuid
+             * @description The log this one corrects (the first is kept as it was).
+             */
+            correctsLogId?: string;
+        };
+        DailyLog: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            /** Format: uuid */
+            childId: string;
+            /** Format: uuid */
+            placementId: string;
+            /** Format: uuid */
+            authorId: string;
+            authorName: string;
+            /** Format: date */
+            occurredOn: string;
+            title: string;
+            body: string;
+            correctsLogId: string | null;
+            /** @description Later logs that correct this one. */
+            correctedBy: string[];
+            seenBy: string | null;
+            seenAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        DailyLogPage: {
+            data: components["schemas"]["DailyLog"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalPayment: {
+            /** Format: uuid */
+            runId: string;
+            /** Format: date */
+            periodStart: string;
+            /** Format: date */
+            periodEnd: string;
+            paidOn: string | null;
+            currency: components["schemas"]["Currency"];
+            /**
+             * Format: int64
+             * @description Minor units.
+             */
+            total: number;
+            lines: {
+                kind: string;
+                description: string;
+                childName: string | null;
+                fromDate: string | null;
+                toDate: string | null;
+                /** Format: int64 */
+                amount: number;
+            }[];
+        };
+        PortalPaymentPage: {
+            data: components["schemas"]["PortalPayment"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalClaim: {
+            /** Format: uuid */
+            id: string;
+            description: string | null;
+            /** @enum {string} */
+            status: "draft" | "submitted" | "approved" | "rejected" | "withdrawn" | "paid";
+            currency: components["schemas"]["Currency"];
+            /** Format: int64 */
+            total: number;
+            submittedAt: string | null;
+            decidedOn: string | null;
+            decisionReasons: string | null;
+            paidOn: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        PortalClaimPage: {
+            data: components["schemas"]["PortalClaim"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
         /**
          * @description What a retention period counts from: `approval_ended` (the carer household's approval ended), `child_75th_birthday`, `placement_ended`, `claim_paid`, `payment_run_finalised`.
          * @enum {string}
@@ -9327,6 +9945,14 @@ export interface components {
         MatchingRequestId: string;
         /** @description Contact session id. */
         PlacementContactSessionId: string;
+        /** @description Carer household id. */
+        PortalHouseholdId: string;
+        /** @description Household member id. */
+        PortalMemberId: string;
+        /** @description Placement id. */
+        PortalPlacementId: string;
+        /** @description Daily log id. */
+        DailyLogId: string;
         /** @description The destruction request's id. */
         DestructionRequestId: string;
         /** @description The legal hold's id. */
@@ -9481,6 +10107,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             423: components["responses"]["Locked"];
@@ -9512,6 +10139,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             429: components["responses"]["TooManyRequests"];
@@ -17593,6 +18221,450 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    inviteCarerToPortal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["PortalHouseholdId"];
+                /** @description Household member id. */
+                memberId: components["parameters"]["PortalMemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalInvitation"];
+            };
+        };
+        responses: {
+            /** @description The carer login, invited. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLogin"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listHouseholdPortalLogins: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["PortalHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The logins. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PortalLogin"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listChildDailyLogs: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only logs no member of staff has marked seen. */
+                unseen?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of logs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyLogPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    markDailyLogSeen: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Child id. */
+                childId: components["parameters"]["ChildId"];
+                /** @description Daily log id. */
+                logId: components["parameters"]["DailyLogId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyLog"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalOverview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The overview. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalOverview"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalHousehold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The household. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalHousehold"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalChangeRequests: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of change requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequestPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    requestHouseholdChange: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description The request, with the task it made. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalPlacements: {
+        parameters: {
+            query?: {
+                /** @description Only placements current today (true) or only past ones (false). */
+                current?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The placements. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["PortalPlacementSummary"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalPlacement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Placement id. */
+                placementId: components["parameters"]["PortalPlacementId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The placement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalPlacement"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalDailyLogs: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only logs about this child. */
+                childId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of logs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyLogPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPortalDailyLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DailyLogCreate"];
+            };
+        };
+        responses: {
+            /** @description The log. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyLog"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalDailyLog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["DailyLogId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyLog"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalPayments: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of payments. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalPaymentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalClaims: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of claims. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalClaimPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

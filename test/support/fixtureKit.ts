@@ -8,8 +8,11 @@ import type { CallOptions, HttpResponse } from './contractClient';
 export interface OperationRequest extends CallOptions {
   /** The status the request answers when sent as intended. */
   expect: number;
-  /** Which credential the fixture's request carries: the tenant admin's token by default. */
-  as?: 'admin' | 'none' | 'custom';
+  /**
+   * Which credential the fixture's request carries: the tenant admin's token by default; `carer` is a
+   * carer portal login's token (the cross-tenant suites send another tenant's carer in its place).
+   */
+  as?: 'admin' | 'none' | 'custom' | 'carer';
 }
 
 export interface FixtureContext {

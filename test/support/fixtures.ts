@@ -27,6 +27,8 @@ import { retentionFixtures, seedRetention } from './fixtures/retention';
 import { seedTasks, taskFixtures } from './fixtures/tasks';
 import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 import { notificationFixtures, seedNotifications } from './fixtures/notifications';
+import { latestOutboundToken } from './outbound';
+import { portalFixtures, seedPortal } from './fixtures/portal';
 
 export * from './fixtureKit';
 
@@ -37,16 +39,6 @@ export * from './fixtureKit';
  * contract's operation list and fail when an operation has no fixture, so a new route cannot
  * escape them. Each domain module keeps its fixtures in `fixtures/<module>.ts`.
  */
-async function latestOutboundToken(world: World, tenantId: string, email: string): Promise<string> {
-  const rows = await ownerRows<{ payload: { link: string } }>(
-    world.db,
-    tenantId,
-    `SELECT payload FROM outbound_messages WHERE recipient = ? AND channel = 'email' ORDER BY created_at DESC, id DESC LIMIT 1`,
-    [email],
-  );
-  if (!rows[0]) throw new Error(`no outbound message for ${email}`);
-  return /[#&]token=([^&]+)/.exec(rows[0].payload.link)![1]!;
-}
 
 async function tenantVersion(world: World, tenantId: string): Promise<number> {
   const rows = await ownerRows<{ version: number }>(world.db, tenantId, 'SELECT version FROM tenants WHERE id = ?', [
@@ -374,6 +366,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedEvidence,
   seedRetention,
   seedNotifications,
+  seedPortal,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -393,6 +386,7 @@ for (const part of [
   evidenceFixtures,
   retentionFixtures,
   notificationFixtures,
+  portalFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

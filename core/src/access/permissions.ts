@@ -26,6 +26,7 @@ export const PERMISSIONS = {
   'forms:submit': 'Submit forms (Form F, home study, agreements)',
   'rates:evaluate': 'Work out what a placement would be paid, and why',
   'carers:read': 'List and read carer households, their members, checks and approval',
+  'portal:manage': "Invite a household's members to the carer portal and see their logins",
   'carers:create': 'Record an enquiry from prospective carers (a new household)',
   'carers:update': 'Change carer households, members and checks',
   'carers:assess': 'Take the assessment steps of the approval workflow (visits, stages, referral to panel)',

@@ -23,11 +23,12 @@ const FINANCE_PERMISSIONS: Permission[] = [
 ];
 
 /**
- * The carers, placements, tasks, finance, documents and notifications permissions each role holds; migrations 0011,
- * 0017, 0020, 0030, 0031 and 0033 grant the same to the system roles of tenants created before them.
+ * The carers, placements, tasks, finance, documents, notifications and portal permissions each role holds; migrations 0011,
+ * 0017, 0020, 0030, 0031, 0033 and 0038 grant the same to the system roles of tenants created before them.
  */
 export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
   tenant_admin: [
+    'portal:manage',
     'documents:read',
     'documents:upload',
     'documents:manage',
@@ -62,6 +63,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'notifications:manage',
   ],
   supervisor: [
+    'portal:manage',
     'documents:read',
     'documents:upload',
     'documents:manage',
@@ -80,6 +82,7 @@ export const DOMAIN_PERMISSIONS: Record<string, Permission[]> = {
     'notifications:read',
   ],
   caseworker: [
+    'portal:manage',
     'documents:read',
     'documents:upload',
     'carers:read',

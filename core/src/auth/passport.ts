@@ -18,6 +18,8 @@ export type Credential =
       sessionId: string;
       scope: AccessClaims['scp'];
       generation: number;
+      /** Set for a carer: the household their requests are fenced to (confirmed by the principal's re-read). */
+      householdId?: string;
     }
   | { kind: 'api_key'; tenantId: string; token: string };
 
@@ -26,7 +28,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** The credential a verified token's claims make, or null when a claim is missing or malformed (ids are bound as uuids later). */
 function userCredential(claims: Partial<AccessClaims>, skewSeconds: number): Credential | null {
   if (!tokenTimesValid(claims, skewSeconds)) return null;
-  const { sub, tid, sid, gen, scp } = claims;
+  const { sub, tid, sid, gen, scp, hh } = claims;
+  if (hh !== undefined && (typeof hh !== 'string' || !UUID.test(hh))) return null;
   if (
     typeof sub !== 'string' ||
     typeof tid !== 'string' ||
@@ -37,7 +40,15 @@ function userCredential(claims: Partial<AccessClaims>, skewSeconds: number): Cre
   )
     return null;
   if (!Number.isInteger(gen) || (scp !== 'full' && scp !== 'mfa_enrolment')) return null;
-  return { kind: 'user', userId: sub, tenantId: tid, sessionId: sid, scope: scp, generation: gen! };
+  return {
+    kind: 'user',
+    userId: sub,
+    tenantId: tid,
+    sessionId: sid,
+    scope: scp,
+    generation: gen!,
+    ...(hh ? { householdId: hh } : {}),
+  };
 }
 
 export function createAuthenticator(config: HearthConfig): passport.Authenticator {

@@ -8,6 +8,15 @@ import { hashToken } from './tokens';
 
 const API_KEY_TOUCH_INTERVAL_MS = 5 * 60 * 1000;
 
+/** A carer's binding (`CarerBindingRow`) as one JSON value, for a query over `users u`; null for staff. */
+export const CARER_BINDING = `(SELECT json_build_object('household_id', l.household_id, 'member_id', l.member_id,
+                                  'left_on', m.left_on, 'household_status', h.status,
+                                  'approval_ended_on', h.approval_ended_on, 'today', current_date)
+     FROM carer_logins l
+     JOIN carer_household_members m ON m.tenant_id = l.tenant_id AND m.id = l.member_id
+     JOIN carer_households h ON h.tenant_id = l.tenant_id AND h.id = l.household_id
+    WHERE l.tenant_id = u.tenant_id AND l.user_id = u.id)`;
+
 /**
  * The principal's re-read: one statement, run before every request (the request path sends it in the
  * same round trip as the transaction's opening). For a person: tenant, user, roles and session. The
@@ -19,7 +28,8 @@ export function principalStatement(credential: Credential): Statement {
   if (credential.kind === 'user') {
     return {
       text: `SELECT t.slug, t.status AS tenant_status, t.kind AS tenant_kind,
-                    u.id, u.email, u.display_name, u.status, u.mfa_enabled, u.session_generation,
+                    u.id, u.email, u.display_name, u.status, u.mfa_enabled, u.session_generation, u.kind,
+                    ${CARER_BINDING} AS carer,
                     coalesce((SELECT json_agg(json_build_object('key', r.key, 'permissions', r.permissions) ORDER BY r.key)
                                 FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
                                WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id), '[]'::json) AS roles,
@@ -50,6 +60,31 @@ interface UserPrincipalRow {
   session_generation: number;
   roles: Array<{ key: string; permissions: string[] }>;
   session_live: boolean;
+  kind: 'staff' | 'carer';
+  carer: CarerBindingRow | null;
+}
+
+/** A carer's login, the member it belongs to and their household, as the re-read finds them now. */
+export interface CarerBindingRow {
+  household_id: string;
+  member_id: string;
+  left_on: string | null;
+  household_status: string;
+  approval_ended_on: string | null;
+  /** The database's date, so the check and the fence agree on what today is. */
+  today: string;
+}
+
+/**
+ * Whether a carer's access holds: it ends at once when the member leaves the household, or the
+ * household is closed or its approval ended (deregistration).
+ */
+export function carerAccessHolds(binding: CarerBindingRow | null): binding is CarerBindingRow {
+  if (!binding) return false;
+  if (binding.left_on && binding.left_on <= binding.today) return false;
+  if (binding.household_status === 'closed') return false;
+  if (binding.approval_ended_on && binding.approval_ended_on <= binding.today) return false;
+  return true;
 }
 
 interface ApiKeyPrincipalRow {
@@ -81,6 +116,25 @@ export async function principalFrom(
     // carry the generation they were issued in, so the old ones stop here, to the request.
     if (credential.generation !== user.session_generation || !user.session_live)
       throw new Problem('invalidToken', 'The token was revoked');
+    if (user.kind === 'carer' || credential.householdId) {
+      // A carer's token names the household its scope was set for; the binding must still say so.
+      if (user.kind !== 'carer' || !carerAccessHolds(user.carer) || user.carer.household_id !== credential.householdId)
+        throw new Problem('invalidToken', 'This carer no longer has portal access');
+      return {
+        kind: 'carer',
+        id: user.id,
+        tenantId: credential.tenantId,
+        tenantSlug: user.slug,
+        platform: false,
+        email: user.email,
+        displayName: user.display_name,
+        householdId: user.carer.household_id,
+        memberId: user.carer.member_id,
+        permissions: new Set<Permission>(),
+        scope: credential.scope,
+        mfaEnabled: user.mfa_enabled,
+      };
+    }
     const permissions = new Set<Permission>();
     for (const role of user.roles) for (const p of role.permissions) if (isPermission(p)) permissions.add(p);
     return {

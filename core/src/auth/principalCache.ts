@@ -19,7 +19,7 @@ export class PrincipalCache {
   /** Only people's sessions: an API key's use is recorded as it is confirmed, a write a read-only request defers nothing for. */
   private static keyOf(credential: Credential): string | null {
     if (credential.kind !== 'user') return null;
-    return `${credential.tenantId}|${credential.userId}|${credential.sessionId}|${credential.generation}|${credential.scope}`;
+    return `${credential.tenantId}|${credential.userId}|${credential.sessionId}|${credential.generation}|${credential.scope}|${credential.householdId ?? ''}`;
   }
 
   get(credential: Credential): Principal | undefined {

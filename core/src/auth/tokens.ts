@@ -13,6 +13,8 @@ export interface AccessClaims {
   gen: number;
   /** The session (the refresh-token family of the log-in): ending it ends its access tokens too. */
   sid: string;
+  /** A carer's household: the portal's scope is set from it, and the binding is re-read on every request. */
+  hh?: string;
   iat: number;
   exp: number;
 }
@@ -33,11 +35,17 @@ export function jwtKey(secret: string): crypto.KeyObject {
 
 export function signAccessToken(
   config: HearthConfig,
-  session: { userId: string; tenantId: string; sessionId: string; generation: number },
+  session: { userId: string; tenantId: string; sessionId: string; generation: number; householdId?: string | null },
   scope: AccessClaims['scp'],
 ): string {
   return jwt.sign(
-    { tid: session.tenantId, scp: scope, gen: session.generation, sid: session.sessionId },
+    {
+      tid: session.tenantId,
+      scp: scope,
+      gen: session.generation,
+      sid: session.sessionId,
+      ...(session.householdId ? { hh: session.householdId } : {}),
+    },
     jwtKey(config.jwtSecret),
     {
       algorithm: 'HS256',

@@ -16,7 +16,15 @@ export interface TransactionScope {
    * leaves the server's setting): a stalled process then holds no locks past it.
    */
   idleInTransactionTimeoutMs?: number;
+  /**
+   * A carer's request: it runs as `hearth_portal`, whose restrictive policies show only this
+   * household's rows and this user's own (migration 0038).
+   */
+  portal?: { householdId: string; userId: string };
 }
+
+/** The database role a carer's requests run as. */
+export const PORTAL_ROLE = 'hearth_portal';
 
 /**
  * The statement that sets a request's database identity for its transaction only (set_config(…, true),
@@ -27,10 +35,12 @@ export interface TransactionScope {
  */
 export function scopeStatement(scope: TransactionScope): Statement {
   const settings: Array<[string, string]> = [
-    ['role', APP_ROLE],
+    ['role', scope.portal ? PORTAL_ROLE : APP_ROLE],
     ['app.tenant_id', scope.tenantId ?? ''],
     ['app.platform', scope.platform ? 'on' : 'off'],
   ];
+  if (scope.portal)
+    settings.push(['app.household_id', scope.portal.householdId], ['app.user_id', scope.portal.userId]);
   if (scope.statementTimeoutMs) settings.push(['statement_timeout', String(scope.statementTimeoutMs)]);
   if (scope.idleInTransactionTimeoutMs)
     settings.push(['idle_in_transaction_session_timeout', String(scope.idleInTransactionTimeoutMs)]);
@@ -48,6 +58,17 @@ export async function applyScope(trx: Knex.Transaction, scope: TransactionScope)
 }
 
 /** Moves an open transaction to another tenant (tenant creation writes the new tenant's first rows). */
+/** The scope a credential's requests run in: a carer's is narrowed to their household. */
+export function credentialPortal(credential: {
+  kind: string;
+  householdId?: string;
+  userId?: string;
+}): TransactionScope['portal'] {
+  return credential.kind === 'user' && credential.householdId && credential.userId
+    ? { householdId: credential.householdId, userId: credential.userId }
+    : undefined;
+}
+
 export async function switchTenant(trx: Knex.Transaction, tenantId: string): Promise<void> {
   if (await rescope(trx, scopeStatement({ tenantId }))) return;
   await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenantId]);

@@ -39,7 +39,32 @@ export interface ApiKeyPrincipal {
   permissions: ReadonlySet<Permission>;
 }
 
-export type Principal = UserPrincipal | ApiKeyPrincipal;
+/**
+ * A foster carer (a USA resource parent) signed in to the carer portal: a person bound to one member
+ * of one household. A carer holds no staff permission whatever roles are granted to their user: they
+ * reach the portal's operations only, and every portal query runs as the database role that sees
+ * nothing but their household's rows.
+ */
+export interface CarerPrincipal {
+  kind: 'carer';
+  id: string;
+  tenantId: string;
+  tenantSlug: string;
+  platform: false;
+  email: string;
+  displayName: string;
+  householdId: string;
+  memberId: string;
+  /** Always empty: staff operations are closed to carers by construction. */
+  permissions: ReadonlySet<Permission>;
+  scope: 'full' | 'mfa_enrolment';
+  mfaEnabled: boolean;
+}
+
+export type Principal = UserPrincipal | ApiKeyPrincipal | CarerPrincipal;
+
+/** A person (staff or carer), as opposed to an API key. */
+export type PersonPrincipal = UserPrincipal | CarerPrincipal;
 
 export interface AppServices {
   config: HearthConfig;
@@ -50,9 +75,14 @@ export interface AppServices {
   rateLimits: RateLimits;
 }
 
+/** How the audit trail and the records name who acted: a carer is a user (users.kind tells which kind). */
+export function actorKind(principal: Principal): 'user' | 'api_key' {
+  return principal.kind === 'api_key' ? 'api_key' : 'user';
+}
+
 /** The person acting, or null where the credential is an API key: what a row's `…_by` column records. */
 export function actorId(ctx: { principal: Principal | null }): string | null {
-  return ctx.principal?.kind === 'user' ? ctx.principal.id : null;
+  return ctx.principal && ctx.principal.kind !== 'api_key' ? ctx.principal.id : null;
 }
 
 /**
@@ -207,7 +237,9 @@ export type Access = TenantAccess | PublicAccess;
 export type TenantAccess =
   | { permission: Permission }
   /** Any authenticated principal of the tenant (e.g. reading who you are). */
-  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean };
+  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean; staffOnly?: boolean }
+  /** The carer portal: carers only, each fenced to their own household. */
+  | { carer: true };
 export type PublicAccess = { public: true };
 
 export interface OperationDefinition {

@@ -28,6 +28,18 @@ export const ProblemTypes = {
   invalidToken: { slug: 'invalid-token', title: 'The token is invalid or expired', status: 401 },
   forbidden: { slug: 'forbidden', title: 'The credential lacks the permission', status: 403 },
   mfaEnrolmentRequired: { slug: 'mfa-enrolment-required', title: 'Enrol in MFA before using the API', status: 403 },
+  portalStaffOnly: { slug: 'portal-staff-only', title: 'This operation is for staff, not carers', status: 403 },
+  portalCarersOnly: { slug: 'portal-carers-only', title: 'This operation is for carers in the carer portal', status: 403 },
+  portalFeatureOff: {
+    slug: 'portal-feature-off',
+    title: 'The tenant has turned this carer portal feature off',
+    status: 403,
+  },
+  portalAccessEnded: {
+    slug: 'portal-access-ended',
+    title: 'This carer no longer has portal access (left the household, or its approval ended)',
+    status: 403,
+  },
   notFound: { slug: 'not-found', title: 'Not found', status: 404 },
   methodNotAllowed: { slug: 'method-not-allowed', title: 'Method not allowed', status: 405 },
   notAcceptable: { slug: 'not-acceptable', title: 'Not acceptable', status: 406 },

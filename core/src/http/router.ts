@@ -4,7 +4,7 @@ import type passport from 'passport';
 import type { Logger } from 'pino';
 import type { Database } from '../db/database';
 import { confirmOpening, openingOf, type Opening } from '../db/pipeline';
-import { applyScope, scopeStatement, switchTenant } from '../db/tenantTransaction';
+import { applyScope, credentialPortal, scopeStatement, switchTenant } from '../db/tenantTransaction';
 import { authenticate, type Credential } from '../auth/passport';
 import { loadPrincipal, principalFrom, principalStatement, touchApiKey } from '../auth/principal';
 import { PrincipalCache, samePrincipal, StalePrincipal } from '../auth/principalCache';
@@ -108,7 +108,8 @@ function validateRequest(
 
 function actorOf(principal: Principal | null, meta: RequestMeta): AuditActor {
   return {
-    actorType: principal ? principal.kind : 'anonymous',
+    // A carer is a user (users.kind says which kind): the audit trail names people the same way.
+    actorType: principal ? (principal.kind === 'carer' ? 'user' : principal.kind) : 'anonymous',
     actorId: principal?.id ?? null,
     ip: meta.ip,
     userAgent: meta.userAgent,
@@ -120,9 +121,19 @@ export function checkAccess(definition: OperationDefinition, principal: Principa
   const access = definition.access;
   if ('public' in access) return;
   if (!principal) throw new Problem('unauthorized', 'Send a bearer token or an API key');
-  const enrolmentOnly = principal.kind === 'user' && principal.scope === 'mfa_enrolment';
+  const enrolmentOnly = principal.kind !== 'api_key' && principal.scope === 'mfa_enrolment';
+  if ('carer' in access) {
+    if (principal.kind !== 'carer')
+      throw new Problem('portalCarersOnly', 'The carer portal is for carers signed in to it; staff use the staff operations');
+    if (enrolmentOnly)
+      throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
+    return;
+  }
+  // Least privilege by construction: whatever roles a carer's user is given, staff operations stay closed.
+  if (principal.kind === 'carer' && !('authenticated' in access && !access.staffOnly))
+    throw new Problem('portalStaffOnly', 'Carers reach Hearth through the carer portal\'s operations (/v1/portal)');
   if ('authenticated' in access) {
-    if (access.usersOnly && principal.kind !== 'user')
+    if (access.usersOnly && principal.kind === 'api_key')
       throw new Problem('forbidden', 'Only a person can do this, not an API key');
     if (enrolmentOnly && !access.allowMfaEnrolmentScope)
       throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
@@ -193,7 +204,7 @@ async function receiveUpload(
   const fileField = op.multipart!.fileField;
   const maxFileBytes = await deps.admission.run(credential.tenantId, res, () =>
     deps.db.transaction(async (trx) => {
-      await applyScope(trx, { tenantId: credential.tenantId, platform: false });
+      await applyScope(trx, { tenantId: credential.tenantId, platform: false, portal: credentialPortal(credential) });
       checkAccess(definition, await loadPrincipal(trx, credential));
       return uploadLimit(trx, credential.tenantId, deps.services.config);
     }),
@@ -270,7 +281,12 @@ export function buildApiRouter(deps: ApiRouterDeps): express.Router {
         // A read-only operation sends no BEGIN or COMMIT at all; each of its queries rides behind the
         // scope, and where this process confirmed the caller's principal lately the re-read rides with
         // the first query instead, its answer checked before anything that query read is used.
-        const scope = { tenantId: credential?.tenantId ?? null, platform: false, ...limits };
+        const scope = {
+          tenantId: credential?.tenantId ?? null,
+          platform: false,
+          portal: credential ? credentialPortal(credential) : undefined,
+          ...limits,
+        };
         const readOnly = op.method === 'get' && !op.writes;
         const attempt = (cachePrincipal: boolean) => {
           const cached =

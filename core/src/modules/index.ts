@@ -18,6 +18,7 @@ import { lookupOperations } from './lookups/routes';
 import { notificationOperations } from './notifications/routes';
 import { paymentOperations } from './payments/routes';
 import { placementOperations } from './placements/routes';
+import { portalOperations } from './portal/routes';
 import { roleOperations } from './roles/routes';
 import { taskOperations } from './tasks/routes';
 import { tenantOperations } from './tenants/routes';
@@ -37,6 +38,7 @@ const modules: OperationMap[] = [
   caseRecordOperations,
   carerOperations,
   placementOperations,
+  portalOperations,
   taskOperations,
   ledgerOperations,
   claimOperations,

@@ -7,6 +7,7 @@ import type {
   FormDefinition,
   LookupListDefinition,
   NotificationTemplateDefinition,
+  PortalDefinition,
   PostingDefinition,
   RateDefinition,
   RetentionDefinition,
@@ -61,6 +62,11 @@ export interface ExtensionPointTypes {
   accounts: { file: AccountsDefinition; item: AccountDefinition | PostingDefinition };
   /** One file; each rule is an item by its key, so a state pack replaces a rule of its parent's by naming its key. */
   retention: { file: RetentionDefinition; item: RetentionRule };
+  /** One file: the carer portal's default features (`features`) and shared child fields (`childFields`), each an item a sub-pack may replace. */
+  portal: {
+    file: PortalDefinition;
+    item: PortalDefinition['features'] | PortalDefinition['childFields'];
+  };
 }
 
 export type ExtensionPointName = keyof ExtensionPointTypes;
@@ -149,5 +155,14 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
     schema: 'retention.schema.json',
     multiple: false,
     contributions: (data) => data.rules.map((rule, i) => ({ key: rule.key, value: rule, pointer: `/rules/${i}` })),
+  },
+  portal: {
+    name: 'portal',
+    schema: 'portal.schema.json',
+    multiple: false,
+    contributions: (data) => [
+      { key: 'features', value: data.features, pointer: '/features' },
+      { key: 'childFields', value: data.childFields, pointer: '/childFields' },
+    ],
   },
 };

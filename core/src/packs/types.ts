@@ -36,6 +36,33 @@ export interface PackManifest {
   extracts?: string[];
   retention?: string;
   notifications?: string[];
+  portal?: string;
+}
+
+/** A carer portal feature a tenant turns on or off. */
+export type PortalFeature = 'claims' | 'forms' | 'logs' | 'documents' | 'money';
+
+/** The child's fields a tenant may share with carers; core never sends any other through the portal. */
+export const PORTAL_CHILD_FIELDS = [
+  'givenName',
+  'familyName',
+  'preferredName',
+  'dateOfBirth',
+  'sex',
+  'gender',
+  'ethnicity',
+  'language',
+  'interpreterNeeded',
+  'religion',
+  'disabilities',
+] as const;
+export type PortalChildField = (typeof PORTAL_CHILD_FIELDS)[number];
+
+/** The carer portal's defaults in a pack, which tenants override with overlays. */
+export interface PortalDefinition {
+  source: string;
+  features: Record<PortalFeature, boolean>;
+  childFields: PortalChildField[];
 }
 
 export interface Terminology {
@@ -109,6 +136,8 @@ export interface CycleDefinition {
   name: string;
   source: string;
   subject: 'child' | 'placement' | 'carer_household';
+  /** Whether the carer household sees the cycle's tasks in the portal (never an unannounced visit). */
+  sharedWithHousehold?: boolean;
   trigger: string;
   completedBy?: string;
   stoppedBy?: string[];

@@ -38,6 +38,7 @@ function syntheticPack(id: string, rates: RateDefinition[]): ResolvedPack {
     points: {
       terminology: empty(),
       notifications: empty(),
+      portal: empty(),
       lookups: empty(),
       calendars: empty(),
       forms: empty(),

@@ -73,6 +73,7 @@ function pack(id: string, rates: RateDefinition[]): ResolvedPack {
     points: {
       terminology: empty(),
       notifications: empty(),
+      portal: empty(),
       lookups: empty(),
       calendars: empty(),
       forms: empty(),

@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { HearthConfig } from '../../config';
+import { CARER_BINDING, carerAccessHolds, type CarerBindingRow } from '../../auth/principal';
 import { signAccessToken, newOpaqueToken } from '../../auth/tokens';
-import type { TenantScope, UserPrincipal } from '../../http/operation';
+import type { PersonPrincipal, TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { Tenant, type SecurityPolicy } from '../tenants/models';
@@ -57,6 +58,7 @@ export async function issueTokens(
   session: { tenantId: string; user: Pick<User, 'id' | 'sessionGeneration'>; scope: TokenScope; familyId?: string },
 ) {
   const { tenantId, user, scope, familyId = newId() } = session;
+  const householdId = await carerHouseholdFor(trx, tenantId, user.id);
   const refresh = newOpaqueToken('rt', tenantId);
   await RefreshToken.query(trx).insert({
     tenantId,
@@ -70,7 +72,7 @@ export async function issueTokens(
   return {
     accessToken: signAccessToken(
       config,
-      { userId: user.id, tenantId, sessionId: familyId, generation: user.sessionGeneration },
+      { userId: user.id, tenantId, sessionId: familyId, generation: user.sessionGeneration, householdId },
       scope,
     ),
     refreshToken: refresh.token,
@@ -80,8 +82,24 @@ export async function issueTokens(
   };
 }
 
-export function userPrincipal(ctx: Pick<TenantScope, 'principal'>): UserPrincipal {
-  if (ctx.principal.kind !== 'user') throw new Problem('forbidden', 'Only a person can do this, not an API key');
+/**
+ * A carer's household, which their tokens name (the portal's scope is set from it); null for staff.
+ * A carer whose access has ended (they left the household, or its approval ended) gets no tokens.
+ */
+async function carerHouseholdFor(trx: Knex.Transaction, tenantId: string, userId: string): Promise<string | null> {
+  const result = (await trx.raw(
+    `SELECT u.kind, ${CARER_BINDING} AS carer FROM users u WHERE u.tenant_id = ? AND u.id = ?`,
+    [tenantId, userId],
+  )) as { rows: Array<{ kind: string; carer: CarerBindingRow | null }> };
+  const row = result.rows[0];
+  if (!row || row.kind !== 'carer') return null;
+  if (!carerAccessHolds(row.carer))
+    throw new Problem('portalAccessEnded', 'This carer no longer has portal access; the agency can tell you why');
+  return row.carer.household_id;
+}
+
+export function userPrincipal(ctx: Pick<TenantScope, 'principal'>): PersonPrincipal {
+  if (ctx.principal.kind === 'api_key') throw new Problem('forbidden', 'Only a person can do this, not an API key');
   return ctx.principal;
 }
 

@@ -187,7 +187,22 @@ async function getCurrentPrincipal(ctx: TenantContext<'getCurrentPrincipal'>): P
   const permissions = [...p.permissions].sort();
   if (p.kind === 'api_key')
     return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, permissions });
-  const { email, displayName, roles, mfaEnabled } = p;
+  const { email, displayName, mfaEnabled } = p;
+  if (p.kind === 'carer')
+    return ok({
+      kind: p.kind,
+      id: p.id,
+      tenantId: p.tenantId,
+      tenantSlug: p.tenantSlug,
+      email,
+      displayName,
+      householdId: p.householdId,
+      memberId: p.memberId,
+      roles: [],
+      permissions,
+      mfaEnabled,
+    });
+  const { roles } = p;
   return ok({
     kind: p.kind,
     id: p.id,

@@ -6,6 +6,8 @@ import type {
   Amounts,
   FormDefinition,
   LookupListDefinition,
+  PortalChildField,
+  PortalFeature,
   RateDefinition,
   RateRules,
   RateTable,
@@ -31,6 +33,60 @@ export interface OverlayChanges {
   forms?: Record<string, { extraFields: Record<string, object>; required?: string[] }>;
   workflows?: Record<string, { removeTransitions?: string[]; addTransitions?: WorkflowDefinition['transitions'] }>;
   templates?: Record<string, { source: string }>;
+  /** The carer portal: features turned on or off, the child fields shared (the whole list), the out-of-hours number. */
+  portal?: {
+    features?: Partial<Record<PortalFeature, boolean>>;
+    childFields?: PortalChildField[];
+    outOfHoursPhone?: string | null;
+  };
+}
+
+/** The carer portal as a tenant has it on a date, each part with the layer it came from. */
+export interface EffectivePortal {
+  features: Record<PortalFeature, { value: boolean; layer: string }>;
+  childFields: { value: PortalChildField[]; layer: string };
+  outOfHoursPhone: { value: string | null; layer: string };
+}
+
+const NO_PORTAL_FEATURES: Record<PortalFeature, boolean> = {
+  claims: false,
+  forms: false,
+  logs: false,
+  documents: false,
+  money: false,
+};
+
+/** The pack's portal defaults with the overlays in effect applied; a pack without a portal file turns every feature off and shares no child field. */
+function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal {
+  // Without a portal file the pack's own layer answers: it shares nothing.
+  const bare = `pack:${pack.manifest.id}`;
+  const featuresItem = pack.points.portal.get('features');
+  const fieldsItem = pack.points.portal.get('childFields');
+  const packFeatures = (featuresItem?.value as Record<PortalFeature, boolean> | undefined) ?? NO_PORTAL_FEATURES;
+  const features = Object.fromEntries(
+    (Object.keys(NO_PORTAL_FEATURES) as PortalFeature[]).map((f) => [
+      f,
+      { value: packFeatures[f] === true, layer: featuresItem ? packLayer(featuresItem) : bare },
+    ]),
+  ) as EffectivePortal['features'];
+  const portal: EffectivePortal = {
+    features,
+    childFields: {
+      value: [...((fieldsItem?.value as PortalChildField[] | undefined) ?? [])],
+      layer: fieldsItem ? packLayer(fieldsItem) : bare,
+    },
+    outOfHoursPhone: { value: null, layer: bare },
+  };
+  for (const overlay of active) {
+    const change = overlay.changes.portal;
+    if (!change) continue;
+    const layer = overlayLayer(overlay);
+    for (const [f, on] of Object.entries(change.features ?? {}))
+      portal.features[f as PortalFeature] = { value: on === true, layer };
+    if (change.childFields) portal.childFields = { value: [...change.childFields], layer };
+    if (change.outOfHoursPhone !== undefined) portal.outOfHoursPhone = { value: change.outOfHoursPhone, layer };
+  }
+  return portal;
 }
 
 export interface Overlay {
@@ -226,6 +282,7 @@ export function effectiveConfiguration(pack: ResolvedPack, overlays: Overlay[], 
     templates: list(templates),
     extracts: list(section('extracts')),
     accounts: list(section('accounts')),
+    portal: effectivePortal(pack, active),
   };
 }
 

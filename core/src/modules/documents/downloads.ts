@@ -1,5 +1,5 @@
 import { keysetPage } from '../../db/keyset';
-import type { OperationResult, TenantScope } from '../../http/operation';
+import { actorKind, type OperationResult, type TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { created } from '../../http/results';
 import { newId } from '../../ids';
@@ -47,7 +47,7 @@ async function logDownload(
     id: newId(),
     documentId: document.id,
     versionNumber: version.number,
-    actorType: ctx.principal.kind,
+    actorType: actorKind(ctx.principal),
     actorId: ctx.principal.id,
     via,
     requestId: ctx.meta.requestId,

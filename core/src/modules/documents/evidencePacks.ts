@@ -1,6 +1,6 @@
 import { findOne } from '../../db/find';
 import { enqueue } from '../../jobs/queue';
-import type { TenantScope } from '../../http/operation';
+import { actorKind, type TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { childVisible, type Fenced } from '../children/visibility';
@@ -111,7 +111,7 @@ async function insertPack(
       snapshotSeq: input.snapshotSeq,
       snapshotAt: input.snapshotAt,
       snapshotDocuments: input.documents,
-      requestedByType: ctx.principal.kind,
+      requestedByType: actorKind(ctx.principal),
       requestedBy: ctx.principal.id,
       rebuildOf: input.rebuildOf,
     })

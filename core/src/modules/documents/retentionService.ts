@@ -1,7 +1,7 @@
 import { findOne } from '../../db/find';
 import { patchVersioned } from '../../db/versioned';
 import { enqueue } from '../../jobs/queue';
-import { actorId, type TenantScope } from '../../http/operation';
+import { actorKind, actorId, type TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { todayIn } from '../../time';
@@ -147,7 +147,7 @@ export async function requestDestruction(
       asOf,
       note: input.note ?? null,
       requestedBy: ctx.principal.id,
-      requestedByKind: ctx.principal.kind,
+      requestedByKind: actorKind(ctx.principal),
     })
     .returning('*');
   const items = await DestructionItem.query(ctx.trx)
@@ -245,7 +245,7 @@ export async function approveDestruction(
   note: string | undefined,
 ): Promise<{ request: DestructionRequest; items: DestructionItem[] }> {
   assertPending(before);
-  if (before.requestedBy === ctx.principal.id && before.requestedByKind === ctx.principal.kind)
+  if (before.requestedBy === ctx.principal.id && before.requestedByKind === actorKind(ctx.principal))
     throw new Problem(
       'forbidden',
       'Separation of duties: a destruction request is approved by someone other than who asked for it',
@@ -273,7 +273,7 @@ export async function approveDestruction(
   const request = await patchVersioned(ctx.trx, DestructionRequest, before, {
     status: 'approved',
     decidedBy: ctx.principal.id,
-    decidedByKind: ctx.principal.kind,
+    decidedByKind: actorKind(ctx.principal),
     decidedAt: new Date(),
     decisionNote: note ?? null,
     jobId: job.id,
@@ -297,7 +297,7 @@ export async function rejectDestruction(
   const request = await patchVersioned(ctx.trx, DestructionRequest, before, {
     status: 'rejected',
     decidedBy: ctx.principal.id,
-    decidedByKind: ctx.principal.kind,
+    decidedByKind: actorKind(ctx.principal),
     decidedAt: new Date(),
     decisionNote: reason,
   });

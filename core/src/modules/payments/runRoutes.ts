@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { PartialModelObject } from 'objection';
 import { patchVersioned } from '../../db/versioned';
 import { keysetPage } from '../../db/keyset';
-import {
+import { actorKind,
   actorId,
   defineOperations,
   type OperationResult,
@@ -122,7 +122,7 @@ async function takeStep(ctx: TenantScope, input: StepInput): Promise<{ run: Paym
     action: input.step,
     from: before.status,
     to,
-    actorType: ctx.principal.kind,
+    actorType: actorKind(ctx.principal),
     actorId: ctx.principal.id,
     notes: input.notes,
     detail: extra.calculationNumber ? { calculation: extra.calculationNumber } : undefined,
@@ -213,7 +213,7 @@ async function createPaymentRun(ctx: TenantContext<'createPaymentRun'>): Promise
     action: 'open',
     from: null,
     to: 'draft',
-    actorType: ctx.principal.kind,
+    actorType: actorKind(ctx.principal),
     actorId: ctx.principal.id,
     notes: body.notes ?? null,
   });
@@ -307,7 +307,7 @@ async function approvePaymentRun(ctx: TenantContext<'approvePaymentRun'>): Promi
 
 async function finalisePaymentRun(ctx: TenantContext<'finalisePaymentRun'>): Promise<OperationResult> {
   const { ip, userAgent, requestId } = ctx.meta;
-  const actor: AuditActor = { actorType: ctx.principal.kind, actorId: ctx.principal.id, ip, userAgent, requestId };
+  const actor: AuditActor = { actorType: actorKind(ctx.principal), actorId: ctx.principal.id, ip, userAgent, requestId };
   const poster = { trx: ctx.trx, tenantId: ctx.tenantId, packs: ctx.services.packs, actor };
   return answerStep(ctx, {
     runId: ctx.params.runId,

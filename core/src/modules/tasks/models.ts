@@ -54,6 +54,7 @@ export class Task extends TenantModel {
   completedManuallyBy!: string | null;
   triggerEventId!: string | null;
   countedFrom!: CountedFrom;
+  sharedWithHousehold!: boolean;
   version!: number;
   createdAt!: Date;
   updatedAt!: Date;

@@ -186,6 +186,7 @@ async function recalculateCycle(
     .forUpdate();
   const byOccurrence = new Map(existing.map((t) => [t.occurrence, t]));
   const { desired } = await desiredOccurrences(cycle, calendar, events, existing, facts);
+  const shared = cycle.sharedWithHousehold === true;
 
   for (const want of desired) {
     const row = byOccurrence.get(want.occurrence);
@@ -201,13 +202,18 @@ async function recalculateCycle(
         subjectId,
         ownerId: facts.ownerId,
         ownerSource: 'subject',
+        sharedWithHousehold: shared,
         ...want,
       });
       continue;
     }
     const ownerMoves = want.status === 'open' && row.ownerSource === 'subject' && row.ownerId !== facts.ownerId;
-    if (!differs(row, want) && !ownerMoves) continue;
-    await patchVersioned(trx, Task, row, { ...want, ...(ownerMoves ? { ownerId: facts.ownerId } : {}) });
+    if (!differs(row, want) && !ownerMoves && row.sharedWithHousehold === shared) continue;
+    await patchVersioned(trx, Task, row, {
+      ...want,
+      ...(ownerMoves ? { ownerId: facts.ownerId } : {}),
+      sharedWithHousehold: shared,
+    });
   }
   // Occurrences the events no longer reach (a voided trigger or completion): cancelled, never deleted.
   for (const row of byOccurrence.values()) {

@@ -10,6 +10,8 @@ export class User extends TenantModel {
   id!: string;
   email!: string;
   displayName!: string;
+  /** `carer`: a carer portal login, bound to a household member (carer_logins). */
+  kind!: 'staff' | 'carer';
   passwordHash!: string | null;
   status!: UserStatus;
   failedLoginCount!: number;
