@@ -128,7 +128,7 @@ describe('every write route appends exactly one audit event', () => {
     let expectedActor: { type: string; id: string | null } | 'the user it is about';
     const as = request.as ?? 'admin';
     if (as === 'admin') expectedActor = { type: 'user', id: world.a.adminId };
-    else if (as === 'custom') {
+    else if (as === 'custom' || as === 'carer') {
       const me = await world.call('getCurrentPrincipal', { token: request.token });
       expect(me.status).toBe(200);
       expectedActor = { type: 'user', id: me.body.id as string };

@@ -15,6 +15,7 @@ import {
   type OperationRequest,
 } from './support/fixtures';
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from './support/harness';
+import { theCarer } from './support/fixtures/portal';
 
 /**
  * Tenant isolation, proved three ways:
@@ -49,6 +50,8 @@ const SHARED_PATH_PARAMS = new Set(['listKey']);
  * confirmed; a 204 would mean B's request completed something it had not started.
  */
 const EXPECTED_FOR_B: Record<string, { status: number }> = {
+  // A's body names A's child: not a child placed with B's carer, so nothing is written.
+  createPortalDailyLog: { status: 422 },
   confirmTotpEnrolment: { status: 409 },
   // A's request names a UK form and A's user as its subject: B's pack (the USA baseline) has no such
   // form, and the subject is not B's, so nothing may be stored; the form is looked up first.
@@ -287,6 +290,8 @@ function expectNoLeak(response: HttpResponse, sent: unknown): void {
  * who holds every tenant permission in B.
  */
 async function credentialOfB(op: ContractOperation, request: OperationRequest): Promise<string> {
+  // A carer portal request goes as B's own carer: the portal admits carers only.
+  if (request.as === 'carer') return (await theCarer({ world, tenant: world.b })).token;
   if (op.tenancy === 'tenant' && request.as === 'custom')
     return (await makeSession({ world, tenant: world.b })).accessToken;
   return world.b.adminToken;

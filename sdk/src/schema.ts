@@ -18375,6 +18375,7 @@ export interface operations {
                     "application/json": components["schemas"]["PortalOverview"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
@@ -18398,6 +18399,7 @@ export interface operations {
                     "application/json": components["schemas"]["PortalHousehold"];
                 };
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];

@@ -1,30 +1,41 @@
 import type { TenantScope } from '../../http/operation';
 
+export interface ChildRead {
+  childId: string;
+  /** The group of fields read: the shared profile, the name alone, daily logs. */
+  group: 'profile' | 'name' | 'daily_logs';
+  /** The profile's fields by name, as the tenant shared them. */
+  fields?: readonly string[];
+  placementId?: string;
+}
+
 /**
- * Every read of a child's data through the portal is audited as an access: who (the audit actor),
- * which child, and which group of fields (the shared profile fields by name, or a named group such as
- * `name` or `daily_logs`), since carers' reads are as accountable as staff's. Returns how many
- * events it appended: a read that showed no child's data appends none (and its result says so).
+ * Every read of a child's data through the portal is audited as an access, since carers' reads are
+ * as accountable as staff's: who (the audit actor), which children, and which group of fields. One
+ * event per request, on what was read (the placement, the log, or the household for a list), listing
+ * each child read; a list that held no child says so with an empty list.
  */
 export async function auditChildAccess(
   ctx: Pick<TenantScope, 'audit'>,
-  reads: Array<{ childId: string; group: string; fields?: readonly string[]; placementId?: string }>,
-): Promise<number> {
-  const seen = new Set<string>();
+  entity: { type: 'carer_household' | 'placement' | 'daily_log'; id: string },
+  reads: ChildRead[],
+): Promise<void> {
+  const seen = new Map<string, ChildRead>();
   for (const read of reads) {
     const key = `${read.childId}|${read.group}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    await ctx.audit({
-      action: 'portal.child_accessed',
-      entityType: 'child',
-      entityId: read.childId,
-      after: {
-        group: read.group,
-        ...(read.fields ? { fields: [...read.fields] } : {}),
-        ...(read.placementId ? { placementId: read.placementId } : {}),
-      },
-    });
+    if (!seen.has(key)) seen.set(key, read);
   }
-  return seen.size;
+  await ctx.audit({
+    action: 'portal.children_accessed',
+    entityType: entity.type,
+    entityId: entity.id,
+    after: {
+      reads: [...seen.values()].map((r) => ({
+        childId: r.childId,
+        group: r.group,
+        ...(r.fields ? { fields: [...r.fields] } : {}),
+        ...(r.placementId ? { placementId: r.placementId } : {}),
+      })),
+    },
+  });
 }

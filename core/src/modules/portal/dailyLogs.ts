@@ -69,13 +69,13 @@ async function listPortalDailyLogs(ctx: TenantContext<'listPortalDailyLogs'>): P
   const query = DailyLog.query(ctx.trx).where({ tenant_id: ctx.tenantId, household_id: carer.householdId });
   if (ctx.query.childId) query.where('child_id', ctx.query.childId);
   const page = await keysetPage(query, ctx.query, NEWEST_FIRST, (r) => r, 'desc');
-  const accessed = await auditChildAccess(
+  await auditChildAccess(
     ctx,
+    { type: 'carer_household', id: carer.householdId },
     page.rows.map((r) => ({ childId: r.childId, group: 'daily_logs' })),
   );
   return {
     ...ok({ data: await present(ctx, page.rows), nextCursor: page.nextCursor }),
-    noWrite: accessed === 0,
   };
 }
 
@@ -86,7 +86,7 @@ async function getPortalDailyLog(ctx: TenantContext<'getPortalDailyLog'>): Promi
     .where({ tenant_id: ctx.tenantId, household_id: carer.householdId, id: ctx.params.logId })
     .first();
   if (!row) throw Problem.notFound('The daily log');
-  await auditChildAccess(ctx, [{ childId: row.childId, group: 'daily_logs' }]);
+  await auditChildAccess(ctx, { type: 'daily_log', id: row.id }, [{ childId: row.childId, group: 'daily_logs' }]);
   return ok((await present(ctx, [row]))[0]);
 }
 

@@ -198,17 +198,12 @@ async function requestHouseholdChange(ctx: TenantContext<'requestHouseholdChange
       taskId: task.id,
     })
     .returning('*');
+  // One event for the request and the task it made (the task is what staff act on).
   await ctx.audit({
     action: 'carer_household.change_requested',
-    entityType: 'carer_household',
-    entityId: carer.householdId,
-    after: { changeRequestId: id, field: row.field, taskId: task.id },
-  });
-  await ctx.audit({
-    action: 'task.created',
-    entityType: 'task',
-    entityId: task.id,
-    after: { cycleKey: CHANGE_REQUEST_CYCLE, changeRequestId: id, dueDate, ownerId: task.ownerId },
+    entityType: 'household_change_request',
+    entityId: id,
+    after: { householdId: carer.householdId, field: row.field, taskId: task.id, dueDate, ownerId: task.ownerId },
   });
   return created(changeRequestToApi(row, task.status), { location: `/v1/portal/household/change-requests` });
 }

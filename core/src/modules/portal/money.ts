@@ -85,8 +85,9 @@ async function listPortalPayments(ctx: TenantContext<'listPortalPayments'>): Pro
           'l.amount',
         )
     : [];
-  const accessed = await auditChildAccess(
+  await auditChildAccess(
     ctx,
+    { type: 'carer_household', id: carer.householdId },
     lines.filter((l) => l.child_id).map((l) => ({ childId: l.child_id!, group: 'name' })),
   );
   const byRun = new Map<string, PaidLine[]>();
@@ -114,7 +115,6 @@ async function listPortalPayments(ctx: TenantContext<'listPortalPayments'>): Pro
       }),
       nextCursor: page.nextCursor,
     }),
-    noWrite: accessed === 0,
   };
 }
 

@@ -74,13 +74,13 @@ async function listPortalPlacements(ctx: TenantContext<'listPortalPlacements'>):
     ctx,
     rows.map((p) => p.childId),
   );
-  const accessed = await auditChildAccess(
+  await auditChildAccess(
     ctx,
+    { type: 'carer_household', id: carer.householdId },
     rows.map((p) => ({ childId: p.childId, group: 'name' })),
   );
   return {
     ...ok({ data: rows.map((p) => summary(p, children.get(p.childId), settings.today)) }),
-    noWrite: accessed === 0,
   };
 }
 
@@ -183,7 +183,9 @@ async function getPortalPlacement(ctx: TenantContext<'getPortalPlacement'>): Pro
     staffContact(ctx, household?.supervisingWorkerId ?? null),
     scheduleOf(ctx, p, current),
   ]);
-  await auditChildAccess(ctx, [{ childId: p.childId, group: current ? 'profile' : 'name', fields, placementId: p.id }]);
+  await auditChildAccess(ctx, { type: 'placement', id: p.id }, [
+    { childId: p.childId, group: current ? 'profile' : 'name', fields, placementId: p.id },
+  ]);
   return ok({
     ...summary(p, child, settings.today),
     child: current && child ? sharedProfile(child, fields) : null,

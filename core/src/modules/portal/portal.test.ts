@@ -149,16 +149,19 @@ describe('my placements', () => {
     expect(one.body.child.familyName).toBeUndefined();
     expect(one.body.contacts.supervisingWorker).toMatchObject({ id: world.a.adminId });
 
-    const audited = await ownerRows<{ after: { group: string; fields: string[] } }>(
+    const audited = await ownerRows<{ after: { reads: Array<{ childId: string; group: string; fields: string[] }> } }>(
       world.db,
       world.a.id,
-      `SELECT after FROM audit_events WHERE action = 'portal.child_accessed' AND entity_id = ? AND actor_id = ? ORDER BY seq DESC LIMIT 1`,
-      [ukCarer.childId, ukCarer.userId],
+      `SELECT after FROM audit_events WHERE action = 'portal.children_accessed' AND entity_id = ? AND actor_id = ? ORDER BY seq DESC LIMIT 1`,
+      [ukCarer.placementId, ukCarer.userId],
     );
-    expect(audited[0]!.after).toMatchObject({
-      group: 'profile',
-      fields: expect.arrayContaining(['givenName', 'religion']),
-    });
+    expect(audited[0]!.after.reads).toEqual([
+      expect.objectContaining({
+        childId: ukCarer.childId,
+        group: 'profile',
+        fields: expect.arrayContaining(['givenName', 'religion']),
+      }),
+    ]);
   });
 
   it("answers 404 for another household's placement, in the same tenant or another", async () => {
