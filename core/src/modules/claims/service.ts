@@ -319,7 +319,7 @@ export async function storeEvidence(ctx: TenantScope, claim: Claim, evidence: Ev
   for (const [i, e] of evidence.entries()) {
     const facts = { key: e.key, receivedOn: e.receivedOn };
     if (e.documentId !== undefined) {
-      const document = await attachAsEvidence(ctx, e.documentId, {
+      const { document } = await attachAsEvidence(ctx, e.documentId, {
         pointer: `/body/evidence/${i}/documentId`,
         belongs: (d) => d.subjectType === 'claim' && d.subjectId === claim.id,
         elsewhere: 'is not a document kept against this claim',

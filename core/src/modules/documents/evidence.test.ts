@@ -103,7 +103,15 @@ describe("a carer household's evidence", () => {
       `SELECT action FROM audit_events WHERE entity_id = ? ORDER BY seq`,
       [recorded.body.id],
     );
-    expect(audit.map((a) => a.action)).toEqual(['document.recorded', 'document.version_uploaded']);
+    // One event a request: the record was the household's event, the file the document's.
+    expect(audit.map((a) => a.action)).toEqual(['document.version_uploaded']);
+    const recordedOn = await ownerRows<{ after: { document: { id: string } } }>(
+      world.db,
+      world.a.id,
+      `SELECT after FROM audit_events WHERE entity_id = ? AND action = 'carer_household.document_recorded'`,
+      [h.id],
+    );
+    expect(recordedOn.map((e) => e.after.document.id)).toContain(recorded.body.id);
   });
 
   test('an uploaded document becomes evidence by its id: only one of the household the caller can see', async () => {
@@ -125,13 +133,19 @@ describe("a carer household's evidence", () => {
     const after = await world.call('getCarerApproval', { token: caseworker.token, params: { householdId: h.id } });
     const resign = after.body.available.find((v: { transition: string }) => v.transition === 'resign');
     expect(resign.blockers.map((b: { kind: string }) => b.kind)).not.toContain('evidence');
-    const changed = await ownerRows<{ action: string }>(
+    const changed = await ownerRows<{ action: string; before: unknown; after: unknown }>(
       world.db,
       world.a.id,
-      `SELECT action FROM audit_events WHERE entity_id IN (?, ?) AND seq > ? ORDER BY seq`,
-      [own.id, h.id, last!.seq],
+      `SELECT action, before, after FROM audit_events WHERE seq > ? ORDER BY seq`,
+      [last!.seq],
     );
-    expect(changed.map((a) => a.action)).toEqual(['document.updated', 'carer_household.document_recorded']);
+    expect(changed).toEqual([
+      {
+        action: 'carer_household.document_recorded',
+        before: { document: { id: own.id, key: null, receivedOn: null, notes: null } },
+        after: { document: expect.objectContaining({ id: own.id, key: 'resignation_notice' }) },
+      },
+    ]);
 
     const attach = (body: Record<string, unknown>, token = caseworker.token, householdId = h.id) =>
       world.call('recordCarerEvidenceDocument', {

@@ -4,7 +4,7 @@ import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { lookupCodeErrors } from '../lookups/service';
 import { Document, type SubjectType } from './models';
-import { currentVersionOf, documentToApi, findDocument } from './service';
+import { findDocument } from './service';
 import { documentsVisible } from './subjects';
 
 /**
@@ -36,7 +36,8 @@ export async function categoryErrors(ctx: TenantScope, category: string | undefi
 
 /**
  * A record that a document was received, no file kept: a document with no version, against a record
- * the caller found through that record's own finder (so whose it is, is known). Audited.
+ * the caller found through that record's own finder (so whose it is, is known). A request appends one
+ * audit event: the caller's, on the record the evidence is of, carries the document.
  */
 export async function recordReceivedDocument(
   ctx: TenantScope,
@@ -68,25 +69,19 @@ export async function recordReceivedDocument(
       createdBy: actorId(ctx),
     })
     .returning('*');
-  await ctx.audit({
-    action: 'document.recorded',
-    entityType: 'document',
-    entityId: document.id,
-    after: documentToApi(document, null),
-  });
   return document;
 }
 
 /**
  * A document already kept made evidence: it must be one the caller can see (else, as another tenant's,
- * a 422 naming `pointer`), still active, and kept against a record `belongs` accepts. Audited when it
- * changes.
+ * a 422 naming `pointer`), still active, and kept against a record `belongs` accepts. Returns it as it
+ * was and as it is, for the caller's audit event.
  */
 export async function attachAsEvidence(
   ctx: TenantScope,
   documentId: string,
   rule: { pointer: string; belongs: (d: Document) => boolean; elsewhere: string; evidence: EvidenceFacts },
-): Promise<Document> {
+): Promise<{ before: Document; document: Document }> {
   const { pointer, evidence } = rule;
   const document = await findDocument(ctx, documentId, { lock: true, pointer });
   if (!rule.belongs(document)) throw Problem.unprocessable([{ pointer, message: rule.elsewhere }]);
@@ -94,30 +89,21 @@ export async function attachAsEvidence(
     throw Problem.unprocessable([{ pointer, message: 'was destroyed under its retention rule' }]);
   const notes = evidence.notes === undefined ? document.notes : evidence.notes;
   if (document.evidenceKey === evidence.key && document.receivedOn === evidence.receivedOn && document.notes === notes)
-    return document;
-  return changeEvidence(ctx, document, { evidenceKey: evidence.key, receivedOn: evidence.receivedOn, notes });
-}
-
-/** No longer evidence (a claim's evidence replaced without it): the document stays, as any document. */
-export async function releaseEvidence(ctx: TenantScope, document: Document): Promise<Document> {
-  return changeEvidence(ctx, document, { evidenceKey: null, receivedOn: null });
-}
-
-async function changeEvidence(
-  ctx: TenantScope,
-  document: Document,
-  changes: { evidenceKey: string | null; receivedOn: string | null; notes?: string | null },
-): Promise<Document> {
-  const current = await currentVersionOf(ctx, document);
-  const after = await patchVersioned(ctx.trx, Document, document, changes);
-  await ctx.audit({
-    action: 'document.updated',
-    entityType: 'document',
-    entityId: document.id,
-    before: documentToApi(document, current),
-    after: documentToApi(after, current),
+    return { before: document, document };
+  const after = await patchVersioned(ctx.trx, Document, document, {
+    evidenceKey: evidence.key,
+    receivedOn: evidence.receivedOn,
+    notes,
   });
-  return after;
+  return { before: document, document: after };
+}
+
+/**
+ * No longer evidence (a claim's evidence replaced without it): the document stays, as any document.
+ * The caller's audit event (the claim's before and after) records it.
+ */
+export async function releaseEvidence(ctx: TenantScope, document: Document): Promise<Document> {
+  return patchVersioned(ctx.trx, Document, document, { evidenceKey: null, receivedOn: null });
 }
 
 /** Which of these documents the caller may see (the documents' one access rule). */
