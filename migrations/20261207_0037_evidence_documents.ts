@@ -12,10 +12,11 @@ import { forEachTenant, runStatements } from './support';
  * the audit events that named it name the document; carer evidence is kept against its household,
  * claim evidence against its claim (with the claim's household, as attaching it would). A household's
  * is of the category its key names where the key is a document category of the tenant, else `other`;
- * a claim's is a `receipt` (or `other`, for a tenant that removed that category). A claim's evidence never said who recorded it or when: created_by stays
- * null and created_at is when this ran, which can only keep it longer under a retention rule, never
- * shorter. The migration appends no audit events (no migration does; the chain records requests and
- * jobs), and the old tables go: nothing reads them any more.
+ * a claim's is a `receipt` (or `other`, for a tenant that removed that category). A claim's evidence
+ * never said who recorded it or when: created_by stays null and created_at is when this ran (the
+ * retention rules count from the record's events, a claim paid or an approval ended, never from it).
+ * The migration appends no audit events (no migration does; the chain records requests and jobs),
+ * and the old tables go: nothing reads them any more.
  */
 export async function up(knex: Knex): Promise<void> {
   await runStatements(knex, [
