@@ -81,7 +81,11 @@ export const PORTAL_OPEN = [
 ];
 
 export async function up(knex: Knex): Promise<void> {
-  await grantToSystemRoles(knex, { tenant_admin: ['portal:manage'], supervisor: ['portal:manage'], caseworker: ['portal:manage'] });
+  await grantToSystemRoles(knex, {
+    tenant_admin: ['portal:manage'],
+    supervisor: ['portal:manage'],
+    caseworker: ['portal:manage'],
+  });
   await runStatements(knex, [
     `DO $$ BEGIN
        CREATE ROLE hearth_portal NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT;

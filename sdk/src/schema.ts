@@ -8973,8 +8973,6 @@ export interface components {
             data: components["schemas"]["PlacementContactSession"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
-        /** @enum {string} */
-        PortalFeature: "claims" | "forms" | "logs" | "documents" | "money";
         /**
          * @description A field of the child's record a tenant may share with carers; nothing else ever leaves the server through the portal.
          * @enum {string}

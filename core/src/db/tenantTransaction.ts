@@ -39,8 +39,7 @@ export function scopeStatement(scope: TransactionScope): Statement {
     ['app.tenant_id', scope.tenantId ?? ''],
     ['app.platform', scope.platform ? 'on' : 'off'],
   ];
-  if (scope.portal)
-    settings.push(['app.household_id', scope.portal.householdId], ['app.user_id', scope.portal.userId]);
+  if (scope.portal) settings.push(['app.household_id', scope.portal.householdId], ['app.user_id', scope.portal.userId]);
   if (scope.statementTimeoutMs) settings.push(['statement_timeout', String(scope.statementTimeoutMs)]);
   if (scope.idleInTransactionTimeoutMs)
     settings.push(['idle_in_transaction_session_timeout', String(scope.idleInTransactionTimeoutMs)]);

@@ -29,7 +29,11 @@ export const ProblemTypes = {
   forbidden: { slug: 'forbidden', title: 'The credential lacks the permission', status: 403 },
   mfaEnrolmentRequired: { slug: 'mfa-enrolment-required', title: 'Enrol in MFA before using the API', status: 403 },
   portalStaffOnly: { slug: 'portal-staff-only', title: 'This operation is for staff, not carers', status: 403 },
-  portalCarersOnly: { slug: 'portal-carers-only', title: 'This operation is for carers in the carer portal', status: 403 },
+  portalCarersOnly: {
+    slug: 'portal-carers-only',
+    title: 'This operation is for carers in the carer portal',
+    status: 403,
+  },
   portalFeatureOff: {
     slug: 'portal-feature-off',
     title: 'The tenant has turned this carer portal feature off',

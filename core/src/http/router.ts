@@ -124,14 +124,17 @@ export function checkAccess(definition: OperationDefinition, principal: Principa
   const enrolmentOnly = principal.kind !== 'api_key' && principal.scope === 'mfa_enrolment';
   if ('carer' in access) {
     if (principal.kind !== 'carer')
-      throw new Problem('portalCarersOnly', 'The carer portal is for carers signed in to it; staff use the staff operations');
+      throw new Problem(
+        'portalCarersOnly',
+        'The carer portal is for carers signed in to it; staff use the staff operations',
+      );
     if (enrolmentOnly)
       throw new Problem('mfaEnrolmentRequired', 'Your role requires MFA: enrol a TOTP authenticator first');
     return;
   }
   // Least privilege by construction: whatever roles a carer's user is given, staff operations stay closed.
   if (principal.kind === 'carer' && !('authenticated' in access && !access.staffOnly))
-    throw new Problem('portalStaffOnly', 'Carers reach Hearth through the carer portal\'s operations (/v1/portal)');
+    throw new Problem('portalStaffOnly', "Carers reach Hearth through the carer portal's operations (/v1/portal)");
   if ('authenticated' in access) {
     if (access.usersOnly && principal.kind === 'api_key')
       throw new Problem('forbidden', 'Only a person can do this, not an API key');

@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { PartialModelObject } from 'objection';
 import { patchVersioned } from '../../db/versioned';
 import { keysetPage } from '../../db/keyset';
-import { actorKind,
+import {
+  actorKind,
   actorId,
   defineOperations,
   type OperationResult,
@@ -307,7 +308,13 @@ async function approvePaymentRun(ctx: TenantContext<'approvePaymentRun'>): Promi
 
 async function finalisePaymentRun(ctx: TenantContext<'finalisePaymentRun'>): Promise<OperationResult> {
   const { ip, userAgent, requestId } = ctx.meta;
-  const actor: AuditActor = { actorType: actorKind(ctx.principal), actorId: ctx.principal.id, ip, userAgent, requestId };
+  const actor: AuditActor = {
+    actorType: actorKind(ctx.principal),
+    actorId: ctx.principal.id,
+    ip,
+    userAgent,
+    requestId,
+  };
   const poster = { trx: ctx.trx, tenantId: ctx.tenantId, packs: ctx.services.packs, actor };
   return answerStep(ctx, {
     runId: ctx.params.runId,
