@@ -34,6 +34,11 @@ export const NOTIFICATION_EVENTS = {
     channels: ['email', 'sms', 'inapp'],
     recipients: "the child's allocated worker",
   },
+  'webhook_endpoint.disabled': {
+    critical: false,
+    channels: ['email', 'inapp'],
+    recipients: "the tenant's administrators",
+  },
 } as const satisfies Record<string, NotificationEventDefinition>;
 
 export type NotificationEvent = keyof typeof NOTIFICATION_EVENTS;
