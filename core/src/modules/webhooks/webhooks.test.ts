@@ -1,3 +1,5 @@
+import { deliverNotificationJob } from '../notifications/delivery';
+import { NOTIFICATION_DELIVERY_JOB } from '../notifications/outbox';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -388,6 +390,28 @@ describe('webhook deliveries', () => {
         [world.a.id, endpoint.id],
       );
       expect(audits).toEqual([{ action: 'webhook_endpoint.disabled', actor_type: 'system' }]);
+      // The administrators are told through the notifications outbox, written with the disabling.
+      await runDueJobs(world.db, {
+        handlers: { [NOTIFICATION_DELIVERY_JOB]: deliverNotificationJob },
+        services: world.server.services,
+        backoffMs: () => 0,
+      });
+      const told = await ownerRows<{ channel: string; recipient: string; status: string; subject: string }>(
+        world.db,
+        world.a.id,
+        `SELECT channel, recipient, status, subject FROM outbound_messages
+          WHERE tenant_id = ? AND event = 'webhook_endpoint.disabled' AND payload->>'link' = ? ORDER BY channel`,
+        [world.a.id, `/webhook-endpoints/${endpoint.id}`],
+      );
+      expect(told).toEqual([
+        {
+          channel: 'email',
+          recipient: world.a.adminEmail,
+          status: 'delivered',
+          subject: 'A webhook endpoint of Tenant tenant-a was turned off',
+        },
+        { channel: 'inapp', recipient: world.a.adminId, status: 'delivered', subject: 'Webhook endpoint turned off' },
+      ]);
       // A disabled endpoint gets no new deliveries, and replay to it is refused until it is enabled.
       await createChild('Dis2');
       expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
