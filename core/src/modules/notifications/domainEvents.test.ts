@@ -441,3 +441,129 @@ describe('no email about a child carries its name', () => {
     }
   });
 });
+
+describe("a tenant's own wording", () => {
+  const path = { event: 'claims.decided', channel: 'email' };
+  const put = (body: Record<string, unknown>, params: Record<string, string> = path, token = world.a.adminToken) =>
+    world.call('putNotificationTemplate', { token, params, body });
+
+  it('is checked before it is stored: it compiles, uses only what the event renders with, fits the channel', async () => {
+    const base = { effectiveFrom: daysFromToday(0), description: 'Plainer words' };
+    const unknownVariable = await put({
+      ...base,
+      subject: 'Claim {{decision}}',
+      text: 'About {{child.name}}: {{link}}',
+    });
+    expect(unknownVariable.status).toBe(422);
+    expect(unknownVariable.body.errors).toEqual([
+      { pointer: '/body/text', message: 'uses {{child.name}}, which claims.decided does not render with' },
+    ]);
+    const broken = await put({ ...base, subject: 'Claim {{decision', text: 'x' });
+    expect(broken.status).toBe(422);
+    expect(broken.body.errors[0]).toMatchObject({
+      pointer: '/body/subject',
+      message: expect.stringContaining('does not compile'),
+    });
+    const noSubject = await put({ ...base, text: 'Your claim was {{decision}}.' });
+    expect(noSubject.body.errors).toEqual([{ pointer: '/body/subject', message: 'is required for email' }]);
+    const smsSubject = await put(
+      { ...base, subject: 'x', text: '{{service.name}}: alert {{reference}}' },
+      { event: 'children.safeguarding_alert', channel: 'sms' },
+    );
+    expect(smsSubject.body.errors).toEqual([{ pointer: '/body/subject', message: 'an SMS has no subject' }]);
+    const noPackWording = await put(
+      { ...base, subject: 'x', text: 'y' },
+      { event: 'auth.password_reset', channel: 'inapp' },
+    );
+    expect(noPackWording.status).toBe(404);
+    const unknownTerm = await put({ ...base, subject: 'x', text: '{{terms.notATerm}}' });
+    expect(unknownTerm.body.errors[0].message).toContain('{{terms.notATerm}}');
+    const caseworker = await world.addUser(world.a, ['caseworker']);
+    expect((await put({ ...base, subject: 'x', text: 'y' }, path, caseworker.token)).status).toBe(403);
+    expect(
+      (await world.call('getNotificationTemplate', { token: world.a.adminToken, params: path })).body.overrides,
+    ).toEqual([]);
+  });
+
+  it('is versioned and dated, audited, previewed, and what a real message is rendered from', async () => {
+    const listed = await world.call('listNotificationTemplates', { token: world.a.adminToken });
+    expect(listed.status).toBe(200);
+    expect(listed.body.data).toContainEqual(
+      expect.objectContaining({ ...path, layer: 'pack:uk', version: 1, effectiveFrom: null }),
+    );
+    const v1 = await put({
+      effectiveFrom: daysFromToday(0),
+      description: 'Plainer words',
+      subject: '{{service.name}}: claim {{decision}}',
+      text: 'Dear {{recipient.name}}, the {{terms.carerHousehold}} claim {{reference}} was {{decision}}. {{link}}',
+    });
+    expect(v1.status).toBe(200);
+    expect(v1.body).toMatchObject({ version: 1, effectiveFrom: daysFromToday(0), createdBy: world.a.adminId });
+    const v2 = await put({
+      effectiveFrom: daysFromToday(30),
+      description: 'Next month',
+      subject: 'Later wording {{decision}}',
+      text: 'Later {{link}}',
+    });
+    expect(v2.body.version).toBe(2);
+    const audits = await ownerRows<{ entity_id: string }>(
+      world.db,
+      world.a.id,
+      `SELECT entity_id FROM audit_events WHERE tenant_id = ? AND action = 'notification_template.overridden' ORDER BY seq`,
+      [world.a.id],
+    );
+    expect(audits.map((a) => a.entity_id)).toEqual([v1.body.id, v2.body.id]);
+
+    const detail = await world.call('getNotificationTemplate', { token: world.a.adminToken, params: path });
+    expect(detail.body.effective).toMatchObject({ layer: 'tenant', version: 1 });
+    expect(detail.body.overrides.map((o: { version: number }) => o.version)).toEqual([2, 1]);
+    expect(detail.body.pack.subject).toBe('Your claim was {{decision}}');
+
+    const preview = await world.call('previewNotificationTemplate', { token: world.a.adminToken, params: path });
+    expect(preview.body).toMatchObject({
+      subject: 'Tenant tenant-a: claim approved',
+      templateVersion: 'tenant:claims.decided@1',
+    });
+    expect(preview.body.text).toContain('the fostering household claim claim-3c1d was approved');
+    const draft = await world.call('previewNotificationTemplate', {
+      token: world.a.adminToken,
+      params: { event: 'payments.remittance_ready', channel: 'email' },
+      body: { subject: 'Your {{terms.allowance}}', text: 'Paid on {{paymentDate}}' },
+    });
+    expect(draft.body).toMatchObject({
+      subject: 'Your fostering allowance',
+      text: 'Paid on 2026-12-04',
+      templateVersion: 'draft',
+    });
+    // The other tenant's pack wording is untouched.
+    const other = await world.call('previewNotificationTemplate', {
+      token: world.b.adminToken,
+      params: { event: 'payments.remittance_ready', channel: 'email' },
+    });
+    expect(other.body.subject).toBe('Your provider payment statement from Tenant tenant-b is ready');
+
+    // A real decision is worded by the override in effect today, and the log says which.
+    const claim = await makeSubmittedClaim(ctxOf(world.a));
+    const householdId = (await world.call('getClaim', { token: world.a.adminToken, params: { claimId: claim.id } }))
+      .body.householdId as string;
+    await giveEmail(world.a, householdId, 'overridden@example.test');
+    const before = smtp.received.length;
+    await ok(
+      await world.call('approveClaim', { token: world.a.adminToken, params: { claimId: claim.id }, body: {} }),
+      200,
+      'approveClaim',
+    );
+    await runJobs();
+    const [mail] = mailTo('overridden@example.test', before);
+    expect(mail!.subject).toBe('Tenant tenant-a: claim approved');
+    expect(mail!.text).toContain(`the fostering household claim ${claim.id.slice(0, 8)} was approved`);
+    const messages = await messagesOf(world.a.id, 'claims.decided', 'claim_id = ? AND channel = ?', [
+      claim.id,
+      'email',
+    ]);
+    expect(messages.map((m) => m.template_version)).toEqual(['tenant:claims.decided@1', 'tenant:claims.decided@1']);
+    // In-app keeps the pack's wording: the override is for email only.
+    const inapp = await messagesOf(world.a.id, 'claims.decided', 'claim_id = ? AND channel = ?', [claim.id, 'inapp']);
+    expect(inapp[0]!.template_version).toBe('uk:claims.decided@1');
+  });
+});

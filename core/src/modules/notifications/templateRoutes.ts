@@ -154,8 +154,9 @@ async function previewNotificationTemplate(
   const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('name')) as { name: string };
   const terms = Object.fromEntries(Object.entries(config.effective.terminology).map(([k, v]) => [k, v.value]));
   const data = { ...sampleDataOf(pack, event), service: { name: tenant.name }, terms };
-  const draft = ctx.body;
-  if (draft) {
+  // Without a body (or with an empty one) the wording in effect is previewed.
+  const draft = ctx.body as { subject?: string; text?: string; html?: string } | undefined;
+  if (draft?.text !== undefined) {
     const parts: TemplateParts = { subject: draft.subject ?? null, text: draft.text, html: draft.html ?? null };
     const errors = checkTemplateParts(pack, event, channel, parts);
     if (errors.length) throw Problem.unprocessable(errors);
