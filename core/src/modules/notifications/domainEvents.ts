@@ -70,6 +70,8 @@ export async function notifyPaymentRunFinalised(
     periodStart: string;
     periodEnd: string;
     paymentDate: string;
+    /** The calculation the run was finalised on: lines of earlier ones paid nothing. */
+    calculationNumber: number;
     calculatedBy: string | null;
     approvedBy: string | null;
     finalisedBy: string | null;
@@ -97,7 +99,7 @@ export async function notifyPaymentRunFinalised(
           .select(scope.trx.raw('1'))
           .from('payment_lines as l')
           .whereRaw('l.tenant_id = h.tenant_id AND l.household_id = h.id')
-          .where('l.run_id', run.id),
+          .where({ 'l.run_id': run.id, 'l.calculation': run.calculationNumber }),
       )
       .orderBy('h.id')
       .limit(REMITTANCE_BATCH)
