@@ -1303,7 +1303,7 @@ export interface paths {
         put?: never;
         /**
          * Record an evidence document received
-         * @description A record that the document was received (no file is stored); counts as `document` evidence of its key.
+         * @description Counts as `document` evidence of its key for the household's approval workflow, from the day it was received. Evidence is a document (the documents module's: one access rule, download log and retention rule). With `documentId`, a document already kept against this household, one of its members or one of its checks, that the caller can see, becomes the evidence (its title and category stay its own; anything else is a 422 naming `/body/documentId`). Without it, a record that the document was received is kept as a document with no file yet (`title` required), which a file can be uploaded to later as its first version (`uploadDocumentVersion`); its category is `category`, else the key where the key is a document category, else `other`. The answer's `id` is the document's.
          */
         post: operations["recordCarerEvidenceDocument"];
         delete?: never;
@@ -2175,7 +2175,7 @@ export interface paths {
         head?: never;
         /**
          * Change a draft claim
-         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's; each line must fall on a day the household was approved.
+         * @description Only a draft changes. Lines and evidence, when sent, replace the claim's; each line must fall on a day the household was approved. Evidence replaced is not deleted: a document no longer in the list stays a document of the claim, no longer counted as evidence; a record of receipt sent again as it was (same key, title and date) is the same document.
          */
         patch: operations["updateClaim"];
         trace?: never;
@@ -5912,11 +5912,25 @@ export interface components {
             recordedBy: string | null;
             /** Format: date-time */
             createdAt: string;
+            category: components["schemas"]["Code"];
+            /**
+             * Format: int32
+             * @description The number of the document's current version; null while no file is kept, only the record that it was received.
+             */
+            currentVersion: number | null;
         };
         CarerEvidenceDocumentCreate: {
+            /**
+             * Format: uuid
+             * @description A document already kept against the household, one of its members or one of its checks, to count as this evidence.
+             */
+            documentId?: string;
+            /** @description The document category of a new record of receipt (a code of the tenant's document_category list); not with documentId. */
+            category?: string;
             /** @description The evidence key a workflow step names (e.g. application_form). */
             key: string;
-            title: string;
+            /** @description The title of a new record of receipt; required without documentId, refused with it. */
+            title?: string;
             /** Format: date */
             receivedOn: string;
             notes?: string;
@@ -6737,9 +6751,13 @@ export interface components {
             /** Format: uuid */
             placementId?: string | null;
         };
+        /** @description One piece of the claim's evidence, kept as a document of the claim. With `documentId`, a document already uploaded against this claim (subjectType claim) that the caller can see; without it, a record that the document was received (`title` required), kept as a document with no file yet, which a file can be uploaded to later as its first version. */
         ClaimEvidenceInput: {
+            /** Format: uuid */
+            documentId?: string;
             key: string;
-            title: string;
+            /** @description Required without documentId, refused with it (the document keeps its own). */
+            title?: string;
             /** Format: date */
             receivedOn: string;
         };
@@ -6797,6 +6815,7 @@ export interface components {
             placementId?: string | null;
             explanation?: components["schemas"]["ClaimLineExplanation"] | null;
         };
+        /** @description A document of the claim counted as its evidence; `id` is the document's (GET /v1/documents/{documentId}). Only those the caller may see are listed. */
         ClaimEvidence: {
             /** Format: uuid */
             id: string;
@@ -6804,6 +6823,12 @@ export interface components {
             title: components["schemas"]["Name"];
             /** Format: date */
             receivedOn: string;
+            category: components["schemas"]["Code"];
+            /**
+             * Format: int32
+             * @description The number of the document's current version; null while only the record that it was received is kept.
+             */
+            currentVersion: number | null;
         };
         ClaimHistoryEntry: {
             fromStatus: components["schemas"]["ClaimStatus"] | null;
@@ -6988,13 +7013,23 @@ export interface components {
             expiresOn: string | null;
             /** @enum {string} */
             status: "active" | "destroyed";
+            /** @description Null for a record that a document was received with no file kept yet (evidence recorded without one, or recorded before evidence was kept as documents); uploading a version gives it its first. */
             currentVersion: components["schemas"]["DocumentVersion"] | null;
+            /** @description What the document is evidence of, where it is: a carer household's (the key its approval workflow names) or a claim's. */
+            evidence: components["schemas"]["DocumentEvidence"] | null;
             version: components["schemas"]["Version"];
             createdBy: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        DocumentEvidence: {
+            /** @description The evidence key (e.g. application_form, resignation_notice). */
+            key: string;
+            /** Format: date */
+            receivedOn: string;
+            notes: string | null;
         };
         DocumentPage: {
             data: components["schemas"]["Document"][];

@@ -15,17 +15,11 @@ import type { WorkflowDefinition } from '../../packs/types';
 import { iso } from '../../time';
 import { lookupCodeErrors } from '../lookups/service';
 import { recordCaseEvent } from '../tasks/events';
-import { complianceOf } from './compliance';
+import { complianceOf, EVIDENCE_SUBJECTS } from './compliance';
 import { approvedOn } from './forMatching';
 import { insertDecision } from './evidence';
-import {
-  CarerApprovalStep,
-  CarerApprovalTerms,
-  CarerCheck,
-  CarerDecision,
-  CarerEvidenceDocument,
-  CarerHousehold,
-} from './models';
+import { CarerApprovalStep, CarerApprovalTerms, CarerCheck, CarerDecision, CarerHousehold } from './models';
+import { Document } from '../documents/models';
 import { configFor, decisionToApi, findHousehold, hasLookupList } from './shared';
 import type { CarerConfig } from './tenantConfig';
 
@@ -83,11 +77,17 @@ export async function subjectOf(
     .where({ tenant_id: t, subject_type: 'carer_household', subject_id: household.id })
     .orderBy([{ column: 'submitted_at' }, { column: 'id' }])
     .select('form_key', 'data')) as Array<{ form_key: string; data: Record<string, unknown> }>;
-  const documents = await CarerEvidenceDocument.query(ctx.trx)
-    .where({ tenant_id: t, household_id: household.id })
-    .where('received_on', '<=', asOf)
-    .orderBy([{ column: 'received_on' }, { column: 'id' }])
-    .select('key', 'received_on');
+  // The household's evidence documents, kept against it, a member or a check: received is received,
+  // whoever may see the file, and whether or not retention has since destroyed it.
+  const documents = (
+    await Document.query(ctx.trx)
+      .where({ tenant_id: t, household_id: household.id })
+      .whereIn('subject_type', EVIDENCE_SUBJECTS)
+      .whereNotNull('evidence_key')
+      .where('received_on', '<=', asOf)
+      .orderBy([{ column: 'received_on' }, { column: 'id' }])
+      .select('evidence_key', 'received_on')
+  ).map((d) => ({ key: d.evidenceKey!, receivedOn: d.receivedOn! }));
   const decisions = await CarerDecision.query(ctx.trx)
     .where({ tenant_id: t, household_id: household.id })
     .orderBy([{ column: 'created_at' }, { column: 'id' }])

@@ -2,7 +2,7 @@ import type { AnyQueryBuilder, QueryBuilder } from 'objection';
 import { addMonths, ageOn } from '../../dates';
 import type { FindScope } from '../../db/find';
 import { CarerCheck, CarerHousehold, CarerHouseholdMember } from './models';
-import { Document } from '../documents/models';
+import { Document, type SubjectType } from '../documents/models';
 
 export type { CheckStatus } from './models';
 
@@ -53,7 +53,7 @@ export interface ExpiredDocument {
 }
 
 /** Documents that are a household's own evidence: kept against it, one of its members, or one of its checks. */
-const EVIDENCE_SUBJECTS = ['household', 'member', 'check'];
+export const EVIDENCE_SUBJECTS: SubjectType[] = ['household', 'member', 'check'];
 
 /** Active evidence documents of the households whose expiry has come by `asOf` (expired on their day, as checks). */
 function expiredEvidence(ctx: FindScope, households: string[] | HouseholdSelection, asOf: string) {

@@ -3,7 +3,10 @@ import { created } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { formDataErrors, storeFormSubmission, submissionToApi } from '../configuration/formSubmissions';
-import { CarerDecision, CarerEvidenceDocument } from './models';
+import { attachAsEvidence, categoryErrors, evidenceCategory, recordReceivedDocument } from '../documents/evidence';
+import type { Document } from '../documents/models';
+import { EVIDENCE_SUBJECTS } from './compliance';
+import { CarerDecision } from './models';
 import { configFor, decisionToApi, documentToApi, findHousehold } from './shared';
 
 export async function recordCarerEvidenceDocument(
@@ -14,23 +17,49 @@ export async function recordCarerEvidenceDocument(
   const { today } = await configFor(ctx);
   if (input.receivedOn > today)
     throw Problem.unprocessable([{ pointer: '/body/receivedOn', message: 'is in the future' }]);
-  const row = await CarerEvidenceDocument.query(ctx.trx)
-    .insert({
-      tenantId: ctx.tenantId,
-      id: newId(),
+  // Notes not sent leave an attached document's own.
+  const evidence = { key: input.key, receivedOn: input.receivedOn, notes: input.notes };
+  let document: Document;
+  let before: Document | null = null;
+  if (input.documentId) {
+    const own = [
+      ...(input.title !== undefined ? ['title'] : []),
+      ...(input.category !== undefined ? ['category'] : []),
+    ].map((field) => ({ pointer: `/body/${field}`, message: "is the document's own: not sent with documentId" }));
+    if (own.length) throw Problem.unprocessable(own);
+    ({ before, document } = await attachAsEvidence(ctx, input.documentId, {
+      pointer: '/body/documentId',
+      belongs: (d) => d.householdId === household.id && EVIDENCE_SUBJECTS.includes(d.subjectType),
+      elsewhere: 'is not a document kept against this household, one of its members or one of its checks',
+      evidence,
+    }));
+  } else {
+    if (input.title === undefined)
+      throw Problem.unprocessable([{ pointer: '/body/title', message: 'is required without documentId' }]);
+    const errors = await categoryErrors(ctx, input.category, '/body/category');
+    if (errors.length) throw Problem.unprocessable(errors);
+    document = await recordReceivedDocument(ctx, {
+      subjectType: 'household',
+      subjectId: household.id,
       householdId: household.id,
-      key: input.key,
+      category: input.category ?? (await evidenceCategory(ctx, input.key, 'other')),
       title: input.title,
-      receivedOn: input.receivedOn,
-      notes: input.notes ?? null,
-      recordedBy: actorId(ctx),
-    })
-    .returning('*');
-  const body = documentToApi(row);
+      evidence,
+    });
+  }
+  const body = documentToApi(document);
+  // The request's one event, on the household; an attached document's evidence as it was goes in `before`.
   await ctx.audit({
     action: 'carer_household.document_recorded',
     entityType: 'carer_household',
     entityId: household.id,
+    ...(before
+      ? {
+          before: {
+            document: { id: before.id, key: before.evidenceKey, receivedOn: before.receivedOn, notes: before.notes },
+          },
+        }
+      : {}),
     after: { document: body },
   });
   return created(body, { location: `/v1/carer-households/${household.id}/documents/${body.id}` });

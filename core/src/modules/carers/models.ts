@@ -78,20 +78,6 @@ export class CarerCheck extends TenantModel {
   updatedAt!: Date;
 }
 
-export class CarerEvidenceDocument extends TenantModel {
-  static override tableName = 'carer_evidence_documents';
-  static override idColumn = ['tenant_id', 'id'];
-
-  id!: string;
-  householdId!: string;
-  key!: string;
-  title!: string;
-  receivedOn!: string;
-  notes!: string | null;
-  recordedBy!: string | null;
-  createdAt!: Date;
-}
-
 export class CarerDecision extends TenantModel {
   static override tableName = 'carer_decisions';
   static override idColumn = ['tenant_id', 'id'];

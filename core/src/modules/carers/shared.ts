@@ -2,13 +2,8 @@ import type { Knex } from 'knex';
 import { findOne, type FindOptions, type FindScope } from '../../db/find';
 import type { TenantScope } from '../../http/operation';
 import { iso } from '../../time';
-import {
-  CarerHousehold,
-  type CarerCheck,
-  type CarerDecision,
-  type CarerEvidenceDocument,
-  type CarerHouseholdMember,
-} from './models';
+import { CarerHousehold, type CarerCheck, type CarerDecision, type CarerHouseholdMember } from './models';
+import type { Document } from '../documents/models';
 import { carerConfig, type CarerConfig } from './tenantConfig';
 
 export function householdToApi(r: CarerHousehold) {
@@ -87,16 +82,19 @@ export function decisionToApi(r: CarerDecision) {
   };
 }
 
-export function documentToApi(r: CarerEvidenceDocument) {
+/** A household's evidence document as the carers API has always shown it, with the document's category and version. */
+export function documentToApi(d: Document) {
   return {
-    id: r.id,
-    householdId: r.householdId,
-    key: r.key,
-    title: r.title,
-    receivedOn: r.receivedOn,
-    notes: r.notes,
-    recordedBy: r.recordedBy,
-    createdAt: iso(r.createdAt),
+    id: d.id,
+    householdId: d.householdId!,
+    key: d.evidenceKey!,
+    title: d.title,
+    receivedOn: d.receivedOn!,
+    notes: d.notes,
+    recordedBy: d.createdBy,
+    createdAt: iso(d.createdAt),
+    category: d.category,
+    currentVersion: d.currentVersion,
   };
 }
 

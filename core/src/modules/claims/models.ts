@@ -55,17 +55,6 @@ export class ClaimLine extends TenantModel {
   explanation!: PricedMileage['explanation'] | null;
 }
 
-export class ClaimEvidence extends TenantModel {
-  static override tableName = 'claim_evidence';
-  static override idColumn = ['tenant_id', 'id'];
-
-  id!: string;
-  claimId!: string;
-  key!: string;
-  title!: string;
-  receivedOn!: string;
-}
-
 export class ClaimHistory extends TenantModel {
   static override tableName = 'claim_history';
   static override idColumn = ['tenant_id', 'id'];

@@ -17,6 +17,7 @@ import type { CarerHousehold } from '../carers/models';
 import { findHousehold } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
+import { visibleDocumentIds } from '../documents/evidence';
 import { notifyClaimDecided } from '../notifications/domainEvents';
 import { Claim, ClaimLine, type ClaimStatus } from './models';
 import {
@@ -27,6 +28,7 @@ import {
   presentClaim,
   recordHistory,
   repriceClaim,
+  storeEvidence,
   storeLines,
   type EvidenceInput,
   type LineInput,
@@ -70,7 +72,19 @@ async function listClaims(ctx: TenantContext<'listClaims'>): Promise<OperationRe
  */
 async function present(ctx: TenantScope, claim: Claim) {
   const whole = await presentClaim(ctx, claim);
-  return { whole, shown: { ...whole, lines: await withholdRestricted(ctx, whole.lines) } };
+  // Evidence is documents: the caller is shown those the documents' access rule lets them see.
+  const visible = await visibleDocumentIds(
+    ctx,
+    whole.evidence.map((e) => e.id),
+  );
+  return {
+    whole,
+    shown: {
+      ...whole,
+      lines: await withholdRestricted(ctx, whole.lines),
+      evidence: whole.evidence.filter((e) => visible.has(e.id)),
+    },
+  };
 }
 
 /**
@@ -144,7 +158,8 @@ async function createClaim(ctx: TenantContext<'createClaim'>): Promise<Operation
       createdBy: actorId(ctx),
     })
     .returning('*');
-  await storeLines(ctx, { claimId: inserted.id, lines: input.lines, evidence });
+  await storeLines(ctx, { claimId: inserted.id, lines: input.lines });
+  await storeEvidence(ctx, inserted, evidence);
   await recordHistory(ctx, { claimId: inserted.id, from: null, to: 'draft', actorId: actorId(ctx) });
   const total = await repriceClaim(ctx, inserted, pack);
   // Still its first version: the claim is being made, not changed.
@@ -186,7 +201,8 @@ async function updateClaim(ctx: TenantContext<'updateClaim'>): Promise<Operation
       'A line of this claim is about a restricted record: only the people named on it may change the lines',
     );
   }
-  await storeLines(ctx, { claimId: before.id, lines: input.lines, evidence: input.evidence });
+  await storeLines(ctx, { claimId: before.id, lines: input.lines });
+  if (input.evidence) await storeEvidence(ctx, before, input.evidence);
   const total = await repriceClaim(ctx, before, pack);
   const changes: PartialModelObject<Claim> = { total };
   if (input.description !== undefined) changes.description = input.description;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { findOne, type FindOptions, type FindScope } from '../../db/find';
+import type { TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import type { ResolvedPack } from '../../packs/registry';
@@ -7,8 +8,16 @@ import { inEffectOn, iso } from '../../time';
 import { Child } from '../children/models';
 import type { CarerHousehold } from '../carers/models';
 import { approvedOn } from '../carers/forMatching';
+import {
+  attachAsEvidence,
+  evidenceCategory,
+  recordReceivedDocument,
+  releaseEvidence,
+  visibleDocumentIds,
+} from '../documents/evidence';
+import { Document } from '../documents/models';
 import { lookupCodeErrors } from '../lookups/service';
-import { Claim, ClaimEvidence, ClaimHistory, ClaimLine, type ClaimStatus } from './models';
+import { Claim, ClaimHistory, ClaimLine, type ClaimStatus } from './models';
 import { mileageTableOf, priceMileage } from './pricing';
 
 export type { ClaimStatus } from './models';
@@ -28,8 +37,9 @@ export interface LineInput {
 }
 
 export interface EvidenceInput {
+  documentId?: string;
   key: string;
-  title: string;
+  title?: string;
   receivedOn: string;
 }
 
@@ -88,12 +98,19 @@ function lineToApi(r: ClaimLine) {
 export async function presentClaim(ctx: FindScope, claim: Claim) {
   const where = { tenant_id: ctx.tenantId, claim_id: claim.id };
   const lines = await ClaimLine.query(ctx.trx).where(where).orderBy('position');
-  const evidence = await ClaimEvidence.query(ctx.trx).where(where).orderBy(['received_on', 'id']);
+  const evidence = await evidenceOf(ctx, claim.id);
   const history = await ClaimHistory.query(ctx.trx).where(where).orderBy(['at', 'id']);
   return {
     ...claimSummaryToApi(claim),
     lines: lines.map(lineToApi),
-    evidence: evidence.map((e) => ({ id: e.id, key: e.key, title: e.title, receivedOn: e.receivedOn })),
+    evidence: evidence.map((d) => ({
+      id: d.id,
+      key: d.evidenceKey!,
+      title: d.title,
+      receivedOn: d.receivedOn!,
+      category: d.category,
+      currentVersion: d.currentVersion,
+    })),
     history: history.map((h) => ({
       fromStatus: h.fromStatus,
       toStatus: h.toStatus,
@@ -203,8 +220,18 @@ export async function lineErrors(
       errors.push({ pointer: `/body/lines/${i}/placementId`, message: 'is not a placement of this tenant' });
     }
   });
+  const named = new Set<string>();
   evidence.forEach((e, i) => {
-    if (e.receivedOn > today) errors.push({ pointer: `/body/evidence/${i}/receivedOn`, message: 'is in the future' });
+    const at = (field: string) => `/body/evidence/${i}/${field}`;
+    if (e.receivedOn > today) errors.push({ pointer: at('receivedOn'), message: 'is in the future' });
+    if (e.documentId === undefined && e.title === undefined)
+      errors.push({ pointer: at('title'), message: 'is required without documentId' });
+    if (e.documentId !== undefined && e.title !== undefined)
+      errors.push({ pointer: at('title'), message: "is the document's own: not sent with documentId" });
+    if (e.documentId !== undefined) {
+      if (named.has(e.documentId)) errors.push({ pointer: at('documentId'), message: 'is in the list twice' });
+      named.add(e.documentId);
+    }
   });
   return errors;
 }
@@ -262,12 +289,77 @@ export async function repriceClaim(ctx: FindScope, claim: Claim, pack: ResolvedP
   return lines.reduce((sum, l) => sum + (byPosition.get(l.position) ?? l.amount), 0);
 }
 
-/** Replaces a claim's lines and evidence with those given (the caller has checked them). */
+/** A claim's evidence: the documents kept against it that carry an evidence key, every one of them. */
+function evidenceOf(ctx: FindScope, claimId: string) {
+  return Document.query(ctx.trx)
+    .where({ tenant_id: ctx.tenantId, subject_type: 'claim', subject_id: claimId })
+    .whereNotNull('evidence_key')
+    .orderBy([{ column: 'received_on' }, { column: 'id' }]);
+}
+
+/**
+ * Makes the claim's evidence the list given (the caller has checked it with lineErrors). Nothing is
+ * deleted: a document left out stays a document of the claim, no longer its evidence; a record of
+ * receipt sent again as it was (key, title and date) is the same document, so resending a draft's
+ * evidence makes no new documents. Evidence the caller cannot see is not theirs to replace.
+ */
+export async function storeEvidence(ctx: TenantScope, claim: Claim, evidence: EvidenceInput[]): Promise<void> {
+  const current = await evidenceOf(ctx, claim.id).forUpdate();
+  const visible = await visibleDocumentIds(
+    ctx,
+    current.map((d) => d.id),
+  );
+  if (current.some((d) => !visible.has(d.id)))
+    throw new Problem(
+      'forbidden',
+      'Evidence of this claim is a document you cannot see: only those who may see it can replace the evidence',
+    );
+  const kept = new Set<string>();
+  let category: string | undefined;
+  for (const [i, e] of evidence.entries()) {
+    const facts = { key: e.key, receivedOn: e.receivedOn };
+    if (e.documentId !== undefined) {
+      const { document } = await attachAsEvidence(ctx, e.documentId, {
+        pointer: `/body/evidence/${i}/documentId`,
+        belongs: (d) => d.subjectType === 'claim' && d.subjectId === claim.id,
+        elsewhere: 'is not a document kept against this claim',
+        evidence: facts,
+      });
+      kept.add(document.id);
+      continue;
+    }
+    const same = current.find(
+      (d) =>
+        !kept.has(d.id) &&
+        d.currentVersion === null &&
+        d.evidenceKey === e.key &&
+        d.title === e.title &&
+        d.receivedOn === e.receivedOn,
+    );
+    if (same) {
+      kept.add(same.id);
+      continue;
+    }
+    category ??= await evidenceCategory(ctx, 'receipt', 'other');
+    const document = await recordReceivedDocument(ctx, {
+      subjectType: 'claim',
+      subjectId: claim.id,
+      householdId: claim.householdId,
+      category,
+      title: e.title!,
+      evidence: facts,
+    });
+    kept.add(document.id);
+  }
+  for (const d of current) if (!kept.has(d.id)) await releaseEvidence(ctx, d);
+}
+
+/** Replaces a claim's lines with those given (the caller has checked them). */
 export async function storeLines(
   ctx: FindScope,
-  claim: { claimId: string; lines: LineInput[] | undefined; evidence: EvidenceInput[] | undefined },
+  claim: { claimId: string; lines: LineInput[] | undefined },
 ): Promise<void> {
-  const { claimId, lines, evidence } = claim;
+  const { claimId, lines } = claim;
   const where = { tenant_id: ctx.tenantId, claim_id: claimId };
   if (lines) {
     await ClaimLine.query(ctx.trx).where(where).delete();
@@ -291,20 +383,6 @@ export async function storeLines(
         explanation: null,
       })),
     );
-  }
-  if (evidence) {
-    await ClaimEvidence.query(ctx.trx).where(where).delete();
-    if (evidence.length) {
-      const rows = evidence.map((e) => ({
-        tenantId: ctx.tenantId,
-        id: newId(),
-        claimId,
-        key: e.key,
-        title: e.title,
-        receivedOn: e.receivedOn,
-      }));
-      await ClaimEvidence.query(ctx.trx).insert(rows);
-    }
   }
 }
 

@@ -1,6 +1,9 @@
 import crypto from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { documentSettingsFromEnv } from '../../config';
+import { jobHandlers } from '../../jobs/handlers';
+import { runDueJobs } from '../../jobs/worker';
+import { failCommitOfDocumentTitled } from '../../../../test/support/failAtCommit';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { makeChild } from '../../../../test/support/fixtureKit';
 import { startS3, type S3Server } from '../../../../test/support/s3';
@@ -122,4 +125,40 @@ test('a refused upload leaves nothing in the bucket', async () => {
   });
   expect(noCategory.status).toBe(422);
   expect(await bucketKeys()).toEqual(before);
+});
+
+test("an evidence pack's ZIP whose document fails to commit leaves the bucket; the retry keeps one", async () => {
+  const child = await makeChild({ world, tenant: world.a });
+  const uploaded = await world.call('uploadDocument', {
+    token: world.a.adminToken,
+    multipart: {
+      fields: { subjectType: 'child', subjectId: child.id, category: 'care_plan', title: 'Plan' },
+      file: { filename: 'plan.pdf', bytes: PDF },
+    },
+  });
+  expect(uploaded.status).toBe(201);
+  const runJobs = () =>
+    runDueJobs(world.db, { handlers: jobHandlers(), services: world.server.services, lockMs: 60_000 });
+  await runJobs();
+  const before = await bucketKeys();
+  const period = { from: '2022-01-01', to: '2033-12-31' };
+  const release = await failCommitOfDocumentTitled(world.db, `Evidence pack ${period.from} to ${period.to}`);
+  let packId: string;
+  try {
+    const asked = await world.call('createEvidencePack', {
+      token: world.a.adminToken,
+      body: { subjectType: 'child', subjectId: child.id, ...period },
+    });
+    expect(asked.status).toBe(202);
+    packId = asked.body.id;
+    await runJobs();
+  } finally {
+    await release();
+  }
+  expect(await bucketKeys()).toEqual(before);
+  await ownerRows(world.db, world.a.id, `UPDATE jobs SET run_after = now() WHERE payload->>'packId' = ?`, [packId]);
+  await runJobs();
+  const pack = await world.call('getEvidencePack', { token: world.a.adminToken, params: { evidencePackId: packId } });
+  expect(pack.body.status).toBe('ready');
+  expect(await bucketKeys()).toHaveLength(before.length + 1);
 });

@@ -336,7 +336,7 @@ export const evidencePackJob: JobHandler = async (ctx) => {
   await entryDone();
 
   const sha256 = zipped.hash.digest('hex');
-  const result = await ctx.inTenant(async (trx) => {
+  const keep = ctx.inTenant(async (trx) => {
     const scope = jobScope(ctx, trx, pack);
     const { document } = await createDocument(
       scope,
@@ -381,5 +381,11 @@ export const evidencePackJob: JobHandler = async (ctx) => {
     });
     return { documentId: document.id, manifestSha256, sha256, size: zipped.size };
   });
-  return result;
+  try {
+    return await keep;
+  } catch (error) {
+    // The ZIP's rows did not commit: its bytes go before the attempt fails, and a retry builds it afresh.
+    await store.delete(key).catch(() => undefined);
+    throw error;
+  }
 };

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import yauzl from 'yauzl';
 import { jobHandlers } from '../../jobs/handlers';
 import { runDueJobs } from '../../jobs/worker';
+import { documentStore } from './openStore';
+import { failCommitOfDocumentTitled, storedKeys } from '../../../../test/support/failAtCommit';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { makePlacement } from '../../../../test/support/fixtures/placements';
 
@@ -243,5 +245,43 @@ describe('evidence packs', () => {
     );
     const elsewhere = await world.call('listEvidencePacks', { token: world.b.adminToken });
     expect(elsewhere.body.data).toEqual([]);
+  });
+  test('a pack whose rows fail to commit leaves no ZIP in the store; the retry keeps one', async () => {
+    const placement = await makePlacement({ world, tenant: world.a });
+    await upload('child', placement.childId, 1);
+    // Packs the tests before asked for are built first, so each object here is this pack's.
+    await runJobs();
+    const store = documentStore(world.server.services);
+    const before = await storedKeys(store, world.a.id);
+    const narrow = { from: '2021-03-01', to: '2034-03-31' };
+    const release = await failCommitOfDocumentTitled(world.db, `Evidence pack ${narrow.from} to ${narrow.to}`);
+    let packId: string;
+    try {
+      const asked = await world.call('createEvidencePack', {
+        token: world.a.adminToken,
+        body: { subjectType: 'child', subjectId: placement.childId, ...narrow },
+      });
+      expect(asked.status).toBe(202);
+      packId = asked.body.id;
+      await runJobs();
+    } finally {
+      await release();
+    }
+    // The ZIP was stored whole, then its document's COMMIT was refused: the attempt failed and took the ZIP with it.
+    const [job] = await ownerRows<{ status: string; attempts: number; error: string }>(
+      world.db,
+      world.a.id,
+      `SELECT status, attempts, error FROM jobs WHERE kind = 'evidence-pack-build' AND payload->>'packId' = ?`,
+      [packId],
+    );
+    expect(job).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(job!.error).toContain('refuses this COMMIT');
+    expect(await storedKeys(store, world.a.id)).toEqual(before);
+
+    await ownerRows(world.db, world.a.id, `UPDATE jobs SET run_after = now() WHERE payload->>'packId' = ?`, [packId]);
+    const pack = await built(packId);
+    expect(pack.status).toBe('ready');
+    const after = await storedKeys(store, world.a.id);
+    expect(after.size).toBe(before.size + 1);
   });
 });

@@ -5,7 +5,9 @@ import { DEMO_PASSWORD } from '../../demo/seed';
 import { startServer, type RunningServer } from '../../server';
 import { call, type CallOptions } from '../../../../test/support/contractClient';
 import { freshDatabase, type TestDatabase } from '../../../../test/support/databases';
+import { failCommitOfDocumentTitled, settledKeys, storedKeys } from '../../../../test/support/failAtCommit';
 import { ownerRows, TEST_PASSWORD, type TenantFixture } from '../../../../test/support/harness';
+import { documentStore } from './openStore';
 
 /**
  * Generated documents, on the demo tenants' records (approved households with their terms and
@@ -283,6 +285,37 @@ describe('generating a document from a pack template', () => {
       [made.body.id],
     );
     expect(events.map((e) => e.action)).toEqual(['document.uploaded']);
+  });
+
+  test('the bytes of a document whose transaction fails leave the store: a refused row, a refused COMMIT', async () => {
+    const t = demo.uk;
+    const household = await reviewedHousehold(t);
+    const body = { template: 'approval-letter', subjectType: 'household', subjectId: household.id, format: 'html' };
+    const store = documentStore(world.server.services);
+    const before = await storedKeys(store, t.id);
+    // Refused after the bytes were stored: the category is checked with the rows.
+    const refused = await generate(t.adminToken, { ...body, category: 'not_a_category' });
+    expect(refused.status).toBe(422);
+    expect(await settledKeys(store, t.id, before)).toEqual(before);
+
+    // Refused at COMMIT, once the rows and the audit event were written.
+    const title = 'Approval letter refused at commit';
+    const release = await failCommitOfDocumentTitled(world.db, title);
+    try {
+      const failed = await generate(t.adminToken, { ...body, title });
+      expect(failed.status).toBe(503);
+    } finally {
+      await release();
+    }
+    expect(await settledKeys(store, t.id, before)).toEqual(before);
+    const rows = await ownerRows(world.db, t.id, `SELECT id FROM documents WHERE title = ?`, [title]);
+    expect(rows).toHaveLength(0);
+
+    // The same request, committed, keeps its object: the store is watched where it would show.
+    const kept = await generate(t.adminToken, { ...body, title });
+    expect(kept.status).toBe(201);
+    const after = await storedKeys(store, t.id);
+    expect(after.size).toBe(before.size + 1);
   });
 
   test("a restricted child's placement agreement cannot be made by whoever cannot see the child", async () => {

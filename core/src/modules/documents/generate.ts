@@ -24,6 +24,7 @@ import {
 } from './generateViews';
 import { statementFor } from './generateStatement';
 import type { Document, DocumentVersion, SubjectType, TemplateOrigin } from './models';
+import { discardUnlessCommitted } from './discard';
 import { documentStore } from './openStore';
 import { addVersion, createDocument, findDocument } from './service';
 import { objectKey } from './storage';
@@ -183,6 +184,8 @@ export async function generateDocument(
   const bytes = await render(tenant, template, built, input.format, title);
   const mediaType = input.format === 'pdf' ? 'application/pdf' : 'text/html';
   const stored = await storeBytes(ctx.services, ctx.tenantId, bytes, mediaType);
+  // Whatever fails after this, up to the request's COMMIT, the bytes go with the rows.
+  discardUnlessCommitted(ctx.trx, ctx.services, stored.key);
   const file = {
     objectKey: stored.key,
     filename: `${template.key}-${built.reference}.${input.format}`,
@@ -208,7 +211,7 @@ export async function generateDocument(
       file,
     );
   } catch (error) {
-    // The rows were refused (a category off the list, say): the bytes must not stay behind.
+    // The rows were refused (a category off the list, say): the bytes go now, even if a caller goes on.
     await documentStore(ctx.services)
       .delete(stored.key)
       .catch(() => undefined);

@@ -30,7 +30,12 @@ export class Document extends TenantModel {
   sensitivity!: Sensitivity;
   expiresOn!: string | null;
   status!: 'active' | 'destroyed';
+  /** Null for a record of receipt with no file kept yet (see evidence.ts). */
   currentVersion!: number | null;
+  /** As evidence: the key a workflow step or a claim names it by, with the day it was received; both or neither. */
+  evidenceKey!: string | null;
+  receivedOn!: string | null;
+  notes!: string | null;
   version!: number;
   createdBy!: string | null;
   createdAt!: Date;

@@ -39,6 +39,7 @@ export function documentToApi(d: Document, current: DocumentVersion | null | und
     expiresOn: d.expiresOn,
     status: d.status,
     currentVersion: current ? versionToApi(current) : null,
+    evidence: d.evidenceKey === null ? null : { key: d.evidenceKey, receivedOn: d.receivedOn!, notes: d.notes },
     version: d.version,
     createdBy: d.createdBy,
     createdAt: d.createdAt.toISOString(),
