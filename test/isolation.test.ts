@@ -37,12 +37,12 @@ const routed = testContract().operations.filter((o) => o.tenancy !== 'system');
 
 /**
  * Path parameters that name something every tenant has under the same name (the key of a standard
- * option list), not a record of A's. An operation whose only path parameters are these is not
+ * option list, a notification event and channel), not a record of A's. An operation whose only path parameters are these is not
  * "A's record by id": B's request lands on B's own list and must succeed there, showing B's values
  * only. Any other path parameter (childId, userId, roleId, apiKeyId, code, tenantId...) is taken as
  * the id of one of A's records, so a new operation is held to 404 unless it is added here.
  */
-const SHARED_PATH_PARAMS = new Set(['listKey']);
+const SHARED_PATH_PARAMS = new Set(['listKey', 'event', 'channel']);
 
 /**
  * The one operation of B's own whose answer cannot be the fixture's: A's body is a TOTP code worked

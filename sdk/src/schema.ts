@@ -3139,6 +3139,88 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The wording of every event on every channel, as it stands today
+         * @description For each event and channel the tenant's pack has wording for, the wording messages are
+         *     rendered with today: the tenant's override in effect (`layer` `tenant`) or the pack's.
+         */
+        get: operations["listNotificationTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/templates/{event}/{channel}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event, as the catalogue names it (`claims.decided`). */
+                event: components["parameters"]["TemplateEvent"];
+                /** @description The channel. */
+                channel: components["parameters"]["TemplateChannel"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One event's wording on one channel, with every version of the tenant's override
+         * @description The pack's wording, the wording in effect today, and the tenant's overrides, newest version first. An event and channel the pack has no wording for is not found.
+         */
+        get: operations["getNotificationTemplate"];
+        /**
+         * Override the pack's wording for an event on a channel, from a date
+         * @description Stores the tenant's wording as the next version, in effect from `effectiveFrom`; earlier
+         *     versions are kept (a message names the version it was rendered from). The wording must
+         *     compile as handlebars and use only the variables the event renders with (see its pack
+         *     template's sample data, `service.name`, `recipient.name`, `link`, `reference` and
+         *     `terms.<term>`); an email or in-app message needs a subject, an SMS has none. An email
+         *     never carries a child's details: a link and a reference only.
+         */
+        put: operations["putNotificationTemplate"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/templates/{event}/{channel}/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event, as the catalogue names it (`claims.decided`). */
+                event: components["parameters"]["TemplateEvent"];
+                /** @description The channel. */
+                channel: components["parameters"]["TemplateChannel"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Render wording with the event's sample data
+         * @description Renders the wording sent (a draft, checked as a change would be), or without a body the
+         *     wording in effect today, with the pack's sample data for the event, the tenant's name and
+         *     its terminology. Nothing is stored or sent.
+         */
+        post: operations["previewNotificationTemplate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pay-schedules": {
         parameters: {
             query?: never;
@@ -5862,6 +5944,8 @@ export interface components {
             name: components["schemas"]["Name"];
             address: components["schemas"]["Address"] | null;
             postcode: components["schemas"]["Postcode"] | null;
+            /** @description Where the household's own messages go (its panel date, its remittance advice); no message about a child is sent here. */
+            email: components["schemas"]["Email"] | null;
             region: components["schemas"]["Code"] | null;
             location: {
                 lat: number;
@@ -5927,6 +6011,7 @@ export interface components {
             name: string;
             address?: string;
             postcode?: string;
+            email?: components["schemas"]["Email"];
             /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. */
             region?: string;
             location?: {
@@ -5952,6 +6037,7 @@ export interface components {
             name?: string;
             address?: string | null;
             postcode?: string | null;
+            email?: components["schemas"]["Email"] | null;
             /** @description A value of the `region` dimension of the tenant's rate tables, where they have one. A change here is a move from today (a row of the household's regions); to date a move that happened earlier, `POST /v1/carer-households/{householdId}/regions`. */
             region?: string | null;
             location?: {
@@ -7933,7 +8019,7 @@ export interface components {
             nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
-        NotificationEvent: "auth.password_reset" | "auth.invitation" | "tasks.due_soon" | "tasks.overdue" | "tasks.assigned" | "carers.check_expiring" | "claims.decided" | "payments.run_finalised" | "payments.remittance_ready" | "carers.panel_date_set" | "children.safeguarding_alert";
+        NotificationEvent: "auth.password_reset" | "auth.invitation" | "tasks.due_soon" | "tasks.overdue" | "tasks.assigned" | "carers.check_expiring" | "claims.decided" | "payments.run_finalised" | "payments.remittance_ready" | "carers.panel_date_set" | "children.safeguarding_alert" | "webhook_endpoint.disabled";
         /** @enum {string} */
         NotificationChannelKind: "email" | "sms" | "inapp";
         /**
@@ -8033,6 +8119,84 @@ export interface components {
         EventPolicy: {
             enabled: boolean;
             channels: components["schemas"]["NotificationChannelKind"][];
+        };
+        NotificationTemplateParts: {
+            subject: string | null;
+            text: string;
+            html: string | null;
+        };
+        NotificationTemplateSummary: {
+            event: components["schemas"]["NotificationEvent"];
+            channel: components["schemas"]["NotificationChannelKind"];
+            /** @description `tenant` for the tenant's override, else `pack:<pack>`. */
+            layer: string;
+            /**
+             * Format: int32
+             * @description The version of that layer's wording.
+             */
+            version: number;
+            /**
+             * Format: date
+             * @description The override's date; null for the pack's wording.
+             */
+            effectiveFrom: string | null;
+            subject: string | null;
+            text: string;
+            html: string | null;
+        };
+        NotificationTemplateList: {
+            data: components["schemas"]["NotificationTemplateSummary"][];
+        };
+        NotificationTemplateOverride: {
+            /** Format: uuid */
+            id: string;
+            event: components["schemas"]["NotificationEvent"];
+            channel: components["schemas"]["NotificationChannelKind"];
+            /** Format: int32 */
+            version: number;
+            /** Format: date */
+            effectiveFrom: string;
+            subject: string | null;
+            text: string;
+            html: string | null;
+            description: string;
+            /** Format: uuid */
+            createdBy: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        NotificationTemplateDetail: {
+            event: components["schemas"]["NotificationEvent"];
+            channel: components["schemas"]["NotificationChannelKind"];
+            pack: components["schemas"]["NotificationTemplateParts"];
+            effective: components["schemas"]["NotificationTemplateSummary"];
+            overrides: components["schemas"]["NotificationTemplateOverride"][];
+        };
+        NotificationTemplateOverrideInput: {
+            /**
+             * Format: date
+             * @description The first day messages are worded so (in the tenant's time zone).
+             */
+            effectiveFrom: string;
+            /** @description Why the wording changed. */
+            description: string;
+            /** @description Required for email and in-app; an SMS has none. */
+            subject?: string;
+            text: string;
+            /** @description Email only. */
+            html?: string;
+        };
+        NotificationTemplateDraft: {
+            subject?: string;
+            text: string;
+            html?: string;
+        };
+        NotificationTemplatePreview: {
+            subject: string | null;
+            text: string;
+            html: string | null;
+            /** @description The wording rendered: `tenant:<event>@<version>`, `<pack>:<event>@<version>`, or `draft`. */
+            templateVersion: string;
         };
         NotificationEventSetting: {
             event: components["schemas"]["NotificationEvent"];
@@ -9961,6 +10125,10 @@ export interface components {
         InvoiceId: string;
         /** @description The credit note's id. */
         CreditNoteId: string;
+        /** @description The event, as the catalogue names it (`claims.decided`). */
+        TemplateEvent: components["schemas"]["NotificationEvent"];
+        /** @description The channel. */
+        TemplateChannel: components["schemas"]["NotificationChannelKind"];
         /** @description Message id. */
         MessageId: string;
         ScheduleId: string;
@@ -16420,6 +16588,134 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
             428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listNotificationTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The wording in effect. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplateList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getNotificationTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event, as the catalogue names it (`claims.decided`). */
+                event: components["parameters"]["TemplateEvent"];
+                /** @description The channel. */
+                channel: components["parameters"]["TemplateChannel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplateDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    putNotificationTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event, as the catalogue names it (`claims.decided`). */
+                event: components["parameters"]["TemplateEvent"];
+                /** @description The channel. */
+                channel: components["parameters"]["TemplateChannel"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationTemplateOverrideInput"];
+            };
+        };
+        responses: {
+            /** @description The new version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplateOverride"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    previewNotificationTemplate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The event, as the catalogue names it (`claims.decided`). */
+                event: components["parameters"]["TemplateEvent"];
+                /** @description The channel. */
+                channel: components["parameters"]["TemplateChannel"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["NotificationTemplateDraft"];
+            };
+        };
+        responses: {
+            /** @description The rendered message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationTemplatePreview"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -7,6 +7,7 @@ import { RETENTION_DESTRUCTION_JOB } from '../modules/documents/retentionService
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { TASK_REMINDERS_JOB, taskRemindersJob } from '../modules/tasks/reminders';
 import { DOCUMENT_EXPIRY_JOB, documentExpiryJob } from '../modules/documents/expiry';
+import { CHECK_EXPIRY_JOB, checkExpiryJob } from '../modules/carers/checkExpiry';
 import { webhookDeliveryJob } from '../modules/webhooks/delivery';
 import { WEBHOOK_DELIVERY_JOB } from '../modules/webhooks/settings';
 import { NOTIFICATION_DELIVERY_JOB } from '../modules/notifications/outbox';
@@ -25,5 +26,6 @@ export function jobHandlers(): JobHandlers {
     [RETENTION_DUE_JOB]: retentionDueJob,
     [RETENTION_DESTRUCTION_JOB]: retentionDestructionJob,
     [NOTIFICATION_DELIVERY_JOB]: deliverNotificationJob,
+    [CHECK_EXPIRY_JOB]: checkExpiryJob,
   };
 }

@@ -5,6 +5,7 @@ import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
 import { RETENTION_DUE_JOB, retentionDueKey } from '../modules/documents/retentionDaily';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
 import { DOCUMENT_EXPIRY_JOB, documentExpiryKey } from '../modules/documents/expiry';
+import { CHECK_EXPIRY_JOB, checkExpiryKey } from '../modules/carers/checkExpiry';
 import { Tenant } from '../modules/tenants/models';
 import { todayIn } from '../time';
 import { jobHandlers } from './handlers';
@@ -16,6 +17,7 @@ const DAILY_JOBS: Array<{ kind: string; key: (date: string) => string }> = [
   { kind: TASK_REMINDERS_JOB, key: taskRemindersKey },
   { kind: DOCUMENT_EXPIRY_JOB, key: documentExpiryKey },
   { kind: RETENTION_DUE_JOB, key: retentionDueKey },
+  { kind: CHECK_EXPIRY_JOB, key: checkExpiryKey },
 ];
 
 /**

@@ -54,7 +54,16 @@ async function checkHouseholdInput(ctx: TenantScope, input: HouseholdInput): Pro
   if (errors.length) throw Problem.unprocessable(errors);
 }
 
-const COPIED_FIELDS = ['name', 'address', 'postcode', 'region', 'carerLevel', 'supervisingWorkerId', 'status'] as const;
+const COPIED_FIELDS = [
+  'name',
+  'address',
+  'postcode',
+  'email',
+  'region',
+  'carerLevel',
+  'supervisingWorkerId',
+  'status',
+] as const;
 
 /** Only the fields a caller may set; the contract has already refused any other. */
 function fieldsOf(input: HouseholdInput): PartialModelObject<CarerHousehold> {

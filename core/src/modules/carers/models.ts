@@ -14,6 +14,8 @@ export class CarerHousehold extends TenantModel {
   name!: string;
   address!: string | null;
   postcode!: string | null;
+  /** Where the household's own messages go; never a message about a child. */
+  email!: string | null;
   region!: string | null;
   latitude!: number | null;
   longitude!: number | null;

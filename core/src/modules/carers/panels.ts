@@ -6,6 +6,7 @@ import { created, ok } from '../../http/results';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
 import { iso } from '../../time';
+import { notifyPanelDateSet } from '../notifications/domainEvents';
 import { PANEL_RECOMMENDATION } from './approval';
 import { insertDecision } from './evidence';
 import { CarerDecision, CarerPanel, CarerPanelAgendaItem } from './models';
@@ -154,6 +155,13 @@ export async function addCarerPanelAgendaItem(ctx: TenantContext<'addCarerPanelA
     })
     .returning('*');
   const body = itemToApi(row, undefined);
+  // Being on the agenda is what gives the household its panel date.
+  await notifyPanelDateSet(ctx, {
+    id: row.id,
+    householdId: row.householdId,
+    panelId: panel.id,
+    panelDate: panel.panelDate,
+  });
   await ctx.audit({
     action: 'carer_panel.agenda_item_added',
     entityType: 'carer_panel',

@@ -12,6 +12,7 @@ export function householdToApi(r: CarerHousehold) {
     name: r.name,
     address: r.address,
     postcode: r.postcode,
+    email: r.email,
     region: r.region,
     location:
       r.latitude !== null && r.longitude !== null ? { lat: Number(r.latitude), lon: Number(r.longitude) } : null,

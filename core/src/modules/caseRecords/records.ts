@@ -2,6 +2,7 @@ import type { TenantScope } from '../../http/operation';
 import type { FieldError } from '../../http/problem';
 import { actorId } from '../../http/operation';
 import { correctCaseEvent, recordCaseEvent, voidCaseEvents, type CaseEventName } from '../tasks/events';
+import { notifySafeguardingAlert, SAFEGUARDING_RECORD_KINDS } from '../notifications/domainEvents';
 import { throwIf } from './families';
 import { ChildCaseRecord, ChildFamilyMember } from './models';
 import { purposeCodeErrors } from './optionLists';
@@ -134,6 +135,13 @@ export const caseRecordSpec: SubRecordSpec<ChildCaseRecord, 'CaseRecord', 'CaseR
       await voidCaseEvents(ctx, source(row));
     } else if (action === 'created' || action === 'restored') {
       if (event) await recordCaseEvent(ctx, record(event));
+      if (action === 'created' && SAFEGUARDING_RECORD_KINDS.has(row.kind))
+        await notifySafeguardingAlert(ctx, {
+          id: row.id,
+          kind: row.kind,
+          childId: change.child.id,
+          allocatedWorkerId: change.child.allocatedWorkerId,
+        });
     } else {
       const previous = eventOf(change.before!);
       if (previous !== event) {

@@ -18,6 +18,7 @@ import { findHousehold } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
 import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
 import { visibleDocumentIds } from '../documents/evidence';
+import { notifyClaimDecided } from '../notifications/domainEvents';
 import { Claim, ClaimLine, type ClaimStatus } from './models';
 import {
   approvalFaults,
@@ -270,7 +271,9 @@ async function approveClaim(ctx: TenantContext<'approveClaim'>): Promise<Operati
     decidedOn: today,
     decisionReasons: reasons,
   };
-  return transition(ctx, before, { to: 'approved', changes, reasons, action: 'claim.approved' });
+  const result = await transition(ctx, before, { to: 'approved', changes, reasons, action: 'claim.approved' });
+  await notifyClaimDecided(ctx, before, 'approved');
+  return result;
 }
 
 async function rejectClaim(ctx: TenantContext<'rejectClaim'>): Promise<OperationResult> {
@@ -280,7 +283,9 @@ async function rejectClaim(ctx: TenantContext<'rejectClaim'>): Promise<Operation
   assertNotSubmitter(ctx, before, 'reject');
   const { today } = await tenantPack(ctx);
   const changes = { decidedBy: actorId(ctx), decidedAt: ctx.trx.fn.now(), decidedOn: today, decisionReasons: reasons };
-  return transition(ctx, before, { to: 'rejected', changes, reasons, action: 'claim.rejected' });
+  const result = await transition(ctx, before, { to: 'rejected', changes, reasons, action: 'claim.rejected' });
+  await notifyClaimDecided(ctx, before, 'rejected');
+  return result;
 }
 
 async function withdrawClaim(ctx: TenantContext<'withdrawClaim'>): Promise<OperationResult> {

@@ -25,14 +25,27 @@ export const NOTIFICATION_EVENTS = {
     channels: ['email', 'inapp'],
     recipients: "the household's supervising worker",
   },
-  'claims.decided': { critical: false, channels: ['email', 'inapp'], recipients: 'who submitted the claim' },
-  'payments.run_finalised': { critical: false, channels: ['inapp'], recipients: 'who calculated and approved the run' },
+  'claims.decided': {
+    critical: false,
+    channels: ['email', 'inapp'],
+    recipients: "who submitted the claim, and the household's email",
+  },
+  'payments.run_finalised': {
+    critical: false,
+    channels: ['inapp'],
+    recipients: 'who calculated, approved and finalised the run',
+  },
   'payments.remittance_ready': { critical: false, channels: ['email'], recipients: "each paid household's email" },
   'carers.panel_date_set': { critical: false, channels: ['email'], recipients: "the household's email" },
   'children.safeguarding_alert': {
     critical: true,
     channels: ['email', 'sms', 'inapp'],
     recipients: "the child's allocated worker",
+  },
+  'webhook_endpoint.disabled': {
+    critical: false,
+    channels: ['email', 'inapp'],
+    recipients: "everyone who manages the tenant's webhooks",
   },
 } as const satisfies Record<string, NotificationEventDefinition>;
 

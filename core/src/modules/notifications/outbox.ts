@@ -3,6 +3,7 @@ import { newId } from '../../ids';
 import { NOTIFICATION_EVENTS, type NotificationEvent, type NotificationMedium } from './catalogue';
 import { quietUntil } from './quietHours';
 import { optOutKey, preferencesOf, tenantNotificationSettings } from './settings';
+import { OVERRIDE_KEY, overridesInEffect, type EmbeddedOverride } from './templates';
 
 export const NOTIFICATION_DELIVERY_JOB = 'notification-delivery';
 
@@ -13,6 +14,15 @@ export interface Recipient {
   phone?: string | null;
   /** How the message greets them. */
   name?: string | null;
+  /**
+   * What differs for this recipient where one event tells many (each household its own remittance):
+   * its own occurrence (two households may share an address), link, reference, data and records.
+   */
+  occurrence?: string;
+  link?: string | null;
+  reference?: string | null;
+  data?: Record<string, unknown>;
+  records?: MessageRecords;
 }
 
 /** The records a message is about, for the communication log and its fence. */
@@ -79,6 +89,15 @@ export async function queueNotification(scope: OutboxScope, input: NotificationI
   const preferences = await preferencesOf(trx, tenantId, userIds);
   let quiet: Date | null | undefined;
   const now = scope.now ?? new Date();
+  let timeZone: string | undefined;
+  const tenantTimeZone = async () => {
+    timeZone ??= ((await trx('tenants').where({ id: tenantId }).first('time_zone')) as { time_zone: string }).time_zone;
+    return timeZone;
+  };
+  // The tenant's own wording in effect today (where the tenant is) travels with the message.
+  const overrides = input.recipients.length
+    ? await overridesInEffect(trx, tenantId, input.event, 'today')
+    : new Map<NotificationMedium, never>();
   const planned: Planned[] = [];
   for (const recipient of input.recipients) {
     const prefs = recipient.userId ? preferences.get(recipient.userId) : undefined;
@@ -93,14 +112,21 @@ export async function queueNotification(scope: OutboxScope, input: NotificationI
       if (!address) continue;
       let runAfter: Date | null = null;
       if (channel === 'sms' && !definition.critical) {
-        if (quiet === undefined) {
-          const tenant = (await trx('tenants').where({ id: tenantId }).first('time_zone')) as { time_zone: string };
-          quiet = quietUntil(now, tenant.time_zone, settings.quietHours);
-        }
+        if (quiet === undefined) quiet = quietUntil(now, await tenantTimeZone(), settings.quietHours);
         runAfter = quiet;
       }
       const who = recipient.userId ?? address.toLowerCase();
-      const records = input.records ?? {};
+      const records = recipient.records ?? input.records ?? {};
+      const override = overrides.get(channel);
+      const data: Record<string, unknown> = { ...(input.data ?? {}), ...(recipient.data ?? {}) };
+      if (override)
+        data[OVERRIDE_KEY] = {
+          id: override.id,
+          version: override.version,
+          subject: override.subject,
+          text: override.text,
+          html: override.html,
+        } satisfies EmbeddedOverride;
       planned.push({
         runAfter,
         row: {
@@ -112,12 +138,12 @@ export async function queueNotification(scope: OutboxScope, input: NotificationI
           event: input.event,
           user_id: recipient.userId ?? null,
           critical: definition.critical,
-          dedupe_key: `${input.event}:${input.occurrence}:${channel}:${who}`,
+          dedupe_key: `${input.event}:${recipient.occurrence ?? input.occurrence}:${channel}:${who}`,
           not_before: runAfter,
           payload: JSON.stringify({
-            data: input.data ?? {},
-            link: input.link ?? null,
-            reference: input.reference ?? null,
+            data,
+            link: recipient.link ?? input.link ?? null,
+            reference: recipient.reference ?? input.reference ?? null,
             recipientName: recipient.name ?? null,
           }),
           child_id: records.childId ?? null,

@@ -21,6 +21,7 @@ import {
 import { recordsOf } from './delivery';
 import { templatedMedia } from './render';
 import { optOutKey } from './settings';
+import { templateOperations } from './templateRoutes';
 
 type Query = QueryBuilder<NotificationMessage, NotificationMessage[]>;
 
@@ -305,4 +306,5 @@ export const notificationOperations = defineOperations({
   updateNotificationSettings: { access: { permission: 'notifications:manage' }, handle: updateNotificationSettings },
   getMyNotificationPreferences: { access: inPerson, handle: getMyNotificationPreferences },
   updateMyNotificationPreferences: { access: inPerson, handle: updateMyNotificationPreferences },
+  ...templateOperations,
 });

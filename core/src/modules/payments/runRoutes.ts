@@ -1,3 +1,4 @@
+import { notifyPaymentRunFinalised } from '../notifications/domainEvents';
 import type { Knex } from 'knex';
 import type { PartialModelObject } from 'objection';
 import { patchVersioned } from '../../db/versioned';
@@ -316,16 +317,19 @@ async function finalisePaymentRun(ctx: TenantContext<'finalisePaymentRun'>): Pro
     requestId,
   };
   const poster = { trx: ctx.trx, tenantId: ctx.tenantId, packs: ctx.services.packs, actor };
-  return answerStep(ctx, {
+  const { run, workflow } = await takeStep(ctx, {
     runId: ctx.params.runId,
     step: 'finalise',
     notes: ctx.body?.notes ?? null,
-    changes: async (run) => ({
-      journalId: await postRun(poster, run),
+    changes: async (before) => ({
+      journalId: await postRun(poster, before),
       finalisedBy: actorId(ctx),
       finalisedAt: ctx.trx.fn.now(),
     }),
   });
+  // Finance hears the run is final, and each paid household that its remittance is ready, in this transaction.
+  await notifyPaymentRunFinalised(ctx, run);
+  return ok(await presentRun(ctx, run, workflow), run.version);
 }
 
 async function cancelPaymentRun(ctx: TenantContext<'cancelPaymentRun'>): Promise<OperationResult> {

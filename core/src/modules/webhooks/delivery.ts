@@ -1,3 +1,4 @@
+import { notifyWebhookEndpointDisabled } from '../notifications/domainEvents';
 import type { Knex } from 'knex';
 import { open } from '../../crypto/secretBox';
 import { newId } from '../../ids';
@@ -167,9 +168,9 @@ async function record(
 }
 
 /**
- * Turns off an endpoint that has failed for days. The audit event is the notice to the tenant's
- * administrators: the notifications module reads the audit trail for it (and it is published as
- * the `webhook_endpoint.disabled` event to the tenant's other endpoints and the feed).
+ * Turns off an endpoint that has failed for days. The tenant's administrators are told through the
+ * notifications outbox in the same transaction; the audit event is published as the
+ * `webhook_endpoint.disabled` event to the tenant's other endpoints and the feed.
  */
 async function disableEndpoint(
   ctx: JobContext,
@@ -195,6 +196,10 @@ async function disableEndpoint(
     before: { enabled: true, url: endpoint.url },
     after: { enabled: false, url: after!.url, disabledReason: reason, failingSince: failingSince.toISOString() },
   });
+  await notifyWebhookEndpointDisabled(
+    { trx, tenantId: ctx.tenantId },
+    { id: endpoint.id, url: after!.url, failingSince: failingSince.toISOString() },
+  );
 }
 
 /**

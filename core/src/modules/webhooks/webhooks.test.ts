@@ -1,3 +1,5 @@
+import { deliverNotificationJob } from '../notifications/delivery';
+import { NOTIFICATION_DELIVERY_JOB } from '../notifications/outbox';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -388,6 +390,45 @@ describe('webhook deliveries', () => {
         [world.a.id, endpoint.id],
       );
       expect(audits).toEqual([{ action: 'webhook_endpoint.disabled', actor_type: 'system' }]);
+      // The administrators are told through the notifications outbox, written with the disabling.
+      await runDueJobs(world.db, {
+        handlers: { [NOTIFICATION_DELIVERY_JOB]: deliverNotificationJob },
+        services: world.server.services,
+        backoffMs: () => 0,
+      });
+      const told = await ownerRows<{ channel: string; recipient: string; status: string; subject: string }>(
+        world.db,
+        world.a.id,
+        `SELECT channel, recipient, status, subject FROM outbound_messages
+          WHERE tenant_id = ? AND event = 'webhook_endpoint.disabled' AND payload->>'link' = ? ORDER BY channel`,
+        [world.a.id, `/webhook-endpoints/${endpoint.id}`],
+      );
+      // Everyone who manages webhooks (the admin, and any other so entitled) hears by email and in-app.
+      expect(told).toEqual(
+        expect.arrayContaining([
+          {
+            channel: 'email',
+            recipient: world.a.adminEmail,
+            status: 'delivered',
+            subject: 'A webhook endpoint of Tenant tenant-a was turned off',
+          },
+          { channel: 'inapp', recipient: world.a.adminId, status: 'delivered', subject: 'Webhook endpoint turned off' },
+        ]),
+      );
+      const managers = await ownerRows<{ id: string }>(
+        world.db,
+        world.a.id,
+        `SELECT DISTINCT u.id FROM users u JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+           JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+          WHERE u.tenant_id = ? AND u.status = 'active' AND 'webhooks:manage' = ANY (r.permissions)`,
+        [world.a.id],
+      );
+      expect(
+        told
+          .filter((m) => m.channel === 'inapp')
+          .map((m) => m.recipient)
+          .sort(),
+      ).toEqual(managers.map((m) => m.id).sort());
       // A disabled endpoint gets no new deliveries, and replay to it is refused until it is enabled.
       await createChild('Dis2');
       expect(await deliveriesOf(endpoint.id)).toHaveLength(1);
