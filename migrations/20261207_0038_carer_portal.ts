@@ -77,6 +77,7 @@ export const PORTAL_OPEN = [
   'outbound_messages',
   'notification_settings',
   'notification_preferences',
+  'notification_template_overrides',
   'auth_rate_limits',
 ];
 
