@@ -57,7 +57,7 @@ const NO_PORTAL_FEATURES: Record<PortalFeature, boolean> = {
 };
 
 /** The pack's portal defaults with the overlays in effect applied; a pack without a portal file turns every feature off and shares no child field. */
-function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal {
+export function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal {
   // Without a portal file the pack's own layer answers: it shares nothing.
   const bare = `pack:${pack.manifest.id}`;
   const featuresItem = pack.points.portal.get('features');
