@@ -33,6 +33,7 @@ import * as notifications from './20261207_0031_notifications';
 import * as eventsWebhooks from './20261207_0032_events_webhooks';
 import * as documentRetention from './20261207_0033_document_retention';
 import * as evidencePacks from './20261207_0034_evidence_packs';
+import * as jobsDueByKind from './20261207_0036_jobs_due_by_kind';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -70,4 +71,5 @@ export const migrations: Migration[] = [
   { name: '20261207_0032_events_webhooks', up: eventsWebhooks.up },
   { name: '20261207_0033_document_retention', up: documentRetention.up },
   { name: '20261207_0034_evidence_packs', up: evidencePacks.up },
+  { name: '20261207_0036_jobs_due_by_kind', up: jobsDueByKind.up },
 ];
