@@ -44,6 +44,13 @@ export interface JobContext {
   progress(done: number, total?: number | null): Promise<void>;
   /** How long the queue will wait before the next attempt if this one throws (the worker's backoff). */
   retryInMs: number;
+  /**
+   * The statement that marks this job succeeded with `result`, for the handler's last transaction
+   * (among inTenant's `first` statements, or run in it): the job ends in the commit that ends its
+   * work, and the worker writes nothing after the handler returns. Where the job's claim was lost
+   * meanwhile (its lock ran out and another worker took it), the statement changes nothing.
+   */
+  succeeded?(result: unknown): Statement;
 }
 
 /**
@@ -200,6 +207,7 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     return;
   }
   const transactions = new JobTransactions(db, job.tenantId);
+  let succeededWithWork = false;
   const ctx: JobContext = {
     job,
     tenantId: job.tenantId,
@@ -211,6 +219,14 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     progress: (done, total = null) =>
       transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs),
     retryInMs: backoff(job.attempts),
+    succeeded: (result) => {
+      succeededWithWork = true;
+      return {
+        text: `UPDATE jobs SET status = 'succeeded', result = $1::jsonb, locked_until = NULL, finished_at = now()
+                WHERE tenant_id = $2 AND id = $3 AND locked_by = $4 AND status = 'running'`,
+        values: [JSON.stringify(result ?? null), job.tenantId, job.id, job.lockedBy],
+      };
+    },
   };
   const outcome = await settle(
     Promise.resolve().then(() => handler(ctx)),
@@ -245,6 +261,8 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     return;
   }
   const result = outcome.result;
+  // The handler marked its success in the transaction that did its work: nothing is left to write.
+  if (succeededWithWork) return;
   if (!(await markSucceeded(db, job, result)))
     options.logger?.warn(
       { job: job.id, kind: job.kind },

@@ -270,26 +270,26 @@ export async function deliverNotificationJob(ctx: JobContext): Promise<unknown> 
       quietEnd ? quietEnd.toISOString() : null,
     ],
   };
-  await ctx.inTenant(
-    async (trx) => {
-      if (status !== 'queued')
-        await ctx.audit(trx, {
-          action: `notification.${status}`,
-          entityType: 'notification',
-          entityId: message.id,
-          after: {
-            event: message.event,
-            channel: message.channel,
-            attempt,
-            error: failure?.message ?? null,
-            ...recordsOf(message),
-          },
-        });
-    },
-    [outcome],
-  );
+  const done = { messageId, status };
+  // A message done with ends its job in the same commit; a retry is the queue's to schedule.
+  const statements = status !== 'queued' && ctx.succeeded ? [outcome, ctx.succeeded(done)] : [outcome];
+  await ctx.inTenant(async (trx) => {
+    if (status !== 'queued')
+      await ctx.audit(trx, {
+        action: `notification.${status}`,
+        entityType: 'notification',
+        entityId: message.id,
+        after: {
+          event: message.event,
+          channel: message.channel,
+          attempt,
+          error: failure?.message ?? null,
+          ...recordsOf(message),
+        },
+      });
+  }, statements);
   if (quietEnd) throw new RetryNotBefore(quietEnd, failure!);
   // A failure that may pass goes back to the queue, which retries it after its backoff.
   if (status === 'queued') throw failure!;
-  return { messageId, status };
+  return done;
 }
