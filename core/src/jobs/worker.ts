@@ -4,7 +4,13 @@ import type { Logger } from 'pino';
 import { knexRaw, openingOf, type Opening, type Statement } from '../db/pipeline';
 import { applyScope, scopeStatement } from '../db/tenantTransaction';
 import type { AppServices } from '../http/operation';
-import { appendAuditEvent, systemActor, type AuditEventInput } from '../modules/audit/service';
+import {
+  appendAuditEvent,
+  auditAppendAhead,
+  systemActor,
+  type AuditAppendAhead,
+  type AuditEventInput,
+} from '../modules/audit/service';
 import {
   claimDue,
   claimNext,
@@ -51,6 +57,11 @@ export interface JobContext {
    * meanwhile (its lock ran out and another worker took it), the statement changes nothing.
    */
   succeeded?(result: unknown): Statement;
+  /**
+   * `audit`, sent ahead: the append's statement, to send among inTenant's `first` statements, and
+   * what takes its rows inside that transaction (appending the usual way if the head moved meanwhile).
+   */
+  auditAhead?(event: AuditEventInput): AuditAppendAhead;
 }
 
 /**
@@ -216,6 +227,7 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     audit: async (trx, event) => {
       await appendAuditEvent(trx, job.tenantId, systemActor(`job-${job.id}`), event);
     },
+    auditAhead: (event) => auditAppendAhead(job.tenantId, systemActor(`job-${job.id}`), event),
     progress: (done, total = null) =>
       transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs),
     retryInMs: backoff(job.attempts),

@@ -243,7 +243,7 @@ export async function deliverNotificationJob(ctx: JobContext): Promise<unknown> 
     status === 'queued' && heldByQuietHours(message) ? quietUntil(retryAt, first.timeZone, first.quietHours) : null;
   const error = failure?.message.slice(0, 2000) ?? null;
   const providerMessageId = result?.providerMessageId ?? null;
-  // The outcome rides with the transaction's BEGIN: one round trip, then the audit event and COMMIT.
+  // The outcome rides with the transaction's BEGIN, as do its audit event and the job's end: one round trip and the COMMIT.
   const outcome: Statement = {
     text: `WITH attempt AS (
              UPDATE notification_attempts
@@ -271,22 +271,27 @@ export async function deliverNotificationJob(ctx: JobContext): Promise<unknown> 
     ],
   };
   const done = { messageId, status };
-  // A message done with ends its job in the same commit; a retry is the queue's to schedule.
-  const statements = status !== 'queued' && ctx.succeeded ? [outcome, ctx.succeeded(done)] : [outcome];
-  await ctx.inTenant(async (trx) => {
-    if (status !== 'queued')
-      await ctx.audit(trx, {
-        action: `notification.${status}`,
-        entityType: 'notification',
-        entityId: message.id,
-        after: {
-          event: message.event,
-          channel: message.channel,
-          attempt,
-          error: failure?.message ?? null,
-          ...recordsOf(message),
-        },
-      });
+  const event = {
+    action: `notification.${status}`,
+    entityType: 'notification',
+    entityId: message.id,
+    after: {
+      event: message.event,
+      channel: message.channel,
+      attempt,
+      error: failure?.message ?? null,
+      ...recordsOf(message),
+    },
+  };
+  // A message done with is audited, and ends its job, in the commit that records its outcome, all
+  // sent with the BEGIN; a retry is the queue's to schedule, and audited when it ends.
+  const audit = status !== 'queued' && ctx.auditAhead ? ctx.auditAhead(event) : null;
+  const statements = [outcome];
+  if (audit) statements.push(audit.statement);
+  if (status !== 'queued' && ctx.succeeded) statements.push(ctx.succeeded(done));
+  await ctx.inTenant(async (trx, opened) => {
+    if (audit) await audit.settle(trx, opened[1]!);
+    else if (status !== 'queued') await ctx.audit(trx, event);
   }, statements);
   if (quietEnd) throw new RetryNotBefore(quietEnd, failure!);
   // A failure that may pass goes back to the queue, which retries it after its backoff.
