@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { HearthConfig } from '../config';
+import type { Database } from '../db/database';
 import type { AppServices } from '../http/operation';
 import { NOTIFICATION_DELIVERY_JOB } from '../modules/notifications/outbox';
 import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
@@ -118,7 +119,13 @@ export function startJobsRunner(options: {
       abandon: abandon.signal,
       // Deliveries wait on a mail server or an SMS provider, not on this process: several at once,
       // in a lane of their own, so a payment run's remittances never wait behind a long job either.
-      lanes: [{ kinds: [NOTIFICATION_DELIVERY_JOB], concurrency: options.services.config.notifications.concurrency }],
+      // PGlite is one connection, which requests share: there they take turns.
+      lanes: [
+        {
+          kinds: [NOTIFICATION_DELIVERY_JOB],
+          concurrency: (options.db as Database).hearthEmbedded ? 1 : options.services.config.notifications.concurrency,
+        },
+      ],
     }),
   );
   const stop = async ({ graceMs }: { graceMs?: number } = {}) => {
