@@ -114,7 +114,7 @@ export interface NotificationSettings {
   concurrency: number;
 }
 
-export const NOTIFICATION_CONCURRENCY_DEFAULT = 8;
+export const NOTIFICATION_CONCURRENCY_DEFAULT = 4;
 
 export interface DocumentSettings {
   /** The documentStorage key (core's `filesystem`, or a plugin's such as `s3`). */
