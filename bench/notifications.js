@@ -181,7 +181,9 @@ async function main() {
     console.log(`messages/s:                         ${(count / seconds).toFixed(0)}`);
     console.log(`server peak RSS while delivering:   ${(peak / 1024 / 1024).toFixed(0)} MB`);
     console.log(`server CPU per message:             ${((cpu * 1000) / count).toFixed(2)} ms`);
-    console.log(`load average at the end:            ${load.map((l) => l.toFixed(1)).join(', ')} (${os.cpus().length} cores)`);
+    console.log(
+      `load average at the end:            ${load.map((l) => l.toFixed(1)).join(', ')} (${os.cpus().length} cores)`,
+    );
     console.log(`message states:                     ${states.map((s) => `${s.status} ${s.n}`).join(', ')}`);
   } finally {
     if (server) await server.ask('stop').catch(() => undefined);

@@ -1,6 +1,5 @@
-import type { Statement } from '../../db/pipeline';
-import { knexRaw } from '../../db/pipeline';
-import { RetryNotBefore, RunLater, type JobContext, type OpeningRows } from '../../jobs/worker';
+import { knexRaw, type Statement } from '../../db/pipeline';
+import { RetryNotBefore, RunLater, type JobContext } from '../../jobs/worker';
 import { newId } from '../../ids';
 import { todayIn } from '../../time';
 import { overlaysInEffect } from '../configuration/effective';
