@@ -34,6 +34,7 @@ import * as eventsWebhooks from './20261207_0032_events_webhooks';
 import * as documentRetention from './20261207_0033_document_retention';
 import * as evidencePacks from './20261207_0034_evidence_packs';
 import * as notificationEvents from './20261207_0035_notification_events';
+import * as jobsDueByKind from './20261207_0036_jobs_due_by_kind';
 import * as evidenceDocuments from './20261207_0037_evidence_documents';
 import * as carerPortal from './20261207_0038_carer_portal';
 
@@ -74,6 +75,7 @@ export const migrations: Migration[] = [
   { name: '20261207_0033_document_retention', up: documentRetention.up },
   { name: '20261207_0034_evidence_packs', up: evidencePacks.up },
   { name: '20261207_0035_notification_events', up: notificationEvents.up },
+  { name: '20261207_0036_jobs_due_by_kind', up: jobsDueByKind.up },
   { name: '20261207_0037_evidence_documents', up: evidenceDocuments.up },
   { name: '20261207_0038_carer_portal', up: carerPortal.up },
 ];
