@@ -1,6 +1,12 @@
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
 import { daysFromToday, makeApprovedHousehold, makeMember } from '../../../../test/support/fixtures/carers';
-import { inviteAndLogIn, makeCarer, makeDailyLog, type Carer } from '../../../../test/support/fixtures/portal';
+import {
+  inviteAndLogIn,
+  leaveHousehold,
+  makeCarer,
+  makeDailyLog,
+  type Carer,
+} from '../../../../test/support/fixtures/portal';
 import { runJobs } from '../../../../test/support/fixtures/payments';
 import { applyScope } from '../../db/tenantTransaction';
 
@@ -376,18 +382,7 @@ describe('access ends at once', () => {
     const ctx = { world, tenant: world.a };
     const leaving = await makeCarer(ctx);
     expect((await asCarer(leaving, 'getPortalHousehold')).status).toBe(200);
-    const member = await world.call('listCarerHouseholdMembers', {
-      token: world.a.adminToken,
-      params: { householdId: leaving.householdId },
-    });
-    const row = (member.body.data as Array<{ id: string; version: number }>).find((m) => m.id === leaving.memberId)!;
-    const left = await world.call('updateCarerHouseholdMember', {
-      token: world.a.adminToken,
-      params: { householdId: leaving.householdId, memberId: leaving.memberId },
-      headers: { 'if-match': `"${row.version}"` },
-      body: { leftOn: daysFromToday(0) },
-    });
-    expect(left.status).toBe(200);
+    await leaveHousehold(ctx, leaving.householdId, leaving.memberId);
     expect((await asCarer(leaving, 'getPortalHousehold')).status).toBe(401);
     const login = await world.login(world.a.slug, leaving.email, TEST_PASSWORD);
     expect(login.status).toBe(403);
