@@ -8121,6 +8121,11 @@ export interface components {
             claimId: string | null;
             /** Format: uuid */
             paymentRunId: string | null;
+            /**
+             * Format: date-time
+             * @description When a retention rule's destruction cleared its subject, body and recipient address (its tombstone is in `GET /v1/retention/message-tombstones`); null while it is whole.
+             */
+            destroyedAt: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */

@@ -147,6 +147,7 @@ test("a child's message is due at the 75th birthday, destroyed after a second pe
   const logged = await world.call('getMessage', { token: world.a.adminToken, params: { messageId: id } });
   expect(logged.status).toBe(200);
   expect(logged.body.message).toMatchObject({ id, recipient: '', subject: null, childId });
+  expect(logged.body.message.destroyedAt).toEqual(expect.any(String));
 
   const done = await world.call('getDestructionRequest', { token: world.a.adminToken, params: { requestId } });
   expect(done.body).toMatchObject({ status: 'done', messageItems: [{ messageId: id, outcome: 'destroyed' }] });
