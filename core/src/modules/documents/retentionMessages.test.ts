@@ -1,4 +1,6 @@
 import { newId } from '../../ids';
+import { scheduleDailyJobs } from '../../jobs/runner';
+import { todayIn } from '../../time';
 import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { unique } from '../../../../test/support/fixtureKit';
 import { makeHousehold } from '../../../../test/support/fixtures/carers';
@@ -269,5 +271,24 @@ test('a password reset is tied to no record, so it is never due and cannot be as
   ]);
   const empty = await world.call('createDestructionRequest', { token: world.a.adminToken, body: {} });
   expect(empty.status).toBe(422);
+  expect((await row(id)).subject).toBe('Secret subject');
+});
+
+test("the daily due list names the day's due messages beside its documents, and clears nothing", async () => {
+  const childId = await child('1939-09-09');
+  const id = await message({ child_id: childId });
+  const reset = await message({}, 'password_reset');
+  await scheduleDailyJobs(world.db);
+  await runJobs(world);
+  const today = todayIn('Europe/London');
+  const [list] = await ownerRows<{ message_ids: string[] }>(
+    world.db,
+    world.a.id,
+    'SELECT message_ids FROM retention_due_lists WHERE as_of = ?',
+    [today],
+  );
+  expect(list!.message_ids).toContain(id);
+  expect(list!.message_ids).not.toContain(reset);
+  expect(list!.message_ids).toEqual((await dueOn(today)).map((d) => d.messageId));
   expect((await row(id)).subject).toBe('Secret subject');
 });
