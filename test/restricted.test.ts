@@ -63,6 +63,8 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   placement_workflow_steps: 'case',
   placements: 'case',
   retention_destruction_items: 'case',
+  retention_destruction_messages: 'case',
+  retention_message_tombstones: 'case',
   retention_legal_holds: 'case',
   retention_tombstones: 'case',
   task_reminders: 'case',

@@ -4484,6 +4484,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/retention/due/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dry run - messages due for destruction
+         * @description Every message of the communication log the caller may see whose delivery is over and which is due for destruction on `asOf` (the tenant's today by default) under the pack's retention rules that hold messages, oldest id first, with its rule, the start event's date, the due date and the legal holds that block it. Messages tied to no record such a rule names are never listed. Never the message's subject, body or address. Reads only; nothing is destroyed.
+         */
+        get: operations["listRetentionDueMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/retention/destruction-requests": {
         parameters: {
             query?: never;
@@ -4498,8 +4518,8 @@ export interface paths {
         get: operations["listDestructionRequests"];
         put?: never;
         /**
-         * Ask for documents to be destroyed
-         * @description From the dry run: each document is checked again now, against the tenant's today. A document that is not one of the caller's, no rule makes due yet, a legal hold blocks, is already destroyed or is in another open request is refused by its index in `documentIds`, and nothing is asked for. Destruction waits for another person's approval.
+         * Ask for documents and messages to be destroyed
+         * @description From the dry runs: each document and message is checked again now, against the tenant's today. One that is not one of the caller's, no rule makes due yet, a legal hold blocks, is already destroyed or is in another open request (or a message still being delivered) is refused by its index in `documentIds` or `messageIds`, and nothing is asked for. At least one of the two lists is needed. Destruction waits for another person's approval.
          */
         post: operations["createDestructionRequest"];
         delete?: never;
@@ -4615,6 +4635,26 @@ export interface paths {
          * @description With the reason, audited. A hold already released answers 409.
          */
         post: operations["releaseLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/message-tombstones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tombstones of destroyed messages
+         * @description Newest first. Which message was destroyed (its event, channel, the day it was written and the records it was tied to), when, by whom and under which rule; never its subject, body or address.
+         */
+        get: operations["listMessageTombstones"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -8081,6 +8121,11 @@ export interface components {
             claimId: string | null;
             /** Format: uuid */
             paymentRunId: string | null;
+            /**
+             * Format: date-time
+             * @description When a retention rule's destruction cleared its subject, body and recipient address (its tombstone is in `GET /v1/retention/message-tombstones`); null while it is whole.
+             */
+            destroyedAt: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -9470,13 +9515,50 @@ export interface components {
             data: components["schemas"]["RetentionDueDocument"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
+        RetentionDueMessage: {
+            /** Format: uuid */
+            messageId: string;
+            /** @description The notification event that wrote it. */
+            event: string;
+            /** @enum {string} */
+            channel: "email" | "sms" | "inapp";
+            /** Format: date-time */
+            createdAt: string;
+            childId: string | null;
+            householdId: string | null;
+            placementId: string | null;
+            claimId: string | null;
+            paymentRunId: string | null;
+            rule: components["schemas"]["RetentionRuleRef"];
+            /**
+             * Format: date
+             * @description The day the start event happened.
+             */
+            eventOn: string;
+            /**
+             * Format: date
+             * @description The first day the message may be destroyed.
+             */
+            dueOn: string;
+            /** @description A legal hold in force blocks its destruction. */
+            held: boolean;
+            holdIds: string[];
+        };
+        RetentionDueMessagePage: {
+            /** Format: date */
+            asOf: string;
+            data: components["schemas"]["RetentionDueMessage"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
         /**
          * @description `pending` approval, `approved` (destruction under way), `rejected`, or `done`.
          * @enum {string}
          */
         DestructionRequestStatus: "pending" | "approved" | "rejected" | "done";
+        /** @description At least one document or message. */
         DestructionRequestCreate: {
-            documentIds: string[];
+            documentIds?: string[];
+            messageIds?: string[];
             note?: string;
         };
         DestructionDecision: {
@@ -9488,6 +9570,19 @@ export interface components {
         DestructionItem: {
             /** Format: uuid */
             documentId: string;
+            ruleKey: string;
+            ruleSource: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            /** Format: date */
+            eventOn: string;
+            /** Format: date */
+            dueOn: string;
+            /** @description `destroyed`, `held` (a hold placed after the approval kept it), or null until the destruction reaches it. */
+            outcome: ("destroyed" | "held") | null;
+        };
+        DestructionMessageItem: {
+            /** Format: uuid */
+            messageId: string;
             ruleKey: string;
             ruleSource: string;
             startEvent: components["schemas"]["RetentionStartEvent"];
@@ -9517,6 +9612,8 @@ export interface components {
             decisionNote: string | null;
             completedAt: string | null;
             items: components["schemas"]["DestructionItem"][];
+            /** @description The messages it names (those about a record outside the caller's view are left out). */
+            messageItems: components["schemas"]["DestructionMessageItem"][];
             version: components["schemas"]["Version"];
         };
         DestructionRequestPage: {
@@ -9590,6 +9687,44 @@ export interface components {
         };
         TombstonePage: {
             data: components["schemas"]["Tombstone"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        MessageTombstone: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            messageId: string;
+            event: string;
+            /** @enum {string} */
+            channel: "email" | "sms" | "inapp";
+            /**
+             * Format: date-time
+             * @description When the message was written.
+             */
+            sentOn: string;
+            childId: string | null;
+            householdId: string | null;
+            placementId: string | null;
+            claimId: string | null;
+            paymentRunId: string | null;
+            ruleKey: string;
+            ruleSource: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            /** Format: date */
+            eventOn: string;
+            /** Format: date */
+            dueOn: string;
+            /** Format: uuid */
+            requestId: string;
+            /** Format: uuid */
+            requestedBy: string;
+            /** Format: uuid */
+            approvedBy: string;
+            /** Format: date-time */
+            destroyedAt: string;
+        };
+        MessageTombstonePage: {
+            data: components["schemas"]["MessageTombstone"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
@@ -19030,6 +19165,37 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listRetentionDueMessages: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The day to work out dueness for (the tenant's today when absent). */
+                asOf?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the messages due. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionDueMessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listDestructionRequests: {
         parameters: {
             query?: {
@@ -19294,6 +19460,37 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMessageTombstones: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only the tombstone of this message. */
+                messageId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of message tombstones. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageTombstonePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

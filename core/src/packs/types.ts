@@ -275,6 +275,8 @@ export type RetentionRule = {
   name: string;
   description?: string;
   documents: { subjectTypes?: RetentionSubjectType[]; categories?: string[] };
+  /** The rule holds the messages tied to the records its subjectTypes name, as well as their documents. */
+  messages?: boolean;
   startEvent: RetentionStartEvent;
   period: { years?: number; months?: number };
   source: string;
