@@ -205,14 +205,14 @@ async function submitPortalFormDraft(ctx: TenantContext<'submitPortalFormDraft'>
   if (task) await completeTask(ctx.trx, task, carer.id, { formSubmissionId: submission.id });
   await ctx.audit({
     action: 'form.submitted',
-    entityType: 'form_submission',
-    entityId: submission.id,
+    entityType: 'form_draft',
+    entityId: draft.id,
     after: {
+      submissionId: submission.id,
       formKey: submission.formKey,
       formVersion: submission.formVersion,
       subjectType: submission.subjectType,
       subjectId: submission.subjectId,
-      draftId: draft.id,
       taskId: task?.id ?? null,
     },
   });

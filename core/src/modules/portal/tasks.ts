@@ -125,7 +125,13 @@ async function createHouseholdTask(ctx: TenantContext<'createHouseholdTask'>): P
     })
     .returning('*');
   const view = householdTaskToApi(task);
-  await ctx.audit({ action: 'household_task.created', entityType: 'household_task', entityId: task.id, after: view });
+  // Named by the household in the path, as a record added under it is; the task is in `after`.
+  await ctx.audit({
+    action: 'household_task.created',
+    entityType: 'carer_household',
+    entityId: household.id,
+    after: view,
+  });
   return created(view, { location: `/v1/carer-households/${household.id}/household-tasks` });
 }
 
