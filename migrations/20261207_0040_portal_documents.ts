@@ -59,7 +59,8 @@ export async function up(knex: Knex): Promise<void> {
        household_id uuid NOT NULL,
        form_key text NOT NULL,
        form_version integer NOT NULL,
-       task_id uuid,
+       -- A household task (never a cycle's, which is about a child or a placement): named apart from task_id.
+       household_task_id uuid,
        data jsonb NOT NULL DEFAULT '{}',
        status text NOT NULL DEFAULT 'draft' CHECK (status IN ('draft', 'submitted')),
        submission_id uuid,
@@ -70,7 +71,7 @@ export async function up(knex: Knex): Promise<void> {
        version integer NOT NULL DEFAULT 1,
        PRIMARY KEY (tenant_id, id),
        FOREIGN KEY (tenant_id, household_id) REFERENCES carer_households (tenant_id, id),
-       FOREIGN KEY (tenant_id, task_id) REFERENCES household_tasks (tenant_id, id),
+       FOREIGN KEY (tenant_id, household_task_id) REFERENCES household_tasks (tenant_id, id),
        FOREIGN KEY (tenant_id, submission_id) REFERENCES form_submissions (tenant_id, id),
        FOREIGN KEY (tenant_id, created_by) REFERENCES users (tenant_id, id),
        FOREIGN KEY (tenant_id, updated_by) REFERENCES users (tenant_id, id),

@@ -36,7 +36,7 @@ export class PortalFormDraft extends TenantModel {
   householdId!: string;
   formKey!: string;
   formVersion!: number;
-  taskId!: string | null;
+  householdTaskId!: string | null;
   data!: Record<string, unknown>;
   status!: 'draft' | 'submitted';
   submissionId!: string | null;

@@ -40,7 +40,7 @@ function draftToApi(d: PortalFormDraft) {
     id: d.id,
     formKey: d.formKey,
     formVersion: d.formVersion,
-    taskId: d.taskId,
+    taskId: d.householdTaskId,
     data: d.data,
     status: d.status,
     submissionId: d.submissionId,
@@ -115,7 +115,7 @@ async function createPortalFormDraft(ctx: TenantContext<'createPortalFormDraft'>
       householdId: carer.householdId,
       formKey: form.form.key,
       formVersion: form.form.version,
-      taskId: body.taskId ?? null,
+      householdTaskId: body.taskId ?? null,
       data: (body.data ?? {}) as Record<string, unknown>,
       createdBy: carer.id,
       updatedBy: carer.id,
@@ -125,7 +125,7 @@ async function createPortalFormDraft(ctx: TenantContext<'createPortalFormDraft'>
     action: 'form_draft.created',
     entityType: 'form_draft',
     entityId: draft.id,
-    after: { formKey: draft.formKey, formVersion: draft.formVersion, taskId: draft.taskId },
+    after: { formKey: draft.formKey, formVersion: draft.formVersion, taskId: draft.householdTaskId },
   });
   return created(draftToApi(draft), { location: `/v1/portal/form-drafts/${draft.id}`, version: draft.version });
 }
@@ -179,8 +179,8 @@ async function submitPortalFormDraft(ctx: TenantContext<'submitPortalFormDraft'>
     );
   const errors = formDataErrors(form.form.schema, draft.data);
   if (errors.length) throw Problem.unprocessable(errors);
-  const task = draft.taskId
-    ? await openTaskFor(ctx, carer.householdId, draft.taskId, 'form', '/body/taskId').catch(() => null)
+  const task = draft.householdTaskId
+    ? await openTaskFor(ctx, carer.householdId, draft.householdTaskId, 'form', '/body/taskId').catch(() => null)
     : null;
   const submission = await storeFormSubmission(ctx.trx, ctx.tenantId, {
     formKey: form.form.key,
