@@ -4615,7 +4615,7 @@ export interface paths {
         get: operations["getPortalFormDraft"];
         /**
          * Save a form draft
-         * @description Replaces the draft's data (not checked against the form until submitted). A submitted form is not a draft any more (409).
+         * @description Replaces the draft's data (not checked against the form until submitted), under `If-Match` with the draft's version, so two carers of the household never overwrite each other unseen. A submitted form is not a draft any more (409).
          */
         put: operations["savePortalFormDraft"];
         post?: never;
@@ -19705,7 +19705,10 @@ export interface operations {
     savePortalFormDraft: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
             path: {
                 /** @description Form draft id. */
                 draftId: components["parameters"]["PortalFormDraftId"];
@@ -19733,8 +19736,10 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -199,11 +199,23 @@ describe('carer forms', () => {
       '/body/data/periodTo',
       '/body/data/supportReceived',
     ]);
-    const saved = await as(carer, 'savePortalFormDraft', {
+    const unconditional = await as(carer, 'savePortalFormDraft', {
       params: { draftId: draft.body.id },
       body: { data: validReviewViews },
     });
+    expect(unconditional.status).toBe(428);
+    const saved = await as(carer, 'savePortalFormDraft', {
+      params: { draftId: draft.body.id },
+      headers: { 'if-match': draft.headers.get('etag')! },
+      body: { data: validReviewViews },
+    });
     expect(saved.status).toBe(200);
+    const stale = await as(carer, 'savePortalFormDraft', {
+      params: { draftId: draft.body.id },
+      headers: { 'if-match': draft.headers.get('etag')! },
+      body: { data: {} },
+    });
+    expect(stale.status).toBe(412);
     const resumed = await as(carer, 'getPortalFormDraft', { params: { draftId: draft.body.id } });
     expect(resumed.body.data).toEqual(validReviewViews);
 
@@ -229,7 +241,13 @@ describe('carer forms', () => {
     });
     expect((await as(carer, 'submitPortalFormDraft', { params: { draftId: draft.body.id } })).status).toBe(409);
     expect(
-      (await as(carer, 'savePortalFormDraft', { params: { draftId: draft.body.id }, body: { data: {} } })).status,
+      (
+        await as(carer, 'savePortalFormDraft', {
+          params: { draftId: draft.body.id },
+          headers: { 'if-match': saved.headers.get('etag')! },
+          body: { data: {} },
+        })
+      ).status,
     ).toBe(409);
   });
 

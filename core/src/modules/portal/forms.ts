@@ -1,4 +1,5 @@
 import { keysetPage } from '../../db/keyset';
+import { assertIfMatch } from '../../http/etag';
 import type { OperationResult, TenantContext, TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { created, ok } from '../../http/results';
@@ -141,6 +142,7 @@ async function savePortalFormDraft(ctx: TenantContext<'savePortalFormDraft'>): P
   const carer = carerOf(ctx);
   const draft = await findDraft(ctx, ctx.params.draftId, true);
   if (draft.status !== 'draft') throw new Problem('conflict', 'The form was submitted; it is no longer a draft');
+  assertIfMatch(ctx.ifMatch, draft.version);
   const [saved] = await PortalFormDraft.query(ctx.trx)
     .where({ tenant_id: ctx.tenantId, id: draft.id })
     .patch({
