@@ -138,6 +138,31 @@ describe('the document centre', () => {
   });
 });
 
+describe("the tenant's upload limit", () => {
+  it("holds for a carer's upload as for staff's (the portal's role reads the tenant's document settings)", async () => {
+    const settings = await world.call('getDocumentSettings', { token: world.a.adminToken });
+    const set = (maxUploadBytes: number, etag: string) =>
+      world.call('updateDocumentSettings', {
+        token: world.a.adminToken,
+        headers: { 'if-match': etag },
+        body: { maxUploadBytes },
+      });
+    const lowered = await set(1024, settings.headers.get('etag')!);
+    expect(lowered.status).toBe(200);
+    try {
+      const r = await as(carer, 'uploadPortalDocument', {
+        multipart: {
+          fields: { category: 'correspondence', title: 'Too big' },
+          file: { filename: 'big.txt', bytes: 'x'.repeat(4096), type: 'text/plain' },
+        },
+      });
+      expect(r.status).toBe(413);
+    } finally {
+      expect((await set(settings.body.maxUploadBytes, lowered.headers.get('etag')!)).status).toBe(200);
+    }
+  });
+});
+
 describe('household tasks', () => {
   it('a carer acknowledges a shared document: who and when are recorded, once', async () => {
     const document = await sharedDocument(ctxA(), carer);
