@@ -4464,6 +4464,264 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/carer-households/{householdId}/household-tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["HouseholdTaskHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The tasks set for a household
+         * @description Newest first, open and done, as staff set them for the household to do in the carer portal.
+         */
+        get: operations["listHouseholdTasks"];
+        put?: never;
+        /**
+         * Set the household a task in the carer portal
+         * @description `acknowledge` names a document shared with the household (`documentId`: a document of the household with sensitivity `shared_with_household`, 422 otherwise) that a carer acknowledges reading; `form` names one of the forms the tenant lets carers complete (`formKey`, 422 otherwise), done when a carer submits it; `upload` is done when a carer uploads a document against it.
+         */
+        post: operations["createHouseholdTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tasks set for my household
+         * @description Newest first; `status` narrows to open or done ones.
+         */
+        get: operations["listPortalTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/tasks/{taskId}/acknowledgement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Household task id. */
+                taskId: components["parameters"]["HouseholdTaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge the document a task names
+         * @description Records which carer acknowledged it and when. Only an `acknowledge` task (a form task is done by submitting its form, an upload task by uploading, 409); acknowledging one already done answers it unchanged.
+         */
+        post: operations["acknowledgePortalTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/cycle-tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reviews and visits my household can expect
+         * @description Read only: the open tasks of the pack's cycles that the cycle shares with the household (a review they attend; never an unannounced visit), about the household or a placement or child it may see; soonest due first.
+         */
+        get: operations["listPortalCycleTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Forms I can complete
+         * @description The forms the tenant lets carers complete (the pack's `carerForms`, or the tenant's overlay), each at its latest version in effect today, with its schema. Feature `forms`.
+         */
+        get: operations["listPortalForms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/form-drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's form drafts and submitted forms
+         * @description Most recently changed first. Feature `forms`.
+         */
+        get: operations["listPortalFormDrafts"];
+        put?: never;
+        /**
+         * Start a form
+         * @description A draft of one of the forms carers may complete (`formKey`, 422 otherwise), pinned to its latest version in effect today: it is validated against that version when submitted, not before, so a draft may be incomplete. `taskId` names the form task it completes (an open `form` task of the household for the same form, 422 otherwise).
+         */
+        post: operations["createPortalFormDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/form-drafts/{draftId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Resume a form draft
+         * @description The draft as last saved, by any carer of the household. Feature `forms`.
+         */
+        get: operations["getPortalFormDraft"];
+        /**
+         * Save a form draft
+         * @description Replaces the draft's data (not checked against the form until submitted), under `If-Match` with the draft's version, so two carers of the household never overwrite each other unseen. A submitted form is not a draft any more (409).
+         */
+        put: operations["savePortalFormDraft"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/form-drafts/{draftId}/submission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a form
+         * @description Validates the draft's data against the form version it was started on, exactly as a staff submission is (each fault a 422 at its pointer under `/body/data`), and stores it as a form submission about the household; the form task it names is done. Submitted once (409 after).
+         */
+        post: operations["submitPortalFormDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's document centre
+         * @description The household's documents shared with it (sensitivity `shared_with_household`), those staff share and those its carers uploaded, newest first. Feature `documents`.
+         */
+        get: operations["listPortalDocuments"];
+        put?: never;
+        /**
+         * Upload a document or evidence for my household
+         * @description A document of the household, shared with it, streamed, typed from its bytes, hashed and scanned as a staff upload is, under the tenant's size limit. `taskId` names the open `upload` task it completes (422 otherwise). Feature `documents`.
+         */
+        post: operations["uploadPortalDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/documents/{documentId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Document id. */
+                documentId: components["parameters"]["PortalDocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a document of my household
+         * @description The current version's bytes, streamed; logged in the document's download log and audited as a staff download is. A quarantined version is refused (409). Feature `documents`.
+         */
+        get: operations["downloadPortalDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/daily-logs/{logId}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["PortalLogDocumentsLogId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The documents attached to a daily log
+         * @description Feature `logs`.
+         */
+        get: operations["listPortalDailyLogDocuments"];
+        put?: never;
+        /**
+         * Attach a document to a daily log
+         * @description A document of the household's document centre (uploaded first, 422 naming `/body/documentId` otherwise) attached to one of its logs; attaching it again answers the list unchanged. Feature `logs`.
+         */
+        post: operations["attachPortalDailyLogDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/retention/due": {
         parameters: {
             query?: never;
@@ -5691,6 +5949,11 @@ export interface components {
                         layer: components["schemas"]["Layer"];
                     };
                 };
+                /** @description The keys of the forms carers may complete in the portal. */
+                carerForms?: {
+                    value: string[];
+                    layer: components["schemas"]["Layer"];
+                };
                 childFields: {
                     value: components["schemas"]["PortalChildField"][];
                     layer: components["schemas"]["Layer"];
@@ -5762,7 +6025,7 @@ export interface components {
                     source: string;
                 };
             };
-            /** @description The carer portal. Features named are turned on or off; `childFields` replaces the whole list of the child's fields carers see; `outOfHoursPhone` is the number carers are given. */
+            /** @description The carer portal. Features named are turned on or off; `childFields` replaces the whole list of the child's fields carers see; `outOfHoursPhone` is the number carers are given; `carerForms` replaces the list of forms carers may complete. */
             portal?: {
                 features?: {
                     claims?: boolean;
@@ -5772,6 +6035,8 @@ export interface components {
                     money?: boolean;
                 };
                 childFields?: components["schemas"]["PortalChildField"][];
+                /** @description The keys of the forms carers may complete (the whole list, replacing the pack's). */
+                carerForms?: string[];
                 outOfHoursPhone?: string | null;
             };
         };
@@ -9467,6 +9732,161 @@ export interface components {
             nextCursor: components["schemas"]["Cursor"] | null;
         };
         /**
+         * @description What the household is asked to do.
+         * @enum {string}
+         */
+        HouseholdTaskKind: "acknowledge" | "form" | "upload";
+        NewHouseholdTask: {
+            kind: components["schemas"]["HouseholdTaskKind"];
+            title: string;
+            instructions?: string;
+            /**
+             * Format: uuid
+             * @description For `acknowledge` (and only then), the document to acknowledge.
+             */
+            documentId?: string;
+            /** @description For `form` (and only then), one of the forms carers may complete. */
+            formKey?: string;
+            /** Format: date */
+            dueDate?: string;
+        };
+        HouseholdTask: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            kind: components["schemas"]["HouseholdTaskKind"];
+            title: string;
+            instructions: string | null;
+            documentId: string | null;
+            formKey: string | null;
+            dueDate: string | null;
+            /** @enum {string} */
+            status: "open" | "done";
+            /** @description The carer (user) who completed it. */
+            completedBy: string | null;
+            completedAt: string | null;
+            formSubmissionId: string | null;
+            completionDocumentId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        HouseholdTaskPage: {
+            data: components["schemas"]["HouseholdTask"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalCycleTask: {
+            /** Format: uuid */
+            id: string;
+            cycleKey: string;
+            stepName: string | null;
+            /** @enum {string} */
+            subjectType: "child" | "placement" | "carer_household";
+            /** Format: uuid */
+            subjectId: string;
+            /** Format: date */
+            dueDate: string;
+            /** @enum {string} */
+            status: "open" | "done" | "cancelled";
+        };
+        PortalCycleTaskPage: {
+            data: components["schemas"]["PortalCycleTask"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalForm: {
+            key: string;
+            /** Format: int32 */
+            version: number;
+            title: string;
+            description: string | null;
+            /** @description The form's JSON Schema (2020-12), which submissions are validated against. */
+            schema: Record<string, never>;
+        };
+        PortalFormList: {
+            data: components["schemas"]["PortalForm"][];
+        };
+        NewPortalFormDraft: {
+            formKey: string;
+            /** Format: uuid */
+            taskId?: string;
+            /** @description What the carer has filled in so far. */
+            data?: Record<string, never>;
+        };
+        PortalFormDraftData: {
+            /** @description The draft's data, replacing what was saved. */
+            data: Record<string, never>;
+        };
+        PortalFormDraft: {
+            /** Format: uuid */
+            id: string;
+            formKey: string;
+            /** Format: int32 */
+            formVersion: number;
+            taskId: string | null;
+            data: Record<string, never>;
+            /** @enum {string} */
+            status: "draft" | "submitted";
+            submissionId: string | null;
+            /** Format: uuid */
+            createdBy: string;
+            /** Format: uuid */
+            updatedBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int32 */
+            version: number;
+        };
+        PortalFormDraftPage: {
+            data: components["schemas"]["PortalFormDraft"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalDocumentUpload: {
+            /** @description A code of the tenant's `document_category` list. */
+            category: components["schemas"]["Code"];
+            title: string;
+            /** Format: uuid */
+            taskId?: string;
+            /** @description The file, the last part; its filename is kept for display only. */
+            file: string;
+        };
+        PortalDocument: {
+            /** Format: uuid */
+            id: string;
+            category: string;
+            title: string;
+            expiresOn: string | null;
+            /** @description Uploaded by a carer of the household (not shared by staff). */
+            fromHousehold: boolean;
+            currentVersion: {
+                /** Format: int32 */
+                number: number;
+                filename: string;
+                mediaType: string;
+                /** Format: int64 */
+                sizeBytes: number;
+                sha256: string;
+                /** @enum {string} */
+                scanStatus: "clean" | "quarantined" | "not_scanned";
+                /** Format: date-time */
+                createdAt: string;
+            } | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        PortalDocumentPage: {
+            data: components["schemas"]["PortalDocument"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalDocumentList: {
+            data: components["schemas"]["PortalDocument"][];
+        };
+        PortalLogAttachment: {
+            /** Format: uuid */
+            documentId: string;
+        };
+        /**
          * @description What a retention period counts from: `approval_ended` (the carer household's approval ended), `child_75th_birthday`, `placement_ended`, `claim_paid`, `payment_run_finalised`.
          * @enum {string}
          */
@@ -10289,6 +10709,16 @@ export interface components {
         PortalPlacementId: string;
         /** @description Daily log id. */
         DailyLogId: string;
+        /** @description Carer household id. */
+        HouseholdTaskHouseholdId: string;
+        /** @description Household task id. */
+        HouseholdTaskId: string;
+        /** @description Form draft id. */
+        PortalFormDraftId: string;
+        /** @description Document id. */
+        PortalDocumentId: string;
+        /** @description Daily log id. */
+        PortalLogDocumentsLogId: string;
         /** @description The destruction request's id. */
         DestructionRequestId: string;
         /** @description The legal hold's id. */
@@ -19131,6 +19561,506 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listHouseholdTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["HouseholdTaskHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createHouseholdTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["HouseholdTaskHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewHouseholdTask"];
+            };
+        };
+        responses: {
+            /** @description The task. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTask"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only tasks in this state. */
+                status?: "open" | "done";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    acknowledgePortalTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Household task id. */
+                taskId: components["parameters"]["HouseholdTaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTask"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalCycleTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of cycle tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalCycleTaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalForms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forms. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalFormDrafts: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of drafts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraftPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPortalFormDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPortalFormDraft"];
+            };
+        };
+        responses: {
+            /** @description The draft. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalFormDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    savePortalFormDraft: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalFormDraftData"];
+            };
+        };
+        responses: {
+            /** @description The draft, saved. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitPortalFormDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft, submitted, with its submission's id. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalDocuments: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of documents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocumentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadPortalDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["PortalDocumentUpload"];
+            };
+        };
+        responses: {
+            /** @description The document. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadPortalDocument: {
+        parameters: {
+            query?: {
+                /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
+                disposition?: components["parameters"]["Disposition"];
+            };
+            header?: never;
+            path: {
+                /** @description Document id. */
+                documentId: components["parameters"]["PortalDocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalDailyLogDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["PortalLogDocumentsLogId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The documents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocumentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    attachPortalDailyLogDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["PortalLogDocumentsLogId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalLogAttachment"];
+            };
+        };
+        responses: {
+            /** @description The log's documents. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocumentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

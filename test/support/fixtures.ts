@@ -29,6 +29,7 @@ import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 import { notificationFixtures, seedNotifications } from './fixtures/notifications';
 import { latestOutboundToken } from './outbound';
 import { portalFixtures, seedPortal } from './fixtures/portal';
+import { portalDocumentFixtures, seedPortalDocuments } from './fixtures/portalDocuments';
 
 export * from './fixtureKit';
 
@@ -367,6 +368,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedRetention,
   seedNotifications,
   seedPortal,
+  seedPortalDocuments,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -387,6 +389,7 @@ for (const part of [
   retentionFixtures,
   notificationFixtures,
   portalFixtures,
+  portalDocumentFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

@@ -63,6 +63,8 @@ export interface PortalDefinition {
   source: string;
   features: Record<PortalFeature, boolean>;
   childFields: PortalChildField[];
+  /** The keys of the pack's forms carers may complete in the portal. */
+  carerForms?: string[];
 }
 
 export interface Terminology {

@@ -2,6 +2,9 @@ import type { OperationResult, TenantContext } from '../../http/operation';
 import { defineOperations } from '../../http/operation';
 import { ok } from '../../http/results';
 import { dailyLogOperations } from './dailyLogs';
+import { portalDocumentOperations } from './documents';
+import { portalFormOperations } from './forms';
+import { householdTaskOperations } from './tasks';
 import { householdOperations } from './household';
 import { loginOperations } from './logins';
 import { moneyOperations } from './money';
@@ -30,4 +33,7 @@ export const portalOperations = defineOperations({
   ...dailyLogOperations,
   ...moneyOperations,
   ...loginOperations,
+  ...householdTaskOperations,
+  ...portalFormOperations,
+  ...portalDocumentOperations,
 });
