@@ -3177,6 +3177,7 @@ export interface paths {
          * @description The pack's wording, the wording in effect today, and the tenant's overrides, newest version first. An event and channel the pack has no wording for is not found.
          */
         get: operations["getNotificationTemplate"];
+        put?: never;
         /**
          * Override the pack's wording for an event on a channel, from a date
          * @description Stores the tenant's wording as the next version, in effect from `effectiveFrom`; earlier
@@ -3186,8 +3187,7 @@ export interface paths {
          *     `terms.<term>`); an email or in-app message needs a subject, an SMS has none. An email
          *     never carries a child's details: a link and a reference only.
          */
-        put: operations["putNotificationTemplate"];
-        post?: never;
+        post: operations["overrideNotificationTemplate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -17210,7 +17210,7 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
-    putNotificationTemplate: {
+    overrideNotificationTemplate: {
         parameters: {
             query?: never;
             header?: never;
@@ -17229,7 +17229,7 @@ export interface operations {
         };
         responses: {
             /** @description The new version. */
-            200: {
+            201: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -445,7 +445,7 @@ describe('no email about a child carries its name', () => {
 describe("a tenant's own wording", () => {
   const path = { event: 'claims.decided', channel: 'email' };
   const put = (body: Record<string, unknown>, params: Record<string, string> = path, token = world.a.adminToken) =>
-    world.call('putNotificationTemplate', { token, params, body });
+    world.call('overrideNotificationTemplate', { token, params, body });
 
   it('is checked before it is stored: it compiles, uses only what the event renders with, fits the channel', async () => {
     const base = { effectiveFrom: daysFromToday(0), description: 'Plainer words' };
@@ -497,7 +497,7 @@ describe("a tenant's own wording", () => {
       subject: '{{service.name}}: claim {{decision}}',
       text: 'Dear {{recipient.name}}, the {{terms.carerHousehold}} claim {{reference}} was {{decision}}. {{link}}',
     });
-    expect(v1.status).toBe(200);
+    expect(v1.status).toBe(201);
     expect(v1.body).toMatchObject({ version: 1, effectiveFrom: daysFromToday(0), createdBy: world.a.adminId });
     const v2 = await put({
       effectiveFrom: daysFromToday(30),

@@ -1,6 +1,6 @@
 import { actorId, type OperationResult, type TenantContext, type TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
-import { ok } from '../../http/results';
+import { ok, created } from '../../http/results';
 import { newId } from '../../ids';
 import type { ResolvedPack } from '../../packs/registry';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
@@ -105,7 +105,9 @@ async function getNotificationTemplate(ctx: TenantContext<'getNotificationTempla
   });
 }
 
-async function putNotificationTemplate(ctx: TenantContext<'putNotificationTemplate'>): Promise<OperationResult> {
+async function overrideNotificationTemplate(
+  ctx: TenantContext<'overrideNotificationTemplate'>,
+): Promise<OperationResult> {
   const { event, channel } = ctx.params;
   const body = ctx.body;
   const { pack } = await configOf(ctx);
@@ -141,7 +143,8 @@ async function putNotificationTemplate(ctx: TenantContext<'putNotificationTempla
     entityId: row.id,
     after,
   });
-  return ok(after);
+  // Each override is a new version, never a change to one: created, where the template is read.
+  return created(after, { location: `/v1/notifications/templates/${ctx.params.event}/${ctx.params.channel}` });
 }
 
 async function previewNotificationTemplate(
@@ -176,7 +179,10 @@ export const templateOperations = {
     handle: listNotificationTemplates,
   },
   getNotificationTemplate: { access: { permission: 'notifications:read' }, handle: getNotificationTemplate },
-  putNotificationTemplate: { access: { permission: 'notifications:manage' }, handle: putNotificationTemplate },
+  overrideNotificationTemplate: {
+    access: { permission: 'notifications:manage' },
+    handle: overrideNotificationTemplate,
+  },
   previewNotificationTemplate: {
     access: { permission: 'notifications:read' },
     handle: previewNotificationTemplate,
