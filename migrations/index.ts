@@ -36,6 +36,7 @@ import * as evidencePacks from './20261207_0034_evidence_packs';
 import * as notificationEvents from './20261207_0035_notification_events';
 import * as evidenceDocuments from './20261207_0037_evidence_documents';
 import * as carerPortal from './20261207_0038_carer_portal';
+import * as portalMoney from './20261207_0039_portal_money';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -76,4 +77,5 @@ export const migrations: Migration[] = [
   { name: '20261207_0035_notification_events', up: notificationEvents.up },
   { name: '20261207_0037_evidence_documents', up: evidenceDocuments.up },
   { name: '20261207_0038_carer_portal', up: carerPortal.up },
+  { name: '20261207_0039_portal_money', up: portalMoney.up },
 ];

@@ -32,7 +32,7 @@ function statementComponents(config: TenantConfiguration, lines: DocumentLine[])
 }
 
 /** The pack's word for a component where it has one (`allowance`, `fee`), else the component in words. */
-function componentLabel(config: TenantConfiguration, component: string): string {
+export function componentLabel(config: TenantConfiguration, component: string): string {
   const term = config.effective?.terminology[component]?.value;
   const words = term ?? component.replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);

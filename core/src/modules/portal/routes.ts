@@ -1,12 +1,16 @@
 import type { OperationResult, TenantContext } from '../../http/operation';
 import { defineOperations } from '../../http/operation';
 import { ok } from '../../http/results';
+import { portalClaimOperations } from './claims';
 import { dailyLogOperations } from './dailyLogs';
+import { portalDisputeOperations } from './disputes';
+import { portalExpectedOperations } from './expected';
 import { householdOperations } from './household';
 import { loginOperations } from './logins';
 import { moneyOperations } from './money';
 import { placementOperations } from './placements';
 import { carerOf, portalSettings } from './settings';
+import { portalStatementOperations } from './statements';
 
 async function getPortalOverview(ctx: TenantContext<'getPortalOverview'>): Promise<OperationResult> {
   const carer = carerOf(ctx);
@@ -29,5 +33,9 @@ export const portalOperations = defineOperations({
   ...placementOperations,
   ...dailyLogOperations,
   ...moneyOperations,
+  ...portalExpectedOperations,
+  ...portalStatementOperations,
+  ...portalClaimOperations,
+  ...portalDisputeOperations,
   ...loginOperations,
 });
