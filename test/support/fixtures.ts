@@ -29,6 +29,7 @@ import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 import { notificationFixtures, seedNotifications } from './fixtures/notifications';
 import { latestOutboundToken } from './outbound';
 import { portalFixtures, seedPortal } from './fixtures/portal';
+import { portalMoneyFixtures } from './fixtures/portalMoney';
 
 export * from './fixtureKit';
 
@@ -387,6 +388,7 @@ for (const part of [
   retentionFixtures,
   notificationFixtures,
   portalFixtures,
+  portalMoneyFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);
