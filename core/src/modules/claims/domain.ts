@@ -102,6 +102,8 @@ export async function createDraftClaim(
   input: {
     household: CarerHousehold;
     householdPointer: string;
+    /** What the event names: the household claiming (staff name it in the path) or the new claim. */
+    auditOn: 'household' | 'claim';
     description: string | null;
     lines: LineInput[];
     evidence: EvidenceInput[];
@@ -139,8 +141,13 @@ export async function createDraftClaim(
     .patch({ total })
     .returning('*');
   const whole = await presentClaim(ctx, row!);
-  // The event names the claimant household; `after` carries the new claim's id.
-  await ctx.audit({ action: 'claim.created', entityType: 'carer_household', entityId: household.id, after: whole });
+  await ctx.audit({
+    action: 'claim.created',
+    ...(input.auditOn === 'household'
+      ? { entityType: 'carer_household', entityId: household.id }
+      : { entityType: 'claim', entityId: row!.id }),
+    after: whole,
+  });
   return { row: row!, whole };
 }
 

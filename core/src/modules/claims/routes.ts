@@ -70,6 +70,8 @@ async function createClaim(ctx: TenantContext<'createClaim'>): Promise<Operation
   const { row, whole } = await createDraftClaim(ctx, {
     household,
     householdPointer: '/path/householdId',
+    // The event names the resource in the path; `after` carries the new claim's id.
+    auditOn: 'household',
     description: input.description ?? null,
     lines: input.lines,
     evidence: input.evidence ?? [],

@@ -43,6 +43,7 @@ async function createPortalClaim(ctx: TenantContext<'createPortalClaim'>): Promi
     household,
     // The carer names no household: a fault of the household's own is about the claim's lines.
     householdPointer: '/body/lines',
+    auditOn: 'claim',
     description: ctx.body.description ?? null,
     lines: ctx.body.lines,
     evidence: [],

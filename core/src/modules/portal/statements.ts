@@ -30,7 +30,7 @@ async function paidDocumentInputs(ctx: TenantScope, runId: string) {
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs, run.paymentDate);
   await auditChildAccess(
     ctx,
-    { type: 'carer_household', id: household.id },
+    { type: 'payment_run', id: run.id },
     lines.filter((l) => l.childId).map((l) => ({ childId: l.childId!, group: 'name' })),
   );
   return { run, household, lines, tenant, config };
