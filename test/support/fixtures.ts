@@ -29,7 +29,7 @@ import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 import { notificationFixtures, seedNotifications } from './fixtures/notifications';
 import { latestOutboundToken } from './outbound';
 import { portalFixtures, seedPortal } from './fixtures/portal';
-import { portalMoneyFixtures } from './fixtures/portalMoney';
+import { portalMoneyFixtures, seedPortalMoney } from './fixtures/portalMoney';
 
 export * from './fixtureKit';
 
@@ -368,6 +368,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedRetention,
   seedNotifications,
   seedPortal,
+  seedPortalMoney,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
