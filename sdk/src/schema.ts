@@ -19417,6 +19417,8 @@ export interface operations {
             query?: {
                 /** @description The calendar year the tax year starts in. */
                 year?: number;
+                /** @description JSON (default), or the tenant's annual statement template as HTML or PDF. */
+                format?: "json" | "html" | "pdf";
             };
             header?: never;
             path?: never;
@@ -19431,11 +19433,14 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PortalAnnualStatement"];
+                    "text/html": string;
+                    "application/pdf": string;
                 };
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -39,7 +39,7 @@ export function componentLabel(config: TenantConfiguration, component: string): 
 }
 
 /** A household's short reference: the end of its id (a UUID v7 begins with its creation time, shared by households made together). */
-const householdReference = (household: CarerHousehold) => household.id.slice(-8).toUpperCase();
+export const householdReference = (household: CarerHousehold) => household.id.slice(-8).toUpperCase();
 
 function reference(run: PaymentRun, household: CarerHousehold): string {
   return `${run.reference}-${householdReference(household)}`;

@@ -196,6 +196,21 @@ describe('the annual statement for tax', () => {
     expect(us.body).toMatchObject({ basis: 'calendar_year', from: '2026-01-01', to: '2026-12-31', total: 0 });
     expect(us.body.byMonth).toHaveLength(12);
   });
+
+  it("renders as the pack's annual statement template, in each pack's words", async () => {
+    const html = await asCarer(carer, 'getPortalAnnualStatement', { query: { format: 'html' } });
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    expect(html.text).toContain('Statement of payments for the tax year');
+    expect(html.text).toContain('UK tax year, 6 April to 5 April');
+    expect(html.text).toContain(carer.householdId.slice(-8).toUpperCase());
+    const pdf = await asCarer(carer, 'getPortalAnnualStatement', { query: { format: 'pdf' } });
+    expect(pdf.headers.get('content-type')).toBe('application/pdf');
+    expect(pdf.text.startsWith('%PDF-')).toBe(true);
+    const us = await asCarer(usCarer, 'getPortalAnnualStatement', { query: { format: 'html', year: 2026 } });
+    expect(us.text).toContain('Annual statement of payments (calendar year)');
+    expect(us.text).toContain('<time datetime="2026-12-31">');
+  });
 });
 
 describe('disputes on a paid line', () => {

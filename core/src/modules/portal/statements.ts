@@ -1,10 +1,16 @@
-import { documentResult } from '../../documents';
+import { documentResult, formatDocumentDate, formatMoney, type AnnualStatementView } from '../../documents';
 import type { OperationResult, TenantContext, TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { ok } from '../../http/results';
 import { findHousehold } from '../carers/shared';
 import { tenantConfiguration } from '../configuration/tenantConfiguration';
-import { componentLabel, householdLines, remittanceView, statementView } from '../payments/documentRoutes';
+import {
+  componentLabel,
+  householdLines,
+  householdReference,
+  remittanceView,
+  statementView,
+} from '../payments/documentRoutes';
 import { FINAL_STATUSES } from '../payments/rows';
 import { findRun } from '../payments/runs';
 import { auditChildAccess } from './access';
@@ -91,6 +97,7 @@ function monthsBetween(from: string, to: string): string[] {
 
 interface PaidRow {
   run_id: string;
+  reference: string;
   payment_date: string;
   component: string;
   amount: string | number;
@@ -115,22 +122,30 @@ async function getPortalAnnualStatement(ctx: TenantContext<'getPortalAnnualState
     .where('l.household_id', carer.householdId)
     .whereIn('r.status', [...FINAL_STATUSES])
     .whereBetween('r.payment_date', [period.from, period.to])
-    .groupBy('l.run_id', 'r.payment_date', 'l.component')
+    .groupBy('l.run_id', 'r.reference', 'r.payment_date', 'l.component')
     .orderBy([{ column: 'r.payment_date' }, { column: 'l.run_id' }, { column: 'l.component' }])
-    .select('l.run_id', 'r.payment_date', 'l.component', ctx.trx.raw('sum(l.amount)::bigint AS amount'))) as PaidRow[];
+    .select(
+      'l.run_id',
+      'r.reference',
+      'r.payment_date',
+      'l.component',
+      ctx.trx.raw('sum(l.amount)::bigint AS amount'),
+    )) as PaidRow[];
   const config = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
   const byComponent = new Map<string, number>();
   const byMonth = new Map(monthsBetween(period.from, period.to).map((m) => [m, 0]));
-  const byRun = new Map<string, { runId: string; paidOn: string; total: number }>();
+  const byRun = new Map<string, { runId: string; reference: string; paidOn: string; total: number }>();
   for (const r of rows) {
     const amount = Number(r.amount);
     const paidOn = String(r.payment_date);
     byComponent.set(r.component, (byComponent.get(r.component) ?? 0) + amount);
     byMonth.set(paidOn.slice(0, 7), (byMonth.get(paidOn.slice(0, 7)) ?? 0) + amount);
-    const run = byRun.get(r.run_id) ?? byRun.set(r.run_id, { runId: r.run_id, paidOn, total: 0 }).get(r.run_id)!;
+    const run =
+      byRun.get(r.run_id) ??
+      byRun.set(r.run_id, { runId: r.run_id, reference: r.reference, paidOn, total: 0 }).get(r.run_id)!;
     run.total += amount;
   }
-  return ok({
+  const statement = {
     ...period,
     currency: settings.currency,
     total: rows.reduce((s, r) => s + Number(r.amount), 0),
@@ -141,7 +156,67 @@ async function getPortalAnnualStatement(ctx: TenantContext<'getPortalAnnualState
     })),
     byMonth: [...byMonth].map(([month, amount]) => ({ month, amount })),
     runs: [...byRun.values()],
+  };
+  const format = ctx.query.format ?? 'json';
+  if (format === 'json') return ok({ ...statement, runs: statement.runs.map(({ reference: _r, ...run }) => run) });
+  const household = await findHousehold(ctx, carer.householdId);
+  const tenant = await ctx.trx('tenants').where({ id: ctx.tenantId }).first<{ name: string }>('name');
+  const view = annualStatementView(statement, {
+    names: household.name,
+    reference: householdReference(household),
+    service: tenant!.name,
+    title: settings.terms.annualStatement,
   });
+  return documentResult(config, 'annual_statement', view, {
+    format,
+    currency: settings.currency,
+    title: `${view.statement.title} ${view.carer.reference}`,
+    filename: `annual-statement-${period.year}-${view.carer.reference}`,
+    // The year's last payment dates it, so rendering it again gives the same bytes.
+    madeAt: `${statement.runs.at(-1)?.paidOn ?? period.from}T00:00:00Z`,
+  });
+}
+
+type AnnualStatement = ReturnType<typeof taxYear> & {
+  currency: 'GBP' | 'USD';
+  total: number;
+  byComponent: Array<{ label: string; amount: number }>;
+  byMonth: Array<{ month: string; amount: number }>;
+  runs: Array<{ reference: string; paidOn: string; total: number }>;
+};
+
+/** The statement as the pack's annual statement template reads it: display strings, the pack's words. */
+function annualStatementView(
+  statement: AnnualStatement,
+  who: { names: string; reference: string; service: string; title: string | undefined },
+): AnnualStatementView {
+  const { currency } = statement;
+  const money = (minor: number) => formatMoney(minor, currency);
+  const locale = currency === 'GBP' ? 'en-GB' : 'en-US';
+  const monthName = (month: string) =>
+    new Date(`${month}-01T00:00:00Z`).toLocaleString(locale, { month: 'long', year: 'numeric', timeZone: 'UTC' });
+  const title = who.title ?? 'annual statement of payments';
+  return {
+    service: { name: who.service, addressLines: [], contact: who.service },
+    statement: {
+      title: title.charAt(0).toUpperCase() + title.slice(1),
+      basis: statement.basis === 'uk_tax_year' ? 'UK tax year, 6 April to 5 April' : 'Calendar year',
+      from: formatDocumentDate(statement.from, currency),
+      fromIso: statement.from,
+      to: formatDocumentDate(statement.to, currency),
+      toIso: statement.to,
+    },
+    carer: { names: who.names, reference: who.reference },
+    components: statement.byComponent.map((c) => ({ label: c.label, amount: money(c.amount) })),
+    months: statement.byMonth.map((m) => ({ month: monthName(m.month), amount: money(m.amount) })),
+    runs: statement.runs.map((r) => ({
+      reference: r.reference,
+      paidOn: formatDocumentDate(r.paidOn, currency),
+      paidOnIso: r.paidOn,
+      amount: money(r.total),
+    })),
+    total: money(statement.total),
+  };
 }
 
 export const portalStatementOperations = {
