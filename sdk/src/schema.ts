@@ -4596,7 +4596,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Attach a receipt or other evidence to a draft claim
+         * Attach a receipt or other evidence to a claim not yet decided
          * @description The file becomes a document of the claim, shared with the household (sensitivity `shared_with_household`, the household its owner) and the claim's evidence under `key`, received today. A draft or submitted claim only (409 otherwise). The file is checked as every upload is (type from its bytes, the tenant's size limit).
          */
         post: operations["uploadPortalClaimEvidence"];
