@@ -1,8 +1,9 @@
-import { startWorld, type World } from '../../../../test/support/harness';
+import { ownerRows, startWorld, type World } from '../../../../test/support/harness';
 import { daysFromToday } from '../../../../test/support/fixtures/carers';
 import { financeOfficer, runAt } from '../../../../test/support/fixtures/payments';
 import { makeCarer, type Carer } from '../../../../test/support/fixtures/portal';
 import { makePortalDraft, uniformLine } from '../../../../test/support/fixtures/portalMoney';
+import { applyScope } from '../../db/tenantTransaction';
 import { taxYear, taxYearOf } from './statements';
 
 let world: World;
@@ -236,5 +237,48 @@ describe('disputes on a paid line', () => {
     expect((await asCarer(other, 'listPortalPaymentDisputes')).body.data).toEqual([]);
     const bad = await asCarer(carer, 'raisePortalPaymentDispute', { params: { lineId }, body: { reason: '' } });
     expect(bad.status).toBe(400);
+  });
+});
+
+describe("what migration 0039 opens to the portal's role", () => {
+  it("shows the tenant's pay schedules, and levels of care and occasions only of the household's own placements and children", async () => {
+    for (const c of [carer, other]) {
+      await ownerRows(
+        world.db,
+        world.a.id,
+        `INSERT INTO placement_levels_of_care (tenant_id, id, placement_id, level, effective_from)
+         VALUES (?, gen_random_uuid(), ?, 'enhanced', current_date) RETURNING id`,
+        [world.a.id, c.placementId],
+      );
+      const occasion = await world.call('createChildOccasion', {
+        token: world.a.adminToken,
+        params: { childId: c.childId },
+        body: { kind: 'festival', date: daysFromToday(5), name: 'Diwali' },
+      });
+      expect(occasion.status).toBe(201);
+    }
+    const seen = await world.db.transaction(async (trx) => {
+      await applyScope(trx, { tenantId: world.a.id, portal: { householdId: carer.householdId, userId: carer.userId } });
+      const count = async (sql: string) => Number(((await trx.raw(sql)) as { rows: Array<{ n: string }> }).rows[0]!.n);
+      return {
+        schedules: await count('SELECT count(*) AS n FROM pay_schedules'),
+        levels: await count('SELECT count(DISTINCT placement_id) AS n FROM placement_levels_of_care'),
+        ownLevels: await count(
+          `SELECT count(*) AS n FROM placement_levels_of_care WHERE placement_id = '${carer.placementId}'`,
+        ),
+        occasions: await count('SELECT count(DISTINCT child_id) AS n FROM child_occasions'),
+        ownOccasions: await count(`SELECT count(*) AS n FROM child_occasions WHERE child_id = '${carer.childId}'`),
+      };
+    });
+    const schedules = await ownerRows(world.db, world.a.id, 'SELECT id FROM pay_schedules WHERE tenant_id = ?', [
+      world.a.id,
+    ]);
+    expect(seen).toEqual({
+      schedules: schedules.length,
+      levels: 1,
+      ownLevels: 1,
+      occasions: 1,
+      ownOccasions: 1,
+    });
   });
 });
