@@ -3,7 +3,10 @@
  * household of one payment run, queued through the outbox in one transaction, then delivered by the
  * server's job worker to a real SMTP server on loopback (smtp-server, in this process). Prints the
  * time to queue them, messages/s from commit to the last message accepted by the SMTP server, that
- * time itself, and the server's peak RSS (VmHWM, else RSS sampled every 10 ms) while it delivered.
+ * time itself, the server's peak RSS (VmHWM, else RSS sampled every 10 ms) while it delivered, its
+ * CPU time per message (which other work on the machine disturbs far less than the wall-clock
+ * figures) and the load average, so that a figure can be read against how busy the machine was.
+ * HEARTH_NOTIFICATION_CONCURRENCY, if set, is passed to the server.
  *
  * The run is a payment run's id and the households synthetic addresses (household-<n>@bench.test):
  * what is measured is the outbox, the queue, rendering and SMTP, not the run's calculation
@@ -22,7 +25,8 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { setTimeout, clearTimeout } = require('node:timers');
 const { SMTPServer } = require('smtp-server');
-const { benchDatabase, benchServerConfig } = require('./support');
+const os = require('node:os');
+const { benchDatabase, benchServerConfig, cpuSeconds } = require('./support');
 
 const dist = (p) => require(`../dist/core/src/${p}`);
 
@@ -138,6 +142,7 @@ async function main() {
     const run = crypto.randomUUID();
     const { inTenantTransaction } = dist('db/tenantTransaction');
     const { queueNotification } = dist('modules/notifications/outbox');
+    const cpuBefore = cpuSeconds(server.child.pid);
     const queuedAt = Date.now();
     const written = await inTenantTransaction(db, { tenantId: tenant.id }, (trx) =>
       queueNotification(
@@ -162,6 +167,8 @@ async function main() {
       process.exit(1);
     }, 30 * 60_000);
     await smtp.all;
+    const cpu = cpuSeconds(server.child.pid) - cpuBefore;
+    const load = os.loadavg();
     clearTimeout(timeout);
     const seconds = (smtp.lastAt() - committedAt) / 1000;
     const peak = await server.ask('peak');
@@ -173,6 +180,10 @@ async function main() {
     console.log(`commit to last delivery:            ${seconds.toFixed(1)} s`);
     console.log(`messages/s:                         ${(count / seconds).toFixed(0)}`);
     console.log(`server peak RSS while delivering:   ${(peak / 1024 / 1024).toFixed(0)} MB`);
+    console.log(`server CPU per message:             ${((cpu * 1000) / count).toFixed(2)} ms`);
+    console.log(
+      `load average at the end:            ${load.map((l) => l.toFixed(1)).join(', ')} (${os.cpus().length} cores)`,
+    );
     console.log(`message states:                     ${states.map((s) => `${s.status} ${s.n}`).join(', ')}`);
   } finally {
     if (server) await server.ask('stop').catch(() => undefined);

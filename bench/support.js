@@ -69,6 +69,9 @@ function benchServerEnv() {
     ...(process.env.HEARTH_DOCUMENT_MAX_BYTES
       ? { HEARTH_DOCUMENT_MAX_BYTES: process.env.HEARTH_DOCUMENT_MAX_BYTES }
       : {}),
+    ...(process.env.HEARTH_NOTIFICATION_CONCURRENCY
+      ? { HEARTH_NOTIFICATION_CONCURRENCY: process.env.HEARTH_NOTIFICATION_CONCURRENCY }
+      : {}),
     HEARTH_EMAIL_CHANNEL: process.env.HEARTH_EMAIL_CHANNEL || 'mailbox',
     HEARTH_EMAIL_TARGET: process.env.HEARTH_EMAIL_TARGET || path.join(os.tmpdir(), 'hearth-bench-mailbox'),
   };

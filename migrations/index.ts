@@ -34,9 +34,12 @@ import * as eventsWebhooks from './20261207_0032_events_webhooks';
 import * as documentRetention from './20261207_0033_document_retention';
 import * as evidencePacks from './20261207_0034_evidence_packs';
 import * as notificationEvents from './20261207_0035_notification_events';
+import * as jobsDueByKind from './20261207_0036_jobs_due_by_kind';
 import * as evidenceDocuments from './20261207_0037_evidence_documents';
 import * as carerPortal from './20261207_0038_carer_portal';
 import * as portalMoney from './20261207_0039_portal_money';
+import * as portalDocuments from './20261207_0040_portal_documents';
+import * as messageRetention from './20261207_0041_message_retention';
 
 /** Every migration, in order. Forward-only: a change is a new entry, never an edit of an old one. */
 export const migrations: Migration[] = [
@@ -75,7 +78,10 @@ export const migrations: Migration[] = [
   { name: '20261207_0033_document_retention', up: documentRetention.up },
   { name: '20261207_0034_evidence_packs', up: evidencePacks.up },
   { name: '20261207_0035_notification_events', up: notificationEvents.up },
+  { name: '20261207_0036_jobs_due_by_kind', up: jobsDueByKind.up },
   { name: '20261207_0037_evidence_documents', up: evidenceDocuments.up },
   { name: '20261207_0038_carer_portal', up: carerPortal.up },
   { name: '20261207_0039_portal_money', up: portalMoney.up },
+  { name: '20261207_0040_portal_documents', up: portalDocuments.up },
+  { name: '20261207_0041_message_retention', up: messageRetention.up },
 ];

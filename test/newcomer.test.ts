@@ -64,6 +64,7 @@ describe('a newcomer on the embedded database', () => {
         `supervisor@${slug}.example`,
         `finance@${slug}.example`,
         `finance2@${slug}.example`,
+        `carer@${slug}.example`,
       ]);
   });
 
@@ -178,6 +179,29 @@ describe('a newcomer on the embedded database', () => {
       await expect(
         unwrap(calculated.client.GET('/v1/payment-runs/{runId}', { params: { path: { runId: run.id } } })),
       ).resolves.toMatchObject({ status: 'approved' });
+    },
+  );
+
+  it.each(SERVICES)(
+    'lets the demo carer of %s into the carer portal, to a child placed with them today',
+    async (slug) => {
+      const carer = demo(slug).carer!;
+      const client = createHearthClient({ baseUrl: server.url });
+      await client.login({ tenant: slug, email: carer.email, password: DEMO_PASSWORD });
+      const me = await unwrap(client.GET('/v1/auth/me'));
+      expect(me.kind).toBe('carer');
+      const overview = await unwrap(client.GET('/v1/portal'));
+      expect(overview.terms.carer).toBe(slug === 'demo-uk' ? 'foster carer' : 'resource parent');
+      const placements = (await unwrap(client.GET('/v1/portal/placements'))).data;
+      const current = placements.find((p) => p.current);
+      expect(current).toBeDefined();
+      const one = await unwrap(
+        client.GET('/v1/portal/placements/{placementId}', { params: { path: { placementId: current!.id } } }),
+      );
+      expect(one.child).not.toBeNull();
+      // And nothing of staff's: the carer's token opens no staff operation.
+      const staff = await client.GET('/v1/children');
+      expect(staff.response.status).toBe(403);
     },
   );
 

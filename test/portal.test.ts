@@ -2,7 +2,15 @@ import type { ContractOperation } from '../core/src/http/contract';
 import { allOperations } from '../core/src/modules';
 import { testContract, type HttpResponse } from './support/contractClient';
 import { daysFromToday, makeApprovedHousehold, makeMember } from './support/fixtures/carers';
-import { inviteAndLogIn, makeCarer, makeDailyLog, seedPortal, theCarer, type Carer } from './support/fixtures/portal';
+import {
+  inviteAndLogIn,
+  leaveHousehold,
+  makeCarer,
+  makeDailyLog,
+  seedPortal,
+  theCarer,
+  type Carer,
+} from './support/fixtures/portal';
 import { requestFor, type OperationRequest } from './support/fixtures';
 import { ownerRows, startWorld, type World } from './support/harness';
 
@@ -122,18 +130,7 @@ beforeAll(async () => {
   // A second adult of the household, who leaves it today.
   const leaver = await makeMember(a, own.householdId, { name: 'Leaving adult' });
   const former = await inviteAndLogIn(a, own.householdId, leaver.id);
-  const members = await world.call('listCarerHouseholdMembers', {
-    token: world.a.adminToken,
-    params: { householdId: own.householdId },
-  });
-  const row = (members.body.data as Array<{ id: string; version: number }>).find((m) => m.id === leaver.id)!;
-  const left = await world.call('updateCarerHouseholdMember', {
-    token: world.a.adminToken,
-    params: { householdId: own.householdId, memberId: leaver.id },
-    headers: { 'if-match': `"${row.version}"` },
-    body: { leftOn: daysFromToday(0) },
-  });
-  expect(left.status).toBe(200);
+  await leaveHousehold(a, own.householdId, leaver.id);
   tokens.set('former member', former.token);
 
   // A respite carer booked for the household's child next week.

@@ -33,12 +33,13 @@ import { approvalDay, householdWithRoom } from './support/fixtures/placements';
 const routed = testContract().operations.filter((o) => o.tenancy !== 'system');
 
 /**
- * Every table with a column that points at a child, a placement, a subject or a task. `case`: its
+ * Every table with a column that points at a child, a placement, a subject, a task or a daily log. `case`: its
  * rows are the child's record, invisible to an excluded user. `money`: its rows are the service's
  * money about a child, visible with the reference to the child and placement withheld.
  */
 const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   carer_daily_logs: 'case',
+  daily_log_documents: 'case',
   case_events: 'case',
   household_change_requests: 'case',
   child_access_grants: 'case',
@@ -63,6 +64,8 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
   placement_workflow_steps: 'case',
   placements: 'case',
   retention_destruction_items: 'case',
+  retention_destruction_messages: 'case',
+  retention_message_tombstones: 'case',
   retention_legal_holds: 'case',
   retention_tombstones: 'case',
   task_reminders: 'case',
@@ -80,7 +83,7 @@ const CHILD_TABLES: Record<string, 'case' | 'money'> = {
 };
 
 /** Columns that make a table refer to a child's record. */
-const REFERRING_COLUMNS = ['child_id', 'placement_id', 'subject_id', 'task_id', 'line_id'];
+const REFERRING_COLUMNS = ['child_id', 'placement_id', 'subject_id', 'task_id', 'line_id', 'log_id'];
 
 /**
  * A's requests whose answer for the excluded user differs from the fixture's, with the reason.

@@ -107,7 +107,14 @@ export interface NotificationSettings {
   appUrl: string;
   /** Attempts at delivering one message before it is dead-lettered. */
   maxAttempts: number;
+  /**
+   * Messages one process delivers at once (each holds one of the job worker's connections while it
+   * writes, none while it waits on the mail server or SMS provider).
+   */
+  concurrency: number;
 }
+
+export const NOTIFICATION_CONCURRENCY_DEFAULT = 4;
 
 export interface DocumentSettings {
   /** The documentStorage key (core's `filesystem`, or a plugin's such as `s3`). */
@@ -484,5 +491,6 @@ export function notificationSettingsFromEnv(env: NodeJS.ProcessEnv): Notificatio
     smsCredential: env.HEARTH_SMS_CREDENTIAL || null,
     appUrl,
     maxAttempts: intFromEnv(env, 'HEARTH_NOTIFICATION_MAX_ATTEMPTS', 5, 1, 50),
+    concurrency: intFromEnv(env, 'HEARTH_NOTIFICATION_CONCURRENCY', NOTIFICATION_CONCURRENCY_DEFAULT, 1, 32),
   };
 }

@@ -7,7 +7,7 @@ import { runMigrations } from './db/migrate';
 import { createAuthenticator } from './auth/passport';
 import { RateLimits } from './auth/rateLimits';
 import { loadContract } from './http/contract';
-import { JOBS_POOL_MAX, jobsEnabled, startJobsRunner } from './jobs/runner';
+import { jobsEnabled, jobsPoolMax, startJobsRunner } from './jobs/runner';
 import type { JobHandlers } from './jobs/worker';
 import { HttpDrain, type CutRequest } from './http/drain';
 import { AdmissionGate, admissionLimits } from './http/admission';
@@ -78,7 +78,7 @@ export async function startServer(
   // The worker's own few connections, so it cannot take the ones requests wait for (PGlite has only one).
   const jobsDb =
     jobsEnabled() && !options.db && config.databaseUrl
-      ? openDatabase({ url: config.databaseUrl, embeddedDataDir: null, poolMax: JOBS_POOL_MAX })
+      ? openDatabase({ url: config.databaseUrl, embeddedDataDir: null, poolMax: jobsPoolMax(config) })
       : db;
   const rateLimits = RateLimits.open(config, db, logger);
   const services: AppServices = { config, packs, plugins, rateLimits };

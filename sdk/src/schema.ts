@@ -4468,6 +4468,264 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/carer-households/{householdId}/household-tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["HouseholdTaskHouseholdId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The tasks set for a household
+         * @description Newest first, open and done, as staff set them for the household to do in the carer portal.
+         */
+        get: operations["listHouseholdTasks"];
+        put?: never;
+        /**
+         * Set the household a task in the carer portal
+         * @description `acknowledge` names a document shared with the household (`documentId`: a document of the household with sensitivity `shared_with_household`, 422 otherwise) that a carer acknowledges reading; `form` names one of the forms the tenant lets carers complete (`formKey`, 422 otherwise), done when a carer submits it; `upload` is done when a carer uploads a document against it.
+         */
+        post: operations["createHouseholdTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tasks set for my household
+         * @description Newest first; `status` narrows to open or done ones.
+         */
+        get: operations["listPortalTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/tasks/{taskId}/acknowledgement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Household task id. */
+                taskId: components["parameters"]["HouseholdTaskId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Acknowledge the document a task names
+         * @description Records which carer acknowledged it and when. Only an `acknowledge` task (a form task is done by submitting its form, an upload task by uploading, 409); acknowledging one already done answers it unchanged.
+         */
+        post: operations["acknowledgePortalTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/cycle-tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reviews and visits my household can expect
+         * @description Read only: the open tasks of the pack's cycles that the cycle shares with the household (a review they attend; never an unannounced visit), about the household or a placement or child it may see; soonest due first.
+         */
+        get: operations["listPortalCycleTasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/forms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Forms I can complete
+         * @description The forms the tenant lets carers complete (the pack's `carerForms`, or the tenant's overlay), each at its latest version in effect today, with its schema. Feature `forms`.
+         */
+        get: operations["listPortalForms"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/form-drafts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's form drafts and submitted forms
+         * @description Most recently changed first. Feature `forms`.
+         */
+        get: operations["listPortalFormDrafts"];
+        put?: never;
+        /**
+         * Start a form
+         * @description A draft of one of the forms carers may complete (`formKey`, 422 otherwise), pinned to its latest version in effect today: it is validated against that version when submitted, not before, so a draft may be incomplete. `taskId` names the form task it completes (an open `form` task of the household for the same form, 422 otherwise).
+         */
+        post: operations["createPortalFormDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/form-drafts/{draftId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Resume a form draft
+         * @description The draft as last saved, by any carer of the household. Feature `forms`.
+         */
+        get: operations["getPortalFormDraft"];
+        /**
+         * Save a form draft
+         * @description Replaces the draft's data (not checked against the form until submitted), under `If-Match` with the draft's version, so two carers of the household never overwrite each other unseen. A submitted form is not a draft any more (409).
+         */
+        put: operations["savePortalFormDraft"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/form-drafts/{draftId}/submission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a form
+         * @description Validates the draft's data against the form version it was started on, exactly as a staff submission is (each fault a 422 at its pointer under `/body/data`), and stores it as a form submission about the household; the form task it names is done. Submitted once (409 after).
+         */
+        post: operations["submitPortalFormDraft"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's document centre
+         * @description The household's documents shared with it (sensitivity `shared_with_household`), those staff share and those its carers uploaded, newest first. Feature `documents`.
+         */
+        get: operations["listPortalDocuments"];
+        put?: never;
+        /**
+         * Upload a document or evidence for my household
+         * @description A document of the household, shared with it, streamed, typed from its bytes, hashed and scanned as a staff upload is, under the tenant's size limit. `taskId` names the open `upload` task it completes (422 otherwise). Feature `documents`.
+         */
+        post: operations["uploadPortalDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/documents/{documentId}/content": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Document id. */
+                documentId: components["parameters"]["PortalDocumentId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Download a document of my household
+         * @description The current version's bytes, streamed; logged in the document's download log and audited as a staff download is. A quarantined version is refused (409). Feature `documents`.
+         */
+        get: operations["downloadPortalDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/daily-logs/{logId}/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["PortalLogDocumentsLogId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The documents attached to a daily log
+         * @description Feature `logs`.
+         */
+        get: operations["listPortalDailyLogDocuments"];
+        put?: never;
+        /**
+         * Attach a document to a daily log
+         * @description A document of the household's document centre (uploaded first, 422 naming `/body/documentId` otherwise) attached to one of its logs; attaching it again answers the list unchanged. Feature `logs`.
+         */
+        post: operations["attachPortalDailyLogDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portal/payments/expected": {
         parameters: {
             query?: never;
@@ -4712,6 +4970,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/retention/due/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The dry run - messages due for destruction
+         * @description Every message of the communication log the caller may see whose delivery is over and which is due for destruction on `asOf` (the tenant's today by default) under the pack's retention rules that hold messages, oldest id first, with its rule, the start event's date, the due date and the legal holds that block it. Messages tied to no record such a rule names are never listed. Never the message's subject, body or address. Reads only; nothing is destroyed.
+         */
+        get: operations["listRetentionDueMessages"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/retention/destruction-requests": {
         parameters: {
             query?: never;
@@ -4726,8 +5004,8 @@ export interface paths {
         get: operations["listDestructionRequests"];
         put?: never;
         /**
-         * Ask for documents to be destroyed
-         * @description From the dry run: each document is checked again now, against the tenant's today. A document that is not one of the caller's, no rule makes due yet, a legal hold blocks, is already destroyed or is in another open request is refused by its index in `documentIds`, and nothing is asked for. Destruction waits for another person's approval.
+         * Ask for documents and messages to be destroyed
+         * @description From the dry runs: each document and message is checked again now, against the tenant's today. One that is not one of the caller's, no rule makes due yet, a legal hold blocks, is already destroyed or is in another open request (or a message still being delivered) is refused by its index in `documentIds` or `messageIds`, and nothing is asked for. At least one of the two lists is needed. Destruction waits for another person's approval.
          */
         post: operations["createDestructionRequest"];
         delete?: never;
@@ -4843,6 +5121,26 @@ export interface paths {
          * @description With the reason, audited. A hold already released answers 409.
          */
         post: operations["releaseLegalHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/retention/message-tombstones": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List tombstones of destroyed messages
+         * @description Newest first. Which message was destroyed (its event, channel, the day it was written and the records it was tied to), when, by whom and under which rule; never its subject, body or address.
+         */
+        get: operations["listMessageTombstones"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -5879,6 +6177,11 @@ export interface components {
                         layer: components["schemas"]["Layer"];
                     };
                 };
+                /** @description The keys of the forms carers may complete in the portal. */
+                carerForms?: {
+                    value: string[];
+                    layer: components["schemas"]["Layer"];
+                };
                 childFields: {
                     value: components["schemas"]["PortalChildField"][];
                     layer: components["schemas"]["Layer"];
@@ -5950,7 +6253,7 @@ export interface components {
                     source: string;
                 };
             };
-            /** @description The carer portal. Features named are turned on or off; `childFields` replaces the whole list of the child's fields carers see; `outOfHoursPhone` is the number carers are given. */
+            /** @description The carer portal. Features named are turned on or off; `childFields` replaces the whole list of the child's fields carers see; `outOfHoursPhone` is the number carers are given; `carerForms` replaces the list of forms carers may complete. */
             portal?: {
                 features?: {
                     claims?: boolean;
@@ -5960,6 +6263,8 @@ export interface components {
                     money?: boolean;
                 };
                 childFields?: components["schemas"]["PortalChildField"][];
+                /** @description The keys of the forms carers may complete (the whole list, replacing the pack's). */
+                carerForms?: string[];
                 outOfHoursPhone?: string | null;
             };
         };
@@ -8309,6 +8614,11 @@ export interface components {
             claimId: string | null;
             /** Format: uuid */
             paymentRunId: string | null;
+            /**
+             * Format: date-time
+             * @description When a retention rule's destruction cleared its subject, body and recipient address (its tombstone is in `GET /v1/retention/message-tombstones`); null while it is whole.
+             */
+            destroyedAt: string | null;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -9654,6 +9964,161 @@ export interface components {
             data: components["schemas"]["PortalClaim"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
+        /**
+         * @description What the household is asked to do.
+         * @enum {string}
+         */
+        HouseholdTaskKind: "acknowledge" | "form" | "upload";
+        NewHouseholdTask: {
+            kind: components["schemas"]["HouseholdTaskKind"];
+            title: string;
+            instructions?: string;
+            /**
+             * Format: uuid
+             * @description For `acknowledge` (and only then), the document to acknowledge.
+             */
+            documentId?: string;
+            /** @description For `form` (and only then), one of the forms carers may complete. */
+            formKey?: string;
+            /** Format: date */
+            dueDate?: string;
+        };
+        HouseholdTask: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            householdId: string;
+            kind: components["schemas"]["HouseholdTaskKind"];
+            title: string;
+            instructions: string | null;
+            documentId: string | null;
+            formKey: string | null;
+            dueDate: string | null;
+            /** @enum {string} */
+            status: "open" | "done";
+            /** @description The carer (user) who completed it. */
+            completedBy: string | null;
+            completedAt: string | null;
+            formSubmissionId: string | null;
+            completionDocumentId: string | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        HouseholdTaskPage: {
+            data: components["schemas"]["HouseholdTask"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalCycleTask: {
+            /** Format: uuid */
+            id: string;
+            cycleKey: string;
+            stepName: string | null;
+            /** @enum {string} */
+            subjectType: "child" | "placement" | "carer_household";
+            /** Format: uuid */
+            subjectId: string;
+            /** Format: date */
+            dueDate: string;
+            /** @enum {string} */
+            status: "open" | "done" | "cancelled";
+        };
+        PortalCycleTaskPage: {
+            data: components["schemas"]["PortalCycleTask"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalForm: {
+            key: string;
+            /** Format: int32 */
+            version: number;
+            title: string;
+            description: string | null;
+            /** @description The form's JSON Schema (2020-12), which submissions are validated against. */
+            schema: Record<string, never>;
+        };
+        PortalFormList: {
+            data: components["schemas"]["PortalForm"][];
+        };
+        NewPortalFormDraft: {
+            formKey: string;
+            /** Format: uuid */
+            taskId?: string;
+            /** @description What the carer has filled in so far. */
+            data?: Record<string, never>;
+        };
+        PortalFormDraftData: {
+            /** @description The draft's data, replacing what was saved. */
+            data: Record<string, never>;
+        };
+        PortalFormDraft: {
+            /** Format: uuid */
+            id: string;
+            formKey: string;
+            /** Format: int32 */
+            formVersion: number;
+            taskId: string | null;
+            data: Record<string, never>;
+            /** @enum {string} */
+            status: "draft" | "submitted";
+            submissionId: string | null;
+            /** Format: uuid */
+            createdBy: string;
+            /** Format: uuid */
+            updatedBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int32 */
+            version: number;
+        };
+        PortalFormDraftPage: {
+            data: components["schemas"]["PortalFormDraft"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalDocumentUpload: {
+            /** @description A code of the tenant's `document_category` list. */
+            category: components["schemas"]["Code"];
+            title: string;
+            /** Format: uuid */
+            taskId?: string;
+            /** @description The file, the last part; its filename is kept for display only. */
+            file: string;
+        };
+        PortalDocument: {
+            /** Format: uuid */
+            id: string;
+            category: string;
+            title: string;
+            expiresOn: string | null;
+            /** @description Uploaded by a carer of the household (not shared by staff). */
+            fromHousehold: boolean;
+            currentVersion: {
+                /** Format: int32 */
+                number: number;
+                filename: string;
+                mediaType: string;
+                /** Format: int64 */
+                sizeBytes: number;
+                sha256: string;
+                /** @enum {string} */
+                scanStatus: "clean" | "quarantined" | "not_scanned";
+                /** Format: date-time */
+                createdAt: string;
+            } | null;
+            /** Format: date-time */
+            createdAt: string;
+        };
+        PortalDocumentPage: {
+            data: components["schemas"]["PortalDocument"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        PortalDocumentList: {
+            data: components["schemas"]["PortalDocument"][];
+        };
+        PortalLogAttachment: {
+            /** Format: uuid */
+            documentId: string;
+        };
         /** @description A claim of the carer's own household (never named here); evidence is uploaded to the draft afterwards. */
         PortalClaimCreate: {
             description?: string | null;
@@ -9822,13 +10287,50 @@ export interface components {
             data: components["schemas"]["RetentionDueDocument"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
+        RetentionDueMessage: {
+            /** Format: uuid */
+            messageId: string;
+            /** @description The notification event that wrote it. */
+            event: string;
+            /** @enum {string} */
+            channel: "email" | "sms" | "inapp";
+            /** Format: date-time */
+            createdAt: string;
+            childId: string | null;
+            householdId: string | null;
+            placementId: string | null;
+            claimId: string | null;
+            paymentRunId: string | null;
+            rule: components["schemas"]["RetentionRuleRef"];
+            /**
+             * Format: date
+             * @description The day the start event happened.
+             */
+            eventOn: string;
+            /**
+             * Format: date
+             * @description The first day the message may be destroyed.
+             */
+            dueOn: string;
+            /** @description A legal hold in force blocks its destruction. */
+            held: boolean;
+            holdIds: string[];
+        };
+        RetentionDueMessagePage: {
+            /** Format: date */
+            asOf: string;
+            data: components["schemas"]["RetentionDueMessage"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
         /**
          * @description `pending` approval, `approved` (destruction under way), `rejected`, or `done`.
          * @enum {string}
          */
         DestructionRequestStatus: "pending" | "approved" | "rejected" | "done";
+        /** @description At least one document or message. */
         DestructionRequestCreate: {
-            documentIds: string[];
+            documentIds?: string[];
+            messageIds?: string[];
             note?: string;
         };
         DestructionDecision: {
@@ -9840,6 +10342,19 @@ export interface components {
         DestructionItem: {
             /** Format: uuid */
             documentId: string;
+            ruleKey: string;
+            ruleSource: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            /** Format: date */
+            eventOn: string;
+            /** Format: date */
+            dueOn: string;
+            /** @description `destroyed`, `held` (a hold placed after the approval kept it), or null until the destruction reaches it. */
+            outcome: ("destroyed" | "held") | null;
+        };
+        DestructionMessageItem: {
+            /** Format: uuid */
+            messageId: string;
             ruleKey: string;
             ruleSource: string;
             startEvent: components["schemas"]["RetentionStartEvent"];
@@ -9869,6 +10384,8 @@ export interface components {
             decisionNote: string | null;
             completedAt: string | null;
             items: components["schemas"]["DestructionItem"][];
+            /** @description The messages it names (those about a record outside the caller's view are left out). */
+            messageItems: components["schemas"]["DestructionMessageItem"][];
             version: components["schemas"]["Version"];
         };
         DestructionRequestPage: {
@@ -9942,6 +10459,44 @@ export interface components {
         };
         TombstonePage: {
             data: components["schemas"]["Tombstone"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
+        };
+        MessageTombstone: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            messageId: string;
+            event: string;
+            /** @enum {string} */
+            channel: "email" | "sms" | "inapp";
+            /**
+             * Format: date-time
+             * @description When the message was written.
+             */
+            sentOn: string;
+            childId: string | null;
+            householdId: string | null;
+            placementId: string | null;
+            claimId: string | null;
+            paymentRunId: string | null;
+            ruleKey: string;
+            ruleSource: string;
+            startEvent: components["schemas"]["RetentionStartEvent"];
+            /** Format: date */
+            eventOn: string;
+            /** Format: date */
+            dueOn: string;
+            /** Format: uuid */
+            requestId: string;
+            /** Format: uuid */
+            requestedBy: string;
+            /** Format: uuid */
+            approvedBy: string;
+            /** Format: date-time */
+            destroyedAt: string;
+        };
+        MessageTombstonePage: {
+            data: components["schemas"]["MessageTombstone"][];
             nextCursor: components["schemas"]["Cursor"] | null;
         };
         /** @enum {string} */
@@ -10506,6 +11061,16 @@ export interface components {
         PortalPlacementId: string;
         /** @description Daily log id. */
         DailyLogId: string;
+        /** @description Carer household id. */
+        HouseholdTaskHouseholdId: string;
+        /** @description Household task id. */
+        HouseholdTaskId: string;
+        /** @description Form draft id. */
+        PortalFormDraftId: string;
+        /** @description Document id. */
+        PortalDocumentId: string;
+        /** @description Daily log id. */
+        PortalLogDocumentsLogId: string;
         PortalRunId: string;
         PortalClaimId: string;
         PortalPaymentLineId: string;
@@ -19387,6 +19952,506 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listHouseholdTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["HouseholdTaskHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createHouseholdTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Carer household id. */
+                householdId: components["parameters"]["HouseholdTaskHouseholdId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewHouseholdTask"];
+            };
+        };
+        responses: {
+            /** @description The task. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTask"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only tasks in this state. */
+                status?: "open" | "done";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    acknowledgePortalTask: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Household task id. */
+                taskId: components["parameters"]["HouseholdTaskId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The task, done. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HouseholdTask"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalCycleTasks: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of cycle tasks. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalCycleTaskPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalForms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The forms. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalFormDrafts: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of drafts. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraftPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createPortalFormDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewPortalFormDraft"];
+            };
+        };
+        responses: {
+            /** @description The draft. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalFormDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    savePortalFormDraft: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalFormDraftData"];
+            };
+        };
+        responses: {
+            /** @description The draft, saved. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitPortalFormDraft: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Form draft id. */
+                draftId: components["parameters"]["PortalFormDraftId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The draft, submitted, with its submission's id. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFormDraft"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalDocuments: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of documents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocumentPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadPortalDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["PortalDocumentUpload"];
+            };
+        };
+        responses: {
+            /** @description The document. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocument"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    downloadPortalDocument: {
+        parameters: {
+            query?: {
+                /** @description `attachment` (the default) saves the file; `inline` lets a browser show it. */
+                disposition?: components["parameters"]["Disposition"];
+            };
+            header?: never;
+            path: {
+                /** @description Document id. */
+                documentId: components["parameters"]["PortalDocumentId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bytes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalDailyLogDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["PortalLogDocumentsLogId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The documents. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocumentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    attachPortalDailyLogDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Daily log id. */
+                logId: components["parameters"]["PortalLogDocumentsLogId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalLogAttachment"];
+            };
+        };
+        responses: {
+            /** @description The log's documents. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDocumentList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getPortalExpectedPayment: {
         parameters: {
             query?: never;
@@ -19779,6 +20844,37 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    listRetentionDueMessages: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The day to work out dueness for (the tenant's today when absent). */
+                asOf?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the messages due. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionDueMessagePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listDestructionRequests: {
         parameters: {
             query?: {
@@ -20043,6 +21139,37 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMessageTombstones: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description Only the tombstone of this message. */
+                messageId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of message tombstones. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageTombstonePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

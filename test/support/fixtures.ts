@@ -30,6 +30,7 @@ import { notificationFixtures, seedNotifications } from './fixtures/notification
 import { latestOutboundToken } from './outbound';
 import { portalFixtures, seedPortal } from './fixtures/portal';
 import { portalMoneyFixtures, seedPortalMoney } from './fixtures/portalMoney';
+import { portalDocumentFixtures, seedPortalDocuments } from './fixtures/portalDocuments';
 
 export * from './fixtureKit';
 
@@ -369,6 +370,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedNotifications,
   seedPortal,
   seedPortalMoney,
+  seedPortalDocuments,
 ];
 
 /** Every module's fixtures; an operation with two is a mistake the merge refuses. */
@@ -390,6 +392,7 @@ for (const part of [
   notificationFixtures,
   portalFixtures,
   portalMoneyFixtures,
+  portalDocumentFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {
     if (fixtures[operationId]) throw new Error(`Two fixtures for ${operationId}`);

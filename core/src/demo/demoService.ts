@@ -2,7 +2,8 @@ import type { Knex } from 'knex';
 import type { components } from '../../../sdk/src/schema';
 import type { AppServices } from '../http/operation';
 import { runDueJobs } from '../jobs/worker';
-import { addDays } from '../dates';
+import { addDays, ageOn } from '../dates';
+import { hashPassword } from '../auth/passwords';
 import { PAYMENT_RUN_CALCULATION_JOB, paymentRunCalculationJob } from '../modules/payments/calculation/job';
 import { isPeriodStart, periodFrom, type PayPeriod, type ScheduleShape } from '../modules/payments/periods';
 import type { Actor, InProcessApi } from './inProcessApi';
@@ -125,6 +126,7 @@ export async function seedDemoService(
   staff: DemoStaffMember[],
   settings: DemoServiceSettings,
   password: string,
+  carer: { email: string } | null = null,
 ): Promise<DemoServiceSummary> {
   const { api } = deps;
   const as = new Map<StaffPart, Actor & { member: CastMember }>();
@@ -171,7 +173,42 @@ export async function seedDemoService(
   await claims(api, { caseworker, approver: financeApproves }, placed, tenant.today);
   const invoiceReference = await invoices(api, financeCalculates, settings, service.placements, period);
   const runReference = await submittedRun(deps, financeCalculates, period);
+  if (carer) await demoCarer(deps, tenant, admin, service, carer.email, password);
   return { asOf: tenant.today, counts, runReference, invoiceReference };
+}
+
+/**
+ * The demo carer: an adult applicant of a household with a child placed today, invited to the portal
+ * through the API as any carer is. A real carer sets their password through the invitation's link;
+ * the seed sets the demo password in its place (and the invitation's link stays unused).
+ */
+async function demoCarer(
+  deps: { db: Knex; api: InProcessApi },
+  tenant: { id: string; slug: string; today: string },
+  admin: Actor,
+  service: LargeService,
+  email: string,
+  password: string,
+): Promise<void> {
+  const placed = new Set(
+    service.placements
+      .filter((p) => p.startOn <= tenant.today && (p.endOn === null || p.endOn > tenant.today))
+      .map((p) => p.householdId),
+  );
+  const member = service.members.find(
+    (m) => m.role === 'applicant' && placed.has(m.householdId) && ageOn(m.dateOfBirth, tenant.today) >= 18,
+  );
+  if (!member)
+    throw new Error(`The demo service of ${tenant.slug} has no applicant of a household with a child placed today`);
+  const login = await deps.api.call(admin, 'inviteCarerToPortal', {
+    params: { householdId: member.householdId, memberId: member.id },
+    body: { email, displayName: `${member.givenName} ${member.familyName}` },
+  });
+  const hash = await hashPassword(password);
+  await deps.db.transaction(async (trx) => {
+    await trx.raw(`SELECT set_config('app.tenant_id', ?, true)`, [tenant.id]);
+    await trx('users').where({ tenant_id: tenant.id, id: login.userId }).update({ password_hash: hash });
+  });
 }
 
 /**

@@ -30,10 +30,10 @@ export interface DemoTenant extends NewTenant {
   /** The small service generated into it, or null (the platform tenant holds no service). */
   service: DemoServiceSettings | null;
   /**
-   * CARER LOGIN: the carer portal is not built yet. When it is, a carer of one of the seeded
-   * households is given a login here (and printed at start and listed in the README with the others).
+   * The carer portal's demo login: an applicant of a household with a child placed today, invited
+   * through the API like any carer (printed at start and listed in the README with the others).
    */
-  carer: null;
+  carer: { email: string; role: string } | null;
 }
 
 const staffOf = (
@@ -147,7 +147,7 @@ export const DEMO_TENANTS: DemoTenant[] = [
       financeApproves: 'Daniel Reid',
     }),
     service: UK_SERVICE,
-    carer: null,
+    carer: { email: 'carer@demo-uk.example', role: 'foster carer (the carer portal, /v1/portal)' },
   },
   {
     kind: 'service',
@@ -164,7 +164,7 @@ export const DEMO_TENANTS: DemoTenant[] = [
       financeApproves: 'Robert Kim',
     }),
     service: CALIFORNIA_SERVICE,
-    carer: null,
+    carer: { email: 'carer@demo-usa.example', role: 'resource parent (the carer portal, /v1/portal)' },
   },
   // Created last: its presence says the seed ran to the end.
   {
@@ -198,6 +198,7 @@ export function demoLogins(): SeededLogin[] {
       password: DEMO_PASSWORD,
     },
     ...t.staff.map((s) => ({ tenant: t.slug, role: s.role, email: s.email, password: DEMO_PASSWORD })),
+    ...(t.carer ? [{ tenant: t.slug, role: t.carer.role, email: t.carer.email, password: DEMO_PASSWORD }] : []),
   ]);
 }
 
@@ -207,7 +208,6 @@ export function demoLoginLines(): string[] {
     ...demoLogins().map(
       (l) => `tenant ${l.tenant.padEnd(9)} ${l.role.padEnd(45)} email ${l.email.padEnd(27)} password ${l.password}`,
     ),
-    'a carer login comes with the carer portal, which is not built yet',
   ];
 }
 
@@ -272,6 +272,7 @@ export async function seedDemoTenants(db: Knex, deps: SeedDeps): Promise<SeededL
           demo.staff,
           demo.service,
           DEMO_PASSWORD,
+          demo.carer,
         );
       }
     }

@@ -1,5 +1,5 @@
 import { ownerRows, startWorld, type World } from '../../../test/support/harness';
-import { claimNext, enqueue, getJob } from './queue';
+import { claimDue, claimNext, enqueue, getJob } from './queue';
 import { scheduleDailyJobs, jobsEnabled } from './runner';
 import { getEventListeners } from 'node:events';
 import { runDueJobs, runWorker, type JobHandler, type JobHandlers } from './worker';
@@ -275,4 +275,72 @@ describe('the worker loop', () => {
     expect(listening).toBeLessThanOrEqual(1);
     expect(getEventListeners(stop.signal, 'abort')).toHaveLength(0);
   });
+});
+
+describe('a lane of its own', () => {
+  it('claims as many as it has places for, in the order they fell due, and none of another kind', async () => {
+    const k = kind('batch');
+    const other = kind('other');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(
+        (
+          await enqueue(world.db, {
+            tenantId: i % 2 ? world.b.id : world.a.id,
+            kind: k,
+            runAfter: new Date(Date.now() - (10 - i) * 1000),
+          })
+        ).id,
+      );
+    await enqueue(world.db, { tenantId: world.a.id, kind: other, runAfter: new Date(Date.now() - 60_000) });
+    await enqueue(world.db, { tenantId: world.a.id, kind: k, runAfter: new Date(Date.now() + 60_000) });
+    const first = await claimDue(world.db, { kinds: [k], lockMs: 60_000, limit: 3 });
+    expect(first.map((j) => j.id)).toEqual(ids.slice(0, 3));
+    expect(first.every((j) => j.status === 'running' && j.attempts === 1)).toBe(true);
+    // The rest of what is due; the one not yet due and the other kind stay queued.
+    expect((await claimDue(world.db, { kinds: [k], lockMs: 60_000, limit: 3 })).map((j) => j.id)).toEqual(ids.slice(3));
+    expect(await claimDue(world.db, { kinds: [k], lockMs: 60_000, limit: 3 })).toEqual([]);
+  });
+
+  // PGlite has one connection: jobs there run one at a time, whatever the lane says.
+  (process.env.HEARTH_TEST_ADMIN_URL ? it : it.skip)(
+    'runs its jobs several at once, and at shutdown gives back every one still running',
+    async () => {
+      const k = kind('lane');
+      const jobs = await Promise.all([1, 2, 3, 4].map(() => enqueue(world.db, { tenantId: world.a.id, kind: k })));
+      const stop = new AbortController();
+      const abandon = new AbortController();
+      let inside = 0;
+      let most = 0;
+      let three!: () => void;
+      const allIn = new Promise<void>((resolve) => (three = resolve));
+      const stuck: JobHandler = (ctx) =>
+        ctx.inTenant(async (trx) => {
+          most = Math.max(most, ++inside);
+          if (inside === 3) three();
+          await trx.raw('SELECT pg_sleep(60)');
+        });
+      const loop = runWorker(world.db, {
+        handlers: { [k]: stuck },
+        services: services(),
+        pollMs: 50,
+        signal: stop.signal,
+        abandon: abandon.signal,
+        lanes: [{ kinds: [k], concurrency: 3 }],
+      });
+      await allIn;
+      stop.abort();
+      abandon.abort();
+      await loop;
+      expect(most).toBe(3);
+      const states = await Promise.all(jobs.map((j) => getJob(world.db, world.a.id, j.id)));
+      // Three were running and were given back uncounted; the fourth was never claimed.
+      expect(states.map((j) => `${j!.status}:${j!.attempts}`)).toEqual([
+        'queued:0',
+        'queued:0',
+        'queued:0',
+        'queued:0',
+      ]);
+    },
+  );
 });

@@ -122,28 +122,56 @@ export async function enqueue(
 }
 
 /**
- * Claims the next job that is due (queued and past its run_after) or abandoned (running with its
- * lock run out), as the owner across tenants, in one statement: concurrent workers skip each other's
- * rows rather than wait on them. The claim token in locked_by is what lets only this claimant finish it.
+ * Claims up to `limit` jobs that are due (queued and past their run_after) or abandoned (running
+ * with their lock run out), as the owner across tenants, in one statement: concurrent workers skip
+ * each other's rows rather than wait on them. Abandoned jobs come first, then each kind's due jobs
+ * in run_after order, read from jobs_due one kind at a time so that nothing is read past the limit
+ * (a payment run's 10,000 queued messages cost a claim of another kind nothing). The claim token
+ * in locked_by is what lets only this claimant finish a job. Returned in the order they were due.
  */
-export async function claimNext(db: Knex, options: { kinds: string[]; lockMs: number }): Promise<Job | null> {
-  if (!options.kinds.length) return null;
+export async function claimDue(db: Knex, options: { kinds: string[]; lockMs: number; limit?: number }): Promise<Job[]> {
+  const limit = Math.max(1, Math.floor(options.limit ?? 1));
+  if (!options.kinds.length) return [];
   const token = newId();
   const result = (await db.raw(
-    `UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = ?, locked_until = now() + (? * interval '1 millisecond'),
-            started_at = coalesce(started_at, now()), error = NULL
-      WHERE (tenant_id, id) = (
-        SELECT tenant_id, id FROM jobs
-         WHERE kind = ANY(?::text[])
-           AND ((status = 'queued' AND run_after <= now()) OR (status = 'running' AND locked_until < now()))
-         ORDER BY run_after, id
-         LIMIT 1
-         FOR UPDATE SKIP LOCKED)
-      RETURNING *`,
-    [token, options.lockMs, options.kinds],
+    `WITH abandoned AS (
+       SELECT tenant_id, id, run_after FROM jobs
+        WHERE status = 'running' AND locked_until < now() AND kind = ANY(?::text[])
+        ORDER BY locked_until
+        LIMIT ?
+          FOR UPDATE SKIP LOCKED
+     ), due AS (
+       SELECT d.tenant_id, d.id, d.run_after
+         FROM unnest(?::text[]) AS k(kind)
+         CROSS JOIN LATERAL (
+           SELECT tenant_id, id, run_after FROM jobs
+            WHERE status = 'queued' AND kind = k.kind AND run_after <= now()
+            ORDER BY run_after, id
+            LIMIT ?
+              FOR UPDATE SKIP LOCKED) AS d
+     ), picked AS (
+       (SELECT tenant_id, id FROM abandoned)
+       UNION ALL
+       (SELECT tenant_id, id FROM (SELECT * FROM due ORDER BY run_after, id LIMIT ?) AS first_due)
+       LIMIT ?
+     )
+     UPDATE jobs AS j
+        SET status = 'running', attempts = j.attempts + 1, locked_by = ?,
+            locked_until = now() + (? * interval '1 millisecond'),
+            started_at = coalesce(j.started_at, now()), error = NULL
+       FROM picked
+      WHERE j.tenant_id = picked.tenant_id AND j.id = picked.id
+      RETURNING j.*`,
+    [options.kinds, limit, options.kinds, limit, limit, limit, token, options.lockMs],
   )) as { rows: JobRow[] };
-  const row = result.rows[0];
-  return row ? jobFromRow(row) : null;
+  return result.rows
+    .map(jobFromRow)
+    .sort((a, b) => a.runAfter.getTime() - b.runAfter.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/** Claims the next job that is due or abandoned (claimDue, one at a time). */
+export async function claimNext(db: Knex, options: { kinds: string[]; lockMs: number }): Promise<Job | null> {
+  return (await claimDue(db, { ...options, limit: 1 }))[0] ?? null;
 }
 
 /** Keeps a long job's lock alive and records how far it got (visible to readers at once). */
@@ -199,6 +227,24 @@ export async function releaseClaim(db: Knex, job: Job): Promise<boolean> {
       locked_until: null,
       locked_by: null,
       run_after: db.fn.now(),
+      attempts: db.raw('greatest(attempts - 1, 0)'),
+    });
+  return updated > 0;
+}
+
+/**
+ * Puts a claimed job off until `at`, as if it had not been claimed (the attempt not counted, no
+ * error kept): it did nothing, and is not to run before then. Only its claimant can.
+ */
+export async function deferClaim(db: Knex, job: Job, at: Date): Promise<boolean> {
+  const updated = await db('jobs')
+    .where({ tenant_id: job.tenantId, id: job.id, locked_by: job.lockedBy, status: 'running' })
+    .update({
+      status: 'queued',
+      locked_until: null,
+      locked_by: null,
+      error: null,
+      run_after: at.toISOString(),
       attempts: db.raw('greatest(attempts - 1, 0)'),
     });
   return updated > 0;

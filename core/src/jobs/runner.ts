@@ -1,6 +1,9 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
+import type { HearthConfig } from '../config';
+import type { Database } from '../db/database';
 import type { AppServices } from '../http/operation';
+import { NOTIFICATION_DELIVERY_JOB } from '../modules/notifications/outbox';
 import { scheduleAuditCheckpoints } from '../modules/audit/checkpointJob';
 import { RETENTION_DUE_JOB, retentionDueKey } from '../modules/documents/retentionDaily';
 import { TASK_REMINDERS_JOB, taskRemindersKey } from '../modules/tasks/reminders';
@@ -53,11 +56,15 @@ export interface JobsRunner {
 }
 
 /**
- * Connections the worker may hold: the job's transaction and one statement beside it (progress,
- * claiming). The server gives the worker a pool of this size of its own, so jobs never take a
- * connection a request is waiting for.
+ * Connections the worker may hold: for the jobs run one at a time, the job's transaction and one
+ * statement beside it (progress, claiming); for notification deliveries, one each of those running
+ * at once (a delivery holds one connection at a time, and none while it waits on the channel). The
+ * server gives the worker a pool of this size of its own, so jobs never take a connection a request
+ * is waiting for.
  */
-export const JOBS_POOL_MAX = 2;
+export function jobsPoolMax(config: Pick<HearthConfig, 'notifications'>): number {
+  return 2 + config.notifications.concurrency;
+}
 
 /** Whether this process runs jobs: HEARTH_JOBS=1 or 0 decides; otherwise on, except under tests. */
 export function jobsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -112,6 +119,15 @@ export function startJobsRunner(options: {
       pollMs: options.pollMs,
       signal: controller.signal,
       abandon: abandon.signal,
+      // Deliveries wait on a mail server or an SMS provider, not on this process: several at once,
+      // in a lane of their own, so a payment run's remittances never wait behind a long job either.
+      // PGlite is one connection, which requests share: there they take turns.
+      lanes: [
+        {
+          kinds: [NOTIFICATION_DELIVERY_JOB],
+          concurrency: (options.db as Database).hearthEmbedded ? 1 : options.services.config.notifications.concurrency,
+        },
+      ],
     }),
   );
   const stop = async ({ graceMs }: { graceMs?: number } = {}) => {

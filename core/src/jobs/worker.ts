@@ -1,9 +1,29 @@
+import { setMaxListeners } from 'node:events';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { applyScope } from '../db/tenantTransaction';
+import { knexRaw, openingOf, type Opening, type Statement } from '../db/pipeline';
+import { applyScope, scopeStatement } from '../db/tenantTransaction';
 import type { AppServices } from '../http/operation';
-import { appendAuditEvent, systemActor, type AuditEventInput } from '../modules/audit/service';
-import { claimNext, markFailed, markSucceeded, recordProgress, releaseClaim, type Job } from './queue';
+import {
+  appendAuditEvent,
+  auditAppendAhead,
+  systemActor,
+  type AuditAppendAhead,
+  type AuditEventInput,
+} from '../modules/audit/service';
+import {
+  claimDue,
+  claimNext,
+  deferClaim,
+  markFailed,
+  markSucceeded,
+  recordProgress,
+  releaseClaim,
+  type Job,
+} from './queue';
+
+/** The rows each of the statements sent with a transaction's opening answered, in order. */
+export type OpeningRows = Array<Array<Record<string, unknown>>>;
 
 /** What a handler is given: its job, and a way into its tenant's data (never any other tenant's). */
 export interface JobContext {
@@ -13,8 +33,11 @@ export interface JobContext {
   /**
    * Runs work in a transaction scoped to the job's tenant, as the application role (RLS on), exactly
    * as a request's transaction is. A long job may use several, recording progress between them.
+   * `first` are statements sent with the transaction's BEGIN and scope in one round trip (on
+   * PostgreSQL; PGlite runs them one by one), whose rows `work` is given: a job that delivers one
+   * message after another saves a round trip on each of its transactions.
    */
-  inTenant<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T>;
+  inTenant<T>(work: (trx: Knex.Transaction, first: OpeningRows) => Promise<T>, first?: Statement[]): Promise<T>;
   /**
    * Appends an audit event for what the job did, in the transaction that did it (one of inTenant's),
    * as Hearth itself, the job's id as the event's request id.
@@ -25,6 +48,43 @@ export interface JobContext {
    * inTenant transactions (on PGlite, one connection, a call inside one would wait for it).
    */
   progress(done: number, total?: number | null): Promise<void>;
+  /** How long the queue will wait before the next attempt if this one throws (the worker's backoff). */
+  retryInMs: number;
+  /**
+   * The statement that marks this job succeeded with `result`, for the handler's last transaction
+   * (among inTenant's `first` statements, or run in it): the job ends in the commit that ends its
+   * work, and the worker writes nothing after the handler returns. Where the job's claim was lost
+   * meanwhile (its lock ran out and another worker took it), the statement changes nothing.
+   */
+  succeeded?(result: unknown): Statement;
+  /**
+   * `audit`, sent ahead: the append's statement, to send among inTenant's `first` statements, and
+   * what takes its rows inside that transaction (appending the usual way if the head moved meanwhile).
+   */
+  auditAhead?(event: AuditEventInput): AuditAppendAhead;
+}
+
+/**
+ * Thrown by a handler whose attempt failed and must not be retried before `at` (an SMS whose retry
+ * would fall in the tenant's quiet hours): the queue waits for the later of `at` and its backoff.
+ */
+export class RetryNotBefore extends Error {
+  constructor(
+    readonly at: Date,
+    cause: Error,
+  ) {
+    super(cause.message, { cause });
+  }
+}
+
+/**
+ * Thrown by a handler that did nothing and is not to run before `at` (an SMS retry claimed inside
+ * quiet hours): the job goes back to the queue for then, the attempt not counted, no error kept.
+ */
+export class RunLater extends Error {
+  constructor(readonly at: Date) {
+    super(`not before ${at.toISOString()}`);
+  }
 }
 
 /** A handler returns the job's result (JSON); throwing fails this attempt. */
@@ -78,18 +138,32 @@ class JobTransactions {
     private readonly tenantId: string,
   ) {}
 
-  run<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  run<T>(work: (trx: Knex.Transaction, first: OpeningRows) => Promise<T>, first: Statement[] = []): Promise<T> {
     if (this.cutShort) return Promise.reject(new JobAbandoned());
-    return this.db.transaction(async (trx) => {
-      if (this.cutShort) throw new JobAbandoned();
-      this.open.add(trx);
-      try {
-        await applyScope(trx, { tenantId: this.tenantId });
-        return await work(trx);
-      } finally {
-        this.open.delete(trx);
-      }
-    });
+    // BEGIN, the scope and the first statements in one round trip (the request path's pipelined opening).
+    const opening: Opening = { mode: 'write', scope: scopeStatement({ tenantId: this.tenantId }), statements: first };
+    return this.db.transaction(
+      async (trx) => {
+        if (this.cutShort) throw new JobAbandoned();
+        this.open.add(trx);
+        try {
+          const opened = openingOf(trx)?.opened;
+          let rows: OpeningRows;
+          if (opened) rows = opened.map((result) => result.rows as Array<Record<string, unknown>>);
+          else {
+            // The embedded database opens a transaction as knex does, one statement at a time.
+            await applyScope(trx, { tenantId: this.tenantId });
+            rows = [];
+            for (const statement of first)
+              rows.push(((await knexRaw(trx, statement)) as { rows: Array<Record<string, unknown>> }).rows);
+          }
+          return await work(trx, rows);
+        } finally {
+          this.open.delete(trx);
+        }
+      },
+      { hearthOpening: opening } as Knex.TransactionConfig,
+    );
   }
 
   async cut(): Promise<void> {
@@ -144,16 +218,27 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     return;
   }
   const transactions = new JobTransactions(db, job.tenantId);
+  let succeededWithWork = false;
   const ctx: JobContext = {
     job,
     tenantId: job.tenantId,
     services: options.services,
-    inTenant: (work) => transactions.run(work),
+    inTenant: (work, first) => transactions.run(work, first),
     audit: async (trx, event) => {
       await appendAuditEvent(trx, job.tenantId, systemActor(`job-${job.id}`), event);
     },
+    auditAhead: (event) => auditAppendAhead(job.tenantId, systemActor(`job-${job.id}`), event),
     progress: (done, total = null) =>
       transactions.cutShort ? Promise.reject(new JobAbandoned()) : recordProgress(db, job, { done, total }, lockMs),
+    retryInMs: backoff(job.attempts),
+    succeeded: (result) => {
+      succeededWithWork = true;
+      return {
+        text: `UPDATE jobs SET status = 'succeeded', result = $1::jsonb, locked_until = NULL, finished_at = now()
+                WHERE tenant_id = $2 AND id = $3 AND locked_by = $4 AND status = 'running'`,
+        values: [JSON.stringify(result ?? null), job.tenantId, job.id, job.lockedBy],
+      };
+    },
   };
   const outcome = await settle(
     Promise.resolve().then(() => handler(ctx)),
@@ -170,8 +255,17 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
   }
   if (outcome.kind === 'threw') {
     const error = outcome.error;
+    if (error instanceof RunLater) {
+      const deferred = await deferClaim(db, job, error.at);
+      options.logger?.info(
+        { job: job.id, kind: job.kind, tenant: job.tenantId, at: error.at, deferred },
+        'job put off: it runs again later',
+      );
+      return;
+    }
     const message = error instanceof Error ? error.message : String(error);
-    const failed = await markFailed(db, job, message, backoff(job.attempts));
+    const notBefore = error instanceof RetryNotBefore ? error.at.getTime() - Date.now() : 0;
+    const failed = await markFailed(db, job, message, Math.max(backoff(job.attempts), notBefore));
     options.logger?.warn(
       { job: job.id, kind: job.kind, tenant: job.tenantId, attempts: job.attempts, outcome: failed, err: error },
       'job failed',
@@ -179,6 +273,8 @@ async function runJob(db: Knex, job: Job, options: WorkerOptions): Promise<void>
     return;
   }
   const result = outcome.result;
+  // The handler marked its success in the transaction that did its work: nothing is left to write.
+  if (succeededWithWork) return;
   if (!(await markSucceeded(db, job, result)))
     options.logger?.warn(
       { job: job.id, kind: job.kind },
@@ -207,39 +303,94 @@ export async function runDueJobs(
   return ran;
 }
 
-const BATCH = 100;
+/** Kinds of job a worker runs side by side, up to `concurrency` at once, apart from every other kind. */
+export interface WorkerLane {
+  kinds: string[];
+  concurrency: number;
+}
 
-/** A worker loop: runs due jobs, then (unless a whole batch was due) waits pollMs, until the signal aborts. */
+/** Resolves after `ms`, at the signal's abort, or when `early` settles; leaves no listener or timer behind. */
+function pause(ms: number, signal: AbortSignal, early?: Promise<unknown>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', wake);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener('abort', wake, { once: true });
+    void early?.then(wake, wake);
+  });
+}
+
+/**
+ * One lane's loop: keeps up to `concurrency` of its kinds' jobs running, claiming as many as there
+ * are free places in one statement, until the signal aborts; then waits for the jobs running (which
+ * the abandon signal cuts short and gives back).
+ */
+async function runLane(
+  db: Knex,
+  lane: WorkerLane,
+  options: WorkerOptions & { pollMs: number; signal: AbortSignal },
+): Promise<void> {
+  const lockMs = options.lockMs ?? DEFAULT_LOCK_MS;
+  const running = new Set<Promise<void>>();
+  const start = (job: Job) => {
+    const run: Promise<void> = runJob(db, job, options)
+      .catch((error: unknown) =>
+        options.logger?.error({ err: error, job: job.id, kind: job.kind }, 'job worker: recording the outcome failed'),
+      )
+      .finally(() => running.delete(run));
+    running.add(run);
+  };
+  while (!options.signal.aborted) {
+    const free = lane.concurrency - running.size;
+    let claimed: Job[] = [];
+    if (free > 0) {
+      try {
+        claimed = await claimDue(db, { kinds: lane.kinds, lockMs, limit: free });
+      } catch (error) {
+        if (options.signal.aborted) break;
+        options.logger?.error({ err: error }, 'job worker: claiming failed');
+      }
+    }
+    // What was claimed runs even if the signal aborted meanwhile: it is ours until it ends or is given back.
+    claimed.forEach(start);
+    if (options.signal.aborted) break;
+    // Full: claim again as soon as a place frees. A payment run's remittances queue thousands of
+    // messages at once; each place is refilled the moment its message is done.
+    if (running.size >= lane.concurrency) {
+      await Promise.race(running);
+      continue;
+    }
+    // Nothing more was due: wait for the poll, or for a job to end (its place may take what came since).
+    await pause(options.pollMs, options.signal, running.size ? Promise.race(running) : undefined);
+  }
+  await Promise.all(running);
+}
+
+/**
+ * The worker: every kind of job one at a time, as ever, except the kinds a lane names, which run up to
+ * the lane's concurrency at once beside them (notification deliveries, which mostly wait on a mail
+ * server). Runs until the signal aborts.
+ */
 export async function runWorker(
   db: Knex,
-  options: WorkerOptions & { pollMs?: number; signal: AbortSignal },
+  options: WorkerOptions & { pollMs?: number; signal: AbortSignal; lanes?: WorkerLane[] },
 ): Promise<void> {
   const pollMs = options.pollMs ?? 2000;
-  while (!options.signal.aborted) {
-    let ran = 0;
-    try {
-      ran = await runDueJobs(db, { ...options, max: BATCH });
-    } catch (error) {
-      if (options.signal.aborted) break;
-      options.logger?.error({ err: error }, 'job worker: claiming failed');
-    }
-    // An abort that came while a job ran has already fired: waiting for it would wait the whole poll.
-    if (options.signal.aborted) break;
-    // A full batch means more are due (a payment run's remittances queue thousands of messages at
-    // once): claim again at once rather than deliver a hundred per poll.
-    if (ran === BATCH) continue;
-    // The wait's abort listener goes when the wait ends either way: one left behind per poll piled up
-    // on the signal (Node warned of a leak, MaxListenersExceededWarning, some 20 seconds after start).
-    await new Promise<void>((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        options.signal.removeEventListener('abort', wake);
-        resolve();
-      }, pollMs);
-      options.signal.addEventListener('abort', wake, { once: true });
-    });
-  }
+  const kinds = Object.keys(options.handlers);
+  const lanes = (options.lanes ?? [])
+    .map((lane) => ({
+      kinds: lane.kinds.filter((k) => kinds.includes(k)),
+      concurrency: Math.max(1, Math.floor(lane.concurrency)),
+    }))
+    .filter((lane) => lane.kinds.length);
+  const laned = new Set(lanes.flatMap((lane) => lane.kinds));
+  const rest = kinds.filter((k) => !laned.has(k));
+  if (rest.length || !lanes.length) lanes.unshift({ kinds: rest, concurrency: 1 });
+  // Each job running listens on the abandon signal until it ends: as many listeners as jobs, by design.
+  const running = lanes.reduce((n, lane) => n + lane.concurrency, 0);
+  if (options.abandon && running > 10) setMaxListeners(running + 10, options.abandon);
+  await Promise.all(lanes.map((lane) => runLane(db, lane, { ...options, pollMs })));
 }

@@ -65,7 +65,7 @@ export interface ExtensionPointTypes {
   /** One file: the carer portal's default features (`features`) and shared child fields (`childFields`), each an item a sub-pack may replace. */
   portal: {
     file: PortalDefinition;
-    item: PortalDefinition['features'] | PortalDefinition['childFields'];
+    item: PortalDefinition['features'] | PortalDefinition['childFields'] | string[];
   };
 }
 
@@ -163,6 +163,7 @@ export const EXTENSION_POINTS: { [N in ExtensionPointName]: ExtensionPointOf<N> 
     contributions: (data) => [
       { key: 'features', value: data.features, pointer: '/features' },
       { key: 'childFields', value: data.childFields, pointer: '/childFields' },
+      ...(data.carerForms ? [{ key: 'carerForms', value: data.carerForms, pointer: '/carerForms' }] : []),
     ],
   },
 };

@@ -63,6 +63,8 @@ export interface PortalDefinition {
   source: string;
   features: Record<PortalFeature, boolean>;
   childFields: PortalChildField[];
+  /** The keys of the pack's forms carers may complete in the portal. */
+  carerForms?: string[];
 }
 
 export interface Terminology {
@@ -275,6 +277,8 @@ export type RetentionRule = {
   name: string;
   description?: string;
   documents: { subjectTypes?: RetentionSubjectType[]; categories?: string[] };
+  /** The rule holds the messages tied to the records its subjectTypes name, as well as their documents. */
+  messages?: boolean;
   startEvent: RetentionStartEvent;
   period: { years?: number; months?: number };
   source: string;

@@ -3,6 +3,7 @@ import { newId } from '../../ids';
 import { publishEvent } from '../events/publish';
 import { canonicalJson, GENESIS_HASH, keyedEventHash, type ChainedFields } from './hashChain';
 import { auditKeys } from './keys';
+import { knexRaw, type Statement } from '../../db/pipeline';
 
 export interface AuditEventInput {
   action: string;
@@ -125,6 +126,92 @@ interface AppendOutcome {
   db_time: Date | string;
 }
 
+/** The call that appends an event at the position `head` is guessed to give it, hashed for that position. */
+function appendCall(
+  tenantId: string,
+  id: string,
+  actor: AuditActor,
+  event: AuditEventInput,
+  recorded: { before: unknown; after: unknown },
+  head: { seq: number; hash: string; occurredAt: number },
+) {
+  const key = auditKeys().chainKey;
+  // Never before the event it follows: the database refuses that too.
+  const occurredAt = new Date(Math.max(Date.now() + clockOffsetMs, head.occurredAt));
+  const fields: ChainedFields = {
+    tenantId,
+    id,
+    seq: head.seq + 1,
+    occurredAt: occurredAt.toISOString(),
+    actorType: actor.actorType,
+    actorId: actor.actorId,
+    action: event.action,
+    entityType: event.entityType,
+    entityId: event.entityId ?? null,
+    before: recorded.before,
+    after: recorded.after,
+    ip: actor.ip,
+    userAgent: actor.userAgent,
+    requestId: actor.requestId,
+    prevHash: head.hash,
+    keyId: key.id,
+  };
+  const hash = keyedEventHash(fields, key);
+  const statement: Statement = {
+    text: `SELECT * FROM hearth_append_audit_event($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13, $14, $15, $16, $17)`,
+    values: [
+      tenantId,
+      id,
+      fields.seq,
+      fields.prevHash,
+      fields.occurredAt,
+      fields.actorType,
+      fields.actorId,
+      fields.action,
+      fields.entityType,
+      fields.entityId,
+      recorded.before === null ? null : canonicalJson(recorded.before),
+      recorded.after === null ? null : canonicalJson(recorded.after),
+      fields.ip,
+      fields.userAgent,
+      fields.requestId,
+      key.id,
+      hash,
+    ],
+  };
+  return { statement, fields, hash, occurredAt };
+}
+
+/** Takes the database's answer to an append: true once appended (the head and the public event follow it). */
+async function settleAppend(
+  trx: Knex.Transaction,
+  tenantId: string,
+  event: AuditEventInput,
+  call: ReturnType<typeof appendCall>,
+  answer: AppendOutcome,
+): Promise<boolean> {
+  // Every answer carries the database's clock: keep in step with it, so the next stamp is its time.
+  clockOffsetMs = new Date(answer.db_time).getTime() - Date.now();
+  if (answer.outcome === 'appended') {
+    knownHeads.set(tenantId, { seq: call.fields.seq, hash: call.hash, occurredAt: call.occurredAt.getTime() });
+    // The public event rides on the audit event: same transaction, and its position in the chain as its order.
+    await publishEvent(
+      trx,
+      tenantId,
+      { id: call.fields.id, seq: call.fields.seq, occurredAt: call.fields.occurredAt },
+      event,
+    );
+    return true;
+  }
+  if (answer.outcome === 'stale')
+    knownHeads.set(tenantId, {
+      seq: Number(answer.head_seq),
+      hash: answer.head_hash!,
+      occurredAt: answer.head_time ? new Date(answer.head_time).getTime() : 0,
+    });
+  return false;
+}
+
 /**
  * Appends one event to the tenant's chain in the caller's transaction, through the database's
  * hearth_append_audit_event: the application role cannot write the events or the head itself.
@@ -139,72 +226,40 @@ export async function appendAuditEvent(
   actor: AuditActor,
   event: AuditEventInput,
 ): Promise<string> {
-  const key = auditKeys().chainKey;
   const id = newId();
-  const before = redact(event.before);
-  const after = redact(event.after);
-  let head = knownHeads.get(tenantId) ?? { seq: 0, hash: GENESIS_HASH, occurredAt: 0 };
+  const recorded = { before: redact(event.before), after: redact(event.after) };
   for (let attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-    // Never before the event it follows: the database refuses that too.
-    const occurredAt = new Date(Math.max(Date.now() + clockOffsetMs, head.occurredAt));
-    const fields: ChainedFields = {
-      tenantId,
-      id,
-      seq: head.seq + 1,
-      occurredAt: occurredAt.toISOString(),
-      actorType: actor.actorType,
-      actorId: actor.actorId,
-      action: event.action,
-      entityType: event.entityType,
-      entityId: event.entityId ?? null,
-      before,
-      after,
-      ip: actor.ip,
-      userAgent: actor.userAgent,
-      requestId: actor.requestId,
-      prevHash: head.hash,
-      keyId: key.id,
-    };
-    const hash = keyedEventHash(fields, key);
-    const result = (await trx.raw(
-      `SELECT * FROM hearth_append_audit_event(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?, ?, ?, ?, ?)`,
-      [
-        tenantId,
-        id,
-        fields.seq,
-        fields.prevHash,
-        fields.occurredAt,
-        fields.actorType,
-        fields.actorId,
-        fields.action,
-        fields.entityType,
-        fields.entityId,
-        before === null ? null : canonicalJson(before),
-        after === null ? null : canonicalJson(after),
-        fields.ip,
-        fields.userAgent,
-        fields.requestId,
-        key.id,
-        hash,
-      ],
-    )) as { rows: AppendOutcome[] };
-    const answer = result.rows[0]!;
-    // Every answer carries the database's clock: keep in step with it, so the next stamp is its time.
-    clockOffsetMs = new Date(answer.db_time).getTime() - Date.now();
-    if (answer.outcome === 'appended') {
-      knownHeads.set(tenantId, { seq: fields.seq, hash, occurredAt: occurredAt.getTime() });
-      // The public event rides on the audit event: same transaction, and its position in the chain as its order.
-      await publishEvent(trx, tenantId, { id, seq: fields.seq, occurredAt: fields.occurredAt }, event);
-      return id;
-    }
-    if (answer.outcome === 'clock') continue;
-    head = {
-      seq: Number(answer.head_seq),
-      hash: answer.head_hash!,
-      occurredAt: answer.head_time ? new Date(answer.head_time).getTime() : 0,
-    };
+    const head = knownHeads.get(tenantId) ?? { seq: 0, hash: GENESIS_HASH, occurredAt: 0 };
+    const call = appendCall(tenantId, id, actor, event, recorded, head);
+    const result = (await knexRaw(trx, call.statement)) as { rows: AppendOutcome[] };
+    if (await settleAppend(trx, tenantId, event, call, result.rows[0]!)) return id;
   }
   throw new Error(`audit: the chain of tenant ${tenantId} did not take the event after ${APPEND_ATTEMPTS} attempts`);
+}
+
+/** An append sent ahead of time: its statement, and what takes the rows it answered. */
+export interface AuditAppendAhead {
+  statement: Statement;
+  /** Takes the statement's rows in the same transaction; where the guess of the head was stale, appends as usual. */
+  settle(trx: Knex.Transaction, rows: ReadonlyArray<Record<string, unknown>>): Promise<string>;
+}
+
+/**
+ * An append to send with other statements (a transaction's opening), on this process's guess of the
+ * tenant's head: when the guess holds, the event costs no round trip of its own. Its statement must
+ * run in the transaction `settle` is then given, and `settle` must be called before that commits.
+ */
+export function auditAppendAhead(tenantId: string, actor: AuditActor, event: AuditEventInput): AuditAppendAhead {
+  const recorded = { before: redact(event.before), after: redact(event.after) };
+  const head = knownHeads.get(tenantId) ?? { seq: 0, hash: GENESIS_HASH, occurredAt: 0 };
+  const call = appendCall(tenantId, newId(), actor, event, recorded, head);
+  return {
+    statement: call.statement,
+    async settle(trx, rows) {
+      if (await settleAppend(trx, tenantId, event, call, rows[0] as unknown as AppendOutcome)) return call.fields.id;
+      return appendAuditEvent(trx, tenantId, actor, event);
+    },
+  };
 }
 
 export interface AuditFilters {

@@ -184,36 +184,18 @@ async function logout(ctx: PublicContext<'logout'>): Promise<OperationResult> {
 
 async function getCurrentPrincipal(ctx: TenantContext<'getCurrentPrincipal'>): Promise<OperationResult> {
   const p = ctx.principal;
-  const permissions = [...p.permissions].sort();
-  if (p.kind === 'api_key')
-    return ok({ kind: p.kind, id: p.id, tenantId: p.tenantId, tenantSlug: p.tenantSlug, permissions });
-  const { email, displayName, mfaEnabled } = p;
-  if (p.kind === 'carer')
-    return ok({
-      kind: p.kind,
-      id: p.id,
-      tenantId: p.tenantId,
-      tenantSlug: p.tenantSlug,
-      email,
-      displayName,
-      householdId: p.householdId,
-      memberId: p.memberId,
-      roles: [],
-      permissions,
-      mfaEnabled,
-    });
-  const { roles } = p;
-  return ok({
+  const common = {
     kind: p.kind,
     id: p.id,
     tenantId: p.tenantId,
     tenantSlug: p.tenantSlug,
-    email,
-    displayName,
-    roles,
-    permissions,
-    mfaEnabled,
-  });
+    permissions: [...p.permissions].sort(),
+  };
+  if (p.kind === 'api_key') return ok(common);
+  const person = { ...common, email: p.email, displayName: p.displayName, mfaEnabled: p.mfaEnabled };
+  // A carer holds no role's permissions: they are bound to their household instead.
+  if (p.kind === 'carer') return ok({ ...person, roles: [], householdId: p.householdId, memberId: p.memberId });
+  return ok({ ...person, roles: p.roles });
 }
 
 export const sessionOperations = defineOperations({

@@ -38,6 +38,8 @@ export interface OverlayChanges {
     features?: Partial<Record<PortalFeature, boolean>>;
     childFields?: PortalChildField[];
     outOfHoursPhone?: string | null;
+    /** The keys of the forms carers may complete (the whole list). */
+    carerForms?: string[];
   };
 }
 
@@ -46,6 +48,7 @@ export interface EffectivePortal {
   features: Record<PortalFeature, { value: boolean; layer: string }>;
   childFields: { value: PortalChildField[]; layer: string };
   outOfHoursPhone: { value: string | null; layer: string };
+  carerForms: { value: string[]; layer: string };
 }
 
 const NO_PORTAL_FEATURES: Record<PortalFeature, boolean> = {
@@ -57,11 +60,12 @@ const NO_PORTAL_FEATURES: Record<PortalFeature, boolean> = {
 };
 
 /** The pack's portal defaults with the overlays in effect applied; a pack without a portal file turns every feature off and shares no child field. */
-function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal {
+export function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal {
   // Without a portal file the pack's own layer answers: it shares nothing.
   const bare = `pack:${pack.manifest.id}`;
   const featuresItem = pack.points.portal.get('features');
   const fieldsItem = pack.points.portal.get('childFields');
+  const formsItem = pack.points.portal.get('carerForms');
   const packFeatures = (featuresItem?.value as Record<PortalFeature, boolean> | undefined) ?? NO_PORTAL_FEATURES;
   const features = Object.fromEntries(
     (Object.keys(NO_PORTAL_FEATURES) as PortalFeature[]).map((f) => [
@@ -76,6 +80,10 @@ function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal
       layer: fieldsItem ? packLayer(fieldsItem) : bare,
     },
     outOfHoursPhone: { value: null, layer: bare },
+    carerForms: {
+      value: [...((formsItem?.value as string[] | undefined) ?? [])],
+      layer: formsItem ? packLayer(formsItem) : bare,
+    },
   };
   for (const overlay of active) {
     const change = overlay.changes.portal;
@@ -85,6 +93,7 @@ function effectivePortal(pack: ResolvedPack, active: Overlay[]): EffectivePortal
       portal.features[f as PortalFeature] = { value: on === true, layer };
     if (change.childFields) portal.childFields = { value: [...change.childFields], layer };
     if (change.outOfHoursPhone !== undefined) portal.outOfHoursPhone = { value: change.outOfHoursPhone, layer };
+    if (change.carerForms) portal.carerForms = { value: [...change.carerForms], layer };
   }
   return portal;
 }

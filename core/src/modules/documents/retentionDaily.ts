@@ -1,5 +1,6 @@
 import type { JobContext } from '../../jobs/worker';
 import { newId } from '../../ids';
+import { dueMessages, holdsOverMessages } from './retentionMessages';
 import { dueDocuments, holdsOver, tenantRules } from './retentionRules';
 
 export const RETENTION_DUE_JOB = 'retention-due';
@@ -10,7 +11,7 @@ export function retentionDueKey(date: string): string {
 }
 
 /**
- * The daily `retention-due` job: payload { date }, the tenant's day. Lists every document due for
+ * The daily `retention-due` job: payload { date }, the tenant's day. Lists every document and message due for
  * destruction that day (all of the tenant's, the system seeing past any one person's fence) and keeps
  * the list as that day's row, audited, for the people who decide to read through the dry run. It
  * never destroys: destruction waits for a request and another person's approval.
@@ -23,6 +24,8 @@ export async function retentionDueJob(ctx: JobContext): Promise<unknown> {
     const due = await dueDocuments(scope, date);
     const ids = due.map((d) => d.document.id);
     const holds = await holdsOver(trx, ctx.tenantId, ids);
+    const messageIds = (await dueMessages(scope, date)).map((d) => d.document.id);
+    const messageHolds = await holdsOverMessages(trx, ctx.tenantId, messageIds);
     const [row] = (await trx('retention_due_lists')
       .insert({
         tenant_id: ctx.tenantId,
@@ -31,19 +34,21 @@ export async function retentionDueJob(ctx: JobContext): Promise<unknown> {
         due_count: ids.length,
         held_count: holds.size,
         document_ids: ids,
+        message_ids: messageIds,
         job_id: ctx.job.id,
       })
       .onConflict(['tenant_id', 'as_of'])
       .ignore()
       .returning('id')) as Array<{ id: string }>;
-    if (!row) return { date, due: ids.length, held: holds.size, written: false };
+    const messages = { due: messageIds.length, held: messageHolds.size };
+    if (!row) return { date, due: ids.length, held: holds.size, messages, written: false };
     // Ids and counts only: a document's title may name a child.
     await ctx.audit(trx, {
       action: 'retention.due_listed',
       entityType: 'retention_due_list',
       entityId: row.id,
-      after: { asOf: date, due: ids.length, held: holds.size },
+      after: { asOf: date, due: ids.length, held: holds.size, messages },
     });
-    return { date, due: ids.length, held: holds.size, written: true };
+    return { date, due: ids.length, held: holds.size, messages, written: true };
   });
 }

@@ -86,3 +86,46 @@ export class Tombstone extends TenantModel {
   approvedBy!: string;
   destroyedAt!: Date;
 }
+
+/** A message a destruction request names, with the rule and due date it was due under when asked. */
+export class DestructionMessageItem extends TenantModel {
+  static override tableName = 'retention_destruction_messages';
+  static override idColumn = ['tenant_id', 'request_id', 'message_id'];
+
+  requestId!: string;
+  messageId!: string;
+  childId!: string | null;
+  ruleKey!: string;
+  ruleSource!: string;
+  startEvent!: RetentionStartEvent;
+  eventOn!: string;
+  dueOn!: string;
+  outcome!: 'destroyed' | 'held' | null;
+}
+
+/** What a destroyed message leaves: the records it was tied to, its event and channel, never its wording or address. */
+export class MessageTombstone extends TenantModel {
+  static override tableName = 'retention_message_tombstones';
+  static override idColumn = ['tenant_id', 'id'];
+  static noun = 'message tombstone';
+
+  id!: string;
+  messageId!: string;
+  event!: string;
+  channel!: string;
+  sentOn!: Date;
+  childId!: string | null;
+  householdId!: string | null;
+  placementId!: string | null;
+  claimId!: string | null;
+  paymentRunId!: string | null;
+  ruleKey!: string;
+  ruleSource!: string;
+  startEvent!: RetentionStartEvent;
+  eventOn!: string;
+  dueOn!: string;
+  requestId!: string;
+  requestedBy!: string;
+  approvedBy!: string;
+  destroyedAt!: Date;
+}

@@ -2,15 +2,18 @@ import { keysetPage } from '../../db/keyset';
 import { defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
 import { accepted, created, ok } from '../../http/results';
-import { childVisible } from '../children/visibility';
-import { DestructionRequest, LegalHold, Tombstone } from './retentionModels';
+import { childVisible, placementVisible } from '../children/visibility';
+import { DestructionRequest, LegalHold, MessageTombstone, Tombstone } from './retentionModels';
 import {
   approveDestruction,
   dryRun,
+  dryRunMessages,
   findHold,
   findRequest,
   holdToApi,
   itemsOf,
+  messageItemsOf,
+  messageTombstoneToApi,
   placeHold,
   rejectDestruction,
   releaseHold,
@@ -34,9 +37,30 @@ async function listRetentionDue(ctx: TenantContext<'listRetentionDue'>): Promise
   return ok({ asOf, ...page });
 }
 
+async function listRetentionDueMessages(ctx: TenantContext<'listRetentionDueMessages'>): Promise<OperationResult> {
+  const asOf = ctx.query.asOf ?? (await tenantToday(ctx));
+  const after = decodeCursor(ctx.query.cursor, 1)?.[0];
+  const due = (await dryRunMessages(ctx, asOf)).filter((d) => after === undefined || d.messageId > String(after));
+  const page = toPage(
+    due.slice(0, ctx.query.limit + 1),
+    ctx.query.limit,
+    (d) => [d.messageId],
+    (d) => ({ ...d, held: d.holdIds.length > 0 }),
+  );
+  return ok({ asOf, ...page });
+}
+
+/** A request as the caller may see it: its documents and messages inside the caller's fence. */
+async function requestsToApi(ctx: Parameters<typeof itemsOf>[0], requests: DestructionRequest[]) {
+  const ids = requests.map((r) => r.id);
+  const items = await itemsOf(ctx, ids);
+  const messageItems = await messageItemsOf(ctx, ids);
+  return requests.map((r) => requestToApi(r, items.get(r.id) ?? [], messageItems.get(r.id) ?? []));
+}
+
 async function createDestructionRequest(ctx: TenantContext<'createDestructionRequest'>): Promise<OperationResult> {
-  const { request, items } = await requestDestruction(ctx, ctx.body);
-  return created(requestToApi(request, items), {
+  const { request, items, messageItems } = await requestDestruction(ctx, ctx.body);
+  return created(requestToApi(request, items, messageItems), {
     location: `/v1/retention/destruction-requests/${request.id}`,
     version: request.version,
   });
@@ -47,24 +71,20 @@ async function listDestructionRequests(ctx: TenantContext<'listDestructionReques
   if (ctx.query.status) query.where('status', ctx.query.status);
   // Ids are time-ordered (UUIDv7): newest first by id is newest first by time.
   const page = await keysetPage(query, ctx.query, [{ column: 'id', of: (r) => r.id }], (r) => r, 'desc');
-  const items = await itemsOf(
-    ctx,
-    page.rows.map((r) => r.id),
-  );
-  return ok({ data: page.rows.map((r) => requestToApi(r, items.get(r.id) ?? [])), nextCursor: page.nextCursor });
+  return ok({ data: await requestsToApi(ctx, page.rows), nextCursor: page.nextCursor });
 }
 
 async function getDestructionRequest(ctx: TenantContext<'getDestructionRequest'>): Promise<OperationResult> {
   const request = await findRequest(ctx, ctx.params.requestId);
-  const items = await itemsOf(ctx, [request.id]);
-  return ok(requestToApi(request, items.get(request.id) ?? []), request.version);
+  const [api] = await requestsToApi(ctx, [request]);
+  return ok(api, request.version);
 }
 
 async function approveDestructionRequest(ctx: TenantContext<'approveDestructionRequest'>): Promise<OperationResult> {
   const before = await findRequest(ctx, ctx.params.requestId, { lock: true });
   const { request } = await approveDestruction(ctx, before, ctx.body?.note);
-  const items = await itemsOf(ctx, [request.id]);
-  return accepted(requestToApi(request, items.get(request.id) ?? []), {
+  const [api] = await requestsToApi(ctx, [request]);
+  return accepted(api, {
     location: `/v1/retention/destruction-requests/${request.id}`,
   });
 }
@@ -72,8 +92,8 @@ async function approveDestructionRequest(ctx: TenantContext<'approveDestructionR
 async function rejectDestructionRequest(ctx: TenantContext<'rejectDestructionRequest'>): Promise<OperationResult> {
   const before = await findRequest(ctx, ctx.params.requestId, { lock: true });
   const request = await rejectDestruction(ctx, before, ctx.body.reason);
-  const items = await itemsOf(ctx, [request.id]);
-  return ok(requestToApi(request, items.get(request.id) ?? []), request.version);
+  const [api] = await requestsToApi(ctx, [request]);
+  return ok(api, request.version);
 }
 
 async function createLegalHold(ctx: TenantContext<'createLegalHold'>): Promise<OperationResult> {
@@ -108,6 +128,17 @@ async function listTombstones(ctx: TenantContext<'listTombstones'>): Promise<Ope
   return ok({ data: page.data, nextCursor: page.nextCursor });
 }
 
+async function listMessageTombstones(ctx: TenantContext<'listMessageTombstones'>): Promise<OperationResult> {
+  const query = MessageTombstone.query(ctx.trx)
+    .alias('t')
+    .where('t.tenant_id', ctx.tenantId)
+    .where(childVisible(ctx, 't.child_id'))
+    .where(placementVisible(ctx, 't.placement_id'));
+  if (ctx.query.messageId) query.where('t.message_id', ctx.query.messageId);
+  const page = await keysetPage(query, ctx.query, [{ column: 't.id', of: (r) => r.id }], messageTombstoneToApi, 'desc');
+  return ok({ data: page.data, nextCursor: page.nextCursor });
+}
+
 export const retentionOperations = defineOperations({
   listRetentionDue: { access: { permission: 'documents:retention' }, handle: listRetentionDue },
   createDestructionRequest: { access: { permission: 'documents:retention' }, handle: createDestructionRequest },
@@ -119,4 +150,6 @@ export const retentionOperations = defineOperations({
   listLegalHolds: { access: { permission: 'documents:legal_hold' }, handle: listLegalHolds },
   releaseLegalHold: { access: { permission: 'documents:legal_hold' }, handle: releaseLegalHold },
   listTombstones: { access: { permission: 'documents:retention' }, handle: listTombstones },
+  listRetentionDueMessages: { access: { permission: 'documents:retention' }, handle: listRetentionDueMessages },
+  listMessageTombstones: { access: { permission: 'documents:retention' }, handle: listMessageTombstones },
 });

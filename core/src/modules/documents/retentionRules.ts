@@ -28,14 +28,15 @@ export interface DocumentFacts {
   title: string;
 }
 
-export interface Standing {
-  document: DocumentFacts;
+/** `document` is what is kept: a document's facts, or a message's (retentionMessages.ts). */
+export interface Standing<T = DocumentFacts> {
+  document: T;
   rules: RuleStanding[];
 }
 
 /** Due: every rule holding it has run out by the day; `rule` is the one that ran out last. */
-export interface DueStanding {
-  document: DocumentFacts;
+export interface DueStanding<T = DocumentFacts> {
+  document: T;
   rule: RetentionRule;
   eventOn: string;
   dueOn: string;
@@ -68,7 +69,7 @@ const EVENT_FACT: Record<RetentionStartEvent, string> = {
 };
 
 /** Months from the fact a start event reads to the event itself (the 75th birthday is 900 months after birth). */
-const EVENT_OFFSET_MONTHS: Record<RetentionStartEvent, number> = {
+export const EVENT_OFFSET_MONTHS: Record<RetentionStartEvent, number> = {
   approval_ended: 0,
   child_75th_birthday: 900,
   placement_ended: 0,
@@ -97,7 +98,7 @@ export function standingFor(rule: RetentionRule, fact: string | null): RuleStand
 }
 
 /** Due on `asOf` under all its rules, and the rule that ran out last; null otherwise (no rule, or one still running). */
-export function dueUnder(standing: Standing, asOf: string): DueStanding | null {
+export function dueUnder<T>(standing: Standing<T>, asOf: string): DueStanding<T> | null {
   if (!standing.rules.length) return null;
   let last: RuleStanding | null = null;
   for (const r of standing.rules) {

@@ -7,7 +7,22 @@ import { newId } from '../../ids';
 import { todayIn } from '../../time';
 import { childVisible } from '../children/visibility';
 import { Document, type SubjectType } from './models';
-import { DestructionItem, DestructionRequest, LegalHold, Tombstone } from './retentionModels';
+import {
+  dueMessages,
+  FINISHED_STATUSES,
+  holdsOverMessages,
+  messageStandingsOf,
+  messagesVisible,
+  type MessageFacts,
+} from './retentionMessages';
+import {
+  DestructionItem,
+  DestructionMessageItem,
+  DestructionRequest,
+  LegalHold,
+  MessageTombstone,
+  Tombstone,
+} from './retentionModels';
 import {
   dueDocuments,
   dueUnder,
@@ -24,6 +39,7 @@ import { documentsVisible, resolveSubject } from './subjects';
 export const RETENTION_DESTRUCTION_JOB = 'retention-destruction';
 
 const NOT_FOUND = 'is not a document of this tenant';
+const MESSAGE_NOT_FOUND = 'is not a message of this tenant';
 
 export async function tenantToday(ctx: Pick<TenantScope, 'trx' | 'tenantId'>): Promise<string> {
   const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
@@ -52,6 +68,52 @@ export async function dryRun(ctx: TenantScope, asOf: string) {
   return due.map((d) => ({ ...dueToApi(d), holdIds: holds.get(d.document.id) ?? [] }));
 }
 
+/** The caller's view of the rules over the communication log: only messages it may see in the log are weighed. */
+export async function callerMessageScope(ctx: TenantScope): Promise<EvaluationScope> {
+  const fence = messagesVisible(ctx, 'm');
+  return {
+    trx: ctx.trx,
+    tenantId: ctx.tenantId,
+    rules: await tenantRules(ctx.trx, ctx.services, ctx.tenantId),
+    fence: (q) => fence(q),
+  };
+}
+
+/** The dry run over the communication log: the messages due on the day, each with the holds in force over it. */
+export async function dryRunMessages(ctx: TenantScope, asOf: string) {
+  const due = await dueMessages(await callerMessageScope(ctx), asOf);
+  const holds = await holdsOverMessages(
+    ctx.trx,
+    ctx.tenantId,
+    due.map((d) => d.document.id),
+  );
+  return due.map((d) => ({
+    messageId: d.document.id,
+    event: d.document.event,
+    channel: d.document.channel,
+    createdAt: d.document.createdAt.toISOString(),
+    childId: d.document.childId,
+    householdId: d.document.householdId,
+    placementId: d.document.placementId,
+    claimId: d.document.claimId,
+    paymentRunId: d.document.paymentRunId,
+    rule: ruleToApi(d.rule),
+    eventOn: d.eventOn,
+    dueOn: d.dueOn,
+    holdIds: holds.get(d.document.id) ?? [],
+  }));
+}
+
+function ruleToApi(rule: DueStanding['rule']) {
+  return {
+    key: rule.key,
+    name: rule.name,
+    source: rule.source,
+    startEvent: rule.startEvent,
+    period: { years: rule.period.years ?? 0, months: rule.period.months ?? 0 },
+  };
+}
+
 function dueToApi(d: DueStanding) {
   return {
     documentId: d.document.id,
@@ -61,13 +123,7 @@ function dueToApi(d: DueStanding) {
     householdId: d.document.householdId,
     category: d.document.category,
     title: d.document.title,
-    rule: {
-      key: d.rule.key,
-      name: d.rule.name,
-      source: d.rule.source,
-      startEvent: d.rule.startEvent,
-      period: { years: d.rule.period.years ?? 0, months: d.rule.period.months ?? 0 },
-    },
+    rule: ruleToApi(d.rule),
     eventOn: d.eventOn,
     dueOn: d.dueOn,
   };
@@ -131,14 +187,82 @@ async function checkDue(
   return { due, errors };
 }
 
+/** checkDue for messages: the same checks, and a message still being delivered is not yet the log's to destroy. */
+async function checkMessagesDue(
+  ctx: TenantScope,
+  ids: string[],
+  asOf: string,
+  pointer: (index: number) => string,
+  ownRequest: string | null,
+): Promise<{ due: Map<string, DueStanding<MessageFacts>>; errors: FieldError[] }> {
+  const due = new Map<string, DueStanding<MessageFacts>>();
+  const errors: FieldError[] = [];
+  if (!ids.length) return { due, errors };
+  const scope = await callerMessageScope(ctx);
+  const visible = (await ctx
+    .trx('outbound_messages as m')
+    .where('m.tenant_id', ctx.tenantId)
+    .whereIn('m.id', ids)
+    .where((q) => scope.fence!(q))
+    .select('m.id', 'm.status', 'm.destroyed_at')) as Array<{ id: string; status: string; destroyed_at: Date | null }>;
+  const found = new Map(visible.map((r) => [r.id, r]));
+  const standings = await messageStandingsOf(scope, ids);
+  const holds = await holdsOverMessages(ctx.trx, ctx.tenantId, ids);
+  const open = (await DestructionMessageItem.query(ctx.trx)
+    .alias('i')
+    .join('retention_destruction_requests as r', (j) =>
+      j.on('r.tenant_id', 'i.tenant_id').andOn('r.id', 'i.request_id'),
+    )
+    .where('i.tenant_id', ctx.tenantId)
+    .whereIn('i.message_id', ids)
+    .whereIn('r.status', ['pending', 'approved'])
+    .select('i.message_id', 'i.request_id')) as unknown as Array<{ messageId: string; requestId: string }>;
+  const openRequest = new Map(open.map((r) => [r.messageId, r.requestId]));
+  ids.forEach((id, index) => {
+    const fail = (message: string) => errors.push({ pointer: pointer(index), message });
+    const row = found.get(id);
+    if (!row) return fail(MESSAGE_NOT_FOUND);
+    if (row.destroyed_at) return fail('is already destroyed');
+    if (!FINISHED_STATUSES.includes(row.status)) return fail(`is still being delivered (${row.status})`);
+    const standing = standings.get(id);
+    if (!standing)
+      return fail('is tied to no record a retention rule of the pack holds, so it is never due for destruction');
+    const d = dueUnder(standing, asOf);
+    if (!d) {
+      const running = standing.rules.find((r) => !r.dueOn || r.dueOn > asOf)!;
+      return fail(
+        running.dueOn
+          ? `is not due for destruction until ${running.dueOn} under the rule ${running.rule.key}`
+          : `is not due for destruction: the rule ${running.rule.key} counts from ${running.rule.startEvent}, which has not happened`,
+      );
+    }
+    const held = holds.get(id);
+    if (held) return fail(`is under a legal hold (${held.join(', ')})`);
+    const other = openRequest.get(id);
+    if (other && other !== ownRequest) return fail(`is already in destruction request ${other}`);
+    due.set(id, d);
+  });
+  return { due, errors };
+}
+
 export async function requestDestruction(
   ctx: TenantScope,
-  input: { documentIds: string[]; note?: string },
-): Promise<{ request: DestructionRequest; items: DestructionItem[] }> {
+  input: { documentIds?: string[]; messageIds?: string[]; note?: string },
+): Promise<{ request: DestructionRequest; items: DestructionItem[]; messageItems: DestructionMessageItem[] }> {
+  const documentIds = input.documentIds ?? [];
+  const messageIds = input.messageIds ?? [];
+  if (!documentIds.length && !messageIds.length)
+    throw Problem.unprocessable([
+      { pointer: '/body/documentIds', message: 'name at least one document, or messages in messageIds' },
+    ]);
   await lockRetention(ctx.trx, ctx.tenantId);
   const asOf = await tenantToday(ctx);
-  const checked = await checkDue(ctx, input.documentIds, asOf, (i) => `/body/documentIds/${i}`, null);
-  if (checked.errors.length) throw Problem.unprocessable(checked.errors);
+  const checked = documentIds.length
+    ? await checkDue(ctx, documentIds, asOf, (i) => `/body/documentIds/${i}`, null)
+    : { due: new Map<string, DueStanding>(), errors: [] };
+  const checkedMessages = await checkMessagesDue(ctx, messageIds, asOf, (i) => `/body/messageIds/${i}`, null);
+  const errors = [...checked.errors, ...checkedMessages.errors];
+  if (errors.length) throw Problem.unprocessable(errors);
   const request = await DestructionRequest.query(ctx.trx)
     .insert({
       tenantId: ctx.tenantId,
@@ -150,31 +274,53 @@ export async function requestDestruction(
       requestedByKind: actorKind(ctx.principal),
     })
     .returning('*');
-  const items = await DestructionItem.query(ctx.trx)
-    .insert(
-      input.documentIds.map((id) => {
-        const d = checked.due.get(id)!;
-        return {
-          tenantId: ctx.tenantId,
-          requestId: request.id,
-          documentId: id,
-          childId: d.document.childId,
-          ruleKey: d.rule.key,
-          ruleSource: d.rule.source,
-          startEvent: d.rule.startEvent,
-          eventOn: d.eventOn,
-          dueOn: d.dueOn,
-        };
-      }),
-    )
-    .returning('*');
+  const items = documentIds.length
+    ? await DestructionItem.query(ctx.trx)
+        .insert(
+          documentIds.map((id) => {
+            const d = checked.due.get(id)!;
+            return {
+              tenantId: ctx.tenantId,
+              requestId: request.id,
+              documentId: id,
+              childId: d.document.childId,
+              ruleKey: d.rule.key,
+              ruleSource: d.rule.source,
+              startEvent: d.rule.startEvent,
+              eventOn: d.eventOn,
+              dueOn: d.dueOn,
+            };
+          }),
+        )
+        .returning('*')
+    : [];
+  const messageItems = messageIds.length
+    ? await DestructionMessageItem.query(ctx.trx)
+        .insert(
+          messageIds.map((id) => {
+            const d = checkedMessages.due.get(id)!;
+            return {
+              tenantId: ctx.tenantId,
+              requestId: request.id,
+              messageId: id,
+              childId: d.document.childId,
+              ruleKey: d.rule.key,
+              ruleSource: d.rule.source,
+              startEvent: d.rule.startEvent,
+              eventOn: d.eventOn,
+              dueOn: d.dueOn,
+            };
+          }),
+        )
+        .returning('*')
+    : [];
   await ctx.audit({
     action: 'retention.destruction_requested',
     entityType: 'destruction_request',
     entityId: request.id,
-    after: requestAudit(request, items),
+    after: requestAudit(request, items, messageItems),
   });
-  return { request, items };
+  return { request, items, messageItems };
 }
 
 export function findRequest(ctx: TenantScope, id: string, options: { lock?: boolean } = {}) {
@@ -195,7 +341,24 @@ export async function itemsOf(ctx: TenantScope, requestIds: string[]): Promise<M
   return out;
 }
 
-export function requestToApi(r: DestructionRequest, items: DestructionItem[]) {
+/** A request's messages the caller may see: those about a restricted child are left out, as its documents are. */
+export async function messageItemsOf(
+  ctx: TenantScope,
+  requestIds: string[],
+): Promise<Map<string, DestructionMessageItem[]>> {
+  const out = new Map<string, DestructionMessageItem[]>();
+  if (!requestIds.length) return out;
+  const rows = await DestructionMessageItem.query(ctx.trx)
+    .alias('i')
+    .where('i.tenant_id', ctx.tenantId)
+    .whereIn('i.request_id', requestIds)
+    .where(childVisible(ctx, 'i.child_id'))
+    .orderBy('i.message_id');
+  for (const row of rows) out.set(row.requestId, [...(out.get(row.requestId) ?? []), row]);
+  return out;
+}
+
+export function requestToApi(r: DestructionRequest, items: DestructionItem[], messageItems: DestructionMessageItem[]) {
   return {
     id: r.id,
     status: r.status,
@@ -216,6 +379,15 @@ export function requestToApi(r: DestructionRequest, items: DestructionItem[]) {
       dueOn: i.dueOn,
       outcome: i.outcome,
     })),
+    messageItems: messageItems.map((i) => ({
+      messageId: i.messageId,
+      ruleKey: i.ruleKey,
+      ruleSource: i.ruleSource,
+      startEvent: i.startEvent,
+      eventOn: i.eventOn,
+      dueOn: i.dueOn,
+      outcome: i.outcome,
+    })),
     version: r.version,
   };
 }
@@ -225,9 +397,11 @@ export function requestToApi(r: DestructionRequest, items: DestructionItem[]) {
  * trail's fence hides the event from whoever cannot see one of them (it hides events naming a
  * hidden child), as it hides the documents themselves.
  */
-function requestAudit(r: DestructionRequest, items: DestructionItem[]) {
-  const childIds = [...new Set(items.map((i) => i.childId).filter((id): id is string => id !== null))].sort();
-  return { ...requestToApi(r, items), childIds };
+function requestAudit(r: DestructionRequest, items: DestructionItem[], messageItems: DestructionMessageItem[]) {
+  const childIds = [
+    ...new Set([...items, ...messageItems].map((i) => i.childId).filter((id): id is string => id !== null)),
+  ].sort();
+  return { ...requestToApi(r, items, messageItems), childIds };
 }
 
 function assertPending(request: DestructionRequest): void {
@@ -243,7 +417,7 @@ export async function approveDestruction(
   ctx: TenantScope,
   before: DestructionRequest,
   note: string | undefined,
-): Promise<{ request: DestructionRequest; items: DestructionItem[] }> {
+): Promise<{ request: DestructionRequest; items: DestructionItem[]; messageItems: DestructionMessageItem[] }> {
   assertPending(before);
   if (before.requestedBy === ctx.principal.id && before.requestedByKind === actorKind(ctx.principal))
     throw new Problem(
@@ -254,14 +428,29 @@ export async function approveDestruction(
   const all = await DestructionItem.query(ctx.trx).where({ tenant_id: ctx.tenantId, request_id: before.id });
   const ids = all.map((i) => i.documentId);
   const asOf = await tenantToday(ctx);
-  const { errors } = await checkDue(ctx, ids, asOf, (i) => `/items/${i}`, before.id);
-  if (errors.length) {
-    // A document outside the approver's view is counted, never named: its id would say it exists.
+  const allMessages = await DestructionMessageItem.query(ctx.trx).where({
+    tenant_id: ctx.tenantId,
+    request_id: before.id,
+  });
+  const messageIds = allMessages.map((i) => i.messageId);
+  const { errors } = ids.length
+    ? await checkDue(ctx, ids, asOf, (i) => `/items/${i}`, before.id)
+    : { errors: [] as FieldError[] };
+  const messageErrors = (await checkMessagesDue(ctx, messageIds, asOf, (i) => `/messageItems/${i}`, before.id)).errors;
+  if (errors.length || messageErrors.length) {
+    // What is outside the approver's view is counted, never named: its id would say it exists.
     const unseen = errors.filter((e) => e.message === NOT_FOUND).length;
-    const named = errors
-      .filter((e) => e.message !== NOT_FOUND)
-      .map((e) => `document ${ids[Number(e.pointer.split('/')[2])]} ${e.message}`);
+    const unseenMessages = messageErrors.filter((e) => e.message === MESSAGE_NOT_FOUND).length;
+    const named = [
+      ...errors
+        .filter((e) => e.message !== NOT_FOUND)
+        .map((e) => `document ${ids[Number(e.pointer.split('/')[2])]} ${e.message}`),
+      ...messageErrors
+        .filter((e) => e.message !== MESSAGE_NOT_FOUND)
+        .map((e) => `message ${messageIds[Number(e.pointer.split('/')[2])]} ${e.message}`),
+    ];
     if (unseen) named.push(`${unseen} of its documents are outside what you may see`);
+    if (unseenMessages) named.push(`${unseenMessages} of its messages are outside what you may see`);
     throw new Problem('conflict', `The request can no longer be approved: ${named.join('; ')}`);
   }
   const job = await enqueue(ctx.trx, {
@@ -282,10 +471,10 @@ export async function approveDestruction(
     action: 'retention.destruction_approved',
     entityType: 'destruction_request',
     entityId: request.id,
-    before: requestAudit(before, all),
-    after: requestAudit(request, all),
+    before: requestAudit(before, all, allMessages),
+    after: requestAudit(request, all, allMessages),
   });
-  return { request, items: all };
+  return { request, items: all, messageItems: allMessages };
 }
 
 export async function rejectDestruction(
@@ -413,6 +602,30 @@ export function tombstoneToApi(t: Tombstone) {
     category: t.category,
     versionCount: t.versionCount,
     sha256s: t.sha256s,
+    ruleKey: t.ruleKey,
+    ruleSource: t.ruleSource,
+    startEvent: t.startEvent,
+    eventOn: t.eventOn,
+    dueOn: t.dueOn,
+    requestId: t.requestId,
+    requestedBy: t.requestedBy,
+    approvedBy: t.approvedBy,
+    destroyedAt: t.destroyedAt.toISOString(),
+  };
+}
+
+export function messageTombstoneToApi(t: MessageTombstone) {
+  return {
+    id: t.id,
+    messageId: t.messageId,
+    event: t.event,
+    channel: t.channel,
+    sentOn: t.sentOn.toISOString(),
+    childId: t.childId,
+    householdId: t.householdId,
+    placementId: t.placementId,
+    claimId: t.claimId,
+    paymentRunId: t.paymentRunId,
     ruleKey: t.ruleKey,
     ruleSource: t.ruleSource,
     startEvent: t.startEvent,

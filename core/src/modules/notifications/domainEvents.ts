@@ -23,13 +23,52 @@ export async function userRecipients(scope: Scope, ids: Array<string | null | un
   return rows.map((r) => ({ userId: r.id, email: r.email, name: r.display_name }));
 }
 
-/** The household's own address, where it has one: carers have no logins, so this is how they hear. */
+/**
+ * The carers of each household who can use the portal today (an active login, still a member, the
+ * household open and approved): they hear in their inbox and at their own address.
+ */
+async function carerLogins(
+  scope: Scope,
+  householdIds: string[],
+): Promise<Array<{ householdId: string; userId: string; email: string; name: string }>> {
+  if (!householdIds.length) return [];
+  return (await scope
+    .trx('carer_logins as l')
+    .join('users as u', function joinUser() {
+      this.on('u.tenant_id', 'l.tenant_id').andOn('u.id', 'l.user_id');
+    })
+    .join('carer_household_members as m', function joinMember() {
+      this.on('m.tenant_id', 'l.tenant_id').andOn('m.id', 'l.member_id');
+    })
+    .join('carer_households as h', function joinHousehold() {
+      this.on('h.tenant_id', 'l.tenant_id').andOn('h.id', 'l.household_id');
+    })
+    .where('l.tenant_id', scope.tenantId)
+    .whereIn('l.household_id', householdIds)
+    .where('u.status', 'active')
+    .whereNot('h.status', 'closed')
+    .whereRaw('(m.left_on IS NULL OR m.left_on > current_date)')
+    .whereRaw('(h.approval_ended_on IS NULL OR h.approval_ended_on > current_date)')
+    .orderBy(['l.household_id', 'l.user_id'])
+    .select('l.household_id as householdId', 'u.id as userId', 'u.email', 'u.display_name as name')) as Array<{
+    householdId: string;
+    userId: string;
+    email: string;
+    name: string;
+  }>;
+}
+
+/** The household: its own address where it has one, and each carer with a portal login. */
 async function householdRecipient(scope: Scope, householdId: string): Promise<Recipient[]> {
   const row = (await scope
     .trx('carer_households')
     .where({ tenant_id: scope.tenantId, id: householdId })
     .first('email', 'name')) as { email: string | null; name: string } | undefined;
-  return row?.email ? [{ email: row.email, name: row.name }] : [];
+  const carers = await carerLogins(scope, [householdId]);
+  return [
+    ...(row?.email ? [{ email: row.email, name: row.name }] : []),
+    ...carers.map((c) => ({ userId: c.userId, email: c.email, name: c.name })),
+  ];
 }
 
 /** `claims.decided`: to who submitted the claim, and to the household's address. */
@@ -58,7 +97,7 @@ const REMITTANCE_BATCH = 2000;
 
 /**
  * A finalised run: `payments.run_finalised` to who calculated, approved and finalised it, and
- * `payments.remittance_ready` to every household it paid that has an address. The households are read
+ * `payments.remittance_ready` to every household it paid that has an address or a carer with a portal login. The households are read
  * in keyset batches and written by the outbox in chunks (a few statements per thousand households,
  * not a round trip each).
  */
@@ -92,7 +131,16 @@ export async function notifyPaymentRunFinalised(
     const households = (await scope
       .trx('carer_households as h')
       .where('h.tenant_id', scope.tenantId)
-      .whereNotNull('h.email')
+      .where((w) =>
+        w
+          .whereNotNull('h.email')
+          .orWhereExists((q) =>
+            q
+              .select(scope.trx.raw('1'))
+              .from('carer_logins as cl')
+              .whereRaw('cl.tenant_id = h.tenant_id AND cl.household_id = h.id'),
+          ),
+      )
       .where('h.id', '>', after)
       .whereExists((q) =>
         q
@@ -103,20 +151,35 @@ export async function notifyPaymentRunFinalised(
       )
       .orderBy('h.id')
       .limit(REMITTANCE_BATCH)
-      .select('h.id', 'h.email', 'h.name')) as Array<{ id: string; email: string; name: string }>;
+      .select('h.id', 'h.email', 'h.name')) as Array<{ id: string; email: string | null; name: string }>;
     if (!households.length) break;
     after = households[households.length - 1]!.id;
+    const carers = await carerLogins(
+      scope,
+      households.map((h) => h.id),
+    );
+    const perHousehold = (h: { id: string }) => ({
+      link: `/payment-runs/${run.id}/households/${h.id}/remittance`,
+      reference: `${run.reference}-${short(h.id)}`,
+      records: { paymentRunId: run.id, householdId: h.id },
+    });
     const written = await queueNotification(scope, {
       event: 'payments.remittance_ready',
       occurrence: run.id,
-      recipients: households.map((h) => ({
-        email: h.email,
-        name: h.name,
-        occurrence: `${run.id}:${h.id}`,
-        link: `/payment-runs/${run.id}/households/${h.id}/remittance`,
-        reference: `${run.reference}-${short(h.id)}`,
-        records: { paymentRunId: run.id, householdId: h.id },
-      })),
+      recipients: [
+        ...households
+          .filter((h) => h.email)
+          .map((h) => ({ email: h.email, name: h.name, occurrence: `${run.id}:${h.id}`, ...perHousehold(h) })),
+        // Each carer of the household with a portal login: their own message (inbox and address).
+        ...carers.map((c) => ({
+          userId: c.userId,
+          email: c.email,
+          name: c.name,
+          occurrence: `${run.id}:${c.householdId}:${c.userId}`,
+          ...perHousehold({ id: c.householdId }),
+          link: '/portal/payments',
+        })),
+      ],
       data: { paymentDate: run.paymentDate, periodStart: run.periodStart, periodEnd: run.periodEnd },
     });
     remittances += written.length;

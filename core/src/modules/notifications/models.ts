@@ -39,6 +39,8 @@ export class NotificationMessage extends TenantModel {
   placementId!: string | null;
   claimId!: string | null;
   paymentRunId!: string | null;
+  /** Set when a retention rule's destruction cleared its content (retentionDestruction.ts): the row stays as the log's skeleton. */
+  destroyedAt!: Date | null;
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -370,6 +370,113 @@ describe('SMS through the HTTP provider plugin', () => {
   });
 });
 
+describe('quiet hours at a retry', () => {
+  const london = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
+  const inMinutes = (minutes: number) => london.format(new Date(Date.now() + minutes * 60_000));
+
+  /** A caseworker with an SMS number, and the tenant sending tasks.overdue by SMS with these quiet hours. */
+  async function smsWorker(phone: string, quietHours: { start: string; end: string }) {
+    const worker = await world.addUser(world.a, ['caseworker']);
+    const prefs = await world.call('getMyNotificationPreferences', { token: worker.token });
+    await world.call('updateMyNotificationPreferences', {
+      token: worker.token,
+      headers: { 'If-Match': prefs.headers.get('etag')! },
+      body: { smsNumber: phone },
+    });
+    await setQuietHours(quietHours);
+    return worker;
+  }
+
+  async function setQuietHours(quietHours: { start: string; end: string }) {
+    const settings = await world.call('getNotificationSettings', { token: world.a.adminToken });
+    const updated = await world.call('updateNotificationSettings', {
+      token: world.a.adminToken,
+      headers: { 'If-Match': settings.headers.get('etag')! },
+      body: { events: { 'tasks.overdue': { enabled: true, channels: ['sms'] } }, quietHours },
+    });
+    expect(updated.status).toBe(200);
+  }
+
+  const job = async (messageId: string) =>
+    (await world.db('jobs').where({ tenant_id: world.a.id, unique_key: messageId }).first()) as {
+      status: string;
+      attempts: number;
+      run_after: Date;
+    };
+  const minutesFromNow = (at: Date | string) => (new Date(at).getTime() - Date.now()) / 60_000;
+  const sentTo = (phone: string) => sms.requests.filter((r) => r.body.phone_number === phone).length;
+
+  it("puts a retry that would fall inside them off to their end, in the tenant's time zone", async () => {
+    // Quiet from an hour from now for two hours: the first try is not held, a retry 90 minutes on would be.
+    const worker = await smsWorker('+447700900601', { start: inMinutes(60), end: inMinutes(180) });
+    const [id] = await notify({
+      event: 'tasks.overdue',
+      occurrence: 'reminder-retry-quiet',
+      recipients: [{ userId: worker.id, email: worker.email }],
+      data: { dueDate: '2026-12-01' },
+    });
+    expect((await message(id!)).status).toBe('queued');
+    sms.failNext(1);
+    await runDueJobs(world.db, {
+      handlers: jobHandlers(),
+      services: world.server.services,
+      backoffMs: () => 90 * 60_000,
+    });
+    expect(sentTo('+447700900601')).toBe(1);
+    const after = await world.call('getMessage', { token: world.a.adminToken, params: { messageId: id! } });
+    expect(after.body.message).toMatchObject({ status: 'queued', attempts: 1 });
+    // Not 90 minutes on (inside the quiet hours) but at their end, three hours on.
+    const notBefore = minutesFromNow(after.body.message.notBefore as string);
+    expect(notBefore).toBeGreaterThan(170);
+    expect(notBefore).toBeLessThanOrEqual(180);
+    const retry = await job(id!);
+    expect(retry.status).toBe('queued');
+    expect(Math.abs(minutesFromNow(retry.run_after) - notBefore)).toBeLessThan(0.1);
+  });
+
+  it('does not send a retry claimed inside them (set since it was queued): it waits for their end, the attempt not counted', async () => {
+    const worker = await smsWorker('+447700900602', { start: inMinutes(60), end: inMinutes(180) });
+    const [id] = await notify({
+      event: 'tasks.overdue',
+      occurrence: 'reminder-retry-claimed-quiet',
+      recipients: [{ userId: worker.id, email: worker.email }],
+      data: { dueDate: '2026-12-01' },
+    });
+    sms.failNext(1);
+    await runDueJobs(world.db, { handlers: jobHandlers(), services: world.server.services, backoffMs: () => 60_000 });
+    expect(sentTo('+447700900602')).toBe(1);
+    // The retry, a minute on, is outside the quiet hours; then its time comes, and the tenant's quiet hours start now.
+    expect(await message(id!)).toMatchObject({ status: 'queued', attempts: 1 });
+    const due = await job(id!);
+    expect(minutesFromNow(due.run_after)).toBeGreaterThan(0.5);
+    expect(minutesFromNow(due.run_after)).toBeLessThanOrEqual(1);
+    await world.db('jobs').where({ tenant_id: world.a.id, unique_key: id! }).update({ run_after: world.db.fn.now() });
+    await setQuietHours({ start: inMinutes(0), end: inMinutes(120) });
+    await runJobs();
+    expect(sentTo('+447700900602')).toBe(1);
+    const held = await world.call('getMessage', { token: world.a.adminToken, params: { messageId: id! } });
+    expect(held.body.message).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(held.body.deliveryAttempts).toHaveLength(1);
+    const notBefore = minutesFromNow(held.body.message.notBefore as string);
+    expect(notBefore).toBeGreaterThan(110);
+    expect(notBefore).toBeLessThanOrEqual(120);
+    const later = await job(id!);
+    expect(later).toMatchObject({ status: 'queued', attempts: due.attempts });
+    expect(Math.abs(minutesFromNow(later.run_after) - notBefore)).toBeLessThan(0.1);
+    // Their end comes: it is sent.
+    await world.db('jobs').where({ tenant_id: world.a.id, unique_key: id! }).update({ run_after: world.db.fn.now() });
+    await setQuietHours({ start: inMinutes(240), end: inMinutes(300) });
+    await runJobs();
+    expect(sentTo('+447700900602')).toBe(2);
+    expect(await message(id!)).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+});
+
 describe('policies and preferences', () => {
   it('lets a person opt out of an event that is not critical, and refuses opting out of a critical one', async () => {
     const person = await world.addUser(world.a, ['caseworker']);

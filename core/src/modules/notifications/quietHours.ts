@@ -5,9 +5,17 @@ const minutesOf = (hhmm: string) => {
   return h! * 60 + m!;
 };
 
+// One formatter per zone: making one loads the zone's rules, a cost every message would pay.
+const minuteFormats = new Map<string, Intl.DateTimeFormat>();
+
 /** The wall-clock minute of the day at `now` in a time zone. */
 function minuteInZone(now: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+  let format = minuteFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    minuteFormats.set(timeZone, format);
+  }
+  const parts = format
     .formatToParts(now)
     .reduce<Record<string, string>>((acc, p) => ({ ...acc, [p.type]: p.value }), {});
   return Number(parts.hour) * 60 + Number(parts.minute);

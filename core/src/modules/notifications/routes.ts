@@ -62,6 +62,7 @@ function messageToApi(row: NotificationMessage) {
     placementId: row.placementId,
     claimId: row.claimId,
     paymentRunId: row.paymentRunId,
+    destroyedAt: iso(row.destroyedAt),
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };

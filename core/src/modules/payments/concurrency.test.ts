@@ -226,10 +226,11 @@ describe('a calculation that fails part way', () => {
       job,
       tenantId: job.tenantId,
       services: world.server.services,
-      inTenant: (work) => inTenantTransaction(world.db, { tenantId: job.tenantId }, work),
+      inTenant: (work) => inTenantTransaction(world.db, { tenantId: job.tenantId }, (trx) => work(trx, [])),
       audit: async (trx, event) =>
         void (await appendAuditEvent(trx, job.tenantId, systemActor(`job-${job.id}`), event)),
       progress: async () => undefined,
+      retryInMs: 0,
     };
     const results = await Promise.all([paymentRunCalculationJob(ctx), paymentRunCalculationJob(ctx)]);
     expect(results.filter((r) => (r as { skipped?: string }).skipped)).toHaveLength(1);

@@ -107,7 +107,7 @@ async function createPortalDailyLog(ctx: TenantContext<'createPortalDailyLog'>):
     .orderBy([{ column: 'start_date', order: 'desc' }]);
   if (!placements.length)
     throw Problem.unprocessable([{ pointer: '/body/childId', message: 'is not a child placed with your household' }]);
-  const placement = placements.find((p) => heldOn({ ...p, status: 'active' } as Placement, body.occurredOn));
+  const placement = placements.find((p) => heldOn(p, body.occurredOn));
   if (!placement)
     throw Problem.unprocessable([
       { pointer: '/body/occurredOn', message: 'is not a day the child was placed with your household' },

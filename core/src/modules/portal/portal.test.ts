@@ -1,6 +1,13 @@
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
 import { daysFromToday, makeApprovedHousehold, makeMember } from '../../../../test/support/fixtures/carers';
-import { inviteAndLogIn, makeCarer, makeDailyLog, type Carer } from '../../../../test/support/fixtures/portal';
+import {
+  inviteAndLogIn,
+  leaveHousehold,
+  makeCarer,
+  makeDailyLog,
+  type Carer,
+} from '../../../../test/support/fixtures/portal';
+import { runJobs } from '../../../../test/support/fixtures/payments';
 import { applyScope } from '../../db/tenantTransaction';
 
 let world: World;
@@ -266,6 +273,42 @@ describe('daily logs', () => {
   });
 });
 
+describe('messages', () => {
+  it("a claim decision reaches the household's carers in their inbox, which the portal reads", async () => {
+    const claim = await world.call('createClaim', {
+      token: world.a.adminToken,
+      params: { householdId: ukCarer.householdId },
+      body: {
+        description: 'Bus fares',
+        lines: [{ kind: 'expense', date: daysFromToday(-3), category: 'travel', description: 'Bus', amount: 420 }],
+      },
+    });
+    expect(claim.status).toBe(201);
+    expect(
+      (await world.call('submitClaim', { token: world.a.adminToken, params: { claimId: claim.body.id }, body: {} }))
+        .status,
+    ).toBe(200);
+    const finance = await world.addUser(world.a, ['finance_officer']);
+    const decided = await world.call('rejectClaim', {
+      token: finance.token,
+      params: { claimId: claim.body.id },
+      body: { reasons: 'No receipt.' },
+    });
+    expect(decided.status).toBe(200);
+    // The outbox's delivery jobs run (the in-app channel delivers to the inbox).
+    await runJobs(world);
+    const inbox = await asCarer(ukCarer, 'listInbox');
+    expect(inbox.status).toBe(200);
+    const message = (inbox.body.data as Array<{ event: string; reference: string | null }>).find(
+      (m) => m.event === 'claims.decided',
+    );
+    expect(message).toBeDefined();
+    // Another household's carer hears nothing of it.
+    const theirs = await asCarer(otherUkCarer, 'listInbox');
+    expect((theirs.body.data as Array<{ event: string }>).some((m) => m.event === 'claims.decided')).toBe(false);
+  });
+});
+
 describe('tenant policy', () => {
   it('a feature turned off answers 403 with its own problem type; shared fields follow the overlay', async () => {
     await overlay(world.b, {
@@ -339,18 +382,7 @@ describe('access ends at once', () => {
     const ctx = { world, tenant: world.a };
     const leaving = await makeCarer(ctx);
     expect((await asCarer(leaving, 'getPortalHousehold')).status).toBe(200);
-    const member = await world.call('listCarerHouseholdMembers', {
-      token: world.a.adminToken,
-      params: { householdId: leaving.householdId },
-    });
-    const row = (member.body.data as Array<{ id: string; version: number }>).find((m) => m.id === leaving.memberId)!;
-    const left = await world.call('updateCarerHouseholdMember', {
-      token: world.a.adminToken,
-      params: { householdId: leaving.householdId, memberId: leaving.memberId },
-      headers: { 'if-match': `"${row.version}"` },
-      body: { leftOn: daysFromToday(0) },
-    });
-    expect(left.status).toBe(200);
+    await leaveHousehold(ctx, leaving.householdId, leaving.memberId);
     expect((await asCarer(leaving, 'getPortalHousehold')).status).toBe(401);
     const login = await world.login(world.a.slug, leaving.email, TEST_PASSWORD);
     expect(login.status).toBe(403);

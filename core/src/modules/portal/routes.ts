@@ -5,6 +5,9 @@ import { portalClaimOperations } from './claims';
 import { dailyLogOperations } from './dailyLogs';
 import { portalDisputeOperations } from './disputes';
 import { portalExpectedOperations } from './expected';
+import { portalDocumentOperations } from './documents';
+import { portalFormOperations } from './forms';
+import { householdTaskOperations } from './tasks';
 import { householdOperations } from './household';
 import { loginOperations } from './logins';
 import { moneyOperations } from './money';
@@ -38,4 +41,7 @@ export const portalOperations = defineOperations({
   ...portalClaimOperations,
   ...portalDisputeOperations,
   ...loginOperations,
+  ...householdTaskOperations,
+  ...portalFormOperations,
+  ...portalDocumentOperations,
 });

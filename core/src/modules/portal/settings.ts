@@ -2,7 +2,9 @@ import type { CarerPrincipal, TenantScope } from '../../http/operation';
 import { Problem } from '../../http/problem';
 import { WorkingCalendar } from '../../packs/calendar';
 import type { PortalChildField, PortalFeature } from '../../packs/types';
-import { tenantConfiguration } from '../configuration/tenantConfiguration';
+import { effectivePortal, overlaysInEffect } from '../configuration/effective';
+import { tenantOverlays } from '../configuration/tenantConfiguration';
+import { todayIn } from '../../time';
 
 /** The words the portal shows, by term key; each pack's terminology gives its own (and tenants override). */
 export const PORTAL_TERMS = [
@@ -34,33 +36,46 @@ export interface PortalSettings {
 
 const NO_CALENDAR = { key: 'none', name: 'no calendar', source: 'none', weekend: [0, 6], holidays: [] };
 
-/** The tenant's effective portal settings (pack ⊕ overlays in effect today, in the tenant's time zone). */
+/**
+ * The tenant's effective portal settings (pack ⊕ overlays in effect today, in the tenant's time zone).
+ * Only the portal's part and the terms it shows are worked out: every portal request reads this, and
+ * the whole effective configuration (every form, workflow and rate table cloned) is not needed here.
+ */
 export async function portalSettings(ctx: Pick<TenantScope, 'trx' | 'tenantId' | 'services'>): Promise<PortalSettings> {
-  const config = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
-  const effective = config.effective;
-  const features = Object.fromEntries(
-    Object.entries(effective?.portal.features ?? {}).map(([f, v]) => [f, v.value]),
-  ) as Record<PortalFeature, boolean>;
+  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('pack_id', 'time_zone', 'currency')) as {
+    pack_id: string;
+    time_zone: string;
+    currency: 'GBP' | 'USD';
+  };
+  const today = todayIn(tenant.time_zone);
+  const pack = ctx.services.packs.has(tenant.pack_id) ? ctx.services.packs.resolve(tenant.pack_id) : null;
+  const active = pack ? overlaysInEffect(await tenantOverlays(ctx.trx, ctx.tenantId), today) : [];
+  const portal = pack ? effectivePortal(pack, active) : null;
   const terms: Record<string, string> = {};
   for (const key of PORTAL_TERMS) {
-    const term = effective?.terminology[key];
-    if (term) terms[key] = term.value;
+    const term = pack?.points.terminology.get(key)?.value as string | undefined;
+    if (term) terms[key] = term;
   }
+  // A later overlay's wording wins, as in the effective configuration.
+  for (const overlay of active)
+    for (const [key, value] of Object.entries(overlay.changes.terminology ?? {}))
+      if ((PORTAL_TERMS as readonly string[]).includes(key)) terms[key] = value;
+  const on = (feature: PortalFeature) => portal?.features[feature].value === true;
   return {
-    today: config.today,
-    timeZone: config.timeZone,
-    currency: config.currency,
+    today,
+    timeZone: tenant.time_zone,
+    currency: tenant.currency,
     features: {
-      claims: features.claims === true,
-      forms: features.forms === true,
-      logs: features.logs === true,
-      documents: features.documents === true,
-      money: features.money === true,
+      claims: on('claims'),
+      forms: on('forms'),
+      logs: on('logs'),
+      documents: on('documents'),
+      money: on('money'),
     },
-    childFields: effective?.portal.childFields.value ?? [],
-    outOfHoursPhone: effective?.portal.outOfHoursPhone.value ?? null,
+    childFields: portal?.childFields.value ?? [],
+    outOfHoursPhone: portal?.outOfHoursPhone.value ?? null,
     terms,
-    calendar: new WorkingCalendar(config.pack?.calendar ?? NO_CALENDAR),
+    calendar: new WorkingCalendar(pack?.calendar ?? NO_CALENDAR),
   };
 }
 
