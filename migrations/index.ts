@@ -37,6 +37,7 @@ import * as notificationEvents from './20261207_0035_notification_events';
 import * as jobsDueByKind from './20261207_0036_jobs_due_by_kind';
 import * as evidenceDocuments from './20261207_0037_evidence_documents';
 import * as carerPortal from './20261207_0038_carer_portal';
+import * as portalMoney from './20261207_0039_portal_money';
 import * as portalDocuments from './20261207_0040_portal_documents';
 import * as messageRetention from './20261207_0041_message_retention';
 
@@ -80,6 +81,7 @@ export const migrations: Migration[] = [
   { name: '20261207_0036_jobs_due_by_kind', up: jobsDueByKind.up },
   { name: '20261207_0037_evidence_documents', up: evidenceDocuments.up },
   { name: '20261207_0038_carer_portal', up: carerPortal.up },
+  { name: '20261207_0039_portal_money', up: portalMoney.up },
   { name: '20261207_0040_portal_documents', up: portalDocuments.up },
   { name: '20261207_0041_message_retention', up: messageRetention.up },
 ];

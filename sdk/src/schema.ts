@@ -4457,7 +4457,11 @@ export interface paths {
          */
         get: operations["listPortalClaims"];
         put?: never;
-        post?: never;
+        /**
+         * Start a claim for my household's costs
+         * @description A draft claim of the carer's own household (see portalMoney.yaml for the rest of its life): mileage and expense lines checked as staff's are (dates in the household's approval, none in the future, a child or placement only one placed with the household: 422 naming the field).
+         */
+        post: operations["createPortalClaim"];
         delete?: never;
         options?: never;
         head?: never;
@@ -4716,6 +4720,230 @@ export interface paths {
          * @description A document of the household's document centre (uploaded first, 422 naming `/body/documentId` otherwise) attached to one of its logs; attaching it again answers the list unchanged. Feature `logs`.
          */
         post: operations["attachPortalDailyLogDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/payments/expected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What I expect to be paid for the current pay period
+         * @description The household's placements in care during the tenant's current pay period (the period of its active pay schedule that holds today), priced by the rate engine as a payment run would price them today: each line with the rate table, the rule, the amount for the table's period and the nights it pays. An estimate: what a run pays may differ (a change recorded later, claims, corrections). A placement the rates cannot price is listed under `issues`, never as a silent zero. 409 when the tenant has no active pay schedule. Reads the children's first names, so it is audited as an access.
+         */
+        get: operations["getPortalExpectedPayment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/payments/annual-statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My statement of payments for a tax year
+         * @description What finalised runs paid the household in a year, by the run's payment date, totalled by component and by month. The year is the tenant's tax year: for a tenant in GBP (a UK pack) the UK tax year, 6 April to 5 April, named by the calendar year it starts in (2026 is 6 April 2026 to 5 April 2027); for a tenant in USD (a USA pack) the calendar year, as a 1099 counts it. Without `year`, the tax year that holds today.
+         */
+        get: operations["getPortalAnnualStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/payments/{runId}/remittance": {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PortalRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The remittance advice for my payment in a run
+         * @description The tenant's remittance advice template (HTML, or PDF with `format=pdf`) for what a finalised run paid the household. 404 for a run that did not pay the household (or is not finalised). Audited as an access: the advice is about the children it pays for.
+         */
+        get: operations["getPortalRemittanceAdvice"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/payments/{runId}/statement": {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PortalRunId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The statement of my payment in a run
+         * @description The tenant's carer statement template (HTML, or PDF with `format=pdf`): what a finalised run paid the household, by child (initials) and component, with extras, claims and corrections. 404 for a run that did not pay the household. Audited as an access.
+         */
+        get: operations["getPortalPaymentStatement"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/claims/{claimId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One of my household's claims
+         * @description The claim with its lines, the evidence the household can see, and its history (each step's reasons).
+         */
+        get: operations["getPortalClaim"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a draft claim
+         * @description A draft only (409 otherwise). Lines given replace the claim's lines, checked as on creation.
+         */
+        patch: operations["updatePortalClaim"];
+        trace?: never;
+    };
+    "/v1/portal/claims/{claimId}/evidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attach a receipt or other evidence to a claim not yet decided
+         * @description The file becomes a document of the claim, shared with the household (sensitivity `shared_with_household`, the household its owner) and the claim's evidence under `key`, received today. A draft or submitted claim only (409 otherwise). The file is checked as every upload is (type from its bytes, the tenant's size limit).
+         */
+        post: operations["uploadPortalClaimEvidence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/claims/{claimId}/submit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Submit a draft claim for a decision
+         * @description A draft only (409 otherwise), and only while every line falls in the household's approval (422).
+         */
+        post: operations["submitPortalClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/claims/{claimId}/withdraw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw a claim not yet decided
+         * @description A draft or submitted claim only (409 otherwise).
+         */
+        post: operations["withdrawPortalClaim"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/payment-lines/{lineId}/disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lineId: components["parameters"]["PortalPaymentLineId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Dispute a line I was paid
+         * @description A line of a finalised run that paid the household (its `lineId` in the payment history), with the reason and, optionally, what the carer says was due. One open dispute per line (409); a line not the household's is not found (404).
+         */
+        post: operations["raisePortalPaymentDispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/portal/disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My household's disputes
+         * @description Newest first, with their status and the resolution given.
+         */
+        get: operations["listPortalPaymentDisputes"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -9698,6 +9926,11 @@ export interface components {
              */
             total: number;
             lines: {
+                /**
+                 * Format: uuid
+                 * @description The line's id, to dispute it.
+                 */
+                lineId: string;
                 kind: string;
                 description: string;
                 childName: string | null;
@@ -9885,6 +10118,125 @@ export interface components {
         PortalLogAttachment: {
             /** Format: uuid */
             documentId: string;
+        };
+        /** @description A claim of the carer's own household (never named here); evidence is uploaded to the draft afterwards. */
+        PortalClaimCreate: {
+            description?: string | null;
+            lines: components["schemas"]["ClaimLineInput"][];
+        };
+        PortalClaimUpdate: {
+            description?: string | null;
+            lines?: components["schemas"]["ClaimLineInput"][];
+        };
+        PortalClaimEvidenceUpload: {
+            /** @description What the evidence is for (a receipt, a fuel log). */
+            key: string;
+            title: string;
+            /** @description The file, the last part; its filename is kept for display only. */
+            file: string;
+        };
+        PortalRateExplanation: {
+            rule: string;
+            table: string;
+            layer: string;
+            /** Format: date */
+            effectiveFrom: string;
+            source: string;
+            /** @description What the table's amount is for (night, week…). */
+            period: string;
+            periodAmount: components["schemas"]["Money"];
+        };
+        PortalExpectedPayment: {
+            currency: components["schemas"]["Currency"];
+            period: {
+                /** Format: date */
+                start: string;
+                /**
+                 * Format: date
+                 * @description The last night of the period.
+                 */
+                end: string;
+                /** Format: date */
+                paymentDate: string;
+            };
+            total: components["schemas"]["Money"];
+            placements: {
+                /** Format: uuid */
+                placementId: string;
+                /** @description The child's first name. */
+                childName: string;
+                total: components["schemas"]["Money"];
+                lines: {
+                    component: string;
+                    description: string;
+                    /** Format: date */
+                    fromDate: string;
+                    /** Format: date */
+                    toDate: string;
+                    /** Format: int32 */
+                    nights: number | null;
+                    amount: components["schemas"]["Money"];
+                    explanation: components["schemas"]["PortalRateExplanation"];
+                }[];
+            }[];
+            /** @description Placements the rates could not price, and why. */
+            issues: {
+                /** Format: uuid */
+                placementId: string;
+                message: string;
+            }[];
+        };
+        PortalAnnualStatement: {
+            /** Format: int32 */
+            year: number;
+            /**
+             * @description `uk_tax_year` (6 April to 5 April) for a GBP tenant, `calendar_year` for a USD tenant.
+             * @enum {string}
+             */
+            basis: "uk_tax_year" | "calendar_year";
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+            currency: components["schemas"]["Currency"];
+            total: components["schemas"]["Money"];
+            byComponent: {
+                component: string;
+                label: string;
+                amount: components["schemas"]["Money"];
+            }[];
+            /** @description Every calendar month the year touches, in order (a UK tax year touches 13, April twice). */
+            byMonth: {
+                month: string;
+                amount: components["schemas"]["Money"];
+            }[];
+            runs: {
+                /** Format: uuid */
+                runId: string;
+                /** Format: date */
+                paidOn: string;
+                total: components["schemas"]["Money"];
+            }[];
+        };
+        PortalDispute: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            lineId: string;
+            /** Format: uuid */
+            runId: string;
+            reason: components["schemas"]["Note"];
+            expectedAmount: components["schemas"]["Money"] | null;
+            status: components["schemas"]["PaymentDisputeStatus"];
+            /** Format: date-time */
+            raisedAt: string;
+            resolution: components["schemas"]["Note"] | null;
+            /** Format: date-time */
+            resolvedAt: string | null;
+        };
+        PortalDisputePage: {
+            data: components["schemas"]["PortalDispute"][];
+            nextCursor: components["schemas"]["Cursor"] | null;
         };
         /**
          * @description What a retention period counts from: `approval_ended` (the carer household's approval ended), `child_75th_birthday`, `placement_ended`, `claim_paid`, `payment_run_finalised`.
@@ -10719,6 +11071,9 @@ export interface components {
         PortalDocumentId: string;
         /** @description Daily log id. */
         PortalLogDocumentsLogId: string;
+        PortalRunId: string;
+        PortalClaimId: string;
+        PortalPaymentLineId: string;
         /** @description The destruction request's id. */
         DestructionRequestId: string;
         /** @description The legal hold's id. */
@@ -19564,6 +19919,39 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    createPortalClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalClaimCreate"];
+            };
+        };
+        responses: {
+            /** @description The draft claim. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     listHouseholdTasks: {
         parameters: {
             query?: {
@@ -20061,6 +20449,367 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalExpectedPayment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The expected payment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalExpectedPayment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalAnnualStatement: {
+        parameters: {
+            query?: {
+                /** @description The calendar year the tax year starts in. */
+                year?: number;
+                /** @description JSON (default), or the tenant's annual statement template as HTML or PDF. */
+                format?: "json" | "html" | "pdf";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalAnnualStatement"];
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalRemittanceAdvice: {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PortalRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The remittance advice. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalPaymentStatement: {
+        parameters: {
+            query?: {
+                /** @description HTML (default) or PDF. */
+                format?: components["parameters"]["DocumentFormat"];
+            };
+            header?: never;
+            path: {
+                runId: components["parameters"]["PortalRunId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The statement. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "application/pdf": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPortalClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The claim. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    updatePortalClaim: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The `ETag` of the version being changed. */
+                "If-Match": components["parameters"]["IfMatch"];
+            };
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalClaimUpdate"];
+            };
+        };
+        responses: {
+            /** @description The claim. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            428: components["responses"]["PreconditionRequired"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    uploadPortalClaimEvidence: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["PortalClaimEvidenceUpload"];
+            };
+        };
+        responses: {
+            /** @description The claim, with its evidence. */
+            201: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    submitPortalClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The claim. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    withdrawPortalClaim: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                claimId: components["parameters"]["PortalClaimId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ClaimActionRequest"];
+            };
+        };
+        responses: {
+            /** @description The claim. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Claim"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    raisePortalPaymentDispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lineId: components["parameters"]["PortalPaymentLineId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentDisputeCreate"];
+            };
+        };
+        responses: {
+            /** @description Raised. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDispute"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableEntity"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listPortalPaymentDisputes: {
+        parameters: {
+            query?: {
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of disputes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDisputePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

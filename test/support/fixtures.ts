@@ -29,6 +29,7 @@ import { seedWebhooks, webhookFixtures } from './fixtures/webhooks';
 import { notificationFixtures, seedNotifications } from './fixtures/notifications';
 import { latestOutboundToken } from './outbound';
 import { portalFixtures, seedPortal } from './fixtures/portal';
+import { portalMoneyFixtures, seedPortalMoney } from './fixtures/portalMoney';
 import { portalDocumentFixtures, seedPortalDocuments } from './fixtures/portalDocuments';
 
 export * from './fixtureKit';
@@ -368,6 +369,7 @@ export const moduleSeeds: Array<(ctx: FixtureContext) => Promise<void>> = [
   seedRetention,
   seedNotifications,
   seedPortal,
+  seedPortalMoney,
   seedPortalDocuments,
 ];
 
@@ -389,6 +391,7 @@ for (const part of [
   retentionFixtures,
   notificationFixtures,
   portalFixtures,
+  portalMoneyFixtures,
   portalDocumentFixtures,
 ]) {
   for (const [operationId, fixture] of Object.entries(part)) {

@@ -18,7 +18,7 @@ import {
   renderHtml,
   TemplateRenderError,
 } from '.';
-import type { CreditNoteView, InvoiceView, RemittanceView, StatementView } from './viewModels';
+import type { AnnualStatementView, CreditNoteView, InvoiceView, RemittanceView, StatementView } from './viewModels';
 import { toWinAnsi } from './winAnsi';
 import ukStatement from '../../../packs/uk/templates/carer-statement.json';
 import ukRemittance from '../../../packs/uk/templates/remittance-advice.json';
@@ -28,6 +28,8 @@ import usaStatement from '../../../packs/usa/templates/provider-statement.json';
 import usaRemittance from '../../../packs/usa/templates/remittance-advice.json';
 import usaInvoice from '../../../packs/usa/templates/invoice.json';
 import usaCreditNote from '../../../packs/usa/templates/credit-note.json';
+import ukAnnual from '../../../packs/uk/templates/annual-statement.json';
+import usaAnnual from '../../../packs/usa/templates/annual-statement.json';
 
 // One view model fills both packs' templates of a kind: each pack's sampleData must be assignable
 // to the kind's type, so a shape that drifts fails typecheck.
@@ -40,6 +42,8 @@ const _samplesFitTheViewModels: [
   InvoiceView,
   CreditNoteView,
   CreditNoteView,
+  AnnualStatementView,
+  AnnualStatementView,
 ] = [
   ukStatement.sampleData,
   usaStatement.sampleData,
@@ -49,6 +53,8 @@ const _samplesFitTheViewModels: [
   usaInvoice.sampleData,
   ukCreditNote.sampleData,
   usaCreditNote.sampleData,
+  ukAnnual.sampleData,
+  usaAnnual.sampleData,
 ];
 
 const registry = loadPacks();
@@ -99,6 +105,7 @@ const KEY_VALUES: Record<string, string[]> = {
   'uk/remittance-advice': ['/payee/name', '/total'],
   'uk/invoice': ['/billTo/name', '/invoice/number', '/totals/total'],
   'uk/credit-note': ['/billTo/name', '/credits/invoiceNumber', '/totals/total'],
+  'uk/annual-statement': ['/carer/names', '/total'],
   'uk/approval-letter': ['/carer/names', '/decision/decisionMakerName'],
   'uk/placement-agreement': ['/carer/names', '/finance/allowance'],
   'uk/review-report': ['/carer/names', '/review/outcome'],
@@ -106,6 +113,7 @@ const KEY_VALUES: Record<string, string[]> = {
   'usa/remittance-advice': ['/payee/name', '/total'],
   'usa/invoice': ['/billTo/name', '/invoice/number', '/totals/total'],
   'usa/credit-note': ['/billTo/name', '/credits/invoiceNumber', '/totals/total'],
+  'usa/annual-statement': ['/carer/names', '/total'],
   'usa/approval-letter': ['/family/names', '/approval/effectiveDate'],
   'usa/placement-agreement': ['/family/names', '/rate/amount'],
   'usa/review-report': ['/carer/names', '/review/outcome'],

@@ -10,6 +10,7 @@ export {
 export { htmlToPdf, pageSizeFor, type PageSize, type PdfOptions } from './htmlToPdf';
 export { formatDocumentDate, formatMoney } from './formatting';
 export type {
+  AnnualStatementView,
   BillToView,
   ChargeLineView,
   CreditNoteView,

@@ -25,6 +25,15 @@
  *   lines [{ reference, description, period, amount }]
  *   total
  *
+ * annual_statement (UK annual-statement: the tax year; USA annual-statement: the calendar year)
+ *   service { name, addressLines[], contact }
+ *   statement { title, basis, from, fromIso, to, toIso }
+ *   carer { names, reference }
+ *   components [{ label, amount }]
+ *   months [{ month, amount }]
+ *   runs [{ reference, paidOn, paidOnIso, amount }]
+ *   total
+ *
  * invoice (invoice)
  *   service { name, legalName, addressLines[], contact, registration|null, taxNumber|null }
  *   invoice { number, date, dateIso, dueDate, dueDateIso, terms }

@@ -81,6 +81,22 @@ export interface RemittanceView {
   total: string;
 }
 
+/**
+ * kind `annual_statement` (`annual-statement` in both packs): what finalised runs paid one household
+ * in a tax year (the UK's 6 April to 5 April; the USA's calendar year), by component and by month,
+ * for the carer's tax return. Names no child.
+ */
+export interface AnnualStatementView {
+  service: IssuerView;
+  /** `title` is the pack's word for the statement; `basis` says which year it counts, in words. */
+  statement: { title: string; basis: string; from: string; fromIso: string; to: string; toIso: string };
+  carer: { names: string; reference: string };
+  components: Array<{ label: string; amount: string }>;
+  months: Array<{ month: string; amount: string }>;
+  runs: Array<{ reference: string; paidOn: string; paidOnIso: string; amount: string }>;
+  total: string;
+}
+
 /** Who an invoice or credit note is addressed to: the commissioning local authority or county. */
 export interface BillToView {
   name: string;
@@ -137,6 +153,7 @@ export interface CreditNoteView {
 export interface ViewModels {
   statement: StatementView;
   remittance: RemittanceView;
+  annual_statement: AnnualStatementView;
   invoice: InvoiceView;
   credit_note: CreditNoteView;
 }

@@ -204,7 +204,7 @@ export type RateDefinition = RateTable | MileageTable | RateRules | PaymentPolic
 export interface TemplateDefinition {
   key: string;
   name: string;
-  kind: 'letter' | 'agreement' | 'report' | 'statement' | 'remittance' | 'invoice' | 'credit_note';
+  kind: 'letter' | 'agreement' | 'report' | 'statement' | 'remittance' | 'annual_statement' | 'invoice' | 'credit_note';
   file: string;
   sampleData: Record<string, unknown>;
 }

@@ -1,6 +1,4 @@
-import type { PartialModelObject } from 'objection';
 import { keysetPage } from '../../db/keyset';
-import { patchVersioned } from '../../db/versioned';
 import {
   actorId,
   defineOperations,
@@ -11,40 +9,23 @@ import {
 import { assertIfMatch } from '../../http/etag';
 import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
-import { newId } from '../../ids';
-import type { ResolvedPack } from '../../packs/registry';
-import type { CarerHousehold } from '../carers/models';
 import { findHousehold } from '../carers/shared';
-import { tenantConfiguration } from '../configuration/tenantConfiguration';
-import { hiddenReferenceErrors, withholdRestricted } from '../children/visibility';
+import { withholdRestricted } from '../children/visibility';
 import { visibleDocumentIds } from '../documents/evidence';
 import { notifyClaimDecided } from '../notifications/domainEvents';
-import { Claim, ClaimLine, type ClaimStatus } from './models';
 import {
-  approvalFaults,
-  claimSummaryToApi,
-  findClaim,
-  lineErrors,
-  presentClaim,
-  recordHistory,
-  repriceClaim,
-  storeEvidence,
-  storeLines,
-  type EvidenceInput,
-  type LineInput,
-} from './service';
-
-async function tenantPack(ctx: TenantScope): Promise<{ pack: ResolvedPack; today: string; currency: 'GBP' | 'USD' }> {
-  const config = await tenantConfiguration(ctx.trx, ctx.tenantId, ctx.services.packs);
-  if (!config.pack)
-    throw new Problem('unprocessable', `The tenant's pack "${config.packId}" is not loaded on this platform`);
-  return { pack: config.pack, today: config.today, currency: config.currency };
-}
-
-function assertStatus(row: Claim, allowed: ClaimStatus[], doing: string): void {
-  if (!allowed.includes(row.status))
-    throw new Problem('conflict', `A ${row.status} claim cannot be ${doing}; only a ${allowed.join(' or ')} one can`);
-}
+  assertApprovedForLines,
+  assertStatus,
+  createDraftClaim,
+  submitDraftClaim,
+  tenantPack,
+  transitionClaim,
+  updateDraftClaim,
+  withdrawUndecidedClaim,
+  type ClaimWhole,
+} from './domain';
+import { Claim } from './models';
+import { claimSummaryToApi, findClaim, presentClaim, repriceClaim } from './service';
 
 /** Separation of duties: whoever submitted a claim may not decide it. */
 function assertNotSubmitter(ctx: TenantScope, row: Claim, doing: string): void {
@@ -67,186 +48,64 @@ async function listClaims(ctx: TenantContext<'listClaims'>): Promise<OperationRe
 }
 
 /**
- * The claim whole, for the audit trail, and as the caller is shown it: a line about a restricted
- * child has the child withheld from those not named on it.
+ * The claim as the caller is shown it: a line about a restricted child has the child withheld from
+ * those not named on it, and only the evidence documents the documents' access rule lets them see.
  */
-async function present(ctx: TenantScope, claim: Claim) {
-  const whole = await presentClaim(ctx, claim);
-  // Evidence is documents: the caller is shown those the documents' access rule lets them see.
+async function shownOf(ctx: TenantScope, whole: ClaimWhole) {
   const visible = await visibleDocumentIds(
     ctx,
     whole.evidence.map((e) => e.id),
   );
   return {
-    whole,
-    shown: {
-      ...whole,
-      lines: await withholdRestricted(ctx, whole.lines),
-      evidence: whole.evidence.filter((e) => visible.has(e.id)),
-    },
+    ...whole,
+    lines: await withholdRestricted(ctx, whole.lines),
+    evidence: whole.evidence.filter((e) => visible.has(e.id)),
   };
-}
-
-/**
- * The checks lineErrors makes, that no line names a child or placement hidden from the caller, and
- * that the household was approved as carers on every line's date.
- */
-async function allLineErrors(
-  ctx: TenantScope,
-  claim: {
-    household: CarerHousehold;
-    pack: ResolvedPack;
-    today: string;
-    lines: LineInput[];
-    evidence: EvidenceInput[];
-  },
-) {
-  const { household, lines } = claim;
-  const faults = approvalFaults(
-    household,
-    lines.map((l) => l.date),
-  );
-  return [
-    ...faults.map((f) => ({
-      pointer: f.line === null ? '/path/householdId' : `/body/lines/${f.line}/date`,
-      message: f.message,
-    })),
-    ...(await lineErrors(ctx, claim)),
-    ...(await hiddenReferenceErrors(ctx, lines, (i, field) => `/body/lines/${i}/${field}`)),
-  ];
-}
-
-/**
- * A claim goes forward (submitted, approved) only while every line falls in the household's approval
- * as it now stands: an approval ended since the claim was made, back to a date before a line, stops it.
- */
-async function assertApprovedForLines(ctx: TenantScope, claim: Claim, doing: string): Promise<void> {
-  const household = await findHousehold(ctx, claim.householdId);
-  const lines = await ClaimLine.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId, claim_id: claim.id })
-    .orderBy('position')
-    .select('line_date');
-  const faults = approvalFaults(
-    household,
-    lines.map((l) => l.lineDate),
-  ).map((f) => `${f.line === null ? 'its household' : `line ${f.line + 1}`} ${f.message}`);
-  if (faults.length) {
-    const errors = faults.map((message) => ({ pointer: '/path/claimId', message }));
-    throw new Problem('unprocessable', `The claim cannot be ${doing}: ${faults.join('; ')}`, {
-      code: 'household_not_approved',
-      errors,
-    });
-  }
 }
 
 async function createClaim(ctx: TenantContext<'createClaim'>): Promise<OperationResult> {
   const input = ctx.body;
-  const evidence = input.evidence ?? [];
   // The claimant: a carer household of this tenant (the carers module's finder, tenant-filtered; 404 otherwise).
   const household = await findHousehold(ctx, ctx.params.householdId);
-  const { pack, today, currency } = await tenantPack(ctx);
-  const errors = await allLineErrors(ctx, { household, pack, today, lines: input.lines, evidence });
-  if (errors.length) throw Problem.unprocessable(errors);
-  const inserted = await Claim.query(ctx.trx)
-    .insert({
-      tenantId: ctx.tenantId,
-      id: newId(),
-      householdId: household.id,
-      description: input.description ?? null,
-      status: 'draft',
-      currency,
-      createdBy: actorId(ctx),
-    })
-    .returning('*');
-  await storeLines(ctx, { claimId: inserted.id, lines: input.lines });
-  await storeEvidence(ctx, inserted, evidence);
-  await recordHistory(ctx, { claimId: inserted.id, from: null, to: 'draft', actorId: actorId(ctx) });
-  const total = await repriceClaim(ctx, inserted, pack);
-  // Still its first version: the claim is being made, not changed.
-  const [row] = await Claim.query(ctx.trx)
-    .where({ tenant_id: ctx.tenantId, id: inserted.id })
-    .patch({ total })
-    .returning('*');
-  const { whole, shown } = await present(ctx, row!);
-  // The event names the resource in the path (the household claiming); `after` carries the new claim's id.
-  await ctx.audit({ action: 'claim.created', entityType: 'carer_household', entityId: household.id, after: whole });
-  return created(shown, { location: `/v1/claims/${row!.id}`, version: row!.version });
+  const { row, whole } = await createDraftClaim(ctx, {
+    household,
+    householdPointer: '/path/householdId',
+    // The event names the resource in the path; `after` carries the new claim's id.
+    auditOn: 'household',
+    description: input.description ?? null,
+    lines: input.lines,
+    evidence: input.evidence ?? [],
+  });
+  return created(await shownOf(ctx, whole), { location: `/v1/claims/${row.id}`, version: row.version });
 }
 
 async function getClaim(ctx: TenantContext<'getClaim'>): Promise<OperationResult> {
   const claim = await findClaim(ctx, ctx.params.claimId);
-  return ok((await present(ctx, claim)).shown, claim.version);
+  return ok(await shownOf(ctx, await presentClaim(ctx, claim)), claim.version);
 }
 
 async function updateClaim(ctx: TenantContext<'updateClaim'>): Promise<OperationResult> {
-  const input = ctx.body;
   const before = await findClaim(ctx, ctx.params.claimId, { lock: true });
   assertIfMatch(ctx.ifMatch, before.version);
-  assertStatus(before, ['draft'], 'changed');
-  const { pack, today } = await tenantPack(ctx);
-  const household = await findHousehold(ctx, before.householdId);
-  const errors = await allLineErrors(ctx, {
-    household,
-    pack,
-    today,
-    lines: input.lines ?? [],
-    evidence: input.evidence ?? [],
+  const { row, whole } = await updateDraftClaim(ctx, before, ctx.body, async (beforeWhole) => {
+    // Replacing the lines would drop a line the caller cannot see whole: only those named on its child may.
+    if ((await withholdRestricted(ctx, beforeWhole.lines)).some((l, i) => l !== beforeWhole.lines[i]))
+      throw new Problem(
+        'forbidden',
+        'A line of this claim is about a restricted record: only the people named on it may change the lines',
+      );
   });
-  if (errors.length) throw Problem.unprocessable(errors);
-  const beforeApi = await presentClaim(ctx, before);
-  // Replacing the lines would drop a line the caller cannot see whole: only those named on its child may.
-  if (input.lines && (await withholdRestricted(ctx, beforeApi.lines)).some((l, i) => l !== beforeApi.lines[i])) {
-    throw new Problem(
-      'forbidden',
-      'A line of this claim is about a restricted record: only the people named on it may change the lines',
-    );
-  }
-  await storeLines(ctx, { claimId: before.id, lines: input.lines });
-  if (input.evidence) await storeEvidence(ctx, before, input.evidence);
-  const total = await repriceClaim(ctx, before, pack);
-  const changes: PartialModelObject<Claim> = { total };
-  if (input.description !== undefined) changes.description = input.description;
-  const row = await patchVersioned(ctx.trx, Claim, before, changes);
-  const { whole, shown } = await present(ctx, row);
-  await ctx.audit({
-    action: 'claim.updated',
-    entityType: 'claim',
-    entityId: before.id,
-    before: beforeApi,
-    after: whole,
-  });
-  return ok(shown, row.version);
+  return ok(await shownOf(ctx, whole), row.version);
 }
 
-/** Moves a claim from one status to the next, recording who, when and why, in its history and the audit trail. */
-async function transition(
-  ctx: TenantScope,
-  before: Claim,
-  step: { to: ClaimStatus; changes: PartialModelObject<Claim>; reasons: string | null; action: string },
-): Promise<OperationResult> {
-  const beforeApi = await presentClaim(ctx, before);
-  const row = await patchVersioned(ctx.trx, Claim, before, { ...step.changes, status: step.to });
-  await recordHistory(ctx, {
-    claimId: before.id,
-    from: before.status,
-    to: step.to,
-    actorId: actorId(ctx),
-    reasons: step.reasons,
-  });
-  const { whole, shown } = await present(ctx, row);
-  await ctx.audit({ action: step.action, entityType: 'claim', entityId: before.id, before: beforeApi, after: whole });
-  return ok(shown, row.version);
+/** A step's answer: the claim as the caller is shown it, at its new version. */
+async function answer(ctx: TenantScope, step: { row: Claim; whole: ClaimWhole }): Promise<OperationResult> {
+  return ok(await shownOf(ctx, step.whole), step.row.version);
 }
 
 async function submitClaim(ctx: TenantContext<'submitClaim'>): Promise<OperationResult> {
-  const reasons = ctx.body?.reasons ?? null;
   const before = await findClaim(ctx, ctx.params.claimId, { lock: true });
-  assertStatus(before, ['draft'], 'submitted');
-  await assertApprovedForLines(ctx, before, 'submitted');
-  const { pack } = await tenantPack(ctx);
-  const total = await repriceClaim(ctx, before, pack);
-  const changes = { total, submittedBy: actorId(ctx), submittedAt: ctx.trx.fn.now() };
-  return transition(ctx, before, { to: 'submitted', changes, reasons, action: 'claim.submitted' });
+  return answer(ctx, await submitDraftClaim(ctx, before, ctx.body?.reasons ?? null));
 }
 
 async function approveClaim(ctx: TenantContext<'approveClaim'>): Promise<OperationResult> {
@@ -271,7 +130,10 @@ async function approveClaim(ctx: TenantContext<'approveClaim'>): Promise<Operati
     decidedOn: today,
     decisionReasons: reasons,
   };
-  const result = await transition(ctx, before, { to: 'approved', changes, reasons, action: 'claim.approved' });
+  const result = await answer(
+    ctx,
+    await transitionClaim(ctx, before, { to: 'approved', changes, reasons, action: 'claim.approved' }),
+  );
   await notifyClaimDecided(ctx, before, 'approved');
   return result;
 }
@@ -283,21 +145,17 @@ async function rejectClaim(ctx: TenantContext<'rejectClaim'>): Promise<Operation
   assertNotSubmitter(ctx, before, 'reject');
   const { today } = await tenantPack(ctx);
   const changes = { decidedBy: actorId(ctx), decidedAt: ctx.trx.fn.now(), decidedOn: today, decisionReasons: reasons };
-  const result = await transition(ctx, before, { to: 'rejected', changes, reasons, action: 'claim.rejected' });
+  const result = await answer(
+    ctx,
+    await transitionClaim(ctx, before, { to: 'rejected', changes, reasons, action: 'claim.rejected' }),
+  );
   await notifyClaimDecided(ctx, before, 'rejected');
   return result;
 }
 
 async function withdrawClaim(ctx: TenantContext<'withdrawClaim'>): Promise<OperationResult> {
-  const reasons = ctx.body?.reasons ?? null;
   const before = await findClaim(ctx, ctx.params.claimId, { lock: true });
-  assertStatus(before, ['draft', 'submitted'], 'withdrawn');
-  return transition(ctx, before, {
-    to: 'withdrawn',
-    changes: { withdrawnAt: ctx.trx.fn.now() },
-    reasons,
-    action: 'claim.withdrawn',
-  });
+  return answer(ctx, await withdrawUndecidedClaim(ctx, before, ctx.body?.reasons ?? null));
 }
 
 /** A household's claims of one status, counted and summed in SQL (the report's aggregate, not a table's row). */

@@ -132,7 +132,7 @@ export async function createDocument(
   return { document, current };
 }
 
-async function insertVersion(
+export async function insertVersion(
   ctx: TenantScope,
   document: Document,
   number: number,

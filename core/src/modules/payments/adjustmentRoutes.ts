@@ -180,9 +180,15 @@ async function decidePaymentAdjustment(ctx: TenantContext<'decidePaymentAdjustme
   return ok(await withholdRestrictedOne(ctx, after), row.version);
 }
 
-async function raisePaymentDispute(ctx: TenantContext<'raisePaymentDispute'>): Promise<OperationResult> {
-  const body = ctx.body;
-  const line = await findOne<PaymentLine>(ctx, PaymentLine, ctx.params.lineId);
+/**
+ * A dispute on a line a finalised run paid (whoever raises it: staff for the carer, or the carer in the
+ * portal), audited on the line. One open dispute per line.
+ */
+export async function raiseDispute(
+  ctx: TenantScope,
+  line: PaymentLine,
+  body: { reason: string; expectedAmount?: number | null },
+): Promise<PaymentDispute> {
   const run = await findRun(ctx, line.runId);
   if (!['finalised', 'exported'].includes(run.status) || line.calculation !== run.calculationNumber) {
     throw new Problem(
@@ -211,9 +217,19 @@ async function raisePaymentDispute(ctx: TenantContext<'raisePaymentDispute'>): P
       raisedBy: actorId(ctx),
     })
     .returning('*');
-  const after = disputeToApi(row);
-  await ctx.audit({ action: 'payment_dispute.raised', entityType: 'payment_line', entityId: line.id, after });
-  return created(after, { location: `/v1/payment-disputes/${row.id}`, version: row.version });
+  await ctx.audit({
+    action: 'payment_dispute.raised',
+    entityType: 'payment_line',
+    entityId: line.id,
+    after: disputeToApi(row),
+  });
+  return row;
+}
+
+async function raisePaymentDispute(ctx: TenantContext<'raisePaymentDispute'>): Promise<OperationResult> {
+  const line = await findOne<PaymentLine>(ctx, PaymentLine, ctx.params.lineId);
+  const row = await raiseDispute(ctx, line, ctx.body);
+  return created(disputeToApi(row), { location: `/v1/payment-disputes/${row.id}`, version: row.version });
 }
 
 async function listPaymentDisputes(ctx: TenantContext<'listPaymentDisputes'>): Promise<OperationResult> {

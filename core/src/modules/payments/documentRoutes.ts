@@ -32,14 +32,14 @@ function statementComponents(config: TenantConfiguration, lines: DocumentLine[])
 }
 
 /** The pack's word for a component where it has one (`allowance`, `fee`), else the component in words. */
-function componentLabel(config: TenantConfiguration, component: string): string {
+export function componentLabel(config: TenantConfiguration, component: string): string {
   const term = config.effective?.terminology[component]?.value;
   const words = term ?? component.replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
 /** A household's short reference: the end of its id (a UUID v7 begins with its creation time, shared by households made together). */
-const householdReference = (household: CarerHousehold) => household.id.slice(-8).toUpperCase();
+export const householdReference = (household: CarerHousehold) => household.id.slice(-8).toUpperCase();
 
 function reference(run: PaymentRun, household: CarerHousehold): string {
   return `${run.reference}-${householdReference(household)}`;

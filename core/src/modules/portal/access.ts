@@ -17,7 +17,7 @@ export interface ChildRead {
  */
 export async function auditChildAccess(
   ctx: Pick<TenantScope, 'audit'>,
-  entity: { type: 'carer_household' | 'placement' | 'daily_log'; id: string },
+  entity: { type: 'carer_household' | 'placement' | 'daily_log' | 'payment_run'; id: string },
   reads: ChildRead[],
 ): Promise<void> {
   const seen = new Map<string, ChildRead>();

@@ -16,6 +16,7 @@ interface PaidRun {
 }
 
 interface PaidLine {
+  id: string;
   run_id: string;
   kind: string;
   description: string;
@@ -75,6 +76,7 @@ async function listPortalPayments(ctx: TenantContext<'listPortalPayments'>): Pro
         )
         .orderBy(['l.run_id', 'l.position'])
         .select(
+          'l.id',
           'l.run_id',
           'l.kind',
           'l.description',
@@ -104,6 +106,7 @@ async function listPortalPayments(ctx: TenantContext<'listPortalPayments'>): Pro
           currency: settings.currency,
           total: own.reduce((sum, l) => sum + Number(l.amount), 0),
           lines: own.map((l) => ({
+            lineId: l.id,
             kind: l.kind,
             description: l.description,
             childName: l.child_name,

@@ -1,7 +1,10 @@
 import type { OperationResult, TenantContext } from '../../http/operation';
 import { defineOperations } from '../../http/operation';
 import { ok } from '../../http/results';
+import { portalClaimOperations } from './claims';
 import { dailyLogOperations } from './dailyLogs';
+import { portalDisputeOperations } from './disputes';
+import { portalExpectedOperations } from './expected';
 import { portalDocumentOperations } from './documents';
 import { portalFormOperations } from './forms';
 import { householdTaskOperations } from './tasks';
@@ -10,6 +13,7 @@ import { loginOperations } from './logins';
 import { moneyOperations } from './money';
 import { placementOperations } from './placements';
 import { carerOf, portalSettings } from './settings';
+import { portalStatementOperations } from './statements';
 
 async function getPortalOverview(ctx: TenantContext<'getPortalOverview'>): Promise<OperationResult> {
   const carer = carerOf(ctx);
@@ -32,6 +36,10 @@ export const portalOperations = defineOperations({
   ...placementOperations,
   ...dailyLogOperations,
   ...moneyOperations,
+  ...portalExpectedOperations,
+  ...portalStatementOperations,
+  ...portalClaimOperations,
+  ...portalDisputeOperations,
   ...loginOperations,
   ...householdTaskOperations,
   ...portalFormOperations,
