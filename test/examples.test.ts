@@ -5,6 +5,8 @@ import path from 'node:path';
 import { repoRoot } from '../core/src/config';
 import { startWorld, TEST_PASSWORD, type World } from './support/harness';
 import { run, succeed } from './support/processes';
+import { runJobs } from './support/fixtures/payments';
+import { seedPortal } from './support/fixtures/portal';
 
 /**
  * The node examples in examples/, compiled as their README says (`tsc -p examples/tsconfig.json`) and
@@ -13,7 +15,7 @@ import { run, succeed } from './support/processes';
  * title, detail and fields) and exit 1, with no stack trace.
  */
 
-const EXAMPLES = ['create-api-key', 'frontend-children', 'integrator-pull'];
+const EXAMPLES = ['create-api-key', 'frontend-children', 'integrator-pull', 'carer-portal'];
 
 let world: World;
 let out: string;
@@ -114,6 +116,35 @@ describe('the node examples', () => {
       stderr: 'HEARTH_URL must be an http or https address, such as http://127.0.0.1:3000, not "127.0.0.1:3000"\n',
     });
   });
+
+  it('the carer portal: staff invite, the carer sets a password from the emailed link, lists placements, claims mileage and reads the remittance', async () => {
+    // A household with a child placed and a finalised run that paid it (the portal fixtures' carer).
+    await seedPortal({ world, tenant: world.a });
+    const running = runExample('carer-portal', {
+      HEARTH_URL: world.url,
+      HEARTH_TENANT: world.a.slug,
+      HEARTH_EMAIL: world.a.adminEmail,
+      HEARTH_PASSWORD: TEST_PASSWORD,
+      HEARTH_MAILBOX: world.config.notifications.emailTarget,
+    });
+    // The test's server runs no job worker: deliver the invitation's email while the example waits for it.
+    let done = false;
+    const delivering = (async () => {
+      while (!done) {
+        await runJobs(world);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
+    const ran = await running.finally(() => (done = true));
+    await delivering;
+    expect({ code: ran.code, stderr: ran.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(ran.stdout).toContain('to the carer portal (invited)');
+    expect(ran.stdout).toContain('Logged in as a foster carer of household');
+    expect(ran.stdout).toMatch(/current placement of /);
+    expect(ran.stdout).toMatch(/Claim [0-9a-f]{8}: submitted, \d+ in minor units/);
+    expect(ran.stdout).toMatch(/Remittance advice for \d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}: \d+ characters of HTML/);
+    expect(ran.stdout.trimEnd().split('\n').pop()).toBe('Logged out');
+  }, 120_000);
 
   it('do their work against a running Hearth: a front end’s calls, then an API key and an integrator’s pull with it', async () => {
     const login = {
