@@ -1,5 +1,6 @@
 import { ownerRows, startWorld, TEST_PASSWORD, type TenantFixture, type World } from '../../../../test/support/harness';
-import { daysFromToday, makeApprovedHousehold, makeMember } from '../../../../test/support/fixtures/carers';
+import { daysFromToday, makeApprovedHousehold, makeMember, step } from '../../../../test/support/fixtures/carers';
+import { currentTotp } from '../../auth/totp';
 import {
   inviteAndLogIn,
   leaveHousehold,
@@ -377,7 +378,38 @@ describe('the database fences a carer to their household', () => {
   });
 });
 
+describe('carers sign in as staff do', () => {
+  it('enrol a TOTP authenticator, after which a log-in needs its code', async () => {
+    const ctx = { world, tenant: world.a };
+    const carer = await makeCarer(ctx);
+    const setup = await asCarer(carer, 'startTotpEnrolment');
+    expect(setup.status).toBe(201);
+    const secret = setup.body.secret as string;
+    expect((await asCarer(carer, 'confirmTotpEnrolment', { body: { code: currentTotp(secret) } })).status).toBe(204);
+    const without = await world.login(world.a.slug, carer.email, TEST_PASSWORD);
+    expect(without.status).toBe(401);
+    expect(without.body.type).toBe('https://hearth.dev/problems/mfa-required');
+    const withCode = await world.login(world.a.slug, carer.email, TEST_PASSWORD, currentTotp(secret, 1));
+    expect(withCode.status).toBe(200);
+    const me = await world.call('getCurrentPrincipal', { token: withCode.body.accessToken });
+    expect(me.body).toMatchObject({ kind: 'carer', householdId: carer.householdId, mfaEnabled: true });
+  });
+});
+
 describe('access ends at once', () => {
+  it("when the household's approval is terminated", async () => {
+    const ctx = { world, tenant: world.a };
+    const carer = await makeCarer(ctx);
+    expect((await asCarer(carer, 'getPortalHousehold')).status).toBe(200);
+    await step(ctx, carer.householdId, 'deregister', {
+      decision: { key: 'termination_decision', outcome: 'terminate', reasons: 'Qualifying determination upheld.' },
+    });
+    expect((await asCarer(carer, 'getPortalHousehold')).status).toBe(401);
+    const login = await world.login(world.a.slug, carer.email, TEST_PASSWORD);
+    expect(login.status).toBe(403);
+    expect(login.body.type).toBe('https://hearth.dev/problems/portal-access-ended');
+  });
+
   it('when the member leaves the household: the next request is refused, and so is a new log-in', async () => {
     const ctx = { world, tenant: world.a };
     const leaving = await makeCarer(ctx);
