@@ -6,6 +6,7 @@ import { newId } from '../../ids';
 import { iso } from '../../time';
 import { streamVersion } from '../documents/downloads';
 import { Document, DocumentVersion } from '../documents/models';
+import { insertVersion } from '../documents/service';
 import { lookupCodeErrors } from '../lookups/service';
 import { CarerLogin, DailyLog } from './models';
 import { DailyLogDocument } from './documentModels';
@@ -128,22 +129,7 @@ async function uploadPortalDocument(ctx: TenantContext<'uploadPortalDocument'>):
       createdBy: carer.id,
     })
     .returning('*');
-  await DocumentVersion.query(ctx.trx).insert({
-    tenantId: ctx.tenantId,
-    id: newId(),
-    documentId: document.id,
-    number: 1,
-    objectKey: file.objectKey,
-    filename: file.filename,
-    mediaType: file.mediaType,
-    sizeBytes: file.sizeBytes,
-    sha256: file.sha256,
-    scanStatus: file.scanStatus,
-    scanDetail: file.scanDetail,
-    source: 'upload',
-    template: null,
-    uploadedBy: carer.id,
-  });
+  await insertVersion(ctx, document, 1, file);
   if (task) await completeTask(ctx.trx, task, carer.id, { completionDocumentId: document.id });
   const [view] = await present(ctx, householdId, [document]);
   await ctx.audit({
