@@ -236,8 +236,8 @@ export interface OperationResult {
 export type Access = TenantAccess | PublicAccess;
 export type TenantAccess =
   | { permission: Permission }
-  /** Any authenticated principal of the tenant (e.g. reading who you are). */
-  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean; staffOnly?: boolean }
+  /** Any authenticated principal of the tenant, carers included (reading who you are, your own password and inbox). */
+  | { authenticated: true; allowMfaEnrolmentScope?: boolean; usersOnly?: boolean }
   /** The carer portal: carers only, each fenced to their own household. */
   | { carer: true };
 export type PublicAccess = { public: true };

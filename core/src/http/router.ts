@@ -133,7 +133,7 @@ export function checkAccess(definition: OperationDefinition, principal: Principa
     return;
   }
   // Least privilege by construction: whatever roles a carer's user is given, staff operations stay closed.
-  if (principal.kind === 'carer' && !('authenticated' in access && !access.staffOnly))
+  if (principal.kind === 'carer' && !('authenticated' in access))
     throw new Problem('portalStaffOnly', "Carers reach Hearth through the carer portal's operations (/v1/portal)");
   if ('authenticated' in access) {
     if (access.usersOnly && principal.kind === 'api_key')
