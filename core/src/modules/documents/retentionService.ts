@@ -7,6 +7,7 @@ import { newId } from '../../ids';
 import { todayIn } from '../../time';
 import { childVisible } from '../children/visibility';
 import { Document, type SubjectType } from './models';
+import type { RetentionRule } from '../../packs/types';
 import {
   dueMessages,
   FINISHED_STATUSES,
@@ -274,44 +275,30 @@ export async function requestDestruction(
       requestedByKind: actorKind(ctx.principal),
     })
     .returning('*');
+  // What a request keeps of each item's standing, the same for a document and a message.
+  const itemOf = (d: {
+    document: { childId: string | null };
+    rule: RetentionRule;
+    eventOn: string;
+    dueOn: string;
+  }) => ({
+    tenantId: ctx.tenantId,
+    requestId: request.id,
+    childId: d.document.childId,
+    ruleKey: d.rule.key,
+    ruleSource: d.rule.source,
+    startEvent: d.rule.startEvent,
+    eventOn: d.eventOn,
+    dueOn: d.dueOn,
+  });
   const items = documentIds.length
     ? await DestructionItem.query(ctx.trx)
-        .insert(
-          documentIds.map((id) => {
-            const d = checked.due.get(id)!;
-            return {
-              tenantId: ctx.tenantId,
-              requestId: request.id,
-              documentId: id,
-              childId: d.document.childId,
-              ruleKey: d.rule.key,
-              ruleSource: d.rule.source,
-              startEvent: d.rule.startEvent,
-              eventOn: d.eventOn,
-              dueOn: d.dueOn,
-            };
-          }),
-        )
+        .insert(documentIds.map((id) => ({ ...itemOf(checked.due.get(id)!), documentId: id })))
         .returning('*')
     : [];
   const messageItems = messageIds.length
     ? await DestructionMessageItem.query(ctx.trx)
-        .insert(
-          messageIds.map((id) => {
-            const d = checkedMessages.due.get(id)!;
-            return {
-              tenantId: ctx.tenantId,
-              requestId: request.id,
-              messageId: id,
-              childId: d.document.childId,
-              ruleKey: d.rule.key,
-              ruleSource: d.rule.source,
-              startEvent: d.rule.startEvent,
-              eventOn: d.eventOn,
-              dueOn: d.dueOn,
-            };
-          }),
-        )
+        .insert(messageIds.map((id) => ({ ...itemOf(checkedMessages.due.get(id)!), messageId: id })))
         .returning('*')
     : [];
   await ctx.audit({
