@@ -1,3 +1,4 @@
+import { tenantToday } from '../tenants/today';
 import { keysetPage } from '../../db/keyset';
 import { defineOperations, type OperationResult, type TenantContext } from '../../http/operation';
 import { decodeCursor, toPage } from '../../http/pagination';
@@ -19,7 +20,6 @@ import {
   releaseHold,
   requestDestruction,
   requestToApi,
-  tenantToday,
   tombstoneToApi,
 } from './retentionService';
 

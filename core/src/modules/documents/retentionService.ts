@@ -4,7 +4,7 @@ import { enqueue } from '../../jobs/queue';
 import { actorKind, actorId, type TenantScope } from '../../http/operation';
 import { Problem, type FieldError } from '../../http/problem';
 import { newId } from '../../ids';
-import { todayIn } from '../../time';
+import { tenantToday } from '../tenants/today';
 import { childVisible } from '../children/visibility';
 import { Document, type SubjectType } from './models';
 import type { RetentionRule } from '../../packs/types';
@@ -41,11 +41,6 @@ export const RETENTION_DESTRUCTION_JOB = 'retention-destruction';
 
 const NOT_FOUND = 'is not a document of this tenant';
 const MESSAGE_NOT_FOUND = 'is not a message of this tenant';
-
-export async function tenantToday(ctx: Pick<TenantScope, 'trx' | 'tenantId'>): Promise<string> {
-  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return todayIn(tenant.time_zone);
-}
 
 /** The caller's view of the rules: only documents it may see are weighed. */
 export async function callerScope(ctx: TenantScope): Promise<EvaluationScope> {

@@ -1,9 +1,10 @@
-import type { OperationResult, TenantContext, TenantScope } from '../../http/operation';
+import type { OperationResult, TenantContext } from '../../http/operation';
 import { created, ok } from '../../http/results';
 import { Problem } from '../../http/problem';
 import { newId } from '../../ids';
 import { ageOn } from '../../dates';
-import { iso, todayIn } from '../../time';
+import { iso } from '../../time';
+import { tenantToday } from '../tenants/today';
 import { issuePasswordToken } from '../auth/passwordTokens';
 import { findHouseholdMember } from '../carers/households';
 import { findHousehold } from '../carers/shared';
@@ -49,11 +50,6 @@ function loginToApi(
     inactiveReason: reason,
     invitedAt: iso(login.createdAt),
   };
-}
-
-async function tenantToday(ctx: TenantScope): Promise<string> {
-  const tenant = (await ctx.trx('tenants').where({ id: ctx.tenantId }).first('time_zone')) as { time_zone: string };
-  return todayIn(tenant.time_zone);
 }
 
 /**
