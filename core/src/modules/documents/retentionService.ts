@@ -42,15 +42,15 @@ export const RETENTION_DESTRUCTION_JOB = 'retention-destruction';
 const NOT_FOUND = 'is not a document of this tenant';
 const MESSAGE_NOT_FOUND = 'is not a message of this tenant';
 
+/** The tenant's rules, weighed only over what the fence lets the caller see. */
+async function scopeWithin(ctx: TenantScope, fence: EvaluationScope['fence']): Promise<EvaluationScope> {
+  return { trx: ctx.trx, tenantId: ctx.tenantId, rules: await tenantRules(ctx.trx, ctx.services, ctx.tenantId), fence };
+}
+
 /** The caller's view of the rules: only documents it may see are weighed. */
 export async function callerScope(ctx: TenantScope): Promise<EvaluationScope> {
   const fence = documentsVisible(ctx, 'd');
-  return {
-    trx: ctx.trx,
-    tenantId: ctx.tenantId,
-    rules: await tenantRules(ctx.trx, ctx.services, ctx.tenantId),
-    fence: (q) => fence(q),
-  };
+  return scopeWithin(ctx, (q) => fence(q));
 }
 
 /** The dry run: what is due on the day, each with the holds in force over it. */
@@ -67,12 +67,7 @@ export async function dryRun(ctx: TenantScope, asOf: string) {
 /** The caller's view of the rules over the communication log: only messages it may see in the log are weighed. */
 export async function callerMessageScope(ctx: TenantScope): Promise<EvaluationScope> {
   const fence = messagesVisible(ctx, 'm');
-  return {
-    trx: ctx.trx,
-    tenantId: ctx.tenantId,
-    rules: await tenantRules(ctx.trx, ctx.services, ctx.tenantId),
-    fence: (q) => fence(q),
-  };
+  return scopeWithin(ctx, (q) => fence(q));
 }
 
 /** The dry run over the communication log: the messages due on the day, each with the holds in force over it. */
