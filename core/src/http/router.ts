@@ -21,6 +21,7 @@ import type {
   Principal,
   RequestMeta,
 } from './operation';
+import { actorKind } from './operation';
 import { Problem, type FieldError } from './problem';
 import { problemFromError } from './errors';
 import { NotAdmitted, type AdmissionGate } from './admission';
@@ -108,8 +109,7 @@ function validateRequest(
 
 function actorOf(principal: Principal | null, meta: RequestMeta): AuditActor {
   return {
-    // A carer is a user (users.kind says which kind): the audit trail names people the same way.
-    actorType: principal ? (principal.kind === 'carer' ? 'user' : principal.kind) : 'anonymous',
+    actorType: principal ? actorKind(principal) : 'anonymous',
     actorId: principal?.id ?? null,
     ip: meta.ip,
     userAgent: meta.userAgent,
